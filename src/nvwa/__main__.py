@@ -1,0 +1,3 @@
+from nvwa.cli import main
+
+raise SystemExit(main())

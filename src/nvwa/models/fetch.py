@@ -1,0 +1,152 @@
+"""Build the BlazePose (full) Tasks bundle from the models inside the ``mediapipe==0.10.21`` wheel.
+
+Current mediapipe ships no model files and its Tasks ``PoseLandmarker`` wants a ``.task`` bundle: a
+zip of ``pose_detector.tflite`` and ``pose_landmarks_detector.tflite``, each carrying TFLite
+metadata that states its input normalisation (detector: mean 127.5 / std 127.5; landmark model:
+mean 0 / std 255). The 0.10.21 wheel on PyPI carries both models. This module is the one place that
+reaches the network, and only through ``pip download``, only when the user runs ``nvwa models fetch``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import types
+import zipfile
+from pathlib import Path
+
+from nvwa.errors import NvwaError
+from nvwa.models.store import BLAZEPOSE_TASK, record_in_manifest, sha256_file
+
+WHEEL_REQUIREMENT = "mediapipe==0.10.21"
+# (member in the 0.10.21 wheel, member in the .task bundle, sha256 of the wheel's file, norm mean, norm std)
+BLAZEPOSE_SOURCES = (
+    (
+        "mediapipe/modules/pose_detection/pose_detection.tflite",
+        "pose_detector.tflite",
+        "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+        127.5,
+        127.5,
+    ),
+    (
+        "mediapipe/modules/pose_landmark/pose_landmark_full.tflite",
+        "pose_landmarks_detector.tflite",
+        "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+        0.0,
+        255.0,
+    ),
+)
+# Fixed zip timestamps make the bundle byte-for-byte reproducible, so its checksum is stable.
+_ZIP_DATE = (2025, 1, 31, 0, 0, 0)
+
+
+def download_wheel(dest: Path) -> Path:
+    """``pip download`` the 0.10.21 wheel (no dependencies) into ``dest``; returns the wheel path."""
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+           "--python-version", "3.11", "--platform", "manylinux_2_28_x86_64", "-d", str(dest), WHEEL_REQUIREMENT]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(dest.glob("mediapipe-0.10.21-*.whl"))
+    if done.returncode != 0 or not wheels:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no wheel"]
+        raise NvwaError(f"{WHEEL_REQUIREMENT}: pip download failed ({tail[0]}); pass --wheel FILE or --task FILE instead")
+    return wheels[0]
+
+
+def _install_metadata_version_shim() -> None:
+    """mediapipe 1.2's metadata writer imports a compiled helper its wheel lacks.
+
+    The helper only answers "which metadata parser version does this buffer need"; for image-input
+    and feature-output metadata, the only kinds written here, the answer is "1.0.0".
+    """
+    name = "mediapipe.tasks.cc.metadata.python._pywrap_metadata_version"
+    if name in sys.modules:
+        return
+    try:
+        import mediapipe.tasks.cc.metadata.python._pywrap_metadata_version  # noqa: F401
+        return
+    except ImportError:
+        pass
+    parts = name.split(".")
+    for i in range(3, len(parts) + 1):
+        sys.modules.setdefault(".".join(parts[:i]), types.ModuleType(".".join(parts[:i])))
+    for i in range(3, len(parts)):
+        setattr(sys.modules[".".join(parts[:i])], parts[i], sys.modules[".".join(parts[: i + 1])])
+    sys.modules[name].GetMinimumMetadataParserVersion = lambda *args: "1.0.0"
+
+
+def _with_metadata(model: bytes, name: str, mean: float, std: float) -> bytes:
+    _install_metadata_version_shim()
+    from mediapipe.tasks.python.metadata.metadata_writers import metadata_writer, writer_utils
+
+    buf = bytearray(model)
+    writer = metadata_writer.MetadataWriter.create(buf).add_general_info(name)
+    writer.add_image_input([mean], [std])
+    for out_name in writer_utils.get_output_tensor_names(buf):
+        writer.add_feature_output(out_name)
+    populated, _ = writer.populate()
+    return bytes(populated)
+
+
+def build_task_from_wheel(wheel: Path, out: Path) -> str:
+    """Write the ``.task`` bundle built from ``wheel`` to ``out``; returns its sha256."""
+    import hashlib
+
+    members: dict[str, bytes] = {}
+    with zipfile.ZipFile(wheel) as whl:
+        for src, dst, digest, mean, std in BLAZEPOSE_SOURCES:
+            try:
+                data = whl.read(src)
+            except KeyError as exc:
+                raise NvwaError(f"{wheel}: has no {src}; is it the {WHEEL_REQUIREMENT} wheel?") from exc
+            actual = hashlib.sha256(data).hexdigest()
+            if actual != digest:
+                raise NvwaError(f"{wheel}: {src} has checksum {actual[:12]}..., expected {digest[:12]}...")
+            members[dst] = _with_metadata(data, dst, mean, std)
+    _write_bundle(members, out)
+    return sha256_file(out)
+
+
+def _write_bundle(members: dict[str, bytes], out: Path) -> None:
+    # MediaPipe's own bundle writer pads between entries so each model starts 4-byte aligned (TFLite
+    # reads flatbuffers in place); fixed zip dates keep the bundle byte-for-byte reproducible.
+    from mediapipe.tasks.python.metadata.metadata_writers.model_asset_bundle_utils import AlignZipFile
+
+    tmp = out.with_suffix(out.suffix + ".tmp")
+    with AlignZipFile(tmp, mode="w", alignment=4) as zf:
+        for name, data in members.items():
+            zf.writestr(zipfile.ZipInfo(name, date_time=_ZIP_DATE), data)
+    tmp.replace(out)
+
+
+def check_task_bundle(path: Path) -> None:
+    """A user-supplied bundle must be a zip with the two models the PoseLandmarker loads."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise NvwaError(f"{path}: not a MediaPipe .task bundle ({exc})") from exc
+    need = {dst for _, dst, *_ in BLAZEPOSE_SOURCES}
+    if not need <= names:
+        raise NvwaError(f"{path}: .task bundle lacks {sorted(need - names)}")
+
+
+def fetch_blazepose(models_dir: Path, *, wheel: Path | None = None, task: Path | None = None) -> Path:
+    """Put a verified ``pose_landmarker_full.task`` in ``models_dir`` and record its checksum."""
+    models_dir.mkdir(parents=True, exist_ok=True)
+    out = models_dir / BLAZEPOSE_TASK
+    if task is not None:
+        task = Path(task)
+        check_task_bundle(task)
+        data = task.read_bytes()
+        tmp = out.with_suffix(".task.tmp")
+        tmp.write_bytes(data)
+        tmp.replace(out)
+        source = str(task)
+    else:
+        with tempfile.TemporaryDirectory() as tmpdir:
+            wheel_path = Path(wheel) if wheel is not None else download_wheel(Path(tmpdir))
+            build_task_from_wheel(wheel_path, out)
+            source = f"{WHEEL_REQUIREMENT} ({wheel_path.name})"
+    record_in_manifest(models_dir, BLAZEPOSE_TASK, {"sha256": sha256_file(out), "source": source})
+    return out

@@ -1,0 +1,68 @@
+"""Where model files are cached and how they are verified.
+
+Nothing here touches the network. The cache directory is ``$NVWA_MODELS_DIR`` or ``./models``
+(relative to the working directory), so a project checkout keeps its models beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from nvwa.errors import ModelMissingError
+
+BLAZEPOSE_TASK = "pose_landmarker_full.task"
+FETCH_COMMAND = "nvwa models fetch"
+
+
+def default_models_dir() -> Path:
+    return Path(os.environ.get("NVWA_MODELS_DIR", "models")).expanduser()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def manifest_path(models_dir: Path) -> Path:
+    return models_dir / "manifest.json"
+
+
+def read_manifest(models_dir: Path) -> dict:
+    p = manifest_path(models_dir)
+    if not p.exists():
+        return {}
+    return json.loads(p.read_text())
+
+
+def record_in_manifest(models_dir: Path, name: str, entry: dict) -> None:
+    manifest = read_manifest(models_dir)
+    manifest[name] = entry
+    tmp = manifest_path(models_dir).with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, manifest_path(models_dir))
+
+
+def blazepose_task_path(models_dir: str | os.PathLike | None = None, *, verify: bool = True) -> Path:
+    """The verified BlazePose Tasks bundle, or :class:`ModelMissingError` naming the fetch command."""
+    models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
+    path = models_dir / BLAZEPOSE_TASK
+    if not path.exists():
+        raise ModelMissingError(
+            f"{path}: BlazePose model not found; run `{FETCH_COMMAND}` (or `{FETCH_COMMAND} --task FILE`) first"
+        )
+    if verify:
+        expected = read_manifest(models_dir).get(BLAZEPOSE_TASK, {}).get("sha256")
+        if expected is None:
+            raise ModelMissingError(f"{path}: not recorded in {manifest_path(models_dir)}; run `{FETCH_COMMAND}` again")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ModelMissingError(
+                f"{path}: checksum {actual[:12]}... does not match the recorded {expected[:12]}...; run `{FETCH_COMMAND}` again"
+            )
+    return path

@@ -1,0 +1,71 @@
+"""Box arithmetic on (N, 4) xyxy pixel arrays, and a constant-velocity Kalman filter for one box."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, 4), (M, 4) xyxy -> (N, M) intersection over union."""
+    a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
+    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+def box_to_cxcywh(box: np.ndarray) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[2] - box[0], box[3] - box[1]])
+
+
+def cxcywh_to_box(z: np.ndarray) -> np.ndarray:
+    return np.array([z[0] - z[2] / 2, z[1] - z[3] / 2, z[0] + z[2] / 2, z[1] + z[3] / 2])
+
+
+class BoxKalman:
+    """Constant-velocity Kalman filter on (cx, cy, w, h), with time steps in seconds.
+
+    Process noise scales with the box height so a far person (small box) and a near one move by the
+    same fraction of their size per second.
+    """
+
+    def __init__(self, box: np.ndarray, t: float):
+        z = box_to_cxcywh(box)
+        self.x = np.concatenate([z, np.zeros(4)])  # state: cx, cy, w, h and their velocities (px/s)
+        h = max(z[3], 1.0)
+        self.P = np.diag([0.1 * h, 0.1 * h, 0.1 * h, 0.1 * h, 2 * h, 2 * h, h, h]) ** 2
+        self.t = t
+
+    def predict(self, t: float) -> np.ndarray:
+        """Advance to time ``t`` (s) and return the predicted xyxy box."""
+        dt = max(t - self.t, 0.0)
+        if dt > 0:
+            F = np.eye(8)
+            F[:4, 4:] = np.eye(4) * dt
+            h = max(self.x[3], 1.0)
+            q = np.array([0.05 * h] * 4 + [1.0 * h, 1.0 * h, 0.3 * h, 0.3 * h]) ** 2 * dt
+            self.x = F @ self.x
+            self.P = F @ self.P @ F.T + np.diag(q)
+            self.x[2:4] = np.maximum(self.x[2:4], 2.0)
+            self.t = t
+        return cxcywh_to_box(self.x[:4])
+
+    def update(self, box: np.ndarray, noise_frac: float = 0.05) -> None:
+        """Fold in a measured xyxy box; ``noise_frac`` is its std as a fraction of the box height."""
+        z = box_to_cxcywh(box)
+        r = (noise_frac * max(z[3], 1.0)) ** 2
+        H = np.hstack([np.eye(4), np.zeros((4, 4))])
+        S = H @ self.P @ H.T + np.eye(4) * r
+        K = self.P @ H.T @ np.linalg.inv(S)
+        self.x = self.x + K @ (z - H @ self.x)
+        self.P = (np.eye(8) - K @ H) @ self.P
+
+    @property
+    def box(self) -> np.ndarray:
+        return cxcywh_to_box(self.x[:4])

@@ -1,0 +1,189 @@
+"""People tracking on a CPU: each person's own pose follows them; detector proposals find newcomers.
+
+Per frame:
+1. every active track predicts its box (constant-velocity Kalman) and its own BlazePose landmarker
+   looks for the person there (VIDEO mode, cheap);
+2. two tracks that ended on the same person (a crossing: the occluded one's crop shows the other)
+   are told apart by how well each one's prediction fits: the worse one is set lost;
+3. every ``detect_every`` frames, detector proposals that no active track covers are checked with a
+   fresh pose detection; a confirmed person either re-identifies a recently lost track (appearance
+   and a reachable position) or starts a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from nvwa.body.observation import BodyObservation
+from nvwa.tracking.appearance import appearance_descriptor, appearance_similarity
+from nvwa.tracking.boxes import BoxKalman, iou_matrix
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    detect_every: int = 5  # frames between detector proposal passes
+    max_probes_per_frame: int = 6  # fresh pose detections per proposal pass, surest boxes first
+    covered_iou: float = 0.25  # a proposal overlapping an active track this much is that track
+    gate_iou: float = 0.1  # a track's pose whose box overlaps its prediction less is someone else
+    duplicate_iou: float = 0.5  # two tracks whose poses overlap this much follow one person
+    lost_after_s: float = 0.4  # seconds without a pose before a track is lost (its landmarker freed)
+    reid_window_s: float = 5.0  # seconds a lost track waits to be re-identified
+    reid_min_similarity: float = 0.55  # appearance similarity (0..1) needed to re-identify
+    reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
+    appearance_every: int = 5  # frames between appearance updates of a track
+
+
+@dataclass(frozen=True)
+class TrackedPerson:
+    """One tracked person in one frame."""
+
+    track_id: int
+    observation: BodyObservation
+
+
+@dataclass(eq=False)
+class _Track:
+    track_id: int
+    kalman: BoxKalman
+    last_seen_s: float
+    hits: int = 0
+    appearance: np.ndarray | None = None
+    active: bool = True
+    observation: BodyObservation | None = field(default=None, repr=False)
+    predicted_iou: float = 0.0
+
+
+class PeopleTracker:
+    """Stable ids for the people of one video. ``body`` is a backend with ``track``, ``probe`` and
+    ``release`` (see :class:`nvwa.body.blazepose.BlazePoseBody`); ``propose`` maps an RGB frame to
+    (boxes (N, 4) xyxy px, scores (N,))."""
+
+    def __init__(self, body, propose: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], config: TrackerConfig = TrackerConfig()):
+        self.body = body
+        self.propose = propose
+        self.config = config
+        self._tracks: list[_Track] = []
+        self._next_id = 0
+        self._frame_no = 0
+        self.reidentified = 0  # how many times a lost track came back under its old id
+
+    def step(self, image: np.ndarray, timestamp_s: float) -> list[TrackedPerson]:
+        """Track the people of one frame: (H, W, 3) uint8 RGB at time ``timestamp_s`` (s)."""
+        c = self.config
+        active = [tr for tr in self._tracks if tr.active]
+        for tr in active:
+            predicted = tr.kalman.predict(timestamp_s)
+            obs = self.body.track(tr.track_id, image, predicted, timestamp_s)
+            tr.observation = None
+            if obs is not None:
+                tr.predicted_iou = float(iou_matrix(predicted, obs.box())[0, 0])
+                if tr.predicted_iou >= c.gate_iou:
+                    tr.observation = obs
+        self._drop_duplicates([tr for tr in active if tr.observation is not None])
+        for tr in active:
+            if tr.observation is not None:
+                self._confirm(tr, image, timestamp_s)
+            elif timestamp_s - tr.last_seen_s > c.lost_after_s:
+                self._lose(tr)
+        if self._frame_no % c.detect_every == 0 or not any(tr.active for tr in self._tracks):
+            self._find_new_people(image, timestamp_s)
+        self._frame_no += 1
+        self._tracks = [tr for tr in self._tracks if tr.active or timestamp_s - tr.last_seen_s <= c.reid_window_s]
+        return [TrackedPerson(tr.track_id, tr.observation) for tr in self._tracks if tr.active and tr.observation is not None]
+
+    def close(self) -> None:
+        for tr in self._tracks:
+            if tr.active:
+                self.body.release(tr.track_id)
+        self._tracks.clear()
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _confirm(self, tr: _Track, image: np.ndarray, t: float) -> None:
+        tr.kalman.update(tr.observation.box())
+        tr.last_seen_s = t
+        tr.hits += 1
+        if tr.hits % self.config.appearance_every == 1:
+            desc = appearance_descriptor(image, tr.observation)
+            if desc is not None:
+                tr.appearance = desc if tr.appearance is None else 0.8 * tr.appearance + 0.2 * desc
+
+    def _lose(self, tr: _Track) -> None:
+        tr.active = False
+        tr.observation = None
+        self.body.release(tr.track_id)
+
+    def _drop_duplicates(self, seen: list[_Track]) -> None:
+        if len(seen) < 2:
+            return
+        boxes = np.array([tr.observation.box() for tr in seen])
+        iou = iou_matrix(boxes, boxes)
+        # worst-fitting first: the track whose own prediction explains its pose least is the impostor
+        order = sorted(range(len(seen)), key=lambda i: seen[i].predicted_iou)
+        dropped: set[int] = set()
+        for i in order:
+            for j in range(len(seen)):
+                if j != i and j not in dropped and i not in dropped and iou[i, j] >= self.config.duplicate_iou:
+                    if seen[i].predicted_iou <= seen[j].predicted_iou:
+                        dropped.add(i)
+        for i in dropped:
+            seen[i].observation = None
+            self._lose(seen[i])
+
+    def _find_new_people(self, image: np.ndarray, t: float) -> None:
+        c = self.config
+        boxes, scores = self.propose(image)
+        if len(boxes) == 0:
+            return
+        occupied = [tr.kalman.box for tr in self._tracks if tr.active]
+        order = np.argsort(-scores)
+        probes = 0
+        for k in order:
+            if probes >= c.max_probes_per_frame:
+                break
+            box = boxes[k]
+            if occupied and iou_matrix(box, np.array(occupied)).max() >= c.covered_iou:
+                continue
+            probes += 1
+            obs = self.body.probe(image, box)
+            if obs is None:
+                continue
+            found = obs.box()
+            if occupied and iou_matrix(found, np.array(occupied)).max() >= c.covered_iou:
+                continue
+            self._start_or_resume(obs, image, t)
+            occupied.append(found)
+
+    def _start_or_resume(self, obs: BodyObservation, image: np.ndarray, t: float) -> None:
+        c = self.config
+        desc = appearance_descriptor(image, obs)
+        box = obs.box()
+        centre = (box[:2] + box[2:]) / 2
+        height = max(box[3] - box[1], 1.0)
+        best, best_sim = None, c.reid_min_similarity
+        for tr in self._tracks:
+            if tr.active or tr.appearance is None or desc is None:
+                continue
+            gap = t - tr.last_seen_s
+            last = tr.kalman.box
+            reach = height * (1.0 + c.reid_speed_heights_per_s * gap)
+            if np.linalg.norm((last[:2] + last[2:]) / 2 - centre) > reach:
+                continue
+            sim = appearance_similarity(tr.appearance, desc)
+            if sim > best_sim:
+                best, best_sim = tr, sim
+        if best is not None:
+            best.active = True
+            best.kalman = BoxKalman(box, t)
+            self.reidentified += 1
+            tr = best
+        else:
+            tr = _Track(self._next_id, BoxKalman(box, t), t)
+            self._next_id += 1
+            self._tracks.append(tr)
+        tr.observation = obs
+        tr.predicted_iou = 1.0
+        self._confirm(tr, image, t)

@@ -1,0 +1,190 @@
+"""Probe a video and stream its frames with the container's own timestamps.
+
+Frames are decoded one packet at a time and handed on as they come: the whole video is never in
+memory. Frames larger than ``max_side`` are downscaled by FFmpeg's scaler while converting to RGB,
+which costs less than converting first and resizing after.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from nvwa.errors import InputError
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container says about its first video stream."""
+
+    path: str
+    width: int  # pixels, as stored
+    height: int  # pixels, as stored
+    fps: float  # average frame rate (frames/s); 0.0 when the container does not say
+    frame_count: int  # frames the container declares; 0 when unknown
+    duration_s: float  # seconds; 0.0 when unknown
+    codec: str
+
+    def scaled_size(self, max_side: int | None) -> tuple[int, int]:
+        """(width, height) after downscaling so the longer side is at most ``max_side`` (even sizes)."""
+        if not max_side or max(self.width, self.height) <= max_side:
+            return self.width, self.height
+        s = max_side / max(self.width, self.height)
+        return max(2, int(round(self.width * s / 2)) * 2), max(2, int(round(self.height * s / 2)) * 2)
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """One decoded frame.
+
+    ``image`` is (H, W, 3) uint8 RGB at the decoded (possibly downscaled) size; ``scale`` is decoded
+    pixels per stored pixel, so intrinsics given for the stored size are multiplied by it.
+    """
+
+    index: int  # position among the decoded frames, 0-based, before any stride
+    timestamp_s: float  # presentation time from the container
+    image: np.ndarray = field(repr=False)
+    scale: float = 1.0
+
+
+@dataclass
+class DecodeStats:
+    """Counters filled while decoding (mutable on purpose: the decoder updates it as it goes)."""
+
+    decoded: int = 0
+    skipped_corrupt: int = 0
+    yielded: int = 0
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise InputError(path, "no such file")
+    if path.is_dir():
+        raise InputError(path, "is a directory, not a video file")
+    if path.stat().st_size == 0:
+        raise InputError(path, "is empty (0 bytes)")
+
+
+def _open(path: Path):
+    import av  # imported here so `import nvwa` stays light
+
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except (av.error.InvalidDataError, av.error.ValueError) as exc:
+        raise InputError(path, f"is not a readable video ({exc.__class__.__name__}: {_first_line(exc)})") from exc
+    except av.error.FFmpegError as exc:
+        raise InputError(path, f"cannot be opened ({_first_line(exc)})") from exc
+    if not container.streams.video:
+        container.close()
+        raise InputError(path, "has no video stream")
+    return container
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
+
+
+def probe_video(path: str | os.PathLike) -> VideoInfo:
+    """Read the container header. Raises :class:`InputError` for anything that is not a video."""
+    path = Path(path)
+    _check_path(path)
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        cc = stream.codec_context
+        if not cc.width or not cc.height:
+            raise InputError(path, "video stream has no frame size (no decodable frames)")
+        rate = stream.average_rate or stream.guessed_rate
+        fps = float(rate) if rate else 0.0
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000
+        else:
+            duration = 0.0
+        frames = int(stream.frames or 0)
+        if frames == 0 and fps and duration:
+            frames = int(round(fps * duration))
+        return VideoInfo(str(path), int(cc.width), int(cc.height), fps, frames, duration, cc.name)
+    finally:
+        container.close()
+
+
+def iter_frames(
+    path: str | os.PathLike,
+    *,
+    max_side: int | None = 1280,
+    stride: int = 1,
+    max_frames: int | None = None,
+    stats: DecodeStats | None = None,
+) -> Iterator[VideoFrame]:
+    """Yield frames one at a time, RGB, downscaled to ``max_side``.
+
+    ``stride`` keeps every n-th decoded frame; ``max_frames`` caps the frames yielded. Corrupt
+    packets in the middle are skipped and counted in ``stats.skipped_corrupt``. Raises
+    :class:`InputError` when the file cannot be opened or yields no decodable frame at all, and
+    when it ends long before the length its container declares (a truncated file).
+    """
+    import av
+
+    if stride < 1:
+        raise InputError(f"stride={stride}", "must be at least 1")
+    path = Path(path)
+    info = probe_video(path)
+    stats = stats if stats is not None else DecodeStats()
+    width, height = info.scaled_size(max_side)
+    scale = width / info.width
+    container = _open(path)
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"  # frame threading: both cores decode
+    time_base = stream.time_base or Fraction(1, 1)
+    last_t = -np.inf
+    fallback_dt = 1.0 / info.fps if info.fps else 1.0 / 30.0
+    decode_error: str | None = None
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError as exc:  # a corrupt packet: skip it, keep going
+                stats.skipped_corrupt += 1
+                decode_error = _first_line(exc)
+                continue
+            for frame in frames:
+                if frame.pts is None:  # some AVIs carry no pts: step the clock by 1/fps
+                    t = last_t + fallback_dt if np.isfinite(last_t) else 0.0
+                else:
+                    t = float(frame.pts * time_base)
+                if t <= last_t:  # a repeated or out-of-order time would break filters downstream
+                    stats.skipped_corrupt += 1
+                    continue
+                last_t = t
+                index = stats.decoded
+                stats.decoded += 1
+                if index % stride:
+                    continue
+                image = frame.to_ndarray(width=width, height=height, format="rgb24")
+                stats.yielded += 1
+                yield VideoFrame(index=index, timestamp_s=t, image=image, scale=scale)
+                if max_frames is not None and stats.yielded >= max_frames:
+                    return
+    except av.error.FFmpegError as exc:
+        decode_error = _first_line(exc)
+        if stats.decoded == 0:
+            raise InputError(path, f"no decodable video frames ({decode_error})") from exc
+        stats.skipped_corrupt += 1
+    finally:
+        container.close()
+    if stats.decoded == 0:
+        detail = f" ({decode_error})" if decode_error else ""
+        raise InputError(path, f"no decodable video frames{detail}")
+    if info.frame_count and stats.decoded < 0.9 * info.frame_count - 2 and info.duration_s > 0:
+        raise InputError(
+            path,
+            f"is truncated: the container declares {info.frame_count} frames, only {stats.decoded} decode",
+        )

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import os
+
 import cv2
 import numpy as np
 
@@ -52,6 +54,9 @@ class BlazePoseBody:
     keypoint_set = "blazepose33"
 
     def __init__(self, config: BlazePoseConfig):
+        # MediaPipe's native logging (glog) prints per-graph warnings to stderr; keep it to errors.
+        os.environ.setdefault("GLOG_minloglevel", "2")
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import mediapipe as mp  # heavy: only when this backend is chosen
         from mediapipe.tasks.python import vision
         from mediapipe.tasks.python.core.base_options import BaseOptions

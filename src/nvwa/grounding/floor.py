@@ -1,0 +1,186 @@
+"""The floor: a plane fitted robustly to the low, slow foot points of every person, in the camera frame.
+
+Camera frame is OpenCV's (y down), so "up" starts as -y and is refined by the people themselves
+(standing bodies are vertical on average). A plane fitted to feet that all move along one line leaves
+the sideways tilt free; then the normal comes from the bodies' up direction and only the height is
+fitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Floor:
+    """Points x on the floor satisfy normal_cam . x + offset = 0 (camera frame, metres)."""
+
+    normal_cam: np.ndarray  # (3,) unit, pointing up (against gravity)
+    offset: float  # m: the camera's height above the floor
+    inliers: int  # contact points within the inlier distance of the plane
+    candidates: int  # contact points offered
+    rms: float  # m: inliers' distance to the plane
+    method: str  # "ransac" (normal fitted) or "up-prior" (normal from the bodies, height fitted)
+
+    def height(self, points_cam: np.ndarray) -> np.ndarray:
+        """(..., 3) camera-frame points -> (...,) signed height above the floor (m)."""
+        return points_cam @ self.normal_cam + self.offset
+
+
+def body_up_direction(pelvis_cam: np.ndarray, neck_cam: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """The mean pelvis->neck direction (camera frame) of upright bodies; falls back to -y (camera up)."""
+    v = np.asarray(neck_cam) - np.asarray(pelvis_cam)
+    n = np.linalg.norm(v, axis=-1)
+    ok = n > 1e-6
+    if not ok.any():
+        return np.array([0.0, -1.0, 0.0])
+    u = v[ok] / n[ok, None]
+    w = np.ones(len(u)) if weights is None else np.asarray(weights)[ok]
+    w = w * (u[:, 1] < -0.5)  # only bodies roughly upright in the image: not lying, not upside down
+    if w.sum() <= 0:
+        return np.array([0.0, -1.0, 0.0])
+    m = (u * w[:, None]).sum(0)
+    return m / np.linalg.norm(m)
+
+
+def contact_mask(soles_cam: np.ndarray, t: np.ndarray, up: np.ndarray, confidence: np.ndarray,
+                 *, max_speed: float = 0.6, low_band: float = 0.06, min_confidence: float = 0.5) -> np.ndarray:
+    """Which foot points are likely on the ground: slow, near the person's lowest sole point that
+    frame, confidently seen.
+
+    soles_cam (T, S, 3) m, t (T,) s, up (3,), confidence (T, S) -> (T, S) bool.
+    """
+    T = len(soles_cam)
+    if T == 0:
+        return np.zeros(soles_cam.shape[:2], dtype=bool)
+    height = soles_cam @ up  # (T, S): larger = higher
+    lowest = np.min(np.where(confidence >= min_confidence, height, np.inf), axis=1, keepdims=True)
+    low = height <= lowest + low_band
+    speed = np.full(height.shape, np.inf)
+    if T >= 2:
+        dt = np.diff(t)[:, None]
+        v = np.linalg.norm(np.diff(soles_cam, axis=0), axis=-1) / dt
+        speed[1:] = v
+        speed[0] = v[0]
+        speed[1:-1] = np.minimum(v[:-1], v[1:])  # central: the slower of the two sides
+    return low & (speed <= max_speed) & (confidence >= min_confidence)
+
+
+def _plane_through(points: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    c = points.mean(0)
+    _, s, vt = np.linalg.svd(points - c, full_matrices=False)
+    n = vt[-1]
+    return n, float(-n @ c), s
+
+
+def fit_floor(points_cam: np.ndarray, up_hint: np.ndarray, *, inlier_distance: float = 0.08,
+              max_tilt_deg: float = 30.0, iterations: int = 300, seed: int = 0) -> Floor:
+    """RANSAC plane over contact points, its normal within ``max_tilt_deg`` of ``up_hint``.
+
+    points_cam (N, 3) m. With fewer than 3 points, or points along a line, the normal is ``up_hint``
+    and the height is the median of the points' heights.
+    """
+    up = np.asarray(up_hint, dtype=np.float64)
+    up = up / np.linalg.norm(up)
+    P = np.asarray(points_cam, dtype=np.float64).reshape(-1, 3)
+    N = len(P)
+    if N == 0:
+        raise ValueError("no foot contact points to fit a floor to")
+
+    def prior_fit() -> Floor:
+        h = P @ up
+        offset = -float(np.median(h))
+        d = np.abs(h + offset)
+        inl = d <= inlier_distance
+        return Floor(up, offset, int(inl.sum()), N, float(np.sqrt(np.mean(d[inl] ** 2))) if inl.any() else 0.0, "up-prior")
+
+    if N < 8:
+        return prior_fit()
+    rng = np.random.default_rng(seed)
+    cos_max = np.cos(np.radians(max_tilt_deg))
+    best_count, best = 0, None
+    for _ in range(iterations):
+        sample = P[rng.choice(N, 3, replace=False)]
+        n = np.cross(sample[1] - sample[0], sample[2] - sample[0])
+        norm = np.linalg.norm(n)
+        if norm < 1e-9:
+            continue
+        n = n / norm
+        if n @ up < 0:
+            n = -n
+        if n @ up < cos_max:
+            continue
+        d = -n @ sample[0]
+        count = int(np.sum(np.abs(P @ n + d) <= inlier_distance))
+        if count > best_count:
+            best_count, best = count, (n, d)
+    if best is None:
+        return prior_fit()
+    n, d = best
+    inl = np.abs(P @ n + d) <= inlier_distance
+    n, d, s = _plane_through(P[inl])
+    if n @ up < 0:
+        n, d = -n, -d
+    # Points spread along one line (one person walking straight) leave the tilt about that line free.
+    if s[1] < 0.15 * s[0] or n @ up < cos_max:
+        return prior_fit()
+    dist = np.abs(P @ n + d)
+    inl = dist <= inlier_distance
+    return Floor(n, float(d), int(inl.sum()), N, float(np.sqrt(np.mean(dist[inl] ** 2))), "ransac")
+
+
+def world_from_camera(floor: Floor, forward_cam: np.ndarray = np.array([0.0, 0.0, 1.0])) -> tuple[np.ndarray, np.ndarray]:
+    """(R_world_from_cam (3, 3), t_world_from_cam (3,)): x_world = R x_cam + t.
+
+    World (glTF): +Y up = the floor normal, floor at Y=0, origin on the floor under the camera,
+    and the camera looking along -Z (its forward projected on the floor), as glTF cameras do.
+    """
+    y = floor.normal_cam / np.linalg.norm(floor.normal_cam)
+    f = forward_cam - (forward_cam @ y) * y
+    if np.linalg.norm(f) < 1e-6:  # looking straight down: any horizontal direction will do
+        f = np.array([0.0, -1.0, 0.0]) - (np.array([0.0, -1.0, 0.0]) @ y) * y
+    z = -f / np.linalg.norm(f)
+    x = np.cross(y, z)
+    R = np.stack([x, y, z])  # rows: world axes in camera coordinates
+    t = R @ (floor.offset * y)  # the camera centre sits floor.offset above the floor
+    return R, t
+
+
+def pin_depth_to_floor(root: np.ndarray, rel: np.ndarray, confidence: np.ndarray, floor: Floor, t: np.ndarray,
+                       *, window_s: float = 1.0, min_grazing: float = 0.1, min_confidence: float = 0.5,
+                       limits: tuple[float, float] = (0.5, 2.0)) -> np.ndarray:
+    """Per-frame factors on a person's camera distance that put their lowest foot on the floor.
+
+    root (T, 3) m camera frame, rel (T, S, 3) sole points relative to the root, confidence (T, S),
+    t (T,) s -> scale (T,). The raw per-frame factor s_t solves n . (s_t r_t + q_t) + d = 0 for the
+    lowest confident sole point q_t; a running median over ``window_s`` keeps the majority (feet on
+    the ground) through short flights such as a jump. Where the ray to the person grazes the floor
+    (|n . r_hat| < ``min_grazing``, a level camera) the floor says little about depth and the
+    person's median factor is used.
+    """
+    n, d = floor.normal_cam, floor.offset
+    T = len(root)
+    if T == 0:
+        return np.ones(0)
+    h = rel @ n  # (T, S) height of each sole point above the root's level
+    h = np.where(confidence >= min_confidence, h, np.inf)
+    lowest = h.min(axis=1)
+    lowest = np.where(np.isfinite(lowest), lowest, (rel @ n).min(axis=1))
+    nr = root @ n
+    grazing = np.abs(nr) / np.maximum(np.linalg.norm(root, axis=1), 1e-9)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw = -(d + lowest) / nr
+    ok = (grazing >= min_grazing) & np.isfinite(raw) & (raw > limits[0]) & (raw < limits[1])
+    if not ok.any():
+        return np.ones(T)
+    fallback = float(np.median(raw[ok]))
+    raw = np.where(ok, raw, np.nan)
+    out = np.empty(T)
+    for i in range(T):  # running median over a time window (frames may be irregular in time)
+        a, b = np.searchsorted(t, [t[i] - window_s / 2, t[i] + window_s / 2])
+        w = raw[a:b]
+        w = w[np.isfinite(w)]
+        out[i] = np.median(w) if len(w) else fallback
+    return out

@@ -1,0 +1,292 @@
+"""The pipeline: video -> tracking -> body -> camera -> rig -> smoothing -> grounding -> scene.
+
+``Pipeline.run`` is a generator of :class:`ProgressEvent`: one loop drives a progress bar, a server-sent
+event stream or a test alike. Models load once, in ``Pipeline(...)``, and are reused for every video.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from nvwa.body.keypoints import blazepose_rig_targets
+from nvwa.camera import Intrinsics, solve_root_translation
+from nvwa.errors import InputError
+from nvwa.grounding.floor import Floor, body_up_direction, contact_mask, fit_floor, pin_depth_to_floor, world_from_camera
+from nvwa.rig.fit import RigMotion, fit_rig, lock_bone_lengths
+from nvwa.rig.skeleton import JOINT, global_rotations, forward_kinematics
+from nvwa.scene import PersonMotion, Scene, save_scene
+from nvwa.smoothing import SMOOTHING_PRESETS, smooth_rig
+from nvwa.tracking import PeopleTracker, TrackerConfig
+from nvwa.tracking.proposals import HogConfig, HogProposer
+from nvwa.video import DecodeStats, iter_frames, probe_video
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    max_side: int = 1280  # pixels: longer side frames are downscaled to before any model sees them
+    stride: int = 1  # keep every n-th frame
+    max_frames: int | None = None  # stop after this many kept frames
+    focal_px: float | None = None  # focal length in stored-video pixels; None: the documented default
+    K: str | None = None  # "fx,fy,cx,cy" or 9 numbers; overrides focal_px
+    smoothing: str = "balanced"  # a key of SMOOTHING_PRESETS
+    min_person_s: float = 1.0  # people seen for less time than this are dropped as spurious
+    models_dir: str | None = None  # where `nvwa models fetch` put the models; None: $NVWA_MODELS_DIR or ./models
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    hog: HogConfig = field(default_factory=HogConfig)
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One step of a run. ``stage`` names what happened; ``done``/``total`` count frames where known."""
+
+    stage: str  # "probe", "frame", "stage", "complete"
+    message: str = ""
+    done: int = 0
+    total: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class _Timer:
+    def __init__(self):
+        self.seconds: dict[str, float] = defaultdict(float)
+
+    @contextmanager
+    def __call__(self, stage: str):
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[stage] += time.perf_counter() - t0
+
+
+class _TimedBody:
+    """Forwards a body backend's calls, counting their time as the "body" stage."""
+
+    def __init__(self, body, timer: _Timer):
+        self._body, self._timer = body, timer
+
+    def track(self, *a, **k):
+        with self._timer("body"):
+            return self._body.track(*a, **k)
+
+    def probe(self, *a, **k):
+        with self._timer("body"):
+            return self._body.probe(*a, **k)
+
+    def release(self, track_id):
+        self._body.release(track_id)
+
+
+@dataclass
+class _PersonFrames:
+    frame_index: list = field(default_factory=list)
+    timestamp_s: list = field(default_factory=list)
+    keypoints_2d: list = field(default_factory=list)  # stored-video pixels
+    keypoints_3d: list = field(default_factory=list)  # root-relative metres, camera axes
+    visibility: list = field(default_factory=list)
+    root_cam: list = field(default_factory=list)
+
+
+class Pipeline:
+    def __init__(self, config: PipelineConfig = PipelineConfig(), body=None):
+        """Load the models. ``body`` injects an already-loaded body backend (shared across pipelines)."""
+        if config.smoothing not in SMOOTHING_PRESETS:
+            raise InputError(f"smoothing={config.smoothing!r}", f"unknown preset; choose one of {', '.join(SMOOTHING_PRESETS)}")
+        self.config = config
+        if body is None:
+            from nvwa.body.blazepose import BlazePoseBody, BlazePoseConfig
+            from nvwa.models import blazepose_task_path
+
+            body = BlazePoseBody(BlazePoseConfig(str(blazepose_task_path(config.models_dir))))
+        self.body = body
+        self.proposer = HogProposer(config.hog)
+
+    def close(self) -> None:
+        self.body.close()
+
+    def run(self, video_path: str | Path, out_dir: str | Path | None = None) -> Iterator[ProgressEvent]:
+        """Process one video; yields progress, ends with a "complete" event whose data holds the scene."""
+        c = self.config
+        timer = _Timer()
+        wall0 = time.perf_counter()
+        with timer("decode"):
+            info = probe_video(video_path)
+        if c.K:
+            K_stored = Intrinsics.from_text(c.K, info.width, info.height)
+        elif c.focal_px:
+            K_stored = Intrinsics.from_focal(c.focal_px, info.width, info.height)
+        else:
+            K_stored = Intrinsics.default(info.width, info.height)
+        expected = info.frame_count // c.stride if info.frame_count else 0
+        if c.max_frames:
+            expected = min(expected, c.max_frames) if expected else c.max_frames
+        yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}, {info.fps:.3g} fps", 0, expected,
+                            {"video": info.__dict__})
+
+        if hasattr(self.body, "begin_video"):
+            self.body.begin_video()
+        timed_body = _TimedBody(self.body, timer)
+
+        def propose(image):
+            with timer("detect"):
+                return self.proposer(image)
+
+        tracker = PeopleTracker(timed_body, propose, c.tracker)
+        stats = DecodeStats()
+        people: dict[int, _PersonFrames] = defaultdict(_PersonFrames)
+        keypoint_set = getattr(self.body, "keypoint_set", "blazepose33")
+        frames = iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_frames=c.max_frames, stats=stats)
+        K_decoded = None
+        try:
+            while True:
+                with timer("decode"):
+                    frame = next(frames, None)
+                if frame is None:
+                    break
+                if K_decoded is None:
+                    K_decoded = K_stored.scaled(frame.scale)
+                t0 = time.perf_counter()
+                tracked = tracker.step(frame.image, frame.timestamp_s)
+                timer.seconds["track"] += time.perf_counter() - t0
+                with timer("camera"):
+                    for person in tracked:
+                        obs = person.observation
+                        root, _ = solve_root_translation(obs.keypoints_3d, obs.keypoints_2d, obs.visibility, K_decoded)
+                        rec = people[person.track_id]
+                        rec.frame_index.append(frame.index)
+                        rec.timestamp_s.append(frame.timestamp_s)
+                        rec.keypoints_2d.append(obs.keypoints_2d / frame.scale)
+                        rec.keypoints_3d.append(obs.keypoints_3d)
+                        rec.visibility.append(obs.visibility)
+                        rec.root_cam.append(root)
+                yield ProgressEvent("frame", "", stats.yielded, expected, {"people": len(tracked)})
+        finally:
+            tracker.close()
+        # the tracker's time includes the body and detector calls made from inside it
+        timer.seconds["track"] -= timer.seconds["body"] + timer.seconds["detect"]
+
+        # seen for long enough: the frames a person was observed in, times the time one kept frame covers
+        frame_s = c.stride / info.fps if info.fps else 1 / 30
+        kept = {pid: rec for pid, rec in people.items() if len(rec.timestamp_s) * frame_s >= c.min_person_s}
+        yield ProgressEvent("stage", f"{len(kept)} people kept of {len(people)} tracks", data={"tracks": len(people)})
+
+        with timer("rig"):
+            fitted = {pid: self._fit_person(rec, keypoint_set) for pid, rec in kept.items()}
+        with timer("grounding"):
+            floor, fitted = self._floor_and_depth(fitted, kept)
+        with timer("smoothing"):
+            fitted = {pid: (smooth_rig(m, np.asarray(kept[pid].timestamp_s), c.smoothing, conf), targets, conf, scale)
+                      for pid, (m, targets, conf, scale) in fitted.items()}
+        with timer("grounding"):
+            R, t, persons = self._to_world(floor, fitted, kept, keypoint_set)
+        floor = self._floor_dict(floor)
+        wall = time.perf_counter() - wall0
+        seconds = {k: round(v, 3) for k, v in timer.seconds.items()}
+        frames_done = stats.yielded
+        scene_stats = {
+            "frames": frames_done,
+            "decoded_frames": stats.decoded,
+            "skipped_corrupt_frames": stats.skipped_corrupt,
+            "tracks": len(people),
+            "people": len(persons),
+            "reidentified": tracker.reidentified,
+            "seconds": seconds,
+            "wall_s": round(wall, 3),
+            "fps": round(frames_done / wall, 3) if wall > 0 else 0.0,
+            "options": {"max_side": c.max_side, "stride": c.stride, "max_frames": c.max_frames,
+                        "smoothing": c.smoothing, "intrinsics": K_stored.source},
+        }
+        scene = Scene(
+            video=info.__dict__, K=K_stored.K, R_world_from_cam=R, t_world_from_cam=t,
+            floor=floor, people=tuple(persons), stats=scene_stats,
+        )
+        paths = {}
+        if out_dir is not None:
+            with timer("write"):
+                npz, js = save_scene(scene, out_dir)
+            paths = {"npz": str(npz), "json": str(js)}
+            scene_stats["seconds"]["write"] = round(timer.seconds["write"], 3)
+        message = f"{len(persons)} people" if persons else "no people found: the scene is empty"
+        yield ProgressEvent("complete", message, frames_done, frames_done, {"scene": scene, "paths": paths})
+
+    # -- stages after the stream ------------------------------------------------------------------
+
+    def _fit_person(self, rec: _PersonFrames, keypoint_set: str):
+        if keypoint_set != "blazepose33":
+            raise NotImplementedError(f"keypoint set {keypoint_set!r} has no rig mapping yet")
+        kp3d = np.asarray(rec.keypoints_3d)
+        vis = np.asarray(rec.visibility)
+        root = np.asarray(rec.root_cam)
+        targets = blazepose_rig_targets(kp3d, vis).translated(root)
+        lengths = lock_bone_lengths(targets.joints, targets.confidence)
+        motion = fit_rig(targets, lengths)
+        conf = targets.confidence.mean(axis=1)
+        return motion, targets, conf
+
+    def _floor_and_depth(self, fitted: dict, kept: dict):
+        """Fit one floor to everyone's foot contacts, then pin each person's depth to it frame by frame.
+
+        Returns the floor and, per person, (motion with its root moved along the camera ray, targets,
+        confidence, mean depth factor).
+        """
+        if not fitted:
+            return Floor(np.array([0.0, -1.0, 0.0]), 1.6, 0, 0, 0.0, "none"), {}
+        soles = {}
+        for pid, (m, targets, conf) in fitted.items():
+            soles[pid] = (m.root_position, targets.sole_points - targets.joints[:, :1], targets.sole_confidence)
+        joints = [m.joints() for m, _, _ in fitted.values()]
+        up = body_up_direction(np.concatenate([j[:, JOINT["pelvis"]] for j in joints]),
+                               np.concatenate([j[:, JOINT["neck"]] for j in joints]))
+        scale = {pid: np.ones(len(kept[pid].timestamp_s)) for pid in fitted}
+        floor = None
+        for _ in range(2):  # fit, pin depths, fit again with the pinned people
+            placed = {pid: scale[pid][:, None, None] * root[:, None, :] + rel for pid, (root, rel, _) in soles.items()}
+            pts = np.concatenate([placed[pid][contact_mask(placed[pid], np.asarray(kept[pid].timestamp_s), up, soles[pid][2])]
+                                  for pid in fitted])
+            if len(pts) == 0:
+                pts = np.concatenate([p.reshape(-1, 3) for p in placed.values()])
+            floor = fit_floor(pts, up)
+            up = floor.normal_cam
+            for pid, (root, rel, conf) in soles.items():
+                scale[pid] = pin_depth_to_floor(root, rel, conf, floor, np.asarray(kept[pid].timestamp_s))
+        out = {}
+        for pid, (m, targets, conf) in fitted.items():
+            moved = RigMotion(m.bone_lengths, m.local_rotations, m.root_position * scale[pid][:, None])
+            out[pid] = (moved, targets, conf, float(np.mean(scale[pid])))
+        return floor, out
+
+    def _to_world(self, floor: Floor, fitted: dict, kept: dict, keypoint_set: str):
+        """Everyone from the camera frame to the world (Y up, floor at Y=0)."""
+        from scipy.spatial.transform import Rotation
+
+        R, t = world_from_camera(floor)
+        persons = []
+        for pid, (m, targets, conf, scale) in fitted.items():
+            rec = kept[pid]
+            root_world = m.root_position @ R.T + t
+            local = m.local_rotations.copy()
+            local[:, 0] = Rotation.from_matrix(R[None] @ global_rotations(m.local_rotations)[:, 0]).as_quat()
+            joints_world = forward_kinematics(local, root_world, m.bone_lengths)
+            persons.append(PersonMotion(
+                person_id=pid, keypoint_set=keypoint_set,
+                frame_index=np.asarray(rec.frame_index, dtype=np.int64),
+                timestamp_s=np.asarray(rec.timestamp_s, dtype=np.float64),
+                joints_world=joints_world, joints_cam=(joints_world - t) @ R, root_world=root_world,
+                local_rotations=local, bone_lengths=m.bone_lengths,
+                joint_confidence=targets.confidence, keypoints_2d=np.asarray(rec.keypoints_2d),
+                keypoint_confidence=np.asarray(rec.visibility), depth_scale=scale,
+            ))
+        persons.sort(key=lambda p: p.person_id)
+        return R, t, persons
+
+    @staticmethod
+    def _floor_dict(floor: Floor) -> dict:
+        return {"normal_cam": floor.normal_cam, "offset": floor.offset, "inliers": floor.inliers,
+                "candidates": floor.candidates, "rms": floor.rms, "method": floor.method}

@@ -1,0 +1,145 @@
+"""Fit the canonical rig to keypoints: bone lengths locked per person, a rotation per joint per frame.
+
+Each joint's global rotation is the one frame that takes its rest bone direction (the "primary", the
+bone to its main child) onto the observed one exactly, and turns about that bone so a second,
+"auxiliary" rest direction lands as close as it can to an observed one (the twist: feet say where a
+leg faces, the shoulder line where the chest faces, the knuckles where a hand faces). A degenerate
+auxiliary (parallel to the bone, e.g. a straight arm) falls back to the body's own left/up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from nvwa.rig.skeleton import JOINT, REST_DIRECTIONS, SMPL24_PARENTS, forward_kinematics
+
+
+@dataclass(frozen=True)
+class RigTargets:
+    """What the rig is fitted to, for one person over T frames, all in one frame of reference."""
+
+    joints: np.ndarray = field(repr=False)  # (T, 24, 3) m, SMPL-24 order
+    confidence: np.ndarray = field(repr=False)  # (T, 24) in [0, 1]
+    foot_forward: np.ndarray = field(repr=False)  # (T, 2, 3) heel -> toe, left then right
+    hand_forward: np.ndarray = field(repr=False)  # (T, 2, 3) pinky -> index knuckle, left then right
+    head_left: np.ndarray = field(repr=False)  # (T, 3) right ear -> left ear
+    sole_points: np.ndarray = field(repr=False)  # (T, 4, 3) left heel, left toe, right heel, right toe
+    sole_confidence: np.ndarray = field(repr=False)  # (T, 4)
+
+    def translated(self, offset: np.ndarray) -> "RigTargets":
+        """The same targets moved by offset (T, 3) (e.g. root-relative -> camera frame)."""
+        o = np.asarray(offset)[:, None, :]
+        return RigTargets(self.joints + o, self.confidence, self.foot_forward, self.hand_forward,
+                          self.head_left, self.sole_points + o, self.sole_confidence)
+
+
+@dataclass(frozen=True)
+class RigMotion:
+    """The canonical rig over T frames."""
+
+    bone_lengths: np.ndarray = field(repr=False)  # (24,) m, parent -> joint; 0 for the pelvis
+    local_rotations: np.ndarray = field(repr=False)  # (T, 24, 4) quaternions xyzw, relative to the parent
+    root_position: np.ndarray = field(repr=False)  # (T, 3) m, pelvis position
+
+    def joints(self) -> np.ndarray:
+        """(T, 24, 3) m, by forward kinematics."""
+        return forward_kinematics(self.local_rotations, self.root_position, self.bone_lengths)
+
+
+_SYMMETRIC = [(1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17), (18, 19), (20, 21), (22, 23)]
+
+
+def lock_bone_lengths(joints: np.ndarray, confidence: np.ndarray, *, min_confidence: float = 0.5, trim: float = 0.2) -> np.ndarray:
+    """One length per bone for the whole sequence: a trimmed mean over frames where both ends are seen.
+
+    joints (T, 24, 3), confidence (T, 24) -> (24,) m. Left and right bones share their mean (people
+    are near-symmetric; averaging halves the noise). Bones never seen confidently use all frames.
+    """
+    lengths = np.zeros(24)
+    for j in range(1, 24):
+        p = SMPL24_PARENTS[j]
+        d = np.linalg.norm(joints[:, j] - joints[:, p], axis=-1)
+        ok = np.minimum(confidence[:, j], confidence[:, p]) >= min_confidence
+        v = np.sort(d[ok] if ok.sum() >= 3 else d)
+        k = int(len(v) * trim / 2)
+        v = v[k: len(v) - k] if len(v) - 2 * k >= 1 else v
+        lengths[j] = float(np.mean(v)) if len(v) else 0.0
+    for a, b in _SYMMETRIC:
+        lengths[a] = lengths[b] = (lengths[a] + lengths[b]) / 2
+    return lengths
+
+
+def _normalize(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.maximum(n, 1e-9), n[..., 0]
+
+
+def _frames(primary: np.ndarray, aux: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(..., 3) primary and auxiliary directions -> (..., 3, 3) orthonormal frames (columns e1, e2, e3)
+    and the auxiliary's usable part |aux x primary| (0 when degenerate)."""
+    e1, _ = _normalize(primary)
+    a, _ = _normalize(aux)
+    a_perp = a - np.sum(a * e1, -1, keepdims=True) * e1
+    e2, quality = _normalize(a_perp)
+    e3 = np.cross(e1, e2)
+    return np.stack([e1, e2, e3], axis=-1), quality
+
+
+def _solve(primary_obs, aux_obs, fallback_obs, primary_rest, aux_rest, fallback_rest, min_quality=0.2):
+    """Global rotations (T, 3, 3) taking rest directions onto observed ones."""
+    F_obs, q = _frames(primary_obs, aux_obs)
+    F_rest, _ = _frames(primary_rest[None], aux_rest[None])
+    Ffb_obs, _ = _frames(primary_obs, fallback_obs)
+    Ffb_rest, _ = _frames(primary_rest[None], fallback_rest[None])
+    use_fb = (q < min_quality)[:, None, None]
+    F_obs = np.where(use_fb, Ffb_obs, F_obs)
+    F_rest = np.where(use_fb, Ffb_rest, F_rest)
+    return F_obs @ np.swapaxes(F_rest, -1, -2)
+
+
+def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigMotion:
+    """Fit the rig to ``targets``; ``bone_lengths`` (24,) default to :func:`lock_bone_lengths`."""
+    X = targets.joints
+    T = X.shape[0]
+    if bone_lengths is None:
+        bone_lengths = lock_bone_lengths(X, targets.confidence)
+    J = JOINT
+    bone = lambda j: X[:, j] - X[:, SMPL24_PARENTS[j]]  # noqa: E731
+    left = X[:, J["left_hip"]] - X[:, J["right_hip"]]
+    shoulders_left = X[:, J["left_shoulder"]] - X[:, J["right_shoulder"]]
+    up = X[:, J["neck"]] - X[:, J["pelvis"]]
+    ex, ey, ez = np.eye(3)
+    R = np.repeat(np.eye(3)[None, None], 24, axis=1).repeat(T, axis=0)
+
+    def set_joint(j, child, aux_obs, aux_rest, fallback_obs=None, fallback_rest=None):
+        if fallback_obs is None:
+            fallback_obs, fallback_rest = (up, ey) if abs(REST_DIRECTIONS[child][0]) > 0.9 else (left, ex)
+        R[:, j] = _solve(bone(child), aux_obs, fallback_obs, REST_DIRECTIONS[child], aux_rest, fallback_rest)
+
+    set_joint(J["pelvis"], J["spine1"], left, ex)
+    set_joint(J["spine1"], J["spine2"], 2 / 3 * _normalize(left)[0] + 1 / 3 * _normalize(shoulders_left)[0], ex)
+    set_joint(J["spine2"], J["spine3"], 1 / 3 * _normalize(left)[0] + 2 / 3 * _normalize(shoulders_left)[0], ex)
+    set_joint(J["spine3"], J["neck"], shoulders_left, ex)
+    set_joint(J["neck"], J["head"], targets.head_left, ex, shoulders_left, ex)
+    for side, k in (("left", 0), ("right", 1)):
+        foot_fwd = targets.foot_forward[:, k]
+        set_joint(J[f"{side}_hip"], J[f"{side}_knee"], foot_fwd, ez)
+        set_joint(J[f"{side}_knee"], J[f"{side}_ankle"], foot_fwd, ez)
+        set_joint(J[f"{side}_ankle"], J[f"{side}_foot"], left, ex)
+        set_joint(J[f"{side}_collar"], J[f"{side}_shoulder"], up, ey)
+        forearm = X[:, J[f"{side}_wrist"]] - X[:, J[f"{side}_elbow"]]
+        set_joint(J[f"{side}_shoulder"], J[f"{side}_elbow"], forearm, ez)
+        set_joint(J[f"{side}_elbow"], J[f"{side}_wrist"], targets.hand_forward[:, k], ez)
+        set_joint(J[f"{side}_wrist"], J[f"{side}_hand"], targets.hand_forward[:, k], ez)
+    # Leaves (feet, head, hands) have no bone of their own to turn: they keep their parent's rotation.
+    for leaf in ("left_foot", "right_foot", "head", "left_hand", "right_hand"):
+        R[:, J[leaf]] = R[:, SMPL24_PARENTS[J[leaf]]]
+    local = np.empty_like(R)
+    local[:, 0] = R[:, 0]
+    for j in range(1, 24):
+        local[:, j] = np.swapaxes(R[:, SMPL24_PARENTS[j]], -1, -2) @ R[:, j]
+    quat = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_quat().reshape(T, 24, 4)
+    return RigMotion(np.asarray(bone_lengths, dtype=np.float64), quat, X[:, 0].copy())

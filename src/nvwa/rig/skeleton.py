@@ -1,0 +1,57 @@
+"""The canonical skeleton: the 24 SMPL joints, in SMPL's order and names, with a rest (T-)pose.
+
+Rest frame (SMPL's): Y up, +Z the way the body faces, +X the body's left. A joint's rotation turns
+the bones to its children: child position = joint position + R_global(joint) @ rest offset(child).
+Rotations are quaternions (x, y, z, w), scipy's order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+SMPL24_NAMES = (
+    "pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2", "left_ankle",
+    "right_ankle", "spine3", "left_foot", "right_foot", "neck", "left_collar", "right_collar", "head",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist",
+    "left_hand", "right_hand",
+)
+SMPL24_PARENTS = (-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21)
+JOINT = {name: i for i, name in enumerate(SMPL24_NAMES)}
+
+# Unit direction of the bone from each joint's parent to it, in the rest pose.
+_d = lambda *v: np.array(v, dtype=np.float64) / np.linalg.norm(v)  # noqa: E731
+REST_DIRECTIONS = np.array([
+    (0, 0, 0), _d(1, 0, 0), _d(-1, 0, 0), _d(0, 1, 0), _d(0, -1, 0), _d(0, -1, 0), _d(0, 1, 0),
+    _d(0, -1, 0), _d(0, -1, 0), _d(0, 1, 0), _d(0, -0.5, 1), _d(0, -0.5, 1), _d(0, 1, 0),
+    _d(0.6, 1, 0), _d(-0.6, 1, 0), _d(0, 1, 0), _d(1, 0, 0), _d(-1, 0, 0), _d(1, 0, 0), _d(-1, 0, 0),
+    _d(1, 0, 0), _d(-1, 0, 0), _d(1, 0, 0), _d(-1, 0, 0),
+])
+CHILDREN = tuple(tuple(c for c, p in enumerate(SMPL24_PARENTS) if p == j) for j in range(24))
+
+
+def rest_offsets(bone_lengths: np.ndarray) -> np.ndarray:
+    """bone_lengths (24,) m (entry j: parent(j) -> j; pelvis 0) -> rest offsets (24, 3) m."""
+    return REST_DIRECTIONS * np.asarray(bone_lengths, dtype=np.float64)[:, None]
+
+
+def global_rotations(local_quat: np.ndarray) -> np.ndarray:
+    """local_quat (T, 24, 4) xyzw -> global rotation matrices (T, 24, 3, 3)."""
+    T = local_quat.shape[0]
+    local = Rotation.from_quat(local_quat.reshape(-1, 4)).as_matrix().reshape(T, 24, 3, 3)
+    glob = np.empty_like(local)
+    for j, p in enumerate(SMPL24_PARENTS):
+        glob[:, j] = local[:, j] if p < 0 else glob[:, p] @ local[:, j]
+    return glob
+
+
+def forward_kinematics(local_quat: np.ndarray, root_position: np.ndarray, bone_lengths: np.ndarray) -> np.ndarray:
+    """local_quat (T, 24, 4), root_position (T, 3) m, bone_lengths (24,) m -> joints (T, 24, 3) m."""
+    glob = global_rotations(local_quat)
+    offsets = rest_offsets(bone_lengths)
+    joints = np.empty(local_quat.shape[:2] + (3,))
+    joints[:, 0] = root_position
+    for j in range(1, 24):
+        p = SMPL24_PARENTS[j]
+        joints[:, j] = joints[:, p] + glob[:, p] @ offsets[j]
+    return joints

@@ -1,0 +1,153 @@
+"""The scene file, version ``nvwa.scene/1``: ``scene.npz`` (arrays) + ``scene.json`` (summary).
+
+NPZ keys (no pickled objects; load with ``np.load(path)``):
+
+- ``joint_names`` (24,) str: SMPL-24 joint names; ``joint_parents`` (24,) int
+- ``K`` (3, 3): intrinsics in the stored video's pixels
+- ``R_world_from_cam`` (3, 3), ``t_world_from_cam`` (3,): x_world = R x_cam + t (camera OpenCV axes,
+  world glTF axes: Y up, floor at Y=0, metres)
+- ``floor_normal_cam`` (3,), ``floor_offset`` (): the floor in the camera frame, n . x + d = 0
+- ``person_ids`` (P,) int, and per person ``person/<id>/<field>``:
+  ``frame_index`` (T,) int, ``timestamp_s`` (T,), ``joints_world`` (T, 24, 3), ``joints_cam`` (T, 24, 3),
+  ``root_world`` (T, 3), ``local_rotations`` (T, 24, 4) xyzw quaternions relative to the parent
+  joint (the root's relative to the world), ``bone_lengths`` (24,), ``joint_confidence`` (T, 24),
+  ``keypoints_2d`` (T, K, 2) stored-video pixels, ``keypoint_confidence`` (T, K)
+
+``scene.json`` is written last: its presence means the NPZ beside it is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nvwa.rig.skeleton import SMPL24_NAMES, SMPL24_PARENTS
+
+SCENE_VERSION = "nvwa.scene/1"
+_PERSON_FIELDS = ("frame_index", "timestamp_s", "joints_world", "joints_cam", "root_world", "local_rotations",
+                  "bone_lengths", "joint_confidence", "keypoints_2d", "keypoint_confidence")
+
+
+@dataclass(frozen=True)
+class PersonMotion:
+    """One person over the frames they were seen in (T of them). Shapes as in the module docstring."""
+
+    person_id: int
+    keypoint_set: str
+    frame_index: np.ndarray = field(repr=False)
+    timestamp_s: np.ndarray = field(repr=False)
+    joints_world: np.ndarray = field(repr=False)
+    joints_cam: np.ndarray = field(repr=False)
+    root_world: np.ndarray = field(repr=False)
+    local_rotations: np.ndarray = field(repr=False)
+    bone_lengths: np.ndarray = field(repr=False)
+    joint_confidence: np.ndarray = field(repr=False)
+    keypoints_2d: np.ndarray = field(repr=False)
+    keypoint_confidence: np.ndarray = field(repr=False)
+    depth_scale: float = 1.0  # factor the floor applied to the person's camera distance
+
+    def summary(self) -> dict:
+        feet = self.joints_world[:, [7, 8, 10, 11], 1].min(axis=1)
+        return {
+            "id": self.person_id,
+            "frames": int(len(self.frame_index)),
+            "first_s": float(self.timestamp_s[0]),
+            "last_s": float(self.timestamp_s[-1]),
+            "height_m": float(_standing_height(self.bone_lengths)),
+            "median_foot_height_m": float(np.median(feet)),
+            "depth_scale": float(self.depth_scale),
+        }
+
+
+def _standing_height(lengths: np.ndarray) -> float:
+    """Pelvis-to-ankle leg + pelvis-to-head trunk + ~8 cm of heel and skull: a rough stature."""
+    leg = lengths[4] + lengths[7]
+    trunk = lengths[3] + lengths[6] + lengths[9] + lengths[12] + lengths[15]
+    return leg + trunk + 0.08
+
+
+@dataclass(frozen=True)
+class Scene:
+    video: dict  # VideoInfo as a dict
+    K: np.ndarray = field(repr=False)
+    R_world_from_cam: np.ndarray = field(repr=False)
+    t_world_from_cam: np.ndarray = field(repr=False)
+    floor: dict = field(repr=False)  # normal_cam, offset, inliers, candidates, rms, method
+    people: tuple[PersonMotion, ...] = ()
+    stats: dict = field(default_factory=dict)  # timings, counts, options
+    version: str = SCENE_VERSION
+
+    def summary(self) -> dict:
+        return {
+            "version": self.version,
+            "video": self.video,
+            "intrinsics": {"K": self.K.tolist()},
+            "camera": {
+                "R_world_from_cam": self.R_world_from_cam.tolist(),
+                "t_world_from_cam": self.t_world_from_cam.tolist(),
+                "height_m": float(self.t_world_from_cam[1]),
+            },
+            "floor": {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.floor.items()},
+            "skeleton": {"joint_names": list(SMPL24_NAMES), "joint_parents": list(SMPL24_PARENTS)},
+            "people": [p.summary() for p in self.people],
+            "stats": self.stats,
+            "files": {"arrays": "scene.npz"},
+        }
+
+
+def save_scene(scene: Scene, out_dir: str | os.PathLike) -> tuple[Path, Path]:
+    """Write ``scene.npz`` then ``scene.json`` into ``out_dir``, each atomically (temp file + rename).
+
+    Any older ``scene.json`` is removed first, so a crash midway never leaves an old summary beside
+    a new, half-written NPZ.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, npz_path = out / "scene.json", out / "scene.npz"
+    json_path.unlink(missing_ok=True)
+    arrays: dict[str, np.ndarray] = {
+        "version": np.array(scene.version),
+        "joint_names": np.array(SMPL24_NAMES),
+        "joint_parents": np.array(SMPL24_PARENTS),
+        "K": scene.K,
+        "R_world_from_cam": scene.R_world_from_cam,
+        "t_world_from_cam": scene.t_world_from_cam,
+        "floor_normal_cam": np.asarray(scene.floor["normal_cam"]),
+        "floor_offset": np.array(scene.floor["offset"]),
+        "person_ids": np.array([p.person_id for p in scene.people], dtype=np.int64),
+    }
+    for p in scene.people:
+        for name in _PERSON_FIELDS:
+            arrays[f"person/{p.person_id}/{name}"] = np.asarray(getattr(p, name))
+        arrays[f"person/{p.person_id}/keypoint_set"] = np.array(p.keypoint_set)
+    _atomic_write(npz_path, lambda f: np.savez_compressed(f, **arrays))
+    text = json.dumps(scene.summary(), indent=2) + "\n"
+    _atomic_write(json_path, lambda f: f.write(text.encode()))
+    return npz_path, json_path
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_scene(out_dir: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]:
+    """(summary from scene.json, arrays from scene.npz). Raises FileNotFoundError if incomplete."""
+    out = Path(out_dir)
+    summary = json.loads((out / "scene.json").read_text())
+    if summary.get("version") != SCENE_VERSION:
+        raise ValueError(f"{out / 'scene.json'}: version {summary.get('version')!r}, expected {SCENE_VERSION!r}")
+    with np.load(out / "scene.npz", allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    return summary, arrays

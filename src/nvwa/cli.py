@@ -84,10 +84,13 @@ def _process(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from nvwa.pipeline import Pipeline, PipelineConfig
-    from nvwa.video import probe_video
+    from nvwa.video import iter_frames
 
     console = Console(stderr=True, quiet=args.quiet)
-    probe_video(args.video)  # fail on a bad file before loading any model
+    # Fail on a bad file before loading any model: it must open and give at least one frame.
+    frames = iter_frames(args.video, max_side=64)
+    next(frames)
+    frames.close()
     config = PipelineConfig(max_side=args.max_side, stride=args.stride, max_frames=args.max_frames,
                             focal_px=args.focal, K=args.K, smoothing=args.smoothing, models_dir=args.models_dir)
     pipeline = Pipeline(config)

@@ -134,9 +134,16 @@ class Pipeline:
             self.body.begin_video()
         timed_body = _TimedBody(self.body, timer)
 
+        find_people = getattr(self.body, "find_people", None)
+
         def propose(image):
+            """HOG finds small upright people, the body model's own detector the large ones."""
             with timer("detect"):
-                return self.proposer(image)
+                boxes, scores = self.proposer(image)
+                if find_people is not None:
+                    more, more_scores = find_people(image)
+                    boxes, scores = np.concatenate([more, boxes]), np.concatenate([more_scores + 1.0, scores])
+                return boxes, scores
 
         tracker = PeopleTracker(timed_body, propose, c.tracker)
         stats = DecodeStats()

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import os
+import sys
+from contextlib import contextmanager
 
 import cv2
 import numpy as np
@@ -30,6 +32,8 @@ class BlazePoseConfig:
     min_presence_confidence: float = 0.5  # below this the landmarker says nobody is there
     min_tracking_confidence: float = 0.5  # below this VIDEO mode runs its detector again
     min_keypoint_score: float = 0.35  # an observation whose mean visibility is lower is dropped
+    find_max_side: int = 640  # pixels: the whole frame is downscaled to this to look for large people
+    find_max_people: int = 4  # people the whole-frame search returns at most
 
 
 def square_crop(image: np.ndarray, box: np.ndarray, margin: float, size: int = CROP_SIZE):
@@ -43,6 +47,27 @@ def square_crop(image: np.ndarray, box: np.ndarray, margin: float, size: int = C
     m = np.array([[s, 0, -x0 * s], [0, s, -y0 * s]], dtype=np.float64)
     crop = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
     return crop, x0, y0, side
+
+
+@contextmanager
+def _native_stderr_silenced():
+    """MediaPipe's C++ side prints warnings straight to file descriptor 2 when a graph is built and
+    first run (feedback tensors, NORM_RECT); none is actionable, and they would bury the CLI's output.
+    Python errors still surface as exceptions."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 class BlazePoseBody:
@@ -67,12 +92,13 @@ class BlazePoseBody:
         self._model_bytes = Path(config.task_path).read_bytes()
         self._base_options = lambda: BaseOptions(model_asset_buffer=self._model_bytes)
         self._prober = self._create(vision.RunningMode.IMAGE, num_poses=1)
+        self._finder = self._create(vision.RunningMode.IMAGE, num_poses=config.find_max_people)
         self._by_track: dict[int, object] = {}  # track id -> its VIDEO-mode landmarker
         self._idle: list[object] = []
         # VIDEO mode wants strictly increasing milliseconds per landmarker for its whole life, and
         # landmarkers outlive a video (models load once per process): each video starts its clock
         # after the last timestamp any landmarker has seen.
-        self._epoch_ms = 0
+        self._epoch_ms = 1000  # ms 0 is the warm-up run of each new landmarker
         self._last_ms = -1
 
     def _create(self, mode, num_poses: int = 1):
@@ -85,7 +111,14 @@ class BlazePoseBody:
             min_pose_presence_confidence=c.min_presence_confidence,
             min_tracking_confidence=c.min_tracking_confidence,
         )
-        return self._vision.PoseLandmarker.create_from_options(opts)
+        with _native_stderr_silenced():
+            landmarker = self._vision.PoseLandmarker.create_from_options(opts)
+            blank = self._image(np.zeros((CROP_SIZE, CROP_SIZE, 3), np.uint8))
+            if mode == self._vision.RunningMode.VIDEO:  # warm up now, so the first real frame is not slow or noisy
+                landmarker.detect_for_video(blank, 0)
+            else:
+                landmarker.detect(blank)
+        return landmarker
 
     def _to_observation(self, result, x0: float, y0: float, side: float) -> BodyObservation | None:
         if not result.pose_landmarks:
@@ -105,7 +138,26 @@ class BlazePoseBody:
     def probe(self, image: np.ndarray, box: np.ndarray, margin: float | None = None) -> BodyObservation | None:
         """Is there a person in ``box``? A fresh detection (IMAGE mode), for candidates of new tracks."""
         crop, x0, y0, side = square_crop(image, box, margin or self.config.crop_margin)
-        return self._to_observation(self._prober.detect(self._image(crop)), x0, y0, side)
+        with _native_stderr_silenced():
+            result = self._prober.detect(self._image(crop))
+        return self._to_observation(result, x0, y0, side)
+
+    def find_people(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Boxes (N, 4) xyxy px and scores (N,) of people BlazePose finds on the whole (downscaled)
+        frame: it keys on faces and misses small people, but it sees the large ones HOG misses."""
+        h, w = image.shape[:2]
+        s = min(1.0, self.config.find_max_side / max(h, w))
+        small = cv2.resize(image, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else image
+        with _native_stderr_silenced():
+            result = self._finder.detect(self._image(small))
+        boxes, scores = [], []
+        for lms in result.pose_landmarks:
+            pts = np.array([(p.x * small.shape[1], p.y * small.shape[0]) for p in lms]) / s
+            vis = np.array([p.visibility or 0.0 for p in lms])
+            seen = pts[vis >= 0.3] if (vis >= 0.3).sum() >= 2 else pts
+            boxes.append(np.concatenate([seen.min(0), seen.max(0)]))
+            scores.append(float(vis.mean()))
+        return np.array(boxes).reshape(-1, 4), np.array(scores)
 
     def track(self, track_id: int, image: np.ndarray, box: np.ndarray, timestamp_s: float) -> BodyObservation | None:
         """The person of ``track_id`` inside ``box`` at ``timestamp_s``, using that track's own landmarker."""
@@ -116,7 +168,8 @@ class BlazePoseBody:
         ms = self._epoch_ms + int(round(timestamp_s * 1000))
         self._last_ms = max(self._last_ms, ms)
         crop, x0, y0, side = square_crop(image, box, self.config.crop_margin)
-        result = landmarker.detect_for_video(self._image(crop), ms)
+        with _native_stderr_silenced():
+            result = landmarker.detect_for_video(self._image(crop), ms)
         return self._to_observation(result, x0, y0, side)
 
     def begin_video(self) -> None:
@@ -137,5 +190,6 @@ class BlazePoseBody:
         for landmarker in self._idle:
             landmarker.close()
         self._prober.close()
+        self._finder.close()
         self._by_track.clear()
         self._idle.clear()

@@ -47,8 +47,8 @@ def body_up_direction(pelvis_cam: np.ndarray, neck_cam: np.ndarray, weights: np.
 
 def contact_mask(soles_cam: np.ndarray, t: np.ndarray, up: np.ndarray, confidence: np.ndarray,
                  *, max_speed: float = 0.6, low_band: float = 0.06, min_confidence: float = 0.5) -> np.ndarray:
-    """Which foot points are likely on the ground: slow, near the person's lowest sole point that
-    frame, confidently seen.
+    """Which foot points are likely on the ground: slow (across the camera ray), near the person's
+    lowest sole point that frame, confidently seen.
 
     soles_cam (T, S, 3) m, t (T,) s, up (3,), confidence (T, S) -> (T, S) bool.
     """
@@ -60,8 +60,12 @@ def contact_mask(soles_cam: np.ndarray, t: np.ndarray, up: np.ndarray, confidenc
     low = height <= lowest + low_band
     speed = np.full(height.shape, np.inf)
     if T >= 2:
-        dt = np.diff(t)[:, None]
-        v = np.linalg.norm(np.diff(soles_cam, axis=0), axis=-1) / dt
+        # Monocular depth is noisy along the camera ray; a planted foot is still in the other two
+        # directions, so speed is measured across the ray.
+        step = np.diff(soles_cam, axis=0)
+        ray = soles_cam[:-1] / np.maximum(np.linalg.norm(soles_cam[:-1], axis=-1, keepdims=True), 1e-9)
+        across = step - np.sum(step * ray, axis=-1, keepdims=True) * ray
+        v = np.linalg.norm(across, axis=-1) / np.diff(t)[:, None]
         speed[1:] = v
         speed[0] = v[0]
         speed[1:-1] = np.minimum(v[:-1], v[1:])  # central: the slower of the two sides
@@ -75,12 +79,27 @@ def _plane_through(points: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
     return n, float(-n @ c), s
 
 
-def fit_floor(points_cam: np.ndarray, up_hint: np.ndarray, *, inlier_distance: float = 0.08,
-              max_tilt_deg: float = 30.0, iterations: int = 300, seed: int = 0) -> Floor:
-    """RANSAC plane over contact points, its normal within ``max_tilt_deg`` of ``up_hint``.
+def _lowest_supported_height(h: np.ndarray, band: float, min_share: float) -> float:
+    """The lowest height (along up) with at least ``min_share`` of the points within +-``band``:
+    people stand on the floor or on things above it (a box, a step), never below it."""
+    hs = np.sort(h)
+    need = max(3, int(np.ceil(min_share * len(hs))))
+    counts = np.searchsorted(hs, hs + 2 * band, side="right") - np.arange(len(hs))
+    ok = np.nonzero(counts >= need)[0]
+    i = ok[0] if len(ok) else int(np.argmax(counts))
+    window = hs[i: i + counts[i]]
+    return float(np.median(window))
 
-    points_cam (N, 3) m. With fewer than 3 points, or points along a line, the normal is ``up_hint``
-    and the height is the median of the points' heights.
+
+def fit_floor(points_cam: np.ndarray, up_hint: np.ndarray, *, inlier_distance: float = 0.08,
+              max_tilt_deg: float = 15.0, min_share: float = 0.15, iterations: int = 300, seed: int = 0) -> Floor:
+    """The floor under everyone's contact points (N, 3) m, camera frame.
+
+    1. Along ``up_hint`` (the bodies' mean up), the floor is the lowest height that a good share of
+       the contact points rest on: feet on a raised box or a step are above it, not part of it.
+    2. RANSAC over the points near that height fits the plane, its normal within ``max_tilt_deg``
+       of ``up_hint``. With fewer than 8 points, or points along one line (one person walking
+       straight leaves the tilt about that line free), the normal stays ``up_hint``.
     """
     up = np.asarray(up_hint, dtype=np.float64)
     up = up / np.linalg.norm(up)
@@ -88,21 +107,24 @@ def fit_floor(points_cam: np.ndarray, up_hint: np.ndarray, *, inlier_distance: f
     N = len(P)
     if N == 0:
         raise ValueError("no foot contact points to fit a floor to")
+    h = P @ up
+    level = _lowest_supported_height(h, inlier_distance, min_share)
+    near = np.abs(h - level) <= 3 * inlier_distance
 
     def prior_fit() -> Floor:
-        h = P @ up
-        offset = -float(np.median(h))
+        offset = -float(np.median(h[near]))
         d = np.abs(h + offset)
         inl = d <= inlier_distance
         return Floor(up, offset, int(inl.sum()), N, float(np.sqrt(np.mean(d[inl] ** 2))) if inl.any() else 0.0, "up-prior")
 
-    if N < 8:
+    Q = P[near]
+    if len(Q) < 8:
         return prior_fit()
     rng = np.random.default_rng(seed)
     cos_max = np.cos(np.radians(max_tilt_deg))
     best_count, best = 0, None
     for _ in range(iterations):
-        sample = P[rng.choice(N, 3, replace=False)]
+        sample = Q[rng.choice(len(Q), 3, replace=False)]
         n = np.cross(sample[1] - sample[0], sample[2] - sample[0])
         norm = np.linalg.norm(n)
         if norm < 1e-9:
@@ -113,17 +135,16 @@ def fit_floor(points_cam: np.ndarray, up_hint: np.ndarray, *, inlier_distance: f
         if n @ up < cos_max:
             continue
         d = -n @ sample[0]
-        count = int(np.sum(np.abs(P @ n + d) <= inlier_distance))
+        count = int(np.sum(np.abs(Q @ n + d) <= inlier_distance))
         if count > best_count:
             best_count, best = count, (n, d)
     if best is None:
         return prior_fit()
     n, d = best
-    inl = np.abs(P @ n + d) <= inlier_distance
-    n, d, s = _plane_through(P[inl])
+    inl = np.abs(Q @ n + d) <= inlier_distance
+    n, d, s = _plane_through(Q[inl])
     if n @ up < 0:
         n, d = -n, -d
-    # Points spread along one line (one person walking straight) leave the tilt about that line free.
     if s[1] < 0.15 * s[0] or n @ up < cos_max:
         return prior_fit()
     dist = np.abs(P @ n + d)

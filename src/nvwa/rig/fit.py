@@ -122,7 +122,8 @@ def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigM
     set_joint(J["pelvis"], J["spine1"], left, ex)
     set_joint(J["spine1"], J["spine2"], 2 / 3 * _normalize(left)[0] + 1 / 3 * _normalize(shoulders_left)[0], ex)
     set_joint(J["spine2"], J["spine3"], 1 / 3 * _normalize(left)[0] + 2 / 3 * _normalize(shoulders_left)[0], ex)
-    set_joint(J["spine3"], J["neck"], shoulders_left, ex)
+    # spine3 carries three bones (neck, both collars): the collar line fixes its twist exactly
+    set_joint(J["spine3"], J["neck"], X[:, J["left_collar"]] - X[:, J["right_collar"]], ex, shoulders_left, ex)
     set_joint(J["neck"], J["head"], targets.head_left, ex, shoulders_left, ex)
     for side, k in (("left", 0), ("right", 1)):
         foot_fwd = targets.foot_forward[:, k]

@@ -75,7 +75,7 @@ def _open(path: Path):
 
     try:
         container = av.open(str(path), metadata_errors="ignore")
-    except (av.error.InvalidDataError, av.error.ValueError) as exc:
+    except av.error.InvalidDataError as exc:
         raise InputError(path, f"is not a readable video ({exc.__class__.__name__}: {_first_line(exc)})") from exc
     except av.error.FFmpegError as exc:
         raise InputError(path, f"cannot be opened ({_first_line(exc)})") from exc
@@ -86,7 +86,7 @@ def _open(path: Path):
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
+    text = (getattr(exc, "strerror", None) or str(exc)).strip().splitlines()
     return text[0] if text else exc.__class__.__name__
 
 
@@ -183,8 +183,6 @@ def iter_frames(
     if stats.decoded == 0:
         detail = f" ({decode_error})" if decode_error else ""
         raise InputError(path, f"no decodable video frames{detail}")
-    if info.frame_count and stats.decoded < 0.9 * info.frame_count - 2 and info.duration_s > 0:
-        raise InputError(
-            path,
-            f"is truncated: the container declares {info.frame_count} frames, only {stats.decoded} decode",
-        )
+    # A file cut short (its index intact, its data not) ends long before the length it declares.
+    if info.duration_s > 0 and last_t + 1.0 < 0.9 * info.duration_s:
+        raise InputError(path, f"is truncated: the container declares {info.duration_s:.1f} s, frames stop at {last_t:.1f} s")

@@ -1,0 +1,35 @@
+# Two commands do everything, each with its own set-up on a fresh machine:
+#   make demo   - process the bundled sample video into out/demo (scene.npz + scene.json)
+#   make test   - run the test suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test setup model bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The only step that downloads: the mediapipe 0.10.21 wheel, whose models become the .task bundle.
+models/pose_landmarker_full.task: $(STAMP)
+	$(VENV)/bin/nvwa models fetch
+
+model: models/pose_landmarker_full.task
+
+demo: model
+	$(VENV)/bin/nvwa process samples/vtest.mp4 -o out/demo
+
+test: model
+	$(PY) -m pytest -q
+
+bench: model
+	$(PY) bench/spine.py
+
+clean:
+	rm -rf $(VENV) out models

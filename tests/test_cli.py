@@ -1,0 +1,53 @@
+"""`nvwa process` from the outside: bad inputs end with one line and no output; an empty video is a valid empty scene."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import DATA, REPO, make_video
+from test_video import BAD, _bad
+
+
+def _nvwa(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "nvwa", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.mark.parametrize("kind", list(BAD))
+def test_bad_video_is_one_line_error_and_no_output(tmp_path, kind):
+    video = _bad(tmp_path, kind)
+    out = tmp_path / "out"
+    r = _nvwa("process", video, "-o", out)
+    assert r.returncode != 0
+    lines = [ln for ln in r.stderr.strip().splitlines() if ln.strip()]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("nvwa: error: ") and str(video) in lines[0] and BAD[kind] in lines[0]
+    assert not (out / "scene.json").exists() and not (out / "scene.npz").exists()
+
+
+def test_bad_option_value_is_refused(tmp_path):
+    r = _nvwa("process", DATA / "vtest_4s.mp4", "-o", tmp_path / "o", "--K", "1,2")
+    assert r.returncode != 0 and "--K 1,2" in r.stderr
+    assert not (tmp_path / "o" / "scene.json").exists()
+
+
+def test_missing_model_names_the_command(tmp_path):
+    r = _nvwa("process", DATA / "vtest_4s.mp4", "-o", tmp_path / "o", "--models-dir", tmp_path / "nomodels")
+    assert r.returncode != 0 and "nvwa models fetch" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_video_without_people_is_an_empty_valid_scene(tmp_path, models_dir):
+    rng = np.random.default_rng(0)
+    video = make_video(tmp_path / "empty_street.mkv", n=15, size=(320, 240),
+                       frame_fn=lambda i: (rng.integers(90, 110, (240, 320, 3))).astype(np.uint8))
+    out = tmp_path / "out"
+    r = _nvwa("process", video, "-o", out, "--models-dir", models_dir)
+    assert r.returncode == 0, r.stderr
+    assert "no people found" in r.stderr
+    summary = json.loads((out / "scene.json").read_text())
+    assert summary["people"] == [] and summary["stats"]["frames"] == 15
+    with np.load(out / "scene.npz") as z:
+        assert z["person_ids"].shape == (0,)

@@ -1,0 +1,131 @@
+"""End to end with the real BlazePose model on short real clips (tests/data, see LICENSES.md there)."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import DATA, REPO
+from nvwa.pipeline import Pipeline, PipelineConfig
+from nvwa.scene import SCENE_VERSION, load_scene
+
+
+@pytest.fixture(scope="module")
+def vtest_scene(blazepose, tmp_path_factory):
+    out = tmp_path_factory.mktemp("vtest")
+    p = Pipeline(PipelineConfig(), body=blazepose)
+    events = list(p.run(DATA / "vtest_4s.mp4", out))
+    return events, out
+
+
+@pytest.fixture(scope="module")
+def sports_scene(blazepose, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sports")
+    p = Pipeline(PipelineConfig(), body=blazepose)
+    events = list(p.run(DATA / "sports2d_3s.mp4", out))
+    return events, out
+
+
+def test_progress_events_count_every_frame_then_complete(vtest_scene):
+    events, _ = vtest_scene
+    frames = [e for e in events if e.stage == "frame"]
+    assert events[0].stage == "probe" and events[-1].stage == "complete"
+    assert [e.done for e in frames] == list(range(1, 41))
+    assert all(e.total == 40 for e in frames)
+
+
+def test_several_small_people_are_found_and_tracked(vtest_scene):
+    events, out = vtest_scene
+    summary, arrays = load_scene(out)
+    people = summary["people"]
+    # The first 4 s of vtest.avi show 3-4 people walking, 60-120 px tall.
+    assert len(people) >= 3
+    long_tracks = [p for p in people if p["frames"] >= 20]
+    assert len(long_tracks) >= 2  # at least two people kept one id for 2 s or more
+    assert max(np.bincount(np.concatenate([arrays[f"person/{i}/frame_index"] for i in arrays["person_ids"]]))) >= 3
+
+
+def _lowest_foot(j):
+    return j[:, [7, 8, 10, 11], 1].min(axis=1)  # ankles and feet, world Y
+
+
+def test_feet_stand_on_the_floor(vtest_scene):
+    _, out = vtest_scene
+    _, arrays = load_scene(out)
+    everyone = np.concatenate([_lowest_foot(arrays[f"person/{pid}/joints_world"]) for pid in arrays["person_ids"]])
+    assert abs(np.median(everyone)) < 0.05
+    for pid in arrays["person_ids"]:
+        j = arrays[f"person/{pid}/joints_world"]
+        assert abs(np.median(_lowest_foot(j))) < 0.25, pid  # each person; depth from one camera is noisy
+        assert np.median(j[:, 15, 1] - _lowest_foot(j)) > 1.0  # heads well above feet: people stand up (+Y)
+
+
+def test_nobody_stands_below_the_floor_when_one_stands_on_a_box(sports_scene):
+    """Sports2D: a woman walks on the ground; a man stands on a utility box (a raised surface)."""
+    _, out = sports_scene
+    _, arrays = load_scene(out)
+    medians = [np.median(_lowest_foot(arrays[f"person/{pid}/joints_world"])) for pid in arrays["person_ids"]]
+    assert min(abs(m) for m in medians) < 0.1  # the woman walks on the floor
+    assert min(medians) > -0.15  # and the man is not sunk under it
+
+
+def test_scene_file_schema(vtest_scene):
+    _, out = vtest_scene
+    summary, a = load_scene(out)
+    assert summary["version"] == SCENE_VERSION
+    assert summary["skeleton"]["joint_names"][10] == "left_foot"
+    assert a["K"].shape == (3, 3) and a["R_world_from_cam"].shape == (3, 3) and a["t_world_from_cam"].shape == (3,)
+    assert np.allclose(a["R_world_from_cam"] @ a["R_world_from_cam"].T, np.eye(3))
+    R, t = a["R_world_from_cam"], a["t_world_from_cam"]
+    for pid in a["person_ids"]:
+        T = len(a[f"person/{pid}/frame_index"])
+        assert a[f"person/{pid}/timestamp_s"].shape == (T,)
+        assert np.all(np.diff(a[f"person/{pid}/timestamp_s"]) > 0)
+        assert a[f"person/{pid}/joints_world"].shape == (T, 24, 3)
+        assert a[f"person/{pid}/local_rotations"].shape == (T, 24, 4)
+        assert a[f"person/{pid}/keypoints_2d"].shape == (T, 33, 2)
+        assert a[f"person/{pid}/bone_lengths"].shape == (24,)
+        # camera and world joints are one set of points in two frames
+        assert np.allclose(a[f"person/{pid}/joints_cam"] @ R.T + t, a[f"person/{pid}/joints_world"], atol=1e-9)
+        # 2D keypoints lie in the stored video's pixels
+        kp = a[f"person/{pid}/keypoints_2d"]
+        assert np.median(kp[..., 0]) < 768 and np.median(kp[..., 1]) < 576
+
+
+def test_two_people_of_the_sports_clip_keep_two_ids(sports_scene):
+    _, out = sports_scene
+    summary, _ = load_scene(out)
+    people = summary["people"]
+    assert len(people) == 2, people  # two ids, no more: nobody was split into two tracks
+    first = min(people, key=lambda p: p["first_s"])
+    assert first["frames"] >= 0.9 * 90  # the man is there from the start and keeps his id
+    later = max(people, key=lambda p: p["first_s"])
+    assert later["last_s"] >= 2.9  # the woman, once she walks in, keeps hers to the end
+
+
+def test_joints_project_back_onto_the_people(sports_scene):
+    """Camera-frame joints, projected with K, land near the 2D keypoints they came from."""
+    _, out = sports_scene
+    _, a = load_scene(out)
+    K = a["K"]
+    for pid in a["person_ids"]:
+        j = a[f"person/{pid}/joints_cam"]
+        kp = a[f"person/{pid}/keypoints_2d"]
+        proj = (j @ K.T)[..., :2] / (j @ K.T)[..., 2:]
+        hips_2d = (kp[:, 23] + kp[:, 24]) / 2
+        err = np.linalg.norm(proj[:, 0] - hips_2d, axis=-1)
+        height_px = np.ptp(kp[:, :, 1], axis=1)
+        assert np.median(err / height_px) < 0.15
+
+
+def test_cli_end_to_end_writes_scene_and_table(models_dir, tmp_path):
+    r = subprocess.run([sys.executable, "-m", "nvwa", "process", str(DATA / "vtest_4s.mp4"), "-o", str(tmp_path),
+                        "--models-dir", str(models_dir), "--max-frames", "20", "--stride", "2"],
+                       capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "time per stage" in r.stderr and "fps end to end" in r.stderr
+    s = json.loads((tmp_path / "scene.json").read_text())
+    assert s["stats"]["frames"] == 20
+    assert s["stats"]["options"]["stride"] == 2

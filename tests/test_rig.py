@@ -1,0 +1,80 @@
+"""The canonical rig: forward kinematics, bone-length lock, and fitting rotations back from positions."""
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from nvwa.rig import SMPL24_NAMES, SMPL24_PARENTS, RigTargets, fit_rig, forward_kinematics, lock_bone_lengths
+from nvwa.rig.skeleton import JOINT
+
+LENGTHS = np.array([0, .1, .1, .12, .4, .4, .12, .4, .4, .12, .14, .14, .1, .08, .08, .15, .1, .1, .26, .26, .25, .25, .08, .08])
+
+
+def test_smpl_names_and_order():
+    assert SMPL24_NAMES[0] == "pelvis" and SMPL24_NAMES[10] == "left_foot" and SMPL24_NAMES[11] == "right_foot"
+    assert len(SMPL24_PARENTS) == 24 and SMPL24_PARENTS[0] == -1
+
+
+def test_rest_pose_is_a_t_pose_standing_up():
+    q = np.tile([0, 0, 0, 1.0], (1, 24, 1))
+    j = forward_kinematics(q, np.zeros((1, 3)), LENGTHS)[0]
+    assert j[JOINT["head"], 1] > j[JOINT["neck"], 1] > 0 > j[JOINT["left_ankle"], 1]
+    assert j[JOINT["left_wrist"], 0] > 0.5 and j[JOINT["right_wrist"], 0] < -0.5  # +X is the body's left
+    assert j[JOINT["left_foot"], 2] > j[JOINT["left_ankle"], 2]  # feet point forward (+Z)
+
+
+def _random_motion(T=20, seed=0):
+    rng = np.random.default_rng(seed)
+    q = Rotation.from_rotvec(rng.normal(scale=0.35, size=(T * 24, 3))).as_quat().reshape(T, 24, 4)
+    q[:, [10, 11, 15, 22, 23]] = [0, 0, 0, 1]  # leaves have no bone of their own to turn
+    root = rng.normal(size=(T, 3))
+    return q, root
+
+
+def _targets_from(joints, q, root):
+    T = len(joints)
+    from nvwa.rig.skeleton import global_rotations
+
+    G = global_rotations(q)
+    fwd = lambda j: G[:, j] @ np.array([0, 0, 1.0])  # noqa: E731
+    left = lambda j: G[:, j] @ np.array([1.0, 0, 0])  # noqa: E731
+    return RigTargets(
+        joints=joints, confidence=np.ones((T, 24)),
+        foot_forward=np.stack([fwd(JOINT["left_ankle"]), fwd(JOINT["right_ankle"])], 1),
+        hand_forward=np.stack([fwd(JOINT["left_wrist"]), fwd(JOINT["right_wrist"])], 1),
+        head_left=left(JOINT["neck"]), sole_points=joints[:, [7, 10, 8, 11]], sole_confidence=np.ones((T, 4)),
+    )
+
+
+def test_fit_reproduces_the_joint_positions_it_was_given():
+    q, root = _random_motion()
+    joints = forward_kinematics(q, root, LENGTHS)
+    motion = fit_rig(_targets_from(joints, q, root), LENGTHS)
+    assert motion.local_rotations.shape == (20, 24, 4)
+    assert np.allclose(np.linalg.norm(motion.local_rotations, axis=-1), 1.0)
+    err = np.linalg.norm(motion.joints() - joints, axis=-1)
+    assert err.max() < 1e-6
+
+
+def test_bone_lengths_are_locked_from_a_robust_estimate():
+    q, root = _random_motion(T=50)
+    joints = forward_kinematics(q, root, LENGTHS)
+    noisy = joints.copy()
+    noisy[::10, JOINT["left_knee"]] += 0.5  # an outlier frame every 10
+    conf = np.ones((50, 24))
+    conf[5, :] = 0.0  # a frame nobody trusts
+    lengths = lock_bone_lengths(noisy, conf)
+    assert abs(lengths[JOINT["spine1"]] - LENGTHS[JOINT["spine1"]]) < 1e-9
+    assert abs(lengths[JOINT["left_ankle"]] - 0.4) < 0.06  # trimmed mean shrugs off the outliers
+    assert lengths[JOINT["left_knee"]] == lengths[JOINT["right_knee"]]  # symmetric
+
+
+def test_fitted_motion_keeps_locked_bone_lengths_every_frame():
+    q, root = _random_motion(T=10, seed=3)
+    joints = forward_kinematics(q, root, LENGTHS)
+    rng = np.random.default_rng(0)
+    noisy = joints + rng.normal(scale=0.02, size=joints.shape)
+    motion = fit_rig(_targets_from(noisy, q, root))
+    out = motion.joints()
+    for j in range(1, 24):
+        d = np.linalg.norm(out[:, j] - out[:, SMPL24_PARENTS[j]], axis=-1)
+        assert np.allclose(d, motion.bone_lengths[j])

@@ -85,6 +85,7 @@ def _with_metadata(model: bytes, name: str, mean: float, std: float) -> bytes:
     for out_name in writer_utils.get_output_tensor_names(buf):
         writer.add_feature_output(out_name)
     populated, _ = writer.populate()
+    del writer  # its __del__ removes a temp dir; let it run now, not at interpreter exit
     return bytes(populated)
 
 

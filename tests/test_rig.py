@@ -41,7 +41,7 @@ def _targets_from(joints, q, root):
         joints=joints, confidence=np.ones((T, 24)),
         foot_forward=np.stack([fwd(JOINT["left_ankle"]), fwd(JOINT["right_ankle"])], 1),
         hand_forward=np.stack([fwd(JOINT["left_wrist"]), fwd(JOINT["right_wrist"])], 1),
-        head_left=left(JOINT["neck"]), sole_points=joints[:, [7, 10, 8, 11]], sole_confidence=np.ones((T, 4)),
+        head_left=left(JOINT["neck"]),
     )
 
 

@@ -186,11 +186,11 @@ class Pipeline:
 
         with timer("rig"):
             fitted = {pid: self._fit_person(rec, keypoint_set) for pid, rec in kept.items()}
+        with timer("smoothing"):
+            fitted = {pid: (smooth_rig(m, np.asarray(kept[pid].timestamp_s), c.smoothing, conf), targets, conf)
+                      for pid, (m, targets, conf) in fitted.items()}
         with timer("grounding"):
             floor, fitted = self._floor_and_depth(fitted, kept)
-        with timer("smoothing"):
-            fitted = {pid: (smooth_rig(m, np.asarray(kept[pid].timestamp_s), c.smoothing, conf), targets, conf, scale)
-                      for pid, (m, targets, conf, scale) in fitted.items()}
         with timer("grounding"):
             R, t, persons = self._to_world(floor, fitted, kept, keypoint_set)
         floor = self._floor_dict(floor)
@@ -245,10 +245,12 @@ class Pipeline:
         """
         if not fitted:
             return Floor(np.array([0.0, -1.0, 0.0]), 1.6, 0, 0, 0.0, "none"), {}
-        soles = {}
-        for pid, (m, targets, conf) in fitted.items():
-            soles[pid] = (m.root_position, targets.sole_points - targets.joints[:, :1], targets.sole_confidence)
+        # The rig's own feet (ankles and toes, as the scene will have them) are what must meet the floor.
+        feet = [JOINT["left_ankle"], JOINT["left_foot"], JOINT["right_ankle"], JOINT["right_foot"]]
         joints = [m.joints() for m, _, _ in fitted.values()]
+        soles = {}
+        for (pid, (m, targets, conf)), j in zip(fitted.items(), joints):
+            soles[pid] = (m.root_position, j[:, feet] - j[:, :1], targets.confidence[:, feet])
         up = body_up_direction(np.concatenate([j[:, JOINT["pelvis"]] for j in joints]),
                                np.concatenate([j[:, JOINT["neck"]] for j in joints]))
         scale = {pid: np.ones(len(kept[pid].timestamp_s)) for pid in fitted}

@@ -34,6 +34,7 @@ class BlazePoseConfig:
     min_keypoint_score: float = 0.35  # an observation whose mean visibility is lower is dropped
     find_max_side: int = 640  # pixels: the whole frame is downscaled to this to look for large people
     find_max_people: int = 4  # people the whole-frame search returns at most
+    max_video_landmarkers: int = 6  # tracked people with a landmarker of their own (~80 MB each); more use the shared one
 
 
 def square_crop(image: np.ndarray, box: np.ndarray, margin: float, size: int = CROP_SIZE):
@@ -159,15 +160,24 @@ class BlazePoseBody:
             scores.append(float(vis.mean()))
         return np.array(boxes).reshape(-1, 4), np.array(scores)
 
-    def track(self, track_id: int, image: np.ndarray, box: np.ndarray, timestamp_s: float) -> BodyObservation | None:
-        """The person of ``track_id`` inside ``box`` at ``timestamp_s``, using that track's own landmarker."""
+    def track(self, track_id: int, image: np.ndarray, box: np.ndarray, timestamp_s: float,
+              margin: float | None = None) -> BodyObservation | None:
+        """The person of ``track_id`` inside ``box`` at ``timestamp_s``, using that track's own landmarker;
+        ``margin`` overrides the crop margin (a wider search after a miss)."""
         landmarker = self._by_track.get(track_id)
         if landmarker is None:
-            landmarker = self._idle.pop() if self._idle else self._create(self._vision.RunningMode.VIDEO)
-            self._by_track[track_id] = landmarker
+            if self._idle:
+                landmarker = self._idle.pop()
+            elif len(self._by_track) < self.config.max_video_landmarkers:
+                landmarker = self._create(self._vision.RunningMode.VIDEO)
+        if landmarker is None:
+            # Memory is bounded by the landmarker count, not by the crowd: beyond the cap a person
+            # is found afresh every frame by the shared IMAGE-mode landmarker (slower, same answer).
+            return self.probe(image, box, margin)
+        self._by_track[track_id] = landmarker
         ms = self._epoch_ms + int(round(timestamp_s * 1000))
         self._last_ms = max(self._last_ms, ms)
-        crop, x0, y0, side = square_crop(image, box, self.config.crop_margin)
+        crop, x0, y0, side = square_crop(image, box, margin or self.config.crop_margin)
         with _native_stderr_silenced():
             result = landmarker.detect_for_video(self._image(crop), ms)
         return self._to_observation(result, x0, y0, side)

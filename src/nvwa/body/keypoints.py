@@ -51,7 +51,6 @@ def blazepose_rig_targets(points: np.ndarray, visibility: np.ndarray) -> RigTarg
     ]
     joints = np.stack([o[0] for o in order], axis=1)
     conf = np.stack([o[1] for o in order], axis=1)
-    sole_names = ("left_heel", "left_foot_index", "right_heel", "right_foot_index")
     return RigTargets(
         joints=joints,
         confidence=conf,
@@ -60,6 +59,4 @@ def blazepose_rig_targets(points: np.ndarray, visibility: np.ndarray) -> RigTarg
         hand_forward=np.stack([P[:, B["left_index"]] - P[:, B["left_pinky"]],
                                P[:, B["right_index"]] - P[:, B["right_pinky"]]], axis=1),
         head_left=P[:, B["left_ear"]] - P[:, B["right_ear"]],
-        sole_points=np.stack([P[:, B[n]] for n in sole_names], axis=1),
-        sole_confidence=np.stack([V[:, B[n]] for n in sole_names], axis=1),
     )

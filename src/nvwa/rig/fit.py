@@ -26,14 +26,11 @@ class RigTargets:
     foot_forward: np.ndarray = field(repr=False)  # (T, 2, 3) heel -> toe, left then right
     hand_forward: np.ndarray = field(repr=False)  # (T, 2, 3) pinky -> index knuckle, left then right
     head_left: np.ndarray = field(repr=False)  # (T, 3) right ear -> left ear
-    sole_points: np.ndarray = field(repr=False)  # (T, 4, 3) left heel, left toe, right heel, right toe
-    sole_confidence: np.ndarray = field(repr=False)  # (T, 4)
 
     def translated(self, offset: np.ndarray) -> "RigTargets":
         """The same targets moved by offset (T, 3) (e.g. root-relative -> camera frame)."""
         o = np.asarray(offset)[:, None, :]
-        return RigTargets(self.joints + o, self.confidence, self.foot_forward, self.hand_forward,
-                          self.head_left, self.sole_points + o, self.sole_confidence)
+        return RigTargets(self.joints + o, self.confidence, self.foot_forward, self.hand_forward, self.head_left)
 
 
 @dataclass(frozen=True)

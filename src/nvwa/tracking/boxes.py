@@ -52,7 +52,13 @@ class BoxKalman:
             q = np.array([0.05 * h] * 4 + [1.0 * h, 1.0 * h, 0.3 * h, 0.3 * h]) ** 2 * dt
             self.x = F @ self.x
             self.P = F @ self.P @ F.T + np.diag(q)
+            # A box's size does not keep changing at a constant rate for long (a crouch ends): decay the
+            # size velocity, and keep the box a person's shape, so a few missed frames cannot fold it flat.
+            self.x[6:8] *= np.exp(-dt / 0.3)
             self.x[2:4] = np.maximum(self.x[2:4], 2.0)
+            w, h = self.x[2], self.x[3]
+            self.x[2] = np.clip(w, 0.2 * h, 3.0 * h)
+            self.x[3] = np.clip(h, w / 3.0, 5.0 * w)
             self.t = t
         return cxcywh_to_box(self.x[:4])
 

@@ -34,6 +34,27 @@ class TrackerConfig:
     reid_min_similarity: float = 0.55  # appearance similarity (0..1) needed to re-identify
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
     appearance_every: int = 5  # frames between appearance updates of a track
+    search_margin: float = 2.5  # after a missed frame, the crop widens to this many box sizes (fast moves, jumps)
+    empty_memory_s: float = 3.0  # a proposal where a pose check found nobody is not checked again for this long
+
+
+def _height(box: np.ndarray) -> float:
+    return float(box[3] - box[1])
+
+
+def _at_least_as_big(box: np.ndarray, reference: np.ndarray | None, share: float) -> np.ndarray:
+    """``box`` grown about its centre to at least ``share`` of ``reference``'s width and height: a track's
+    crop never shrinks to nothing because a few frames' poses came out small."""
+    if reference is None:
+        return box
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    w = max(box[2] - box[0], share * (reference[2] - reference[0]))
+    h = max(box[3] - box[1], share * (reference[3] - reference[1]))
+    return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+
+
+def _centre_distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2))
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,9 @@ class _Track:
     active: bool = True
     observation: BodyObservation | None = field(default=None, repr=False)
     predicted_iou: float = 0.0
+    last_box: np.ndarray | None = None  # the last box a pose was seen in (xyxy px)
+    misses: int = 0  # frames in a row without a pose
+    height_px: float = 0.0  # running mean of the person's box height: their size, even when crouched or cut
 
 
 class PeopleTracker:
@@ -69,19 +93,28 @@ class PeopleTracker:
         self._next_id = 0
         self._frame_no = 0
         self.reidentified = 0  # how many times a lost track came back under its old id
+        # Detectors fire again and again on the same static clutter (a pole, a bush); a pose check
+        # that found nobody there is remembered so it is not paid for every pass.
+        self._empty: list[tuple[np.ndarray, float]] = []
 
     def step(self, image: np.ndarray, timestamp_s: float) -> list[TrackedPerson]:
         """Track the people of one frame: (H, W, 3) uint8 RGB at time ``timestamp_s`` (s)."""
         c = self.config
         active = [tr for tr in self._tracks if tr.active]
         for tr in active:
-            predicted = tr.kalman.predict(timestamp_s)
-            obs = self.body.track(tr.track_id, image, predicted, timestamp_s)
+            predicted = _at_least_as_big(tr.kalman.predict(timestamp_s), tr.last_box, 0.7)
+            margin = c.search_margin if tr.misses else None
+            obs = self.body.track(tr.track_id, image, predicted, timestamp_s, margin=margin)
             tr.observation = None
             if obs is not None:
                 tr.predicted_iou = float(iou_matrix(predicted, obs.box())[0, 0])
-                if tr.predicted_iou >= c.gate_iou:
+                # a wide search accepts a pose near the prediction even if the boxes barely overlap
+                near = tr.misses and _centre_distance(predicted, obs.box()) <= 0.75 * (predicted[3] - predicted[1])
+                # a pose whose box is less than half the last one is a fragment (a limb, a blur), not the person
+                whole = tr.last_box is None or _height(obs.box()) >= 0.5 * _height(tr.last_box)
+                if (tr.predicted_iou >= c.gate_iou or near) and whole:
                     tr.observation = obs
+            tr.misses = 0 if tr.observation is not None else tr.misses + 1
         self._drop_duplicates([tr for tr in active if tr.observation is not None])
         for tr in active:
             if tr.observation is not None:
@@ -103,7 +136,9 @@ class PeopleTracker:
     # -- internals -------------------------------------------------------------------------------
 
     def _confirm(self, tr: _Track, image: np.ndarray, t: float) -> None:
-        tr.kalman.update(tr.observation.box())
+        tr.last_box = tr.observation.box()
+        tr.height_px = _height(tr.last_box) if tr.hits == 0 else 0.9 * tr.height_px + 0.1 * _height(tr.last_box)
+        tr.kalman.update(tr.last_box)
         tr.last_seen_s = t
         tr.hits += 1
         if tr.hits % self.config.appearance_every == 1:
@@ -139,6 +174,8 @@ class PeopleTracker:
         if len(boxes) == 0:
             return
         occupied = [tr.kalman.box for tr in self._tracks if tr.active]
+        self._empty = [(b, te) for b, te in self._empty if t - te <= c.empty_memory_s]
+        empty = np.array([b for b, _ in self._empty]).reshape(-1, 4)
         order = np.argsort(-scores)
         probes = 0
         for k in order:
@@ -147,9 +184,12 @@ class PeopleTracker:
             box = boxes[k]
             if occupied and iou_matrix(box, np.array(occupied)).max() >= c.covered_iou:
                 continue
+            if len(empty) and iou_matrix(box, empty).max() >= 0.5:
+                continue
             probes += 1
             obs = self.body.probe(image, box)
             if obs is None:
+                self._empty.append((box, t))
                 continue
             found = obs.box()
             if occupied and iou_matrix(found, np.array(occupied)).max() >= c.covered_iou:
@@ -168,8 +208,8 @@ class PeopleTracker:
             if tr.active or tr.appearance is None or desc is None:
                 continue
             gap = t - tr.last_seen_s
-            last = tr.kalman.box
-            reach = height * (1.0 + c.reid_speed_heights_per_s * gap)
+            last = tr.last_box if tr.last_box is not None else tr.kalman.box
+            reach = max(height, tr.height_px) * (1.0 + c.reid_speed_heights_per_s * gap)
             if np.linalg.norm((last[:2] + last[2:]) / 2 - centre) > reach:
                 continue
             sim = appearance_similarity(tr.appearance, desc)
@@ -177,6 +217,7 @@ class PeopleTracker:
                 best, best_sim = tr, sim
         if best is not None:
             best.active = True
+            best.misses = 0
             best.kalman = BoxKalman(box, t)
             self.reidentified += 1
             tr = best

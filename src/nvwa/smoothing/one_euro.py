@@ -26,8 +26,8 @@ def _alpha(cutoff: np.ndarray, dt: float) -> np.ndarray:
 def one_euro(x: np.ndarray, t: np.ndarray, config: OneEuroConfig, confidence: np.ndarray | None = None) -> np.ndarray:
     """Filter x (T, D) sampled at t (T,) seconds (strictly increasing) -> (T, D).
 
-    ``confidence`` (T,) in [0, 1] lowers a frame's cutoff (it moves the estimate less): a frame of
-    confidence c gets cutoff * max(c, 0.1).
+    ``confidence`` (T,) or (T, D) in [0, 1] lowers a frame's cutoff (it moves the estimate less): a
+    frame of confidence c gets cutoff * max(c, 0.1).
     """
     x = np.asarray(x, dtype=np.float64)
     t = np.asarray(t, dtype=np.float64)
@@ -47,10 +47,24 @@ def one_euro(x: np.ndarray, t: np.ndarray, config: OneEuroConfig, confidence: np
         dx = dx + a_d * (raw_dx - dx)
         cutoff = config.min_cutoff + config.beta * np.abs(dx)
         if confidence is not None:
-            cutoff = cutoff * max(float(confidence[i]), 0.1)
+            cutoff = cutoff * np.maximum(confidence[i], 0.1)
         a = _alpha(cutoff, dt)
         out[i] = out[i - 1] + a * (x[i] - out[i - 1])
     return out
+
+
+def one_euro_zero_lag(x: np.ndarray, t: np.ndarray, config: OneEuroConfig, confidence: np.ndarray | None = None) -> np.ndarray:
+    """Offline One-Euro: the mean of a forward and a backward pass over the whole sequence.
+
+    Each pass lags behind the motion by about the same time in opposite directions, so their mean
+    has no first-order lag; whole videos are processed, so the future is there to use.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    t = np.asarray(t, dtype=np.float64)
+    conf_rev = None if confidence is None else np.asarray(confidence)[::-1]
+    forward = one_euro(x, t, config, confidence)
+    backward = one_euro(x[::-1], -t[::-1], config, conf_rev)[::-1]
+    return (forward + backward) / 2
 
 
 def sign_continuous(q: np.ndarray) -> np.ndarray:
@@ -62,7 +76,8 @@ def sign_continuous(q: np.ndarray) -> np.ndarray:
     return q
 
 
-def one_euro_quaternions(q: np.ndarray, t: np.ndarray, config: OneEuroConfig, confidence: np.ndarray | None = None) -> np.ndarray:
+def one_euro_quaternions(q: np.ndarray, t: np.ndarray, config: OneEuroConfig, confidence: np.ndarray | None = None,
+                         *, zero_lag: bool = False) -> np.ndarray:
     """Filter rotations q (T, N, 4) on the manifold: sign-continuous quaternions, filtered, renormalised.
 
     Near-neighbour unit quaternions on one hemisphere are a chart of the rotation group in which a
@@ -70,5 +85,8 @@ def one_euro_quaternions(q: np.ndarray, t: np.ndarray, config: OneEuroConfig, co
     """
     q = sign_continuous(q)
     shape = q.shape
-    f = one_euro(q.reshape(len(q), -1), t, config, confidence).reshape(shape)
+    if confidence is not None and np.ndim(confidence) == 2:  # (T, N): one weight per rotation, for its 4 numbers
+        confidence = np.repeat(confidence, 4, axis=1)
+    run = one_euro_zero_lag if zero_lag else one_euro
+    f = run(q.reshape(len(q), -1), t, config, confidence).reshape(shape)
     return f / np.linalg.norm(f, axis=-1, keepdims=True)

@@ -55,7 +55,8 @@ def test_feet_stand_on_the_floor(vtest_scene):
     _, out = vtest_scene
     _, arrays = load_scene(out)
     everyone = np.concatenate([_lowest_foot(arrays[f"person/{pid}/joints_world"]) for pid in arrays["person_ids"]])
-    assert abs(np.median(everyone)) < 0.05
+    assert 0.0 <= np.median(everyone) < 0.08  # on the floor, mostly
+    assert everyone.min() > -0.005  # and never through it
     for pid in arrays["person_ids"]:
         j = arrays[f"person/{pid}/joints_world"]
         assert abs(np.median(_lowest_foot(j))) < 0.25, pid  # each person; depth from one camera is noisy

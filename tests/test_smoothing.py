@@ -63,7 +63,8 @@ def test_smooth_rig_keeps_bone_lengths_and_shapes():
     T = 40
     q = Rotation.from_rotvec(rng.normal(scale=0.1, size=(T * 24, 3))).as_quat().reshape(T, 24, 4)
     m = RigMotion(np.full(24, 0.2), q, rng.normal(size=(T, 3)))
-    s = smooth_rig(m, np.arange(T) / 30, "balanced")
+    s, observed, summary = smooth_rig(m, np.arange(T) / 30, "balanced")
+    assert observed.all() and summary["frames_filled"] == 0
     assert s.local_rotations.shape == q.shape and s.root_position.shape == (T, 3)
     assert s.bone_lengths is m.bone_lengths
     assert _jitter(s.root_position) < _jitter(m.root_position)

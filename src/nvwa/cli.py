@@ -20,7 +20,7 @@ def _positive_int(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from nvwa.smoothing.presets import SMOOTHING_PRESETS
+    from nvwa.smoothing import SMOOTHING_PRESETS
 
     p = argparse.ArgumentParser(prog="nvwa", description="Video of people in, world-grounded 3D people out.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -104,7 +104,7 @@ def _process(args) -> int:
                     bar.update(task, total=event.total or None, note=event.message)
                 elif event.stage == "frame":
                     bar.update(task, completed=event.done, note=f"{event.data.get('people', 0)} people")
-                elif event.stage in ("stage", "complete"):
+                elif event.stage in ("stage", "smoothed", "complete"):
                     bar.update(task, note=event.message)
                     final = event
     finally:

@@ -19,10 +19,10 @@ from nvwa.body.keypoints import blazepose_rig_targets
 from nvwa.camera import Intrinsics, solve_root_translation
 from nvwa.errors import InputError
 from nvwa.grounding.floor import Floor, body_up_direction, contact_mask, fit_floor, pin_depth_to_floor, world_from_camera
-from nvwa.rig.fit import RigMotion, fit_rig, lock_bone_lengths
-from nvwa.rig.skeleton import JOINT, global_rotations, forward_kinematics
+from nvwa.rig.fit import RigMotion, fit_rig
+from nvwa.rig.skeleton import JOINT, global_rotations
 from nvwa.scene import PersonMotion, Scene, save_scene
-from nvwa.smoothing import SMOOTHING_PRESETS, smooth_rig
+from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rig, lock_identity, smooth_rig
 from nvwa.tracking import PeopleTracker, TrackerConfig
 from nvwa.tracking.proposals import HogConfig, HogProposer
 from nvwa.video import DecodeStats, iter_frames, probe_video
@@ -46,7 +46,7 @@ class PipelineConfig:
 class ProgressEvent:
     """One step of a run. ``stage`` names what happened; ``done``/``total`` count frames where known."""
 
-    stage: str  # "probe", "frame", "stage", "complete"
+    stage: str  # "probe", "frame", "stage", "smoothed", "complete"
     message: str = ""
     done: int = 0
     total: int = 0
@@ -184,15 +184,30 @@ class Pipeline:
         kept = {pid: rec for pid, rec in people.items() if len(rec.timestamp_s) * frame_s >= c.min_person_s}
         yield ProgressEvent("stage", f"{len(kept)} people kept of {len(people)} tracks", data={"tracks": len(people)})
 
+        smoothing_summary: dict[int, dict] = {}
         with timer("rig"):
-            fitted = {pid: self._fit_person(rec, keypoint_set) for pid, rec in kept.items()}
-        with timer("smoothing"):
-            fitted = {pid: (smooth_rig(m, np.asarray(kept[pid].timestamp_s), c.smoothing, conf), targets, conf)
-                      for pid, (m, targets, conf) in fitted.items()}
+            fitted = {}
+            for pid, rec in kept.items():
+                motion, targets, lock_summary = self._fit_person(rec, keypoint_set)
+                fitted[pid] = (motion, targets, targets.confidence)
+                smoothing_summary[pid] = {"identity_lock": lock_summary}
+        with timer("smoothing"):  # phases 1-2 in the camera frame
+            for pid, (m, targets, conf) in list(fitted.items()):
+                m, _, summary = smooth_rig(m, np.asarray(kept[pid].timestamp_s), c.smoothing, conf)
+                fitted[pid] = (m, targets, conf)
+                smoothing_summary[pid]["motion"] = summary
         with timer("grounding"):
             floor, fitted = self._floor_and_depth(fitted, kept)
+            R, t = world_from_camera(floor)
+        with timer("smoothing"):  # phase 3 needs the floor: world frame
+            world = {}
+            for pid, (m, targets, conf, scale) in fitted.items():
+                m, contact, summary = constrain_rig(self._motion_to_world(m, R, t), np.asarray(kept[pid].timestamp_s), c.smoothing)
+                world[pid] = (m, contact)
+                smoothing_summary[pid]["physical"] = summary
+        yield ProgressEvent("smoothed", f"smoothing preset {c.smoothing}", data={"people": smoothing_summary})
         with timer("grounding"):
-            R, t, persons = self._to_world(floor, fitted, kept, keypoint_set)
+            persons = self._people(world, fitted, kept, keypoint_set, R, t)
         floor = self._floor_dict(floor)
         wall = time.perf_counter() - wall0
         seconds = {k: round(v, 3) for k, v in timer.seconds.items()}
@@ -232,10 +247,8 @@ class Pipeline:
         vis = np.asarray(rec.visibility)
         root = np.asarray(rec.root_cam)
         targets = blazepose_rig_targets(kp3d, vis).translated(root)
-        lengths = lock_bone_lengths(targets.joints, targets.confidence)
-        motion = fit_rig(targets, lengths)
-        conf = targets.confidence.mean(axis=1)
-        return motion, targets, conf
+        lengths, lock_summary = lock_identity(targets.joints, targets.confidence)  # phase 1: before all else
+        return fit_rig(targets, lengths), targets, lock_summary
 
     def _floor_and_depth(self, fitted: dict, kept: dict):
         """Fit one floor to everyone's foot contacts, then pin each person's depth to it frame by frame.
@@ -271,29 +284,33 @@ class Pipeline:
             out[pid] = (moved, targets, conf, float(np.mean(scale[pid])))
         return floor, out
 
-    def _to_world(self, floor: Floor, fitted: dict, kept: dict, keypoint_set: str):
-        """Everyone from the camera frame to the world (Y up, floor at Y=0)."""
+    @staticmethod
+    def _motion_to_world(m: RigMotion, R: np.ndarray, t: np.ndarray) -> RigMotion:
+        """A camera-frame rig motion in the world frame: the root moves, the root rotation turns."""
         from scipy.spatial.transform import Rotation
 
-        R, t = world_from_camera(floor)
+        local = m.local_rotations.copy()
+        local[:, 0] = Rotation.from_matrix(R[None] @ global_rotations(m.local_rotations)[:, 0]).as_quat()
+        return RigMotion(m.bone_lengths, local, m.root_position @ R.T + t)
+
+    @staticmethod
+    def _people(world: dict, fitted: dict, kept: dict, keypoint_set: str, R: np.ndarray, t: np.ndarray) -> list[PersonMotion]:
         persons = []
-        for pid, (m, targets, conf, scale) in fitted.items():
+        for pid, (m, contact) in world.items():
             rec = kept[pid]
-            root_world = m.root_position @ R.T + t
-            local = m.local_rotations.copy()
-            local[:, 0] = Rotation.from_matrix(R[None] @ global_rotations(m.local_rotations)[:, 0]).as_quat()
-            joints_world = forward_kinematics(local, root_world, m.bone_lengths)
+            _, targets, _, scale = fitted[pid]
+            joints_world = m.joints()
             persons.append(PersonMotion(
                 person_id=pid, keypoint_set=keypoint_set,
                 frame_index=np.asarray(rec.frame_index, dtype=np.int64),
                 timestamp_s=np.asarray(rec.timestamp_s, dtype=np.float64),
-                joints_world=joints_world, joints_cam=(joints_world - t) @ R, root_world=root_world,
-                local_rotations=local, bone_lengths=m.bone_lengths,
+                joints_world=joints_world, joints_cam=(joints_world - t) @ R, root_world=m.root_position,
+                local_rotations=m.local_rotations, bone_lengths=m.bone_lengths,
                 joint_confidence=targets.confidence, keypoints_2d=np.asarray(rec.keypoints_2d),
-                keypoint_confidence=np.asarray(rec.visibility), depth_scale=scale,
+                keypoint_confidence=np.asarray(rec.visibility), foot_contact=contact, depth_scale=scale,
             ))
         persons.sort(key=lambda p: p.person_id)
-        return R, t, persons
+        return persons
 
     @staticmethod
     def _floor_dict(floor: Floor) -> dict:

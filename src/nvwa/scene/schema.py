@@ -11,7 +11,8 @@ NPZ keys (no pickled objects; load with ``np.load(path)``):
   ``frame_index`` (T,) int, ``timestamp_s`` (T,), ``joints_world`` (T, 24, 3), ``joints_cam`` (T, 24, 3),
   ``root_world`` (T, 3), ``local_rotations`` (T, 24, 4) xyzw quaternions relative to the parent
   joint (the root's relative to the world), ``bone_lengths`` (24,), ``joint_confidence`` (T, 24),
-  ``keypoints_2d`` (T, K, 2) stored-video pixels, ``keypoint_confidence`` (T, K)
+  ``keypoints_2d`` (T, K, 2) stored-video pixels, ``keypoint_confidence`` (T, K),
+  ``foot_contact`` (T, 2) bool, left then right foot planted on the floor
 
 ``scene.json`` is written last: its presence means the NPZ beside it is complete.
 """
@@ -30,7 +31,7 @@ from nvwa.rig.skeleton import SMPL24_NAMES, SMPL24_PARENTS
 
 SCENE_VERSION = "nvwa.scene/1"
 _PERSON_FIELDS = ("frame_index", "timestamp_s", "joints_world", "joints_cam", "root_world", "local_rotations",
-                  "bone_lengths", "joint_confidence", "keypoints_2d", "keypoint_confidence")
+                  "bone_lengths", "joint_confidence", "keypoints_2d", "keypoint_confidence", "foot_contact")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class PersonMotion:
     joint_confidence: np.ndarray = field(repr=False)
     keypoints_2d: np.ndarray = field(repr=False)
     keypoint_confidence: np.ndarray = field(repr=False)
+    foot_contact: np.ndarray = field(repr=False)
     depth_scale: float = 1.0  # factor the floor applied to the person's camera distance
 
     def summary(self) -> dict:
@@ -61,6 +63,7 @@ class PersonMotion:
             "height_m": float(_standing_height(self.bone_lengths)),
             "median_foot_height_m": float(np.median(feet)),
             "depth_scale": float(self.depth_scale),
+            "foot_contact_frames": [int(v) for v in np.asarray(self.foot_contact).sum(axis=0)],
         }
 
 

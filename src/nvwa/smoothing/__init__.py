@@ -1,6 +1,14 @@
-"""Smoothing stage: One-Euro on the rig's root trajectory and joint rotations."""
+"""Smoothing: identity lock, One-Euro on the rotation manifold, foot contacts and planted feet."""
 
-from nvwa.smoothing.one_euro import OneEuroConfig, one_euro, one_euro_quaternions
-from nvwa.smoothing.presets import SMOOTHING_PRESETS, SmoothingConfig, smooth_rig
+from nvwa.smoothing.foot_contact import ContactConfig, detect_contacts
+from nvwa.smoothing.footskate import plant_feet
+from nvwa.smoothing.identity_lock import lock_identity
+from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motion
+from nvwa.smoothing.one_euro import OneEuroConfig, one_euro, one_euro_quaternions, one_euro_zero_lag
+from nvwa.smoothing.smoother import SMOOTHING_PRESETS, SmootherConfig, constrain_rig, smooth_rig
 
-__all__ = ["OneEuroConfig", "one_euro", "one_euro_quaternions", "SMOOTHING_PRESETS", "SmoothingConfig", "smooth_rig"]
+__all__ = [
+    "ContactConfig", "detect_contacts", "plant_feet", "lock_identity", "MotionSmoothConfig", "smooth_motion",
+    "OneEuroConfig", "one_euro", "one_euro_quaternions", "one_euro_zero_lag", "SMOOTHING_PRESETS",
+    "SmootherConfig", "constrain_rig", "smooth_rig",
+]

@@ -1,0 +1,137 @@
+"""Phase 3b, footskate removal: a foot in contact stays planted, and nothing goes below the floor.
+
+For each contact, the foot's anchor is where it stood on average. Each frame of the contact (and a
+short blend before and after it) moves the ankle to the anchor with a two-bone IK on hip-knee-ankle,
+keeping the knee in its own bending plane and the foot's orientation; if the leg cannot reach, the
+pelvis moves by what is missing. Last, any frame whose lowest joint is below Y=0 is lifted.
+All positions are world metres, floor at Y=0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from nvwa.rig.fit import RigMotion
+from nvwa.rig.skeleton import JOINT, SMPL24_PARENTS, forward_kinematics, global_rotations
+from nvwa.smoothing.foot_contact import contact_segments
+
+LEGS = (("left_hip", "left_knee", "left_ankle", "left_foot"), ("right_hip", "right_knee", "right_ankle", "right_foot"))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+
+
+def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, 3), (N, 3) -> (N, 3, 3) the smallest rotations taking direction a onto direction b."""
+    a, b = _unit(a), _unit(b)
+    axis = np.cross(a, b)
+    s = np.linalg.norm(axis, axis=-1)
+    angle = np.arctan2(s, np.sum(a * b, axis=-1))
+    rotvec = _unit(axis) * angle[:, None]
+    rotvec[s < 1e-12] = 0.0
+    return Rotation.from_rotvec(rotvec).as_matrix()
+
+
+def _blend_weights(contact: np.ndarray, t: np.ndarray, blend_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """(T,) weight of the planted target (1 inside a contact, ramping to 0 over ``blend_s`` outside)
+    and (T,) the contact segment each frame's weight belongs to (-1: none)."""
+    T = len(contact)
+    w = np.zeros(T)
+    owner = np.full(T, -1)
+    for k, (a, b) in enumerate(contact_segments(contact)):
+        w[a:b] = 1.0
+        owner[a:b] = k
+        for i in range(a - 1, -1, -1):
+            d = t[a] - t[i]
+            if d >= blend_s or w[i] >= 1.0:
+                break
+            x = 1.0 - d / blend_s
+            if x > w[i]:
+                w[i], owner[i] = x, k
+        for i in range(b, T):
+            d = t[i] - t[b - 1]
+            if d >= blend_s or w[i] >= 1.0:
+                break
+            x = 1.0 - d / blend_s
+            if x > w[i]:
+                w[i], owner[i] = x, k
+    return w, owner
+
+
+def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s: float = 0.1) -> tuple[RigMotion, dict]:
+    """motion in the world frame, t (T,) s, contact (T, 2) bool (left, right) -> (motion, summary)."""
+    t = np.asarray(t, dtype=np.float64)
+    root = motion.root_position.copy()
+    joints = forward_kinematics(motion.local_rotations, root, motion.bone_lengths)
+    G = global_rotations(motion.local_rotations)
+    T = len(t)
+    targets, weights = [], []
+    for side, names in enumerate(LEGS):
+        hip, knee, ankle, foot = (JOINT[n] for n in names)
+        w, owner = _blend_weights(contact[:, side], t, blend_s)
+        anchors = []
+        for a, b in contact_segments(contact[:, side]):
+            anchor = joints[a:b, ankle].mean(axis=0)
+            # the toe rests on the floor: the ankle stands as high above it as it does above the toe
+            anchor[1] = max(float(np.mean(joints[a:b, ankle, 1] - joints[a:b, foot, 1])), 0.0)
+            anchors.append(anchor)
+        target = joints[:, ankle].copy()
+        m = owner >= 0
+        if m.any():
+            anchor_of = np.array(anchors)[owner[m]]
+            target[m] = (1 - w[m, None]) * joints[m, ankle] + w[m, None] * anchor_of
+        targets.append(target)
+        weights.append(w)
+    # the pelvis moves only when a leg cannot reach its target
+    shift = np.zeros((T, 3))
+    for side, names in enumerate(LEGS):
+        hip, knee, ankle, _ = (JOINT[n] for n in names)
+        reach = motion.bone_lengths[knee] + motion.bone_lengths[ankle] - 1e-4
+        d = targets[side] - joints[:, hip]
+        dist = np.linalg.norm(d, axis=1)
+        excess = np.clip(dist - reach, 0.0, None)
+        shift += _unit(d) * excess[:, None]
+    root += shift
+    joints = joints + shift[:, None, :]
+    local = motion.local_rotations.copy()
+    max_move = 0.0
+    for side, names in enumerate(LEGS):
+        hip, knee, ankle, _ = (JOINT[n] for n in names)
+        act = weights[side] > 0
+        if not act.any():
+            continue
+        H, K, A, A_t = joints[act, hip], joints[act, knee], joints[act, ankle], targets[side][act]
+        L1, L2 = motion.bone_lengths[knee], motion.bone_lengths[ankle]
+        d = np.clip(np.linalg.norm(A_t - H, axis=1), 1e-6, L1 + L2 - 1e-6)
+        u = _unit(A_t - H)
+        # keep the knee on the side it was bending to
+        side_dir = (K - H) - np.sum((K - H) * u, axis=1, keepdims=True) * u
+        fallback = G[act, hip] @ np.array([0.0, 0.0, 1.0])  # knees bend forward
+        fallback = fallback - np.sum(fallback * u, axis=1, keepdims=True) * u
+        use_fb = np.linalg.norm(side_dir, axis=1) < 1e-6
+        v = _unit(np.where(use_fb[:, None], fallback, side_dir))
+        cos_a = np.clip((L1 ** 2 + d ** 2 - L2 ** 2) / (2 * L1 * d), -1.0, 1.0)
+        K_new = H + L1 * (cos_a[:, None] * u + np.sqrt(1 - cos_a ** 2)[:, None] * v)
+        R1 = _swing(K - H, K_new - H)
+        R2 = _swing(np.einsum("nij,nj->ni", R1, A - K), A_t - K_new)
+        G_hip_new = R1 @ G[act, hip]
+        G_knee_new = R2 @ R1 @ G[act, knee]
+        parent = SMPL24_PARENTS[hip]
+        to_local = lambda Gp, Gc: Rotation.from_matrix(np.swapaxes(Gp, -1, -2) @ Gc).as_quat()  # noqa: E731
+        local[act, hip] = to_local(G[act, parent], G_hip_new)
+        local[act, knee] = to_local(G_hip_new, G_knee_new)
+        local[act, ankle] = to_local(G_knee_new, G[act, ankle])  # the foot keeps its orientation
+        max_move = max(max_move, float(np.max(np.linalg.norm(A_t - A, axis=1))))
+    out = forward_kinematics(local, root, motion.bone_lengths)
+    lift = np.clip(-out[..., 1].min(axis=1), 0.0, None)  # nothing below the floor
+    root[:, 1] += lift
+    return RigMotion(motion.bone_lengths, local, root), {
+        "contacts": [len(contact_segments(contact[:, s])) for s in range(2)],
+        "contact_frames": [int(contact[:, s].sum()) for s in range(2)],
+        "max_correction_m": round(max_move, 4),
+        "pelvis_moved_frames": int((np.linalg.norm(shift, axis=1) > 1e-6).sum()),
+        "frames_lifted": int((lift > 0).sum()),
+        "max_lift_m": round(float(lift.max()) if T else 0.0, 4),
+    }

@@ -1,0 +1,117 @@
+"""Phase 2, motion smoothing: One-Euro on the root trajectory and on every joint rotation.
+
+Rotations are filtered as sign-continuous unit quaternions (a chart of the rotation manifold), never
+per Euler angle. Each step uses the real timestamps. Low-confidence frames lower their cutoff. Frames
+that cannot be used (NaN, a timestamp that does not increase, nothing seen) are left out of the
+filter and filled afterwards by interpolation from their neighbours (slerp for rotations), so a short
+gap moves instead of freezing; every output frame says whether it was observed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial.transform import Rotation, Slerp
+
+from nvwa.rig.fit import RigMotion
+from nvwa.smoothing.one_euro import OneEuroConfig, one_euro, one_euro_quaternions, one_euro_zero_lag
+
+
+@dataclass(frozen=True)
+class MotionSmoothConfig:
+    root: OneEuroConfig  # on the root trajectory (metres)
+    rotations: OneEuroConfig  # on joint quaternions
+    zero_lag: bool = True  # offline: mean of a forward and a backward pass (no lag)
+    max_gap_s: float = 0.5  # gaps up to this long are filled and count as motion; longer ones are marked
+
+
+def usable_frames(motion: RigMotion, t: np.ndarray, confidence: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """(T,) bool of frames the filter may use, and warnings naming what was wrong with the others."""
+    warnings = []
+    finite = np.isfinite(motion.root_position).all(axis=1) & np.isfinite(motion.local_rotations).all(axis=(1, 2))
+    finite &= np.isfinite(t)
+    if (~finite).any():
+        warnings.append(f"{int((~finite).sum())} frames with NaN/inf values")
+    seen = np.nan_to_num(confidence).max(axis=1) > 0
+    if (~seen & finite).any():
+        warnings.append(f"{int((~seen & finite).sum())} frames with every joint missing")
+    ok = finite & seen
+    last = -np.inf
+    bad_time = 0
+    for i in np.nonzero(ok)[0]:
+        if t[i] <= last:
+            ok[i] = False
+            bad_time += 1
+        else:
+            last = t[i]
+    if bad_time:
+        warnings.append(f"{bad_time} frames with a duplicated or decreasing timestamp")
+    return ok, warnings
+
+
+def _fill(values_t: np.ndarray, ok: np.ndarray, quats: bool) -> np.ndarray:
+    """Fill the frames not ``ok`` by interpolating over frame index (their timestamps may be bad)."""
+    idx = np.arange(len(ok))
+    good = idx[ok]
+    out = values_t.copy()
+    if len(good) == 0:
+        return out
+    if quats:
+        for j in range(values_t.shape[1]):
+            r = Rotation.from_quat(values_t[good, j])
+            if len(good) == 1:
+                out[~ok, j] = values_t[good[0], j]
+                continue
+            inside = np.clip(idx, good[0], good[-1])
+            out[:, j] = Slerp(good, r)(inside).as_quat()
+        return out
+    for d in range(values_t.shape[1]):
+        out[:, d] = np.interp(idx, good, values_t[good, d])
+    return out
+
+
+def smooth_motion(motion: RigMotion, t: np.ndarray, confidence: np.ndarray, config: MotionSmoothConfig) -> tuple[RigMotion, np.ndarray, dict]:
+    """motion over T frames, t (T,) s, confidence (T, 24) -> (smoothed motion (T frames), observed (T,) bool, summary)."""
+    t = np.asarray(t, dtype=np.float64)
+    T = len(t)
+    ok, warnings = usable_frames(motion, t, confidence)
+    summary = {"frames": T, "frames_filled": int((~ok).sum()), "warnings": warnings}
+    if ok.sum() == 0:
+        summary["warnings"].append("no usable frame: motion returned unsmoothed")
+        summary["max_correction_m"] = 0.0
+        return motion, ok, summary
+    conf_joint = np.clip(np.nan_to_num(confidence[ok]), 0.0, 1.0)
+    conf_frame = conf_joint.mean(axis=1)
+    root = motion.root_position[ok]
+    quats = motion.local_rotations[ok]
+    if ok.sum() >= 2:
+        run = one_euro_zero_lag if config.zero_lag else one_euro
+        root_s = run(root, t[ok], config.root, conf_frame)
+        quats_s = one_euro_quaternions(quats, t[ok], config.rotations, conf_joint, zero_lag=config.zero_lag)
+    else:
+        root_s, quats_s = root, quats
+    full_root = np.zeros((T, 3))
+    full_root[ok] = root_s
+    full_q = np.tile(np.array([0, 0, 0, 1.0]), (T, 24, 1))
+    full_q[ok] = quats_s
+    full_root = _fill(full_root, ok, quats=False)
+    full_q = _fill(full_q, ok, quats=True)
+    # long gaps are filled too (output keeps its length) but stay marked as not observed
+    observed = ok.copy()
+    summary["max_correction_m"] = float(np.max(np.linalg.norm(root_s - root, axis=1))) if len(root) else 0.0
+    gaps = _gap_lengths(ok, t)
+    summary["gaps_over_max"] = int(sum(g > config.max_gap_s for g in gaps))
+    return RigMotion(motion.bone_lengths, full_q, full_root), observed, summary
+
+
+def _gap_lengths(ok: np.ndarray, t: np.ndarray) -> list[float]:
+    gaps, start = [], None
+    for i, good in enumerate(ok):
+        if not good and start is None:
+            start = i
+        if good and start is not None:
+            prev = start - 1
+            gaps.append(float(t[i] - t[prev]) if prev >= 0 and np.isfinite(t[i] - t[prev]) else float("inf"))
+            start = None
+    return gaps

@@ -1,0 +1,74 @@
+"""The temporal smoother: identity lock -> motion smoothing -> physical constraints, with named presets.
+
+Phases 1-2 work in any frame (the pipeline runs them in the camera frame, before grounding); phase 3
+needs the floor, so it runs on world-frame motion (floor at Y=0). Each phase returns a summary that
+the pipeline passes on in its ``smoothed`` event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nvwa.rig.fit import RigMotion
+from nvwa.rig.skeleton import JOINT
+from nvwa.smoothing.foot_contact import ContactConfig, detect_contacts
+from nvwa.smoothing.footskate import plant_feet
+from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motion
+from nvwa.smoothing.one_euro import OneEuroConfig
+
+
+@dataclass(frozen=True)
+class SmootherConfig:
+    motion: MotionSmoothConfig | None  # None: no motion filtering
+    contacts: ContactConfig | None = field(default_factory=ContactConfig)  # None: no foot planting
+    blend_s: float = 0.1  # s: how long a foot takes to blend into and out of its planted position
+
+
+SMOOTHING_PRESETS: dict[str, SmootherConfig] = {
+    "none": SmootherConfig(None, None),
+    "fast": SmootherConfig(MotionSmoothConfig(OneEuroConfig(2.0, 0.5), OneEuroConfig(3.0, 0.5), zero_lag=False)),
+    "balanced": SmootherConfig(MotionSmoothConfig(OneEuroConfig(1.0, 0.3), OneEuroConfig(1.5, 0.4))),
+    "quality": SmootherConfig(MotionSmoothConfig(OneEuroConfig(0.6, 0.2), OneEuroConfig(1.0, 0.3)), blend_s=0.15),
+}
+
+
+def _preset(name: str) -> SmootherConfig:
+    if name not in SMOOTHING_PRESETS:
+        raise ValueError(f"smoothing preset {name!r}: choose one of {', '.join(SMOOTHING_PRESETS)}")
+    return SMOOTHING_PRESETS[name]
+
+
+def smooth_rig(motion: RigMotion, timestamps_s: np.ndarray, preset: str, confidence: np.ndarray | None = None) -> tuple[RigMotion, np.ndarray, dict]:
+    """Phase 2 with a named preset. confidence (T, 24) or None -> (motion, observed (T,), summary)."""
+    config = _preset(preset)
+    T = len(timestamps_s)
+    conf = np.ones((T, 24)) if confidence is None else np.asarray(confidence, dtype=np.float64)
+    if conf.ndim == 1:
+        conf = np.repeat(conf[:, None], 24, axis=1)
+    if config.motion is None:
+        return motion, np.ones(T, dtype=bool), {"frames": T, "frames_filled": 0, "warnings": [], "max_correction_m": 0.0}
+    return smooth_motion(motion, timestamps_s, conf, config.motion)
+
+
+def foot_points(joints: np.ndarray) -> np.ndarray:
+    """joints (T, 24, 3) -> (T, 2, 3): per foot (left, right) the lower of ankle and toe."""
+    out = []
+    for ankle, toe in (("left_ankle", "left_foot"), ("right_ankle", "right_foot")):
+        a, b = joints[:, JOINT[ankle]], joints[:, JOINT[toe]]
+        out.append(np.where((a[:, 1] < b[:, 1])[:, None], a, b))
+    return np.stack(out, axis=1)
+
+
+def constrain_rig(motion_world: RigMotion, timestamps_s: np.ndarray, preset: str) -> tuple[RigMotion, np.ndarray, dict]:
+    """Phase 3 on world-frame motion: contacts, planted feet, no ground penetration.
+    -> (motion, contact (T, 2) bool left/right, summary)."""
+    config = _preset(preset)
+    t = np.asarray(timestamps_s, dtype=np.float64)
+    T = len(t)
+    if config.contacts is None or T < 2:
+        return motion_world, np.zeros((T, 2), dtype=bool), {"contacts": [0, 0]}
+    contact = detect_contacts(foot_points(motion_world.joints()), t, config.contacts)
+    planted, summary = plant_feet(motion_world, t, contact, blend_s=config.blend_s)
+    return planted, contact, summary

@@ -170,8 +170,8 @@ def world_from_camera(floor: Floor, forward_cam: np.ndarray = np.array([0.0, 0.0
 
 
 def pin_depth_to_floor(root: np.ndarray, rel: np.ndarray, confidence: np.ndarray, floor: Floor, t: np.ndarray,
-                       *, window_s: float = 1.0, min_grazing: float = 0.1, min_confidence: float = 0.5,
-                       limits: tuple[float, float] = (0.5, 2.0)) -> np.ndarray:
+                       *, window_s: float = 1.0, min_grazing: float = 0.03, min_confidence: float = 0.5,
+                       limits: tuple[float, float] = (0.4, 2.5)) -> np.ndarray:
     """Per-frame factors on a person's camera distance that put their lowest foot on the floor.
 
     root (T, 3) m camera frame, rel (T, S, 3) sole points relative to the root, confidence (T, S),

@@ -3,7 +3,7 @@
 For each contact, the foot's anchor is where it stood on average. Each frame of the contact (and a
 short blend before and after it) moves the ankle to the anchor with a two-bone IK on hip-knee-ankle,
 keeping the knee in its own bending plane and the foot's orientation; if the leg cannot reach, the
-pelvis moves by what is missing. Last, any frame whose lowest joint is below Y=0 is lifted.
+pelvis moves by what is missing. Last, any frame with an ankle or toe below Y=0 is lifted.
 All positions are world metres, floor at Y=0.
 """
 
@@ -125,7 +125,8 @@ def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s
         local[act, ankle] = to_local(G_knee_new, G[act, ankle])  # the foot keeps its orientation
         max_move = max(max_move, float(np.max(np.linalg.norm(A_t - A, axis=1))))
     out = forward_kinematics(local, root, motion.bone_lengths)
-    lift = np.clip(-out[..., 1].min(axis=1), 0.0, None)  # nothing below the floor
+    feet = [JOINT[n] for leg in LEGS for n in leg[2:]]
+    lift = np.clip(-out[:, feet, 1].min(axis=1), 0.0, None)  # no foot below the floor
     root[:, 1] += lift
     return RigMotion(motion.bone_lengths, local, root), {
         "contacts": [len(contact_segments(contact[:, s])) for s in range(2)],

@@ -1,0 +1,139 @@
+"""The three smoothing phases on fixed cases with known answers, and the bad inputs they must survive."""
+
+import numpy as np
+import pytest
+from scipy.spatial.transform import Rotation
+
+from nvwa.rig.fit import RigMotion
+from nvwa.rig.skeleton import JOINT, forward_kinematics
+from nvwa.smoothing import (ContactConfig, MotionSmoothConfig, OneEuroConfig, constrain_rig, detect_contacts,
+                            lock_identity, one_euro, one_euro_zero_lag, plant_feet, smooth_motion)
+from nvwa.smoothing.smoother import foot_points
+
+LENGTHS = np.array([0, .1, .1, .12, .42, .42, .12, .42, .42, .12, .14, .14, .1, .08, .08, .15, .1, .1, .26, .26, .25, .25, .08, .08])
+CONFIG = MotionSmoothConfig(OneEuroConfig(1.0, 0.3), OneEuroConfig(1.5, 0.4))
+
+
+def _standing(T, fps=30.0, drift=(0.0, 0.0, 0.0)):
+    """A person in the rest pose, toes on the floor, the root drifting by ``drift`` m/s."""
+    t = np.arange(T) / fps
+    q = np.tile([0, 0, 0, 1.0], (T, 24, 1))
+    toe_below_root = forward_kinematics(q[:1], np.zeros((1, 3)), LENGTHS)[0, JOINT["left_foot"], 1]
+    root = np.zeros((T, 3))
+    root[:, 1] = -toe_below_root
+    root += np.outer(t, drift)
+    return RigMotion(LENGTHS, q, root), t
+
+
+def test_zero_lag_one_euro_tracks_a_noisy_sine_without_lag():
+    rng = np.random.default_rng(0)
+    t = np.arange(0, 6, 1 / 30)
+    truth = 0.3 * np.sin(2 * np.pi * 0.5 * t)
+    noisy = truth + rng.normal(scale=0.02, size=t.shape)
+    cfg = OneEuroConfig(min_cutoff=1.5, beta=2.0)
+    out = one_euro_zero_lag(noisy[:, None], t, cfg)[:, 0]
+    causal = one_euro(noisy[:, None], t, cfg)[:, 0]
+    rms = lambda x: np.sqrt(np.mean((x - truth) ** 2))  # noqa: E731
+    assert rms(out) < 0.6 * 0.02  # well under the noise
+    assert rms(out) < 0.5 * rms(causal)  # the backward pass takes the causal filter's lag away
+    lags = range(-5, 6)
+    best = max(lags, key=lambda k: np.dot(np.roll(out, k)[10:-10], truth[10:-10]))
+    assert best == 0
+
+
+def test_identity_lock_fixes_lengths_from_the_first_frame():
+    rng = np.random.default_rng(1)
+    m, _ = _standing(60)
+    joints = m.joints()
+    settling = joints.copy()
+    settling[:10] = joints[:10, :1] + (joints[:10] - joints[:10, :1]) * 0.8  # first frames 20% small
+    noisy = settling + rng.normal(scale=0.005, size=joints.shape)
+    lengths, summary = lock_identity(noisy, np.ones((60, 24)))
+    assert abs(lengths[JOINT["left_knee"]] - 0.42) < 0.02  # the settling frames do not shrink anyone
+    assert summary["frames_changed"] >= 10
+
+
+def test_planted_foot_stays_within_a_millimetre():
+    m, t = _standing(40, drift=(0.15, 0.0, 0.0))  # feet skate 15 cm/s under a drifting body
+    contact = detect_contacts(foot_points(m.joints()), t)
+    assert contact[5:35].all()
+    planted, summary = plant_feet(m, t, contact)
+    ankle = planted.joints()[:, JOINT["left_ankle"]]
+    inside = contact[:, 0]
+    assert np.ptp(ankle[inside], axis=0).max() < 1e-3
+    assert summary["contacts"] == [1, 1]
+    # the bone lengths never change, and nothing went through the floor
+    j = planted.joints()
+    assert np.allclose(np.linalg.norm(j[:, JOINT["left_knee"]] - j[:, JOINT["left_hip"]], axis=1), 0.42)
+    assert foot_points(j)[..., 1].min() > -1e-6
+
+
+def test_a_jumps_flight_has_no_contact():
+    m, t = _standing(60)
+    root = m.root_position.copy()
+    flight = (t > 0.8) & (t < 1.3)
+    root[flight, 1] += 0.4 * np.sin(np.pi * (t[flight] - 0.8) / 0.5)
+    jump = RigMotion(LENGTHS, m.local_rotations, root)
+    contact = detect_contacts(foot_points(jump.joints()), t, ContactConfig())
+    high = foot_points(jump.joints())[:, :, 1].min(axis=1) > 0.1
+    assert high.any() and not contact[high].any()
+    assert contact[:20].all() and contact[-15:].all()
+
+
+def test_no_ground_penetration_after_phase_3():
+    m, t = _standing(30)
+    sunk = RigMotion(LENGTHS, m.local_rotations, m.root_position - [0, 0.05, 0])
+    out, _, summary = constrain_rig(sunk, t, "balanced")
+    assert foot_points(out.joints())[..., 1].min() > -1e-6
+    assert summary["frames_lifted"] == 30
+
+
+def _noisy_motion(T=30, seed=0):
+    rng = np.random.default_rng(seed)
+    q = Rotation.from_rotvec(rng.normal(scale=0.1, size=(T * 24, 3))).as_quat().reshape(T, 24, 4)
+    return RigMotion(LENGTHS, q, rng.normal(scale=0.01, size=(T, 3)) + [0, 1, 3]), np.arange(T) / 30
+
+
+def test_nan_frames_are_filled_and_marked():
+    m, t = _noisy_motion()
+    root = m.root_position.copy()
+    root[10:13] = np.nan
+    q = m.local_rotations.copy()
+    q[20] = np.nan
+    out, observed, summary = smooth_motion(RigMotion(LENGTHS, q, root), t, np.ones((30, 24)), CONFIG)
+    assert out.root_position.shape == (30, 3) and np.isfinite(out.root_position).all()
+    assert np.isfinite(out.local_rotations).all()
+    assert list(np.nonzero(~observed)[0]) == [10, 11, 12, 20]
+    assert any("NaN" in w for w in summary["warnings"])
+    # a filled gap moves between its neighbours instead of freezing on the last value
+    assert len(np.unique(out.root_position[10:13, 0].round(9))) == 3
+
+
+def test_all_missing_joints_and_bad_timestamps_are_warnings_not_crashes():
+    m, t = _noisy_motion()
+    conf = np.ones((30, 24))
+    conf[5] = 0.0  # every joint missing
+    t = t.copy()
+    t[15] = t[14]  # duplicated
+    t[22] = t[20]  # decreasing
+    out, observed, summary = smooth_motion(m, t, conf, CONFIG)
+    assert len(out.root_position) == 30 and np.isfinite(out.root_position).all()
+    assert not observed[5] and not observed[15] and not observed[22]
+    text = " ".join(summary["warnings"])
+    assert "every joint missing" in text and "timestamp" in text
+
+
+@pytest.mark.parametrize("T", [0, 1])
+def test_tiny_tracks(T):
+    m, t = _noisy_motion(T=max(T, 1))
+    m = RigMotion(LENGTHS, m.local_rotations[:T], m.root_position[:T])
+    out, observed, summary = smooth_motion(m, t[:T], np.ones((T, 24)), CONFIG)
+    assert len(out.root_position) == T and observed.sum() == T
+    out3, contact, _ = constrain_rig(out, t[:T], "balanced")
+    assert contact.shape == (T, 2)
+
+
+def test_everything_missing_is_returned_as_is_with_a_warning():
+    m, t = _noisy_motion(T=5)
+    out, observed, summary = smooth_motion(m, t, np.zeros((5, 24)), CONFIG)
+    assert not observed.any() and "no usable frame" in summary["warnings"][-1]

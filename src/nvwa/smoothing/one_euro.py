@@ -54,17 +54,17 @@ def one_euro(x: np.ndarray, t: np.ndarray, config: OneEuroConfig, confidence: np
 
 
 def one_euro_zero_lag(x: np.ndarray, t: np.ndarray, config: OneEuroConfig, confidence: np.ndarray | None = None) -> np.ndarray:
-    """Offline One-Euro: the mean of a forward and a backward pass over the whole sequence.
+    """Offline One-Euro: a forward pass, then a backward pass over the forward result.
 
-    Each pass lags behind the motion by about the same time in opposite directions, so their mean
-    has no first-order lag; whole videos are processed, so the future is there to use.
+    The backward pass undoes the forward pass's lag (as a zero-phase filtfilt does) and filters a
+    second time, so high-frequency jitter falls as the square of one pass; whole videos are
+    processed, so the future is there to use.
     """
     x = np.asarray(x, dtype=np.float64)
     t = np.asarray(t, dtype=np.float64)
     conf_rev = None if confidence is None else np.asarray(confidence)[::-1]
     forward = one_euro(x, t, config, confidence)
-    backward = one_euro(x[::-1], -t[::-1], config, conf_rev)[::-1]
-    return (forward + backward) / 2
+    return one_euro(forward[::-1], -t[::-1], config, conf_rev)[::-1]
 
 
 def sign_continuous(q: np.ndarray) -> np.ndarray:

@@ -85,16 +85,23 @@ def _frames(primary: np.ndarray, aux: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return np.stack([e1, e2, e3], axis=-1), quality
 
 
-def _solve(primary_obs, aux_obs, fallback_obs, primary_rest, aux_rest, fallback_rest, min_quality=0.2):
-    """Global rotations (T, 3, 3) taking rest directions onto observed ones."""
+def _solve(primary_obs, aux_obs, fallback_obs, primary_rest, aux_rest, fallback_rest, low=0.1, high=0.4):
+    """Global rotations (T, 3, 3) taking rest directions onto observed ones.
+
+    The twist comes from the auxiliary direction where it is well away from the bone, from the fallback
+    where it is nearly parallel, and from a blend of the two in between: a hard switch would flip the
+    twist between neighbouring frames (a straightening arm), and a filter over such flips bends bones.
+    """
     F_obs, q = _frames(primary_obs, aux_obs)
     F_rest, _ = _frames(primary_rest[None], aux_rest[None])
     Ffb_obs, _ = _frames(primary_obs, fallback_obs)
     Ffb_rest, _ = _frames(primary_rest[None], fallback_rest[None])
-    use_fb = (q < min_quality)[:, None, None]
-    F_obs = np.where(use_fb, Ffb_obs, F_obs)
-    F_rest = np.where(use_fb, Ffb_rest, F_rest)
-    return F_obs @ np.swapaxes(F_rest, -1, -2)
+    G_aux = F_obs @ np.swapaxes(F_rest, -1, -2)
+    G_fb = Ffb_obs @ np.swapaxes(Ffb_rest, -1, -2)
+    w = np.clip((q - low) / (high - low), 0.0, 1.0)
+    # both take the bone onto its observed direction and differ only by a twist about it: turn part-way
+    twist = Rotation.from_matrix(G_aux @ np.swapaxes(G_fb, -1, -2)).as_rotvec()
+    return Rotation.from_rotvec(twist * w[:, None]).as_matrix() @ G_fb
 
 
 def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigMotion:

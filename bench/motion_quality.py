@@ -32,7 +32,7 @@ from scipy.signal import butter, filtfilt, savgol_filter
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from nvwa.rig.fit import RigMotion, RigTargets, fit_rig  # noqa: E402
+from nvwa.rig.fit import RigTargets, fit_rig  # noqa: E402
 from nvwa.smoothing import constrain_rig, detect_contacts, lock_identity, smooth_rig  # noqa: E402
 from nvwa.smoothing.smoother import foot_points  # noqa: E402
 from nvwa.rig.skeleton import global_rotations  # noqa: E402
@@ -200,7 +200,7 @@ def run_smoother(cam_noisy, conf, t, R_cw, t_cw, preset):
 
     local = motion.local_rotations.copy()
     local[:, 0] = Rotation.from_matrix(R_wc[None] @ global_rotations(local)[:, 0]).as_quat()
-    world = RigMotion(motion.bone_lengths, local, motion.root_position @ R_wc.T + t_wc)
+    world = motion.moved(local, motion.root_position @ R_wc.T + t_wc)
     world, contact, _ = constrain_rig(world, t, preset)
     return world.joints(), contact
 

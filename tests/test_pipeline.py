@@ -88,6 +88,13 @@ def test_scene_file_schema(vtest_scene):
         assert a[f"person/{pid}/local_rotations"].shape == (T, 24, 4)
         assert a[f"person/{pid}/keypoints_2d"].shape == (T, 33, 2)
         assert a[f"person/{pid}/bone_lengths"].shape == (24,)
+        assert a[f"person/{pid}/rest_directions"].shape == (24, 3)
+        assert a[f"person/{pid}/foot_contact"].shape == (T, 2)
+        # the rig in the file reproduces its own joints: FK of (rotations, root, rest pose) = joints_world
+        from nvwa.rig.skeleton import forward_kinematics
+        fk = forward_kinematics(a[f"person/{pid}/local_rotations"], a[f"person/{pid}/root_world"],
+                                a[f"person/{pid}/bone_lengths"], a[f"person/{pid}/rest_directions"])
+        assert np.allclose(fk, a[f"person/{pid}/joints_world"], atol=1e-9)
         # camera and world joints are one set of points in two frames
         assert np.allclose(a[f"person/{pid}/joints_cam"] @ R.T + t, a[f"person/{pid}/joints_world"], atol=1e-9)
         # 2D keypoints lie in the stored video's pixels

@@ -78,3 +78,17 @@ def test_fitted_motion_keeps_locked_bone_lengths_every_frame():
     for j in range(1, 24):
         d = np.linalg.norm(out[:, j] - out[:, SMPL24_PARENTS[j]], axis=-1)
         assert np.allclose(d, motion.bone_lengths[j])
+
+
+def test_fit_learns_this_persons_shoulder_spread():
+    """Collars leave the chest at an angle that differs from person to person; the fit measures it."""
+    from nvwa.rig.skeleton import REST_DIRECTIONS
+
+    q, root = _random_motion(T=15, seed=5)
+    dirs = REST_DIRECTIONS.copy()
+    dirs[JOINT["left_collar"]] = np.array([0.9, 0.3, -0.1]) / np.linalg.norm([0.9, 0.3, -0.1])
+    dirs[JOINT["right_collar"]] = np.array([-0.9, 0.3, -0.1]) / np.linalg.norm([0.9, 0.3, -0.1])
+    joints = forward_kinematics(q, root, LENGTHS, dirs)
+    motion = fit_rig(_targets_from(joints, q, root), LENGTHS)
+    assert np.abs(motion.joints() - joints).max() < 1e-6
+    assert np.allclose(motion.rest_directions[JOINT["left_collar"]], dirs[JOINT["left_collar"]], atol=1e-6)

@@ -287,7 +287,7 @@ class Pipeline:
                 scale[pid] = pin_depth_to_floor(root, rel, conf, floor, np.asarray(kept[pid].timestamp_s))
         out = {}
         for pid, (m, targets, conf) in fitted.items():
-            moved = RigMotion(m.bone_lengths, m.local_rotations, m.root_position * scale[pid][:, None])
+            moved = m.moved(root_position=m.root_position * scale[pid][:, None])
             out[pid] = (moved, targets, conf, float(np.mean(scale[pid])))
         return floor, out
 
@@ -298,7 +298,7 @@ class Pipeline:
 
         local = m.local_rotations.copy()
         local[:, 0] = Rotation.from_matrix(R[None] @ global_rotations(m.local_rotations)[:, 0]).as_quat()
-        return RigMotion(m.bone_lengths, local, m.root_position @ R.T + t)
+        return m.moved(local, m.root_position @ R.T + t)
 
     @staticmethod
     def _people(world: dict, fitted: dict, kept: dict, keypoint_set: str, R: np.ndarray, t: np.ndarray) -> list[PersonMotion]:
@@ -312,7 +312,7 @@ class Pipeline:
                 frame_index=np.asarray(rec.frame_index, dtype=np.int64),
                 timestamp_s=np.asarray(rec.timestamp_s, dtype=np.float64),
                 joints_world=joints_world, joints_cam=(joints_world - t) @ R, root_world=m.root_position,
-                local_rotations=m.local_rotations, bone_lengths=m.bone_lengths,
+                local_rotations=m.local_rotations, bone_lengths=m.bone_lengths, rest_directions=m.rest_directions,
                 joint_confidence=targets.confidence, keypoints_2d=np.asarray(rec.keypoints_2d),
                 keypoint_confidence=np.asarray(rec.visibility), foot_contact=contact, depth_scale=scale,
             ))

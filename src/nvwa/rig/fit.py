@@ -9,12 +9,12 @@ auxiliary (parallel to the bone, e.g. a straight arm) falls back to the body's o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from nvwa.rig.skeleton import JOINT, REST_DIRECTIONS, SMPL24_PARENTS, forward_kinematics
+from nvwa.rig.skeleton import CHILDREN, JOINT, REST_DIRECTIONS, SMPL24_PARENTS, forward_kinematics
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,18 @@ class RigMotion:
     bone_lengths: np.ndarray = field(repr=False)  # (24,) m, parent -> joint; 0 for the pelvis
     local_rotations: np.ndarray = field(repr=False)  # (T, 24, 4) quaternions xyzw, relative to the parent
     root_position: np.ndarray = field(repr=False)  # (T, 3) m, pelvis position
+    # (24, 3) unit rest direction of each bone: the canonical T-pose's, except where a joint carries
+    # several bones (pelvis, spine3), whose spread is measured per person (the identity lock of shape)
+    rest_directions: np.ndarray = field(default_factory=lambda: REST_DIRECTIONS.copy(), repr=False)
 
     def joints(self) -> np.ndarray:
         """(T, 24, 3) m, by forward kinematics."""
-        return forward_kinematics(self.local_rotations, self.root_position, self.bone_lengths)
+        return forward_kinematics(self.local_rotations, self.root_position, self.bone_lengths, self.rest_directions)
+
+    def moved(self, local_rotations: np.ndarray | None = None, root_position: np.ndarray | None = None) -> "RigMotion":
+        """The same person (bones, rest pose) with new rotations and/or root trajectory."""
+        return replace(self, local_rotations=self.local_rotations if local_rotations is None else local_rotations,
+                       root_position=self.root_position if root_position is None else root_position)
 
 
 _SYMMETRIC = [(1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17), (18, 19), (20, 21), (22, 23)]
@@ -139,6 +147,18 @@ def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigM
         set_joint(J[f"{side}_shoulder"], J[f"{side}_elbow"], forearm, ez)
         set_joint(J[f"{side}_elbow"], J[f"{side}_wrist"], targets.hand_forward[:, k], ez)
         set_joint(J[f"{side}_wrist"], J[f"{side}_hand"], targets.hand_forward[:, k], ez)
+    # Joints carrying several bones: the spread of the others around the primary is this person's own
+    # (shoulder width against chest height), measured in the joint's frame over confident frames.
+    rest = REST_DIRECTIONS.copy()
+    for joint, primary in ((J["pelvis"], J["spine1"]), (J["spine3"], J["neck"])):
+        for child in CHILDREN[joint]:
+            if child == primary:
+                continue
+            local_dir = np.einsum("tji,tj->ti", R[:, joint], _normalize(bone(child))[0])
+            ok = np.minimum(targets.confidence[:, child], targets.confidence[:, joint]) >= 0.5
+            d = np.median(local_dir[ok] if ok.sum() >= 3 else local_dir, axis=0)
+            if np.linalg.norm(d) > 1e-6:
+                rest[child] = d / np.linalg.norm(d)
     # Leaves (feet, head, hands) have no bone of their own to turn: they keep their parent's rotation.
     for leaf in ("left_foot", "right_foot", "head", "left_hand", "right_hand"):
         R[:, J[leaf]] = R[:, SMPL24_PARENTS[J[leaf]]]
@@ -147,4 +167,4 @@ def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigM
     for j in range(1, 24):
         local[:, j] = np.swapaxes(R[:, SMPL24_PARENTS[j]], -1, -2) @ R[:, j]
     quat = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_quat().reshape(T, 24, 4)
-    return RigMotion(np.asarray(bone_lengths, dtype=np.float64), quat, X[:, 0].copy())
+    return RigMotion(np.asarray(bone_lengths, dtype=np.float64), quat, X[:, 0].copy(), rest)

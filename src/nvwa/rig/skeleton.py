@@ -30,9 +30,11 @@ REST_DIRECTIONS = np.array([
 CHILDREN = tuple(tuple(c for c, p in enumerate(SMPL24_PARENTS) if p == j) for j in range(24))
 
 
-def rest_offsets(bone_lengths: np.ndarray) -> np.ndarray:
-    """bone_lengths (24,) m (entry j: parent(j) -> j; pelvis 0) -> rest offsets (24, 3) m."""
-    return REST_DIRECTIONS * np.asarray(bone_lengths, dtype=np.float64)[:, None]
+def rest_offsets(bone_lengths: np.ndarray, rest_directions: np.ndarray | None = None) -> np.ndarray:
+    """bone_lengths (24,) m (entry j: parent(j) -> j; pelvis 0), rest_directions (24, 3) unit (default
+    the canonical T-pose's) -> rest offsets (24, 3) m."""
+    dirs = REST_DIRECTIONS if rest_directions is None else rest_directions
+    return dirs * np.asarray(bone_lengths, dtype=np.float64)[:, None]
 
 
 def global_rotations(local_quat: np.ndarray) -> np.ndarray:
@@ -45,10 +47,12 @@ def global_rotations(local_quat: np.ndarray) -> np.ndarray:
     return glob
 
 
-def forward_kinematics(local_quat: np.ndarray, root_position: np.ndarray, bone_lengths: np.ndarray) -> np.ndarray:
-    """local_quat (T, 24, 4), root_position (T, 3) m, bone_lengths (24,) m -> joints (T, 24, 3) m."""
+def forward_kinematics(local_quat: np.ndarray, root_position: np.ndarray, bone_lengths: np.ndarray,
+                       rest_directions: np.ndarray | None = None) -> np.ndarray:
+    """local_quat (T, 24, 4), root_position (T, 3) m, bone_lengths (24,) m, rest_directions (24, 3)
+    -> joints (T, 24, 3) m."""
     glob = global_rotations(local_quat)
-    offsets = rest_offsets(bone_lengths)
+    offsets = rest_offsets(bone_lengths, rest_directions)
     joints = np.empty(local_quat.shape[:2] + (3,))
     joints[:, 0] = root_position
     for j in range(1, 24):

@@ -10,7 +10,8 @@ NPZ keys (no pickled objects; load with ``np.load(path)``):
 - ``person_ids`` (P,) int, and per person ``person/<id>/<field>``:
   ``frame_index`` (T,) int, ``timestamp_s`` (T,), ``joints_world`` (T, 24, 3), ``joints_cam`` (T, 24, 3),
   ``root_world`` (T, 3), ``local_rotations`` (T, 24, 4) xyzw quaternions relative to the parent
-  joint (the root's relative to the world), ``bone_lengths`` (24,), ``joint_confidence`` (T, 24),
+  joint (the root's relative to the world), ``bone_lengths`` (24,), ``rest_directions`` (24, 3) unit
+  (rest offset of joint j = rest_directions[j] * bone_lengths[j]), ``joint_confidence`` (T, 24),
   ``keypoints_2d`` (T, K, 2) stored-video pixels, ``keypoint_confidence`` (T, K),
   ``foot_contact`` (T, 2) bool, left then right foot planted on the floor
 
@@ -31,7 +32,7 @@ from nvwa.rig.skeleton import SMPL24_NAMES, SMPL24_PARENTS
 
 SCENE_VERSION = "nvwa.scene/1"
 _PERSON_FIELDS = ("frame_index", "timestamp_s", "joints_world", "joints_cam", "root_world", "local_rotations",
-                  "bone_lengths", "joint_confidence", "keypoints_2d", "keypoint_confidence", "foot_contact")
+                  "bone_lengths", "rest_directions", "joint_confidence", "keypoints_2d", "keypoint_confidence", "foot_contact")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class PersonMotion:
     root_world: np.ndarray = field(repr=False)
     local_rotations: np.ndarray = field(repr=False)
     bone_lengths: np.ndarray = field(repr=False)
+    rest_directions: np.ndarray = field(repr=False)
     joint_confidence: np.ndarray = field(repr=False)
     keypoints_2d: np.ndarray = field(repr=False)
     keypoint_confidence: np.ndarray = field(repr=False)

@@ -64,7 +64,7 @@ def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s
     """motion in the world frame, t (T,) s, contact (T, 2) bool (left, right) -> (motion, summary)."""
     t = np.asarray(t, dtype=np.float64)
     root = motion.root_position.copy()
-    joints = forward_kinematics(motion.local_rotations, root, motion.bone_lengths)
+    joints = forward_kinematics(motion.local_rotations, root, motion.bone_lengths, motion.rest_directions)
     G = global_rotations(motion.local_rotations)
     T = len(t)
     targets, weights = [], []
@@ -124,11 +124,11 @@ def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s
         local[act, knee] = to_local(G_hip_new, G_knee_new)
         local[act, ankle] = to_local(G_knee_new, G[act, ankle])  # the foot keeps its orientation
         max_move = max(max_move, float(np.max(np.linalg.norm(A_t - A, axis=1))))
-    out = forward_kinematics(local, root, motion.bone_lengths)
+    out = forward_kinematics(local, root, motion.bone_lengths, motion.rest_directions)
     feet = [JOINT[n] for leg in LEGS for n in leg[2:]]
     lift = np.clip(-out[:, feet, 1].min(axis=1), 0.0, None)  # no foot below the floor
     root[:, 1] += lift
-    return RigMotion(motion.bone_lengths, local, root), {
+    return motion.moved(local, root), {
         "contacts": [len(contact_segments(contact[:, s])) for s in range(2)],
         "contact_frames": [int(contact[:, s].sum()) for s in range(2)],
         "max_correction_m": round(max_move, 4),

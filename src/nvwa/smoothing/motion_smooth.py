@@ -102,7 +102,7 @@ def smooth_motion(motion: RigMotion, t: np.ndarray, confidence: np.ndarray, conf
     summary["max_correction_m"] = float(np.max(np.linalg.norm(root_s - root, axis=1))) if len(root) else 0.0
     gaps = _gap_lengths(ok, t)
     summary["gaps_over_max"] = int(sum(g > config.max_gap_s for g in gaps))
-    return RigMotion(motion.bone_lengths, full_q, full_root), observed, summary
+    return motion.moved(full_q, full_root), observed, summary
 
 
 def _gap_lengths(ok: np.ndarray, t: np.ndarray) -> list[float]:

@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from nvwa.rig.fit import RigTargets, fit_rig  # noqa: E402
 from nvwa.smoothing import constrain_rig, detect_contacts, lock_identity, smooth_rig  # noqa: E402
+from nvwa.smoothing.identity_lock import repair_keypoints  # noqa: E402
 from nvwa.smoothing.smoother import foot_points  # noqa: E402
 from nvwa.rig.skeleton import global_rotations  # noqa: E402
 
@@ -191,8 +192,9 @@ def scores(pred: np.ndarray, gt: np.ndarray, gt_contact: np.ndarray, fps: float,
 
 
 def run_smoother(cam_noisy, conf, t, R_cw, t_cw, preset):
-    targets = targets_from(cam_noisy, conf)
     lengths, _ = lock_identity(cam_noisy, conf)
+    cam_noisy, conf, _ = repair_keypoints(cam_noisy, conf, lengths, t)
+    targets = targets_from(cam_noisy, conf)
     motion = fit_rig(targets, lengths)
     motion, _, _ = smooth_rig(motion, t, preset, conf)
     R_wc, t_wc = R_cw.T, -R_cw.T @ t_cw

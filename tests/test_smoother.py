@@ -137,3 +137,18 @@ def test_everything_missing_is_returned_as_is_with_a_warning():
     m, t = _noisy_motion(T=5)
     out, observed, summary = smooth_motion(m, t, np.zeros((5, 24)), CONFIG)
     assert not observed.any() and "no usable frame" in summary["warnings"][-1]
+
+
+def test_a_thrown_keypoint_is_repaired_before_it_bends_the_rig():
+    from nvwa.smoothing.identity_lock import repair_keypoints
+
+    m, t = _standing(20, drift=(0.3, 0.0, 0.0))
+    joints = m.joints()
+    thrown = joints.copy()
+    thrown[7, JOINT["left_knee"]] += [0.0, 0.3, 0.2]  # 36 cm off for one frame
+    conf = np.ones((20, 24))
+    conf[12, JOINT["right_wrist"]] = 0.05  # a stale, unseen joint
+    fixed, new_conf, summary = repair_keypoints(thrown, conf, LENGTHS, t)
+    assert np.abs(fixed[7, JOINT["left_knee"]] - joints[7, JOINT["left_knee"]]).max() < 1e-9  # straight-line motion
+    assert summary["joints_repaired"] >= 2 and new_conf[7, JOINT["left_knee"]] <= 0.3
+    assert np.abs(fixed[:, JOINT["pelvis"]] - joints[:, JOINT["pelvis"]]).max() == 0.0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,6 +23,7 @@ from nvwa.rig.fit import RigMotion, fit_rig
 from nvwa.rig.skeleton import JOINT, global_rotations
 from nvwa.scene import PersonMotion, Scene, save_scene
 from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rig, lock_identity, smooth_rig
+from nvwa.smoothing.identity_lock import repair_keypoints
 from nvwa.tracking import PeopleTracker, TrackerConfig
 from nvwa.tracking.proposals import HogConfig, HogProposer
 from nvwa.video import DecodeStats, iter_frames, probe_video
@@ -255,7 +256,9 @@ class Pipeline:
         root = np.asarray(rec.root_cam)
         targets = blazepose_rig_targets(kp3d, vis).translated(root)
         lengths, lock_summary = lock_identity(targets.joints, targets.confidence)  # phase 1: before all else
-        return fit_rig(targets, lengths), targets, lock_summary
+        joints, conf, repair = repair_keypoints(targets.joints, targets.confidence, lengths, np.asarray(rec.timestamp_s))
+        targets = replace(targets, joints=joints, confidence=conf)
+        return fit_rig(targets, lengths), targets, {**lock_summary, **repair}
 
     def _floor_and_depth(self, fitted: dict, kept: dict):
         """Fit one floor to everyone's foot contacts, then pin each person's depth to it frame by frame.

@@ -32,3 +32,34 @@ def lock_identity(joints: np.ndarray, confidence: np.ndarray, *, tolerance: floa
         "max_correction_m": float(np.nanmax(err)) if np.isfinite(err).any() else 0.0,
         "bone_lengths_m": [round(float(v), 4) for v in lengths],
     }
+
+
+def repair_keypoints(joints: np.ndarray, confidence: np.ndarray, lengths: np.ndarray, t: np.ndarray,
+                     *, min_confidence: float = 0.3, max_stretch: float = 0.3, min_error_m: float = 0.12) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Replace the joints a frame cannot vouch for by interpolation in time from the frames that can.
+
+    A joint is unreliable where its confidence is under ``min_confidence`` or its bone to the parent is
+    more than ``max_stretch`` (relative) and ``min_error_m`` off the locked length - a thrown keypoint
+    or a stale value, not the centimetres of noise every short bone has.
+    Left in, one would bend every bone below it through the rig; interpolated, it moves on with its
+    neighbours. joints (T, 24, 3), confidence (T, 24), lengths (24,), t (T,) ->
+    (joints, confidence with repaired joints at most ``min_confidence``, summary).
+    """
+    joints = np.array(joints, dtype=np.float64, copy=True)
+    conf = np.array(confidence, dtype=np.float64, copy=True)
+    parents = np.array(SMPL24_PARENTS[1:])
+    bone = np.linalg.norm(joints[:, 1:] - joints[:, parents], axis=-1)
+    error = np.abs(bone - lengths[1:])
+    bad = np.zeros(conf.shape, dtype=bool)
+    bad[:, 1:] = ~((error <= max_stretch * lengths[1:]) | (error <= min_error_m))  # NaN counts as bad
+    bad |= ~(conf >= min_confidence) | ~np.isfinite(joints).all(axis=-1)
+    repaired = 0
+    for j in range(24):
+        good = ~bad[:, j]
+        if good.all() or good.sum() < 2:
+            continue
+        for d in range(3):
+            joints[~good, j, d] = np.interp(t[~good], t[good], joints[good, j, d])
+        conf[~good, j] = np.minimum(conf[~good, j], min_confidence)
+        repaired += int((~good).sum())
+    return joints, conf, {"joints_repaired": repaired}

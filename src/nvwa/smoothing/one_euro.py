@@ -27,7 +27,7 @@ def one_euro(x: np.ndarray, t: np.ndarray, config: OneEuroConfig, confidence: np
     """Filter x (T, D) sampled at t (T,) seconds (strictly increasing) -> (T, D).
 
     ``confidence`` (T,) or (T, D) in [0, 1] lowers a frame's cutoff (it moves the estimate less): a
-    frame of confidence c gets cutoff * max(c, 0.1).
+    frame of confidence c gets cutoff * max(c, 0.5).
     """
     x = np.asarray(x, dtype=np.float64)
     t = np.asarray(t, dtype=np.float64)
@@ -47,7 +47,7 @@ def one_euro(x: np.ndarray, t: np.ndarray, config: OneEuroConfig, confidence: np
         dx = dx + a_d * (raw_dx - dx)
         cutoff = config.min_cutoff + config.beta * np.abs(dx)
         if confidence is not None:
-            cutoff = cutoff * np.maximum(confidence[i], 0.1)
+            cutoff = cutoff * np.maximum(confidence[i], 0.5)
         a = _alpha(cutoff, dt)
         out[i] = out[i - 1] + a * (x[i] - out[i - 1])
     return out

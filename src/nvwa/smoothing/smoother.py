@@ -29,8 +29,9 @@ class SmootherConfig:
 SMOOTHING_PRESETS: dict[str, SmootherConfig] = {
     "none": SmootherConfig(None, None),
     "fast": SmootherConfig(MotionSmoothConfig(OneEuroConfig(2.0, 0.5), OneEuroConfig(3.0, 0.5), zero_lag=False)),
-    "balanced": SmootherConfig(MotionSmoothConfig(OneEuroConfig(1.0, 0.3), OneEuroConfig(1.5, 0.4))),
-    "quality": SmootherConfig(MotionSmoothConfig(OneEuroConfig(0.6, 0.2), OneEuroConfig(1.0, 0.3)), blend_s=0.15),
+    # balanced: tuned on bench/motion_quality.py (lowest jitter whose MPJPE stays under the raw input's)
+    "balanced": SmootherConfig(MotionSmoothConfig(OneEuroConfig(0.8, 0.3), OneEuroConfig(1.2, 0.3))),
+    "quality": SmootherConfig(MotionSmoothConfig(OneEuroConfig(0.6, 0.2), OneEuroConfig(0.9, 0.2)), blend_s=0.15),
 }
 
 

@@ -11,8 +11,8 @@ three virtual cameras (height / pitch down / distance: 1.2 m / 5 deg / 4 m, 3 m 
 - dropped joints (3% of joint-frames: a stale value, confidence 0.1) and two short occlusions of one
   leg (6 frames frozen, confidence 0.1);
 - outliers (1% of frames: one joint thrown 30 cm).
-The smoother (rig fit with locked bones, One-Euro preset, then contacts + planted feet with the true
-floor) and the baselines (Savitzky-Golay, 6 Hz zero-phase Butterworth, constant-velocity Kalman RTS
+The smoother (keypoint repair, rig fit with locked bones, One-Euro preset, depth pinned to the true
+floor as the pipeline pins it to the fitted one, then contacts + planted feet) and the baselines (Savitzky-Golay, 6 Hz zero-phase Butterworth, constant-velocity Kalman RTS
 smoother) all see the same degraded joints. Scores (the field's definitions, ../shared/reference/
 metrics.md): jitter (10 m/s^3), foot sliding on ground-truth contact frames (mm/frame), MPJPE after a
 similarity alignment (mm), contact F1, ground penetration (mm). Medians over clips x cameras.
@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from nvwa.rig.fit import RigTargets, fit_rig  # noqa: E402
 from nvwa.smoothing import constrain_rig, detect_contacts, lock_identity, smooth_rig  # noqa: E402
 from nvwa.smoothing.identity_lock import repair_keypoints  # noqa: E402
+from nvwa.grounding.floor import Floor, pin_depth_to_floor  # noqa: E402
 from nvwa.smoothing.smoother import foot_points  # noqa: E402
 from nvwa.rig.skeleton import global_rotations  # noqa: E402
 
@@ -197,6 +198,13 @@ def run_smoother(cam_noisy, conf, t, R_cw, t_cw, preset):
     targets = targets_from(cam_noisy, conf)
     motion = fit_rig(targets, lengths)
     motion, _, _ = smooth_rig(motion, t, preset, conf)
+    # as the pipeline does after smoothing: the floor (here the true one) pins depth frame by frame
+    up_cam = R_cw[:, 1]
+    floor = Floor(up_cam, float(-up_cam @ t_cw), 0, 0, 0.0, "true")
+    j = motion.joints()
+    feet = [7, 10, 8, 11]
+    scale = pin_depth_to_floor(motion.root_position, j[:, feet] - j[:, :1], conf[:, feet], floor, t)
+    motion = motion.moved(root_position=motion.root_position * scale[:, None])
     R_wc, t_wc = R_cw.T, -R_cw.T @ t_cw
     from scipy.spatial.transform import Rotation
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_zero_lag
+
 
 @dataclass(frozen=True)
 class Floor:
@@ -204,4 +206,5 @@ def pin_depth_to_floor(root: np.ndarray, rel: np.ndarray, confidence: np.ndarray
         w = raw[a:b]
         w = w[np.isfinite(w)]
         out[i] = np.median(w) if len(w) else fallback
-    return out
+    # a running median moves in steps; the depth it sets moves the whole body, so smooth it too
+    return one_euro_zero_lag(out, t, OneEuroConfig(min_cutoff=1.0 / window_s, beta=0.0)) if T > 2 else out

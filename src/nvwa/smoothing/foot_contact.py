@@ -14,10 +14,11 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ContactConfig:
-    enter_height: float = 0.06  # m above the floor: low enough to start a contact
-    leave_height: float = 0.10  # m: a contact ends above this
-    enter_speed: float = 0.40  # m/s horizontal: slow enough to start a contact
-    leave_speed: float = 0.80  # m/s: a contact ends faster than this
+    enter_height: float = 0.08  # m above the floor: low enough to start a contact
+    leave_height: float = 0.12  # m: a contact ends above this
+    enter_speed: float = 1.5  # m/s horizontal: slow enough to start a contact (smoothed feet lag, so generous)
+    leave_speed: float = 2.2  # m/s: a contact ends faster than this
+    lower_foot_margin: float = 0.03  # m: a foot higher than the other by more than this does not start a contact
     min_duration_s: float = 0.06  # shorter contacts are noise
 
 
@@ -37,16 +38,19 @@ def detect_contacts(foot_points: np.ndarray, t: np.ndarray, config: ContactConfi
     """foot_points (T, F, 3) world metres (the lowest point of each foot), t (T,) s -> (T, F) bool."""
     T, F, _ = foot_points.shape
     contact = np.zeros((T, F), dtype=bool)
+    lowest = foot_points[:, :, 1].min(axis=1)
     for f in range(F):
         p = foot_points[:, f]
         h = p[:, 1]
         v = _horizontal_speed(p, t)
+        # the supporting foot is the lower one: a swing foot skimming the floor is above the stance foot
+        lower = h <= lowest + config.lower_foot_margin
         on = False
         for i in range(T):
             if on:
                 on = h[i] <= config.leave_height and v[i] <= config.leave_speed
             else:
-                on = h[i] <= config.enter_height and v[i] <= config.enter_speed
+                on = h[i] <= config.enter_height and v[i] <= config.enter_speed and lower[i]
             contact[i, f] = on
         _drop_short(contact[:, f], t, config.min_duration_s)
     return contact

@@ -12,20 +12,19 @@ from nvwa.pipeline import Pipeline, PipelineConfig
 from nvwa.scene import SCENE_VERSION, load_scene
 
 
+def _run(body, out, clip):
+    """Process a clip with the session's one BlazePose backend; (events, output dir)."""
+    return list(Pipeline(PipelineConfig(), body=body).run(DATA / clip, out)), out
+
+
 @pytest.fixture(scope="module")
 def vtest_scene(blazepose, tmp_path_factory):
-    out = tmp_path_factory.mktemp("vtest")
-    p = Pipeline(PipelineConfig(), body=blazepose)
-    events = list(p.run(DATA / "vtest_4s.mp4", out))
-    return events, out
+    return _run(blazepose, tmp_path_factory.mktemp("vtest"), "vtest_4s.mp4")
 
 
 @pytest.fixture(scope="module")
 def sports_scene(blazepose, tmp_path_factory):
-    out = tmp_path_factory.mktemp("sports")
-    p = Pipeline(PipelineConfig(), body=blazepose)
-    events = list(p.run(DATA / "sports2d_3s.mp4", out))
-    return events, out
+    return _run(blazepose, tmp_path_factory.mktemp("sports"), "sports2d_3s.mp4")
 
 
 def test_progress_events_count_every_frame_then_complete(vtest_scene):

@@ -55,7 +55,7 @@ def _fill(values_t: np.ndarray, ok: np.ndarray, quats: bool) -> np.ndarray:
     idx = np.arange(len(ok))
     good = idx[ok]
     out = values_t.copy()
-    if len(good) == 0:
+    if len(good) == 0 or len(good) == len(ok):  # nothing to fill from, or nothing to fill
         return out
     if quats:
         for j in range(values_t.shape[1]):

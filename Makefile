@@ -30,6 +30,7 @@ test: model
 
 bench: model
 	$(PY) bench/spine.py
+	$(PY) bench/motion_quality.py
 
 clean:
 	rm -rf $(VENV) out models

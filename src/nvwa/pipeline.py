@@ -197,19 +197,19 @@ class Pipeline:
             fitted = {}
             for pid, rec in kept.items():
                 motion, targets, lock_summary = self._fit_person(rec, keypoint_set)
-                fitted[pid] = (motion, targets, targets.confidence)
+                fitted[pid] = (motion, targets)
                 smoothing_summary[pid] = {"identity_lock": lock_summary}
         with timer("smoothing"):  # phases 1-2 in the camera frame
-            for pid, (m, targets, conf) in list(fitted.items()):
-                m, _, summary = smooth_rig(m, np.asarray(kept[pid].timestamp_s), c.smoothing, conf)
-                fitted[pid] = (m, targets, conf)
+            for pid, (m, targets) in list(fitted.items()):
+                m, _, summary = smooth_rig(m, np.asarray(kept[pid].timestamp_s), c.smoothing, targets.confidence)
+                fitted[pid] = (m, targets)
                 smoothing_summary[pid]["motion"] = summary
         with timer("grounding"):
             floor, fitted = self._floor_and_depth(fitted, kept)
             R, t = world_from_camera(floor)
         with timer("smoothing"):  # phase 3 needs the floor: world frame
             world = {}
-            for pid, (m, targets, conf, scale) in fitted.items():
+            for pid, (m, targets, scale) in fitted.items():
                 m, contact, summary = constrain_rig(self._motion_to_world(m, R, t), np.asarray(kept[pid].timestamp_s), c.smoothing)
                 world[pid] = (m, contact)
                 smoothing_summary[pid]["physical"] = summary
@@ -264,15 +264,15 @@ class Pipeline:
         """Fit one floor to everyone's foot contacts, then pin each person's depth to it frame by frame.
 
         Returns the floor and, per person, (motion with its root moved along the camera ray, targets,
-        confidence, mean depth factor).
+        mean depth factor).
         """
         if not fitted:
             return Floor(np.array([0.0, -1.0, 0.0]), 1.6, 0, 0, 0.0, "none"), {}
         # The rig's own feet (ankles and toes, as the scene will have them) are what must meet the floor.
         feet = [JOINT["left_ankle"], JOINT["left_foot"], JOINT["right_ankle"], JOINT["right_foot"]]
-        joints = [m.joints() for m, _, _ in fitted.values()]
+        joints = [m.joints() for m, _ in fitted.values()]
         soles = {}
-        for (pid, (m, targets, conf)), j in zip(fitted.items(), joints):
+        for (pid, (m, targets)), j in zip(fitted.items(), joints):
             soles[pid] = (m.root_position, j[:, feet] - j[:, :1], targets.confidence[:, feet])
         up = body_up_direction(np.concatenate([j[:, JOINT["pelvis"]] for j in joints]),
                                np.concatenate([j[:, JOINT["neck"]] for j in joints]))
@@ -289,9 +289,9 @@ class Pipeline:
             for pid, (root, rel, conf) in soles.items():
                 scale[pid] = pin_depth_to_floor(root, rel, conf, floor, np.asarray(kept[pid].timestamp_s))
         out = {}
-        for pid, (m, targets, conf) in fitted.items():
+        for pid, (m, targets) in fitted.items():
             moved = m.moved(root_position=m.root_position * scale[pid][:, None])
-            out[pid] = (moved, targets, conf, float(np.mean(scale[pid])))
+            out[pid] = (moved, targets, float(np.mean(scale[pid])))
         return floor, out
 
     @staticmethod
@@ -308,7 +308,7 @@ class Pipeline:
         persons = []
         for pid, (m, contact) in world.items():
             rec = kept[pid]
-            _, targets, _, scale = fitted[pid]
+            _, targets, scale = fitted[pid]
             joints_world = m.joints()
             persons.append(PersonMotion(
                 person_id=pid, keypoint_set=keypoint_set,

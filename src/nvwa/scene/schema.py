@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +31,6 @@ import numpy as np
 from nvwa.rig.skeleton import SMPL24_NAMES, SMPL24_PARENTS
 
 SCENE_VERSION = "nvwa.scene/1"
-_PERSON_FIELDS = ("frame_index", "timestamp_s", "joints_world", "joints_cam", "root_world", "local_rotations",
-                  "bone_lengths", "rest_directions", "joint_confidence", "keypoints_2d", "keypoint_confidence", "foot_contact")
 
 
 @dataclass(frozen=True)
@@ -67,6 +65,10 @@ class PersonMotion:
             "depth_scale": float(self.depth_scale),
             "foot_contact_frames": [int(v) for v in np.asarray(self.foot_contact).sum(axis=0)],
         }
+
+
+# every per-person array goes into the NPZ under person/<id>/<name>: the dataclass is the one list
+_PERSON_FIELDS = tuple(f.name for f in fields(PersonMotion) if f.type == "np.ndarray")
 
 
 def _standing_height(lengths: np.ndarray) -> float:

@@ -152,3 +152,45 @@ def test_a_thrown_keypoint_is_repaired_before_it_bends_the_rig():
     assert np.abs(fixed[7, JOINT["left_knee"]] - joints[7, JOINT["left_knee"]]).max() < 1e-9  # straight-line motion
     assert summary["joints_repaired"] >= 2 and new_conf[7, JOINT["left_knee"]] <= 0.3
     assert np.abs(fixed[:, JOINT["pelvis"]] - joints[:, JOINT["pelvis"]]).max() == 0.0
+
+
+def test_a_noisy_parent_twist_does_not_bend_the_children():
+    """A twist of a knee about its shin moves no joint when the ankle's local rotation takes it back
+    (the rig fit produces exactly such pairs from a noisy twist cue). Filtering must not turn that twist noise into joint motion (it would if local
+    rotations were filtered one by one: the parent's and the child's filtered twists no longer cancel)."""
+    rng = np.random.default_rng(3)
+    m, t = _standing(90)
+    T = len(t)
+    local = m.local_rotations.copy()
+    for ankle in (JOINT["left_ankle"], JOINT["right_ankle"]):  # the feet flex up and down
+        local[:, ankle] = Rotation.from_rotvec(np.outer(0.5 * np.sin(2 * np.pi * t), [1.0, 0.0, 0.0])).as_quat()
+    m = m.moved(local)
+    clean = m.joints()
+    local = local.copy()
+    for knee, ankle in ((JOINT["left_knee"], JOINT["left_ankle"]), (JOINT["right_knee"], JOINT["right_ankle"])):
+        twist = Rotation.from_rotvec(np.outer(rng.normal(scale=0.6, size=T), [0.0, 1.0, 0.0]))  # shins rest along Y
+        local[:, knee] = (Rotation.from_quat(local[:, knee]) * twist).as_quat()
+        local[:, ankle] = (twist.inv() * Rotation.from_quat(local[:, ankle])).as_quat()
+    noisy = m.moved(local)
+    assert np.abs(noisy.joints() - clean).max() < 1e-9
+    out, _, _ = smooth_motion(noisy, t, np.ones((T, 24)), CONFIG)
+    reference, _, _ = smooth_motion(m, t, np.ones((T, 24)), CONFIG)  # the same motion without the twist noise
+    assert np.abs(out.joints() - reference.joints()).max() < 1e-3
+
+
+def test_more_forward_backward_passes_remove_more_jitter():
+    rng = np.random.default_rng(4)
+    t = np.arange(0, 6, 1 / 30)
+    truth = 0.3 * np.sin(2 * np.pi * 0.5 * t)
+    noisy = (truth + rng.normal(scale=0.02, size=t.shape))[:, None]
+    cfg = OneEuroConfig(min_cutoff=3.0, beta=1.0)
+    jerk = lambda x: np.abs(np.diff(x[:, 0], 3)).mean()  # noqa: E731
+    one, two = (one_euro_zero_lag(noisy, t, cfg, passes=k) for k in (1, 2))
+    assert jerk(two) < 0.5 * jerk(one)
+    assert np.sqrt(np.mean((two[:, 0] - truth) ** 2)) < 0.6 * 0.02  # and still no lag to speak of
+
+
+def test_channel_configs_must_cover_the_signal():
+    t = np.arange(10) / 30
+    with pytest.raises(ValueError, match="cover 3 channels, the signal has 4"):
+        one_euro(np.zeros((10, 4)), t, [(OneEuroConfig(), 3)])

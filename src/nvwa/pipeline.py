@@ -23,10 +23,15 @@ from nvwa.rig.fit import RigMotion, fit_rig
 from nvwa.rig.skeleton import JOINT, global_rotations
 from nvwa.scene import PersonMotion, Scene, save_scene
 from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rig, lock_identity, smooth_rig
+from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motion
+from nvwa.smoothing.one_euro import OneEuroConfig
 from nvwa.smoothing.identity_lock import repair_keypoints
 from nvwa.tracking import PeopleTracker, TrackerConfig
 from nvwa.tracking.proposals import HogConfig, HogProposer
 from nvwa.video import DecodeStats, iter_frames, probe_video
+
+
+FLOOR_VIEW_SMOOTHING = MotionSmoothConfig(OneEuroConfig(0.5, 0.1), OneEuroConfig(1.0, 0.1), passes=1)
 
 
 @dataclass(frozen=True)
@@ -200,12 +205,17 @@ class Pipeline:
                 fitted[pid] = (motion, targets)
                 smoothing_summary[pid] = {"identity_lock": lock_summary}
         with timer("smoothing"):  # phases 1-2 in the camera frame
+            floor_view = {}
             for pid, (m, targets) in list(fitted.items()):
-                m, _, summary = smooth_rig(m, np.asarray(kept[pid].timestamp_s), c.smoothing, targets.confidence)
+                ts = np.asarray(kept[pid].timestamp_s)
+                # the floor is fitted to a steadier view of the feet than any preset keeps: it is one
+                # plane for the whole video, so lag costs nothing there and noise costs a tilt
+                floor_view[pid] = smooth_motion(m, ts, targets.confidence, FLOOR_VIEW_SMOOTHING)[0]
+                m, _, summary = smooth_rig(m, ts, c.smoothing, targets.confidence)
                 fitted[pid] = (m, targets)
                 smoothing_summary[pid]["motion"] = summary
         with timer("grounding"):
-            floor, fitted = self._floor_and_depth(fitted, kept)
+            floor, fitted = self._floor_and_depth(fitted, kept, floor_view)
             R, t = world_from_camera(floor)
         with timer("smoothing"):  # phase 3 needs the floor: world frame
             world = {}
@@ -260,7 +270,7 @@ class Pipeline:
         targets = replace(targets, joints=joints, confidence=conf)
         return fit_rig(targets, lengths), targets, {**lock_summary, **repair}
 
-    def _floor_and_depth(self, fitted: dict, kept: dict):
+    def _floor_and_depth(self, fitted: dict, kept: dict, floor_view: dict):
         """Fit one floor to everyone's foot contacts, then pin each person's depth to it frame by frame.
 
         Returns the floor and, per person, (motion with its root moved along the camera ray, targets,
@@ -270,10 +280,12 @@ class Pipeline:
             return Floor(np.array([0.0, -1.0, 0.0]), 1.6, 0, 0, 0.0, "none"), {}
         # The rig's own feet (ankles and toes, as the scene will have them) are what must meet the floor.
         feet = [JOINT["left_ankle"], JOINT["left_foot"], JOINT["right_ankle"], JOINT["right_foot"]]
-        joints = [m.joints() for m, _ in fitted.values()]
-        soles = {}
+        joints = [floor_view[pid].joints() for pid in fitted]
+        soles, pin = {}, {}
         for (pid, (m, targets)), j in zip(fitted.items(), joints):
-            soles[pid] = (m.root_position, j[:, feet] - j[:, :1], targets.confidence[:, feet])
+            soles[pid] = (floor_view[pid].root_position, j[:, feet] - j[:, :1], targets.confidence[:, feet])
+            jm = m.joints()
+            pin[pid] = (m.root_position, jm[:, feet] - jm[:, :1], targets.confidence[:, feet])
         up = body_up_direction(np.concatenate([j[:, JOINT["pelvis"]] for j in joints]),
                                np.concatenate([j[:, JOINT["neck"]] for j in joints]))
         scale = {pid: np.ones(len(kept[pid].timestamp_s)) for pid in fitted}
@@ -288,6 +300,8 @@ class Pipeline:
             up = floor.normal_cam
             for pid, (root, rel, conf) in soles.items():
                 scale[pid] = pin_depth_to_floor(root, rel, conf, floor, np.asarray(kept[pid].timestamp_s))
+        for pid, (root, rel, conf) in pin.items():  # the motion kept is pinned by its own feet
+            scale[pid] = pin_depth_to_floor(root, rel, conf, floor, np.asarray(kept[pid].timestamp_s))
         out = {}
         for pid, (m, targets) in fitted.items():
             moved = m.moved(root_position=m.root_position * scale[pid][:, None])

@@ -107,9 +107,21 @@ def _solve(primary_obs, aux_obs, fallback_obs, primary_rest, aux_rest, fallback_
     G_aux = F_obs @ np.swapaxes(F_rest, -1, -2)
     G_fb = Ffb_obs @ np.swapaxes(Ffb_rest, -1, -2)
     w = np.clip((q - low) / (high - low), 0.0, 1.0)
-    # both take the bone onto its observed direction and differ only by a twist about it: turn part-way
-    twist = Rotation.from_matrix(G_aux @ np.swapaxes(G_fb, -1, -2)).as_rotvec()
-    return Rotation.from_rotvec(twist * w[:, None]).as_matrix() @ G_fb
+    # both take the bone onto its observed direction n and differ only by a twist about n: turn part-way
+    n = F_obs[..., :, 0]
+    D = G_aux @ np.swapaxes(G_fb, -1, -2)
+    sin = 0.5 * np.sum(n * np.stack([D[..., 2, 1] - D[..., 1, 2], D[..., 0, 2] - D[..., 2, 0], D[..., 1, 0] - D[..., 0, 1]], -1), -1)
+    cos = 0.5 * (np.trace(D, axis1=-2, axis2=-1) - 1.0)
+    return _about_axis(n, w * np.arctan2(sin, cos)) @ G_fb
+
+
+def _about_axis(n: np.ndarray, angle: np.ndarray) -> np.ndarray:
+    """(..., 3) unit axes, (...,) angles -> (..., 3, 3) rotations (Rodrigues)."""
+    K = np.zeros(n.shape[:-1] + (3, 3))
+    K[..., 0, 1], K[..., 0, 2], K[..., 1, 2] = -n[..., 2], n[..., 1], -n[..., 0]
+    K[..., 1, 0], K[..., 2, 0], K[..., 2, 1] = n[..., 2], -n[..., 1], n[..., 0]
+    s, c = np.sin(angle)[..., None, None], np.cos(angle)[..., None, None]
+    return np.eye(3) + s * K + (1 - c) * (K @ K)
 
 
 def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigMotion:

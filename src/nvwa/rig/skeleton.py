@@ -47,6 +47,17 @@ def global_rotations(local_quat: np.ndarray) -> np.ndarray:
     return glob
 
 
+def local_from_global(global_quat: np.ndarray) -> np.ndarray:
+    """global_quat (T, 24, 4) xyzw (each joint's rotation in the root's frame of reference) -> local
+    quaternions (T, 24, 4) relative to the parent."""
+    T = global_quat.shape[0]
+    glob = Rotation.from_quat(global_quat.reshape(-1, 4)).as_matrix().reshape(T, 24, 3, 3)
+    local = np.empty_like(glob)
+    for j, p in enumerate(SMPL24_PARENTS):
+        local[:, j] = glob[:, j] if p < 0 else np.swapaxes(glob[:, p], -1, -2) @ glob[:, j]
+    return Rotation.from_matrix(local.reshape(-1, 3, 3)).as_quat().reshape(T, 24, 4)
+
+
 def forward_kinematics(local_quat: np.ndarray, root_position: np.ndarray, bone_lengths: np.ndarray,
                        rest_directions: np.ndarray | None = None) -> np.ndarray:
     """local_quat (T, 24, 4), root_position (T, 3) m, bone_lengths (24,) m, rest_directions (24, 3)

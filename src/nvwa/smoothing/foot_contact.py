@@ -14,24 +14,28 @@ import numpy as np
 
 @dataclass(frozen=True)
 class ContactConfig:
-    enter_height: float = 0.08  # m above the floor: low enough to start a contact
-    leave_height: float = 0.12  # m: a contact ends above this
-    enter_speed: float = 1.5  # m/s horizontal: slow enough to start a contact (smoothed feet lag, so generous)
-    leave_speed: float = 2.2  # m/s: a contact ends faster than this
-    lower_foot_margin: float = 0.03  # m: a foot higher than the other by more than this does not start a contact
+    # tuned on bench/motion_quality.py: feet left after smoothing still carry a few cm of noise
+    enter_height: float = 0.05  # m above the floor: low enough to start a contact
+    leave_height: float = 0.08  # m: a contact ends above this
+    enter_speed: float = 1.0  # m/s: slow enough to start a contact
+    leave_speed: float = 1.3  # m/s: a contact ends faster than this
+    lower_foot_margin: float = 0.1  # m: a foot higher than the other by more than this does not start a contact
     min_duration_s: float = 0.06  # shorter contacts are noise
+    speed_window_s: float = 0.08  # s each side: the baseline the speed is measured over
 
 
-def _horizontal_speed(p: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """p (T, 3), t (T,) -> (T,) central-difference speed in the XZ plane (m/s)."""
+def _foot_speed(p: np.ndarray, t: np.ndarray, half_window_s: float) -> np.ndarray:
+    """p (T, 3), t (T,) -> (T,) speed (m/s, vertical included: a foot lifting off is not planted),
+    measured across +-half_window_s: over a wider baseline than one frame, frame-to-frame noise left
+    in the feet weighs much less."""
     T = len(p)
     if T < 2:
         return np.zeros(T)
-    v = np.zeros(T)
-    d = np.linalg.norm(np.diff(p[:, [0, 2]], axis=0), axis=1) / np.maximum(np.diff(t), 1e-6)
-    v[0], v[-1] = d[0], d[-1]
-    v[1:-1] = (d[:-1] + d[1:]) / 2
-    return v
+    a = np.clip(np.searchsorted(t, t - half_window_s, side="left"), 0, T - 1)
+    b = np.clip(np.searchsorted(t, t + half_window_s, side="right") - 1, 0, T - 1)
+    a = np.where(a == b, np.maximum(a - 1, 0), a)
+    b = np.where(a == b, np.minimum(b + 1, T - 1), b)
+    return np.linalg.norm(p[b] - p[a], axis=1) / np.maximum(t[b] - t[a], 1e-6)
 
 
 def detect_contacts(foot_points: np.ndarray, t: np.ndarray, config: ContactConfig = ContactConfig()) -> np.ndarray:
@@ -42,7 +46,7 @@ def detect_contacts(foot_points: np.ndarray, t: np.ndarray, config: ContactConfi
     for f in range(F):
         p = foot_points[:, f]
         h = p[:, 1]
-        v = _horizontal_speed(p, t)
+        v = _foot_speed(p, t, config.speed_window_s)
         # the supporting foot is the lower one: a swing foot skimming the floor is above the stance foot
         lower = h <= lowest + config.lower_foot_margin
         on = False

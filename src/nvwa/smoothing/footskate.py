@@ -10,6 +10,7 @@ All positions are world metres, floor at Y=0.
 from __future__ import annotations
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.spatial.transform import Rotation
 
 from nvwa.rig.fit import RigMotion
@@ -47,17 +48,34 @@ def _blend_weights(contact: np.ndarray, t: np.ndarray, blend_s: float) -> tuple[
             d = t[a] - t[i]
             if d >= blend_s or w[i] >= 1.0:
                 break
-            x = 1.0 - d / blend_s
+            x = _smootherstep(1.0 - d / blend_s)
             if x > w[i]:
                 w[i], owner[i] = x, k
         for i in range(b, T):
             d = t[i] - t[b - 1]
             if d >= blend_s or w[i] >= 1.0:
                 break
-            x = 1.0 - d / blend_s
+            x = _smootherstep(1.0 - d / blend_s)
             if x > w[i]:
                 w[i], owner[i] = x, k
     return w, owner
+
+
+def smooth_envelope(need: np.ndarray, t: np.ndarray, window_s: float = 0.2) -> np.ndarray:
+    """A smooth curve never below ``need`` (T,): a running maximum over 2w, then two box averages of
+    width w (each output averages maxima that all cover its own frame, so it stays >= need)."""
+    if len(need) < 3 or not need.any():
+        return need.copy()
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+    w = max(int(round(window_s / max(dt, 1e-6))) | 1, 3)
+    m = maximum_filter1d(need, 2 * w - 1, mode="nearest")
+    out = uniform_filter1d(uniform_filter1d(m, w, mode="nearest"), w, mode="nearest")
+    return np.maximum(out, need)  # exact at the clip's ends, where "nearest" padding can undercut
+
+
+def _smootherstep(x: float) -> float:
+    """0 -> 1 with zero first and second derivatives at both ends: a blend that adds no jerk spike."""
+    return x * x * x * (x * (6 * x - 15) + 10)
 
 
 def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s: float = 0.1) -> tuple[RigMotion, dict]:
@@ -82,6 +100,13 @@ def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s
         if m.any():
             anchor_of = np.array(anchors)[owner[m]]
             target[m] = (1 - w[m, None]) * joints[m, ankle] + w[m, None] * anchor_of
+        # no penetration: the foot's lowest point (ankle or toe; the foot keeps its orientation, so the
+        # toe stays where it is relative to the ankle) must not go below Y=0. The ankle is raised by a
+        # smooth envelope of what is missing, so noise in the feet does not become jerk in the legs.
+        below = np.minimum(joints[:, foot, 1] - joints[:, ankle, 1], 0.0)
+        raise_by = smooth_envelope(np.clip(-(target[:, 1] + below), 0.0, None), t)
+        target[:, 1] += raise_by
+        w = np.maximum(w, np.minimum(raise_by / 1e-3, 1.0))
         targets.append(target)
         weights.append(w)
     # the pelvis moves only when a leg cannot reach its target
@@ -93,6 +118,7 @@ def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s
         dist = np.linalg.norm(d, axis=1)
         excess = np.clip(dist - reach, 0.0, None)
         shift += _unit(d) * excess[:, None]
+    shift = uniform_filter1d(uniform_filter1d(shift, 3, axis=0, mode="nearest"), 3, axis=0, mode="nearest")
     root += shift
     joints = joints + shift[:, None, :]
     local = motion.local_rotations.copy()
@@ -126,7 +152,7 @@ def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s
         max_move = max(max_move, float(np.max(np.linalg.norm(A_t - A, axis=1))))
     out = forward_kinematics(local, root, motion.bone_lengths, motion.rest_directions)
     feet = [JOINT[n] for leg in LEGS for n in leg[2:]]
-    lift = np.clip(-out[:, feet, 1].min(axis=1), 0.0, None)  # no foot below the floor
+    lift = smooth_envelope(np.clip(-out[:, feet, 1].min(axis=1), 0.0, None), t)  # what the legs could not do
     root[:, 1] += lift
     return motion.moved(local, root), {
         "contacts": [len(contact_segments(contact[:, s])) for s in range(2)],

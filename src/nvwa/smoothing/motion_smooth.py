@@ -15,14 +15,16 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from nvwa.rig.fit import RigMotion
-from nvwa.smoothing.one_euro import OneEuroConfig, one_euro, one_euro_quaternions, one_euro_zero_lag
+from nvwa.rig.skeleton import global_rotations, local_from_global
+from nvwa.smoothing.one_euro import OneEuroConfig, one_euro, one_euro_zero_lag, quaternion_channels, rotations_from_channels
 
 
 @dataclass(frozen=True)
 class MotionSmoothConfig:
     root: OneEuroConfig  # on the root trajectory (metres)
     rotations: OneEuroConfig  # on joint quaternions
-    zero_lag: bool = True  # offline: mean of a forward and a backward pass (no lag)
+    zero_lag: bool = True  # offline: a forward and a backward pass (no lag)
+    passes: int = 2  # offline: how many forward-backward pairs (each steepens the roll-off)
     max_gap_s: float = 0.5  # gaps up to this long are filled and count as motion; longer ones are marked
 
 
@@ -84,13 +86,21 @@ def smooth_motion(motion: RigMotion, t: np.ndarray, confidence: np.ndarray, conf
     conf_joint = np.clip(np.nan_to_num(confidence[ok]), 0.0, 1.0)
     conf_frame = conf_joint.mean(axis=1)
     root = motion.root_position[ok]
-    quats = motion.local_rotations[ok]
+    # filtered as global rotations: a joint's position then depends on its own filtered rotation
+    # only, so a noisy twist of a parent (which moves no joint) cannot bend its children's bones
+    glob = global_rotations(motion.local_rotations[ok])
+    quats = Rotation.from_matrix(glob.reshape(-1, 3, 3)).as_quat().reshape(glob.shape[:2] + (4,))
     if ok.sum() >= 2:
-        run = one_euro_zero_lag if config.zero_lag else one_euro
-        root_s = run(root, t[ok], config.root, conf_frame)
-        quats_s = one_euro_quaternions(quats, t[ok], config.rotations, conf_joint, zero_lag=config.zero_lag)
+        # root and rotations in one pass over the frames, each channel with its own config
+        x = np.concatenate([root, quaternion_channels(quats)], axis=1)
+        conf = np.concatenate([np.repeat(conf_frame[:, None], 3, axis=1), np.repeat(conf_joint, 4, axis=1)], axis=1)
+        configs = [(config.root, 3), (config.rotations, x.shape[1] - 3)]
+        f = (one_euro_zero_lag(x, t[ok], configs, conf, passes=config.passes) if config.zero_lag
+             else one_euro(x, t[ok], configs, conf))
+        root_s, quats_s = f[:, :3], rotations_from_channels(f[:, 3:], quats.shape[1])
     else:
         root_s, quats_s = root, quats
+    quats_s = local_from_global(quats_s)
     full_root = np.zeros((T, 3))
     full_root[ok] = root_s
     full_q = np.tile(np.array([0, 0, 0, 1.0]), (T, 24, 1))

@@ -18,7 +18,7 @@ import numpy as np
 from nvwa.body.keypoints import blazepose_rig_targets
 from nvwa.camera import Intrinsics, solve_root_translation
 from nvwa.errors import InputError
-from nvwa.grounding.floor import Floor, body_up_direction, contact_mask, fit_floor, pin_depth_to_floor, world_from_camera
+from nvwa.grounding.world import PersonFeet, ground_people
 from nvwa.rig.fit import RigMotion, fit_rig
 from nvwa.rig.skeleton import JOINT, global_rotations
 from nvwa.scene import PersonMotion, Scene, save_scene
@@ -215,8 +215,18 @@ class Pipeline:
                 fitted[pid] = (m, targets)
                 smoothing_summary[pid]["motion"] = summary
         with timer("grounding"):
-            floor, fitted = self._floor_and_depth(fitted, kept, floor_view)
-            R, t = world_from_camera(floor)
+            grounding = ground_people(
+                {pid: self._feet(floor_view[pid], np.asarray(kept[pid].timestamp_s), tg.confidence) for pid, (_, tg) in fitted.items()},
+                {pid: self._feet(m, np.asarray(kept[pid].timestamp_s), tg.confidence) for pid, (m, tg) in fitted.items()},
+                estimate_focal=K_stored.source == "default")
+            floor, R, t = grounding.floor, grounding.R_world_from_cam, grounding.t_world_from_cam
+            fitted = {pid: (m.moved(root_position=grounding.roots[pid]), tg, grounding.depth_scale[pid])
+                      for pid, (m, tg) in fitted.items()}
+            if grounding.focal_estimated:
+                K_stored = K_stored.with_focal(K_stored.fx * grounding.focal_scale, "estimated")
+        yield ProgressEvent("grounded", f"floor: {floor.method}, camera {grounding.camera.height_m:.2f} m up, "
+                            f"pitch {grounding.camera.pitch_deg:.1f} deg" + "".join(f"; {w}" for w in grounding.warnings),
+                            data=grounding.event_data())
         with timer("smoothing"):  # phase 3 needs the floor: world frame
             world = {}
             for pid, (m, targets, scale) in fitted.items():
@@ -245,7 +255,7 @@ class Pipeline:
         }
         scene = Scene(
             video=info.__dict__, K=K_stored.K, R_world_from_cam=R, t_world_from_cam=t,
-            floor=floor, people=tuple(persons), stats=scene_stats,
+            floor=floor, people=tuple(persons), stats=scene_stats, grounding=grounding.event_data(),
         )
         paths = {}
         if out_dir is not None:
@@ -270,43 +280,13 @@ class Pipeline:
         targets = replace(targets, joints=joints, confidence=conf)
         return fit_rig(targets, lengths), targets, {**lock_summary, **repair}
 
-    def _floor_and_depth(self, fitted: dict, kept: dict, floor_view: dict):
-        """Fit one floor to everyone's foot contacts, then pin each person's depth to it frame by frame.
-
-        Returns the floor and, per person, (motion with its root moved along the camera ray, targets,
-        mean depth factor).
-        """
-        if not fitted:
-            return Floor(np.array([0.0, -1.0, 0.0]), 1.6, 0, 0, 0.0, "none"), {}
-        # The rig's own feet (ankles and toes, as the scene will have them) are what must meet the floor.
+    @staticmethod
+    def _feet(m: RigMotion, t: np.ndarray, confidence: np.ndarray) -> PersonFeet:
+        """The rig's own feet (ankles and toes, as the scene will have them): what must meet the floor."""
         feet = [JOINT["left_ankle"], JOINT["left_foot"], JOINT["right_ankle"], JOINT["right_foot"]]
-        joints = [floor_view[pid].joints() for pid in fitted]
-        soles, pin = {}, {}
-        for (pid, (m, targets)), j in zip(fitted.items(), joints):
-            soles[pid] = (floor_view[pid].root_position, j[:, feet] - j[:, :1], targets.confidence[:, feet])
-            jm = m.joints()
-            pin[pid] = (m.root_position, jm[:, feet] - jm[:, :1], targets.confidence[:, feet])
-        up = body_up_direction(np.concatenate([j[:, JOINT["pelvis"]] for j in joints]),
-                               np.concatenate([j[:, JOINT["neck"]] for j in joints]))
-        scale = {pid: np.ones(len(kept[pid].timestamp_s)) for pid in fitted}
-        floor = None
-        for _ in range(2):  # fit, pin depths, fit again with the pinned people
-            placed = {pid: scale[pid][:, None, None] * root[:, None, :] + rel for pid, (root, rel, _) in soles.items()}
-            pts = np.concatenate([placed[pid][contact_mask(placed[pid], np.asarray(kept[pid].timestamp_s), up, soles[pid][2])]
-                                  for pid in fitted])
-            if len(pts) == 0:
-                pts = np.concatenate([p.reshape(-1, 3) for p in placed.values()])
-            floor = fit_floor(pts, up)
-            up = floor.normal_cam
-            for pid, (root, rel, conf) in soles.items():
-                scale[pid] = pin_depth_to_floor(root, rel, conf, floor, np.asarray(kept[pid].timestamp_s))
-        for pid, (root, rel, conf) in pin.items():  # the motion kept is pinned by its own feet
-            scale[pid] = pin_depth_to_floor(root, rel, conf, floor, np.asarray(kept[pid].timestamp_s))
-        out = {}
-        for pid, (m, targets) in fitted.items():
-            moved = m.moved(root_position=m.root_position * scale[pid][:, None])
-            out[pid] = (moved, targets, float(np.mean(scale[pid])))
-        return floor, out
+        j = m.joints()
+        return PersonFeet(t, m.root_position, j[:, feet] - j[:, :1], confidence[:, feet],
+                          j[:, JOINT["neck"]] - j[:, JOINT["pelvis"]])
 
     @staticmethod
     def _motion_to_world(m: RigMotion, R: np.ndarray, t: np.ndarray) -> RigMotion:

@@ -22,7 +22,7 @@ class Intrinsics:
     cy: float  # pixels
     width: int  # pixels the values refer to
     height: int
-    source: str = "default"  # "default", "focal" (user gave --focal), "K" (user gave a K matrix)
+    source: str = "default"  # "default", "focal" (--focal), "K" (--K), "estimated" (from the people)
 
     @classmethod
     def default(cls, width: int, height: int) -> "Intrinsics":
@@ -55,6 +55,9 @@ class Intrinsics:
         """The same camera for frames resized by ``s`` (decoded pixels per stored pixel)."""
         return Intrinsics(self.fx * s, self.fy * s, self.cx * s, self.cy * s,
                           int(round(self.width * s)), int(round(self.height * s)), self.source)
+
+    def with_focal(self, focal_px: float, source: str) -> "Intrinsics":
+        return Intrinsics(float(focal_px), float(focal_px) * self.fy / self.fx, self.cx, self.cy, self.width, self.height, source)
 
     @property
     def K(self) -> np.ndarray:

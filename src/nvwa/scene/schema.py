@@ -87,6 +87,7 @@ class Scene:
     floor: dict = field(repr=False)  # normal_cam, offset, inliers, candidates, rms, method
     people: tuple[PersonMotion, ...] = ()
     stats: dict = field(default_factory=dict)  # timings, counts, options
+    grounding: dict = field(default_factory=dict)  # the grounded event: camera pose, focal, supports, warnings
     version: str = SCENE_VERSION
 
     def summary(self) -> dict:
@@ -98,7 +99,9 @@ class Scene:
                 "R_world_from_cam": self.R_world_from_cam.tolist(),
                 "t_world_from_cam": self.t_world_from_cam.tolist(),
                 "height_m": float(self.t_world_from_cam[1]),
+                **{k: v for k, v in self.grounding.get("camera", {}).items() if k != "height_m"},
             },
+            "grounding": {k: v for k, v in self.grounding.items() if k not in ("camera", "floor")},
             "floor": {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.floor.items()},
             "skeleton": {"joint_names": list(SMPL24_NAMES), "joint_parents": list(SMPL24_PARENTS)},
             "people": [p.summary() for p in self.people],

@@ -1,0 +1,227 @@
+"""World grounding: everyone's feet -> one floor, gravity, the camera's pose, the focal length, and each
+person's depth pinned to what they stand on.
+
+Inputs are camera-frame (OpenCV axes: x right, y down, z forward), metres. The world is glTF's: Y up
+(the floor normal), floor at Y=0, gravity -Y; origin on the floor right below the camera; -Z is the
+camera's view direction projected on the floor (so the camera's heading is 0 and a level camera looks
+along -Z, as glTF cameras do).
+
+The rule for the focal length when none is given: a wrong focal length stretches the scene along the
+camera's z axis only (depth ~ focal for a body of known size, the lateral position stays), which tilts
+the floor fitted to the feet but not the bodies' own up direction (it comes from the 3D pose, not
+from where the person is). So the focal length is the one that makes the floor normal and the
+upright bodies' mean up agree. A camera looking almost level sees no difference (the stretch is along
+the floor); there the guess is kept and the result says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nvwa.grounding.floor import Floor, body_up_direction, contact_mask, fit_floor, pin_depth_to_floor, world_from_camera
+
+TYPICAL_CAMERA_HEIGHT_M = 1.6  # the prior when no floor can be fitted: an upright camera at eye height
+MIN_CONTACT_POINTS = 8  # fewer foot contacts than this: the floor is the prior, not a fit
+MIN_PITCH_FOR_FOCAL_DEG = 8.0  # below this the floor's tilt says nothing about the focal length
+FOCAL_SCALE_RANGE = (0.5, 2.0)  # estimates outside guess x this range are not believed
+RAISED_SUPPORT_M = 0.25  # a stance this far above the floor, held for a while, is a support of its own
+RAISED_SUPPORT_MIN_S = 0.5
+
+
+@dataclass(frozen=True)
+class PersonFeet:
+    """What grounding needs of one person, camera frame."""
+
+    t: np.ndarray  # (T,) s
+    root: np.ndarray  # (T, 3) m, pelvis
+    soles: np.ndarray  # (T, S, 3) m, sole points (ankles, toes) relative to the root
+    sole_confidence: np.ndarray  # (T, S)
+    up: np.ndarray  # (T, 3) pelvis -> neck, relative (from the 3D pose alone)
+
+
+@dataclass(frozen=True)
+class CameraPose:
+    height_m: float  # above the floor
+    pitch_deg: float  # positive: looking down
+    roll_deg: float  # positive: the image's right side lower than its left (camera turned clockwise)
+    world_from_camera: np.ndarray = field(repr=False)  # (4, 4): x_world = M @ [x_cam, 1]
+
+    def as_dict(self) -> dict:
+        return {"height_m": self.height_m, "pitch_deg": self.pitch_deg, "roll_deg": self.roll_deg,
+                "world_from_camera": self.world_from_camera.tolist()}
+
+
+@dataclass(frozen=True)
+class Grounding:
+    floor: Floor
+    R_world_from_cam: np.ndarray
+    t_world_from_cam: np.ndarray
+    camera: CameraPose
+    focal_scale: float  # the focal length found / the one the people were placed with (1: kept)
+    focal_estimated: bool
+    roots: dict  # person id -> (T, 3) camera-frame root after the focal correction and depth pinning
+    depth_scale: dict  # person id -> mean factor the pinning applied along the camera ray
+    supports: dict  # person id -> list of {"height_m", "start_s", "end_s"} raised supports (none: the floor)
+    warnings: list = field(default_factory=list)
+
+    @property
+    def gravity_world(self) -> np.ndarray:
+        return np.array([0.0, -1.0, 0.0])
+
+    def event_data(self) -> dict:
+        """The ``grounded`` event's payload: floor, gravity, camera pose, per-person support."""
+        return {
+            "floor": {"normal_cam": self.floor.normal_cam.tolist(), "offset_m": self.floor.offset,
+                      "method": self.floor.method, "inliers": self.floor.inliers, "candidates": self.floor.candidates,
+                      "rms_m": self.floor.rms},
+            "gravity_cam": (-self.floor.normal_cam).tolist(),
+            "camera": self.camera.as_dict(),
+            "focal_scale": self.focal_scale, "focal_estimated": self.focal_estimated,
+            "people": {str(pid): {"depth_scale": self.depth_scale[pid], "raised_supports": self.supports[pid]}
+                       for pid in self.roots},
+            "warnings": list(self.warnings),
+        }
+
+
+def camera_pose(R: np.ndarray, t: np.ndarray) -> CameraPose:
+    """R_world_from_cam, t_world_from_cam -> the camera's height, pitch, roll and 4x4 pose."""
+    forward = R @ np.array([0.0, 0.0, 1.0])
+    right = R @ np.array([1.0, 0.0, 0.0])
+    M = np.eye(4)
+    M[:3, :3], M[:3, 3] = R, t
+    pitch = float(np.degrees(np.arcsin(np.clip(-forward[1], -1.0, 1.0))))
+    roll = float(np.degrees(np.arcsin(np.clip(-right[1], -1.0, 1.0))))
+    return CameraPose(float(t[1]), pitch, roll, M)
+
+
+def prior_floor(candidates: int) -> Floor:
+    """The camera upright (no pitch, no roll) at a typical height: what is assumed without contacts."""
+    return Floor(np.array([0.0, -1.0, 0.0]), TYPICAL_CAMERA_HEIGHT_M, 0, candidates, 0.0, "prior")
+
+
+def estimate_focal_scale(floor_normal: np.ndarray, body_up: np.ndarray) -> float | None:
+    """The factor s (true focal = guessed focal / s) whose z-stretch tilts the floor normal onto the
+    bodies' up; None when the camera looks too level for the floor to tell (or the bodies disagree)."""
+    n, u = np.asarray(floor_normal), np.asarray(body_up)
+    pitch = np.degrees(np.arcsin(min(abs(n[2]), 1.0)))
+    if pitch < MIN_PITCH_FOR_FOCAL_DEG or abs(u[2]) < np.sin(np.radians(MIN_PITCH_FOR_FOCAL_DEG / 2)):
+        return None
+    # positions placed with focal f_g are x_g = diag(1, 1, s) x, s = f_g / f: a true normal (nx, ny, nz)
+    # is seen as ~ (nx, ny, nz / s); the bodies' up keeps the true ratio uz / uy
+    s = float((u[2] / u[1]) / (n[2] / n[1]))
+    if not (FOCAL_SCALE_RANGE[0] <= s <= FOCAL_SCALE_RANGE[1]):
+        return None
+    return s
+
+
+def _fit(people: dict, up: np.ndarray) -> Floor:
+    pts = [p.root[:, None, :] + p.soles for p in people.values()]
+    masks = [contact_mask(q, p.t, up, p.sole_confidence) for q, p in zip(pts, people.values())]
+    contacts = np.concatenate([q[m] for q, m in zip(pts, masks)]) if pts else np.zeros((0, 3))
+    if len(contacts) < MIN_CONTACT_POINTS:
+        return prior_floor(len(contacts))
+    return fit_floor(contacts, up)
+
+
+def _stretched(people: dict, s: float) -> dict:
+    z = np.array([1.0, 1.0, 1.0 / s])
+    return {pid: PersonFeet(p.t, p.root * z, p.soles, p.sole_confidence, p.up) for pid, p in people.items()}
+
+
+def raised_supports(heights: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+    """A person's lowest-sole height above the floor per frame (T,), before depth pinning -> (support
+    height per frame above the person's own ground level (T,), the raised stretches found).
+
+    Monocular depth can be off by a factor for a whole track (a small or half-hidden person), which
+    moves all of that person's heights together; so a raised support is judged against the same
+    person's own stance: a stretch of at least RAISED_SUPPORT_MIN_S whose running-median stance is
+    RAISED_SUPPORT_M or more above the person's ground-level stance (held as long), and level with
+    itself (a box, a step, a stage they step onto or jump down from). A person seen only on the box
+    is not told from a person whose depth is off: they are pinned to the floor (see the README).
+    """
+    T = len(heights)
+    support = np.zeros(T)
+    found: list[dict] = []
+    if T < 3 or not np.isfinite(heights).any():
+        return support, found
+    w = 7
+    med = np.array([np.nanmedian(heights[max(0, i - w): i + w + 1]) if np.isfinite(heights[max(0, i - w): i + w + 1]).any()
+                    else np.nan for i in range(T)])
+    med = np.where(np.isfinite(med), med, np.nanmedian(med))
+    base = float(np.percentile(med, 10))
+    ground = med < base + RAISED_SUPPORT_M / 2
+    span = lambda mask: float(np.sum(np.diff(t)[mask[1:] & mask[:-1]]))  # noqa: E731
+    if span(ground) < RAISED_SUPPORT_MIN_S:
+        return support, found
+    high = med >= base + RAISED_SUPPORT_M
+    edges = np.diff(np.concatenate([[0], high.astype(np.int8), [0]]))
+    for a, b in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]):
+        if t[b - 1] - t[a] < RAISED_SUPPORT_MIN_S:
+            continue
+        level = float(np.median(med[a:b])) - base
+        if np.median(np.abs(med[a:b] - base - level)) > 0.1:  # not one surface
+            continue
+        support[a:b] = level
+        found.append({"height_m": round(level, 3), "start_s": float(t[a]), "end_s": float(t[b - 1])})
+    return support, found
+
+
+def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool) -> Grounding:
+    """Fit the floor to ``floor_view`` (person id -> PersonFeet, a steadier view of the same people),
+    estimate the focal length if asked, and pin each of ``people``'s depth to their support."""
+    warnings: list[str] = []
+    if not people:
+        floor = prior_floor(0)
+        R, t = world_from_camera(floor)
+        return Grounding(floor, R, t, camera_pose(R, t), 1.0, False, {}, {}, {}, ["nobody to ground: camera prior"])
+    up = body_up_direction(np.concatenate([p.root for p in floor_view.values()]),
+                           np.concatenate([p.root + p.up for p in floor_view.values()]))
+    floor = _fit(floor_view, up)
+    scale_z, estimated = 1.0, False
+    if estimate_focal and floor.method == "ransac":
+        s = estimate_focal_scale(floor.normal_cam, up)
+        if s is None:
+            warnings.append("focal length not estimated (camera nearly level or people disagree): the default kept")
+        else:
+            scale_z, estimated = s, True
+            floor_view, people = _stretched(floor_view, s), _stretched(people, s)
+            floor = _fit(floor_view, up)
+    for _ in range(2):  # pin the steady view to the floor, refit with the pinned people
+        if floor.method == "prior":
+            break
+        pinned = {}
+        for pid, p in floor_view.items():
+            k = pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t)
+            pinned[pid] = PersonFeet(p.t, p.root * k[:, None], p.soles, p.sole_confidence, p.up)
+        floor = _fit(pinned, floor.normal_cam)
+    if floor.method == "prior":
+        warnings.append(f"too few foot contacts ({floor.candidates}) to fit a floor: assumed an upright camera "
+                        f"{TYPICAL_CAMERA_HEIGHT_M} m above it")
+    roots, depth, supports = {}, {}, {}
+    for pid, p in people.items():
+        if floor.method == "prior":
+            roots[pid], depth[pid], supports[pid] = p.root.copy(), 1.0, []
+            continue
+        k = pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t)
+        # a stance well above the floor before pinning (a box, a step) is a support of its own
+        lowest = np.nanmin(np.where(p.sole_confidence >= 0.5, floor.height(p.root[:, None] + p.soles), np.nan), axis=1)
+        level, found = raised_supports(lowest, p.t)
+        if found:
+            k = np.where(level > 0, _pin_to_levels(p, floor, level), k)
+        roots[pid] = p.root * k[:, None]
+        depth[pid] = float(np.mean(k))
+        supports[pid] = found
+    R, t = world_from_camera(floor)
+    return Grounding(floor, R, t, camera_pose(R, t), 1.0 / scale_z, estimated, roots, depth, supports, warnings)
+
+
+def _pin_to_levels(p: PersonFeet, floor: Floor, level: np.ndarray) -> np.ndarray:
+    """Depth factors that put the person's lowest sole on a surface ``level`` (T,) m above the floor."""
+    k = np.ones(len(p.t))
+    for value in np.unique(level[level > 0]):
+        m = level == value
+        surface = Floor(floor.normal_cam, floor.offset - float(value), 0, 0, 0.0, "support")
+        k[m] = pin_depth_to_floor(p.root[m], p.soles[m], p.sole_confidence[m], surface, p.t[m])
+    return k

@@ -215,6 +215,106 @@ def run_smoother(cam_noisy, conf, t, R_cw, t_cw, preset):
     return world.joints(), contact
 
 
+# Grounding section: heights 0.5-5 m, pitch 0-45 deg, roll +-10 deg, each with its own true field of
+# view; the pipeline only gets the 60 deg guess (the middle of a 50-70 deg guess). height, pitch, roll, distance, true FOV
+GROUND_CAMERAS = [(0.5, 0.0, 0.0, 4.0, 55.0), (1.2, 8.0, 6.0, 5.0, 65.0), (2.0, 15.0, -10.0, 6.0, 50.0),
+                  (3.0, 25.0, 3.0, 7.0, 70.0), (4.0, 35.0, 10.0, 9.0, 58.0), (5.0, 45.0, -5.0, 8.0, 62.0)]
+GUESS_FOV = 60.0
+
+
+def rolled_camera(height, pitch_deg, roll_deg, distance, centre):
+    R, t = camera(height, pitch_deg, distance, centre)
+    r = np.radians(roll_deg)  # positive: the camera turned clockwise about its view (right side down)
+    roll = np.array([[np.cos(r), np.sin(r), 0.0], [-np.sin(r), np.cos(r), 0.0], [0.0, 0.0, 1.0]])
+    return roll @ R, roll @ t
+
+
+def umeyama(X: np.ndarray, Y: np.ndarray, scale: bool = True):
+    """(N, 3) -> s, R, t minimising |s R X + t - Y|."""
+    mx, my = X.mean(0), Y.mean(0)
+    U, S, Vt = np.linalg.svd((Y - my).T @ (X - mx))
+    D = np.eye(3)
+    D[2, 2] = np.sign(np.linalg.det(U @ Vt))
+    R = U @ D @ Vt
+    s = float(np.trace(np.diag(S) @ D) / np.sum((X - mx) ** 2)) if scale else 1.0
+    return s, R, my - s * R @ mx
+
+
+def world_scores(pred: np.ndarray, gt: np.ndarray, chunk: int = 100) -> dict:
+    """W-MPJPE (aligned on each chunk's first 2 frames), WA-MPJPE (aligned on the whole chunk), mm;
+    RTE (% of the ground-truth root path, rigid alignment, no scale)."""
+    w, wa = [], []
+    for a in range(0, len(gt), chunk):
+        P, G = pred[a:a + chunk][:, SCORED], gt[a:a + chunk][:, SCORED]
+        if len(P) < 2:
+            continue
+        for out, frames in ((w, slice(0, 2)), (wa, slice(None))):
+            s, R, t = umeyama(P[frames].reshape(-1, 3), G[frames].reshape(-1, 3))
+            out.append(np.mean(np.linalg.norm(s * P @ R.T + t - G, axis=-1)) * 1000)
+    s, R, t = umeyama(pred[:, 0], gt[:, 0], scale=False)
+    path = np.sum(np.linalg.norm(np.diff(gt[:, 0], axis=0), axis=1))
+    rte = np.mean(np.linalg.norm(pred[:, 0] @ R.T + t - gt[:, 0], axis=1)) / max(path, 1e-6) * 100
+    return {"w_mpjpe_mm": float(np.mean(w)), "wa_mpjpe_mm": float(np.mean(wa)), "rte_pct": float(rte)}
+
+
+def run_grounding(cam_noisy, conf, t, preset):
+    """The pipeline's path from camera-frame joints to the world: rig, smoothing, grounding, phase 3."""
+    from nvwa.grounding.world import ground_people
+    from nvwa.pipeline import FLOOR_VIEW_SMOOTHING, Pipeline
+    from nvwa.smoothing.motion_smooth import smooth_motion
+
+    lengths, _ = lock_identity(cam_noisy, conf)
+    cam_noisy, conf, _ = repair_keypoints(cam_noisy, conf, lengths, t)
+    motion = fit_rig(targets_from(cam_noisy, conf), lengths)
+    view = smooth_motion(motion, t, conf, FLOOR_VIEW_SMOOTHING)[0]
+    motion, _, _ = smooth_rig(motion, t, preset, conf)
+    g = ground_people({0: Pipeline._feet(view, t, conf)}, {0: Pipeline._feet(motion, t, conf)}, estimate_focal=True)
+    world = Pipeline._motion_to_world(motion.moved(root_position=g.roots[0]), g.R_world_from_cam, g.t_world_from_cam)
+    world, contact, _ = constrain_rig(world, t, preset)
+    return world.joints(), contact, g
+
+
+def grounding_section(clips, preset, rng) -> dict:
+    rows = []
+    for path in clips:
+        z = np.load(path)
+        fps = float(z["fps"])
+        gt = to_smpl24(z["joints"].astype(np.float64), z["foot_low"].astype(np.float64))
+        t = np.arange(len(gt)) / fps
+        for cam_no, (h, pitch, roll, dist, fov) in enumerate(GROUND_CAMERAS):
+            R_cw, t_cw = rolled_camera(h, pitch, roll, dist, gt[:, 0].mean(0))
+            cam_noisy, conf = degrade(gt @ R_cw.T + t_cw, fps, dist, rng)
+            # placed with the guessed focal: depth ~ focal for a body of known size, the lateral position stays
+            s = np.tan(np.radians(fov / 2)) / np.tan(np.radians(GUESS_FOV / 2))  # f_guess / f_true
+            root = cam_noisy[:, :1]
+            cam_noisy = root * [1, 1, s] + (cam_noisy - root)
+            pred, _, g = run_grounding(cam_noisy, conf, t, preset)
+            true_up = R_cw[:, 1]
+            feet = pred[:, FEET]
+            gtc = z["contact"][:, [1, 0]]
+            low = np.minimum(feet[..., 1].min(axis=1), pred[:, [7, 8], 1].min(axis=1))
+            f_est = g.focal_scale / s  # in units of the true focal
+            rows.append({
+                "clip": path.stem, "camera": cam_no, "floor": g.floor.method, "focal_estimated": g.focal_estimated,
+                "gravity_deg": float(np.degrees(np.arccos(np.clip(g.floor.normal_cam @ true_up, -1, 1)))),
+                "camera_height_err_pct": abs(g.camera.height_m - h) / h * 100,
+                "focal_err_pct": abs(f_est - 1) * 100,
+                "foot_height_at_contact_mm": float(np.mean(np.abs(feet[..., 1][gtc])) * 1000) if gtc.any() else 0.0,
+                "penetration_mm": float(np.mean(np.clip(-low, 0, None)) * 1000),
+                **world_scores(pred, gt),
+            })
+    keys = ["gravity_deg", "camera_height_err_pct", "focal_err_pct", "foot_height_at_contact_mm", "penetration_mm",
+            "w_mpjpe_mm", "wa_mpjpe_mm", "rte_pct"]
+    median = {k: float(np.median([r[k] for r in rows if k != "focal_err_pct" or r["focal_estimated"]] or [np.nan])) for k in keys}
+    median["focal_estimated_share"] = float(np.mean([r["focal_estimated"] for r in rows]))
+    median["focal_err_pct_guess_kept"] = float(np.median([r["focal_err_pct"] for r in rows if not r["focal_estimated"]] or [np.nan]))
+    met = {"gravity_le_2deg": median["gravity_deg"] <= 2, "camera_height_le_5pct": median["camera_height_err_pct"] <= 5,
+           "focal_le_10pct_when_estimated": median["focal_err_pct"] <= 10,
+           "foot_height_at_contact_le_2cm": median["foot_height_at_contact_mm"] <= 20,
+           "penetration_le_5mm": median["penetration_mm"] <= 5}
+    return {"median": median, "met": met, "cameras": GROUND_CAMERAS, "guess_fov_deg": GUESS_FOV, "rows": rows}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mocap-dir", default=str(ROOT.parent / "shared" / "data" / "mocap"))
@@ -268,6 +368,14 @@ def main(argv=None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"median": median, "speed_person_frames_per_s": speed, "met": met,
                                           "clips": len(clips), "cameras": CAMERAS, "rows": rows}, indent=1))
+    ground = grounding_section(clips, args.preset, np.random.default_rng(1))
+    print("grounding (median over clips x 6 cameras, focal guessed from a 60 deg field of view):")
+    for k, v in ground["median"].items():
+        print(f"  {k:<28}{v:>10.2f}")
+    print("met: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in ground["met"].items()))
+    report = json.loads(Path(args.out).read_text())
+    report["grounding"] = ground
+    Path(args.out).write_text(json.dumps(report, indent=1))
     print(f"wrote {args.out}")
     return 0
 

@@ -26,7 +26,7 @@ TYPICAL_CAMERA_HEIGHT_M = 1.6  # the prior when no floor can be fitted: an uprig
 MIN_CONTACT_POINTS = 8  # fewer foot contacts than this: the floor is the prior, not a fit
 MIN_PITCH_FOR_FOCAL_DEG = 8.0  # below this the floor's tilt says nothing about the focal length
 FOCAL_SCALE_RANGE = (0.5, 2.0)  # estimates outside guess x this range are not believed
-RAISED_SUPPORT_M = 0.25  # a stance this far above the floor, held for a while, is a support of its own
+RAISED_SUPPORT_M = 0.4  # a stance this far above the person's own ground level, held a while, is a support of its own (a box; not a stair step: depth drift of a walker toward the camera reaches ~0.3 m)
 RAISED_SUPPORT_MIN_S = 0.5
 
 
@@ -45,7 +45,7 @@ class PersonFeet:
 class CameraPose:
     height_m: float  # above the floor
     pitch_deg: float  # positive: looking down
-    roll_deg: float  # positive: the image's right side lower than its left (camera turned clockwise)
+    roll_deg: float  # positive: the camera turned clockwise about its view (its right side down; the horizon rises to the right)
     world_from_camera: np.ndarray = field(repr=False)  # (4, 4): x_world = M @ [x_cam, 1]
 
     def as_dict(self) -> dict:
@@ -92,7 +92,8 @@ def camera_pose(R: np.ndarray, t: np.ndarray) -> CameraPose:
     M = np.eye(4)
     M[:3, :3], M[:3, 3] = R, t
     pitch = float(np.degrees(np.arcsin(np.clip(-forward[1], -1.0, 1.0))))
-    roll = float(np.degrees(np.arcsin(np.clip(-right[1], -1.0, 1.0))))
+    down = R @ np.array([0.0, 1.0, 0.0])
+    roll = float(np.degrees(np.arctan2(-right[1], -down[1])))  # yaw-pitch-roll order: exact for any pitch < 90
     return CameraPose(float(t[1]), pitch, roll, M)
 
 
@@ -206,7 +207,8 @@ def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool) -> Gr
             continue
         k = pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t)
         # a stance well above the floor before pinning (a box, a step) is a support of its own
-        lowest = np.nanmin(np.where(p.sole_confidence >= 0.5, floor.height(p.root[:, None] + p.soles), np.nan), axis=1)
+        lowest = np.where(p.sole_confidence >= 0.5, floor.height(p.root[:, None] + p.soles), np.inf).min(axis=1)
+        lowest[~np.isfinite(lowest)] = np.nan  # no sole seen that frame
         level, found = raised_supports(lowest, p.t)
         if found:
             k = np.where(level > 0, _pin_to_levels(p, floor, level), k)

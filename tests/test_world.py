@@ -1,0 +1,124 @@
+"""World grounding on synthetic people with a known camera: floor, camera pose, focal, fallbacks."""
+
+import numpy as np
+import pytest
+
+from nvwa.grounding.world import (PersonFeet, camera_pose, estimate_focal_scale, ground_people, raised_supports,
+                                  world_from_camera)
+from nvwa.grounding.floor import Floor
+
+
+def _camera(height, pitch_deg, roll_deg=0.0):
+    """R_cam_from_world, t_cam_from_world for a camera at (0, height, 0) looking along -Z, pitched down."""
+    p, r = np.radians(pitch_deg), np.radians(roll_deg)
+    fwd = np.array([0.0, -np.sin(p), -np.cos(p)])
+    right = np.cross(fwd, [0.0, 1.0, 0.0])
+    right /= np.linalg.norm(right)
+    down = np.cross(fwd, right)
+    # roll about the view axis: positive turns the camera clockwise (its right side down)
+    right, down = np.cos(r) * right + np.sin(r) * down, -np.sin(r) * right + np.cos(r) * down
+    R = np.stack([right, down, fwd])
+    return R, -R @ np.array([0.0, height, 0.0])
+
+
+def _walker(R, t_cw, start, direction, seconds=4.0, fps=30.0, rng=None):
+    """A person walking 1 m/s on the floor, feet planted in turn; camera-frame PersonFeet."""
+    T = int(seconds * fps)
+    ts = np.arange(T) / fps
+    d = np.asarray(direction, float) / np.linalg.norm(direction)
+    side = np.cross([0.0, 1.0, 0.0], d)
+    root = np.asarray(start, float) + np.outer(ts, d) + [0, 0.95, 0]
+    soles = np.zeros((T, 4, 3))
+    step = 0.5
+    for k, s in enumerate((1, -1)):
+        phase = (ts + k * 0.5) % 1.0  # half the cycle planted, half swinging
+        planted_at = np.floor(ts + k * 0.5) + 0.25 - k * 0.5
+        ankle = np.asarray(start, float) + np.outer(planted_at, d) * 1.0 + s * 0.1 * side + [0, 0.08, 0]
+        swing = phase >= 0.5
+        ankle[swing] += np.outer((phase[swing] - 0.5) * 2 * step * 2, d) + np.outer(np.sin((phase[swing] - 0.5) * 2 * np.pi) * 0.1, [0, 1, 0])
+        toe = ankle + 0.15 * d - [0, 0.08, 0]
+        soles[:, 2 * k] = ankle - root
+        soles[:, 2 * k + 1] = toe - root
+    up = np.tile([0.0, 0.55, 0.0], (T, 1))
+    cam = lambda x: x @ R.T  # noqa: E731  (directions)
+    root_c = root @ R.T + t_cw
+    rng = rng or np.random.default_rng(0)
+    return PersonFeet(ts, root_c + rng.normal(scale=0.005, size=root_c.shape), cam(soles), np.ones((T, 4)), cam(up))
+
+
+def _crowd(R, t_cw):
+    rng = np.random.default_rng(1)
+    return {i: _walker(R, t_cw, start, direction, rng=rng) for i, (start, direction) in
+            enumerate((([-2, 0, -6], [1, 0, 0]), ([2, 0, -9], [-1, 0, 0.3]), ([0, 0, -12], [0.2, 0, 1])))}
+
+
+def test_camera_pose_reads_height_pitch_and_roll():
+    R_cw, t_cw = _camera(3.0, 25.0, 5.0)
+    up_cam = R_cw @ np.array([0.0, 1.0, 0.0])
+    R, t = world_from_camera(Floor(up_cam, 3.0, 0, 0, 0.0, "true"))
+    pose = camera_pose(R, t)
+    assert pose.height_m == pytest.approx(3.0)
+    assert pose.pitch_deg == pytest.approx(25.0, abs=1e-6)
+    assert pose.roll_deg == pytest.approx(5.0, abs=1e-6)
+    assert np.allclose(pose.world_from_camera[:3, 3], t) and np.allclose(pose.world_from_camera[3], [0, 0, 0, 1])
+
+
+def test_floor_gravity_and_camera_height_from_people():
+    R_cw, t_cw = _camera(4.0, 30.0, -6.0)
+    people = _crowd(R_cw, t_cw)
+    g = ground_people(people, people, estimate_focal=False)
+    true_up = R_cw @ np.array([0.0, 1.0, 0.0])
+    assert np.degrees(np.arccos(g.floor.normal_cam @ true_up)) < 2.0
+    assert g.camera.height_m == pytest.approx(4.0, rel=0.05)
+    assert g.camera.pitch_deg == pytest.approx(30.0, abs=2.0)
+    assert g.camera.roll_deg == pytest.approx(-6.0, abs=2.0)
+    assert g.floor.method == "ransac" and not g.warnings
+
+
+def test_focal_length_found_from_people_placed_with_a_wrong_guess():
+    R_cw, t_cw = _camera(3.0, 30.0)
+    people = _crowd(R_cw, t_cw)
+    guess_over_true = 1.3  # the guessed focal is 30% long: every depth came out 30% too far
+    stretched = {pid: PersonFeet(p.t, p.root * [1, 1, guess_over_true], p.soles, p.sole_confidence, p.up) for pid, p in people.items()}
+    g = ground_people(stretched, stretched, estimate_focal=True)
+    assert g.focal_estimated
+    assert g.focal_scale == pytest.approx(1 / guess_over_true, rel=0.05)
+    assert g.camera.height_m == pytest.approx(3.0, rel=0.05)
+
+
+def test_a_level_camera_keeps_the_focal_guess_and_says_so():
+    assert estimate_focal_scale(np.array([0.0, -1.0, 0.0]), np.array([0.0, -1.0, 0.0])) is None
+    R_cw, t_cw = _camera(1.5, 1.0)
+    people = _crowd(R_cw, t_cw)
+    g = ground_people(people, people, estimate_focal=True)
+    assert not g.focal_estimated and g.focal_scale == 1.0
+    assert any("focal length not estimated" in w for w in g.warnings)
+
+
+@pytest.mark.parametrize("case", ["nobody", "waist_up", "sitting_still_one_frame"])
+def test_too_few_contacts_fall_back_to_the_upright_camera_prior(case):
+    if case == "nobody":
+        people = {}
+    else:
+        T = 1 if case == "sitting_still_one_frame" else 40
+        t = np.arange(T) / 30
+        conf = np.zeros((T, 4)) if case == "waist_up" else np.ones((T, 4))
+        feet = PersonFeet(t, np.tile([0.0, 0.2, 4.0], (T, 1)), np.tile([[0.0, 0.5, 0.0]] * 4, (T, 1, 1)), conf,
+                          np.tile([0.0, -0.5, 0.0], (T, 1)))
+        people = {7: feet}
+    g = ground_people(people, people, estimate_focal=True)
+    assert g.floor.method == "prior"
+    assert g.camera.height_m == pytest.approx(1.6) and g.camera.pitch_deg == pytest.approx(0.0)
+    assert g.warnings
+    for root in g.roots.values():
+        assert np.isfinite(root).all()
+
+
+def test_a_raised_support_is_found_against_the_persons_own_stance():
+    t = np.arange(90) / 30
+    heights = np.where(t < 1.5, 0.6, 0.0) + 0.3  # on a 0.6 m box, then down; all 0.3 m off (depth bias)
+    level, found = raised_supports(heights, t)
+    assert len(found) == 1 and found[0]["height_m"] == pytest.approx(0.6, abs=0.05)
+    assert level[:30].min() > 0.5 and level[-30:].max() == 0.0
+    # always high (only ever seen on the box, or depth off for the whole track): not told apart, no support
+    assert raised_supports(np.full(90, 0.8), t)[1] == []

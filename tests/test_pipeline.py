@@ -35,6 +35,22 @@ def test_progress_events_count_every_frame_then_complete(vtest_scene):
     assert all(e.total == 40 for e in frames)
 
 
+def test_grounded_event_carries_floor_gravity_camera_pose_and_supports(vtest_scene):
+    events, out = vtest_scene
+    stages = [e.stage for e in events]
+    assert stages.index("grounded") < stages.index("smoothed") < stages.index("complete")  # phase 3 needs the floor
+    g = next(e for e in events if e.stage == "grounded").data
+    assert g["floor"]["method"] == "ransac"
+    assert np.allclose(np.asarray(g["gravity_cam"]), -np.asarray(g["floor"]["normal_cam"]))
+    cam = g["camera"]
+    assert cam["height_m"] > 1.0 and cam["pitch_deg"] > 0  # vtest's camera is mounted high, looking down
+    M = np.asarray(cam["world_from_camera"])
+    summary, arrays = load_scene(out)
+    assert np.allclose(M[:3, :3], arrays["R_world_from_cam"]) and np.allclose(M[:3, 3], arrays["t_world_from_cam"])
+    assert set(g["people"]) == {str(p) for p in arrays["person_ids"]}
+    assert summary["camera"]["pitch_deg"] == pytest.approx(cam["pitch_deg"])
+
+
 def test_several_small_people_are_found_and_tracked(vtest_scene):
     events, out = vtest_scene
     summary, arrays = load_scene(out)

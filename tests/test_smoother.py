@@ -194,3 +194,18 @@ def test_channel_configs_must_cover_the_signal():
     t = np.arange(10) / 30
     with pytest.raises(ValueError, match="cover 3 channels, the signal has 4"):
         one_euro(np.zeros((10, 4)), t, [(OneEuroConfig(), 3)])
+
+
+def test_pelvis_holds_its_height_while_standing_on_both_feet():
+    rng = np.random.default_rng(5)
+    m, t = _standing(60)
+    root = m.root_position.copy()
+    root[:, 1] += rng.normal(scale=0.015, size=len(t))  # depth noise bobs the pelvis 1.5 cm
+    bobbing = m.moved(root_position=root)
+    out, contact, summary = constrain_rig(bobbing, t, "balanced")
+    both = contact.all(axis=1)
+    assert both[10:50].all() and summary["pelvis_locked_frames"] >= 40
+    pelvis_y = out.root_position[both, 1]
+    assert np.ptp(pelvis_y) < 1e-3
+    j = out.joints()
+    assert foot_points(j)[..., 1].min() > -1e-6  # the legs followed (IK), nothing went through the floor

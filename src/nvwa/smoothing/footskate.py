@@ -78,6 +78,32 @@ def _smootherstep(x: float) -> float:
     return x * x * x * (x * (6 * x - 15) + 10)
 
 
+def lock_pelvis_height(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s: float = 0.1,
+                       min_s: float = 0.3, max_lean_deg: float = 25.0) -> tuple[RigMotion, dict]:
+    """While both feet are planted and the body is upright, the pelvis keeps one height (the median of
+    that stance) instead of bobbing with the depth noise; blended in and out. World frame, Y up.
+    The legs follow when the feet are planted afterwards (two-bone IK)."""
+    t = np.asarray(t, dtype=np.float64)
+    j = motion.joints()
+    spine = j[:, JOINT["neck"]] - j[:, JOINT["pelvis"]]
+    upright = spine[:, 1] >= np.cos(np.radians(max_lean_deg)) * np.linalg.norm(spine, axis=1)
+    standing = contact[:, 0] & contact[:, 1] & upright
+    for a, b in contact_segments(standing):
+        if t[b - 1] - t[a] < min_s:
+            standing[a:b] = False
+    w, owner = _blend_weights(standing, t, blend_s)
+    root = motion.root_position.copy()
+    levels = [float(np.median(root[a:b, 1])) for a, b in contact_segments(standing)]
+    m = owner >= 0
+    moved = 0.0
+    if m.any():
+        target = np.array(levels)[owner[m]]
+        new_y = (1 - w[m]) * root[m, 1] + w[m] * target
+        moved = float(np.max(np.abs(new_y - root[m, 1])))
+        root[m, 1] = new_y
+    return motion.moved(root_position=root), {"pelvis_locked_frames": int(standing.sum()), "pelvis_max_move_m": round(moved, 4)}
+
+
 def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s: float = 0.1) -> tuple[RigMotion, dict]:
     """motion in the world frame, t (T,) s, contact (T, 2) bool (left, right) -> (motion, summary)."""
     t = np.asarray(t, dtype=np.float64)

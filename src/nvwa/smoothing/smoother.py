@@ -14,7 +14,7 @@ import numpy as np
 from nvwa.rig.fit import RigMotion
 from nvwa.rig.skeleton import JOINT
 from nvwa.smoothing.foot_contact import ContactConfig, detect_contacts
-from nvwa.smoothing.footskate import plant_feet
+from nvwa.smoothing.footskate import lock_pelvis_height, plant_feet
 from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motion
 from nvwa.smoothing.one_euro import OneEuroConfig
 
@@ -72,5 +72,6 @@ def constrain_rig(motion_world: RigMotion, timestamps_s: np.ndarray, preset: str
     if config.contacts is None or T < 2:
         return motion_world, np.zeros((T, 2), dtype=bool), {"contacts": [0, 0]}
     contact = detect_contacts(foot_points(motion_world.joints()), t, config.contacts)
-    planted, summary = plant_feet(motion_world, t, contact, blend_s=config.blend_s)
-    return planted, contact, summary
+    locked, lock_summary = lock_pelvis_height(motion_world, t, contact, blend_s=config.blend_s)
+    planted, summary = plant_feet(locked, t, contact, blend_s=config.blend_s)
+    return planted, contact, {**summary, **lock_summary}

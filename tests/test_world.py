@@ -122,3 +122,18 @@ def test_a_raised_support_is_found_against_the_persons_own_stance():
     assert level[:30].min() > 0.5 and level[-30:].max() == 0.0
     # always high (only ever seen on the box, or depth off for the whole track): not told apart, no support
     assert raised_supports(np.full(90, 0.8), t)[1] == []
+
+
+def test_a_camera_that_tilts_during_the_video_is_reported():
+    R0, t0 = _camera(3.0, 20.0)
+    R1, t1 = _camera(3.0, 35.0)  # the operator tilts the camera down 15 degrees half-way
+    people = {}
+    for pid, p in _crowd(R0, t0).items():
+        q = _crowd(R1, t1)[pid]
+        late = p.t >= 2.0
+        pick = lambda a, b: np.where(late.reshape((-1,) + (1,) * (a.ndim - 1)), b, a)  # noqa: E731
+        people[pid] = PersonFeet(p.t, pick(p.root, q.root), pick(p.soles, q.soles), p.sole_confidence, pick(p.up, q.up))
+    g = ground_people(people, people, estimate_focal=False)
+    assert any("camera seems to move" in w for w in g.warnings)
+    still = _crowd(R0, t0)
+    assert not any("camera seems to move" in w for w in ground_people(still, still, estimate_focal=False).warnings)

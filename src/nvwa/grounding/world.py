@@ -126,6 +126,36 @@ def _fit(people: dict, up: np.ndarray) -> Floor:
     return fit_floor(contacts, up)
 
 
+MOVING_CAMERA_TILT_DEG = 5.0  # floors of the two halves of the video further apart than this: the camera moved
+MOVING_CAMERA_HEIGHT = 0.15  # ... or camera heights differing by this share
+
+
+def camera_moved(people: dict, floor: Floor) -> str | None:
+    """Fit the floor to the first and the second half of the video on their own (people as pinned to
+    ``floor``): a static camera sees one floor; a panning, tilting or travelling one does not.
+    -> a warning, or None."""
+    t_all = np.concatenate([p.t for p in people.values()]) if people else np.zeros(0)
+    if len(t_all) == 0:
+        return None
+    mid = float(np.median(t_all))
+    halves = []
+    for first in (True, False):
+        part = {}
+        for pid, p in people.items():
+            m = (p.t <= mid) if first else (p.t > mid)
+            if m.sum() >= 2:
+                part[pid] = PersonFeet(p.t[m], p.root[m], p.soles[m], p.sole_confidence[m], p.up[m])
+        halves.append(_fit(part, floor.normal_cam) if part else prior_floor(0))
+    if any(h.method != "ransac" for h in halves):
+        return None  # too little in a half to tell
+    tilt = float(np.degrees(np.arccos(np.clip(halves[0].normal_cam @ halves[1].normal_cam, -1.0, 1.0))))
+    dh = abs(halves[0].offset - halves[1].offset) / max(min(halves[0].offset, halves[1].offset), 1e-6)
+    if tilt > MOVING_CAMERA_TILT_DEG or dh > MOVING_CAMERA_HEIGHT:
+        return (f"the camera seems to move: the floor of the video's first half and that of its second differ by "
+                f"{tilt:.1f} deg and {dh * 100:.0f}% in height; one static floor was used")
+    return None
+
+
 def _stretched(people: dict, s: float) -> dict:
     z = np.array([1.0, 1.0, 1.0 / s])
     return {pid: PersonFeet(p.t, p.root * z, p.soles, p.sole_confidence, p.up) for pid, p in people.items()}
@@ -197,6 +227,10 @@ def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool) -> Gr
             k = pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t)
             pinned[pid] = PersonFeet(p.t, p.root * k[:, None], p.soles, p.sole_confidence, p.up)
         floor = _fit(pinned, floor.normal_cam)
+    if floor.method != "prior":
+        moved = camera_moved(pinned, floor)
+        if moved:
+            warnings.append(moved)
     if floor.method == "prior":
         warnings.append(f"too few foot contacts ({floor.candidates}) to fit a floor: assumed an upright camera "
                         f"{TYPICAL_CAMERA_HEIGHT_M} m above it")

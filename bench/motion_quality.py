@@ -192,11 +192,15 @@ def scores(pred: np.ndarray, gt: np.ndarray, gt_contact: np.ndarray, fps: float,
     }
 
 
-def run_smoother(cam_noisy, conf, t, R_cw, t_cw, preset):
+def fit_person(cam_noisy, conf, t):
+    """Phase 1 and the rig fit, as the pipeline does them: -> (unsmoothed motion, repaired confidence)."""
     lengths, _ = lock_identity(cam_noisy, conf)
     cam_noisy, conf, _ = repair_keypoints(cam_noisy, conf, lengths, t)
-    targets = targets_from(cam_noisy, conf)
-    motion = fit_rig(targets, lengths)
+    return fit_rig(targets_from(cam_noisy, conf), lengths), conf
+
+
+def run_smoother(cam_noisy, conf, t, R_cw, t_cw, preset):
+    motion, conf = fit_person(cam_noisy, conf, t)
     motion, _, _ = smooth_rig(motion, t, preset, conf)
     # as the pipeline does after smoothing: the floor (here the true one) pins depth frame by frame
     up_cam = R_cw[:, 1]
@@ -263,9 +267,7 @@ def run_grounding(cam_noisy, conf, t, preset):
     from nvwa.pipeline import FLOOR_VIEW_SMOOTHING, Pipeline
     from nvwa.smoothing.motion_smooth import smooth_motion
 
-    lengths, _ = lock_identity(cam_noisy, conf)
-    cam_noisy, conf, _ = repair_keypoints(cam_noisy, conf, lengths, t)
-    motion = fit_rig(targets_from(cam_noisy, conf), lengths)
+    motion, conf = fit_person(cam_noisy, conf, t)
     view = smooth_motion(motion, t, conf, FLOOR_VIEW_SMOOTHING)[0]
     motion, _, _ = smooth_rig(motion, t, preset, conf)
     g = ground_people({0: Pipeline._feet(view, t, conf)}, {0: Pipeline._feet(motion, t, conf)}, estimate_focal=True)

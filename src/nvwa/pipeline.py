@@ -18,6 +18,7 @@ import numpy as np
 from nvwa.body.keypoints import blazepose_rig_targets
 from nvwa.camera import Intrinsics, solve_root_translation
 from nvwa.errors import InputError
+from nvwa.grounding.floor import Floor
 from nvwa.grounding.world import PersonFeet, ground_people
 from nvwa.rig.fit import RigMotion, fit_rig
 from nvwa.rig.skeleton import JOINT, global_rotations

@@ -66,10 +66,6 @@ class Grounding:
     supports: dict  # person id -> list of {"height_m", "start_s", "end_s"} raised supports (none: the floor)
     warnings: list = field(default_factory=list)
 
-    @property
-    def gravity_world(self) -> np.ndarray:
-        return np.array([0.0, -1.0, 0.0])
-
     def event_data(self) -> dict:
         """The ``grounded`` event's payload: floor, gravity, camera pose, per-person support."""
         return {

@@ -283,6 +283,12 @@ def grounding_section(clips, preset, rng) -> dict:
         fps = float(z["fps"])
         gt = to_smpl24(z["joints"].astype(np.float64), z["foot_low"].astype(np.float64))
         t = np.arange(len(gt)) / fps
+        # the ceiling of the "bodies are vertical on average" cue: the ground truth's own mean
+        # pelvis->neck direction (upright frames) against the true vertical
+        v = gt[:, 12] - gt[:, 0]
+        v = v / np.linalg.norm(v, axis=1, keepdims=True)
+        m = v[v[:, 1] > 0.5].sum(0) if (v[:, 1] > 0.5).any() else np.array([0.0, 1.0, 0.0])
+        gt_up_deg = float(np.degrees(np.arccos(np.clip(m[1] / np.linalg.norm(m), -1, 1))))
         for cam_no, (h, pitch, roll, dist, fov) in enumerate(GROUND_CAMERAS):
             R_cw, t_cw = rolled_camera(h, pitch, roll, dist, gt[:, 0].mean(0))
             cam_noisy, conf = degrade(gt @ R_cw.T + t_cw, fps, dist, rng)
@@ -299,13 +305,14 @@ def grounding_section(clips, preset, rng) -> dict:
             rows.append({
                 "clip": path.stem, "camera": cam_no, "floor": g.floor.method, "focal_estimated": g.focal_estimated,
                 "gravity_deg": float(np.degrees(np.arccos(np.clip(g.floor.normal_cam @ true_up, -1, 1)))),
+                "gt_body_up_deg": gt_up_deg,
                 "camera_height_err_pct": abs(g.camera.height_m - h) / h * 100,
                 "focal_err_pct": abs(f_est - 1) * 100,
                 "foot_height_at_contact_mm": float(np.mean(np.abs(feet[..., 1][gtc])) * 1000) if gtc.any() else 0.0,
                 "penetration_mm": float(np.mean(np.clip(-low, 0, None)) * 1000),
                 **world_scores(pred, gt),
             })
-    keys = ["gravity_deg", "camera_height_err_pct", "focal_err_pct", "foot_height_at_contact_mm", "penetration_mm",
+    keys = ["gravity_deg", "gt_body_up_deg", "camera_height_err_pct", "focal_err_pct", "foot_height_at_contact_mm", "penetration_mm",
             "w_mpjpe_mm", "wa_mpjpe_mm", "rte_pct"]
     median = {k: float(np.median([r[k] for r in rows if k != "focal_err_pct" or r["focal_estimated"]] or [np.nan])) for k in keys}
     median["focal_estimated_share"] = float(np.mean([r["focal_estimated"] for r in rows]))

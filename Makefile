@@ -6,6 +6,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
+VALIDATOR := tools/gltf/node_modules/gltf-validator/package.json
+
 .PHONY: demo test setup model bench clean
 
 $(STAMP): pyproject.toml
@@ -22,15 +24,21 @@ models/pose_landmarker_full.task: $(STAMP)
 
 model: models/pose_landmarker_full.task
 
+# The Khronos glTF validator (npm) that the export tests run on every GLB; skipped, with a note, without npm.
+$(VALIDATOR): tools/gltf/package.json tools/gltf/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tools/gltf --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the GLB validator tests will be skipped"; fi
+
 demo: model
 	$(VENV)/bin/nvwa process samples/vtest.mp4 -o out/demo
 
-test: model
+test: model $(VALIDATOR)
 	$(PY) -m pytest -q
 
 bench: model
 	$(PY) bench/spine.py
 	$(PY) bench/motion_quality.py
+	$(PY) bench/export.py
 
 clean:
-	rm -rf $(VENV) out models
+	rm -rf $(VENV) out models tools/gltf/node_modules

@@ -62,3 +62,6 @@ def blazepose(models_dir):
     body = BlazePoseBody(BlazePoseConfig(str(blazepose_task_path(models_dir))))
     yield body
     body.close()
+
+
+from nvwa.scene.synthetic import synthetic_person, synthetic_scene  # noqa: E402,F401  (tests import them from here)

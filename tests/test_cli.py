@@ -33,6 +33,12 @@ def test_bad_option_value_is_refused(tmp_path):
     assert not (tmp_path / "o" / "scene.json").exists()
 
 
+def test_unknown_export_format_is_refused_before_any_work(tmp_path):
+    r = _nvwa("process", DATA / "vtest_4s.mp4", "-o", tmp_path / "o", "--export", "glb,fbx")
+    assert r.returncode == 2 and r.stderr.strip() == "nvwa: error: export format 'fbx': is unknown; choose from glb, bvh, ply, npz"
+    assert not (tmp_path / "o").exists()
+
+
 def test_missing_model_names_the_command(tmp_path):
     r = _nvwa("process", DATA / "vtest_4s.mp4", "-o", tmp_path / "o", "--models-dir", tmp_path / "nomodels")
     assert r.returncode != 0 and "nvwa models fetch" in r.stderr
@@ -44,9 +50,10 @@ def test_video_without_people_is_an_empty_valid_scene(tmp_path, models_dir):
     video = make_video(tmp_path / "empty_street.mkv", n=15, size=(320, 240),
                        frame_fn=lambda i: (rng.integers(90, 110, (240, 320, 3))).astype(np.uint8))
     out = tmp_path / "out"
-    r = _nvwa("process", video, "-o", out, "--models-dir", models_dir)
+    r = _nvwa("process", video, "-o", out, "--models-dir", models_dir, "--export", "glb,bvh")
     assert r.returncode == 0, r.stderr
     assert "no people found" in r.stderr
+    assert (out / "scene.glb").stat().st_size > 0 and (out / "bvh" / "everyone.bvh").exists()
     summary = json.loads((out / "scene.json").read_text())
     assert summary["people"] == [] and summary["stats"]["frames"] == 15
     with np.load(out / "scene.npz") as z:

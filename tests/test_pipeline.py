@@ -152,3 +152,16 @@ def test_cli_end_to_end_writes_scene_and_table(models_dir, tmp_path):
     s = json.loads((tmp_path / "scene.json").read_text())
     assert s["stats"]["frames"] == 20
     assert s["stats"]["options"]["stride"] == 2
+
+
+def test_a_video_gives_the_same_scene_whatever_the_process_saw_before(vtest_scene, sports_scene, blazepose, tmp_path):
+    """Models are shared by every job of a process: the landmarkers' tracking state must not leak from
+    one video into the next (it did: vtest after Sports2D put feet 0.9 m off the floor)."""
+    sports_scene  # the shared backend has now seen the Sports2D clip after vtest
+    _, again = _run(blazepose, tmp_path, "vtest_4s.mp4")
+    _, first = vtest_scene
+    _, a = load_scene(first)
+    _, b = load_scene(again)
+    assert a["person_ids"].tolist() == b["person_ids"].tolist()
+    for pid in a["person_ids"].tolist():
+        assert np.array_equal(a[f"person/{pid}/joints_world"], b[f"person/{pid}/joints_world"])

@@ -1,4 +1,4 @@
-"""Command line: ``nvwa process VIDEO -o OUT_DIR`` and ``nvwa models fetch``."""
+"""Command line: ``nvwa process VIDEO -o OUT_DIR``, ``nvwa export OUT_DIR``, ``nvwa models fetch``."""
 
 from __future__ import annotations
 
@@ -35,7 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--K", help='intrinsics "fx,fy,cx,cy" or 9 numbers of a 3x3 K, in stored-video pixels')
     pr.add_argument("--smoothing", default="balanced", choices=list(SMOOTHING_PRESETS), help="smoothing preset (default balanced)")
     pr.add_argument("--models-dir", help="where `nvwa models fetch` put the models (default $NVWA_MODELS_DIR or ./models)")
+    pr.add_argument("--export", default="glb,npz", help="formats to write: any of glb,bvh,ply,npz (default glb,npz; "
+                    "scene.npz + scene.json are always written)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
+
+    ex = sub.add_parser("export", help="export a processed scene (OUT_DIR of `nvwa process`) to other formats")
+    ex.add_argument("scene_dir", help="the directory holding scene.json + scene.npz")
+    ex.add_argument("--format", default="glb", help="any of glb,bvh,ply,npz (default glb)")
+    ex.add_argument("-o", "--out", help="where to write (default: the scene directory)")
 
     mo = sub.add_parser("models", help="manage model files")
     msub = mo.add_subparsers(dest="models_command", required=True)
@@ -53,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "models":
             return _models_fetch(args)
+        if args.command == "export":
+            return _export(args)
         return _process(args)
     except (InputError, ModelMissingError, NvwaError) as exc:
         print(f"nvwa: error: {exc}", file=sys.stderr)
@@ -79,13 +88,30 @@ def _models_fetch(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    from nvwa.export import export_scene, parse_formats
+    from nvwa.scene import read_scene
+
+    formats = parse_formats(args.format)
+    try:
+        scene = read_scene(args.scene_dir)
+    except FileNotFoundError:
+        raise InputError(args.scene_dir, "no scene to export (scene.json + scene.npz from `nvwa process`)") from None
+    written = export_scene(scene, args.out or args.scene_dir, formats)
+    for name, paths in written.items():
+        print(f"{name}: " + (", ".join(str(p) for p in paths) or "nothing (no people)"))
+    return 0
+
+
 def _process(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from nvwa.export import export_scene, parse_formats
     from nvwa.pipeline import Pipeline, PipelineConfig
     from nvwa.video import iter_frames
 
+    formats = tuple(f for f in parse_formats(args.export) if f != "npz")  # the pipeline writes the scene itself
     console = Console(stderr=True, quiet=args.quiet)
     # Fail on a bad file before loading any model: it must open and give at least one frame.
     frames = iter_frames(args.video, max_side=64)
@@ -109,7 +135,10 @@ def _process(args) -> int:
                     final = event
     finally:
         pipeline.close()
+    exported = export_scene(final.data["scene"], args.out, formats) if formats else {}
     _summary(console, final.data["scene"], final.data["paths"], final.message)
+    for name, paths in exported.items():
+        console.print(f"{name}: " + (", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "") or "nothing (no people)"))
     return 0
 
 

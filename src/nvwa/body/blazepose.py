@@ -183,9 +183,16 @@ class BlazePoseBody:
         return self._to_observation(result, x0, y0, side)
 
     def begin_video(self) -> None:
-        """Forget every track of the previous video; timestamps of the next one may start at 0 again."""
-        for track_id in list(self._by_track):
-            self.release(track_id)
+        """Forget every track of the previous video; timestamps of the next one may start at 0 again.
+
+        VIDEO-mode landmarkers carry tracking state (the last pose's region) that a time gap does not
+        clear, so they are closed here and built afresh: a video's result does not depend on which
+        videos the process saw before (the same upload gives the same scene in any job order)."""
+        for landmarker in [*self._by_track.values(), *self._idle]:
+            with _native_stderr_silenced():
+                landmarker.close()
+        self._by_track.clear()
+        self._idle.clear()
         self._epoch_ms = self._last_ms + 1000
 
     def release(self, track_id: int) -> None:

@@ -135,15 +135,20 @@ def save_scene(scene: Scene, out_dir: str | os.PathLike) -> tuple[Path, Path]:
         for name in _PERSON_FIELDS:
             arrays[f"person/{p.person_id}/{name}"] = np.asarray(getattr(p, name))
         arrays[f"person/{p.person_id}/keypoint_set"] = np.array(p.keypoint_set)
-    _atomic_write(npz_path, lambda f: np.savez_compressed(f, **arrays))
+    atomic_write(npz_path, lambda f: np.savez_compressed(f, **arrays))
     text = json.dumps(scene.summary(), indent=2) + "\n"
-    _atomic_write(json_path, lambda f: f.write(text.encode()))
+    atomic_write(json_path, lambda f: f.write(text.encode()))
     return npz_path, json_path
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(binary file)`` on a temp file beside ``path``, then rename it into place: readers
+    see the old file or the complete new one, never half of it."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; a result file is as readable as any other
         with os.fdopen(fd, "wb") as f:
             write(f)
         os.replace(tmp, path)
@@ -161,3 +166,24 @@ def load_scene(out_dir: str | os.PathLike) -> tuple[dict, dict[str, np.ndarray]]
     with np.load(out / "scene.npz", allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     return summary, arrays
+
+
+def read_scene(out_dir: str | os.PathLike) -> Scene:
+    """The Scene saved in ``out_dir`` (scene.json + scene.npz), as the pipeline made it.
+
+    Raises FileNotFoundError if the scene is missing or incomplete, ValueError for another version.
+    """
+    summary, a = load_scene(out_dir)
+    people = []
+    for pid in a["person_ids"].tolist():
+        pre = f"person/{pid}/"
+        fields_ = {name: a[pre + name] for name in _PERSON_FIELDS}
+        extra = next((p for p in summary.get("people", []) if p.get("id") == pid), {})
+        people.append(PersonMotion(person_id=int(pid), keypoint_set=str(a[pre + "keypoint_set"]),
+                                   depth_scale=float(extra.get("depth_scale", 1.0)), **fields_))
+    camera = {k: v for k, v in summary.get("camera", {}).items() if k not in ("R_world_from_cam", "t_world_from_cam")}
+    grounding = {**summary.get("grounding", {}), "camera": camera}
+    floor = {**summary.get("floor", {}), "normal_cam": a["floor_normal_cam"], "offset": float(a["floor_offset"])}
+    return Scene(video=summary["video"], K=a["K"], R_world_from_cam=a["R_world_from_cam"],
+                 t_world_from_cam=a["t_world_from_cam"], floor=floor, people=tuple(people),
+                 stats=summary.get("stats", {}), grounding=grounding, version=summary["version"])

@@ -1,0 +1,65 @@
+"""Export speed and size: a 1-minute, 3-person, 30 fps scene written as GLB, BVH, NPZ and PLY.
+
+    python bench/export.py [--out bench/results/export.json]
+
+Targets (issue 5): the whole export (GLB + BVH + NPZ) under 1 s; a 30 fps person-minute of GLB
+animation at most 1 MB. PLY (5,400 files here) is timed on its own. Wall-clock seconds, best of 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main(argv=None) -> int:
+    from nvwa.export import export_scene
+    from nvwa.scene.synthetic import synthetic_person, synthetic_scene
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "export.json"))
+    args = ap.parse_args(argv)
+    fps, T = 30.0, 1800
+    scene = synthetic_scene([synthetic_person(pid, T, seed=pid) for pid in (1, 2, 3)], fps=fps)
+    one = synthetic_scene([synthetic_person(1, T)], fps=fps)
+    empty = synthetic_scene([], fps=fps)
+    seconds = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in ("glb", "bvh", "npz", "ply"):
+            best = float("inf")
+            for _ in range(3 if name != "ply" else 1):
+                t0 = time.perf_counter()
+                export_scene(scene, Path(tmp) / name, [name])
+                best = min(best, time.perf_counter() - t0)
+            seconds[name] = best
+        export_scene(one, Path(tmp) / "one", ["glb"])
+        export_scene(empty, Path(tmp) / "empty", ["glb"])
+        per_person_minute = (Path(tmp) / "one" / "scene.glb").stat().st_size - (Path(tmp) / "empty" / "scene.glb").stat().st_size
+        glb_total = (Path(tmp) / "glb" / "scene.glb").stat().st_size
+    total = seconds["glb"] + seconds["bvh"] + seconds["npz"]
+    report = {
+        "scene": {"people": 3, "frames_per_person": T, "fps": fps},
+        "seconds": seconds,
+        "glb_bvh_npz_seconds": total,
+        "glb_bytes_3_people": glb_total,
+        "glb_bytes_per_person_minute": per_person_minute,
+        "met": {"export_under_1s": total < 1.0, "glb_person_minute_le_1MB": per_person_minute <= 1_000_000},
+    }
+    for k, v in seconds.items():
+        print(f"{k:<4} {v:7.3f} s")
+    print(f"glb+bvh+npz {total:.3f} s; GLB {glb_total / 1e6:.2f} MB for 3 person-minutes, "
+          f"{per_person_minute / 1e6:.2f} MB per person-minute (avatar mesh included)")
+    print("met: " + ", ".join(f"{k} {'yes' if v else 'NO'}" for k, v in report["met"].items()))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

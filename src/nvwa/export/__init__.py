@@ -1,0 +1,74 @@
+"""Exporters, one per format, all fed from the same world-space Scene and registered by name.
+
+==========  ===========================  ==================================================
+name        writes (inside OUT_DIR)      for
+==========  ===========================  ==================================================
+``glb``     ``scene.glb``                the replay viewer, three.js, WebXR, Blender, Unity
+``bvh``     ``bvh/person_<id>.bvh``,     retargeting tools (cm, Y up, SMPL joint names)
+            ``bvh/everyone.bvh``
+``ply``     ``ply/person_<id>/frame_*``  mesh sequences (one binary PLY per frame)
+``npz``     ``scene.npz`` + ``scene.json``  the scene itself (``nvwa.scene/1``)
+==========  ===========================  ==================================================
+
+Each file is written to a temp name and renamed into place: a crash leaves the old export or the new
+one, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+from nvwa.errors import InputError
+from nvwa.scene.schema import Scene, save_scene
+
+
+def _glb(scene: Scene, out: Path) -> list[Path]:
+    from nvwa.export.glb import write_glb
+
+    return [write_glb(scene, out / "scene.glb")]
+
+
+def _bvh(scene: Scene, out: Path) -> list[Path]:
+    from nvwa.export.bvh import write_bvh
+
+    return write_bvh(scene, out / "bvh")
+
+
+def _ply(scene: Scene, out: Path) -> list[Path]:
+    from nvwa.export.ply import write_ply
+
+    return write_ply(scene, out / "ply")
+
+
+def _npz(scene: Scene, out: Path) -> list[Path]:
+    return list(save_scene(scene, out))
+
+
+EXPORTERS: dict[str, Callable[[Scene, Path], list[Path]]] = {"glb": _glb, "bvh": _bvh, "ply": _ply, "npz": _npz}
+DEFAULT_EXPORTS = ("glb", "npz")
+
+
+def parse_formats(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
+    """``"glb,bvh"`` (or a list) -> ("glb", "bvh"); an unknown or empty name is an InputError."""
+    names = [s.strip().lower() for s in (text.split(",") if isinstance(text, str) else text)]
+    if not names or any(not n for n in names):
+        raise InputError(f"export formats {text!r}", f"empty name; choose from {', '.join(EXPORTERS)}")
+    unknown = [n for n in names if n not in EXPORTERS]
+    if unknown:
+        raise InputError(f"export format {unknown[0]!r}", f"is unknown; choose from {', '.join(EXPORTERS)}")
+    return tuple(dict.fromkeys(names))
+
+
+def export_scene(scene: Scene, out_dir: str | os.PathLike, formats=DEFAULT_EXPORTS) -> dict[str, list[Path]]:
+    """Write ``scene`` in each of ``formats`` into ``out_dir`` -> {format: paths written}. ``npz`` goes
+    last, since its scene.json marks a finished result."""
+    names = parse_formats(formats)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    order = [n for n in names if n != "npz"] + [n for n in names if n == "npz"]
+    return {n: EXPORTERS[n](scene, out) for n in order}
+
+
+__all__ = ["EXPORTERS", "DEFAULT_EXPORTS", "export_scene", "parse_formats"]

@@ -1,0 +1,171 @@
+"""BVH (Biovision hierarchy): one file per person, and one with everyone.
+
+- Hierarchy: the SMPL-24 joints by their names, OFFSETs = the person's locked rest offsets; End Sites
+  past the head, hands and feet. Units: centimetres (what Blender, MotionBuilder and most retargeting
+  tools assume for BVH; Blender's importer scales by 0.01 to metres). Y up, floor at Y=0.
+- Channels: the root ``Xposition Yposition Zposition Zrotation Xrotation Yrotation``, every other joint
+  ``Zrotation Xrotation Yrotation`` (degrees; R = Rz Rx Ry, the joint's rotation relative to its parent).
+- Frames: BVH needs a constant frame time; it is the video's (1 / fps), and each person's motion is
+  resampled onto that grid (linear root, slerp rotations) from their first timestamp. The video time of
+  frame 0 is not part of BVH: it is in the GLB and the scene.
+- ``everyone.bvh``: a root ``world`` (6 channels, all zero) with each person's skeleton under it, joints
+  named ``p<id>_<joint>``, on one grid from the earliest to the latest timestamp; outside the time a
+  person was seen, they hold their first or last pose.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+from nvwa.rig.skeleton import CHILDREN, SMPL24_NAMES
+from nvwa.scene.schema import PersonMotion, Scene, atomic_write
+
+CM = 100.0  # BVH units per metre
+END_SITE_CM = {"head": (0.0, 15.0, 0.0), "left_hand": (6.0, 0.0, 0.0), "right_hand": (-6.0, 0.0, 0.0),
+               "left_foot": (0.0, 0.0, 5.0), "right_foot": (0.0, 0.0, 5.0)}
+
+
+def frame_time(scene: Scene) -> float:
+    """Seconds per BVH frame: the video's nominal rate, else the median step of the timestamps."""
+    fps = float(scene.video.get("fps") or 0.0)
+    if fps > 0:
+        return 1.0 / fps
+    steps = [np.diff(p.timestamp_s) for p in scene.people if len(p.timestamp_s) > 1]
+    steps = np.concatenate(steps) if steps else np.zeros(0)
+    steps = steps[steps > 0]
+    return float(np.median(steps)) if len(steps) else 1.0 / 30
+
+
+def resample(p: PersonMotion, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The person's (root (N, 3) m, local rotations (N, 24, 4) xyzw) at ``times`` (s): linear root,
+    slerp rotations, held constant before the first and after the last timestamp."""
+    t = np.asarray(p.timestamp_s, dtype=np.float64)
+    q = np.asarray(p.local_rotations, dtype=np.float64)
+    root = np.asarray(p.root_world, dtype=np.float64)
+    tc = np.clip(times, t[0], t[-1])
+    if len(t) == 1:
+        return np.repeat(root, len(times), 0), np.repeat(q, len(times), 0)
+    k = np.clip(np.searchsorted(t, tc, side="right") - 1, 0, len(t) - 2)
+    a = (tc - t[k]) / np.maximum(t[k + 1] - t[k], 1e-12)
+    out_root = root[k] + a[:, None] * (root[k + 1] - root[k])
+    return out_root, slerp(q[k], q[k + 1], a)
+
+
+def slerp(q0: np.ndarray, q1: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Spherical interpolation of (N, J, 4) unit quaternions at fractions a (N,), the short way round."""
+    d = np.sum(q0 * q1, axis=-1, keepdims=True)
+    q1 = np.where(d < 0, -q1, q1)
+    d = np.abs(d)
+    theta = np.arccos(np.clip(d, -1.0, 1.0))
+    s = np.sin(theta)
+    a = a[:, None, None]
+    near = s < 1e-6
+    w0 = np.where(near, 1 - a, np.sin((1 - a) * theta) / np.where(near, 1.0, s))
+    w1 = np.where(near, a, np.sin(a * theta) / np.where(near, 1.0, s))
+    out = w0 * q0 + w1 * q1
+    return out / np.linalg.norm(out, axis=-1, keepdims=True)
+
+
+def _hierarchy(p: PersonMotion, prefix: str, indent: str, root_keyword: str) -> list[str]:
+    offsets = np.asarray(p.rest_directions) * np.asarray(p.bone_lengths)[:, None] * CM
+    lines = []
+
+    def joint(j: int, depth: int):
+        pad = indent + "  " * depth
+        name = prefix + SMPL24_NAMES[j]
+        if j == 0:
+            lines.append(f"{pad}{root_keyword} {name}")
+            off = (0.0, 0.0, 0.0)
+            channels = "CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation"
+        else:
+            lines.append(f"{pad}JOINT {name}")
+            off = offsets[j]
+            channels = "CHANNELS 3 Zrotation Xrotation Yrotation"
+        lines.append(f"{pad}{{")
+        lines.append(f"{pad}  OFFSET {off[0]:.4f} {off[1]:.4f} {off[2]:.4f}")
+        lines.append(f"{pad}  {channels}")
+        for c in CHILDREN[j]:
+            joint(c, depth + 1)
+        if not CHILDREN[j]:
+            e = END_SITE_CM.get(SMPL24_NAMES[j], (0.0, 5.0, 0.0))
+            lines.extend([f"{pad}  End Site", f"{pad}  {{", f"{pad}    OFFSET {e[0]:.4f} {e[1]:.4f} {e[2]:.4f}", f"{pad}  }}"])
+        lines.append(f"{pad}}}")
+
+    joint(0, 0)
+    return lines
+
+
+def _channels(root: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """(N, 3) m, (N, 24, 4) -> (N, 6 + 23 * 3) channel values in file order (cm, degrees)."""
+    N = len(root)
+    euler = Rotation.from_quat(q.reshape(-1, 4)).as_euler("ZXY", degrees=True).reshape(N, 24, 3)
+    order = _joint_order()
+    return np.concatenate([root * CM, euler[:, order].reshape(N, -1)], axis=1)
+
+
+def _joint_order() -> list[int]:
+    """Joints in the depth-first order the hierarchy lists them (the order of the motion columns)."""
+    out = []
+
+    def walk(j):
+        out.append(j)
+        for c in CHILDREN[j]:
+            walk(c)
+
+    walk(0)
+    return out
+
+
+def _motion(frames: np.ndarray, dt: float) -> list[str]:
+    lines = ["MOTION", f"Frames: {len(frames)}", f"Frame Time: {dt:.8f}"]
+    fmt = " ".join(["%.4f"] * frames.shape[1])
+    lines += [fmt % tuple(row) for row in frames.tolist()]
+    return lines
+
+
+def person_bvh(p: PersonMotion, dt: float) -> str:
+    t = np.asarray(p.timestamp_s, dtype=np.float64)
+    n = int(np.floor((t[-1] - t[0]) / dt + 1e-6)) + 1
+    root, q = resample(p, t[0] + np.arange(n) * dt)
+    return "\n".join(["HIERARCHY", *_hierarchy(p, "", "", "ROOT"), *_motion(_channels(root, q), dt)]) + "\n"
+
+
+def everyone_bvh(scene: Scene, dt: float) -> str:
+    people = [p for p in scene.people if len(p.timestamp_s)]
+    lines = ["HIERARCHY", "ROOT world", "{", "  OFFSET 0.0000 0.0000 0.0000",
+             "  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation"]
+    for p in people:
+        lines += _hierarchy(p, f"p{int(p.person_id)}_", "  ", "JOINT")
+    if not people:
+        lines += ["  End Site", "  {", "    OFFSET 0.0000 10.0000 0.0000", "  }"]
+    lines.append("}")
+    if people:
+        t0 = min(float(p.timestamp_s[0]) for p in people)
+        t1 = max(float(p.timestamp_s[-1]) for p in people)
+        times = t0 + np.arange(int(np.floor((t1 - t0) / dt + 1e-6)) + 1) * dt
+    else:
+        times = np.zeros(1)
+    cols = [np.zeros((len(times), 6))] + [_channels(*resample(p, times)) for p in people]
+    return "\n".join(lines + _motion(np.concatenate(cols, axis=1), dt)) + "\n"
+
+
+def write_bvh(scene: Scene, folder: str | os.PathLike) -> list[Path]:
+    """``folder``/person_<id>.bvh for each person and ``folder``/everyone.bvh, each written atomically."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    dt = frame_time(scene)
+    written = []
+    for p in scene.people:
+        if len(p.timestamp_s):
+            text = person_bvh(p, dt)
+            path = folder / f"person_{int(p.person_id)}.bvh"
+            atomic_write(path, lambda f, s=text: f.write(s.encode()))
+            written.append(path)
+    text = everyone_bvh(scene, dt)
+    path = folder / "everyone.bvh"
+    atomic_write(path, lambda f: f.write(text.encode()))
+    return written + [path]

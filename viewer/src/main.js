@@ -1,0 +1,433 @@
+// Nvwa replay viewer: loads a GLB exported by Nvwa (or any glTF with the same layout) and replays it in
+// slow motion, frozen or live, from any angle, in the browser or a WebXR headset.
+//
+// URL parameters: ?src=<glb url> (else drag and drop a .glb), &video=<source video url> (picture in
+// picture), &speed=<0.05..2>, &t=<start time s>, &autoplay=0.
+// State for tests and embedding: window.nvwaViewer (see `api` below).
+import * as THREE from "three";
+import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
+import { OrbitControls } from "three/examples/jsm/controls/OrbitControls.js";
+import { CSS2DRenderer, CSS2DObject } from "three/examples/jsm/renderers/CSS2DRenderer.js";
+import { VRButton } from "three/examples/jsm/webxr/VRButton.js";
+import { ARButton } from "three/examples/jsm/webxr/ARButton.js";
+
+const params = new URLSearchParams(location.search);
+const $ = (id) => document.getElementById(id);
+const MIN_SPEED = 0.05, MAX_SPEED = 2;
+const TRAIL_S = 1.5;
+const FOOT_JOINTS = { left: "left_foot", right: "right_foot" };
+
+// -- renderer, scene, cameras ------------------------------------------------------------------
+const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
+renderer.setSize(window.innerWidth, window.innerHeight);
+renderer.xr.enabled = true;
+$("stage").appendChild(renderer.domElement);
+const labels = new CSS2DRenderer();
+labels.setSize(window.innerWidth, window.innerHeight);
+labels.domElement.className = "labels";
+$("stage").appendChild(labels.domElement);
+
+const scene = new THREE.Scene();
+scene.background = new THREE.Color(0x15171c);
+scene.add(new THREE.HemisphereLight(0xffffff, 0x404048, 2.2));
+const sun = new THREE.DirectionalLight(0xffffff, 1.6);
+sun.position.set(3, 6, 4);
+scene.add(sun);
+const grid = new THREE.GridHelper(40, 40, 0x5a606c, 0x30343c);
+grid.position.y = 0.001;
+scene.add(grid);
+
+const camera = new THREE.PerspectiveCamera(50, window.innerWidth / window.innerHeight, 0.02, 500);
+camera.position.set(0, 2.5, 6);
+const controls = new OrbitControls(camera, renderer.domElement);
+controls.target.set(0, 1, 0);
+controls.enableDamping = true;
+
+// -- state ------------------------------------------------------------------------------------
+const state = {
+  ready: false, error: null, src: null, duration: 0, time: 0, speed: 1, playing: true, frozen: false, loop: true,
+  frameStep: 1 / 30, people: [], follow: null, cameraMode: "orbit", xr: { vr: "checking", ar: "checking" },
+  wallStart: performance.now(),
+};
+let mixer = null, action = null, videoCamera = null, gltfRoot = null;
+const fly = { keys: new Set(), speed: 2.5 };
+
+function setStatus(text) { $("status").textContent = text; }
+
+// -- loading ----------------------------------------------------------------------------------
+async function load(url) {
+  setStatus("loading " + url);
+  state.ready = false;
+  const gltf = await new GLTFLoader().loadAsync(url);
+  if (gltfRoot) scene.remove(gltfRoot);
+  for (const p of state.people) { p.trail.geometry.dispose(); scene.remove(p.trail); scene.remove(p.contactMarks); }
+  gltfRoot = gltf.scene;
+  scene.add(gltfRoot);
+  const extras = gltf.parser.json.scenes?.[gltf.parser.json.scene ?? 0]?.extras ?? {};
+  const fps = Number(extras.fps) || 30;
+  state.frameStep = 1 / fps;
+  state.src = url;
+
+  // the video camera (a glTF camera node), kept for "snap to camera"
+  videoCamera = null;
+  gltf.scene.traverse((o) => { if (o.isCamera && !videoCamera) videoCamera = o; });
+
+  // people: nodes named person_<id> with a person_id in extras
+  state.people = [];
+  gltf.scene.traverse((o) => {
+    const id = o.userData?.person_id;
+    if (id === undefined || !/^person_\d+$/.test(o.name)) return;
+    const body = gltf.scene.getObjectByName(o.userData.body || `${o.name}_body`);
+    const colour = new THREE.Color().fromArray(o.userData.colour || [1, 1, 1]);
+    const joints = {};
+    o.traverse((j) => { if (j.isBone || j.name.startsWith(o.name + "_")) joints[j.name.slice(o.name.length + 1)] = j; });
+    const label = document.createElement("div");
+    label.className = "label";
+    label.textContent = `#${id}`;
+    label.style.borderColor = "#" + colour.getHexString(THREE.SRGBColorSpace);
+    const tag = new CSS2DObject(label);
+    tag.position.set(0, 0.75, 0);
+    (joints.head || o).add(tag);
+    const trail = new THREE.Line(new THREE.BufferGeometry(), new THREE.LineBasicMaterial({ color: colour }));
+    trail.frustumCulled = false;
+    scene.add(trail);
+    const contactMarks = new THREE.Group();
+    scene.add(contactMarks);
+    for (const side of ["left", "right"]) {
+      const mark = new THREE.Mesh(new THREE.RingGeometry(0.05, 0.08, 24), new THREE.MeshBasicMaterial({ color: 0xffd166, side: THREE.DoubleSide }));
+      mark.rotation.x = -Math.PI / 2;
+      mark.visible = false;
+      mark.userData.side = side;
+      contactMarks.add(mark);
+    }
+    state.people.push({ id, name: o.name, node: o, body, joints, colour: "#" + colour.getHexString(THREE.SRGBColorSpace),
+      visible: true, tag, trail, contactMarks, contacts: o.userData.contacts || { left: [], right: [] },
+      first_s: o.userData.first_s ?? 0, last_s: o.userData.last_s ?? 0 });
+  });
+
+  mixer = new THREE.AnimationMixer(gltf.scene);
+  action = null;
+  state.duration = 0;
+  for (const p of state.people) {
+    const pelvis = p.joints.pelvis;
+    p.pelvisTrack = gltf.animations[0]?.tracks.find((tr) => pelvis && tr.name === `${pelvis.name}.position`) || null;
+  }
+  if (gltf.animations.length) {
+    action = mixer.clipAction(gltf.animations[0]);
+    action.play();
+    state.duration = gltf.animations[0].duration;
+  }
+  state.time = Math.min(Number(params.get("t")) || 0, state.duration);
+  setSpeed(Number(params.get("speed")) || 1);
+  if (params.get("autoplay") === "0") state.playing = false;
+  buildPeoplePanel();
+  buildTracks();
+  frameView();
+  applyTime();
+  state.ready = true;
+  state.wallStart = performance.now();
+  setStatus(`${state.people.length} people, ${state.duration.toFixed(2)} s at ${fps.toFixed(2)} fps`);
+  $("drop").hidden = true;
+}
+
+function frameView() {
+  // the people's pelvis paths (the skinned meshes' own bounds are their bind pose, not where they walk)
+  const box = new THREE.Box3();
+  for (const p of state.people) {
+    const v = p.pelvisTrack?.values;
+    for (let i = 0; v && i < v.length; i += 3) box.expandByPoint(new THREE.Vector3(v[i], v[i + 1], v[i + 2]));
+  }
+  if (box.isEmpty()) box.setFromCenterAndSize(new THREE.Vector3(0, 1, 0), new THREE.Vector3(2, 2, 2));
+  const c = box.getCenter(new THREE.Vector3());
+  c.y = 0.9;
+  controls.target.copy(c);
+  if (videoCamera) {
+    // start where the video was filmed from, looking at the people: the familiar view, then orbit away
+    videoCamera.updateWorldMatrix(true, false);
+    camera.position.setFromMatrixPosition(videoCamera.matrixWorld);
+    camera.fov = videoCamera.fov;
+    camera.updateProjectionMatrix();
+  } else {
+    const size = Math.max(3, box.getSize(new THREE.Vector3()).length());
+    camera.position.set(c.x + size * 0.5, 1.6 + size * 0.3, c.z + size * 0.8);
+  }
+  camera.lookAt(c);
+  controls.update();
+}
+
+// -- time ------------------------------------------------------------------------------------
+function setSpeed(s) {
+  state.speed = Math.min(MAX_SPEED, Math.max(MIN_SPEED, s));
+  $("speed").value = String(state.speed);
+  $("speedLabel").textContent = state.speed.toFixed(2) + "x";
+}
+
+function setTime(t) {
+  state.time = Math.min(Math.max(0, t), state.duration);
+  applyTime();
+}
+
+function applyTime() {
+  if (mixer) mixer.setTime(state.time); // the mixer interpolates between keys: slow motion does not stutter
+  gltfRoot?.updateMatrixWorld(true);
+  $("scrub").value = String(state.duration ? state.time / state.duration : 0);
+  $("clock").textContent = `${state.time.toFixed(2)} / ${state.duration.toFixed(2)} s`;
+  updatePeople();
+  syncVideo();
+}
+
+function inContact(p, side, t) {
+  return (p.contacts[side] || []).some(([a, b]) => t >= a && t <= b);
+}
+
+function updatePeople() {
+  const t = state.time;
+  for (const p of state.people) {
+    const shown = p.visible && p.node.scale.x > 0;
+    if (p.body) p.body.visible = p.visible;
+    p.tag.visible = shown;
+    p.trail.visible = shown;
+    // motion trail: the pelvis keys of the last TRAIL_S seconds, on the floor
+    const pts = [];
+    const track = p.pelvisTrack;
+    if (shown && track) {
+      const times = track.times, v = track.values;
+      for (let i = 0; i < times.length; i++) {
+        if (times[i] < t - TRAIL_S) continue;
+        if (times[i] > t) break;
+        pts.push(new THREE.Vector3(v[3 * i], 0.01, v[3 * i + 2]));
+      }
+    }
+    p.trail.geometry.setFromPoints(pts);
+    for (const mark of p.contactMarks.children) {
+      const j = p.joints[FOOT_JOINTS[mark.userData.side]];
+      const on = shown && j && inContact(p, mark.userData.side, t);
+      mark.visible = !!on;
+      if (on) { const w = new THREE.Vector3().setFromMatrixPosition(j.matrixWorld); mark.position.set(w.x, 0.005, w.z); }
+    }
+  }
+}
+
+// -- picture in picture --------------------------------------------------------------------------
+const video = $("pip");
+if (params.get("video")) { video.src = params.get("video"); video.hidden = false; }
+function syncVideo() {
+  if (video.hidden || !video.duration) return;
+  video.playbackRate = Math.max(0.0625, state.speed);
+  const shouldPlay = state.playing && !state.frozen;
+  if (Math.abs(video.currentTime - state.time) > 0.15 || !shouldPlay) video.currentTime = state.time;
+  if (shouldPlay && video.paused) video.play().catch(() => {});
+  if (!shouldPlay && !video.paused) video.pause();
+}
+
+// -- UI ---------------------------------------------------------------------------------------------
+function buildPeoplePanel() {
+  const list = $("people");
+  list.innerHTML = "";
+  for (const p of state.people) {
+    const row = document.createElement("label");
+    row.innerHTML = `<input type="checkbox" checked> <span class="swatch" style="background:${p.colour}"></span> #${p.id}
+      <button data-follow="${p.id}" title="follow">follow</button>`;
+    row.querySelector("input").addEventListener("change", (e) => { p.visible = e.target.checked; updatePeople(); });
+    row.querySelector("button").addEventListener("click", () => followPerson(state.follow === p.id ? null : p.id));
+    list.appendChild(row);
+  }
+}
+
+function buildTracks() {
+  const tracks = $("tracks");
+  tracks.innerHTML = "";
+  for (const p of state.people) {
+    const bar = document.createElement("div");
+    bar.className = "track";
+    const d = state.duration || 1;
+    bar.style.left = (100 * p.first_s) / d + "%";
+    bar.style.width = Math.max(0.5, (100 * (p.last_s - p.first_s)) / d) + "%";
+    bar.style.background = p.colour;
+    bar.title = `#${p.id}: ${p.first_s.toFixed(2)}-${p.last_s.toFixed(2)} s`;
+    tracks.appendChild(bar);
+  }
+}
+
+function togglePlay() { state.playing = !state.playing; $("play").textContent = state.playing ? "pause" : "play"; syncVideo(); }
+function toggleFreeze() { state.frozen = !state.frozen; $("freeze").classList.toggle("on", state.frozen); syncVideo(); }
+function step(n) { state.playing = false; $("play").textContent = "play"; setTime(state.time + n * state.frameStep); }
+
+function snapToVideoCamera() {
+  if (!videoCamera) return false;
+  state.cameraMode = "video";
+  videoCamera.updateWorldMatrix(true, false);
+  camera.position.setFromMatrixPosition(videoCamera.matrixWorld);
+  camera.quaternion.setFromRotationMatrix(videoCamera.matrixWorld);
+  camera.fov = videoCamera.fov;
+  camera.updateProjectionMatrix();
+  const ahead = new THREE.Vector3(0, 0, -5).applyQuaternion(camera.quaternion).add(camera.position);
+  controls.target.copy(ahead);
+  return true;
+}
+
+function followPerson(id) {
+  state.follow = id;
+  state.cameraMode = id === null ? "orbit" : "follow";
+}
+
+function setFly(on) {
+  state.cameraMode = on ? "fly" : "orbit";
+  controls.enabled = !on;
+  $("fly").classList.toggle("on", on);
+}
+
+$("play").addEventListener("click", togglePlay);
+$("freeze").addEventListener("click", toggleFreeze);
+$("back").addEventListener("click", () => step(-1));
+$("fwd").addEventListener("click", () => step(1));
+$("loop").addEventListener("change", (e) => { state.loop = e.target.checked; });
+$("speed").addEventListener("input", (e) => setSpeed(Number(e.target.value)));
+$("scrub").addEventListener("input", (e) => setTime(Number(e.target.value) * state.duration));
+$("snap").addEventListener("click", snapToVideoCamera);
+$("fly").addEventListener("click", () => setFly(state.cameraMode !== "fly"));
+$("help").addEventListener("click", () => { $("keys").hidden = !$("keys").hidden; });
+
+window.addEventListener("keydown", (e) => {
+  if (e.target.tagName === "INPUT" && e.target.type !== "range" && e.target.type !== "checkbox") return;
+  const k = e.key;
+  if (state.cameraMode === "fly" && "wasdqe".includes(k.toLowerCase())) { fly.keys.add(k.toLowerCase()); return; }
+  if (k === " ") { togglePlay(); e.preventDefault(); }
+  else if (k === "f") toggleFreeze();
+  else if (k === "ArrowRight" || k === ".") step(1);
+  else if (k === "ArrowLeft" || k === ",") step(-1);
+  else if (k === "+" || k === "=") setSpeed(state.speed * 2);
+  else if (k === "-") setSpeed(state.speed / 2);
+  else if (k === "c") snapToVideoCamera();
+  else if (k === "v") setFly(state.cameraMode !== "fly");
+  else if (k === "o") { setFly(false); followPerson(null); }
+  else if (k === "l") { state.loop = !state.loop; $("loop").checked = state.loop; }
+  else if (/^[1-9]$/.test(k)) { const p = state.people[Number(k) - 1]; if (p) followPerson(state.follow === p.id ? null : p.id); }
+  else if (k === "?") $("keys").hidden = !$("keys").hidden;
+  else if (k === "Escape") $("keys").hidden = true;
+});
+window.addEventListener("keyup", (e) => fly.keys.delete(e.key.toLowerCase()));
+
+window.addEventListener("resize", () => {
+  camera.aspect = window.innerWidth / window.innerHeight;
+  camera.updateProjectionMatrix();
+  renderer.setSize(window.innerWidth, window.innerHeight);
+  labels.setSize(window.innerWidth, window.innerHeight);
+});
+
+// drag and drop a GLB
+window.addEventListener("dragover", (e) => { e.preventDefault(); $("drop").hidden = false; });
+window.addEventListener("drop", (e) => {
+  e.preventDefault();
+  const file = e.dataTransfer.files[0];
+  if (file) load(URL.createObjectURL(file)).catch(fail);
+});
+
+// -- WebXR: the scene's floor (Y=0) is the room's floor (local-floor reference space) -------------------
+renderer.xr.setReferenceSpaceType("local-floor");
+const vrButton = VRButton.createButton(renderer);
+vrButton.id = "vr";
+$("xr").appendChild(vrButton);
+async function probeXR() {
+  const xr = navigator.xr;
+  for (const mode of ["vr", "ar"]) {
+    let ok = false;
+    try { ok = !!xr && (await xr.isSessionSupported(mode === "vr" ? "immersive-vr" : "immersive-ar")); } catch { ok = false; }
+    state.xr[mode] = ok ? "supported" : "unsupported";
+  }
+  if (state.xr.ar === "supported") {
+    const arButton = ARButton.createButton(renderer, { optionalFeatures: ["local-floor"] });
+    arButton.id = "ar";
+    $("xr").appendChild(arButton);
+  }
+}
+probeXR();
+// controllers: trigger = play/pause, squeeze = freeze; thumbstick left/right (gamepad axes) = speed
+for (const i of [0, 1]) {
+  const c = renderer.xr.getController(i);
+  c.addEventListener("select", togglePlay);
+  c.addEventListener("squeeze", toggleFreeze);
+  scene.add(c);
+}
+function xrGamepadSpeed() {
+  const session = renderer.xr.getSession();
+  if (!session) return;
+  for (const src of session.inputSources) {
+    const ax = src.gamepad?.axes?.[2] ?? 0;
+    if (Math.abs(ax) > 0.6) setSpeed(state.speed * (ax > 0 ? 1.02 : 0.98));
+  }
+}
+
+// -- loop ---------------------------------------------------------------------------------------
+const clock = new THREE.Clock();
+renderer.setAnimationLoop(() => {
+  const dt = Math.min(clock.getDelta(), 0.25); // a stalled tab does not jump far
+  if (state.ready && state.playing && !state.frozen && state.duration > 0) {
+    let t = state.time + dt * state.speed;
+    if (t > state.duration) t = state.loop ? t % state.duration : state.duration;
+    state.time = t;
+    applyTime();
+  }
+  xrGamepadSpeed();
+  if (state.cameraMode === "fly") {
+    const dir = new THREE.Vector3();
+    if (fly.keys.has("w")) dir.z -= 1;
+    if (fly.keys.has("s")) dir.z += 1;
+    if (fly.keys.has("a")) dir.x -= 1;
+    if (fly.keys.has("d")) dir.x += 1;
+    if (fly.keys.has("e")) dir.y += 1;
+    if (fly.keys.has("q")) dir.y -= 1;
+    camera.position.add(dir.applyQuaternion(camera.quaternion).multiplyScalar(fly.speed * dt));
+  } else if (state.cameraMode === "follow") {
+    const p = state.people.find((q) => q.id === state.follow);
+    const pelvis = p?.joints.pelvis;
+    if (pelvis) {
+      const w = new THREE.Vector3().setFromMatrixPosition(pelvis.matrixWorld);
+      camera.position.add(w.clone().sub(controls.target));
+      controls.target.copy(w);
+    }
+    controls.update();
+  } else if (state.cameraMode !== "video") {
+    controls.update();
+  }
+  renderer.render(scene, camera);
+  labels.render(scene, camera);
+});
+controls.addEventListener("start", () => { if (state.cameraMode === "video") state.cameraMode = "orbit"; });
+
+// -- the state object for tests and embedding ----------------------------------------------------
+const api = {
+  get ready() { return state.ready; },
+  get error() { return state.error; },
+  get duration() { return state.duration; },
+  get time() { return state.time; },
+  get speed() { return state.speed; },
+  get playing() { return state.playing; },
+  get frozen() { return state.frozen; },
+  get cameraMode() { return state.cameraMode; },
+  get xr() { return { ...state.xr }; },
+  get people() { return state.people.map((p) => ({ id: p.id, name: p.name, colour: p.colour, visible: p.visible, first_s: p.first_s, last_s: p.last_s })); },
+  load, setTime, setSpeed, togglePlay, toggleFreeze, step, snapToVideoCamera, followPerson,
+  play() { if (!state.playing) togglePlay(); },
+  pause() { if (state.playing) togglePlay(); },
+  jointPosition(personId, joint) {
+    const p = state.people.find((q) => q.id === personId);
+    const j = p?.joints[joint];
+    if (!j) return null;
+    j.updateWorldMatrix(true, false);
+    return new THREE.Vector3().setFromMatrixPosition(j.matrixWorld).toArray();
+  },
+  cameraPose() { return { position: camera.position.toArray(), quaternion: camera.quaternion.toArray(), fov: camera.fov }; },
+};
+window.nvwaViewer = api;
+
+function fail(err) {
+  state.error = String(err?.message || err);
+  setStatus("could not load: " + state.error);
+  console.warn("nvwa viewer:", state.error);
+}
+
+const src = params.get("src");
+if (src) load(src).catch(fail);
+else { $("drop").hidden = false; setStatus("drop a .glb exported by Nvwa here, or open ?src=<url>"); }

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from nvwa.body.keypoints import blazepose_rig_targets
+from nvwa.body.keypoints import RIG_TARGETS
 from nvwa.camera import Intrinsics, solve_root_translation
 from nvwa.errors import InputError
 from nvwa.grounding.floor import Floor
@@ -270,12 +270,12 @@ class Pipeline:
     # -- stages after the stream ------------------------------------------------------------------
 
     def _fit_person(self, rec: _PersonFrames, keypoint_set: str):
-        if keypoint_set != "blazepose33":
-            raise NotImplementedError(f"keypoint set {keypoint_set!r} has no rig mapping yet")
+        if keypoint_set not in RIG_TARGETS:
+            raise NotImplementedError(f"keypoint set {keypoint_set!r} has no rig mapping")
         kp3d = np.asarray(rec.keypoints_3d)
         vis = np.asarray(rec.visibility)
         root = np.asarray(rec.root_cam)
-        targets = blazepose_rig_targets(kp3d, vis).translated(root)
+        targets = RIG_TARGETS[keypoint_set](kp3d, vis).translated(root)
         lengths, lock_summary = lock_identity(targets.joints, targets.confidence)  # phase 1: before all else
         joints, conf, repair = repair_keypoints(targets.joints, targets.confidence, lengths, np.asarray(rec.timestamp_s))
         targets = replace(targets, joints=joints, confidence=conf)

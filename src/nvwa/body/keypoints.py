@@ -60,3 +60,66 @@ def blazepose_rig_targets(points: np.ndarray, visibility: np.ndarray) -> RigTarg
                                P[:, B["right_index"]] - P[:, B["right_pinky"]]], axis=1),
         head_left=P[:, B["left_ear"]] - P[:, B["right_ear"]],
     )
+
+
+# SAM 3D Body's MHR70 keypoints (sam_3d_body/metadata/mhr70.py): COCO-17 body, 6 foot points, 2 x 21
+# hand points (right hand first), olecranon, cubital fossa, acromion, neck. Indices we use:
+M = {
+    "nose": 0, "left_ear": 3, "right_ear": 4, "left_shoulder": 5, "right_shoulder": 6, "left_elbow": 7,
+    "right_elbow": 8, "left_hip": 9, "right_hip": 10, "left_knee": 11, "right_knee": 12, "left_ankle": 13,
+    "right_ankle": 14, "left_big_toe": 15, "left_small_toe": 16, "left_heel": 17, "right_big_toe": 18,
+    "right_small_toe": 19, "right_heel": 20, "right_index_knuckle": 28, "right_pinky_knuckle": 40,
+    "right_wrist": 41, "left_index_knuckle": 49, "left_pinky_knuckle": 61, "left_wrist": 62,
+    "left_acromion": 67, "right_acromion": 68, "neck": 69,
+}
+MHR70_COUNT = 70
+
+
+def mhr70_rig_targets(points: np.ndarray, confidence: np.ndarray) -> RigTargets:
+    """SAM 3D Body's MHR70 keypoints -> rig targets (the documented mapping).
+
+    points (T, 70, 3) m, camera axes; confidence (T, 70) (SAM 3D Body gives none per keypoint: ones).
+    pelvis = mid-hip; neck = MHR's neck point; spine1..3 at 1/4..3/4 of pelvis->neck; collars halfway
+    from the neck to each acromion; head = mid-ear; toe joint (left/right_foot) = mid big/small toe;
+    wrists and elbows, knees, ankles, shoulders direct; hand = mid index/pinky knuckle (first joints
+    from the wrist). Foot forward = toes - heel; hand forward = index - pinky knuckle.
+    """
+    P = np.asarray(points, dtype=np.float64)
+    C = np.asarray(confidence, dtype=np.float64)
+    if P.ndim != 3 or P.shape[1:] != (MHR70_COUNT, 3):
+        raise ValueError(f"MHR70 keypoints must be (T, 70, 3), got {P.shape}")
+
+    def at(a):
+        return P[:, M[a]], C[:, M[a]]
+
+    def mid(a, b):
+        return (P[:, M[a]] + P[:, M[b]]) / 2, np.minimum(C[:, M[a]], C[:, M[b]])
+
+    lerp = lambda a, b, s: a + (b - a) * s  # noqa: E731
+    pelvis, c_pelvis = mid("left_hip", "right_hip")
+    neck, c_neck = at("neck")
+    c_trunk = np.minimum(c_pelvis, c_neck)
+    la, c_la = at("left_acromion")
+    ra, c_ra = at("right_acromion")
+    ltoe, c_ltoe = mid("left_big_toe", "left_small_toe")
+    rtoe, c_rtoe = mid("right_big_toe", "right_small_toe")
+    order = [
+        (pelvis, c_pelvis), at("left_hip"), at("right_hip"), (lerp(pelvis, neck, 0.25), c_trunk),
+        at("left_knee"), at("right_knee"), (lerp(pelvis, neck, 0.5), c_trunk), at("left_ankle"), at("right_ankle"),
+        (lerp(pelvis, neck, 0.75), c_trunk), (ltoe, c_ltoe), (rtoe, c_rtoe), (neck, c_neck),
+        (lerp(neck, la, 0.5), np.minimum(c_neck, c_la)), (lerp(neck, ra, 0.5), np.minimum(c_neck, c_ra)),
+        mid("left_ear", "right_ear"), at("left_shoulder"), at("right_shoulder"), at("left_elbow"), at("right_elbow"),
+        at("left_wrist"), at("right_wrist"), mid("left_index_knuckle", "left_pinky_knuckle"),
+        mid("right_index_knuckle", "right_pinky_knuckle"),
+    ]
+    return RigTargets(
+        joints=np.stack([o[0] for o in order], axis=1),
+        confidence=np.stack([o[1] for o in order], axis=1),
+        foot_forward=np.stack([ltoe - P[:, M["left_heel"]], rtoe - P[:, M["right_heel"]]], axis=1),
+        hand_forward=np.stack([P[:, M["left_index_knuckle"]] - P[:, M["left_pinky_knuckle"]],
+                               P[:, M["right_index_knuckle"]] - P[:, M["right_pinky_knuckle"]]], axis=1),
+        head_left=P[:, M["left_ear"]] - P[:, M["right_ear"]],
+    )
+
+
+RIG_TARGETS = {"blazepose33": blazepose_rig_targets, "mhr70": mhr70_rig_targets}

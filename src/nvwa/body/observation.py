@@ -20,6 +20,8 @@ class BodyObservation:
     keypoints_3d: np.ndarray = field(repr=False)  # (J, 3) metres, root-relative, camera axes (x right, y down, z forward)
     visibility: np.ndarray = field(repr=False)  # (J,) in [0, 1]
     vertices: np.ndarray | None = field(default=None, repr=False)  # (V, 3) metres root-relative, mesh backends only
+    translation: np.ndarray | None = field(default=None, repr=False)  # (3,) m: the root in the camera, backends that give it
+    params: dict | None = field(default=None, repr=False)  # backend parameters kept for identity lock / mesh export
 
     @property
     def score(self) -> float:

@@ -4,7 +4,6 @@ our own FK), PLY (trimesh), the format registry, CLI and bad input."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import struct
 import subprocess

@@ -93,6 +93,7 @@ class JobRunner:
         self._executor = ThreadPoolExecutor(max_workers=max(1, settings.max_concurrent_jobs), thread_name_prefix="nvwa-job")
         self._cancel: dict[str, threading.Event] = {}
         self.models_ready = False
+        self._closing = False
 
     # -- models --------------------------------------------------------------------------------
 
@@ -110,6 +111,7 @@ class JobRunner:
             return self._body_factory()
 
     def close(self) -> None:
+        self._closing = True  # running jobs stop and fail with the reason (not "cancelled": nobody asked)
         for flag in self._cancel.values():
             flag.set()
         self._executor.shutdown(wait=True, cancel_futures=True)
@@ -145,7 +147,11 @@ class JobRunner:
         try:
             self._run(job_id)
         except Cancelled:
-            self.store.add_event(job_id, "cancelled", {"message": "cancelled"}, status="cancelled")
+            if self._closing:
+                msg = "the server shut down while this job was running; submit it again"
+                self.store.add_event(job_id, "error", {"message": msg}, status="failed", error=msg)
+            else:
+                self.store.add_event(job_id, "cancelled", {"message": "cancelled"}, status="cancelled")
         except Exception as exc:  # the job fails, the service lives on
             log.exception("job %s failed", job_id)
             msg = str(exc) or type(exc).__name__

@@ -3,11 +3,10 @@ endpoint). Keys look like ``jobs/<id>/input/clip.mp4`` and ``jobs/<id>/artifacts
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import Iterator
 
 from nvwa.scene.schema import atomic_write
 
@@ -106,7 +105,3 @@ def make_storage(settings) -> LocalStorage | S3Storage:
         return S3Storage(settings.s3_bucket, settings.s3_endpoint_url, settings.s3_region)
     return LocalStorage(Path(settings.data_dir) / "storage")
 
-
-def copy_stream(src: BinaryIO, dst: os.PathLike) -> None:
-    with open(dst, "wb") as out:
-        shutil.copyfileobj(src, out, 1 << 20)

@@ -65,3 +65,54 @@ def blazepose(models_dir):
 
 
 from nvwa.scene.synthetic import synthetic_person, synthetic_scene  # noqa: E402,F401  (tests import them from here)
+
+
+@pytest.fixture(scope="session")
+def sports_export(blazepose, tmp_path_factory):
+    """The Sports2D clip through the pipeline once per session, exported in every format:
+    (Scene, output directory). The exporter and viewer tests read it; none writes into it."""
+    from nvwa.export import export_scene
+    from nvwa.pipeline import Pipeline, PipelineConfig
+
+    out = tmp_path_factory.mktemp("sports_export")
+    *_, done = Pipeline(PipelineConfig(), body=blazepose).run(DATA / "sports2d_3s.mp4", out)
+    scene = done.data["scene"]
+    assert scene.people, "the clip has people"
+    export_scene(scene, out, ["glb", "bvh", "ply", "npz"])
+    return scene, out
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServedApp:
+    """An ASGI app served by uvicorn in a thread on a free loopback port (``with ServedApp(app) as s: s.url``)."""
+
+    def __init__(self, app):
+        import threading
+
+        import uvicorn
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self):
+        import time
+
+        self.thread.start()
+        deadline = time.time() + 30
+        while not self.server.started:
+            assert time.time() < deadline, "server did not start"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.should_exit = True
+        self.thread.join(30)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA, REPO, synthetic_person, synthetic_scene
+from conftest import REPO, synthetic_person, synthetic_scene
 from scipy.spatial.transform import Rotation
 
 from nvwa.errors import InputError
@@ -96,16 +96,8 @@ def validate(*paths: Path) -> list[dict]:
 # -- a real clip through the pipeline, exported in every format ------------------------------------
 
 @pytest.fixture(scope="module")
-def real_export(blazepose, tmp_path_factory):
-    from nvwa.pipeline import Pipeline, PipelineConfig
-
-    out = tmp_path_factory.mktemp("sports_export")
-    pipeline = Pipeline(PipelineConfig(), body=blazepose)
-    *_, done = pipeline.run(DATA / "sports2d_3s.mp4", out)
-    scene = done.data["scene"]
-    assert scene.people, "the clip has people"
-    export_scene(scene, out, ["glb", "bvh", "ply", "npz"])
-    return scene, out
+def real_export(sports_export):
+    return sports_export
 
 
 def test_real_clip_glb_passes_the_khronos_validator(real_export):

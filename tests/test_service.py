@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import DATA, REPO
+from conftest import DATA, REPO, ServedApp, free_port
 
 httpx = pytest.importorskip("httpx", reason="the service tests need the dev extra (httpx)")
 pytest.importorskip("fastapi", reason="the service tests need the server extra")
@@ -25,10 +23,13 @@ from nvwa.service import Settings, create_app  # noqa: E402
 CLIP = DATA / "sports2d_3s.mp4"  # 90 frames, two people
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class Server(ServedApp):
+    """create_app(settings) served on loopback, lent the session's model."""
+
+    def __init__(self, settings: Settings, body=None):
+        self.settings = settings
+        self.app = create_app(settings, body_factory=(lambda: _SharedBody(body)) if body is not None else None)
+        super().__init__(self.app)
 
 
 class _SharedBody:
@@ -44,51 +45,30 @@ class _SharedBody:
         pass
 
 
-class Server:
-    """create_app(settings) served by uvicorn in a thread, on a free loopback port."""
-
-    def __init__(self, settings: Settings, body=None):
-        import uvicorn
-
-        self.settings = settings
-        self.app = create_app(settings, body_factory=(lambda: _SharedBody(body)) if body is not None else None)
-        self.port = _free_port()
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        deadline = time.time() + 30
-        while not self.server.started:
-            assert time.time() < deadline, "server did not start"
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{self.port}"
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(30)
+def parse_sse(lines, stop_after: int | None = None) -> list[dict]:
+    """SSE lines -> [{"id", "event", "data"}]; stops after ``stop_after`` events."""
+    events, cur = [], {}
+    for line in lines:
+        if line == "":
+            if cur:
+                events.append(cur)
+                cur = {}
+                if stop_after and len(events) >= stop_after:
+                    break
+            continue
+        if line.startswith(":"):
+            continue
+        k, _, v = line.partition(":")
+        cur[k] = v[1:] if v.startswith(" ") else v
+    return events
 
 
 def sse(client: httpx.Client, url: str, headers=None, stop_after: int | None = None) -> list[dict]:
-    """Read an SSE stream -> [{"id", "event", "data"}]; stop after ``stop_after`` events (a disconnect)."""
-    events, cur = [], {}
+    """Read an SSE stream; stop after ``stop_after`` events (a disconnect)."""
     with client.stream("GET", url, headers=headers or {}, timeout=120) as r:
         assert r.status_code == 200, r.read()
         assert r.headers["content-type"].startswith("text/event-stream")
-        for line in r.iter_lines():
-            if line == "":
-                if "event" in cur or "data" in cur:
-                    events.append(cur)
-                    cur = {}
-                    if stop_after and len(events) >= stop_after:
-                        break
-                continue
-            if line.startswith(":"):
-                continue
-            k, _, v = line.partition(":")
-            cur[k] = v[1:] if v.startswith(" ") else v
-    return events
+        return parse_sse(r.iter_lines(), stop_after)
 
 
 def post_video(client, path: Path, options: dict | None = None, **fields):
@@ -269,19 +249,10 @@ def test_process_video_v2_streams_the_plans_events(server):
         files = {"file": (CLIP.name, CLIP.read_bytes(), "video/mp4")}
         data = {"max_frames": "45", "enable_tracking": "true", "enable_occlusion": "true", "enable_grounding": "true",
                 "smoothing_preset": "fast"}
-        events, cur = [], {}
         with c.stream("POST", "/sam3d/body/process_video_v2", files=files, data=data) as r:
             assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
             job_id = r.headers["x-job-id"]
-            for line in r.iter_lines():
-                if not line:
-                    if cur:
-                        events.append(cur)
-                        cur = {}
-                    continue
-                if not line.startswith(":"):
-                    k, _, v = line.partition(": ")
-                    cur[k] = v
+            events = parse_sse(r.iter_lines())
         assert events[-1]["event"] == "complete"
         init = json.loads(next(e["data"] for e in events if e["event"] == "init"))
         assert init["options"]["max_frames"] == 45 and any("Diffusion-VAS" in n for n in init["notes"])
@@ -308,7 +279,7 @@ def s3_endpoint(tmp_path_factory):
     exe = Path(sys.executable).parent / "moto_server"
     if not exe.exists():
         pytest.skip("moto_server not installed (dev extra moto[server])")
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 30
@@ -361,7 +332,7 @@ def test_s3_storage_for_uploads_and_artifacts(blazepose, s3_endpoint, tmp_path, 
 # -- restart safety: a real `nvwa serve` killed mid-job --------------------------------------------
 
 def test_a_server_killed_mid_job_comes_back_with_the_job_failed_not_stuck(models_dir, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "NVWA_DATA_DIR": str(tmp_path), "NVWA_MODELS_DIR": str(models_dir)}
     cmd = [sys.executable, "-m", "nvwa", "serve", "--port", str(port)]
 

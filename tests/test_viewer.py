@@ -4,13 +4,12 @@ made from a real clip, served by a plain static HTTP server (the viewer works on
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 
 import numpy as np
 import pytest
 
-from conftest import DATA, REPO
+from conftest import DATA, REPO, ServedApp
 from test_export import Glb
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -24,34 +23,21 @@ BROWSER_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--use-angle=
 
 
 @pytest.fixture(scope="module")
-def site(blazepose, tmp_path_factory):
-    """viewer files + a GLB of the Sports2D clip (and the clip, for picture in picture) on loopback."""
-    from nvwa.export import export_scene
-    from nvwa.pipeline import Pipeline, PipelineConfig
-
-    root = tmp_path_factory.mktemp("site")
-    *_, done = Pipeline(PipelineConfig(), body=blazepose).run(DATA / "sports2d_3s.mp4", root / "out")
-    scene = done.data["scene"]
-    export_scene(scene, root, ["glb"])
-    shutil.copytree(VIEWER, root / "viewer")
-    shutil.copy(DATA / "sports2d_3s.mp4", root / "clip.mp4")
-    # a static server with HTTP ranges (browsers seek in a video only over ranges)
-    import uvicorn
+def site(sports_export, tmp_path_factory):
+    """viewer files + the pipeline's GLB of the Sports2D clip (and the clip, for picture in picture),
+    served with HTTP ranges (browsers seek in a video only over ranges)."""
     from starlette.applications import Starlette
     from starlette.staticfiles import StaticFiles
 
-    from test_service import _free_port
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(Starlette(routes=[]), host="127.0.0.1", port=port, log_level="warning"))
-    server.config.app.mount("/", StaticFiles(directory=root))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield scene, f"http://127.0.0.1:{port}", root
-    server.should_exit = True
-    thread.join(10)
+    scene, out = sports_export
+    root = tmp_path_factory.mktemp("site")
+    shutil.copy(out / "scene.glb", root / "scene.glb")
+    shutil.copytree(VIEWER, root / "viewer")
+    shutil.copy(DATA / "sports2d_3s.mp4", root / "clip.mp4")
+    app = Starlette()
+    app.mount("/", StaticFiles(directory=root))
+    with ServedApp(app) as served:
+        yield scene, served.url, root
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,15 @@ from nvwa.video import DecodeStats, iter_frames, probe_video
 FLOOR_VIEW_SMOOTHING = MotionSmoothConfig(OneEuroConfig(0.5, 0.1), OneEuroConfig(1.0, 0.1), passes=1)
 
 
+def load_body(models_dir: str | None = None):
+    """The embedded body model (BlazePose) from ``models_dir`` (None: $NVWA_MODELS_DIR or ./models).
+    Load once and share: pipelines and service jobs take it as ``body``."""
+    from nvwa.body.blazepose import BlazePoseBody, BlazePoseConfig
+    from nvwa.models import blazepose_task_path
+
+    return BlazePoseBody(BlazePoseConfig(str(blazepose_task_path(models_dir))))
+
+
 @dataclass(frozen=True)
 class PipelineConfig:
     max_side: int = 1280  # pixels: longer side frames are downscaled to before any model sees them
@@ -107,12 +116,7 @@ class Pipeline:
         if config.smoothing not in SMOOTHING_PRESETS:
             raise InputError(f"smoothing={config.smoothing!r}", f"unknown preset; choose one of {', '.join(SMOOTHING_PRESETS)}")
         self.config = config
-        if body is None:
-            from nvwa.body.blazepose import BlazePoseBody, BlazePoseConfig
-            from nvwa.models import blazepose_task_path
-
-            body = BlazePoseBody(BlazePoseConfig(str(blazepose_task_path(config.models_dir))))
-        self.body = body
+        self.body = body if body is not None else load_body(config.models_dir)
         self.proposer = HogProposer(config.hog)
 
     def close(self) -> None:

@@ -19,6 +19,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from nvwa import __version__
 from nvwa.errors import InputError
+from nvwa.pipeline import load_body
 from nvwa.service.db import TERMINAL, JobStore
 from nvwa.service.jobs import JobOptions, JobRunner, create_job, new_job_id
 from nvwa.service.settings import Settings
@@ -29,17 +30,6 @@ log = logging.getLogger("nvwa.service")
 VIEWER_DIR = Path(__file__).resolve().parent.parent / "viewer_static"  # built by `npm run build` in viewer/
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 POLL_S = 0.2
-
-
-def _blazepose_factory(settings: Settings):
-    def make():
-        from nvwa.body.blazepose import BlazePoseBody, BlazePoseConfig
-        from nvwa.models import blazepose_task_path
-        from nvwa.models.store import default_models_dir
-
-        models_dir = Path(settings.models_dir) if settings.models_dir else default_models_dir()
-        return BlazePoseBody(BlazePoseConfig(str(blazepose_task_path(models_dir))))
-    return make
 
 
 def _probe(path: Path, filename: str) -> None:
@@ -75,7 +65,7 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = JobStore(settings.db_url)
     storage = make_storage(settings)
-    runner = JobRunner(settings, store, storage, body_factory or _blazepose_factory(settings))
+    runner = JobRunner(settings, store, storage, body_factory or (lambda: load_body(settings.models_dir)))
     max_bytes = int(settings.max_upload_mb * 1024 * 1024)
     uploads = settings.data_dir / "uploads"
 

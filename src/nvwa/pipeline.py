@@ -35,13 +35,64 @@ from nvwa.video import DecodeStats, iter_frames, probe_video
 FLOOR_VIEW_SMOOTHING = MotionSmoothConfig(OneEuroConfig(0.5, 0.1), OneEuroConfig(1.0, 0.1), passes=1)
 
 
-def load_body(models_dir: str | None = None):
-    """The embedded body model (BlazePose) from ``models_dir`` (None: $NVWA_MODELS_DIR or ./models).
-    Load once and share: pipelines and service jobs take it as ``body``."""
+BODY_MODELS = ("blazepose", "sam3d_body")
+TRACKERS = ("blazepose", "sam3")
+
+
+def load_body(models_dir: str | None = None, body_model: str = "blazepose", checkpoints_dir: str | None = None,
+              device: str = "cuda"):
+    """The body model, loaded once to be shared (pipelines and service jobs take it as ``body``):
+    the embedded BlazePose from ``models_dir`` (None: $NVWA_MODELS_DIR or ./models), or SAM 3D Body
+    from ``checkpoints_dir`` (None: $NVWA_CHECKPOINTS_DIR or ./checkpoints; `nvwa models download`)."""
+    if body_model == "sam3d_body":
+        from nvwa.body.sam3d_body import SAM3DBodyBackend
+        from nvwa.models import checkpoint_path
+
+        name = "sam-3d-body-dinov3"
+        return SAM3DBodyBackend(str(checkpoint_path(name, "model.ckpt", checkpoints_dir)),
+                                str(checkpoint_path(name, "assets/mhr_model.pt", checkpoints_dir)), device=device)
+    if body_model != "blazepose":
+        raise InputError(f"body_model={body_model!r}", f"unknown body model; choose one of {', '.join(BODY_MODELS)}")
     from nvwa.body.blazepose import BlazePoseBody, BlazePoseConfig
     from nvwa.models import blazepose_task_path
 
     return BlazePoseBody(BlazePoseConfig(str(blazepose_task_path(models_dir))))
+
+
+def load_tracker(tracker: str = "blazepose", checkpoints_dir: str | None = None):
+    """The masklet tracker for ``tracker="sam3"`` (None for the embedded tracker, which is built per
+    video around the body model)."""
+    if tracker == "blazepose":
+        return None
+    if tracker != "sam3":
+        raise InputError(f"tracker={tracker!r}", f"unknown tracker; choose one of {', '.join(TRACKERS)}")
+    from nvwa.models import checkpoint_path
+    from nvwa.tracking.sam3 import SAM3Tracker, default_bpe_path
+
+    return SAM3Tracker(str(checkpoint_path("sam3", "sam3.pt", checkpoints_dir)), default_bpe_path())
+
+
+def load_occlusion(checkpoints_dir: str | None = None, complete_content: bool = False):
+    """The occlusion stage on Diffusion-VAS (GPU path, slow: off unless asked for)."""
+    from nvwa.models import checkpoint_path
+    from nvwa.occlusion import DiffusionVASAmodal, OcclusionConfig, OcclusionHandler
+
+    amodal = DiffusionVASAmodal(str(checkpoint_path("diffusion-vas-amodal", "", checkpoints_dir)),
+                                str(checkpoint_path("depth-anything-v2-large", "depth_anything_v2_vitl.pth", checkpoints_dir)))
+    if complete_content:
+        raise InputError("occlusion completion", "content completion is not wired to a model yet; use amodal masks only")
+    return OcclusionHandler(amodal, OcclusionConfig())
+
+
+def _timed(items, timer, stage: str):
+    """``items`` with the time spent producing each counted as ``stage``."""
+    items = iter(items)
+    while True:
+        with timer(stage):
+            item = next(items, None)
+        if item is None:
+            return
+        yield item
 
 
 @dataclass(frozen=True)
@@ -54,6 +105,10 @@ class PipelineConfig:
     smoothing: str = "balanced"  # a key of SMOOTHING_PRESETS
     min_person_s: float = 1.0  # people seen for less time than this are dropped as spurious
     models_dir: str | None = None  # where `nvwa models fetch` put the models; None: $NVWA_MODELS_DIR or ./models
+    body_model: str = "blazepose"  # or "sam3d_body" (GPU, `nvwa models download`)
+    tracking: str = "blazepose"  # or "sam3" (GPU): masklets from SAM 3 feed the body model's boxes and masks
+    occlusion: bool = False  # amodal masks for hidden people (Diffusion-VAS, GPU, slow); needs tracking="sam3"
+    checkpoints_dir: str | None = None  # the GPU checkpoints; None: $NVWA_CHECKPOINTS_DIR or ./checkpoints
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     hog: HogConfig = field(default_factory=HogConfig)
 
@@ -108,15 +163,25 @@ class _PersonFrames:
     keypoints_3d: list = field(default_factory=list)  # root-relative metres, camera axes
     visibility: list = field(default_factory=list)
     root_cam: list = field(default_factory=list)
+    vertices: list = field(default_factory=list)  # mesh backends: (V, 3) f16 pelvis-relative, camera axes
+    shape_params: list = field(default_factory=list)
+    model_params: list = field(default_factory=list)
 
 
 class Pipeline:
-    def __init__(self, config: PipelineConfig = PipelineConfig(), body=None):
-        """Load the models. ``body`` injects an already-loaded body backend (shared across pipelines)."""
+    def __init__(self, config: PipelineConfig = PipelineConfig(), body=None, tracker=None, occlusion=None):
+        """Load the models. ``body``, ``tracker`` (a masklet tracker such as SAM3Tracker) and
+        ``occlusion`` inject already-loaded ones (shared across pipelines, or stand-ins in tests)."""
         if config.smoothing not in SMOOTHING_PRESETS:
             raise InputError(f"smoothing={config.smoothing!r}", f"unknown preset; choose one of {', '.join(SMOOTHING_PRESETS)}")
+        if config.occlusion and config.tracking != "sam3" and occlusion is None:
+            raise InputError("occlusion", "needs masks: use it with tracking=sam3")
         self.config = config
-        self.body = body if body is not None else load_body(config.models_dir)
+        self.body = body if body is not None else load_body(config.models_dir, config.body_model, config.checkpoints_dir)
+        self.tracker = tracker if tracker is not None else load_tracker(config.tracking, config.checkpoints_dir)
+        self.occlusion = occlusion if occlusion is not None or not config.occlusion else load_occlusion(config.checkpoints_dir)
+        if self.tracker is not None and not hasattr(self.body, "estimate_masklets"):
+            raise InputError(f"tracking={config.tracking!r}", f"body model {config.body_model!r} cannot take masks; use sam3d_body")
         self.proposer = HogProposer(config.hog)
 
     def close(self) -> None:
@@ -163,27 +228,35 @@ class Pipeline:
                     boxes, scores = np.concatenate([more, boxes]), np.concatenate([more_scores + 1.0, scores])
                 return boxes, scores
 
-        tracker = PeopleTracker(timed_body, propose, c.tracker)
         stats = DecodeStats()
         people: dict[int, _PersonFrames] = defaultdict(_PersonFrames)
         keypoint_set = getattr(self.body, "keypoint_set", "blazepose33")
-        frames = iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_frames=c.max_frames, stats=stats)
+        frames = _timed(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_frames=c.max_frames, stats=stats),
+                        timer, "decode")
+        if self.tracker is None:
+            tracker = PeopleTracker(timed_body, propose, c.tracker)
+            stream = ((f, tracker.step(f.image, f.timestamp_s)) for f in frames)
+        else:
+            tracker = None
+            stream = self._masklet_people(frames, K_stored, timer)
         K_decoded = None
         try:
             while True:
-                with timer("decode"):
-                    frame = next(frames, None)
-                if frame is None:
+                t0 = time.perf_counter()
+                item = next(stream, None)
+                timer.seconds["track"] += time.perf_counter() - t0
+                if item is None:
                     break
+                frame, tracked = item
                 if K_decoded is None:
                     K_decoded = K_stored.scaled(frame.scale)
-                t0 = time.perf_counter()
-                tracked = tracker.step(frame.image, frame.timestamp_s)
-                timer.seconds["track"] += time.perf_counter() - t0
                 with timer("camera"):
                     for person in tracked:
                         obs = person.observation
-                        root, _ = solve_root_translation(obs.keypoints_3d, obs.keypoints_2d, obs.visibility, K_decoded)
+                        if obs.translation is not None:  # the backend places the person itself (SAM 3D Body)
+                            root = np.asarray(obs.translation, dtype=np.float64)
+                        else:
+                            root, _ = solve_root_translation(obs.keypoints_3d, obs.keypoints_2d, obs.visibility, K_decoded)
                         rec = people[person.track_id]
                         rec.frame_index.append(frame.index)
                         rec.timestamp_s.append(frame.timestamp_s)
@@ -191,11 +264,17 @@ class Pipeline:
                         rec.keypoints_3d.append(obs.keypoints_3d)
                         rec.visibility.append(obs.visibility)
                         rec.root_cam.append(root)
+                        if obs.vertices is not None:
+                            rec.vertices.append(np.asarray(obs.vertices, dtype=np.float16))
+                            rec.shape_params.append(obs.params["shape_params"])
+                            rec.model_params.append(obs.params["mhr_model_params"])
                 yield ProgressEvent("frame", "", stats.yielded, expected, {"people": len(tracked)})
         finally:
-            tracker.close()
-        # the tracker's time includes the body and detector calls made from inside it
-        timer.seconds["track"] -= timer.seconds["body"] + timer.seconds["detect"]
+            if tracker is not None:
+                tracker.close()
+            stream.close()
+        # the tracker's time includes the decoding, body and detector calls made from inside it
+        timer.seconds["track"] -= timer.seconds["body"] + timer.seconds["detect"] + timer.seconds["decode"]
 
         # seen for long enough: the frames a person was observed in, times the time one kept frame covers
         frame_s = c.stride / info.fps if info.fps else 1 / 30
@@ -241,6 +320,11 @@ class Pipeline:
         yield ProgressEvent("smoothed", f"smoothing preset {c.smoothing}", data={"people": smoothing_summary})
         with timer("grounding"):
             persons = self._people(world, fitted, kept, keypoint_set, R, t)
+        mesh_faces = None
+        if any(kept[p.person_id].vertices for p in persons):
+            with timer("mesh"):
+                persons = [self._with_mesh(p, kept[p.person_id], R) for p in persons]
+                mesh_faces = np.asarray(self.body.faces, dtype=np.int32)
         floor = self._floor_dict(floor)
         wall = time.perf_counter() - wall0
         seconds = {k: round(v, 3) for k, v in timer.seconds.items()}
@@ -251,7 +335,7 @@ class Pipeline:
             "skipped_corrupt_frames": stats.skipped_corrupt,
             "tracks": len(people),
             "people": len(persons),
-            "reidentified": tracker.reidentified,
+            "reidentified": tracker.reidentified if tracker is not None else 0,
             "seconds": seconds,
             "wall_s": round(wall, 3),
             "fps": round(frames_done / wall, 3) if wall > 0 else 0.0,
@@ -261,6 +345,7 @@ class Pipeline:
         scene = Scene(
             video=info.__dict__, K=K_stored.K, R_world_from_cam=R, t_world_from_cam=t,
             floor=floor, people=tuple(persons), stats=scene_stats, grounding=grounding.event_data(),
+            mesh_faces=mesh_faces,
         )
         paths = {}
         if out_dir is not None:
@@ -270,6 +355,33 @@ class Pipeline:
             scene_stats["seconds"]["write"] = round(timer.seconds["write"], 3)
         message = f"{len(persons)} people" if persons else "no people found: the scene is empty"
         yield ProgressEvent("complete", message, frames_done, frames_done, {"scene": scene, "paths": paths})
+
+    def _masklet_people(self, frames, K_stored: Intrinsics, timer: _Timer):
+        """The GPU path's people: masklets from the tracker (through the occlusion stage when on), then
+        the body model on every person of a frame at once, with their boxes and masks."""
+        from nvwa.tracking import TrackedPerson
+
+        masklets = self.tracker.track(frames)
+        if self.occlusion is not None:
+            masklets = self.occlusion.apply(masklets)
+        for frame, people in masklets:
+            with timer("body"):
+                obs = self.body.estimate_masklets(frame.image, people, K_stored.scaled(frame.scale).K) if people else []
+            yield frame, [TrackedPerson(m.track_id, o) for m, o in zip(people, obs)]
+
+    def _with_mesh(self, p: PersonMotion, rec: _PersonFrames, R: np.ndarray) -> PersonMotion:
+        """The backend's meshes for a person: identity (shape + scales) locked to their median, meshed
+        again when the backend can, turned into world axes around the person's root."""
+        from nvwa.body.sam3d_body import lock_mhr_identity
+
+        verts = np.stack(rec.vertices).astype(np.float32)  # (T, V, 3) pelvis-relative, camera axes
+        shape, params, spread = lock_mhr_identity(np.stack(rec.shape_params), np.stack(rec.model_params))
+        if hasattr(self.body, "remesh"):
+            again = self.body.remesh(shape, params)
+            # same topology: keep each frame's placement, take the locked body's shape
+            verts = again - again.mean(axis=1, keepdims=True) + verts.mean(axis=1, keepdims=True)
+        return replace(p, mesh_vertices=(verts @ R.T).astype(np.float16), mhr_model_params=params,
+                       shape_params=shape)
 
     # -- stages after the stream ------------------------------------------------------------------
 

@@ -13,10 +13,19 @@ are ``estimator.faces`` (36874, 3).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from nvwa.body.keypoints import M, MHR70_COUNT
 from nvwa.body.observation import BodyObservation
+
+def to_numpy(x) -> np.ndarray:
+    """Upstream outputs may be torch tensors (on the GPU) or arrays."""
+    if hasattr(x, "detach"):
+        x = x.detach().float().cpu().numpy()
+    return np.asarray(x)
+
 
 KEPT_PARAMS = ("shape_params", "scale_params", "mhr_model_params", "body_pose_params", "hand_pose_params")
 
@@ -38,18 +47,80 @@ def observation_from_output(out: dict, scale: float = 1.0) -> BodyObservation:
                            translation=cam_t + pelvis, params=params)
 
 
+# MHR identity: the 45 shape coefficients and the 68 scale entries at the end of the 204 model
+# parameters (the first 136 are the pose). Locked per person, the mesh keeps one body through the video.
+MHR_SCALE_SLICE = slice(136, 204)
+MHR_EXPRESSION_COUNT = 72
+
+
+def lock_mhr_identity(shape_params: np.ndarray, model_params: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(T, 45) shape and (T, 204) model parameters of one person -> one (45,) shape, the (T, 204)
+    parameters with their scales set to the person's median, and how much they varied before."""
+    shape_params = np.asarray(shape_params, dtype=np.float32)
+    model_params = np.array(model_params, dtype=np.float32)
+    shape = np.median(shape_params, axis=0)
+    scales = np.median(model_params[:, MHR_SCALE_SLICE], axis=0)
+    spread = {"shape_std_before": float(shape_params.std(axis=0).mean()),
+              "scale_std_before": float(model_params[:, MHR_SCALE_SLICE].std(axis=0).mean())}
+    model_params[:, MHR_SCALE_SLICE] = scales
+    return shape, model_params, spread
+
+
 class SAM3DBodyBackend:
     """Batched SAM 3D Body on the frame's tracked people."""
 
     keypoint_set = "mhr70"
 
-    def __init__(self, checkpoint_path: str, mhr_path: str, device: str = "cuda", estimator=None):
+    def __init__(self, checkpoint_path: str, mhr_path: str, device: str = "cuda", estimator=None, mhr=None):
+        """``estimator`` / ``mhr`` inject already-built upstream objects (or stand-ins shaped like them):
+        the SAM3DBodyEstimator and the MHR TorchScript body model (``assets/mhr_model.pt``)."""
         if estimator is None:
             from sam_3d_body import SAM3DBodyEstimator, load_sam_3d_body  # the gpu extra; weights gated
 
             model, cfg = load_sam_3d_body(checkpoint_path, device=device, mhr_path=mhr_path)
             estimator = SAM3DBodyEstimator(model, cfg)  # no detector/segmentor: boxes and masks come from tracking
         self.estimator = estimator
+        self._mhr, self._mhr_path, self._device = mhr, mhr_path, device
+
+    def close(self) -> None:
+        self.estimator = None
+
+    def remesh(self, shape: np.ndarray, model_params: np.ndarray, batch: int = 64) -> np.ndarray:
+        """Vertices (T, V, 3) m, OpenCV camera axes, of the MHR body with one (45,) ``shape`` and
+        (T, 204) ``model_params``: the mesh again, after the identity lock. Origin as MHR puts it."""
+        from contextlib import nullcontext
+
+        try:
+            import torch
+        except ImportError:  # only an injected stand-in body model runs without torch
+            torch = None
+        if self._mhr is None:
+            self._mhr = torch.jit.load(self._mhr_path, map_location=self._device).eval()
+        tensor = (lambda a: torch.as_tensor(a, device=self._device)) if torch else np.asarray
+        out = []
+        with torch.inference_mode() if torch else nullcontext():
+            for s in range(0, len(model_params), batch):
+                p = np.asarray(model_params[s:s + batch], np.float32)
+                sh = np.repeat(np.asarray(shape, np.float32)[None], len(p), axis=0)
+                verts_cm, _ = self._mhr(tensor(sh), tensor(p), tensor(np.zeros((len(p), MHR_EXPRESSION_COUNT), np.float32)))
+                out.append(to_numpy(verts_cm).astype(np.float32))
+        return np.concatenate(out) * 0.01 * np.array([1.0, -1.0, -1.0], np.float32)  # cm, y up -> m, OpenCV
+
+    def estimate_masklets(self, image: np.ndarray, masklets, K: np.ndarray) -> list[BodyObservation]:
+        """One observation per masklet, in order: everyone on the frame's own image in one batched
+        call; a person the occlusion stage painted in gets a call on their completed image."""
+        obs: list[BodyObservation | None] = [None] * len(masklets)
+        plain = [i for i, m in enumerate(masklets) if m.image is None]
+        if plain:
+            got = self.estimate(image, np.stack([masklets[i].box for i in plain]), K,
+                                np.stack([masklets[i].mask for i in plain]))
+            for i, o in zip(plain, got):
+                obs[i] = o
+        for i, m in enumerate(masklets):
+            if m.image is not None:
+                obs[i] = self.estimate(m.image, m.box[None], K, m.mask[None])[0]
+        # an amodal (occluded) frame is a guess about hidden limbs: trust it less in smoothing
+        return [replace(o, visibility=o.visibility * 0.6) if m.occluded else o for o, m in zip(obs, masklets)]
 
     @property
     def faces(self) -> np.ndarray:

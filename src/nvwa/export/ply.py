@@ -1,10 +1,10 @@
 """PLY mesh sequences: ``ply/person_<id>/frame_<frame index, 6 digits>.ply``, one binary PLY per frame
 the person was seen in, in world coordinates (metres, Y up, floor Y=0), with normals and the person's
-colour per vertex.
+colour per vertex: the backend's own mesh where the scene has one (SAM 3D Body, 18,439 vertices),
+else the procedural avatar posed by the motion.
 
 Folders are named by the tracker's person id, never by list position, so a person keeps their folder
-whoever else appears or leaves. The mesh is the procedural avatar posed by the motion; a backend that
-produces its own meshes (SAM 3D Body) will write those instead.
+whoever else appears or leaves.
 """
 
 from __future__ import annotations
@@ -44,8 +44,25 @@ def ply_bytes(vertices: np.ndarray, normals: np.ndarray, faces: np.ndarray, rgb:
     return ("\n".join(header) + "\n").encode() + v.tobytes() + f.tobytes()
 
 
-def person_meshes(p: PersonMotion):
-    """Yield (frame index, vertices (V, 3), normals (V, 3)) of the posed avatar, and its faces first."""
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Area-weighted unit vertex normals of a triangle mesh."""
+    tri = vertices[faces]
+    fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    n = np.zeros_like(vertices)
+    for k in range(3):
+        np.add.at(n, faces[:, k], fn)
+    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+
+
+def person_meshes(p: PersonMotion, mesh_faces: np.ndarray | None = None):
+    """Yield (frame index, vertices (V, 3), normals (V, 3), faces) per frame: the backend's own mesh
+    where the scene has one (SAM 3D Body), else the posed avatar."""
+    if p.mesh_vertices is not None and mesh_faces is not None:
+        faces = np.asarray(mesh_faces, dtype=np.int32)
+        for i, frame in enumerate(np.asarray(p.frame_index)):
+            v = np.asarray(p.mesh_vertices[i], dtype=np.float32) + np.asarray(p.root_world[i], dtype=np.float32)
+            yield int(frame), v, vertex_normals(v, faces), faces
+        return
     mesh = build_avatar(p.bone_lengths, p.rest_directions)
     rest = rest_joint_positions(p.bone_lengths, p.rest_directions)
     glob = global_rotations(np.asarray(p.local_rotations, dtype=np.float64))
@@ -66,7 +83,7 @@ def write_ply(scene: Scene, folder: str | os.PathLike) -> list[Path]:
         target = folder / f"person_{pid}"
         tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".person_{pid}."))
         try:
-            for frame, v, n, faces in person_meshes(p):
+            for frame, v, n, faces in person_meshes(p, scene.mesh_faces):
                 (tmp / f"frame_{frame:06d}.ply").write_bytes(
                     ply_bytes(v, n, faces, rgb, comment=f"nvwa person {pid} frame {frame} metres Y-up"))
             old = None

@@ -14,6 +14,9 @@ NPZ keys (no pickled objects; load with ``np.load(path)``):
   (rest offset of joint j = rest_directions[j] * bone_lengths[j]), ``joint_confidence`` (T, 24),
   ``keypoints_2d`` (T, K, 2) stored-video pixels, ``keypoint_confidence`` (T, K),
   ``foot_contact`` (T, 2) bool, left then right foot planted on the floor
+- mesh backends only (SAM 3D Body): ``mesh_faces`` (F, 3) int32 and per person ``mesh_vertices``
+  (T, V, 3) float16, metres relative to ``root_world``, world axes (vertex = root_world + offset);
+  ``mhr_model_params`` (T, 204) and ``shape_params`` (45,) float32, identity (shape + scales) locked
 
 ``scene.json`` is written last: its presence means the NPZ beside it is complete.
 """
@@ -52,6 +55,9 @@ class PersonMotion:
     keypoint_confidence: np.ndarray = field(repr=False)
     foot_contact: np.ndarray = field(repr=False)
     depth_scale: float = 1.0  # factor the floor applied to the person's camera distance
+    mesh_vertices: np.ndarray | None = field(default=None, repr=False)  # mesh backends: (T, V, 3) f16, root-relative
+    mhr_model_params: np.ndarray | None = field(default=None, repr=False)  # (T, 204), identity locked
+    shape_params: np.ndarray | None = field(default=None, repr=False)  # (45,), the person's one shape
 
     def summary(self) -> dict:
         feet = self.joints_world[:, [7, 8, 10, 11], 1].min(axis=1)
@@ -69,6 +75,7 @@ class PersonMotion:
 
 # every per-person array goes into the NPZ under person/<id>/<name>: the dataclass is the one list
 _PERSON_FIELDS = tuple(f.name for f in fields(PersonMotion) if f.type == "np.ndarray")
+_MESH_FIELDS = tuple(f.name for f in fields(PersonMotion) if f.type == "np.ndarray | None")
 
 
 def _standing_height(lengths: np.ndarray) -> float:
@@ -88,6 +95,7 @@ class Scene:
     people: tuple[PersonMotion, ...] = ()
     stats: dict = field(default_factory=dict)  # timings, counts, options
     grounding: dict = field(default_factory=dict)  # the grounded event: camera pose, focal, supports, warnings
+    mesh_faces: np.ndarray | None = field(default=None, repr=False)  # (F, 3): mesh backends only
     version: str = SCENE_VERSION
 
     def summary(self) -> dict:
@@ -134,7 +142,12 @@ def save_scene(scene: Scene, out_dir: str | os.PathLike) -> tuple[Path, Path]:
     for p in scene.people:
         for name in _PERSON_FIELDS:
             arrays[f"person/{p.person_id}/{name}"] = np.asarray(getattr(p, name))
+        for name in _MESH_FIELDS:
+            if getattr(p, name) is not None:
+                arrays[f"person/{p.person_id}/{name}"] = np.asarray(getattr(p, name))
         arrays[f"person/{p.person_id}/keypoint_set"] = np.array(p.keypoint_set)
+    if scene.mesh_faces is not None:
+        arrays["mesh_faces"] = np.asarray(scene.mesh_faces, dtype=np.int32)
     atomic_write(npz_path, lambda f: np.savez_compressed(f, **arrays))
     text = json.dumps(scene.summary(), indent=2) + "\n"
     atomic_write(json_path, lambda f: f.write(text.encode()))
@@ -178,6 +191,7 @@ def read_scene(out_dir: str | os.PathLike) -> Scene:
     for pid in a["person_ids"].tolist():
         pre = f"person/{pid}/"
         fields_ = {name: a[pre + name] for name in _PERSON_FIELDS}
+        fields_.update({name: a[pre + name] for name in _MESH_FIELDS if pre + name in a})
         extra = next((p for p in summary.get("people", []) if p.get("id") == pid), {})
         people.append(PersonMotion(person_id=int(pid), keypoint_set=str(a[pre + "keypoint_set"]),
                                    depth_scale=float(extra.get("depth_scale", 1.0)), **fields_))
@@ -186,4 +200,5 @@ def read_scene(out_dir: str | os.PathLike) -> Scene:
     floor = {**summary.get("floor", {}), "normal_cam": a["floor_normal_cam"], "offset": float(a["floor_offset"])}
     return Scene(video=summary["video"], K=a["K"], R_world_from_cam=a["R_world_from_cam"],
                  t_world_from_cam=a["t_world_from_cam"], floor=floor, people=tuple(people),
-                 stats=summary.get("stats", {}), grounding=grounding, version=summary["version"])
+                 stats=summary.get("stats", {}), grounding=grounding, mesh_faces=a.get("mesh_faces"),
+                 version=summary["version"])

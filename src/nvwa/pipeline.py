@@ -84,6 +84,25 @@ def load_occlusion(checkpoints_dir: str | None = None, complete_content: bool = 
     return OcclusionHandler(amodal, OcclusionConfig())
 
 
+@dataclass
+class Models:
+    """The models a pipeline runs, loaded once and shared by every video (a service job slot holds one)."""
+
+    body: Any
+    tracker: Any = None  # a masklet tracker (SAM 3); None: the embedded tracker around the body model
+    occlusion: Any = None
+
+    def close(self) -> None:
+        getattr(self.body, "close", lambda: None)()
+
+
+def load_models(config: "PipelineConfig") -> Models:
+    """Every model ``config`` asks for: body, tracker and occlusion stage."""
+    return Models(load_body(config.models_dir, config.body_model, config.checkpoints_dir),
+                  load_tracker(config.tracking, config.checkpoints_dir),
+                  load_occlusion(config.checkpoints_dir) if config.occlusion else None)
+
+
 def _timed(items, timer, stage: str):
     """``items`` with the time spent producing each counted as ``stage``."""
     items = iter(items)

@@ -19,7 +19,7 @@ from sse_starlette.sse import EventSourceResponse
 
 from nvwa import __version__
 from nvwa.errors import InputError
-from nvwa.pipeline import load_body
+from nvwa.pipeline import PipelineConfig, load_models
 from nvwa.service.db import TERMINAL, JobStore
 from nvwa.service.jobs import JobOptions, JobRunner, create_job, new_job_id
 from nvwa.service.settings import Settings
@@ -65,7 +65,9 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = JobStore(settings.db_url)
     storage = make_storage(settings)
-    runner = JobRunner(settings, store, storage, body_factory or (lambda: load_body(settings.models_dir)))
+    runner = JobRunner(settings, store, storage, body_factory or (lambda: load_models(PipelineConfig(
+        models_dir=settings.models_dir, body_model=settings.body_model, tracking=settings.tracker,
+        occlusion=settings.occlusion, checkpoints_dir=settings.checkpoints_dir))))
     max_bytes = int(settings.max_upload_mb * 1024 * 1024)
     uploads = settings.data_dir / "uploads"
 

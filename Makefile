@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 VALIDATOR := tools/gltf/node_modules/gltf-validator/package.json
 
-.PHONY: demo test setup model bench clean browser viewer
+.PHONY: demo test setup model bench clean browser viewer redis
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,11 +39,18 @@ browser:
 	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; }; }; } || \
 	  echo "chromium not installed: the viewer tests will be skipped"
 
+# Debian's redis-server for the queue tests (skipped, saying why, where it cannot be installed).
+redis:
+	@command -v redis-server >/dev/null || { command -v apt-get >/dev/null && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null 2>&1; }; }; } || \
+	  echo "redis-server not installed: the queue tests will be skipped"
+
 # Rebuild the viewer bundle (committed in src/nvwa/viewer_static/, so only needed after editing viewer/src).
 viewer:
 	cd viewer && npm ci --no-audit --no-fund && npm run build
 
-test: model $(VALIDATOR) browser
+test: model $(VALIDATOR) browser redis
 	$(PY) -m pytest -q
 
 bench: model

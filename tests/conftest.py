@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -116,3 +120,61 @@ class ServedApp:
     def __exit__(self, *exc):
         self.server.should_exit = True
         self.thread.join(30)
+
+
+# -- the service's tests: SSE reading, uploads, a real S3-compatible server ---------------------------
+
+def parse_sse(lines, stop_after: int | None = None) -> list[dict]:
+    """SSE lines -> [{"id", "event", "data"}]; stops after ``stop_after`` events."""
+    events, cur = [], {}
+    for line in lines:
+        if line == "":
+            if cur:
+                events.append(cur)
+                cur = {}
+                if stop_after and len(events) >= stop_after:
+                    break
+            continue
+        if line.startswith(":"):
+            continue
+        k, _, v = line.partition(":")
+        cur[k] = v[1:] if v.startswith(" ") else v
+    return events
+
+
+def sse(client, url: str, headers=None, stop_after: int | None = None) -> list[dict]:
+    """Read an SSE stream; stop after ``stop_after`` events (a disconnect)."""
+    with client.stream("GET", url, headers=headers or {}, timeout=120) as r:
+        assert r.status_code == 200, r.read()
+        assert r.headers["content-type"].startswith("text/event-stream")
+        return parse_sse(r.iter_lines(), stop_after)
+
+
+def post_video(client, path: Path, options: dict | None = None, **fields):
+    files = {"file": (path.name, path.read_bytes(), "video/mp4")}
+    data = {**fields, **({"options": json.dumps(options)} if options is not None else {})}
+    return client.post("/jobs", files=files, data=data)
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """A real S3-compatible server (moto_server) on loopback, for the session."""
+    import httpx
+
+    exe = Path(sys.executable).parent / "moto_server"
+    if not exe.exists():
+        pytest.skip("moto_server not installed (dev extra moto[server])")
+    port = free_port()
+    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            httpx.get(url, timeout=1)
+            break
+        except httpx.HTTPError:
+            assert time.time() < deadline and proc.poll() is None, "moto_server did not start"
+            time.sleep(0.2)
+    yield url
+    proc.terminate()
+    proc.wait(10)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, REPO, ServedApp, free_port
+from conftest import DATA, REPO, ServedApp, free_port, parse_sse, post_video, sse  # noqa: F401
 
 httpx = pytest.importorskip("httpx", reason="the service tests need the dev extra (httpx)")
 pytest.importorskip("fastapi", reason="the service tests need the server extra")
@@ -43,38 +43,6 @@ class _SharedBody:
 
     def close(self):
         pass
-
-
-def parse_sse(lines, stop_after: int | None = None) -> list[dict]:
-    """SSE lines -> [{"id", "event", "data"}]; stops after ``stop_after`` events."""
-    events, cur = [], {}
-    for line in lines:
-        if line == "":
-            if cur:
-                events.append(cur)
-                cur = {}
-                if stop_after and len(events) >= stop_after:
-                    break
-            continue
-        if line.startswith(":"):
-            continue
-        k, _, v = line.partition(":")
-        cur[k] = v[1:] if v.startswith(" ") else v
-    return events
-
-
-def sse(client: httpx.Client, url: str, headers=None, stop_after: int | None = None) -> list[dict]:
-    """Read an SSE stream; stop after ``stop_after`` events (a disconnect)."""
-    with client.stream("GET", url, headers=headers or {}, timeout=120) as r:
-        assert r.status_code == 200, r.read()
-        assert r.headers["content-type"].startswith("text/event-stream")
-        return parse_sse(r.iter_lines(), stop_after)
-
-
-def post_video(client, path: Path, options: dict | None = None, **fields):
-    files = {"file": (path.name, path.read_bytes(), "video/mp4")}
-    data = {**fields, **({"options": json.dumps(options)} if options is not None else {})}
-    return client.post("/jobs", files=files, data=data)
 
 
 @pytest.fixture(scope="module")
@@ -273,27 +241,6 @@ def test_api_key_guards_everything_but_health(blazepose, tmp_path):
 
 
 # -- S3: a real S3-compatible server on loopback ----------------------------------------------------
-
-@pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory):
-    exe = Path(sys.executable).parent / "moto_server"
-    if not exe.exists():
-        pytest.skip("moto_server not installed (dev extra moto[server])")
-    port = free_port()
-    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            break
-        except httpx.HTTPError:
-            assert time.time() < deadline and proc.poll() is None, "moto_server did not start"
-            time.sleep(0.2)
-    yield url
-    proc.terminate()
-    proc.wait(10)
-
 
 def test_s3_storage_for_uploads_and_artifacts(blazepose, s3_endpoint, tmp_path, monkeypatch):
     import boto3

@@ -20,6 +20,7 @@ from sse_starlette.sse import EventSourceResponse
 from nvwa import __version__
 from nvwa.errors import InputError
 from nvwa.pipeline import PipelineConfig, load_models
+from nvwa.service.taskqueue import QueueRunner, QueueUnavailable
 from nvwa.service.db import TERMINAL, JobStore
 from nvwa.service.jobs import JobOptions, JobRunner, create_job, new_job_id
 from nvwa.service.settings import Settings
@@ -60,14 +61,24 @@ def _options(text: str | None, extra: dict | None = None) -> JobOptions:
         raise HTTPException(422, f"options: not valid JSON ({exc})") from None
 
 
+def models_for(settings: Settings):
+    """The models the settings choose, loaded (one set per job slot or worker)."""
+    return load_models(PipelineConfig(models_dir=settings.models_dir, body_model=settings.body_model,
+                                      tracking=settings.tracker, occlusion=settings.occlusion,
+                                      checkpoints_dir=settings.checkpoints_dir))
+
+
 def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAPI:
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = JobStore(settings.db_url)
     storage = make_storage(settings)
-    runner = JobRunner(settings, store, storage, body_factory or (lambda: load_models(PipelineConfig(
-        models_dir=settings.models_dir, body_model=settings.body_model, tracking=settings.tracker,
-        occlusion=settings.occlusion, checkpoints_dir=settings.checkpoints_dir))))
+    if settings.executor == "queue":
+        if settings.storage != "s3":
+            raise ValueError("NVWA_EXECUTOR=queue needs NVWA_STORAGE=s3: workers on other machines share no disk")
+        runner = QueueRunner(settings, store, storage)
+    else:
+        runner = JobRunner(settings, store, storage, body_factory or (lambda: models_for(settings)))
     max_bytes = int(settings.max_upload_mb * 1024 * 1024)
     uploads = settings.data_dir / "uploads"
 
@@ -101,14 +112,23 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
 
     @app.get("/health", tags=["health"])
     def health():
-        return {"status": "ok", "version": __version__, "models_ready": runner.models_ready,
-                "storage": settings.storage, "max_concurrent_jobs": settings.max_concurrent_jobs}
+        out = {"status": "ok", "version": __version__, "models_ready": runner.models_ready,
+               "storage": settings.storage, "max_concurrent_jobs": settings.max_concurrent_jobs,
+               "executor": settings.executor}
+        if settings.executor == "queue":
+            try:
+                runner.check()
+                out["queue"] = "reachable"
+            except QueueUnavailable as exc:
+                out["queue"], out["status"] = str(exc), "degraded"
+        return out
 
     jobs = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Depends(require_key)])
 
     async def _accept(request: Request, extra_options=None, option_fields: dict | None = None) -> str:
         """Read the upload (or take an object already in storage), check it, create + submit the job."""
         job_id = new_job_id()
+        await asyncio.to_thread(_queue_check)  # before reading a large upload for nothing
         up = await read_upload(request, "file", max_bytes, uploads) if request.headers.get(
             "content-type", "").startswith("multipart/") else None
         if up is None:
@@ -139,8 +159,19 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
         finally:
             if up.path is not None:
                 up.path.unlink(missing_ok=True)
-        runner.submit(job_id)
+        try:
+            await asyncio.to_thread(runner.submit, job_id)
+        except QueueUnavailable as exc:  # nothing kept: no job row, no stored upload
+            await asyncio.to_thread(store.delete, job_id)
+            await asyncio.to_thread(storage.delete_prefix, f"jobs/{job_id}")
+            raise HTTPException(503, str(exc)) from None
         return job_id
+
+    def _queue_check():
+        try:
+            getattr(runner, "check", lambda: None)()
+        except QueueUnavailable as exc:
+            raise HTTPException(503, str(exc)) from None
 
     @jobs.post("", status_code=202, summary="Upload a video (multipart 'file' + optional 'options' JSON) and start a job")
     async def post_job(request: Request):

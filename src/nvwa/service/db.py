@@ -100,10 +100,11 @@ class JobStore:
             return job
 
     def add_event(self, job_id: str, type_: str, data: dict, **job_fields) -> int:
-        """Store an event (and optionally update the job in the same transaction) -> its seq."""
+        """Store an event (and optionally update the job in the same transaction) -> its seq. A job that
+        has ended takes no more events (0): a result is never stored twice, whoever tries."""
         with self.session.begin() as s:
             job = s.get(Job, job_id, with_for_update=True)
-            if job is None:
+            if job is None or job.status in TERMINAL:
                 return 0
             job.last_seq += 1
             for k, v in job_fields.items():

@@ -7,7 +7,9 @@ builds its own light Pipeline around a borrowed model. Events are stored before 
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import socket
 import tempfile
 import threading
 import time
@@ -20,9 +22,10 @@ from typing import Callable, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from nvwa.service.db import Job, JobStore
+from nvwa.service.db import TERMINAL, Job, JobStore
 
 log = logging.getLogger("nvwa.service")
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"  # who ran a job, in its init event
 
 CONTENT_TYPES = {".glb": "model/gltf-binary", ".npz": "application/octet-stream", ".json": "application/json",
                  ".zip": "application/zip", ".bvh": "text/plain; charset=utf-8"}
@@ -60,6 +63,10 @@ class Cancelled(Exception):
     pass
 
 
+class TimedOut(Exception):
+    pass
+
+
 def new_job_id() -> str:
     return uuid.uuid4().hex
 
@@ -84,8 +91,11 @@ def _jsonable(x):
 class JobRunner:
     """A bounded pool of job slots; each slot owns one loaded body model."""
 
-    def __init__(self, settings, store: JobStore, storage, body_factory: Callable[[], object]):
+    def __init__(self, settings, store: JobStore, storage, body_factory: Callable[[], object], queue_mode: bool = False):
+        """``queue_mode``: this runner lives in a worker; jobs arrive from the queue (``run_delivered``)
+        and a job's cancellation is its row going away in the shared database."""
         self.settings, self.store, self.storage = settings, store, storage
+        self.queue_mode = queue_mode
         self._body_factory = body_factory
         self._bodies: queue.Queue = queue.Queue()
         self._made = 0
@@ -143,9 +153,24 @@ class JobRunner:
                 self.submit(job.id)
         return again
 
+    def run_delivered(self, job_id: str) -> None:
+        """A job from the queue (queue mode). Returning acknowledges it, so this returns only once the
+        artifacts and the final event are stored. A job found running was a dead worker's: it runs again
+        here, after a ``retry`` event, so its stream goes on (no restart from id 1, one final result)."""
+        job = self.store.get(job_id)
+        if job is None or job.status in TERMINAL:
+            return  # deleted meanwhile, or finished by a worker that died before acknowledging
+        if job.status == "running":
+            self.store.add_event(job_id, "retry", {"message": "the worker running this job stopped; another worker took it over"},
+                                 status="queued")
+        self._run_safely(job_id)
+
     def _run_safely(self, job_id: str) -> None:
         try:
             self._run(job_id)
+        except TimedOut:
+            msg = f"the job exceeded its time limit of {self.settings.job_timeout_s:g} s (NVWA_JOB_TIMEOUT_S)"
+            self.store.add_event(job_id, "error", {"message": msg}, status="failed", error=msg)
         except Cancelled:
             if self._closing:
                 msg = "the server shut down while this job was running; submit it again"
@@ -167,6 +192,21 @@ class JobRunner:
         if job is None or job.status != "queued":
             return
         flag = self._cancel.get(job_id) or threading.Event()
+        started, last_look = time.monotonic(), [time.monotonic()]
+
+        def check() -> None:
+            """Stop a cancelled job (queue mode: its row is gone) or one past its time limit."""
+            now = time.monotonic()
+            if now - started > self.settings.job_timeout_s:
+                raise TimedOut()
+            if self.queue_mode and now - last_look[0] > 1.0:
+                last_look[0] = now
+                row = self.store.get(job_id)
+                if row is None or row.status == "cancelled":
+                    flag.set()
+            if flag.is_set():
+                raise Cancelled()
+
         opts = JobOptions(**job.options)
         body = self._borrow()
         models = body if isinstance(body, Models) else Models(body)
@@ -185,10 +225,10 @@ class JobRunner:
                 last_frame_event, period = 0.0, 1.0 / max(self.settings.frame_events_per_s, 0.1)
                 final = None
                 for ev in pipeline.run(video, out):
-                    if flag.is_set():
-                        raise Cancelled()
+                    check()
                     if ev.stage == "probe":
                         self.store.add_event(job_id, "init", {"job_id": job_id, "message": ev.message, "total_frames": ev.total,
+                                                             "worker": WORKER_NAME,
                                                              "video": _jsonable(ev.data["video"]), "options": opts.model_dump(),
                                                              "notes": opts.notes()})
                     elif ev.stage == "frame":
@@ -206,8 +246,7 @@ class JobRunner:
                 scene = final.data["scene"]
                 for p in scene.people:
                     self.store.add_event(job_id, "person", _jsonable(p.summary()))
-                if flag.is_set():
-                    raise Cancelled()
+                check()
                 formats = [f for f in opts.exports if f != "npz"]  # the pipeline wrote the scene itself
                 if formats:
                     export_scene(scene, out, formats)

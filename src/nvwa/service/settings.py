@@ -14,6 +14,12 @@
 | ``NVWA_BODY_MODEL`` / ``NVWA_TRACKER`` | ``blazepose`` / ``blazepose`` | ``sam3d_body`` / ``sam3`` for the GPU path |
 | ``NVWA_OCCLUSION`` | ``false`` | the Diffusion-VAS occlusion stage (GPU path, slow) |
 | ``NVWA_CHECKPOINTS_DIR`` | ``./checkpoints`` | the GPU checkpoints (``nvwa models download``) |
+| ``NVWA_EXECUTOR`` | ``embedded`` | ``embedded`` (jobs run in the API process) or ``queue`` (Redis + ``nvwa worker``; needs S3 storage and a database every process reaches) |
+| ``NVWA_REDIS_URL`` | unset | the queue, e.g. ``redis://redis:6379/0`` |
+| ``NVWA_QUEUE_HEARTBEAT_S`` | ``60`` | a worker silent this long is dead: its job goes to another worker |
+| ``NVWA_QUEUE_MAINTENANCE_CHANCE`` | ``1000`` | per million queue polls, how often a worker looks for dead workers' jobs |
+| ``NVWA_JOB_TIMEOUT_S`` | ``21600`` | a job running longer fails with that reason |
+| ``NVWA_WORKER_GRACE_S`` | ``30`` | on SIGTERM a worker finishes its job for this long, then leaves it to be redelivered |
 | ``NVWA_HEARTBEAT_S`` | ``15`` | SSE comment lines on idle streams, so proxies keep them open |
 | ``NVWA_FRAME_EVENTS_PER_S`` | ``4`` | frame-progress events stored per second of processing, at most |
 """
@@ -44,6 +50,12 @@ class Settings(BaseSettings):
     tracker: Literal["blazepose", "sam3"] = "blazepose"
     occlusion: bool = False
     checkpoints_dir: str | None = None
+    executor: Literal["embedded", "queue"] = "embedded"
+    redis_url: str | None = None
+    queue_heartbeat_s: float = 60.0
+    queue_maintenance_chance: int = 1000
+    job_timeout_s: float = 6 * 3600.0
+    worker_grace_s: float = 30.0
     heartbeat_s: float = 15.0
     frame_events_per_s: float = 4.0
 

@@ -35,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--K", help='intrinsics "fx,fy,cx,cy" or 9 numbers of a 3x3 K, in stored-video pixels')
     pr.add_argument("--smoothing", default="balanced", choices=list(SMOOTHING_PRESETS), help="smoothing preset (default balanced)")
     pr.add_argument("--models-dir", help="where `nvwa models fetch` put the models (default $NVWA_MODELS_DIR or ./models)")
+    pr.add_argument("--body-model", default="blazepose", choices=["blazepose", "sam3d_body"],
+                    help="body model (default blazepose on the CPU; sam3d_body: GPU, `nvwa models download`)")
+    pr.add_argument("--tracker", default="blazepose", choices=["blazepose", "sam3"],
+                    help="people tracker (default blazepose; sam3: GPU masklets, needs --body-model sam3d_body)")
+    pr.add_argument("--occlusion", action="store_true", help="amodal masks for hidden people (Diffusion-VAS; GPU, slow)")
+    pr.add_argument("--checkpoints-dir", help="the GPU checkpoints (default $NVWA_CHECKPOINTS_DIR or ./checkpoints)")
     pr.add_argument("--export", default="glb,npz", help="formats to write: any of glb,bvh,ply,npz (default glb,npz; "
                     "scene.npz + scene.json are always written)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
@@ -222,7 +228,9 @@ def _process(args) -> int:
     frames = iter_frames(args.video, max_side=64)
     next(frames)
     frames.close()
-    config = PipelineConfig(max_side=args.max_side, stride=args.stride, max_frames=args.max_frames,
+    config = PipelineConfig(body_model=args.body_model, tracking=args.tracker, occlusion=args.occlusion,
+                            checkpoints_dir=args.checkpoints_dir,
+                            max_side=args.max_side, stride=args.stride, max_frames=args.max_frames,
                             focal_px=args.focal, K=args.K, smoothing=args.smoothing, models_dir=args.models_dir)
     pipeline = Pipeline(config)
     final = None

@@ -75,9 +75,10 @@ def load_tracker(tracker: str = "blazepose", checkpoints_dir: str | None = None)
 def load_occlusion(checkpoints_dir: str | None = None, complete_content: bool = False):
     """The occlusion stage on Diffusion-VAS (GPU path, slow: off unless asked for)."""
     from nvwa.models import checkpoint_path
+    from nvwa.models.gated import checkpoint_dir
     from nvwa.occlusion import DiffusionVASAmodal, OcclusionConfig, OcclusionHandler
 
-    amodal = DiffusionVASAmodal(str(checkpoint_path("diffusion-vas-amodal", "", checkpoints_dir)),
+    amodal = DiffusionVASAmodal(str(checkpoint_dir("diffusion-vas-amodal", checkpoints_dir)),
                                 str(checkpoint_path("depth-anything-v2-large", "depth_anything_v2_vitl.pth", checkpoints_dir)))
     if complete_content:
         raise InputError("occlusion completion", "content completion is not wired to a model yet; use amodal masks only")

@@ -24,7 +24,7 @@ TORCH_INDEX_URL=https://download.pytorch.org/whl/cu128
 SAM3_VERSION=0.1.4
 SAM3D_BODY_REF=b5c765a0d89d789985e186d396315e7590887b94
 DINOV3_REF=91ffb6803c74aeb6927209b82560142743763dd7
-EXTRAS=server,s3,models,gpu
+EXTRAS=server,s3,queue,models,gpu
 # Beside sam3: open_clip_torch for SAM 3's BPE vocabulary, which the sam3 wheel lacks (open_clip ships the identical
 # file, where Nvwa looks for it), and sam-3d-body's inference imports (its repository also lists training and demo
 # tools; detectron2 and opencv-python are left out: our tracker gives the boxes and masks, and opencv-python would

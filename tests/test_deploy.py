@@ -347,7 +347,7 @@ def test_runpod_dry_run_prints_the_plan_changes_nothing_and_never_shows_the_toke
     assert done.returncode == 0, done.stderr
     out = done.stdout
     for expected in ("+ ", "--index-url https://download.pytorch.org/whl/cu12", "torch==2.", "sam3==",
-                     "[server,s3,models,gpu]", "https://github.com/facebookresearch/sam-3d-body",
+                     "[server,s3,queue,models,gpu]", "https://github.com/facebookresearch/sam-3d-body",
                      f"nvwa models download --all --checkpoints-dir {checkpoints}", "HF token: set",
                      "NVWA_BODY_MODEL=sam3d_body NVWA_TRACKER=sam3", "nvwa serve --host 0.0.0.0 --port 8000"):
         assert expected in out, f"{expected!r} missing from the dry run:\n{out}"

@@ -19,7 +19,8 @@ from sse_starlette.sse import EventSourceResponse
 
 from nvwa import __version__
 from nvwa.errors import InputError
-from nvwa.pipeline import PipelineConfig, load_models
+from nvwa.backends import load_models
+from nvwa.pipeline import PipelineConfig
 from nvwa.service.taskqueue import QueueRunner, QueueUnavailable
 from nvwa.service.db import TERMINAL, JobStore
 from nvwa.service.jobs import JobOptions, JobRunner, create_job, new_job_id

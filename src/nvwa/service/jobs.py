@@ -186,7 +186,8 @@ class JobRunner:
 
     def _run(self, job_id: str) -> None:
         from nvwa.export import export_scene
-        from nvwa.pipeline import Models, Pipeline, PipelineConfig
+        from nvwa.backends import Models
+        from nvwa.pipeline import Pipeline, PipelineConfig
 
         job = self.store.get(job_id)
         if job is None or job.status != "queued":

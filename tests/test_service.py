@@ -24,33 +24,20 @@ CLIP = DATA / "sports2d_3s.mp4"  # 90 frames, two people
 
 
 class Server(ServedApp):
-    """create_app(settings) served on loopback, lent the session's model."""
+    """create_app(settings) served on loopback: its job slot is a child process loading the real model."""
 
-    def __init__(self, settings: Settings, body=None):
+    def __init__(self, settings: Settings):
         self.settings = settings
-        self.app = create_app(settings, body_factory=(lambda: _SharedBody(body)) if body is not None else None)
+        self.app = create_app(settings)
         super().__init__(self.app)
 
 
-class _SharedBody:
-    """The session's one BlazePose model lent to a service (which must not close it)."""
-
-    def __init__(self, body):
-        self._body = body
-
-    def __getattr__(self, name):
-        return getattr(self._body, name)
-
-    def close(self):
-        pass
-
-
 @pytest.fixture(scope="module")
-def server(blazepose, tmp_path_factory):
+def server(models_dir, tmp_path_factory):
     data = tmp_path_factory.mktemp("service")
-    settings = Settings(data_dir=data, models_dir=str(REPO / "models"), max_upload_mb=2.0, heartbeat_s=1.0,
+    settings = Settings(data_dir=data, models_dir=str(models_dir), max_upload_mb=2.0, heartbeat_s=1.0,
                         cors_origins=["http://replay.example"])
-    with Server(settings, blazepose) as s:
+    with Server(settings) as s:
         yield s
 
 
@@ -148,7 +135,7 @@ def test_list_is_paged(finished, server):
 
 def test_bad_requests(finished, server, tmp_path):
     job_id, _ = finished
-    uploads = server.settings.data_dir / "uploads"
+    uploads = server.settings.tmp_dir / "uploads"
     before = set(uploads.iterdir()) if uploads.exists() else set()
     with httpx.Client(base_url=server.url) as c:
         total = c.get("/jobs").json()["total"]
@@ -229,9 +216,9 @@ def test_process_video_v2_streams_the_plans_events(server):
         assert bad.status_code == 422 and "turbo" in bad.json()["detail"]
 
 
-def test_api_key_guards_everything_but_health(blazepose, tmp_path):
-    settings = Settings(data_dir=tmp_path, models_dir=str(REPO / "models"), api_key="s3cret")
-    with Server(settings, blazepose) as s, httpx.Client(base_url=s.url) as c:
+def test_api_key_guards_everything_but_health(models_dir, tmp_path):
+    settings = Settings(data_dir=tmp_path, models_dir=str(models_dir), api_key="s3cret")
+    with Server(settings) as s, httpx.Client(base_url=s.url) as c:
         assert c.get("/health").status_code == 200
         assert c.get("/jobs").status_code == 401
         assert post_video(c, CLIP).status_code == 401
@@ -242,7 +229,7 @@ def test_api_key_guards_everything_but_health(blazepose, tmp_path):
 
 # -- S3: a real S3-compatible server on loopback ----------------------------------------------------
 
-def test_s3_storage_for_uploads_and_artifacts(blazepose, s3_endpoint, tmp_path, monkeypatch):
+def test_s3_storage_for_uploads_and_artifacts(models_dir, s3_endpoint, tmp_path, monkeypatch):
     import boto3
 
     for k, v in {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1"}.items():
@@ -250,9 +237,9 @@ def test_s3_storage_for_uploads_and_artifacts(blazepose, s3_endpoint, tmp_path, 
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     s3.create_bucket(Bucket="nvwa")
     s3.upload_file(str(CLIP), "nvwa", "incoming/clip.mp4")
-    settings = Settings(data_dir=tmp_path, models_dir=str(REPO / "models"), storage="s3", s3_bucket="nvwa",
+    settings = Settings(data_dir=tmp_path, models_dir=str(models_dir), storage="s3", s3_bucket="nvwa",
                         s3_endpoint_url=s3_endpoint)
-    with Server(settings, blazepose) as s, httpx.Client(base_url=s.url) as c:
+    with Server(settings) as s, httpx.Client(base_url=s.url) as c:
         up = post_video(c, CLIP, {"max_frames": 30, "smoothing": "fast", "exports": ["glb"]}).json()
         by_url = c.post("/jobs", files={"source": (None, "s3://nvwa/incoming/clip.mp4"),
                                         "options": (None, json.dumps({"max_frames": 30, "exports": ["glb"]}))})
@@ -269,7 +256,7 @@ def test_s3_storage_for_uploads_and_artifacts(blazepose, s3_endpoint, tmp_path, 
             part = c.get(f"/jobs/{job_id}/artifacts/scene.glb", headers={"Range": "bytes=-8"})
             assert part.status_code == 206 and part.content == glb.content[-8:]
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket="nvwa")["Contents"]}
-        assert f"jobs/{up['id']}/input/{CLIP.name}" in keys and f"jobs/{up['id']}/artifacts/scene.glb" in keys
+        assert f"jobs/{up['id']}/input/video.mp4" in keys and f"jobs/{up['id']}/artifacts/scene.glb" in keys
         assert not (tmp_path / "storage").exists()  # nothing on local disk
         assert c.delete(f"/jobs/{up['id']}").status_code == 204
         keys = {o["Key"] for o in s3.list_objects_v2(Bucket="nvwa").get("Contents", [])}

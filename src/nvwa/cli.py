@@ -194,8 +194,20 @@ def _serve(args) -> int:
         from nvwa.service import Settings, create_app
     except ImportError as exc:
         raise NvwaError(f"the service needs the server extra: pip install 'nvwa[server]' ({exc.name} is missing)") from None
-    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+    from pydantic import ValidationError
+
+    from nvwa.service.security import DataDirInUse
+
+    try:
+        settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise NvwaError(f"settings: NVWA_{str(first['loc'][0]).upper()}: {first['msg'].removeprefix('Value error, ')}") from None
+    try:
+        app = create_app(settings)
+    except DataDirInUse as exc:
+        raise NvwaError(str(exc)) from None
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0
 
 

@@ -156,7 +156,7 @@ class Pipeline:
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
         yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}, {info.fps:.3g} fps", 0, expected,
-                            {"video": info.__dict__})
+                            {"video": _public_video(info)})
 
         if hasattr(self.body, "begin_video"):
             self.body.begin_video()
@@ -295,7 +295,7 @@ class Pipeline:
                         "smoothing": c.smoothing, "intrinsics": K_stored.source},
         }
         scene = Scene(
-            video=info.__dict__, K=K_stored.K, R_world_from_cam=R, t_world_from_cam=t,
+            video=_public_video(info), K=K_stored.K, R_world_from_cam=R, t_world_from_cam=t,
             floor=floor, people=tuple(persons), stats=scene_stats, grounding=grounding.event_data(),
             mesh_faces=mesh_faces,
         )
@@ -389,3 +389,9 @@ class Pipeline:
     def _floor_dict(floor: Floor) -> dict:
         return {"normal_cam": floor.normal_cam, "offset": floor.offset, "inliers": floor.inliers,
                 "candidates": floor.candidates, "rms": floor.rms, "method": floor.method}
+
+
+def _public_video(info) -> dict:
+    """The probe's VideoInfo for events and scene files: the file's name, never the folder it sits in
+    (a server's temp path says nothing to the user and a lot to an attacker)."""
+    return {**info.__dict__, "path": Path(info.path).name}

@@ -103,7 +103,7 @@ async function load(url) {
     }
     state.people.push({ id, name: o.name, node: o, body, joints, colour: "#" + colour.getHexString(THREE.SRGBColorSpace),
       visible: true, tag, trail, contactMarks, contacts: o.userData.contacts || { left: [], right: [] },
-      first_s: o.userData.first_s ?? 0, last_s: o.userData.last_s ?? 0 });
+      first_s: Number(o.userData.first_s) || 0, last_s: Number(o.userData.last_s) || 0 });
   });
 
   mixer = new THREE.AnimationMixer(gltf.scene);
@@ -211,7 +211,7 @@ function updatePeople() {
 
 // -- picture in picture --------------------------------------------------------------------------
 const video = $("pip");
-if (params.get("video")) { video.src = params.get("video"); video.hidden = false; }
+if (params.get("video") && sameOrigin(params.get("video"))) { video.src = params.get("video"); video.hidden = false; }
 function syncVideo() {
   if (video.hidden || !video.duration) return;
   video.playbackRate = Math.max(0.0625, state.speed);
@@ -224,20 +224,29 @@ function syncVideo() {
 // -- UI ---------------------------------------------------------------------------------------------
 function buildPeoplePanel() {
   const list = $("people");
-  list.innerHTML = "";
+  list.replaceChildren();
   for (const p of state.people) {
+    // Built node by node: a GLB's strings (person ids, names) are text, never markup.
     const row = document.createElement("label");
-    row.innerHTML = `<input type="checkbox" checked> <span class="swatch" style="background:${p.colour}"></span> #${p.id}
-      <button data-follow="${p.id}" title="follow">follow</button>`;
-    row.querySelector("input").addEventListener("change", (e) => { p.visible = e.target.checked; updatePeople(); });
-    row.querySelector("button").addEventListener("click", () => followPerson(state.follow === p.id ? null : p.id));
+    const box = document.createElement("input");
+    box.type = "checkbox";
+    box.checked = true;
+    box.addEventListener("change", (e) => { p.visible = e.target.checked; updatePeople(); });
+    const swatch = document.createElement("span");
+    swatch.className = "swatch";
+    swatch.style.background = p.colour;
+    const follow = document.createElement("button");
+    follow.title = "follow";
+    follow.textContent = "follow";
+    follow.addEventListener("click", () => followPerson(state.follow === p.id ? null : p.id));
+    row.append(box, " ", swatch, ` #${p.id} `, follow);
     list.appendChild(row);
   }
 }
 
 function buildTracks() {
   const tracks = $("tracks");
-  tracks.innerHTML = "";
+  tracks.replaceChildren();
   for (const p of state.people) {
     const bar = document.createElement("div");
     bar.className = "track";
@@ -245,7 +254,7 @@ function buildTracks() {
     bar.style.left = (100 * p.first_s) / d + "%";
     bar.style.width = Math.max(0.5, (100 * (p.last_s - p.first_s)) / d) + "%";
     bar.style.background = p.colour;
-    bar.title = `#${p.id}: ${p.first_s.toFixed(2)}-${p.last_s.toFixed(2)} s`;
+    bar.title = `#${p.id}: ${p.first_s.toFixed(2)}-${p.last_s.toFixed(2)} s`;  // title is text, not markup
     tracks.appendChild(bar);
   }
 }
@@ -428,6 +437,13 @@ function fail(err) {
   console.warn("nvwa viewer:", state.error);
 }
 
+// ?src= and &video= are loaded only from this page's own origin: a link to the viewer must not make it
+// load (and show) a file an attacker serves elsewhere. Other files: drag and drop.
+function sameOrigin(url) {
+  try { return new URL(url, location.href).origin === location.origin; } catch { return false; }
+}
+
 const src = params.get("src");
-if (src) load(src).catch(fail);
+if (src && !sameOrigin(src)) fail(new Error("refusing ?src= from another origin: open it from this server, or drop the file here"));
+else if (src) load(src).catch(fail);
 else { $("drop").hidden = false; setStatus("drop a .glb exported by Nvwa here, or open ?src=<url>"); }

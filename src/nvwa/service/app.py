@@ -7,15 +7,20 @@ import asyncio
 import json
 import logging
 import re
+import shutil
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nvwa import __version__
 from nvwa.errors import InputError
@@ -23,8 +28,12 @@ from nvwa.backends import load_models
 from nvwa.pipeline import PipelineConfig
 from nvwa.service.taskqueue import QueueRunner, QueueUnavailable
 from nvwa.service.db import TERMINAL, JobStore
-from nvwa.service.jobs import JobOptions, JobRunner, create_job, new_job_id
+from nvwa.service.jobs import JobOptions, JobRunner, create_job, new_job_id, safe_filename, video_content_type
+from nvwa.service.schemas import (ERRORS, UPLOAD_BODY, V2_UPLOAD_BODY, ErrorPublic, HealthPublic, JobList, JobPublic,
+                                  sse_response)
+from nvwa.service.security import DataDirLock, GuardMiddleware
 from nvwa.service.settings import Settings
+from nvwa.service.slots import IsolatedRunner
 from nvwa.service.storage import make_storage
 from nvwa.service.upload import UploadError, read_upload
 
@@ -32,23 +41,45 @@ log = logging.getLogger("nvwa.service")
 VIEWER_DIR = Path(__file__).resolve().parent.parent / "viewer_static"  # built by `npm run build` in viewer/
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 POLL_S = 0.2
+MAX_OPTIONS_DEPTH = 8  # options are a flat object with one list; anything deeper is refused before parsing
+MAX_EVENT_ID = 2**53  # SSE ids are per-job counters; a larger Last-Event-ID is no id of ours
 
 
 def _probe(path: Path, filename: str) -> None:
-    """422 unless the upload is a video with at least one decodable frame."""
-    from nvwa.video import iter_frames
+    """422 unless the upload is a video with at least one decodable frame and frames up to its end."""
+    from nvwa.video import check_complete, iter_frames
 
     try:
         frames = iter_frames(path, max_side=64)
         next(frames)
         frames.close()
+        check_complete(path)
     except InputError as exc:
         raise HTTPException(422, f"{filename}: {exc.problem}") from None
     except StopIteration:
         raise HTTPException(422, f"{filename}: no decodable video frame") from None
 
 
+def _json_depth_ok(text: str, limit: int) -> bool:
+    """Whether brackets nest at most ``limit`` deep (checked before json.loads, which recurses)."""
+    depth, in_str, esc = 0, False, False
+    for ch in text:
+        if in_str:
+            esc, in_str = (False, True) if esc else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
 def _options(text: str | None, extra: dict | None = None) -> JobOptions:
+    if text and not _json_depth_ok(text, MAX_OPTIONS_DEPTH):
+        raise HTTPException(422, f"options: nested deeper than {MAX_OPTIONS_DEPTH} levels")
     try:
         raw = json.loads(text) if text else {}
         if not isinstance(raw, dict):
@@ -69,26 +100,48 @@ def models_for(settings: Settings):
                                       checkpoints_dir=settings.checkpoints_dir))
 
 
-def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, models_factory=None, isolate_jobs: bool = True) -> FastAPI:
+    """The service. ``models_factory``: builds the models a job slot uses (default: those ``settings``
+    names); picklable when ``isolate_jobs`` (each job slot is then a child process, so a native crash
+    fails one job and never the server). ``isolate_jobs=False`` runs jobs in threads of this process.
+
+    The data dir is locked for this app's lifetime (from here until its shutdown; a second server on
+    it gets a one-line error) and its ``tmp/`` is emptied at start and at stop."""
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = JobStore(settings.db_url)
-    storage = make_storage(settings)
-    if settings.executor == "queue":
-        if settings.storage != "s3":
-            raise ValueError("NVWA_EXECUTOR=queue needs NVWA_STORAGE=s3: workers on other machines share no disk")
-        runner = QueueRunner(settings, store, storage)
-    else:
-        runner = JobRunner(settings, store, storage, body_factory or (lambda: models_for(settings)))
+    lock = DataDirLock(settings.data_dir).acquire()
+    try:
+        shutil.rmtree(settings.tmp_dir, ignore_errors=True)  # what a crashed or killed server left
+        settings.tmp_dir.mkdir()
+        store = JobStore(settings.db_url)
+        storage = make_storage(settings)
+        if settings.executor == "queue":
+            if settings.storage != "s3":
+                raise ValueError("NVWA_EXECUTOR=queue needs NVWA_STORAGE=s3: workers on other machines share no disk")
+            runner = QueueRunner(settings, store, storage)
+        elif isolate_jobs:
+            runner = IsolatedRunner(settings, store, storage, models_factory, tmp_root=settings.tmp_dir / "jobs")
+        else:
+            runner = JobRunner(settings, store, storage, models_factory or (lambda: models_for(settings)),
+                               tmp_root=settings.tmp_dir / "jobs")
+    except BaseException:
+        lock.release()
+        raise
     max_bytes = int(settings.max_upload_mb * 1024 * 1024)
-    uploads = settings.data_dir / "uploads"
+    uploads = settings.tmp_dir / "uploads"
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         runner.recover()
         threading.Thread(target=_warm, daemon=True).start()
-        yield
-        await asyncio.to_thread(runner.close)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(runner.close)
+            shutil.rmtree(settings.tmp_dir, ignore_errors=True)
+            settings.tmp_dir.mkdir(exist_ok=True)
+            store.engine.dispose()
+            lock.release()
 
     def _warm():
         try:
@@ -97,21 +150,31 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
             log.exception("model load failed")
 
     app = FastAPI(title="Nvwa", version=__version__, lifespan=lifespan,
-                  description="Video of people in, world-grounded 3D people out: jobs, live progress (SSE), artifacts.")
+                  description="Video of people in, world-grounded 3D people out: jobs, live progress (SSE), artifacts. "
+                              "With NVWA_API_KEY set, every route but /health needs the X-API-Key header.")
     app.state.settings, app.state.store, app.state.runner, app.state.storage = settings, store, runner, storage
+    app.state.data_dir_lock = lock
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["Content-Range", "Accept-Ranges", "Location"])
-
-    def require_key(x_api_key: str | None = Header(None)):
-        if settings.api_key and x_api_key != settings.api_key:
-            raise HTTPException(401, "missing or wrong X-API-Key header")
+    app.add_middleware(GuardMiddleware, api_key=settings.api_key)  # outermost: headers on every answer, CORS's too
 
     @app.exception_handler(UploadError)
     async def _upload_error(request, exc: UploadError):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
-    @app.get("/health", tags=["health"])
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request, exc: RequestValidationError):
+        """One line naming the parameter and the problem (the documented ErrorPublic shape)."""
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        where = " ".join(str(x) for x in first.get("loc", ())) or "request"
+        return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid')}"}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request, exc: StarletteHTTPException):
+        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.get("/health", tags=["health"], response_model=HealthPublic)
     def health():
         out = {"status": "ok", "version": __version__, "models_ready": runner.models_ready,
                "storage": settings.storage, "max_concurrent_jobs": settings.max_concurrent_jobs,
@@ -124,7 +187,7 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
                 out["queue"], out["status"] = str(exc), "degraded"
         return out
 
-    jobs = APIRouter(prefix="/jobs", tags=["jobs"], dependencies=[Depends(require_key)])
+    jobs = APIRouter(prefix="/jobs", tags=["jobs"], responses=ERRORS)
 
     async def _accept(request: Request, extra_options=None, option_fields: dict | None = None) -> str:
         """Read the upload (or take an object already in storage), check it, create + submit the job."""
@@ -153,8 +216,8 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
                     await asyncio.to_thread(storage.get_file, source_key, up.path)
                 except Exception:
                     raise HTTPException(422, f"source {fields['source']!r}: no such object in the configured storage") from None
-                up.filename = Path(source_key).name
-            filename = Path(up.filename or "video").name
+                up.filename = source_key.rsplit("/", 1)[-1]
+            filename = safe_filename(up.filename)
             await asyncio.to_thread(_probe, up.path, filename)
             await asyncio.to_thread(create_job, store, storage, job_id, filename, up.path, options, source_key)
         finally:
@@ -174,14 +237,16 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
         except QueueUnavailable as exc:
             raise HTTPException(503, str(exc)) from None
 
-    @jobs.post("", status_code=202, summary="Upload a video (multipart 'file' + optional 'options' JSON) and start a job")
+    @jobs.post("", status_code=202, response_model=JobPublic, openapi_extra={"requestBody": UPLOAD_BODY},
+               summary="Upload a video (multipart 'file' + optional 'options' JSON) and start a job")
     async def post_job(request: Request):
         job_id = await _accept(request)
         job = store.get(job_id)
         return JSONResponse(job.as_dict(), status_code=202, headers={"Location": f"/jobs/{job_id}"})
 
-    @jobs.get("")
-    def list_jobs(offset: int = Query(0, ge=0), limit: int = Query(20, ge=1, le=200), status: str | None = None):
+    @jobs.get("", response_model=JobList, summary="Jobs, newest first")
+    def list_jobs(offset: int = Query(0, ge=0, le=2**31), limit: int = Query(20, ge=1, le=200),
+                  status: Literal["queued", "running", "complete", "failed", "cancelled"] | None = None):
         rows, total = store.list(offset, limit, status)
         return {"jobs": [j.as_dict() for j in rows], "total": total, "offset": offset, "limit": limit}
 
@@ -205,24 +270,30 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
             raise HTTPException(404, f"job {job_id!r} not found")
         return job
 
-    @jobs.get("/{job_id}")
+    @jobs.get("/{job_id}", response_model=JobPublic)
     def get_job(job_id: str):
         return _job(job_id).as_dict()
 
-    @jobs.delete("/{job_id}", status_code=204)
+    @jobs.delete("/{job_id}", status_code=204, response_class=Response,
+                 summary="Cancel the job if it runs and delete it with every file; its event streams end with `cancelled`")
     def delete_job(job_id: str):
         _job(job_id)
         runner.cancel(job_id)
+        store.delete(job_id)  # first: a running job that looks sees its row gone and removes what it writes after
         storage.delete_prefix(f"jobs/{job_id}")
-        store.delete(job_id)
         return Response(status_code=204)
 
-    @jobs.get("/{job_id}/events", summary="Server-sent events; reconnect with Last-Event-ID to resume")
-    async def job_events(job_id: str, request: Request, last_event_id: str | None = Header(None),
-                         after: int | None = Query(None, ge=0, description="resume after this event id")):
+    @jobs.get("/{job_id}/events", response_class=EventSourceResponse, responses={200: sse_response()},
+              summary="Server-sent events; reconnect with Last-Event-ID to resume")
+    async def job_events(job_id: str, request: Request,
+                         last_event_id: str | None = Header(None, max_length=32, description="resume after this event id"),
+                         after: int | None = Query(None, ge=0, le=MAX_EVENT_ID, description="resume after this event id")):
         _job(job_id)
-        start = after if after is not None else (int(last_event_id) if (last_event_id or "").isdigit() else 0)
-        return EventSourceResponse(_stream(job_id, start, request), ping=settings.heartbeat_s)
+        if after is None and last_event_id:
+            if not last_event_id.isdigit() or int(last_event_id) > MAX_EVENT_ID:
+                raise HTTPException(400, f"Last-Event-ID {last_event_id[:32]!r} is not an event id of this job")
+            after = int(last_event_id)
+        return EventSourceResponse(_stream(job_id, after or 0, request), ping=settings.heartbeat_s)
 
     async def _stream(job_id: str, after: int, request: Request):
         while True:
@@ -233,14 +304,24 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
             if rows:
                 continue
             job = await asyncio.to_thread(store.get, job_id)
-            if job is None or (job.status in TERMINAL and job.last_seq <= after):
+            if job is None:  # deleted (DELETE) while streamed: say so, then end
+                yield {"id": str(after + 1), "event": "cancelled",
+                       "data": json.dumps({"message": "the job was deleted", "job_id": job_id})}
+                return
+            if job.status in TERMINAL and job.last_seq <= after:
                 return
             if await request.is_disconnected():
                 return
             await asyncio.sleep(POLL_S)
 
-    @jobs.get("/{job_id}/artifacts/{name}", summary="Download an artifact (HTTP ranges supported)")
-    def artifact(job_id: str, name: str, range: str | None = Header(None)):
+    file_answers = {206: {"description": "the requested byte range"}, 416: {"model": ErrorPublic}}
+
+    @jobs.get("/{job_id}/artifacts/{name}", response_class=Response, operation_id="get_artifact",
+              responses={200: {"description": "the file", "content": {"application/octet-stream": {}}}, **file_answers},
+              summary="Download an artifact (HTTP ranges supported)")
+    @jobs.head("/{job_id}/artifacts/{name}", response_class=Response, operation_id="head_artifact",
+               summary="An artifact's size and type, without its bytes")
+    def artifact(job_id: str, name: str, range: str | None = Header(None, max_length=200)):
         if ".." in name or "/" in name or "\\" in name or not SAFE_NAME.match(name):
             raise HTTPException(400, f"artifact name {name!r} is not a plain file name")
         job = _job(job_id)
@@ -255,36 +336,38 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
             return FileResponse(obj.path, media_type=meta["content_type"], filename=name)
         return _ranged(storage, key, obj.size, meta["content_type"], name, range)
 
-    @jobs.get("/{job_id}/video", summary="The job's source video (HTTP ranges supported), for the viewer's picture in picture")
-    def job_video(job_id: str, range: str | None = Header(None)):
+    @jobs.get("/{job_id}/video", response_class=Response, operation_id="get_job_video",
+              responses={200: {"description": "the video", "content": {"video/mp4": {}}}, **file_answers},
+              summary="The job's source video (HTTP ranges supported), for the viewer's picture in picture")
+    @jobs.head("/{job_id}/video", response_class=Response, operation_id="head_job_video",
+               summary="The source video's size and type, without its bytes")
+    def job_video(job_id: str, range: str | None = Header(None, max_length=200)):
         job = _job(job_id)
         obj = storage.stat(job.input_key)
         if obj is None:
             raise HTTPException(404, f"job {job_id} has no source video in storage")
-        media = "video/" + (Path(job.filename).suffix.lstrip(".").lower() or "mp4")
+        media = video_content_type(job.filename)
         if obj.path is not None:
             return FileResponse(obj.path, media_type=media)
         return _ranged(storage, job.input_key, obj.size, media, job.filename, range)
 
     app.include_router(jobs)
 
-    from fastapi.responses import RedirectResponse
-    from fastapi.staticfiles import StaticFiles
-
     app.mount("/viewer/static", StaticFiles(directory=VIEWER_DIR), name="viewer")
 
-    @app.get("/viewer", tags=["viewer"], summary="The replay viewer on its own (drag and drop a GLB, or ?src=)")
+    @app.get("/viewer", tags=["viewer"], response_class=RedirectResponse, summary="The replay viewer on its own (drag and drop a GLB, or ?src=)")
     def viewer_alone():
         return RedirectResponse("/viewer/static/index.html")
 
-    @app.get("/viewer/{job_id}", tags=["viewer"], summary="The replay viewer on a finished job's GLB and source video")
+    @app.get("/viewer/{job_id}", tags=["viewer"], response_class=RedirectResponse, responses=ERRORS,
+             summary="The replay viewer on a finished job's GLB and source video")
     def viewer(job_id: str):
         job = _job(job_id)
         if not any(a["name"] == "scene.glb" for a in job.artifacts):
             raise HTTPException(404, f"job {job_id} has no scene.glb (status {job.status})")
         return RedirectResponse(f"/viewer/static/index.html?src=/jobs/{job_id}/artifacts/scene.glb&video=/jobs/{job_id}/video")
 
-    compat = APIRouter(tags=["plan compatibility"], dependencies=[Depends(require_key)])
+    compat = APIRouter(tags=["plan compatibility"], responses=ERRORS)
 
     def _plan_fields(fields: dict) -> dict:
         out = {}
@@ -301,7 +384,9 @@ def create_app(settings: Settings | None = None, *, body_factory=None) -> FastAP
             raise HTTPException(422, f"option {unknown[0]}: unknown for process_video_v2")
         return out
 
-    @compat.post("/sam3d/body/process_video_v2", summary="The plan's endpoint: upload + options, the job's events as the response")
+    @compat.post("/sam3d/body/process_video_v2", response_class=EventSourceResponse,
+                 responses={200: sse_response()}, openapi_extra={"requestBody": V2_UPLOAD_BODY},
+                 summary="The plan's endpoint: upload + options, the job's events as the response")
     async def process_video_v2(request: Request):
         job_id = await _accept(request, option_fields=_plan_fields)
         return EventSourceResponse(_stream(job_id, 0, request), ping=settings.heartbeat_s, headers={"X-Job-Id": job_id})

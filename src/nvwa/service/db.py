@@ -16,6 +16,22 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 TERMINAL = ("complete", "failed", "cancelled")
 
 
+def jsonable(x):
+    """Plain JSON values: numpy scalars and arrays unwrapped, NaN/inf -> None (JSON has neither), so a
+    stored value can never make a response fail."""
+    import math
+
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if hasattr(x, "tolist") and not isinstance(x, (str, bytes)):  # numpy arrays and scalars
+        return jsonable(x.tolist())
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    return x
+
+
 def _now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -39,14 +55,14 @@ class Job(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
 
     def as_dict(self, base: str = "") -> dict:
-        return {
+        return jsonable({
             "id": self.id, "status": self.status, "filename": self.filename, "options": self.options,
             "created_at": self.created_at.isoformat(), "updated_at": self.updated_at.isoformat(),
             "error": self.error, "artifacts": self.artifacts, "summary": self.summary, "events": self.last_seq,
             "links": {"self": f"{base}/jobs/{self.id}", "events": f"{base}/jobs/{self.id}/events",
                       "artifacts": {a["name"]: f"{base}/jobs/{self.id}/artifacts/{a['name']}" for a in self.artifacts},
                       "viewer": f"{base}/viewer/{self.id}"},
-        }
+        })
 
 
 class JobEvent(Base):

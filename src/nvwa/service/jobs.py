@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
+import shutil
 import socket
 import tempfile
 import threading
@@ -22,7 +24,7 @@ from typing import Callable, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from nvwa.service.db import TERMINAL, Job, JobStore
+from nvwa.service.db import TERMINAL, Job, JobStore, jsonable as _jsonable
 
 log = logging.getLogger("nvwa.service")
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"  # who ran a job, in its init event
@@ -34,12 +36,12 @@ CONTENT_TYPES = {".glb": "model/gltf-binary", ".npz": "application/octet-stream"
 class JobOptions(BaseModel):
     """Pipeline options a job accepts; anything else is refused (422)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    max_frames: int | None = Field(None, ge=1, description="stop after this many frames (after stride)")
+    max_frames: int | None = Field(None, ge=1, le=10_000_000, description="stop after this many frames (after stride)")
     stride: int = Field(1, ge=1, le=100, description="keep every n-th frame")
     max_side: int = Field(1280, ge=64, le=4096, description="downscale frames to this longer side (px)")
-    focal_px: float | None = Field(None, gt=0, description="focal length in stored-video pixels; default: estimated")
+    focal_px: float | None = Field(None, gt=0, le=1_000_000, description="focal length in stored-video pixels; default: estimated")
     smoothing: Literal["none", "fast", "balanced", "quality"] = "balanced"
     exports: list[Literal["glb", "bvh", "ply", "npz"]] = Field(default_factory=lambda: ["glb", "npz"])
     # the plan's frontend options (process_video_v2)
@@ -71,31 +73,59 @@ def new_job_id() -> str:
     return uuid.uuid4().hex
 
 
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, (np.floating, float)):
-        v = float(x)
-        return v if np.isfinite(v) else None
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (np.bool_,)):
-        return bool(x)
-    return x
+MAX_FILENAME_BYTES = 120
+_UNSAFE = re.compile(r"[^A-Za-z0-9._ ()+-]+")
+
+
+def safe_filename(name: str | None, default: str = "video") -> str:
+    """A client's file name reduced to something safe to show and to keep: the last path component,
+    only letters, digits and ``._ ()+-``, no leading dots, at most 120 bytes with the suffix kept.
+    It is a label: files on disk and in storage are never named by it."""
+    base = re.split(r"[/\\]", name or "")[-1]
+    base = _UNSAFE.sub("_", base).strip(" ._") or default
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    suffix = suffix[:16]
+    stem = stem[: MAX_FILENAME_BYTES - len(suffix) - 1] or default
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm",
+               ".mkv": "video/x-matroska", ".avi": "video/x-msvideo", ".ogv": "video/ogg", ".mpg": "video/mpeg",
+               ".mpeg": "video/mpeg", ".ts": "video/mp2t", ".3gp": "video/3gpp"}
+
+
+def video_content_type(filename: str) -> str:
+    """A fixed content type for a stored source video, from a closed list (never the client's text)."""
+    return VIDEO_TYPES.get(Path(filename).suffix.lower(), "application/octet-stream")
+
+
+_ABS_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s'\"/:]+/)+([^\s'\"/:]*)")
+
+
+def public_message(text: str, replace: dict[str, str] | None = None) -> str:
+    """An error message fit for a client: given paths replaced by what the user knows them as (the job's
+    temp copy of the video -> its file name), any other absolute path cut to its last component, one line."""
+    for path, name in (replace or {}).items():
+        text = text.replace(path, name)
+    text = _ABS_PATH.sub(lambda m: m.group(1) or "(path)", text)
+    return " ".join(text.split())[:2000]
 
 
 class JobRunner:
     """A bounded pool of job slots; each slot owns one loaded body model."""
 
-    def __init__(self, settings, store: JobStore, storage, body_factory: Callable[[], object], queue_mode: bool = False):
-        """``queue_mode``: this runner lives in a worker; jobs arrive from the queue (``run_delivered``)
-        and a job's cancellation is its row going away in the shared database."""
+    def __init__(self, settings, store: JobStore, storage, body_factory: Callable[[], object], queue_mode: bool = False,
+                 tmp_root: Path | None = None, parent_pid: int | None = None):
+        """``queue_mode``: jobs arrive from elsewhere (the queue, or the server that owns this job-slot
+        process) and a job's cancellation is its row going away in the shared database. ``tmp_root``:
+        where each job's working folder ``job-<id>`` goes (default: the system's temp dir).
+        ``parent_pid``: this runs in a job-slot process of that server; if the server dies, stop."""
         self.settings, self.store, self.storage = settings, store, storage
         self.queue_mode = queue_mode
+        self.tmp_root = Path(tmp_root) if tmp_root is not None else Path(tempfile.gettempdir())
+        self.parent_pid = parent_pid
         self._body_factory = body_factory
         self._bodies: queue.Queue = queue.Queue()
         self._made = 0
@@ -172,17 +202,28 @@ class JobRunner:
             msg = f"the job exceeded its time limit of {self.settings.job_timeout_s:g} s (NVWA_JOB_TIMEOUT_S)"
             self.store.add_event(job_id, "error", {"message": msg}, status="failed", error=msg)
         except Cancelled:
-            if self._closing:
+            if self._closing or self._orphaned():
                 msg = "the server shut down while this job was running; submit it again"
                 self.store.add_event(job_id, "error", {"message": msg}, status="failed", error=msg)
+            elif self.store.get(job_id) is None:  # deleted: whatever it wrote meanwhile goes too
+                self.storage.delete_prefix(f"jobs/{job_id}")
             else:
                 self.store.add_event(job_id, "cancelled", {"message": "cancelled"}, status="cancelled")
         except Exception as exc:  # the job fails, the service lives on
             log.exception("job %s failed", job_id)
-            msg = str(exc) or type(exc).__name__
+            job = self.store.get(job_id)
+            names = {str(self.job_dir(job_id) / ("input" + Path(job.filename).suffix.lower())): job.filename} if job else {}
+            msg = public_message(str(exc) or type(exc).__name__, names)
             self.store.add_event(job_id, "error", {"message": msg}, status="failed", error=msg)
         finally:
             self._cancel.pop(job_id, None)
+
+    def job_dir(self, job_id: str) -> Path:
+        """The job's working folder (the video's copy, the outputs before they are stored)."""
+        return self.tmp_root / f"job-{job_id}"
+
+    def _orphaned(self) -> bool:
+        return self.parent_pid is not None and os.getppid() != self.parent_pid
 
     def _run(self, job_id: str) -> None:
         from nvwa.export import export_scene
@@ -200,6 +241,8 @@ class JobRunner:
             now = time.monotonic()
             if now - started > self.settings.job_timeout_s:
                 raise TimedOut()
+            if self._orphaned():
+                raise Cancelled()
             if self.queue_mode and now - last_look[0] > 1.0:
                 last_look[0] = now
                 row = self.store.get(job_id)
@@ -212,8 +255,10 @@ class JobRunner:
         body = self._borrow()
         models = body if isinstance(body, Models) else Models(body)
         try:
-            with tempfile.TemporaryDirectory(prefix=f"nvwa-{job_id[:8]}-") as tmp:
-                tmp = Path(tmp)
+            tmp = self.job_dir(job_id)
+            shutil.rmtree(tmp, ignore_errors=True)  # a crashed earlier attempt's
+            tmp.mkdir(parents=True)
+            try:
                 video = tmp / ("input" + Path(job.filename).suffix.lower())
                 self.storage.get_file(job.input_key, video)
                 self.store.update(job_id, status="running")
@@ -258,6 +303,8 @@ class JobRunner:
                     "message": final.message, "people": len(scene.people), "frames": summary["stats"]["frames"],
                     "artifacts": {a["name"]: base + a["name"] for a in artifacts}},
                     status="complete", artifacts=artifacts, summary={k: summary[k] for k in ("video", "camera", "people", "stats")})
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
         finally:
             self._bodies.put(body)
 
@@ -279,6 +326,8 @@ class JobRunner:
             self.storage.put_file(f"jobs/{job_id}/artifacts/{name}", path)
             artifacts.append({"name": name, "size": path.stat().st_size,
                               "content_type": CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")})
+        if self.store.get(job_id) is None:  # deleted while they were written: DELETE removed what was there
+            raise Cancelled()
         return artifacts
 
 
@@ -286,10 +335,11 @@ def create_job(store: JobStore, storage, job_id: str, filename: str, upload: Pat
                source_key: str | None = None) -> Job:
     """Store the upload (unless it is already in storage at ``source_key``), then the job row (queued):
     a job exists only with its input in place."""
-    key = source_key or f"jobs/{job_id}/input/{Path(filename).name or 'video'}"
+    filename = safe_filename(filename)
+    key = source_key or f"jobs/{job_id}/input/video{Path(filename).suffix.lower()}"  # named by us, not the client
     if source_key is None:
         storage.put_file(key, upload)
-    job = Job(id=job_id, status="queued", filename=Path(filename).name or "video", input_key=key,
+    job = Job(id=job_id, status="queued", filename=filename, input_key=key,
               options=options.model_dump(), artifacts=[], last_seq=0)
     store.add_job(job)
     store.add_event(job_id, "queued", {"job_id": job_id, "filename": job.filename})

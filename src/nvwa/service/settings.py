@@ -7,7 +7,7 @@
 | ``NVWA_STORAGE`` | ``local`` | ``local`` (under the data dir) or ``s3`` |
 | ``NVWA_S3_BUCKET`` / ``NVWA_S3_ENDPOINT_URL`` / ``NVWA_S3_REGION`` | - / AWS / ``us-east-1`` | S3 or any S3-compatible store; credentials from boto3's usual sources (``AWS_ACCESS_KEY_ID``...) |
 | ``NVWA_MAX_UPLOAD_MB`` | ``500`` | uploads larger than this are refused (413) while they stream in |
-| ``NVWA_API_KEY`` | unset | when set, every route but ``/health`` needs header ``X-API-Key`` |
+| ``NVWA_API_KEY`` | unset | when set, every route but ``/health`` (docs and viewer included) needs header ``X-API-Key`` or the cookie a page gets from ``?api_key=``; set but empty is a start-up error |
 | ``NVWA_CORS_ORIGINS`` | none | JSON list of origins allowed to call the API from a browser |
 | ``NVWA_MAX_CONCURRENT_JOBS`` | ``1`` | jobs running at once (one model instance each); the rest queue |
 | ``NVWA_MODELS_DIR`` | ``./models`` | the BlazePose bundle (``nvwa models fetch``) |
@@ -29,6 +29,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +59,21 @@ class Settings(BaseSettings):
     worker_grace_s: float = 30.0
     heartbeat_s: float = 15.0
     frame_events_per_s: float = 4.0
+
+    @field_validator("api_key")
+    @classmethod
+    def _key_not_empty(cls, v: str | None) -> str | None:
+        # An empty NVWA_API_KEY= would silently mean "no key": refuse to start instead.
+        if v is not None and not v.strip():
+            raise ValueError("NVWA_API_KEY is set but empty: give it a value, or unset it to run without a key")
+        if v is not None and not v.isprintable():
+            raise ValueError("NVWA_API_KEY holds control characters")
+        return v
+
+    @property
+    def tmp_dir(self) -> Path:
+        """The server's working files (uploads in flight, each job's folder): emptied at start and stop."""
+        return self.data_dir / "tmp"
 
     @property
     def db_url(self) -> str:

@@ -26,16 +26,21 @@ class ParsedUpload:
 
 
 MAX_FIELD_BYTES = 64 * 1024
+MAX_FIELDS = 16
+BODY_ALLOWANCE = MAX_FIELD_BYTES * 4  # what the whole body may hold beyond the file: fields, part headers
 
 
 async def read_upload(request: Request, file_field: str, max_bytes: int, tmp_dir: Path) -> ParsedUpload:
-    """Parse a multipart/form-data request: text fields in memory (64 KiB each at most), the part named
-    ``file_field`` streamed to a temp file under ``tmp_dir``. Raises UploadError (400/413/415)."""
+    """Parse a multipart/form-data request: text fields in memory (64 KiB each, 16 at most), one part
+    named ``file_field`` streamed to a temp file under ``tmp_dir``. The whole body counts toward the
+    limit (``max_bytes`` + 256 KiB for the fields), so no flood of small fields is read either.
+    Raises UploadError (400/413/415/422); nothing of a refused upload stays on disk."""
     ctype, params = parse_options_header(request.headers.get("content-type", ""))
     if ctype != b"multipart/form-data" or b"boundary" not in params:
         raise UploadError(415, "the request must be multipart/form-data with a video in the 'file' field")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > max_bytes + MAX_FIELD_BYTES * 4:
+    body_limit = max_bytes + BODY_ALLOWANCE
+    if declared and declared.isdigit() and int(declared) > body_limit:
         raise UploadError(413, f"upload of {int(declared)} bytes is over the limit of {max_bytes} bytes")
     out = ParsedUpload()
     state = {"name": None, "filename": None, "header": b"", "headers": {}, "buf": bytearray(), "fh": None, "over": False}
@@ -58,6 +63,8 @@ async def read_upload(request: Request, file_field: str, max_bytes: int, tmp_dir
         state["filename"] = fn.decode("utf-8", "replace") if fn is not None else None
         state["headers"] = {}
         if state["name"] == file_field:
+            if out.path is not None:
+                raise UploadError(422, f"more than one {file_field!r} part: send one video per job")
             state["fh"] = tempfile.NamedTemporaryFile(dir=tmp_dir, prefix="upload-", delete=False)
             out.path, out.filename = Path(state["fh"].name), state["filename"] or "video"
 
@@ -78,14 +85,22 @@ async def read_upload(request: Request, file_field: str, max_bytes: int, tmp_dir
         if state["name"] == file_field and state["fh"] is not None:
             state["fh"].close()
         elif state["name"]:
+            if state["name"] in out.fields:
+                raise UploadError(422, f"form field {state['name']!r} sent twice")
+            if len(out.fields) >= MAX_FIELDS:
+                raise UploadError(413, f"more than {MAX_FIELDS} form fields")
             out.fields[state["name"]] = state["buf"].decode("utf-8", "replace")
         state["buf"] = bytearray()
 
     parser = MultipartParser(params[b"boundary"], {
         "on_header_field": on_header_field, "on_header_value": on_header_value, "on_header_end": on_header_end,
         "on_headers_finished": on_headers_finished, "on_part_data": on_part_data, "on_part_end": on_part_end})
+    received = 0
     try:
         async for chunk in request.stream():
+            received += len(chunk)
+            if received > body_limit:
+                raise UploadError(413, f"upload is over the limit of {max_bytes} bytes")
             parser.write(chunk)
             if state["over"]:
                 raise UploadError(413, f"upload is over the limit of {max_bytes} bytes")

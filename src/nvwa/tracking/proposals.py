@@ -40,6 +40,11 @@ class HogProposer:
         if s >= 1.0 and c.upscale_small > 1.0:
             s = min(c.upscale_small, c.max_side / max(h, w))
         small = cv2.resize(image, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR) if s != 1.0 else image
+        win_w, win_h = self._hog.winSize
+        if small.shape[0] < win_h or small.shape[1] < win_w:
+            # Smaller than HOG's detection window: OpenCV's detectMultiScale corrupts memory and takes
+            # the process down on such images (e.g. 160x90), and no upright person fits anyway.
+            return np.zeros((0, 4)), np.zeros(0)
         gray = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
         rects, weights = self._hog.detectMultiScale(
             gray, hitThreshold=c.hit_threshold, winStride=(c.win_stride, c.win_stride), padding=(8, 8), scale=c.scale

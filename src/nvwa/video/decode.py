@@ -116,6 +116,44 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         container.close()
 
 
+def check_complete(path: str | os.PathLike, max_packets: int = 600) -> None:
+    """Raise InputError when the file ends long before the length its container declares: decode from
+    the last keyframe before 95% of the duration to the end (a few dozen packets in a usual file; at most
+    ``max_packets``, beyond which it is taken as complete). Catches an upload cut short whose index is
+    intact (a faststart MP4 cut in half opens and decodes its first frames fine)."""
+    import av
+
+    path = Path(path)
+    info = probe_video(path)
+    if info.duration_s <= 0:
+        return
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        time_base = stream.time_base or Fraction(1, 1)
+        last_t = -1.0
+        try:
+            container.seek(int(0.95 * info.duration_s / time_base), stream=stream, backward=True, any_frame=False)
+            for n, packet in enumerate(container.demux(stream)):
+                if n >= max_packets:
+                    return
+                try:
+                    frames = packet.decode()
+                except av.error.InvalidDataError:
+                    continue
+                for frame in frames:
+                    if frame.pts is None:  # some AVIs carry no times: nothing to judge by
+                        return
+                    last_t = max(last_t, float(frame.pts * time_base))
+        except av.error.FFmpegError:
+            pass  # judged by how far the frames got
+    finally:
+        container.close()
+    if last_t + 1.0 < 0.9 * info.duration_s:
+        reached = f"frames stop at {last_t:.1f} s" if last_t >= 0 else "no frame decodes near its end"
+        raise InputError(path, f"is truncated: the container declares {info.duration_s:.1f} s, {reached}")
+
+
 def iter_frames(
     path: str | os.PathLike,
     *,

@@ -41,19 +41,33 @@ def site(sports_export, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(site):
-    scene, base, _ = site
+def browser():
     with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        pg = browser.new_page(viewport={"width": 1000, "height": 700})
-        errors = []
-        pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        pg.on("pageerror", lambda e: errors.append(str(e)))
-        pg.goto(f"{base}/viewer/index.html?src=/scene.glb&video=/clip.mp4&autoplay=0")
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield b
+        b.close()
+
+
+def open_viewer(browser, url: str, ready: bool = True):
+    """A new page on ``url`` (console errors collected in ``page.errors``), once the viewer is ready."""
+    pg = browser.new_page(viewport={"width": 1000, "height": 700})
+    errors = []
+    pg.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.errors = errors
+    pg.goto(url)
+    if ready:
         pg.wait_for_function("window.nvwaViewer && window.nvwaViewer.ready", timeout=60_000)
-        pg.errors = errors
-        yield pg
-        browser.close()
+    return pg
+
+
+@pytest.fixture()
+def page(site, browser):
+    """A fresh page per test: no test sees the time, camera or scene another left (any order passes)."""
+    _, base, _ = site
+    pg = open_viewer(browser, f"{base}/viewer/index.html?src=/scene.glb&video=/clip.mp4&autoplay=0")
+    yield pg
+    pg.close()
 
 
 def test_people_and_duration_match_the_glb(page, site):
@@ -173,3 +187,66 @@ def test_snap_to_the_video_camera_and_an_empty_scene(site, page):
     assert page.evaluate("nvwaViewer.people") == [] and page.evaluate("nvwaViewer.duration") == 0
     time.sleep(0.2)
     assert page.errors == []
+
+
+def _patched_glb(src, dst, patch) -> None:
+    """Copy a GLB with its JSON chunk changed by ``patch(json_dict)`` (what a hostile file can hold)."""
+    import json
+    import struct
+
+    data = src.read_bytes()
+    n = struct.unpack_from("<I", data, 12)[0]
+    doc = json.loads(data[20:20 + n])
+    patch(doc)
+    text = json.dumps(doc).encode()
+    text += b" " * (-len(text) % 4)
+    rest = data[20 + n:]
+    dst.write_bytes(struct.pack("<III", 0x46546C67, 2, 12 + 8 + len(text) + len(rest)) +
+                    struct.pack("<II", len(text), 0x4E4F534A) + text + rest)
+
+
+def test_a_glbs_strings_are_shown_as_text_never_run(site, browser):
+    """A person id carrying markup stays text: no element is made of it and no script of it runs."""
+    _, base, root = site
+    evil = '<img src=x onerror="window.__pwned=1">'
+
+    def patch(doc):
+        for node in doc["nodes"]:
+            if (node.get("extras") or {}).get("person_id") is not None:
+                node["extras"]["person_id"] = evil
+    _patched_glb(root / "scene.glb", root / "evil.glb", patch)
+    pg = open_viewer(browser, f"{base}/viewer/index.html?src=/evil.glb&autoplay=0")
+    try:
+        pg.wait_for_timeout(500)
+        assert pg.evaluate("window.__pwned") is None
+        assert pg.evaluate("document.querySelectorAll('#side img, .label img, #tracks img').length") == 0
+        assert evil in pg.inner_text("#people")  # shown literally
+    finally:
+        pg.close()
+
+
+def test_a_glb_from_another_origin_is_refused(site, browser):
+    """?src= naming another server is not fetched (a link must not make the viewer run someone's file)."""
+    from starlette.applications import Starlette
+    from starlette.staticfiles import StaticFiles
+
+    _, base, root = site
+    files = Starlette()
+    files.mount("/", StaticFiles(directory=root))
+    asked = []
+
+    async def other(scope, receive, send):  # the other server, counting what it is asked
+        if scope["type"] == "http":
+            asked.append(scope["path"])
+        await files(scope, receive, send)
+
+    with ServedApp(other) as elsewhere:
+        pg = open_viewer(browser, f"{base}/viewer/index.html?src={elsewhere.url}/scene.glb&video={elsewhere.url}/clip.mp4",
+                         ready=False)
+        try:
+            pg.wait_for_function("window.nvwaViewer && window.nvwaViewer.error", timeout=20_000)
+            assert "another origin" in pg.evaluate("nvwaViewer.error")
+            assert pg.evaluate("nvwaViewer.people") == [] and asked == []
+            assert pg.evaluate("document.getElementById('pip').getAttribute('src')") is None
+        finally:
+            pg.close()

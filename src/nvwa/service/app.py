@@ -93,6 +93,13 @@ def _options(text: str | None, extra: dict | None = None) -> JobOptions:
         raise HTTPException(422, f"options: not valid JSON ({exc})") from None
 
 
+def _empty_tmp(tmp: Path) -> None:
+    """The server's temp dir, emptied: ``uploads/`` (bodies in flight) and ``jobs/`` (job folders)."""
+    shutil.rmtree(tmp, ignore_errors=True)
+    for sub in ("uploads", "jobs"):
+        (tmp / sub).mkdir(parents=True, exist_ok=True)
+
+
 def models_for(settings: Settings):
     """The models the settings choose, loaded (one set per job slot or worker)."""
     return load_models(PipelineConfig(models_dir=settings.models_dir, body_model=settings.body_model,
@@ -111,8 +118,7 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     lock = DataDirLock(settings.data_dir).acquire()
     try:
-        shutil.rmtree(settings.tmp_dir, ignore_errors=True)  # what a crashed or killed server left
-        settings.tmp_dir.mkdir()
+        _empty_tmp(settings.tmp_dir)  # what a crashed or killed server left
         store = JobStore(settings.db_url)
         storage = make_storage(settings)
         if settings.executor == "queue":
@@ -138,8 +144,7 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
             yield
         finally:
             await asyncio.to_thread(runner.close)
-            shutil.rmtree(settings.tmp_dir, ignore_errors=True)
-            settings.tmp_dir.mkdir(exist_ok=True)
+            _empty_tmp(settings.tmp_dir)
             store.engine.dispose()
             lock.release()
 
@@ -161,7 +166,8 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
 
     @app.exception_handler(UploadError)
     async def _upload_error(request, exc: UploadError):
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+        # The rest of a refused body is never read: close the connection instead of draining it.
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers={"Connection": "close"})
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request, exc: RequestValidationError):

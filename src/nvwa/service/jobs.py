@@ -336,7 +336,8 @@ def create_job(store: JobStore, storage, job_id: str, filename: str, upload: Pat
     """Store the upload (unless it is already in storage at ``source_key``), then the job row (queued):
     a job exists only with its input in place."""
     filename = safe_filename(filename)
-    key = source_key or f"jobs/{job_id}/input/video{Path(filename).suffix.lower()}"  # named by us, not the client
+    suffix = Path(filename).suffix.lower()
+    key = source_key or f"jobs/{job_id}/input/video{suffix if suffix in VIDEO_TYPES else ''}"  # named by us, not the client
     if source_key is None:
         storage.put_file(key, upload)
     job = Job(id=job_id, status="queued", filename=filename, input_key=key,

@@ -96,7 +96,7 @@ class _Slot:
         self.conn = parent
         msg = self._receive(None)
         if msg is None:
-            reason = f"the job process could not start its models ({_why(self.proc.exitcode)})"
+            reason = f"the job process could not start its models ({_why(self.proc.exitcode if self.proc else None)})"
         elif msg[0] == "ready":
             r.models_ready = True
             return None
@@ -107,34 +107,38 @@ class _Slot:
 
     def _receive(self, timeout: float | None):
         """The child's next message, None if it died, "timeout" if nothing came in time."""
-        ready = wait([self.conn, self.proc.sentinel], timeout)
-        if not ready:
-            return "timeout"
-        if self.conn in ready:
-            try:
-                return self.conn.recv()
-            except (EOFError, OSError):
-                pass
-        self.proc.join(5)
+        conn, proc = self.conn, self.proc
+        if conn is None or proc is None:  # stopped meanwhile (a shutdown)
+            return None
+        try:
+            ready = wait([conn, proc.sentinel], timeout)
+            if not ready:
+                return "timeout"
+            if conn in ready:
+                return conn.recv()
+        except (EOFError, OSError):
+            pass
+        proc.join(5)
         return None
 
     def _stop_child(self) -> None:
-        if self.proc is None:
-            return
-        if self.conn is not None:
-            self.conn.close()
-        self.proc.join(2)
-        if self.proc.is_alive():
-            self.proc.kill()
-            self.proc.join(5)
+        proc, conn = self.proc, self.conn
         self.proc, self.conn = None, None
+        if conn is not None:
+            conn.close()  # the child's recv() ends: it returns
+        if proc is not None:
+            proc.join(2)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(5)
 
     def _loop(self) -> None:
         r = self.runner
         while True:
             job_id = r.jobs.get()
             if job_id is None:
-                self._stop_child()
+                with self.lock:
+                    self._stop_child()
                 return
             self.job_id = job_id
             try:
@@ -151,6 +155,8 @@ class _Slot:
         if job is None or job.status in TERMINAL or r.closing:
             return
         reason = self.start_child()
+        if r.closing:
+            return  # stays queued for the next start
         if reason is not None:
             r.fail(job_id, reason)
             return
@@ -217,7 +223,7 @@ class IsolatedRunner:
         reasons = [slot.start_child() for slot in self._slots]
         self._start_threads()
         failed = [x for x in reasons if x]
-        if failed:
+        if failed and not self.closing:  # a start cut short by a shutdown is no failure
             raise RuntimeError(failed[0])
 
     def _start_threads(self) -> None:
@@ -261,13 +267,16 @@ class IsolatedRunner:
             except queue.Empty:
                 break
         for slot in self._slots:
-            if slot.proc is not None and slot.proc.is_alive():
-                slot.proc.terminate()
+            proc = slot.proc
+            if slot.job_id is not None and proc is not None and proc.is_alive():
+                proc.terminate()  # its job has just been failed; the slot's thread sees it end
             self.jobs.put(None)
         for slot in self._slots:
             if slot.thread.is_alive():
-                slot.thread.join(30)
-            slot._stop_child()
+                slot.thread.join(30)  # it stops its child on the None
+            else:
+                with slot.lock:  # after a start in progress (warm_up's) has finished
+                    slot._stop_child()
 
 
 __all__ = ["IsolatedRunner"]

@@ -20,7 +20,7 @@ class StoredObject:
 class LocalStorage:
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / "jobs").mkdir(parents=True, exist_ok=True)  # made once: deleting a job never races a mkdir
 
     def _path(self, key: str) -> Path:
         p = (self.root / key).resolve()

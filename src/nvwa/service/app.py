@@ -11,12 +11,13 @@ import shutil
 import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
@@ -28,7 +29,8 @@ from nvwa.backends import load_models
 from nvwa.pipeline import PipelineConfig
 from nvwa.service.taskqueue import QueueRunner, QueueUnavailable
 from nvwa.service.db import TERMINAL, JobStore
-from nvwa.service.jobs import JobOptions, JobRunner, create_job, new_job_id, safe_filename, video_content_type
+from nvwa.service.jobs import (CONTENT_TYPES, VIDEO_TYPES, JobOptions, JobRunner, create_job, new_job_id, safe_filename,
+                               video_content_type)
 from nvwa.service.schemas import (ERRORS, UPLOAD_BODY, V2_UPLOAD_BODY, ErrorPublic, HealthPublic, JobList, JobPublic,
                                   sse_response)
 from nvwa.service.security import DataDirLock, GuardMiddleware
@@ -178,7 +180,13 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, exc: StarletteHTTPException):
-        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # Allow: every method of every route on this path, not the first route's
+            path = request.url.path
+            methods = {m for r in request.app.routes if getattr(r, "methods", None) and r.path_regex.match(path)
+                       for m in r.methods}
+            headers["Allow"] = ", ".join(sorted(methods))
+        return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=headers)
 
     @app.get("/health", tags=["health"], response_model=HealthPublic)
     def health():
@@ -207,6 +215,10 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
         try:
             fields = dict(up.fields)
             source = fields.pop("source", None)
+            if source is not None and up.path is not None:
+                raise HTTPException(422, "send either a 'file' part or a 'source' field, not both")
+            if source is not None and len(source) > 1024:
+                raise HTTPException(422, "source: longer than 1024 characters")
             opts_extra = option_fields(fields) if option_fields else {}
             if source is not None:
                 fields["source"] = source
@@ -292,7 +304,7 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
     @jobs.get("/{job_id}/events", response_class=EventSourceResponse, responses={200: sse_response()},
               summary="Server-sent events; reconnect with Last-Event-ID to resume")
     async def job_events(job_id: str, request: Request,
-                         last_event_id: str | None = Header(None, max_length=32, description="resume after this event id"),
+                         last_event_id: str = Header(None, pattern=r"^[0-9]{1,16}$", description="resume after this event id"),
                          after: int | None = Query(None, ge=0, le=MAX_EVENT_ID, description="resume after this event id")):
         _job(job_id)
         if after is None and last_event_id:
@@ -323,11 +335,12 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
     file_answers = {206: {"description": "the requested byte range"}, 416: {"model": ErrorPublic}}
 
     @jobs.get("/{job_id}/artifacts/{name}", response_class=Response, operation_id="get_artifact",
-              responses={200: {"description": "the file", "content": {"application/octet-stream": {}}}, **file_answers},
+              responses={200: {"description": "the file", "content": {t: {} for t in sorted(set(CONTENT_TYPES.values()))}},
+                         **file_answers},
               summary="Download an artifact (HTTP ranges supported)")
     @jobs.head("/{job_id}/artifacts/{name}", response_class=Response, operation_id="head_artifact",
                summary="An artifact's size and type, without its bytes")
-    def artifact(job_id: str, name: str, range: str | None = Header(None, max_length=200)):
+    def artifact(job_id: str, name: Annotated[str, PathParam(pattern=SAFE_NAME.pattern)], range: str = Header(None, max_length=200)):
         if ".." in name or "/" in name or "\\" in name or not SAFE_NAME.match(name):
             raise HTTPException(400, f"artifact name {name!r} is not a plain file name")
         job = _job(job_id)
@@ -338,23 +351,20 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
         obj = storage.stat(key)
         if obj is None:
             raise HTTPException(404, f"artifact {name!r} is missing from storage")
-        if obj.path is not None:
-            return FileResponse(obj.path, media_type=meta["content_type"], filename=name)
         return _ranged(storage, key, obj.size, meta["content_type"], name, range)
 
     @jobs.get("/{job_id}/video", response_class=Response, operation_id="get_job_video",
-              responses={200: {"description": "the video", "content": {"video/mp4": {}}}, **file_answers},
+              responses={200: {"description": "the video", "content": {t: {} for t in sorted({*VIDEO_TYPES.values(), "application/octet-stream"})}},
+                         **file_answers},
               summary="The job's source video (HTTP ranges supported), for the viewer's picture in picture")
     @jobs.head("/{job_id}/video", response_class=Response, operation_id="head_job_video",
                summary="The source video's size and type, without its bytes")
-    def job_video(job_id: str, range: str | None = Header(None, max_length=200)):
+    def job_video(job_id: str, range: str = Header(None, max_length=200)):
         job = _job(job_id)
         obj = storage.stat(job.input_key)
         if obj is None:
             raise HTTPException(404, f"job {job_id} has no source video in storage")
         media = video_content_type(job.filename)
-        if obj.path is not None:
-            return FileResponse(obj.path, media_type=media)
         return _ranged(storage, job.input_key, obj.size, media, job.filename, range)
 
     app.include_router(jobs)
@@ -378,8 +388,9 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
     def _plan_fields(fields: dict) -> dict:
         out = {}
         for k in ("max_frames",):
-            if k in fields and fields[k] not in ("", "null", "None"):
-                out[k] = fields.pop(k)
+            value = fields.pop(k, "")
+            if value not in ("", "null", "None"):
+                out[k] = value
         for k in ("enable_tracking", "enable_occlusion", "enable_grounding"):
             if k in fields:
                 out[k] = fields.pop(k).strip().lower() in ("1", "true", "yes", "on")
@@ -398,7 +409,33 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
         return EventSourceResponse(_stream(job_id, 0, request), ping=settings.heartbeat_s, headers={"X-Job-Id": job_id})
 
     app.include_router(compat)
+    if settings.api_key:
+        _declare_api_key(app)
     return app
+
+
+def _declare_api_key(app: FastAPI) -> None:
+    """The OpenAPI document says what the middleware enforces: X-API-Key on every operation but /health."""
+    build = app.openapi
+
+    def openapi():
+        if app.openapi_schema is None:
+            doc = build()
+            doc.setdefault("components", {}).setdefault("securitySchemes", {})["ApiKey"] = {
+                "type": "apiKey", "in": "header", "name": "X-API-Key"}
+            doc["security"] = [{"ApiKey": []}]
+            for path, ops in doc["paths"].items():
+                for op in ops.values():
+                    if path == "/health":
+                        op["security"] = []
+                    else:
+                        op["responses"].setdefault("401", {
+                            "description": "missing or wrong API key",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}}})
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def _ranged(storage, key: str, size: int, media_type: str, name: str, range_header: str | None):

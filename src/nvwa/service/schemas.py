@@ -79,11 +79,12 @@ _OPTIONS_DOC = ("JSON object of job options: max_frames (int >= 1), stride (1-10
 
 UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object",
+    "anyOf": [{"required": ["file"]}, {"required": ["source"]}],  # one of them (both: 422)
     "properties": {
         "file": {"type": "string", "format": "binary", "description": "the video (one part; or send 'source')"},
         "source": {"type": "string", "maxLength": 1024,
                    "description": "instead of 'file': a key (or s3://<bucket>/<key>) in the configured storage"},
-        "options": {"type": "string", "maxLength": 65536, "description": _OPTIONS_DOC,
+        "options": {"type": "string", "maxLength": 65536, "description": _OPTIONS_DOC,  # longer: 422
                     "contentMediaType": "application/json", "example": '{"smoothing": "fast"}'},
     },
     "additionalProperties": False,
@@ -91,6 +92,8 @@ UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
 
 V2_UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema": {
     "type": "object",
+    "anyOf": [{"required": ["file"]}, {"required": ["source"]}],  # one of them (both: 422)
+    "anyOf": [{"required": ["file"]}, {"required": ["source"]}],  # one of them (both: 422)
     "properties": {
         **UPLOAD_BODY["content"]["multipart/form-data"]["schema"]["properties"],
         "max_frames": {"type": "string", "description": "integer >= 1, or empty"},
@@ -106,7 +109,15 @@ V2_UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema"
 def sse_response() -> dict:
     return {"description": "text/event-stream: `id` (1, 2, ... per job), `event` (queued, init, frame, tracking, "
                            "grounded, smoothed, person, complete | error | cancelled), `data` (JSON)",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}}}
+            "content": {"text/event-stream": {"schema": SSE_EVENT}}}
+
+
+SSE_EVENT = {"type": "object", "required": ["data"], "properties": {
+    "id": {"type": "string", "pattern": "^[0-9]+$"},
+    "event": {"type": "string", "enum": ["queued", "init", "frame", "tracking", "grounded", "smoothed", "person",
+                                         "retry", "complete", "error", "cancelled"]},
+    "data": {"type": "string", "description": "a JSON object"},
+    "retry": {"type": "string"}}}
 
 
 __all__ = ["ErrorPublic", "JobPublic", "JobList", "HealthPublic", "ERRORS", "UPLOAD_BODY", "V2_UPLOAD_BODY",

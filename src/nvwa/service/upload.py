@@ -79,7 +79,7 @@ async def read_upload(request: Request, file_field: str, max_bytes: int, tmp_dir
         else:
             state["buf"] += chunk
             if len(state["buf"]) > MAX_FIELD_BYTES:
-                raise UploadError(413, f"form field {state['name']!r} is over {MAX_FIELD_BYTES} bytes")
+                raise UploadError(422, f"form field {state['name']!r} is over {MAX_FIELD_BYTES} bytes")
 
     def on_part_end():
         if state["name"] == file_field and state["fh"] is not None:

@@ -52,6 +52,7 @@ viewer:
 
 test: model $(VALIDATOR) browser redis
 	$(PY) -m pytest -q
+	$(PY) -m pytest -q --random-order tests/test_viewer.py  # once more, shuffled: no test may lean on another's page
 
 bench: model
 	$(PY) bench/spine.py

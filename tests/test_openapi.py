@@ -6,6 +6,7 @@ not ignored. 25 examples per operation, a fixed seed (a failure reproduces), < 1
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -27,7 +28,7 @@ CONFIG = Path(__file__).parent / "schemathesis.toml"
 
 def run_schemathesis(url: str, *extra: str) -> subprocess.CompletedProcess:
     cmd = [ST, "--config-file", str(CONFIG), "run", f"{url}/openapi.json", "--checks", "all", "--max-examples", "25",
-           "--workers", "1", "--seed", "20261201", "--request-timeout", "30", "--max-failures", "20", *extra]
+           "--workers", "1", "--seed", "20261201", "--generation-database", "none", "--request-timeout", "30", "--max-failures", "20", *extra]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
 
 
@@ -39,7 +40,8 @@ def test_schemathesis_finds_nothing(models_dir, tmp_path, api_key):
             [("X-API-Key", api_key)] if api_key else [])) as c:
         r = run_schemathesis(s.url, *headers)
         report = r.stdout[-6000:]
-        assert r.returncode == 0 and "No issues found" in r.stdout, report
-        tested = next(line for line in r.stdout.splitlines() if "generated" in line)
-        assert int(tested.split()[0]) >= 300, tested  # it really ran: every operation, many cases
+        # (its one warning: uploads "mostly rejected", as random bytes are no video: see schemathesis.toml)
+        tested = re.search(r"(\d+) generated, (\d+) passed", r.stdout)
+        assert r.returncode == 0 and tested and tested[1] == tested[2], report  # every case passed every check
+        assert int(tested[1]) >= 300, tested[0]  # it really ran: every operation, many cases
         assert_clean(s, c)  # the fuzzer's jobs deleted, nothing of them left

@@ -176,7 +176,9 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
         """One line naming the parameter and the problem (the documented ErrorPublic shape)."""
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
         where = " ".join(str(x) for x in first.get("loc", ())) or "request"
-        return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid')}"}, status_code=422)
+        # A path that cannot name anything (an artifact name that is no plain file name) is a bad request.
+        status = 400 if first.get("loc", ("",))[0] == "path" else 422
+        return JSONResponse({"detail": f"{where}: {first.get('msg', 'invalid')}"}, status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request, exc: StarletteHTTPException):

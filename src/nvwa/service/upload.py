@@ -62,6 +62,8 @@ async def read_upload(request: Request, file_field: str, max_bytes: int, tmp_dir
         fn = p.get(b"filename")
         state["filename"] = fn.decode("utf-8", "replace") if fn is not None else None
         state["headers"] = {}
+        if not state["name"]:
+            raise UploadError(422, "a form part without a name: every part needs Content-Disposition: form-data; name=...")
         if state["name"] == file_field:
             if out.path is not None:
                 raise UploadError(422, f"more than one {file_field!r} part: send one video per job")
@@ -84,7 +86,7 @@ async def read_upload(request: Request, file_field: str, max_bytes: int, tmp_dir
     def on_part_end():
         if state["name"] == file_field and state["fh"] is not None:
             state["fh"].close()
-        elif state["name"]:
+        else:
             if state["name"] in out.fields:
                 raise UploadError(422, f"form field {state['name']!r} sent twice")
             if len(out.fields) >= MAX_FIELDS:

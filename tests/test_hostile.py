@@ -104,8 +104,8 @@ def test_1_a_crashing_job_process_fails_that_job_only(server, c):
     job = post_video(c, CLIP, {"smoothing": "fast"}).json()
     first = sse(c, f"/jobs/{job['id']}/events", stop_after=3)
     init = json.loads(next(e["data"] for e in first if e["event"] == "init"))
-    pid = int(init["worker"].rsplit(":", 1)[1])
-    assert pid != os.getpid()
+    pid = init["process"]  # the job's process, a child of the server
+    assert pid != os.getpid() and init["worker"].endswith(f":{os.getpid()}")
     os.kill(pid, signal.SIGSEGV)
     rest = sse(c, f"/jobs/{job['id']}/events", headers={"Last-Event-ID": first[-1]["id"]})
     assert rest[-1]["event"] == "error"

@@ -141,6 +141,24 @@ def test_a_killed_worker_s_job_finishes_on_the_other_once(cluster):
         assert c.get(f"/jobs/{job_id}").json()["status"] == "complete"
 
 
+def test_a_crash_in_a_job_fails_that_job_and_the_worker_lives(cluster):
+    """A native crash (SIGSEGV) in the job's process: that job fails with the reason, no redelivery to
+    crash the next worker, and the same worker takes the next job."""
+    worker = cluster["start_worker"]()
+    with ServedApp(create_app(cluster["settings"])) as s, httpx.Client(base_url=s.url, timeout=120) as c:
+        job_id = post_video(c, CLIP, {"max_frames": 80, "smoothing": "fast", "exports": ["glb"]}).json()["id"]
+        seen = sse(c, f"/jobs/{job_id}/events", stop_after=3)
+        init = json.loads(seen[1]["data"])
+        assert init["worker"].endswith(f":{worker.pid}") and init["process"] != worker.pid
+        os.kill(init["process"], signal.SIGSEGV)
+        events = sse(c, f"/jobs/{job_id}/events")
+        assert events[-1]["event"] == "error" and "SIGSEGV" in json.loads(events[-1]["data"])["message"]
+        assert "retry" not in [e["event"] for e in events] and worker.poll() is None
+        after = post_video(c, CLIP, SHORT).json()["id"]
+        names = [e["event"] for e in sse(c, f"/jobs/{after}/events")]
+        assert names[-1] == "complete", names
+
+
 def test_redis_down_means_503_then_everything_resumes(cluster):
     cluster["start_worker"]()
     redis = cluster["redis"]

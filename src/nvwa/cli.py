@@ -175,7 +175,6 @@ def _size(n: float) -> str:
 def _worker(args) -> int:
     try:
         from nvwa.service import Settings
-        from nvwa.service.app import models_for
         from nvwa.service.taskqueue import run_worker
     except ImportError as exc:
         raise NvwaError(f"the worker needs the server and queue extras: pip install 'nvwa[server,queue]' "
@@ -183,7 +182,7 @@ def _worker(args) -> int:
     settings = Settings(**({"data_dir": Path(args.data_dir)} if args.data_dir else {}))
     if settings.storage != "s3":
         raise NvwaError("nvwa worker: NVWA_STORAGE=s3 is needed (workers share no disk with the API)")
-    run_worker(settings, lambda: models_for(settings))
+    run_worker(settings, None)  # None: each job process loads the models the settings name
     return 0
 
 

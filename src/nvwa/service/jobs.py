@@ -27,7 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from nvwa.service.db import TERMINAL, Job, JobStore, jsonable as _jsonable
 
 log = logging.getLogger("nvwa.service")
-WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"  # who ran a job, in its init event
+# Who ran a job, in its init event: the serving process (a job-slot process names its parent, the
+# server or `nvwa worker`, and gives its own pid as "process").
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
 CONTENT_TYPES = {".glb": "model/gltf-binary", ".npz": "application/octet-stream", ".json": "application/json",
                  ".zip": "application/zip", ".bvh": "text/plain; charset=utf-8"}
@@ -183,18 +185,6 @@ class JobRunner:
                 self.submit(job.id)
         return again
 
-    def run_delivered(self, job_id: str) -> None:
-        """A job from the queue (queue mode). Returning acknowledges it, so this returns only once the
-        artifacts and the final event are stored. A job found running was a dead worker's: it runs again
-        here, after a ``retry`` event, so its stream goes on (no restart from id 1, one final result)."""
-        job = self.store.get(job_id)
-        if job is None or job.status in TERMINAL:
-            return  # deleted meanwhile, or finished by a worker that died before acknowledging
-        if job.status == "running":
-            self.store.add_event(job_id, "retry", {"message": "the worker running this job stopped; another worker took it over"},
-                                 status="queued")
-        self._run_safely(job_id)
-
     def _run_safely(self, job_id: str) -> None:
         try:
             self._run(job_id)
@@ -202,7 +192,11 @@ class JobRunner:
             msg = f"the job exceeded its time limit of {self.settings.job_timeout_s:g} s (NVWA_JOB_TIMEOUT_S)"
             self.store.add_event(job_id, "error", {"message": msg}, status="failed", error=msg)
         except Cancelled:
-            if self._closing or self._orphaned():
+            if self._orphaned():
+                # Its server or worker died: say nothing. A restarted server fails the job with the reason;
+                # the queue hands it to another worker, whose `retry` event continues the stream.
+                return
+            if self._closing:
                 msg = "the server shut down while this job was running; submit it again"
                 self.store.add_event(job_id, "error", {"message": msg}, status="failed", error=msg)
             elif self.store.get(job_id) is None:  # deleted: whatever it wrote meanwhile goes too
@@ -274,7 +268,7 @@ class JobRunner:
                     check()
                     if ev.stage == "probe":
                         self.store.add_event(job_id, "init", {"job_id": job_id, "message": ev.message, "total_frames": ev.total,
-                                                             "worker": WORKER_NAME,
+                                                             "worker": WORKER_NAME, "process": os.getpid(),
                                                              "video": _jsonable(ev.data["video"]), "options": opts.model_dump(),
                                                              "notes": opts.notes()})
                     elif ev.stage == "frame":

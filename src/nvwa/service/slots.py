@@ -31,9 +31,15 @@ GRACE_S = 60.0  # past the job's time limit, a child that does not stop by itsel
 def _child_main(settings, models_factory, conn, parent_pid: int, tmp_root: str) -> None:
     """A job slot: load the models, say ready, run each job id received until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the server decides
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's handler, inherited by name
+    import socket
+
+    from nvwa.service import jobs as jobs_module
     from nvwa.service.db import JobStore
     from nvwa.service.jobs import JobRunner
     from nvwa.service.storage import make_storage
+
+    jobs_module.WORKER_NAME = f"{socket.gethostname()}:{parent_pid}"
 
     if models_factory is None:
         from nvwa.service.app import models_for
@@ -55,7 +61,10 @@ def _child_main(settings, models_factory, conn, parent_pid: int, tmp_root: str) 
         except (EOFError, OSError):  # the server closed the pipe or died
             return
         runner._run_safely(job_id)
-        conn.send(("done", job_id))
+        try:
+            conn.send(("done", job_id))
+        except (BrokenPipeError, OSError):  # the server or worker is gone
+            return
 
 
 def _why(exitcode: int | None) -> str:
@@ -192,7 +201,7 @@ class _Slot:
             job = r.store.get(job_id)
             name = job.filename if job is not None else "the video"
             log.error("job %s: the job process crashed (%s)", job_id, why)
-            message = (f"{name}: the processing crashed ({why}) in a native library; the server is unaffected. "
+            message = (f"{name}: the processing crashed ({why}) in a native library; the service is unaffected. "
                        "Try another max_side or a re-encoded copy of the video")
         r.fail(job_id, message)
         shutil.rmtree(r.tmp_root / f"job-{job_id}", ignore_errors=True)
@@ -221,7 +230,6 @@ class IsolatedRunner:
     def warm_up(self) -> None:
         """Start every slot's process (the models load there); raises with the reason if one cannot."""
         reasons = [slot.start_child() for slot in self._slots]
-        self._start_threads()
         failed = [x for x in reasons if x]
         if failed and not self.closing:  # a start cut short by a shutdown is no failure
             raise RuntimeError(failed[0])
@@ -235,6 +243,11 @@ class IsolatedRunner:
     def submit(self, job_id: str) -> None:
         self._start_threads()
         self.jobs.put(job_id)
+
+    def run_now(self, job_id: str) -> None:
+        """Run one job on the first slot and return when it has ended (``nvwa worker``: Dramatiq's thread
+        calls this, so the message is acknowledged only after the job's final event)."""
+        self._slots[0]._run(job_id)
 
     def cancel(self, job_id: str) -> None:
         """The row's removal (DELETE) is the signal; the job's process stops at its next progress event."""

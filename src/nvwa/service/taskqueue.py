@@ -105,16 +105,36 @@ def run_worker(settings, models_factory, stop: threading.Event | None = None) ->
     SIGTERM/SIGINT (the job in hand is finished or, past the grace period, left to be redelivered)."""
     import dramatiq
 
-    from nvwa.service.db import JobStore
-    from nvwa.service.jobs import JobRunner
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from nvwa.service.db import TERMINAL, JobStore
+    from nvwa.service.slots import IsolatedRunner
     from nvwa.service.storage import make_storage
 
     store = JobStore(settings.db_url)
     storage = make_storage(settings)
-    runner = JobRunner(settings, store, storage, models_factory, queue_mode=True)
+    tmp_root = Path(tempfile.gettempdir()) / f"nvwa-worker-{os.getpid()}"
+    # The job runs in a child process (models loaded there once): a native crash fails that job with
+    # the reason instead of killing the worker (and, redelivered, every other worker in turn).
+    runner = IsolatedRunner(settings, store, storage, models_factory, tmp_root=tmp_root)
     runner.warm_up()  # the models load now, before the first job is taken
+
+    def run_delivered(job_id: str) -> None:
+        """Returning acknowledges the message, so this returns only once the job has ended. A job found
+        running was a dead worker's: it runs again here after a ``retry`` event (its stream goes on)."""
+        job = store.get(job_id)
+        if job is None or job.status in TERMINAL:
+            return  # deleted meanwhile, or finished by a worker that died before acknowledging
+        if job.status == "running":
+            store.add_event(job_id, "retry", {"message": "the worker running this job stopped; another worker took it over"},
+                            status="queued")
+        runner.run_now(job_id)
+
     broker = make_broker(settings)
-    declare_actor(broker, runner.run_delivered)
+    declare_actor(broker, run_delivered)
     worker = dramatiq.Worker(broker, queues={QUEUE_NAME}, worker_threads=1, worker_timeout=500)
     worker.queue_prefetch = 1  # one job in hand per model instance; the rest stay for idle workers
     stop = stop or threading.Event()
@@ -129,3 +149,4 @@ def run_worker(settings, models_factory, stop: threading.Event | None = None) ->
         worker.stop(timeout=settings.worker_grace_s * 1000)
         runner.close()
         broker.close()
+        shutil.rmtree(tmp_root, ignore_errors=True)

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 VALIDATOR := tools/gltf/node_modules/gltf-validator/package.json
 
-.PHONY: demo test setup model bench clean browser viewer redis
+.PHONY: demo test setup model bench clean browser viewer redis assimp
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,8 @@ models/pose_landmarker_full.task: $(STAMP)
 
 model: models/pose_landmarker_full.task
 
-# The Khronos glTF validator (npm) that the export tests run on every GLB; skipped, with a note, without npm.
+# The Khronos glTF validator and stock three.js (npm) that the export and player tests open every GLB with;
+# skipped, with a note, without npm.
 $(VALIDATOR): tools/gltf/package.json tools/gltf/package-lock.json
 	@if command -v npm >/dev/null; then npm ci --prefix tools/gltf --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the GLB validator tests will be skipped"; fi
@@ -46,11 +47,18 @@ redis:
 	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null 2>&1; }; }; } || \
 	  echo "redis-server not installed: the queue tests will be skipped"
 
+# Debian's assimp for the export tests (the usual road from GLB to FBX; skipped, saying why, without it).
+assimp:
+	@command -v assimp >/dev/null || { command -v apt-get >/dev/null && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q assimp-utils >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q assimp-utils >/dev/null 2>&1; }; }; } || \
+	  echo "assimp not installed: the assimp export test will be skipped"
+
 # Rebuild the viewer bundle (committed in src/nvwa/viewer_static/, so only needed after editing viewer/src).
 viewer:
 	cd viewer && npm ci --no-audit --no-fund && npm run build
 
-test: model $(VALIDATOR) browser redis
+test: model $(VALIDATOR) browser redis assimp
 	$(PY) -m pytest -q
 	$(PY) -m pytest -q --random-order tests/test_viewer.py  # once more, shuffled: no test may lean on another's page
 

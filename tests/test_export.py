@@ -4,6 +4,7 @@ our own FK), PLY (trimesh), the format registry, CLI and bad input."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import struct
 import subprocess
@@ -136,19 +137,30 @@ def test_glb_camera_floor_metadata_and_skin(real_export):
     extras = glb.json["scenes"][0]["extras"]
     assert extras["units"] == "metres" and extras["source_video"] == "sports2d_3s.mp4" and extras["fps"] > 0
     assert extras["person_ids"] == [p.person_id for p in scene.people]
-    # skin: 24 joints in SMPL order; inverse bind matrices undo the rest pose (static node transforms)
+    # skin: 24 joints in SMPL order, then the (still) root joint; inverse bind matrices undo the rest
+    # pose (static node transforms); every joint weighs some vertex (assimp keeps only those as bones)
     for p in scene.people:
         body = glb.nodes[glb.by_name[f"person_{p.person_id}_body"]]
         skin = glb.json["skins"][body["skin"]]
         names = [glb.nodes[j]["name"] for j in skin["joints"]]
-        assert names == [f"person_{p.person_id}_{n}" for n in SMPL24_NAMES]
-        ibm = glb.accessor(skin["inverseBindMatrices"]).reshape(24, 4, 4).transpose(0, 2, 1)
+        assert names == [f"person_{p.person_id}_{n}" for n in SMPL24_NAMES] + [f"person_{p.person_id}_root"]
+        assert glb.nodes[skin["skeleton"]]["name"] == f"person_{p.person_id}_root"
+        ibm = glb.accessor(skin["inverseBindMatrices"]).reshape(25, 4, 4).transpose(0, 2, 1)
         rest = {}
         for j, parent in enumerate(SMPL24_PARENTS):
             M = np.eye(4)
             M[:3, 3] = glb.nodes[skin["joints"][j]]["translation"]
             rest[j] = M if parent < 0 else rest[parent] @ M
         assert all(np.allclose(ibm[j] @ rest[j], np.eye(4), atol=1e-5) for j in range(24))
+        assert np.allclose(ibm[24], np.eye(4))
+        attrs = glb.json["meshes"][body["mesh"]]["primitives"][0]["attributes"]
+        joint_of = glb.accessor(attrs["JOINTS_0"])[:, 0]
+        assert set(joint_of.tolist()) == set(range(25))
+        # the root joint's two vertices span the box the person moves in, whatever time a player starts at
+        corners = glb.accessor(attrs["POSITION"])[joint_of == 24]
+        assert len(corners) == 2
+        joints = np.asarray(p.joints_world).reshape(-1, 3)
+        assert np.all(joints >= corners.min(0)) and np.all(joints <= corners.max(0))
 
 
 def test_bvh_parsed_by_an_independent_reader_matches_the_scene_within_1mm(real_export):
@@ -223,7 +235,7 @@ def test_people_are_hidden_outside_their_time(tmp_path):
     scene = synthetic_scene([synthetic_person(1, 30), synthetic_person(2, 30, t0=2.0)])
     export_scene(scene, tmp_path, ["glb"])
     glb = Glb(tmp_path / "scene.glb")
-    scale = lambda t, pid: glb.sample(t)[glb.by_name[f"person_{pid}"]]["scale"]  # noqa: E731
+    scale = lambda t, pid: glb.sample(t)[glb.by_name[f"person_{pid}_pelvis"]]["scale"]  # noqa: E731
     assert np.all(scale(0.5, 1) == 1) and np.all(scale(0.5, 2) == 0)
     assert np.all(scale(2.5, 1) == 0) and np.all(scale(2.5, 2) == 1)
 
@@ -324,13 +336,33 @@ def test_blender_imports_glb_and_bvh(real_export, tmp_path):
     line = next((s for s in run.stdout.splitlines() if s.startswith("NVWA_CHECK ")), None)
     assert line, run.stdout[-3000:] + run.stderr[-3000:]
     report = json.loads(line[len("NVWA_CHECK "):])
-    assert report["glb"]["bones"] == 24 and report["bvh"]["bones"] == 24
+    assert report["glb"]["bones"] == 25 and report["bvh"]["bones"] == 24  # GLB: the 24 joints + the person's root
     assert report["bvh"]["frames"] == int(np.floor((p.timestamp_s[-1] - p.timestamp_s[0]) * fps + 1e-6)) + 1
     assert report["glb"]["frames"] >= len(p.timestamp_s) - 1
     lowest = float(p.joints_world[i][[7, 8, 10, 11], 1].min())
     assert lowest < 0.05  # the scene's foot is down at a contact frame ...
     assert report["glb"]["lowest_foot_m"] == pytest.approx(lowest, abs=0.01)  # ... and so it is in Blender
     assert report["bvh"]["lowest_foot_m"] == pytest.approx(lowest, abs=0.01)
+
+
+@pytest.mark.skipif(shutil.which("assimp") is None, reason="assimp is not installed (apt-get install assimp-utils; make test does it)")
+def test_assimp_reads_and_converts_the_glb(real_export, tmp_path):
+    """assimp (the usual road to FBX for Unity/Unreal users) reads our GLB with every person's bones and
+    the animation, and converts it to FBX and OBJ."""
+    scene, out = real_export
+    info = subprocess.run(["assimp", "info", str(out / "scene.glb")], capture_output=True, text=True, timeout=120)
+    assert info.returncode == 0, info.stdout[-2000:] + info.stderr[-2000:]
+    counts = dict(re.findall(r"^(Bones|Animations|Meshes):\s+(\d+)", info.stdout, re.M))
+    n = len(scene.people)
+    assert counts == {"Bones": str(25 * n), "Animations": "1", "Meshes": str(n + 1)}, counts
+    for fmt, magic in (("fbx", b"Kaydara FBX Binary"), ("obj", b"")):
+        target = tmp_path / f"scene.{fmt}"
+        run = subprocess.run(["assimp", "export", str(out / "scene.glb"), str(target)], capture_output=True, text=True,
+                             timeout=120)
+        assert run.returncode == 0 and target.stat().st_size > 10_000, (fmt, run.returncode, run.stderr[-2000:])
+        assert target.read_bytes().startswith(magic)
+    obj = subprocess.run(["assimp", "info", str(tmp_path / "scene.obj")], capture_output=True, text=True, timeout=120)
+    assert obj.returncode == 0 and re.search(r"^Meshes:\s+%d$" % (n + 1), obj.stdout, re.M), obj.stdout[-1500:]
 
 
 def test_bvh_resampling_between_frames_matches_scipy_slerp():

@@ -2,7 +2,8 @@
 // slow motion, frozen or live, from any angle, in the browser or a WebXR headset.
 //
 // URL parameters: ?src=<glb url> (else drag and drop a .glb), &video=<source video url> (picture in
-// picture), &speed=<0.05..2>, &t=<start time s>, &autoplay=0.
+// picture), &speed=<0.05..2>, &t=<start time s>, &autoplay=0, &overlays=0 (bodies only: no labels,
+// trails or foot marks).
 // State for tests and embedding: window.nvwaViewer (see `api` below).
 import * as THREE from "three";
 import { GLTFLoader } from "three/examples/jsm/loaders/GLTFLoader.js";
@@ -15,6 +16,7 @@ const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
 const MIN_SPEED = 0.05, MAX_SPEED = 2;
 const TRAIL_S = 1.5;
+const OVERLAYS = params.get("overlays") !== "0";  // &overlays=0: bodies only, no labels, trails or foot marks
 const FOOT_JOINTS = { left: "left_foot", right: "right_foot" };
 
 // -- renderer, scene, cameras ------------------------------------------------------------------
@@ -79,7 +81,10 @@ async function load(url) {
     const id = o.userData?.person_id;
     if (id === undefined || !/^person_\d+$/.test(o.name)) return;
     const body = gltf.scene.getObjectByName(o.userData.body || `${o.name}_body`);
-    const colour = new THREE.Color().fromArray(o.userData.colour || [1, 1, 1]);
+    // colour: "#rrggbb" (sRGB; files before 0.2 held a linear [r, g, b] list)
+    const c = o.userData.colour;
+    const colour = typeof c === "string" ? new THREE.Color(c) : new THREE.Color().fromArray(Array.isArray(c) ? c : [1, 1, 1]);
+    if (body) body.frustumCulled = false;  // a few people: drawing them always costs less than a wrong cull
     const joints = {};
     o.traverse((j) => { if (j.isBone || j.name.startsWith(o.name + "_")) joints[j.name.slice(o.name.length + 1)] = j; });
     const label = document.createElement("div");
@@ -102,7 +107,7 @@ async function load(url) {
       contactMarks.add(mark);
     }
     state.people.push({ id, name: o.name, node: o, body, joints, colour: "#" + colour.getHexString(THREE.SRGBColorSpace),
-      visible: true, tag, trail, contactMarks, contacts: o.userData.contacts || { left: [], right: [] },
+      visible: true, tag, trail, contactMarks, contacts: parseContacts(o.userData.contacts),
       first_s: Number(o.userData.first_s) || 0, last_s: Number(o.userData.last_s) || 0 });
   });
 
@@ -181,13 +186,24 @@ function inContact(p, side, t) {
   return (p.contacts[side] || []).some(([a, b]) => t >= a && t <= b);
 }
 
+// contact intervals: a JSON string {"left": [[s, e], ...], "right": [...]} (an object in files before 0.2)
+function parseContacts(c) {
+  try {
+    const v = typeof c === "string" ? JSON.parse(c) : c;
+    return { left: Array.isArray(v?.left) ? v.left : [], right: Array.isArray(v?.right) ? v.right : [] };
+  } catch { return { left: [], right: [] }; }
+}
+
+// present now: the file folds an absent person's pelvis (older files: the person node) to scale 0
+function isPresent(p) { return p.node.scale.x > 0 && (p.joints.pelvis ? p.joints.pelvis.scale.x > 0 : true); }
+
 function updatePeople() {
   const t = state.time;
   for (const p of state.people) {
-    const shown = p.visible && p.node.scale.x > 0;
+    const shown = p.visible && isPresent(p);
     if (p.body) p.body.visible = p.visible;
-    p.tag.visible = shown;
-    p.trail.visible = shown;
+    p.tag.visible = shown && OVERLAYS;
+    p.trail.visible = shown && OVERLAYS;
     // motion trail: the pelvis keys of the last TRAIL_S seconds, on the floor
     const pts = [];
     const track = p.pelvisTrack;
@@ -202,7 +218,7 @@ function updatePeople() {
     p.trail.geometry.setFromPoints(pts);
     for (const mark of p.contactMarks.children) {
       const j = p.joints[FOOT_JOINTS[mark.userData.side]];
-      const on = shown && j && inContact(p, mark.userData.side, t);
+      const on = shown && OVERLAYS && j && inContact(p, mark.userData.side, t);
       mark.visible = !!on;
       if (on) { const w = new THREE.Vector3().setFromMatrixPosition(j.matrixWorld); mark.position.set(w.x, 0.005, w.z); }
     }
@@ -420,6 +436,14 @@ const api = {
   load, setTime, setSpeed, togglePlay, toggleFreeze, step, snapToVideoCamera, followPerson,
   play() { if (!state.playing) togglePlay(); },
   pause() { if (state.playing) togglePlay(); },
+  // where a joint is on the page now: [x, y] CSS pixels from the top left, null behind the camera
+  project(personId, joint) {
+    const w = this.jointPosition(personId, joint);
+    if (!w) return null;
+    const ndc = new THREE.Vector3(...w).project(camera);
+    if (ndc.z > 1 || ndc.z < -1) return null;
+    return [(ndc.x + 1) / 2 * innerWidth, (1 - ndc.y) / 2 * innerHeight];
+  },
   jointPosition(personId, joint) {
     const p = state.people.find((q) => q.id === personId);
     const j = p?.joints[joint];

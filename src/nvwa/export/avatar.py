@@ -95,6 +95,13 @@ def build_avatar(bone_lengths: np.ndarray, rest_directions: np.ndarray, *, segme
     for j in range(1, 24):
         p = SMPL24_PARENTS[j]
         parts.append((*_capsule(pos[p], pos[j], _RADIUS[SMPL24_NAMES[j]] * scale, segments, rings), p))
+    # Hands and feet end the chains: a small ball at each, bound to that joint, so every joint of the
+    # skin weighs some vertex (FBX converters such as assimp keep only bones that do).
+    for name in ("left_foot", "right_foot", "left_hand", "right_hand"):
+        j = JOINT[name]
+        r = _RADIUS[name] * scale
+        along = pos[j] - pos[SMPL24_PARENTS[j]]  # a ball: a capsule of (almost) no length along the bone
+        parts.append((*_capsule(pos[j], pos[j] + 1e-3 * along, r, segments, rings), j))
     head = pos[JOINT["head"]]
     up = head - pos[JOINT["neck"]]
     up = up / max(np.linalg.norm(up), 1e-9)

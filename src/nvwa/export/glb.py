@@ -6,13 +6,19 @@ Layout of the file (glTF 2.0, Y up, metres, floor at Y=0):
 - node ``camera``: a perspective camera with the video's vertical field of view and aspect ratio, at
   the camera's world pose (glTF cameras look down their -Z with +Y up; ours is OpenCV's, so the node's
   rotation is R_world_from_cam @ diag(1, -1, -1));
-- per person, node ``person_<id>`` (extras: ``person_id``, ``colour``) holding the joint hierarchy
-  ``person_<id>_<joint>`` (SMPL-24 names; static translation = the locked rest offset, rotation
-  identity = the rest pose), and beside it (glTF wants skinned meshes at the root) the skinned mesh
-  node ``person_<id>_body`` whose skin's joints are that hierarchy;
+- per person, node ``person_<id>`` (flat extras, which every reader keeps: ``person_id``, ``colour``
+  "#rrggbb", ``first_s``/``last_s``, ``frames``, ``contacts`` as a JSON string) holding the joint
+  hierarchy ``person_<id>_<joint>`` (SMPL-24 names; static translation = the locked rest offset,
+  rotation identity = the rest pose) under a still joint ``person_<id>_root``, and beside it (glTF wants
+  skinned meshes at the root) the skinned mesh node ``person_<id>_body``. Its skin's joints are the 24
+  joints and the root joint, which never moves and holds two extra vertices (no face uses them) at the
+  corners of the box the person moves in: a player that sizes a skinned mesh's culling volume from the
+  first pose it draws (three.js does) then sizes it to the whole motion, from whatever time it starts
+  (the root joint is not the person node itself: Blender would then make one armature of everyone);
 - one animation ``motion`` with, per person, the pelvis translation and every joint's rotation at the
-  video's own timestamps (linear), and the person node's scale (step: 0 before the person is first
-  seen and after they are last seen, 1 between), so one clip replays everyone in sync.
+  video's own timestamps (linear), and the pelvis's scale (step: 0 before the person is first seen and
+  after they are last seen, 1 between: the body folds into a point while the bounds stay), so one clip
+  replays everyone in sync.
 
 Rotations are stored as normalized 16-bit integers (core glTF 2.0 allows them for rotation outputs):
 a 30 fps person-minute is about 0.4 MB. Metadata (source video, fps, software version, units) is in
@@ -21,6 +27,7 @@ the scene's ``extras``.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -121,36 +128,42 @@ def _add_person(p, gltf: g.GLTF2, b: _Builder, anim: g.Animation) -> tuple[int, 
                                  rotation=[0.0, 0.0, 0.0, 1.0]))
     joints = list(range(first, first + 24))
 
+    root = first + 24  # after the 24 joints: the root joint, the person node, the body node
     avatar = build_avatar(lengths, dirs)
-    verts = avatar.vertices + np.array([0.0, stand, 0.0], dtype=np.float32)
-    ibm = np.tile(np.eye(4, dtype=np.float32), (24, 1, 1))
-    ibm[:, :3, 3] = -rest  # rest pose: identity rotations, so the bind matrix is a translation
+    lo, hi = motion_bounds(p)
+    verts = np.concatenate([avatar.vertices + np.array([0.0, stand, 0.0], dtype=np.float32),
+                            np.array([lo, hi], dtype=np.float32)])
+    normals = np.concatenate([avatar.normals, np.array([[0, 1, 0], [0, 1, 0]], dtype=np.float32)])
+    ibm = np.tile(np.eye(4, dtype=np.float32), (25, 1, 1))
+    ibm[:24, :3, 3] = -rest  # rest pose: identity rotations, so the bind matrix is a translation
     skin_joints = np.zeros((len(verts), 4), dtype=np.uint8)
-    skin_joints[:, 0] = avatar.joint
+    skin_joints[:, 0] = np.concatenate([avatar.joint, [24, 24]])  # the bounds follow the (still) root joint
     weights = np.zeros((len(verts), 4), dtype=np.float32)
     weights[:, 0] = 1.0
-    gltf.skins.append(g.Skin(name=f"person_{pid}_skin", joints=joints, skeleton=first,
-                             inverseBindMatrices=b.accessor(np.transpose(ibm, (0, 2, 1)).reshape(24, 16), FLOAT, "MAT4")))
+    gltf.skins.append(g.Skin(name=f"person_{pid}_skin", joints=joints + [root], skeleton=root,
+                             inverseBindMatrices=b.accessor(np.transpose(ibm, (0, 2, 1)).reshape(25, 16), FLOAT, "MAT4")))
     gltf.materials.append(g.Material(name=f"person_{pid}", pbrMetallicRoughness=g.PbrMetallicRoughness(
         baseColorFactor=[*colour, 1.0], metallicFactor=0.0, roughnessFactor=0.7)))
     index_type = USHORT if len(verts) < 65536 else UINT
     prim = g.Primitive(attributes=g.Attributes(
         POSITION=b.accessor(verts, FLOAT, "VEC3", target=ARRAY_BUFFER, bounds=True),
-        NORMAL=b.accessor(avatar.normals, FLOAT, "VEC3", target=ARRAY_BUFFER),
+        NORMAL=b.accessor(normals, FLOAT, "VEC3", target=ARRAY_BUFFER),
         JOINTS_0=b.accessor(skin_joints, UBYTE, "VEC4", target=ARRAY_BUFFER),
         WEIGHTS_0=b.accessor(weights, FLOAT, "VEC4", target=ARRAY_BUFFER)),
         indices=b.accessor(avatar.faces.reshape(-1).astype(np.uint16 if index_type == USHORT else np.uint32),
                            index_type, "SCALAR", target=ELEMENT_ARRAY_BUFFER),
         material=len(gltf.materials) - 1)
     gltf.meshes.append(g.Mesh(name=f"person_{pid}_body", primitives=[prim]))
+    t_all = np.asarray(p.timestamp_s, dtype=np.float64)
+    assert len(gltf.nodes) == root
+    gltf.nodes.append(g.Node(name=f"person_{pid}_root", children=[first]))
+    person = len(gltf.nodes)
+    gltf.nodes.append(g.Node(name=f"person_{pid}", children=[root], extras={
+        "person_id": pid, "colour": colour_hex(colour), "frames": int(len(t_all)), "body": f"person_{pid}_body",
+        "first_s": float(t_all[0]) if len(t_all) else 0.0, "last_s": float(t_all[-1]) if len(t_all) else 0.0,
+        "contacts": json.dumps(contact_intervals(t_all, np.asarray(p.foot_contact, dtype=bool)), separators=(",", ":"))}))
     body = len(gltf.nodes)
     gltf.nodes.append(g.Node(name=f"person_{pid}_body", mesh=len(gltf.meshes) - 1, skin=len(gltf.skins) - 1))
-    person = len(gltf.nodes)
-    t_all = np.asarray(p.timestamp_s, dtype=np.float64)
-    gltf.nodes.append(g.Node(name=f"person_{pid}", children=[first], extras={
-        "person_id": pid, "colour": list(colour), "frames": int(len(t_all)), "body": f"person_{pid}_body",
-        "first_s": float(t_all[0]) if len(t_all) else 0.0, "last_s": float(t_all[-1]) if len(t_all) else 0.0,
-        "contacts": contact_intervals(t_all, np.asarray(p.foot_contact, dtype=bool))}))
 
     t = np.asarray(p.timestamp_s, dtype=np.float64)
     if len(t):
@@ -166,14 +179,34 @@ def _add_person(p, gltf: g.GLTF2, b: _Builder, anim: g.Animation) -> tuple[int, 
         q = q * np.where(q[..., 3:] < 0, -1.0, 1.0)  # one hemisphere per key; glTF slerps the short way anyway
         for j in range(24):
             channel(first + j, "rotation", b.accessor(quantize_rotations(q[:, j]), SHORT, "VEC4", normalized=True))
-        # visible only while seen: scale 0 before the first timestamp and after the last
+        # visible only while seen: the pelvis (so the whole body, not the bounds) scaled to 0 before the
+        # first timestamp and after the last
         dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0 / 30
         keys, scales = [float(t[0]), float(t[-1]) + dt / 2], [[1.0] * 3, [0.0] * 3]
         if t[0] > 0:
             keys, scales = [0.0] + keys, [[0.0] * 3] + scales
-        channel(person, "scale", b.accessor(np.asarray(scales, dtype=np.float32), FLOAT, "VEC3"), "STEP",
+        channel(first, "scale", b.accessor(np.asarray(scales, dtype=np.float32), FLOAT, "VEC3"), "STEP",
                 b.accessor(np.asarray(keys, dtype=np.float32), FLOAT, "SCALAR", bounds=True))
     return person, body
+
+
+def motion_bounds(p, margin: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """The box (world, m) the person's body moves in over the whole video: every joint at every frame,
+    widened by ``margin`` for what lies beyond the joints (capsule radii, the skull above the head joint)."""
+    pts = np.asarray(p.joints_world, dtype=np.float64).reshape(-1, 3)
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    if not len(pts):
+        pts = np.zeros((1, 3))
+    return pts.min(0) - margin, pts.max(0) + margin
+
+
+def colour_hex(colour) -> str:
+    """Linear RGB 0-1 -> "#rrggbb" in sRGB (what a colour picker and the viewer show)."""
+    def srgb(c: float) -> int:
+        c = min(max(float(c), 0.0), 1.0)
+        v = 12.92 * c if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055
+        return int(round(v * 255))
+    return "#" + "".join(f"{srgb(c):02x}" for c in colour)
 
 
 def contact_intervals(t: np.ndarray, contact: np.ndarray) -> dict[str, list[list[float]]]:

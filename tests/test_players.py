@@ -1,0 +1,192 @@
+"""Every person drawn whenever they are present, in the players our users open the GLB with: stock
+three.js (its GLTFLoader + AnimationMixer, none of our code: tests/stock_three/index.html) and our viewer,
+in Debian's headless Chromium, on GLBs the pipeline made from two real clips where people come and go
+(Sports2D: one appears at 2.0 s; vtest: one comes at 0.5 s and leaves at 1.7 s, another comes at 1.5 s).
+Each time is reached three ways: opened there (``?t=``), scrubbed to after drawing t = 0, and played to
+from t = 0. A present person must have pixels on screen when their pelvis projects into the view; an
+absent one none."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import DATA, REPO, ServedApp
+from test_viewer import BROWSER_ARGS, CHROMIUM, VIEWER, open_viewer
+
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; make test does it)")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) drives the browser")
+THREE = REPO / "tools" / "gltf" / "node_modules" / "three"
+HARNESS = REPO / "tests" / "stock_three"
+W, H = 640, 360
+
+
+@pytest.fixture(scope="module")
+def clips(sports_export, blazepose, tmp_path_factory):
+    """{name: (Scene, GLB path)} for the Sports2D clip (the session's export) and the vtest clip."""
+    from nvwa.export import export_scene
+    from nvwa.pipeline import Pipeline, PipelineConfig
+
+    out = tmp_path_factory.mktemp("vtest_glb")
+    *_, done = Pipeline(PipelineConfig(), body=blazepose).run(DATA / "vtest_4s.mp4", out)
+    export_scene(done.data["scene"], out, ["glb"])
+    scene, sports_out = sports_export
+    return {"sports2d": (scene, sports_out / "scene.glb"), "vtest": (done.data["scene"], out / "scene.glb")}
+
+
+@pytest.fixture(scope="module")
+def site(clips, tmp_path_factory):
+    import shutil
+
+    from starlette.applications import Starlette
+    from starlette.staticfiles import StaticFiles
+
+    if not (THREE / "build" / "three.module.js").exists():
+        pytest.skip("stock three.js is not installed (npm ci --prefix tools/gltf; make test does it)")
+    root = tmp_path_factory.mktemp("players")
+    shutil.copy(HARNESS / "index.html", root / "stock.html")
+    shutil.copytree(VIEWER, root / "viewer")
+    for name, (_, glb) in clips.items():
+        shutil.copy(glb, root / f"{name}.glb")
+    app = Starlette()
+    app.mount("/three", StaticFiles(directory=THREE))
+    app.mount("/", StaticFiles(directory=root))
+    with ServedApp(app) as served:
+        yield served.url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield b
+        b.close()
+
+
+def samples(scene, n: int = 12) -> list[float]:
+    """Times across the clip (players loop it, so not past its end), none within a frame of anyone's
+    first or last moment."""
+    ends = [float(t) for p in scene.people for t in (p.timestamp_s[0], p.timestamp_s[-1])]
+    last = max(float(p.timestamp_s[-1]) for p in scene.people)
+    out = []
+    for t in np.linspace(0.05, last, n):
+        if all(abs(t - e) > 0.07 for e in ends):
+            out.append(round(float(t), 3))
+    return out
+
+
+def present(p, t: float) -> bool:
+    return float(p.timestamp_s[0]) <= t <= float(p.timestamp_s[-1])
+
+
+def check(scene, t: float, drawn: dict, project) -> list[str]:
+    """-> what is wrong at time t: a present person in view with no pixels, an absent one with pixels."""
+    bad = []
+    for p in scene.people:
+        n = drawn[p.person_id]
+        if present(p, t):
+            xy = project(p.person_id)
+            if xy is not None and 0 <= xy[0] < W and 0 <= xy[1] < H and n == 0:
+                bad.append(f"t={t}: person {p.person_id} present, pelvis at {np.round(xy)}, not drawn")
+        elif n:
+            bad.append(f"t={t}: person {p.person_id} absent, {n} pixels drawn")
+    return bad
+
+
+@pytest.mark.parametrize("clip", ["sports2d", "vtest"])
+def test_stock_threejs_draws_everyone_present_from_any_start(clip, clips, site, browser):
+    scene, _ = clips[clip]
+    times = samples(scene)
+    assert any(not present(p, times[0]) for p in scene.people)  # someone is absent at the start
+
+    def open_page():
+        pg = browser.new_page(viewport={"width": W, "height": H})
+        pg.goto(f"{site}/stock.html?src=/{clip}.glb")
+        pg.wait_for_function("window.ready || window.failed", timeout=60_000)
+        assert pg.evaluate("window.failed || null") is None, pg.evaluate("window.failed")
+        return pg
+
+    def state(pg):
+        drawn = {int(k): v for k, v in pg.evaluate("stock.count()").items()}
+        return drawn, lambda pid: pg.evaluate(f"stock.project({pid}, 'pelvis')")
+
+    bad, checked = [], 0
+    # opened at t (the first frame drawn is t)
+    for t in times:
+        pg = open_page()
+        pg.evaluate(f"stock.setTime({t}); stock.render()")
+        bad += [f"opened at: {b}" for b in check(scene, t, *state(pg))]
+        checked += 1
+        pg.close()
+    # drawn at 0, then scrubbed to each t
+    pg = open_page()
+    pg.evaluate("stock.setTime(0); stock.render()")
+    for t in times:
+        pg.evaluate(f"stock.setTime({t}); stock.render()")
+        bad += [f"scrubbed to: {b}" for b in check(scene, t, *state(pg))]
+    # played from 0 in 1/30 s steps, every step drawn
+    pg.evaluate("stock.setTime(0); stock.render()")
+    now = 0.0
+    for t in times:
+        steps = int(round((t - now) * 30))
+        pg.evaluate(f"for (let i = 0; i < {steps}; i++) {{ stock.update(1 / 30); stock.render(); }}")
+        now += steps / 30
+        bad += [f"played to: {b}" for b in check(scene, round(now, 4), *state(pg))]
+    pg.close()
+    assert checked >= 8 and bad == [], "\n".join(bad)
+
+
+@pytest.mark.parametrize("clip", ["sports2d", "vtest"])
+def test_our_viewer_draws_everyone_present_from_any_start(clip, clips, site, browser):
+    """Our viewer: a person's pixels are what changes on screen when their checkbox hides them."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    scene, _ = clips[clip]
+    times = samples(scene, 8)
+
+    def quiet(pg):
+        """The page's panels hidden (a ticked box looks different from an unticked one), the canvas kept."""
+        pg.add_style_tag(content="#side, #bar, #keys { visibility: hidden !important; }")
+        return pg
+
+    def shot(pg) -> np.ndarray:
+        pg.wait_for_timeout(80)  # a few frames of its render loop
+        return np.asarray(Image.open(BytesIO(pg.locator("#stage canvas").first.screenshot())).convert("RGB"), dtype=np.int16)
+
+    def drawn(pg, t) -> dict:
+        pg.evaluate(f"nvwaViewer.setTime({t})")
+        full = shot(pg)
+        out = {}
+        for k, p in enumerate(pg.evaluate("nvwaViewer.people")):
+            pg.evaluate(f"(() => {{ const b = document.querySelectorAll('#people input')[{k}]; b.checked = false; b.dispatchEvent(new Event('change')); }})()")
+            out[p["id"]] = int((np.abs(full - shot(pg)).sum(axis=2) > 30).sum())
+            pg.evaluate(f"(() => {{ const b = document.querySelectorAll('#people input')[{k}]; b.checked = true; b.dispatchEvent(new Event('change')); }})()")
+        return out
+
+    def projector(pg):
+        size = pg.evaluate("[innerWidth, innerHeight]")
+
+        def project(pid):
+            xy = pg.evaluate(f"nvwaViewer.project({pid}, 'pelvis')")
+            return None if xy is None else [xy[0] * W / size[0], xy[1] * H / size[1]]
+        return project
+
+    bad = []
+    for t in times[::2]:  # opened at t
+        pg = quiet(open_viewer(browser, f"{site}/viewer/index.html?src=/{clip}.glb&autoplay=0&overlays=0&t={t}"))
+        bad += [f"opened at: {b}" for b in check(scene, t, drawn(pg, t), projector(pg))]
+        assert pg.errors == [], pg.errors
+        pg.close()
+    pg = quiet(open_viewer(browser, f"{site}/viewer/index.html?src=/{clip}.glb&autoplay=0&overlays=0"))
+    for t in times:  # scrubbed
+        bad += [f"scrubbed to: {b}" for b in check(scene, t, drawn(pg, t), projector(pg))]
+    pg.evaluate("nvwaViewer.setTime(0); nvwaViewer.play()")  # played: through every time once
+    pg.wait_for_function(f"nvwaViewer.time > {times[-1]}", timeout=30_000)
+    pg.evaluate("nvwaViewer.pause()")
+    for t in times[1::2]:
+        bad += [f"after playing, at: {b}" for b in check(scene, t, drawn(pg, t), projector(pg))]
+    assert pg.errors == [], pg.errors
+    pg.close()
+    assert bad == [], "\n".join(bad)

@@ -18,11 +18,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-# The only step that downloads: the mediapipe 0.10.21 wheel, whose models become the .task bundle.
-models/pose_landmarker_full.task: $(STAMP)
-	$(VENV)/bin/nvwa models fetch
+# The only step that downloads: the mediapipe 0.10.21 wheel, whose models become the .task bundle, kept in
+# the user's data dir (found by every nvwa command from any folder; NVWA_MODELS_DIR overrides it).
+MODELS_DIR ?= $(or $(NVWA_MODELS_DIR),$(or $(XDG_DATA_HOME),$(HOME)/.local/share)/nvwa/models)
+$(MODELS_DIR)/pose_landmarker_full.task: $(STAMP)
+	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)"
 
-model: models/pose_landmarker_full.task
+model: $(MODELS_DIR)/pose_landmarker_full.task
 
 # The Khronos glTF validator and stock three.js (npm) that the export and player tests open every GLB with;
 # skipped, with a note, without npm.
@@ -68,4 +70,4 @@ bench: model
 	$(PY) bench/export.py
 
 clean:
-	rm -rf $(VENV) out models tools/gltf/node_modules
+	rm -rf $(VENV) out tools/gltf/node_modules  # the models stay in $(MODELS_DIR): `rm -r` it to fetch again

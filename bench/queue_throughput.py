@@ -23,6 +23,8 @@ import threading
 import time
 from pathlib import Path
 
+from nvwa.models import default_models_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIP = ROOT / "tests" / "data" / "sports2d_3s.mp4"
 
@@ -111,7 +113,7 @@ def main(argv=None) -> int:
                 env = {**os.environ, "NVWA_EXECUTOR": "queue", "NVWA_REDIS_URL": f"redis://127.0.0.1:{rp}/{n}",
                        "NVWA_STORAGE": "s3", "NVWA_S3_BUCKET": "nvwa", "NVWA_S3_ENDPOINT_URL": endpoint,
                        "NVWA_DATA_DIR": str(tmp / f"data{n}"), "NVWA_DATABASE_URL": f"sqlite:///{tmp / f'jobs{n}.db'}",
-                       "NVWA_MODELS_DIR": str(ROOT / "models")}
+                       "NVWA_MODELS_DIR": str(default_models_dir())}
                 results.append(run(n, args.jobs, args.frames, env, tmp))
         finally:
             redis.terminate()

@@ -47,9 +47,9 @@ def make_video(path: Path, n: int = 10, *, size=(64, 48), fps: int = 10, codec: 
 def models_dir() -> Path:
     """The verified BlazePose bundle's directory; tests that need the real model skip (saying why) without it."""
     from nvwa.errors import ModelMissingError
-    from nvwa.models import blazepose_task_path
+    from nvwa.models import blazepose_task_path, default_models_dir
 
-    d = REPO / "models"
+    d = default_models_dir()
     try:
         blazepose_task_path(d)
     except ModelMissingError as exc:

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,7 +35,7 @@ def test_bad_option_value_is_refused(tmp_path):
 
 
 def test_unknown_export_format_is_refused_before_any_work(tmp_path):
-    r = _nvwa("process", DATA / "vtest_4s.mp4", "-o", tmp_path / "o", "--export", "glb,fbx")
+    r = _nvwa("process", DATA / "vtest_4s.mp4", "-o", tmp_path / "o", "--format", "glb,fbx")
     assert r.returncode == 2 and r.stderr.strip() == "nvwa: error: export format 'fbx': is unknown; choose from glb, bvh, ply, npz"
     assert not (tmp_path / "o").exists()
 
@@ -50,7 +51,7 @@ def test_video_without_people_is_an_empty_valid_scene(tmp_path, models_dir):
     video = make_video(tmp_path / "empty_street.mkv", n=15, size=(320, 240),
                        frame_fn=lambda i: (rng.integers(90, 110, (240, 320, 3))).astype(np.uint8))
     out = tmp_path / "out"
-    r = _nvwa("process", video, "-o", out, "--models-dir", models_dir, "--export", "glb,bvh")
+    r = _nvwa("process", video, "-o", out, "--models-dir", models_dir, "--format", "glb,bvh")
     assert r.returncode == 0, r.stderr
     assert "no people found" in r.stderr
     assert (out / "scene.glb").stat().st_size > 0 and (out / "bvh" / "everyone.bvh").exists()
@@ -58,3 +59,61 @@ def test_video_without_people_is_an_empty_valid_scene(tmp_path, models_dir):
     assert summary["people"] == [] and summary["stats"]["frames"] == 15
     with np.load(out / "scene.npz") as z:
         assert z["person_ids"].shape == (0,)
+
+
+def test_from_another_folder_without_o_writes_beside_the_video(tmp_path, models_dir):
+    """The models are found from any working directory (the user data dir); with no -o the output goes
+    beside the input, as ffmpeg-style tools do; --export is the same flag as --format."""
+    import shutil
+
+    video = shutil.copy(DATA / "sports2d_3s.mp4", tmp_path / "clip.mp4")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    r = _nvwa("process", video, "--max-frames", "20", "--export", "glb,bvh", "--quiet", cwd=elsewhere)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "clip_nvwa"
+    assert (out / "scene.json").exists() and (out / "scene.glb").exists() and (out / "bvh").is_dir()
+    assert "DestroyAccelerator" not in r.stderr + r.stdout  # MediaPipe's native log lines are silenced
+    listed = _nvwa("models", "list", cwd=elsewhere)
+    assert listed.returncode == 0 and "verified" in listed.stdout
+    missing = _nvwa("models", "list", "--models-dir", tmp_path / "none", cwd=elsewhere)
+    assert missing.returncode == 1 and "BlazePose model not found" in missing.stdout
+
+
+def test_version_and_one_format_flag():
+    from nvwa import __version__
+
+    r = _nvwa("--version")
+    assert r.returncode == 0 and r.stdout.strip() == f"nvwa {__version__}"
+    for cmd in ("process", "export"):
+        text = " ".join(_nvwa(cmd, "--help").stdout.split())  # argparse wraps lines
+        assert "--format FORMAT, --export FORMAT" in text and "default glb,npz" in text, text
+
+
+def test_an_unwritable_output_folder_is_one_line_naming_it(tmp_path, models_dir):
+    """No -o and a folder the user cannot write to (a real permission check: run as nobody)."""
+    import os
+    import shutil
+    import stat
+    import tempfile
+
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() == 0 and setpriv is None:
+        pytest.skip("running as root and setpriv (util-linux) is missing: no way to be a user who cannot write")
+    shared = Path(tempfile.mkdtemp(prefix="nvwa-ro-", dir="/tmp"))
+    try:
+        os.chmod(shared, 0o755)
+        video = Path(shutil.copy(DATA / "sports2d_3s.mp4", shared / "clip.mp4"))
+        os.chmod(video, 0o644)
+        os.chmod(shared, 0o555)  # readable, not writable
+        cmd = [sys.executable, "-m", "nvwa", "process", str(video), "--models-dir", str(models_dir)]
+        if os.geteuid() == 0:
+            cmd = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+        r = subprocess.run(cmd, capture_output=True, text=True, cwd="/", timeout=120)
+        lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        assert r.returncode == 2 and len(lines) == 1, r.stderr
+        assert lines[0].startswith("nvwa: error: ") and str(shared / "clip_nvwa") in lines[0] and "cannot write" in lines[0]
+        assert not (shared / "clip_nvwa").exists()
+    finally:
+        os.chmod(shared, stat.S_IRWXU)
+        shutil.rmtree(shared, ignore_errors=True)

@@ -22,6 +22,7 @@ pytest.importorskip("dramatiq", reason="the queue tests need the queue extra (dr
 REDIS = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS is None, reason="redis-server not installed (`make test` installs Debian's)")
 
+from nvwa.models import default_models_dir  # noqa: E402
 from nvwa.service import Settings, create_app  # noqa: E402
 
 CLIP = DATA / "sports2d_3s.mp4"
@@ -68,7 +69,7 @@ def cluster(tmp_path, s3_endpoint, monkeypatch):
     redis = RedisServer(tmp_path).start()
     env = {**os.environ, **creds, "NVWA_EXECUTOR": "queue", "NVWA_REDIS_URL": redis.url, "NVWA_STORAGE": "s3",
            "NVWA_S3_BUCKET": bucket, "NVWA_S3_ENDPOINT_URL": s3_endpoint, "NVWA_DATA_DIR": str(tmp_path / "data"),
-           "NVWA_DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.db'}", "NVWA_MODELS_DIR": str(REPO / "models"),
+           "NVWA_DATABASE_URL": f"sqlite:///{tmp_path / 'jobs.db'}", "NVWA_MODELS_DIR": str(default_models_dir()),
            "NVWA_QUEUE_HEARTBEAT_S": "3", "NVWA_QUEUE_MAINTENANCE_CHANCE": "1000000"}
     settings = Settings(**{k[5:].lower(): v for k, v in env.items() if k.startswith("NVWA_")})
     workers: list[subprocess.Popen] = []

@@ -9,6 +9,9 @@ from pathlib import Path
 from nvwa.errors import InputError, ModelMissingError, NvwaError
 
 
+DEFAULT_FORMATS = "glb,npz"
+
+
 def _positive_int(text: str) -> int:
     try:
         v = int(text)
@@ -22,32 +25,38 @@ def _positive_int(text: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     from nvwa.smoothing import SMOOTHING_PRESETS
 
+    from nvwa import __version__
+
     p = argparse.ArgumentParser(prog="nvwa", description="Video of people in, world-grounded 3D people out.")
+    p.add_argument("--version", action="version", version=f"nvwa {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    pr = sub.add_parser("process", help="process a video into a scene (scene.npz + scene.json)")
+    pr = sub.add_parser("process", help="process a video into a scene (scene.npz + scene.json) and exports")
     pr.add_argument("video", help="video file (anything FFmpeg decodes)")
-    pr.add_argument("-o", "--out", required=True, help="output directory")
+    pr.add_argument("-o", "--out", help="output directory (default: <video name>_nvwa/ beside the video)")
     pr.add_argument("--max-frames", type=_positive_int, help="stop after this many frames (after --stride)")
     pr.add_argument("--stride", type=_positive_int, default=1, help="keep every n-th frame (default 1)")
     pr.add_argument("--max-side", type=_positive_int, default=1280, help="downscale frames to this longer side in px (default 1280)")
-    pr.add_argument("--focal", type=float, help="focal length in pixels of the stored video (default: the image diagonal)")
+    pr.add_argument("--focal", type=float, help="focal length in pixels of the stored video (default: estimated from the "
+                    "people and the floor; the image diagonal when the camera is too level to tell)")
     pr.add_argument("--K", help='intrinsics "fx,fy,cx,cy" or 9 numbers of a 3x3 K, in stored-video pixels')
     pr.add_argument("--smoothing", default="balanced", choices=list(SMOOTHING_PRESETS), help="smoothing preset (default balanced)")
-    pr.add_argument("--models-dir", help="where `nvwa models fetch` put the models (default $NVWA_MODELS_DIR or ./models)")
+    pr.add_argument("--models-dir", help="where `nvwa models fetch` put the models (default $NVWA_MODELS_DIR or ~/.local/share/nvwa/models)")
     pr.add_argument("--body-model", default="blazepose", choices=["blazepose", "sam3d_body"],
                     help="body model (default blazepose on the CPU; sam3d_body: GPU, `nvwa models download`)")
     pr.add_argument("--tracker", default="blazepose", choices=["blazepose", "sam3"],
                     help="people tracker (default blazepose; sam3: GPU masklets, needs --body-model sam3d_body)")
     pr.add_argument("--occlusion", action="store_true", help="amodal masks for hidden people (Diffusion-VAS; GPU, slow)")
-    pr.add_argument("--checkpoints-dir", help="the GPU checkpoints (default $NVWA_CHECKPOINTS_DIR or ./checkpoints)")
-    pr.add_argument("--export", default="glb,npz", help="formats to write: any of glb,bvh,ply,npz (default glb,npz; "
+    pr.add_argument("--checkpoints-dir", help="the GPU checkpoints (default $NVWA_CHECKPOINTS_DIR or ~/.local/share/nvwa/checkpoints)")
+    pr.add_argument("--format", "--export", dest="format", default=DEFAULT_FORMATS,
+                    help=f"formats to write: any of glb,bvh,ply,npz (default {DEFAULT_FORMATS}; "
                     "scene.npz + scene.json are always written)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
 
     ex = sub.add_parser("export", help="export a processed scene (OUT_DIR of `nvwa process`) to other formats")
     ex.add_argument("scene_dir", help="the directory holding scene.json + scene.npz")
-    ex.add_argument("--format", default="glb", help="any of glb,bvh,ply,npz (default glb)")
+    ex.add_argument("--format", "--export", dest="format", default=DEFAULT_FORMATS,
+                    help=f"any of glb,bvh,ply,npz (default {DEFAULT_FORMATS})")
     ex.add_argument("-o", "--out", help="where to write (default: the scene directory)")
 
     wk = sub.add_parser("worker", help="run jobs from the Redis queue (NVWA_EXECUTOR=queue, NVWA_REDIS_URL; see README)")
@@ -60,22 +69,24 @@ def _parser() -> argparse.ArgumentParser:
 
     mo = sub.add_parser("models", help="manage model files")
     msub = mo.add_subparsers(dest="models_command", required=True)
-    fe = msub.add_parser("fetch", help="build/fetch the BlazePose model bundle (the only command that downloads)")
+    fe = msub.add_parser("fetch", help="build the BlazePose model bundle for the CPU default (downloads the mediapipe "
+                         "0.10.21 wheel from PyPI once; `make demo`/`make test` run it)")
     src = fe.add_mutually_exclusive_group()
     src.add_argument("--wheel", help="a local mediapipe-0.10.21 wheel to take the models from (no download)")
     src.add_argument("--task", help="a local pose_landmarker_full.task to use as it is (no download)")
-    fe.add_argument("--models-dir", help="target directory (default $NVWA_MODELS_DIR or ./models)")
+    fe.add_argument("--models-dir", help="target directory (default $NVWA_MODELS_DIR or ~/.local/share/nvwa/models)")
     fe.add_argument("--force", action="store_true", help="rebuild even if a verified model is there")
-    dl = msub.add_parser("download", help="download the GPU path's gated checkpoints from Hugging Face (needs HF_TOKEN)")
+    dl = msub.add_parser("download", help="download the GPU path's gated checkpoints from Hugging Face (needs HF_TOKEN; "
+                         "the CPU default does not need them)")
     dl.add_argument("names", nargs="*", metavar="NAME", help="models to download (see `nvwa models list`)")
     dl.add_argument("--all", action="store_true", help="the GPU path's default set: sam3 + sam-3d-body-dinov3")
     dl.add_argument("--with-occlusion", action="store_true",
                     help="add the occlusion stage's models (Diffusion-VAS amodal + completion, Depth Anything V2 L)")
-    dl.add_argument("--checkpoints-dir", help="target directory (default $NVWA_CHECKPOINTS_DIR or ./checkpoints)")
+    dl.add_argument("--checkpoints-dir", help="target directory (default $NVWA_CHECKPOINTS_DIR or ~/.local/share/nvwa/checkpoints)")
     dl.add_argument("--force", action="store_true", help="download again even if a verified copy is there")
     ls = msub.add_parser("list", help="every model, where it comes from and whether it is present and verified")
-    ls.add_argument("--checkpoints-dir", help="the gated checkpoints (default $NVWA_CHECKPOINTS_DIR or ./checkpoints)")
-    ls.add_argument("--models-dir", help="the BlazePose bundle (default $NVWA_MODELS_DIR or ./models)")
+    ls.add_argument("--checkpoints-dir", help="the gated checkpoints (default $NVWA_CHECKPOINTS_DIR or ~/.local/share/nvwa/checkpoints)")
+    ls.add_argument("--models-dir", help="the BlazePose bundle (default $NVWA_MODELS_DIR or ~/.local/share/nvwa/models)")
     return p
 
 
@@ -160,7 +171,7 @@ def _models_list(args) -> int:
     console.print(table)
     for note in notes:
         console.print(note, markup=False, highlight=False)
-    return 0
+    return 0 if state == "verified" else 1  # the CPU default cannot run without it; the gated ones are optional
 
 
 def _size(n: float) -> str:
@@ -227,18 +238,19 @@ def _export(args) -> int:
 
 def _process(args) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from nvwa.export import export_scene, parse_formats
     from nvwa.pipeline import Pipeline, PipelineConfig
     from nvwa.video import iter_frames
 
-    formats = tuple(f for f in parse_formats(args.export) if f != "npz")  # the pipeline writes the scene itself
+    formats = tuple(f for f in parse_formats(args.format) if f != "npz")  # the pipeline writes the scene itself
     console = Console(stderr=True, quiet=args.quiet)
     # Fail on a bad file before loading any model: it must open and give at least one frame.
     frames = iter_frames(args.video, max_side=64)
     next(frames)
     frames.close()
+    args.out = _writable_out(args.out or default_out_dir(args.video))
     config = PipelineConfig(body_model=args.body_model, tracking=args.tracker, occlusion=args.occlusion,
                             checkpoints_dir=args.checkpoints_dir,
                             max_side=args.max_side, stride=args.stride, max_frames=args.max_frames,
@@ -247,10 +259,12 @@ def _process(args) -> int:
     final = None
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TextColumn("{task.fields[note]}"), console=console, transient=False) as bar:
-            task = bar.add_task(Path(args.video).name, total=None, note="")
+                      TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[note]}"), console=console,
+                      transient=False) as bar:
+            task = bar.add_task(Path(args.video).name, total=None, note="loading the models", start=False)
             for event in pipeline.run(args.video, args.out):
                 if event.stage == "probe":
+                    bar.start_task(task)
                     bar.update(task, total=event.total or None, note=event.message)
                 elif event.stage == "frame":
                     bar.update(task, completed=event.done, note=f"{event.data.get('people', 0)} people")
@@ -264,6 +278,32 @@ def _process(args) -> int:
     for name, paths in exported.items():
         console.print(f"{name}: " + (", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "") or "nothing (no people)"))
     return 0
+
+
+def default_out_dir(video: str) -> Path:
+    """Beside the input, as ffmpeg-style tools do: ``clip.mp4`` -> ``clip_nvwa/`` in the same folder."""
+    v = Path(video)
+    return v.with_name(f"{v.stem}_nvwa")
+
+
+def _writable_out(out: str | Path) -> Path:
+    """The output folder if it can be written (checked before any model loads, nothing made yet);
+    else a one-line error naming the folder."""
+    import tempfile
+
+    out = Path(out)
+    where = out
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        if not where.is_dir():
+            raise NotADirectoryError(20, "not a folder")
+        with tempfile.TemporaryFile(dir=where):
+            pass
+    except OSError as exc:
+        raise InputError(out, f"cannot write there ({where}: {exc.strerror or type(exc).__name__}); "
+                              "choose another folder with -o") from None
+    return out
 
 
 def _summary(console, scene, paths, message) -> None:

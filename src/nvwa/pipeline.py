@@ -56,11 +56,11 @@ class PipelineConfig:
     K: str | None = None  # "fx,fy,cx,cy" or 9 numbers; overrides focal_px
     smoothing: str = "balanced"  # a key of SMOOTHING_PRESETS
     min_person_s: float = 1.0  # people seen for less time than this are dropped as spurious
-    models_dir: str | None = None  # where `nvwa models fetch` put the models; None: $NVWA_MODELS_DIR or ./models
+    models_dir: str | None = None  # where `nvwa models fetch` put the models; None: $NVWA_MODELS_DIR or the user data dir
     body_model: str = "blazepose"  # or "sam3d_body" (GPU, `nvwa models download`)
     tracking: str = "blazepose"  # or "sam3" (GPU): masklets from SAM 3 feed the body model's boxes and masks
     occlusion: bool = False  # amodal masks for hidden people (Diffusion-VAS, GPU, slow); needs tracking="sam3"
-    checkpoints_dir: str | None = None  # the GPU checkpoints; None: $NVWA_CHECKPOINTS_DIR or ./checkpoints
+    checkpoints_dir: str | None = None  # the GPU checkpoints; None: $NVWA_CHECKPOINTS_DIR or the user data dir
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     hog: HogConfig = field(default_factory=HogConfig)
 
@@ -77,16 +77,26 @@ class ProgressEvent:
 
 
 class _Timer:
+    """Seconds per stage, each stage's own: time spent in a stage timed inside another (the body model
+    called from the tracker) counts for the inner one only, so no stage's time is a difference that
+    can come out negative."""
+
     def __init__(self):
         self.seconds: dict[str, float] = defaultdict(float)
+        self._open: list[list[float]] = []  # [start, seconds of the stages timed inside it]
 
     @contextmanager
     def __call__(self, stage: str):
-        t0 = time.perf_counter()
+        frame = [time.perf_counter(), 0.0]
+        self._open.append(frame)
         try:
             yield
         finally:
-            self.seconds[stage] += time.perf_counter() - t0
+            self._open.pop()
+            elapsed = time.perf_counter() - frame[0]
+            self.seconds[stage] += elapsed - frame[1]
+            if self._open:
+                self._open[-1][1] += elapsed
 
 
 class _TimedBody:
@@ -194,9 +204,8 @@ class Pipeline:
         K_decoded = None
         try:
             while True:
-                t0 = time.perf_counter()
-                item = next(stream, None)
-                timer.seconds["track"] += time.perf_counter() - t0
+                with timer("track"):  # its own time: decoding, detection, the body model count apart
+                    item = next(stream, None)
                 if item is None:
                     break
                 frame, tracked = item
@@ -225,8 +234,6 @@ class Pipeline:
             if tracker is not None:
                 tracker.close()
             stream.close()
-        # the tracker's time includes the decoding, body and detector calls made from inside it
-        timer.seconds["track"] -= timer.seconds["body"] + timer.seconds["detect"] + timer.seconds["decode"]
 
         # seen for long enough: the frames a person was observed in, times the time one kept frame covers
         frame_s = c.stride / info.fps if info.fps else 1 / 30

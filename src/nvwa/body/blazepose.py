@@ -202,11 +202,8 @@ class BlazePoseBody:
             self._idle.append(landmarker)
 
     def close(self) -> None:
-        for landmarker in self._by_track.values():
-            landmarker.close()
-        for landmarker in self._idle:
-            landmarker.close()
-        self._prober.close()
-        self._finder.close()
+        with _native_stderr_silenced():  # each closed graph logs "DestroyAccelerator" lines to fd 2
+            for landmarker in [*self._by_track.values(), *self._idle, self._prober, self._finder]:
+                landmarker.close()
         self._by_track.clear()
         self._idle.clear()

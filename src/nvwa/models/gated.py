@@ -96,7 +96,11 @@ class CorruptCheckpointError(DownloadError):
 
 
 def default_checkpoints_dir() -> Path:
-    return Path(os.environ.get(CHECKPOINTS_ENV, "checkpoints")).expanduser()
+    """``$NVWA_CHECKPOINTS_DIR``, else ``<user data dir>/checkpoints`` (found from any working directory)."""
+    from nvwa.models.store import user_data_dir
+
+    env = os.environ.get(CHECKPOINTS_ENV)
+    return Path(env).expanduser() if env else user_data_dir() / "checkpoints"
 
 
 def _dir(checkpoints_dir: str | os.PathLike | None) -> Path:

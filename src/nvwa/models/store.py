@@ -1,7 +1,8 @@
 """Where model files are cached and how they are verified.
 
-Nothing here touches the network. The cache directory is ``$NVWA_MODELS_DIR`` or ``./models``
-(relative to the working directory), so a project checkout keeps its models beside it.
+Nothing here touches the network. The models live in ``$NVWA_MODELS_DIR`` or, by default, in the
+user's data directory (``$XDG_DATA_HOME/nvwa/models``, i.e. ``~/.local/share/nvwa/models``), so every
+command finds them from any working directory.
 """
 
 from __future__ import annotations
@@ -17,8 +18,16 @@ BLAZEPOSE_TASK = "pose_landmarker_full.task"
 FETCH_COMMAND = "nvwa models fetch"
 
 
+def user_data_dir() -> Path:
+    """``$XDG_DATA_HOME/nvwa`` (default ``~/.local/share/nvwa``): Nvwa's files for this user."""
+    base = os.environ.get("XDG_DATA_HOME") or "~/.local/share"
+    return Path(base).expanduser() / "nvwa"
+
+
 def default_models_dir() -> Path:
-    return Path(os.environ.get("NVWA_MODELS_DIR", "models")).expanduser()
+    """``$NVWA_MODELS_DIR``, else ``<user data dir>/models``."""
+    env = os.environ.get("NVWA_MODELS_DIR")
+    return Path(env).expanduser() if env else user_data_dir() / "models"
 
 
 def sha256_file(path: Path) -> str:

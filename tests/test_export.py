@@ -195,6 +195,23 @@ def test_bvh_parsed_by_an_independent_reader_matches_the_scene_within_1mm(real_e
         assert err < 1e-3, (i, err)
     everyone = bvh.Bvh((out / "bvh" / "everyone.bvh").read_text())
     assert len(everyone.get_joints_names()) == 1 + 24 * len(scene.people)
+    # when each file's frame 0 is (BVH cannot say it): timing.json beside them
+    timing = json.loads((out / "bvh" / "timing.json").read_text())
+    dt = timing["frame_time_s"]
+    assert dt == pytest.approx(1 / scene.video["fps"])
+    for q in scene.people:
+        entry = timing["files"][f"person_{q.person_id}.bvh"]
+        assert entry["start_s"] == pytest.approx(float(q.timestamp_s[0]), abs=1e-6)
+        assert entry["frames"] == bvh.Bvh((out / "bvh" / f"person_{q.person_id}.bvh").read_text()).nframes
+    start = timing["files"]["everyone.bvh"]["start_s"]
+    assert start == pytest.approx(min(float(q.timestamp_s[0]) for q in scene.people), abs=1e-6)
+    # in everyone.bvh an absent person is out of the scene (100 m under the floor), a present one on it
+    late = max(scene.people, key=lambda q: float(q.timestamp_s[0]))
+    assert float(late.timestamp_s[0]) > start + 0.2, "the clip has someone who comes later"
+    y = np.array(everyone.frames_joint_channels(f"p{late.person_id}_pelvis", ["Yposition"]), dtype=float)[:, 0] / 100
+    frame_t = start + np.arange(len(y)) * dt
+    assert np.all(y[frame_t < float(late.timestamp_s[0]) - dt] == -100.0)
+    assert np.all(np.abs(y[(frame_t > float(late.timestamp_s[0]) + dt) & (frame_t < float(late.timestamp_s[-1]) - dt)]) < 3)
 
 
 def test_ply_folders_are_named_by_person_id_and_read_back(real_export):

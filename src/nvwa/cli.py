@@ -232,8 +232,23 @@ def _export(args) -> int:
         raise InputError(args.scene_dir, "no scene to export (scene.json + scene.npz from `nvwa process`)") from None
     written = export_scene(scene, args.out or args.scene_dir, formats)
     for name, paths in written.items():
-        print(f"{name}: " + (", ".join(str(p) for p in paths) or "nothing (no people)"))
+        print(_written(name, paths, limit=None))
     return 0
+
+
+def _written(name: str, paths: list, limit: int | None = 3) -> str:
+    """One line per format; BVH files with the video time of their frame 0 (BVH has no place for it)."""
+    import json
+
+    if not paths:
+        return f"{name}: nothing (no people)"
+    timing = next((p for p in paths if Path(p).name == "timing.json"), None)
+    starts = json.loads(Path(timing).read_text())["files"] if timing else {}
+    shown = [f"{p}" + (f" (frame 0 at {starts[Path(p).name]['start_s']:.2f} s)" if Path(p).name in starts else "")
+             for p in paths]
+    if limit is not None and len(shown) > limit:
+        shown = shown[:limit] + [f"... ({len(paths) - limit} more)"]
+    return f"{name}: " + ", ".join(shown)
 
 
 def _process(args) -> int:
@@ -276,7 +291,7 @@ def _process(args) -> int:
     exported = export_scene(final.data["scene"], args.out, formats) if formats else {}
     _summary(console, final.data["scene"], final.data["paths"], final.message)
     for name, paths in exported.items():
-        console.print(f"{name}: " + (", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "") or "nothing (no people)"))
+        console.print(_written(name, paths), markup=False, highlight=False)
     return 0
 
 

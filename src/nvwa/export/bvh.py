@@ -6,15 +6,20 @@
 - Channels: the root ``Xposition Yposition Zposition Zrotation Xrotation Yrotation``, every other joint
   ``Zrotation Xrotation Yrotation`` (degrees; R = Rz Rx Ry, the joint's rotation relative to its parent).
 - Frames: BVH needs a constant frame time; it is the video's (1 / fps), and each person's motion is
-  resampled onto that grid (linear root, slerp rotations) from their first timestamp. The video time of
-  frame 0 is not part of BVH: it is in the GLB and the scene.
+  resampled onto that grid (linear root, slerp rotations) from their first timestamp.
+- When frame 0 is: ``timing.json`` beside the files gives each file's video time of frame 0, frame time
+  and frame count (and the CLI prints it). Not a comment line in the file: BVH has no comment syntax,
+  and one breaks a common reader wherever it goes (measured: after HIERARCHY or before MOTION, assimp
+  5.2 refuses the file; after the frames, Blender 3.4's importer does).
 - ``everyone.bvh``: a root ``world`` (6 channels, all zero) with each person's skeleton under it, joints
-  named ``p<id>_<joint>``, on one grid from the earliest to the latest timestamp; outside the time a
-  person was seen, they hold their first or last pose.
+  named ``p<id>_<joint>``, on one grid from the earliest to the latest timestamp. Outside the time a
+  person was seen they are parked out of the scene, ``PARKED_Y_M`` under the floor (in their first or
+  last pose), never standing among the people who are there.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -25,6 +30,7 @@ from nvwa.rig.skeleton import CHILDREN, SMPL24_NAMES
 from nvwa.scene.schema import PersonMotion, Scene, atomic_write
 
 CM = 100.0  # BVH units per metre
+PARKED_Y_M = -100.0  # everyone.bvh: where an absent person waits (m, under the floor, out of any view)
 END_SITE_CM = {"head": (0.0, 15.0, 0.0), "left_hand": (6.0, 0.0, 0.0), "right_hand": (-6.0, 0.0, 0.0),
                "left_foot": (0.0, 0.0, 5.0), "right_foot": (0.0, 0.0, 5.0)}
 
@@ -128,9 +134,8 @@ def _motion(frames: np.ndarray, dt: float) -> list[str]:
 
 
 def person_bvh(p: PersonMotion, dt: float) -> str:
-    t = np.asarray(p.timestamp_s, dtype=np.float64)
-    n = int(np.floor((t[-1] - t[0]) / dt + 1e-6)) + 1
-    root, q = resample(p, t[0] + np.arange(n) * dt)
+    t0, n = _grid(p, dt)
+    root, q = resample(p, t0 + np.arange(n) * dt)
     return "\n".join(["HIERARCHY", *_hierarchy(p, "", "", "ROOT"), *_motion(_channels(root, q), dt)]) + "\n"
 
 
@@ -143,14 +148,31 @@ def everyone_bvh(scene: Scene, dt: float) -> str:
     if not people:
         lines += ["  End Site", "  {", "    OFFSET 0.0000 10.0000 0.0000", "  }"]
     lines.append("}")
-    if people:
-        t0 = min(float(p.timestamp_s[0]) for p in people)
-        t1 = max(float(p.timestamp_s[-1]) for p in people)
-        times = t0 + np.arange(int(np.floor((t1 - t0) / dt + 1e-6)) + 1) * dt
-    else:
-        times = np.zeros(1)
-    cols = [np.zeros((len(times), 6))] + [_channels(*resample(p, times)) for p in people]
+    t0, n = everyone_grid(people, dt)
+    times = t0 + np.arange(n) * dt
+    cols = [np.zeros((len(times), 6))]
+    for p in people:
+        root, q = resample(p, times)
+        t = np.asarray(p.timestamp_s, dtype=np.float64)
+        absent = (times < t[0] - dt / 2) | (times > t[-1] + dt / 2)
+        root[absent, 1] = PARKED_Y_M
+        cols.append(_channels(root, q))
     return "\n".join(lines + _motion(np.concatenate(cols, axis=1), dt)) + "\n"
+
+
+def everyone_grid(people: list[PersonMotion], dt: float) -> tuple[float, int]:
+    """everyone.bvh's grid: from the earliest to the latest timestamp of anyone -> (t0 s, frames)."""
+    if not people:
+        return 0.0, 1
+    t0 = min(float(p.timestamp_s[0]) for p in people)
+    t1 = max(float(p.timestamp_s[-1]) for p in people)
+    return t0, int(np.floor((t1 - t0) / dt + 1e-6)) + 1
+
+
+def _grid(p: PersonMotion, dt: float) -> tuple[float, int]:
+    """A person's BVH grid: (video time of frame 0 s, frames)."""
+    t = np.asarray(p.timestamp_s, dtype=np.float64)
+    return float(t[0]), int(np.floor((t[-1] - t[0]) / dt + 1e-6)) + 1
 
 
 def write_bvh(scene: Scene, folder: str | os.PathLike) -> list[Path]:
@@ -168,4 +190,20 @@ def write_bvh(scene: Scene, folder: str | os.PathLike) -> list[Path]:
     text = everyone_bvh(scene, dt)
     path = folder / "everyone.bvh"
     atomic_write(path, lambda f: f.write(text.encode()))
-    return written + [path]
+    timing = folder / "timing.json"
+    atomic_write(timing, lambda f: f.write(json.dumps(bvh_timing(scene, dt), indent=1).encode()))
+    return written + [path, timing]
+
+
+def bvh_timing(scene: Scene, dt: float) -> dict:
+    """What BVH cannot say: each file's video time of frame 0, its frames, the frame time."""
+    people = [p for p in scene.people if len(p.timestamp_s)]
+    files = {}
+    for p in people:
+        t0, n = _grid(p, dt)
+        files[f"person_{int(p.person_id)}.bvh"] = {"person_id": int(p.person_id), "start_s": round(t0, 6), "frames": n,
+                                                   "end_s": round(t0 + (n - 1) * dt, 6)}
+    t0, n = everyone_grid(people, dt)
+    files["everyone.bvh"] = {"start_s": round(t0, 6), "frames": n, "end_s": round(t0 + (n - 1) * dt, 6),
+                             "absent_people": f"parked {-PARKED_Y_M:g} m under the floor"}
+    return {"frame_time_s": dt, "time": "seconds of the source video", "files": files}

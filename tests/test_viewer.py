@@ -250,3 +250,80 @@ def test_a_glb_from_another_origin_is_refused(site, browser):
             assert pg.evaluate("document.getElementById('pip').getAttribute('src')") is None
         finally:
             pg.close()
+
+
+def test_the_camera_stays_above_the_floor_and_near_the_people(page):
+    """Orbit hard downward, drag far, zoom out a lot, follow a person through the clip: the eye never
+    goes under the floor, and the people stay within reach."""
+    def eye():
+        return page.evaluate("nvwaViewer.cameraPose().position")
+
+    page.mouse.move(500, 300)
+    page.mouse.down()
+    page.mouse.move(500, 10, steps=15)  # drag up = orbit under the target
+    page.mouse.up()
+    page.wait_for_timeout(600)  # damping settles
+    assert eye()[1] >= 0.14
+    start = np.array(eye())
+    page.mouse.move(400, 350)
+    page.mouse.down()
+    page.mouse.move(550, 350, steps=10)  # a 150 px drag
+    page.mouse.up()
+    page.wait_for_timeout(600)
+    moved = np.linalg.norm(np.array(eye()) - start)
+    people = page.evaluate("nvwaViewer.people")
+    seen = [page.evaluate(f"nvwaViewer.project({p['id']}, 'pelvis')") for p in people]
+    size = page.evaluate("[innerWidth, innerHeight]")
+    assert any(xy and 0 <= xy[0] <= size[0] and 0 <= xy[1] <= size[1] for xy in seen), (moved, seen)
+    for _ in range(40):
+        page.mouse.wheel(0, 2000)  # zoom far out
+    page.wait_for_timeout(600)
+    assert np.linalg.norm(np.array(eye())) < 200 and eye()[1] >= 0.14
+    page.evaluate(f"nvwaViewer.followPerson({people[0]['id']}); nvwaViewer.setTime(0)")
+    lowest = 1e9
+    for k in range(12):
+        page.evaluate(f"nvwaViewer.setTime({k * 0.25})")
+        page.wait_for_timeout(50)
+        lowest = min(lowest, eye()[1])
+    assert lowest >= 0.14
+
+
+def test_picture_in_picture_without_http_ranges_and_at_t(site, browser):
+    """Under a plain static server (python -m http.server: no ranges) the video is downloaded once and
+    seeks; &t= moves it too."""
+    import subprocess
+    import sys
+
+    from conftest import free_port
+
+    _, _, root = site
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"], cwd=root,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        import httpx
+
+        deadline = time.time() + 20
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/clip.mp4", headers={"Range": "bytes=0-0"})
+                break
+            except httpx.HTTPError:
+                assert time.time() < deadline
+                time.sleep(0.1)
+        assert r.status_code == 200  # no ranges: the case this is about
+        pg = open_viewer(browser, f"http://127.0.0.1:{port}/viewer/index.html?src=/scene.glb&video=/clip.mp4&autoplay=0&t=1.2")
+        try:
+            pg.wait_for_function("document.getElementById('pip').readyState >= 1", timeout=20_000)
+            assert pg.evaluate("nvwaViewer.pip") == "downloaded"
+            pg.wait_for_timeout(300)
+            assert pg.evaluate("document.getElementById('pip').currentTime") == pytest.approx(1.2, abs=0.05)
+            pg.evaluate("nvwaViewer.setTime(2.1)")
+            pg.wait_for_timeout(300)
+            assert pg.evaluate("document.getElementById('pip').currentTime") == pytest.approx(2.1, abs=0.05)
+            assert pg.errors == []
+        finally:
+            pg.close()
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -45,12 +45,18 @@ camera.position.set(0, 2.5, 6);
 const controls = new OrbitControls(camera, renderer.domElement);
 controls.target.set(0, 1, 0);
 controls.enableDamping = true;
+// The camera stays above the floor and near the people: orbit stops at the horizon, zoom and pan are
+// bounded by the scene's extent (set on load), and every mode is clamped each frame (clampCamera).
+const MIN_EYE_M = 0.15;
+controls.maxPolarAngle = Math.PI / 2 - 0.03;
+controls.minDistance = 0.3;
+const sceneBounds = new THREE.Box3(new THREE.Vector3(-10, 0, -10), new THREE.Vector3(10, 5, 10));
 
 // -- state ------------------------------------------------------------------------------------
 const state = {
   ready: false, error: null, src: null, duration: 0, time: 0, speed: 1, playing: true, frozen: false, loop: true,
   frameStep: 1 / 30, people: [], follow: null, cameraMode: "orbit", xr: { vr: "checking", ar: "checking" },
-  wallStart: performance.now(),
+  wallStart: performance.now(), pip: null,
 };
 let mixer = null, action = null, videoCamera = null, gltfRoot = null;
 const fly = { keys: new Set(), speed: 2.5 };
@@ -144,6 +150,13 @@ function frameView() {
     for (let i = 0; v && i < v.length; i += 3) box.expandByPoint(new THREE.Vector3(v[i], v[i + 1], v[i + 2]));
   }
   if (box.isEmpty()) box.setFromCenterAndSize(new THREE.Vector3(0, 1, 0), new THREE.Vector3(2, 2, 2));
+  // where the camera may go: the people's ground plus the video camera, with room around them
+  sceneBounds.copy(box);
+  if (videoCamera) sceneBounds.expandByPoint(new THREE.Vector3().setFromMatrixPosition(videoCamera.matrixWorld));
+  sceneBounds.expandByScalar(3);
+  sceneBounds.min.y = 0;
+  sceneBounds.max.y = Math.max(sceneBounds.max.y, 3);
+  controls.maxDistance = Math.max(5, 2 * sceneBounds.getSize(new THREE.Vector3()).length());
   const c = box.getCenter(new THREE.Vector3());
   c.y = 0.9;
   controls.target.copy(c);
@@ -227,7 +240,29 @@ function updatePeople() {
 
 // -- picture in picture --------------------------------------------------------------------------
 const video = $("pip");
-if (params.get("video") && sameOrigin(params.get("video"))) { video.src = params.get("video"); video.hidden = false; }
+const PIP_DOWNLOAD_MAX_BYTES = 512 * 1024 * 1024;
+// Seeking a <video> needs HTTP ranges (206). A server without them (python -m http.server) gets the file
+// downloaded once and played from memory; too big for that, the picture in picture says why it stays off.
+async function openVideo(url) {
+  let ranged = false;
+  try {
+    const probe = await fetch(url, { headers: { Range: "bytes=0-0" } });
+    ranged = probe.status === 206;
+    if (probe.body) probe.body.cancel().catch(() => {});
+    if (!probe.ok) throw new Error(`HTTP ${probe.status}`);
+  } catch (err) { state.pip = `picture in picture off: ${url}: ${err.message}`; return; }
+  if (ranged) { video.src = url; }
+  else {
+    const head = await fetch(url, { method: "HEAD" }).catch(() => null);
+    const size = Number(head?.headers.get("content-length") || 0);
+    if (size > PIP_DOWNLOAD_MAX_BYTES) { state.pip = `picture in picture off: ${url} is served without HTTP ranges and is too big to download (${(size / 1e6).toFixed(0)} MB)`; return; }
+    video.src = URL.createObjectURL(await (await fetch(url)).blob());
+  }
+  video.hidden = false;
+  state.pip = ranged ? "ranges" : "downloaded";
+}
+video.addEventListener("loadedmetadata", () => { video.currentTime = state.time; syncVideo(); });
+if (params.get("video") && sameOrigin(params.get("video"))) openVideo(params.get("video"));
 function syncVideo() {
   if (video.hidden || !video.duration) return;
   video.playbackRate = Math.max(0.0625, state.speed);
@@ -416,10 +451,21 @@ renderer.setAnimationLoop(() => {
   } else if (state.cameraMode !== "video") {
     controls.update();
   }
+  if (state.cameraMode !== "video" && !renderer.xr.isPresenting) clampCamera();
   renderer.render(scene, camera);
   labels.render(scene, camera);
 });
 controls.addEventListener("start", () => { if (state.cameraMode === "video") state.cameraMode = "orbit"; });
+
+// Above the floor, within the scene's bounds (the target too), at most maxDistance from the target.
+function clampCamera() {
+  const reach = new THREE.Box3(sceneBounds.min.clone(), sceneBounds.max.clone()).expandByScalar(controls.maxDistance / 2);
+  controls.target.clamp(sceneBounds.min, sceneBounds.max);
+  camera.position.clamp(reach.min, reach.max);
+  const offset = camera.position.clone().sub(controls.target);
+  if (offset.length() > controls.maxDistance) camera.position.copy(controls.target).add(offset.setLength(controls.maxDistance));
+  if (camera.position.y < MIN_EYE_M) camera.position.y = MIN_EYE_M;
+}
 
 // -- the state object for tests and embedding ----------------------------------------------------
 const api = {
@@ -432,6 +478,7 @@ const api = {
   get frozen() { return state.frozen; },
   get cameraMode() { return state.cameraMode; },
   get xr() { return { ...state.xr }; },
+  get pip() { return state.pip; },  // "ranges", "downloaded", or why it is off; null without &video=
   get people() { return state.people.map((p) => ({ id: p.id, name: p.name, colour: p.colour, visible: p.visible, first_s: p.first_s, last_s: p.last_s })); },
   load, setTime, setSpeed, togglePlay, toggleFreeze, step, snapToVideoCamera, followPerson,
   play() { if (!state.playing) togglePlay(); },

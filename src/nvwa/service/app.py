@@ -17,7 +17,7 @@ from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
@@ -372,6 +372,11 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
     app.include_router(jobs)
 
     app.mount("/viewer/static", StaticFiles(directory=VIEWER_DIR), name="viewer")
+
+    @app.get("/", tags=["viewer"], response_class=HTMLResponse, include_in_schema=True,
+             summary="The front page: upload a video (or film one on a phone), watch it convert, open the replay")
+    def home():
+        return HTMLResponse((VIEWER_DIR / "home.html").read_text())
 
     @app.get("/viewer", tags=["viewer"], response_class=RedirectResponse, summary="The replay viewer on its own (drag and drop a GLB, or ?src=)")
     def viewer_alone():

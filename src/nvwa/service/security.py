@@ -38,7 +38,7 @@ def key_matches(given: str | bytes | None, key: str) -> bool:
 
 
 def _csp_for(path: str) -> str:
-    if path.startswith("/viewer"):
+    if path == "/" or path.startswith("/viewer"):  # the front page and the viewer: our own scripts only
         return VIEWER_CSP
     if path in ("/docs", "/redoc", "/docs/oauth2-redirect"):
         return DOCS_CSP
@@ -64,7 +64,7 @@ class GuardMiddleware:
         path = scope.get("path", "")
         extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
                  (b"content-security-policy", _csp_for(path).encode()),
-                 (b"x-frame-options", b"SAMEORIGIN" if path.startswith("/viewer") else b"DENY")]
+                 (b"x-frame-options", b"SAMEORIGIN" if path == "/" or path.startswith("/viewer") else b"DENY")]
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":

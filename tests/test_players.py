@@ -8,6 +8,8 @@ absent one none."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -52,7 +54,16 @@ def site(clips, tmp_path_factory):
     app.mount("/three", StaticFiles(directory=THREE))
     app.mount("/", StaticFiles(directory=root))
     with ServedApp(app) as served:
+        _roots[served.url] = root
         yield served.url
+
+
+_roots: dict[str, object] = {}
+
+
+def site_root(url: str):
+    """The folder the site serves (tests add GLBs to it)."""
+    return _roots[url]
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +201,49 @@ def test_our_viewer_draws_everyone_present_from_any_start(clip, clips, site, bro
     assert pg.errors == [], pg.errors
     pg.close()
     assert bad == [], "\n".join(bad)
+
+
+def test_edge_cases_play_without_errors(site, browser, tmp_path_factory):
+    """A person seen for one frame, one only at the very end, and a file with no people: drawn while
+    present (or not at all), nobody when absent, no page errors, in stock three.js and our viewer."""
+    from nvwa.export import export_scene
+    from nvwa.scene.synthetic import synthetic_person, synthetic_scene
+
+    from conftest import DATA  # noqa: F401  (the site serves its folder; files are added to it below)
+
+    import dataclasses
+
+    def in_view(p):  # moved in front of the synthetic camera (it walks a circle around x = 4 m)
+        shift = np.array([np.asarray(p.root_world)[:, 0].mean(), 0.0, 0.0])
+        return dataclasses.replace(p, root_world=np.asarray(p.root_world) - shift,
+                                   joints_world=np.asarray(p.joints_world) - shift)
+
+    root = Path(site_root(site))
+    cases = {"one_frame": synthetic_scene([synthetic_person(1, 60), in_view(synthetic_person(2, 1, t0=1.0))]),
+             "at_the_end": synthetic_scene([synthetic_person(1, 60), in_view(synthetic_person(2, 10, t0=1.7))]),
+             "nobody": synthetic_scene([])}
+    for name, scene in cases.items():
+        out = tmp_path_factory.mktemp(name)
+        export_scene(scene, out, ["glb"])
+        (root / f"{name}.glb").write_bytes((out / "scene.glb").read_bytes())
+        pg = browser.new_page(viewport={"width": W, "height": H})
+        errors = []
+        pg.on("pageerror", lambda e: errors.append(str(e)))
+        pg.goto(f"{site}/stock.html?src=/{name}.glb")
+        pg.wait_for_function("window.ready || window.failed", timeout=60_000)
+        assert pg.evaluate("window.failed || null") is None
+        seen_late = 0
+        for t in (0.0, 0.5, 1.0, 1.75, 1.8, 1.9, 1.95):
+            pg.evaluate(f"stock.setTime({t}); stock.render()")
+            drawn = {int(k): v for k, v in pg.evaluate("stock.count()").items()}
+            bad = check(scene, t, drawn, lambda pid: pg.evaluate(f"stock.project({pid}, 'pelvis')")) if scene.people else []
+            assert bad == [], (name, bad)
+            seen_late += drawn.get(2, 0) if name == "at_the_end" else 0
+        assert name != "at_the_end" or seen_late > 0  # present at the end: drawn
+        pg.close()
+        assert errors == []
+        viewer = open_viewer(browser, f"{site}/viewer/index.html?src=/{name}.glb&autoplay=0")
+        viewer.evaluate("nvwaViewer.setTime(1.9); nvwaViewer.play()")
+        viewer.wait_for_timeout(500)
+        assert viewer.errors == [] and len(viewer.evaluate("nvwaViewer.people")) == len(scene.people)
+        viewer.close()

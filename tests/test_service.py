@@ -66,7 +66,7 @@ def test_upload_runs_to_complete_with_ordered_events(finished, server):
     assert len(frames) < 90  # progress at a sensible rate, not one event per frame
     assert kinds.index("tracking") < kinds.index("grounded") < kinds.index("smoothed") < kinds.index("complete")
     done = json.loads(events[-1]["data"])
-    assert done["people"] >= 1 and set(done["artifacts"]) == {"scene.glb", "scene.npz", "scene.json", "bvh.zip"}
+    assert done["people"] >= 1 and set(done["artifacts"]) == {"scene.glb", "scene.npz", "scene.json", "bvh.zip", "observations.npz"}
     with httpx.Client(base_url=server.url) as c:
         job = c.get(f"/jobs/{job_id}").json()
         assert job["status"] == "complete" and job["events"] == len(events)

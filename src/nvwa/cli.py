@@ -1,4 +1,5 @@
-"""Command line: ``nvwa process VIDEO -o OUT_DIR``, ``nvwa export OUT_DIR``, ``nvwa models fetch|download|list``."""
+"""Command line: ``nvwa process VIDEO [-o OUT_DIR]``, ``nvwa reconstruct OUT_DIR``, ``nvwa export OUT_DIR``,
+``nvwa models fetch|download|list``, ``nvwa serve``, ``nvwa worker``."""
 
 from __future__ import annotations
 
@@ -53,6 +54,19 @@ def _parser() -> argparse.ArgumentParser:
                     "scene.npz + scene.json are always written)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
 
+    rc = sub.add_parser("reconstruct", help="make the scene again from a processed folder's observations with other "
+                        "options, no model run (smoothing, focal/K); rewrites the scene and exports in place")
+    rc.add_argument("out_dir", help="the folder `nvwa process` wrote (it holds observations.npz)")
+    rc.add_argument("--smoothing", default="balanced", choices=list(SMOOTHING_PRESETS), help="smoothing preset (default balanced)")
+    rc.add_argument("--focal", type=float, help="focal length in pixels of the stored video (default: as observed, "
+                    "estimated from the people and the floor when none was given)")
+    rc.add_argument("--K", help='intrinsics "fx,fy,cx,cy" or 9 numbers of a 3x3 K, in stored-video pixels')
+    rc.add_argument("--min-person-s", type=float, default=1.0, help="drop tracks seen for less than this (s, default 1)")
+    rc.add_argument("--body-model", help="refuse observations made by another body model (blazepose, sam3d_body)")
+    rc.add_argument("--format", "--export", dest="format", default=DEFAULT_FORMATS,
+                    help=f"formats to write: any of glb,bvh,ply,npz (default {DEFAULT_FORMATS})")
+    rc.add_argument("--quiet", action="store_true", help="no summary table")
+
     ex = sub.add_parser("export", help="export a processed scene (OUT_DIR of `nvwa process`) to other formats")
     ex.add_argument("scene_dir", help="the directory holding scene.json + scene.npz")
     ex.add_argument("--format", "--export", dest="format", default=DEFAULT_FORMATS,
@@ -97,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
             return {"fetch": _models_fetch, "download": _models_download, "list": _models_list}[args.models_command](args)
         if args.command == "export":
             return _export(args)
+        if args.command == "reconstruct":
+            return _reconstruct(args)
         if args.command == "serve":
             return _serve(args)
         if args.command == "worker":
@@ -255,7 +271,7 @@ def _process(args) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    from nvwa.export import export_scene, parse_formats
+    from nvwa.export import parse_formats
     from nvwa.pipeline import Pipeline, PipelineConfig
     from nvwa.video import iter_frames
 
@@ -272,12 +288,13 @@ def _process(args) -> int:
                             focal_px=args.focal, K=args.K, smoothing=args.smoothing, models_dir=args.models_dir)
     pipeline = Pipeline(config)
     final = None
+    out = args.out
     try:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[note]}"), console=console,
                       transient=False) as bar:
             task = bar.add_task(Path(args.video).name, total=None, note="loading the models", start=False)
-            for event in pipeline.run(args.video, args.out):
+            for event in pipeline.run(args.video):
                 if event.stage == "probe":
                     bar.start_task(task)
                     bar.update(task, total=event.total or None, note=event.message)
@@ -288,10 +305,37 @@ def _process(args) -> int:
                     final = event
     finally:
         pipeline.close()
-    exported = export_scene(final.data["scene"], args.out, formats) if formats else {}
-    _summary(console, final.data["scene"], final.data["paths"], final.message)
-    for name, paths in exported.items():
-        console.print(_written(name, paths), markup=False, highlight=False)
+    _write_and_report(console, final.data["scene"], final.data["observations"], out, formats, final.message)
+    return 0
+
+
+def _write_and_report(console, scene, observations, out, formats, message) -> None:
+    """The one writer (observations, exports, scene.json last), then the summary."""
+    from nvwa.pipeline import write_results
+
+    paths = write_results(scene, observations, out, formats)
+    _summary(console, scene, paths, message)
+    for name in formats:
+        console.print(_written(name, paths[name]), markup=False, highlight=False)
+
+
+def _reconstruct(args) -> int:
+    from rich.console import Console
+
+    from nvwa.export import parse_formats
+    from nvwa.observations import load_observations
+    from nvwa.reconstruct import ReconstructConfig, reconstruct_steps
+
+    formats = tuple(f for f in parse_formats(args.format) if f != "npz")
+    obs = load_observations(args.out_dir, body_model=args.body_model)  # refused here: nothing written yet
+    _writable_out(args.out_dir)
+    console = Console(stderr=True, quiet=args.quiet)
+    steps = list(reconstruct_steps(obs, ReconstructConfig(smoothing=args.smoothing, focal_px=args.focal, K=args.K,
+                                                          min_person_s=args.min_person_s)))
+    scene = steps[-1].data["scene"]
+    for step in steps[:-1]:
+        console.print(f"{step.stage}: {step.message}", markup=False, highlight=False)
+    _write_and_report(console, scene, None, args.out_dir, formats, steps[-1].message)
     return 0
 
 

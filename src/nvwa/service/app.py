@@ -29,8 +29,8 @@ from nvwa.backends import load_models
 from nvwa.pipeline import PipelineConfig
 from nvwa.service.taskqueue import QueueRunner, QueueUnavailable
 from nvwa.service.db import TERMINAL, JobStore
-from nvwa.service.jobs import (CONTENT_TYPES, VIDEO_TYPES, JobOptions, JobRunner, create_job, new_job_id, safe_filename,
-                               video_content_type)
+from nvwa.service.jobs import (CONTENT_TYPES, OBSERVATIONS, VIDEO_TYPES, JobOptions, JobRunner, ReconstructRequest, create_job,
+                               new_job_id, safe_filename, video_content_type)
 from nvwa.service.schemas import (ERRORS, UPLOAD_BODY, V2_UPLOAD_BODY, ErrorPublic, HealthPublic, JobList, JobPublic,
                                   sse_response)
 from nvwa.service.security import DataDirLock, GuardMiddleware
@@ -289,6 +289,36 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
         if job is None:
             raise HTTPException(404, f"job {job_id!r} not found")
         return job
+
+    @jobs.post("/{job_id}/reconstruct", status_code=202, response_model=JobPublic,
+               summary="A new job from a finished one's observations with other options (smoothing, focal, "
+                       "exports): no upload, no model run")
+    def reconstruct_job(job_id: str, body: ReconstructRequest):
+        source = _job(job_id)
+        if not any(a["name"] == OBSERVATIONS for a in source.artifacts):
+            raise HTTPException(409, f"job {job_id} has no observations to reconstruct from (status {source.status}); "
+                                     "wait until it is complete")
+        options = _options(None, {**source.options, **body.model_dump(exclude_none=True)})
+        new_id = new_job_id()
+        work = settings.tmp_dir / "uploads" / f"reconstruct-{new_id}"
+        work.mkdir(parents=True)
+        try:
+            storage.get_file(f"jobs/{job_id}/artifacts/{OBSERVATIONS}", work / OBSERVATIONS)
+            storage.get_file(source.input_key, work / "video")
+            storage.put_file(f"jobs/{new_id}/input/{OBSERVATIONS}", work / OBSERVATIONS)
+            create_job(store, storage, new_id, source.filename, work / "video", options)
+        except Exception:
+            storage.delete_prefix(f"jobs/{new_id}")
+            raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        try:
+            runner.submit(new_id)
+        except QueueUnavailable as exc:
+            store.delete(new_id)
+            storage.delete_prefix(f"jobs/{new_id}")
+            raise HTTPException(503, str(exc)) from None
+        return JSONResponse(store.get(new_id).as_dict(), status_code=202, headers={"Location": f"/jobs/{new_id}"})
 
     @jobs.get("/{job_id}", response_model=JobPublic)
     def get_job(job_id: str):

@@ -31,6 +31,7 @@ log = logging.getLogger("nvwa.service")
 # server or `nvwa worker`, and gives its own pid as "process").
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
+OBSERVATIONS = "observations.npz"
 CONTENT_TYPES = {".glb": "model/gltf-binary", ".npz": "application/octet-stream", ".json": "application/json",
                  ".zip": "application/zip", ".bvh": "text/plain; charset=utf-8"}
 
@@ -61,6 +62,16 @@ class JobOptions(BaseModel):
         if not self.enable_grounding:
             out.append("enable_grounding=false: the floor is always fitted (the world frame needs it)")
         return out
+
+
+class ReconstructRequest(BaseModel):
+    """POST /jobs/{id}/reconstruct: the options that act after the models; the rest stay the source job's."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    smoothing: Literal["none", "fast", "balanced", "quality"] | None = None
+    focal_px: float | None = Field(None, gt=0, le=1_000_000, description="focal length in stored-video pixels")
+    exports: list[Literal["glb", "bvh", "ply", "npz"]] | None = None
 
 
 class Cancelled(Exception):
@@ -220,18 +231,50 @@ class JobRunner:
         return self.parent_pid is not None and os.getppid() != self.parent_pid
 
     def _run(self, job_id: str) -> None:
-        from nvwa.export import export_scene
         from nvwa.backends import Models
-        from nvwa.pipeline import Pipeline, PipelineConfig
+        from nvwa.pipeline import write_results
 
         job = self.store.get(job_id)
         if job is None or job.status != "queued":
             return
+        check = self._checker(job_id)
+        opts = JobOptions(**job.options)
+        body = self._borrow()
+        models = body if isinstance(body, Models) else Models(body)
+        tmp = self.job_dir(job_id)
+        shutil.rmtree(tmp, ignore_errors=True)  # a crashed earlier attempt's
+        tmp.mkdir(parents=True)
+        try:
+            self.store.update(job_id, status="running")
+            if self.storage.exists(f"jobs/{job_id}/input/{OBSERVATIONS}"):  # POST /jobs/{id}/reconstruct made it
+                events = self._reconstruct_events(job, opts, tmp)
+            else:
+                events = self._pipeline_events(job, opts, tmp, models)
+            final = self._record_events(job_id, opts, events, check)
+            scene = final.data["scene"]
+            for p in scene.people:
+                self.store.add_event(job_id, "person", _jsonable(p.summary()))
+            check()
+            out = tmp / "out"
+            write_results(scene, final.data["observations"], out, [f for f in opts.exports if f != "npz"])
+            artifacts = self._store_artifacts(job_id, out)
+            summary = _jsonable(scene.summary())
+            base = f"/jobs/{job_id}/artifacts/"
+            self.store.add_event(job_id, "complete", {
+                "message": final.message, "people": len(scene.people), "frames": summary["stats"]["frames"],
+                "artifacts": {a["name"]: base + a["name"] for a in artifacts}},
+                status="complete", artifacts=artifacts, summary={k: summary[k] for k in ("video", "camera", "people", "stats")})
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+            self._bodies.put(body)
+
+    def _checker(self, job_id: str):
+        """-> check(): raises Cancelled for a cancelled job (queue/slot mode: its row is gone) or an
+        orphaned one, TimedOut past the time limit."""
         flag = self._cancel.get(job_id) or threading.Event()
         started, last_look = time.monotonic(), [time.monotonic()]
 
         def check() -> None:
-            """Stop a cancelled job (queue mode: its row is gone) or one past its time limit."""
             now = time.monotonic()
             if now - started > self.settings.job_timeout_s:
                 raise TimedOut()
@@ -244,69 +287,65 @@ class JobRunner:
                     flag.set()
             if flag.is_set():
                 raise Cancelled()
+        return check
 
-        opts = JobOptions(**job.options)
-        body = self._borrow()
-        models = body if isinstance(body, Models) else Models(body)
-        try:
-            tmp = self.job_dir(job_id)
-            shutil.rmtree(tmp, ignore_errors=True)  # a crashed earlier attempt's
-            tmp.mkdir(parents=True)
-            try:
-                video = tmp / ("input" + Path(job.filename).suffix.lower())
-                self.storage.get_file(job.input_key, video)
-                self.store.update(job_id, status="running")
-                config = PipelineConfig(max_side=opts.max_side, stride=opts.stride, max_frames=opts.max_frames,
-                                        focal_px=opts.focal_px, smoothing=opts.smoothing, models_dir=self.settings.models_dir,
-                                        body_model=self.settings.body_model, tracking=self.settings.tracker,
-                                        occlusion=self.settings.occlusion, checkpoints_dir=self.settings.checkpoints_dir)
-                pipeline = Pipeline(config, body=models.body, tracker=models.tracker, occlusion=models.occlusion)
-                out = tmp / "out"
-                last_frame_event, period = 0.0, 1.0 / max(self.settings.frame_events_per_s, 0.1)
-                final = None
-                for ev in pipeline.run(video, out):
-                    check()
-                    if ev.stage == "probe":
-                        self.store.add_event(job_id, "init", {"job_id": job_id, "message": ev.message, "total_frames": ev.total,
-                                                             "worker": WORKER_NAME, "process": os.getpid(),
-                                                             "video": _jsonable(ev.data["video"]), "options": opts.model_dump(),
-                                                             "notes": opts.notes()})
-                    elif ev.stage == "frame":
-                        now = time.monotonic()
-                        if now - last_frame_event >= period or ev.done == ev.total:
-                            last_frame_event = now
-                            self.store.add_event(job_id, "frame", {"done": ev.done, "total": ev.total,
-                                                                  "people": ev.data.get("people", 0)})
-                    elif ev.stage == "stage":
-                        self.store.add_event(job_id, "tracking", {"message": ev.message, **_jsonable(ev.data)})
-                    elif ev.stage in ("grounded", "smoothed"):
-                        self.store.add_event(job_id, ev.stage, {"message": ev.message, **_jsonable(ev.data)})
-                    elif ev.stage == "complete":
-                        final = ev
-                scene = final.data["scene"]
-                for p in scene.people:
-                    self.store.add_event(job_id, "person", _jsonable(p.summary()))
-                check()
-                formats = [f for f in opts.exports if f != "npz"]  # the pipeline wrote the scene itself
-                if formats:
-                    export_scene(scene, out, formats)
-                artifacts = self._store_artifacts(job_id, out)
-                summary = _jsonable(scene.summary())
-                base = f"/jobs/{job_id}/artifacts/"
-                self.store.add_event(job_id, "complete", {
-                    "message": final.message, "people": len(scene.people), "frames": summary["stats"]["frames"],
-                    "artifacts": {a["name"]: base + a["name"] for a in artifacts}},
-                    status="complete", artifacts=artifacts, summary={k: summary[k] for k in ("video", "camera", "people", "stats")})
-            finally:
-                shutil.rmtree(tmp, ignore_errors=True)
-        finally:
-            self._bodies.put(body)
+    def _pipeline_events(self, job: Job, opts: JobOptions, tmp: Path, models):
+        """The whole pipeline on the job's video (the models run)."""
+        from nvwa.pipeline import Pipeline, PipelineConfig
+
+        video = tmp / ("input" + Path(job.filename).suffix.lower())
+        self.storage.get_file(job.input_key, video)
+        s = self.settings
+        config = PipelineConfig(max_side=opts.max_side, stride=opts.stride, max_frames=opts.max_frames,
+                                focal_px=opts.focal_px, smoothing=opts.smoothing, models_dir=s.models_dir,
+                                body_model=s.body_model, tracking=s.tracker, occlusion=s.occlusion,
+                                checkpoints_dir=s.checkpoints_dir)
+        yield from Pipeline(config, body=models.body, tracker=models.tracker, occlusion=models.occlusion).run(video)
+
+    def _reconstruct_events(self, job: Job, opts: JobOptions, tmp: Path):
+        """Everything after the models, from the observations of the job this one was made from."""
+        from nvwa.observations import load_observations
+        from nvwa.pipeline import ProgressEvent
+        from nvwa.reconstruct import ReconstructConfig, reconstruct_steps
+
+        self.storage.get_file(f"jobs/{job.id}/input/{OBSERVATIONS}", tmp / OBSERVATIONS)
+        obs = load_observations(tmp)
+        frames = int(obs.stats.get("frames", 0))
+        yield ProgressEvent("probe", "reconstructing from the observations (no model run)", frames, frames,
+                            {"video": obs.video})
+        config = ReconstructConfig(smoothing=opts.smoothing, focal_px=opts.focal_px)
+        for step in reconstruct_steps(obs, config):
+            if step.stage == "scene":
+                yield ProgressEvent("complete", step.message, frames, frames, {"scene": step.data["scene"], "observations": obs})
+            else:
+                yield ProgressEvent(step.stage, step.message, data=step.data)
+
+    def _record_events(self, job_id: str, opts: JobOptions, events, check):
+        """Store the run's progress as the job's events -> the final ("complete") one."""
+        last_frame_event, period = 0.0, 1.0 / max(self.settings.frame_events_per_s, 0.1)
+        final = None
+        for ev in events:
+            check()
+            if ev.stage == "probe":
+                self.store.add_event(job_id, "init", {"job_id": job_id, "message": ev.message, "total_frames": ev.total,
+                                                     "worker": WORKER_NAME, "process": os.getpid(),
+                                                     "video": _jsonable(ev.data["video"]), "options": opts.model_dump(),
+                                                     "notes": opts.notes()})
+            elif ev.stage == "frame":
+                now = time.monotonic()
+                if now - last_frame_event >= period or ev.done == ev.total:
+                    last_frame_event = now
+                    self.store.add_event(job_id, "frame", {"done": ev.done, "total": ev.total, "people": ev.data.get("people", 0)})
+            elif ev.stage == "stage":
+                self.store.add_event(job_id, "tracking", {"message": ev.message, **_jsonable(ev.data)})
+            elif ev.stage in ("grounded", "smoothed"):
+                self.store.add_event(job_id, ev.stage, {"message": ev.message, **_jsonable(ev.data)})
+            elif ev.stage == "complete":
+                final = ev
+        return final
 
     def _store_artifacts(self, job_id: str, out: Path) -> list[dict]:
         files: list[tuple[str, Path]] = []
-        for name in ("scene.glb", "scene.npz", "scene.json"):
-            if (out / name).exists():
-                files.append((name, out / name))
         for folder in ("bvh", "ply"):
             if (out / folder).is_dir():
                 z = out / f"{folder}.zip"
@@ -315,8 +354,11 @@ class JobRunner:
                         if f.is_file():
                             zf.write(f, f.relative_to(out))
                 files.append((z.name, z))
+        for name in ("scene.glb", "observations.npz", "scene.npz", "scene.json"):  # scene.json: the last word
+            if (out / name).exists():
+                files.append((name, out / name))
         artifacts = []
-        for name, path in files:  # scene.json (the completion marker) goes last
+        for name, path in files:
             self.storage.put_file(f"jobs/{job_id}/artifacts/{name}", path)
             artifacts.append({"name": name, "size": path.stat().st_size,
                               "content_type": CONTENT_TYPES.get(Path(name).suffix, "application/octet-stream")})
@@ -341,4 +383,4 @@ def create_job(store: JobStore, storage, job_id: str, filename: str, upload: Pat
     return job
 
 
-__all__ = ["JobOptions", "JobRunner", "create_job", "new_job_id", "CONTENT_TYPES"]
+__all__ = ["JobOptions", "ReconstructRequest", "JobRunner", "create_job", "new_job_id", "CONTENT_TYPES", "OBSERVATIONS"]

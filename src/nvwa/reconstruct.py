@@ -1,0 +1,213 @@
+"""From observations to the scene: everything after the models, no model needed.
+
+``reconstruct(observations, config) -> Scene`` is a pure function of the observations and the options
+that matter after the models (smoothing preset, intrinsics, minimum time on screen). It is made of the
+public stage functions below, in the README's order: keep people -> place roots (camera) -> fit the rig
+(identity lock, keypoint repair) -> smooth (camera frame) -> ground (floor, camera pose, focal) -> to
+the world + physical constraints -> people. ``reconstruct_steps`` is the same as a generator of progress
+events, for the CLI and the service. The bench and the tests call these same functions.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Iterator
+
+import numpy as np
+
+from nvwa.body.keypoints import RIG_TARGETS
+from nvwa.camera import Intrinsics, solve_root_translation
+from nvwa.errors import InputError
+from nvwa.grounding.floor import Floor
+from nvwa.grounding.world import PersonFeet, ground_people
+from nvwa.observations import Observations, PersonObservations
+from nvwa.rig.fit import RigMotion, fit_rig
+from nvwa.rig.skeleton import JOINT, global_rotations
+from nvwa.scene import PersonMotion, Scene
+from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rig, lock_identity, smooth_rig
+from nvwa.smoothing.identity_lock import repair_keypoints
+from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motion
+from nvwa.smoothing.one_euro import OneEuroConfig
+from nvwa.timing import StageTimer
+
+# The floor is fitted to a steadier view of the feet than any preset keeps: it is one plane for the whole
+# video, so lag costs nothing there and noise costs a tilt.
+FLOOR_VIEW_SMOOTHING = MotionSmoothConfig(OneEuroConfig(0.5, 0.1), OneEuroConfig(1.0, 0.1), passes=1)
+FEET = [JOINT["left_ankle"], JOINT["left_foot"], JOINT["right_ankle"], JOINT["right_foot"]]
+
+
+@dataclass(frozen=True)
+class ReconstructConfig:
+    """The options that act after the models (changing one needs no model run)."""
+
+    smoothing: str = "balanced"  # a key of SMOOTHING_PRESETS
+    focal_px: float | None = None  # focal length in stored-video pixels; None: as observed, else estimated
+    K: str | None = None  # "fx,fy,cx,cy" or 9 numbers, stored-video pixels; overrides focal_px
+    min_person_s: float = 1.0  # s: people seen for less time are dropped as spurious
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of the reconstruction: ``stage`` as the pipeline's ProgressEvent names them."""
+
+    stage: str
+    message: str
+    data: dict
+
+
+# -- the stages, in order -----------------------------------------------------------------------------
+
+def intrinsics_for(obs: Observations, config: ReconstructConfig) -> Intrinsics:
+    """The K to reconstruct with: given now (--K, --focal), else the one the models were given. A backend
+    that placed people itself did so with the observed K: another K would contradict its placements."""
+    w, h = int(obs.video["width"]), int(obs.video["height"])
+    if config.K:
+        K = Intrinsics.from_text(config.K, w, h)
+    elif config.focal_px:
+        K = Intrinsics.from_focal(config.focal_px, w, h)
+    else:
+        Ko = np.asarray(obs.K_observed, dtype=np.float64)
+        return Intrinsics(float(Ko[0, 0]), float(Ko[1, 1]), float(Ko[0, 2]), float(Ko[1, 2]), w, h, obs.intrinsics_source)
+    if obs.backend_places_people and not np.allclose(K.K, obs.K_observed, rtol=1e-6):
+        raise InputError(f"--focal/--K {config.K or config.focal_px}",
+                         f"body model {obs.body_model!r} placed the people with the K it was given; run `nvwa process` to change it")
+    return K
+
+
+def keep_people(obs: Observations, min_person_s: float) -> list[PersonObservations]:
+    """Tracks seen for at least ``min_person_s`` (frames observed x the time one kept frame covers)."""
+    fps = float(obs.video.get("fps") or 0.0)
+    frame_s = int(obs.options.get("stride") or 1) / fps if fps else 1 / 30
+    return [p for p in obs.people if len(p.timestamp_s) * frame_s >= min_person_s]
+
+
+def place_roots(person: PersonObservations, K: Intrinsics) -> np.ndarray:
+    """(T, 3) m: the root in the camera frame per frame; the backend's own placement when it gave one,
+    else the translation that best reprojects the 3D keypoints onto the 2D ones."""
+    if person.translation_cam is not None:
+        return np.asarray(person.translation_cam, dtype=np.float64)
+    kp3, kp2, vis = (np.asarray(a, dtype=np.float64) for a in (person.keypoints_3d, person.keypoints_2d, person.visibility))
+    return np.stack([solve_root_translation(kp3[i], kp2[i], vis[i], K)[0] for i in range(len(kp3))])
+
+
+def fit_person(person: PersonObservations, root_cam: np.ndarray, keypoint_set: str):
+    """Keypoints -> rig: bone lengths locked first, keypoints repaired against them, then the joint
+    rotations -> (RigMotion camera frame, rig targets, lock summary)."""
+    if keypoint_set not in RIG_TARGETS:
+        raise NotImplementedError(f"keypoint set {keypoint_set!r} has no rig mapping")
+    kp3d = np.asarray(person.keypoints_3d, dtype=np.float64)
+    vis = np.asarray(person.visibility, dtype=np.float64)
+    targets = RIG_TARGETS[keypoint_set](kp3d, vis).translated(root_cam)
+    lengths, lock_summary = lock_identity(targets.joints, targets.confidence)
+    joints, conf, repair = repair_keypoints(targets.joints, targets.confidence, lengths, np.asarray(person.timestamp_s))
+    targets = replace(targets, joints=joints, confidence=conf)
+    return fit_rig(targets, lengths), targets, {**lock_summary, **repair}
+
+
+def person_feet(m: RigMotion, t: np.ndarray, confidence: np.ndarray) -> PersonFeet:
+    """The rig's own feet (ankles and toes, as the scene will have them): what must meet the floor."""
+    j = m.joints()
+    return PersonFeet(t, m.root_position, j[:, FEET] - j[:, :1], confidence[:, FEET], j[:, JOINT["neck"]] - j[:, JOINT["pelvis"]])
+
+
+def motion_to_world(m: RigMotion, R: np.ndarray, t: np.ndarray) -> RigMotion:
+    """A camera-frame rig motion in the world frame: the root moves, the root rotation turns."""
+    from scipy.spatial.transform import Rotation
+
+    local = m.local_rotations.copy()
+    local[:, 0] = Rotation.from_matrix(R[None] @ global_rotations(m.local_rotations)[:, 0]).as_quat()
+    return m.moved(local, m.root_position @ R.T + t)
+
+
+def person_motion(person: PersonObservations, m: RigMotion, contact: np.ndarray, confidence: np.ndarray,
+                  depth_scale: float, keypoint_set: str, R: np.ndarray, t: np.ndarray) -> PersonMotion:
+    """The scene's record of one person (world frame), with the backend's mesh turned to world axes."""
+    joints_world = m.joints()
+    mesh = {}
+    if person.vertices is not None:
+        mesh = {"mesh_vertices": (np.asarray(person.vertices, dtype=np.float32) @ R.T).astype(np.float16),
+                "mhr_model_params": person.model_params, "shape_params": person.shape_params}
+    return PersonMotion(
+        person_id=int(person.person_id), keypoint_set=keypoint_set, frame_index=np.asarray(person.frame_index, dtype=np.int64),
+        timestamp_s=np.asarray(person.timestamp_s, dtype=np.float64), joints_world=joints_world,
+        joints_cam=(joints_world - t) @ R, root_world=m.root_position, local_rotations=m.local_rotations,
+        bone_lengths=m.bone_lengths, rest_directions=m.rest_directions, joint_confidence=confidence,
+        keypoints_2d=np.asarray(person.keypoints_2d, dtype=np.float64), keypoint_confidence=np.asarray(person.visibility, dtype=np.float64),
+        foot_contact=contact, depth_scale=depth_scale, **mesh)
+
+
+def floor_dict(floor: Floor) -> dict:
+    return {"normal_cam": floor.normal_cam, "offset": floor.offset, "inliers": floor.inliers,
+            "candidates": floor.candidates, "rms": floor.rms, "method": floor.method}
+
+
+# -- the whole, as steps -----------------------------------------------------------------------------
+
+def reconstruct_steps(obs: Observations, config: ReconstructConfig = ReconstructConfig(),
+                      timer: StageTimer | None = None) -> Iterator[Progress]:
+    """The reconstruction as progress steps: "stage" (people kept), "grounded", "smoothed", and last
+    "scene" whose data["scene"] is the Scene (stats: the observation's, plus this run's seconds)."""
+    if config.smoothing not in SMOOTHING_PRESETS:
+        raise InputError(f"smoothing={config.smoothing!r}", f"unknown preset; choose one of {', '.join(SMOOTHING_PRESETS)}")
+    timer = timer or StageTimer()
+    wall0 = time.perf_counter()
+    K = intrinsics_for(obs, config)
+    kept = keep_people(obs, config.min_person_s)
+    yield Progress("stage", f"{len(kept)} people kept of {len(obs.people)} tracks", {"tracks": len(obs.people)})
+
+    summary: dict[int, dict] = {}
+    fitted: dict[int, tuple] = {}
+    floor_view: dict[int, RigMotion] = {}
+    for p in kept:
+        ts = np.asarray(p.timestamp_s)
+        with timer("camera"):
+            root = place_roots(p, K)
+        with timer("rig"):
+            m, targets, lock = fit_person(p, root, obs.keypoint_set)
+        with timer("smoothing"):  # phases 1-2 in the camera frame
+            floor_view[p.person_id] = smooth_motion(m, ts, targets.confidence, FLOOR_VIEW_SMOOTHING)[0]
+            m, _, motion_summary = smooth_rig(m, ts, config.smoothing, targets.confidence)
+        fitted[p.person_id] = (m, targets)
+        summary[p.person_id] = {"identity_lock": lock, "motion": motion_summary}
+    times = {p.person_id: np.asarray(p.timestamp_s) for p in kept}
+    with timer("grounding"):
+        g = ground_people({pid: person_feet(floor_view[pid], times[pid], tg.confidence) for pid, (_, tg) in fitted.items()},
+                          {pid: person_feet(m, times[pid], tg.confidence) for pid, (m, tg) in fitted.items()},
+                          estimate_focal=K.source == "default")
+        R, t = g.R_world_from_cam, g.t_world_from_cam
+        if g.focal_estimated:
+            K = K.with_focal(K.fx * g.focal_scale, "estimated")
+    yield Progress("grounded", f"floor: {g.floor.method}, camera {g.camera.height_m:.2f} m up, pitch {g.camera.pitch_deg:.1f} deg"
+                   + "".join(f"; {w}" for w in g.warnings), g.event_data())
+    people = []
+    for p in kept:
+        m, targets = fitted[p.person_id]
+        with timer("smoothing"):  # phase 3 needs the floor: world frame
+            world, contact, physical = constrain_rig(motion_to_world(m.moved(root_position=g.roots[p.person_id]), R, t),
+                                                     times[p.person_id], config.smoothing)
+        summary[p.person_id]["physical"] = physical
+        with timer("grounding"):
+            people.append(person_motion(p, world, contact, targets.confidence, g.depth_scale[p.person_id],
+                                        obs.keypoint_set, R, t))
+    yield Progress("smoothed", f"smoothing preset {config.smoothing}", {"people": summary})
+    people.sort(key=lambda q: q.person_id)
+    wall = time.perf_counter() - wall0
+    frames = int(obs.stats.get("frames", 0))
+    seconds = {**obs.stats.get("seconds", {}), **{k: round(v, 3) for k, v in timer.seconds.items()}}
+    stats = {**obs.stats, "people": len(people), "seconds": seconds, "reconstruct_s": round(wall, 3),
+             "wall_s": round(wall, 3), "fps": round(frames / wall, 3) if wall > 0 else 0.0,  # run() puts the whole run's
+             "options": {**obs.options, "smoothing": config.smoothing, "intrinsics": K.source}}
+    scene = Scene(video=obs.video, K=K.K, R_world_from_cam=R, t_world_from_cam=t, floor=floor_dict(g.floor),
+                  people=tuple(people), stats=stats, grounding=g.event_data(), mesh_faces=obs.mesh_faces)
+    yield Progress("scene", f"{len(people)} people" if people else "no people found: the scene is empty", {"scene": scene})
+
+
+def reconstruct(obs: Observations, config: ReconstructConfig = ReconstructConfig()) -> Scene:
+    """The scene from the observations (see the module's docstring)."""
+    *_, last = reconstruct_steps(obs, config)
+    return last.data["scene"]
+
+
+__all__ = ["ReconstructConfig", "reconstruct", "reconstruct_steps", "intrinsics_for", "keep_people", "place_roots",
+           "fit_person", "person_feet", "motion_to_world", "person_motion", "floor_dict", "FLOOR_VIEW_SMOOTHING"]

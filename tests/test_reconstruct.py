@@ -1,0 +1,145 @@
+"""Observe once, reconstruct many times: the observations a run saves give the same scene again with no
+model, other options change only what comes after the models, and bad folders are refused in one line
+with nothing overwritten. The CLI (`nvwa reconstruct`) and the service (POST /jobs/{id}/reconstruct)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import DATA, REPO
+
+from nvwa.observations import OBSERVATIONS_VERSION, load_observations  # noqa: E402
+from nvwa.reconstruct import ReconstructConfig, reconstruct  # noqa: E402
+
+
+def _nvwa(*args):
+    return subprocess.run([sys.executable, "-m", "nvwa", *map(str, args)], capture_output=True, text=True, cwd=REPO, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def processed(sports_export):
+    """(scene, out dir) of `Pipeline.run` on the Sports2D clip: it wrote observations.npz beside the scene."""
+    scene, out = sports_export
+    assert (out / "observations.npz").exists()
+    return scene, out
+
+
+def test_reconstruct_gives_the_same_scene_without_a_model(processed):
+    scene, out = processed
+    obs = load_observations(out, body_model="blazepose")
+    again = reconstruct(obs, ReconstructConfig())  # the options `process` ran with: the defaults
+    assert [p.person_id for p in again.people] == [p.person_id for p in scene.people]
+    for a, b in zip(again.people, scene.people):
+        assert np.array_equal(a.timestamp_s, b.timestamp_s) and np.array_equal(a.frame_index, b.frame_index)
+        assert np.abs(a.joints_world - b.joints_world).max() < 1e-3
+    assert np.allclose(again.K, scene.K) and np.allclose(again.R_world_from_cam, scene.R_world_from_cam)
+
+
+def test_other_options_change_only_what_follows_the_models(processed):
+    scene, out = processed
+    obs = load_observations(out)
+    fast = reconstruct(obs, ReconstructConfig(smoothing="none"))
+    assert fast.stats["options"]["smoothing"] == "none"
+    differs = max(np.abs(a.joints_world - b.joints_world).max() for a, b in zip(fast.people, scene.people))
+    assert differs > 1e-3  # the smoothing really changed
+    focal = reconstruct(obs, ReconstructConfig(focal_px=2000.0))
+    assert focal.K[0, 0] == pytest.approx(2000.0) and focal.stats["options"]["intrinsics"] == "focal"
+
+
+def test_cli_reconstruct_rewrites_the_folder_in_place(processed, tmp_path):
+    _, out = processed
+    folder = tmp_path / "copy"
+    shutil.copytree(out, folder)
+    r = _nvwa("reconstruct", folder, "--smoothing", "fast", "--format", "glb,bvh", "--quiet")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((folder / "scene.json").read_text())
+    assert summary["stats"]["options"]["smoothing"] == "fast"
+    assert (folder / "scene.glb").stat().st_mtime >= (folder / "observations.npz").stat().st_mtime
+    # scene.json is written last: nothing in the folder is newer
+    newest = max(p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file())
+    assert (folder / "scene.json").stat().st_mtime_ns == newest
+
+
+@pytest.mark.parametrize("bad", ["empty", "other_version", "other_model", "corrupt"])
+def test_bad_folders_are_one_line_and_nothing_is_overwritten(processed, tmp_path, bad):
+    _, out = processed
+    folder = tmp_path / bad
+    shutil.copytree(out, folder)
+    args = []
+    if bad == "empty":
+        (folder / "observations.npz").unlink()
+    elif bad == "other_version":
+        with np.load(folder / "observations.npz") as z:
+            data = {k: z[k] for k in z.files}
+        meta = json.loads(str(data["meta"]))
+        meta["version"] = "nvwa.observations/0"
+        data["meta"] = np.array(json.dumps(meta))
+        np.savez_compressed(folder / "observations.npz", **data)
+    elif bad == "other_model":
+        args = ["--body-model", "sam3d_body"]
+    else:
+        (folder / "observations.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    r = _nvwa("reconstruct", folder, *args)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(lines) == 1, r.stderr
+    assert lines[0].startswith("nvwa: error: ") and str(folder) in lines[0]
+    expected = {"empty": "no observations here", "other_version": f"this nvwa reads {OBSERVATIONS_VERSION!r}",
+                "other_model": "body model 'blazepose', not 'sam3d_body'", "corrupt": "unreadable observations"}[bad]
+    assert expected in lines[0]
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+
+
+def test_a_backend_that_placed_people_keeps_its_k(processed):
+    """SAM 3D Body places people with the K it was given: another K would contradict it, so it is refused."""
+    import dataclasses
+
+    from nvwa.errors import InputError
+
+    _, out = processed
+    obs = load_observations(out)
+    placed = dataclasses.replace(obs, people=tuple(dataclasses.replace(p, translation_cam=np.tile([0, 0, 5.0], (len(p.timestamp_s), 1)))
+                                                   for p in obs.people))
+    with pytest.raises(InputError, match="placed the people with the K it was given"):
+        reconstruct(placed, ReconstructConfig(focal_px=1500.0))
+    assert reconstruct(placed, ReconstructConfig()).people  # with the observed K it runs
+
+
+def test_the_service_reconstructs_a_finished_job_without_reupload(models_dir, tmp_path):
+    httpx = pytest.importorskip("httpx", reason="the service tests need the dev extra (httpx)")
+    from conftest import post_video, sse
+    from test_hostile import Hostile, assert_clean
+
+    from nvwa.service import Settings
+
+    with Hostile(Settings(data_dir=tmp_path, models_dir=str(models_dir))) as s, httpx.Client(base_url=s.url, timeout=120) as c:
+        first = post_video(c, DATA / "sports2d_3s.mp4", {"smoothing": "fast", "max_frames": 60}).json()
+        early = c.post(f"/jobs/{first['id']}/reconstruct", json={"smoothing": "quality"})
+        assert early.status_code in (202, 409)  # 409 while it has no observations yet
+        if early.status_code == 202:
+            sse(c, f"/jobs/{early.json()['id']}/events")
+        assert sse(c, f"/jobs/{first['id']}/events")[-1]["event"] == "complete"
+        r = c.post(f"/jobs/{first['id']}/reconstruct", json={"smoothing": "quality", "exports": ["glb", "bvh"]})
+        assert r.status_code == 202, r.text
+        again = r.json()
+        assert again["options"]["max_frames"] == 60 and again["options"]["smoothing"] == "quality"
+        events = sse(c, f"/jobs/{again['id']}/events")
+        kinds = [e["event"] for e in events]
+        assert kinds[-1] == "complete" and "frame" not in kinds  # no model ran
+        assert "no model run" in json.loads(events[kinds.index("init")]["data"])["message"]
+        job = c.get(f"/jobs/{again['id']}").json()
+        assert {"scene.glb", "bvh.zip", "observations.npz"} <= {a["name"] for a in job["artifacts"]}
+        assert c.get(f"/jobs/{again['id']}/video").status_code == 200  # its own copy of the video
+        for bad in ({"smoothing": "turbo"}, {"focal_px": float("inf")}, {"max_side": 64}):
+            assert c.post(f"/jobs/{first['id']}/reconstruct", content=json.dumps(bad).replace("Infinity", "1e999"),
+                          headers={"content-type": "application/json"}).status_code == 422, bad
+        assert c.post("/jobs/0123456789abcdef/reconstruct", json={}).status_code == 404
+        assert c.delete(f"/jobs/{first['id']}").status_code == 204  # the new job stands on its own
+        assert c.get(f"/jobs/{again['id']}/artifacts/scene.glb").status_code == 200
+        assert_clean(s, c)

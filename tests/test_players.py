@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import DATA, REPO, ServedApp
-from test_viewer import BROWSER_ARGS, CHROMIUM, VIEWER, open_viewer
+from test_viewer import CHROMIUM, VIEWER, browser, open_viewer  # noqa: F401  (browser: the module's fixture)
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (apt-get install chromium; make test does it)")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (dev extra) drives the browser")
@@ -64,14 +64,6 @@ _roots: dict[str, object] = {}
 def site_root(url: str):
     """The folder the site serves (tests add GLBs to it)."""
     return _roots[url]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
-        yield b
-        b.close()
 
 
 def samples(scene, n: int = 12) -> list[float]:

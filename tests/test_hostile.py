@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, ServedApp, free_port, make_video, parse_sse, post_video, sse
+from conftest import DATA, ServedApp, free_port, make_video, post_video, sse
 
 httpx = pytest.importorskip("httpx", reason="the service tests need the dev extra (httpx)")
 pytest.importorskip("fastapi", reason="the service tests need the server extra")

@@ -17,6 +17,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from nvwa.backends import BODY_MODELS, TRACKERS, Models, load_body, load_models, load_occlusion, load_tracker  # noqa: F401  (re-exported)
+from nvwa.body.protocols import BatchedBodyBackend, CropBodyBackend
 from nvwa.camera import Intrinsics
 from nvwa.errors import InputError
 from nvwa.observations import Observations, PersonObservations, save_observations
@@ -126,7 +127,7 @@ class Pipeline:
         self.body = body if body is not None else load_body(config.models_dir, config.body_model, config.checkpoints_dir)
         self.tracker = tracker if tracker is not None else load_tracker(config.tracking, config.checkpoints_dir)
         self.occlusion = occlusion if occlusion is not None or not config.occlusion else load_occlusion(config.checkpoints_dir)
-        if self.tracker is not None and not hasattr(self.body, "estimate_masklets"):
+        if self.tracker is not None and not isinstance(self.body, BatchedBodyBackend):
             raise InputError(f"tracking={config.tracking!r}", f"body model {config.body_model!r} cannot take masks; use sam3d_body")
         self.proposer = HogProposer(config.hog)
 
@@ -181,7 +182,7 @@ class Pipeline:
             expected = min(expected, c.max_frames) if expected else c.max_frames
         yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}, {info.fps:.3g} fps", 0, expected,
                             {"video": _public_video(info)})
-        if hasattr(self.body, "begin_video"):
+        if isinstance(self.body, CropBodyBackend):
             self.body.begin_video()
         stats = DecodeStats()
         people: dict[int, _PersonFrames] = defaultdict(_PersonFrames)
@@ -217,7 +218,7 @@ class Pipeline:
                      "tracks": len(people), "reidentified": tracker.reidentified if tracker is not None else 0,
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
                      "observe_s": round(time.perf_counter() - wall0, 3)}
-        obs = Observations(video=_public_video(info), keypoint_set=getattr(self.body, "keypoint_set", "blazepose33"),
+        obs = Observations(video=_public_video(info), keypoint_set=self.body.keypoint_set,
                            body_model=c.body_model, tracker=c.tracking, K_observed=K_stored.K,
                            intrinsics_source=K_stored.source,
                            options={"max_side": c.max_side, "stride": c.stride, "max_frames": c.max_frames},
@@ -234,7 +235,7 @@ class Pipeline:
         return Intrinsics.default(info.width, info.height)
 
     def _proposer(self, timer: StageTimer):
-        find_people = getattr(self.body, "find_people", None)
+        find_people = self.body.find_people if isinstance(self.body, CropBodyBackend) else None
         finder = {"passes": 0, "last_hit": -10}
 
         def propose(image):
@@ -273,7 +274,7 @@ class Pipeline:
 
         verts = np.stack(rec.vertices).astype(np.float32)  # (T, V, 3) pelvis-relative, camera axes
         shape, params, _ = lock_mhr_identity(np.stack(rec.shape_params), np.stack(rec.model_params))
-        if hasattr(self.body, "remesh"):
+        if isinstance(self.body, BatchedBodyBackend):
             again = self.body.remesh(shape, params)
             # same topology: keep each frame's placement, take the locked body's shape
             verts = again - again.mean(axis=1, keepdims=True) + verts.mean(axis=1, keepdims=True)

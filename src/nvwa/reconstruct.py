@@ -22,7 +22,8 @@ from nvwa.errors import InputError
 from nvwa.grounding.floor import Floor
 from nvwa.grounding.world import PersonFeet, ground_people
 from nvwa.observations import Observations, PersonObservations
-from nvwa.rig.fit import RigMotion, fit_rig
+from nvwa.rig.fit import fit_rig
+from nvwa.rig.motion import RigMotion
 from nvwa.rig.skeleton import JOINT, global_rotations
 from nvwa.scene import PersonMotion, Scene
 from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rig, lock_identity, smooth_rig

@@ -19,13 +19,7 @@ import numpy as np
 
 from nvwa.body.keypoints import M, MHR70_COUNT
 from nvwa.body.observation import BodyObservation
-
-def to_numpy(x) -> np.ndarray:
-    """Upstream outputs may be torch tensors (on the GPU) or arrays."""
-    if hasattr(x, "detach"):
-        x = x.detach().float().cpu().numpy()
-    return np.asarray(x)
-
+from nvwa.tensors import to_numpy
 
 KEPT_PARAMS = ("shape_params", "scale_params", "mhr_model_params", "body_pose_params", "hand_pose_params")
 

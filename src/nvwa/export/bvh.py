@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 
 import numpy as np
-from scipy.spatial.transform import Rotation
+from scipy.spatial.transform import Rotation, Slerp
 
 from nvwa.rig.skeleton import CHILDREN, SMPL24_NAMES
 from nvwa.scene.schema import PersonMotion, Scene, atomic_write
@@ -48,32 +48,16 @@ def frame_time(scene: Scene) -> float:
 
 def resample(p: PersonMotion, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The person's (root (N, 3) m, local rotations (N, 24, 4) xyzw) at ``times`` (s): linear root,
-    slerp rotations, held constant before the first and after the last timestamp."""
+    scipy's slerp for the rotations, held constant before the first and after the last timestamp."""
     t = np.asarray(p.timestamp_s, dtype=np.float64)
     q = np.asarray(p.local_rotations, dtype=np.float64)
     root = np.asarray(p.root_world, dtype=np.float64)
-    tc = np.clip(times, t[0], t[-1])
     if len(t) == 1:
         return np.repeat(root, len(times), 0), np.repeat(q, len(times), 0)
-    k = np.clip(np.searchsorted(t, tc, side="right") - 1, 0, len(t) - 2)
-    a = (tc - t[k]) / np.maximum(t[k + 1] - t[k], 1e-12)
-    out_root = root[k] + a[:, None] * (root[k + 1] - root[k])
-    return out_root, slerp(q[k], q[k + 1], a)
-
-
-def slerp(q0: np.ndarray, q1: np.ndarray, a: np.ndarray) -> np.ndarray:
-    """Spherical interpolation of (N, J, 4) unit quaternions at fractions a (N,), the short way round."""
-    d = np.sum(q0 * q1, axis=-1, keepdims=True)
-    q1 = np.where(d < 0, -q1, q1)
-    d = np.abs(d)
-    theta = np.arccos(np.clip(d, -1.0, 1.0))
-    s = np.sin(theta)
-    a = a[:, None, None]
-    near = s < 1e-6
-    w0 = np.where(near, 1 - a, np.sin((1 - a) * theta) / np.where(near, 1.0, s))
-    w1 = np.where(near, a, np.sin(a * theta) / np.where(near, 1.0, s))
-    out = w0 * q0 + w1 * q1
-    return out / np.linalg.norm(out, axis=-1, keepdims=True)
+    tc = np.clip(times, t[0], t[-1])
+    out_root = np.column_stack([np.interp(tc, t, root[:, k]) for k in range(3)])
+    out_q = np.stack([Slerp(t, Rotation.from_quat(q[:, j]))(tc).as_quat() for j in range(q.shape[1])], axis=1)
+    return out_root, out_q
 
 
 def _hierarchy(p: PersonMotion, prefix: str, indent: str, root_keyword: str) -> list[str]:

@@ -38,6 +38,7 @@ from scipy.spatial.transform import Rotation
 from nvwa import __version__
 from nvwa.export.avatar import build_avatar, person_colour, rest_joint_positions
 from nvwa.rig.skeleton import SMPL24_NAMES, SMPL24_PARENTS
+from nvwa.runs import true_runs
 from nvwa.scene.schema import Scene, atomic_write
 
 FLOAT, USHORT, SHORT, UINT, UBYTE = 5126, 5123, 5122, 5125, 5121
@@ -215,9 +216,7 @@ def contact_intervals(t: np.ndarray, contact: np.ndarray) -> dict[str, list[list
     out = {}
     for k, side in enumerate(("left", "right")):
         c = contact[:, k] if contact.ndim == 2 and contact.shape[0] == len(t) else np.zeros(len(t), bool)
-        edges = np.diff(np.concatenate([[0], c.astype(np.int8), [0]]))
-        starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0] - 1
-        out[side] = [[round(float(t[a]), 4), round(float(t[b]), 4)] for a, b in zip(starts, ends)]
+        out[side] = [[round(float(t[a]), 4), round(float(t[b - 1]), 4)] for a, b in true_runs(c)]
     return out
 
 

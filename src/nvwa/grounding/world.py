@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nvwa.grounding.floor import Floor, body_up_direction, contact_mask, fit_floor, pin_depth_to_floor, world_from_camera
+from nvwa.runs import true_runs
 
 TYPICAL_CAMERA_HEIGHT_M = 1.6  # the prior when no floor can be fitted: an upright camera at eye height
 MIN_CONTACT_POINTS = 8  # fewer foot contacts than this: the floor is the prior, not a fit
@@ -183,8 +184,7 @@ def raised_supports(heights: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, lis
     if span(ground) < RAISED_SUPPORT_MIN_S:
         return support, found
     high = med >= base + RAISED_SUPPORT_M
-    edges = np.diff(np.concatenate([[0], high.astype(np.int8), [0]]))
-    for a, b in zip(np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]):
+    for a, b in true_runs(high):
         if t[b - 1] - t[a] < RAISED_SUPPORT_MIN_S:
             continue
         level = float(np.median(med[a:b])) - base

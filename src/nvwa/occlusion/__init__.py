@@ -21,7 +21,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from nvwa.tracking.sam3 import Masklet, mask_box, mask_iou
+from nvwa.runs import true_runs
+from nvwa.tracking.masklet import Masklet, mask_box, mask_iou
 from nvwa.video import VideoFrame
 
 
@@ -42,8 +43,7 @@ def occluded_spans(ious: np.ndarray, threshold: float, pad: int, max_span: int) 
     for i in np.flatnonzero(hidden):
         padded[max(0, i - pad): i + pad + 1] = True
     spans = []
-    edges = np.diff(np.concatenate([[0], padded.astype(int), [0]]))
-    for start, stop in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+    for start, stop in true_runs(padded):
         spans += [(int(s), int(min(s + max_span, stop))) for s in range(start, stop, max_span)]
     return spans
 

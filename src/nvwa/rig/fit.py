@@ -9,12 +9,13 @@ auxiliary (parallel to the bone, e.g. a straight arm) falls back to the body's o
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from nvwa.rig.skeleton import CHILDREN, JOINT, REST_DIRECTIONS, SMPL24_PARENTS, forward_kinematics
+from nvwa.rig.motion import RigMotion
+from nvwa.rig.skeleton import CHILDREN, JOINT, REST_DIRECTIONS, SMPL24_PARENTS
 
 
 @dataclass(frozen=True)
@@ -31,27 +32,6 @@ class RigTargets:
         """The same targets moved by offset (T, 3) (e.g. root-relative -> camera frame)."""
         o = np.asarray(offset)[:, None, :]
         return RigTargets(self.joints + o, self.confidence, self.foot_forward, self.hand_forward, self.head_left)
-
-
-@dataclass(frozen=True)
-class RigMotion:
-    """The canonical rig over T frames."""
-
-    bone_lengths: np.ndarray = field(repr=False)  # (24,) m, parent -> joint; 0 for the pelvis
-    local_rotations: np.ndarray = field(repr=False)  # (T, 24, 4) quaternions xyzw, relative to the parent
-    root_position: np.ndarray = field(repr=False)  # (T, 3) m, pelvis position
-    # (24, 3) unit rest direction of each bone: the canonical T-pose's, except where a joint carries
-    # several bones (pelvis, spine3), whose spread is measured per person (the identity lock of shape)
-    rest_directions: np.ndarray = field(default_factory=lambda: REST_DIRECTIONS.copy(), repr=False)
-
-    def joints(self) -> np.ndarray:
-        """(T, 24, 3) m, by forward kinematics."""
-        return forward_kinematics(self.local_rotations, self.root_position, self.bone_lengths, self.rest_directions)
-
-    def moved(self, local_rotations: np.ndarray | None = None, root_position: np.ndarray | None = None) -> "RigMotion":
-        """The same person (bones, rest pose) with new rotations and/or root trajectory."""
-        return replace(self, local_rotations=self.local_rotations if local_rotations is None else local_rotations,
-                       root_position=self.root_position if root_position is None else root_position)
 
 
 _SYMMETRIC = [(1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17), (18, 19), (20, 21), (22, 23)]

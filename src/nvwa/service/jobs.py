@@ -21,10 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from nvwa.service.db import TERMINAL, Job, JobStore, jsonable as _jsonable
+from nvwa.service.db import Job, JobStore, jsonable as _jsonable
 
 log = logging.getLogger("nvwa.service")
 # Who ran a job, in its init event: the serving process (a job-slot process names its parent, the

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nvwa.runs import true_runs
 
 @dataclass(frozen=True)
 class ContactConfig:
@@ -67,7 +68,4 @@ def _drop_short(c: np.ndarray, t: np.ndarray, min_s: float) -> None:
             c[a:b] = False
 
 
-def contact_segments(c: np.ndarray) -> list[tuple[int, int]]:
-    """(T,) bool -> [(start, stop)) index ranges of consecutive True."""
-    edges = np.diff(np.concatenate([[0], c.astype(np.int8), [0]]))
-    return list(zip(np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist()))
+contact_segments = true_runs  # (T,) bool -> [(start, stop)) of consecutive contact frames

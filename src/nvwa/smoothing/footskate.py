@@ -13,7 +13,7 @@ import numpy as np
 from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.spatial.transform import Rotation
 
-from nvwa.rig.fit import RigMotion
+from nvwa.rig.motion import RigMotion
 from nvwa.rig.skeleton import JOINT, SMPL24_PARENTS, forward_kinematics, global_rotations
 from nvwa.smoothing.foot_contact import contact_segments
 
@@ -108,7 +108,7 @@ def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s
     """motion in the world frame, t (T,) s, contact (T, 2) bool (left, right) -> (motion, summary)."""
     t = np.asarray(t, dtype=np.float64)
     root = motion.root_position.copy()
-    joints = forward_kinematics(motion.local_rotations, root, motion.bone_lengths, motion.rest_directions)
+    joints = motion.joints()  # the motion's own FK, computed once
     G = global_rotations(motion.local_rotations)
     T = len(t)
     targets, weights = [], []

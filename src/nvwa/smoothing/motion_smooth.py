@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from nvwa.rig.fit import RigMotion
+from nvwa.rig.motion import RigMotion
 from nvwa.rig.skeleton import global_rotations, local_from_global
 from nvwa.smoothing.one_euro import OneEuroConfig, one_euro, one_euro_zero_lag, quaternion_channels, rotations_from_channels
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nvwa.rig.fit import RigMotion
+from nvwa.rig.motion import RigMotion
 from nvwa.rig.skeleton import JOINT
 from nvwa.smoothing.foot_contact import ContactConfig, detect_contacts
 from nvwa.smoothing.footskate import lock_pelvis_height, plant_feet

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import numpy as np
 
-from nvwa.body.sam3d_body import to_numpy
+from nvwa.tensors import to_numpy
+from nvwa.tracking.masklet import Masklet, mask_box, mask_iou  # noqa: F401  (re-exported: the tracker's output type)
 from nvwa.video import VideoFrame
 
 
@@ -37,18 +38,6 @@ class SAM3Config:
     min_score: float = 0.3  # objects SAM 3 scores lower in a frame are dropped from that frame
     min_link_iou: float = 0.3  # mean mask IoU over the overlap needed to carry an id into the next window
     jpeg_quality: int = 95
-
-
-@dataclass(frozen=True)
-class Masklet:
-    """One object of a masklet in one frame: its persistent id, mask and the mask's box."""
-
-    track_id: int
-    mask: np.ndarray = field(repr=False)  # (H, W) bool, decoded-frame pixels
-    box: np.ndarray = field(repr=False)  # (4,) xyxy px, tight around the mask
-    score: float = 1.0
-    occluded: bool = False  # the occlusion stage replaced mask and box with amodal ones
-    image: np.ndarray | None = field(default=None, repr=False)  # this person's completed frame (occlusion stage)
 
 
 BPE_FILE = "bpe_simple_vocab_16e6.txt.gz"
@@ -72,21 +61,6 @@ def default_bpe_path() -> str:
                     return str(where)
     raise ModelMissingError(f"{BPE_FILE}: SAM 3's vocabulary not found (its wheel lacks it); "
                             "`pip install open_clip_torch` or set NVWA_SAM3_BPE to the file")
-
-
-def mask_box(mask: np.ndarray) -> np.ndarray | None:
-    """Tight xyxy box (pixel edges) around a boolean mask; None for an empty mask."""
-    rows, cols = np.any(mask, axis=1), np.any(mask, axis=0)
-    if not rows.any():
-        return None
-    y0, y1 = np.flatnonzero(rows)[[0, -1]]
-    x0, x1 = np.flatnonzero(cols)[[0, -1]]
-    return np.array([x0, y0, x1 + 1, y1 + 1], dtype=np.float64)
-
-
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 0.0
 
 
 class SAM3Tracker:

@@ -1,0 +1,39 @@
+"""The canonical rig in motion: bones, rest pose, a rotation per joint per frame, the root's path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from nvwa.rig.skeleton import REST_DIRECTIONS, forward_kinematics
+
+
+@dataclass(frozen=True)
+class RigMotion:
+    """The canonical rig over T frames. Its joints (forward kinematics) are computed once, on first
+    use, and carried with it (read-only): every stage that needs them asks ``joints()``."""
+
+    bone_lengths: np.ndarray = field(repr=False)  # (24,) m, parent -> joint; 0 for the pelvis
+    local_rotations: np.ndarray = field(repr=False)  # (T, 24, 4) quaternions xyzw, relative to the parent
+    root_position: np.ndarray = field(repr=False)  # (T, 3) m, pelvis position
+    # (24, 3) unit rest direction of each bone: the canonical T-pose's, except where a joint carries
+    # several bones (pelvis, spine3), whose spread is measured per person (the identity lock of shape)
+    rest_directions: np.ndarray = field(default_factory=lambda: REST_DIRECTIONS.copy(), repr=False)
+    _joints: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+
+    def joints(self) -> np.ndarray:
+        """(T, 24, 3) m, by forward kinematics (once per motion; a new motion from ``moved`` starts afresh)."""
+        if self._joints is None:
+            j = forward_kinematics(self.local_rotations, self.root_position, self.bone_lengths, self.rest_directions)
+            j.setflags(write=False)
+            object.__setattr__(self, "_joints", j)
+        return self._joints
+
+    def moved(self, local_rotations: np.ndarray | None = None, root_position: np.ndarray | None = None) -> "RigMotion":
+        """The same person (bones, rest pose) with new rotations and/or root trajectory."""
+        return replace(self, local_rotations=self.local_rotations if local_rotations is None else local_rotations,
+                       root_position=self.root_position if root_position is None else root_position)
+
+
+__all__ = ["RigMotion"]

@@ -143,3 +143,23 @@ def test_the_service_reconstructs_a_finished_job_without_reupload(models_dir, tm
         assert c.delete(f"/jobs/{first['id']}").status_code == 204  # the new job stands on its own
         assert c.get(f"/jobs/{again['id']}/artifacts/scene.glb").status_code == 200
         assert_clean(s, c)
+
+
+def test_every_field_of_a_person_is_persisted_and_read_back(processed):
+    """The NPZ's per-person list is explicit: every PersonMotion field is in it, and a scene read back
+    equals the one written (depth_scale included, which lived only in scene.json before)."""
+    from dataclasses import fields
+
+    from nvwa.scene import read_scene
+    from nvwa.scene.schema import PERSON_ARRAYS, PERSON_OPTIONAL_ARRAYS, PERSON_SCALARS, PersonMotion
+
+    listed = set(PERSON_ARRAYS) | set(PERSON_OPTIONAL_ARRAYS) | set(PERSON_SCALARS) | {"person_id"}
+    assert listed == {f.name for f in fields(PersonMotion)}
+    scene, out = processed
+    back = read_scene(out)
+    for a, b in zip(scene.people, back.people):
+        assert a.depth_scale == b.depth_scale and a.keypoint_set == b.keypoint_set
+        for name in PERSON_ARRAYS:
+            assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    with np.load(out / "scene.npz") as z:
+        assert f"person/{scene.people[0].person_id}/depth_scale" in z.files

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -73,9 +73,13 @@ class PersonMotion:
         }
 
 
-# every per-person array goes into the NPZ under person/<id>/<name>: the dataclass is the one list
-_PERSON_FIELDS = tuple(f.name for f in fields(PersonMotion) if f.type == "np.ndarray")
-_MESH_FIELDS = tuple(f.name for f in fields(PersonMotion) if f.type == "np.ndarray | None")
+# What the NPZ keeps per person (person/<id>/<name>), named here, not derived from annotations: a new
+# PersonMotion field is persisted when it is added to one of these (a test checks none is forgotten).
+PERSON_ARRAYS = ("frame_index", "timestamp_s", "joints_world", "joints_cam", "root_world", "local_rotations",
+                 "bone_lengths", "rest_directions", "joint_confidence", "keypoints_2d", "keypoint_confidence",
+                 "foot_contact")
+PERSON_OPTIONAL_ARRAYS = ("mesh_vertices", "mhr_model_params", "shape_params")  # mesh backends only
+PERSON_SCALARS = ("keypoint_set", "depth_scale")  # 0-d arrays (files before depth_scale: from scene.json)
 
 
 def _standing_height(lengths: np.ndarray) -> float:
@@ -140,12 +144,9 @@ def save_scene(scene: Scene, out_dir: str | os.PathLike) -> tuple[Path, Path]:
         "person_ids": np.array([p.person_id for p in scene.people], dtype=np.int64),
     }
     for p in scene.people:
-        for name in _PERSON_FIELDS:
-            arrays[f"person/{p.person_id}/{name}"] = np.asarray(getattr(p, name))
-        for name in _MESH_FIELDS:
+        for name in PERSON_ARRAYS + PERSON_OPTIONAL_ARRAYS + PERSON_SCALARS:
             if getattr(p, name) is not None:
                 arrays[f"person/{p.person_id}/{name}"] = np.asarray(getattr(p, name))
-        arrays[f"person/{p.person_id}/keypoint_set"] = np.array(p.keypoint_set)
     if scene.mesh_faces is not None:
         arrays["mesh_faces"] = np.asarray(scene.mesh_faces, dtype=np.int32)
     atomic_write(npz_path, lambda f: np.savez_compressed(f, **arrays))
@@ -190,11 +191,12 @@ def read_scene(out_dir: str | os.PathLike) -> Scene:
     people = []
     for pid in a["person_ids"].tolist():
         pre = f"person/{pid}/"
-        fields_ = {name: a[pre + name] for name in _PERSON_FIELDS}
-        fields_.update({name: a[pre + name] for name in _MESH_FIELDS if pre + name in a})
+        fields_ = {name: a[pre + name] for name in PERSON_ARRAYS}
+        fields_.update({name: a[pre + name] for name in PERSON_OPTIONAL_ARRAYS if pre + name in a})
         extra = next((p for p in summary.get("people", []) if p.get("id") == pid), {})
+        depth_scale = float(a[pre + "depth_scale"]) if pre + "depth_scale" in a else float(extra.get("depth_scale", 1.0))
         people.append(PersonMotion(person_id=int(pid), keypoint_set=str(a[pre + "keypoint_set"]),
-                                   depth_scale=float(extra.get("depth_scale", 1.0)), **fields_))
+                                   depth_scale=depth_scale, **fields_))
     camera = {k: v for k, v in summary.get("camera", {}).items() if k not in ("R_world_from_cam", "t_world_from_cam")}
     grounding = {**summary.get("grounding", {}), "camera": camera}
     floor = {**summary.get("floor", {}), "normal_cam": a["floor_normal_cam"], "offset": float(a["floor_offset"])}

@@ -114,23 +114,40 @@ def _floor_node(scene: Scene, gltf: g.GLTF2, b: _Builder) -> g.Node:
 
 
 def _add_person(p, gltf: g.GLTF2, b: _Builder, anim: g.Animation) -> tuple[int, int]:
+    """Nodes of one person: 24 joints, the still root joint, the person node, the skinned body node
+    -> (person node, body node) (both scene roots)."""
     pid = int(p.person_id)
-    colour = person_colour(pid)
     lengths = np.asarray(p.bone_lengths, dtype=np.float64)
     dirs = np.asarray(p.rest_directions, dtype=np.float64)
-    offsets = dirs * lengths[:, None]
     stand = float(lengths[4] + lengths[7] + 0.08)  # the bind pose stands on the floor
     rest = rest_joint_positions(lengths, dirs, pelvis=(0.0, stand, 0.0))
     first = len(gltf.nodes)
     for j, name in enumerate(SMPL24_NAMES):
         children = [first + c for c, parent in enumerate(SMPL24_PARENTS) if parent == j]
         gltf.nodes.append(g.Node(name=f"person_{pid}_{name}", children=children,
-                                 translation=(rest[0] if j == 0 else offsets[j]).tolist(),
+                                 translation=(rest[0] if j == 0 else dirs[j] * lengths[j]).tolist(),
                                  rotation=[0.0, 0.0, 0.0, 1.0]))
-    joints = list(range(first, first + 24))
+    root = len(gltf.nodes)
+    gltf.nodes.append(g.Node(name=f"person_{pid}_root", children=[first]))
+    mesh = _body_mesh(p, gltf, b, rest, stand, joints=list(range(first, first + 24)) + [root])
+    t = np.asarray(p.timestamp_s, dtype=np.float64)
+    person = len(gltf.nodes)
+    gltf.nodes.append(g.Node(name=f"person_{pid}", children=[root], extras={
+        "person_id": pid, "colour": colour_hex(person_colour(pid)), "frames": int(len(t)), "body": f"person_{pid}_body",
+        "first_s": float(t[0]) if len(t) else 0.0, "last_s": float(t[-1]) if len(t) else 0.0,
+        "contacts": json.dumps(contact_intervals(t, np.asarray(p.foot_contact, dtype=bool)), separators=(",", ":"))}))
+    body = len(gltf.nodes)
+    gltf.nodes.append(g.Node(name=f"person_{pid}_body", mesh=mesh, skin=len(gltf.skins) - 1))
+    if len(t):
+        _animate_person(p, first, b, anim)
+    return person, body
 
-    root = first + 24  # after the 24 joints: the root joint, the person node, the body node
-    avatar = build_avatar(lengths, dirs)
+
+def _body_mesh(p, gltf: g.GLTF2, b: _Builder, rest: np.ndarray, stand: float, joints: list[int]) -> int:
+    """The capsule avatar skinned to the 24 joints, plus two unused vertices on the root joint at the
+    corners of the person's motion box (players size culling from them) -> the mesh index."""
+    pid = int(p.person_id)
+    avatar = build_avatar(np.asarray(p.bone_lengths, dtype=np.float64), np.asarray(p.rest_directions, dtype=np.float64))
     lo, hi = motion_bounds(p)
     verts = np.concatenate([avatar.vertices + np.array([0.0, stand, 0.0], dtype=np.float32),
                             np.array([lo, hi], dtype=np.float32)])
@@ -141,10 +158,10 @@ def _add_person(p, gltf: g.GLTF2, b: _Builder, anim: g.Animation) -> tuple[int, 
     skin_joints[:, 0] = np.concatenate([avatar.joint, [24, 24]])  # the bounds follow the (still) root joint
     weights = np.zeros((len(verts), 4), dtype=np.float32)
     weights[:, 0] = 1.0
-    gltf.skins.append(g.Skin(name=f"person_{pid}_skin", joints=joints + [root], skeleton=root,
+    gltf.skins.append(g.Skin(name=f"person_{pid}_skin", joints=joints, skeleton=joints[-1],
                              inverseBindMatrices=b.accessor(np.transpose(ibm, (0, 2, 1)).reshape(25, 16), FLOAT, "MAT4")))
     gltf.materials.append(g.Material(name=f"person_{pid}", pbrMetallicRoughness=g.PbrMetallicRoughness(
-        baseColorFactor=[*colour, 1.0], metallicFactor=0.0, roughnessFactor=0.7)))
+        baseColorFactor=[*person_colour(pid), 1.0], metallicFactor=0.0, roughnessFactor=0.7)))
     index_type = USHORT if len(verts) < 65536 else UINT
     prim = g.Primitive(attributes=g.Attributes(
         POSITION=b.accessor(verts, FLOAT, "VEC3", target=ARRAY_BUFFER, bounds=True),
@@ -155,40 +172,31 @@ def _add_person(p, gltf: g.GLTF2, b: _Builder, anim: g.Animation) -> tuple[int, 
                            index_type, "SCALAR", target=ELEMENT_ARRAY_BUFFER),
         material=len(gltf.materials) - 1)
     gltf.meshes.append(g.Mesh(name=f"person_{pid}_body", primitives=[prim]))
-    t_all = np.asarray(p.timestamp_s, dtype=np.float64)
-    assert len(gltf.nodes) == root
-    gltf.nodes.append(g.Node(name=f"person_{pid}_root", children=[first]))
-    person = len(gltf.nodes)
-    gltf.nodes.append(g.Node(name=f"person_{pid}", children=[root], extras={
-        "person_id": pid, "colour": colour_hex(colour), "frames": int(len(t_all)), "body": f"person_{pid}_body",
-        "first_s": float(t_all[0]) if len(t_all) else 0.0, "last_s": float(t_all[-1]) if len(t_all) else 0.0,
-        "contacts": json.dumps(contact_intervals(t_all, np.asarray(p.foot_contact, dtype=bool)), separators=(",", ":"))}))
-    body = len(gltf.nodes)
-    gltf.nodes.append(g.Node(name=f"person_{pid}_body", mesh=len(gltf.meshes) - 1, skin=len(gltf.skins) - 1))
+    return len(gltf.meshes) - 1
 
+
+def _animate_person(p, pelvis: int, b: _Builder, anim: g.Animation) -> None:
+    """The pelvis path, 24 rotations at the real timestamps, and the pelvis's step scale (0 = absent)."""
     t = np.asarray(p.timestamp_s, dtype=np.float64)
-    if len(t):
-        times = b.accessor(t.astype(np.float32), FLOAT, "SCALAR", bounds=True)
+    times = b.accessor(t.astype(np.float32), FLOAT, "SCALAR", bounds=True)
 
-        def channel(node: int, path: str, output: int, interpolation: str = "LINEAR", input_: int = times):
-            anim.samplers.append(g.AnimationSampler(input=input_, output=output, interpolation=interpolation))
-            anim.channels.append(g.AnimationChannel(sampler=len(anim.samplers) - 1,
-                                                    target=g.AnimationChannelTarget(node=node, path=path)))
+    def channel(node: int, path: str, output: int, interpolation: str = "LINEAR", input_: int = times):
+        anim.samplers.append(g.AnimationSampler(input=input_, output=output, interpolation=interpolation))
+        anim.channels.append(g.AnimationChannel(sampler=len(anim.samplers) - 1, target=g.AnimationChannelTarget(node=node, path=path)))
 
-        channel(first, "translation", b.accessor(np.asarray(p.root_world, dtype=np.float32), FLOAT, "VEC3"))
-        q = np.asarray(p.local_rotations, dtype=np.float64)
-        q = q * np.where(q[..., 3:] < 0, -1.0, 1.0)  # one hemisphere per key; glTF slerps the short way anyway
-        for j in range(24):
-            channel(first + j, "rotation", b.accessor(quantize_rotations(q[:, j]), SHORT, "VEC4", normalized=True))
-        # visible only while seen: the pelvis (so the whole body, not the bounds) scaled to 0 before the
-        # first timestamp and after the last
-        dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0 / 30
-        keys, scales = [float(t[0]), float(t[-1]) + dt / 2], [[1.0] * 3, [0.0] * 3]
-        if t[0] > 0:
-            keys, scales = [0.0] + keys, [[0.0] * 3] + scales
-        channel(first, "scale", b.accessor(np.asarray(scales, dtype=np.float32), FLOAT, "VEC3"), "STEP",
-                b.accessor(np.asarray(keys, dtype=np.float32), FLOAT, "SCALAR", bounds=True))
-    return person, body
+    channel(pelvis, "translation", b.accessor(np.asarray(p.root_world, dtype=np.float32), FLOAT, "VEC3"))
+    q = np.asarray(p.local_rotations, dtype=np.float64)
+    q = q * np.where(q[..., 3:] < 0, -1.0, 1.0)  # one hemisphere per key; glTF slerps the short way anyway
+    for j in range(24):
+        channel(pelvis + j, "rotation", b.accessor(quantize_rotations(q[:, j]), SHORT, "VEC4", normalized=True))
+    # visible only while seen: the pelvis (so the whole body, not the bounds) scaled to 0 before the
+    # first timestamp and after the last
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0 / 30
+    keys, scales = [float(t[0]), float(t[-1]) + dt / 2], [[1.0] * 3, [0.0] * 3]
+    if t[0] > 0:
+        keys, scales = [0.0] + keys, [[0.0] * 3] + scales
+    channel(pelvis, "scale", b.accessor(np.asarray(scales, dtype=np.float32), FLOAT, "VEC3"), "STEP",
+            b.accessor(np.asarray(keys, dtype=np.float32), FLOAT, "SCALAR", bounds=True))
 
 
 def motion_bounds(p, margin: float = 0.3) -> tuple[np.ndarray, np.ndarray]:

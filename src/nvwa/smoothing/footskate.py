@@ -104,6 +104,72 @@ def lock_pelvis_height(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *,
     return motion.moved(root_position=root), {"pelvis_locked_frames": int(standing.sum()), "pelvis_max_move_m": round(moved, 4)}
 
 
+def _ankle_target(joints: np.ndarray, contact: np.ndarray, t: np.ndarray, blend_s: float, names) -> tuple[np.ndarray, np.ndarray]:
+    """One leg: where its ankle should be per frame (held at each contact's anchor, blended in and out,
+    raised out of the floor) and how much the IK should act (0-1) -> (target (T, 3), weight (T,))."""
+    _, _, ankle, foot = (JOINT[n] for n in names)
+    w, owner = _blend_weights(contact, t, blend_s)
+    anchors = []
+    for a, b in contact_segments(contact):
+        anchor = joints[a:b, ankle].mean(axis=0)
+        # the toe rests on the floor: the ankle stands as high above it as it does above the toe
+        anchor[1] = max(float(np.mean(joints[a:b, ankle, 1] - joints[a:b, foot, 1])), 0.0)
+        anchors.append(anchor)
+    target = joints[:, ankle].copy()
+    m = owner >= 0
+    if m.any():
+        anchor_of = np.array(anchors)[owner[m]]
+        target[m] = (1 - w[m, None]) * joints[m, ankle] + w[m, None] * anchor_of
+    # no penetration: the foot's lowest point (ankle or toe; the foot keeps its orientation, so the
+    # toe stays where it is relative to the ankle) must not go below Y=0. The ankle is raised by a
+    # smooth envelope of what is missing, so noise in the feet does not become jerk in the legs.
+    below = np.minimum(joints[:, foot, 1] - joints[:, ankle, 1], 0.0)
+    raise_by = smooth_envelope(np.clip(-(target[:, 1] + below), 0.0, None), t)
+    target[:, 1] += raise_by
+    return target, np.maximum(w, np.minimum(raise_by / 1e-3, 1.0))
+
+
+def _pelvis_shift(motion: RigMotion, joints: np.ndarray, targets) -> np.ndarray:
+    """(T, 3): the pelvis moves only when a leg cannot reach its ankle's target, by what is missing."""
+    shift = np.zeros((len(joints), 3))
+    for side, names in enumerate(LEGS):
+        hip, knee, ankle, _ = (JOINT[n] for n in names)
+        reach = motion.bone_lengths[knee] + motion.bone_lengths[ankle] - 1e-4
+        d = targets[side] - joints[:, hip]
+        excess = np.clip(np.linalg.norm(d, axis=1) - reach, 0.0, None)
+        shift += _unit(d) * excess[:, None]
+    return uniform_filter1d(uniform_filter1d(shift, 3, axis=0, mode="nearest"), 3, axis=0, mode="nearest")
+
+
+def _leg_ik(motion: RigMotion, joints: np.ndarray, G: np.ndarray, local: np.ndarray, act: np.ndarray,
+            A_t: np.ndarray, names) -> float:
+    """Two-bone IK of one leg on the frames ``act``: hip and knee turned so the ankle reaches ``A_t``,
+    the knee bending the way it did, the foot keeping its orientation; writes ``local`` -> largest move (m)."""
+    hip, knee, ankle, _ = (JOINT[n] for n in names)
+    H, K, A = joints[act, hip], joints[act, knee], joints[act, ankle]
+    L1, L2 = motion.bone_lengths[knee], motion.bone_lengths[ankle]
+    d = np.clip(np.linalg.norm(A_t - H, axis=1), 1e-6, L1 + L2 - 1e-6)
+    u = _unit(A_t - H)
+    # keep the knee on the side it was bending to
+    side_dir = (K - H) - np.sum((K - H) * u, axis=1, keepdims=True) * u
+    fallback = G[act, hip] @ np.array([0.0, 0.0, 1.0])  # knees bend forward
+    fallback = fallback - np.sum(fallback * u, axis=1, keepdims=True) * u
+    use_fb = np.linalg.norm(side_dir, axis=1) < 1e-6
+    v = _unit(np.where(use_fb[:, None], fallback, side_dir))
+    cos_a = np.clip((L1 ** 2 + d ** 2 - L2 ** 2) / (2 * L1 * d), -1.0, 1.0)
+    K_new = H + L1 * (cos_a[:, None] * u + np.sqrt(1 - cos_a ** 2)[:, None] * v)
+    R1 = _swing(K - H, K_new - H)
+    R2 = _swing(np.einsum("nij,nj->ni", R1, A - K), A_t - K_new)
+    G_hip_new = R1 @ G[act, hip]
+    G_knee_new = R2 @ R1 @ G[act, knee]
+    parent = SMPL24_PARENTS[hip]
+    to_local = lambda Gp, Gc: Rotation.from_matrix(np.swapaxes(Gp, -1, -2) @ Gc).as_quat()  # noqa: E731
+    local[act, hip] = to_local(G[act, parent], G_hip_new)
+    local[act, knee] = to_local(G_hip_new, G_knee_new)
+    local[act, ankle] = to_local(G_knee_new, G[act, ankle])  # the foot keeps its orientation
+    return float(np.max(np.linalg.norm(A_t - A, axis=1)))
+
+
 def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s: float = 0.1) -> tuple[RigMotion, dict]:
     """motion in the world frame, t (T,) s, contact (T, 2) bool (left, right) -> (motion, summary)."""
     t = np.asarray(t, dtype=np.float64)
@@ -111,71 +177,16 @@ def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s
     joints = motion.joints()  # the motion's own FK, computed once
     G = global_rotations(motion.local_rotations)
     T = len(t)
-    targets, weights = [], []
-    for side, names in enumerate(LEGS):
-        hip, knee, ankle, foot = (JOINT[n] for n in names)
-        w, owner = _blend_weights(contact[:, side], t, blend_s)
-        anchors = []
-        for a, b in contact_segments(contact[:, side]):
-            anchor = joints[a:b, ankle].mean(axis=0)
-            # the toe rests on the floor: the ankle stands as high above it as it does above the toe
-            anchor[1] = max(float(np.mean(joints[a:b, ankle, 1] - joints[a:b, foot, 1])), 0.0)
-            anchors.append(anchor)
-        target = joints[:, ankle].copy()
-        m = owner >= 0
-        if m.any():
-            anchor_of = np.array(anchors)[owner[m]]
-            target[m] = (1 - w[m, None]) * joints[m, ankle] + w[m, None] * anchor_of
-        # no penetration: the foot's lowest point (ankle or toe; the foot keeps its orientation, so the
-        # toe stays where it is relative to the ankle) must not go below Y=0. The ankle is raised by a
-        # smooth envelope of what is missing, so noise in the feet does not become jerk in the legs.
-        below = np.minimum(joints[:, foot, 1] - joints[:, ankle, 1], 0.0)
-        raise_by = smooth_envelope(np.clip(-(target[:, 1] + below), 0.0, None), t)
-        target[:, 1] += raise_by
-        w = np.maximum(w, np.minimum(raise_by / 1e-3, 1.0))
-        targets.append(target)
-        weights.append(w)
-    # the pelvis moves only when a leg cannot reach its target
-    shift = np.zeros((T, 3))
-    for side, names in enumerate(LEGS):
-        hip, knee, ankle, _ = (JOINT[n] for n in names)
-        reach = motion.bone_lengths[knee] + motion.bone_lengths[ankle] - 1e-4
-        d = targets[side] - joints[:, hip]
-        dist = np.linalg.norm(d, axis=1)
-        excess = np.clip(dist - reach, 0.0, None)
-        shift += _unit(d) * excess[:, None]
-    shift = uniform_filter1d(uniform_filter1d(shift, 3, axis=0, mode="nearest"), 3, axis=0, mode="nearest")
+    targets, weights = zip(*(_ankle_target(joints, contact[:, side], t, blend_s, names) for side, names in enumerate(LEGS)))
+    shift = _pelvis_shift(motion, joints, targets)
     root += shift
     joints = joints + shift[:, None, :]
     local = motion.local_rotations.copy()
     max_move = 0.0
     for side, names in enumerate(LEGS):
-        hip, knee, ankle, _ = (JOINT[n] for n in names)
         act = weights[side] > 0
-        if not act.any():
-            continue
-        H, K, A, A_t = joints[act, hip], joints[act, knee], joints[act, ankle], targets[side][act]
-        L1, L2 = motion.bone_lengths[knee], motion.bone_lengths[ankle]
-        d = np.clip(np.linalg.norm(A_t - H, axis=1), 1e-6, L1 + L2 - 1e-6)
-        u = _unit(A_t - H)
-        # keep the knee on the side it was bending to
-        side_dir = (K - H) - np.sum((K - H) * u, axis=1, keepdims=True) * u
-        fallback = G[act, hip] @ np.array([0.0, 0.0, 1.0])  # knees bend forward
-        fallback = fallback - np.sum(fallback * u, axis=1, keepdims=True) * u
-        use_fb = np.linalg.norm(side_dir, axis=1) < 1e-6
-        v = _unit(np.where(use_fb[:, None], fallback, side_dir))
-        cos_a = np.clip((L1 ** 2 + d ** 2 - L2 ** 2) / (2 * L1 * d), -1.0, 1.0)
-        K_new = H + L1 * (cos_a[:, None] * u + np.sqrt(1 - cos_a ** 2)[:, None] * v)
-        R1 = _swing(K - H, K_new - H)
-        R2 = _swing(np.einsum("nij,nj->ni", R1, A - K), A_t - K_new)
-        G_hip_new = R1 @ G[act, hip]
-        G_knee_new = R2 @ R1 @ G[act, knee]
-        parent = SMPL24_PARENTS[hip]
-        to_local = lambda Gp, Gc: Rotation.from_matrix(np.swapaxes(Gp, -1, -2) @ Gc).as_quat()  # noqa: E731
-        local[act, hip] = to_local(G[act, parent], G_hip_new)
-        local[act, knee] = to_local(G_hip_new, G_knee_new)
-        local[act, ankle] = to_local(G_knee_new, G[act, ankle])  # the foot keeps its orientation
-        max_move = max(max_move, float(np.max(np.linalg.norm(A_t - A, axis=1))))
+        if act.any():
+            max_move = max(max_move, _leg_ik(motion, joints, G, local, act, targets[side][act], names))
     out = forward_kinematics(local, root, motion.bone_lengths, motion.rest_directions)
     feet = [JOINT[n] for leg in LEGS for n in leg[2:]]
     lift = smooth_envelope(np.clip(-out[:, feet, 1].min(axis=1), 0.0, None), t)  # what the legs could not do

@@ -154,6 +154,20 @@ def check_complete(path: str | os.PathLike, max_packets: int = 600) -> None:
         raise InputError(path, f"is truncated: the container declares {info.duration_s:.1f} s, {reached}")
 
 
+def _decoded(container, stream):
+    """(frame, None) for each decoded frame, (None, the error's first line) for each corrupt packet."""
+    import av
+
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError as exc:
+            yield None, _first_line(exc)
+            continue
+        for frame in frames:
+            yield frame, None
+
+
 def iter_frames(
     path: str | os.PathLike,
     *,
@@ -186,31 +200,28 @@ def iter_frames(
     fallback_dt = 1.0 / info.fps if info.fps else 1.0 / 30.0
     decode_error: str | None = None
     try:
-        for packet in container.demux(stream):
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError as exc:  # a corrupt packet: skip it, keep going
+        for frame, error in _decoded(container, stream):
+            if error is not None:  # a corrupt packet: skip it, keep going
                 stats.skipped_corrupt += 1
-                decode_error = _first_line(exc)
+                decode_error = error
                 continue
-            for frame in frames:
-                if frame.pts is None:  # some AVIs carry no pts: step the clock by 1/fps
-                    t = last_t + fallback_dt if np.isfinite(last_t) else 0.0
-                else:
-                    t = float(frame.pts * time_base)
-                if t <= last_t:  # a repeated or out-of-order time would break filters downstream
-                    stats.skipped_corrupt += 1
-                    continue
-                last_t = t
-                index = stats.decoded
-                stats.decoded += 1
-                if index % stride:
-                    continue
-                image = frame.to_ndarray(width=width, height=height, format="rgb24")
-                stats.yielded += 1
-                yield VideoFrame(index=index, timestamp_s=t, image=image, scale=scale)
-                if max_frames is not None and stats.yielded >= max_frames:
-                    return
+            if frame.pts is None:  # some AVIs carry no pts: step the clock by 1/fps
+                t = last_t + fallback_dt if np.isfinite(last_t) else 0.0
+            else:
+                t = float(frame.pts * time_base)
+            if t <= last_t:  # a repeated or out-of-order time would break filters downstream
+                stats.skipped_corrupt += 1
+                continue
+            last_t = t
+            index = stats.decoded
+            stats.decoded += 1
+            if index % stride:
+                continue
+            stats.yielded += 1
+            yield VideoFrame(index=index, timestamp_s=t, image=frame.to_ndarray(width=width, height=height, format="rgb24"),
+                             scale=scale)
+            if max_frames is not None and stats.yielded >= max_frames:
+                return
     except av.error.FFmpegError as exc:
         decode_error = _first_line(exc)
         if stats.decoded == 0:
@@ -218,9 +229,14 @@ def iter_frames(
         stats.skipped_corrupt += 1
     finally:
         container.close()
+    _check_whole(path, info, stats, last_t, decode_error)
+
+
+def _check_whole(path: Path, info: VideoInfo, stats: DecodeStats, last_t: float, decode_error: str | None) -> None:
+    """After the last frame: an InputError if nothing decoded, or if the file ended long before the
+    length it declares (cut short: its index intact, its data not)."""
     if stats.decoded == 0:
         detail = f" ({decode_error})" if decode_error else ""
         raise InputError(path, f"no decodable video frames{detail}")
-    # A file cut short (its index intact, its data not) ends long before the length it declares.
     if info.duration_s > 0 and last_t + 1.0 < 0.9 * info.duration_s:
         raise InputError(path, f"is truncated: the container declares {info.duration_s:.1f} s, frames stop at {last_t:.1f} s")

@@ -24,9 +24,9 @@ def _positive_int(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from nvwa.smoothing import SMOOTHING_PRESETS
-
     from nvwa import __version__
+    from nvwa.backends import BODY_MODELS, TRACKERS  # choices come from the registries
+    from nvwa.smoothing import SMOOTHING_PRESETS
 
     p = argparse.ArgumentParser(prog="nvwa", description="Video of people in, world-grounded 3D people out.")
     p.add_argument("--version", action="version", version=f"nvwa {__version__}")
@@ -43,9 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--K", help='intrinsics "fx,fy,cx,cy" or 9 numbers of a 3x3 K, in stored-video pixels')
     pr.add_argument("--smoothing", default="balanced", choices=list(SMOOTHING_PRESETS), help="smoothing preset (default balanced)")
     pr.add_argument("--models-dir", help="where `nvwa models fetch` put the models (default $NVWA_MODELS_DIR or ~/.local/share/nvwa/models)")
-    pr.add_argument("--body-model", default="blazepose", choices=["blazepose", "sam3d_body"],
+    pr.add_argument("--body-model", default="blazepose", choices=list(BODY_MODELS),
                     help="body model (default blazepose on the CPU; sam3d_body: GPU, `nvwa models download`)")
-    pr.add_argument("--tracker", default="blazepose", choices=["blazepose", "sam3"],
+    pr.add_argument("--tracker", default="blazepose", choices=list(TRACKERS),
                     help="people tracker (default blazepose; sam3: GPU masklets, needs --body-model sam3d_body)")
     pr.add_argument("--occlusion", action="store_true", help="amodal masks for hidden people (Diffusion-VAS; GPU, slow)")
     pr.add_argument("--checkpoints-dir", help="the GPU checkpoints (default $NVWA_CHECKPOINTS_DIR or ~/.local/share/nvwa/checkpoints)")
@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
                     "estimated from the people and the floor when none was given)")
     rc.add_argument("--K", help='intrinsics "fx,fy,cx,cy" or 9 numbers of a 3x3 K, in stored-video pixels')
     rc.add_argument("--min-person-s", type=float, default=1.0, help="drop tracks seen for less than this (s, default 1)")
-    rc.add_argument("--body-model", help="refuse observations made by another body model (blazepose, sam3d_body)")
+    rc.add_argument("--body-model", choices=list(BODY_MODELS), help="refuse observations made by another body model")
     rc.add_argument("--format", "--export", dest="format", default=DEFAULT_FORMATS,
                     help=f"formats to write: any of glb,bvh,ply,npz (default {DEFAULT_FORMATS})")
     rc.add_argument("--quiet", action="store_true", help="no summary table")

@@ -23,7 +23,12 @@ from typing import Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nvwa.export import EXPORTERS
 from nvwa.service.db import Job, JobStore, jsonable as _jsonable
+from nvwa.smoothing import SMOOTHING_PRESETS
+
+Smoothing = Literal[tuple(SMOOTHING_PRESETS)]  # the choices come from the registries, not a copy of them
+ExportFormat = Literal[tuple(EXPORTERS)]
 
 log = logging.getLogger("nvwa.service")
 # Who ran a job, in its init event: the serving process (a job-slot process names its parent, the
@@ -44,8 +49,8 @@ class JobOptions(BaseModel):
     stride: int = Field(1, ge=1, le=100, description="keep every n-th frame")
     max_side: int = Field(1280, ge=64, le=4096, description="downscale frames to this longer side (px)")
     focal_px: float | None = Field(None, gt=0, le=1_000_000, description="focal length in stored-video pixels; default: estimated")
-    smoothing: Literal["none", "fast", "balanced", "quality"] = "balanced"
-    exports: list[Literal["glb", "bvh", "ply", "npz"]] = Field(default_factory=lambda: ["glb", "npz"])
+    smoothing: Smoothing = "balanced"
+    exports: list[ExportFormat] = Field(default_factory=lambda: ["glb", "npz"])
     # the plan's frontend options (process_video_v2)
     enable_tracking: bool = True
     enable_occlusion: bool = False
@@ -68,9 +73,9 @@ class ReconstructRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    smoothing: Literal["none", "fast", "balanced", "quality"] | None = None
+    smoothing: Smoothing | None = None
     focal_px: float | None = Field(None, gt=0, le=1_000_000, description="focal length in stored-video pixels")
-    exports: list[Literal["glb", "bvh", "ply", "npz"]] | None = None
+    exports: list[ExportFormat] | None = None
 
 
 class Cancelled(Exception):

@@ -7,6 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from nvwa.export import EXPORTERS
+from nvwa.smoothing import SMOOTHING_PRESETS
+
 JobStatus = Literal["queued", "running", "complete", "failed", "cancelled"]
 
 
@@ -75,7 +78,7 @@ ERRORS: dict[int | str, dict] = {
 }
 
 _OPTIONS_DOC = ("JSON object of job options: max_frames (int >= 1), stride (1-100), max_side (64-4096 px), focal_px "
-                "(> 0, finite), smoothing (none|fast|balanced|quality), exports (list of glb|bvh|ply|npz)")
+                f"(> 0, finite), smoothing ({'|'.join(SMOOTHING_PRESETS)}), exports (list of {'|'.join(EXPORTERS)})")
 
 # 'file' or 'source', exactly one (neither or both: 422, said in the descriptions; an anyOf here trips
 # schemathesis's multipart handling).
@@ -99,7 +102,7 @@ V2_UPLOAD_BODY = {"required": True, "content": {"multipart/form-data": {"schema"
         "enable_tracking": {"type": "string", "description": "true/false"},
         "enable_occlusion": {"type": "string", "description": "true/false"},
         "enable_grounding": {"type": "string", "description": "true/false"},
-        "smoothing_preset": {"type": "string", "enum": ["none", "fast", "balanced", "quality"]},
+        "smoothing_preset": {"type": "string", "enum": list(SMOOTHING_PRESETS)},
     },
     "additionalProperties": False,
 }}}}

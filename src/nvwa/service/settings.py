@@ -32,6 +32,8 @@ from typing import Literal
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from nvwa.backends import BODY_MODELS, TRACKERS
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NVWA_", env_file=".env", extra="ignore")
@@ -47,8 +49,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     max_concurrent_jobs: int = 1
     models_dir: str | None = None
-    body_model: Literal["blazepose", "sam3d_body"] = "blazepose"
-    tracker: Literal["blazepose", "sam3"] = "blazepose"
+    body_model: Literal[BODY_MODELS] = "blazepose"  # choices from the registry of body models
+    tracker: Literal[TRACKERS] = "blazepose"
     occlusion: bool = False
     checkpoints_dir: str | None = None
     executor: Literal["embedded", "queue"] = "embedded"

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.skeleton import CHILDREN, JOINT, REST_DIRECTIONS, SMPL24_PARENTS
+from nvwa.rig.skeleton import CHILDREN, JOINT, REST_DIRECTIONS, SMPL24_PARENTS, local_from_global_matrices
 
 
 @dataclass(frozen=True)
@@ -154,9 +153,5 @@ def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigM
     # Leaves (feet, head, hands) have no bone of their own to turn: they keep their parent's rotation.
     for leaf in ("left_foot", "right_foot", "head", "left_hand", "right_hand"):
         R[:, J[leaf]] = R[:, SMPL24_PARENTS[J[leaf]]]
-    local = np.empty_like(R)
-    local[:, 0] = R[:, 0]
-    for j in range(1, 24):
-        local[:, j] = np.swapaxes(R[:, SMPL24_PARENTS[j]], -1, -2) @ R[:, j]
-    quat = Rotation.from_matrix(local.reshape(-1, 3, 3)).as_quat().reshape(T, 24, 4)
+    quat = local_from_global_matrices(R)
     return RigMotion(np.asarray(bone_lengths, dtype=np.float64), quat, X[:, 0].copy(), rest)

@@ -47,15 +47,26 @@ def global_rotations(local_quat: np.ndarray) -> np.ndarray:
     return glob
 
 
+def relative_rotation(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
+    """Global rotation matrices (..., 3, 3) of a parent and a child -> the child's local rotation
+    relative to the parent as quaternions (..., 4) xyzw."""
+    local = np.swapaxes(parent, -1, -2) @ child
+    return Rotation.from_matrix(local.reshape(-1, 3, 3)).as_quat().reshape(*local.shape[:-2], 4)
+
+
+def local_from_global_matrices(glob: np.ndarray) -> np.ndarray:
+    """Global rotation matrices (T, 24, 3, 3) -> local quaternions (T, 24, 4) relative to the parent."""
+    out = np.empty(glob.shape[:2] + (4,))
+    for j, p in enumerate(SMPL24_PARENTS):
+        out[:, j] = Rotation.from_matrix(glob[:, j]).as_quat() if p < 0 else relative_rotation(glob[:, p], glob[:, j])
+    return out
+
+
 def local_from_global(global_quat: np.ndarray) -> np.ndarray:
     """global_quat (T, 24, 4) xyzw (each joint's rotation in the root's frame of reference) -> local
     quaternions (T, 24, 4) relative to the parent."""
     T = global_quat.shape[0]
-    glob = Rotation.from_quat(global_quat.reshape(-1, 4)).as_matrix().reshape(T, 24, 3, 3)
-    local = np.empty_like(glob)
-    for j, p in enumerate(SMPL24_PARENTS):
-        local[:, j] = glob[:, j] if p < 0 else np.swapaxes(glob[:, p], -1, -2) @ glob[:, j]
-    return Rotation.from_matrix(local.reshape(-1, 3, 3)).as_quat().reshape(T, 24, 4)
+    return local_from_global_matrices(Rotation.from_quat(global_quat.reshape(-1, 4)).as_matrix().reshape(T, 24, 3, 3))
 
 
 def forward_kinematics(local_quat: np.ndarray, root_position: np.ndarray, bone_lengths: np.ndarray,

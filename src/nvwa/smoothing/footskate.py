@@ -14,7 +14,7 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.spatial.transform import Rotation
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.skeleton import JOINT, SMPL24_PARENTS, forward_kinematics, global_rotations
+from nvwa.rig.skeleton import JOINT, SMPL24_PARENTS, forward_kinematics, global_rotations, relative_rotation
 from nvwa.smoothing.foot_contact import contact_segments
 
 LEGS = (("left_hip", "left_knee", "left_ankle", "left_foot"), ("right_hip", "right_knee", "right_ankle", "right_foot"))
@@ -163,10 +163,9 @@ def _leg_ik(motion: RigMotion, joints: np.ndarray, G: np.ndarray, local: np.ndar
     G_hip_new = R1 @ G[act, hip]
     G_knee_new = R2 @ R1 @ G[act, knee]
     parent = SMPL24_PARENTS[hip]
-    to_local = lambda Gp, Gc: Rotation.from_matrix(np.swapaxes(Gp, -1, -2) @ Gc).as_quat()  # noqa: E731
-    local[act, hip] = to_local(G[act, parent], G_hip_new)
-    local[act, knee] = to_local(G_hip_new, G_knee_new)
-    local[act, ankle] = to_local(G_knee_new, G[act, ankle])  # the foot keeps its orientation
+    local[act, hip] = relative_rotation(G[act, parent], G_hip_new)
+    local[act, knee] = relative_rotation(G_hip_new, G_knee_new)
+    local[act, ankle] = relative_rotation(G_knee_new, G[act, ankle])  # the foot keeps its orientation
     return float(np.max(np.linalg.norm(A_t - A, axis=1)))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import DATA, REPO, ServedApp, free_port, post_video, sse
+from conftest import DATA, ServedApp, free_port, post_video, sse
 
 httpx = pytest.importorskip("httpx", reason="the queue tests need the dev extra (httpx)")
 pytest.importorskip("dramatiq", reason="the queue tests need the queue extra (dramatiq[redis])")

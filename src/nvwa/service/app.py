@@ -17,23 +17,23 @@ from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
 from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nvwa import __version__
-from nvwa.errors import InputError
 from nvwa.backends import load_models
 from nvwa.pipeline import PipelineConfig
 from nvwa.service.taskqueue import QueueRunner, QueueUnavailable
 from nvwa.service.db import TERMINAL, JobStore
-from nvwa.service.jobs import (CONTENT_TYPES, OBSERVATIONS, VIDEO_TYPES, JobOptions, JobRunner, ReconstructRequest, create_job,
+from nvwa.service.jobs import (CONTENT_TYPES, OBSERVATIONS, VIDEO_TYPES, JobRunner, ReconstructRequest, create_job,
                                new_job_id, safe_filename, video_content_type)
 from nvwa.service.schemas import (ERRORS, UPLOAD_BODY, V2_UPLOAD_BODY, ErrorPublic, HealthPublic, JobList, JobPublic,
                                   sse_response)
-from nvwa.service.security import DataDirLock, GuardMiddleware
+from nvwa.service.ranges import ranged_response as _ranged
+from nvwa.service.security import DataDirLock, GuardMiddleware, declare_api_key
+from nvwa.service.validation import parse_options as _options, probe_upload as _probe
 from nvwa.service.settings import Settings
 from nvwa.service.slots import IsolatedRunner
 from nvwa.service.storage import make_storage
@@ -43,56 +43,7 @@ log = logging.getLogger("nvwa.service")
 VIEWER_DIR = Path(__file__).resolve().parent.parent / "viewer_static"  # built by `npm run build` in viewer/
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 POLL_S = 0.2
-MAX_OPTIONS_DEPTH = 8  # options are a flat object with one list; anything deeper is refused before parsing
 MAX_EVENT_ID = 2**53  # SSE ids are per-job counters; a larger Last-Event-ID is no id of ours
-
-
-def _probe(path: Path, filename: str) -> None:
-    """422 unless the upload is a video with at least one decodable frame and frames up to its end."""
-    from nvwa.video import check_complete, iter_frames
-
-    try:
-        frames = iter_frames(path, max_side=64)
-        next(frames)
-        frames.close()
-        check_complete(path)
-    except InputError as exc:
-        raise HTTPException(422, f"{filename}: {exc.problem}") from None
-    except StopIteration:
-        raise HTTPException(422, f"{filename}: no decodable video frame") from None
-
-
-def _json_depth_ok(text: str, limit: int) -> bool:
-    """Whether brackets nest at most ``limit`` deep (checked before json.loads, which recurses)."""
-    depth, in_str, esc = 0, False, False
-    for ch in text:
-        if in_str:
-            esc, in_str = (False, True) if esc else (ch == "\\", ch != '"')
-        elif ch == '"':
-            in_str = True
-        elif ch in "[{":
-            depth += 1
-            if depth > limit:
-                return False
-        elif ch in "]}":
-            depth -= 1
-    return True
-
-
-def _options(text: str | None, extra: dict | None = None) -> JobOptions:
-    if text and not _json_depth_ok(text, MAX_OPTIONS_DEPTH):
-        raise HTTPException(422, f"options: nested deeper than {MAX_OPTIONS_DEPTH} levels")
-    try:
-        raw = json.loads(text) if text else {}
-        if not isinstance(raw, dict):
-            raise ValueError("options must be a JSON object")
-        return JobOptions(**{**raw, **(extra or {})})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"]) or "options"
-        raise HTTPException(422, f"option {where}: {first['msg']}") from None
-    except ValueError as exc:
-        raise HTTPException(422, f"options: not valid JSON ({exc})") from None
 
 
 def _empty_tmp(tmp: Path) -> None:
@@ -447,49 +398,8 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
 
     app.include_router(compat)
     if settings.api_key:
-        _declare_api_key(app)
+        declare_api_key(app)
     return app
-
-
-def _declare_api_key(app: FastAPI) -> None:
-    """The OpenAPI document says what the middleware enforces: X-API-Key on every operation but /health."""
-    build = app.openapi
-
-    def openapi():
-        if app.openapi_schema is None:
-            doc = build()
-            doc.setdefault("components", {}).setdefault("securitySchemes", {})["ApiKey"] = {
-                "type": "apiKey", "in": "header", "name": "X-API-Key"}
-            doc["security"] = [{"ApiKey": []}]
-            for path, ops in doc["paths"].items():
-                for op in ops.values():
-                    if path == "/health":
-                        op["security"] = []
-                    else:
-                        op["responses"].setdefault("401", {
-                            "description": "missing or wrong API key",
-                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}}})
-            app.openapi_schema = doc
-        return app.openapi_schema
-
-    app.openapi = openapi
-
-
-def _ranged(storage, key: str, size: int, media_type: str, name: str, range_header: str | None):
-    headers = {"Accept-Ranges": "bytes", "Content-Disposition": f'attachment; filename="{name}"'}
-    m = re.fullmatch(r"bytes=(\d*)-(\d*)", (range_header or "").strip())
-    if not m or (not m.group(1) and not m.group(2)):
-        return StreamingResponse(storage.open_range(key, 0, size - 1) if size else iter([b""]), media_type=media_type,
-                                 headers={**headers, "Content-Length": str(size)})
-    if m.group(1):
-        start, end = int(m.group(1)), int(m.group(2)) if m.group(2) else size - 1
-    else:
-        start, end = max(0, size - int(m.group(2))), size - 1
-    end = min(end, size - 1)
-    if start > end or start >= size:
-        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
-    return StreamingResponse(storage.open_range(key, start, end), status_code=206, media_type=media_type,
-                             headers={**headers, "Content-Range": f"bytes {start}-{end}/{size}", "Content-Length": str(end - start + 1)})
 
 
 __all__ = ["create_app"]

@@ -140,3 +140,27 @@ class DataDirLock:
             fcntl.flock(self._fh, fcntl.LOCK_UN)
             self._fh.close()
             self._fh = None
+
+
+def declare_api_key(app) -> None:
+    """The OpenAPI document says what the middleware enforces: X-API-Key on every operation but /health."""
+    build = app.openapi
+
+    def openapi():
+        if app.openapi_schema is None:
+            doc = build()
+            doc.setdefault("components", {}).setdefault("securitySchemes", {})["ApiKey"] = {
+                "type": "apiKey", "in": "header", "name": "X-API-Key"}
+            doc["security"] = [{"ApiKey": []}]
+            for path, ops in doc["paths"].items():
+                for op in ops.values():
+                    if path == "/health":
+                        op["security"] = []
+                    else:
+                        op["responses"].setdefault("401", {
+                            "description": "missing or wrong API key",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorPublic"}}}})
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi

@@ -97,7 +97,8 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
             yield
         finally:
             await asyncio.to_thread(runner.close)
-            _empty_tmp(settings.tmp_dir)
+            shutil.rmtree(settings.tmp_dir, ignore_errors=True)  # stopped: nothing of it stays, not even folders
+            settings.tmp_dir.mkdir(exist_ok=True)
             store.engine.dispose()
             lock.release()
 

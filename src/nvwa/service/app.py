@@ -27,7 +27,7 @@ from nvwa.backends import load_models
 from nvwa.pipeline import PipelineConfig
 from nvwa.service.taskqueue import QueueRunner, QueueUnavailable
 from nvwa.service.db import TERMINAL, JobStore
-from nvwa.service.jobs import (CONTENT_TYPES, OBSERVATIONS, VIDEO_TYPES, JobRunner, ReconstructRequest, create_job,
+from nvwa.service.jobs import (CONTENT_TYPES, OBSERVATIONS, VIDEO_TYPES, ReconstructRequest, create_job,
                                new_job_id, safe_filename, video_content_type)
 from nvwa.service.schemas import (ERRORS, UPLOAD_BODY, V2_UPLOAD_BODY, ErrorPublic, HealthPublic, JobList, JobPublic,
                                   sse_response)
@@ -60,10 +60,10 @@ def models_for(settings: Settings):
                                       checkpoints_dir=settings.checkpoints_dir))
 
 
-def create_app(settings: Settings | None = None, *, models_factory=None, isolate_jobs: bool = True) -> FastAPI:
-    """The service. ``models_factory``: builds the models a job slot uses (default: those ``settings``
-    names); picklable when ``isolate_jobs`` (each job slot is then a child process, so a native crash
-    fails one job and never the server). ``isolate_jobs=False`` runs jobs in threads of this process.
+def create_app(settings: Settings | None = None, *, models_factory=None) -> FastAPI:
+    """The service. ``models_factory``: a picklable callable that builds the models a job slot uses
+    (default: those ``settings`` names); each job slot is a child process, so a native crash fails one
+    job and never the server.
 
     The data dir is locked for this app's lifetime (from here until its shutdown; a second server on
     it gets a one-line error) and its ``tmp/`` is emptied at start and at stop."""
@@ -78,11 +78,8 @@ def create_app(settings: Settings | None = None, *, models_factory=None, isolate
             if settings.storage != "s3":
                 raise ValueError("NVWA_EXECUTOR=queue needs NVWA_STORAGE=s3: workers on other machines share no disk")
             runner = QueueRunner(settings, store, storage)
-        elif isolate_jobs:
-            runner = IsolatedRunner(settings, store, storage, models_factory, tmp_root=settings.tmp_dir / "jobs")
         else:
-            runner = JobRunner(settings, store, storage, models_factory or (lambda: models_for(settings)),
-                               tmp_root=settings.tmp_dir / "jobs")
+            runner = IsolatedRunner(settings, store, storage, models_factory, tmp_root=settings.tmp_dir / "jobs")
     except BaseException:
         lock.release()
         raise

@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import re
 import shutil
 import socket
 import tempfile
-import threading
 import time
 import uuid
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -131,74 +128,36 @@ def public_message(text: str, replace: dict[str, str] | None = None) -> str:
 
 
 class JobRunner:
-    """A bounded pool of job slots; each slot owns one loaded body model."""
+    """Runs jobs one at a time, with the models loaded once, inside a job-slot process of the server or
+    of ``nvwa worker`` (``nvwa.service.slots``): a native crash takes that process, never its parent. A
+    job's cancellation is its row going away in the shared database (DELETE), seen within a second."""
 
-    def __init__(self, settings, store: JobStore, storage, body_factory: Callable[[], object], queue_mode: bool = False,
+    def __init__(self, settings, store: JobStore, storage, models_factory: Callable[[], object],
                  tmp_root: Path | None = None, parent_pid: int | None = None):
-        """``queue_mode``: jobs arrive from elsewhere (the queue, or the server that owns this job-slot
-        process) and a job's cancellation is its row going away in the shared database. ``tmp_root``:
-        where each job's working folder ``job-<id>`` goes (default: the system's temp dir).
-        ``parent_pid``: this runs in a job-slot process of that server; if the server dies, stop."""
+        """``tmp_root``: where each job's working folder ``job-<id>`` goes (default: the system's temp
+        dir). ``parent_pid``: the server or worker this process serves; if it dies, the job stops."""
         self.settings, self.store, self.storage = settings, store, storage
-        self.queue_mode = queue_mode
         self.tmp_root = Path(tmp_root) if tmp_root is not None else Path(tempfile.gettempdir())
         self.parent_pid = parent_pid
-        self._body_factory = body_factory
-        self._bodies: queue.Queue = queue.Queue()
-        self._made = 0
-        self._lock = threading.Lock()
-        self._executor = ThreadPoolExecutor(max_workers=max(1, settings.max_concurrent_jobs), thread_name_prefix="nvwa-job")
-        self._cancel: dict[str, threading.Event] = {}
-        self.models_ready = False
-        self._closing = False
-
-    # -- models --------------------------------------------------------------------------------
+        self._models_factory = models_factory
+        self._models = None
 
     def warm_up(self) -> None:
-        """Load one model now (the health check reports readiness)."""
-        self._bodies.put(self._borrow())
-        self.models_ready = True
+        """Load the models now (before the first job)."""
+        self._loaded()
 
-    def _borrow(self):
-        try:
-            return self._bodies.get_nowait()
-        except queue.Empty:
-            with self._lock:
-                self._made += 1
-            return self._body_factory()
+    def _loaded(self):
+        from nvwa.backends import Models
+
+        if self._models is None:
+            made = self._models_factory()
+            self._models = made if isinstance(made, Models) else Models(made)
+        return self._models
 
     def close(self) -> None:
-        self._closing = True  # running jobs stop and fail with the reason (not "cancelled": nobody asked)
-        for flag in self._cancel.values():
-            flag.set()
-        self._executor.shutdown(wait=True, cancel_futures=True)
-        while not self._bodies.empty():
-            body = self._bodies.get_nowait()
-            getattr(body, "close", lambda: None)()
-
-    # -- jobs ----------------------------------------------------------------------------------
-
-    def submit(self, job_id: str) -> None:
-        self._cancel[job_id] = threading.Event()
-        self._executor.submit(self._run_safely, job_id)
-
-    def cancel(self, job_id: str) -> None:
-        flag = self._cancel.get(job_id)
-        if flag is not None:
-            flag.set()
-
-    def recover(self) -> list[str]:
-        """After a restart: a job that was running died with the old process (failed, with the reason);
-        queued jobs are queued again. -> the ids re-queued."""
-        again = []
-        for job in self.store.unfinished():
-            if job.status == "running":
-                msg = "the server stopped while this job was running; submit it again"
-                self.store.add_event(job.id, "error", {"message": msg}, status="failed", error=msg)
-            else:
-                again.append(job.id)
-                self.submit(job.id)
-        return again
+        if self._models is not None:
+            self._models.close()
+            self._models = None
 
     def _run_safely(self, job_id: str) -> None:
         try:
@@ -211,10 +170,7 @@ class JobRunner:
                 # Its server or worker died: say nothing. A restarted server fails the job with the reason;
                 # the queue hands it to another worker, whose `retry` event continues the stream.
                 return
-            if self._closing:
-                msg = "the server shut down while this job was running; submit it again"
-                self.store.add_event(job_id, "error", {"message": msg}, status="failed", error=msg)
-            elif self.store.get(job_id) is None:  # deleted: whatever it wrote meanwhile goes too
+            if self.store.get(job_id) is None:  # deleted: whatever it wrote meanwhile goes too
                 self.storage.delete_prefix(f"jobs/{job_id}")
             else:
                 self.store.add_event(job_id, "cancelled", {"message": "cancelled"}, status="cancelled")
@@ -224,8 +180,6 @@ class JobRunner:
             names = {str(self.job_dir(job_id) / ("input" + Path(job.filename).suffix.lower())): job.filename} if job else {}
             msg = public_message(str(exc) or type(exc).__name__, names)
             self.store.add_event(job_id, "error", {"message": msg}, status="failed", error=msg)
-        finally:
-            self._cancel.pop(job_id, None)
 
     def job_dir(self, job_id: str) -> Path:
         """The job's working folder (the video's copy, the outputs before they are stored)."""
@@ -235,7 +189,6 @@ class JobRunner:
         return self.parent_pid is not None and os.getppid() != self.parent_pid
 
     def _run(self, job_id: str) -> None:
-        from nvwa.backends import Models
         from nvwa.pipeline import write_results
 
         job = self.store.get(job_id)
@@ -243,8 +196,7 @@ class JobRunner:
             return
         check = self._checker(job_id)
         opts = JobOptions(**job.options)
-        body = self._borrow()
-        models = body if isinstance(body, Models) else Models(body)
+        models = self._loaded()
         tmp = self.job_dir(job_id)
         shutil.rmtree(tmp, ignore_errors=True)  # a crashed earlier attempt's
         tmp.mkdir(parents=True)
@@ -270,12 +222,10 @@ class JobRunner:
                 status="complete", artifacts=artifacts, summary={k: summary[k] for k in ("video", "camera", "people", "stats")})
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
-            self._bodies.put(body)
 
     def _checker(self, job_id: str):
-        """-> check(): raises Cancelled for a cancelled job (queue/slot mode: its row is gone) or an
-        orphaned one, TimedOut past the time limit."""
-        flag = self._cancel.get(job_id) or threading.Event()
+        """-> check(): raises Cancelled for a deleted or cancelled job (looked up at most once a second)
+        or an orphaned one, TimedOut past the time limit."""
         started, last_look = time.monotonic(), [time.monotonic()]
 
         def check() -> None:
@@ -284,13 +234,11 @@ class JobRunner:
                 raise TimedOut()
             if self._orphaned():
                 raise Cancelled()
-            if self.queue_mode and now - last_look[0] > 1.0:
+            if now - last_look[0] > 1.0:
                 last_look[0] = now
                 row = self.store.get(job_id)
                 if row is None or row.status == "cancelled":
-                    flag.set()
-            if flag.is_set():
-                raise Cancelled()
+                    raise Cancelled()
         return check
 
     def _pipeline_events(self, job: Job, opts: JobOptions, tmp: Path, models):

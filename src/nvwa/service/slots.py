@@ -48,23 +48,26 @@ def _child_main(settings, models_factory, conn, parent_pid: int, tmp_root: str) 
             return models_for(settings)
 
     runner = JobRunner(settings, JobStore(settings.db_url), make_storage(settings), models_factory,
-                       queue_mode=True, tmp_root=Path(tmp_root), parent_pid=parent_pid)
+                       tmp_root=Path(tmp_root), parent_pid=parent_pid)
     try:
         runner.warm_up()
     except Exception as exc:  # told to the server, which fails the jobs with it
         conn.send(("load_error", f"the models could not be loaded: {' '.join(str(exc).split()) or type(exc).__name__}"))
         return
     conn.send(("ready",))
-    while True:
-        try:
-            job_id = conn.recv()
-        except (EOFError, OSError):  # the server closed the pipe or died
-            return
-        runner._run_safely(job_id)
-        try:
-            conn.send(("done", job_id))
-        except (BrokenPipeError, OSError):  # the server or worker is gone
-            return
+    try:
+        while True:
+            try:
+                job_id = conn.recv()
+            except (EOFError, OSError):  # the server closed the pipe or died
+                return
+            runner._run_safely(job_id)
+            try:
+                conn.send(("done", job_id))
+            except (BrokenPipeError, OSError):  # the server or worker is gone
+                return
+    finally:
+        runner.close()
 
 
 def _why(exitcode: int | None) -> str:
@@ -213,7 +216,7 @@ class _Slot:
 
 class IsolatedRunner:
     """The server's side of embedded execution: a queue of job ids and ``max_concurrent_jobs`` slots,
-    each a child process with its own models. Same interface as the in-process JobRunner."""
+    each a child process with its own models (a JobRunner inside). QueueRunner has the same interface."""
 
     def __init__(self, settings, store, storage, models_factory=None, tmp_root: Path | None = None):
         """``models_factory``: a picklable callable that builds the models in the child (default: the

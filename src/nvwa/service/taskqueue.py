@@ -55,7 +55,7 @@ def declare_actor(broker, run):
 
 
 class QueueRunner:
-    """The API's side in queue mode: what JobRunner is in embedded mode, with the running done elsewhere."""
+    """The API's side in queue mode: what IsolatedRunner is in embedded mode, with the running done elsewhere."""
 
     models_ready = True  # the API loads no model
 

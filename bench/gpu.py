@@ -61,13 +61,14 @@ def main(argv=None) -> int:
     else:
         import torch
 
+        from nvwa.config import ModelsConfig, VideoConfig
         from nvwa.pipeline import Pipeline, PipelineConfig
 
         result["gpu"] = torch.cuda.get_device_name(0)
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         result["autocast"] = str(dtype)
         t0 = time.perf_counter()
-        pipe = Pipeline(PipelineConfig(body_model="sam3d_body", tracking="sam3", max_frames=args.frames))
+        pipe = Pipeline(PipelineConfig(VideoConfig(max_frames=args.frames), ModelsConfig(body_model="sam3d_body", tracker="sam3")))
         result["load_s"] = round(time.perf_counter() - t0, 2)
         torch.cuda.reset_peak_memory_stats()
         with torch.autocast("cuda", dtype=dtype):

@@ -65,7 +65,7 @@ def child(video: str, hog_every: int) -> dict:
 
     config = PipelineConfig()
     t0 = time.perf_counter()
-    n_decoded = sum(1 for _ in iter_frames(video, max_side=config.max_side))
+    n_decoded = sum(1 for _ in iter_frames(video, max_side=config.video.max_side))
     decode_only = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -103,7 +103,7 @@ def child(video: str, hog_every: int) -> dict:
         for p in scene.people:
             kept[p.frame_index] += 1
         rows = [(f.index, len(hog(f.image)[0]), int(live[f.index]), int(kept[f.index]))
-                for f in iter_frames(video, max_side=config.max_side) if f.index % hog_every == 0]
+                for f in iter_frames(video, max_side=config.video.max_side) if f.index % hog_every == 0]
         idx, n_hog, n_live, n_kept = (np.array(c) for c in zip(*rows))
         out["coverage"] = {
             "every_n_frames": hog_every, "frame_index": idx.tolist(), "hog": n_hog.tolist(),

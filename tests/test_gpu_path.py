@@ -277,6 +277,7 @@ def test_pipeline_gpu_path_end_to_end_with_stand_ins(tmp_path, monkeypatch):
 
     from nvwa.export import export_scene
     from nvwa.pipeline import Pipeline, PipelineConfig
+    from nvwa.reconstruct import ReconstructConfig
     from nvwa.scene import read_scene
 
     n = 30
@@ -291,7 +292,7 @@ def test_pipeline_gpu_path_end_to_end_with_stand_ins(tmp_path, monkeypatch):
         raise AssertionError("the GPU path places people from the backend's translation")
 
     monkeypatch.setattr("nvwa.reconstruct.solve_root_translation", no_root_solve)
-    pipe = Pipeline(PipelineConfig(K="300,300,160,120", min_person_s=0.5, smoothing="fast"), body=body, tracker=tracker)
+    pipe = Pipeline(PipelineConfig(reconstruct=ReconstructConfig(K="300,300,160,120", min_person_s=0.5, smoothing="fast")), body=body, tracker=tracker)
     done = [e for e in pipe.run(video, tmp_path / "out")][-1]
     scene = done.data["scene"]
     assert est.calls == [2] * 15 + [3] * 15  # every person of a frame in one call
@@ -326,6 +327,7 @@ def test_pipeline_gpu_path_end_to_end_with_stand_ins(tmp_path, monkeypatch):
 
 
 def test_gpu_choices_are_checked(tmp_path):
+    from nvwa.config import ModelsConfig
     from nvwa.pipeline import Pipeline, PipelineConfig, load_body
 
     class NoMasks:
@@ -335,9 +337,9 @@ def test_gpu_choices_are_checked(tmp_path):
             pass
 
     with pytest.raises(InputError, match="cannot take masks; use sam3d_body"):
-        Pipeline(PipelineConfig(tracking="sam3"), body=NoMasks(), tracker=SAM3Tracker(predictor=StandInSAM3()))
+        Pipeline(PipelineConfig(models=ModelsConfig(tracker="sam3")), body=NoMasks(), tracker=SAM3Tracker(predictor=StandInSAM3()))
     with pytest.raises(InputError, match="occlusion: needs masks"):
-        Pipeline(PipelineConfig(occlusion=True), body=NoMasks())
+        Pipeline(PipelineConfig(models=ModelsConfig(occlusion=True)), body=NoMasks())
     with pytest.raises(InputError, match="body_model='smpl'"):
         load_body(body_model="smpl")
     with pytest.raises(ModelMissingError, match="nvwa models download"):

@@ -20,9 +20,10 @@ pytestmark = pytest.mark.gpu
 
 @pytest.mark.skipif(why_not() is not None, reason=f"GPU path cannot run here: {why_not()}")
 def test_sam3_and_sam3d_body_on_a_real_clip(tmp_path):
+    from nvwa.config import ModelsConfig, VideoConfig
     from nvwa.pipeline import Pipeline, PipelineConfig
 
-    pipe = Pipeline(PipelineConfig(body_model="sam3d_body", tracking="sam3", max_frames=60))
+    pipe = Pipeline(PipelineConfig(VideoConfig(max_frames=60), ModelsConfig(body_model="sam3d_body", tracker="sam3")))
     try:
         done = [e for e in pipe.run(DATA / "vtest_4s.mp4", tmp_path)][-1]
     finally:

@@ -89,6 +89,9 @@ def test_depth_pinning_moves_a_floating_person_onto_the_floor():
     t = np.arange(T) / 10
     on_floor_root = _floor_points(up, h, T, np.random.default_rng(3)) + 0.9 * up  # pelvis 90 cm above its feet
     rel = np.repeat((-0.9 * up)[None, None], T, 0).repeat(2, 1)  # both soles right below the pelvis
-    estimated_root = on_floor_root * 1.3  # depth 30% too far, as a body-size prior can get it
-    s = pin_depth_to_floor(estimated_root, rel, np.ones((T, 2)), floor, t)
+    # a body-size prior 30% too big puts the whole person 30% too far along the camera rays (same pixels)
+    estimated_root, estimated_rel = on_floor_root * 1.3, rel * 1.3
+    s = pin_depth_to_floor(estimated_root, estimated_rel, np.ones((T, 2)), floor, t)
     assert np.allclose(s, 1 / 1.3, atol=1e-6)
+    feet = s[:, None, None] * (estimated_root[:, None] + estimated_rel)
+    assert np.allclose(floor.height(feet), 0.0, atol=1e-9)  # scaled about the camera, the feet are on the floor

@@ -40,7 +40,10 @@ def test_grounded_event_carries_floor_gravity_camera_pose_and_supports(vtest_sce
     stages = [e.stage for e in events]
     assert stages.index("grounded") < stages.index("smoothed") < stages.index("complete")  # phase 3 needs the floor
     g = next(e for e in events if e.stage == "grounded").data
-    assert g["floor"]["method"] == "ransac"
+    # gravity from the vanishing points of the mall's edges, the floor's height from the feet
+    assert g["floor"]["method"] == "gravity" and g["floor"]["inliers"] >= 8
+    assert g["calibration"]["vanishing_points"]["vertical_votes"] >= 20
+    assert g["calibration"]["intrinsics"] == "vanishing points" and g["metric_scale"]["people"] >= 3
     assert np.allclose(np.asarray(g["gravity_cam"]), -np.asarray(g["floor"]["normal_cam"]))
     cam = g["camera"]
     assert cam["height_m"] > 1.0 and cam["pitch_deg"] > 0  # vtest's camera is mounted high, looking down

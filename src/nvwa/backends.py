@@ -4,7 +4,7 @@ GPU checkpoints come verified from `nvwa models download` (nothing here download
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from nvwa.errors import InputError
@@ -14,7 +14,7 @@ TRACKERS = ("blazepose", "sam3")
 
 
 def load_body(models_dir: str | None = None, body_model: str = "blazepose", checkpoints_dir: str | None = None,
-              device: str = "cuda"):
+              device: str = "cuda", blazepose=None):
     """The body model, loaded once to be shared (pipelines and service jobs take it as ``body``):
     the embedded BlazePose from ``models_dir`` (None: $NVWA_MODELS_DIR or ./models), or SAM 3D Body
     from ``checkpoints_dir`` (None: $NVWA_CHECKPOINTS_DIR or ./checkpoints; `nvwa models download`)."""
@@ -30,10 +30,10 @@ def load_body(models_dir: str | None = None, body_model: str = "blazepose", chec
     from nvwa.body.blazepose import BlazePoseBody, BlazePoseConfig
     from nvwa.models import blazepose_task_path
 
-    return BlazePoseBody(BlazePoseConfig(str(blazepose_task_path(models_dir))))
+    return BlazePoseBody(replace(blazepose or BlazePoseConfig(), task_path=str(blazepose_task_path(models_dir))))
 
 
-def load_tracker(tracker: str = "blazepose", checkpoints_dir: str | None = None):
+def load_tracker(tracker: str = "blazepose", checkpoints_dir: str | None = None, sam3=None):
     """The masklet tracker for ``tracker="sam3"`` (None for the embedded tracker, which is built per
     video around the body model)."""
     if tracker == "blazepose":
@@ -41,22 +41,23 @@ def load_tracker(tracker: str = "blazepose", checkpoints_dir: str | None = None)
     if tracker != "sam3":
         raise InputError(f"tracker={tracker!r}", f"unknown tracker; choose one of {', '.join(TRACKERS)}")
     from nvwa.models import checkpoint_path
-    from nvwa.tracking.sam3 import SAM3Tracker, default_bpe_path
+    from nvwa.tracking.sam3 import SAM3Config, SAM3Tracker, default_bpe_path
 
-    return SAM3Tracker(str(checkpoint_path("sam3", "sam3.pt", checkpoints_dir)), default_bpe_path())
+    return SAM3Tracker(str(checkpoint_path("sam3", "sam3.pt", checkpoints_dir)), default_bpe_path(), config=sam3 or SAM3Config())
 
 
-def load_occlusion(checkpoints_dir: str | None = None, complete_content: bool = False):
-    """The occlusion stage on Diffusion-VAS (GPU path, slow: off unless asked for)."""
+def load_occlusion(checkpoints_dir: str | None = None, config=None):
+    """The occlusion stage on Diffusion-VAS (GPU path, slow: off unless asked for); ``config``: an OcclusionConfig."""
     from nvwa.models import checkpoint_path
     from nvwa.models.gated import checkpoint_dir
     from nvwa.occlusion import DiffusionVASAmodal, OcclusionConfig, OcclusionHandler
 
     amodal = DiffusionVASAmodal(str(checkpoint_dir("diffusion-vas-amodal", checkpoints_dir)),
                                 str(checkpoint_path("depth-anything-v2-large", "depth_anything_v2_vitl.pth", checkpoints_dir)))
-    if complete_content:
-        raise InputError("occlusion completion", "content completion is not wired to a model yet; use amodal masks only")
-    return OcclusionHandler(amodal, OcclusionConfig())
+    config = config or OcclusionConfig()
+    if config.complete_content:
+        raise InputError("amodal.complete_content", "content completion is not wired to a model yet; use amodal masks only")
+    return OcclusionHandler(amodal, config)
 
 
 @dataclass
@@ -72,7 +73,8 @@ class Models:
 
 
 def load_models(config) -> Models:
-    """Every model a PipelineConfig asks for: body, tracker and occlusion stage."""
-    return Models(load_body(config.models_dir, config.body_model, config.checkpoints_dir),
-                  load_tracker(config.tracking, config.checkpoints_dir),
-                  load_occlusion(config.checkpoints_dir) if config.occlusion else None)
+    """Every model a PipelineConfig asks for: body, tracker and occlusion stage, each with its section."""
+    m = config.models
+    return Models(load_body(m.models_dir, m.body_model, m.checkpoints_dir, blazepose=config.blazepose),
+                  load_tracker(m.tracker, m.checkpoints_dir, config.sam3),
+                  load_occlusion(m.checkpoints_dir, config.amodal) if m.occlusion else None)

@@ -25,8 +25,10 @@ def _positive_int(text: str) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from nvwa import __version__
-    from nvwa.backends import BODY_MODELS, TRACKERS  # choices come from the registries
-    from nvwa.smoothing import SMOOTHING_PRESETS
+    from nvwa.backends import BODY_MODELS  # choices come from the registries
+    from nvwa.config import PipelineConfig
+    from nvwa.export import EXPORTERS
+    from nvwa.options import add_arguments
 
     p = argparse.ArgumentParser(prog="nvwa", description="Video of people in, world-grounded 3D people out.")
     p.add_argument("--version", action="version", version=f"nvwa {__version__}")
@@ -35,36 +37,19 @@ def _parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("process", help="process a video into a scene (scene.npz + scene.json) and exports")
     pr.add_argument("video", help="video file (anything FFmpeg decodes)")
     pr.add_argument("-o", "--out", help="output directory (default: <video name>_nvwa/ beside the video)")
-    pr.add_argument("--max-frames", type=_positive_int, help="stop after this many frames (after --stride)")
-    pr.add_argument("--stride", type=_positive_int, default=1, help="keep every n-th frame (default 1)")
-    pr.add_argument("--max-side", type=_positive_int, default=1280, help="downscale frames to this longer side in px (default 1280)")
-    pr.add_argument("--focal", type=float, help="focal length in pixels of the stored video (default: estimated from the "
-                    "people and the floor; the image diagonal when the camera is too level to tell)")
-    pr.add_argument("--K", help='intrinsics "fx,fy,cx,cy" or 9 numbers of a 3x3 K, in stored-video pixels')
-    pr.add_argument("--smoothing", default="balanced", choices=list(SMOOTHING_PRESETS), help="smoothing preset (default balanced)")
-    pr.add_argument("--models-dir", help="where `nvwa models fetch` put the models (default $NVWA_MODELS_DIR or ~/.local/share/nvwa/models)")
-    pr.add_argument("--body-model", default="blazepose", choices=list(BODY_MODELS),
-                    help="body model (default blazepose on the CPU; sam3d_body: GPU, `nvwa models download`)")
-    pr.add_argument("--tracker", default="blazepose", choices=list(TRACKERS),
-                    help="people tracker (default blazepose; sam3: GPU masklets, needs --body-model sam3d_body)")
-    pr.add_argument("--occlusion", action="store_true", help="amodal masks for hidden people (Diffusion-VAS; GPU, slow)")
-    pr.add_argument("--checkpoints-dir", help="the GPU checkpoints (default $NVWA_CHECKPOINTS_DIR or ~/.local/share/nvwa/checkpoints)")
+    add_arguments(pr, PipelineConfig)  # every option of the config tree: the everyday ones, then advanced
     pr.add_argument("--format", "--export", dest="format", default=DEFAULT_FORMATS,
-                    help=f"formats to write: any of glb,bvh,ply,npz (default {DEFAULT_FORMATS}; "
+                    help=f"formats to write: any of {','.join(EXPORTERS)} (default {DEFAULT_FORMATS}; "
                     "scene.npz + scene.json are always written)")
     pr.add_argument("--quiet", action="store_true", help="no progress bar or summary table")
 
     rc = sub.add_parser("reconstruct", help="make the scene again from a processed folder's observations with other "
                         "options, no model run (smoothing, focal/K); rewrites the scene and exports in place")
     rc.add_argument("out_dir", help="the folder `nvwa process` wrote (it holds observations.npz)")
-    rc.add_argument("--smoothing", default="balanced", choices=list(SMOOTHING_PRESETS), help="smoothing preset (default balanced)")
-    rc.add_argument("--focal", type=float, help="focal length in pixels of the stored video (default: as observed, "
-                    "estimated from the people and the floor when none was given)")
-    rc.add_argument("--K", help='intrinsics "fx,fy,cx,cy" or 9 numbers of a 3x3 K, in stored-video pixels')
-    rc.add_argument("--min-person-s", type=float, default=1.0, help="drop tracks seen for less than this (s, default 1)")
+    add_arguments(rc, PipelineConfig, section="reconstruct")
     rc.add_argument("--body-model", choices=list(BODY_MODELS), help="refuse observations made by another body model")
     rc.add_argument("--format", "--export", dest="format", default=DEFAULT_FORMATS,
-                    help=f"formats to write: any of glb,bvh,ply,npz (default {DEFAULT_FORMATS})")
+                    help=f"formats to write: any of {','.join(EXPORTERS)} (default {DEFAULT_FORMATS})")
     rc.add_argument("--quiet", action="store_true", help="no summary table")
 
     ex = sub.add_parser("export", help="export a processed scene (OUT_DIR of `nvwa process`) to other formats")
@@ -272,6 +257,7 @@ def _process(args) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
     from nvwa.export import parse_formats
+    from nvwa.options import from_arguments
     from nvwa.pipeline import Pipeline, PipelineConfig
     from nvwa.video import iter_frames
 
@@ -282,10 +268,7 @@ def _process(args) -> int:
     next(frames)
     frames.close()
     args.out = _writable_out(args.out or default_out_dir(args.video))
-    config = PipelineConfig(body_model=args.body_model, tracking=args.tracker, occlusion=args.occlusion,
-                            checkpoints_dir=args.checkpoints_dir,
-                            max_side=args.max_side, stride=args.stride, max_frames=args.max_frames,
-                            focal_px=args.focal, K=args.K, smoothing=args.smoothing, models_dir=args.models_dir)
+    config = from_arguments(PipelineConfig, args)
     pipeline = Pipeline(config)
     final = None
     out = args.out
@@ -324,14 +307,15 @@ def _reconstruct(args) -> int:
 
     from nvwa.export import parse_formats
     from nvwa.observations import load_observations
-    from nvwa.reconstruct import ReconstructConfig, reconstruct_steps
+    from nvwa.config import PipelineConfig
+    from nvwa.options import from_arguments
+    from nvwa.reconstruct import reconstruct_steps
 
     formats = tuple(f for f in parse_formats(args.format) if f != "npz")
     obs = load_observations(args.out_dir, body_model=args.body_model)  # refused here: nothing written yet
     _writable_out(args.out_dir)
     console = Console(stderr=True, quiet=args.quiet)
-    steps = list(reconstruct_steps(obs, ReconstructConfig(smoothing=args.smoothing, focal_px=args.focal, K=args.K,
-                                                          min_person_s=args.min_person_s)))
+    steps = list(reconstruct_steps(obs, from_arguments(PipelineConfig, args).reconstruct))
     scene = steps[-1].data["scene"]
     for step in steps[:-1]:
         console.print(f"{step.stage}: {step.message}", markup=False, highlight=False)

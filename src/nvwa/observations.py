@@ -4,7 +4,7 @@
 ``observations.npz`` (no pickled objects): ``meta`` (a JSON string: schema version, video, keypoint set,
 body model, tracker, the intrinsics the models were given, observe options, stats, nvwa version) and
 per person ``person/<id>/<field>`` for the fields of :class:`PersonObservations`; ``mesh_faces`` when a
-mesh backend ran. Written atomically (temp + rename).
+mesh backend ran; ``scene_lines``, the straight edges seen on a few frames (camera calibration). Written atomically (temp + rename).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ class Observations:
     people: tuple[PersonObservations, ...]
     stats: dict = field(default_factory=dict)  # frames, decoded_frames, skipped_corrupt_frames, tracks, reidentified, seconds
     mesh_faces: np.ndarray | None = None  # (F, 3) int32
+    scene_lines: np.ndarray | None = None  # (N, 5) float32: x1, y1, x2, y2 stored-video px, frame index (LSD on a few frames)
 
     @property
     def backend_places_people(self) -> bool:
@@ -73,6 +74,8 @@ def save_observations(obs: Observations, out_dir: str | os.PathLike) -> Path:
     arrays = {"meta": np.array(json.dumps(meta)), "K_observed": np.asarray(obs.K_observed, dtype=np.float64)}
     if obs.mesh_faces is not None:
         arrays["mesh_faces"] = np.asarray(obs.mesh_faces, dtype=np.int32)
+    if obs.scene_lines is not None:
+        arrays["scene_lines"] = np.asarray(obs.scene_lines, dtype=np.float32).reshape(-1, 5)
     for p in obs.people:
         for name in _ARRAYS:
             value = getattr(p, name)
@@ -109,7 +112,7 @@ def load_observations(folder: str | os.PathLike, body_model: str | None = None) 
     return Observations(video=meta["video"], keypoint_set=meta["keypoint_set"], body_model=meta["body_model"],
                         tracker=meta["tracker"], K_observed=data["K_observed"], intrinsics_source=meta["intrinsics_source"],
                         options=meta["options"], people=tuple(people), stats=meta["stats"],
-                        mesh_faces=data.get("mesh_faces"))
+                        mesh_faces=data.get("mesh_faces"), scene_lines=data.get("scene_lines"))
 
 
 __all__ = ["OBSERVATIONS_VERSION", "Observations", "PersonObservations", "save_observations", "load_observations"]

@@ -19,33 +19,16 @@ import numpy as np
 from nvwa.backends import BODY_MODELS, TRACKERS, Models, load_body, load_models, load_occlusion, load_tracker  # noqa: F401  (re-exported)
 from nvwa.body.protocols import BatchedBodyBackend, CropBodyBackend
 from nvwa.camera import Intrinsics
+from nvwa.config import PipelineConfig  # noqa: F401  (re-exported)
 from nvwa.errors import InputError
 from nvwa.observations import Observations, PersonObservations, save_observations
 from nvwa.reconstruct import FLOOR_VIEW_SMOOTHING, ReconstructConfig, reconstruct_steps  # noqa: F401  (re-exported)
 from nvwa.scene import Scene
 from nvwa.smoothing import SMOOTHING_PRESETS
 from nvwa.timing import StageTimer, timed
-from nvwa.tracking import PeopleTracker, TrackerConfig
-from nvwa.tracking.proposals import HogConfig, HogProposer
+from nvwa.tracking import PeopleTracker
+from nvwa.tracking.proposals import HogProposer
 from nvwa.video import DecodeStats, iter_frames, probe_video
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    max_side: int = 1280  # pixels: longer side frames are downscaled to before any model sees them
-    stride: int = 1  # keep every n-th frame
-    max_frames: int | None = None  # stop after this many kept frames
-    focal_px: float | None = None  # focal length in stored-video pixels; None: the documented default
-    K: str | None = None  # "fx,fy,cx,cy" or 9 numbers; overrides focal_px
-    smoothing: str = "balanced"  # a key of SMOOTHING_PRESETS
-    min_person_s: float = 1.0  # people seen for less time than this are dropped as spurious
-    models_dir: str | None = None  # where `nvwa models fetch` put the models; None: $NVWA_MODELS_DIR or the user data dir
-    body_model: str = "blazepose"  # or "sam3d_body" (GPU, `nvwa models download`)
-    tracking: str = "blazepose"  # or "sam3" (GPU): masklets from SAM 3 feed the body model's boxes and masks
-    occlusion: bool = False  # amodal masks for hidden people (Diffusion-VAS, GPU, slow); needs tracking="sam3"
-    checkpoints_dir: str | None = None  # the GPU checkpoints; None: $NVWA_CHECKPOINTS_DIR or the user data dir
-    tracker: TrackerConfig = field(default_factory=TrackerConfig)
-    hog: HogConfig = field(default_factory=HogConfig)
 
 
 @dataclass(frozen=True)
@@ -60,10 +43,10 @@ class ProgressEvent:
 
 
 class _TimedBody:
-    """Forwards a body backend's calls, counting their time as the "body" stage."""
+    """Forwards a video's body-model calls (a CropBodyVideo), counting their time as the "body" stage."""
 
-    def __init__(self, body, timer: StageTimer):
-        self._body, self._timer = body, timer
+    def __init__(self, video, timer: StageTimer):
+        self._body, self._timer = video, timer
 
     def track(self, *a, **k):
         with self._timer("body"):
@@ -75,6 +58,32 @@ class _TimedBody:
 
     def release(self, track_id):
         self._body.release(track_id)
+
+
+class _SceneLines:
+    """Straight edges of the scene (LSD) on a few frames spread over the video: the camera's calibration
+    from vanishing points needs pixels, which reconstruction no longer has."""
+
+    EVERY_S = 0.5  # s between sampled frames
+    MAX_FRAMES = 8
+
+    def __init__(self):
+        self.rows: list[np.ndarray] = []
+        self.next_s, self.frames = 0.0, 0
+
+    def add(self, frame) -> None:
+        if self.frames >= self.MAX_FRAMES or frame.timestamp_s < self.next_s:
+            return
+        import cv2
+
+        from nvwa.camera.vanishing import detect_segments
+
+        seg = detect_segments(cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY)) / frame.scale
+        self.rows.append(np.column_stack([seg, np.full(len(seg), frame.index)]).astype(np.float32))
+        self.next_s, self.frames = frame.timestamp_s + self.EVERY_S, self.frames + 1
+
+    def array(self) -> np.ndarray:
+        return np.concatenate(self.rows) if self.rows else np.zeros((0, 5), np.float32)
 
 
 @dataclass
@@ -119,25 +128,21 @@ class Pipeline:
     def __init__(self, config: PipelineConfig = PipelineConfig(), body=None, tracker=None, occlusion=None):
         """Load the models. ``body``, ``tracker`` (a masklet tracker such as SAM3Tracker) and
         ``occlusion`` inject already-loaded ones (shared across pipelines, or stand-ins in tests)."""
-        if config.smoothing not in SMOOTHING_PRESETS:
-            raise InputError(f"smoothing={config.smoothing!r}", f"unknown preset; choose one of {', '.join(SMOOTHING_PRESETS)}")
-        if config.occlusion and config.tracking != "sam3" and occlusion is None:
-            raise InputError("occlusion", "needs masks: use it with tracking=sam3")
+        m = config.models
+        if config.reconstruct.smoothing not in SMOOTHING_PRESETS:
+            raise InputError(f"smoothing={config.reconstruct.smoothing!r}", f"unknown preset; choose one of {', '.join(SMOOTHING_PRESETS)}")
+        if m.occlusion and m.tracker != "sam3" and occlusion is None:
+            raise InputError("occlusion", "needs masks: use it with tracker=sam3")
         self.config = config
-        self.body = body if body is not None else load_body(config.models_dir, config.body_model, config.checkpoints_dir)
-        self.tracker = tracker if tracker is not None else load_tracker(config.tracking, config.checkpoints_dir)
-        self.occlusion = occlusion if occlusion is not None or not config.occlusion else load_occlusion(config.checkpoints_dir)
+        self.body = body if body is not None else load_body(m.models_dir, m.body_model, m.checkpoints_dir, blazepose=config.blazepose)
+        self.tracker = tracker if tracker is not None else load_tracker(m.tracker, m.checkpoints_dir, config.sam3)
+        self.occlusion = occlusion if occlusion is not None or not m.occlusion else load_occlusion(m.checkpoints_dir, config.amodal)
         if self.tracker is not None and not isinstance(self.body, BatchedBodyBackend):
-            raise InputError(f"tracking={config.tracking!r}", f"body model {config.body_model!r} cannot take masks; use sam3d_body")
+            raise InputError(f"tracker={m.tracker!r}", f"body model {m.body_model!r} cannot take masks; use sam3d_body")
         self.proposer = HogProposer(config.hog)
 
     def close(self) -> None:
         self.body.close()
-
-    @property
-    def reconstruct_config(self) -> ReconstructConfig:
-        c = self.config
-        return ReconstructConfig(smoothing=c.smoothing, focal_px=c.focal_px, K=c.K, min_person_s=c.min_person_s)
 
     def run(self, video_path: str | Path, out_dir: str | Path | None = None) -> Iterator[ProgressEvent]:
         """Process one video: observe it, then reconstruct the scene. Yields progress; the last event,
@@ -152,7 +157,7 @@ class Pipeline:
             else:
                 yield ev
         scene = None
-        for step in reconstruct_steps(obs, self.reconstruct_config, timer):
+        for step in reconstruct_steps(obs, self.config.reconstruct, timer):
             if step.stage == "scene":
                 scene = step.data["scene"]
             else:
@@ -171,7 +176,7 @@ class Pipeline:
     def observe(self, video_path: str | Path, timer: StageTimer | None = None) -> Iterator[ProgressEvent]:
         """The models over the video: "probe", one "frame" per kept frame, then "observed" whose
         data["observations"] holds everything reconstruction needs."""
-        c = self.config
+        c = self.config.video
         timer = timer or StageTimer()
         wall0 = time.perf_counter()
         with timer("decode"):
@@ -182,17 +187,17 @@ class Pipeline:
             expected = min(expected, c.max_frames) if expected else c.max_frames
         yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}, {info.fps:.3g} fps", 0, expected,
                             {"video": _public_video(info)})
-        if isinstance(self.body, CropBodyBackend):
-            self.body.begin_video()
         stats = DecodeStats()
         people: dict[int, _PersonFrames] = defaultdict(_PersonFrames)
+        lines = _SceneLines()
         frames = timed(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_frames=c.max_frames, stats=stats),
                        timer, "decode")
         if self.tracker is None:
-            tracker = PeopleTracker(_TimedBody(self.body, timer), self._proposer(timer), c.tracker)
+            video = self.body.init_state()  # this video's people; nothing of a previous video carries over
+            tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)
             stream = ((f, tracker.step(f.image, f.timestamp_s)) for f in frames)
         else:
-            tracker = None
+            video = tracker = None
             stream = self._masklet_people(frames, K_stored, timer)
         try:
             while True:
@@ -201,6 +206,8 @@ class Pipeline:
                 if item is None:
                     break
                 frame, tracked = item
+                with timer("lines"):
+                    lines.add(frame)
                 for person in tracked:
                     people[person.track_id].add(frame, person.observation)
                 yield ProgressEvent("frame", "", stats.yielded, expected, {"people": len(tracked)})
@@ -208,6 +215,8 @@ class Pipeline:
             if tracker is not None:
                 tracker.close()
             stream.close()
+            if video is not None:
+                video.close()
         persons = [rec.observations(pid) for pid, rec in sorted(people.items())]
         mesh_faces = None
         if any(rec.vertices for rec in people.values()):
@@ -219,15 +228,15 @@ class Pipeline:
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
                      "observe_s": round(time.perf_counter() - wall0, 3)}
         obs = Observations(video=_public_video(info), keypoint_set=self.body.keypoint_set,
-                           body_model=c.body_model, tracker=c.tracking, K_observed=K_stored.K,
+                           body_model=self.config.models.body_model, tracker=self.config.models.tracker, K_observed=K_stored.K,
                            intrinsics_source=K_stored.source,
                            options={"max_side": c.max_side, "stride": c.stride, "max_frames": c.max_frames},
-                           people=tuple(persons), stats=obs_stats, mesh_faces=mesh_faces)
+                           people=tuple(persons), stats=obs_stats, mesh_faces=mesh_faces, scene_lines=lines.array())
         yield ProgressEvent("observed", f"{len(persons)} tracks", stats.yielded, expected, {"observations": obs})
 
     def _observed_intrinsics(self, info) -> Intrinsics:
         """The K the models are given: --K, --focal, or the default (reconstruction may estimate a better one)."""
-        c = self.config
+        c = self.config.reconstruct
         if c.K:
             return Intrinsics.from_text(c.K, info.width, info.height)
         if c.focal_px:

@@ -18,10 +18,13 @@ import numpy as np
 
 from nvwa.body.keypoints import RIG_TARGETS
 from nvwa.camera import Intrinsics, solve_root_translation
+from nvwa.camera.calibration import calibrate_camera
 from nvwa.errors import InputError
 from nvwa.grounding.floor import Floor
+from nvwa.grounding.scale import metric_scale, stature_from_bones
 from nvwa.grounding.world import PersonFeet, ground_people
 from nvwa.observations import Observations, PersonObservations
+from nvwa.options import option
 from nvwa.rig.fit import fit_rig
 from nvwa.rig.motion import RigMotion
 from nvwa.rig.skeleton import JOINT, global_rotations
@@ -42,10 +45,13 @@ FEET = [JOINT["left_ankle"], JOINT["left_foot"], JOINT["right_ankle"], JOINT["ri
 class ReconstructConfig:
     """The options that act after the models (changing one needs no model run)."""
 
-    smoothing: str = "balanced"  # a key of SMOOTHING_PRESETS
-    focal_px: float | None = None  # focal length in stored-video pixels; None: as observed, else estimated
-    K: str | None = None  # "fx,fy,cx,cy" or 9 numbers, stored-video pixels; overrides focal_px
-    min_person_s: float = 1.0  # s: people seen for less time are dropped as spurious
+    smoothing: str = option("balanced", "smoothing preset", choices=tuple(SMOOTHING_PRESETS), flag="", job=True)
+    focal_px: float | None = option(None, "focal length of the stored video (default: estimated from the scene)",
+                                    unit="px", gt=0, le=1_000_000, flag="--focal", job=True)
+    K: str | None = option(None, 'intrinsics "fx,fy,cx,cy" or 9 numbers of a 3x3 K, stored-video px; overrides --focal',
+                           flag="--K")
+    min_person_s: float = option(1.0, "people seen for less time than this are dropped as spurious", unit="s",
+                                 ge=0, le=3600, flag="")
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,16 @@ def person_motion(person: PersonObservations, m: RigMotion, contact: np.ndarray,
         foot_contact=contact, depth_scale=depth_scale, **mesh)
 
 
+def true_sizes(g, motions: dict, times: dict):
+    """Each person's size from where their feet put them (the pinning's mean depth factor), then the one
+    metric scale (median person = the adult stature prior) -> (the grounding scaled, {person id: factor
+    on that person's bones}, what the scale rests on)."""
+    placed = {pid: stature_from_bones(m.bone_lengths) * g.depth_scale[pid] for pid, m in motions.items()}
+    seconds = {pid: float(times[pid][-1] - times[pid][0]) for pid in motions}
+    scale, info = metric_scale(placed, seconds)
+    return g.scaled(scale), {pid: g.depth_scale[pid] * scale for pid in motions}, info
+
+
 def floor_dict(floor: Floor) -> dict:
     return {"normal_cam": floor.normal_cam, "offset": floor.offset, "inliers": floor.inliers,
             "candidates": floor.candidates, "rms": floor.rms, "method": floor.method}
@@ -156,6 +172,9 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     K = intrinsics_for(obs, config)
     kept = keep_people(obs, config.min_person_s)
     yield Progress("stage", f"{len(kept)} people kept of {len(obs.people)} tracks", {"tracks": len(obs.people)})
+    with timer("calibration"):
+        cal = calibrate_camera(obs, K, kept)
+    K = cal.K
 
     summary: dict[int, dict] = {}
     fitted: dict[int, tuple] = {}
@@ -175,17 +194,21 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     with timer("grounding"):
         g = ground_people({pid: person_feet(floor_view[pid], times[pid], tg.confidence) for pid, (_, tg) in fitted.items()},
                           {pid: person_feet(m, times[pid], tg.confidence) for pid, (m, tg) in fitted.items()},
-                          estimate_focal=K.source == "default")
-        R, t = g.R_world_from_cam, g.t_world_from_cam
+                          estimate_focal=K.source == "default", gravity=cal.gravity_cam)
         if g.focal_estimated:
             K = K.with_focal(K.fx * g.focal_scale, "estimated")
+        g, sizes, scale_info = true_sizes(g, {pid: m for pid, (m, _) in fitted.items()}, times)
+        R, t = g.R_world_from_cam, g.t_world_from_cam
+    grounding = {**g.event_data(), "calibration": cal.as_dict(), "metric_scale": scale_info,
+                 "warnings": [*cal.warnings, *g.warnings]}
     yield Progress("grounded", f"floor: {g.floor.method}, camera {g.camera.height_m:.2f} m up, pitch {g.camera.pitch_deg:.1f} deg"
-                   + "".join(f"; {w}" for w in g.warnings), g.event_data())
+                   + "".join(f"; {w}" for w in grounding["warnings"]), grounding)
     people = []
     for p in kept:
         m, targets = fitted[p.person_id]
         with timer("smoothing"):  # phase 3 needs the floor: world frame
-            world, contact, physical = constrain_rig(motion_to_world(m.moved(root_position=g.roots[p.person_id]), R, t),
+            sized = replace(m, bone_lengths=m.bone_lengths * sizes[p.person_id]).moved(root_position=g.roots[p.person_id])
+            world, contact, physical = constrain_rig(motion_to_world(sized, R, t),
                                                      times[p.person_id], config.smoothing)
         summary[p.person_id]["physical"] = physical
         with timer("grounding"):
@@ -200,7 +223,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
              "wall_s": round(wall, 3), "fps": round(frames / wall, 3) if wall > 0 else 0.0,  # run() puts the whole run's
              "options": {**obs.options, "smoothing": config.smoothing, "intrinsics": K.source}}
     scene = Scene(video=obs.video, K=K.K, R_world_from_cam=R, t_world_from_cam=t, floor=floor_dict(g.floor),
-                  people=tuple(people), stats=stats, grounding=g.event_data(), mesh_faces=obs.mesh_faces)
+                  people=tuple(people), stats=stats, grounding=grounding, mesh_faces=obs.mesh_faces)
     yield Progress("scene", f"{len(people)} people" if people else "no people found: the scene is empty", {"scene": scene})
 
 

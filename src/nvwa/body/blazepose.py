@@ -9,7 +9,7 @@ shared IMAGE-mode landmarker.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import os
@@ -26,7 +26,7 @@ CROP_SIZE = 256  # pixels: the landmark model's input size; smaller crops are up
 
 @dataclass(frozen=True)
 class BlazePoseConfig:
-    task_path: str  # the verified pose_landmarker_full.task
+    task_path: str = field(default="", metadata={"hidden": True})  # the verified pose_landmarker_full.task (set by the loader)
     crop_margin: float = 1.5  # crop side = margin * longer side of the person's box
     min_detection_confidence: float = 0.5  # BlazePose detector score to accept a new person
     min_presence_confidence: float = 0.5  # below this the landmarker says nobody is there
@@ -94,13 +94,6 @@ class BlazePoseBody:
         self._base_options = lambda: BaseOptions(model_asset_buffer=self._model_bytes)
         self._prober = self._create(vision.RunningMode.IMAGE, num_poses=1)
         self._finder = self._create(vision.RunningMode.IMAGE, num_poses=config.find_max_people)
-        self._by_track: dict[int, object] = {}  # track id -> its VIDEO-mode landmarker
-        self._idle: list[object] = []
-        # VIDEO mode wants strictly increasing milliseconds per landmarker for its whole life, and
-        # landmarkers outlive a video (models load once per process): each video starts its clock
-        # after the last timestamp any landmarker has seen.
-        self._epoch_ms = 1000  # ms 0 is the warm-up run of each new landmarker
-        self._last_ms = -1
 
     def _create(self, mode, num_poses: int = 1):
         c = self.config
@@ -160,50 +153,63 @@ class BlazePoseBody:
             scores.append(float(vis.mean()))
         return np.array(boxes).reshape(-1, 4), np.array(scores)
 
+    def init_state(self) -> "BlazePoseVideo":
+        """The per-video state (sam2's ``init_state`` habit): each tracked person's own landmarker. One
+        per video; ``close()`` it when the video ends."""
+        return BlazePoseVideo(self)
+
+    def close(self) -> None:
+        with _native_stderr_silenced():  # each closed graph logs "DestroyAccelerator" lines to fd 2
+            for landmarker in (self._prober, self._finder):
+                landmarker.close()
+
+
+class BlazePoseVideo:
+    """One video's people for :class:`BlazePoseBody`: a VIDEO-mode landmarker per tracked person (they
+    carry the last pose's region from frame to frame). Made by ``BlazePoseBody.init_state()``; its
+    landmarkers are built for this video and closed with it, so a video's result does not depend on
+    which videos the process saw before (the same upload gives the same scene in any job order)."""
+
+    def __init__(self, body: BlazePoseBody):
+        self.body = body
+        self._by_track: dict[int, object] = {}  # track id -> its VIDEO-mode landmarker
+        self._idle: list[object] = []  # landmarkers of people who left, for the next new person
+        self._epoch_ms = 1000  # VIDEO mode wants increasing ms; 0 is each new landmarker's warm-up run
+
+    def probe(self, image: np.ndarray, box: np.ndarray, margin: float | None = None) -> BodyObservation | None:
+        return self.body.probe(image, box, margin)
+
     def track(self, track_id: int, image: np.ndarray, box: np.ndarray, timestamp_s: float,
               margin: float | None = None) -> BodyObservation | None:
-        """The person of ``track_id`` inside ``box`` at ``timestamp_s``, using that track's own landmarker;
+        """The person of ``track_id`` inside ``box`` at ``timestamp_s``, using that person's own landmarker;
         ``margin`` overrides the crop margin (a wider search after a miss)."""
+        body = self.body
         landmarker = self._by_track.get(track_id)
         if landmarker is None:
             if self._idle:
                 landmarker = self._idle.pop()
-            elif len(self._by_track) < self.config.max_video_landmarkers:
-                landmarker = self._create(self._vision.RunningMode.VIDEO)
+            elif len(self._by_track) < body.config.max_video_landmarkers:
+                landmarker = body._create(body._vision.RunningMode.VIDEO)
         if landmarker is None:
             # Memory is bounded by the landmarker count, not by the crowd: beyond the cap a person
             # is found afresh every frame by the shared IMAGE-mode landmarker (slower, same answer).
-            return self.probe(image, box, margin)
+            return body.probe(image, box, margin)
         self._by_track[track_id] = landmarker
         ms = self._epoch_ms + int(round(timestamp_s * 1000))
-        self._last_ms = max(self._last_ms, ms)
-        crop, x0, y0, side = square_crop(image, box, margin or self.config.crop_margin)
+        crop, x0, y0, side = square_crop(image, box, margin or body.config.crop_margin)
         with _native_stderr_silenced():
-            result = landmarker.detect_for_video(self._image(crop), ms)
-        return self._to_observation(result, x0, y0, side)
-
-    def begin_video(self) -> None:
-        """Forget every track of the previous video; timestamps of the next one may start at 0 again.
-
-        VIDEO-mode landmarkers carry tracking state (the last pose's region) that a time gap does not
-        clear, so they are closed here and built afresh: a video's result does not depend on which
-        videos the process saw before (the same upload gives the same scene in any job order)."""
-        for landmarker in [*self._by_track.values(), *self._idle]:
-            with _native_stderr_silenced():
-                landmarker.close()
-        self._by_track.clear()
-        self._idle.clear()
-        self._epoch_ms = self._last_ms + 1000
+            result = landmarker.detect_for_video(body._image(crop), ms)
+        return body._to_observation(result, x0, y0, side)
 
     def release(self, track_id: int) -> None:
-        """The track is gone: keep its landmarker for the next track instead of building a new graph."""
+        """The person is gone: keep their landmarker for the next new person instead of building a graph."""
         landmarker = self._by_track.pop(track_id, None)
         if landmarker is not None:
             self._idle.append(landmarker)
 
     def close(self) -> None:
-        with _native_stderr_silenced():  # each closed graph logs "DestroyAccelerator" lines to fd 2
-            for landmarker in [*self._by_track.values(), *self._idle, self._prober, self._finder]:
+        with _native_stderr_silenced():
+            for landmarker in [*self._by_track.values(), *self._idle]:
                 landmarker.close()
         self._by_track.clear()
         self._idle.clear()

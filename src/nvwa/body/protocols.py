@@ -1,7 +1,7 @@
 """The two kinds of body model the pipeline drives, as ``Protocol``s (checked with ``isinstance``).
 
-- :class:`CropBodyBackend` (BlazePose): one person's crop at a time; it follows each tracked person with
-  state of its own (per-person landmarkers), which ``begin_video`` resets for a new video.
+- :class:`CropBodyBackend` (BlazePose): one person's crop at a time; ``init_state()`` gives a video's own
+  state (a :class:`CropBodyVideo`), which follows each tracked person (per-person landmarkers).
 - :class:`BatchedBodyBackend` (SAM 3D Body): every person of a frame in one call, fed their boxes and
   masks (SAM 3 masklets) and the camera's K; it places people itself and gives a mesh.
 """
@@ -15,24 +15,33 @@ import numpy as np
 from nvwa.body.observation import BodyObservation
 
 
+class CropBodyVideo(Protocol):
+    """One video's state of a crop backend (sam2's ``inference_state`` habit): made per video, closed with it."""
+
+    def probe(self, image: np.ndarray, box: np.ndarray, margin: float | None = None) -> BodyObservation | None:
+        """Is there a person in ``box``? (a stateless look)"""
+
+    def track(self, track_id: int, image: np.ndarray, box: np.ndarray, timestamp_s: float, **kwargs) -> BodyObservation | None:
+        """The person of ``track_id`` in ``box`` at ``timestamp_s`` (s), with that person's own state."""
+
+    def release(self, track_id: int) -> None:
+        """That person is gone."""
+
+    def close(self) -> None: ...
+
+
 @runtime_checkable
 class CropBodyBackend(Protocol):
     keypoint_set: str  # e.g. "blazepose33": which rig mapping its keypoints take
 
-    def begin_video(self) -> None:
-        """Forget every person of the previous video."""
+    def init_state(self) -> CropBodyVideo:
+        """A new video's state; nothing of a previous video carries over."""
 
     def find_people(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(H, W, 3) RGB -> boxes (N, 4) xyxy px, scores (N,): people its own detector finds."""
 
     def probe(self, image: np.ndarray, box: np.ndarray, margin: float | None = None) -> BodyObservation | None:
         """Is there a person in ``box``? (a stateless look)"""
-
-    def track(self, track_id: int, image: np.ndarray, box: np.ndarray, timestamp_s: float, **kwargs) -> BodyObservation | None:
-        """The person of ``track_id`` in ``box`` at ``timestamp_s``, with that person's own state."""
-
-    def release(self, track_id: int) -> None:
-        """That person is gone."""
 
     def close(self) -> None: ...
 
@@ -54,4 +63,4 @@ class BatchedBodyBackend(Protocol):
     def close(self) -> None: ...
 
 
-__all__ = ["CropBodyBackend", "BatchedBodyBackend"]
+__all__ = ["CropBodyBackend", "CropBodyVideo", "BatchedBodyBackend"]

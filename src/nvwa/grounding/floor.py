@@ -94,7 +94,8 @@ def _lowest_supported_height(h: np.ndarray, band: float, min_share: float) -> fl
 
 
 def fit_floor(points_cam: np.ndarray, up_hint: np.ndarray, *, inlier_distance: float = 0.08,
-              max_tilt_deg: float = 15.0, min_share: float = 0.15, iterations: int = 300, seed: int = 0) -> Floor:
+              max_tilt_deg: float = 15.0, min_share: float = 0.15, iterations: int = 300, seed: int = 0,
+              fixed_normal: bool = False) -> Floor:
     """The floor under everyone's contact points (N, 3) m, camera frame.
 
     1. Along ``up_hint`` (the bodies' mean up), the floor is the lowest height that a good share of
@@ -102,6 +103,7 @@ def fit_floor(points_cam: np.ndarray, up_hint: np.ndarray, *, inlier_distance: f
     2. RANSAC over the points near that height fits the plane, its normal within ``max_tilt_deg``
        of ``up_hint``. With fewer than 8 points, or points along one line (one person walking
        straight leaves the tilt about that line free), the normal stays ``up_hint``.
+    ``fixed_normal``: ``up_hint`` is gravity, known (vanishing points): only the floor's height is fitted.
     """
     up = np.asarray(up_hint, dtype=np.float64)
     up = up / np.linalg.norm(up)
@@ -117,9 +119,12 @@ def fit_floor(points_cam: np.ndarray, up_hint: np.ndarray, *, inlier_distance: f
         offset = -float(np.median(h[near]))
         d = np.abs(h + offset)
         inl = d <= inlier_distance
-        return Floor(up, offset, int(inl.sum()), N, float(np.sqrt(np.mean(d[inl] ** 2))) if inl.any() else 0.0, "up-prior")
+        return Floor(up, offset, int(inl.sum()), N, float(np.sqrt(np.mean(d[inl] ** 2))) if inl.any() else 0.0,
+                     "gravity" if fixed_normal else "up-prior")
 
     Q = P[near]
+    if fixed_normal:
+        return prior_fit()
     if len(Q) < 8:
         return prior_fit()
     rng = np.random.default_rng(seed)
@@ -171,30 +176,37 @@ def world_from_camera(floor: Floor, forward_cam: np.ndarray = np.array([0.0, 0.0
     return R, t
 
 
+def lowest_sole(rel: np.ndarray, confidence: np.ndarray, up: np.ndarray, min_confidence: float = 0.5) -> np.ndarray:
+    """(T, 3): per frame the sole point (relative to the root) lowest along ``up`` among the confident
+    ones (all of them where none is)."""
+    h = rel @ up
+    hc = np.where(confidence >= min_confidence, h, np.inf)
+    idx = np.where(np.isfinite(hc).any(axis=1), hc.argmin(axis=1), h.argmin(axis=1))
+    return rel[np.arange(len(rel)), idx]
+
+
 def pin_depth_to_floor(root: np.ndarray, rel: np.ndarray, confidence: np.ndarray, floor: Floor, t: np.ndarray,
                        *, window_s: float = 1.0, min_grazing: float = 0.03, min_confidence: float = 0.5,
                        limits: tuple[float, float] = (0.4, 2.5)) -> np.ndarray:
-    """Per-frame factors on a person's camera distance that put their lowest foot on the floor.
+    """Per-frame factors along the camera ray through a person's lowest foot that put it on the floor.
 
     root (T, 3) m camera frame, rel (T, S, 3) sole points relative to the root, confidence (T, S),
-    t (T,) s -> scale (T,). The raw per-frame factor s_t solves n . (s_t r_t + q_t) + d = 0 for the
-    lowest confident sole point q_t; a running median over ``window_s`` keeps the majority (feet on
-    the ground) through short flights such as a jump. Where the ray to the person grazes the floor
-    (|n . r_hat| < ``min_grazing``, a level camera) the floor says little about depth and the
-    person's median factor is used.
+    t (T,) s -> scale (T,). The raw per-frame factor s_t solves n . s_t (r_t + q_t) + d = 0 for the
+    lowest confident sole point q_t: the foot slides along its own camera ray (its pixel stays) until
+    it meets the floor; scaling the whole person by s_t about the camera keeps every joint's pixel.
+    A running median over ``window_s`` keeps the majority (feet on the ground) through short flights
+    such as a jump. Where the ray grazes the floor (|n . ray| < ``min_grazing``, a level camera) the
+    floor says little about depth and the person's median factor is used.
     """
     n, d = floor.normal_cam, floor.offset
     T = len(root)
     if T == 0:
         return np.ones(0)
-    h = rel @ n  # (T, S) height of each sole point above the root's level
-    h = np.where(confidence >= min_confidence, h, np.inf)
-    lowest = h.min(axis=1)
-    lowest = np.where(np.isfinite(lowest), lowest, (rel @ n).min(axis=1))
-    nr = root @ n
-    grazing = np.abs(nr) / np.maximum(np.linalg.norm(root, axis=1), 1e-9)
+    foot = root + lowest_sole(rel, confidence, n, min_confidence)
+    nr = foot @ n
+    grazing = np.abs(nr) / np.maximum(np.linalg.norm(foot, axis=1), 1e-9)
     with np.errstate(divide="ignore", invalid="ignore"):
-        raw = -(d + lowest) / nr
+        raw = -d / nr
     ok = (grazing >= min_grazing) & np.isfinite(raw) & (raw > limits[0]) & (raw < limits[1])
     if not ok.any():
         return np.ones(T)

@@ -16,11 +16,12 @@ the floor); there the guess is kept and the result says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from nvwa.grounding.floor import Floor, body_up_direction, contact_mask, fit_floor, pin_depth_to_floor, world_from_camera
+from nvwa.grounding.floor import (Floor, body_up_direction, contact_mask, fit_floor, lowest_sole, pin_depth_to_floor,
+                                  world_from_camera)
 from nvwa.runs import true_runs
 
 TYPICAL_CAMERA_HEIGHT_M = 1.6  # the prior when no floor can be fitted: an upright camera at eye height
@@ -66,6 +67,15 @@ class Grounding:
     depth_scale: dict  # person id -> mean factor the pinning applied along the camera ray
     supports: dict  # person id -> list of {"height_m", "start_s", "end_s"} raised supports (none: the floor)
     warnings: list = field(default_factory=list)
+    cues: dict = field(default_factory=dict)  # each cue's own gravity estimate (body up, contact plane) and its angle to the one used
+
+    def scaled(self, s: float) -> "Grounding":
+        """The same world ``s`` times larger about the camera (metric scale): floor, camera height, roots."""
+        floor = replace(self.floor, offset=self.floor.offset * s, rms=self.floor.rms * s)
+        t = self.t_world_from_cam * s
+        return replace(self, floor=floor, t_world_from_cam=t, camera=camera_pose(self.R_world_from_cam, t),
+                       roots={pid: r * s for pid, r in self.roots.items()},
+                       supports={pid: [{**x, "height_m": round(x["height_m"] * s, 3)} for x in v] for pid, v in self.supports.items()})
 
     def event_data(self) -> dict:
         """The ``grounded`` event's payload: floor, gravity, camera pose, per-person support."""
@@ -79,6 +89,7 @@ class Grounding:
             "people": {str(pid): {"depth_scale": self.depth_scale[pid], "raised_supports": self.supports[pid]}
                        for pid in self.roots},
             "warnings": list(self.warnings),
+            "cues": self.cues,
         }
 
 
@@ -114,13 +125,20 @@ def estimate_focal_scale(floor_normal: np.ndarray, body_up: np.ndarray) -> float
     return s
 
 
-def _fit(people: dict, up: np.ndarray) -> Floor:
+def _no_floor(floor: Floor) -> bool:
+    """Too few foot contacts: the floor is the prior (its normal maybe gravity from the vanishing points)."""
+    return floor.method == "prior" or floor.candidates < MIN_CONTACT_POINTS
+
+
+def _fit(people: dict, up: np.ndarray, fixed: bool = False) -> Floor:
+    """The floor under the people's foot contacts; ``fixed``: ``up`` is gravity's opposite, known."""
     pts = [p.root[:, None, :] + p.soles for p in people.values()]
     masks = [contact_mask(q, p.t, up, p.sole_confidence) for q, p in zip(pts, people.values())]
     contacts = np.concatenate([q[m] for q, m in zip(pts, masks)]) if pts else np.zeros((0, 3))
     if len(contacts) < MIN_CONTACT_POINTS:
-        return prior_floor(len(contacts))
-    return fit_floor(contacts, up)
+        floor = prior_floor(len(contacts))
+        return replace(floor, normal_cam=up, method="gravity") if fixed else floor
+    return fit_floor(contacts, up, fixed_normal=fixed)
 
 
 MOVING_CAMERA_TILT_DEG = 5.0  # floors of the two halves of the video further apart than this: the camera moved
@@ -195,9 +213,27 @@ def raised_supports(heights: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, lis
     return support, found
 
 
-def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool) -> Grounding:
+def _gravity_cues(up: np.ndarray, floor: Floor, gravity: np.ndarray | None, warnings: list) -> dict:
+    """Each cue's own gravity (the bodies' mean up; the plane through the foot contacts), and with
+    ``gravity`` given, each one's angle to it; a warning when the feet's plane disagrees by > 10 deg."""
+    cues = {"body_up": {"gravity_cam": (-up).tolist()},
+            "contact_plane": {"gravity_cam": (-floor.normal_cam).tolist(), "method": floor.method, "rms_m": floor.rms}}
+    if gravity is None:
+        return cues
+    g = np.asarray(gravity, float) / np.linalg.norm(gravity)
+    for cue in cues.values():
+        cue["deg_from_used"] = round(float(np.degrees(np.arccos(np.clip(g @ np.asarray(cue["gravity_cam"]), -1, 1)))), 2)
+    if floor.method == "ransac" and cues["contact_plane"]["deg_from_used"] > 10:
+        warnings.append(f"the feet's plane is {cues['contact_plane']['deg_from_used']:.0f} deg from the vanishing points' "
+                        "gravity (feet along one line, or a sloped floor): gravity from the vanishing points used")
+    return cues
+
+
+def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool, gravity: np.ndarray | None = None) -> Grounding:
     """Fit the floor to ``floor_view`` (person id -> PersonFeet, a steadier view of the same people),
-    estimate the focal length if asked, and pin each of ``people``'s depth to their support."""
+    estimate the focal length if asked, and pin each of ``people``'s depth to their support.
+    ``gravity`` (camera frame, unit; from the vanishing points): the floor's normal is known, only its
+    height is fitted; the contact plane and the bodies' up are then kept as cues to compare."""
     warnings: list[str] = []
     if not people:
         floor = prior_floor(0)
@@ -206,6 +242,12 @@ def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool) -> Gr
     up = body_up_direction(np.concatenate([p.root for p in floor_view.values()]),
                            np.concatenate([p.root + p.up for p in floor_view.values()]))
     floor = _fit(floor_view, up)
+    fixed = gravity is not None
+    cues = _gravity_cues(up, floor, gravity, warnings)
+    if fixed:
+        up = -np.asarray(gravity, float) / np.linalg.norm(gravity)
+        estimate_focal = False
+        floor = _fit(floor_view, up, fixed=True)
     scale_z, estimated = 1.0, False
     if estimate_focal and floor.method == "ransac":
         s = estimate_focal_scale(floor.normal_cam, up)
@@ -216,23 +258,22 @@ def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool) -> Gr
             floor_view, people = _stretched(floor_view, s), _stretched(people, s)
             floor = _fit(floor_view, up)
     for _ in range(2):  # pin the steady view to the floor, refit with the pinned people
-        if floor.method == "prior":
+        if _no_floor(floor):
             break
         pinned = {}
         for pid, p in floor_view.items():
-            k = pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t)
-            pinned[pid] = PersonFeet(p.t, p.root * k[:, None], p.soles, p.sole_confidence, p.up)
-        floor = _fit(pinned, floor.normal_cam)
-    if floor.method != "prior":
+            pinned[pid] = _placed(p, pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t), floor)
+        floor = _fit(pinned, floor.normal_cam, fixed)
+    if not _no_floor(floor):
         moved = camera_moved(pinned, floor)
         if moved:
             warnings.append(moved)
-    if floor.method == "prior":
+    if _no_floor(floor):
         warnings.append(f"too few foot contacts ({floor.candidates}) to fit a floor: assumed an upright camera "
                         f"{TYPICAL_CAMERA_HEIGHT_M} m above it")
     roots, depth, supports = {}, {}, {}
     for pid, p in people.items():
-        if floor.method == "prior":
+        if _no_floor(floor):
             roots[pid], depth[pid], supports[pid] = p.root.copy(), 1.0, []
             continue
         k = pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t)
@@ -242,11 +283,22 @@ def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool) -> Gr
         level, found = raised_supports(lowest, p.t)
         if found:
             k = np.where(level > 0, _pin_to_levels(p, floor, level), k)
-        roots[pid] = p.root * k[:, None]
-        depth[pid] = float(np.mean(k))
+        placed = _placed(p, k, floor)
+        roots[pid] = placed.root
+        depth[pid] = float(np.median(k))
         supports[pid] = found
     R, t = world_from_camera(floor)
-    return Grounding(floor, R, t, camera_pose(R, t), 1.0 / scale_z, estimated, roots, depth, supports, warnings)
+    return Grounding(floor, R, t, camera_pose(R, t), 1.0 / scale_z, estimated, roots, depth, supports, warnings, cues)
+
+
+def _placed(p: PersonFeet, k: np.ndarray, floor: Floor) -> PersonFeet:
+    """The person stood on their lowest foot: that foot moved along its camera ray by ``k`` (T,) (onto
+    the floor), the body hung from it at one size for the whole track (the median of ``k``), so the
+    body neither grows nor shrinks from frame to frame while its foot stays where the pixels say."""
+    size = float(np.median(k))
+    q = lowest_sole(p.soles, p.sole_confidence, floor.normal_cam)
+    root = k[:, None] * (p.root + q) - size * q
+    return PersonFeet(p.t, root, p.soles * size, p.sole_confidence, p.up)
 
 
 def _pin_to_levels(p: PersonFeet, floor: Floor, level: np.ndarray) -> np.ndarray:

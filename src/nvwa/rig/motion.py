@@ -30,6 +30,10 @@ class RigMotion:
             object.__setattr__(self, "_joints", j)
         return self._joints
 
+    def resized(self, factor: float) -> "RigMotion":
+        """The same motion by a person ``factor`` times as large (bones and root path)."""
+        return replace(self, bone_lengths=self.bone_lengths * factor, root_position=self.root_position * factor)
+
     def moved(self, local_rotations: np.ndarray | None = None, root_position: np.ndarray | None = None) -> "RigMotion":
         """The same person (bones, rest pose) with new rotations and/or root trajectory."""
         return replace(self, local_rotations=self.local_rotations if local_rotations is None else local_rotations,

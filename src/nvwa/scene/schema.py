@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nvwa.grounding.scale import stature_from_bones
 from nvwa.rig.skeleton import SMPL24_NAMES, SMPL24_PARENTS
 
 SCENE_VERSION = "nvwa.scene/1"
@@ -67,6 +68,7 @@ class PersonMotion:
             "first_s": float(self.timestamp_s[0]),
             "last_s": float(self.timestamp_s[-1]),
             "height_m": float(_standing_height(self.bone_lengths)),
+            "stature_m": round(stature_from_bones(self.bone_lengths), 3),
             "median_foot_height_m": float(np.median(feet)),
             "depth_scale": float(self.depth_scale),
             "foot_contact_frames": [int(v) for v in np.asarray(self.foot_contact).sum(axis=0)],

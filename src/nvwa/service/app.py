@@ -24,12 +24,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nvwa import __version__
 from nvwa.backends import load_models
-from nvwa.pipeline import PipelineConfig
+from nvwa.config import PipelineConfig
+from nvwa.options import build, setting_values
 from nvwa.service.taskqueue import QueueRunner, QueueUnavailable
 from nvwa.service.db import TERMINAL, JobStore
 from nvwa.service.jobs import (CONTENT_TYPES, OBSERVATIONS, VIDEO_TYPES, ReconstructRequest, create_job,
                                new_job_id, safe_filename, video_content_type)
-from nvwa.service.schemas import (ERRORS, UPLOAD_BODY, V2_UPLOAD_BODY, ErrorPublic, HealthPublic, JobList, JobPublic,
+from nvwa.service.schemas import (ERRORS, RECONSTRUCT_ERRORS, UPLOAD_BODY, V2_UPLOAD_BODY, ErrorPublic, HealthPublic, JobList, JobPublic,
                                   sse_response)
 from nvwa.service.ranges import ranged_response as _ranged
 from nvwa.service.security import DataDirLock, GuardMiddleware, declare_api_key
@@ -55,9 +56,7 @@ def _empty_tmp(tmp: Path) -> None:
 
 def models_for(settings: Settings):
     """The models the settings choose, loaded (one set per job slot or worker)."""
-    return load_models(PipelineConfig(models_dir=settings.models_dir, body_model=settings.body_model,
-                                      tracking=settings.tracker, occlusion=settings.occlusion,
-                                      checkpoints_dir=settings.checkpoints_dir))
+    return load_models(build(PipelineConfig, setting_values(PipelineConfig, settings)))
 
 
 def create_app(settings: Settings | None = None, *, models_factory=None) -> FastAPI:
@@ -239,7 +238,7 @@ def create_app(settings: Settings | None = None, *, models_factory=None) -> Fast
             raise HTTPException(404, f"job {job_id!r} not found")
         return job
 
-    @jobs.post("/{job_id}/reconstruct", status_code=202, response_model=JobPublic,
+    @jobs.post("/{job_id}/reconstruct", status_code=202, response_model=JobPublic, responses=RECONSTRUCT_ERRORS,
                summary="A new job from a finished one's observations with other options (smoothing, focal, "
                        "exports): no upload, no model run")
     def reconstruct_job(job_id: str, body: ReconstructRequest):

@@ -18,14 +18,14 @@ import zipfile
 from pathlib import Path
 from typing import Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from nvwa.export import EXPORTERS
+from nvwa.config import PipelineConfig
+from nvwa.export import DEFAULT_EXPORTS, EXPORTERS
+from nvwa.options import build, job_fields, job_values, setting_values
 from nvwa.service.db import Job, JobStore, jsonable as _jsonable
-from nvwa.smoothing import SMOOTHING_PRESETS
 
-Smoothing = Literal[tuple(SMOOTHING_PRESETS)]  # the choices come from the registries, not a copy of them
-ExportFormat = Literal[tuple(EXPORTERS)]
+ExportFormat = Literal[tuple(EXPORTERS)]  # the choices come from the registries, not a copy of them
 
 log = logging.getLogger("nvwa.service")
 # Who ran a job, in its init event: the serving process (a job-slot process names its parent, the
@@ -37,17 +37,12 @@ CONTENT_TYPES = {".glb": "model/gltf-binary", ".npz": "application/octet-stream"
                  ".zip": "application/zip", ".bvh": "text/plain; charset=utf-8"}
 
 
-class JobOptions(BaseModel):
-    """Pipeline options a job accepts; anything else is refused (422)."""
+class _JobExtras(BaseModel):
+    """What a job takes beyond the config tree's job options: the exports, and the plan's frontend flags."""
 
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    max_frames: int | None = Field(None, ge=1, le=10_000_000, description="stop after this many frames (after stride)")
-    stride: int = Field(1, ge=1, le=100, description="keep every n-th frame")
-    max_side: int = Field(1280, ge=64, le=4096, description="downscale frames to this longer side (px)")
-    focal_px: float | None = Field(None, gt=0, le=1_000_000, description="focal length in stored-video pixels; default: estimated")
-    smoothing: Smoothing = "balanced"
-    exports: list[ExportFormat] = Field(default_factory=lambda: ["glb", "npz"])
+    exports: list[ExportFormat] = Field(default_factory=lambda: list(DEFAULT_EXPORTS), description="artifacts to write")
     # the plan's frontend options (process_video_v2)
     enable_tracking: bool = True
     enable_occlusion: bool = False
@@ -64,15 +59,27 @@ class JobOptions(BaseModel):
             out.append("enable_grounding=false: the floor is always fitted (the world frame needs it)")
         return out
 
+    def pipeline_config(self, settings) -> PipelineConfig:
+        """The run's config tree: the server's settings (models), then this job's options."""
+        return build(PipelineConfig, {**setting_values(PipelineConfig, settings), **job_values(PipelineConfig, self)})
 
-class ReconstructRequest(BaseModel):
-    """POST /jobs/{id}/reconstruct: the options that act after the models; the rest stay the source job's."""
 
+# The options a job accepts are the config tree's `option(job=True)` fields (same names, bounds and
+# choices as the CLI's flags) plus the extras above; anything else is refused (422).
+JobOptions = create_model("JobOptions", __base__=_JobExtras, __module__=__name__, **job_fields(PipelineConfig))
+JobOptions.__doc__ = "Pipeline options a job accepts; anything else is refused (422)."
+
+
+class _ReconstructExtras(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
-    smoothing: Smoothing | None = None
-    focal_px: float | None = Field(None, gt=0, le=1_000_000, description="focal length in stored-video pixels")
     exports: list[ExportFormat] | None = None
+
+
+# POST /jobs/{id}/reconstruct: the reconstruct section's job options; unset ones stay the source job's.
+ReconstructRequest = create_model("ReconstructRequest", __base__=_ReconstructExtras, __module__=__name__,
+                                  **job_fields(PipelineConfig, section="reconstruct.", optional=True))
+ReconstructRequest.__doc__ = "The options that act after the models; the rest stay the source job's."
 
 
 class Cancelled(Exception):
@@ -243,30 +250,25 @@ class JobRunner:
 
     def _pipeline_events(self, job: Job, opts: JobOptions, tmp: Path, models):
         """The whole pipeline on the job's video (the models run)."""
-        from nvwa.pipeline import Pipeline, PipelineConfig
+        from nvwa.pipeline import Pipeline
 
         video = tmp / ("input" + Path(job.filename).suffix.lower())
         self.storage.get_file(job.input_key, video)
-        s = self.settings
-        config = PipelineConfig(max_side=opts.max_side, stride=opts.stride, max_frames=opts.max_frames,
-                                focal_px=opts.focal_px, smoothing=opts.smoothing, models_dir=s.models_dir,
-                                body_model=s.body_model, tracking=s.tracker, occlusion=s.occlusion,
-                                checkpoints_dir=s.checkpoints_dir)
+        config = opts.pipeline_config(self.settings)
         yield from Pipeline(config, body=models.body, tracker=models.tracker, occlusion=models.occlusion).run(video)
 
     def _reconstruct_events(self, job: Job, opts: JobOptions, tmp: Path):
         """Everything after the models, from the observations of the job this one was made from."""
         from nvwa.observations import load_observations
         from nvwa.pipeline import ProgressEvent
-        from nvwa.reconstruct import ReconstructConfig, reconstruct_steps
+        from nvwa.reconstruct import reconstruct_steps
 
         self.storage.get_file(f"jobs/{job.id}/input/{OBSERVATIONS}", tmp / OBSERVATIONS)
         obs = load_observations(tmp)
         frames = int(obs.stats.get("frames", 0))
         yield ProgressEvent("probe", "reconstructing from the observations (no model run)", frames, frames,
                             {"video": obs.video})
-        config = ReconstructConfig(smoothing=opts.smoothing, focal_px=opts.focal_px)
-        for step in reconstruct_steps(obs, config):
+        for step in reconstruct_steps(obs, opts.pipeline_config(self.settings).reconstruct):
             if step.stage == "scene":
                 yield ProgressEvent("complete", step.message, frames, frames, {"scene": step.data["scene"], "observations": obs})
             else:

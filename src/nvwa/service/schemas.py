@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from nvwa.config import PipelineConfig
 from nvwa.export import EXPORTERS
+from nvwa.options import leaves
 from nvwa.smoothing import SMOOTHING_PRESETS
 
 JobStatus = Literal["queued", "running", "complete", "failed", "cancelled"]
@@ -76,9 +78,19 @@ ERRORS: dict[int | str, dict] = {
     422: _error("an invalid option, form field or parameter, or a file that is not a decodable, complete video"),
     503: _error("the job queue (Redis) is unreachable; nothing was kept"),
 }
+RECONSTRUCT_ERRORS = {409: _error("the job has no observations to reconstruct from yet (not complete)")}
 
-_OPTIONS_DOC = ("JSON object of job options: max_frames (int >= 1), stride (1-100), max_side (64-4096 px), focal_px "
-                f"(> 0, finite), smoothing ({'|'.join(SMOOTHING_PRESETS)}), exports (list of {'|'.join(EXPORTERS)})")
+def _option_doc(leaf) -> str:
+    m = leaf.meta
+    bounds = [f"{sign} {m[k]:g}" for k, sign in (("ge", ">="), ("gt", ">"), ("le", "<=")) if m.get(k) is not None]
+    what = "|".join(leaf.choices) if leaf.choices else ", ".join([leaf.base_type.__name__, *bounds])
+    return f"{leaf.name} ({what}{' ' + m['unit'] if m.get('unit') else ''})"
+
+
+# the job options as the config tree declares them (nvwa.config): the same bounds the API enforces
+_OPTIONS_DOC = ("JSON object of job options: "
+                + ", ".join(_option_doc(leaf) for leaf in leaves(PipelineConfig) if leaf.meta.get("job"))
+                + f", exports (list of {'|'.join(EXPORTERS)})")
 
 # 'file' or 'source', exactly one (neither or both: 422, said in the descriptions; an anyOf here trips
 # schemathesis's multipart handling).
@@ -122,5 +134,5 @@ SSE_EVENT = {"type": "object", "required": ["data"], "properties": {
     "retry": {"type": "string"}}}
 
 
-__all__ = ["ErrorPublic", "JobPublic", "JobList", "HealthPublic", "ERRORS", "UPLOAD_BODY", "V2_UPLOAD_BODY",
+__all__ = ["ErrorPublic", "JobPublic", "JobList", "HealthPublic", "ERRORS", "RECONSTRUCT_ERRORS", "UPLOAD_BODY", "V2_UPLOAD_BODY",
            "sse_response"]

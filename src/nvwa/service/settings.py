@@ -29,13 +29,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import create_model, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from nvwa.backends import BODY_MODELS, TRACKERS
+from nvwa.config import PipelineConfig
+from nvwa.options import setting_fields
 
 
-class Settings(BaseSettings):
+class _ServerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NVWA_", env_file=".env", extra="ignore")
 
     data_dir: Path = Path("nvwa-data")
@@ -48,11 +49,6 @@ class Settings(BaseSettings):
     api_key: str | None = None
     cors_origins: list[str] = []
     max_concurrent_jobs: int = 1
-    models_dir: str | None = None
-    body_model: Literal[BODY_MODELS] = "blazepose"  # choices from the registry of body models
-    tracker: Literal[TRACKERS] = "blazepose"
-    occlusion: bool = False
-    checkpoints_dir: str | None = None
     executor: Literal["embedded", "queue"] = "embedded"
     redis_url: str | None = None
     queue_heartbeat_s: float = 60.0
@@ -80,3 +76,8 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'jobs.db').resolve()}"
+
+
+# The model settings (NVWA_BODY_MODEL, NVWA_TRACKER, NVWA_OCCLUSION, NVWA_MODELS_DIR, NVWA_CHECKPOINTS_DIR) are the
+# config tree's `option(setting=...)` fields: the same choices and defaults as the CLI's flags.
+Settings = create_model("Settings", __base__=_ServerSettings, __module__=__name__, **setting_fields(PipelineConfig))

@@ -1,0 +1,92 @@
+"""The camera calibrated from what the models saw: the scene's straight edges and the people's vertical
+lines (feet to shoulders) vote for the vertical vanishing point and, with the horizontal ones, the focal
+length (see :mod:`nvwa.camera.vanishing`). Intrinsics given by the user win over the estimate; gravity
+is still found. Each cue's own answer is kept in the result, with how many segments voted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nvwa.body.keypoints import B, M
+from nvwa.camera.intrinsics import Intrinsics
+from nvwa.camera.vanishing import MIN_VERTICAL_VOTES, SceneCalibration, calibrate_from_lines, gravity_from_vp
+
+# keypoint indices (left/right ankle, hip, shoulder) per keypoint set
+_VERTICAL_KEYPOINTS = {
+    "blazepose33": [B[n] for n in ("left_ankle", "right_ankle", "left_hip", "right_hip", "left_shoulder", "right_shoulder")],
+    "mhr70": [M[n] for n in ("left_ankle", "right_ankle", "left_hip", "right_hip", "left_shoulder", "right_shoulder")],
+}
+PEOPLE_FRAMES = 40  # frames per person offered as vertical segments (spread over the track)
+MIN_VISIBILITY = 0.6
+UPRIGHT_DEG = 15.0  # a person's feet-hip-shoulder line bent more than this (in 3D) is not a vertical segment
+
+
+@dataclass
+class CameraCalibration:
+    """The intrinsics to reconstruct with and gravity in the camera (None: no vertical evidence)."""
+
+    K: Intrinsics
+    gravity_cam: np.ndarray | None  # (3,) unit, OpenCV camera axes
+    lines: SceneCalibration | None
+    people_segments: int
+    warnings: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        out = {"focal_px": self.K.fx, "intrinsics": self.K.source, "people_segments": self.people_segments,
+               "gravity_cam": None if self.gravity_cam is None else [float(x) for x in self.gravity_cam]}
+        if self.lines is not None:
+            out["vanishing_points"] = self.lines.as_dict()
+        return out
+
+
+def people_segments(people, keypoint_set: str) -> tuple[np.ndarray, np.ndarray]:
+    """Upright people as image segments, mid-ankles -> mid-shoulders (M, 4) px, and the mean 3D up of the
+    bodies (camera axes, from the 3D pose alone: the hint that tells the vertical VP from the others)."""
+    idx = _VERTICAL_KEYPOINTS.get(keypoint_set)
+    if idx is None:
+        return np.zeros((0, 4)), None
+    segs, ups = [], []
+    for p in people:
+        kp2, kp3, vis = (np.asarray(a, np.float64) for a in (p.keypoints_2d, p.keypoints_3d, p.visibility))
+        take = np.unique(np.linspace(0, len(kp2) - 1, min(PEOPLE_FRAMES, len(kp2))).astype(int))
+        for i in take:
+            if vis[i, idx].min() < MIN_VISIBILITY:
+                continue
+            la, ra, lh, rh, ls, rs = kp3[i, idx]
+            legs, torso = (lh + rh - la - ra) / 2, (ls + rs - lh - rh) / 2
+            cos = legs @ torso / (np.linalg.norm(legs) * np.linalg.norm(torso) + 1e-9)
+            up = legs + torso  # ankles -> shoulders: the body's up, camera axes (about -y for a level camera)
+            ups.append(up / (np.linalg.norm(up) + 1e-9))
+            if np.degrees(np.arccos(np.clip(cos, -1, 1))) > UPRIGHT_DEG:
+                continue
+            a2 = kp2[i, idx]
+            segs.append(np.r_[(a2[0] + a2[1]) / 2, (a2[4] + a2[5]) / 2])
+    hint = np.mean(ups, axis=0) if ups else None
+    return np.asarray(segs, np.float64).reshape(-1, 4), hint
+
+
+def calibrate_camera(obs, K: Intrinsics, people) -> CameraCalibration:
+    """The K to reconstruct with (the user's if given, else the focal the vanishing points agree on, else
+    ``K`` as it is) and gravity in the camera from the vertical vanishing point (None when fewer than
+    MIN_VERTICAL_VOTES segments vote for one)."""
+    size = (int(obs.video["width"]), int(obs.video["height"]))
+    lines = np.zeros((0, 4)) if obs.scene_lines is None else np.asarray(obs.scene_lines, np.float64)[:, :4]
+    segs, hint = people_segments(people, obs.keypoint_set)
+    warnings = []
+    if len(lines) + len(segs) < MIN_VERTICAL_VOTES:
+        return CameraCalibration(K, None, None, len(segs), ["no straight lines and nobody upright: no vanishing points"])
+    cal = calibrate_from_lines(lines, segs, size, up_hint=hint, focal_guess=K.fx)
+    if K.source == "default" and cal.focal_px is not None and not obs.backend_places_people:
+        K = K.with_focal(cal.focal_px, "vanishing points")
+    elif K.source == "default":
+        warnings.append("focal length not found from vanishing points (too few horizontal lines)")
+    gravity = None
+    if cal.vertical_vp is not None and cal.vertical_votes >= MIN_VERTICAL_VOTES:
+        gravity = gravity_from_vp(cal.vertical_vp, K.K)
+    return CameraCalibration(K, gravity, cal, len(segs), warnings)
+
+
+__all__ = ["CameraCalibration", "calibrate_camera", "people_segments"]

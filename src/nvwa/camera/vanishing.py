@@ -1,0 +1,263 @@
+"""The camera calibrated from the scene: gravity and the focal length from vanishing points.
+
+Straight edges of a man-made scene (walls, door frames, posts, a treadmill's sides) and upright people
+(the line from their feet to their shoulders) are images of 3D directions; parallel 3D lines meet in one
+vanishing point (VP). The VP of the vertical direction gives gravity in the camera once the focal length
+is known; every horizontal direction's VP lies on the horizon, the polar line of the vertical VP, which
+fixes the focal length: f^2 = -(h - c) . (v - c) for the vertical VP v, a horizontal VP h and the
+principal point c (the image centre; square pixels). Two orthogonal horizontal VPs give f without the
+vertical one: f^2 = -(h1 - c) . (h2 - c).
+
+Everything here is a robust vote (RANSAC over pairs of segments, scored by the length of the segments
+that point at the candidate within a small angle), so a tilted picture frame or a slanted roof is
+outvoted, not believed. Pixels are the stored video's; segments (N, 4) are x1, y1, x2, y2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+INLIER_DEG = 1.5  # a segment votes for a VP when it points at it within this angle
+VERTICAL_WITHIN_DEG = 40.0  # segments this close to the image's vertical are vertical candidates (rolled cameras)
+MIN_VERTICAL_VOTES = 6  # fewer segments than this: no vertical VP from lines
+MIN_SEGMENT_SHARE = 0.02  # of the image diagonal: shorter segments are noise
+FOCAL_RANGE = (0.3, 4.0)  # x image diagonal: focal lengths outside are not believed
+
+
+def detect_segments(gray: np.ndarray, min_share: float = MIN_SEGMENT_SHARE) -> np.ndarray:
+    """Line segments of one greyscale frame (OpenCV's LSD) -> (N, 4) float32 x1, y1, x2, y2 px, the
+    short ones (< min_share of the diagonal) dropped."""
+    import cv2
+
+    lines = cv2.createLineSegmentDetector().detect(gray)[0]
+    if lines is None:
+        return np.zeros((0, 4), np.float32)
+    seg = lines.reshape(-1, 4).astype(np.float32)
+    diag = float(np.hypot(*gray.shape[:2]))
+    return seg[np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1]) >= min_share * diag]
+
+
+def _lines(seg: np.ndarray, c: np.ndarray, s: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segments in centred, scaled coordinates -> (homogeneous lines (N, 3) with unit normals, unit
+    directions (N, 2), midpoints (N, 2))."""
+    p = (seg[:, :2] - c) / s
+    q = (seg[:, 2:] - c) / s
+    ones = np.ones((len(seg), 1))
+    lines = np.cross(np.hstack([p, ones]), np.hstack([q, ones]))
+    lines /= np.linalg.norm(lines[:, :2], axis=1, keepdims=True) + 1e-12
+    d = q - p
+    d /= np.linalg.norm(d, axis=1, keepdims=True) + 1e-12
+    return lines, d, (p + q) / 2
+
+
+def _angle_errors(vp: np.ndarray, d: np.ndarray, mid: np.ndarray) -> np.ndarray:
+    """Angle (rad) between each segment and the line from its midpoint to ``vp`` (homogeneous)."""
+    to = vp[None, :2] - vp[2] * mid
+    to /= np.linalg.norm(to, axis=1, keepdims=True) + 1e-12
+    return np.arccos(np.clip(np.abs(np.sum(to * d, axis=1)), 0.0, 1.0))
+
+
+def _refine(lines: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """The point closest to all ``lines`` (weighted least squares on the sphere)."""
+    A = (lines * w[:, None]).T @ lines
+    return np.linalg.eigh(A)[1][:, 0]
+
+
+@dataclass(frozen=True)
+class VanishingPoint:
+    point: np.ndarray  # (3,) homogeneous, stored-video px (last coordinate 0: at infinity)
+    votes: int  # segments that point at it
+    support: float  # their summed length (px)
+    inliers: np.ndarray = field(repr=False)  # (N,) bool over the segments offered
+
+    def pixel(self) -> np.ndarray | None:
+        return None if abs(self.point[2]) < 1e-9 else self.point[:2] / self.point[2]
+
+
+def find_vp(seg: np.ndarray, weight: np.ndarray, size: tuple[int, int], candidates: np.ndarray | None = None,
+            iterations: int = 400, seed: int = 0) -> VanishingPoint | None:
+    """The VP most segments point at: RANSAC over pairs of ``candidates`` (bool mask; all by default),
+    each hypothesis scored by the summed ``weight`` of the segments within INLIER_DEG, then refined."""
+    if len(seg) < 2:
+        return None
+    w_img, h_img = size
+    c, s = np.array([w_img / 2, h_img / 2]), float(max(size))
+    lines, d, mid = _lines(seg, c, s)
+    idx = np.flatnonzero(candidates) if candidates is not None else np.arange(len(seg))
+    if len(idx) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    p = weight[idx] / weight[idx].sum()
+    tol = np.radians(INLIER_DEG)
+    best, best_score = None, 0.0
+    for _ in range(iterations):
+        i, j = rng.choice(idx, 2, replace=False, p=p)
+        vp = np.cross(lines[i], lines[j])
+        if not np.all(np.isfinite(vp)) or np.linalg.norm(vp) < 1e-12:
+            continue
+        vp /= np.linalg.norm(vp)
+        inl = _angle_errors(vp, d, mid) < tol
+        score = float(weight[inl].sum())
+        if score > best_score:
+            best, best_score = inl, score
+    if best is None or best.sum() < 2:
+        return None
+    vp = _refine(lines[best], weight[best])
+    inl = _angle_errors(vp, d, mid) < tol
+    vp = _refine(lines[inl], weight[inl]) if inl.sum() >= 2 else vp
+    # back to pixels: x_px = s x + c
+    point = np.array([s * vp[0] + c[0] * vp[2], s * vp[1] + c[1] * vp[2], vp[2]])
+    point /= np.linalg.norm(point)
+    return VanishingPoint(point, int(inl.sum()), float(weight[inl].sum()), inl)
+
+
+def vertical_candidates(seg: np.ndarray, within_deg: float = VERTICAL_WITHIN_DEG) -> np.ndarray:
+    """Segments within ``within_deg`` of the image's vertical."""
+    d = seg[:, 2:] - seg[:, :2]
+    ang = np.degrees(np.arctan2(np.abs(d[:, 0]), np.abs(d[:, 1])))
+    return ang <= within_deg
+
+
+def gravity_from_vp(vp: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Gravity (unit, camera frame, OpenCV axes) from the vertical VP (homogeneous px): the direction
+    K^-1 v, signed to point down the image (people's feet are below their heads)."""
+    g = np.linalg.solve(K, vp)
+    g /= np.linalg.norm(g)
+    return g if g[1] >= 0 else -g
+
+
+def focal_from_vps(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float | None:
+    """f (px) from two VPs of orthogonal directions (homogeneous px) and the principal point ``c``:
+    f^2 = -(a - c) . (b - c); None when either is at infinity or the product is not negative."""
+    pa, pb = (None if abs(v[2]) < 1e-9 else v[:2] / v[2] for v in (a, b))
+    if pa is None or pb is None:
+        return None
+    f2 = -float(np.dot(pa - c, pb - c))
+    return float(np.sqrt(f2)) if f2 > 0 else None
+
+
+@dataclass
+class SceneCalibration:
+    """What the scene's lines (and the people's vertical lines) say about the camera."""
+
+    vertical_vp: np.ndarray | None  # (3,) homogeneous px
+    vertical_votes: int  # segments voting for it (lines + people)
+    vertical_people_votes: int  # of which people's feet-to-shoulder lines
+    horizontal_vps: list  # [(point (3,), votes, focal px or None)]
+    focal_px: float | None  # fused from the horizontal VPs with the vertical (median of agreeing ones)
+    focal_spread: float | None  # relative spread of the agreeing estimates
+    segments: int  # segments offered
+
+    def as_dict(self) -> dict:
+        vv = self.vertical_vp
+        return {"segments": self.segments, "vertical_votes": self.vertical_votes,
+                "vertical_people_votes": self.vertical_people_votes,
+                "vertical_vp": None if vv is None else [float(x) for x in vv],
+                "horizontal_vps": [{"point": [float(x) for x in p], "votes": n, "focal_px": f} for p, n, f in self.horizontal_vps],
+                "focal_px": self.focal_px, "focal_spread": self.focal_spread}
+
+
+def calibrate_from_lines(lines: np.ndarray, people: np.ndarray, size: tuple[int, int], *,
+                         up_hint: np.ndarray | None = None, focal_guess: float | None = None,
+                         people_weight: float = 0.5, max_vps: int = 5) -> SceneCalibration:
+    """Scene lines (N, 4) px and people's feet-to-shoulder segments (M, 4) px -> the vertical VP and the
+    focal length. ``size``: (width, height) of the stored video.
+
+    The strongest VPs are found one after the other; the vertical one is the VP whose direction is
+    nearest ``up_hint`` (the bodies' 3D up in the camera, OpenCV axes: the 3D pose tells up from sideways
+    even when the camera is rolled and a long edge runs up the image), else the one nearest the image's
+    vertical. ``focal_guess`` (px) turns VPs into directions for that choice only."""
+    lines = np.asarray(lines, np.float64).reshape(-1, 4)
+    people = np.asarray(people, np.float64).reshape(-1, 4)
+    seg = np.vstack([lines, people])
+    length = np.hypot(seg[:, 2] - seg[:, 0], seg[:, 3] - seg[:, 1])
+    weight = length * np.r_[np.ones(len(lines)), np.full(len(people), people_weight)]
+    is_person = np.r_[np.zeros(len(lines), bool), np.ones(len(people), bool)]
+    c = np.array([size[0] / 2, size[1] / 2])
+    diag = float(np.hypot(*size))
+    K_guess = np.array([[focal_guess or diag, 0, c[0]], [0, focal_guess or diag, c[1]], [0, 0, 1.0]])
+    vert = _vertical_near_hint(seg, weight, size, up_hint, K_guess) if up_hint is not None else None
+    vps: list[VanishingPoint] = []
+    rest = np.ones(len(seg), bool) if vert is None else ~vert.inliers & ~is_person
+    for k in range(max_vps):
+        if rest.sum() < MIN_VERTICAL_VOTES:
+            break
+        vp = find_vp(seg, weight, size, rest, seed=k)
+        if vp is None or vp.votes < MIN_VERTICAL_VOTES:
+            break
+        vps.append(vp)
+        rest &= ~vp.inliers
+    if vert is None:
+        vert = _pick_vertical(vps, seg, up_hint, focal_guess or diag, c)
+    horizontal = [(h.point, h.votes, focal_from_vps(vert.point, h.point, c) if vert is not None else None)
+                  for h in vps if h is not vert]
+    focal, spread = _fuse_focal(horizontal, vert, c, diag)
+    return SceneCalibration(None if vert is None else vert.point, 0 if vert is None else vert.votes,
+                            0 if vert is None else int((vert.inliers & is_person).sum()), horizontal, focal, spread,
+                            len(lines))
+
+
+def _vertical_near_hint(seg, weight, size, up_hint, K_guess, near_deg: float = 12.0):
+    """The vertical VP searched where the bodies' up says it is: among the segments pointing within
+    ``near_deg`` of the hint's VP (K up_hint); None when too few vote or it lands > 35 deg from the hint."""
+    c, s = np.array([size[0] / 2, size[1] / 2]), float(max(size))
+    _, d, mid = _lines(seg, c, s)
+    u = np.asarray(up_hint, float) / np.linalg.norm(up_hint)
+    v0 = K_guess @ u
+    v0n = np.array([(v0[0] - c[0] * v0[2]) / s, (v0[1] - c[1] * v0[2]) / s, v0[2]])
+    near = _angle_errors(v0n / np.linalg.norm(v0n), d, mid) < np.radians(near_deg)
+    if near.sum() < MIN_VERTICAL_VOTES:
+        return None
+    vp = find_vp(seg, weight, size, near)
+    if vp is None or vp.votes < MIN_VERTICAL_VOTES:
+        return None
+    g = gravity_from_vp(vp.point, K_guess)
+    return vp if np.degrees(np.arccos(min(1.0, abs(float(g @ u))))) <= 35.0 else None
+
+
+def _pick_vertical(vps: list, seg: np.ndarray, up_hint: np.ndarray | None, focal: float, c: np.ndarray):
+    """The vertical VP among ``vps``: nearest the bodies' up (within 35 deg), else the one whose
+    segments run closest to the image's vertical (at least half of them within VERTICAL_WITHIN_DEG)."""
+    if not vps:
+        return None
+    if up_hint is not None:
+        K = np.array([[focal, 0, c[0]], [0, focal, c[1]], [0, 0, 1.0]])
+        u = np.asarray(up_hint, float) / np.linalg.norm(up_hint)
+        ang = [np.degrees(np.arccos(np.clip(abs(gravity_from_vp(v.point, K) @ u), 0, 1))) for v in vps]
+        i = int(np.argmin(ang))
+        return vps[i] if ang[i] <= 35.0 else None
+    share = [vertical_candidates(seg[v.inliers]).mean() for v in vps]
+    i = int(np.argmax(share))
+    return vps[i] if share[i] >= 0.5 else None
+
+
+def _fuse_focal(horizontal: list, vert, c: np.ndarray, diag: float) -> tuple[float | None, float | None]:
+    """The focal length most horizontal VPs agree on (within 10%), weighted by their votes; pairs of
+    horizontal VPs count too when there is no vertical VP. Implausible values are not believed."""
+    est = [(f, n) for _, n, f in horizontal if f is not None]
+    if vert is None:
+        for i in range(len(horizontal)):
+            for j in range(i + 1, len(horizontal)):
+                f = focal_from_vps(horizontal[i][0], horizontal[j][0], c)
+                if f is not None:
+                    est.append((f, min(horizontal[i][1], horizontal[j][1])))
+    est = [(f, n) for f, n in est if FOCAL_RANGE[0] * diag <= f <= FOCAL_RANGE[1] * diag]
+    if not est:
+        return None, None
+    best, best_votes = None, 0
+    for f, _ in est:
+        agree = [(g, n) for g, n in est if abs(g / f - 1) <= 0.10]
+        votes = sum(n for _, n in agree)
+        if votes > best_votes:
+            best, best_votes = agree, votes
+    fs = np.array([g for g, _ in best])
+    ws = np.array([n for _, n in best], float)
+    focal = float(np.sum(fs * ws) / ws.sum())
+    spread = float(np.std(fs) / focal) if len(fs) > 1 else None
+    return focal, spread
+
+
+__all__ = ["detect_segments", "find_vp", "gravity_from_vp", "focal_from_vps", "calibrate_from_lines",
+           "SceneCalibration", "VanishingPoint"]

@@ -1,0 +1,65 @@
+"""The one config tree of a run: every option a user can set, nested by stage, with units.
+
+``PipelineConfig`` holds the sections below; the CLI's flags (``nvwa process --help``), the service's
+job options (``JobOptions``) and settings (``NVWA_BODY_MODEL``...) are derived from its fields (see
+:mod:`nvwa.options`). Options with a short flag are the everyday ones; every other field is an
+advanced flag named by its place in the tree (``--tracking.detect-every 3``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nvwa.backends import BODY_MODELS, TRACKERS
+from nvwa.body.blazepose import BlazePoseConfig
+from nvwa.occlusion import OcclusionConfig
+from nvwa.options import option
+from nvwa.reconstruct import ReconstructConfig
+from nvwa.tracking.proposals import HogConfig
+from nvwa.tracking.sam3 import SAM3Config
+from nvwa.tracking.tracker import TrackerConfig
+
+
+@dataclass(frozen=True)
+class VideoConfig:
+    """Which frames the models see, and at what size."""
+
+    max_side: int = option(1280, "downscale frames to this longer side before any model sees them", unit="px",
+                           ge=64, le=4096, flag="", job=True)
+    stride: int = option(1, "keep every n-th frame", ge=1, le=100, flag="", job=True)
+    max_frames: int | None = option(None, "stop after this many kept frames (after --stride)", ge=1, le=10_000_000,
+                                    flag="", job=True)
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    """Which models run, and where their files are (a server sets these for every job)."""
+
+    body_model: str = option("blazepose", "body model: blazepose (CPU) or sam3d_body (GPU, `nvwa models download`)",
+                             choices=BODY_MODELS, flag="", setting="body_model")
+    tracker: str = option("blazepose", "who finds and follows people: blazepose (CPU) or sam3 masklets (GPU; "
+                          "needs --body-model sam3d_body)", choices=TRACKERS, flag="", setting="tracker")
+    occlusion: bool = option(False, "amodal masks for hidden people (Diffusion-VAS; GPU, slow; needs --tracker sam3)",
+                             flag="", setting="occlusion")
+    models_dir: str | None = option(None, "where `nvwa models fetch` put the models (default $NVWA_MODELS_DIR or "
+                                    "~/.local/share/nvwa/models)", flag="", setting="models_dir")
+    checkpoints_dir: str | None = option(None, "the GPU checkpoints (default $NVWA_CHECKPOINTS_DIR or "
+                                         "~/.local/share/nvwa/checkpoints)", flag="", setting="checkpoints_dir")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything ``nvwa process`` does, by stage: the models' half (video, models, tracking, the body
+    model, SAM 3, occlusion) and the reconstruction's (``reconstruct``: re-runnable from observations)."""
+
+    video: VideoConfig = field(default_factory=VideoConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    tracking: TrackerConfig = field(default_factory=TrackerConfig)
+    hog: HogConfig = field(default_factory=HogConfig)
+    blazepose: BlazePoseConfig = field(default_factory=BlazePoseConfig)
+    sam3: SAM3Config = field(default_factory=SAM3Config)
+    amodal: OcclusionConfig = field(default_factory=OcclusionConfig)
+    reconstruct: ReconstructConfig = field(default_factory=ReconstructConfig)
+
+
+__all__ = ["PipelineConfig", "VideoConfig", "ModelsConfig"]

@@ -21,10 +21,14 @@ def test_intrinsics_scale_with_the_decoded_frame():
     assert (k.fx, k.cx, k.cy) == (500, 442, 248.5)
 
 
-@pytest.mark.parametrize("text", ["1,2,3", "a,b,c,d", "0,0,1,1", "1,0,5,0,1,5,0,1,1"])
-def test_bad_K_is_a_one_line_error(text):
-    with pytest.raises(InputError, match="--K"):
+@pytest.mark.parametrize("text, why", [("1,2,3", "fx,fy,cx,cy"), ("a,b,c,d", "numbers"), ("0,0,1,1", "positive"),
+                                       ("-500,500,320,240", "positive"), ("nan,500,320,240", "finite"),
+                                       ("1,0,5,0,1,5,0,1,1", "pinhole"), ("800,800,5000,240", "outside the 640x480 frame"),
+                                       ("800,800,320,-10", "outside")])
+def test_bad_K_is_a_one_line_error(text, why):
+    with pytest.raises(InputError, match="--K") as err:
         Intrinsics.from_text(text, 640, 480)
+    assert why in str(err.value) and "\n" not in str(err.value)
 
 
 def test_K_from_nine_numbers():

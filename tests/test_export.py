@@ -371,7 +371,8 @@ def test_assimp_reads_and_converts_the_glb(real_export, tmp_path):
     assert info.returncode == 0, info.stdout[-2000:] + info.stderr[-2000:]
     counts = dict(re.findall(r"^(Bones|Animations|Meshes):\s+(\d+)", info.stdout, re.M))
     n = len(scene.people)
-    assert counts == {"Bones": str(25 * n), "Animations": "1", "Meshes": str(n + 1)}, counts
+    assert len(scene.supports) == 1  # the Sports2D man's utility box: a mesh of its own
+    assert counts == {"Bones": str(25 * n), "Animations": "1", "Meshes": str(n + 1 + len(scene.supports))}, counts
     for fmt, magic in (("fbx", b"Kaydara FBX Binary"), ("obj", b"")):
         target = tmp_path / f"scene.{fmt}"
         run = subprocess.run(["assimp", "export", str(out / "scene.glb"), str(target)], capture_output=True, text=True,
@@ -379,7 +380,7 @@ def test_assimp_reads_and_converts_the_glb(real_export, tmp_path):
         assert run.returncode == 0 and target.stat().st_size > 10_000, (fmt, run.returncode, run.stderr[-2000:])
         assert target.read_bytes().startswith(magic)
     obj = subprocess.run(["assimp", "info", str(tmp_path / "scene.obj")], capture_output=True, text=True, timeout=120)
-    assert obj.returncode == 0 and re.search(r"^Meshes:\s+%d$" % (n + 1), obj.stdout, re.M), obj.stdout[-1500:]
+    assert obj.returncode == 0 and re.search(r"^Meshes:\s+%d$" % (n + 1 + len(scene.supports)), obj.stdout, re.M), obj.stdout[-1500:]
 
 
 def test_bvh_resampling_between_frames_matches_scipy_slerp():
@@ -395,3 +396,28 @@ def test_bvh_resampling_between_frames_matches_scipy_slerp():
         want = Slerp(p.timestamp_s, Rotation.from_quat(p.local_rotations[:, j]))(tc)
         assert (want.inv() * Rotation.from_quat(q[:, j])).magnitude().max() < 1e-6
     assert np.allclose(root[:, 2], np.interp(tc, p.timestamp_s, p.root_world[:, 2]))
+
+
+def test_the_man_on_the_box_stands_on_a_support_in_the_scene_and_the_glb(real_export):
+    """Sports2D: the man on the utility box is seen only on it. The scene lists the box as a support
+    (top, footprint, who stood on it, when), his feet rest on its top, and the GLB has it as a solid."""
+    import pygltflib
+
+    scene, out = real_export
+    summary = json.loads((out / "scene.json").read_text())
+    (box,) = summary["supports"]
+    assert 1.2 < box["top_y_m"] < 3.0 and len(box["footprint_xz"]) >= 3
+    man = next(p for p in scene.people if p.person_id in box["person_ids"])
+    on = (man.timestamp_s >= box["start_s"]) & (man.timestamp_s <= box["end_s"])
+    lowest = man.joints_world[on][:, [7, 8, 10, 11], 1].min(axis=1)
+    assert np.median(np.abs(lowest - box["top_y_m"])) < 0.05  # standing on its top, not floating
+    others = [p for p in scene.people if p.person_id not in box["person_ids"]]
+    assert all(np.median(p.joints_world[:, [7, 8, 10, 11], 1].min(axis=1)) < 0.05 for p in others)  # on the floor
+    for p in summary["people"]:
+        assert 1.3 < p["stature_m"] < 2.1
+    g = summary["grounding"]
+    assert g["calibration"]["vanishing_points"]["vertical_votes"] >= 20 and "contact_plane" in g["cues"]
+    gltf = pygltflib.GLTF2().load(str(out / "scene.glb"))
+    node = next(n for n in gltf.nodes if n.name == "support_0")
+    pos = gltf.accessors[gltf.meshes[node.mesh].primitives[0].attributes.POSITION]
+    assert pos.max[1] == pytest.approx(box["top_y_m"], abs=1e-3) and pos.min[1] == pytest.approx(0.0, abs=1e-6)

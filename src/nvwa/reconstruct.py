@@ -144,14 +144,45 @@ def person_motion(person: PersonObservations, m: RigMotion, contact: np.ndarray,
         foot_contact=contact, depth_scale=depth_scale, **mesh)
 
 
-def true_sizes(g, motions: dict, times: dict):
-    """Each person's size from where their feet put them (the pinning's mean depth factor), then the one
-    metric scale (median person = the adult stature prior) -> (the grounding scaled, {person id: factor
-    on that person's bones}, what the scale rests on)."""
+def true_sizes(g, motions: dict, times: dict, metric_bodies: bool = False):
+    """Each person's size from where their feet put them (the pinning's depth factor), then the one
+    metric scale (median person = the adult stature prior; none when the body model gives metric
+    bodies of their own shape, as SAM 3D Body does) -> (the grounding scaled, {person id: factor on that
+    person's bones}, what the scale rests on)."""
     placed = {pid: stature_from_bones(m.bone_lengths) * g.depth_scale[pid] for pid, m in motions.items()}
     seconds = {pid: float(times[pid][-1] - times[pid][0]) for pid in motions}
     scale, info = metric_scale(placed, seconds)
+    if metric_bodies:
+        scale, info = 1.0, {"method": "the body model's metric shapes", "people": len(placed)}
     return g.scaled(scale), {pid: g.depth_scale[pid] * scale for pid in motions}, info
+
+
+SUPPORT_MARGIN_M = 0.25  # m: a support's footprint reaches this far around the feet that stood on it
+
+
+def support_list(people: list[PersonMotion], found: dict) -> tuple[dict, ...]:
+    """The scene's supports (the floor needs none): per raised stretch a person stood on, its top (m above
+    the floor) and its footprint on the floor plane, the convex hull of their feet while on it grown by
+    SUPPORT_MARGIN_M, as a counter-clockwise polygon seen from above."""
+    from scipy.spatial import ConvexHull, QhullError
+
+    by_id = {p.person_id: p for p in people}
+    out = []
+    ring = SUPPORT_MARGIN_M * np.array([[np.cos(a), np.sin(a)] for a in np.linspace(0, 2 * np.pi, 12, endpoint=False)])
+    for pid, stretches in found.items():
+        p = by_id.get(pid)
+        for st in stretches if p is not None else []:
+            on = (p.timestamp_s >= st["start_s"]) & (p.timestamp_s <= st["end_s"])
+            feet = p.joints_world[on][:, FEET][:, :, [0, 2]].reshape(-1, 2)
+            pts = (feet[:, None, :] + ring[None]).reshape(-1, 2)
+            try:
+                poly = pts[ConvexHull(pts).vertices]
+            except (QhullError, ValueError):
+                continue
+            poly = poly[::-1]  # x right, z towards the viewer: seen from +Y, reversed order is counter-clockwise
+            out.append({"top_y_m": round(float(st["height_m"]), 3), "footprint_xz": np.round(poly, 3).tolist(),
+                        "person_ids": [int(pid)], "start_s": float(st["start_s"]), "end_s": float(st["end_s"])})
+    return tuple(out)
 
 
 def floor_dict(floor: Floor) -> dict:
@@ -197,7 +228,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
                           estimate_focal=K.source == "default", gravity=cal.gravity_cam)
         if g.focal_estimated:
             K = K.with_focal(K.fx * g.focal_scale, "estimated")
-        g, sizes, scale_info = true_sizes(g, {pid: m for pid, (m, _) in fitted.items()}, times)
+        g, sizes, scale_info = true_sizes(g, {pid: m for pid, (m, _) in fitted.items()}, times, obs.backend_places_people)
         R, t = g.R_world_from_cam, g.t_world_from_cam
     grounding = {**g.event_data(), "calibration": cal.as_dict(), "metric_scale": scale_info,
                  "warnings": [*cal.warnings, *g.warnings]}
@@ -223,7 +254,8 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
              "wall_s": round(wall, 3), "fps": round(frames / wall, 3) if wall > 0 else 0.0,  # run() puts the whole run's
              "options": {**obs.options, "smoothing": config.smoothing, "intrinsics": K.source}}
     scene = Scene(video=obs.video, K=K.K, R_world_from_cam=R, t_world_from_cam=t, floor=floor_dict(g.floor),
-                  people=tuple(people), stats=stats, grounding=grounding, mesh_faces=obs.mesh_faces)
+                  people=tuple(people), stats=stats, grounding=grounding, mesh_faces=obs.mesh_faces,
+                  supports=support_list(people, g.supports))
     yield Progress("scene", f"{len(people)} people" if people else "no people found: the scene is empty", {"scene": scene})
 
 

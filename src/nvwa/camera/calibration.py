@@ -22,6 +22,7 @@ _VERTICAL_KEYPOINTS = {
 PEOPLE_FRAMES = 40  # frames per person offered as vertical segments (spread over the track)
 MIN_VISIBILITY = 0.6
 UPRIGHT_DEG = 15.0  # a person's feet-hip-shoulder line bent more than this (in 3D) is not a vertical segment
+STRONG_VOTES = 20  # segments a VP needs before it outranks the feet (a few short edges of round things can agree by chance)
 
 
 @dataclass
@@ -79,13 +80,16 @@ def calibrate_camera(obs, K: Intrinsics, people) -> CameraCalibration:
     if len(lines) + len(segs) < MIN_VERTICAL_VOTES:
         return CameraCalibration(K, None, None, len(segs), ["no straight lines and nobody upright: no vanishing points"])
     cal = calibrate_from_lines(lines, segs, size, up_hint=hint, focal_guess=K.fx)
-    if K.source == "default" and cal.focal_px is not None and not obs.backend_places_people:
+    focal_votes = sum(n for _, n, f in cal.horizontal_vps if f is not None and cal.focal_px and abs(f / cal.focal_px - 1) <= 0.1)
+    if K.source == "default" and cal.focal_px is not None and focal_votes >= STRONG_VOTES and not obs.backend_places_people:
         K = K.with_focal(cal.focal_px, "vanishing points")
     elif K.source == "default":
-        warnings.append("focal length not found from vanishing points (too few horizontal lines)")
+        warnings.append("focal length not found from vanishing points (too few straight horizontal edges)")
     gravity = None
-    if cal.vertical_vp is not None and cal.vertical_votes >= MIN_VERTICAL_VOTES:
+    if cal.vertical_vp is not None and cal.vertical_votes - cal.vertical_people_votes >= STRONG_VOTES:
         gravity = gravity_from_vp(cal.vertical_vp, K.K)
+    elif cal.vertical_vp is not None:
+        warnings.append(f"vertical vanishing point from {cal.vertical_votes} segments only: gravity from the feet and bodies")
     return CameraCalibration(K, gravity, cal, len(segs), warnings)
 
 

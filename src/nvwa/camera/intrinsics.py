@@ -47,8 +47,10 @@ class Intrinsics:
             if not np.allclose(K[2], [0, 0, 1]) or K[0, 1] != 0 or K[1, 0] != 0:
                 raise InputError(f"--K {text}", "is not a pinhole K (last row 0,0,1 and no skew)")
             v = [K[0, 0], K[1, 1], K[0, 2], K[1, 2]]
-        if len(v) != 4 or v[0] <= 0 or v[1] <= 0:
-            raise InputError(f"--K {text}", "needs fx,fy,cx,cy (positive focal) or 9 values of a 3x3 K")
+        if len(v) != 4 or not np.all(np.isfinite(v)) or v[0] <= 0 or v[1] <= 0:
+            raise InputError(f"--K {text}", "needs fx,fy,cx,cy (positive, finite focal) or 9 values of a 3x3 K")
+        if not (0 <= v[2] <= width and 0 <= v[3] <= height):
+            raise InputError(f"--K {text}", f"principal point ({v[2]:g}, {v[3]:g}) is outside the {width}x{height} frame")
         return cls(v[0], v[1], v[2], v[3], width, height, "K")
 
     def scaled(self, s: float) -> "Intrinsics":

@@ -261,3 +261,69 @@ def _fuse_focal(horizontal: list, vert, c: np.ndarray, diag: float) -> tuple[flo
 
 __all__ = ["detect_segments", "find_vp", "gravity_from_vp", "focal_from_vps", "calibrate_from_lines",
            "SceneCalibration", "VanishingPoint"]
+
+
+def height_ratios(feet: np.ndarray, tops: np.ndarray, vertical_vp: np.ndarray, focal: float, c: np.ndarray) -> np.ndarray:
+    """Single-view metrology (the cross-ratio along each person's vertical line): the height of each
+    ``tops`` point (N, 2) px above its ``feet`` point (N, 2) px on the ground, over the camera's height,
+    for a camera of focal ``focal`` px, principal point ``c`` and vertical VP ``vertical_vp`` (homogeneous).
+
+    The horizon is the polar line of the vertical VP: v'x x + v'y y + f^2 v'w = 0 in centred pixels. The
+    vertical through the feet meets it at i, the image of the point at the camera's height, and
+    (b, t; i, v) = H / h_camera. NaN where a point is degenerate."""
+    v = np.asarray(vertical_vp, float)
+    vc = np.array([v[0] - c[0] * v[2], v[1] - c[1] * v[2], v[2]])
+    horizon = np.array([vc[0], vc[1], focal ** 2 * vc[2]])
+    b = np.column_stack([feet - c, np.ones(len(feet))])
+    t = np.column_stack([tops - c, np.ones(len(tops))])
+    line = np.cross(b, vc[None, :])
+    i = np.cross(line, horizon[None, :])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        direction = (vc[:2] - vc[2] * b[:, :2])  # from the feet towards the VP
+        direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+
+        def along(p):  # signed position along each person's vertical (finite points; the VP may be far)
+            return np.sum((p[:, :2] / p[:, 2:3] - b[:, :2]) * direction, axis=1)
+
+        s_t, s_i = along(t), along(i)
+        s_v = along(np.repeat(vc[None], len(b), 0)) if abs(vc[2]) > 1e-12 else np.full(len(b), np.inf)
+        if np.isinf(s_v).all():
+            return s_t / s_i
+        return (s_t * (s_v - s_i)) / (s_i * (s_v - s_t))
+
+
+def focal_from_people(tracks: list, vertical_vp: np.ndarray, size: tuple[int, int], steps: int = 121) -> dict | None:
+    """The focal length that keeps each person's height constant as they walk nearer and further:
+    ``tracks`` is a list of (feet (T, 2), tops (T, 2)) px per person (upright frames); a wrong focal
+    puts the horizon elsewhere and makes a walker grow or shrink with depth. A log-spaced search over
+    FOCAL_RANGE; None when the camera is level (no focal information) or nobody moves in depth.
+    -> {"focal_px", "sharpness" (cost at +-20% over the minimum), "people"}"""
+    c = np.array([size[0] / 2, size[1] / 2])
+    diag = float(np.hypot(*size))
+    v = np.asarray(vertical_vp, float)
+    if abs(v[2]) < 1e-9:
+        return None
+    usable = [(f, t) for f, t in tracks if len(f) >= 5 and np.ptp(f[:, 1]) >= 0.05 * size[1]]
+    if not usable:
+        return None
+    grid = np.geomspace(FOCAL_RANGE[0] * diag, FOCAL_RANGE[1] * diag, steps)
+
+    def cost(f: float) -> float:
+        res = []
+        for feet, tops in usable:
+            r = height_ratios(feet, tops, v, f, c)
+            r = np.log(r[np.isfinite(r) & (r > 0)])
+            if len(r) >= 5:
+                res.append(r - np.median(r))
+        if not res:
+            return np.inf
+        return float(np.median(np.abs(np.concatenate(res))))
+
+    costs = np.array([cost(f) for f in grid])
+    if not np.isfinite(costs).any():
+        return None
+    k = int(np.nanargmin(costs))
+    f = float(grid[k])
+    near = [cost(f * 0.8), cost(f * 1.2)]
+    sharp = float(min(near) / max(costs[k], 1e-9))
+    return {"focal_px": f, "sharpness": round(sharp, 3), "people": len(usable), "cost": round(float(costs[k]), 4)}

@@ -3,6 +3,7 @@
 Layout of the file (glTF 2.0, Y up, metres, floor at Y=0):
 
 - node ``floor``: a grey quad at Y=0 under everyone and the camera;
+- nodes ``support_<k>``: what people stood on besides the floor (a box, a stage), a prism up to its top;
 - node ``camera``: a perspective camera with the video's vertical field of view and aspect ratio, at
   the camera's world pose (glTF cameras look down their -Z with +Y up; ours is OpenCV's, so the node's
   rotation is R_world_from_cam @ diag(1, -1, -1));
@@ -228,6 +229,43 @@ def contact_intervals(t: np.ndarray, contact: np.ndarray) -> dict[str, list[list
     return out
 
 
+def _support_nodes(scene: Scene, gltf: g.GLTF2, b: _Builder) -> list[g.Node]:
+    """Each support people stood on (a box, a stage) as a solid prism from the floor up to its top, under
+    its footprint: a replay shows what they stand on. Flat-shaded: each face its own corners and normal."""
+    nodes = []
+    for k, sup in enumerate(scene.supports):
+        poly = np.asarray(sup.get("footprint_xz", []), dtype=np.float32).reshape(-1, 2)
+        top = float(sup.get("top_y_m", 0.0))
+        if len(poly) < 3 or not top > 0:
+            continue
+        n = len(poly)
+        ring = lambda y: np.column_stack([poly[:, 0], np.full(n, y), poly[:, 1]])  # noqa: E731
+        verts = np.concatenate([ring(top), ring(0.0)]).astype(np.float32)
+        faces = [[0, i, i + 1] for i in range(1, n - 1)]  # the top (counter-clockwise from above)
+        for i in range(n):  # the sides, facing out
+            j = (i + 1) % n
+            faces += [[i, n + i, n + j], [i, n + j, j]]
+        if not gltf.materials or gltf.materials[-1].name != "support":
+            gltf.materials.append(g.Material(name="support", pbrMetallicRoughness=g.PbrMetallicRoughness(
+                baseColorFactor=[0.55, 0.5, 0.42, 1.0], metallicFactor=0.0, roughnessFactor=0.9)))
+        tri = verts[np.asarray(faces)]  # (F, 3, 3): flat shading, each face its own corners and normal
+        normal = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-12)
+        corners = tri.reshape(-1, 3).astype(np.float32)
+        normals = np.repeat(normal, 3, axis=0).astype(np.float32)
+        prim = g.Primitive(attributes=g.Attributes(POSITION=b.accessor(corners, FLOAT, "VEC3", target=ARRAY_BUFFER, bounds=True),
+                                                   NORMAL=b.accessor(normals, FLOAT, "VEC3", target=ARRAY_BUFFER)),
+                           indices=b.accessor(np.arange(len(corners), dtype=np.uint16), USHORT, "SCALAR",
+                                              target=ELEMENT_ARRAY_BUFFER),
+                           material=len(gltf.materials) - 1)
+        gltf.meshes.append(g.Mesh(name=f"support_{k}", primitives=[prim]))
+        # extras stay flat (numbers and strings): assimp's FBX export aborts on a list in node metadata
+        nodes.append(g.Node(name=f"support_{k}", mesh=len(gltf.meshes) - 1, extras={
+            "top_y_m": top, "person_ids": ",".join(str(int(i)) for i in sup.get("person_ids", [])),
+            "start_s": float(sup.get("start_s", 0.0)), "end_s": float(sup.get("end_s", 0.0))}))
+    return nodes
+
+
 def glb_bytes(scene: Scene) -> bytes:
     """The scene as one GLB file's bytes."""
     gltf = g.GLTF2(asset=g.Asset(version="2.0", generator=f"nvwa {__version__}"))
@@ -237,6 +275,9 @@ def glb_bytes(scene: Scene) -> bytes:
     roots.append(len(gltf.nodes) - 1)
     gltf.nodes.append(_camera_node(scene, gltf))
     roots.append(len(gltf.nodes) - 1)
+    for node in _support_nodes(scene, gltf, b):
+        gltf.nodes.append(node)
+        roots.append(len(gltf.nodes) - 1)
     anim = g.Animation(name="motion", channels=[], samplers=[])
     for p in scene.people:
         roots.extend(_add_person(p, gltf, b, anim))

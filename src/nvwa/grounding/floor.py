@@ -198,25 +198,41 @@ def pin_depth_to_floor(root: np.ndarray, rel: np.ndarray, confidence: np.ndarray
     such as a jump. Where the ray grazes the floor (|n . ray| < ``min_grazing``, a level camera) the
     floor says little about depth and the person's median factor is used.
     """
-    n, d = floor.normal_cam, floor.offset
     T = len(root)
     if T == 0:
         return np.ones(0)
+    raw = foot_ray_factors(root, rel, confidence, floor, min_grazing=min_grazing, min_confidence=min_confidence, limits=limits)
+    ok = np.isfinite(raw)
+    if not ok.any():
+        return np.ones(T)
+    out = running_median(raw, t, window_s, fallback=float(np.median(raw[ok])))
+    # a running median moves in steps; the depth it sets moves the whole body, so smooth it too
+    return one_euro_zero_lag(out, t, OneEuroConfig(min_cutoff=1.0 / window_s, beta=0.0)) if T > 2 else out
+
+
+def foot_ray_factors(root: np.ndarray, rel: np.ndarray, confidence: np.ndarray, floor: Floor, *, min_grazing: float = 0.03,
+                     min_confidence: float = 0.5, limits: tuple[float, float] = (0.4, 2.5), level=0.0) -> np.ndarray:
+    """(T,) per frame, the factor s that puts the lowest confident sole point on the floor (or on a
+    surface ``level`` (T,) m above it) along its camera ray (n . s (r + q) + d - level = 0); NaN where
+    the ray grazes the floor or s is out of ``limits``."""
+    n, d = floor.normal_cam, floor.offset - np.asarray(level, dtype=np.float64)
     foot = root + lowest_sole(rel, confidence, n, min_confidence)
     nr = foot @ n
     grazing = np.abs(nr) / np.maximum(np.linalg.norm(foot, axis=1), 1e-9)
     with np.errstate(divide="ignore", invalid="ignore"):
         raw = -d / nr
     ok = (grazing >= min_grazing) & np.isfinite(raw) & (raw > limits[0]) & (raw < limits[1])
-    if not ok.any():
-        return np.ones(T)
-    fallback = float(np.median(raw[ok]))
-    raw = np.where(ok, raw, np.nan)
-    out = np.empty(T)
-    for i in range(T):  # running median over a time window (frames may be irregular in time)
+    return np.where(ok, raw, np.nan)
+
+
+def running_median(x: np.ndarray, t: np.ndarray, window_s: float, fallback=np.nan) -> np.ndarray:
+    """Median over a time window centred on each sample (samples may be irregular in time); NaNs are
+    skipped, ``fallback`` where a window holds none. ``x`` (T,) or (T, D)."""
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty_like(x)
+    for i in range(len(x)):
         a, b = np.searchsorted(t, [t[i] - window_s / 2, t[i] + window_s / 2])
-        w = raw[a:b]
-        w = w[np.isfinite(w)]
-        out[i] = np.median(w) if len(w) else fallback
-    # a running median moves in steps; the depth it sets moves the whole body, so smooth it too
-    return one_euro_zero_lag(out, t, OneEuroConfig(min_cutoff=1.0 / window_s, beta=0.0)) if T > 2 else out
+        w = x[a:b]
+        good = np.isfinite(w) if w.ndim == 1 else np.isfinite(w).all(axis=1)
+        out[i] = np.median(w[good], axis=0) if good.any() else fallback
+    return out

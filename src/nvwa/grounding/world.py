@@ -20,8 +20,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from nvwa.grounding.floor import (Floor, body_up_direction, contact_mask, fit_floor, lowest_sole, pin_depth_to_floor,
-                                  world_from_camera)
+from nvwa.grounding.floor import (Floor, body_up_direction, contact_mask, fit_floor, foot_ray_factors, lowest_sole,
+                                  pin_depth_to_floor, running_median, world_from_camera)
+from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_zero_lag
 from nvwa.runs import true_runs
 
 TYPICAL_CAMERA_HEIGHT_M = 1.6  # the prior when no floor can be fitted: an upright camera at eye height
@@ -30,6 +31,12 @@ MIN_PITCH_FOR_FOCAL_DEG = 8.0  # below this the floor's tilt says nothing about 
 FOCAL_SCALE_RANGE = (0.5, 2.0)  # estimates outside guess x this range are not believed
 RAISED_SUPPORT_M = 0.4  # a stance this far above the person's own ground level, held a while, is a support of its own (a box; not a stair step: depth drift of a walker toward the camera reaches ~0.3 m)
 RAISED_SUPPORT_MIN_S = 0.5
+MAX_SUPPORT_M = 3.0  # m: people stand on boxes, stages, walls; a higher "support" is a misplaced person
+SIZE_DEPTH_ERROR = 0.1  # share of the distance a body-size placement is off by (one person, one stretch)
+ELEVATED_FACTOR = 1.6  # feet that meet the floor only this much further than the body's size puts them: a person on something
+PATH_MEDIAN_S = 0.7  # s: a person's root path is a running median over this (a wrong or hidden foot for a few frames)
+MAX_SPEED_M_S = 4.5  # m/s: faster than a jog between two frames is a misplacement, not a person
+PATH_SMOOTHING = OneEuroConfig(min_cutoff=1.0, beta=0.3)  # then a zero-lag One-Euro (Hz; m/s)
 
 
 @dataclass(frozen=True)
@@ -176,7 +183,7 @@ def _stretched(people: dict, s: float) -> dict:
     return {pid: PersonFeet(p.t, p.root * z, p.soles, p.sole_confidence, p.up) for pid, p in people.items()}
 
 
-def raised_supports(heights: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+def raised_supports(heights: np.ndarray, t: np.ndarray, min_level: float = RAISED_SUPPORT_M) -> tuple[np.ndarray, list[dict]]:
     """A person's lowest-sole height above the floor per frame (T,), before depth pinning -> (support
     height per frame above the person's own ground level (T,), the raised stretches found).
 
@@ -197,16 +204,16 @@ def raised_supports(heights: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, lis
                     else np.nan for i in range(T)])
     med = np.where(np.isfinite(med), med, np.nanmedian(med))
     base = float(np.percentile(med, 10))
-    ground = med < base + RAISED_SUPPORT_M / 2
+    ground = med < base + min_level / 2
     span = lambda mask: float(np.sum(np.diff(t)[mask[1:] & mask[:-1]]))  # noqa: E731
     if span(ground) < RAISED_SUPPORT_MIN_S:
         return support, found
-    high = med >= base + RAISED_SUPPORT_M
+    high = med >= base + min_level
     for a, b in true_runs(high):
         if t[b - 1] - t[a] < RAISED_SUPPORT_MIN_S:
             continue
         level = float(np.median(med[a:b])) - base
-        if np.median(np.abs(med[a:b] - base - level)) > 0.1:  # not one surface
+        if np.median(np.abs(med[a:b] - base - level)) > 0.1 or level > MAX_SUPPORT_M:  # not one surface, or no box
             continue
         support[a:b] = level
         found.append({"height_m": round(level, 3), "start_s": float(t[a]), "end_s": float(t[b - 1])})
@@ -262,10 +269,10 @@ def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool, gravi
             break
         pinned = {}
         for pid, p in floor_view.items():
-            pinned[pid] = _placed(p, pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t), floor)
+            pinned[pid] = _placed(p, floor, fallback=pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t))[0]
         floor = _fit(pinned, floor.normal_cam, fixed)
-    if not _no_floor(floor):
-        moved = camera_moved(pinned, floor)
+    if not _no_floor(floor):  # on the people as the body model placed them (standing them on one floor would hide it)
+        moved = camera_moved(floor_view, floor)
         if moved:
             warnings.append(moved)
     if _no_floor(floor):
@@ -280,25 +287,89 @@ def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool, gravi
         # a stance well above the floor before pinning (a box, a step) is a support of its own
         lowest = np.where(p.sole_confidence >= 0.5, floor.height(p.root[:, None] + p.soles), np.inf).min(axis=1)
         lowest[~np.isfinite(lowest)] = np.nan  # no sole seen that frame
-        level, found = raised_supports(lowest, p.t)
+        level, found = raised_supports(lowest, p.t, _stance_noise(p, floor))
+        if not found:
+            level, found = _standing_above_floor(p, floor, lowest)
         if found:
             k = np.where(level > 0, _pin_to_levels(p, floor, level), k)
-        placed = _placed(p, k, floor)
+        placed, depth[pid] = _placed(p, floor, level, fallback=k)
         roots[pid] = placed.root
-        depth[pid] = float(np.median(k))
         supports[pid] = found
     R, t = world_from_camera(floor)
     return Grounding(floor, R, t, camera_pose(R, t), 1.0 / scale_z, estimated, roots, depth, supports, warnings, cues)
 
 
-def _placed(p: PersonFeet, k: np.ndarray, floor: Floor) -> PersonFeet:
-    """The person stood on their lowest foot: that foot moved along its camera ray by ``k`` (T,) (onto
-    the floor), the body hung from it at one size for the whole track (the median of ``k``), so the
-    body neither grows nor shrinks from frame to frame while its foot stays where the pixels say."""
-    size = float(np.median(k))
-    q = lowest_sole(p.soles, p.sole_confidence, floor.normal_cam)
+def _stance_noise(p: PersonFeet, floor: Floor) -> float:
+    """The least stance height (m) a raised support of this person must have to be told from noise: the
+    body-size placement is good to ~SIZE_DEPTH_ERROR of the distance, which moves the feet up or down by
+    that along the ray's slope to the floor (far people seen from high up: a lot)."""
+    d = np.linalg.norm(p.root, axis=1)
+    slope = np.abs(p.root @ floor.normal_cam) / np.maximum(d, 1e-9)
+    return max(RAISED_SUPPORT_M, 3 * SIZE_DEPTH_ERROR * float(np.median(d * slope)))
+
+
+def speed_bounded(x: np.ndarray, t: np.ndarray, max_speed: float) -> np.ndarray:
+    """A path (T, 3) m no faster than ``max_speed`` (m/s): followed forward and backward, each step cut
+    to what the time allows, the two passes averaged (neither end is trusted more). Where the path is
+    within the bound it is unchanged; a jump (a misplaced frame, the end of a track behind something)
+    becomes the fastest walk the time allows."""
+    def follow(order):
+        y = x.copy()
+        for a, b in zip(order[:-1], order[1:]):
+            step = x[b] - y[a]
+            limit = max_speed * abs(t[b] - t[a])
+            n = np.linalg.norm(step)
+            y[b] = y[a] + (step * (limit / n) if n > limit else step)
+        return y
+    idx = np.arange(len(x))
+    return (follow(idx) + follow(idx[::-1])) / 2
+
+
+def _standing_above_floor(p: PersonFeet, floor: Floor, lowest: np.ndarray) -> tuple[np.ndarray, list[dict]]:
+    """A person who never stands on the floor (a man on a utility box for the whole clip): their feet's
+    camera rays meet the floor only where they would be a giant (factor > ELEVATED_FACTOR on their
+    body-size placement), or not at all, while at their body-size placement the feet rest steadily at
+    one height above the floor. That height is a support of their own. -> (level per frame, supports)."""
+    T = len(p.t)
+    raw = foot_ray_factors(p.root, p.soles, p.sole_confidence, floor, limits=(0.05, 100.0))
+    ok = np.isfinite(raw)
+    if ok.mean() >= 0.3 and np.median(raw[ok]) <= ELEVATED_FACTOR:
+        return np.zeros(T), []
+    h = lowest[np.isfinite(lowest)]
+    if len(h) < 3 or p.t[-1] - p.t[0] < RAISED_SUPPORT_MIN_S:
+        return np.zeros(T), []
+    top = float(np.median(h))
+    if not RAISED_SUPPORT_M <= top <= MAX_SUPPORT_M or np.subtract(*np.percentile(h, [75, 25])) > 0.15:
+        return np.zeros(T), []
+    return np.full(T, top), [{"height_m": round(top, 3), "start_s": float(p.t[0]), "end_s": float(p.t[-1]), "whole_track": True}]
+
+
+def _placed(p: PersonFeet, floor: Floor, level: np.ndarray | float = 0.0,
+            fallback: np.ndarray | None = None) -> tuple[PersonFeet, float]:
+    """The person stood on their lowest foot. Each frame that foot slides along its own camera ray onto
+    the floor (or the support ``level`` (T,) m above it): where it meets it is where the person stands,
+    whatever their size; the body hangs from it at one size for the whole track (the median factor),
+    so it neither grows nor shrinks from frame to frame. The path of the root is then cleaned of what
+    a person cannot do (a running median drops a wrong foot or a hidden one, a zero-lag One-Euro the
+    jitter) and its height above the support is the body's own (pelvis over the standing foot).
+    ``fallback`` (T,): factors for frames whose ray says nothing (grazing); default: the median.
+    -> (the person placed, their size factor)."""
+    n = floor.normal_cam
+    raw = foot_ray_factors(p.root, p.soles, p.sole_confidence, floor, level=level)
+    ok = np.isfinite(raw)
+    if not ok.any() and fallback is None:
+        return p, 1.0
+    size = float(np.median(raw[ok])) if ok.any() else float(np.median(fallback))
+    k = np.where(ok, raw, fallback if fallback is not None else size)
+    q = lowest_sole(p.soles, p.sole_confidence, n)
     root = k[:, None] * (p.root + q) - size * q
-    return PersonFeet(p.t, root, p.soles * size, p.sole_confidence, p.up)
+    height = np.asarray(level, dtype=np.float64) - size * (q @ n)  # the pelvis above the floor: over the standing foot
+    if len(p.t) > 2:
+        root = running_median(root, p.t, PATH_MEDIAN_S)
+        root = speed_bounded(root, p.t, MAX_SPEED_M_S)
+        root = one_euro_zero_lag(root, p.t, PATH_SMOOTHING)
+        root += (height - (root @ n + floor.offset))[:, None] * n[None, :]
+    return PersonFeet(p.t, root, p.soles * size, p.sole_confidence, p.up), size
 
 
 def _pin_to_levels(p: PersonFeet, floor: Floor, level: np.ndarray) -> np.ndarray:

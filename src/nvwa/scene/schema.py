@@ -102,6 +102,8 @@ class Scene:
     stats: dict = field(default_factory=dict)  # timings, counts, options
     grounding: dict = field(default_factory=dict)  # the grounded event: camera pose, focal, supports, warnings
     mesh_faces: np.ndarray | None = field(default=None, repr=False)  # (F, 3): mesh backends only
+    # what people stand on besides the floor: {"top_y_m", "footprint_xz" [[x, z], ...], "person_ids", "start_s", "end_s"}
+    supports: tuple = ()
     version: str = SCENE_VERSION
 
     def summary(self) -> dict:
@@ -119,6 +121,7 @@ class Scene:
             "floor": {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.floor.items()},
             "skeleton": {"joint_names": list(SMPL24_NAMES), "joint_parents": list(SMPL24_PARENTS)},
             "people": [p.summary() for p in self.people],
+            "supports": list(self.supports),
             "stats": self.stats,
             "files": {"arrays": "scene.npz"},
         }
@@ -205,4 +208,4 @@ def read_scene(out_dir: str | os.PathLike) -> Scene:
     return Scene(video=summary["video"], K=a["K"], R_world_from_cam=a["R_world_from_cam"],
                  t_world_from_cam=a["t_world_from_cam"], floor=floor, people=tuple(people),
                  stats=summary.get("stats", {}), grounding=grounding, mesh_faces=a.get("mesh_faces"),
-                 version=summary["version"])
+                 supports=tuple(summary.get("supports", [])), version=summary["version"])

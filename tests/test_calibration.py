@@ -1,0 +1,211 @@
+"""The camera from the scene and the people: vanishing points on real lab views with a known calibration
+and on synthetic scenes with lying lines; people stood by their feet; supports; the metric scale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_world import _camera as world_camera
+
+from nvwa.camera.vanishing import (calibrate_from_lines, focal_from_people, gravity_from_vp, height_ratios)
+from nvwa.grounding.floor import Floor
+from nvwa.grounding.scale import ADULT_STATURE_M, metric_scale, stature_from_bones
+from nvwa.grounding.world import PersonFeet, ground_people, speed_bounded
+
+DATA = Path(__file__).parent / "data"
+
+
+def _angle(a, b) -> float:
+    return float(np.degrees(np.arccos(np.clip(abs(np.dot(a, b)) / np.linalg.norm(a) / np.linalg.norm(b), 0, 1))))
+
+
+@pytest.mark.parametrize("view", ["cam03", "cam04"])
+def test_lab_views_give_gravity_and_focal_from_their_lines(view):
+    """Real pixels (LSD on the calibrated Pose2Sim views, cam04 rolled by -26 deg): the vertical and the
+    focal length, with no intrinsics given, against the 4-camera calibration."""
+    d = np.load(DATA / "calibrated_lines.npz")
+    size = tuple(int(x) for x in d[f"{view}_image_size"])
+    cal = calibrate_from_lines(d[f"{view}_lines"], d[f"{view}_people"], size, up_hint=d[f"{view}_up_hint"])
+    K_true = d[f"{view}_K"]
+    assert cal.focal_px == pytest.approx(K_true[0, 0], rel=0.05)
+    K = np.array([[cal.focal_px, 0, size[0] / 2], [0, cal.focal_px, size[1] / 2], [0, 0, 1]])
+    assert _angle(gravity_from_vp(cal.vertical_vp, K), d[f"{view}_up_in_camera"]) < 1.0
+    assert cal.vertical_votes >= 20
+
+
+def _project(K, R, pts):
+    x = (R @ pts.T).T
+    uv = (K @ x.T).T
+    return uv[:, :2] / uv[:, 2:]
+
+
+def _room(K, R, t, rng, n=40):
+    """Segments of a box-shaped room's edges (verticals and two horizontal families), camera at ``t``."""
+    segs = []
+    for _ in range(n):
+        for axis in range(3):
+            a = rng.uniform([-6, 0, -20], [6, 4, -4])
+            b = a.copy()
+            b[axis] += rng.uniform(0.5, 2.0) * (1 if axis != 2 else -1)
+            p = _project(K, R, np.stack([a, b]) - t)
+            segs.append(np.r_[p[0], p[1]])
+    return np.array(segs)
+
+
+def _camera(pitch_deg, roll_deg):
+    """R_cam_from_world for a camera looking along world -Z (Y up), pitched down, then rolled."""
+    return world_camera(0.0, pitch_deg, roll_deg)[0]
+
+
+@pytest.mark.parametrize("pitch, roll", [(20, 0), (30, -25), (12, 8)])
+def test_lying_lines_are_outvoted(pitch, roll):
+    """A room's edges plus lines that lie (a tilted picture frame, a slanted roof: 25 segments towards
+    one false point): the vertical within 1 deg and the focal within 5%."""
+    rng = np.random.default_rng(pitch)
+    W, H, f = 1280, 720, 1000.0
+    K = np.array([[f, 0, W / 2], [0, f, H / 2], [0, 0, 1]])
+    R = _camera(pitch, roll)
+    segs = _room(K, R, np.array([0, 2.5, 0]), rng) + rng.normal(0, 0.5, (120, 4))
+    false_vp = np.array([W * 0.8, -H * 0.4])
+    liars = []
+    for _ in range(25):
+        a = rng.uniform([0, 0], [W, H])
+        liars.append(np.r_[a, a + (false_vp - a) * rng.uniform(0.1, 0.2)])
+    up_hint = R @ np.array([0.0, 1.0, 0.0]) + rng.normal(0, 0.1, 3)  # the bodies' up: rough
+    cal = calibrate_from_lines(np.vstack([segs, liars]), np.zeros((0, 4)), (W, H), up_hint=up_hint)
+    assert cal.focal_px == pytest.approx(f, rel=0.05)
+    g = gravity_from_vp(cal.vertical_vp, K)
+    assert _angle(g, R @ np.array([0.0, -1.0, 0.0])) < 1.0
+
+
+def test_no_lines_and_nobody_upright_give_no_vanishing_point_and_no_nan():
+    cal = calibrate_from_lines(np.zeros((0, 4)), np.zeros((0, 4)), (640, 480), up_hint=np.array([0.0, -1.0, 0.0]))
+    assert cal.vertical_vp is None and cal.focal_px is None and cal.horizontal_vps == []
+    # a few random scribbles: nothing reaches the votes a vanishing point needs
+    rng = np.random.default_rng(0)
+    cal = calibrate_from_lines(rng.uniform(0, 640, (5, 4)), np.zeros((0, 4)), (640, 480))
+    assert cal.vertical_vp is None and cal.focal_px is None
+
+
+def test_walking_people_give_the_focal_length():
+    """Walkers of constant height at changing depth: the horizon (and so the focal) that keeps each of
+    them one height is the true one; the cross-ratio gives their height over the camera's."""
+    W, H, f, h_cam = 1280, 720, 900.0, 4.0
+    K = np.array([[f, 0, W / 2], [0, f, H / 2], [0, 0, 1]])
+    R = _camera(25, 3)
+    cam = np.array([0.0, h_cam, 0.0])
+    tracks, rng = [], np.random.default_rng(2)
+    for height, z0 in ((1.75, -8), (1.6, -14), (1.85, -10)):
+        z = np.linspace(z0, z0 - 6, 30)
+        x = rng.uniform(-3, 3) + np.linspace(0, 1, 30)
+        feet = _project(K, R, np.column_stack([x, np.zeros(30), z]) - cam)
+        tops = _project(K, R, np.column_stack([x, np.full(30, height), z]) - cam)
+        tracks.append((feet + rng.normal(0, 0.3, feet.shape), tops + rng.normal(0, 0.3, tops.shape)))
+    vp = K @ R @ np.array([0.0, 1.0, 0.0])
+    r = focal_from_people(tracks, vp, (W, H))
+    assert r is not None and r["focal_px"] == pytest.approx(f, rel=0.05) and r["sharpness"] > 1.2
+    ratio = height_ratios(tracks[0][0], tracks[0][1], vp, f, np.array([W / 2, H / 2]))
+    assert np.median(ratio) == pytest.approx(1.75 / h_cam, rel=0.03)
+    # a level camera: its vertical vanishing point is at infinity and says nothing about the focal
+    assert focal_from_people(tracks, np.array([0.0, 1.0, 0.0]), (W, H)) is None
+
+
+def _standing(root_cam, T=30, fps=10.0, conf=1.0):
+    t = np.arange(T) / fps
+    soles = np.tile(np.array([[[0, 0.9, 0]] * 4]), (T, 1, 1)).astype(float)  # soles 0.9 m under the pelvis (camera y down)
+    return PersonFeet(t, np.tile(root_cam, (T, 1)).astype(float), soles, np.full((T, 4), conf), np.tile([0, -0.5, 0.0], (T, 1)))
+
+
+def test_people_stand_where_their_feet_are_and_jumps_in_depth_are_removed():
+    """Camera 3 m up, level: a person whose body-size depth is 40% too far and jumps by 3 m on three
+    frames is stood on the floor where their feet are (scaled along the rays), with no teleport."""
+    rng = np.random.default_rng(0)
+    gravity = np.array([0.0, 1.0, 0.0])
+    truth = np.array([0.5, 2.1, 8.0])  # pelvis: 3 m camera height - 0.9 m
+    p = _standing(truth * 1.4)
+    root = p.root.copy()
+    root[10:13] *= 1.35  # the body model's depth jumps for three frames
+    root += rng.normal(0, 0.02, root.shape)
+    p = PersonFeet(p.t, root, p.soles * 1.4, p.sole_confidence, p.up)
+    g = ground_people({1: p}, {1: p}, estimate_focal=False, gravity=gravity)
+    # the floor's height in the body model's units (1.4x) until the metric scale: only the feet fix it
+    assert g.floor.method == "gravity" and g.floor.offset == pytest.approx(3.0 * 1.4, rel=0.05)
+    placed = g.roots[1]
+    feet = placed + p.soles[:, 0] * g.depth_scale[1]
+    assert np.abs(g.floor.height(feet)).max() < 0.02  # on the floor, every frame
+    # where the pixels say: the foot on the same camera ray as the truth's
+    ray = (truth + [0, 0.9, 0]) / np.linalg.norm(truth + [0, 0.9, 0])
+    assert np.all(np.linalg.norm(np.cross(feet / np.linalg.norm(feet, axis=1, keepdims=True), ray), axis=1) < 0.01)
+    steps = np.linalg.norm(np.diff(placed, axis=0), axis=1)
+    assert steps.max() < 0.45 + 1e-6  # no teleport: at most a jog between frames 0.1 s apart
+
+
+def test_speed_bound_keeps_a_walk_and_cuts_a_jump():
+    t = np.arange(50) / 10
+    walk = np.column_stack([1.2 * t, np.zeros(50), np.zeros(50)])
+    assert np.allclose(speed_bounded(walk, t, 4.5), walk)
+    jumpy = walk.copy()
+    jumpy[20] += [0, 0, 6.0]
+    out = speed_bounded(jumpy, t, 4.5)
+    assert np.linalg.norm(np.diff(out, axis=0), axis=1).max() <= 0.45 + 1e-9
+    assert np.allclose(out[:15], walk[:15]) and np.allclose(out[-15:], walk[-15:])
+
+
+def test_a_person_who_never_touches_the_floor_stands_on_a_support_of_their_own():
+    """Camera 1.5 m up and level (Sports2D): a man on a 2 m box all along, another on the floor. The
+    first's foot rays meet the floor only far behind him (a giant): his stance is a support."""
+    gravity = np.array([0.0, 1.0, 0.0])
+    on_floor = _standing(np.array([1.0, 0.6, 7.0]))  # pelvis 0.9 m above the floor 1.5 m below the camera
+    on_box = _standing(np.array([-1.5, 0.6 - 2.0, 9.0]))
+    g = ground_people({1: on_floor, 2: on_box}, {1: on_floor, 2: on_box}, estimate_focal=False, gravity=gravity)
+    assert g.supports[1] == []
+    (box,) = g.supports[2]
+    assert box["height_m"] == pytest.approx(2.0, abs=0.05) and box["whole_track"]
+    feet = g.roots[2] + on_box.soles[:, 0] * g.depth_scale[2]
+    assert np.abs(g.floor.height(feet) - 2.0).max() < 0.05  # on the box's top
+
+
+def test_far_walkers_drifting_in_depth_get_no_invented_support():
+    """A walker 30 m from a camera 8 m up whose body-size depth drifts by 15%: no raised support."""
+    gravity = np.array([0.0, 1.0, 0.0]) @ _camera(15, 0).T
+    T = 60
+    t = np.arange(T) / 10
+    R = _camera(15, 0)
+    world_root = np.column_stack([np.linspace(-2, 2, T), np.full(T, 0.9), np.full(T, -30.0)])
+    root = (world_root - [0, 8, 0]) @ R.T * np.linspace(1.0, 1.15, T)[:, None]
+    soles = np.tile((np.array([0, -0.9, 0]) @ R.T)[None, None], (T, 4, 1))
+    p = PersonFeet(t, root, soles, np.ones((T, 4)), np.tile(np.array([0, 0.5, 0]) @ R.T, (T, 1)))
+    crowd = {i: PersonFeet(t, root * (1 + 0.01 * i), soles, p.sole_confidence, p.up) for i in range(3)}
+    g = ground_people(crowd, crowd, estimate_focal=False, gravity=-gravity)
+    assert all(v == [] for v in g.supports.values())
+
+
+def test_metric_scale_from_the_adult_prior_and_statures_of_their_own():
+    bones = np.zeros(24)
+    bones[[4, 5]], bones[[7, 8]] = 0.42, 0.42  # thighs, shins
+    bones[[3, 6, 9, 12, 15]] = [0.12, 0.14, 0.06, 0.2, 0.1]
+    s = stature_from_bones(bones)
+    assert s == pytest.approx((0.84 + 0.62) / 0.89)
+    scale, info = metric_scale({1: 1.4, 2: 1.5, 3: 1.6}, {1: 1.0, 2: 5.0, 3: 1.0})
+    assert scale == pytest.approx(ADULT_STATURE_M / 1.5) and info["people"] == 3
+    # the sizes keep their differences: the tallest stays 14% taller than the shortest
+    assert 1.6 * scale / (1.4 * scale) == pytest.approx(1.6 / 1.4)
+    # nonsense sizes (a scene 10x off) are not rescaled by a prior
+    assert metric_scale({1: 17.0}, {1: 1.0})[0] == 1.0
+    assert metric_scale({}, {})[0] == 1.0
+
+
+def test_floor_height_is_all_that_is_fitted_when_gravity_is_known():
+    from nvwa.grounding.floor import fit_floor
+
+    n = np.array([0.0, -np.cos(0.3), -np.sin(0.3)])
+    rng = np.random.default_rng(1)
+    pts = rng.uniform(-3, 3, (200, 3))
+    pts -= np.outer(pts @ n + 2.0, n)  # on the plane n.x + 2 = 0
+    tilted_hint = n + [0.1, 0.0, 0.05]
+    f = fit_floor(pts + rng.normal(0, 0.01, pts.shape), n, fixed_normal=True)
+    assert f.method == "gravity" and np.allclose(f.normal_cam, n) and f.offset == pytest.approx(2.0, abs=0.02)
+    assert isinstance(fit_floor(pts, tilted_hint), Floor)

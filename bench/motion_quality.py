@@ -264,14 +264,14 @@ def world_scores(pred: np.ndarray, gt: np.ndarray, chunk: int = 100) -> dict:
 def run_grounding(cam_noisy, conf, t, preset):
     """The pipeline's path from camera-frame joints to the world: rig, smoothing, grounding, phase 3."""
     from nvwa.grounding.world import ground_people
-    from nvwa.reconstruct import FLOOR_VIEW_SMOOTHING, motion_to_world, person_feet
+    from nvwa.reconstruct import FLOOR_VIEW_SMOOTHING, person_feet, stood_in_world
     from nvwa.smoothing.motion_smooth import smooth_motion
 
     motion, conf = fit_person(cam_noisy, conf, t)
     view = smooth_motion(motion, t, conf, FLOOR_VIEW_SMOOTHING)[0]
     motion, _, _ = smooth_rig(motion, t, preset, conf)
     g = ground_people({0: person_feet(view, t, conf)}, {0: person_feet(motion, t, conf)}, estimate_focal=True)
-    world = motion_to_world(motion.moved(root_position=g.roots[0]), g.R_world_from_cam, g.t_world_from_cam)
+    world = stood_in_world(motion, g.roots[0], g.depth_scale[0], g.R_world_from_cam, g.t_world_from_cam)
     world, contact, _ = constrain_rig(world, t, preset)
     return world.joints(), contact, g
 

@@ -23,6 +23,29 @@ def _positive_int(text: str) -> int:
     return v
 
 
+def _models_parser(mo: argparse.ArgumentParser) -> None:
+    """``nvwa models fetch|download|list``."""
+    msub = mo.add_subparsers(dest="models_command", required=True)
+    fe = msub.add_parser("fetch", help="build the BlazePose model bundle for the CPU default (downloads the mediapipe "
+                         "0.10.21 wheel from PyPI once; `make demo`/`make test` run it)")
+    src = fe.add_mutually_exclusive_group()
+    src.add_argument("--wheel", help="a local mediapipe-0.10.21 wheel to take the models from (no download)")
+    src.add_argument("--task", help="a local pose_landmarker_full.task to use as it is (no download)")
+    fe.add_argument("--models-dir", help="target directory (default $NVWA_MODELS_DIR or ~/.local/share/nvwa/models)")
+    fe.add_argument("--force", action="store_true", help="rebuild even if a verified model is there")
+    dl = msub.add_parser("download", help="download the GPU path's gated checkpoints from Hugging Face (needs HF_TOKEN; "
+                         "the CPU default does not need them)")
+    dl.add_argument("names", nargs="*", metavar="NAME", help="models to download (see `nvwa models list`)")
+    dl.add_argument("--all", action="store_true", help="the GPU path's default set: sam3 + sam-3d-body-dinov3")
+    dl.add_argument("--with-occlusion", action="store_true",
+                    help="add the occlusion stage's models (Diffusion-VAS amodal + completion, Depth Anything V2 L)")
+    dl.add_argument("--checkpoints-dir", help="target directory (default $NVWA_CHECKPOINTS_DIR or ~/.local/share/nvwa/checkpoints)")
+    dl.add_argument("--force", action="store_true", help="download again even if a verified copy is there")
+    ls = msub.add_parser("list", help="every model, where it comes from and whether it is present and verified")
+    ls.add_argument("--checkpoints-dir", help="the gated checkpoints (default $NVWA_CHECKPOINTS_DIR or ~/.local/share/nvwa/checkpoints)")
+    ls.add_argument("--models-dir", help="the BlazePose bundle (default $NVWA_MODELS_DIR or ~/.local/share/nvwa/models)")
+
+
 def _parser() -> argparse.ArgumentParser:
     from nvwa import __version__
     from nvwa.backends import BODY_MODELS  # choices come from the registries
@@ -66,26 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=_positive_int, default=8000, help="port (default 8000)")
     sv.add_argument("--data-dir", help="overrides NVWA_DATA_DIR")
 
-    mo = sub.add_parser("models", help="manage model files")
-    msub = mo.add_subparsers(dest="models_command", required=True)
-    fe = msub.add_parser("fetch", help="build the BlazePose model bundle for the CPU default (downloads the mediapipe "
-                         "0.10.21 wheel from PyPI once; `make demo`/`make test` run it)")
-    src = fe.add_mutually_exclusive_group()
-    src.add_argument("--wheel", help="a local mediapipe-0.10.21 wheel to take the models from (no download)")
-    src.add_argument("--task", help="a local pose_landmarker_full.task to use as it is (no download)")
-    fe.add_argument("--models-dir", help="target directory (default $NVWA_MODELS_DIR or ~/.local/share/nvwa/models)")
-    fe.add_argument("--force", action="store_true", help="rebuild even if a verified model is there")
-    dl = msub.add_parser("download", help="download the GPU path's gated checkpoints from Hugging Face (needs HF_TOKEN; "
-                         "the CPU default does not need them)")
-    dl.add_argument("names", nargs="*", metavar="NAME", help="models to download (see `nvwa models list`)")
-    dl.add_argument("--all", action="store_true", help="the GPU path's default set: sam3 + sam-3d-body-dinov3")
-    dl.add_argument("--with-occlusion", action="store_true",
-                    help="add the occlusion stage's models (Diffusion-VAS amodal + completion, Depth Anything V2 L)")
-    dl.add_argument("--checkpoints-dir", help="target directory (default $NVWA_CHECKPOINTS_DIR or ~/.local/share/nvwa/checkpoints)")
-    dl.add_argument("--force", action="store_true", help="download again even if a verified copy is there")
-    ls = msub.add_parser("list", help="every model, where it comes from and whether it is present and verified")
-    ls.add_argument("--checkpoints-dir", help="the gated checkpoints (default $NVWA_CHECKPOINTS_DIR or ~/.local/share/nvwa/checkpoints)")
-    ls.add_argument("--models-dir", help="the BlazePose bundle (default $NVWA_MODELS_DIR or ~/.local/share/nvwa/models)")
+    _models_parser(sub.add_parser("models", help="manage model files"))
     return p
 
 

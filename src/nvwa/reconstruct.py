@@ -127,6 +127,12 @@ def motion_to_world(m: RigMotion, R: np.ndarray, t: np.ndarray) -> RigMotion:
     return m.moved(local, m.root_position @ R.T + t)
 
 
+def stood_in_world(m: RigMotion, root_cam: np.ndarray, size: float, R: np.ndarray, t: np.ndarray) -> RigMotion:
+    """A person as grounding stood them: their bones ``size`` times the body model's (their true size), their
+    root where their feet put it (camera frame), then in the world."""
+    return motion_to_world(replace(m, bone_lengths=m.bone_lengths * size).moved(root_position=root_cam), R, t)
+
+
 def person_motion(person: PersonObservations, m: RigMotion, contact: np.ndarray, confidence: np.ndarray,
                   depth_scale: float, keypoint_set: str, R: np.ndarray, t: np.ndarray) -> PersonMotion:
     """The scene's record of one person (world frame), with the backend's mesh turned to world axes."""
@@ -185,9 +191,38 @@ def support_list(people: list[PersonMotion], found: dict) -> tuple[dict, ...]:
     return tuple(out)
 
 
+def _height_disagreement(cal, height_m: float) -> list[str]:
+    """A warning when the walkers' cross-ratio puts the camera more than 20% off the height used."""
+    other = cal.focal_cues.get("people_camera_height_m")
+    if other and height_m > 0 and abs(other / height_m - 1) > 0.2:
+        return [f"the walkers' heights put the camera {other:.2f} m up, the feet {height_m:.2f} m: one of them is off"]
+    return []
+
+
 def floor_dict(floor: Floor) -> dict:
     return {"normal_cam": floor.normal_cam, "offset": floor.offset, "inliers": floor.inliers,
             "candidates": floor.candidates, "rms": floor.rms, "method": floor.method}
+
+
+def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str, preset: str, timer: StageTimer):
+    """Each person placed (camera), fitted (rig) and smoothed in the camera frame (phases 1-2), plus the
+    steadier view of their feet the floor is fitted to -> ({id: (motion, rig targets)}, {id: floor view},
+    {id: summary})."""
+    summary: dict[int, dict] = {}
+    fitted: dict[int, tuple] = {}
+    floor_view: dict[int, RigMotion] = {}
+    for p in kept:
+        ts = np.asarray(p.timestamp_s)
+        with timer("camera"):
+            root = place_roots(p, K)
+        with timer("rig"):
+            m, targets, lock = fit_person(p, root, keypoint_set)
+        with timer("smoothing"):
+            floor_view[p.person_id] = smooth_motion(m, ts, targets.confidence, FLOOR_VIEW_SMOOTHING)[0]
+            m, _, motion_summary = smooth_rig(m, ts, preset, targets.confidence)
+        fitted[p.person_id] = (m, targets)
+        summary[p.person_id] = {"identity_lock": lock, "motion": motion_summary}
+    return fitted, floor_view, summary
 
 
 # -- the whole, as steps -----------------------------------------------------------------------------
@@ -207,20 +242,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
         cal = calibrate_camera(obs, K, kept)
     K = cal.K
 
-    summary: dict[int, dict] = {}
-    fitted: dict[int, tuple] = {}
-    floor_view: dict[int, RigMotion] = {}
-    for p in kept:
-        ts = np.asarray(p.timestamp_s)
-        with timer("camera"):
-            root = place_roots(p, K)
-        with timer("rig"):
-            m, targets, lock = fit_person(p, root, obs.keypoint_set)
-        with timer("smoothing"):  # phases 1-2 in the camera frame
-            floor_view[p.person_id] = smooth_motion(m, ts, targets.confidence, FLOOR_VIEW_SMOOTHING)[0]
-            m, _, motion_summary = smooth_rig(m, ts, config.smoothing, targets.confidence)
-        fitted[p.person_id] = (m, targets)
-        summary[p.person_id] = {"identity_lock": lock, "motion": motion_summary}
+    fitted, floor_view, summary = fit_people(kept, K, obs.keypoint_set, config.smoothing, timer)
     times = {p.person_id: np.asarray(p.timestamp_s) for p in kept}
     with timer("grounding"):
         g = ground_people({pid: person_feet(floor_view[pid], times[pid], tg.confidence) for pid, (_, tg) in fitted.items()},
@@ -231,15 +253,14 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
         g, sizes, scale_info = true_sizes(g, {pid: m for pid, (m, _) in fitted.items()}, times, obs.backend_places_people)
         R, t = g.R_world_from_cam, g.t_world_from_cam
     grounding = {**g.event_data(), "calibration": cal.as_dict(), "metric_scale": scale_info,
-                 "warnings": [*cal.warnings, *g.warnings]}
+                 "warnings": [*cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m)]}
     yield Progress("grounded", f"floor: {g.floor.method}, camera {g.camera.height_m:.2f} m up, pitch {g.camera.pitch_deg:.1f} deg"
                    + "".join(f"; {w}" for w in grounding["warnings"]), grounding)
     people = []
     for p in kept:
         m, targets = fitted[p.person_id]
         with timer("smoothing"):  # phase 3 needs the floor: world frame
-            sized = replace(m, bone_lengths=m.bone_lengths * sizes[p.person_id]).moved(root_position=g.roots[p.person_id])
-            world, contact, physical = constrain_rig(motion_to_world(sized, R, t),
+            world, contact, physical = constrain_rig(stood_in_world(m, g.roots[p.person_id], sizes[p.person_id], R, t),
                                                      times[p.person_id], config.smoothing)
         summary[p.person_id]["physical"] = physical
         with timer("grounding"):
@@ -266,4 +287,4 @@ def reconstruct(obs: Observations, config: ReconstructConfig = ReconstructConfig
 
 
 __all__ = ["ReconstructConfig", "reconstruct", "reconstruct_steps", "intrinsics_for", "keep_people", "place_roots",
-           "fit_person", "person_feet", "motion_to_world", "person_motion", "floor_dict", "FLOOR_VIEW_SMOOTHING"]
+           "fit_person", "fit_people", "person_feet", "motion_to_world", "stood_in_world", "true_sizes", "support_list", "person_motion", "floor_dict", "FLOOR_VIEW_SMOOTHING"]

@@ -12,7 +12,8 @@ import numpy as np
 
 from nvwa.body.keypoints import B, M
 from nvwa.camera.intrinsics import Intrinsics
-from nvwa.camera.vanishing import MIN_VERTICAL_VOTES, SceneCalibration, calibrate_from_lines, gravity_from_vp
+from nvwa.camera.vanishing import (MIN_VERTICAL_VOTES, SceneCalibration, calibrate_from_lines, focal_from_people,
+                                   gravity_from_vp)
 
 # keypoint indices (left/right ankle, hip, shoulder) per keypoint set
 _VERTICAL_KEYPOINTS = {
@@ -22,6 +23,7 @@ _VERTICAL_KEYPOINTS = {
 PEOPLE_FRAMES = 40  # frames per person offered as vertical segments (spread over the track)
 MIN_VISIBILITY = 0.6
 UPRIGHT_DEG = 15.0  # a person's feet-hip-shoulder line bent more than this (in 3D) is not a vertical segment
+PEOPLE_SHARPNESS = 1.5  # the walkers' height spread at +-20% focal over its minimum: below, they say little
 STRONG_VOTES = 20  # segments a VP needs before it outranks the feet (a few short edges of round things can agree by chance)
 
 
@@ -34,12 +36,14 @@ class CameraCalibration:
     lines: SceneCalibration | None
     people_segments: int
     warnings: list = field(default_factory=list)
+    focal_cues: dict = field(default_factory=dict)  # each cue's own focal: the lines', the walking people's
 
     def as_dict(self) -> dict:
         out = {"focal_px": self.K.fx, "intrinsics": self.K.source, "people_segments": self.people_segments,
                "gravity_cam": None if self.gravity_cam is None else [float(x) for x in self.gravity_cam]}
         if self.lines is not None:
             out["vanishing_points"] = self.lines.as_dict()
+        out["focal_cues"] = self.focal_cues
         return out
 
 
@@ -69,6 +73,41 @@ def people_segments(people, keypoint_set: str) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(segs, np.float64).reshape(-1, 4), hint
 
 
+def walker_tracks(people, keypoint_set: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per person, (feet (T, 2), shoulders (T, 2)) px on the frames where both are seen: for the focal
+    length that keeps each walker one height at every depth (:func:`focal_from_people`)."""
+    idx = _VERTICAL_KEYPOINTS.get(keypoint_set)
+    out = []
+    for p in people if idx is not None else []:
+        kp, vis = np.asarray(p.keypoints_2d, np.float64), np.asarray(p.visibility, np.float64)
+        ok = vis[:, [idx[0], idx[1], idx[4], idx[5]]].min(axis=1) >= MIN_VISIBILITY
+        out.append(((kp[ok, idx[0]] + kp[ok, idx[1]]) / 2, (kp[ok, idx[4]] + kp[ok, idx[5]]) / 2))
+    return out
+
+
+SHOULDER_SHARE = 0.818  # shoulder height over stature, adults (anthropometric tables)
+
+
+def camera_height_from_people(tracks: list, vertical_vp: np.ndarray, K: Intrinsics, size: tuple[int, int]) -> float | None:
+    """The camera's height (m) from the walkers alone: the cross-ratio gives each one's shoulder height
+    over the camera's; with shoulders at SHOULDER_SHARE of the adult stature prior, the median of the
+    people's medians. None when nobody is seen whole often enough."""
+    from nvwa.camera.vanishing import height_ratios
+    from nvwa.grounding.scale import ADULT_STATURE_M
+
+    c = np.array([K.cx, K.cy])
+    per_person = []
+    for feet, tops in tracks:
+        if len(feet) >= 5:
+            r = height_ratios(feet, tops, vertical_vp, K.fx, c)
+            r = r[np.isfinite(r) & (r > 0.01) & (r < 10)]
+            if len(r) >= 5:
+                per_person.append(float(np.median(r)))
+    if not per_person:
+        return None
+    return round(SHOULDER_SHARE * ADULT_STATURE_M / float(np.median(per_person)), 3)
+
+
 def calibrate_camera(obs, K: Intrinsics, people) -> CameraCalibration:
     """The K to reconstruct with (the user's if given, else the focal the vanishing points agree on, else
     ``K`` as it is) and gravity in the camera from the vertical vanishing point (None when fewer than
@@ -81,16 +120,30 @@ def calibrate_camera(obs, K: Intrinsics, people) -> CameraCalibration:
         return CameraCalibration(K, None, None, len(segs), ["no straight lines and nobody upright: no vanishing points"])
     cal = calibrate_from_lines(lines, segs, size, up_hint=hint, focal_guess=K.fx)
     focal_votes = sum(n for _, n, f in cal.horizontal_vps if f is not None and cal.focal_px and abs(f / cal.focal_px - 1) <= 0.1)
-    if K.source == "default" and cal.focal_px is not None and focal_votes >= STRONG_VOTES and not obs.backend_places_people:
-        K = K.with_focal(cal.focal_px, "vanishing points")
-    elif K.source == "default":
-        warnings.append("focal length not found from vanishing points (too few straight horizontal edges)")
+    lines_focal = cal.focal_px if cal.focal_px is not None and focal_votes >= STRONG_VOTES else None
+    people_focal = focal_from_people(walker_tracks(people, obs.keypoint_set), cal.vertical_vp, size) \
+        if cal.vertical_vp is not None else None
+    cues = {"lines_focal_px": lines_focal, "lines_focal_votes": int(focal_votes), "people": people_focal}
+    walkers = people_focal if people_focal and people_focal["sharpness"] >= PEOPLE_SHARPNESS and people_focal["people"] >= 2 else None
+    if K.source == "default" and not obs.backend_places_people:
+        if lines_focal is not None:
+            K = K.with_focal(lines_focal, "vanishing points")
+            if walkers and abs(walkers["focal_px"] / lines_focal - 1) > 0.15:
+                warnings.append(f"the people's heights suggest a focal of {walkers['focal_px']:.0f} px, the lines "
+                                f"{lines_focal:.0f} px: the lines' used")
+        elif walkers is not None:
+            K = K.with_focal(walkers["focal_px"], "people's heights")
+        else:
+            warnings.append("focal length not found (too few straight horizontal edges, nobody walking nearer and "
+                            "further): the default kept")
+    if cal.vertical_vp is not None and abs(cal.vertical_vp[2]) > 1e-9:
+        cues["people_camera_height_m"] = camera_height_from_people(walker_tracks(people, obs.keypoint_set), cal.vertical_vp, K, size)
     gravity = None
     if cal.vertical_vp is not None and cal.vertical_votes - cal.vertical_people_votes >= STRONG_VOTES:
         gravity = gravity_from_vp(cal.vertical_vp, K.K)
     elif cal.vertical_vp is not None:
         warnings.append(f"vertical vanishing point from {cal.vertical_votes} segments only: gravity from the feet and bodies")
-    return CameraCalibration(K, gravity, cal, len(segs), warnings)
+    return CameraCalibration(K, gravity, cal, len(segs), warnings, cues)
 
 
 __all__ = ["CameraCalibration", "calibrate_camera", "people_segments"]

@@ -123,28 +123,10 @@ def fit_floor(points_cam: np.ndarray, up_hint: np.ndarray, *, inlier_distance: f
                      "gravity" if fixed_normal else "up-prior")
 
     Q = P[near]
-    if fixed_normal:
+    if fixed_normal or len(Q) < 8:
         return prior_fit()
-    if len(Q) < 8:
-        return prior_fit()
-    rng = np.random.default_rng(seed)
     cos_max = np.cos(np.radians(max_tilt_deg))
-    best_count, best = 0, None
-    for _ in range(iterations):
-        sample = Q[rng.choice(len(Q), 3, replace=False)]
-        n = np.cross(sample[1] - sample[0], sample[2] - sample[0])
-        norm = np.linalg.norm(n)
-        if norm < 1e-9:
-            continue
-        n = n / norm
-        if n @ up < 0:
-            n = -n
-        if n @ up < cos_max:
-            continue
-        d = -n @ sample[0]
-        count = int(np.sum(np.abs(Q @ n + d) <= inlier_distance))
-        if count > best_count:
-            best_count, best = count, (n, d)
+    best = _ransac_plane(Q, up, cos_max, inlier_distance, iterations, seed)
     if best is None:
         return prior_fit()
     n, d = best
@@ -157,6 +139,28 @@ def fit_floor(points_cam: np.ndarray, up_hint: np.ndarray, *, inlier_distance: f
     dist = np.abs(P @ n + d)
     inl = dist <= inlier_distance
     return Floor(n, float(d), int(inl.sum()), N, float(np.sqrt(np.mean(dist[inl] ** 2))), "ransac")
+
+
+def _ransac_plane(Q: np.ndarray, up: np.ndarray, cos_max: float, inlier_distance: float, iterations: int,
+                  seed: int) -> tuple[np.ndarray, float] | None:
+    """The plane (n, d) through 3 of the points ``Q`` that most of them lie on (within ``inlier_distance``),
+    its normal within acos(cos_max) of ``up``; None when no sample qualifies."""
+    rng = np.random.default_rng(seed)
+    best_count, best = 0, None
+    for _ in range(iterations):
+        sample = Q[rng.choice(len(Q), 3, replace=False)]
+        n = np.cross(sample[1] - sample[0], sample[2] - sample[0])
+        norm = np.linalg.norm(n)
+        if norm < 1e-9:
+            continue
+        n = n / norm if n @ up >= 0 else -n / norm
+        if n @ up < cos_max:
+            continue
+        d = -n @ sample[0]
+        count = int(np.sum(np.abs(Q @ n + d) <= inlier_distance))
+        if count > best_count:
+            best_count, best = count, (n, d)
+    return best
 
 
 def world_from_camera(floor: Floor, forward_cam: np.ndarray = np.array([0.0, 0.0, 1.0])) -> tuple[np.ndarray, np.ndarray]:

@@ -35,7 +35,9 @@ MAX_SUPPORT_M = 3.0  # m: people stand on boxes, stages, walls; a higher "suppor
 SIZE_DEPTH_ERROR = 0.1  # share of the distance a body-size placement is off by (one person, one stretch)
 ELEVATED_FACTOR = 1.6  # feet that meet the floor only this much further than the body's size puts them: a person on something
 PATH_MEDIAN_S = 0.7  # s: a person's root path is a running median over this (a wrong or hidden foot for a few frames)
-MAX_SPEED_M_S = 4.5  # m/s: faster than a jog between two frames is a misplacement, not a person
+MAX_SPEED_M_S = 9.0  # m/s: faster than a sprint between two frames is a misplacement, not a person
+MIN_SPEED_LIMIT = 2.5  # m/s: the least bound a person gets (someone standing still may still step or turn)
+SNAP_M = 0.15  # m: a standing foot this close to its support after smoothing is put back on it
 PATH_SMOOTHING = OneEuroConfig(min_cutoff=1.0, beta=0.3)  # then a zero-lag One-Euro (Hz; m/s)
 
 
@@ -264,15 +266,12 @@ def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool, gravi
             scale_z, estimated = s, True
             floor_view, people = _stretched(floor_view, s), _stretched(people, s)
             floor = _fit(floor_view, up)
-    for _ in range(2):  # pin the steady view to the floor, refit with the pinned people
+    for _ in range(2):  # stand the steady view on the floor, refit
         if _no_floor(floor):
             break
-        pinned = {}
-        for pid, p in floor_view.items():
-            pinned[pid] = _placed(p, floor, fallback=pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t))[0]
-        floor = _fit(pinned, floor.normal_cam, fixed)
-    if not _no_floor(floor):  # on the people as the body model placed them (standing them on one floor would hide it)
-        moved = camera_moved(floor_view, floor)
+        floor = refit_floor(floor_view, floor, fixed)
+    if not _no_floor(floor):  # the same view: the body model's raw depth would invent a moving camera
+        moved = camera_moved(_slowly_pinned(floor_view, floor), floor)
         if moved:
             warnings.append(moved)
     if _no_floor(floor):
@@ -280,23 +279,40 @@ def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool, gravi
                         f"{TYPICAL_CAMERA_HEIGHT_M} m above it")
     roots, depth, supports = {}, {}, {}
     for pid, p in people.items():
-        if _no_floor(floor):
-            roots[pid], depth[pid], supports[pid] = p.root.copy(), 1.0, []
-            continue
-        k = pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t)
-        # a stance well above the floor before pinning (a box, a step) is a support of its own
-        lowest = np.where(p.sole_confidence >= 0.5, floor.height(p.root[:, None] + p.soles), np.inf).min(axis=1)
-        lowest[~np.isfinite(lowest)] = np.nan  # no sole seen that frame
-        level, found = raised_supports(lowest, p.t, _stance_noise(p, floor))
-        if not found:
-            level, found = _standing_above_floor(p, floor, lowest)
-        if found:
-            k = np.where(level > 0, _pin_to_levels(p, floor, level), k)
-        placed, depth[pid] = _placed(p, floor, level, fallback=k)
-        roots[pid] = placed.root
-        supports[pid] = found
+        roots[pid], depth[pid], supports[pid] = (p.root.copy(), 1.0, []) if _no_floor(floor) else stand_person(p, floor)
     R, t = world_from_camera(floor)
     return Grounding(floor, R, t, camera_pose(R, t), 1.0 / scale_z, estimated, roots, depth, supports, warnings, cues)
+
+
+def refit_floor(floor_view: dict, floor: Floor, fixed: bool) -> Floor:
+    """The floor again, the people stood on ``floor``: the tilt (unless gravity is ``fixed``) from the
+    people pinned by a slow (1 s median) factor, which keeps their own motion; the height from the people
+    stood on their feet (the slow view's contacts sit a little above its floor: refit on them alone, the
+    floor would creep up iteration after iteration)."""
+    normal, method = floor.normal_cam, floor.method
+    if not fixed:
+        tilted = _fit(_slowly_pinned(floor_view, floor), floor.normal_cam)
+        normal, method = tilted.normal_cam, tilted.method
+    stood = {pid: _placed(p, floor, fallback=pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t))[0]
+             for pid, p in floor_view.items()}
+    refit = _fit(stood, normal, fixed=True)
+    return refit if _no_floor(refit) else replace(refit, method=method)
+
+
+def stand_person(p: PersonFeet, floor: Floor) -> tuple[np.ndarray, float, list[dict]]:
+    """One person stood by their feet on the floor or on a support found under them -> (root path (T, 3)
+    camera frame, their size factor, the supports they stood on)."""
+    k = pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t)
+    # a stance well above the floor before pinning (a box, a step) is a support of its own
+    lowest = np.where(p.sole_confidence >= 0.5, floor.height(p.root[:, None] + p.soles), np.inf).min(axis=1)
+    lowest[~np.isfinite(lowest)] = np.nan  # no sole seen that frame
+    level, found = raised_supports(lowest, p.t, _stance_noise(p, floor))
+    if not found:
+        level, found = _standing_above_floor(p, floor, lowest)
+    if found:
+        k = np.where(level > 0, _pin_to_levels(p, floor, level), k)
+    placed, size = _placed(p, floor, level, fallback=k)
+    return placed.root, size, found
 
 
 def _stance_noise(p: PersonFeet, floor: Floor) -> float:
@@ -306,6 +322,17 @@ def _stance_noise(p: PersonFeet, floor: Floor) -> float:
     d = np.linalg.norm(p.root, axis=1)
     slope = np.abs(p.root @ floor.normal_cam) / np.maximum(d, 1e-9)
     return max(RAISED_SUPPORT_M, 3 * SIZE_DEPTH_ERROR * float(np.median(d * slope)))
+
+
+def speed_limit(path: np.ndarray, t: np.ndarray) -> float:
+    """How fast this person may move between two samples (m/s): twice their own median speed (a walker
+    does not sprint for one frame; a runner keeps running), within [MIN_SPEED_LIMIT, MAX_SPEED_M_S]."""
+    dt = np.diff(t)
+    ok = dt > 0
+    if not ok.any():
+        return MAX_SPEED_M_S
+    v = np.linalg.norm(np.diff(path, axis=0), axis=1)[ok] / dt[ok]
+    return float(np.clip(2.0 * np.median(v), MIN_SPEED_LIMIT, MAX_SPEED_M_S))
 
 
 def speed_bounded(x: np.ndarray, t: np.ndarray, max_speed: float) -> np.ndarray:
@@ -323,6 +350,12 @@ def speed_bounded(x: np.ndarray, t: np.ndarray, max_speed: float) -> np.ndarray:
         return y
     idx = np.arange(len(x))
     return (follow(idx) + follow(idx[::-1])) / 2
+
+
+def _slowly_pinned(people: dict, floor: Floor) -> dict:
+    """Each person scaled about the camera by a slow (running median) factor that puts their feet on the floor."""
+    return {pid: PersonFeet(p.t, p.root * k[:, None], p.soles * k[:, None, None], p.sole_confidence, p.up)
+            for pid, p in people.items() for k in [pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t)]}
 
 
 def _standing_above_floor(p: PersonFeet, floor: Floor, lowest: np.ndarray) -> tuple[np.ndarray, list[dict]]:
@@ -356,6 +389,11 @@ def _placed(p: PersonFeet, floor: Floor, level: np.ndarray | float = 0.0,
     -> (the person placed, their size factor)."""
     n = floor.normal_cam
     raw = foot_ray_factors(p.root, p.soles, p.sole_confidence, floor, level=level)
+    # only where a foot is planted (slow across its ray): in a jump or a flip the lowest foot is in the air,
+    # and those frames keep the body model's own motion, scaled by the slow factor (``fallback``)
+    planted = contact_mask(p.root[:, None] + p.soles, p.t, n, p.sole_confidence).any(axis=1)
+    if fallback is not None and planted.any():
+        raw = np.where(planted, raw, np.nan)
     ok = np.isfinite(raw)
     if not ok.any() and fallback is None:
         return p, 1.0
@@ -363,12 +401,15 @@ def _placed(p: PersonFeet, floor: Floor, level: np.ndarray | float = 0.0,
     k = np.where(ok, raw, fallback if fallback is not None else size)
     q = lowest_sole(p.soles, p.sole_confidence, n)
     root = k[:, None] * (p.root + q) - size * q
-    height = np.asarray(level, dtype=np.float64) - size * (q @ n)  # the pelvis above the floor: over the standing foot
     if len(p.t) > 2:
         root = running_median(root, p.t, PATH_MEDIAN_S)
-        root = speed_bounded(root, p.t, MAX_SPEED_M_S)
+        root = speed_bounded(root, p.t, speed_limit(root, p.t))
         root = one_euro_zero_lag(root, p.t, PATH_SMOOTHING)
-        root += (height - (root @ n + floor.offset))[:, None] * n[None, :]
+        # the smoothing leaves the standing foot a little off its support: put it back on (a foot clearly in
+        # the air, a jump the running median kept, stays in the air; one below the support comes up)
+        foot = (root + size * q) @ n + floor.offset - np.asarray(level, dtype=np.float64)
+        down = foot < SNAP_M
+        root[down] -= foot[down, None] * n[None, :]
     return PersonFeet(p.t, root, p.soles * size, p.sole_confidence, p.up), size
 
 

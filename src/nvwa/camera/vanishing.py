@@ -91,17 +91,22 @@ def find_vp(seg: np.ndarray, weight: np.ndarray, size: tuple[int, int], candidat
     rng = np.random.default_rng(seed)
     p = weight[idx] / weight[idx].sum()
     tol = np.radians(INLIER_DEG)
+    pairs = rng.choice(idx, (iterations, 2), p=p)
+    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
+    hyp = np.cross(lines[pairs[:, 0]], lines[pairs[:, 1]])  # all hypotheses at once, scored in blocks
+    norm = np.linalg.norm(hyp, axis=1)
+    hyp = hyp[np.isfinite(norm) & (norm > 1e-12)] / norm[np.isfinite(norm) & (norm > 1e-12), None]
     best, best_score = None, 0.0
-    for _ in range(iterations):
-        i, j = rng.choice(idx, 2, replace=False, p=p)
-        vp = np.cross(lines[i], lines[j])
-        if not np.all(np.isfinite(vp)) or np.linalg.norm(vp) < 1e-12:
-            continue
-        vp /= np.linalg.norm(vp)
-        inl = _angle_errors(vp, d, mid) < tol
-        score = float(weight[inl].sum())
-        if score > best_score:
-            best, best_score = inl, score
+    cos_tol = np.cos(tol)
+    d32, mid32, w32 = d.astype(np.float32), mid.astype(np.float32), weight.astype(np.float32)
+    for block in np.array_split(hyp.astype(np.float32), max(1, len(hyp) // 100)):
+        to = block[:, None, :2] - block[:, None, 2:3] * mid32[None]  # (B, N, 2): midpoint -> candidate
+        cos = np.abs(np.sum(to * d32[None], axis=2)) / (np.linalg.norm(to, axis=2) + 1e-12)
+        inl = cos > cos_tol  # within INLIER_DEG
+        score = inl.astype(np.float32) @ w32
+        k = int(np.argmax(score))
+        if score[k] > best_score:
+            best, best_score = inl[k], float(score[k])
     if best is None or best.sum() < 2:
         return None
     vp = _refine(lines[best], weight[best])
@@ -292,7 +297,7 @@ def height_ratios(feet: np.ndarray, tops: np.ndarray, vertical_vp: np.ndarray, f
         return (s_t * (s_v - s_i)) / (s_i * (s_v - s_t))
 
 
-def focal_from_people(tracks: list, vertical_vp: np.ndarray, size: tuple[int, int], steps: int = 121) -> dict | None:
+def focal_from_people(tracks: list, vertical_vp: np.ndarray, size: tuple[int, int], steps: int = 41) -> dict | None:
     """The focal length that keeps each person's height constant as they walk nearer and further:
     ``tracks`` is a list of (feet (T, 2), tops (T, 2)) px per person (upright frames); a wrong focal
     puts the horizon elsewhere and makes a walker grow or shrink with depth. A log-spaced search over
@@ -306,7 +311,7 @@ def focal_from_people(tracks: list, vertical_vp: np.ndarray, size: tuple[int, in
     usable = [(f, t) for f, t in tracks if len(f) >= 5 and np.ptp(f[:, 1]) >= 0.05 * size[1]]
     if not usable:
         return None
-    grid = np.geomspace(FOCAL_RANGE[0] * diag, FOCAL_RANGE[1] * diag, steps)
+    coarse = np.geomspace(FOCAL_RANGE[0] * diag, FOCAL_RANGE[1] * diag, steps)
 
     def cost(f: float) -> float:
         res = []
@@ -319,9 +324,12 @@ def focal_from_people(tracks: list, vertical_vp: np.ndarray, size: tuple[int, in
             return np.inf
         return float(np.median(np.abs(np.concatenate(res))))
 
-    costs = np.array([cost(f) for f in grid])
+    costs = np.array([cost(f) for f in coarse])
     if not np.isfinite(costs).any():
         return None
+    k = int(np.nanargmin(costs))
+    grid = coarse[k] * np.geomspace(0.95, 1.05, 11)  # then finer around the best
+    costs = np.array([cost(f) for f in grid])
     k = int(np.nanargmin(costs))
     f = float(grid[k])
     near = [cost(f * 0.8), cost(f * 1.2)]

@@ -209,3 +209,25 @@ def test_floor_height_is_all_that_is_fitted_when_gravity_is_known():
     f = fit_floor(pts + rng.normal(0, 0.01, pts.shape), n, fixed_normal=True)
     assert f.method == "gravity" and np.allclose(f.normal_cam, n) and f.offset == pytest.approx(2.0, abs=0.02)
     assert isinstance(fit_floor(pts, tilted_hint), Floor)
+
+
+def test_a_video_with_no_lines_and_nobody_upright_keeps_the_prior_and_says_so():
+    """Observations of a close-up (no straight edges kept, one person lying down): no vanishing point,
+    the default focal, a warning, nothing NaN."""
+    from nvwa.camera import Intrinsics
+    from nvwa.camera.calibration import calibrate_camera
+    from nvwa.observations import Observations, PersonObservations
+
+    T = 20
+    kp3 = np.zeros((T, 33, 3))
+    kp3[:, :, 0] = np.linspace(-0.9, 0.9, 33)  # lying along the camera's x axis
+    lying = PersonObservations(person_id=0, frame_index=np.arange(T), timestamp_s=np.arange(T) / 10.0,
+                               keypoints_2d=np.tile(np.column_stack([np.linspace(100, 500, 33), np.full(33, 300.0)]), (T, 1, 1)),
+                               keypoints_3d=kp3, visibility=np.ones((T, 33)))
+    K = Intrinsics.default(640, 480)
+    obs = Observations(video={"width": 640, "height": 480, "fps": 10.0}, keypoint_set="blazepose33", body_model="blazepose",
+                       tracker="blazepose", K_observed=K.K, intrinsics_source="default", options={}, people=(lying,),
+                       scene_lines=np.zeros((0, 5), np.float32))
+    cal = calibrate_camera(obs, K, [lying])
+    assert cal.gravity_cam is None and cal.K.fx == K.fx and cal.warnings
+    assert all(np.isfinite(v) for v in cal.K.K.ravel())

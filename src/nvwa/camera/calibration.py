@@ -22,6 +22,7 @@ _VERTICAL_KEYPOINTS = {
 }
 PEOPLE_FRAMES = 40  # frames per person offered as vertical segments (spread over the track)
 MIN_VISIBILITY = 0.6
+MAX_LEAN_IN_IMAGE_DEG = 50.0  # a body whose 3D up is further than this from the camera's up is lying, not standing
 UPRIGHT_DEG = 15.0  # a person's feet-hip-shoulder line bent more than this (in 3D) is not a vertical segment
 PEOPLE_SHARPNESS = 1.5  # the walkers' height spread at +-20% focal over its minimum: below, they say little
 STRONG_VOTES = 20  # segments a VP needs before it outranks the feet (a few short edges of round things can agree by chance)
@@ -64,7 +65,10 @@ def people_segments(people, keypoint_set: str) -> tuple[np.ndarray, np.ndarray]:
             legs, torso = (lh + rh - la - ra) / 2, (ls + rs - lh - rh) / 2
             cos = legs @ torso / (np.linalg.norm(legs) * np.linalg.norm(torso) + 1e-9)
             up = legs + torso  # ankles -> shoulders: the body's up, camera axes (about -y for a level camera)
-            ups.append(up / (np.linalg.norm(up) + 1e-9))
+            up = up / (np.linalg.norm(up) + 1e-9)
+            if -up[1] < np.cos(np.radians(MAX_LEAN_IN_IMAGE_DEG)):
+                continue  # lying, or upside down: says nothing about the vertical
+            ups.append(up)
             if np.degrees(np.arccos(np.clip(cos, -1, 1))) > UPRIGHT_DEG:
                 continue
             a2 = kp2[i, idx]

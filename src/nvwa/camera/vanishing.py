@@ -96,6 +96,8 @@ def find_vp(seg: np.ndarray, weight: np.ndarray, size: tuple[int, int], candidat
     hyp = np.cross(lines[pairs[:, 0]], lines[pairs[:, 1]])  # all hypotheses at once, scored in blocks
     norm = np.linalg.norm(hyp, axis=1)
     hyp = hyp[np.isfinite(norm) & (norm > 1e-12)] / norm[np.isfinite(norm) & (norm > 1e-12), None]
+    if len(hyp) == 0:  # every pair was one line twice (a single repeated segment)
+        return None
     best, best_score = None, 0.0
     cos_tol = np.cos(tol)
     d32, mid32, w32 = d.astype(np.float32), mid.astype(np.float32), weight.astype(np.float32)

@@ -233,10 +233,15 @@ def test_ply_folders_are_named_by_person_id_and_read_back(real_export):
 # -- synthetic scenes: sizes, edge cases, atomic replacement ---------------------------------------
 
 def test_person_minute_at_30fps_is_under_1mb_and_valid(tmp_path):
+    """A minute of one person: the animation under 1 MB (capsule body), the human body's mesh under 1.5 MB."""
+    from nvwa.export import ExportConfig
+
     scene = synthetic_scene([synthetic_person(3, 1800)])
-    export_scene(scene, tmp_path, ["glb"])
-    size = (tmp_path / "scene.glb").stat().st_size
+    export_scene(scene, tmp_path / "capsule", ["glb"], ExportConfig(body="capsule"))
+    size = (tmp_path / "capsule" / "scene.glb").stat().st_size
     assert size <= 1_000_000, size
+    export_scene(scene, tmp_path, ["glb"])
+    assert (tmp_path / "scene.glb").stat().st_size - size <= 1_500_000
     (report,) = validate(tmp_path / "scene.glb")
     assert report["errors"] == 0 and report["warnings"] == 0, report["messages"]
     # quantized rotations still reproduce the joints within 1 mm
@@ -295,7 +300,7 @@ def test_a_failed_export_leaves_the_old_files_whole(tmp_path, monkeypatch):
     def half_then_crash(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(glb_mod, "glb_bytes", lambda s: b"glTF" + b"\x00" * 10 + half_then_crash())
+    monkeypatch.setattr(glb_mod, "glb_bytes", lambda s, body=None: b"glTF" + b"\x00" * 10 + half_then_crash())
     with pytest.raises(OSError):
         export_scene(synthetic_scene([synthetic_person(1, 20)]), tmp_path, ["glb"])
     calls = {"n": 0}

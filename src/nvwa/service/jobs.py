@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -219,7 +220,9 @@ class JobRunner:
                 self.store.add_event(job_id, "person", _jsonable(p.summary()))
             check()
             out = tmp / "out"
-            write_results(scene, final.data["observations"], out, [f for f in opts.exports if f != "npz"])
+            config = opts.pipeline_config(self.settings)
+            export = replace(config.export, models_dir=config.models.models_dir)
+            write_results(scene, final.data["observations"], out, [f for f in opts.exports if f != "npz"], export)
             artifacts = self._store_artifacts(job_id, out)
             summary = _jsonable(scene.summary())
             base = f"/jobs/{job_id}/artifacts/"

@@ -1,0 +1,147 @@
+"""Each person as a human body of their own size: the MakeHuman body of ``human_body.npz`` (see
+:mod:`nvwa.body.human_asset`) fitted to the person's locked bone lengths and stature, then re-posed from
+MakeHuman's A-pose into our rig's rest pose, so the exporters skin it to the same 24 joints as the rig.
+
+Shape: gender g and childhood c (0..1), height h (-1..1), weight w (0..1) blend the asset's targets
+linearly (delta = (1-c)((1-g) F + g M) + c((1-g) Fc + g Mc) + h+((1-g) Ft + g Mt) + h-((1-g) Fs + g Ms)
++ w((1-g) Fh + g Mh)), then one scale s; a bounded least squares matches the 23 bone lengths (joints are
+the helper cubes' centroids, linear in the shape) and the stature. Out-of-range people are clamped to the
+bounds and the fit says so. Numpy and scipy only: no torch at run time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nvwa.errors import ModelMissingError
+from nvwa.rig.skeleton import SMPL24_PARENTS
+
+# the child whose direction sets each joint's rotation when re-posing (None: the parent's rotation)
+_AIM = {0: None, 1: 4, 2: 5, 3: 6, 4: 7, 5: 8, 6: 9, 7: 10, 8: 11, 9: 12, 10: None, 11: None, 12: 15, 13: 16,
+        14: 17, 15: None, 16: 18, 17: 19, 18: 20, 19: 21, 20: 22, 21: 23, 22: None, 23: None}
+BONES = [j for j in range(1, 24)]
+SCALE_BOUNDS = (0.45, 1.6)
+
+
+@dataclass(frozen=True)
+class FittedBody:
+    vertices: np.ndarray = field(repr=False)  # (V, 3) float32 m, our rig's rest pose, pelvis at the origin
+    faces: np.ndarray = field(repr=False)  # (F, 3) int32
+    skin_joints: np.ndarray = field(repr=False)  # (V, 4) uint8, SMPL-24 joints
+    skin_weights: np.ndarray = field(repr=False)  # (V, 4) float32, rows sum to 1
+    params: dict = field(default_factory=dict)  # gender, child, height, weight, scale
+    stature_m: float = 0.0
+    bone_error_m: float = 0.0  # largest |fitted - target| bone length
+    clamped: bool = False  # a parameter sits on its bound: the person is outside the model's range
+
+
+class HumanBody:
+    """The human body asset, loaded once (numpy arrays, ~1 MB)."""
+
+    def __init__(self, path: str | Path):
+        path = Path(path)
+        if not path.is_file():
+            raise ModelMissingError(f"{path}: the human body asset is missing; run `nvwa models fetch`")
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                a = {k: z[k] for k in z.files}
+        except Exception as exc:  # a truncated or foreign file
+            raise ModelMissingError(f"{path}: unreadable human body asset ({type(exc).__name__}); "
+                                    "run `nvwa models fetch --force`") from None
+        self.vertices = a["vertices"].astype(np.float64)
+        self.n_body = int(a["body_vertex_count"])
+        self.faces = a["faces"]
+        self.targets = dict(zip([str(n) for n in a["target_names"]], a["targets"].astype(np.float64)))
+        self.joint_vertices = a["joint_vertices"]
+        self.skin_joints, self.skin_weights = a["skin_joints"], a["skin_weights"]
+        self.licence = str(a["licence"])
+        body = self.vertices[: self.n_body]
+        self._top, self._bottom = int(np.argmax(body[:, 1])), int(np.argmin(body[:, 1]))
+
+    def delta(self, g: float, c: float, h: float, w: float, targets: dict | None = None) -> np.ndarray:
+        """The shape delta of those parameters (of ``targets``: a subset of the vertices; default all)."""
+        t = self.targets if targets is None else targets
+
+        def mix(f, m):
+            return (1 - g) * t[f] + g * t[m]
+        return ((1 - c) * mix("female", "male") + c * mix("female_child", "male_child")
+                + max(h, 0.0) * mix("female_tall", "male_tall") + max(-h, 0.0) * mix("female_short", "male_short")
+                + w * mix("female_heavy", "male_heavy"))
+
+    def joints(self, vertices: np.ndarray) -> np.ndarray:
+        """(24, 3): the SMPL-24 joints of a shaped mesh (its helper cubes' centroids)."""
+        return vertices[self.joint_vertices].mean(axis=1)
+
+    def fit(self, bone_lengths: np.ndarray, rest_directions: np.ndarray, stature_m: float) -> FittedBody:
+        """The body whose bones and stature are the person's, re-posed into their rig's rest pose."""
+        from scipy.optimize import least_squares
+
+        target = np.asarray(bone_lengths, dtype=np.float64)
+        idx = np.concatenate([self.joint_vertices.ravel(), [self._top, self._bottom]])
+        sub = self.vertices[idx]
+        tsub = {k: v[idx] for k, v in self.targets.items()}
+        n = self.joint_vertices.size
+
+        def residual(x):
+            v = (sub + self.delta(*x[:4], targets=tsub)) * x[4]
+            j = v[:n].reshape(24, -1, 3).mean(axis=1)
+            lengths = np.linalg.norm(j[BONES] - j[[SMPL24_PARENTS[b] for b in BONES]], axis=1)
+            return np.r_[lengths - target[BONES], 2.0 * (v[n, 1] - v[n + 1, 1] - stature_m)]
+
+        lo, hi = [0, 0, -1, 0, SCALE_BOUNDS[0]], [1, 1, 1, 1, SCALE_BOUNDS[1]]
+        x0 = [0.5, 0.0, 0.0, 0.0, stature_m / 1.67 if np.isfinite(stature_m) and stature_m > 0 else 1.0]
+        x0[4] = float(np.clip(x0[4], lo[4], hi[4]))
+        sol = least_squares(residual, x0, bounds=(lo, hi), max_nfev=200)
+        x = sol.x
+        verts = (self.vertices + self.delta(*x[:4])) * x[4]
+        res = residual(x)
+        # outside the model's range: the size on its bound, or bones it cannot reach (a bad fit upstream)
+        clamped = bool(np.isclose(x[4], lo[4], atol=1e-3) or np.isclose(x[4], hi[4], atol=1e-3)
+                       or np.abs(res[:-1]).max() > 0.05)
+        rest = self._reposed(verts, bone_lengths, rest_directions)
+        return FittedBody(rest[: self.n_body].astype(np.float32), self.faces, self.skin_joints, self.skin_weights,
+                          dict(zip(("gender", "child", "height", "weight", "scale"), np.round(x, 4).tolist())),
+                          float(verts[self._top, 1] - verts[self._bottom, 1]), float(np.abs(res[:-1]).max()), clamped)
+
+    def _reposed(self, verts: np.ndarray, bone_lengths: np.ndarray, rest_directions: np.ndarray) -> np.ndarray:
+        """The shaped mesh (MakeHuman's A-pose) moved into the rig's rest pose by linear blend skinning:
+        each joint turned so its bone points along the rig's rest direction, vertices following their
+        joints (the rig's own joint positions, so the mesh and the skeleton agree)."""
+        from nvwa.export.avatar import rest_joint_positions
+
+        mh = self.joints(verts)
+        ours = rest_joint_positions(np.asarray(bone_lengths, float), np.asarray(rest_directions, float))
+        R = np.tile(np.eye(3), (24, 1, 1))
+        for j in range(24):
+            child = _AIM[j]
+            if child is None:
+                R[j] = R[SMPL24_PARENTS[j]] if j else np.eye(3)
+                continue
+            R[j] = _align(mh[child] - mh[j], ours[child] - ours[j])
+        body = verts[: self.n_body]
+        out = np.zeros_like(body)
+        for k in range(4):
+            j = self.skin_joints[:, k].astype(int)
+            w = self.skin_weights[:, k:k + 1]
+            moved = np.einsum("nij,nj->ni", R[j], body - mh[j]) + ours[j]
+            out += w * moved
+        return out
+
+
+def _align(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The smallest rotation taking direction ``a`` onto direction ``b``."""
+    a = a / np.linalg.norm(a)
+    b = b / np.linalg.norm(b)
+    v, c = np.cross(a, b), float(a @ b)
+    if c < -0.999999:  # opposite: half a turn about any axis normal to a
+        axis = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
+        axis /= np.linalg.norm(axis)
+        return 2 * np.outer(axis, axis) - np.eye(3)
+    vx = np.array([[0, -v[2], v[1]], [v[2], 0, -v[0]], [-v[1], v[0], 0]])
+    return np.eye(3) + vx + vx @ vx / (1 + c)
+
+
+__all__ = ["HumanBody", "FittedBody"]

@@ -31,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from nvwa.grounding.scale import stature_from_bones
 from nvwa.rig.skeleton import SMPL24_NAMES, SMPL24_PARENTS
 
 SCENE_VERSION = "nvwa.scene/1"
@@ -61,6 +60,8 @@ class PersonMotion:
     shape_params: np.ndarray | None = field(default=None, repr=False)  # (45,), the person's one shape
 
     def summary(self) -> dict:
+        from nvwa.grounding.scale import stature_from_bones  # (the grounding package pulls in scipy)
+
         feet = self.joints_world[:, [7, 8, 10, 11], 1].min(axis=1)
         return {
             "id": self.person_id,

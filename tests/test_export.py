@@ -4,6 +4,7 @@ our own FK), PLY (trimesh), the format registry, CLI and bad input."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import struct
@@ -351,10 +352,11 @@ def test_blender_imports_glb_and_bvh(real_export, tmp_path):
     assert len(contact), "the walker has planted feet"
     i = int(contact[len(contact) // 2])
     fps = scene.video["fps"]
+    posed_out = tmp_path / "posed.npy"
     run = subprocess.run(["blender", "-b", "--factory-startup", "--python", str(REPO / "tools" / "blender_check.py"), "--",
                           str(out / "scene.glb"), str(out / "bvh" / f"person_{p.person_id}.bvh"), str(p.person_id),
                           str(p.timestamp_s[i]), str(p.timestamp_s[0]), str(fps)],
-                         capture_output=True, text=True, timeout=300)
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "NVWA_POSED_OUT": str(posed_out)})
     line = next((s for s in run.stdout.splitlines() if s.startswith("NVWA_CHECK ")), None)
     assert line, run.stdout[-3000:] + run.stderr[-3000:]
     report = json.loads(line[len("NVWA_CHECK "):])
@@ -365,6 +367,19 @@ def test_blender_imports_glb_and_bvh(real_export, tmp_path):
     assert lowest < 0.05  # the scene's foot is down at a contact frame ...
     assert report["glb"]["lowest_foot_m"] == pytest.approx(lowest, abs=0.01)  # ... and so it is in Blender
     assert report["bvh"]["lowest_foot_m"] == pytest.approx(lowest, abs=0.01)
+    # the human body as Blender skins it (an independent reader of our GLB): its soles on the floor at the
+    # contact (within 2 cm, none more than 1 cm below), and every vertex where our own skinning puts it
+    assert report["glb"]["vertices"] >= 13_000
+    assert -0.01 <= report["glb"]["lowest_vertex_m"] <= 0.02
+    from scipy.spatial import cKDTree
+
+    from nvwa.body.human import HumanBody
+    from nvwa.export.ply import person_meshes
+    from nvwa.models.store import human_body_path
+
+    ours = next(v for frame, v, _, _ in person_meshes(p, None, HumanBody(human_body_path())) if frame == p.frame_index[i])
+    gap = cKDTree(np.load(posed_out)).query(ours)[0]
+    assert np.percentile(gap, 99) < 0.01 and gap.max() < 0.03, (np.percentile(gap, 99), gap.max())
 
 
 @pytest.mark.skipif(shutil.which("assimp") is None, reason="assimp is not installed (apt-get install assimp-utils; make test does it)")

@@ -4,7 +4,8 @@
 
 Prints one line ``NVWA_CHECK {json}``: per file the armature's bone count, the animation's frame count
 and the lowest foot bone head height (m, Blender's Z up) at the video time T_CONTACT (the BVH's frame 0
-is the person's first timestamp T0).
+is the person's first timestamp T0); for the GLB also the skinned body's vertex count and lowest vertex
+as Blender poses them (and every posed vertex into the .npy file $NVWA_POSED_OUT names).
 """
 
 import json
@@ -59,6 +60,18 @@ arm = arms[0]
 scene_fps = bpy.context.scene.render.fps
 report["glb"] = {"bones": len(arm.data.bones), "frames": frames_of(arm),
                  "lowest_foot_m": lowest_foot(arm, f"person_{pid}_", t_contact * scene_fps)}
+# the person's skinned body as Blender poses it at that time (armature modifier, evaluated): its lowest
+# vertex, and every vertex saved (world metres, Y up as in the GLB) when NVWA_POSED_OUT names a .npy file
+body = bpy.data.objects.get(f"person_{pid}_body")
+if body is not None:
+    mesh = body.evaluated_get(bpy.context.evaluated_depsgraph_get()).to_mesh()
+    posed = numpy.array([tuple(body.matrix_world @ v.co) for v in mesh.vertices])  # Blender: Z up
+    posed = posed[:, [0, 2, 1]] * [1, 1, -1]  # back to glTF's Y up
+    report["glb"]["vertices"] = len(posed)
+    report["glb"]["lowest_vertex_m"] = float(posed[:, 1].min())
+    import os
+    if os.environ.get("NVWA_POSED_OUT"):
+        numpy.save(os.environ["NVWA_POSED_OUT"], posed)
 
 bpy.ops.wm.read_factory_settings(use_empty=True)
 set_fps(bpy.context.scene)

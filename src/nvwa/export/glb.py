@@ -78,6 +78,20 @@ def quantize_rotations(q: np.ndarray) -> np.ndarray:
     return np.round(np.clip(q, -1.0, 1.0) * 32767.0).astype(np.int16)
 
 
+# which colour each part of the body wears, by the joint that moves it: 0 upper clothing, 1 lower, 2 skin, 3 shoes
+_PART_OF_JOINT = np.array([1, 1, 1, 0, 1, 1, 0, 3, 3, 0, 3, 3, 2, 0, 0, 2, 0, 0, 2, 2, 2, 2, 2, 2])
+SHOES_SRGB = (45, 45, 50)
+
+
+def clothing_colours(joint: np.ndarray, colours: np.ndarray) -> np.ndarray:
+    """Vertex colours (V, 4) normalised bytes, linear RGB as glTF's COLOR_0 wants: each vertex the colour of
+    the part its main joint moves (``colours``: (3, 3) sRGB upper, lower, skin; shoes a dark grey)."""
+    srgb = np.vstack([np.asarray(colours, dtype=np.float64), SHOES_SRGB]) / 255.0
+    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    rgb = np.round(linear[_PART_OF_JOINT[np.asarray(joint, dtype=int)]] * 255).astype(np.uint8)
+    return np.column_stack([rgb, np.full(len(rgb), 255, np.uint8)])
+
+
 def quantize_weights(w: np.ndarray) -> np.ndarray:
     """Skin weights (V, 4) as normalised bytes whose rows sum to exactly 255 (glTF: a sum of 1): the
     rounding remainder goes to each row's largest weight."""
@@ -185,16 +199,21 @@ def _body_mesh(p, gltf: g.GLTF2, b: _Builder, rest: np.ndarray, stand: float, jo
     skin_joints = np.concatenate([body_j, np.array([[24, 0, 0, 0]] * 2, dtype=np.uint8)])  # bounds: the still root joint
     weights = quantize_weights(np.concatenate([body_w, np.array([[1, 0, 0, 0]] * 2, dtype=np.float32)]))
     skin_joints[weights == 0] = 0  # glTF: an influence that weighs nothing names joint 0
+    colours = None
+    if human is not None and getattr(p, "colours", None) is not None:  # the person's own clothes and skin
+        colours = np.concatenate([clothing_colours(body_j[:, 0], p.colours), np.full((2, 4), 255, np.uint8)])
     gltf.skins.append(g.Skin(name=f"person_{pid}_skin", joints=joints, skeleton=joints[-1],
                              inverseBindMatrices=b.accessor(np.transpose(ibm, (0, 2, 1)).reshape(25, 16), FLOAT, "MAT4")))
     gltf.materials.append(g.Material(name=f"person_{pid}", pbrMetallicRoughness=g.PbrMetallicRoughness(
-        baseColorFactor=[*person_colour(pid), 1.0], metallicFactor=0.0, roughnessFactor=0.7)))
+        baseColorFactor=[1.0, 1.0, 1.0, 1.0] if colours is not None else [*person_colour(pid), 1.0],
+        metallicFactor=0.0, roughnessFactor=0.8)))
     index_type = USHORT if len(verts) < 65536 else UINT
     prim = g.Primitive(attributes=g.Attributes(
         POSITION=b.accessor(verts, FLOAT, "VEC3", target=ARRAY_BUFFER, bounds=True),
         NORMAL=b.accessor(normals, FLOAT, "VEC3", target=ARRAY_BUFFER),
         JOINTS_0=b.accessor(skin_joints, UBYTE, "VEC4", target=ARRAY_BUFFER),
-        WEIGHTS_0=b.accessor(weights, UBYTE, "VEC4", target=ARRAY_BUFFER, normalized=True)),
+        WEIGHTS_0=b.accessor(weights, UBYTE, "VEC4", target=ARRAY_BUFFER, normalized=True),
+        COLOR_0=None if colours is None else b.accessor(colours, UBYTE, "VEC4", target=ARRAY_BUFFER, normalized=True)),
         indices=b.accessor(np.asarray(faces).reshape(-1).astype(np.uint16 if index_type == USHORT else np.uint32),
                            index_type, "SCALAR", target=ELEMENT_ARRAY_BUFFER),
         material=len(gltf.materials) - 1)

@@ -17,6 +17,7 @@ NPZ keys (no pickled objects; load with ``np.load(path)``):
 - mesh backends only (SAM 3D Body): ``mesh_faces`` (F, 3) int32 and per person ``mesh_vertices``
   (T, V, 3) float16, metres relative to ``root_world``, world axes (vertex = root_world + offset);
   ``mhr_model_params`` (T, 204) and ``shape_params`` (45,) float32, identity (shape + scales) locked
+- ``person/<id>/colours`` (3, 3) uint8 sRGB, when sampled: upper clothing, lower clothing, skin
 
 ``scene.json`` is written last: its presence means the NPZ beside it is complete.
 """
@@ -58,6 +59,7 @@ class PersonMotion:
     mesh_vertices: np.ndarray | None = field(default=None, repr=False)  # mesh backends: (T, V, 3) f16, root-relative
     mhr_model_params: np.ndarray | None = field(default=None, repr=False)  # (T, 204), identity locked
     shape_params: np.ndarray | None = field(default=None, repr=False)  # (45,), the person's one shape
+    colours: np.ndarray | None = field(default=None, repr=False)  # (3, 3) uint8 sRGB: upper, lower clothing, skin
 
     def summary(self) -> dict:
         from nvwa.grounding.scale import stature_from_bones  # (the grounding package pulls in scipy)
@@ -70,6 +72,8 @@ class PersonMotion:
             "last_s": float(self.timestamp_s[-1]),
             "height_m": float(_standing_height(self.bone_lengths)),
             "stature_m": round(stature_from_bones(self.bone_lengths), 3),
+            **({"colours": {k: "#%02x%02x%02x" % tuple(int(c) for c in v) for k, v in zip(("upper", "lower", "skin"), self.colours)}}
+               if self.colours is not None else {}),
             "median_foot_height_m": float(np.median(feet)),
             "depth_scale": float(self.depth_scale),
             "foot_contact_frames": [int(v) for v in np.asarray(self.foot_contact).sum(axis=0)],
@@ -81,7 +85,8 @@ class PersonMotion:
 PERSON_ARRAYS = ("frame_index", "timestamp_s", "joints_world", "joints_cam", "root_world", "local_rotations",
                  "bone_lengths", "rest_directions", "joint_confidence", "keypoints_2d", "keypoint_confidence",
                  "foot_contact")
-PERSON_OPTIONAL_ARRAYS = ("mesh_vertices", "mhr_model_params", "shape_params")  # mesh backends only
+PERSON_OPTIONAL_ARRAYS = ("mesh_vertices", "mhr_model_params", "shape_params",  # mesh backends only
+                          "colours")  # when their pixels were sampled
 PERSON_SCALARS = ("keypoint_set", "depth_scale")  # 0-d arrays (files before depth_scale: from scene.json)
 
 

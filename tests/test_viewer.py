@@ -117,6 +117,8 @@ def test_scrubbing_shows_the_pose_of_that_time(page, site):
 
 
 def test_screenshot_shows_the_bodies_in_their_colours(page, site, tmp_path):
+    """The followed person's body is drawn: in their clothes' colours (human bodies with sampled colours),
+    else in their id colour."""
     from PIL import Image
 
     scene, _, _ = site
@@ -133,17 +135,46 @@ def test_screenshot_shows_the_bodies_in_their_colours(page, site, tmp_path):
     b = np.asarray(Image.open(tmp_path / "without.png").convert("RGB"), dtype=float)
     body = np.abs(a - b).sum(axis=2) > 40
     assert body.sum() > 2000, body.sum()  # bodies cover a real part of the frame
-    colours = {q["id"]: q["colour"] for q in page.evaluate("nvwaViewer.people")}
+    hsv = np.asarray(Image.open(tmp_path / "with.png").convert("HSV"), dtype=float)[body]
+    if p.colours is not None:
+        # human bodies wear the person's own clothes (sampled from the video): as saturated as those are,
+        # not the person's id colour (that stays on labels and trails)
+        clothes = np.asarray(Image.fromarray(np.asarray(p.colours[None, :2], dtype=np.uint8)).convert("HSV"), dtype=float)[0]
+        assert abs(np.median(hsv[:, 1]) - clothes[:, 1].mean()) < 60, (np.median(hsv[:, 1]), clothes[:, 1])
+        return
     import colorsys
 
+    colours = {q["id"]: q["colour"] for q in page.evaluate("nvwaViewer.people")}
     target = [int(colours[p.person_id][i:i + 2], 16) / 255 for i in (1, 3, 5)]
     hue_target = colorsys.rgb_to_hsv(*target)[0] * 255
-    hsv = np.asarray(Image.open(tmp_path / "with.png").convert("HSV"), dtype=float)[body]
     coloured = hsv[:, 1] > 60  # saturated pixels: the bodies (labels, floor and background are grey)
     assert coloured.mean() > 0.5, coloured.mean()
     dh = np.abs(hsv[coloured, 0] - hue_target)
     dh = np.minimum(dh, 255 - dh) * 360 / 255
     assert np.median(dh) < 20, np.median(dh)  # the followed person's hue dominates
+
+
+def test_skeleton_toggle_draws_skeletons_instead_of_bodies(page, site, tmp_path):
+    """k (or the skeleton button): the bodies give way to lines between each person's joints, and back."""
+    from PIL import Image
+
+    scene, _, _ = site
+    p = scene.people[0]
+    page.evaluate(f"nvwaViewer.setTime({float(p.timestamp_s[len(p.timestamp_s) // 2])}); nvwaViewer.followPerson({p.person_id})")
+    page.wait_for_timeout(400)
+    shots = {}
+    for name, js in (("bodies", ""), ("skeleton", "nvwaViewer.toggleSkeleton()"), ("none", "document.querySelectorAll('#people input')"
+                     ".forEach(i => { i.checked = false; i.dispatchEvent(new Event('change')); })")):
+        if js:
+            page.evaluate(js)
+        page.wait_for_timeout(300)
+        page.screenshot(path=tmp_path / f"{name}.png")
+        shots[name] = np.asarray(Image.open(tmp_path / f"{name}.png").convert("RGB"), dtype=float)
+    assert page.evaluate("nvwaViewer.skeleton") is True
+    drawn = {k: int((np.abs(shots[k] - shots["none"]).sum(axis=2) > 40).sum()) for k in ("bodies", "skeleton")}
+    assert drawn["skeleton"] > 50 and drawn["bodies"] > 3 * drawn["skeleton"], drawn  # thin lines, not bodies
+    page.keyboard.press("k")
+    assert page.evaluate("nvwaViewer.skeleton") is False and page.errors == []
 
 
 def test_vr_button_present_and_unsupported_is_reported(page):

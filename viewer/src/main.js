@@ -55,7 +55,7 @@ const sceneBounds = new THREE.Box3(new THREE.Vector3(-10, 0, -10), new THREE.Vec
 // -- state ------------------------------------------------------------------------------------
 const state = {
   ready: false, error: null, src: null, duration: 0, time: 0, speed: 1, playing: true, frozen: false, loop: true,
-  frameStep: 1 / 30, people: [], follow: null, cameraMode: "orbit", xr: { vr: "checking", ar: "checking" },
+  frameStep: 1 / 30, people: [], follow: null, cameraMode: "orbit", skeleton: false, xr: { vr: "checking", ar: "checking" },
   wallStart: performance.now(), pip: null,
 };
 let mixer = null, action = null, videoCamera = null, gltfRoot = null;
@@ -112,7 +112,13 @@ async function load(url) {
       mark.userData.side = side;
       contactMarks.add(mark);
     }
-    state.people.push({ id, name: o.name, node: o, body, joints, colour: "#" + colour.getHexString(THREE.SRGBColorSpace),
+    // the skeleton (k): lines between the person's joints, drawn over nothing when the body is hidden
+    const skeleton = new THREE.SkeletonHelper(o);
+    skeleton.material.color = colour;
+    skeleton.material.depthTest = false;
+    skeleton.visible = false;
+    scene.add(skeleton);
+    state.people.push({ id, name: o.name, node: o, body, joints, skeleton, colour: "#" + colour.getHexString(THREE.SRGBColorSpace),
       visible: true, tag, trail, contactMarks, contacts: parseContacts(o.userData.contacts),
       first_s: Number(o.userData.first_s) || 0, last_s: Number(o.userData.last_s) || 0 });
   });
@@ -214,7 +220,8 @@ function updatePeople() {
   const t = state.time;
   for (const p of state.people) {
     const shown = p.visible && isPresent(p);
-    if (p.body) p.body.visible = p.visible;
+    if (p.body) p.body.visible = p.visible && !state.skeleton;
+    p.skeleton.visible = shown && state.skeleton;
     p.tag.visible = shown && OVERLAYS;
     p.trail.visible = shown && OVERLAYS;
     // motion trail: the pelvis keys of the last TRAIL_S seconds, on the floor
@@ -332,6 +339,12 @@ function followPerson(id) {
   state.cameraMode = id === null ? "orbit" : "follow";
 }
 
+function toggleSkeleton() {
+  state.skeleton = !state.skeleton;
+  $("skeleton").classList.toggle("on", state.skeleton);
+  updatePeople();
+}
+
 function setFly(on) {
   state.cameraMode = on ? "fly" : "orbit";
   controls.enabled = !on;
@@ -347,6 +360,7 @@ $("speed").addEventListener("input", (e) => setSpeed(Number(e.target.value)));
 $("scrub").addEventListener("input", (e) => setTime(Number(e.target.value) * state.duration));
 $("snap").addEventListener("click", snapToVideoCamera);
 $("fly").addEventListener("click", () => setFly(state.cameraMode !== "fly"));
+$("skeleton").addEventListener("click", toggleSkeleton);
 $("help").addEventListener("click", () => { $("keys").hidden = !$("keys").hidden; });
 
 window.addEventListener("keydown", (e) => {
@@ -361,6 +375,7 @@ window.addEventListener("keydown", (e) => {
   else if (k === "-") setSpeed(state.speed / 2);
   else if (k === "c") snapToVideoCamera();
   else if (k === "v") setFly(state.cameraMode !== "fly");
+  else if (k === "k") toggleSkeleton();
   else if (k === "o") { setFly(false); followPerson(null); }
   else if (k === "l") { state.loop = !state.loop; $("loop").checked = state.loop; }
   else if (/^[1-9]$/.test(k)) { const p = state.people[Number(k) - 1]; if (p) followPerson(state.follow === p.id ? null : p.id); }
@@ -477,6 +492,8 @@ const api = {
   get playing() { return state.playing; },
   get frozen() { return state.frozen; },
   get cameraMode() { return state.cameraMode; },
+  get skeleton() { return state.skeleton; },  // true: skeletons drawn instead of the bodies (k)
+  toggleSkeleton,
   get xr() { return { ...state.xr }; },
   get pip() { return state.pip; },  // "ranges", "downloaded", or why it is off; null without &video=
   get people() { return state.people.map((p) => ({ id: p.id, name: p.name, colour: p.colour, visible: p.visible, first_s: p.first_s, last_s: p.last_s })); },

@@ -305,7 +305,8 @@ class Pipeline:
         return replace(p, vertices=verts.astype(np.float16), model_params=params, shape_params=shape)
 
 
-def write_results(scene: Scene, obs: Observations | None, out_dir: str | Path, formats=("npz",), export=None) -> dict:
+def write_results(scene: Scene, obs: Observations | None, out_dir: str | Path, formats=("npz",), export=None,
+                  check=None) -> dict:
     """The one writer of a run: observations.npz, the exports, then the scene with scene.json last (its
     presence marks a finished result) -> {"npz", "json", "observations", format: paths}. ``export``: an
     ExportConfig (the bodies drawn; default human)."""
@@ -315,7 +316,7 @@ def write_results(scene: Scene, obs: Observations | None, out_dir: str | Path, f
     paths = {}
     if obs is not None:
         paths["observations"] = str(save_observations(obs, out))
-    written = export_scene(scene, out, tuple(dict.fromkeys([*formats, "npz"])), export or ExportConfig())
+    written = export_scene(scene, out, tuple(dict.fromkeys([*formats, "npz"])), export or ExportConfig(), check)
     npz, js = written.pop("npz")
     return {**paths, "npz": str(npz), "json": str(js), **{k: [str(p) for p in v] for k, v in written.items()}}
 

@@ -17,7 +17,7 @@ one, never half of one.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +36,7 @@ class ExportConfig:
                        "size; `nvwa models fetch` builds it) or capsule (the procedural mannequin)",
                        choices=BODIES, flag="", job=True)
     models_dir: str | None = field(default=None, metadata={"hidden": True})  # where the human body asset is
+    check: Callable[[], None] | None = field(default=None, metadata={"hidden": True}, compare=False)  # called per person by slow exporters
 
     def human_body(self):
         """The loaded human body asset for ``body="human"`` (None for capsules); a missing or altered
@@ -63,7 +64,7 @@ def _bvh(scene: Scene, out: Path, config: ExportConfig) -> list[Path]:
 def _ply(scene: Scene, out: Path, config: ExportConfig) -> list[Path]:
     from nvwa.export.ply import write_ply
 
-    return write_ply(scene, out / "ply", body=config.human_body())
+    return write_ply(scene, out / "ply", body=config.human_body(), check=config.check)
 
 
 def _npz(scene: Scene, out: Path, config: ExportConfig) -> list[Path]:
@@ -86,14 +87,20 @@ def parse_formats(text: str | list[str] | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def export_scene(scene: Scene, out_dir: str | os.PathLike, formats=DEFAULT_EXPORTS,
-                 config: ExportConfig = ExportConfig()) -> dict[str, list[Path]]:
+                 config: ExportConfig = ExportConfig(), check: Callable[[], None] | None = None) -> dict[str, list[Path]]:
     """Write ``scene`` in each of ``formats`` into ``out_dir`` -> {format: paths written}. ``npz`` goes
-    last, since its scene.json marks a finished result."""
+    last, since its scene.json marks a finished result. ``check`` is called before each format (a service
+    job's cancellation raises there, so a deleted job stops writing within one format)."""
     names = parse_formats(formats)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     order = [n for n in names if n != "npz"] + [n for n in names if n == "npz"]
-    return {n: EXPORTERS[n](scene, out, config) for n in order}
+    written = {}
+    for n in order:
+        if check is not None:
+            check()
+        written[n] = EXPORTERS[n](scene, out, config if n != "ply" or check is None else replace(config, check=check))
+    return written
 
 
 __all__ = ["EXPORTERS", "DEFAULT_EXPORTS", "ExportConfig", "BODIES", "export_scene", "parse_formats"]

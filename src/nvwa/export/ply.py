@@ -91,13 +91,15 @@ def person_meshes(p: PersonMotion, mesh_faces: np.ndarray | None = None, body=No
         yield int(frame), v, n, mesh.faces
 
 
-def write_ply(scene: Scene, folder: str | os.PathLike, body=None) -> list[Path]:
+def write_ply(scene: Scene, folder: str | os.PathLike, body=None, check=None) -> list[Path]:
     """One folder per person under ``folder``; each folder is built beside the target and renamed into
     place, so an older export is replaced whole or not at all."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for p in scene.people:
+        if check is not None:  # a cancelled service job stops here
+            check()
         pid = int(p.person_id)
         rgb = tuple(int(round(c ** (1 / 2.2) * 255)) for c in person_colour(pid))
         target = folder / f"person_{pid}"

@@ -222,7 +222,7 @@ class JobRunner:
             out = tmp / "out"
             config = opts.pipeline_config(self.settings)
             export = replace(config.export, models_dir=config.models.models_dir)
-            write_results(scene, final.data["observations"], out, [f for f in opts.exports if f != "npz"], export)
+            write_results(scene, final.data["observations"], out, [f for f in opts.exports if f != "npz"], export, check)
             artifacts = self._store_artifacts(job_id, out)
             summary = _jsonable(scene.summary())
             base = f"/jobs/{job_id}/artifacts/"

@@ -61,8 +61,8 @@ def test_bones_of_makehuman_map_onto_the_smpl_joints():
 
 @pytest.mark.parametrize("size", [1.0, 0.72, 1.12])
 def test_each_person_gets_a_body_of_their_own_size(human, size):
-    """An adult, a child-sized and a tall rig: stature within 2 cm, the long bones (thighs, shins, arms)
-    within 2.5 cm (the trunk's joints are placed by other conventions in each skeleton), under 1 s, a
+    """An adult, a child-sized and a tall rig: stature within 1 cm and the long bones (thighs, shins, arms)
+    within 1 cm (the trunk's joints are placed by other conventions in each skeleton), under 1 s, a
     finite mesh with weights summing to 1."""
     import time
 
@@ -72,8 +72,8 @@ def test_each_person_gets_a_body_of_their_own_size(human, size):
     t0 = time.perf_counter()
     fit = human.fit(bones, p.rest_directions, stature)
     assert time.perf_counter() - t0 < 1.0
-    assert fit.stature_m == pytest.approx(stature, abs=0.02)
-    assert fit.bone_error_m < 0.025 and not fit.clamped
+    assert fit.stature_m == pytest.approx(stature, abs=0.01)
+    assert fit.bone_error_m < 0.01 and not fit.clamped
     assert np.isfinite(fit.vertices).all() and len(fit.vertices) > 13_000
     assert np.allclose(fit.skin_weights.sum(axis=1), 1.0, atol=1e-5)
     if size < 0.8:
@@ -86,6 +86,22 @@ def test_absurd_bones_are_clamped_and_said_never_nan(human):
                   np.where(np.arange(24) == 4, 2.0, np.asarray(p.bone_lengths))):
         fit = human.fit(bones, p.rest_directions, stature_from_bones(bones))
         assert fit.clamped and np.isfinite(fit.vertices).all()
+
+
+def test_an_asset_of_another_version_is_refused_and_fetch_rebuilds_it(tmp_path):
+    """An asset built by an older nvwa (no version, or another one) is one line naming `nvwa models fetch`."""
+    from nvwa.body.human import HumanBody
+    from nvwa.models.store import human_body_path
+
+    try:
+        current = human_body_path()
+    except ModelMissingError as exc:
+        pytest.skip(f"needs the human body asset: {exc}")
+    old = tmp_path / "human_body.npz"
+    with np.load(current) as z:
+        np.savez(old, **{k: z[k] for k in z.files if k != "version"})
+    with pytest.raises(ModelMissingError, match="version 1, this nvwa needs .*nvwa models fetch"):
+        HumanBody(old)
 
 
 def test_a_missing_or_altered_asset_is_one_line_naming_the_command(tmp_path):

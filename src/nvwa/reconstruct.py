@@ -135,12 +135,12 @@ def stood_in_world(m: RigMotion, root_cam: np.ndarray, size: float, R: np.ndarra
 
 def _human_body():
     """The human body asset when `nvwa models fetch` built it (the soles people stand on), else None."""
-    from nvwa.body.human import HumanBody
+    from nvwa.body.human import load_human_body
     from nvwa.errors import ModelMissingError
     from nvwa.models.store import human_body_path
 
     try:
-        return HumanBody(human_body_path())
+        return load_human_body(human_body_path())
     except ModelMissingError:
         return None
 

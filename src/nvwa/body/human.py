@@ -105,7 +105,16 @@ class HumanBody:
         return vertices[self.joint_vertices].mean(axis=1)
 
     def fit(self, bone_lengths: np.ndarray, rest_directions: np.ndarray, stature_m: float) -> FittedBody:
-        """The body whose bones and stature are the person's, re-posed into their rig's rest pose."""
+        """The body whose bones and stature are the person's, re-posed into their rig's rest pose (fitted once
+        per person: grounding's soles, the GLB and the PLY ask for the same one)."""
+        key = (np.asarray(bone_lengths, np.float64).tobytes(), np.asarray(rest_directions, np.float64).tobytes(),
+               float(stature_m))
+        cache = self.__dict__.setdefault("_fits", {})
+        if key not in cache:
+            cache[key] = self._fit(bone_lengths, rest_directions, stature_m)
+        return cache[key]
+
+    def _fit(self, bone_lengths: np.ndarray, rest_directions: np.ndarray, stature_m: float) -> FittedBody:
         from scipy.optimize import least_squares
 
         target = np.asarray(bone_lengths, dtype=np.float64)
@@ -169,6 +178,21 @@ class HumanBody:
         return out
 
 
+_LOADED: dict = {}
+
+
+def load_human_body(path: str | Path) -> HumanBody:
+    """The asset at ``path``, read once per process while the file is unchanged (the reconstruction and
+    each exporter ask for it; its fits are kept with it)."""
+    path = Path(path)
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = HumanBody(path)
+    return _LOADED[key]
+
+
 def _align(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The smallest rotation taking direction ``a`` onto direction ``b``."""
     a = a / np.linalg.norm(a)
@@ -182,4 +206,4 @@ def _align(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.eye(3) + vx + vx @ vx / (1 + c)
 
 
-__all__ = ["HumanBody", "FittedBody", "HEEL_SOLE", "BALL_SOLE"]
+__all__ = ["HumanBody", "FittedBody", "load_human_body", "HEEL_SOLE", "BALL_SOLE"]

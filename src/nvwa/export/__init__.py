@@ -43,10 +43,10 @@ class ExportConfig:
         asset is one line naming `nvwa models fetch`."""
         if self.body != "human":
             return None
-        from nvwa.body.human import HumanBody
+        from nvwa.body.human import load_human_body
         from nvwa.models.store import human_body_path
 
-        return HumanBody(human_body_path(self.models_dir))
+        return load_human_body(human_body_path(self.models_dir))
 
 
 def _glb(scene: Scene, out: Path, config: ExportConfig) -> list[Path]:

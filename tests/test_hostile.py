@@ -79,6 +79,11 @@ def assert_clean(server, c) -> None:
         assert c.delete(f"/jobs/{job['id']}").status_code == 204
     wait_idle(c)
     assert db_job_ids(server) == set()
+    # a deleted job's process notices within a second, then removes what it wrote: with human bodies a PLY
+    # export is ~100 MB, which takes a moment to delete; wait for it (bounded), then the listing must match
+    deadline = time.time() + 15
+    while listing(server.settings.data_dir) != server.at_start and time.time() < deadline:
+        time.sleep(0.25)
     assert listing(server.settings.data_dir) == server.at_start
 
 

@@ -98,14 +98,14 @@ def write_ply(scene: Scene, folder: str | os.PathLike, body=None, check=None) ->
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for p in scene.people:
-        if check is not None:  # a cancelled service job stops here
-            check()
         pid = int(p.person_id)
         rgb = tuple(int(round(c ** (1 / 2.2) * 255)) for c in person_colour(pid))
         target = folder / f"person_{pid}"
         tmp = Path(tempfile.mkdtemp(dir=folder, prefix=f".person_{pid}."))
         try:
             for frame, v, n, faces in person_meshes(p, scene.mesh_faces, body):
+                if check is not None:  # per frame: a human body's frames take a while (the check looks up at most once a second)
+                    check()
                 (tmp / f"frame_{frame:06d}.ply").write_bytes(
                     ply_bytes(v, n, faces, rgb, comment=f"nvwa person {pid} frame {frame} metres Y-up"))
             old = None

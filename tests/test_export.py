@@ -234,7 +234,8 @@ def test_ply_folders_are_named_by_person_id_and_read_back(real_export):
 # -- synthetic scenes: sizes, edge cases, atomic replacement ---------------------------------------
 
 def test_person_minute_at_30fps_is_under_1mb_and_valid(tmp_path):
-    """A minute of one person: the animation under 1 MB (capsule body), the human body's mesh under 1.5 MB."""
+    """A minute of one person: the animation under 1 MB (capsule body), the human body's mesh under 1.5 MB,
+    its low-poly one under 0.3 MB."""
     from nvwa.export import ExportConfig
 
     scene = synthetic_scene([synthetic_person(3, 1800)])
@@ -245,6 +246,13 @@ def test_person_minute_at_30fps_is_under_1mb_and_valid(tmp_path):
     assert (tmp_path / "scene.glb").stat().st_size - size <= 1_500_000
     (report,) = validate(tmp_path / "scene.glb")
     assert report["errors"] == 0 and report["warnings"] == 0, report["messages"]
+    export_scene(scene, tmp_path / "low", ["glb"], ExportConfig(body="human-lowpoly"))
+    assert (tmp_path / "low" / "scene.glb").stat().st_size - size <= 300_000
+    (report,) = validate(tmp_path / "low" / "scene.glb")
+    assert report["errors"] == 0 and report["warnings"] == 0, report["messages"]
+    low = Glb(tmp_path / "low" / "scene.glb")
+    mesh = low.json["meshes"][low.nodes[low.by_name["person_3_body"]]["mesh"]]
+    assert 1_000 <= low.json["accessors"][mesh["primitives"][0]["attributes"]["POSITION"]]["count"] <= 2_500
     # quantized rotations still reproduce the joints within 1 mm
     glb = Glb(tmp_path / "scene.glb")
     p = scene.people[0]
@@ -377,9 +385,29 @@ def test_blender_imports_glb_and_bvh(real_export, tmp_path):
     from nvwa.export.ply import person_meshes
     from nvwa.models.store import human_body_path
 
-    ours = next(v for frame, v, _, _ in person_meshes(p, None, HumanBody(human_body_path())) if frame == p.frame_index[i])
-    gap = cKDTree(np.load(posed_out)).query(ours)[0]
+    human = HumanBody(human_body_path())
+    ours = next(v for frame, v, _, _ in person_meshes(p, None, human) if frame == p.frame_index[i])
+    posed = np.load(posed_out)
+    gap = cKDTree(posed).query(ours)[0]
     assert np.percentile(gap, 99) < 0.01 and gap.max() < 0.03, (np.percentile(gap, 99), gap.max())
+    # the body's ankles, wrists and head where the scene's joints are: the vertices around each joint in the
+    # rest pose (within 4 cm beyond the nearest: a shell round it), found in Blender's posed mesh, centred within
+    # 3 cm of the scene's joint
+    from nvwa.export.avatar import rest_joint_positions
+    from nvwa.grounding.scale import stature_from_bones
+    from nvwa.rig.skeleton import global_rotations
+
+    fit = human.fit(np.asarray(p.bone_lengths), np.asarray(p.rest_directions), stature_from_bones(np.asarray(p.bone_lengths)))
+    rest = rest_joint_positions(np.asarray(p.bone_lengths), np.asarray(p.rest_directions))
+    tree = cKDTree(posed)
+    G = global_rotations(np.asarray(p.local_rotations)[i:i + 1])[0]
+    for j in (7, 8, 15, 20, 21):  # ankles, head, wrists
+        d = np.linalg.norm(fit.vertices - rest[j], axis=1)
+        near = np.flatnonzero(d < d.min() + 0.04)
+        centre = posed[tree.query(ours[near])[1]].mean(axis=0)
+        # the shell's centre sits off the joint by a fixed offset in the joint's frame, turned with the joint
+        expected = p.joints_world[i][j] + G[j] @ (fit.vertices[near].mean(axis=0) - rest[j])
+        assert np.linalg.norm(centre - expected) < 0.03, (SMPL24_NAMES[j], centre, expected)
 
 
 @pytest.mark.skipif(shutil.which("assimp") is None, reason="assimp is not installed (apt-get install assimp-utils; make test does it)")

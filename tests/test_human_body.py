@@ -80,6 +80,27 @@ def test_each_person_gets_a_body_of_their_own_size(human, size):
         assert fit.params["child"] > 0.2 or fit.params["scale"] < 0.85  # a child comes out a child
 
 
+def test_the_low_poly_body_is_the_same_body_in_fewer_vertices(human):
+    """~1,600 of the full body's own vertices (same weights, same fit), every triangle over them, one
+    connected surface, and its soles and crown within 1 cm of the full body's."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    p = synthetic_person(1, 10)
+    bones = np.asarray(p.bone_lengths)
+    full = human.fit(bones, p.rest_directions, stature_from_bones(bones))
+    low = human.low_poly().fit(bones, p.rest_directions, stature_from_bones(bones))
+    assert 1_200 <= len(low.vertices) <= 2_200 and len(low.faces) < len(full.faces) / 6
+    assert low.faces.min() >= 0 and low.faces.max() < len(low.vertices)
+    assert np.isin(low.vertices.view([("", low.vertices.dtype)] * 3), full.vertices.view([("", full.vertices.dtype)] * 3)).all()
+    assert np.allclose(low.skin_weights.sum(axis=1), 1.0, atol=1e-5)
+    edges = np.concatenate([low.faces[:, [0, 1]], low.faces[:, [1, 2]], low.faces[:, [2, 0]]])
+    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(len(low.vertices),) * 2)
+    assert connected_components(graph, directed=False)[0] == 1
+    assert low.vertices[:, 1].min() - full.vertices[:, 1].min() < 0.01
+    assert full.vertices[:, 1].max() - low.vertices[:, 1].max() < 0.01
+
+
 def test_absurd_bones_are_clamped_and_said_never_nan(human):
     p = synthetic_person(1, 10)
     for bones in (np.asarray(p.bone_lengths) * 4.0, np.asarray(p.bone_lengths) * 0.1,

@@ -358,3 +358,11 @@ def test_picture_in_picture_without_http_ranges_and_at_t(site, browser):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_a_software_renderer_is_detected_and_drawn_for_cheaply(page):
+    """Chromium here draws with SwiftShader (no GPU): the viewer says so and draws the bodies with Lambert
+    shading without multisampling (bench/viewer.py: twice the frame rate of physically based shading)."""
+    assert page.evaluate("nvwaViewer.softwareRenderer") is True
+    assert page.evaluate("nvwaViewer.bodyMaterials()") == ["MeshLambertMaterial"]
+    assert page.errors == []

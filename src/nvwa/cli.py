@@ -345,7 +345,8 @@ def _reconstruct(args) -> int:
     obs = load_observations(args.out_dir, body_model=args.body_model)  # refused here: nothing written yet
     _writable_out(args.out_dir)
     console = Console(stderr=True, quiet=args.quiet)
-    steps = list(reconstruct_steps(obs, from_arguments(PipelineConfig, args).reconstruct))
+    config = from_arguments(PipelineConfig, args)
+    steps = list(reconstruct_steps(obs, config.reconstruct, models_dir=config.models.models_dir))
     scene = steps[-1].data["scene"]
     for step in steps[:-1]:
         console.print(f"{step.stage}: {step.message}", markup=False, highlight=False)

@@ -172,7 +172,7 @@ class Pipeline:
             else:
                 yield ev
         scene = None
-        for step in reconstruct_steps(obs, self.config.reconstruct, timer):
+        for step in reconstruct_steps(obs, self.config.reconstruct, timer, models_dir=self.config.models.models_dir):
             if step.stage == "scene":
                 scene = step.data["scene"]
             else:

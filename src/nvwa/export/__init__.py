@@ -25,7 +25,7 @@ from nvwa.errors import InputError
 from nvwa.options import option
 from nvwa.scene.schema import Scene, save_scene
 
-BODIES = ("human", "capsule")
+BODIES = ("human", "human-lowpoly", "capsule")
 
 
 @dataclass(frozen=True)
@@ -33,20 +33,22 @@ class ExportConfig:
     """How the people look in the exports that draw them (GLB, PLY)."""
 
     body: str = option("human", "the people's bodies in the GLB and PLY: human (a MakeHuman body of each person's own "
-                       "size; `nvwa models fetch` builds it) or capsule (the procedural mannequin)",
+                       "size; `nvwa models fetch` builds it), human-lowpoly (the same body in ~1,600 vertices, for crowds and phones) or "
+                       "capsule (the procedural mannequin)",
                        choices=BODIES, flag="", job=True)
     models_dir: str | None = field(default=None, metadata={"hidden": True})  # where the human body asset is
     check: Callable[[], None] | None = field(default=None, metadata={"hidden": True}, compare=False)  # called per person by slow exporters
 
     def human_body(self):
-        """The loaded human body asset for ``body="human"`` (None for capsules); a missing or altered
-        asset is one line naming `nvwa models fetch`."""
-        if self.body != "human":
+        """The loaded human body asset for ``body="human"`` (its low-poly mesh for ``"human-lowpoly"``; None
+        for capsules); a missing or altered asset is one line naming `nvwa models fetch`."""
+        if self.body == "capsule":
             return None
         from nvwa.body.human import load_human_body
         from nvwa.models.store import human_body_path
 
-        return load_human_body(human_body_path(self.models_dir))
+        body = load_human_body(human_body_path(self.models_dir))
+        return body.low_poly() if self.body == "human-lowpoly" else body
 
 
 def _glb(scene: Scene, out: Path, config: ExportConfig) -> list[Path]:

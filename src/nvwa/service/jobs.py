@@ -271,7 +271,8 @@ class JobRunner:
         frames = int(obs.stats.get("frames", 0))
         yield ProgressEvent("probe", "reconstructing from the observations (no model run)", frames, frames,
                             {"video": obs.video})
-        for step in reconstruct_steps(obs, opts.pipeline_config(self.settings).reconstruct):
+        config = opts.pipeline_config(self.settings)
+        for step in reconstruct_steps(obs, config.reconstruct, models_dir=config.models.models_dir):
             if step.stage == "scene":
                 yield ProgressEvent("complete", step.message, frames, frames, {"scene": step.data["scene"], "observations": obs})
             else:

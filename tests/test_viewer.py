@@ -220,6 +220,37 @@ def test_snap_to_the_video_camera_and_an_empty_scene(site, page):
     assert page.errors == []
 
 
+def test_the_video_camera_view_follows_a_handheld_camera(site, page):
+    """A scene whose camera pans 20 degrees over its 2 s: in "video camera" mode the view turns with it."""
+    from dataclasses import replace
+
+    from scipy.spatial.transform import Rotation
+
+    from nvwa.export import ExportConfig, export_scene
+    from nvwa.scene.synthetic import synthetic_person, synthetic_scene
+
+    _, _, root = site
+    still = synthetic_scene([synthetic_person(1, 60)])
+    ts = np.arange(60) / 30.0
+    turn = Rotation.from_euler("y", np.linspace(0, 20, 60)[:, None], degrees=True).as_matrix()
+    scene = replace(still, camera_motion="rotating", camera_timestamp_s=ts,
+                    camera_R_world_from_cam=still.R_world_from_cam @ turn,
+                    camera_t_world_from_cam=np.tile(still.t_world_from_cam, (60, 1)))
+    export_scene(scene, root / "panning", ["glb"], ExportConfig(body="capsule"))
+    page.evaluate("nvwaViewer.load('/panning/scene.glb')")
+    page.wait_for_function("nvwaViewer.ready", timeout=20_000)
+    page.evaluate("nvwaViewer.snapToVideoCamera()")
+    looks = []
+    for i in (0, 45):
+        page.evaluate(f"nvwaViewer.setTime({ts[i]})")
+        page.wait_for_timeout(300)  # a few frames drawn
+        q = page.evaluate("nvwaViewer.cameraPose().quaternion")
+        want = Rotation.from_matrix(scene.camera_R_world_from_cam[i] @ np.diag([1.0, -1.0, -1.0]))
+        looks.append((Rotation.from_quat(q) * want.inv()).magnitude())
+    assert max(looks) < 1e-3, looks
+    assert page.evaluate("nvwaViewer.cameraMode") == "video" and page.errors == []
+
+
 def _patched_glb(src, dst, patch) -> None:
     """Copy a GLB with its JSON chunk changed by ``patch(json_dict)`` (what a hostile file can hold)."""
     import json

@@ -4,7 +4,9 @@
 ``observations.npz`` (no pickled objects): ``meta`` (a JSON string: schema version, video, keypoint set,
 body model, tracker, the intrinsics the models were given, observe options, stats, nvwa version) and
 per person ``person/<id>/<field>`` for the fields of :class:`PersonObservations`; ``mesh_faces`` when a
-mesh backend ran; ``scene_lines``, the straight edges seen on a few frames (camera calibration). Written atomically (temp + rename).
+mesh backend ran; ``scene_lines``, the straight edges seen on a few frames (camera calibration);
+``camera_*``, how the background moved per analysed frame (:class:`~nvwa.camera.background.CameraTrack`:
+a handheld camera). Written atomically (temp + rename).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nvwa.camera.background import CameraTrack
 from nvwa.errors import InputError
 from nvwa.scene.schema import atomic_write
 
@@ -54,6 +57,7 @@ class Observations:
     stats: dict = field(default_factory=dict)  # frames, decoded_frames, skipped_corrupt_frames, tracks, reidentified, seconds
     mesh_faces: np.ndarray | None = None  # (F, 3) int32
     scene_lines: np.ndarray | None = None  # (N, 5) float32: x1, y1, x2, y2 stored-video px, frame index (LSD on a few frames)
+    camera_track: CameraTrack | None = None  # how the background moved, per analysed frame (a handheld camera)
 
     @property
     def backend_places_people(self) -> bool:
@@ -77,6 +81,8 @@ def save_observations(obs: Observations, out_dir: str | os.PathLike) -> Path:
         arrays["mesh_faces"] = np.asarray(obs.mesh_faces, dtype=np.int32)
     if obs.scene_lines is not None:
         arrays["scene_lines"] = np.asarray(obs.scene_lines, dtype=np.float32).reshape(-1, 5)
+    if obs.camera_track is not None:
+        arrays.update(obs.camera_track.arrays())
     for p in obs.people:
         for name in _ARRAYS:
             value = getattr(p, name)
@@ -113,7 +119,8 @@ def load_observations(folder: str | os.PathLike, body_model: str | None = None) 
     return Observations(video=meta["video"], keypoint_set=meta["keypoint_set"], body_model=meta["body_model"],
                         tracker=meta["tracker"], K_observed=data["K_observed"], intrinsics_source=meta["intrinsics_source"],
                         options=meta["options"], people=tuple(people), stats=meta["stats"],
-                        mesh_faces=data.get("mesh_faces"), scene_lines=data.get("scene_lines"))
+                        mesh_faces=data.get("mesh_faces"), scene_lines=data.get("scene_lines"),
+                        camera_track=CameraTrack.from_arrays(data))
 
 
 __all__ = ["OBSERVATIONS_VERSION", "Observations", "PersonObservations", "save_observations", "load_observations"]

@@ -19,6 +19,7 @@ import numpy as np
 from nvwa.backends import BODY_MODELS, TRACKERS, Models, load_body, load_models, load_occlusion, load_tracker  # noqa: F401  (re-exported)
 from nvwa.body.protocols import BatchedBodyBackend, CropBodyBackend
 from nvwa.camera import Intrinsics
+from nvwa.camera.background import BackgroundMotion
 from nvwa.config import PipelineConfig  # noqa: F401  (re-exported)
 from nvwa.errors import InputError
 from nvwa.observations import Observations, PersonObservations, save_observations
@@ -87,6 +88,13 @@ class _SceneLines:
 
 
 COLOUR_EVERY = 5  # frames between colour samples of one person
+
+
+def _keypoint_box(keypoints_2d: np.ndarray) -> np.ndarray:
+    """x0, y0, x1, y1 round a person's keypoints (decoded-frame px)."""
+    k = np.asarray(keypoints_2d, dtype=np.float64)[:, :2]
+    k = k[np.isfinite(k).all(axis=1)]
+    return np.r_[k.min(axis=0), k.max(axis=0)] if len(k) else np.zeros(4)
 
 
 @dataclass
@@ -204,7 +212,7 @@ class Pipeline:
                             {"video": _public_video(info)})
         stats = DecodeStats()
         people: dict[int, _PersonFrames] = defaultdict(_PersonFrames)
-        lines = _SceneLines()
+        lines, background = _SceneLines(), BackgroundMotion(K_stored.K)
         frames = timed(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_frames=c.max_frames, stats=stats),
                        timer, "decode")
         if self.tracker is None:
@@ -223,6 +231,8 @@ class Pipeline:
                 frame, tracked = item
                 with timer("lines"):
                     lines.add(frame)
+                with timer("camera_motion"):  # the background's motion, the people masked out
+                    background.add(frame, [_keypoint_box(person.observation.keypoints_2d) for person in tracked])
                 for person in tracked:
                     people[person.track_id].add(frame, person.observation)
                 yield ProgressEvent("frame", "", stats.yielded, expected, {"people": len(tracked)})
@@ -246,7 +256,8 @@ class Pipeline:
                            body_model=self.config.models.body_model, tracker=self.config.models.tracker, K_observed=K_stored.K,
                            intrinsics_source=K_stored.source,
                            options={"max_side": c.max_side, "stride": c.stride, "max_frames": c.max_frames},
-                           people=tuple(persons), stats=obs_stats, mesh_faces=mesh_faces, scene_lines=lines.array())
+                           people=tuple(persons), stats=obs_stats, mesh_faces=mesh_faces, scene_lines=lines.array(),
+                           camera_track=background.track())
         yield ProgressEvent("observed", f"{len(persons)} tracks", stats.yielded, expected, {"observations": obs})
 
     def _observed_intrinsics(self, info) -> Intrinsics:

@@ -19,6 +19,7 @@ import numpy as np
 from nvwa.body.keypoints import RIG_TARGETS
 from nvwa.camera import Intrinsics, solve_root_translation
 from nvwa.camera.calibration import calibrate_camera
+from nvwa.camera.motion import CameraMotion, camera_motion, focal_from_rotation, stabilised, turned
 from nvwa.errors import InputError
 from nvwa.grounding.floor import Floor
 from nvwa.grounding.scale import metric_scale, stature_from_bones
@@ -52,6 +53,9 @@ class ReconstructConfig:
                            flag="--K")
     min_person_s: float = option(1.0, "people seen for less time than this are dropped as spurious", unit="s",
                                  ge=0, le=3600, flag="")
+    camera: str = option("auto", "the video camera: auto (its motion found from the background), static (a tripod: "
+                         "no motion looked for), moving (handheld: its motion followed even when small)",
+                         choices=("auto", "static", "moving"), flag="", job=True)
 
 
 @dataclass(frozen=True)
@@ -308,6 +312,42 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
     return fitted, floor_view, summary
 
 
+def _moving_camera(obs: Observations, K: Intrinsics, mode: str) -> tuple[Intrinsics, CameraMotion]:
+    """A turning camera's focal from its own rotation unless the user gave one (only the true focal makes
+    every homography a rotation: where the turn pins it down, it beats the lines, whose horizontal
+    vanishing points a cropped or narrow view hardly has), then its rotation per frame with that K."""
+    warnings = []
+    if K.source not in ("K", "focal") and not obs.backend_places_people:
+        f = focal_from_rotation(obs.camera_track.H_raw_first_from_frame, int(obs.video["width"]), int(obs.video["height"]))
+        if f is not None:
+            if K.source != "default" and abs(K.fx / f - 1) > 0.15:
+                warnings.append(f"the camera's turning says a focal of {f:.0f} px, the {K.source} {K.fx:.0f} px: "
+                                "the turning's used")
+            K = K.with_focal(f, "camera rotation")
+    motion = camera_motion(obs.camera_track, K.K, mode)
+    return K, replace(motion, warnings=(*warnings, *motion.warnings))
+
+
+def camera_poses(motion: CameraMotion | None, R: np.ndarray, t: np.ndarray, people: list[PersonMotion]) -> dict:
+    """The video camera's pose at each analysed frame (world <- camera): the first frame's turned by the
+    camera's own rotation since (a static camera: the same pose every frame)."""
+    if motion is not None:
+        ts, turn = motion.timestamp_s, motion.R_first_from_frame
+    else:  # observations from before the camera was followed: the frames the people were seen on
+        ts = np.unique(np.concatenate([q.timestamp_s for q in people])) if people else np.zeros(0)
+        turn = np.tile(np.eye(3), (len(ts), 1, 1))
+    return {"camera_timestamp_s": np.asarray(ts, np.float64), "camera_R_world_from_cam": R @ turn,
+            "camera_t_world_from_cam": np.tile(np.asarray(t, np.float64), (len(ts), 1))}
+
+
+def _in_frame_cameras(q: PersonMotion, motion: CameraMotion, observed: PersonObservations) -> PersonMotion:
+    """A person reconstructed in the first frame's camera, given back in each frame's own: joints_cam in
+    that frame's camera axes, keypoints_2d in the video's own pixels."""
+    R = motion.rotation_at(np.asarray(q.frame_index))  # first <- frame
+    return replace(q, joints_cam=np.einsum("tkj,tji->tki", q.joints_cam, R),
+                   keypoints_2d=np.asarray(observed.keypoints_2d, dtype=np.float64))
+
+
 # -- the whole, as steps -----------------------------------------------------------------------------
 
 def reconstruct_steps(obs: Observations, config: ReconstructConfig = ReconstructConfig(),
@@ -320,11 +360,20 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     timer = timer or StageTimer()
     wall0 = time.perf_counter()
     K = intrinsics_for(obs, config)
+    observed = {p.person_id: p for p in obs.people}  # as the video shows them (keypoints in its own pixels)
+    with timer("camera_motion"):
+        motion = camera_motion(obs.camera_track, K.K, config.camera)  # classed with the K at hand
+        if motion is not None and motion.kind != "static":
+            obs = stabilised(obs, obs.camera_track)
     kept = keep_people(obs, config.min_person_s)
     yield Progress("stage", f"{len(kept)} people kept of {len(obs.people)} tracks", {"tracks": len(obs.people)})
     with timer("calibration"):
         cal = calibrate_camera(obs, K, kept)
     K = cal.K
+    if motion is not None and motion.kind != "static":
+        with timer("camera_motion"):
+            K, motion = _moving_camera(obs, K, config.camera)
+            kept = turned(kept, motion)
 
     fitted, floor_view, summary = fit_people(kept, K, obs.keypoint_set, config.smoothing, timer)
     times = {p.person_id: np.asarray(p.timestamp_s) for p in kept}
@@ -337,7 +386,9 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
         g, sizes, scale_info = true_sizes(g, {pid: m for pid, (m, _) in fitted.items()}, times, obs.backend_places_people)
         R, t = g.R_world_from_cam, g.t_world_from_cam
     grounding = {**g.event_data(), "calibration": cal.as_dict(), "metric_scale": scale_info,
-                 "warnings": [*cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m)]}
+                 "camera_motion": "static" if motion is None else motion.kind,
+                 "warnings": [*cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m),
+                              *(() if motion is None else motion.warnings)]}
     yield Progress("grounded", f"floor: {g.floor.method}, camera {g.camera.height_m:.2f} m up, pitch {g.camera.pitch_deg:.1f} deg"
                    + "".join(f"; {w}" for w in grounding["warnings"]), grounding)
     people, body = [], _human_body(models_dir)
@@ -353,6 +404,9 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
                                         obs.keypoint_set, R, t))
     yield Progress("smoothed", f"smoothing preset {config.smoothing}", {"people": summary})
     people.sort(key=lambda q: q.person_id)
+    cameras = camera_poses(motion, R, t, people)
+    if motion is not None and motion.kind != "static":  # each person as their own frame's camera saw them
+        people = [_in_frame_cameras(q, motion, observed[q.person_id]) for q in people]
     wall = time.perf_counter() - wall0
     frames = int(obs.stats.get("frames", 0))
     seconds = {**obs.stats.get("seconds", {}), **{k: round(v, 3) for k, v in timer.seconds.items()}}
@@ -361,7 +415,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
              "options": {**obs.options, "smoothing": config.smoothing, "intrinsics": K.source}}
     scene = Scene(video=obs.video, K=K.K, R_world_from_cam=R, t_world_from_cam=t, floor=floor_dict(g.floor),
                   people=tuple(people), stats=stats, grounding=grounding, mesh_faces=obs.mesh_faces,
-                  supports=support_list(people, g.supports))
+                  supports=support_list(people, g.supports), camera_motion=grounding["camera_motion"], **cameras)
     yield Progress("scene", f"{len(people)} people" if people else "no people found: the scene is empty", {"scene": scene})
 
 

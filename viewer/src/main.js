@@ -351,6 +351,11 @@ function step(n) { state.playing = false; $("play").textContent = "play"; setTim
 function snapToVideoCamera() {
   if (!videoCamera) return false;
   state.cameraMode = "video";
+  return atVideoCamera();
+}
+
+// the view from the video camera as it is now (a handheld camera's node is animated: followed every frame)
+function atVideoCamera() {
   videoCamera.updateWorldMatrix(true, false);
   camera.position.setFromMatrixPosition(videoCamera.matrixWorld);
   camera.quaternion.setFromRotationMatrix(videoCamera.matrixWorld);
@@ -490,7 +495,9 @@ renderer.setAnimationLoop(() => {
       controls.target.copy(w);
     }
     controls.update();
-  } else if (state.cameraMode !== "video") {
+  } else if (state.cameraMode === "video") {
+    if (videoCamera) atVideoCamera();
+  } else {
     controls.update();
   }
   if (state.cameraMode !== "video" && !renderer.xr.isPresenting) clampCamera();

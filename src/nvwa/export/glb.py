@@ -6,7 +6,8 @@ Layout of the file (glTF 2.0, Y up, metres, floor at Y=0):
 - nodes ``support_<k>``: what people stood on besides the floor (a box, a stage), a prism up to its top;
 - node ``camera``: a perspective camera with the video's vertical field of view and aspect ratio, at
   the camera's world pose (glTF cameras look down their -Z with +Y up; ours is OpenCV's, so the node's
-  rotation is R_world_from_cam @ diag(1, -1, -1));
+  rotation is R_world_from_cam @ diag(1, -1, -1)); a handheld camera's node is animated, one key per
+  analysed frame (its pose at the first frame otherwise);
 - per person, node ``person_<id>`` (flat extras, which every reader keeps: ``person_id``, ``colour``
   "#rrggbb", ``first_s``/``last_s``, ``frames``, ``contacts`` as a JSON string) holding the joint
   hierarchy ``person_<id>_<joint>`` (SMPL-24 names; static translation = the locked rest offset,
@@ -113,6 +114,21 @@ def _camera_node(scene: Scene, gltf: g.GLTF2) -> g.Node:
     return g.Node(name="camera", camera=len(gltf.cameras) - 1,
                   rotation=Rotation.from_matrix(R).as_quat().tolist(),
                   translation=np.asarray(scene.t_world_from_cam, dtype=float).tolist())
+
+
+def _camera_animation(scene: Scene, node: int, b: _Builder, anim: g.Animation) -> None:
+    """A handheld camera's pose at each analysed frame as the camera node's rotation and translation keys."""
+    ts = scene.camera_timestamp_s
+    if scene.camera_motion == "static" or ts is None or len(ts) < 2:
+        return
+    keep = np.r_[True, np.diff(ts) > 0]  # glTF key times strictly increase
+    R = np.asarray(scene.camera_R_world_from_cam)[keep] @ np.diag([1.0, -1.0, -1.0])
+    times = b.accessor(np.asarray(ts)[keep].astype(np.float32), FLOAT, "SCALAR", bounds=True)
+    for path, values in (("rotation", Rotation.from_matrix(R).as_quat()),
+                         ("translation", np.asarray(scene.camera_t_world_from_cam)[keep])):
+        anim.samplers.append(g.AnimationSampler(input=times, output=b.accessor(values.astype(np.float32), FLOAT,
+                                                                                 "VEC4" if path == "rotation" else "VEC3")))
+        anim.channels.append(g.AnimationChannel(sampler=len(anim.samplers) - 1, target=g.AnimationChannelTarget(node=node, path=path)))
 
 
 def _floor_node(scene: Scene, gltf: g.GLTF2, b: _Builder) -> g.Node:
@@ -324,6 +340,7 @@ def glb_bytes(scene: Scene, body=None) -> bytes:
         gltf.nodes.append(node)
         roots.append(len(gltf.nodes) - 1)
     anim = g.Animation(name="motion", channels=[], samplers=[])
+    _camera_animation(scene, roots[1], b, anim)
     for p in scene.people:
         roots.extend(_add_person(p, gltf, b, anim, None if p.mesh_vertices is not None else body))
     if anim.channels:

@@ -154,10 +154,10 @@ MOVING_CAMERA_TILT_DEG = 5.0  # floors of the two halves of the video further ap
 MOVING_CAMERA_HEIGHT = 0.15  # ... or camera heights differing by this share
 
 
-def camera_moved(people: dict, floor: Floor) -> str | None:
+def camera_moved(people: dict, floor: Floor, cues: dict | None = None) -> str | None:
     """Fit the floor to the first and the second half of the video on their own (people as pinned to
     ``floor``): a static camera sees one floor; a panning, tilting or travelling one does not.
-    -> a warning, or None."""
+    -> a warning, or None; ``cues`` gets "floor_halves" (their tilt apart, deg, and height change, %)."""
     t_all = np.concatenate([p.t for p in people.values()]) if people else np.zeros(0)
     if len(t_all) == 0:
         return None
@@ -174,6 +174,8 @@ def camera_moved(people: dict, floor: Floor) -> str | None:
         return None  # too little in a half to tell
     tilt = float(np.degrees(np.arccos(np.clip(halves[0].normal_cam @ halves[1].normal_cam, -1.0, 1.0))))
     dh = abs(halves[0].offset - halves[1].offset) / max(min(halves[0].offset, halves[1].offset), 1e-6)
+    if cues is not None:
+        cues["floor_halves"] = {"tilt_deg": round(tilt, 2), "height_change_pct": round(100 * dh, 1)}
     if tilt > MOVING_CAMERA_TILT_DEG or dh > MOVING_CAMERA_HEIGHT:
         return (f"the camera seems to move: the floor of the video's first half and that of its second differ by "
                 f"{tilt:.1f} deg and {dh * 100:.0f}% in height; one static floor was used")
@@ -271,7 +273,7 @@ def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool, gravi
             break
         floor = refit_floor(floor_view, floor, fixed)
     if not _no_floor(floor):  # the same view: the body model's raw depth would invent a moving camera
-        moved = camera_moved(_slowly_pinned(floor_view, floor), floor)
+        moved = camera_moved(_slowly_pinned(floor_view, floor), floor, cues)
         if moved:
             warnings.append(moved)
     if _no_floor(floor):

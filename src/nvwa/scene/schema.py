@@ -110,6 +110,11 @@ class Scene:
     mesh_faces: np.ndarray | None = field(default=None, repr=False)  # (F, 3): mesh backends only
     # what people stand on besides the floor: {"top_y_m", "footprint_xz" [[x, z], ...], "person_ids", "start_s", "end_s"}
     supports: tuple = ()
+    camera_motion: str = "static"  # "static", "rotating" (turned only) or "moving" (turned and carried)
+    # the video camera per analysed frame (world <- camera); R/t_world_from_cam above are the first frame's
+    camera_timestamp_s: np.ndarray | None = field(default=None, repr=False)  # (F,) the frames' container times
+    camera_R_world_from_cam: np.ndarray | None = field(default=None, repr=False)  # (F, 3, 3)
+    camera_t_world_from_cam: np.ndarray | None = field(default=None, repr=False)  # (F, 3)
     version: str = SCENE_VERSION
 
     def summary(self) -> dict:
@@ -124,6 +129,7 @@ class Scene:
                 **{k: v for k, v in self.grounding.get("camera", {}).items() if k != "height_m"},
             },
             "grounding": {k: v for k, v in self.grounding.items() if k not in ("camera", "floor")},
+            "camera_motion": self.camera_motion,
             "floor": {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in self.floor.items()},
             "skeleton": {"joint_names": list(SMPL24_NAMES), "joint_parents": list(SMPL24_PARENTS)},
             "people": [p.summary() for p in self.people],
@@ -160,6 +166,9 @@ def save_scene(scene: Scene, out_dir: str | os.PathLike) -> tuple[Path, Path]:
                 arrays[f"person/{p.person_id}/{name}"] = np.asarray(getattr(p, name))
     if scene.mesh_faces is not None:
         arrays["mesh_faces"] = np.asarray(scene.mesh_faces, dtype=np.int32)
+    for name in ("camera_timestamp_s", "camera_R_world_from_cam", "camera_t_world_from_cam"):
+        if getattr(scene, name) is not None:
+            arrays[name] = np.asarray(getattr(scene, name), dtype=np.float64)
     atomic_write(npz_path, lambda f: np.savez_compressed(f, **arrays))
     text = json.dumps(scene.summary(), indent=2) + "\n"
     atomic_write(json_path, lambda f: f.write(text.encode()))
@@ -214,4 +223,6 @@ def read_scene(out_dir: str | os.PathLike) -> Scene:
     return Scene(video=summary["video"], K=a["K"], R_world_from_cam=a["R_world_from_cam"],
                  t_world_from_cam=a["t_world_from_cam"], floor=floor, people=tuple(people),
                  stats=summary.get("stats", {}), grounding=grounding, mesh_faces=a.get("mesh_faces"),
-                 supports=tuple(summary.get("supports", [])), version=summary["version"])
+                 supports=tuple(summary.get("supports", [])), camera_motion=summary.get("camera_motion", "static"),
+                 camera_timestamp_s=a.get("camera_timestamp_s"), camera_R_world_from_cam=a.get("camera_R_world_from_cam"),
+                 camera_t_world_from_cam=a.get("camera_t_world_from_cam"), version=summary["version"])

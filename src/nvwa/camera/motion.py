@@ -1,0 +1,192 @@
+"""The camera's motion from the background's homographies (the reconstruct side of a handheld camera).
+
+A camera that only turns maps each frame onto the first by H = K R K^-1 whatever the depth, so with the
+focal length each frame's rotation (first frame <- that frame) is K^-1 H K, made a rotation. Where no
+calibration gave the focal, the rotations give it (a turning camera calibrates itself: only the true
+focal makes every K^-1 H K a rotation). The motion is classed ``static`` (nothing measurable turned),
+``rotating`` or ``moving`` (a parallax the homographies cannot explain: the camera also travelled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from nvwa.camera.background import LOST, CameraTrack
+
+STATIC_DEG = 1.0  # the camera counts as static while 95% of its frames are within this of the first
+STATIC_MAX_DEG = 1.5  # ... and none beyond this (a tripod that creeps by a degree changes nothing a viewer sees)
+PARALLAX_PX = 4.0  # px at the stored size: the median parallax above which the camera moved
+MOTION_CLASSES = ("static", "rotating", "moving")
+ROTATION_SHARPNESS = 2.0  # a turning camera's focal is trusted when 20% off it fits this many times worse
+
+
+@dataclass(frozen=True)
+class CameraMotion:
+    """Per analysed frame: the rotation first camera <- that frame's camera, and the class of the motion."""
+
+    frame_index: np.ndarray  # (F,)
+    timestamp_s: np.ndarray  # (F,)
+    R_first_from_frame: np.ndarray  # (F, 3, 3)
+    kind: str  # "static", "rotating", "moving"
+    lost_frames: int = 0
+    warnings: tuple[str, ...] = ()
+
+    def rotation_at(self, frame_index: np.ndarray) -> np.ndarray:
+        """(N, 3, 3): each frame's rotation (the nearest analysed frame's for one not analysed)."""
+        pos = np.searchsorted(self.frame_index, frame_index).clip(0, len(self.frame_index) - 1)
+        prev = (pos - 1).clip(0)
+        nearer = np.abs(self.frame_index[prev] - frame_index) < np.abs(self.frame_index[pos] - frame_index)
+        return self.R_first_from_frame[np.where(nearer, prev, pos)]
+
+
+def to_rotation(M: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) nearest rotations (SVD), scale and sign removed."""
+    U, _, Vt = np.linalg.svd(M)
+    d = np.sign(np.linalg.det(U @ Vt))
+    U[..., :, 2] *= d[..., None]
+    return U @ Vt
+
+
+def rotations(H: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """(F, 3, 3) homographies first <- frame (pixels) -> the rotations (first camera <- frame camera) that
+    move a grid of pixels over the picture most nearly as they do, with this K (Kabsch on the bearings:
+    a homography measured under another focal is not K R K^-1 for this one, but its pixel motion still
+    says how far the camera turned)."""
+    H = np.asarray(H, np.float64)
+    if len(H) == 0:
+        return np.zeros((0, 3, 3))
+    w, h = 2 * K[0, 2], 2 * K[1, 2]
+    gx, gy = np.meshgrid(np.linspace(0, w, 5), np.linspace(0, h, 5))
+    px = np.column_stack([gx.ravel(), gy.ravel(), np.ones(gx.size)])  # (P, 3)
+    Kinv = np.linalg.inv(K)
+    src = px @ Kinv.T
+    src /= np.linalg.norm(src, axis=1, keepdims=True)
+    dst = np.einsum("fij,pj->fpi", Kinv @ H, px)
+    dst /= np.linalg.norm(dst, axis=2, keepdims=True)
+    U, _, Vt = np.linalg.svd(np.einsum("fpi,pj->fij", dst, src))
+    d = np.sign(np.linalg.det(U @ Vt))
+    U[..., :, 2] *= d[..., None]
+    return U @ Vt
+
+
+def angles_deg(R: np.ndarray) -> np.ndarray:
+    return np.degrees(np.arccos(np.clip((np.trace(R, axis1=-2, axis2=-1) - 1) / 2, -1, 1)))
+
+
+def _non_rotation(H: np.ndarray, K: np.ndarray) -> float:
+    """How far K^-1 H K is from a scaled rotation, the median over the frames (0 for the true K; the median,
+    as a few frames of a chain that slipped would outweigh the rest)."""
+    M = np.linalg.inv(K) @ H @ K
+    sv = np.linalg.svd(M, compute_uv=False)
+    return float(np.median(np.log(sv[:, 0] / sv[:, 2]) ** 2))
+
+
+def focal_from_rotation(H: np.ndarray, width: int, height: int, min_deg: float = 2.0) -> float | None:
+    """The focal length (stored px) that makes the homographies rotations, principal point at the centre;
+    None when the camera turned too little (< ``min_deg`` on every frame) to tell."""
+    from scipy.optimize import minimize_scalar
+
+    cx, cy, side = width / 2.0, height / 2.0, max(width, height)
+
+    def K(f):
+        return np.array([[f, 0, cx], [0, f, cy], [0, 0, 1.0]])
+
+    # frames that turned enough, by their rotation under a middling focal
+    turned = angles_deg(rotations(H, K(1.2 * side))) >= min_deg
+    if turned.sum() < 5:
+        return None
+    Hs = H[turned][:: max(1, int(turned.sum()) // 200)]
+    grid = np.exp(np.linspace(np.log(0.3 * side), np.log(4.0 * side), 60))
+    costs = [_non_rotation(Hs, K(f)) for f in grid]
+    i = int(np.argmin(costs))
+    lo, hi = grid[max(0, i - 1)], grid[min(len(grid) - 1, i + 1)]
+    f = float(minimize_scalar(lambda f: _non_rotation(Hs, K(f)), bounds=(lo, hi), method="bounded").x)
+    # a flat minimum (the rotations are small, about the optical axis, or the camera also travelled) tells
+    # nothing: the cost 20% off the focal must be ROTATION_SHARPNESS times the minimum's
+    sharp = min(_non_rotation(Hs, K(0.8 * f)), _non_rotation(Hs, K(1.25 * f))) / max(_non_rotation(Hs, K(f)), 1e-12)
+    if i in (0, len(grid) - 1) or sharp < ROTATION_SHARPNESS:
+        return None
+    return f
+
+
+def camera_motion(track: CameraTrack | None, K: np.ndarray, mode: str = "auto") -> CameraMotion | None:
+    """The camera's motion over the analysed frames, or None for no track (older observations)."""
+    if track is None or len(track.frame_index) == 0:
+        return None
+    R = rotations(track.H_first_from_frame, K)
+    R = np.where(np.isfinite(R).all(axis=(1, 2))[:, None, None], R, np.eye(3))
+    lost = int((track.status == LOST).sum())
+    warnings = []
+    if lost:
+        first = track.timestamp_s[track.status == LOST]
+        warnings.append(f"the background was lost on {lost} frame(s) (first at {first[0]:.2f} s: a cut, a bare wall or "
+                        "people filling the view): the camera kept its last good pose there")
+    ang = angles_deg(R)
+    par = track.parallax_px[np.isfinite(track.parallax_px)]
+    moved = len(par) >= 5 and float(np.median(par)) > PARALLAX_PX
+    turned = len(ang) > 0 and (np.percentile(ang, 95) > STATIC_DEG or ang.max() > STATIC_MAX_DEG)
+    kind = "moving" if moved and turned else "rotating" if turned else "static"
+    if mode == "static":
+        kind = "static"
+    elif mode == "moving" and kind == "static":
+        kind = "rotating"
+    if kind == "moving":
+        warnings.append(f"the camera travelled (parallax {np.median(par):.1f} px): its rotation is followed, its "
+                        "translation is not estimated yet, so the people's paths carry it")
+    if kind == "static":
+        R = np.tile(np.eye(3), (len(R), 1, 1))
+    return CameraMotion(track.frame_index, track.timestamp_s, R, kind, lost, tuple(warnings))
+
+
+def _apply_H(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """(N, 3, 3) homographies applied to (N, K, 2) points, one per row."""
+    ph = np.concatenate([pts, np.ones(pts.shape[:-1] + (1,))], axis=-1)
+    out = np.einsum("nij,nkj->nki", H, ph)
+    return out[..., :2] / out[..., 2:3]
+
+
+def homography_at(track: CameraTrack, frame_index: np.ndarray) -> np.ndarray:
+    """(N, 3, 3): each frame's homography to the first (the nearest analysed frame's)."""
+    pos = np.searchsorted(track.frame_index, frame_index).clip(0, len(track.frame_index) - 1)
+    return track.H_first_from_frame[pos]
+
+
+def stabilised(obs, track: CameraTrack):
+    """The observations as the first frame's camera would have seen them (a turning camera's pictures
+    are one homography from each other): the people's 2D keypoints and the scene's lines moved onto the
+    first frame's pixels. The 3D (camera axes) waits for the rotations (``turned``)."""
+    from dataclasses import replace
+
+    people = []
+    for p in obs.people:
+        H = homography_at(track, np.asarray(p.frame_index))
+        people.append(replace(p, keypoints_2d=_apply_H(H, np.asarray(p.keypoints_2d, np.float64))))
+    lines = obs.scene_lines
+    if lines is not None and len(lines):
+        lines = np.asarray(lines, np.float64).copy()
+        H = homography_at(track, lines[:, 4].astype(np.int64))
+        lines[:, :4] = _apply_H(H, lines[:, :4].reshape(-1, 2, 2)).reshape(-1, 4)
+    return replace(obs, people=tuple(people), scene_lines=lines)
+
+
+def turned(people, motion: CameraMotion):
+    """Each person's 3D (keypoints, the backend's root and mesh: camera axes of their frame) turned into the
+    first frame's camera axes."""
+    from dataclasses import replace
+
+    out = []
+    for p in people:
+        R = motion.rotation_at(np.asarray(p.frame_index))
+        kw = {"keypoints_3d": np.einsum("tij,tkj->tki", R, np.asarray(p.keypoints_3d, np.float64))}
+        if p.translation_cam is not None:
+            kw["translation_cam"] = np.einsum("tij,tj->ti", R, np.asarray(p.translation_cam, np.float64))
+        if p.vertices is not None:
+            kw["vertices"] = np.einsum("tij,tkj->tki", R, np.asarray(p.vertices, np.float32)).astype(np.float16)
+        out.append(replace(p, **kw))
+    return out
+
+
+__all__ = ["CameraMotion", "stabilised", "turned", "homography_at", "camera_motion", "focal_from_rotation", "rotations", "to_rotation", "angles_deg",
+           "MOTION_CLASSES"]

@@ -1,0 +1,221 @@
+"""A handheld camera: its rotation from the background (real pixels of vtest, turned by known rotations),
+the focal from the turning, the motion class, bad pictures (a cut, a bare wall, people covering the view,
+a rolling-shutter wobble), and the whole pipeline on a virtual handheld clip: the camera per frame in
+scene.npz and the GLB, the people where the static clip puts them."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import DATA
+from scipy.spatial.transform import Rotation
+
+from nvwa.camera.background import LOST, BackgroundMotion
+from nvwa.camera.motion import angles_deg, camera_motion, focal_from_rotation
+from nvwa.video.decode import VideoFrame
+
+W, H, F = 640, 480, 700.0
+K = np.array([[F, 0, W / 2], [0, F, H / 2], [0, 0, 1.0]])
+
+
+@pytest.fixture(scope="module")
+def scene_image():
+    """A real street frame (vtest), large enough to turn a 640x480 camera about in."""
+    import av
+    import cv2
+
+    with av.open(str(DATA / "vtest_4s.mp4")) as c:
+        img = next(c.decode(video=0)).to_ndarray(format="rgb24")
+    return cv2.resize(img, (W * 3 // 2, H * 3 // 2), interpolation=cv2.INTER_AREA)
+
+
+def view(image: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """What a 640x480 camera (focal F) turned by R from straight at the picture's centre sees of it."""
+    import cv2
+
+    h, w = image.shape[:2]
+    Ks = np.array([[F, 0, w / 2], [0, F, h / 2], [0, 0, 1.0]])
+    return cv2.warpPerspective(image, K @ R.T @ np.linalg.inv(Ks), (W, H), flags=cv2.INTER_LINEAR)
+
+
+def turning(n: int = 60, pan: float = 8.0, tilt: float = 2.0, roll: float = 2.0) -> np.ndarray:
+    t = np.linspace(0, 1, n)
+    ang = np.column_stack([pan * np.sin(2.2 * t), tilt * np.sin(3.1 * t + 0.4) - tilt * np.sin(0.4), roll * t])
+    ang += 0.1 * np.sin(2 * np.pi * 4 * t)[:, None]  # a hand's shake
+    return Rotation.from_euler("YXZ", ang, degrees=True).as_matrix()
+
+
+def follow(frames, boxes=None) -> BackgroundMotion:
+    bm = BackgroundMotion(K)
+    for i, img in enumerate(frames):
+        bm.add(VideoFrame(i, i / 30.0, img), [] if boxes is None else boxes[i])
+    return bm
+
+
+def errors_deg(track, R_true: np.ndarray, Kr: np.ndarray = K) -> np.ndarray:
+    motion = camera_motion(track, Kr)
+    true = np.einsum("ji,njk->nik", R_true[0], R_true)
+    return angles_deg(np.einsum("nji,njk->nik", motion.R_first_from_frame, true)), motion
+
+
+def test_a_turning_camera_is_followed_and_its_focal_found(scene_image):
+    R = turning()
+    track = follow([view(scene_image, r) for r in R]).track()
+    err, motion = errors_deg(track, R)
+    assert motion.kind == "rotating" and not motion.warnings
+    assert np.median(err) < 0.2 and err.max() < 0.5, (np.median(err), err.max())
+    f = focal_from_rotation(track.H_raw_first_from_frame, W, H)
+    assert f == pytest.approx(F, rel=0.05)
+    # the rotation is still right when the focal used differs from the one the models had
+    Kf = K.copy()
+    Kf[0, 0] = Kf[1, 1] = f
+    assert np.median(errors_deg(track, R, Kf)[0]) < 0.3
+
+
+def test_a_still_camera_is_static_and_never_turns(scene_image):
+    rng = np.random.default_rng(0)
+    still = view(scene_image, np.eye(3))
+    frames = [np.clip(still + rng.normal(0, 2, still.shape), 0, 255).astype(np.uint8) for _ in range(30)]
+    motion = camera_motion(follow(frames).track(), K)
+    assert motion.kind == "static" and np.allclose(motion.R_first_from_frame, np.eye(3))
+    assert camera_motion(follow(frames).track(), K, "moving").kind == "rotating"  # --camera moving: followed anyway
+
+
+def test_people_are_masked_out_of_the_background(scene_image):
+    """A 'person' (a textured patch moving against the turn) in every frame: their box keeps them out."""
+    R = turning(40)
+    frames, boxes = [], []
+    rng = np.random.default_rng(1)
+    patch = rng.integers(0, 255, (200, 120, 3), dtype=np.uint8)
+    for i, r in enumerate(R):
+        img = view(scene_image, r)
+        x = 100 + 8 * i
+        img[150:350, x:x + 120] = patch
+        frames.append(img)
+        boxes.append([np.array([x, 150, x + 120, 350], float)])
+    err, _ = errors_deg(follow(frames, boxes).track(), R)
+    assert np.median(err) < 0.25 and err.max() < 0.6
+
+
+@pytest.mark.parametrize("bad", ["cut", "bare_wall", "covered", "wobble"])
+def test_bad_pictures_never_give_nan_or_a_camera_that_flies_off(scene_image, bad):
+    """A shot cut, a textureless wall, people covering the view, a rolling-shutter wobble: where it loses
+    the background it says so and keeps the last good pose; nothing is NaN; the camera stays within a
+    few degrees of the truth (or of the last good pose)."""
+    import cv2
+
+    R = turning(40)
+    frames = [view(scene_image, r) for r in R]
+    boxes = None
+    if bad == "cut":  # the second half another scene (the picture flipped and shifted)
+        frames[20:] = [np.ascontiguousarray(np.roll(f[::-1, ::-1], 200, axis=1)) for f in frames[20:]]
+    elif bad == "bare_wall":
+        frames[10:25] = [np.full_like(frames[0], 200) for _ in range(15)]
+    elif bad == "covered":
+        boxes = [[np.array([20, 10, W - 20, H - 10], float)] if 10 <= i < 25 else [] for i in range(len(frames))]
+    else:  # each row shifted by a sine that changes frame to frame
+        rows = np.arange(H, dtype=np.float32)
+        for i, f in enumerate(frames):
+            mx = np.tile(np.arange(W, dtype=np.float32), (H, 1)) + 2.0 * np.sin(rows / 40 + i)[:, None]
+            my = np.tile(rows[:, None], (1, W))
+            frames[i] = cv2.remap(f, mx, my, cv2.INTER_LINEAR)
+    track = follow(frames, boxes).track()
+    assert np.isfinite(track.H_first_from_frame).all() and np.isfinite(track.H_raw_first_from_frame).all()
+    motion = camera_motion(track, K)
+    assert np.isfinite(motion.R_first_from_frame).all()
+    turn = angles_deg(motion.R_first_from_frame)
+    assert turn.max() < 15  # no camera flying off (the truth turns by at most ~9 degrees)
+    if bad == "wobble":
+        err, _ = errors_deg(track, R)
+        assert np.median(err) < 0.5
+    else:
+        assert (track.status == LOST).any() and any("lost" in w for w in motion.warnings)
+        lost = np.flatnonzero(track.status == LOST)
+        assert np.allclose(motion.R_first_from_frame[lost[0]], motion.R_first_from_frame[lost[0] - 1], atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def handheld_run(blazepose, tmp_path_factory):
+    """vtest's first 4 s as a virtual handheld clip (known rotation, true K), processed end to end."""
+    from nvwa.camera.virtual import write_videos
+    from nvwa.pipeline import Pipeline, PipelineConfig
+    from nvwa.reconstruct import ReconstructConfig
+
+    tmp = tmp_path_factory.mktemp("handheld")
+    import av
+
+    with av.open(str(DATA / "vtest_4s.mp4")) as c:
+        w, h = c.streams.video[0].width, c.streams.video[0].height
+    f = 1.1 * w
+    Kfull = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1.0]])
+    Kc, R, pan, _ = write_videos(DATA / "vtest_4s.mp4", tmp / "static.mp4", tmp / "handheld.mp4", 4.0, Kfull, seed=3)
+    Ktext = f"{Kc[0, 0]},{Kc[1, 1]},{Kc[0, 2]},{Kc[1, 2]}"
+    config = PipelineConfig(reconstruct=ReconstructConfig(K=Ktext))
+    *_, done = Pipeline(config, body=blazepose).run(tmp / "handheld.mp4", tmp / "out")
+    return done.data["scene"], tmp / "out", R, tmp
+
+
+def test_the_pipeline_follows_a_handheld_camera_and_stores_it_per_frame(handheld_run):
+    import av
+
+    from nvwa.scene.schema import read_scene
+
+    scene, out, R_true, tmp = handheld_run
+    summary = json.loads((out / "scene.json").read_text())
+    assert summary["camera_motion"] == "rotating"
+    z = np.load(out / "scene.npz")
+    with av.open(str(tmp / "handheld.mp4")) as c:
+        s = c.streams.video[0]
+        stamps = [float(fr.pts * s.time_base) for fr in c.decode(video=0)]
+    assert z["camera_timestamp_s"].shape == (len(stamps),)
+    assert np.allclose(z["camera_timestamp_s"], stamps, atol=1e-6)
+    assert z["camera_R_world_from_cam"].shape == (len(stamps), 3, 3) and z["camera_t_world_from_cam"].shape == (len(stamps), 3)
+    assert np.allclose(z["camera_R_world_from_cam"][0], z["R_world_from_cam"], atol=1e-9)  # R_world_from_cam: frame 0's
+    Rw = z["camera_R_world_from_cam"]
+    est = np.einsum("ji,njk->nik", Rw[0], Rw)
+    true = np.einsum("ji,njk->nik", R_true[0], R_true[: len(Rw)])
+    err = angles_deg(np.einsum("nji,njk->nik", est, true))
+    assert np.median(err) < 0.5 and err.max() < 2.0, (np.median(err), err.max())
+    back = read_scene(out)
+    assert back.camera_motion == "rotating" and np.allclose(back.camera_R_world_from_cam, Rw)
+    # joints_cam: each frame's own camera (the world joints seen through that frame's pose)
+    p = scene.people[0]
+    i = np.searchsorted(scene.camera_timestamp_s, p.timestamp_s)
+    Rc, tc = scene.camera_R_world_from_cam[i], scene.camera_t_world_from_cam[i]
+    assert np.allclose(np.einsum("tkj,tji->tki", p.joints_world - tc[:, None], Rc), p.joints_cam, atol=1e-6)
+
+
+def test_the_glb_camera_is_animated_for_a_handheld_camera_only(handheld_run, sports_export):
+    from test_export import Glb
+
+    scene, out, _, _ = handheld_run
+    from nvwa.export import ExportConfig, export_scene
+
+    export_scene(scene, out, ["glb"], ExportConfig(body="capsule"))
+    glb = Glb(out / "scene.glb")
+    cam = glb.by_name["camera"]
+    targets = [(c["target"]["node"], c["target"]["path"]) for c in glb.json["animations"][0]["channels"]]
+    assert (cam, "rotation") in targets and (cam, "translation") in targets
+    i = len(scene.camera_timestamp_s) // 2
+    q = glb.sample(float(scene.camera_timestamp_s[i]))[cam]["rotation"]
+    want = Rotation.from_matrix(scene.camera_R_world_from_cam[i] @ np.diag([1.0, -1.0, -1.0]))
+    assert (Rotation.from_quat(q) * want.inv()).magnitude() < 1e-3
+    static_scene, static_out = sports_export
+    assert static_scene.camera_motion == "static"
+    assert np.allclose(static_scene.camera_R_world_from_cam, static_scene.R_world_from_cam)
+    still = Glb(static_out / "scene.glb")
+    assert all(c["target"]["node"] != still.by_name["camera"] for c in still.json["animations"][0]["channels"])
+
+
+def test_camera_static_option_keeps_the_scene_of_a_static_camera(handheld_run):
+    """--camera static on the handheld clip: no motion looked for, the same pose every frame."""
+    from nvwa.observations import load_observations
+    from nvwa.reconstruct import ReconstructConfig, reconstruct
+
+    _, out, _, _ = handheld_run
+    obs = load_observations(out)
+    scene = reconstruct(obs, ReconstructConfig(camera="static", K=None))
+    assert scene.camera_motion == "static"
+    assert np.allclose(scene.camera_R_world_from_cam, scene.R_world_from_cam)

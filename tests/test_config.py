@@ -64,7 +64,7 @@ def test_a_bad_flag_is_one_line_naming_it(argv, words):
 def test_job_options_have_the_cli_bounds_and_choices():
     assert JobOptions().pipeline_config(Settings()) == PipelineConfig()
     for bad in ({"max_side": 10}, {"stride": 0}, {"focal_px": 0}, {"max_frames": 0}, {"smoothing": "silky"},
-                {"tracking": {"detect_every": 3}}, {"focal_px": float("inf")}):
+                {"tracking": {"detect_every": 3}}, {"focal_px": float("inf")}, {"camera": "tripod"}):
         with pytest.raises(ValidationError):
             JobOptions(**bad)
     schema = JobOptions.model_json_schema()["properties"]
@@ -73,7 +73,7 @@ def test_job_options_have_the_cli_bounds_and_choices():
     config = JobOptions(max_side=640, focal_px=900, smoothing="quality").pipeline_config(Settings())
     assert (config.video.max_side, config.reconstruct.focal_px, config.reconstruct.smoothing) == (640, 900, "quality")
     # a reconstruct request only carries the options that act after the models
-    assert set(ReconstructRequest.model_fields) == {"exports", "smoothing", "focal_px"}
+    assert set(ReconstructRequest.model_fields) == {"exports", "smoothing", "focal_px", "camera"}
     assert ReconstructRequest(smoothing="fast").focal_px is None
 
 

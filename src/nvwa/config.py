@@ -16,6 +16,7 @@ from nvwa.export import ExportConfig
 from nvwa.occlusion import OcclusionConfig
 from nvwa.options import option
 from nvwa.reconstruct import ReconstructConfig
+from nvwa.tracking.detector import DetectorConfig
 from nvwa.tracking.proposals import HogConfig
 from nvwa.tracking.sam3 import SAM3Config
 from nvwa.tracking.tracker import TrackerConfig
@@ -40,6 +41,9 @@ class ModelsConfig:
                              choices=BODY_MODELS, flag="", setting="body_model")
     tracker: str = option("blazepose", "who finds and follows people: blazepose (CPU) or sam3 masklets (GPU; "
                           "needs --body-model sam3d_body)", choices=TRACKERS, flag="", setting="tracker")
+    detector: str = option("yolox", "who proposes new people on the CPU path: yolox (YOLOX-Nano, `nvwa models fetch`) or "
+                           "hog (OpenCV's HOG, nothing to fetch; finds fewer small and still people)",
+                           choices=("yolox", "hog"), flag="", setting="detector")
     occlusion: bool = option(False, "amodal masks for hidden people (Diffusion-VAS; GPU, slow; needs --tracker sam3)",
                              flag="", setting="occlusion")
     models_dir: str | None = option(None, "where `nvwa models fetch` put the models (default $NVWA_MODELS_DIR or "
@@ -56,6 +60,7 @@ class PipelineConfig:
     video: VideoConfig = field(default_factory=VideoConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     tracking: TrackerConfig = field(default_factory=TrackerConfig)
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
     hog: HogConfig = field(default_factory=HogConfig)
     blazepose: BlazePoseConfig = field(default_factory=BlazePoseConfig)
     sam3: SAM3Config = field(default_factory=SAM3Config)

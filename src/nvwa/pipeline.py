@@ -53,6 +53,12 @@ class _TimedBody:
         with self._timer("body"):
             return self._body.track(*a, **k)
 
+    def track_many(self, requests, timestamp_s):
+        with self._timer("body"):
+            if hasattr(self._body, "track_many"):
+                return self._body.track_many(requests, timestamp_s)
+            return [self._body.track(i, img, box, timestamp_s, margin=m) for i, img, box, m in requests]
+
     def probe(self, *a, **k):
         with self._timer("body"):
             return self._body.probe(*a, **k)
@@ -88,6 +94,16 @@ class _SceneLines:
 
 
 COLOUR_EVERY = 5  # frames between colour samples of one person
+
+
+def _person_proposer(config: PipelineConfig):
+    """The CPU path's person proposer: YOLOX-Nano (its file checked) or OpenCV's HOG."""
+    if config.models.detector == "hog":
+        return HogProposer(config.hog)
+    from nvwa.models.store import person_detector_path
+    from nvwa.tracking.detector import PersonDetector
+
+    return PersonDetector(person_detector_path(config.models.models_dir), config.detector)
 
 
 def _keypoint_box(keypoints_2d: np.ndarray) -> np.ndarray:
@@ -162,7 +178,7 @@ class Pipeline:
         self.occlusion = occlusion if occlusion is not None or not m.occlusion else load_occlusion(m.checkpoints_dir, config.amodal)
         if self.tracker is not None and not isinstance(self.body, BatchedBodyBackend):
             raise InputError(f"tracker={m.tracker!r}", f"body model {m.body_model!r} cannot take masks; use sam3d_body")
-        self.proposer = HogProposer(config.hog)
+        self.proposer = _person_proposer(config)
 
     def close(self) -> None:
         self.body.close()
@@ -270,7 +286,8 @@ class Pipeline:
         return Intrinsics.default(info.width, info.height)
 
     def _proposer(self, timer: StageTimer):
-        find_people = self.body.find_people if isinstance(self.body, CropBodyBackend) else None
+        # BlazePose's whole-frame detector finds the large people HOG misses; YOLOX finds them itself
+        find_people = self.body.find_people if isinstance(self.body, CropBodyBackend) and self.config.models.detector == "hog" else None
         finder = {"passes": 0, "last_hit": -10}
 
         def propose(image):

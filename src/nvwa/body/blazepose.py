@@ -35,6 +35,7 @@ class BlazePoseConfig:
     find_max_side: int = 640  # pixels: the whole frame is downscaled to this to look for large people
     find_max_people: int = 4  # people the whole-frame search returns at most
     max_video_landmarkers: int = 6  # tracked people with a landmarker of their own (~80 MB each); more use the shared one
+    threads: int = 2  # people of a frame landmarked at once (MediaPipe releases the GIL while a graph runs)
 
 
 def square_crop(image: np.ndarray, box: np.ndarray, margin: float, size: int = CROP_SIZE):
@@ -175,6 +176,7 @@ class BlazePoseVideo:
         self._by_track: dict[int, object] = {}  # track id -> its VIDEO-mode landmarker
         self._idle: list[object] = []  # landmarkers of people who left, for the next new person
         self._epoch_ms = 1000  # VIDEO mode wants increasing ms; 0 is each new landmarker's warm-up run
+        self._pool = None  # threads for several people of a frame (made on first use)
 
     def probe(self, image: np.ndarray, box: np.ndarray, margin: float | None = None) -> BodyObservation | None:
         return self.body.probe(image, box, margin)
@@ -183,6 +185,10 @@ class BlazePoseVideo:
               margin: float | None = None) -> BodyObservation | None:
         """The person of ``track_id`` inside ``box`` at ``timestamp_s``, using that person's own landmarker;
         ``margin`` overrides the crop margin (a wider search after a miss)."""
+        return self.track_many([(track_id, image, box, margin)], timestamp_s)[0]
+
+    def _landmarker(self, track_id: int):
+        """The person's own VIDEO-mode landmarker (an idle one, or a new one up to the cap), or None."""
         body = self.body
         landmarker = self._by_track.get(track_id)
         if landmarker is None:
@@ -190,16 +196,40 @@ class BlazePoseVideo:
                 landmarker = self._idle.pop()
             elif len(self._by_track) < body.config.max_video_landmarkers:
                 landmarker = body._create(body._vision.RunningMode.VIDEO)
-        if landmarker is None:
-            # Memory is bounded by the landmarker count, not by the crowd: beyond the cap a person
-            # is found afresh every frame by the shared IMAGE-mode landmarker (slower, same answer).
-            return body.probe(image, box, margin)
-        self._by_track[track_id] = landmarker
+        if landmarker is not None:
+            self._by_track[track_id] = landmarker
+        return landmarker
+
+    def track_many(self, requests: list[tuple], timestamp_s: float) -> list[BodyObservation | None]:
+        """Several people of one frame, [(track_id, image, box, margin)] -> their observations. Each
+        person's own landmarker runs on a pool of ``threads`` (MediaPipe releases the GIL inside a graph,
+        so two people cost about one and a half on two cores); beyond the landmarker cap a person is found
+        afresh by the shared IMAGE-mode landmarker, one at a time on this thread (memory is bounded by the
+        landmarker count, not by the crowd)."""
+        body = self.body
         ms = self._epoch_ms + int(round(timestamp_s * 1000))
-        crop, x0, y0, side = square_crop(image, box, margin or body.config.crop_margin)
-        with _native_stderr_silenced():
-            result = landmarker.detect_for_video(body._image(crop), ms)
-        return body._to_observation(result, x0, y0, side)
+        jobs = []
+        for track_id, image, box, margin in requests:
+            crop, x0, y0, side = square_crop(image, box, margin or body.config.crop_margin)
+            jobs.append((self._landmarker(track_id), crop, x0, y0, side))
+
+        def run(job):
+            landmarker, crop, x0, y0, side = job
+            if landmarker is None:
+                return body._to_observation(body._prober.detect(body._image(crop)), x0, y0, side)
+            return body._to_observation(landmarker.detect_for_video(body._image(crop), ms), x0, y0, side)
+
+        own = [j for j in jobs if j[0] is not None]
+        with _native_stderr_silenced():  # once, here: fd 2 is process-wide, threads must not swap it
+            if len(own) > 1 and body.config.threads > 1:
+                if self._pool is None:
+                    from concurrent.futures import ThreadPoolExecutor
+
+                    self._pool = ThreadPoolExecutor(body.config.threads, thread_name_prefix="blazepose")
+                done = dict(zip(map(id, own), self._pool.map(run, own)))
+            else:
+                done = {id(j): run(j) for j in own}
+            return [done[id(j)] if j[0] is not None else run(j) for j in jobs]
 
     def release(self, track_id: int) -> None:
         """The person is gone: keep their landmarker for the next new person instead of building a graph."""
@@ -208,6 +238,9 @@ class BlazePoseVideo:
             self._idle.append(landmarker)
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         with _native_stderr_silenced():
             for landmarker in [*self._by_track.values(), *self._idle]:
                 landmarker.close()

@@ -24,6 +24,11 @@ class CropBodyVideo(Protocol):
     def track(self, track_id: int, image: np.ndarray, box: np.ndarray, timestamp_s: float, **kwargs) -> BodyObservation | None:
         """The person of ``track_id`` in ``box`` at ``timestamp_s`` (s), with that person's own state."""
 
+    def track_many(self, requests: list[tuple], timestamp_s: float) -> list[BodyObservation | None]:
+        """``track`` for several people of one frame: ``requests`` = [(track_id, image, box, margin)];
+        a backend may run them in parallel."""
+        ...
+
     def release(self, track_id: int) -> None:
         """That person is gone."""
 

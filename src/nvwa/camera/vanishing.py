@@ -77,9 +77,10 @@ class VanishingPoint:
 
 
 def find_vp(seg: np.ndarray, weight: np.ndarray, size: tuple[int, int], candidates: np.ndarray | None = None,
-            iterations: int = 400, seed: int = 0) -> VanishingPoint | None:
+            iterations: int = 400, seed: int = 0, score_weight: np.ndarray | None = None) -> VanishingPoint | None:
     """The VP most segments point at: RANSAC over pairs of ``candidates`` (bool mask; all by default),
-    each hypothesis scored by the summed ``weight`` of the segments within INLIER_DEG, then refined."""
+    each hypothesis scored by the summed ``score_weight`` (default ``weight``) of the segments within
+    INLIER_DEG, then refined on its inliers by ``weight``."""
     if len(seg) < 2:
         return None
     w_img, h_img = size
@@ -100,7 +101,8 @@ def find_vp(seg: np.ndarray, weight: np.ndarray, size: tuple[int, int], candidat
         return None
     best, best_score = None, 0.0
     cos_tol = np.cos(tol)
-    d32, mid32, w32 = d.astype(np.float32), mid.astype(np.float32), weight.astype(np.float32)
+    d32, mid32 = d.astype(np.float32), mid.astype(np.float32)
+    w32 = (weight if score_weight is None else score_weight).astype(np.float32)
     for block in np.array_split(hyp.astype(np.float32), max(1, len(hyp) // 100)):
         to = block[:, None, :2] - block[:, None, 2:3] * mid32[None]  # (B, N, 2): midpoint -> candidate
         cos = np.abs(np.sum(to * d32[None], axis=2)) / (np.linalg.norm(to, axis=2) + 1e-12)
@@ -215,13 +217,18 @@ def _vertical_near_hint(seg, weight, size, up_hint, K_guess, near_deg: float = 1
     v0 = K_guess @ u
     v0n = np.array([(v0[0] - c[0] * v0[2]) / s, (v0[1] - c[1] * v0[2]) / s, v0[2]])
     near = _angle_errors(v0n / np.linalg.norm(v0n), d, mid) < np.radians(near_deg)
-    if near.sum() < MIN_VERTICAL_VOTES:
-        return None
-    vp = find_vp(seg, weight, size, near)
-    if vp is None or vp.votes < MIN_VERTICAL_VOTES:
-        return None
-    g = gravity_from_vp(vp.point, K_guess)
-    return vp if np.degrees(np.arccos(min(1.0, abs(float(g @ u))))) <= 35.0 else None
+    for attempt in range(3):  # segments near the hint can also agree on a sideways VP: set those aside, look again
+        if near.sum() < MIN_VERTICAL_VOTES:
+            return None
+        # scored by the near segments only: sideways lines elsewhere must not outvote them
+        vp = find_vp(seg, weight, size, near, seed=attempt, score_weight=weight * near)
+        if vp is None or vp.votes < MIN_VERTICAL_VOTES:
+            return None
+        g = gravity_from_vp(vp.point, K_guess)
+        if np.degrees(np.arccos(min(1.0, abs(float(g @ u))))) <= 35.0:
+            return vp
+        near = near & ~vp.inliers
+    return None
 
 
 def _pick_vertical(vps: list, seg: np.ndarray, up_hint: np.ndarray | None, focal: float, c: np.ndarray):

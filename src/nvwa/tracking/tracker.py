@@ -32,6 +32,8 @@ class TrackerConfig:
     lost_after_s: float = 0.4  # seconds without a pose before a track is lost (its landmarker freed)
     reid_window_s: float = 5.0  # seconds a lost track waits to be re-identified
     reid_min_similarity: float = 0.55  # appearance similarity (0..1) needed to re-identify
+    handover_s: float = 0.5  # a person found this soon after the only track within reach lost its pose ...
+    handover_min_similarity: float = 0.3  # ... needs only this similarity to be that track's
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
     appearance_every: int = 5  # frames between appearance updates of a track
     search_margin: float = 2.5  # after a missed frame, the crop widens to this many box sizes (fast moves, jumps)
@@ -208,9 +210,11 @@ class PeopleTracker:
         box = obs.box()
         centre = (box[:2] + box[2:]) / 2
         height = max(box[3] - box[1], 1.0)
-        best, best_sim = None, c.reid_min_similarity
+        best, best_sim, near = None, c.reid_min_similarity, []
         for tr in self._tracks:
-            if tr.active or tr.appearance is None or desc is None:
+            # a lost track, or an active one that found nobody this frame (a jump or a fall outruns the
+            # crop before the track is given up): the person found here may be theirs
+            if (tr.active and tr.observation is not None) or tr.appearance is None or desc is None:
                 continue
             gap = t - tr.last_seen_s
             last = tr.last_box if tr.last_box is not None else tr.kalman.box
@@ -218,9 +222,16 @@ class PeopleTracker:
             if np.linalg.norm((last[:2] + last[2:]) / 2 - centre) > reach:
                 continue
             sim = appearance_similarity(tr.appearance, desc)
+            near.append((tr, sim, gap))
             if sim > best_sim:
                 best, best_sim = tr, sim
+        if best is None and len(near) == 1 and near[0][2] <= c.handover_s and near[0][1] >= c.handover_min_similarity:
+            # the only person who just vanished within reach (a jump, a landing in a crouch: their colours
+            # moved about in their box): this is them
+            best = near[0][0]
         if best is not None:
+            if best.active:  # its landmarker followed something else: start it afresh on this person
+                self.body.release(best.track_id)
             best.active = True
             best.misses = 0
             best.kalman = BoxKalman(box, t)

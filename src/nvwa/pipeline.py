@@ -94,6 +94,8 @@ class _SceneLines:
 
 
 COLOUR_EVERY = 5  # frames between colour samples of one person
+DETECTOR_MIN_PX = 16  # px on the detector's canvas: YOLOX-Nano's smallest people (12 of vtest's 17 under 60 px)
+POSE_MIN_PX = 24  # decoded px: the body model holds no smaller person
 
 
 def _person_proposer(config: PipelineConfig):
@@ -267,7 +269,8 @@ class Pipeline:
         obs_stats = {"frames": stats.yielded, "decoded_frames": stats.decoded, "skipped_corrupt_frames": stats.skipped_corrupt,
                      "tracks": len(people), "reidentified": tracker.reidentified if tracker is not None else 0,
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
-                     "observe_s": round(time.perf_counter() - wall0, 3)}
+                     "observe_s": round(time.perf_counter() - wall0, 3),
+                     **self._reach(info)}
         obs = Observations(video=_public_video(info), keypoint_set=self.body.keypoint_set,
                            body_model=self.config.models.body_model, tracker=self.config.models.tracker, K_observed=K_stored.K,
                            intrinsics_source=K_stored.source,
@@ -275,6 +278,23 @@ class Pipeline:
                            people=tuple(persons), stats=obs_stats, mesh_faces=mesh_faces, scene_lines=lines.array(),
                            camera_track=background.track())
         yield ProgressEvent("observed", f"{len(persons)} tracks", stats.yielded, expected, {"observations": obs})
+
+    def _reach(self, info) -> dict:
+        """How small a person this run could find (stored-video px), and a note where that leaves people
+        out: the detector's canvas and the body model's smallest crop, at the decoded size."""
+        if self.tracker is not None or not info.width or not info.height:
+            return {}
+        c, side = self.config, max(info.width, info.height)
+        decoded = min(1.0, c.video.max_side / side)  # decoded px per stored px
+        canvas = (c.detector.input_side / (side * decoded)) if c.models.detector == "yolox" else 1.0
+        smallest = max(DETECTOR_MIN_PX / canvas, POSE_MIN_PX) / decoded
+        notes = []
+        if smallest > 0.25 * info.height:
+            notes.append(f"frames only {info.height} px high: a person must be about {smallest:.0f} px tall to be found")
+        elif smallest >= 30:
+            notes.append(f"people shorter than about {smallest:.0f} px of this {info.width}x{info.height} video are too "
+                         "small to be looked for (a larger --max-side and --detector.input-side look for smaller ones)")
+        return {"smallest_person_px": round(smallest, 1), "notes": notes}
 
     def _observed_intrinsics(self, info) -> Intrinsics:
         """The K the models are given: --K, --focal, or the default (reconstruction may estimate a better one)."""

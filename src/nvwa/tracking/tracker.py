@@ -185,10 +185,23 @@ class PeopleTracker:
         empty = np.array([b for b, _ in self._empty]).reshape(-1, 4)
         order = np.argsort(-scores)
         probes = 0
+        # a track whose own landmarker lost the person this frame, under a detector box: look again there
+        missing = [tr for tr in self._tracks if tr.active and tr.observation is None]
         for k in order:
             if probes >= c.max_probes_per_frame:
                 break
             box = boxes[k]
+            if missing:
+                overlap = iou_matrix(box, np.array([tr.kalman.box for tr in missing]))[0]
+                j = int(np.argmax(overlap))
+                if overlap[j] >= c.covered_iou:
+                    probes += 1
+                    obs = self.body.probe(image, box)
+                    if obs is not None and iou_matrix(obs.box(), missing[j].kalman.box)[0, 0] >= c.gate_iou:
+                        tr = missing.pop(j)
+                        tr.observation, tr.misses, tr.predicted_iou = obs, 0, float(overlap[j])
+                        self._confirm(tr, image, t)
+                    continue
             if occupied and iou_matrix(box, np.array(occupied)).max() >= c.covered_iou:
                 continue
             if len(empty) and iou_matrix(box, empty).max() >= 0.5:

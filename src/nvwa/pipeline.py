@@ -108,6 +108,15 @@ def _person_proposer(config: PipelineConfig):
     return PersonDetector(person_detector_path(config.models.models_dir), config.detector)
 
 
+def _scene_of(frame, tracked, lines: _SceneLines, background: BackgroundMotion, timer: StageTimer) -> None:
+    """What the calibration and the camera's motion need of a frame's pixels: the straight edges (a few
+    frames) and the background's motion, the people masked out."""
+    with timer("lines"):
+        lines.add(frame)
+    with timer("camera_motion"):
+        background.add(frame, [_keypoint_box(person.observation.keypoints_2d) for person in tracked])
+
+
 def _keypoint_box(keypoints_2d: np.ndarray) -> np.ndarray:
     """x0, y0, x1, y1 round a person's keypoints (decoded-frame px)."""
     k = np.asarray(keypoints_2d, dtype=np.float64)[:, :2]
@@ -247,10 +256,7 @@ class Pipeline:
                 if item is None:
                     break
                 frame, tracked = item
-                with timer("lines"):
-                    lines.add(frame)
-                with timer("camera_motion"):  # the background's motion, the people masked out
-                    background.add(frame, [_keypoint_box(person.observation.keypoints_2d) for person in tracked])
+                _scene_of(frame, tracked, lines, background, timer)
                 for person in tracked:
                     people[person.track_id].add(frame, person.observation)
                 yield ProgressEvent("frame", "", stats.yielded, expected, {"people": len(tracked)})
@@ -260,12 +266,7 @@ class Pipeline:
             stream.close()
             if video is not None:
                 video.close()
-        persons = [rec.observations(pid) for pid, rec in sorted(people.items())]
-        mesh_faces = None
-        if any(rec.vertices for rec in people.values()):
-            with timer("mesh"):
-                persons = [self._locked_mesh(p, people[p.person_id]) if people[p.person_id].vertices else p for p in persons]
-                mesh_faces = np.asarray(self.body.faces, dtype=np.int32)
+        persons, mesh_faces = self._persons(people, timer)
         obs_stats = {"frames": stats.yielded, "decoded_frames": stats.decoded, "skipped_corrupt_frames": stats.skipped_corrupt,
                      "tracks": len(people), "reidentified": tracker.reidentified if tracker is not None else 0,
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
@@ -278,6 +279,15 @@ class Pipeline:
                            people=tuple(persons), stats=obs_stats, mesh_faces=mesh_faces, scene_lines=lines.array(),
                            camera_track=background.track())
         yield ProgressEvent("observed", f"{len(persons)} tracks", stats.yielded, expected, {"observations": obs})
+
+    def _persons(self, people: dict, timer: StageTimer) -> tuple[list[PersonObservations], np.ndarray | None]:
+        """Each track's observations, with one locked mesh identity where the backend gives meshes."""
+        persons = [rec.observations(pid) for pid, rec in sorted(people.items())]
+        if not any(rec.vertices for rec in people.values()):
+            return persons, None
+        with timer("mesh"):
+            persons = [self._locked_mesh(p, people[p.person_id]) if people[p.person_id].vertices else p for p in persons]
+            return persons, np.asarray(self.body.faces, dtype=np.int32)
 
     def _reach(self, info) -> dict:
         """How small a person this run could find (stored-video px), and a note where that leaves people

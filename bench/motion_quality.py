@@ -33,11 +33,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from nvwa.rig.fit import RigTargets, fit_rig  # noqa: E402
-from nvwa.smoothing import constrain_rig, detect_contacts, lock_identity, smooth_rig  # noqa: E402
+from nvwa.smoothing import constrain_rig, detect_contacts, lock_identity, smooth_rig, smooth_rigs  # noqa: E402
 from nvwa.smoothing.identity_lock import repair_keypoints  # noqa: E402
 from nvwa.grounding.floor import Floor, pin_depth_to_floor  # noqa: E402
 from nvwa.smoothing.smoother import foot_points  # noqa: E402
-from nvwa.rig.skeleton import global_rotations  # noqa: E402
+from nvwa.reconstruct import motion_to_world  # noqa: E402
 
 # DeepMimic joint index per SMPL-24 joint that has a real counterpart (feet: foot_low, added below)
 DM = {"root": 0, "chest": 2, "neck": 3, "right_hip": 4, "right_knee": 5, "right_ankle": 6, "right_shoulder": 7,
@@ -199,9 +199,17 @@ def fit_person(cam_noisy, conf, t):
     return fit_rig(targets_from(cam_noisy, conf), lengths), conf
 
 
-def run_smoother(cam_noisy, conf, t, R_cw, t_cw, preset):
-    motion, conf = fit_person(cam_noisy, conf, t)
-    motion, _, _ = smooth_rig(motion, t, preset, conf)
+def run_smoother(people, preset):
+    """people [(cam_noisy, conf, t, R_cw, t_cw)] -> [(world joints, contact)], as the pipeline runs its
+    people: each fitted, then phase 2 for all of them in one pass, then each put on its floor and
+    constrained (phase 3)."""
+    fitted = [fit_person(cam_noisy, conf, t) for cam_noisy, conf, t, _, _ in people]
+    smoothed = smooth_rigs([m for m, _ in fitted], [p[2] for p in people], preset, [c for _, c in fitted])
+    return [_grounded(motion, conf, t, R_cw, t_cw, preset)
+            for (motion, _, _), (_, conf), (_, _, t, R_cw, t_cw) in zip(smoothed, fitted, people)]
+
+
+def _grounded(motion, conf, t, R_cw, t_cw, preset):
     # as the pipeline does after smoothing: the floor (here the true one) pins depth frame by frame
     up_cam = R_cw[:, 1]
     floor = Floor(up_cam, float(-up_cam @ t_cw), 0, 0, 0.0, "true")
@@ -209,13 +217,7 @@ def run_smoother(cam_noisy, conf, t, R_cw, t_cw, preset):
     feet = [7, 10, 8, 11]
     scale = pin_depth_to_floor(motion.root_position, j[:, feet] - j[:, :1], conf[:, feet], floor, t)
     motion = motion.moved(root_position=motion.root_position * scale[:, None])
-    R_wc, t_wc = R_cw.T, -R_cw.T @ t_cw
-    from scipy.spatial.transform import Rotation
-
-    local = motion.local_rotations.copy()
-    local[:, 0] = Rotation.from_matrix(R_wc[None] @ global_rotations(local)[:, 0]).as_quat()
-    world = motion.moved(local, motion.root_position @ R_wc.T + t_wc)
-    world, contact, _ = constrain_rig(world, t, preset)
+    world, contact, _ = constrain_rig(motion_to_world(motion, R_cw.T, -R_cw.T @ t_cw), t, preset)
     return world.joints(), contact
 
 
@@ -335,25 +337,29 @@ def main(argv=None) -> int:
         print(f"{args.mocap_dir}: no mocap clips; skipping (see ../shared/data/README.md)")
         return 0
     rng = np.random.default_rng(0)
-    rows, smoother_s, person_frames = [], 0.0, 0
+    people, truth = [], []
     for path in clips:
         z = np.load(path)
         fps = float(z["fps"])
         gt = to_smpl24(z["joints"].astype(np.float64), z["foot_low"].astype(np.float64))
-        T = len(gt)
-        t = np.arange(T) / fps
+        t = np.arange(len(gt)) / fps
         for cam_no, (h, pitch, dist) in enumerate(CAMERAS):
             R_cw, t_cw = camera(h, pitch, dist, gt[:, 0].mean(0))
             cam_noisy, conf = degrade(gt @ R_cw.T + t_cw, fps, dist, rng)
-            world_noisy = (cam_noisy - t_cw) @ R_cw
-            methods = {"raw": world_noisy, **baselines(world_noisy, fps)}
-            t0 = time.process_time()
-            methods["nvwa_" + args.preset], our_contact = run_smoother(cam_noisy, conf, t, R_cw, t_cw, args.preset)
-            smoother_s += time.process_time() - t0
-            person_frames += T
-            for name, pred in methods.items():
-                contact = our_contact if name.startswith("nvwa") else detect_contacts(foot_points(pred), t)
-                rows.append({"clip": path.stem, "camera": cam_no, "method": name, **scores(pred, gt, z["contact"], fps, contact)})
+            people.append((cam_noisy, conf, t, R_cw, t_cw))
+            truth.append((path.stem, cam_no, gt, z["contact"], fps))
+    # every clip seen by every camera is one person of one run: the smoother's speed is that run's
+    t0 = time.process_time()
+    ours = run_smoother(people, args.preset)
+    smoother_s = time.process_time() - t0
+    person_frames = sum(len(p[2]) for p in people)
+    rows = []
+    for (cam_noisy, _, t, R_cw, t_cw), (clip, cam_no, gt, gt_contact, fps), (pred, our_contact) in zip(people, truth, ours):
+        world_noisy = (cam_noisy - t_cw) @ R_cw
+        methods = {"raw": world_noisy, **baselines(world_noisy, fps), "nvwa_" + args.preset: pred}
+        for name, pred in methods.items():
+            contact = our_contact if name.startswith("nvwa") else detect_contacts(foot_points(pred), t)
+            rows.append({"clip": clip, "camera": cam_no, "method": name, **scores(pred, gt, gt_contact, fps, contact)})
     names = list(dict.fromkeys(r["method"] for r in rows))
     metrics = ["jitter", "foot_sliding_mm", "mpjpe_mm", "contact_f1", "penetration_mm"]
     median = {m: {k: float(np.median([r[k] for r in rows if r["method"] == m])) for k in metrics} for m in names}

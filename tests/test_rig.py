@@ -4,6 +4,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from nvwa.rig import SMPL24_NAMES, SMPL24_PARENTS, RigTargets, fit_rig, forward_kinematics, lock_bone_lengths
+from nvwa.rig.motion import RigMotion
 from nvwa.rig.skeleton import JOINT
 
 LENGTHS = np.array([0, .1, .1, .12, .4, .4, .12, .4, .4, .12, .14, .14, .1, .08, .08, .15, .1, .1, .26, .26, .25, .25, .08, .08])
@@ -92,3 +93,18 @@ def test_fit_learns_this_persons_shoulder_spread():
     motion = fit_rig(_targets_from(joints, q, root), LENGTHS)
     assert np.abs(motion.joints() - joints).max() < 1e-6
     assert np.allclose(motion.rest_directions[JOINT["left_collar"]], dirs[JOINT["left_collar"]], atol=1e-6)
+
+
+def test_joints_carried_through_a_root_move_and_a_change_of_frame_equal_forward_kinematics():
+    """RigMotion carries computed joints along when only the root moves or the whole motion changes
+    frame (both exact for forward kinematics): what it carries must be what FK gives afresh."""
+    rng = np.random.default_rng(7)
+    T = 30
+    q = Rotation.from_rotvec(rng.normal(scale=0.4, size=(T * 24, 3))).as_quat().reshape(T, 24, 4)
+    m = RigMotion(rng.uniform(0.05, 0.4, 24), q, rng.normal(size=(T, 3)))
+    m.joints()
+    R, t = Rotation.from_rotvec([0.3, -1.2, 0.5]).as_matrix(), np.array([1.0, 2.0, -3.0])
+    for carried in (m.moved(root_position=m.root_position + rng.normal(size=(T, 3))), m.in_frame(R, t)):
+        fresh = RigMotion(carried.bone_lengths, carried.local_rotations, carried.root_position, carried.rest_directions)
+        assert carried._joints is not None
+        assert np.allclose(carried.joints(), fresh.joints(), atol=1e-12)

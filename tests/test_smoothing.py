@@ -5,7 +5,8 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from nvwa.rig.fit import RigMotion
-from nvwa.smoothing import OneEuroConfig, one_euro, one_euro_quaternions, smooth_rig
+from nvwa.smoothing import OneEuroConfig, one_euro, one_euro_many, one_euro_quaternions, one_euro_zero_lag, smooth_rig, smooth_rigs
+from nvwa.smoothing.one_euro import sign_continuous
 
 
 def _jitter(x):
@@ -70,3 +71,72 @@ def test_smooth_rig_keeps_bone_lengths_and_shapes():
     assert _jitter(s.root_position) < _jitter(m.root_position)
     with pytest.raises(ValueError, match="smoothing preset 'silky'"):
         smooth_rig(m, np.arange(T) / 30, "silky")
+
+
+def _reference_one_euro(x, t, cfg, conf=None):
+    """The recursion written out frame by frame, as the paper gives it: what every fast path must equal."""
+    out, prev, dx = np.empty_like(x), x[0].copy(), np.zeros(x.shape[1])
+    out[0] = prev
+    for i in range(1, len(x)):
+        dt = t[i] - t[i - 1]
+        a_d = 1 / (1 + 1 / (2 * np.pi * cfg.d_cutoff * dt))
+        dx = dx + a_d * ((x[i] - prev) / dt - dx)
+        scale = 1.0 if conf is None else max(conf[i], 0.5)
+        cutoff = (cfg.min_cutoff + cfg.beta * np.abs(dx)) * scale
+        a = 1 / (1 + 1 / (2 * np.pi * cutoff * dt))
+        prev = prev + a * (x[i] - prev)
+        out[i] = prev
+    return out
+
+
+@pytest.mark.parametrize("beta", [0.0, 0.7])
+def test_fast_paths_equal_the_written_out_recursion(beta):
+    """beta = 0 on even frames runs as a linear filter (lfilter); otherwise the vectorised loop."""
+    rng = np.random.default_rng(3)
+    cfg = OneEuroConfig(min_cutoff=1.5, beta=beta)
+    x = np.cumsum(rng.normal(size=(80, 3)), axis=0)
+    for t in (np.arange(80) / 30, np.cumsum(rng.uniform(0.01, 0.1, 80))):
+        assert np.allclose(one_euro(x, t, cfg), _reference_one_euro(x, t, cfg), atol=1e-12)
+
+
+def test_many_people_at_once_equal_each_alone():
+    """Different lengths, timestamps, confidences (one of a single frame, one empty): the batched filter
+    gives every person exactly what they get alone, forward only and zero-lag."""
+    rng = np.random.default_rng(4)
+    cfg = [(OneEuroConfig(2.0, 0.5), 3), (OneEuroConfig(4.0, 1.0), 8)]
+    lengths = [120, 7, 1, 0, 63]
+    xs = [np.cumsum(rng.normal(size=(n, 11)), axis=0) for n in lengths]
+    ts = [np.cumsum(rng.uniform(0.02, 0.1, n)) for n in lengths]
+    confs = [rng.uniform(0, 1, (n, 11)) for n in lengths[:2]] + [None, None, rng.uniform(0, 1, lengths[4])]
+    for zero_lag, passes in ((False, 1), (True, 2)):
+        got = one_euro_many(xs, ts, cfg, confs, zero_lag=zero_lag, passes=passes)
+        for x, t, c, g in zip(xs, ts, confs, got):
+            alone = one_euro_zero_lag(x, t, cfg, c, passes=passes) if zero_lag else one_euro(x, t, cfg, c)
+            assert g.shape == x.shape and np.allclose(g, alone, atol=1e-12)
+    with pytest.raises(ValueError, match="timestamps must increase"):
+        one_euro_many([np.zeros((3, 1))], [np.array([0.0, 0.2, 0.1])], OneEuroConfig())
+
+
+def test_smoothing_people_together_equals_smoothing_each():
+    rng = np.random.default_rng(5)
+    motions, ts, confs = [], [], []
+    for T in (40, 9, 25):
+        q = Rotation.from_rotvec(rng.normal(scale=0.3, size=(T * 24, 3))).as_quat().reshape(T, 24, 4)
+        motions.append(RigMotion(np.full(24, 0.2), q, rng.normal(size=(T, 3))))
+        ts.append(np.cumsum(rng.uniform(0.02, 0.06, T)))
+        c = rng.uniform(0.2, 1.0, (T, 24))
+        c[T // 2] = 0.0  # a frame with nothing seen: left out and filled
+        confs.append(c)
+    together = smooth_rigs(motions, ts, "balanced", confs)
+    for m, t, c, (s, observed, summary) in zip(motions, ts, confs, together):
+        alone, observed_alone, summary_alone = smooth_rig(m, t, "balanced", c)
+        assert np.allclose(s.joints(), alone.joints(), atol=1e-9)
+        assert (observed == observed_alone).all() and summary == summary_alone
+
+
+def test_sign_continuity_without_a_loop_matches_the_frame_by_frame_rule():
+    q = np.random.default_rng(6).normal(size=(50, 4, 4))
+    ref = q.copy()
+    for i in range(1, len(ref)):
+        ref[i][np.sum(ref[i] * ref[i - 1], axis=-1) < 0] *= -1
+    assert np.array_equal(sign_continuous(q), ref)

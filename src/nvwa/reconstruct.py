@@ -30,9 +30,9 @@ from nvwa.rig.fit import fit_rig
 from nvwa.rig.motion import RigMotion
 from nvwa.rig.skeleton import JOINT, global_rotations
 from nvwa.scene import PersonMotion, Scene
-from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rig, lock_identity, smooth_rig
+from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rig, lock_identity, smooth_rigs
 from nvwa.smoothing.identity_lock import repair_keypoints
-from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motion
+from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motions
 from nvwa.smoothing.one_euro import OneEuroConfig
 from nvwa.timing import StageTimer
 
@@ -124,11 +124,7 @@ def person_feet(m: RigMotion, t: np.ndarray, confidence: np.ndarray) -> PersonFe
 
 def motion_to_world(m: RigMotion, R: np.ndarray, t: np.ndarray) -> RigMotion:
     """A camera-frame rig motion in the world frame: the root moves, the root rotation turns."""
-    from scipy.spatial.transform import Rotation
-
-    local = m.local_rotations.copy()
-    local[:, 0] = Rotation.from_matrix(R[None] @ global_rotations(m.local_rotations)[:, 0]).as_quat()
-    return m.moved(local, m.root_position @ R.T + t)
+    return m.in_frame(R, t)
 
 
 def stood_in_world(m: RigMotion, root_cam: np.ndarray, size: float, R: np.ndarray, t: np.ndarray) -> RigMotion:
@@ -298,15 +294,19 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
     summary: dict[int, dict] = {}
     fitted: dict[int, tuple] = {}
     floor_view: dict[int, RigMotion] = {}
+    raw: list[tuple] = []
     for p in kept:
-        ts = np.asarray(p.timestamp_s)
         with timer("camera"):
             root = place_roots(p, K)
         with timer("rig"):
-            m, targets, lock = fit_person(p, root, keypoint_set)
-        with timer("smoothing"):
-            floor_view[p.person_id] = smooth_motion(m, ts, targets.confidence, FLOOR_VIEW_SMOOTHING)[0]
-            m, _, motion_summary = smooth_rig(m, ts, preset, targets.confidence)
+            raw.append(fit_person(p, root, keypoint_set))
+    ts = [np.asarray(p.timestamp_s) for p in kept]
+    with timer("smoothing"):  # everyone at once: the filters' per-frame cost is paid once for all
+        motions, confs = [m for m, _, _ in raw], [targets.confidence for _, targets, _ in raw]
+        views = smooth_motions(motions, ts, confs, FLOOR_VIEW_SMOOTHING)
+        smoothed = smooth_rigs(motions, ts, preset, confs)
+    for p, (_, targets, lock), view, (m, _, motion_summary) in zip(kept, raw, views, smoothed):
+        floor_view[p.person_id] = view[0]
         fitted[p.person_id] = (m, targets)
         summary[p.person_id] = {"identity_lock": lock, "motion": motion_summary}
     return fitted, floor_view, summary

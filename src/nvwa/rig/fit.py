@@ -73,16 +73,17 @@ def _frames(primary: np.ndarray, aux: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def _solve(primary_obs, aux_obs, fallback_obs, primary_rest, aux_rest, fallback_rest, low=0.1, high=0.4):
-    """Global rotations (T, 3, 3) taking rest directions onto observed ones.
+    """Global rotations (..., 3, 3) taking rest directions onto observed ones; observed directions
+    (..., 3), rest ones broadcastable to them.
 
     The twist comes from the auxiliary direction where it is well away from the bone, from the fallback
     where it is nearly parallel, and from a blend of the two in between: a hard switch would flip the
     twist between neighbouring frames (a straightening arm), and a filter over such flips bends bones.
     """
     F_obs, q = _frames(primary_obs, aux_obs)
-    F_rest, _ = _frames(primary_rest[None], aux_rest[None])
+    F_rest, _ = _frames(primary_rest, aux_rest)
     Ffb_obs, _ = _frames(primary_obs, fallback_obs)
-    Ffb_rest, _ = _frames(primary_rest[None], fallback_rest[None])
+    Ffb_rest, _ = _frames(primary_rest, fallback_rest)
     G_aux = F_obs @ np.swapaxes(F_rest, -1, -2)
     G_fb = Ffb_obs @ np.swapaxes(Ffb_rest, -1, -2)
     w = np.clip((q - low) / (high - low), 0.0, 1.0)
@@ -116,11 +117,12 @@ def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigM
     up = X[:, J["neck"]] - X[:, J["pelvis"]]
     ex, ey, ez = np.eye(3)
     R = np.repeat(np.eye(3)[None, None], 24, axis=1).repeat(T, axis=0)
+    rows = []  # (joint, child, aux_obs, aux_rest, fallback_obs, fallback_rest): solved together below
 
     def set_joint(j, child, aux_obs, aux_rest, fallback_obs=None, fallback_rest=None):
         if fallback_obs is None:
             fallback_obs, fallback_rest = (up, ey) if abs(REST_DIRECTIONS[child][0]) > 0.9 else (left, ex)
-        R[:, j] = _solve(bone(child), aux_obs, fallback_obs, REST_DIRECTIONS[child], aux_rest, fallback_rest)
+        rows.append((j, child, aux_obs, aux_rest, fallback_obs, fallback_rest))
 
     set_joint(J["pelvis"], J["spine1"], left, ex)
     set_joint(J["spine1"], J["spine2"], 2 / 3 * _normalize(left)[0] + 1 / 3 * _normalize(shoulders_left)[0], ex)
@@ -138,6 +140,12 @@ def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigM
         set_joint(J[f"{side}_shoulder"], J[f"{side}_elbow"], forearm, ez)
         set_joint(J[f"{side}_elbow"], J[f"{side}_wrist"], targets.hand_forward[:, k], ez)
         set_joint(J[f"{side}_wrist"], J[f"{side}_hand"], targets.hand_forward[:, k], ez)
+    # every joint's rotation depends on the observations only (not on its parent's): one batched solve
+    joints_, children = [r[0] for r in rows], [r[1] for r in rows]
+    obs = lambda k: np.stack([r[k] for r in rows], axis=1)  # noqa: E731  (T, n, 3)
+    rest_of = lambda k: np.stack([r[k] for r in rows])[None]  # noqa: E731  (1, n, 3)
+    R[:, joints_] = _solve(X[:, children] - X[:, [SMPL24_PARENTS[c] for c in children]], obs(2), obs(4),
+                           REST_DIRECTIONS[children][None], rest_of(3), rest_of(5))
     # Joints carrying several bones: the spread of the others around the primary is this person's own
     # (shoulder width against chest height), measured in the joint's frame over confident frames.
     rest = REST_DIRECTIONS.copy()

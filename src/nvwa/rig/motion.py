@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from nvwa.rig.skeleton import REST_DIRECTIONS, forward_kinematics
 
@@ -35,9 +36,28 @@ class RigMotion:
         return replace(self, bone_lengths=self.bone_lengths * factor, root_position=self.root_position * factor)
 
     def moved(self, local_rotations: np.ndarray | None = None, root_position: np.ndarray | None = None) -> "RigMotion":
-        """The same person (bones, rest pose) with new rotations and/or root trajectory."""
-        return replace(self, local_rotations=self.local_rotations if local_rotations is None else local_rotations,
-                       root_position=self.root_position if root_position is None else root_position)
+        """The same person (bones, rest pose) with new rotations and/or root trajectory. Moving only the
+        root carries already computed joints along (forward kinematics is linear in the root)."""
+        out = replace(self, local_rotations=self.local_rotations if local_rotations is None else local_rotations,
+                      root_position=self.root_position if root_position is None else root_position)
+        if local_rotations is None and root_position is not None and self._joints is not None:
+            out._carry(self._joints + (np.asarray(root_position) - self.root_position)[:, None])
+        return out
+
+    def in_frame(self, R: np.ndarray, t: np.ndarray) -> "RigMotion":
+        """The motion seen in another frame x' = R x + t (R a rotation): the root moves and the root's
+        rotation turns; every other rotation is relative to its parent and stays."""
+        local = self.local_rotations.copy()
+        local[:, 0] = (Rotation.from_matrix(R) * Rotation.from_quat(local[:, 0])).as_quat()
+        out = replace(self, local_rotations=local, root_position=self.root_position @ R.T + t)
+        if self._joints is not None:
+            out._carry(self._joints @ R.T + t)
+        return out
+
+    def _carry(self, joints: np.ndarray) -> None:
+        """Give this motion joints its caller computed exactly (what forward kinematics would give)."""
+        joints.setflags(write=False)
+        object.__setattr__(self, "_joints", joints)
 
 
 __all__ = ["RigMotion"]

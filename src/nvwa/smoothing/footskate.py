@@ -190,7 +190,10 @@ def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s
     feet = [JOINT[n] for leg in LEGS for n in leg[2:]]
     lift = smooth_envelope(np.clip(-out[:, feet, 1].min(axis=1), 0.0, None), t)  # what the legs could not do
     root[:, 1] += lift
-    return motion.moved(local, root), {
+    planted = motion.moved(local, root)
+    out[:, :, 1] += lift[:, None]
+    planted._carry(out)  # its forward kinematics, already done above
+    return planted, {
         "contacts": [len(contact_segments(contact[:, s])) for s in range(2)],
         "contact_frames": [int(contact[:, s].sum()) for s in range(2)],
         "max_correction_m": round(max_move, 4),

@@ -15,8 +15,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.skeleton import global_rotations, local_from_global
-from nvwa.smoothing.one_euro import OneEuroConfig, one_euro, one_euro_zero_lag, quaternion_channels, rotations_from_channels
+from nvwa.rig.skeleton import global_rotations, local_from_global, quaternions
+from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_many, quaternion_channels, rotations_from_channels
 
 
 @dataclass(frozen=True)
@@ -75,31 +75,52 @@ def _fill(values_t: np.ndarray, ok: np.ndarray, quats: bool) -> np.ndarray:
 
 def smooth_motion(motion: RigMotion, t: np.ndarray, confidence: np.ndarray, config: MotionSmoothConfig) -> tuple[RigMotion, np.ndarray, dict]:
     """motion over T frames, t (T,) s, confidence (T, 24) -> (smoothed motion (T frames), observed (T,) bool, summary)."""
-    t = np.asarray(t, dtype=np.float64)
-    T = len(t)
+    return smooth_motions([motion], [t], [confidence], config)[0]
+
+
+def smooth_motions(motions: list[RigMotion], ts: list[np.ndarray], confidences: list[np.ndarray],
+                   config: MotionSmoothConfig) -> list[tuple[RigMotion, np.ndarray, dict]]:
+    """:func:`smooth_motion` for many people at once (one filter pass over all of them) -> one
+    (motion, observed, summary) per person, each exactly what it gives alone."""
+    prepared = [_prepared(m, np.asarray(t, dtype=np.float64), c) for m, t, c in zip(motions, ts, confidences)]
+    todo = [k for k, p in enumerate(prepared) if p["ok"].sum() >= 2]
+    if todo:
+        configs = [(config.root, 3), (config.rotations, prepared[todo[0]]["x"].shape[1] - 3)]
+        filtered = one_euro_many([prepared[k]["x"] for k in todo], [prepared[k]["t"] for k in todo], configs,
+                                 [prepared[k]["conf"] for k in todo], zero_lag=config.zero_lag, passes=config.passes)
+        for k, f in zip(todo, filtered):
+            prepared[k]["x"] = f
+    return [_finished(m, p, config) for m, p in zip(motions, prepared)]
+
+
+def _prepared(motion: RigMotion, t: np.ndarray, confidence: np.ndarray) -> dict:
+    """One person's usable frames as the filter's channels: root (3) then sign-continuous global
+    quaternions (4 x 24), with their confidences."""
     ok, warnings = usable_frames(motion, t, confidence)
-    summary = {"frames": T, "frames_filled": int((~ok).sum()), "warnings": warnings}
+    prep = {"ok": ok, "t": t[ok], "t_all": t, "summary": {"frames": len(t), "frames_filled": int((~ok).sum()), "warnings": warnings}}
+    if ok.sum() == 0:
+        return prep
+    conf_joint = np.clip(np.nan_to_num(confidence[ok]), 0.0, 1.0)
+    conf_frame = conf_joint.mean(axis=1)
+    prep["root"] = motion.root_position[ok]
+    # filtered as global rotations: a joint's position then depends on its own filtered rotation
+    # only, so a noisy twist of a parent (which moves no joint) cannot bend its children's bones
+    glob = global_rotations(motion.local_rotations[ok])
+    quats = quaternions(glob)
+    prep["x"] = np.concatenate([prep["root"], quaternion_channels(quats)], axis=1)
+    prep["conf"] = np.concatenate([np.repeat(conf_frame[:, None], 3, axis=1), np.repeat(conf_joint, 4, axis=1)], axis=1)
+    return prep
+
+
+def _finished(motion: RigMotion, prep: dict, config: MotionSmoothConfig) -> tuple[RigMotion, np.ndarray, dict]:
+    """The filtered channels back into a motion of the person's full length, gaps filled."""
+    ok, summary = prep["ok"], prep["summary"]
+    T = len(ok)
     if ok.sum() == 0:
         summary["warnings"].append("no usable frame: motion returned unsmoothed")
         summary["max_correction_m"] = 0.0
         return motion, ok, summary
-    conf_joint = np.clip(np.nan_to_num(confidence[ok]), 0.0, 1.0)
-    conf_frame = conf_joint.mean(axis=1)
-    root = motion.root_position[ok]
-    # filtered as global rotations: a joint's position then depends on its own filtered rotation
-    # only, so a noisy twist of a parent (which moves no joint) cannot bend its children's bones
-    glob = global_rotations(motion.local_rotations[ok])
-    quats = Rotation.from_matrix(glob.reshape(-1, 3, 3)).as_quat().reshape(glob.shape[:2] + (4,))
-    if ok.sum() >= 2:
-        # root and rotations in one pass over the frames, each channel with its own config
-        x = np.concatenate([root, quaternion_channels(quats)], axis=1)
-        conf = np.concatenate([np.repeat(conf_frame[:, None], 3, axis=1), np.repeat(conf_joint, 4, axis=1)], axis=1)
-        configs = [(config.root, 3), (config.rotations, x.shape[1] - 3)]
-        f = (one_euro_zero_lag(x, t[ok], configs, conf, passes=config.passes) if config.zero_lag
-             else one_euro(x, t[ok], configs, conf))
-        root_s, quats_s = f[:, :3], rotations_from_channels(f[:, 3:], quats.shape[1])
-    else:
-        root_s, quats_s = root, quats
+    root_s, quats_s = prep["x"][:, :3], rotations_from_channels(prep["x"][:, 3:], 24)
     quats_s = local_from_global(quats_s)
     full_root = np.zeros((T, 3))
     full_root[ok] = root_s
@@ -108,11 +129,10 @@ def smooth_motion(motion: RigMotion, t: np.ndarray, confidence: np.ndarray, conf
     full_root = _fill(full_root, ok, quats=False)
     full_q = _fill(full_q, ok, quats=True)
     # long gaps are filled too (output keeps its length) but stay marked as not observed
-    observed = ok.copy()
-    summary["max_correction_m"] = float(np.max(np.linalg.norm(root_s - root, axis=1))) if len(root) else 0.0
-    gaps = _gap_lengths(ok, t)
+    summary["max_correction_m"] = float(np.max(np.linalg.norm(root_s - prep["root"], axis=1)))
+    gaps = _gap_lengths(ok, prep["t_all"])
     summary["gaps_over_max"] = int(sum(g > config.max_gap_s for g in gaps))
-    return motion.moved(full_q, full_root), observed, summary
+    return motion.moved(full_q, full_root), ok.copy(), summary
 
 
 def _gap_lengths(ok: np.ndarray, t: np.ndarray) -> list[float]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import lfilter
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,8 @@ def one_euro(x: np.ndarray, t: np.ndarray, config: OneEuroConfig | list[tuple[On
     if len(bad):
         i = int(bad[0]) + 1
         raise ValueError(f"timestamps must increase: t[{i}]={t[i]} after t[{i - 1}]={t[i - 1]}")
+    if confidence is None and not beta.any() and len(dts) and np.allclose(dts, dts[0], rtol=1e-9, atol=0):
+        return _fixed_low_pass(x, 2 * np.pi * dts[0] * min_cutoff)
     # everything that does not depend on the recursion is computed for all frames at once
     a_d = _alpha(d_cutoff[None, :], dts[:, None])  # (T-1, D)
     two_pi_dt = 2 * np.pi * dts[:, None]
@@ -69,6 +72,19 @@ def one_euro(x: np.ndarray, t: np.ndarray, config: OneEuroConfig | list[tuple[On
         wc = two_pi_dt[i - 1] * (min_cutoff + beta * np.abs(dx)) * scale[i - 1]
         prev = prev + step * (wc / (1.0 + wc))
         out[i] = prev
+    return out
+
+
+def _fixed_low_pass(x: np.ndarray, wc: np.ndarray) -> np.ndarray:
+    """The filter with beta = 0 on evenly spaced frames: a fixed first-order low-pass per channel
+    (y_i = y_i-1 + a (x_i - y_i-1), a = wc / (1 + wc)), run by scipy's lfilter instead of a loop."""
+    out = np.empty_like(x)
+    for a in np.unique(wc):
+        cols = np.flatnonzero(wc == a)
+        alpha = a / (1.0 + a)
+        y0 = x[0, cols]
+        # started at y_0 = x_0: the initial state that makes the first output x_0 exactly
+        out[:, cols] = lfilter([alpha], [1.0, alpha - 1.0], x[:, cols], axis=0, zi=((1 - alpha) * y0)[None])[0]
     return out
 
 
@@ -91,13 +107,82 @@ def one_euro_zero_lag(x: np.ndarray, t: np.ndarray, config: OneEuroConfig | list
     return x
 
 
+def _packed(xs: list[np.ndarray], ts: list[np.ndarray], confs: list, reverse: bool):
+    """P series of different lengths side by side: values (T_max, P, D) (each padded with its last
+    value), steps dt (T_max - 1, P, 1) (1 s past a series' end) and confidence scale (T_max - 1, P, D)."""
+    T, P, D = max(len(x) for x in xs), len(xs), xs[0].shape[1]
+    X = np.empty((T, P, D))
+    dt = np.ones((max(T - 1, 0), P, 1))
+    scale = np.ones((max(T - 1, 0), P, D))
+    for k, (x, t, c) in enumerate(zip(xs, ts, confs)):
+        n = len(x)
+        if reverse:
+            x, t, c = x[::-1], -t[::-1], None if c is None else c[::-1]
+        X[:n, k], X[n:, k] = x, x[-1]
+        dt[:n - 1, k, 0] = np.diff(t)
+        if c is not None:
+            scale[:n - 1, k] = np.maximum(c[1:], 0.5) if c.ndim == 2 else np.maximum(c[1:], 0.5)[:, None]
+    return X, dt, scale
+
+
+def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroConfig | list[tuple[OneEuroConfig, int]],
+                  confidences: list | None = None, *, zero_lag: bool = True, passes: int = 1) -> list[np.ndarray]:
+    """Many series at once (people, each with their own timestamps and length): xs [(T_k, D)], ts
+    [(T_k,)], confidences [(T_k,) or (T_k, D) or None] -> [(T_k, D)], each exactly what
+    :func:`one_euro_zero_lag` (or :func:`one_euro` when not ``zero_lag``) gives it alone. The recursion
+    runs once over the longest series' steps with every series side by side, so its per-step cost is
+    paid once for all of them."""
+    xs = [np.asarray(x, dtype=np.float64) for x in xs]
+    xs = [x[:, None] if x.ndim == 1 else x for x in xs]
+    ts = [np.asarray(t, dtype=np.float64) for t in ts]
+    confs = [None if c is None else np.asarray(c, dtype=np.float64) for c in (confidences or [None] * len(xs))]
+    for t in ts:
+        bad = np.nonzero(np.diff(t) <= 0)[0]
+        if len(bad):
+            i = int(bad[0]) + 1
+            raise ValueError(f"timestamps must increase: t[{i}]={t[i]} after t[{i - 1}]={t[i - 1]}")
+    results = [x.copy() for x in xs]
+    todo = [k for k, x in enumerate(xs) if len(x)]  # an empty series has nothing to filter
+    if not todo:
+        return results
+    params = _channel_params(config, xs[todo[0]].shape[1])
+    out = [xs[k] for k in todo]
+    for _ in range(passes if zero_lag else 1):
+        for reverse in ((False, True) if zero_lag else (False,)):
+            F = _recursion(*_packed(out, [ts[k] for k in todo], [confs[k] for k in todo], reverse), *params)
+            out = [F[:len(x), j][::-1] if reverse else F[:len(x), j] for j, x in enumerate(out)]
+    for k, o in zip(todo, out):
+        results[k] = np.ascontiguousarray(o)
+    return results
+
+
+def _recursion(X: np.ndarray, dt: np.ndarray, scale: np.ndarray, min_cutoff, beta, d_cutoff) -> np.ndarray:
+    """The filter's recursion over the rows of X (T, P, D), with steps dt (T-1, P, 1)."""
+    out = np.empty_like(X)
+    a_d = _alpha(d_cutoff[:1] if (d_cutoff == d_cutoff[0]).all() else d_cutoff, dt)  # (T-1, P, 1 or D)
+    two_pi_dt = 2 * np.pi * dt * scale
+    inv_dt = 1.0 / dt
+    prev = X[0].copy()
+    out[0] = prev
+    dx = np.zeros(X.shape[1:])
+    for i in range(1, len(X)):
+        step = X[i] - prev
+        dx += a_d[i - 1] * (step * inv_dt[i - 1] - dx)
+        wc = two_pi_dt[i - 1] * (min_cutoff + beta * np.abs(dx))
+        prev = prev + step * (wc / (1.0 + wc))
+        out[i] = prev
+    return out
+
+
 def sign_continuous(q: np.ndarray) -> np.ndarray:
-    """(T, ..., 4) quaternions -> the same rotations with q[t] . q[t-1] >= 0 (q and -q are one rotation)."""
-    q = np.array(q, dtype=np.float64, copy=True)
-    for i in range(1, len(q)):
-        flip = np.sum(q[i] * q[i - 1], axis=-1) < 0
-        q[i][flip] *= -1
-    return q
+    """(T, ..., 4) quaternions -> the same rotations with q[t] . q[t-1] >= 0 (q and -q are one rotation).
+    Each frame's sign is the product of the sign changes up to it, so no loop over frames is needed."""
+    q = np.asarray(q, dtype=np.float64)
+    if len(q) < 2:
+        return q.copy()
+    change = np.where(np.sum(q[1:] * q[:-1], axis=-1) < 0, -1.0, 1.0)
+    sign = np.concatenate([np.ones((1,) + change.shape[1:]), np.cumprod(change, axis=0)])
+    return q * sign[..., None]
 
 
 def quaternion_channels(q: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from nvwa.rig.motion import RigMotion
 from nvwa.rig.skeleton import JOINT
 from nvwa.smoothing.foot_contact import ContactConfig, detect_contacts
 from nvwa.smoothing.footskate import lock_pelvis_height, plant_feet
-from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motion
+from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motions
 from nvwa.smoothing.one_euro import OneEuroConfig
 
 
@@ -44,14 +44,21 @@ def _preset(name: str) -> SmootherConfig:
 
 def smooth_rig(motion: RigMotion, timestamps_s: np.ndarray, preset: str, confidence: np.ndarray | None = None) -> tuple[RigMotion, np.ndarray, dict]:
     """Phase 2 with a named preset. confidence (T, 24) or None -> (motion, observed (T,), summary)."""
+    return smooth_rigs([motion], [timestamps_s], preset, [confidence])[0]
+
+
+def smooth_rigs(motions: list[RigMotion], timestamps_s: list[np.ndarray], preset: str,
+                confidences: list[np.ndarray | None] | None = None) -> list[tuple[RigMotion, np.ndarray, dict]]:
+    """Phase 2 for many people in one pass of the filters -> one (motion, observed, summary) each."""
     config = _preset(preset)
-    T = len(timestamps_s)
-    conf = np.ones((T, 24)) if confidence is None else np.asarray(confidence, dtype=np.float64)
-    if conf.ndim == 1:
-        conf = np.repeat(conf[:, None], 24, axis=1)
+    confs = []
+    for t, c in zip(timestamps_s, confidences or [None] * len(motions)):
+        c = np.ones((len(t), 24)) if c is None else np.asarray(c, dtype=np.float64)
+        confs.append(np.repeat(c[:, None], 24, axis=1) if c.ndim == 1 else c)
     if config.motion is None:
-        return motion, np.ones(T, dtype=bool), {"frames": T, "frames_filled": 0, "warnings": [], "max_correction_m": 0.0}
-    return smooth_motion(motion, timestamps_s, conf, config.motion)
+        return [(m, np.ones(len(t), dtype=bool), {"frames": len(t), "frames_filled": 0, "warnings": [], "max_correction_m": 0.0})
+                for m, t in zip(motions, timestamps_s)]
+    return smooth_motions(motions, timestamps_s, confs, config.motion)
 
 
 def foot_points(joints: np.ndarray) -> np.ndarray:

@@ -128,3 +128,28 @@ def test_a_90_pixel_video_and_an_empty_one_run_with_a_note_where_people_cannot_b
         assert scene.stats["smallest_person_px"] > 0
         if name == "tiny":
             assert any("90 px high" in n for n in scene.stats["notes"])
+
+
+def test_detection_beside_the_landmarkers_changes_nothing(blazepose):
+    """The detector on its own thread (while the frame's people are landmarked) and the scene's lines and
+    background motion on another: the same people, ids and keypoints as running each in turn, on real
+    vtest frames; and the stage timer keeps each thread's stages apart (no negative or lost seconds)."""
+    from dataclasses import replace
+
+    from nvwa.pipeline import Pipeline, PipelineConfig
+
+    runs = []
+    for overlap in (True, False):
+        config = PipelineConfig()
+        config = replace(config, tracking=replace(config.tracking, overlap_detection=overlap),
+                         video=replace(config.video, max_frames=24))
+        *_, done = Pipeline(config, body=blazepose).observe(DATA / "vtest_4s.mp4")
+        runs.append(done.data["observations"])
+    a, b = runs
+    assert len(a.people) >= 3 and [p.person_id for p in a.people] == [p.person_id for p in b.people]
+    for p, q in zip(a.people, b.people):
+        assert np.array_equal(p.frame_index, q.frame_index)
+        assert np.allclose(p.keypoints_2d, q.keypoints_2d)
+    assert np.allclose(a.camera_track.H_raw_first_from_frame, b.camera_track.H_raw_first_from_frame)
+    seconds = a.stats["seconds"]
+    assert seconds["detect"] > 0 and seconds["body"] > 0 and min(seconds.values()) >= 0

@@ -117,6 +117,32 @@ def _scene_of(frame, tracked, lines: _SceneLines, background: BackgroundMotion, 
         background.add(frame, [_keypoint_box(person.observation.keypoints_2d) for person in tracked])
 
 
+class _SceneWorker:
+    """One thread that takes each frame's scene work in order, at most ``ahead`` frames behind the
+    tracker (each queued frame holds its pixels); an error there is raised here."""
+
+    def __init__(self, ahead: int = 2):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="scene")
+        self._pending: list = []
+        self.ahead = ahead
+
+    def submit(self, fn, *args) -> None:
+        while len(self._pending) >= self.ahead:
+            self._pending.pop(0).result()
+        self._pending.append(self._pool.submit(fn, *args))
+
+    def finish(self) -> None:
+        while self._pending:
+            self._pending.pop(0).result()
+
+    def close(self) -> None:
+        for f in self._pending:
+            f.cancel()
+        self._pool.shutdown(wait=True)
+
+
 def _keypoint_box(keypoints_2d: np.ndarray) -> np.ndarray:
     """x0, y0, x1, y1 round a person's keypoints (decoded-frame px)."""
     k = np.asarray(keypoints_2d, dtype=np.float64)[:, :2]
@@ -249,6 +275,7 @@ class Pipeline:
         else:
             video = tracker = None
             stream = self._masklet_people(frames, K_stored, timer)
+        scene = _SceneWorker()  # the frame's lines and background motion, beside the next frame's people
         try:
             while True:
                 with timer("track"):  # its own time: decoding, detection, the body model count apart
@@ -256,11 +283,15 @@ class Pipeline:
                 if item is None:
                     break
                 frame, tracked = item
-                _scene_of(frame, tracked, lines, background, timer)
+                with timer("waiting"):  # only when the scene thread is more than two frames behind
+                    scene.submit(_scene_of, frame, tracked, lines, background, timer)
                 for person in tracked:
                     people[person.track_id].add(frame, person.observation)
                 yield ProgressEvent("frame", "", stats.yielded, expected, {"people": len(tracked)})
+            with timer("waiting"):
+                scene.finish()
         finally:
+            scene.close()
             if tracker is not None:
                 tracker.close()
             stream.close()

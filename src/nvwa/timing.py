@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import defaultdict
 from contextlib import contextmanager
@@ -10,24 +11,29 @@ from contextlib import contextmanager
 class StageTimer:
     """Seconds per stage, each stage's own: time spent in a stage timed inside another (the body model
     called from the tracker) counts for the inner one only, so no stage's time is a difference that
-    can come out negative."""
+    can come out negative. Stages may run on several threads at once (detection beside the body model):
+    nesting is per thread, and each thread's stages count their own wall time, so the stages' seconds
+    can add up to more than the run's."""
 
     def __init__(self):
         self.seconds: dict[str, float] = defaultdict(float)
-        self._open: list[list[float]] = []  # [start, seconds of the stages timed inside it]
+        self._local = threading.local()
+        self._lock = threading.Lock()
 
     @contextmanager
     def __call__(self, stage: str):
+        stack = self._local.__dict__.setdefault("open", [])  # [start, seconds of the stages timed inside it]
         frame = [time.perf_counter(), 0.0]
-        self._open.append(frame)
+        stack.append(frame)
         try:
             yield
         finally:
-            self._open.pop()
+            stack.pop()
             elapsed = time.perf_counter() - frame[0]
-            self.seconds[stage] += elapsed - frame[1]
-            if self._open:
-                self._open[-1][1] += elapsed
+            with self._lock:
+                self.seconds[stage] += elapsed - frame[1]
+            if stack:
+                stack[-1][1] += elapsed
 
 
 def timed(items, timer: StageTimer, stage: str):

@@ -38,6 +38,7 @@ class TrackerConfig:
     appearance_every: int = 5  # frames between appearance updates of a track
     search_margin: float = 2.5  # after a missed frame, the crop widens to this many box sizes (fast moves, jumps)
     empty_memory_s: float = 1.0  # a proposal where a pose check found nobody is not checked again for this long
+    overlap_detection: bool = True  # run the detector on its own thread while the people are landmarked
 
 
 def _height(box: np.ndarray) -> float:
@@ -98,10 +99,14 @@ class PeopleTracker:
         # Detectors fire again and again on the same static clutter (a pole, a bush); a pose check
         # that found nobody there is remembered so it is not paid for every pass.
         self._empty: list[tuple[np.ndarray, float]] = []
+        self._pool = None  # the detector's thread (made on first use)
 
     def step(self, image: np.ndarray, timestamp_s: float) -> list[TrackedPerson]:
         """Track the people of one frame: (H, W, 3) uint8 RGB at time ``timestamp_s`` (s)."""
         c = self.config
+        detect_now = self._frame_no % c.detect_every == 0
+        # the detector needs only the image: it runs beside the people's landmarkers, not after them
+        pending = self._proposals_pool().submit(self.propose, image) if detect_now and c.overlap_detection else None
         active = [tr for tr in self._tracks if tr.active]
         requests = []
         for tr in active:
@@ -128,13 +133,25 @@ class PeopleTracker:
                 self._confirm(tr, image, timestamp_s)
             elif timestamp_s - tr.last_seen_s > c.lost_after_s:
                 self._lose(tr)
-        if self._frame_no % c.detect_every == 0 or not any(tr.active for tr in self._tracks):
+        if pending is not None:
+            self._find_new_people(image, timestamp_s, pending.result())
+        elif detect_now or not any(tr.active for tr in self._tracks):
             self._find_new_people(image, timestamp_s, self.propose(image))
         self._frame_no += 1
         self._tracks = [tr for tr in self._tracks if tr.active or timestamp_s - tr.last_seen_s <= c.reid_window_s]
         return [TrackedPerson(tr.track_id, tr.observation) for tr in self._tracks if tr.active and tr.observation is not None]
 
+    def _proposals_pool(self):
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="proposals")
+        return self._pool
+
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
         for tr in self._tracks:
             if tr.active:
                 self.body.release(tr.track_id)

@@ -137,3 +137,30 @@ def test_truncated_file_with_index_up_front_is_caught(tmp_path):
     with pytest.raises(InputError, match="truncated|no decodable|not a readable"):
         for _ in iter_frames(cut):
             pass
+
+
+def test_frames_read_ahead_on_a_thread_are_the_same_and_errors_and_early_stops_are_clean():
+    """read_ahead: the same frames in the same order; a truncated file's error raised where it would
+    have been; stopping after two frames ends the decoding thread."""
+    import threading
+
+    from nvwa.video import read_ahead
+
+    clip = DATA / "vtest_4s.mp4"
+    direct = [f.image for f in iter_frames(clip, max_frames=12)]
+    ahead = [f.image for f in read_ahead(iter_frames(clip, max_frames=12), ahead=2)]
+    assert len(ahead) == 12 and all(np.array_equal(a, b) for a, b in zip(direct, ahead))
+    gen = read_ahead(iter_frames(clip), ahead=2)
+    next(gen), next(gen)
+    gen.close()
+    assert not any(t.name == "decode" and t.is_alive() for t in threading.enumerate())
+
+    def broken():
+        yield from iter_frames(clip, max_frames=3)
+        raise InputError(str(clip), "ends early")
+
+    got = []
+    with pytest.raises(InputError, match="ends early"):
+        for f in read_ahead(broken()):
+            got.append(f)
+    assert len(got) == 3

@@ -29,7 +29,7 @@ from nvwa.smoothing import SMOOTHING_PRESETS
 from nvwa.timing import StageTimer, timed
 from nvwa.tracking import PeopleTracker
 from nvwa.tracking.proposals import HogProposer
-from nvwa.video import DecodeStats, iter_frames, probe_video
+from nvwa.video import DecodeStats, iter_frames, probe_video, read_ahead
 
 
 @dataclass(frozen=True)
@@ -266,8 +266,9 @@ class Pipeline:
         stats = DecodeStats()
         people: dict[int, _PersonFrames] = defaultdict(_PersonFrames)
         lines, background = _SceneLines(), BackgroundMotion(K_stored.K)
-        frames = timed(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_frames=c.max_frames, stats=stats),
-                       timer, "decode")
+        # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame
+        frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_frames=c.max_frames,
+                                              stats=stats)), timer, "decode")
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
             tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)
@@ -275,6 +276,7 @@ class Pipeline:
         else:
             video = tracker = None
             stream = self._masklet_people(frames, K_stored, timer)
+        done = 0
         scene = _SceneWorker()  # the frame's lines and background motion, beside the next frame's people
         try:
             while True:
@@ -287,7 +289,8 @@ class Pipeline:
                     scene.submit(_scene_of, frame, tracked, lines, background, timer)
                 for person in tracked:
                     people[person.track_id].add(frame, person.observation)
-                yield ProgressEvent("frame", "", stats.yielded, expected, {"people": len(tracked)})
+                done += 1  # frames through the models (the decoder's own count runs ahead)
+                yield ProgressEvent("frame", "", done, expected, {"people": len(tracked)})
             with timer("waiting"):
                 scene.finish()
         finally:
@@ -295,6 +298,7 @@ class Pipeline:
             if tracker is not None:
                 tracker.close()
             stream.close()
+            frames.close()
             if video is not None:
                 video.close()
         persons, mesh_faces = self._persons(people, timer)

@@ -39,12 +39,16 @@ class StageTimer:
 def timed(items, timer: StageTimer, stage: str):
     """``items`` with the time spent producing each counted as ``stage``."""
     items = iter(items)
-    while True:
-        with timer(stage):
-            item = next(items, None)
-        if item is None:
-            return
-        yield item
+    try:
+        while True:
+            with timer(stage):
+                item = next(items, None)
+            if item is None:
+                return
+            yield item
+    finally:  # closed early (an error, a cancelled job): close the source too, now, not at garbage collection
+        if hasattr(items, "close"):
+            items.close()
 
 
 __all__ = ["StageTimer", "timed"]

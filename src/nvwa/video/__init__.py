@@ -1,5 +1,5 @@
 """Video probe and streaming decode (PyAV)."""
 
-from nvwa.video.decode import DecodeStats, VideoFrame, VideoInfo, check_complete, iter_frames, probe_video
+from nvwa.video.decode import DecodeStats, VideoFrame, VideoInfo, check_complete, iter_frames, probe_video, read_ahead
 
-__all__ = ["DecodeStats", "VideoFrame", "VideoInfo", "check_complete", "iter_frames", "probe_video"]
+__all__ = ["DecodeStats", "VideoFrame", "VideoInfo", "check_complete", "iter_frames", "probe_video", "read_ahead"]

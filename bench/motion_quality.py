@@ -32,7 +32,7 @@ from scipy.signal import butter, filtfilt, savgol_filter
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from nvwa.rig.fit import RigTargets, fit_rig  # noqa: E402
+from nvwa.rig.fit import RigTargets, fit_rig, fit_rigs  # noqa: E402
 from nvwa.smoothing import constrain_rig, detect_contacts, lock_identity, smooth_rig, smooth_rigs  # noqa: E402
 from nvwa.smoothing.identity_lock import repair_keypoints  # noqa: E402
 from nvwa.grounding.floor import Floor, pin_depth_to_floor  # noqa: E402
@@ -194,16 +194,24 @@ def scores(pred: np.ndarray, gt: np.ndarray, gt_contact: np.ndarray, fps: float,
 
 def fit_person(cam_noisy, conf, t):
     """Phase 1 and the rig fit, as the pipeline does them: -> (unsmoothed motion, repaired confidence)."""
+    targets, lengths = person_targets(cam_noisy, conf, t)
+    return fit_rig(targets, lengths), targets.confidence
+
+
+def person_targets(cam_noisy, conf, t):
+    """Phase 1: bone lengths locked, keypoints repaired against them -> (rig targets, lengths)."""
     lengths, _ = lock_identity(cam_noisy, conf)
     cam_noisy, conf, _ = repair_keypoints(cam_noisy, conf, lengths, t)
-    return fit_rig(targets_from(cam_noisy, conf), lengths), conf
+    return targets_from(cam_noisy, conf), lengths
 
 
 def run_smoother(people, preset):
     """people [(cam_noisy, conf, t, R_cw, t_cw)] -> [(world joints, contact)], as the pipeline runs its
     people: each fitted, then phase 2 for all of them in one pass, then each put on its floor and
     constrained (phase 3)."""
-    fitted = [fit_person(cam_noisy, conf, t) for cam_noisy, conf, t, _, _ in people]
+    targets = [person_targets(cam_noisy, conf, t) for cam_noisy, conf, t, _, _ in people]
+    rigs = fit_rigs([tg for tg, _ in targets], [lengths for _, lengths in targets])
+    fitted = [(m, tg.confidence) for m, (tg, _) in zip(rigs, targets)]
     smoothed = smooth_rigs([m for m, _ in fitted], [p[2] for p in people], preset, [c for _, c in fitted])
     return [_grounded(motion, conf, t, R_cw, t_cw, preset)
             for (motion, _, _), (_, conf), (_, _, t, R_cw, t_cw) in zip(smoothed, fitted, people)]

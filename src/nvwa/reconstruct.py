@@ -26,7 +26,7 @@ from nvwa.grounding.scale import metric_scale, stature_from_bones
 from nvwa.grounding.world import PersonFeet, ground_people
 from nvwa.observations import Observations, PersonObservations
 from nvwa.options import option
-from nvwa.rig.fit import fit_rig
+from nvwa.rig.fit import fit_rig, fit_rigs
 from nvwa.rig.motion import RigMotion
 from nvwa.rig.skeleton import JOINT, global_rotations
 from nvwa.scene import PersonMotion, Scene
@@ -105,6 +105,13 @@ def place_roots(person: PersonObservations, K: Intrinsics) -> np.ndarray:
 def fit_person(person: PersonObservations, root_cam: np.ndarray, keypoint_set: str):
     """Keypoints -> rig: bone lengths locked first, keypoints repaired against them, then the joint
     rotations -> (RigMotion camera frame, rig targets, lock summary)."""
+    targets, lengths, summary = person_targets(person, root_cam, keypoint_set)
+    return fit_rig(targets, lengths), targets, summary
+
+
+def person_targets(person: PersonObservations, root_cam: np.ndarray, keypoint_set: str):
+    """What the rig is fitted to: the keypoints as rig targets, bone lengths locked, the keypoints
+    repaired against them -> (targets, bone lengths (24,), lock summary)."""
     if keypoint_set not in RIG_TARGETS:
         raise NotImplementedError(f"keypoint set {keypoint_set!r} has no rig mapping")
     kp3d = np.asarray(person.keypoints_3d, dtype=np.float64)
@@ -112,8 +119,7 @@ def fit_person(person: PersonObservations, root_cam: np.ndarray, keypoint_set: s
     targets = RIG_TARGETS[keypoint_set](kp3d, vis).translated(root_cam)
     lengths, lock_summary = lock_identity(targets.joints, targets.confidence)
     joints, conf, repair = repair_keypoints(targets.joints, targets.confidence, lengths, np.asarray(person.timestamp_s))
-    targets = replace(targets, joints=joints, confidence=conf)
-    return fit_rig(targets, lengths), targets, {**lock_summary, **repair}
+    return replace(targets, joints=joints, confidence=conf), lengths, {**lock_summary, **repair}
 
 
 def person_feet(m: RigMotion, t: np.ndarray, confidence: np.ndarray) -> PersonFeet:
@@ -294,12 +300,15 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
     summary: dict[int, dict] = {}
     fitted: dict[int, tuple] = {}
     floor_view: dict[int, RigMotion] = {}
-    raw: list[tuple] = []
+    prepared: list[tuple] = []
     for p in kept:
         with timer("camera"):
             root = place_roots(p, K)
         with timer("rig"):
-            raw.append(fit_person(p, root, keypoint_set))
+            prepared.append(person_targets(p, root, keypoint_set))
+    with timer("rig"):  # everyone's frames in one solve
+        rigs = fit_rigs([tg for tg, _, _ in prepared], [lengths for _, lengths, _ in prepared])
+    raw = [(m, tg, lock) for m, (tg, _, lock) in zip(rigs, prepared)]
     ts = [np.asarray(p.timestamp_s) for p in kept]
     with timer("smoothing"):  # everyone at once: the filters' per-frame cost is paid once for all
         motions, confs = [m for m, _, _ in raw], [targets.confidence for _, targets, _ in raw]
@@ -440,4 +449,4 @@ def reconstruct(obs: Observations, config: ReconstructConfig = ReconstructConfig
 
 
 __all__ = ["ReconstructConfig", "reconstruct", "reconstruct_steps", "intrinsics_for", "keep_people", "place_roots",
-           "fit_person", "fit_people", "person_feet", "motion_to_world", "stood_in_world", "true_sizes", "support_list", "person_motion", "floor_dict", "FLOOR_VIEW_SMOOTHING"]
+           "fit_person", "person_targets", "fit_people", "person_feet", "motion_to_world", "stood_in_world", "true_sizes", "support_list", "person_motion", "floor_dict", "FLOOR_VIEW_SMOOTHING"]

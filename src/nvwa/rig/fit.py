@@ -106,17 +106,35 @@ def _about_axis(n: np.ndarray, angle: np.ndarray) -> np.ndarray:
 
 def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigMotion:
     """Fit the rig to ``targets``; ``bone_lengths`` (24,) default to :func:`lock_bone_lengths`."""
+    return fit_rigs([targets], [bone_lengths])[0]
+
+
+def fit_rigs(targets: list[RigTargets], bone_lengths: list[np.ndarray | None]) -> list[RigMotion]:
+    """:func:`fit_rig` for many people: the per-frame solve runs once over everyone's frames end to end
+    (its cost is per call more than per frame); each person's own rest spread from their own frames."""
+    lengths = [len(tg.joints) for tg in targets]
+    cuts = np.cumsum(lengths)[:-1]
+    joined = RigTargets(*(np.concatenate([getattr(tg, f) for tg in targets]) for f in
+                          ("joints", "confidence", "foot_forward", "hand_forward", "head_left")))
+    R = _global_frames(joined)
+    rests = [_person_rest(R_k, tg) for R_k, tg in zip(np.split(R, cuts), targets)]
+    # Leaves (feet, head, hands) have no bone of their own to turn: they keep their parent's rotation.
+    for leaf in ("left_foot", "right_foot", "head", "left_hand", "right_hand"):
+        R[:, JOINT[leaf]] = R[:, SMPL24_PARENTS[JOINT[leaf]]]
+    quats = np.split(local_from_global_matrices(R), cuts)
+    return [RigMotion(np.asarray(lock_bone_lengths(tg.joints, tg.confidence) if b is None else b, dtype=np.float64),
+                      q, tg.joints[:, 0].copy(), rest) for tg, b, q, rest in zip(targets, bone_lengths, quats, rests)]
+
+
+def _global_frames(targets: RigTargets) -> np.ndarray:
+    """Each joint's global rotation (T, 24, 3, 3) from the frame's observations alone (leaves: identity)."""
     X = targets.joints
-    T = X.shape[0]
-    if bone_lengths is None:
-        bone_lengths = lock_bone_lengths(X, targets.confidence)
     J = JOINT
-    bone = lambda j: X[:, j] - X[:, SMPL24_PARENTS[j]]  # noqa: E731
     left = X[:, J["left_hip"]] - X[:, J["right_hip"]]
     shoulders_left = X[:, J["left_shoulder"]] - X[:, J["right_shoulder"]]
     up = X[:, J["neck"]] - X[:, J["pelvis"]]
     ex, ey, ez = np.eye(3)
-    R = np.repeat(np.eye(3)[None, None], 24, axis=1).repeat(T, axis=0)
+    R = np.repeat(np.eye(3)[None, None], 24, axis=1).repeat(len(X), axis=0)
     rows = []  # (joint, child, aux_obs, aux_rest, fallback_obs, fallback_rest): solved together below
 
     def set_joint(j, child, aux_obs, aux_rest, fallback_obs=None, fallback_rest=None):
@@ -146,20 +164,21 @@ def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigM
     rest_of = lambda k: np.stack([r[k] for r in rows])[None]  # noqa: E731  (1, n, 3)
     R[:, joints_] = _solve(X[:, children] - X[:, [SMPL24_PARENTS[c] for c in children]], obs(2), obs(4),
                            REST_DIRECTIONS[children][None], rest_of(3), rest_of(5))
-    # Joints carrying several bones: the spread of the others around the primary is this person's own
-    # (shoulder width against chest height), measured in the joint's frame over confident frames.
+    return R
+
+
+def _person_rest(R: np.ndarray, targets: RigTargets) -> np.ndarray:
+    """Joints carrying several bones: the spread of the others around the primary is this person's own
+    (shoulder width against chest height), measured in the joint's frame over confident frames."""
+    X = targets.joints
     rest = REST_DIRECTIONS.copy()
-    for joint, primary in ((J["pelvis"], J["spine1"]), (J["spine3"], J["neck"])):
+    for joint, primary in ((JOINT["pelvis"], JOINT["spine1"]), (JOINT["spine3"], JOINT["neck"])):
         for child in CHILDREN[joint]:
-            if child == primary:
+            if child == primary or not len(X):
                 continue
-            local_dir = np.einsum("tji,tj->ti", R[:, joint], _normalize(bone(child))[0])
+            local_dir = np.einsum("tji,tj->ti", R[:, joint], _normalize(X[:, child] - X[:, joint])[0])
             ok = np.minimum(targets.confidence[:, child], targets.confidence[:, joint]) >= 0.5
             d = np.median(local_dir[ok] if ok.sum() >= 3 else local_dir, axis=0)
             if np.linalg.norm(d) > 1e-6:
                 rest[child] = d / np.linalg.norm(d)
-    # Leaves (feet, head, hands) have no bone of their own to turn: they keep their parent's rotation.
-    for leaf in ("left_foot", "right_foot", "head", "left_hand", "right_hand"):
-        R[:, J[leaf]] = R[:, SMPL24_PARENTS[J[leaf]]]
-    quat = local_from_global_matrices(R)
-    return RigMotion(np.asarray(bone_lengths, dtype=np.float64), quat, X[:, 0].copy(), rest)
+    return rest

@@ -47,7 +47,7 @@ def _levels() -> tuple[np.ndarray, ...]:
 
 
 LEVELS = _levels()
-_PARENT = np.array(SMPL24_PARENTS)
+PARENT_INDEX = np.array(SMPL24_PARENTS)
 
 
 def global_rotations(local_quat: np.ndarray) -> np.ndarray:
@@ -55,7 +55,7 @@ def global_rotations(local_quat: np.ndarray) -> np.ndarray:
     T = local_quat.shape[0]
     glob = Rotation.from_quat(local_quat.reshape(-1, 4)).as_matrix().reshape(T, 24, 3, 3)
     for js in LEVELS:
-        glob[:, js] = glob[:, _PARENT[js]] @ glob[:, js]
+        glob[:, js] = glob[:, PARENT_INDEX[js]] @ glob[:, js]
     return glob
 
 
@@ -92,11 +92,16 @@ def forward_kinematics(local_quat: np.ndarray, root_position: np.ndarray, bone_l
                        rest_directions: np.ndarray | None = None) -> np.ndarray:
     """local_quat (T, 24, 4), root_position (T, 3) m, bone_lengths (24,) m, rest_directions (24, 3)
     -> joints (T, 24, 3) m."""
-    glob = global_rotations(local_quat)
+    return joints_from_global(global_rotations(local_quat), root_position, bone_lengths, rest_directions)
+
+
+def joints_from_global(glob: np.ndarray, root_position: np.ndarray, bone_lengths: np.ndarray,
+                       rest_directions: np.ndarray | None = None) -> np.ndarray:
+    """Forward kinematics from global rotation matrices (T, 24, 3, 3) -> joints (T, 24, 3) m."""
     offsets = rest_offsets(bone_lengths, rest_directions)
-    joints = np.empty(local_quat.shape[:2] + (3,))
+    joints = np.empty(glob.shape[:2] + (3,))
     joints[:, 0] = root_position
     for js in LEVELS:
-        parent = _PARENT[js]
+        parent = PARENT_INDEX[js]
         joints[:, js] = joints[:, parent] + np.einsum("tjab,jb->tja", glob[:, parent], offsets[js])
     return joints

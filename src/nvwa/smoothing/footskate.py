@@ -14,7 +14,7 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.spatial.transform import Rotation
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.skeleton import JOINT, SMPL24_PARENTS, forward_kinematics, global_rotations, relative_rotation
+from nvwa.rig.skeleton import JOINT, PARENT_INDEX, global_rotations, joints_from_global, quaternions
 from nvwa.smoothing.foot_contact import contact_segments
 
 LEGS = (("left_hip", "left_knee", "left_ankle", "left_foot"), ("right_hip", "right_knee", "right_ankle", "right_foot"))
@@ -141,10 +141,10 @@ def _pelvis_shift(motion: RigMotion, joints: np.ndarray, targets) -> np.ndarray:
     return uniform_filter1d(uniform_filter1d(shift, 3, axis=0, mode="nearest"), 3, axis=0, mode="nearest")
 
 
-def _leg_ik(motion: RigMotion, joints: np.ndarray, G: np.ndarray, local: np.ndarray, act: np.ndarray,
-            A_t: np.ndarray, names) -> float:
+def _leg_ik(motion: RigMotion, joints: np.ndarray, G: np.ndarray, act: np.ndarray, A_t: np.ndarray, names) -> float:
     """Two-bone IK of one leg on the frames ``act``: hip and knee turned so the ankle reaches ``A_t``,
-    the knee bending the way it did, the foot keeping its orientation; writes ``local`` -> largest move (m)."""
+    the knee bending the way it did, the foot keeping its orientation (its global rotation stays);
+    writes the new global rotations into ``G`` -> largest move (m)."""
     hip, knee, ankle, _ = (JOINT[n] for n in names)
     H, K, A = joints[act, hip], joints[act, knee], joints[act, ankle]
     L1, L2 = motion.bone_lengths[knee], motion.bone_lengths[ankle]
@@ -160,12 +160,8 @@ def _leg_ik(motion: RigMotion, joints: np.ndarray, G: np.ndarray, local: np.ndar
     K_new = H + L1 * (cos_a[:, None] * u + np.sqrt(1 - cos_a ** 2)[:, None] * v)
     R1 = _swing(K - H, K_new - H)
     R2 = _swing(np.einsum("nij,nj->ni", R1, A - K), A_t - K_new)
-    G_hip_new = R1 @ G[act, hip]
-    G_knee_new = R2 @ R1 @ G[act, knee]
-    parent = SMPL24_PARENTS[hip]
-    local[act, hip] = relative_rotation(G[act, parent], G_hip_new)
-    local[act, knee] = relative_rotation(G_hip_new, G_knee_new)
-    local[act, ankle] = relative_rotation(G_knee_new, G[act, ankle])  # the foot keeps its orientation
+    G_hip, G_knee = R1 @ G[act, hip], R2 @ R1 @ G[act, knee]
+    G[act, hip], G[act, knee] = G_hip, G_knee
     return float(np.max(np.linalg.norm(A_t - A, axis=1)))
 
 
@@ -181,12 +177,19 @@ def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s
     root += shift
     joints = joints + shift[:, None, :]
     local = motion.local_rotations.copy()
+    G_new = G.copy()
     max_move = 0.0
     for side, names in enumerate(LEGS):
         act = weights[side] > 0
         if act.any():
-            max_move = max(max_move, _leg_ik(motion, joints, G, local, act, targets[side][act], names))
-    out = forward_kinematics(local, root, motion.bone_lengths, motion.rest_directions)
+            max_move = max(max_move, _leg_ik(motion, joints, G_new, act, targets[side][act], names))
+    # the legs' joints' local rotations from their new global ones, for every frame either leg moved, at once
+    moved = (weights[0] > 0) | (weights[1] > 0)
+    legs = np.array([JOINT[n] for leg in LEGS for n in leg[:3]])
+    if moved.any():
+        Gm = G_new[moved]
+        local[np.ix_(moved, legs)] = quaternions(np.swapaxes(Gm[:, PARENT_INDEX[legs]], -1, -2) @ Gm[:, legs])
+    out = joints_from_global(G_new, root, motion.bone_lengths, motion.rest_directions)
     feet = [JOINT[n] for leg in LEGS for n in leg[2:]]
     lift = smooth_envelope(np.clip(-out[:, feet, 1].min(axis=1), 0.0, None), t)  # what the legs could not do
     root[:, 1] += lift

@@ -80,9 +80,15 @@ def smooth_motion(motion: RigMotion, t: np.ndarray, confidence: np.ndarray, conf
 
 def smooth_motions(motions: list[RigMotion], ts: list[np.ndarray], confidences: list[np.ndarray],
                    config: MotionSmoothConfig) -> list[tuple[RigMotion, np.ndarray, dict]]:
-    """:func:`smooth_motion` for many people at once (one filter pass over all of them) -> one
-    (motion, observed, summary) per person, each exactly what it gives alone."""
-    prepared = [_prepared(m, np.asarray(t, dtype=np.float64), c) for m, t, c in zip(motions, ts, confidences)]
+    """:func:`smooth_motion` for many people at once -> one (motion, observed, summary) per person, each
+    exactly what it gives alone. The per-frame conversions run once over everyone's frames end to end,
+    the filter's recursion once over everyone side by side."""
+    ts = [np.asarray(t, dtype=np.float64) for t in ts]
+    usable = [usable_frames(m, t, c) for m, t, c in zip(motions, ts, confidences)]
+    # filtered as global rotations: a joint's position then depends on its own filtered rotation
+    # only, so a noisy twist of a parent (which moves no joint) cannot bend its children's bones
+    glob = per_frame(lambda local: quaternions(global_rotations(local)), [m.local_rotations[ok] for m, (ok, _) in zip(motions, usable)])
+    prepared = [_prepared(m, t, c, ok, w, q) for m, t, c, (ok, w), q in zip(motions, ts, confidences, usable, glob)]
     todo = [k for k, p in enumerate(prepared) if p["ok"].sum() >= 2]
     if todo:
         configs = [(config.root, 3), (config.rotations, prepared[todo[0]]["x"].shape[1] - 3)]
@@ -90,38 +96,46 @@ def smooth_motions(motions: list[RigMotion], ts: list[np.ndarray], confidences: 
                                  [prepared[k]["conf"] for k in todo], zero_lag=config.zero_lag, passes=config.passes)
         for k, f in zip(todo, filtered):
             prepared[k]["x"] = f
-    return [_finished(m, p, config) for m, p in zip(motions, prepared)]
+    local = per_frame(local_from_global, [rotations_from_channels(p["x"][:, 3:], 24) if "x" in p else np.zeros((0, 24, 4))
+                                          for p in prepared])
+    return [_finished(m, p, q, config) for m, p, q in zip(motions, prepared, local)]
 
 
-def _prepared(motion: RigMotion, t: np.ndarray, confidence: np.ndarray) -> dict:
+def per_frame(fn, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """``fn`` of per-frame arrays (frames first) applied to several people's frames end to end in one
+    call (its cost is per call more than per frame), split back per person."""
+    lengths = [len(a) for a in arrays]
+    if not arrays or sum(lengths) == 0:
+        return [fn(a) if len(a) else a for a in arrays]
+    out = fn(np.concatenate([a for a in arrays if len(a)]))
+    return np.split(out, np.cumsum(lengths)[:-1])
+
+
+def _prepared(motion: RigMotion, t: np.ndarray, confidence: np.ndarray, ok: np.ndarray, warnings: list[str],
+              glob_quats: np.ndarray) -> dict:
     """One person's usable frames as the filter's channels: root (3) then sign-continuous global
     quaternions (4 x 24), with their confidences."""
-    ok, warnings = usable_frames(motion, t, confidence)
     prep = {"ok": ok, "t": t[ok], "t_all": t, "summary": {"frames": len(t), "frames_filled": int((~ok).sum()), "warnings": warnings}}
     if ok.sum() == 0:
         return prep
     conf_joint = np.clip(np.nan_to_num(confidence[ok]), 0.0, 1.0)
     conf_frame = conf_joint.mean(axis=1)
     prep["root"] = motion.root_position[ok]
-    # filtered as global rotations: a joint's position then depends on its own filtered rotation
-    # only, so a noisy twist of a parent (which moves no joint) cannot bend its children's bones
-    glob = global_rotations(motion.local_rotations[ok])
-    quats = quaternions(glob)
-    prep["x"] = np.concatenate([prep["root"], quaternion_channels(quats)], axis=1)
+    prep["x"] = np.concatenate([prep["root"], quaternion_channels(glob_quats)], axis=1)
     prep["conf"] = np.concatenate([np.repeat(conf_frame[:, None], 3, axis=1), np.repeat(conf_joint, 4, axis=1)], axis=1)
     return prep
 
 
-def _finished(motion: RigMotion, prep: dict, config: MotionSmoothConfig) -> tuple[RigMotion, np.ndarray, dict]:
-    """The filtered channels back into a motion of the person's full length, gaps filled."""
+def _finished(motion: RigMotion, prep: dict, quats_s: np.ndarray, config: MotionSmoothConfig) -> tuple[RigMotion, np.ndarray, dict]:
+    """The filtered channels (root; local quaternions ``quats_s``) back into a motion of the person's
+    full length, gaps filled."""
     ok, summary = prep["ok"], prep["summary"]
     T = len(ok)
     if ok.sum() == 0:
         summary["warnings"].append("no usable frame: motion returned unsmoothed")
         summary["max_correction_m"] = 0.0
         return motion, ok, summary
-    root_s, quats_s = prep["x"][:, :3], rotations_from_channels(prep["x"][:, 3:], 24)
-    quats_s = local_from_global(quats_s)
+    root_s = prep["x"][:, :3]
     full_root = np.zeros((T, 3))
     full_root[ok] = root_s
     full_q = np.tile(np.array([0, 0, 0, 1.0]), (T, 24, 1))

@@ -209,3 +209,20 @@ def test_pelvis_holds_its_height_while_standing_on_both_feet():
     assert np.ptp(pelvis_y) < 1e-3
     j = out.joints()
     assert foot_points(j)[..., 1].min() > -1e-6  # the legs followed (IK), nothing went through the floor
+
+
+def test_contact_hysteresis_without_a_loop_is_the_state_machine():
+    """Contacts turn on when low and slow, stay on while not clearly high or fast: the vectorised form
+    equals the frame-by-frame state machine on random inputs, nested thresholds or not."""
+    from nvwa.smoothing.foot_contact import _hysteresis
+
+    rng = np.random.default_rng(8)
+    for trial in range(500):
+        T = int(rng.integers(0, 50))
+        stay = rng.random(T) < 0.7
+        enter = (rng.random(T) < 0.3) & (stay if trial % 2 else True)
+        expected, on = np.zeros(T, dtype=bool), False
+        for i in range(T):
+            on = stay[i] if on else enter[i]
+            expected[i] = on
+        assert np.array_equal(_hysteresis(enter, stay), expected)

@@ -30,7 +30,7 @@ from nvwa.rig.fit import fit_rig, fit_rigs
 from nvwa.rig.motion import RigMotion
 from nvwa.rig.skeleton import JOINT, global_rotations
 from nvwa.scene import PersonMotion, Scene
-from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rig, lock_identity, smooth_rigs
+from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rigs, lock_identity, smooth_rigs
 from nvwa.smoothing.identity_lock import repair_keypoints
 from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motions
 from nvwa.smoothing.one_euro import OneEuroConfig
@@ -415,11 +415,12 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     yield Progress("grounded", f"floor: {g.floor.method}, camera {g.camera.height_m:.2f} m up, pitch {g.camera.pitch_deg:.1f} deg"
                    + "".join(f"; {w}" for w in grounding["warnings"]), grounding)
     people, body = [], _human_body(models_dir)
-    for p in kept:
-        m, targets = fitted[p.person_id]
-        with timer("smoothing"):  # phase 3 needs the floor: world frame
-            world, contact, physical = constrain_rig(stood_in_world(m, g.roots[p.person_id], sizes[p.person_id], R, t),
-                                                     times[p.person_id], config.smoothing)
+    with timer("smoothing"):  # phase 3 needs the floor: world frame; everyone at once
+        constrained = constrain_rigs([stood_in_world(fitted[p.person_id][0], g.roots[p.person_id], sizes[p.person_id], R, t)
+                                      for p in kept], [times[p.person_id] for p in kept], config.smoothing)
+    for p, (world, contact, physical) in zip(kept, constrained):
+        targets = fitted[p.person_id][1]
+        with timer("smoothing"):
             world = on_soles(world, times[p.person_id], contact, g.supports.get(p.person_id, []), body)
         summary[p.person_id]["physical"] = physical
         with timer("grounding"):

@@ -50,15 +50,27 @@ def detect_contacts(foot_points: np.ndarray, t: np.ndarray, config: ContactConfi
         v = _foot_speed(p, t, config.speed_window_s)
         # the supporting foot is the lower one: a swing foot skimming the floor is above the stance foot
         lower = h <= lowest + config.lower_foot_margin
-        on = False
-        for i in range(T):
-            if on:
-                on = h[i] <= config.leave_height and v[i] <= config.leave_speed
-            else:
-                on = h[i] <= config.enter_height and v[i] <= config.enter_speed and lower[i]
-            contact[i, f] = on
+        stay = (h <= config.leave_height) & (v <= config.leave_speed)
+        enter = (h <= config.enter_height) & (v <= config.enter_speed) & lower
+        contact[:, f] = _hysteresis(enter, stay)
         _drop_short(contact[:, f], t, config.min_duration_s)
     return contact
+
+
+def _hysteresis(enter: np.ndarray, stay: np.ndarray) -> np.ndarray:
+    """(T,) on/off where a frame turns on when ``enter`` and, once on, stays on while ``stay``. Where
+    every enter frame can also stay (the thresholds nest, as they should), a frame is on exactly when
+    an enter frame came after the last frame that could not stay: no loop over frames."""
+    if (enter & ~stay).any():  # thresholds that do not nest: the state machine itself
+        out, on = np.zeros(len(enter), dtype=bool), False
+        for i in range(len(enter)):
+            on = bool(stay[i]) if on else bool(enter[i])
+            out[i] = on
+        return out
+    idx = np.arange(len(enter))
+    last_enter = np.maximum.accumulate(np.where(enter, idx, -1)) if len(idx) else idx
+    last_break = np.maximum.accumulate(np.where(~stay, idx, -1)) if len(idx) else idx
+    return stay & (last_enter > last_break)
 
 
 def _drop_short(c: np.ndarray, t: np.ndarray, min_s: float) -> None:

@@ -165,12 +165,14 @@ def _leg_ik(motion: RigMotion, joints: np.ndarray, G: np.ndarray, act: np.ndarra
     return float(np.max(np.linalg.norm(A_t - A, axis=1)))
 
 
-def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s: float = 0.1) -> tuple[RigMotion, dict]:
-    """motion in the world frame, t (T,) s, contact (T, 2) bool (left, right) -> (motion, summary)."""
+def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s: float = 0.1,
+               global_rotations_: np.ndarray | None = None) -> tuple[RigMotion, dict]:
+    """motion in the world frame, t (T,) s, contact (T, 2) bool (left, right) -> (motion, summary).
+    ``global_rotations_``: the motion's global rotations where the caller has them already."""
     t = np.asarray(t, dtype=np.float64)
     root = motion.root_position.copy()
     joints = motion.joints()  # the motion's own FK, computed once
-    G = global_rotations(motion.local_rotations)
+    G = global_rotations(motion.local_rotations) if global_rotations_ is None else global_rotations_
     T = len(t)
     targets, weights = zip(*(_ankle_target(joints, contact[:, side], t, blend_s, names) for side, names in enumerate(LEGS)))
     shift = _pelvis_shift(motion, joints, targets)

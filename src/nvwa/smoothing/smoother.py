@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.skeleton import JOINT
+from nvwa.rig.skeleton import JOINT, global_rotations
 from nvwa.smoothing.foot_contact import ContactConfig, detect_contacts
 from nvwa.smoothing.footskate import lock_pelvis_height, plant_feet
-from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motions
+from nvwa.smoothing.motion_smooth import MotionSmoothConfig, per_frame, smooth_motions
 from nvwa.smoothing.one_euro import OneEuroConfig
 
 
@@ -73,12 +73,28 @@ def foot_points(joints: np.ndarray) -> np.ndarray:
 def constrain_rig(motion_world: RigMotion, timestamps_s: np.ndarray, preset: str) -> tuple[RigMotion, np.ndarray, dict]:
     """Phase 3 on world-frame motion: contacts, planted feet, no ground penetration.
     -> (motion, contact (T, 2) bool left/right, summary)."""
+    return constrain_rigs([motion_world], [timestamps_s], preset)[0]
+
+
+def constrain_rigs(motions_world: list[RigMotion], timestamps_s: list[np.ndarray], preset: str) -> list[tuple[RigMotion, np.ndarray, dict]]:
+    """Phase 3 for many people -> one (motion, contact, summary) each, as :func:`constrain_rig` gives it;
+    their global rotations are computed in one call over everyone's frames."""
     config = _preset(preset)
-    t = np.asarray(timestamps_s, dtype=np.float64)
-    T = len(t)
-    if config.contacts is None or T < 2:
-        return motion_world, np.zeros((T, 2), dtype=bool), {"contacts": [0, 0]}
-    contact = detect_contacts(foot_points(motion_world.joints()), t, config.contacts)
-    locked, lock_summary = lock_pelvis_height(motion_world, t, contact, blend_s=config.blend_s)
-    planted, summary = plant_feet(locked, t, contact, blend_s=config.blend_s)
-    return planted, contact, {**summary, **lock_summary}
+    ts = [np.asarray(t, dtype=np.float64) for t in timestamps_s]
+    if config.contacts is None:
+        return [(m, np.zeros((len(t), 2), dtype=bool), {"contacts": [0, 0]}) for m, t in zip(motions_world, ts)]
+    todo = [k for k, t in enumerate(ts) if len(t) >= 2]
+    locked = {}
+    for k in todo:
+        contact = detect_contacts(foot_points(motions_world[k].joints()), ts[k], config.contacts)
+        locked[k] = (contact, *lock_pelvis_height(motions_world[k], ts[k], contact, blend_s=config.blend_s))
+    G = dict(zip(todo, per_frame(global_rotations, [locked[k][1].local_rotations for k in todo])))
+    out = []
+    for k, (m, t) in enumerate(zip(motions_world, ts)):
+        if k not in locked:
+            out.append((m, np.zeros((len(t), 2), dtype=bool), {"contacts": [0, 0]}))
+            continue
+        contact, motion, lock_summary = locked[k]
+        planted, summary = plant_feet(motion, t, contact, blend_s=config.blend_s, global_rotations_=G[k])
+        out.append((planted, contact, {**summary, **lock_summary}))
+    return out

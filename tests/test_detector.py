@@ -153,3 +153,37 @@ def test_detection_beside_the_landmarkers_changes_nothing(blazepose):
     assert np.allclose(a.camera_track.H_raw_first_from_frame, b.camera_track.H_raw_first_from_frame)
     seconds = a.stats["seconds"]
     assert seconds["detect"] > 0 and seconds["body"] > 0 and min(seconds.values()) >= 0
+
+
+# vtest frame 81's labelled walkers (vtest_people.json), in the saved region's pixels (x - 200, y - 100)
+WALKERS_81 = [[174, 80, 197, 160], [196, 83, 232, 163], [277, 77, 301, 151], [247, 76, 276, 152]]
+
+
+def test_a_pose_check_sees_its_own_box_not_the_neighbour_walking_beside(models_dir):
+    """Four walkers side by side (vtest frame 81): a pose check on each one's box must give that walker's
+    pose. The body model keys on the clearest person in its crop, so the crop outside the box is greyed
+    out; without that, two of the four checks return a neighbour (no keypoint inside the box)."""
+    import cv2
+
+    from nvwa.body.blazepose import BlazePoseBody, BlazePoseConfig
+    from nvwa.models import blazepose_task_path
+
+    image = cv2.cvtColor(cv2.imread(str(DATA / "vtest_frame81_walkers.png")), cv2.COLOR_BGR2RGB)
+    task = str(model_or_skip(lambda: blazepose_task_path(models_dir), "BlazePose"))
+
+    def share_inside(body, box):
+        obs = body.probe(image, np.array(box, float))
+        if obs is None:
+            return 0.0
+        kp = obs.keypoints_2d
+        return float(((kp[:, 0] >= box[0]) & (kp[:, 0] <= box[2]) & (kp[:, 1] >= box[1]) & (kp[:, 1] <= box[3])).mean())
+
+    masked, whole = BlazePoseBody(BlazePoseConfig(task)), BlazePoseBody(BlazePoseConfig(task, probe_mask_grow=None))
+    try:
+        mine = [share_inside(masked, b) for b in WALKERS_81]
+        theirs = [share_inside(whole, b) for b in WALKERS_81]
+    finally:
+        masked.close()
+        whole.close()
+    assert min(mine) >= 0.5, mine
+    assert sum(s == 0.0 for s in theirs) >= 2, theirs  # what the masking is for

@@ -163,3 +163,31 @@ def test_every_field_of_a_person_is_persisted_and_read_back(processed):
             assert np.array_equal(getattr(a, name), getattr(b, name)), name
     with np.load(out / "scene.npz") as z:
         assert f"person/{scene.people[0].person_id}/depth_scale" in z.files
+
+
+def test_a_person_lost_for_a_moment_is_moved_through_the_gap_and_marked_unseen(processed):
+    """Frames cut out of a real track (the body model lost the person): gaps up to fill_gaps_s come back,
+    with keypoint confidence 0 (unseen) and a body that moves on between its neighbours instead of
+    jumping; a longer gap stays a gap; 0 turns the filling off."""
+    from dataclasses import replace
+
+    _, out = processed
+    obs = load_observations(out)
+    p = max(obs.people, key=lambda q: len(q.frame_index))
+    short, long_ = np.arange(40, 44), np.arange(70, 90)  # 4 frames (0.13 s), 20 frames (0.67 s)
+    keep = np.setdiff1d(np.arange(len(p.frame_index)), np.concatenate([short, long_]))
+    cut = replace(p, **{f: np.asarray(getattr(p, f))[keep] for f in ("frame_index", "timestamp_s", "keypoints_2d",
+                                                                     "keypoints_3d", "visibility")})
+    holed = replace(obs, people=tuple(cut if q.person_id == p.person_id else q for q in obs.people))
+    scene = reconstruct(holed, ReconstructConfig())
+    q = next(x for x in scene.people if x.person_id == p.person_id)
+    back = np.isin(q.frame_index, np.asarray(p.frame_index)[short])
+    assert back.sum() == len(short) and not np.isin(q.frame_index, np.asarray(p.frame_index)[long_]).any()
+    assert (q.keypoint_confidence[back] == 0).all() and (q.keypoint_confidence[~back].max(axis=1) > 0).all()
+    i = np.flatnonzero(back)
+    step = np.linalg.norm(np.diff(q.root_world[i[0] - 1: i[-1] + 2], axis=0), axis=1)
+    usual = np.median(np.linalg.norm(np.diff(q.root_world, axis=0), axis=1))
+    assert step.max() < 4 * usual + 0.02  # through the gap at the walker's own pace, no jump
+    off = reconstruct(holed, ReconstructConfig(fill_gaps_s=0))
+    assert not np.isin(next(x for x in off.people if x.person_id == p.person_id).frame_index,
+                       np.asarray(p.frame_index)[short]).any()

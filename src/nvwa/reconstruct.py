@@ -51,8 +51,10 @@ class ReconstructConfig:
                                     unit="px", gt=0, le=1_000_000, flag="--focal", job=True)
     K: str | None = option(None, 'intrinsics "fx,fy,cx,cy" or 9 numbers of a 3x3 K, stored-video px; overrides --focal',
                            flag="--K")
-    min_person_s: float = option(1.0, "people seen for less time than this are dropped as spurious", unit="s",
+    min_person_s: float = option(0.5, "people seen for less time than this are dropped as spurious", unit="s",
                                  ge=0, le=3600, flag="")
+    fill_gaps_s: float = option(0.5, "a person lost by the body model for at most this long is moved through the gap "
+                                "(the frames are marked unseen); 0: gaps stay", unit="s", ge=0, le=10, flag="")
     camera: str = option("auto", "the video camera: auto (its motion found from the background), static (a tripod: "
                          "no motion looked for), moving (handheld: its motion followed even when small)",
                          choices=("auto", "static", "moving"), flag="", job=True)
@@ -90,7 +92,49 @@ def keep_people(obs: Observations, min_person_s: float) -> list[PersonObservatio
     """Tracks seen for at least ``min_person_s`` (frames observed x the time one kept frame covers)."""
     fps = float(obs.video.get("fps") or 0.0)
     frame_s = int(obs.options.get("stride") or 1) / fps if fps else 1 / 30
-    return [p for p in obs.people if len(p.timestamp_s) * frame_s >= min_person_s]
+    return [p for p in obs.people if _seen_frames(p) * frame_s >= min_person_s]
+
+
+def _seen_frames(p: PersonObservations) -> int:
+    vis = np.asarray(p.visibility)
+    return int((vis.reshape(len(vis), -1).max(axis=1) > 0).sum()) if len(vis) else 0
+
+
+def with_gaps_filled(obs: Observations, max_gap_s: float) -> Observations:
+    """Each track's gaps of at most ``max_gap_s`` (analysed frames where the body model lost a person it
+    found before and after) filled in: keypoints, time and placement interpolated, visibility 0 (the
+    frames say they were not seen; the smoother moves the body through them as through any unseen
+    frame). Tracks with per-frame meshes (the GPU path) are left as they are."""
+    if max_gap_s <= 0:
+        return obs
+    step = int(obs.options.get("stride") or 1)
+    return replace(obs, people=tuple(p if p.vertices is not None else _gaps_filled(p, step, max_gap_s) for p in obs.people))
+
+
+def _gaps_filled(p: PersonObservations, step: int, max_gap_s: float) -> PersonObservations:
+    f, t = np.asarray(p.frame_index), np.asarray(p.timestamp_s, dtype=np.float64)
+    fill = [np.arange(a + step, b, step) for a, b, ta, tb in zip(f[:-1], f[1:], t[:-1], t[1:])
+            if b - a > step and tb - ta <= max_gap_s + 1e-9]
+    if not fill:
+        return p
+    new = np.concatenate([f, *fill])
+    order = np.argsort(new, kind="stable")
+    new = new[order]
+    seen = np.isin(new, f)
+
+    def spread(x, dtype):
+        x = np.asarray(x, dtype=np.float64)
+        flat = x.reshape(len(f), -1)
+        out = np.stack([np.interp(new, f, flat[:, k]) for k in range(flat.shape[1])], axis=1)
+        return out.reshape((len(new),) + x.shape[1:]).astype(dtype)
+
+    vis = np.zeros((len(new),) + np.shape(p.visibility)[1:], dtype=np.asarray(p.visibility).dtype)
+    vis[seen] = p.visibility
+    placed = {} if p.translation_cam is None else {"translation_cam": spread(p.translation_cam, np.float64)}
+    params = {} if p.model_params is None else {"model_params": spread(p.model_params, np.asarray(p.model_params).dtype)}
+    return replace(p, frame_index=new.astype(np.int64), timestamp_s=np.interp(new, f, t),
+                   keypoints_2d=spread(p.keypoints_2d, np.asarray(p.keypoints_2d).dtype),
+                   keypoints_3d=spread(p.keypoints_3d, np.asarray(p.keypoints_3d).dtype), visibility=vis, **placed, **params)
 
 
 def place_roots(person: PersonObservations, K: Intrinsics) -> np.ndarray:
@@ -392,6 +436,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     timer = timer or StageTimer()
     wall0 = time.perf_counter()
     K = intrinsics_for(obs, config)
+    obs = with_gaps_filled(obs, config.fill_gaps_s)
     observed = {p.person_id: p for p in obs.people}  # as the video shows them (keypoints in its own pixels)
     obs, motion = _stabilised(obs, K, config.camera, timer)
     kept = keep_people(obs, config.min_person_s)

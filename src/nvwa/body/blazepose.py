@@ -36,6 +36,21 @@ class BlazePoseConfig:
     find_max_people: int = 4  # people the whole-frame search returns at most
     max_video_landmarkers: int = 6  # tracked people with a landmarker of their own (~80 MB each); more use the shared one
     threads: int = 2  # people of a frame landmarked at once (MediaPipe releases the GIL while a graph runs)
+    probe_mask_grow: float | None = 0.25  # a probe sees only its box grown by this share of its width (0.1 of its height); None: the whole crop
+    track_mask_grow: float | None = 0.5  # likewise a tracked person's landmarker, around the predicted box
+    track_mask_wide_grow: float | None = 1.0  # the wide search after a missed frame sees its box grown by this (None: unmasked)
+
+
+def _mask_outside(crop: np.ndarray, box: np.ndarray, x0: float, y0: float, side: float, grow: float) -> np.ndarray:
+    """``crop`` (a square of ``side`` frame px from x0, y0) with everything outside ``box`` (grown by ``grow``
+    of its width each side, 0.1 of its height) set to grey."""
+    s = crop.shape[0] / side
+    gx, gy = grow * (box[2] - box[0]), 0.1 * (box[3] - box[1])
+    c0, c1 = int(max(0, (box[0] - gx - x0) * s)), int(min(crop.shape[1], np.ceil((box[2] + gx - x0) * s)))
+    r0, r1 = int(max(0, (box[1] - gy - y0) * s)), int(min(crop.shape[0], np.ceil((box[3] + gy - y0) * s)))
+    out = np.full_like(crop, 114)
+    out[r0:r1, c0:c1] = crop[r0:r1, c0:c1]
+    return out
 
 
 def square_crop(image: np.ndarray, box: np.ndarray, margin: float, size: int = CROP_SIZE):
@@ -131,8 +146,12 @@ class BlazePoseBody:
         return self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=np.ascontiguousarray(crop))
 
     def probe(self, image: np.ndarray, box: np.ndarray, margin: float | None = None) -> BodyObservation | None:
-        """Is there a person in ``box``? A fresh detection (IMAGE mode), for candidates of new tracks."""
+        """Is there a person in ``box``? A fresh detection (IMAGE mode), for candidates of new tracks.
+        The crop outside the box (grown by ``probe_mask_grow``) is greyed out: a neighbour walking beside
+        the candidate would otherwise take the pose (the detector keys on the clearest face in the crop)."""
         crop, x0, y0, side = square_crop(image, box, margin or self.config.crop_margin)
+        if self.config.probe_mask_grow is not None:
+            crop = _mask_outside(crop, box, x0, y0, side, self.config.probe_mask_grow)
         with _native_stderr_silenced():
             result = self._prober.detect(self._image(crop))
         return self._to_observation(result, x0, y0, side)
@@ -211,6 +230,9 @@ class BlazePoseVideo:
         jobs = []
         for track_id, image, box, margin in requests:
             crop, x0, y0, side = square_crop(image, box, margin or body.config.crop_margin)
+            grow = body.config.track_mask_grow if margin is None else body.config.track_mask_wide_grow
+            if grow is not None:
+                crop = _mask_outside(crop, box, x0, y0, side, grow)
             jobs.append((self._landmarker(track_id), crop, x0, y0, side))
 
         def run(job):

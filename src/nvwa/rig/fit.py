@@ -112,6 +112,8 @@ def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigM
 def fit_rigs(targets: list[RigTargets], bone_lengths: list[np.ndarray | None]) -> list[RigMotion]:
     """:func:`fit_rig` for many people: the per-frame solve runs once over everyone's frames end to end
     (its cost is per call more than per frame); each person's own rest spread from their own frames."""
+    if not targets:
+        return []
     lengths = [len(tg.joints) for tg in targets]
     cuts = np.cumsum(lengths)[:-1]
     joined = RigTargets(*(np.concatenate([getattr(tg, f) for tg in targets]) for f in

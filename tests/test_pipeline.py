@@ -168,3 +168,18 @@ def test_a_video_gives_the_same_scene_whatever_the_process_saw_before(vtest_scen
     assert a["person_ids"].tolist() == b["person_ids"].tolist()
     for pid in a["person_ids"].tolist():
         assert np.array_equal(a[f"person/{pid}/joints_world"], b[f"person/{pid}/joints_world"])
+
+
+def test_malloc_arenas_are_bounded_once_a_pipeline_exists(blazepose):
+    """The pipeline's threads share two malloc arenas on glibc (peak RSS, see nvwa.memory), unless the
+    user set MALLOC_ARENA_MAX themselves."""
+    import os
+    import platform
+
+    from nvwa import memory
+    from nvwa.pipeline import Pipeline
+
+    if platform.libc_ver()[0] != "glibc" or "MALLOC_ARENA_MAX" in os.environ:
+        pytest.skip("not glibc, or MALLOC_ARENA_MAX set by the environment: nothing for nvwa to bound")
+    Pipeline(body=blazepose)
+    assert memory._done and memory.bound_malloc_arenas() is True

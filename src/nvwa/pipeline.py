@@ -22,6 +22,7 @@ from nvwa.camera import Intrinsics
 from nvwa.camera.background import BackgroundMotion
 from nvwa.config import PipelineConfig  # noqa: F401  (re-exported)
 from nvwa.errors import InputError
+from nvwa.memory import bound_malloc_arenas
 from nvwa.observations import Observations, PersonObservations, save_observations
 from nvwa.reconstruct import FLOOR_VIEW_SMOOTHING, ReconstructConfig, reconstruct_steps  # noqa: F401  (re-exported)
 from nvwa.scene import Scene
@@ -204,6 +205,7 @@ class Pipeline:
     def __init__(self, config: PipelineConfig = PipelineConfig(), body=None, tracker=None, occlusion=None):
         """Load the models. ``body``, ``tracker`` (a masklet tracker such as SAM3Tracker) and
         ``occlusion`` inject already-loaded ones (shared across pipelines, or stand-ins in tests)."""
+        bound_malloc_arenas()  # before the models' and the pipeline's threads: see nvwa.memory
         m = config.models
         if config.reconstruct.smoothing not in SMOOTHING_PRESETS:
             raise InputError(f"smoothing={config.reconstruct.smoothing!r}", f"unknown preset; choose one of {', '.join(SMOOTHING_PRESETS)}")

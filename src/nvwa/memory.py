@@ -1,0 +1,29 @@
+"""Process memory: glibc gives each thread that allocates its own malloc arena, and with the decoder,
+the detector, the scene and the body model's threads each holding freed blocks of its own, peak RSS
+grows by ~70 MB on vtest for no gain. Two arenas hold it at what one thread would need (measured:
+1,025 -> 953 MB peak, the same speed)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+_done = False
+
+
+def bound_malloc_arenas(arenas: int = 2) -> bool:
+    """Limit glibc's malloc arenas for the threads created from now on (once per process; a
+    MALLOC_ARENA_MAX the user set wins; a no-op off glibc) -> whether the limit is set."""
+    global _done
+    if _done or "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
+        return _done
+    try:
+        _done = bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # not glibc (musl, ...): nothing to bound
+        _done = False
+    return _done
+
+
+__all__ = ["bound_malloc_arenas"]

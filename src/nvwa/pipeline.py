@@ -22,7 +22,7 @@ from nvwa.camera import Intrinsics
 from nvwa.camera.background import BackgroundMotion
 from nvwa.config import PipelineConfig  # noqa: F401  (re-exported)
 from nvwa.errors import InputError
-from nvwa.memory import bound_malloc_arenas
+from nvwa.memory import bound_malloc_arenas, give_back_free_memory
 from nvwa.observations import Observations, PersonObservations, save_observations
 from nvwa.reconstruct import FLOOR_VIEW_SMOOTHING, ReconstructConfig, reconstruct_steps  # noqa: F401  (re-exported)
 from nvwa.scene import Scene
@@ -234,6 +234,7 @@ class Pipeline:
                 obs = ev.data["observations"]
             else:
                 yield ev
+        give_back_free_memory()  # the landmarkers' graphs are closed: their pages go back before reconstruction
         scene = None
         for step in reconstruct_steps(obs, self.config.reconstruct, timer, models_dir=self.config.models.models_dir):
             if step.stage == "scene":

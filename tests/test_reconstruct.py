@@ -191,3 +191,22 @@ def test_a_person_lost_for_a_moment_is_moved_through_the_gap_and_marked_unseen(p
     off = reconstruct(holed, ReconstructConfig(fill_gaps_s=0))
     assert not np.isin(next(x for x in off.people if x.person_id == p.person_id).frame_index,
                        np.asarray(p.frame_index)[short]).any()
+
+
+def test_a_short_track_whose_body_never_stands_up_is_not_a_person():
+    """A body folded on the floor for 1 s (vtest's 22-px figure 91 m away) is a broken pose and is
+    dropped with a warning; the same body upright, or lying for longer than 2 s, is a person."""
+    from scipy.spatial.transform import Rotation
+
+    from nvwa.reconstruct import never_upright
+    from nvwa.rig.motion import RigMotion
+
+    def body(seconds, lean_deg):
+        T = int(seconds * 10)
+        q = np.tile([0.0, 0.0, 0.0, 1.0], (T, 24, 1))
+        q[:, 0] = Rotation.from_euler("x", lean_deg, degrees=True).as_quat()
+        return RigMotion(np.full(24, 0.15), q, np.zeros((T, 3))), np.arange(T) / 10
+
+    assert "never stood upright" in never_upright(*body(1.0, 80))
+    assert never_upright(*body(1.0, 10)) == ""
+    assert never_upright(*body(3.0, 80)) == ""

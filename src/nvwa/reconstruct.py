@@ -283,6 +283,26 @@ def person_motion(person: PersonObservations, m: RigMotion, contact: np.ndarray,
         foot_contact=contact, depth_scale=depth_scale, colours=person.colours, **mesh)
 
 
+NEVER_UPRIGHT_S = 2.0  # s: a track shorter than this whose body never stands up is a broken pose
+UPRIGHT_LEAN_DEG = 45.0  # degrees from the floor's up: a body leaning more than this is not standing
+
+
+def never_upright(world: RigMotion, t: np.ndarray) -> str:
+    """Why a short track is a broken pose rather than a person ("" when it is a person): its spine (pelvis
+    to neck, world frame) leans more than UPRIGHT_LEAN_DEG from up on most of its frames. Seen from the
+    side such a track is a body folded on the floor (vtest: a 22-px figure 91 m away); a real person lying
+    down is kept when seen for longer than NEVER_UPRIGHT_S."""
+    span = float(t[-1] - t[0]) if len(t) else 0.0
+    if span >= NEVER_UPRIGHT_S or not len(t):
+        return ""
+    j = world.joints()
+    spine = j[:, JOINT["neck"]] - j[:, JOINT["pelvis"]]
+    lean = np.degrees(np.arccos(np.clip(spine[:, 1] / np.maximum(np.linalg.norm(spine, axis=1), 1e-9), -1, 1)))
+    if np.median(lean) <= UPRIGHT_LEAN_DEG:
+        return ""
+    return f"its body never stood upright in its {span:.1f} s (spine {np.median(lean):.0f} deg from up): a broken pose"
+
+
 def true_sizes(g, motions: dict, times: dict, metric_bodies: bool = False):
     """Each person's size from where their feet put them (the pinning's depth factor), then the one
     metric scale (median person = the adult stature prior; none when the body model gives metric
@@ -468,6 +488,10 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
         with timer("smoothing"):
             world = on_soles(world, times[p.person_id], contact, g.supports.get(p.person_id, []), body)
         summary[p.person_id]["physical"] = physical
+        why = never_upright(world, times[p.person_id])
+        if why:
+            grounding["warnings"].append(f"person {p.person_id} dropped: {why}")
+            continue
         with timer("grounding"):
             people.append(person_motion(p, world, contact, targets.confidence, g.depth_scale[p.person_id],
                                         obs.keypoint_set, R, t))
@@ -495,4 +519,4 @@ def reconstruct(obs: Observations, config: ReconstructConfig = ReconstructConfig
 
 
 __all__ = ["ReconstructConfig", "reconstruct", "reconstruct_steps", "intrinsics_for", "keep_people", "place_roots",
-           "fit_person", "person_targets", "fit_people", "person_feet", "motion_to_world", "stood_in_world", "true_sizes", "support_list", "person_motion", "floor_dict", "FLOOR_VIEW_SMOOTHING"]
+           "fit_person", "person_targets", "fit_people", "never_upright", "person_feet", "motion_to_world", "stood_in_world", "true_sizes", "support_list", "person_motion", "floor_dict", "FLOOR_VIEW_SMOOTHING"]

@@ -194,7 +194,7 @@ def test_a_person_lost_for_a_moment_is_moved_through_the_gap_and_marked_unseen(p
 
 
 def test_a_short_track_whose_body_never_stands_up_is_not_a_person():
-    """A body folded on the floor for 1 s (vtest's 22-px figure 91 m away) is a broken pose and is
+    """A body folded on the floor for 1 s (vtest's 22-px figure 91 m away: 77 deg) is a broken pose and is
     dropped with a warning; the same body upright, or lying for longer than 2 s, is a person."""
     from scipy.spatial.transform import Rotation
 
@@ -210,3 +210,15 @@ def test_a_short_track_whose_body_never_stands_up_is_not_a_person():
     assert "never stood upright" in never_upright(*body(1.0, 80))
     assert never_upright(*body(1.0, 10)) == ""
     assert never_upright(*body(3.0, 80)) == ""
+
+
+def test_a_short_crouch_is_still_a_person():
+    """A landing crouch leans the spine ~50 deg (Sports2D's jumper): short or not, that is a person."""
+    from scipy.spatial.transform import Rotation
+
+    from nvwa.reconstruct import never_upright
+    from nvwa.rig.motion import RigMotion
+
+    q = np.tile([0.0, 0.0, 0.0, 1.0], (9, 24, 1))
+    q[:, 0] = Rotation.from_euler("x", 50, degrees=True).as_quat()
+    assert never_upright(RigMotion(np.full(24, 0.15), q, np.zeros((9, 3))), np.arange(9) / 10) == ""

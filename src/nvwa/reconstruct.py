@@ -51,7 +51,7 @@ class ReconstructConfig:
                                     unit="px", gt=0, le=1_000_000, flag="--focal", job=True)
     K: str | None = option(None, 'intrinsics "fx,fy,cx,cy" or 9 numbers of a 3x3 K, stored-video px; overrides --focal',
                            flag="--K")
-    min_person_s: float = option(0.5, "people seen for less time than this are dropped as spurious", unit="s",
+    min_person_s: float = option(1.0, "people seen for less time than this are dropped as spurious", unit="s",
                                  ge=0, le=3600, flag="")
     fill_gaps_s: float = option(0.5, "a person lost by the body model for at most this long is moved through the gap "
                                 "(the frames are marked unseen); 0: gaps stay", unit="s", ge=0, le=10, flag="")
@@ -284,7 +284,7 @@ def person_motion(person: PersonObservations, m: RigMotion, contact: np.ndarray,
 
 
 NEVER_UPRIGHT_S = 2.0  # s: a track shorter than this whose body never stands up is a broken pose
-UPRIGHT_LEAN_DEG = 45.0  # degrees from the floor's up: a body leaning more than this is not standing
+UPRIGHT_LEAN_DEG = 65.0  # degrees from the floor's up: a body leaning more than this is lying, not standing or crouching
 
 
 def never_upright(world: RigMotion, t: np.ndarray) -> str:

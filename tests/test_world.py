@@ -137,3 +137,23 @@ def test_a_camera_that_tilts_during_the_video_is_reported():
     assert any("camera seems to move" in w for w in g.warnings)
     still = _crowd(R0, t0)
     assert not any("camera seems to move" in w for w in ground_people(still, still, estimate_focal=False).warnings)
+
+
+def test_a_raised_stretch_ends_where_the_feet_leave_the_top():
+    """Standing on a 2 m box, then a jump down (Sports2D): the support's stretch ends at the last frame the
+    feet are near its top, not where the running median of the heights lets go of it a few frames later
+    (that kept the jumper on the box mid-fall, then dropped him 1.5 m in one frame)."""
+    from nvwa.grounding.world import raised_supports
+
+    t = np.arange(0, 6, 1 / 30)
+    h = np.where(t < 2.0, 0.0, 2.0)
+    fall = (t >= 4.0) & (t < 4.6)
+    h[fall] = 2.0 - 0.5 * 9.81 * (t[fall] - 4.0) ** 2
+    h[t >= 4.6] = 0.0
+    h += np.random.default_rng(9).normal(0, 0.03, len(t))
+    support, found = raised_supports(h, t)
+    assert len(found) == 1 and found[0]["height_m"] == pytest.approx(2.0, abs=0.1)
+    last_near_top = t[(np.abs(h - 2.0) <= 0.5) & (t < 4.6)][-1]
+    assert found[0]["end_s"] <= last_near_top + 1e-9 and found[0]["end_s"] >= 3.9
+    assert found[0]["start_s"] <= 2.05
+    assert (support[t > last_near_top + 1e-9] == 0).all()

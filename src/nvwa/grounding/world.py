@@ -219,6 +219,12 @@ def raised_supports(heights: np.ndarray, t: np.ndarray, min_level: float = RAISE
         level = float(np.median(med[a:b])) - base
         if np.median(np.abs(med[a:b] - base - level)) > 0.1 or level > MAX_SUPPORT_M:  # not one surface, or no box
             continue
+        # the running median holds the level a few frames past the step down (or before the step up):
+        # the stretch ends where the person's own feet do, at the last frame still near the top
+        near = np.abs(heights[a:b] - base - level) <= max(0.25 * level, 0.2)
+        if not near.any():
+            continue
+        a, b = a + int(np.argmax(near)), a + len(near) - int(np.argmax(near[::-1]))
         support[a:b] = level
         found.append({"height_m": round(level, 3), "start_s": float(t[a]), "end_s": float(t[b - 1])})
     return support, found

@@ -49,30 +49,26 @@ def one_euro(x: np.ndarray, t: np.ndarray, config: OneEuroConfig | list[tuple[On
     if len(x) == 0:
         return out
     min_cutoff, beta, d_cutoff = _channel_params(config, x.shape[1])
+    _check_increasing(t)
     dts = np.diff(t)
-    bad = np.nonzero(dts <= 0)[0]
+    if confidence is None and not beta.any() and len(dts) and np.allclose(dts, dts[0], rtol=1e-9, atol=0):
+        return _fixed_low_pass(x, 2 * np.pi * dts[0] * min_cutoff)
+    scale = np.ones((len(dts), 1)) if confidence is None else _confidence_scale(np.asarray(confidence, dtype=np.float64))
+    # one series is the many-series recursion with one of them
+    return _recursion(x[:, None], dts[:, None, None], scale[:, None], min_cutoff, beta, d_cutoff)[:, 0]
+
+
+def _check_increasing(t: np.ndarray) -> None:
+    bad = np.nonzero(np.diff(t) <= 0)[0]
     if len(bad):
         i = int(bad[0]) + 1
         raise ValueError(f"timestamps must increase: t[{i}]={t[i]} after t[{i - 1}]={t[i - 1]}")
-    if confidence is None and not beta.any() and len(dts) and np.allclose(dts, dts[0], rtol=1e-9, atol=0):
-        return _fixed_low_pass(x, 2 * np.pi * dts[0] * min_cutoff)
-    # everything that does not depend on the recursion is computed for all frames at once
-    a_d = _alpha(d_cutoff[None, :], dts[:, None])  # (T-1, D)
-    two_pi_dt = 2 * np.pi * dts[:, None]
-    scale = np.ones((len(dts), 1)) if confidence is None else np.maximum(np.asarray(confidence, dtype=np.float64)[1:], 0.5)
-    if scale.ndim == 1:
-        scale = scale[:, None]
-    inv_dt = 1.0 / dts
-    prev = x[0].copy()
-    out[0] = prev
-    dx = np.zeros(x.shape[1])
-    for i in range(1, len(x)):
-        step = x[i] - prev
-        dx += a_d[i - 1] * (step * inv_dt[i - 1] - dx)
-        wc = two_pi_dt[i - 1] * (min_cutoff + beta * np.abs(dx)) * scale[i - 1]
-        prev = prev + step * (wc / (1.0 + wc))
-        out[i] = prev
-    return out
+
+
+def _confidence_scale(c: np.ndarray) -> np.ndarray:
+    """Confidence (T,) or (T, D) -> each step's cutoff factor (T-1, 1 or D): max(c, 0.5) of the step's frame."""
+    c = np.maximum(c[1:], 0.5)
+    return c[:, None] if c.ndim == 1 else c
 
 
 def _fixed_low_pass(x: np.ndarray, wc: np.ndarray) -> np.ndarray:
@@ -121,7 +117,7 @@ def _packed(xs: list[np.ndarray], ts: list[np.ndarray], confs: list, reverse: bo
         X[:n, k], X[n:, k] = x, x[-1]
         dt[:n - 1, k, 0] = np.diff(t)
         if c is not None:
-            scale[:n - 1, k] = np.maximum(c[1:], 0.5) if c.ndim == 2 else np.maximum(c[1:], 0.5)[:, None]
+            scale[:n - 1, k] = _confidence_scale(c)
     return X, dt, scale
 
 
@@ -137,10 +133,7 @@ def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroCon
     ts = [np.asarray(t, dtype=np.float64) for t in ts]
     confs = [None if c is None else np.asarray(c, dtype=np.float64) for c in (confidences or [None] * len(xs))]
     for t in ts:
-        bad = np.nonzero(np.diff(t) <= 0)[0]
-        if len(bad):
-            i = int(bad[0]) + 1
-            raise ValueError(f"timestamps must increase: t[{i}]={t[i]} after t[{i - 1}]={t[i - 1]}")
+        _check_increasing(t)
     results = [x.copy() for x in xs]
     todo = [k for k, x in enumerate(xs) if len(x)]  # an empty series has nothing to filter
     if not todo:

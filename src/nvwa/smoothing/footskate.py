@@ -70,6 +70,9 @@ def smooth_envelope(need: np.ndarray, t: np.ndarray, window_s: float = 0.2) -> n
     w = max(int(round(window_s / max(dt, 1e-6))) | 1, 3)
     m = maximum_filter1d(need, 2 * w - 1, mode="nearest")
     out = uniform_filter1d(uniform_filter1d(m, w, mode="nearest"), w, mode="nearest")
+    # the box filters are running sums: where every value they average is 0 they leave a rounding
+    # residue (+-1e-17 m), and a positive one would turn the IK on for a frame that needs nothing
+    out[maximum_filter1d(m, 2 * w - 1, mode="nearest") == 0] = 0.0
     return np.maximum(out, need)  # exact at the clip's ends, where "nearest" padding can undercut
 
 

@@ -33,8 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
 from nvwa.rig.fit import RigTargets, fit_rig, fit_rigs  # noqa: E402
-from nvwa.smoothing import constrain_rig, constrain_rigs, detect_contacts, lock_identity, smooth_rig, smooth_rigs  # noqa: E402
-from nvwa.smoothing.identity_lock import repair_keypoints  # noqa: E402
+from nvwa.smoothing import constrain_rig, constrain_rigs, detect_contacts, smooth_rig, smooth_rigs  # noqa: E402
+from nvwa.smoothing.identity_lock import lock_identity_many, repair_keypoints_many  # noqa: E402
 from nvwa.grounding.floor import Floor, pin_depth_to_floor  # noqa: E402
 from nvwa.smoothing.smoother import foot_points  # noqa: E402
 from nvwa.reconstruct import motion_to_world  # noqa: E402
@@ -68,6 +68,24 @@ def to_smpl24(j: np.ndarray, foot_low: np.ndarray) -> np.ndarray:
     out[:, 22] = out[:, 20] + (out[:, 20] - out[:, 18]) * 0.3
     out[:, 23] = out[:, 21] + (out[:, 21] - out[:, 19]) * 0.3
     return out
+
+
+def load_clip(path):
+    """A DeepMimic clip -> (SMPL-24 ground truth (T, 24, 3) world, t (T,) s, fps, the clip's npz)."""
+    z = np.load(path)
+    fps = float(z["fps"])
+    gt = to_smpl24(z["joints"].astype(np.float64), z["foot_low"].astype(np.float64))
+    return gt, np.arange(len(gt)) / fps, fps, z
+
+
+def seen_and_degraded(gt, t, fps, rng):
+    """The clip seen by each of CAMERAS and degraded -> [(cam_noisy, conf, t, R_cam_from_world, t_cam_from_world)]."""
+    people = []
+    for h, pitch, dist in CAMERAS:
+        R_cw, t_cw = camera(h, pitch, dist, gt[:, 0].mean(0))
+        cam_noisy, conf = degrade(gt @ R_cw.T + t_cw, fps, dist, rng)
+        people.append((cam_noisy, conf, t, R_cw, t_cw))
+    return people
 
 
 def targets_from(joints: np.ndarray, conf: np.ndarray) -> RigTargets:
@@ -200,16 +218,21 @@ def fit_person(cam_noisy, conf, t):
 
 def person_targets(cam_noisy, conf, t):
     """Phase 1: bone lengths locked, keypoints repaired against them -> (rig targets, lengths)."""
-    lengths, _ = lock_identity(cam_noisy, conf)
-    cam_noisy, conf, _ = repair_keypoints(cam_noisy, conf, lengths, t)
-    return targets_from(cam_noisy, conf), lengths
+    return people_targets([(cam_noisy, conf, t)])[0]
+
+
+def people_targets(people):
+    """Phase 1 for everyone at once, as the pipeline runs it: [(cam_noisy, conf, t, ...)] -> [(rig targets, lengths)]."""
+    locked = lock_identity_many([p[0] for p in people], [p[1] for p in people])
+    repaired = repair_keypoints_many([p[0] for p in people], [p[1] for p in people], [lengths for lengths, _ in locked], [p[2] for p in people])
+    return [(targets_from(joints, conf), lengths) for (joints, conf, _), (lengths, _) in zip(repaired, locked)]
 
 
 def run_smoother(people, preset):
     """people [(cam_noisy, conf, t, R_cw, t_cw)] -> [(world joints, contact)], as the pipeline runs its
     people: each fitted, then phase 2 for all of them in one pass, then each put on its floor and
     constrained (phase 3)."""
-    targets = [person_targets(cam_noisy, conf, t) for cam_noisy, conf, t, _, _ in people]
+    targets = people_targets(people)
     rigs = fit_rigs([tg for tg, _ in targets], [lengths for _, lengths in targets])
     fitted = [(m, tg.confidence) for m, (tg, _) in zip(rigs, targets)]
     smoothed = smooth_rigs([m for m, _ in fitted], [p[2] for p in people], preset, [c for _, c in fitted])
@@ -288,10 +311,7 @@ def run_grounding(cam_noisy, conf, t, preset):
 def grounding_section(clips, preset, rng) -> dict:
     rows = []
     for path in clips:
-        z = np.load(path)
-        fps = float(z["fps"])
-        gt = to_smpl24(z["joints"].astype(np.float64), z["foot_low"].astype(np.float64))
-        t = np.arange(len(gt)) / fps
+        gt, t, fps, z = load_clip(path)
         # the ceiling of the "bodies are vertical on average" cue: the ground truth's own mean
         # pelvis->neck direction (upright frames) against the true vertical
         v = gt[:, 12] - gt[:, 0]
@@ -346,14 +366,9 @@ def main(argv=None) -> int:
     rng = np.random.default_rng(0)
     people, truth = [], []
     for path in clips:
-        z = np.load(path)
-        fps = float(z["fps"])
-        gt = to_smpl24(z["joints"].astype(np.float64), z["foot_low"].astype(np.float64))
-        t = np.arange(len(gt)) / fps
-        for cam_no, (h, pitch, dist) in enumerate(CAMERAS):
-            R_cw, t_cw = camera(h, pitch, dist, gt[:, 0].mean(0))
-            cam_noisy, conf = degrade(gt @ R_cw.T + t_cw, fps, dist, rng)
-            people.append((cam_noisy, conf, t, R_cw, t_cw))
+        gt, t, fps, z = load_clip(path)
+        for cam_no, person in enumerate(seen_and_degraded(gt, t, fps, rng)):
+            people.append(person)
             truth.append((path.stem, cam_no, gt, z["contact"], fps))
     # every clip seen by every camera is one person of one run: the smoother's speed is that run's, as a
     # video's reconstruction runs it (once, after one untimed run on three people for the imports), and

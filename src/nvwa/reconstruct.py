@@ -30,8 +30,8 @@ from nvwa.rig.fit import fit_rig, fit_rigs
 from nvwa.rig.motion import RigMotion
 from nvwa.rig.skeleton import JOINT, global_rotations
 from nvwa.scene import PersonMotion, Scene
-from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rigs, lock_identity, smooth_rigs
-from nvwa.smoothing.identity_lock import repair_keypoints
+from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rigs, smooth_rigs
+from nvwa.smoothing.identity_lock import lock_identity_many, repair_keypoints_many
 from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motions
 from nvwa.smoothing.one_euro import OneEuroConfig
 from nvwa.timing import StageTimer
@@ -108,14 +108,20 @@ def fit_person(person: PersonObservations, root_cam: np.ndarray, keypoint_set: s
 def person_targets(person: PersonObservations, root_cam: np.ndarray, keypoint_set: str):
     """What the rig is fitted to: the keypoints as rig targets, bone lengths locked, the keypoints
     repaired against them -> (targets, bone lengths (24,), lock summary)."""
+    return people_targets([person], [root_cam], keypoint_set)[0]
+
+
+def people_targets(people: list[PersonObservations], roots_cam: list[np.ndarray], keypoint_set: str) -> list[tuple]:
+    """:func:`person_targets` for everyone at once (the lock and the repair run over all their frames)."""
     if keypoint_set not in RIG_TARGETS:
         raise NotImplementedError(f"keypoint set {keypoint_set!r} has no rig mapping")
-    kp3d = np.asarray(person.keypoints_3d, dtype=np.float64)
-    vis = np.asarray(person.visibility, dtype=np.float64)
-    targets = RIG_TARGETS[keypoint_set](kp3d, vis).translated(root_cam)
-    lengths, lock_summary = lock_identity(targets.joints, targets.confidence)
-    joints, conf, repair = repair_keypoints(targets.joints, targets.confidence, lengths, np.asarray(person.timestamp_s))
-    return replace(targets, joints=joints, confidence=conf), lengths, {**lock_summary, **repair}
+    targets = [RIG_TARGETS[keypoint_set](np.asarray(p.keypoints_3d, dtype=np.float64), np.asarray(p.visibility, dtype=np.float64))
+               .translated(root) for p, root in zip(people, roots_cam)]
+    locked = lock_identity_many([tg.joints for tg in targets], [tg.confidence for tg in targets])
+    repaired = repair_keypoints_many([tg.joints for tg in targets], [tg.confidence for tg in targets], [lengths for lengths, _ in locked],
+                                     [np.asarray(p.timestamp_s) for p in people])
+    return [(replace(tg, joints=joints, confidence=conf), lengths, {**lock, **repair})
+            for tg, (lengths, lock), (joints, conf, repair) in zip(targets, locked, repaired)]
 
 
 def person_feet(m: RigMotion, t: np.ndarray, confidence: np.ndarray) -> PersonFeet:
@@ -296,13 +302,12 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
     summary: dict[int, dict] = {}
     fitted: dict[int, tuple] = {}
     floor_view: dict[int, RigMotion] = {}
-    prepared: list[tuple] = []
+    roots = []
     for p in kept:
         with timer("camera"):
-            root = place_roots(p, K)
-        with timer("rig"):
-            prepared.append(person_targets(p, root, keypoint_set))
-    with timer("rig"):  # everyone's frames in one solve
+            roots.append(place_roots(p, K))
+    with timer("rig"):  # everyone's frames in one pass: identity lock, keypoint repair, the rig's solve
+        prepared = people_targets(kept, roots, keypoint_set)
         rigs = fit_rigs([tg for tg, _, _ in prepared], [lengths for _, lengths, _ in prepared])
     raw = [(m, tg, lock) for m, (tg, _, lock) in zip(rigs, prepared)]
     ts = [np.asarray(p.timestamp_s) for p in kept]
@@ -451,4 +456,4 @@ def reconstruct(obs: Observations, config: ReconstructConfig = ReconstructConfig
 
 
 __all__ = ["ReconstructConfig", "reconstruct", "reconstruct_steps", "intrinsics_for", "keep_people", "place_roots",
-           "fit_person", "person_targets", "fit_people", "never_upright", "person_feet", "motion_to_world", "stood_in_world", "true_sizes", "support_list", "person_motion", "floor_dict", "FLOOR_VIEW_SMOOTHING"]
+           "fit_person", "person_targets", "people_targets", "fit_people", "never_upright", "person_feet", "motion_to_world", "stood_in_world", "true_sizes", "support_list", "person_motion", "floor_dict", "FLOOR_VIEW_SMOOTHING"]

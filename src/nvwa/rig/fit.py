@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.skeleton import CHILDREN, JOINT, REST_DIRECTIONS, SMPL24_PARENTS, local_from_global_matrices
+from nvwa.rig.segments import Segments
+from nvwa.rig.skeleton import CHILDREN, JOINT, PARENT_INDEX, REST_DIRECTIONS, SMPL24_PARENTS, local_from_global_matrices
 
 
 @dataclass(frozen=True)
@@ -42,17 +43,30 @@ def lock_bone_lengths(joints: np.ndarray, confidence: np.ndarray, *, min_confide
     joints (T, 24, 3), confidence (T, 24) -> (24,) m. Left and right bones share their mean (people
     are near-symmetric; averaging halves the noise). Bones never seen confidently use all frames.
     """
-    lengths = np.zeros(24)
-    for j in range(1, 24):
-        p = SMPL24_PARENTS[j]
-        d = np.linalg.norm(joints[:, j] - joints[:, p], axis=-1)
-        ok = np.minimum(confidence[:, j], confidence[:, p]) >= min_confidence
-        v = np.sort(d[ok] if ok.sum() >= 3 else d)
-        k = int(len(v) * trim / 2)
-        v = v[k: len(v) - k] if len(v) - 2 * k >= 1 else v
-        lengths[j] = float(np.mean(v)) if len(v) else 0.0
-    for a, b in _SYMMETRIC:
-        lengths[a] = lengths[b] = (lengths[a] + lengths[b]) / 2
+    joints = np.asarray(joints, dtype=np.float64)
+    return lock_bone_lengths_many(joints, np.asarray(confidence, dtype=np.float64), Segments([len(joints)]),
+                                  min_confidence=min_confidence, trim=trim)[0]
+
+
+def lock_bone_lengths_many(joints: np.ndarray, confidence: np.ndarray, people: Segments, *, min_confidence: float = 0.5,
+                           trim: float = 0.2) -> np.ndarray:
+    """:func:`lock_bone_lengths` for many people at once: joints (N, 24, 3) and confidence (N, 24) of
+    everyone's frames end to end (``people`` says whose) -> (P, 24) m. Each person's bones are sorted
+    side by side (past a person's end: +inf, which sorts last and is never kept)."""
+    parents = PARENT_INDEX[1:]
+    d = np.linalg.norm(joints[:, 1:] - joints[:, parents], axis=-1)  # (N, 23)
+    ok = np.minimum(confidence[:, 1:], confidence[:, parents]) >= min_confidence
+    use = ok | people.per_row(people.reduce(np.add, ok.astype(np.intp)) < 3)  # never seen confidently: all frames
+    n = people.reduce(np.add, use.astype(np.intp))  # (P, 23)
+    v = np.sort(people.padded(np.where(use, d, np.inf), fill=np.inf), axis=1)  # (P, T_max, 23)
+    k = (n * trim / 2).astype(np.intp)
+    k = np.where(n - 2 * k >= 1, k, 0)
+    i = np.arange(v.shape[1])[None, :, None]
+    kept = (i >= k[:, None]) & (i < (n - k)[:, None])
+    lengths = np.zeros((len(people), 24))
+    lengths[:, 1:] = np.sum(np.where(kept, v, 0.0), axis=1) / np.maximum(n - 2 * k, 1)
+    a, b = np.array(_SYMMETRIC).T
+    lengths[:, a] = lengths[:, b] = (lengths[:, a] + lengths[:, b]) / 2
     return lengths
 
 

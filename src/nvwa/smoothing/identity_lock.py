@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from nvwa.rig.fit import lock_bone_lengths
-from nvwa.rig.skeleton import SMPL24_PARENTS
+from nvwa.rig.fit import lock_bone_lengths_many
+from nvwa.rig.segments import Segments
+from nvwa.rig.skeleton import PARENT_INDEX
+
+_PARENTS = PARENT_INDEX[1:]
 
 
 def lock_identity(joints: np.ndarray, confidence: np.ndarray, *, tolerance: float = 0.1) -> tuple[np.ndarray, dict]:
@@ -19,19 +22,25 @@ def lock_identity(joints: np.ndarray, confidence: np.ndarray, *, tolerance: floa
     The summary counts the frames whose raw bone lengths were more than ``tolerance`` (relative) off the
     locked ones - the frames the lock changes - and the largest correction in metres.
     """
-    finite = np.isfinite(joints).all(axis=(1, 2))
-    conf = np.where(finite[:, None], np.nan_to_num(confidence), 0.0)
-    lengths = lock_bone_lengths(np.nan_to_num(joints), conf)
-    parents = np.array(SMPL24_PARENTS[1:])
-    raw = np.linalg.norm(joints[:, 1:] - joints[:, parents], axis=-1)  # (T, 23)
-    err = np.abs(raw - lengths[1:])
-    rel = err / np.maximum(lengths[1:], 1e-6)
-    changed = np.nan_to_num(rel, nan=0.0).max(axis=1) > tolerance
-    return lengths, {
-        "frames_changed": int(changed.sum()),
-        "max_correction_m": float(np.nanmax(err)) if np.isfinite(err).any() else 0.0,
-        "bone_lengths_m": [round(float(v), 4) for v in lengths],
-    }
+    return lock_identity_many([joints], [confidence], tolerance=tolerance)[0]
+
+
+def lock_identity_many(joints: list[np.ndarray], confidences: list[np.ndarray], *, tolerance: float = 0.1) -> list[tuple[np.ndarray, dict]]:
+    """:func:`lock_identity` for many people in one pass over everyone's frames -> one (lengths, summary) each."""
+    people = Segments.of(joints)
+    X, C = people.join(joints, (24, 3)), people.join(confidences, (24,))
+    finite = np.isfinite(X).all(axis=(1, 2))
+    conf = np.where(finite[:, None], np.nan_to_num(C), 0.0)
+    lengths = lock_bone_lengths_many(np.nan_to_num(X), conf, people)
+    locked = people.per_row(lengths[:, 1:])
+    err = np.abs(np.linalg.norm(X[:, 1:] - X[:, _PARENTS], axis=-1) - locked)  # (N, 23)
+    rel = err / np.maximum(locked, 1e-6)
+    changed = people.reduce(np.add, (np.nan_to_num(rel, nan=0.0).max(axis=1, initial=0.0) > tolerance).astype(np.intp))
+    with np.errstate(invalid="ignore"):
+        worst = people.reduce(np.fmax, np.fmax.reduce(err, axis=1, initial=-np.inf), empty=-np.inf)
+    seen = people.reduce(np.logical_or, np.isfinite(err).any(axis=1), empty=False)
+    return [(lengths[k], {"frames_changed": int(changed[k]), "max_correction_m": float(worst[k]) if seen[k] else 0.0,
+                          "bone_lengths_m": [round(float(v), 4) for v in lengths[k]]}) for k in range(len(people))]
 
 
 def repair_keypoints(joints: np.ndarray, confidence: np.ndarray, lengths: np.ndarray, t: np.ndarray,
@@ -41,25 +50,50 @@ def repair_keypoints(joints: np.ndarray, confidence: np.ndarray, lengths: np.nda
     A joint is unreliable where its confidence is under ``min_confidence`` or its bone to the parent is
     more than ``max_stretch`` (relative) and ``min_error_m`` off the locked length - a thrown keypoint
     or a stale value, not the centimetres of noise every short bone has.
-    Left in, one would bend every bone below it through the rig; interpolated, it moves on with its
-    neighbours. joints (T, 24, 3), confidence (T, 24), lengths (24,), t (T,) ->
-    (joints, confidence with repaired joints at most ``min_confidence``, summary).
+    Left in, one would bend every bone below it through the rig; interpolated (linearly in time between
+    the nearest reliable frames before and after it, held at a clip's ends), it moves on with its
+    neighbours. A joint reliable on fewer than 2 frames is left as it is. joints (T, 24, 3), confidence
+    (T, 24), lengths (24,), t (T,) increasing -> (joints, confidence with repaired joints at most
+    ``min_confidence``, summary).
     """
-    joints = np.array(joints, dtype=np.float64, copy=True)
-    conf = np.array(confidence, dtype=np.float64, copy=True)
-    parents = np.array(SMPL24_PARENTS[1:])
-    bone = np.linalg.norm(joints[:, 1:] - joints[:, parents], axis=-1)
-    error = np.abs(bone - lengths[1:])
+    return repair_keypoints_many([joints], [confidence], [lengths], [t], min_confidence=min_confidence,
+                                 max_stretch=max_stretch, min_error_m=min_error_m)[0]
+
+
+def repair_keypoints_many(joints: list[np.ndarray], confidences: list[np.ndarray], lengths: list[np.ndarray], ts: list[np.ndarray],
+                          *, min_confidence: float = 0.3, max_stretch: float = 0.3, min_error_m: float = 0.12) -> list[tuple[np.ndarray, np.ndarray, dict]]:
+    """:func:`repair_keypoints` for many people in one pass over everyone's frames -> one (joints,
+    confidence, summary) each, exactly what each gets alone."""
+    people = Segments.of(joints)
+    X, conf, t = people.join(joints, (24, 3)), people.join(confidences, (24,)), people.join(ts)
+    L = people.per_row(np.asarray(lengths, dtype=np.float64).reshape(-1, 24)[:, 1:])
+    error = np.abs(np.linalg.norm(X[:, 1:] - X[:, _PARENTS], axis=-1) - L)
     bad = np.zeros(conf.shape, dtype=bool)
-    bad[:, 1:] = ~((error <= max_stretch * lengths[1:]) | (error <= min_error_m))  # NaN counts as bad
-    bad |= ~(conf >= min_confidence) | ~np.isfinite(joints).all(axis=-1)
-    repaired = 0
-    for j in range(24):
-        good = ~bad[:, j]
-        if good.all() or good.sum() < 2:
-            continue
-        for d in range(3):
-            joints[~good, j, d] = np.interp(t[~good], t[good], joints[good, j, d])
-        conf[~good, j] = np.minimum(conf[~good, j], min_confidence)
-        repaired += int((~good).sum())
-    return joints, conf, {"joints_repaired": repaired}
+    bad[:, 1:] = ~((error <= max_stretch * L) | (error <= min_error_m))  # NaN counts as bad
+    bad |= ~(conf >= min_confidence) | ~np.isfinite(X).all(axis=-1)
+    good_count = people.reduce(np.add, (~bad).astype(np.intp))  # (P, 24)
+    fix = bad & people.per_row((good_count >= 2) & (good_count < people.lengths[:, None]))
+    if fix.any():
+        X[fix] = _interpolated(X, ~bad, fix, t, people)
+        conf[fix] = np.minimum(conf[fix], min_confidence)
+    repaired = people.reduce(np.add, fix.sum(axis=1))
+    return [(x, c, {"joints_repaired": int(n)}) for x, c, n in zip(people.split(X), people.split(conf), repaired)]
+
+
+def _interpolated(X: np.ndarray, good: np.ndarray, fix: np.ndarray, t: np.ndarray, people: Segments) -> np.ndarray:
+    """X (N, 24, 3) at the joint-frames ``fix`` (N, 24), linear in time between the nearest ``good``
+    frames of the same joint and person before and after (the nearer one's value past either end),
+    with np.interp's own arithmetic -> (n_fix, 3)."""
+    N = len(X)
+    rows = np.arange(N)[:, None]
+    before = np.maximum.accumulate(np.where(good, rows, -1), axis=0)
+    after = np.minimum.accumulate(np.where(good, rows, N)[::-1], axis=0)[::-1]
+    i, j = np.nonzero(fix)
+    a, b = before[i, j], after[i, j]
+    has_a, has_b = a >= people.starts[people.owner[i]], b < people.stops[people.owner[i]]
+    a, b = np.where(has_a, a, b), np.where(has_b, b, a)  # one side missing: the other's value, held
+    ya, yb = X[a, j], X[b, j]
+    span = (t[b] - t[a])[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = ((yb - ya) / span) * (t[i] - t[a])[:, None] + ya
+    return np.where((has_a & has_b)[:, None], inside, ya)

@@ -1,0 +1,89 @@
+"""Many people's frames end to end: one array over everyone's frames (person after person) and the
+bookkeeping that reduces it per person, lays it out side by side, finds runs that stop at a person's
+edge, or splits it back. numpy's and scipy's cost is per call more than per frame on a person's few
+hundred frames, so a stage run this way pays it once for everyone instead of once per person.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class Segments:
+    """P people of lengths (P,) laid end to end: person k owns rows ``starts[k]:stops[k]``."""
+
+    def __init__(self, lengths) -> None:
+        self.lengths = np.asarray(lengths, dtype=np.intp).reshape(-1)
+        self.stops = np.cumsum(self.lengths)
+        self.starts = self.stops - self.lengths
+        self.total = int(self.stops[-1]) if len(self.lengths) else 0
+        self.owner = np.repeat(np.arange(len(self.lengths)), self.lengths)  # (N,) person of each row
+        self.index = np.arange(self.total) - self.starts[self.owner]  # (N,) row within its person
+
+    @classmethod
+    def of(cls, arrays) -> "Segments":
+        return cls([len(a) for a in arrays])
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def join(self, arrays, shape: tuple = ()) -> np.ndarray:
+        """Everyone's arrays (T_k, ...) end to end -> (N, ...); ``shape`` the trailing one when nobody has a frame."""
+        arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+        return np.concatenate(arrays) if arrays else np.zeros((0, *shape))
+
+    def split(self, x: np.ndarray) -> list[np.ndarray]:
+        """(N, ...) -> one (T_k, ...) view per person."""
+        return np.split(x, self.stops[:-1]) if len(self.lengths) else []
+
+    def per_row(self, values: np.ndarray) -> np.ndarray:
+        """(P, ...) one value per person -> (N, ...) that value on each of their rows."""
+        return np.asarray(values)[self.owner]
+
+    def reduce(self, ufunc: np.ufunc, x: np.ndarray, empty=0) -> np.ndarray:
+        """(N, ...) -> (P, ...): ``ufunc`` reduced over each person's rows (``empty`` for a person without any)."""
+        x = np.asarray(x)
+        out = np.full((len(self.lengths),) + x.shape[1:], empty, dtype=np.result_type(x.dtype, np.asarray(empty).dtype))
+        has = self.lengths > 0
+        if has.any():
+            out[has] = ufunc.reduceat(x, self.starts[has], axis=0)
+        return out
+
+    def first(self) -> np.ndarray:
+        """(N,) bool: the row is its person's first."""
+        return self.index == 0
+
+    def last(self) -> np.ndarray:
+        """(N,) bool: the row is its person's last."""
+        return self.index == self.lengths[self.owner] - 1
+
+    def padded(self, x: np.ndarray, fill=None) -> np.ndarray:
+        """(N, ...) -> (P, T_max, ...) side by side, each person's rows first, then ``fill`` (None: their last
+        row repeated, which is what a filter with "nearest" edges sees past a person's end)."""
+        x = np.asarray(x)
+        T = int(self.lengths.max()) if len(self.lengths) else 0
+        out = np.empty((len(self.lengths), T) + x.shape[1:], dtype=x.dtype)
+        if fill is None:
+            has = self.lengths > 0
+            out[has] = x[self.stops[has] - 1][:, None]
+        else:
+            out[...] = fill
+        out[self.owner, self.index] = x
+        return out
+
+    def unpadded(self, X: np.ndarray) -> np.ndarray:
+        """(P, T_max, ...) -> (N, ...): each person's own rows back end to end."""
+        return X[self.owner, self.index]
+
+    def runs(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N,) bool -> (starts, stops) of the runs of True, each within one person (a run never goes on
+        into the next person's rows), in order."""
+        mask = np.asarray(mask, dtype=bool)
+        if not len(mask):
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+        before = np.concatenate([[False], mask[:-1]]) & ~self.first()
+        after = np.concatenate([mask[1:], [False]]) & ~self.last()
+        return np.flatnonzero(mask & ~before), np.flatnonzero(mask & ~after) + 1
+
+
+__all__ = ["Segments"]

@@ -99,14 +99,14 @@ def test_build_refuses_an_unknown_option_and_flatten_round_trips():
 
 
 def test_the_body_model_runs_with_the_options_given(models_dir):
-    """An advanced flag reaches the model: the landmarker cap and the crop margin the run uses."""
+    """An advanced flag reaches the model: the landmark threads and the crop margin the run uses."""
     from nvwa.pipeline import Pipeline
 
-    args = _process_args("--models-dir", str(models_dir), "--blazepose.max-video-landmarkers", "1",
+    args = _process_args("--models-dir", str(models_dir), "--blazepose.threads", "1",
                          "--blazepose.crop-margin", "1.7")
     pipe = Pipeline(from_arguments(PipelineConfig, args))
     try:
-        assert pipe.body.config.max_video_landmarkers == 1 and pipe.body.config.crop_margin == 1.7
+        assert pipe.body.config.threads == 1 and pipe.body.config.crop_margin == 1.7
         assert pipe.body.config.task_path.endswith(".task")
     finally:
         pipe.close()

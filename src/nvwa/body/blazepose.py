@@ -1,10 +1,11 @@
 """The embedded default body backend: MediaPipe BlazePose (full) on a crop around each person.
 
 People far from the camera are 60-120 px tall; the landmarker run on the whole frame misses them. So
-each person is cropped (a square around their box with a margin), scaled to the model's input size
-and given to a landmarker of their own in VIDEO mode, whose internal region-of-interest tracking makes
-a tracked person ~2.5x cheaper than a fresh detection. Candidates for new people are checked with a
-shared IMAGE-mode landmarker.
+each person is cropped (a square around their box with a margin) and scaled to the model's input size.
+A tracked person's next crop is the region their own last pose gives, and BlazePose's landmark network
+alone runs on it (:mod:`nvwa.body.landmarks`: no graph, no detector). Candidates for new people, and a
+person lost for a frame, are looked for with MediaPipe's whole graph (IMAGE mode: its detector, then
+the landmarks), which finds a person turned any way.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from contextlib import contextmanager
 import cv2
 import numpy as np
 
+from nvwa.body.landmarks import LandmarkNetwork, Region
 from nvwa.body.observation import BodyObservation
 
 CROP_SIZE = 256  # pixels: the landmark model's input size; smaller crops are upscaled to it
@@ -30,14 +32,13 @@ class BlazePoseConfig:
     crop_margin: float = 1.5  # crop side = margin * longer side of the person's box
     min_detection_confidence: float = 0.5  # BlazePose detector score to accept a new person
     min_presence_confidence: float = 0.5  # below this the landmarker says nobody is there
-    min_tracking_confidence: float = 0.5  # below this VIDEO mode runs its detector again
+    min_tracking_confidence: float = 0.5  # a tracked person's network presence below this: not there this frame
     min_keypoint_score: float = 0.35  # an observation whose mean visibility is lower is dropped
     find_max_side: int = 640  # pixels: the whole frame is downscaled to this to look for large people
     find_max_people: int = 4  # people the whole-frame search returns at most
-    max_video_landmarkers: int = 6  # tracked people with a landmarker of their own (~80 MB each); more use the shared one
-    threads: int = 2  # people of a frame landmarked at once (MediaPipe releases the GIL while a graph runs)
+    threads: int = 2  # people of a frame landmarked at once, each on an interpreter of its own (LiteRT releases the GIL)
     probe_mask_grow: float | None = 0.25  # a probe sees only its box grown by this share of its width (0.1 of its height); None: the whole crop
-    track_mask_grow: float | None = 0.5  # likewise a tracked person's landmarker, around the predicted box
+    track_mask_grow: float | None = 0.5  # likewise a tracked person's crop, around their predicted box
     track_mask_wide_grow: float | None = 1.0  # the wide search after a missed frame sees its box grown by this (None: unmasked)
 
 
@@ -88,7 +89,7 @@ def _native_stderr_silenced():
 
 
 class BlazePoseBody:
-    """BlazePose landmarkers: one per tracked person (VIDEO mode) plus one shared prober (IMAGE mode).
+    """BlazePose: the landmark network for tracked people, and MediaPipe's graph (IMAGE mode) to find them.
 
     Load once per process and reuse across videos; ``close()`` releases the native graphs.
     """
@@ -110,8 +111,9 @@ class BlazePoseBody:
         self._base_options = lambda: BaseOptions(model_asset_buffer=self._model_bytes)
         self._prober = self._create(vision.RunningMode.IMAGE, num_poses=1)
         self._finder = self._create(vision.RunningMode.IMAGE, num_poses=config.find_max_people)
+        self.network = LandmarkNetwork.from_task(config.task_path, config.threads)  # the tracked people's landmarks
 
-    def _create(self, mode, num_poses: int = 1):
+    def _create(self, mode, num_poses: int = 1):  # an IMAGE-mode graph
         c = self.config
         opts = self._vision.PoseLandmarkerOptions(
             base_options=self._base_options(),
@@ -124,10 +126,7 @@ class BlazePoseBody:
         with _native_stderr_silenced():
             landmarker = self._vision.PoseLandmarker.create_from_options(opts)
             blank = self._image(np.zeros((CROP_SIZE, CROP_SIZE, 3), np.uint8))
-            if mode == self._vision.RunningMode.VIDEO:  # warm up now, so the first real frame is not slow or noisy
-                landmarker.detect_for_video(blank, 0)
-            else:
-                landmarker.detect(blank)
+            landmarker.detect(blank)  # warm up now, so the first real frame is not slow or noisy
         return landmarker
 
     def _to_observation(self, result, x0: float, y0: float, side: float) -> BodyObservation | None:
@@ -149,9 +148,14 @@ class BlazePoseBody:
         """Is there a person in ``box``? A fresh detection (IMAGE mode), for candidates of new tracks.
         The crop outside the box (grown by ``probe_mask_grow``) is greyed out: a neighbour walking beside
         the candidate would otherwise take the pose (the detector keys on the clearest face in the crop)."""
+        return self.detect(image, box, margin, self.config.probe_mask_grow)
+
+    def detect(self, image: np.ndarray, box: np.ndarray, margin: float | None, grow: float | None) -> BodyObservation | None:
+        """The whole graph (detector, then landmarks) on a square ``margin`` times ``box`` across, grey
+        outside ``box`` grown by ``grow`` (None: nothing greyed)."""
         crop, x0, y0, side = square_crop(image, box, margin or self.config.crop_margin)
-        if self.config.probe_mask_grow is not None:
-            crop = _mask_outside(crop, box, x0, y0, side, self.config.probe_mask_grow)
+        if grow is not None:
+            crop = _mask_outside(crop, box, x0, y0, side, grow)
         with _native_stderr_silenced():
             result = self._prober.detect(self._image(crop))
         return self._to_observation(result, x0, y0, side)
@@ -174,7 +178,7 @@ class BlazePoseBody:
         return np.array(boxes).reshape(-1, 4), np.array(scores)
 
     def init_state(self) -> "BlazePoseVideo":
-        """The per-video state (sam2's ``init_state`` habit): each tracked person's own landmarker. One
+        """The per-video state (sam2's ``init_state`` habit): each tracked person's next region. One
         per video; ``close()`` it when the video ends."""
         return BlazePoseVideo(self)
 
@@ -182,89 +186,80 @@ class BlazePoseBody:
         with _native_stderr_silenced():  # each closed graph logs "DestroyAccelerator" lines to fd 2
             for landmarker in (self._prober, self._finder):
                 landmarker.close()
+        self.network.close()
 
 
 class BlazePoseVideo:
-    """One video's people for :class:`BlazePoseBody`: a VIDEO-mode landmarker per tracked person (they
-    carry the last pose's region from frame to frame). Made by ``BlazePoseBody.init_state()``; its
-    landmarkers are built for this video and closed with it, so a video's result does not depend on
-    which videos the process saw before (the same upload gives the same scene in any job order)."""
+    """One video's people for :class:`BlazePoseBody`: the region each tracked person's next crop is cut
+    from, which their own last pose gives (see :mod:`nvwa.body.landmarks`). Made by
+    ``BlazePoseBody.init_state()``; nothing of one video carries into the next, so the same upload gives
+    the same scene in any job order."""
 
     def __init__(self, body: BlazePoseBody):
         self.body = body
-        self._by_track: dict[int, object] = {}  # track id -> its VIDEO-mode landmarker
-        self._idle: list[object] = []  # landmarkers of people who left, for the next new person
-        self._epoch_ms = 1000  # VIDEO mode wants increasing ms; 0 is each new landmarker's warm-up run
-        self._pool = None  # threads for several people of a frame (made on first use)
+        self._regions: dict[int, tuple[Region, np.ndarray]] = {}  # track id -> (next region, its pose box's centre)
 
     def probe(self, image: np.ndarray, box: np.ndarray, margin: float | None = None) -> BodyObservation | None:
         return self.body.probe(image, box, margin)
 
     def track(self, track_id: int, image: np.ndarray, box: np.ndarray, timestamp_s: float,
               margin: float | None = None) -> BodyObservation | None:
-        """The person of ``track_id`` inside ``box`` at ``timestamp_s``, using that person's own landmarker;
-        ``margin`` overrides the crop margin (a wider search after a miss)."""
+        """The person of ``track_id`` inside ``box`` (their predicted box) at ``timestamp_s``; ``margin``
+        asks for a wide search after a miss (the full graph, detector included, on a crop that wide)."""
         return self.track_many([(track_id, image, box, margin)], timestamp_s)[0]
 
-    def _landmarker(self, track_id: int):
-        """The person's own VIDEO-mode landmarker (an idle one, or a new one up to the cap), or None."""
-        body = self.body
-        landmarker = self._by_track.get(track_id)
-        if landmarker is None:
-            if self._idle:
-                landmarker = self._idle.pop()
-            elif len(self._by_track) < body.config.max_video_landmarkers:
-                landmarker = body._create(body._vision.RunningMode.VIDEO)
-        if landmarker is not None:
-            self._by_track[track_id] = landmarker
-        return landmarker
-
     def track_many(self, requests: list[tuple], timestamp_s: float) -> list[BodyObservation | None]:
-        """Several people of one frame, [(track_id, image, box, margin)] -> their observations. Each
-        person's own landmarker runs on a pool of ``threads`` (MediaPipe releases the GIL inside a graph,
-        so two people cost about one and a half on two cores); beyond the landmarker cap a person is found
-        afresh by the shared IMAGE-mode landmarker, one at a time on this thread (memory is bounded by the
-        landmarker count, not by the crowd)."""
-        body = self.body
-        ms = self._epoch_ms + int(round(timestamp_s * 1000))
+        """Several people of one frame, [(track_id, image, box, margin)] -> their observations. Each person
+        with a region from their last pose is landmarked there, moved as their box is predicted to move;
+        a person with none (just found) gets an upright square round their box. All of them run on the
+        network's interpreters at once. Where a person just found is not there, and on a wide search, the
+        full graph (its detector finds a person turned any way) looks instead."""
+        c = self.body.config
+        found: list[BodyObservation | None] = [None] * len(requests)
         jobs = []
-        for track_id, image, box, margin in requests:
-            crop, x0, y0, side = square_crop(image, box, margin or body.config.crop_margin)
-            grow = body.config.track_mask_grow if margin is None else body.config.track_mask_wide_grow
-            if grow is not None:
-                crop = _mask_outside(crop, box, x0, y0, side, grow)
-            jobs.append((self._landmarker(track_id), crop, x0, y0, side))
+        for i, (track_id, image, box, margin) in enumerate(requests):
+            known = self._regions.pop(track_id, None)
+            if margin is not None:
+                found[i] = self._from_graph(track_id, image, box, margin, c.track_mask_wide_grow)
+                continue
+            region = known[0].moved(_centre(box) - known[1]) if known else Region.from_box(box, c.crop_margin)
+            keep = None if c.track_mask_grow is None else box
+            jobs.append((i, region, known is None, region.crop(image, keep, c.track_mask_grow or 0.0)))
+        results = self.body.network.run_many([(crop, region) for _, region, _, crop in jobs])
+        for (i, _, first, _), out in zip(jobs, results):
+            track_id, image, box, _ = requests[i]
+            if out.presence >= c.min_tracking_confidence:
+                found[i] = self._keep(track_id, out)
+            elif first:
+                found[i] = self._from_graph(track_id, image, box, None, c.track_mask_grow)
+        return found
 
-        def run(job):
-            landmarker, crop, x0, y0, side = job
-            if landmarker is None:
-                return body._to_observation(body._prober.detect(body._image(crop)), x0, y0, side)
-            return body._to_observation(landmarker.detect_for_video(body._image(crop), ms), x0, y0, side)
+    def _keep(self, track_id: int, out) -> BodyObservation | None:
+        """The network's pose as an observation (None where too little of the body was seen), and the
+        region it gives for the person's next frame."""
+        obs = BodyObservation(self.body.keypoint_set, out.keypoints_2d, out.keypoints_3d, np.clip(out.visibility, 0.0, 1.0))
+        if obs.score < self.body.config.min_keypoint_score:
+            return None
+        if out.next_region is not None:
+            self._regions[track_id] = (out.next_region, _centre(obs.box()))
+        return obs
 
-        own = [j for j in jobs if j[0] is not None]
-        with _native_stderr_silenced():  # once, here: fd 2 is process-wide, threads must not swap it
-            if len(own) > 1 and body.config.threads > 1:
-                if self._pool is None:
-                    from concurrent.futures import ThreadPoolExecutor
-
-                    self._pool = ThreadPoolExecutor(body.config.threads, thread_name_prefix="blazepose")
-                done = dict(zip(map(id, own), self._pool.map(run, own)))
-            else:
-                done = {id(j): run(j) for j in own}
-            return [done[id(j)] if j[0] is not None else run(j) for j in jobs]
+    def _from_graph(self, track_id: int, image, box, margin, grow) -> BodyObservation | None:
+        """MediaPipe's whole graph on the person's crop; its pose gives their next region."""
+        obs = self.body.detect(image, box, margin, grow)
+        if obs is not None:
+            region = Region.from_keypoints(obs.keypoints_2d, obs.visibility)
+            if region is not None:
+                self._regions[track_id] = (region, _centre(obs.box()))
+        return obs
 
     def release(self, track_id: int) -> None:
-        """The person is gone: keep their landmarker for the next new person instead of building a graph."""
-        landmarker = self._by_track.pop(track_id, None)
-        if landmarker is not None:
-            self._idle.append(landmarker)
+        """The person is gone (or their track follows someone else now): forget their region."""
+        self._regions.pop(track_id, None)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
-        with _native_stderr_silenced():
-            for landmarker in [*self._by_track.values(), *self._idle]:
-                landmarker.close()
-        self._by_track.clear()
-        self._idle.clear()
+        self._regions.clear()
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2], dtype=np.float64)

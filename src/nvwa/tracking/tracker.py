@@ -1,8 +1,8 @@
 """People tracking on a CPU: each person's own pose follows them; detector proposals find newcomers.
 
 Per frame:
-1. every active track predicts its box (constant-velocity Kalman) and its own BlazePose landmarker
-   looks for the person there (VIDEO mode, cheap);
+1. every active track predicts its box (constant-velocity Kalman) and the body model looks for the
+   person there (for BlazePose: its landmark network on the region their last pose gives, cheap);
 2. two tracks that ended on the same person (a crossing: the occluded one's crop shows the other)
    are told apart by how well each one's prediction fits: the worse one is set lost;
 3. every ``detect_every`` frames, detector proposals that no active track covers are checked with a
@@ -29,7 +29,7 @@ class TrackerConfig:
     covered_iou: float = 0.25  # a proposal overlapping an active track this much is that track
     gate_iou: float = 0.1  # a track's pose whose box overlaps its prediction less is someone else
     duplicate_iou: float = 0.5  # two tracks whose poses overlap this much follow one person
-    lost_after_s: float = 0.4  # seconds without a pose before a track is lost (its landmarker freed)
+    lost_after_s: float = 0.4  # seconds without a pose before a track is lost (the body model forgets them)
     reid_window_s: float = 5.0  # seconds a lost track waits to be re-identified
     reid_min_similarity: float = 0.55  # appearance similarity (0..1) needed to re-identify
     handover_s: float = 0.5  # a person found this soon after the only track within reach lost its pose ...
@@ -202,7 +202,7 @@ class PeopleTracker:
         empty = np.array([b for b, _ in self._empty]).reshape(-1, 4)
         order = np.argsort(-scores)
         probes = 0
-        # a track whose own landmarker lost the person this frame, under a detector box: look again there
+        # a track whose body model lost the person this frame, under a detector box: look again there
         missing = [tr for tr in self._tracks if tr.active and tr.observation is None]
         for k in order:
             if probes >= c.max_probes_per_frame:
@@ -260,7 +260,7 @@ class PeopleTracker:
             # moved about in their box): this is them
             best = near[0][0]
         if best is not None:
-            if best.active:  # its landmarker followed something else: start it afresh on this person
+            if best.active:  # its body model followed something else: start it afresh on this person
                 self.body.release(best.track_id)
             best.active = True
             best.misses = 0

@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT / "src"))
 from nvwa.rig.fit import RigTargets, fit_rig, fit_rigs  # noqa: E402
 from nvwa.smoothing import constrain_rig, constrain_rigs, detect_contacts, smooth_rig, smooth_rigs  # noqa: E402
 from nvwa.smoothing.identity_lock import lock_identity_many, repair_keypoints_many  # noqa: E402
-from nvwa.grounding.floor import Floor, pin_depth_to_floor  # noqa: E402
+from nvwa.grounding.floor import Floor, pin_depth_to_floor_many  # noqa: E402
+from nvwa.rig.motion import carry_joints, in_frames  # noqa: E402
 from nvwa.smoothing.smoother import foot_points  # noqa: E402
-from nvwa.reconstruct import motion_to_world  # noqa: E402
 
 # DeepMimic joint index per SMPL-24 joint that has a real counterpart (feet: foot_low, added below)
 DM = {"root": 0, "chest": 2, "neck": 3, "right_hip": 4, "right_knee": 5, "right_ankle": 6, "right_shoulder": 7,
@@ -236,19 +236,20 @@ def run_smoother(people, preset):
     rigs = fit_rigs([tg for tg, _ in targets], [lengths for _, lengths in targets])
     fitted = [(m, tg.confidence) for m, (tg, _) in zip(rigs, targets)]
     smoothed = smooth_rigs([m for m, _ in fitted], [p[2] for p in people], preset, [c for _, c in fitted])
-    worlds = [_grounded(motion, conf, t, R_cw, t_cw) for (motion, _, _), (_, conf), (_, _, t, R_cw, t_cw) in zip(smoothed, fitted, people)]
+    worlds = grounded([m for m, _, _ in smoothed], [c for _, c in fitted], people)
     return [(world.joints(), contact) for world, contact, _ in constrain_rigs(worlds, [p[2] for p in people], preset)]
 
 
-def _grounded(motion, conf, t, R_cw, t_cw):
-    # as the pipeline does after smoothing: the floor (here the true one) pins depth frame by frame
-    up_cam = R_cw[:, 1]
-    floor = Floor(up_cam, float(-up_cam @ t_cw), 0, 0, 0.0, "true")
-    j = motion.joints()
+def grounded(motions, confs, people):
+    """As the pipeline does after smoothing, for everyone at once: each person's floor (here the true
+    one) pins their depth frame by frame -> their world-frame motions."""
+    carry_joints(motions)  # everyone's forward kinematics in one pass
     feet = [7, 10, 8, 11]
-    scale = pin_depth_to_floor(motion.root_position, j[:, feet] - j[:, :1], conf[:, feet], floor, t)
-    motion = motion.moved(root_position=motion.root_position * scale[:, None])
-    return motion_to_world(motion, R_cw.T, -R_cw.T @ t_cw)
+    floors = [Floor(R_cw[:, 1], float(-R_cw[:, 1] @ t_cw), 0, 0, 0.0, "true") for *_, R_cw, t_cw in people]
+    scales = pin_depth_to_floor_many([m.root_position for m in motions], [m.joints()[:, feet] - m.joints()[:, :1] for m in motions],
+                                     [c[:, feet] for c in confs], floors, [p[2] for p in people])
+    return in_frames([m.moved(root_position=m.root_position * s[:, None]) for m, s in zip(motions, scales)],
+                     [R_cw.T for *_, R_cw, _ in people], [-R_cw.T @ t_cw for *_, R_cw, t_cw in people])
 
 
 # Grounding section: heights 0.5-5 m, pitch 0-45 deg, roll +-10 deg, each with its own true field of

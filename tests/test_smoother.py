@@ -252,3 +252,79 @@ def test_only_the_frames_that_sank_are_lifted():
     m = m.moved(root_position=root)
     _, summary = plant_feet(m, t, detect_contacts(foot_points(m.joints()), t))
     assert summary["frames_lifted"] < 30
+
+
+def test_phase_3_for_everyone_at_once_equals_each_alone():
+    """Real clips (walk, jump, kick, backflip; 16-60 fps) degraded, fitted, smoothed and grounded as the
+    bench does: contacts, pelvis lock, planted feet and lift over everyone's frames give each person
+    exactly what they get alone (a one-frame person and an unconstrained preset pass through)."""
+    from mocap_people import world_motions
+
+    from nvwa.smoothing import constrain_rigs
+
+    motions, ts, _ = world_motions(seed=3)
+    motions.append(motions[0].moved(root_position=motions[0].root_position[:1].copy(), local_rotations=motions[0].local_rotations[:1]))
+    ts.append(ts[0][:1])
+    together = constrain_rigs(motions, ts, "balanced")
+    planted = 0
+    for m, t, (out, contact, summary) in zip(motions, ts, together):
+        alone, contact_alone, summary_alone = constrain_rig(m, t, "balanced")
+        assert np.array_equal(out.joints(), alone.joints()) and np.array_equal(out.local_rotations, alone.local_rotations)
+        assert np.array_equal(contact, contact_alone) and summary == summary_alone
+        planted += summary.get("max_correction_m", 0.0) > 0
+    assert planted >= 6 and together[-1][0] is motions[-1]
+    assert all(out is m for m, (out, _, _) in zip(motions, constrain_rigs(motions, ts, "none")))
+
+
+def test_blend_weights_without_a_loop_are_the_contact_by_contact_ramps():
+    """The written-out rule: each contact in turn sets 1 on its frames and ramps down before and after
+    it until blend_s or a frame already at 1, a frame keeping the larger weight (a tie: the earlier contact)."""
+    from nvwa.rig.segments import Segments
+    from nvwa.runs import true_runs
+    from nvwa.smoothing.footskate import _blend_weights, _smootherstep
+
+    def ramps(c, t, first_run, blend_s=0.1):
+        w, owner = np.zeros(len(c)), np.full(len(c), -1)
+        for k, (a, b) in enumerate(true_runs(c)):
+            w[a:b], owner[a:b] = 1.0, first_run + k
+            for frames, d_of in ((range(a - 1, -1, -1), lambda i: t[a] - t[i]), (range(b, len(c)), lambda i: t[i] - t[b - 1])):
+                for i in frames:
+                    if d_of(i) >= blend_s or w[i] >= 1.0:
+                        break
+                    x = _smootherstep(1.0 - d_of(i) / blend_s)
+                    if x > w[i]:
+                        w[i], owner[i] = x, first_run + k
+        return w, owner
+
+    rng = np.random.default_rng(11)
+    for _ in range(200):
+        lengths = rng.integers(0, 40, rng.integers(1, 5))
+        contact = rng.random(lengths.sum()) < rng.uniform(0.2, 0.8)
+        t = np.concatenate([np.cumsum(rng.uniform(0.01, 0.05, n)) for n in lengths])
+        people = Segments(lengths)
+        w, owner = _blend_weights(contact, t, people, 0.1)
+        runs = 0
+        for a, b in zip(people.starts, people.stops):
+            expected_w, expected_owner = ramps(contact[a:b], t[a:b], runs)
+            assert np.array_equal(w[a:b], expected_w) and np.array_equal(owner[a:b], expected_owner)
+            runs += len(true_runs(contact[a:b]))
+
+
+def test_envelopes_and_contacts_side_by_side_equal_each_alone():
+    from nvwa.rig.segments import Segments
+    from nvwa.smoothing.foot_contact import detect_contacts_many
+    from nvwa.smoothing.footskate import smooth_envelope, smooth_envelopes
+
+    rng = np.random.default_rng(12)
+    lengths = np.array([90, 2, 0, 40, 61, 7, 33])
+    t = np.concatenate([np.cumsum(rng.uniform(0.03, 0.035, n)) * s for n, s in zip(lengths, (1, 1, 1, 1, 0.5, 1, 1))])
+    need = np.where(rng.random(lengths.sum()) < 0.1, rng.uniform(0.0, 0.03, lengths.sum()), 0.0)  # sinking now and then
+    ends = np.cumsum(lengths)[lengths > 10]
+    need[ends - 5], need[ends - 10] = 0.04, 0.05  # and where the filters' windows reach past a person's end
+    feet = rng.normal(scale=0.05, size=(lengths.sum(), 2, 3)).cumsum(axis=0) * [1, 0.2, 1] + [0, 0.05, 0]
+    people = Segments(lengths)
+    env, contact = smooth_envelopes(need, t, people), detect_contacts_many(feet, t, people)
+    for a, b in zip(people.starts, people.stops):
+        assert np.array_equal(env[a:b], smooth_envelope(need[a:b], t[a:b]))
+        assert np.array_equal(contact[a:b], detect_contacts(feet[a:b], t[a:b]))
+    assert contact.any() and not contact.all()

@@ -27,7 +27,7 @@ from nvwa.grounding.world import PersonFeet, ground_people
 from nvwa.observations import Observations, PersonObservations
 from nvwa.options import option
 from nvwa.rig.fit import fit_rig, fit_rigs
-from nvwa.rig.motion import RigMotion
+from nvwa.rig.motion import RigMotion, carry_joints, in_frames
 from nvwa.rig.skeleton import JOINT, global_rotations
 from nvwa.scene import PersonMotion, Scene
 from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rigs, smooth_rigs
@@ -138,7 +138,13 @@ def motion_to_world(m: RigMotion, R: np.ndarray, t: np.ndarray) -> RigMotion:
 def stood_in_world(m: RigMotion, root_cam: np.ndarray, size: float, R: np.ndarray, t: np.ndarray) -> RigMotion:
     """A person as grounding stood them: their bones ``size`` times the body model's (their true size), their
     root where their feet put it (camera frame), then in the world."""
-    return motion_to_world(replace(m, bone_lengths=m.bone_lengths * size).moved(root_position=root_cam), R, t)
+    return everyone_stood_in_world([m], [root_cam], [size], R, t)[0]
+
+
+def everyone_stood_in_world(motions: list[RigMotion], roots_cam: list, sizes: list, R: np.ndarray, t: np.ndarray) -> list[RigMotion]:
+    """:func:`stood_in_world` for everyone at once (their root rotations turned in one call)."""
+    stood = [replace(m, bone_lengths=m.bone_lengths * size).moved(root_position=root) for m, root, size in zip(motions, roots_cam, sizes)]
+    return in_frames(stood, [R] * len(stood), [t] * len(stood))
 
 
 def _human_body(models_dir: str | None = None):
@@ -315,6 +321,7 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
         motions, confs = [m for m, _, _ in raw], [targets.confidence for _, targets, _ in raw]
         views = smooth_motions(motions, ts, confs, FLOOR_VIEW_SMOOTHING)
         smoothed = smooth_rigs(motions, ts, preset, confs)
+        carry_joints([v for v, _, _ in views] + [m for m, _, _ in smoothed])  # their feet next: everyone's FK in one pass
     for p, (_, targets, lock), view, (m, _, motion_summary) in zip(kept, raw, views, smoothed):
         floor_view[p.person_id] = view[0]
         fitted[p.person_id] = (m, targets)
@@ -418,8 +425,8 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
                    + "".join(f"; {w}" for w in grounding["warnings"]), grounding)
     people, body = [], _human_body(models_dir)
     with timer("smoothing"):  # phase 3 needs the floor: world frame; everyone at once
-        constrained = constrain_rigs([stood_in_world(fitted[p.person_id][0], g.roots[p.person_id], sizes[p.person_id], R, t)
-                                      for p in kept], [times[p.person_id] for p in kept], config.smoothing)
+        constrained = constrain_rigs(everyone_stood_in_world([fitted[p.person_id][0] for p in kept], [g.roots[p.person_id] for p in kept],
+                                                             [sizes[p.person_id] for p in kept], R, t), [times[p.person_id] for p in kept], config.smoothing)
     for p, (world, contact, physical) in zip(kept, constrained):
         targets = fitted[p.person_id][1]
         with timer("smoothing"):
@@ -456,4 +463,4 @@ def reconstruct(obs: Observations, config: ReconstructConfig = ReconstructConfig
 
 
 __all__ = ["ReconstructConfig", "reconstruct", "reconstruct_steps", "intrinsics_for", "keep_people", "place_roots",
-           "fit_person", "person_targets", "people_targets", "fit_people", "never_upright", "person_feet", "motion_to_world", "stood_in_world", "true_sizes", "support_list", "person_motion", "floor_dict", "FLOOR_VIEW_SMOOTHING"]
+           "fit_person", "person_targets", "people_targets", "fit_people", "never_upright", "person_feet", "motion_to_world", "stood_in_world", "everyone_stood_in_world", "true_sizes", "support_list", "person_motion", "floor_dict", "FLOOR_VIEW_SMOOTHING"]

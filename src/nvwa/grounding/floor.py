@@ -8,13 +8,12 @@ fitted.
 
 from __future__ import annotations
 
-import warnings
-
 from dataclasses import dataclass
 
 import numpy as np
 
-from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_zero_lag
+from nvwa.rig.segments import Segments, nan_median
+from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_many
 
 
 @dataclass(frozen=True)
@@ -183,9 +182,9 @@ def world_from_camera(floor: Floor, forward_cam: np.ndarray = np.array([0.0, 0.0
 
 
 def lowest_sole(rel: np.ndarray, confidence: np.ndarray, up: np.ndarray, min_confidence: float = 0.5) -> np.ndarray:
-    """(T, 3): per frame the sole point (relative to the root) lowest along ``up`` among the confident
-    ones (all of them where none is)."""
-    h = rel @ up
+    """(T, 3): per frame the sole point (relative to the root) lowest along ``up`` ((3,), or (T, 3) one
+    per frame) among the confident ones (all of them where none is)."""
+    h = rel @ up if up.ndim == 1 else np.einsum("tsi,ti->ts", rel, up)
     hc = np.where(confidence >= min_confidence, h, np.inf)
     idx = np.where(np.isfinite(hc).any(axis=1), hc.argmin(axis=1), h.argmin(axis=1))
     return rel[np.arange(len(rel)), idx]
@@ -204,16 +203,36 @@ def pin_depth_to_floor(root: np.ndarray, rel: np.ndarray, confidence: np.ndarray
     such as a jump. Where the ray grazes the floor (|n . ray| < ``min_grazing``, a level camera) the
     floor says little about depth and the person's median factor is used.
     """
-    T = len(root)
-    if T == 0:
-        return np.ones(0)
-    raw = foot_ray_factors(root, rel, confidence, floor, min_grazing=min_grazing, min_confidence=min_confidence, limits=limits)
+    return pin_depth_to_floor_many([root], [rel], [confidence], floor, [t], window_s=window_s, min_grazing=min_grazing,
+                                   min_confidence=min_confidence, limits=limits)[0]
+
+
+def pin_depth_to_floor_many(roots: list[np.ndarray], rels: list[np.ndarray], confidences: list[np.ndarray], floors: Floor | list[Floor],
+                            ts: list[np.ndarray], *, window_s: float = 1.0, min_grazing: float = 0.03, min_confidence: float = 0.5,
+                            limits: tuple[float, float] = (0.4, 2.5)) -> list[np.ndarray]:
+    """:func:`pin_depth_to_floor` for many people (one floor for all, or one each) in one pass over their
+    frames: the factors, the running medians and the smoothing of everyone at once -> one scale (T_k,) each."""
+    people = Segments.of(roots)
+    if not len(people):
+        return []
+    floors = [floors] * len(people) if isinstance(floors, Floor) else floors
+    n = people.per_row(np.array([f.normal_cam for f in floors], dtype=np.float64))  # each person's floor on each of their frames
+    d = people.per_row(np.array([f.offset for f in floors], dtype=np.float64))
+    S = rels[0].shape[1] if len(rels) and np.ndim(rels[0]) == 3 else 0
+    t = people.join(ts)
+    raw = _ray_factors(people.join(roots, (3,)), people.join(rels, (S, 3)), people.join(confidences, (S,)), n, d,
+                       min_grazing=min_grazing, min_confidence=min_confidence, limits=limits)
     ok = np.isfinite(raw)
-    if not ok.any():
-        return np.ones(T)
-    out = running_median(raw, t, window_s, fallback=float(np.median(raw[ok])))
+    seen = people.reduce(np.logical_or, ok, empty=False)
+    fallback = nan_median(people.padded(raw, fill=np.nan))  # each person's median factor
+    out = running_median_many(raw, t, people, window_s, people.per_row(fallback))
+    scales = [np.ones(T) if not s else o for T, s, o in zip(people.lengths, seen, people.split(out))]
     # a running median moves in steps; the depth it sets moves the whole body, so smooth it too
-    return one_euro_zero_lag(out, t, OneEuroConfig(min_cutoff=1.0 / window_s, beta=0.0)) if T > 2 else out
+    smooth = [k for k, (T, s) in enumerate(zip(people.lengths, seen)) if s and T > 2]
+    smoothed = one_euro_many([scales[k] for k in smooth], [ts[k] for k in smooth], OneEuroConfig(min_cutoff=1.0 / window_s, beta=0.0))
+    for k, x in zip(smooth, smoothed):
+        scales[k] = x[:, 0]
+    return scales
 
 
 def foot_ray_factors(root: np.ndarray, rel: np.ndarray, confidence: np.ndarray, floor: Floor, *, min_grazing: float = 0.03,
@@ -221,9 +240,14 @@ def foot_ray_factors(root: np.ndarray, rel: np.ndarray, confidence: np.ndarray, 
     """(T,) per frame, the factor s that puts the lowest confident sole point on the floor (or on a
     surface ``level`` (T,) m above it) along its camera ray (n . s (r + q) + d - level = 0); NaN where
     the ray grazes the floor or s is out of ``limits``."""
-    n, d = floor.normal_cam, floor.offset - np.asarray(level, dtype=np.float64)
+    return _ray_factors(root, rel, confidence, floor.normal_cam, floor.offset - np.asarray(level, dtype=np.float64),
+                        min_grazing=min_grazing, min_confidence=min_confidence, limits=limits)
+
+
+def _ray_factors(root, rel, confidence, n, d, *, min_grazing, min_confidence, limits) -> np.ndarray:
+    """:func:`foot_ray_factors` with the plane n . x + d = 0 given as n (3,) and d, or one of each per frame."""
     foot = root + lowest_sole(rel, confidence, n, min_confidence)
-    nr = foot @ n
+    nr = foot @ n if n.ndim == 1 else np.einsum("ti,ti->t", foot, n)
     grazing = np.abs(nr) / np.maximum(np.linalg.norm(foot, axis=1), 1e-9)
     with np.errstate(divide="ignore", invalid="ignore"):
         raw = -d / nr
@@ -235,21 +259,51 @@ def running_median(x: np.ndarray, t: np.ndarray, window_s: float, fallback=np.na
     """Median over a time window centred on each sample (samples may be irregular in time); NaNs are
     skipped, ``fallback`` where a window holds none. ``x`` (T,) or (T, D)."""
     x = np.asarray(x, dtype=np.float64)
-    dt = np.diff(t)
-    if len(x) > 2 and np.allclose(dt, dt[0], rtol=0.01) and dt[0] > 0:  # regular frames: one vectorised pass
-        half = int(window_s / 2 / dt[0] + 1e-9)
-        pad = np.pad(x, [(half, half)] + [(0, 0)] * (x.ndim - 1), constant_values=np.nan)
-        win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1, axis=0)  # (T, [D,] W)
-        if x.ndim > 1:  # a sample counts only where all its coordinates are finite
-            win = np.where(np.isfinite(win).all(axis=1, keepdims=True), win, np.nan)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out = np.nanmedian(win, axis=-1)
-        return np.where(np.isfinite(out), out, fallback)
+    return running_median_many(x, np.asarray(t, dtype=np.float64), Segments([len(x)]), window_s, fallback)
+
+
+def running_median_many(x: np.ndarray, t: np.ndarray, people: Segments, window_s: float, fallback=np.nan) -> np.ndarray:
+    """:func:`running_median` of each person's rows of x (N,) or (N, D), sampled at t (N,), all at once;
+    ``fallback`` one for all or (N,) one per row. People sampled evenly with the same window go through
+    one vectorised pass side by side; unevenly sampled ones through the window search of their own."""
+    x = np.asarray(x, dtype=np.float64)
+    fallback = np.broadcast_to(np.asarray(fallback, dtype=np.float64), (len(x),))
+    out = np.empty_like(x)
+    step = np.append(np.diff(t), 0.0)  # (N,) row i -> i + 1 (a person's last row: no step of theirs)
+    dt0 = np.zeros(len(people))
+    has = people.lengths > 2
+    dt0[has] = step[people.starts[has]]
+    dt0_row = people.per_row(dt0)
+    close = people.last() | (np.abs(step - dt0_row) <= 1e-8 + 0.01 * np.abs(dt0_row))  # np.allclose's test, rtol 1%
+    even = has & (dt0 > 0) & people.reduce(np.logical_and, close, empty=True)
+    half = np.zeros(len(people), dtype=np.intp)
+    half[even] = (window_s / 2 / dt0[even] + 1e-9).astype(np.intp)
+    for h in np.unique(half[even]):
+        members = even & (half == h)
+        rows = members[people.owner]
+        out[rows] = _even_running_median(x[rows], Segments(people.lengths[members]), int(h), fallback[rows])
+    for k in np.flatnonzero(~even):
+        a, b = people.starts[k], people.stops[k]
+        out[a:b] = _uneven_running_median(x[a:b], t[a:b], window_s, fallback[a:b])
+    return out
+
+
+def _even_running_median(x: np.ndarray, people: Segments, half: int, fallback: np.ndarray) -> np.ndarray:
+    """Evenly sampled people side by side, NaN past each one's ends, windows of 2 half + 1 samples."""
+    pad = people.padded(x, fill=np.nan)
+    pad = np.pad(pad, [(0, 0), (half, half)] + [(0, 0)] * (x.ndim - 1), constant_values=np.nan)
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1, axis=1)  # (P, T_max, [D,] W)
+    if x.ndim > 1:  # a sample counts only where all its coordinates are finite
+        win = np.where(np.isfinite(win).all(axis=2, keepdims=True), win, np.nan)
+    out = people.unpadded(nan_median(win))
+    return np.where(np.isfinite(out), out, fallback if x.ndim == 1 else fallback[:, None])
+
+
+def _uneven_running_median(x: np.ndarray, t: np.ndarray, window_s: float, fallback: np.ndarray) -> np.ndarray:
     out = np.empty_like(x)
     for i in range(len(x)):
         a, b = np.searchsorted(t, [t[i] - window_s / 2, t[i] + window_s / 2])
         w = x[a:b]
         good = np.isfinite(w) if w.ndim == 1 else np.isfinite(w).all(axis=1)
-        out[i] = np.median(w[good], axis=0) if good.any() else fallback
+        out[i] = np.median(w[good], axis=0) if good.any() else fallback[i]
     return out

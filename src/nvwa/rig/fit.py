@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.segments import Segments
+from nvwa.rig.segments import Segments, nan_median
 from nvwa.rig.skeleton import CHILDREN, JOINT, PARENT_INDEX, REST_DIRECTIONS, SMPL24_PARENTS, local_from_global_matrices
 
 
@@ -75,15 +75,14 @@ def _normalize(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return v / np.maximum(n, 1e-9), n[..., 0]
 
 
-def _frames(primary: np.ndarray, aux: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(..., 3) primary and auxiliary directions -> (..., 3, 3) orthonormal frames (columns e1, e2, e3)
-    and the auxiliary's usable part |aux x primary| (0 when degenerate)."""
+def _axes(primary: np.ndarray, aux: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(..., 3) primary and auxiliary directions -> the orthonormal axes e1 (along primary), e2 (toward
+    aux), e3 = e1 x e2, each (..., 3), and the auxiliary's usable part |aux x primary| (0 when degenerate)."""
     e1, _ = _normalize(primary)
     a, _ = _normalize(aux)
     a_perp = a - np.sum(a * e1, -1, keepdims=True) * e1
     e2, quality = _normalize(a_perp)
-    e3 = np.cross(e1, e2)
-    return np.stack([e1, e2, e3], axis=-1), quality
+    return e1, e2, np.cross(e1, e2), quality
 
 
 def _solve(primary_obs, aux_obs, fallback_obs, primary_rest, aux_rest, fallback_rest, low=0.1, high=0.4):
@@ -94,28 +93,19 @@ def _solve(primary_obs, aux_obs, fallback_obs, primary_rest, aux_rest, fallback_
     where it is nearly parallel, and from a blend of the two in between: a hard switch would flip the
     twist between neighbouring frames (a straightening arm), and a filter over such flips bends bones.
     """
-    F_obs, q = _frames(primary_obs, aux_obs)
-    F_rest, _ = _frames(primary_rest, aux_rest)
-    Ffb_obs, _ = _frames(primary_obs, fallback_obs)
-    Ffb_rest, _ = _frames(primary_rest, fallback_rest)
-    G_aux = F_obs @ np.swapaxes(F_rest, -1, -2)
-    G_fb = Ffb_obs @ np.swapaxes(Ffb_rest, -1, -2)
-    w = np.clip((q - low) / (high - low), 0.0, 1.0)
-    # both take the bone onto its observed direction n and differ only by a twist about n: turn part-way
-    n = F_obs[..., :, 0]
-    D = G_aux @ np.swapaxes(G_fb, -1, -2)
-    sin = 0.5 * np.sum(n * np.stack([D[..., 2, 1] - D[..., 1, 2], D[..., 0, 2] - D[..., 2, 0], D[..., 1, 0] - D[..., 0, 1]], -1), -1)
-    cos = 0.5 * (np.trace(D, axis1=-2, axis2=-1) - 1.0)
-    return _about_axis(n, w * np.arctan2(sin, cos)) @ G_fb
-
-
-def _about_axis(n: np.ndarray, angle: np.ndarray) -> np.ndarray:
-    """(..., 3) unit axes, (...,) angles -> (..., 3, 3) rotations (Rodrigues)."""
-    K = np.zeros(n.shape[:-1] + (3, 3))
-    K[..., 0, 1], K[..., 0, 2], K[..., 1, 2] = -n[..., 2], n[..., 1], -n[..., 0]
-    K[..., 1, 0], K[..., 2, 0], K[..., 2, 1] = n[..., 2], -n[..., 1], n[..., 0]
-    s, c = np.sin(angle)[..., None, None], np.cos(angle)[..., None, None]
-    return np.eye(3) + s * K + (1 - c) * (K @ K)
+    n, e2, e3, q = _axes(primary_obs, aux_obs)
+    _, f2, f3, _ = _axes(primary_obs, fallback_obs)
+    F_rest = np.stack(_axes(primary_rest, aux_rest)[:3], axis=-1)
+    Ffb_rest = np.stack(_axes(primary_rest, fallback_rest)[:3], axis=-1)
+    # G_aux = [n e2 e3] F_rest^T and G_fb = [n f2 f3] Ffb_rest^T both take the bone onto n and differ only by
+    # a twist about n, by the angle G_aux G_fb^T turns f2 through: G_aux G_fb^T f2 = C11 e2 + C21 e3,
+    # C = F_rest^T Ffb_rest (the rest frames' own twist). Turn G_fb part-way: [n f2 f3] turned, then Ffb_rest^T.
+    C = np.swapaxes(F_rest, -1, -2) @ Ffb_rest
+    c, s = C[..., 1, 1], C[..., 2, 1]
+    dot = lambda u, v: np.sum(u * v, -1)  # noqa: E731
+    angle = np.clip((q - low) / (high - low), 0.0, 1.0) * np.arctan2(c * dot(e2, f3) + s * dot(e3, f3), c * dot(e2, f2) + s * dot(e3, f2))
+    ca, sa = np.cos(angle)[..., None], np.sin(angle)[..., None]
+    return np.stack([n, ca * f2 + sa * f3, ca * f3 - sa * f2], axis=-1) @ np.swapaxes(Ffb_rest, -1, -2)
 
 
 def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigMotion:
@@ -128,16 +118,15 @@ def fit_rigs(targets: list[RigTargets], bone_lengths: list[np.ndarray | None]) -
     (its cost is per call more than per frame); each person's own rest spread from their own frames."""
     if not targets:
         return []
-    lengths = [len(tg.joints) for tg in targets]
-    cuts = np.cumsum(lengths)[:-1]
+    people = Segments.of([tg.joints for tg in targets])
     joined = RigTargets(*(np.concatenate([getattr(tg, f) for tg in targets]) for f in
                           ("joints", "confidence", "foot_forward", "hand_forward", "head_left")))
     R = _global_frames(joined)
-    rests = [_person_rest(R_k, tg) for R_k, tg in zip(np.split(R, cuts), targets)]
+    rests = _people_rest(R, joined, people)
     # Leaves (feet, head, hands) have no bone of their own to turn: they keep their parent's rotation.
     for leaf in ("left_foot", "right_foot", "head", "left_hand", "right_hand"):
         R[:, JOINT[leaf]] = R[:, SMPL24_PARENTS[JOINT[leaf]]]
-    quats = np.split(local_from_global_matrices(R), cuts)
+    quats = people.split(local_from_global_matrices(R))
     return [RigMotion(np.asarray(lock_bone_lengths(tg.joints, tg.confidence) if b is None else b, dtype=np.float64),
                       q, tg.joints[:, 0].copy(), rest) for tg, b, q, rest in zip(targets, bone_lengths, quats, rests)]
 
@@ -183,18 +172,21 @@ def _global_frames(targets: RigTargets) -> np.ndarray:
     return R
 
 
-def _person_rest(R: np.ndarray, targets: RigTargets) -> np.ndarray:
-    """Joints carrying several bones: the spread of the others around the primary is this person's own
-    (shoulder width against chest height), measured in the joint's frame over confident frames."""
-    X = targets.joints
-    rest = REST_DIRECTIONS.copy()
-    for joint, primary in ((JOINT["pelvis"], JOINT["spine1"]), (JOINT["spine3"], JOINT["neck"])):
-        for child in CHILDREN[joint]:
-            if child == primary or not len(X):
-                continue
-            local_dir = np.einsum("tji,tj->ti", R[:, joint], _normalize(X[:, child] - X[:, joint])[0])
-            ok = np.minimum(targets.confidence[:, child], targets.confidence[:, joint]) >= 0.5
-            d = np.median(local_dir[ok] if ok.sum() >= 3 else local_dir, axis=0)
-            if np.linalg.norm(d) > 1e-6:
-                rest[child] = d / np.linalg.norm(d)
+def _people_rest(R: np.ndarray, targets: RigTargets, people: Segments) -> np.ndarray:
+    """Joints carrying several bones: the spread of the others around the primary is each person's own
+    (shoulder width against chest height), measured in the joint's frame over their confident frames
+    (all their frames where fewer than 3 are) -> (P, 24, 3) rest directions. R (N, 24, 3, 3) and the
+    targets: everyone's frames end to end."""
+    pairs = [(joint, child) for joint, primary in ((JOINT["pelvis"], JOINT["spine1"]), (JOINT["spine3"], JOINT["neck"]))
+             for child in CHILDREN[joint] if child != primary]
+    joint, child = (np.array(v) for v in zip(*pairs))
+    X, conf = targets.joints, targets.confidence
+    local_dir = np.einsum("tkji,tkj->tki", R[:, joint], _normalize(X[:, child] - X[:, joint])[0])  # (N, 4, 3)
+    ok = np.minimum(conf[:, child], conf[:, joint]) >= 0.5
+    use = ok | people.per_row(people.reduce(np.add, ok.astype(np.intp)) < 3)
+    d = nan_median(np.moveaxis(people.padded(np.where(use[..., None], local_dir, np.nan), fill=np.nan), 1, -1))  # (P, 4, 3)
+    nan_seen = people.reduce(np.logical_or, use & np.isnan(local_dir).any(axis=-1), empty=True)  # a NaN median: kept as is
+    norm = np.linalg.norm(d, axis=-1, keepdims=True)
+    rest = np.repeat(REST_DIRECTIONS[None], len(people), axis=0)
+    rest[:, child] = np.where((norm > 1e-6) & ~nan_seen[..., None], d / np.where(norm > 1e-6, norm, 1.0), rest[:, child])
     return rest

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from nvwa.rig.skeleton import REST_DIRECTIONS, forward_kinematics
+from nvwa.rig.segments import Segments
+from nvwa.rig.skeleton import REST_DIRECTIONS, forward_kinematics, global_rotations, joints_from_global, rest_offsets
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,7 @@ class RigMotion:
     def in_frame(self, R: np.ndarray, t: np.ndarray) -> "RigMotion":
         """The motion seen in another frame x' = R x + t (R a rotation): the root moves and the root's
         rotation turns; every other rotation is relative to its parent and stays."""
-        local = self.local_rotations.copy()
-        local[:, 0] = (Rotation.from_matrix(R) * Rotation.from_quat(local[:, 0])).as_quat()
-        out = replace(self, local_rotations=local, root_position=self.root_position @ R.T + t)
-        if self._joints is not None:
-            out._carry(self._joints @ R.T + t)
-        return out
+        return in_frames([self], [R], [t])[0]
 
     def _carry(self, joints: np.ndarray) -> None:
         """Give this motion joints its caller computed exactly (what forward kinematics would give)."""
@@ -60,4 +56,41 @@ class RigMotion:
         object.__setattr__(self, "_joints", joints)
 
 
-__all__ = ["RigMotion"]
+def in_frames(motions: list[RigMotion], Rs: list[np.ndarray], ts: list[np.ndarray]) -> list[RigMotion]:
+    """Each motion k seen in its frame x' = R_k x + t_k (:meth:`RigMotion.in_frame`), the root rotations of
+    all of them turned in one call."""
+    if not motions:
+        return []
+    people = Segments.of([m.root_position for m in motions])
+    turned = Rotation.from_matrix(np.stack(Rs))[people.owner] * Rotation.from_quat(people.join([m.local_rotations[:, 0] for m in motions], (4,)))
+    out = []
+    for m, R, t, q in zip(motions, Rs, ts, people.split(turned.as_quat())):
+        local = m.local_rotations.copy()
+        local[:, 0] = q
+        moved = replace(m, local_rotations=local, root_position=m.root_position @ R.T + t)
+        if m._joints is not None:
+            moved._carry(m._joints @ R.T + t)
+        out.append(moved)
+    return out
+
+
+def carry_joints(motions: list[RigMotion], global_rotations_: np.ndarray | None = None) -> None:
+    """Forward kinematics of every motion that has not had it yet, in one pass over all their frames
+    (its cost is per call more than per frame), each motion then carrying its own joints.
+    ``global_rotations_`` (N, 24, 3, 3): all the motions' global rotations end to end, where the caller has them."""
+    people = Segments.of([m.root_position for m in motions])
+    todo = np.array([m._joints is None for m in motions], dtype=bool) & (people.lengths > 0)
+    if not todo.any():
+        return
+    rows = todo[people.owner]
+    some = Segments(people.lengths[todo])
+    pick = [m for m, k in zip(motions, todo) if k]
+    glob = global_rotations(some.join([m.local_rotations for m in pick], (24, 4))) if global_rotations_ is None else \
+        global_rotations_ if todo.all() else global_rotations_[rows]
+    offsets = some.per_row(np.stack([rest_offsets(m.bone_lengths, m.rest_directions) for m in pick]))
+    joints = joints_from_global(glob, some.join([m.root_position for m in pick], (3,)), offsets=offsets)
+    for m, j in zip(pick, some.split(joints)):
+        m._carry(j)
+
+
+__all__ = ["RigMotion", "carry_joints", "in_frames"]

@@ -71,6 +71,16 @@ class Segments:
         out[self.owner, self.index] = x
         return out
 
+    def repad(self, X: np.ndarray) -> np.ndarray:
+        """(P, T_max, ...) side by side: past each person's end, their last row again (in place, returned),
+        so a second "nearest" filter over a first one's output sees what it would see person by person."""
+        has = self.lengths > 0
+        past = np.arange(X.shape[1])[None, :] >= self.lengths[:, None]
+        past[~has] = False
+        rows = np.nonzero(past)
+        X[rows] = X[rows[0], self.lengths[rows[0]] - 1]
+        return X
+
     def unpadded(self, X: np.ndarray) -> np.ndarray:
         """(P, T_max, ...) -> (N, ...): each person's own rows back end to end."""
         return X[self.owner, self.index]
@@ -86,4 +96,16 @@ class Segments:
         return np.flatnonzero(mask & ~before), np.flatnonzero(mask & ~after) + 1
 
 
-__all__ = ["Segments"]
+def nan_median(x: np.ndarray) -> np.ndarray:
+    """The median along the last axis skipping NaNs (NaN where all are), as np.nanmedian and np.median
+    compute it (the mean of the two middle values), from one sort of every row at once."""
+    if x.shape[-1] == 0:
+        return np.full(x.shape[:-1], np.nan)
+    s = np.sort(x, axis=-1)  # NaNs last
+    n = np.count_nonzero(~np.isnan(x), axis=-1)[..., None]
+    low = np.take_along_axis(s, np.maximum(n - 1, 0) // 2, axis=-1)
+    high = np.take_along_axis(s, np.minimum(n // 2, x.shape[-1] - 1), axis=-1)
+    return np.where(n > 0, (low + high) / 2, np.nan)[..., 0]
+
+
+__all__ = ["Segments", "nan_median"]

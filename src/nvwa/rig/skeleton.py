@@ -95,13 +95,20 @@ def forward_kinematics(local_quat: np.ndarray, root_position: np.ndarray, bone_l
     return joints_from_global(global_rotations(local_quat), root_position, bone_lengths, rest_directions)
 
 
-def joints_from_global(glob: np.ndarray, root_position: np.ndarray, bone_lengths: np.ndarray,
-                       rest_directions: np.ndarray | None = None) -> np.ndarray:
-    """Forward kinematics from global rotation matrices (T, 24, 3, 3) -> joints (T, 24, 3) m."""
-    offsets = rest_offsets(bone_lengths, rest_directions)
+def joints_from_global(glob: np.ndarray, root_position: np.ndarray, bone_lengths: np.ndarray | None = None,
+                       rest_directions: np.ndarray | None = None, *, offsets: np.ndarray | None = None) -> np.ndarray:
+    """Forward kinematics from global rotation matrices (T, 24, 3, 3) -> joints (T, 24, 3) m. The bones:
+    ``bone_lengths`` (24,) and ``rest_directions``, or ``offsets`` (T, 24, 3) one set per frame (many
+    people's frames end to end)."""
     joints = np.empty(glob.shape[:2] + (3,))
     joints[:, 0] = root_position
+    if offsets is None:
+        offsets = rest_offsets(bone_lengths, rest_directions)
+        for js in LEVELS:
+            parent = PARENT_INDEX[js]
+            joints[:, js] = joints[:, parent] + np.einsum("tjab,jb->tja", glob[:, parent], offsets[js])
+        return joints
     for js in LEVELS:
         parent = PARENT_INDEX[js]
-        joints[:, js] = joints[:, parent] + np.einsum("tjab,jb->tja", glob[:, parent], offsets[js])
+        joints[:, js] = joints[:, parent] + np.einsum("tjab,tjb->tja", glob[:, parent], offsets[:, js])
     return joints

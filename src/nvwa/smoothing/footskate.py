@@ -5,6 +5,9 @@ short blend before and after it) moves the ankle to the anchor with a two-bone I
 keeping the knee in its own bending plane and the foot's orientation; if the leg cannot reach, the
 pelvis moves by what is missing. Last, any frame with an ankle or toe below Y=0 is lifted.
 All positions are world metres, floor at Y=0.
+
+Everything runs over many people's frames end to end (``people`` says whose, :class:`Segments`), each
+person getting exactly what they get alone; the one-person functions are that with one person.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.spatial.transform import Rotation
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.skeleton import JOINT, PARENT_INDEX, global_rotations, joints_from_global, quaternions
-from nvwa.smoothing.foot_contact import contact_segments
+from nvwa.rig.segments import Segments, nan_median
+from nvwa.rig.skeleton import JOINT, PARENT_INDEX, global_rotations, joints_from_global, quaternions, rest_offsets
 
 LEGS = (("left_hip", "left_knee", "left_ankle", "left_foot"), ("right_hip", "right_knee", "right_ankle", "right_foot"))
 
@@ -35,50 +38,61 @@ def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return Rotation.from_rotvec(rotvec).as_matrix()
 
 
-def _blend_weights(contact: np.ndarray, t: np.ndarray, blend_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """(T,) weight of the planted target (1 inside a contact, ramping to 0 over ``blend_s`` outside)
-    and (T,) the contact segment each frame's weight belongs to (-1: none)."""
-    T = len(contact)
-    w = np.zeros(T)
-    owner = np.full(T, -1)
-    for k, (a, b) in enumerate(contact_segments(contact)):
-        w[a:b] = 1.0
-        owner[a:b] = k
-        for i in range(a - 1, -1, -1):
-            d = t[a] - t[i]
-            if d >= blend_s or w[i] >= 1.0:
-                break
-            x = _smootherstep(1.0 - d / blend_s)
-            if x > w[i]:
-                w[i], owner[i] = x, k
-        for i in range(b, T):
-            d = t[i] - t[b - 1]
-            if d >= blend_s or w[i] >= 1.0:
-                break
-            x = _smootherstep(1.0 - d / blend_s)
-            if x > w[i]:
-                w[i], owner[i] = x, k
+def _smootherstep(x):
+    """0 -> 1 with zero first and second derivatives at both ends: a blend that adds no jerk spike."""
+    return x * x * x * (x * (6 * x - 15) + 10)
+
+
+def _blend_weights(contact: np.ndarray, t: np.ndarray, people: Segments, blend_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) weight of the planted target (1 inside a contact, ramping to 0 over ``blend_s`` after the
+    contact before a frame and before the one after it, whichever is nearer in weight; a tie goes to
+    the earlier) and (N,) the contact (run index over everyone, see ``people.runs``) each frame's
+    weight belongs to (-1: none)."""
+    N = len(contact)
+    idx = np.arange(N)
+    run_of = np.cumsum(contact & ~(np.concatenate([[False], contact[:-1]]) & ~people.first())) - 1 if N else idx
+    before = np.maximum.accumulate(np.where(contact, idx, -1)) if N else idx  # last contact frame up to here
+    after = np.minimum.accumulate(np.where(contact, idx, N)[::-1])[::-1] if N else idx  # first from here on
+    first, stop = people.starts[people.owner], people.stops[people.owner]
+    ramps = []
+    for near, has in ((before, before >= first), (after, after < stop)):
+        near = np.where(has, near, idx)
+        d = np.abs(t - t[near])
+        x = np.where(has & (d < blend_s), _smootherstep(1.0 - d / blend_s), 0.0)
+        ramps.append((x, np.where(x > 0, run_of[near], -1)))
+    (w_before, run_before), (w_after, run_after) = ramps
+    w = np.where(contact, 1.0, np.maximum(w_before, w_after))
+    owner = np.where(contact, run_of, np.where(w_after > w_before, run_after, run_before))
     return w, owner
 
 
 def smooth_envelope(need: np.ndarray, t: np.ndarray, window_s: float = 0.2) -> np.ndarray:
     """A smooth curve never below ``need`` (T,): a running maximum over 2w, then two box averages of
     width w (each output averages maxima that all cover its own frame, so it stays >= need)."""
-    if len(need) < 3 or not need.any():
-        return need.copy()
-    dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
-    w = max(int(round(window_s / max(dt, 1e-6))) | 1, 3)
-    m = maximum_filter1d(need, 2 * w - 1, mode="nearest")
-    out = uniform_filter1d(uniform_filter1d(m, w, mode="nearest"), w, mode="nearest")
-    # the box filters are running sums: where every value they average is 0 they leave a rounding
-    # residue (+-1e-17 m), and a positive one would turn the IK on for a frame that needs nothing
-    out[maximum_filter1d(m, 2 * w - 1, mode="nearest") == 0] = 0.0
-    return np.maximum(out, need)  # exact at the clip's ends, where "nearest" padding can undercut
+    need = np.asarray(need, dtype=np.float64)
+    return smooth_envelopes(need, np.asarray(t, dtype=np.float64), Segments([len(need)]), window_s)
 
 
-def _smootherstep(x: float) -> float:
-    """0 -> 1 with zero first and second derivatives at both ends: a blend that adds no jerk spike."""
-    return x * x * x * (x * (6 * x - 15) + 10)
+def smooth_envelopes(need: np.ndarray, t: np.ndarray, people: Segments, window_s: float = 0.2) -> np.ndarray:
+    """:func:`smooth_envelope` of each person's frames of need (N,), side by side: people whose frame
+    step gives the same width go through each filter together (each row past its person's end holds
+    their last value, what the filters' "nearest" edge gives alone)."""
+    out = need.copy()
+    steps = np.where(people.first(), np.nan, np.diff(t, prepend=np.nan))  # a person's first frame: no step
+    dt = np.where(people.lengths > 1, nan_median(people.padded(steps, fill=np.nan)[:, 1:]), 1.0)
+    w = np.maximum(np.round(window_s / np.maximum(dt, 1e-6)).astype(np.intp) | 1, 3)
+    todo = (people.lengths >= 3) & people.reduce(np.logical_or, need != 0, empty=False)
+    for width in np.unique(w[todo]):
+        group = todo & (w == width)
+        rows, sub = group[people.owner], Segments(people.lengths[group])
+        m = sub.repad(maximum_filter1d(sub.padded(need[rows]), 2 * width - 1, axis=1, mode="nearest"))
+        env = sub.repad(uniform_filter1d(m, width, axis=1, mode="nearest"))
+        env = uniform_filter1d(env, width, axis=1, mode="nearest")
+        # the box filters are running sums: where every value they average is 0 they leave a rounding
+        # residue (+-1e-17 m), and a positive one would turn the IK on for a frame that needs nothing
+        env[maximum_filter1d(m, 2 * width - 1, axis=1, mode="nearest") == 0] = 0.0
+        out[rows] = np.maximum(sub.unpadded(env), need[rows])  # exact at the clip's ends, where "nearest" padding can undercut
+    return out
 
 
 def lock_pelvis_height(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s: float = 0.1,
@@ -87,70 +101,92 @@ def lock_pelvis_height(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *,
     that stance) instead of bobbing with the depth noise; blended in and out. World frame, Y up.
     The legs follow when the feet are planted afterwards (two-bone IK)."""
     t = np.asarray(t, dtype=np.float64)
-    j = motion.joints()
+    return lock_pelvis_height_many([motion], t, contact, Segments([len(t)]), blend_s=blend_s, min_s=min_s, max_lean_deg=max_lean_deg)[0]
+
+
+def lock_pelvis_height_many(motions: list[RigMotion], t: np.ndarray, contact: np.ndarray, people: Segments, *, blend_s: float = 0.1,
+                            min_s: float = 0.3, max_lean_deg: float = 25.0) -> list[tuple[RigMotion, dict]]:
+    """:func:`lock_pelvis_height` for many people: t (N,) and contact (N, 2) of everyone's frames end
+    to end -> one (motion, summary) each."""
+    j = people.join([m.joints() for m in motions], (24, 3))
     spine = j[:, JOINT["neck"]] - j[:, JOINT["pelvis"]]
     upright = spine[:, 1] >= np.cos(np.radians(max_lean_deg)) * np.linalg.norm(spine, axis=1)
     standing = contact[:, 0] & contact[:, 1] & upright
-    for a, b in contact_segments(standing):
-        if t[b - 1] - t[a] < min_s:
-            standing[a:b] = False
-    w, owner = _blend_weights(standing, t, blend_s)
-    root = motion.root_position.copy()
-    levels = [float(np.median(root[a:b, 1])) for a, b in contact_segments(standing)]
+    starts, stops = people.runs(standing)
+    short = t[stops - 1] - t[starts] < min_s
+    inside = np.zeros(len(standing) + 1, dtype=np.intp)
+    np.add.at(inside, starts[short], 1)
+    np.add.at(inside, stops[short], -1)
+    standing &= np.cumsum(inside[:-1]) == 0  # too short a stance: not one
+    w, owner = _blend_weights(standing, t, people, blend_s)
+    root = people.join([m.root_position for m in motions], (3,))
     m = owner >= 0
-    moved = 0.0
+    new_y = root[:, 1].copy()
     if m.any():
-        target = np.array(levels)[owner[m]]
-        new_y = (1 - w[m]) * root[m, 1] + w[m] * target
-        moved = float(np.max(np.abs(new_y - root[m, 1])))
-        root[m, 1] = new_y
-    return motion.moved(root_position=root), {"pelvis_locked_frames": int(standing.sum()), "pelvis_max_move_m": round(moved, 4)}
+        new_y[m] = (1 - w[m]) * root[m, 1] + w[m] * _run_medians(root[standing, 1], people.runs(standing))[owner[m]]
+    moved = people.reduce(np.fmax, np.abs(new_y - root[:, 1]), empty=0.0)
+    root[:, 1] = new_y
+    locked = people.reduce(np.add, standing.astype(np.intp))
+    return [(mo.moved(root_position=r), {"pelvis_locked_frames": int(n), "pelvis_max_move_m": round(float(d), 4)})
+            for mo, r, n, d in zip(motions, people.split(root), locked, moved)]
 
 
-def _ankle_target(joints: np.ndarray, contact: np.ndarray, t: np.ndarray, blend_s: float, names) -> tuple[np.ndarray, np.ndarray]:
+def _run_medians(values: np.ndarray, runs: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """values (n,) of the frames of the runs (starts, stops), in order -> (runs,) each run's median."""
+    lengths = runs[1] - runs[0]
+    if not len(lengths):
+        return np.zeros(0)
+    run = np.repeat(np.arange(len(lengths)), lengths)
+    v = values[np.lexsort((values, run))]  # each run's values sorted, runs in order
+    begin = np.cumsum(lengths) - lengths
+    return (v[begin + (lengths - 1) // 2] + v[begin + lengths // 2]) / 2
+
+
+def _ankle_targets(joints: np.ndarray, contact: np.ndarray, t: np.ndarray, people: Segments, blend_s: float, names):
     """One leg: where its ankle should be per frame (held at each contact's anchor, blended in and out,
-    raised out of the floor) and how much the IK should act (0-1) -> (target (T, 3), weight (T,))."""
+    raised out of the floor) and how much the IK should act (0-1) -> (target (N, 3), weight (N,))."""
     _, _, ankle, foot = (JOINT[n] for n in names)
-    w, owner = _blend_weights(contact, t, blend_s)
-    anchors = []
-    for a, b in contact_segments(contact):
-        anchor = joints[a:b, ankle].mean(axis=0)
-        # the toe rests on the floor: the ankle stands as high above it as it does above the toe
-        anchor[1] = max(float(np.mean(joints[a:b, ankle, 1] - joints[a:b, foot, 1])), 0.0)
-        anchors.append(anchor)
+    w, owner = _blend_weights(contact, t, people, blend_s)
+    starts, stops = people.runs(contact)
     target = joints[:, ankle].copy()
     m = owner >= 0
     if m.any():
-        anchor_of = np.array(anchors)[owner[m]]
-        target[m] = (1 - w[m, None]) * joints[m, ankle] + w[m, None] * anchor_of
+        count = (stops - starts)[:, None]
+        anchors = np.add.reduceat(joints[contact, ankle], np.cumsum(count) - count[:, 0], axis=0) / count
+        # the toe rests on the floor: the ankle stands as high above it as it does above the toe
+        lift = np.add.reduceat(joints[contact, ankle, 1] - joints[contact, foot, 1], np.cumsum(count) - count[:, 0]) / count[:, 0]
+        anchors[:, 1] = np.maximum(lift, 0.0)
+        target[m] = (1 - w[m, None]) * joints[m, ankle] + w[m, None] * anchors[owner[m]]
     # no penetration: the foot's lowest point (ankle or toe; the foot keeps its orientation, so the
     # toe stays where it is relative to the ankle) must not go below Y=0. The ankle is raised by a
     # smooth envelope of what is missing, so noise in the feet does not become jerk in the legs.
     below = np.minimum(joints[:, foot, 1] - joints[:, ankle, 1], 0.0)
-    raise_by = smooth_envelope(np.clip(-(target[:, 1] + below), 0.0, None), t)
+    raise_by = smooth_envelopes(np.clip(-(target[:, 1] + below), 0.0, None), t, people)
     target[:, 1] += raise_by
     return target, np.maximum(w, np.minimum(raise_by / 1e-3, 1.0))
 
 
-def _pelvis_shift(motion: RigMotion, joints: np.ndarray, targets) -> np.ndarray:
-    """(T, 3): the pelvis moves only when a leg cannot reach its ankle's target, by what is missing."""
+def _pelvis_shift(joints: np.ndarray, lengths: np.ndarray, targets, people: Segments) -> np.ndarray:
+    """(N, 3): the pelvis moves only when a leg cannot reach its ankle's target, by what is missing.
+    lengths (N, 24): each frame's person's bones."""
     shift = np.zeros((len(joints), 3))
     for side, names in enumerate(LEGS):
         hip, knee, ankle, _ = (JOINT[n] for n in names)
-        reach = motion.bone_lengths[knee] + motion.bone_lengths[ankle] - 1e-4
+        reach = lengths[:, knee] + lengths[:, ankle] - 1e-4
         d = targets[side] - joints[:, hip]
         excess = np.clip(np.linalg.norm(d, axis=1) - reach, 0.0, None)
         shift += _unit(d) * excess[:, None]
-    return uniform_filter1d(uniform_filter1d(shift, 3, axis=0, mode="nearest"), 3, axis=0, mode="nearest")
+    smooth = people.repad(uniform_filter1d(people.padded(shift), 3, axis=1, mode="nearest"))
+    return people.unpadded(uniform_filter1d(smooth, 3, axis=1, mode="nearest"))
 
 
-def _leg_ik(motion: RigMotion, joints: np.ndarray, G: np.ndarray, act: np.ndarray, A_t: np.ndarray, names) -> float:
+def _leg_ik(lengths: np.ndarray, joints: np.ndarray, G: np.ndarray, act: np.ndarray, A_t: np.ndarray, names) -> np.ndarray:
     """Two-bone IK of one leg on the frames ``act``: hip and knee turned so the ankle reaches ``A_t``,
     the knee bending the way it did, the foot keeping its orientation (its global rotation stays);
-    writes the new global rotations into ``G`` -> largest move (m)."""
+    writes the new global rotations into ``G`` -> each act frame's ankle move (m)."""
     hip, knee, ankle, _ = (JOINT[n] for n in names)
     H, K, A = joints[act, hip], joints[act, knee], joints[act, ankle]
-    L1, L2 = motion.bone_lengths[knee], motion.bone_lengths[ankle]
+    L1, L2 = lengths[act, knee], lengths[act, ankle]
     d = np.clip(np.linalg.norm(A_t - H, axis=1), 1e-6, L1 + L2 - 1e-6)
     u = _unit(A_t - H)
     # keep the knee on the side it was bending to
@@ -160,12 +196,12 @@ def _leg_ik(motion: RigMotion, joints: np.ndarray, G: np.ndarray, act: np.ndarra
     use_fb = np.linalg.norm(side_dir, axis=1) < 1e-6
     v = _unit(np.where(use_fb[:, None], fallback, side_dir))
     cos_a = np.clip((L1 ** 2 + d ** 2 - L2 ** 2) / (2 * L1 * d), -1.0, 1.0)
-    K_new = H + L1 * (cos_a[:, None] * u + np.sqrt(1 - cos_a ** 2)[:, None] * v)
+    K_new = H + L1[:, None] * (cos_a[:, None] * u + np.sqrt(1 - cos_a ** 2)[:, None] * v)
     R1 = _swing(K - H, K_new - H)
     R2 = _swing(np.einsum("nij,nj->ni", R1, A - K), A_t - K_new)
     G_hip, G_knee = R1 @ G[act, hip], R2 @ R1 @ G[act, knee]
     G[act, hip], G[act, knee] = G_hip, G_knee
-    return float(np.max(np.linalg.norm(A_t - A, axis=1)))
+    return np.linalg.norm(A_t - A, axis=1)
 
 
 def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s: float = 0.1,
@@ -173,39 +209,58 @@ def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s
     """motion in the world frame, t (T,) s, contact (T, 2) bool (left, right) -> (motion, summary).
     ``global_rotations_``: the motion's global rotations where the caller has them already."""
     t = np.asarray(t, dtype=np.float64)
-    root = motion.root_position.copy()
-    joints = motion.joints()  # the motion's own FK, computed once
-    G = global_rotations(motion.local_rotations) if global_rotations_ is None else global_rotations_
-    T = len(t)
-    targets, weights = zip(*(_ankle_target(joints, contact[:, side], t, blend_s, names) for side, names in enumerate(LEGS)))
-    shift = _pelvis_shift(motion, joints, targets)
+    return plant_feet_many([motion], t, np.asarray(contact, dtype=bool), Segments([len(t)]), blend_s=blend_s,
+                           global_rotations_=global_rotations_)[0]
+
+
+def plant_feet_many(motions: list[RigMotion], t: np.ndarray, contact: np.ndarray, people: Segments, *, blend_s: float = 0.1,
+                    global_rotations_: np.ndarray | None = None) -> list[tuple[RigMotion, dict]]:
+    """:func:`plant_feet` for many people: t (N,), contact (N, 2) and ``global_rotations_`` (N, 24, 3, 3)
+    of everyone's frames end to end -> one (motion, summary) each, as each gets it alone."""
+    lengths = people.per_row(np.stack([m.bone_lengths for m in motions])) if motions else np.zeros((0, 24))
+    root = people.join([m.root_position for m in motions], (3,))
+    joints = people.join([m.joints() for m in motions], (24, 3))  # the motions' own FK, computed once
+    local = people.join([m.local_rotations for m in motions], (24, 4))
+    G = global_rotations(local) if global_rotations_ is None else global_rotations_.copy()
+    targets, weights = zip(*(_ankle_targets(joints, contact[:, side], t, people, blend_s, names) for side, names in enumerate(LEGS)))
+    shift = _pelvis_shift(joints, lengths, targets, people)
     root += shift
     joints = joints + shift[:, None, :]
-    local = motion.local_rotations.copy()
-    G_new = G.copy()
-    max_move = 0.0
+    move = np.zeros(len(t))
     for side, names in enumerate(LEGS):
         act = weights[side] > 0
         if act.any():
-            max_move = max(max_move, _leg_ik(motion, joints, G_new, act, targets[side][act], names))
+            move[act] = np.maximum(move[act], _leg_ik(lengths, joints, G, act, targets[side][act], names))
     # the legs' joints' local rotations from their new global ones, for every frame either leg moved, at once
     moved = (weights[0] > 0) | (weights[1] > 0)
     legs = np.array([JOINT[n] for leg in LEGS for n in leg[:3]])
     if moved.any():
-        Gm = G_new[moved]
+        Gm = G[moved]
         local[np.ix_(moved, legs)] = quaternions(np.swapaxes(Gm[:, PARENT_INDEX[legs]], -1, -2) @ Gm[:, legs])
-    out = joints_from_global(G_new, root, motion.bone_lengths, motion.rest_directions)
+    offsets = people.per_row(np.stack([rest_offsets(m.bone_lengths, m.rest_directions) for m in motions])) if motions else None
+    out = joints_from_global(G, root, offsets=offsets)
     feet = [JOINT[n] for leg in LEGS for n in leg[2:]]
-    lift = smooth_envelope(np.clip(-out[:, feet, 1].min(axis=1), 0.0, None), t)  # what the legs could not do
+    lift = smooth_envelopes(np.clip(-out[:, feet, 1].min(axis=1), 0.0, None), t, people)  # what the legs could not do
     root[:, 1] += lift
-    planted = motion.moved(local, root)
     out[:, :, 1] += lift[:, None]
-    planted._carry(out)  # its forward kinematics, already done above
-    return planted, {
-        "contacts": [len(contact_segments(contact[:, s])) for s in range(2)],
-        "contact_frames": [int(contact[:, s].sum()) for s in range(2)],
-        "max_correction_m": round(max_move, 4),
-        "pelvis_moved_frames": int((np.linalg.norm(shift, axis=1) > 1e-6).sum()),
-        "frames_lifted": int((lift > 0).sum()),
-        "max_lift_m": round(float(lift.max()) if T else 0.0, 4),
-    }
+    return [_planted(m, q, r, j, summary) for m, q, r, j, summary in
+            zip(motions, people.split(local), people.split(root), people.split(out), _summaries(contact, move, shift, lift, people))]
+
+
+def _planted(motion: RigMotion, local: np.ndarray, root: np.ndarray, joints: np.ndarray, summary: dict) -> tuple[RigMotion, dict]:
+    planted = motion.moved(local, root)
+    planted._carry(joints)  # its forward kinematics, already done
+    return planted, summary
+
+
+def _summaries(contact: np.ndarray, move: np.ndarray, shift: np.ndarray, lift: np.ndarray, people: Segments) -> list[dict]:
+    """Per person: contacts and contact frames per foot, the largest ankle move, the frames the pelvis
+    moved and the frames lifted, and the largest lift."""
+    count = lambda mask: people.reduce(np.add, mask.astype(np.intp))  # noqa: E731
+    contacts = np.stack([people.reduce(np.add, np.bincount(people.runs(contact[:, s])[0], minlength=len(contact))) for s in range(2)], axis=1)
+    frames = np.stack([count(contact[:, s]) for s in range(2)], axis=1)
+    max_move, max_lift = people.reduce(np.fmax, move, empty=0.0), people.reduce(np.fmax, lift, empty=0.0)
+    pelvis, lifted = count(np.linalg.norm(shift, axis=1) > 1e-6), count(lift > 0)
+    return [{"contacts": [int(c) for c in contacts[k]], "contact_frames": [int(f) for f in frames[k]],
+             "max_correction_m": round(float(max_move[k]), 4), "pelvis_moved_frames": int(pelvis[k]),
+             "frames_lifted": int(lifted[k]), "max_lift_m": round(float(max_lift[k]), 4)} for k in range(len(people))]

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nvwa.rig.motion import RigMotion
+from nvwa.rig.motion import carry_joints
+from nvwa.rig.segments import Segments
 from nvwa.rig.skeleton import JOINT, global_rotations
-from nvwa.smoothing.foot_contact import ContactConfig, detect_contacts
-from nvwa.smoothing.footskate import lock_pelvis_height, plant_feet
-from nvwa.smoothing.motion_smooth import MotionSmoothConfig, per_frame, smooth_motions
+from nvwa.smoothing.foot_contact import ContactConfig, detect_contacts_many
+from nvwa.smoothing.footskate import lock_pelvis_height_many, plant_feet_many
+from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motions
 from nvwa.smoothing.one_euro import OneEuroConfig
 
 
@@ -78,23 +80,22 @@ def constrain_rig(motion_world: RigMotion, timestamps_s: np.ndarray, preset: str
 
 def constrain_rigs(motions_world: list[RigMotion], timestamps_s: list[np.ndarray], preset: str) -> list[tuple[RigMotion, np.ndarray, dict]]:
     """Phase 3 for many people -> one (motion, contact, summary) each, as :func:`constrain_rig` gives it;
-    their global rotations are computed in one call over everyone's frames."""
+    contacts, pelvis lock and planted feet run over everyone's frames end to end, their global
+    rotations (and the forward kinematics of those that have none yet) computed in one call."""
     config = _preset(preset)
     ts = [np.asarray(t, dtype=np.float64) for t in timestamps_s]
-    if config.contacts is None:
-        return [(m, np.zeros((len(t), 2), dtype=bool), {"contacts": [0, 0]}) for m, t in zip(motions_world, ts)]
-    todo = [k for k, t in enumerate(ts) if len(t) >= 2]
-    locked = {}
-    for k in todo:
-        contact = detect_contacts(foot_points(motions_world[k].joints()), ts[k], config.contacts)
-        locked[k] = (contact, *lock_pelvis_height(motions_world[k], ts[k], contact, blend_s=config.blend_s))
-    G = dict(zip(todo, per_frame(global_rotations, [locked[k][1].local_rotations for k in todo])))
-    out = []
-    for k, (m, t) in enumerate(zip(motions_world, ts)):
-        if k not in locked:
-            out.append((m, np.zeros((len(t), 2), dtype=bool), {"contacts": [0, 0]}))
-            continue
-        contact, motion, lock_summary = locked[k]
-        planted, summary = plant_feet(motion, t, contact, blend_s=config.blend_s, global_rotations_=G[k])
-        out.append((planted, contact, {**summary, **lock_summary}))
+    out = [(m, np.zeros((len(t), 2), dtype=bool), {"contacts": [0, 0]}) for m, t in zip(motions_world, ts)]
+    todo = [k for k, t in enumerate(ts) if len(t) >= 2] if config.contacts is not None else []
+    if not todo:
+        return out
+    motions = [motions_world[k] for k in todo]
+    people = Segments([len(ts[k]) for k in todo])
+    t = people.join([ts[k] for k in todo])
+    G = global_rotations(people.join([m.local_rotations for m in motions], (24, 4)))
+    carry_joints(motions, G)
+    contact = detect_contacts_many(foot_points(people.join([m.joints() for m in motions], (24, 3))), t, people, config.contacts)
+    locked = lock_pelvis_height_many(motions, t, contact, people, blend_s=config.blend_s)
+    planted = plant_feet_many([m for m, _ in locked], t, contact, people, blend_s=config.blend_s, global_rotations_=G)
+    for k, c, (_, lock_summary), (m, summary) in zip(todo, people.split(contact), locked, planted):
+        out[k] = (m, c, {**summary, **lock_summary})
     return out

@@ -25,6 +25,23 @@ def test_a_region_maps_its_crop_onto_the_frame_turned_as_it_says():
     assert upright.side == pytest.approx(90.0) and np.allclose(upright.centre, [20, 50]) and np.allclose(upright.up, [0, -1])
 
 
+def test_a_crop_is_grey_outside_the_box_it_keeps_even_turned():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 100, (200, 300, 3), dtype=np.uint8)  # never grey (114)
+    region = Region(np.array([150.0, 100.0]), 160.0, np.array([np.sqrt(0.5), -np.sqrt(0.5)]))  # turned 45 deg
+    keep = np.array([130.0, 60.0, 170.0, 140.0])
+    crop = region.crop(image, keep, grow=0.0)
+    m = region.crop_to_frame()
+    uv = np.stack(np.meshgrid(np.arange(INPUT_SIDE) + 0.5, np.arange(INPUT_SIDE) + 0.5), -1).reshape(-1, 2)
+    xy = uv @ m[:, :2].T + m[:, 2]
+    gy = 0.1 * (keep[3] - keep[1])
+    inner = (xy[:, 0] > keep[0] + 1) & (xy[:, 0] < keep[2] - 1) & (xy[:, 1] > keep[1] - gy + 1) & (xy[:, 1] < keep[3] + gy - 1)
+    outer = (xy[:, 0] < keep[0] - 1) | (xy[:, 0] > keep[2] + 1) | (xy[:, 1] < keep[1] - gy - 1) | (xy[:, 1] > keep[3] + gy + 1)
+    grey = (crop.reshape(-1, 3) == 114).all(axis=1)
+    assert grey[outer].all() and not grey[inner].any()
+    assert np.array_equal(region.crop(image)[~grey.reshape(INPUT_SIDE, INPUT_SIDE)], crop[~grey.reshape(INPUT_SIDE, INPUT_SIDE)])
+
+
 def test_alignment_points_give_a_square_two_and_a_half_radii_across():
     region = Region.from_alignment(np.array([50.0, 100.0]), np.array([50.0, 60.0]))
     assert region.side == pytest.approx(100.0) and np.allclose(region.up, [0, -1])
@@ -79,6 +96,10 @@ def test_the_network_alone_gives_mediapipes_pose_upright_and_turned_on_its_side(
         return out
 
     upright = settle(image, Region.from_box(box, 1.5))
+    # several people at once on the interpreters' threads: each gets what they get alone
+    many = net.run_many([(image, upright.next_region, None, 0.0)] * 3)
+    alone = net.run(upright.next_region.crop(image), upright.next_region)
+    assert all(np.array_equal(m.keypoints_2d, alone.keypoints_2d) for m in many)
     err = np.hypot(*(upright.keypoints_2d - graph.keypoints_2d).T)
     assert np.median(err) < 0.01 * height, f"median {np.median(err):.1f} px from MediaPipe's graph"
     assert upright.presence > 0.9

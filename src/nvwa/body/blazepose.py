@@ -224,9 +224,9 @@ class BlazePoseVideo:
                 continue
             region = known[0].moved(_centre(box) - known[1]) if known else Region.from_box(box, c.crop_margin)
             keep = None if c.track_mask_grow is None else box
-            jobs.append((i, region, known is None, region.crop(image, keep, c.track_mask_grow or 0.0)))
-        results = self.body.network.run_many([(crop, region) for _, region, _, crop in jobs])
-        for (i, _, first, _), out in zip(jobs, results):
+            jobs.append((i, known is None, (image, region, keep, c.track_mask_grow or 0.0)))
+        results = self.body.network.run_many([job for _, _, job in jobs])  # cut and landmarked on its threads
+        for (i, first, _), out in zip(jobs, results):
             track_id, image, box, _ = requests[i]
             if out.presence >= c.min_tracking_confidence:
                 found[i] = self._keep(track_id, out)

@@ -97,8 +97,9 @@ class Region:
         polygon = corners @ inverse[:, :2].T + inverse[:, 2]
         keep = np.zeros((INPUT_SIDE, INPUT_SIDE), np.uint8)
         cv2.fillConvexPoly(keep, np.round(polygon * 16).astype(np.int32), 1, shift=4)
-        crop[keep == 0] = GREY
-        return crop
+        out = np.full_like(crop, GREY)
+        cv2.copyTo(crop, keep, out)  # in C: a boolean-index assignment cost ~1 ms a crop
+        return out
 
 
 @dataclass(frozen=True)
@@ -180,15 +181,20 @@ class LandmarkNetwork:
         return Landmarks(frame_xy[:BODY], world, visibility, presence,
                          Region.from_alignment(frame_xy[HIP_CENTRE], frame_xy[CIRCLE_POINT]))
 
-    def run_many(self, jobs: list[tuple[np.ndarray, Region]]) -> list[Landmarks]:
-        """Several people [(crop, region)] at once, on up to ``threads`` interpreters."""
+    def run_many(self, jobs: list[tuple]) -> list[Landmarks]:
+        """Several people [(image, region, keep_box, grow)] at once (see :meth:`Region.crop`), each cut
+        and landmarked on one of up to ``threads`` interpreters."""
+        def one(job):
+            image, region, keep_box, grow = job
+            return self.run(region.crop(image, keep_box, grow), region)
+
         if len(jobs) < 2 or self.threads < 2:
-            return [self.run(c, r) for c, r in jobs]
+            return [one(job) for job in jobs]
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="landmarks")
-        return list(self._pool.map(lambda job: self.run(*job), jobs))
+        return list(self._pool.map(one, jobs))
 
     def close(self) -> None:
         if self._pool is not None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.segments import Segments, nan_median
+from nvwa.rig.segments import Segments, in_chunks, nan_median
 from nvwa.rig.skeleton import CHILDREN, JOINT, PARENT_INDEX, REST_DIRECTIONS, SMPL24_PARENTS, local_from_global_matrices
 
 
@@ -121,14 +121,25 @@ def fit_rigs(targets: list[RigTargets], bone_lengths: list[np.ndarray | None]) -
     people = Segments.of([tg.joints for tg in targets])
     joined = RigTargets(*(np.concatenate([getattr(tg, f) for tg in targets]) for f in
                           ("joints", "confidence", "foot_forward", "hand_forward", "head_left")))
-    R = _global_frames(joined)
-    rests = _people_rest(R, joined, people)
-    # Leaves (feet, head, hands) have no bone of their own to turn: they keep their parent's rotation.
-    for leaf in ("left_foot", "right_foot", "head", "left_hand", "right_hand"):
-        R[:, JOINT[leaf]] = R[:, SMPL24_PARENTS[JOINT[leaf]]]
-    quats = people.split(local_from_global_matrices(R))
+    local, spread = in_chunks(_local_rotations, *(getattr(joined, f) for f in ("joints", "confidence", "foot_forward", "hand_forward", "head_left")))
+    rests = _people_rest(spread, joined, people)
+    quats = people.split(local)
     return [RigMotion(np.asarray(lock_bone_lengths(tg.joints, tg.confidence) if b is None else b, dtype=np.float64),
                       q, tg.joints[:, 0].copy(), rest) for tg, b, q, rest in zip(targets, bone_lengths, quats, rests)]
+
+
+_SPREAD = (JOINT["pelvis"], JOINT["spine3"])  # the joints carrying several bones (see _people_rest)
+
+
+def _local_rotations(*fields: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """RigTargets' fields (frames first) -> (local quaternions (T, 24, 4), global rotations of the joints
+    carrying several bones (T, 2, 3, 3)). Leaves (feet, head, hands) have no bone of their own to turn:
+    they keep their parent's rotation."""
+    R = _global_frames(RigTargets(*fields))
+    spread = R[:, _SPREAD].copy()
+    for leaf in ("left_foot", "right_foot", "head", "left_hand", "right_hand"):
+        R[:, JOINT[leaf]] = R[:, SMPL24_PARENTS[JOINT[leaf]]]
+    return local_from_global_matrices(R), spread
 
 
 def _global_frames(targets: RigTargets) -> np.ndarray:
@@ -175,13 +186,13 @@ def _global_frames(targets: RigTargets) -> np.ndarray:
 def _people_rest(R: np.ndarray, targets: RigTargets, people: Segments) -> np.ndarray:
     """Joints carrying several bones: the spread of the others around the primary is each person's own
     (shoulder width against chest height), measured in the joint's frame over their confident frames
-    (all their frames where fewer than 3 are) -> (P, 24, 3) rest directions. R (N, 24, 3, 3) and the
-    targets: everyone's frames end to end."""
-    pairs = [(joint, child) for joint, primary in ((JOINT["pelvis"], JOINT["spine1"]), (JOINT["spine3"], JOINT["neck"]))
+    (all their frames where fewer than 3 are) -> (P, 24, 3) rest directions. R (N, 2, 3, 3): those
+    joints' (``_SPREAD``) global rotations; R and the targets: everyone's frames end to end."""
+    pairs = [(k, joint, child) for k, (joint, primary) in enumerate(zip(_SPREAD, (JOINT["spine1"], JOINT["neck"])))
              for child in CHILDREN[joint] if child != primary]
-    joint, child = (np.array(v) for v in zip(*pairs))
+    which, joint, child = (np.array(v) for v in zip(*pairs))
     X, conf = targets.joints, targets.confidence
-    local_dir = np.einsum("tkji,tkj->tki", R[:, joint], _normalize(X[:, child] - X[:, joint])[0])  # (N, 4, 3)
+    local_dir = np.einsum("tkji,tkj->tki", R[:, which], _normalize(X[:, child] - X[:, joint])[0])  # (N, 4, 3)
     ok = np.minimum(conf[:, child], conf[:, joint]) >= 0.5
     use = ok | people.per_row(people.reduce(np.add, ok.astype(np.intp)) < 3)
     d = nan_median(np.moveaxis(people.padded(np.where(use[..., None], local_dir, np.nan), fill=np.nan), 1, -1))  # (P, 4, 3)

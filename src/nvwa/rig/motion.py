@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from nvwa.rig.segments import Segments
+from nvwa.rig.segments import Segments, in_chunks
 from nvwa.rig.skeleton import REST_DIRECTIONS, forward_kinematics, global_rotations, joints_from_global, rest_offsets
 
 
@@ -85,10 +85,13 @@ def carry_joints(motions: list[RigMotion], global_rotations_: np.ndarray | None 
     rows = todo[people.owner]
     some = Segments(people.lengths[todo])
     pick = [m for m, k in zip(motions, todo) if k]
-    glob = global_rotations(some.join([m.local_rotations for m in pick], (24, 4))) if global_rotations_ is None else \
-        global_rotations_ if todo.all() else global_rotations_[rows]
     offsets = some.per_row(np.stack([rest_offsets(m.bone_lengths, m.rest_directions) for m in pick]))
-    joints = joints_from_global(glob, some.join([m.root_position for m in pick], (3,)), offsets=offsets)
+    root = some.join([m.root_position for m in pick], (3,))
+    if global_rotations_ is None:
+        joints = in_chunks(lambda q, r, o: joints_from_global(global_rotations(q), r, offsets=o),
+                           some.join([m.local_rotations for m in pick], (24, 4)), root, offsets)
+    else:
+        joints = joints_from_global(global_rotations_ if todo.all() else global_rotations_[rows], root, offsets=offsets)
     for m, j in zip(pick, some.split(joints)):
         m._carry(j)
 

@@ -50,13 +50,28 @@ LEVELS = _levels()
 PARENT_INDEX = np.array(SMPL24_PARENTS)
 
 
-def global_rotations(local_quat: np.ndarray) -> np.ndarray:
-    """local_quat (T, 24, 4) xyzw -> global rotation matrices (T, 24, 3, 3)."""
+def global_rotations(local_quat: np.ndarray, joints=None) -> np.ndarray:
+    """local_quat (T, 24, 4) xyzw -> global rotation matrices (T, 24, 3, 3); with ``joints`` (a list of
+    joint indices) only theirs, (T, len(joints), 3, 3), turned through their own ancestors alone."""
     T = local_quat.shape[0]
-    glob = Rotation.from_quat(local_quat.reshape(-1, 4)).as_matrix().reshape(T, 24, 3, 3)
+    need = np.arange(24) if joints is None else np.array(sorted(_with_ancestors(joints)))
+    at = np.full(24, -1)
+    at[need] = np.arange(len(need))
+    glob = Rotation.from_quat(local_quat[:, need].reshape(-1, 4)).as_matrix().reshape(T, len(need), 3, 3)
     for js in LEVELS:
-        glob[:, js] = glob[:, PARENT_INDEX[js]] @ glob[:, js]
-    return glob
+        js = js[at[js] >= 0]
+        if len(js):
+            glob[:, at[js]] = glob[:, at[PARENT_INDEX[js]]] @ glob[:, at[js]]
+    return glob if joints is None else glob[:, at[np.asarray(joints)]]
+
+
+def _with_ancestors(joints) -> set[int]:
+    out = set()
+    for j in joints:
+        while j >= 0 and j not in out:
+            out.add(int(j))
+            j = SMPL24_PARENTS[j]
+    return out
 
 
 def quaternions(matrices: np.ndarray) -> np.ndarray:

@@ -18,9 +18,13 @@ from scipy.spatial.transform import Rotation
 
 from nvwa.rig.motion import RigMotion
 from nvwa.rig.segments import Segments, nan_median
-from nvwa.rig.skeleton import JOINT, PARENT_INDEX, global_rotations, joints_from_global, quaternions, rest_offsets
+from nvwa.rig.skeleton import JOINT, PARENT_INDEX, global_rotations, quaternions, rest_offsets
 
 LEGS = (("left_hip", "left_knee", "left_ankle", "left_foot"), ("right_hip", "right_knee", "right_ankle", "right_foot"))
+# the joints whose global rotations phase 3 turns or reads: the pelvis and the legs down to the ankles
+_CHAIN = [JOINT[n] for n in ("pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle")]
+_AT = np.full(24, -1)
+_AT[_CHAIN] = np.arange(len(_CHAIN))
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -183,7 +187,7 @@ def _pelvis_shift(joints: np.ndarray, lengths: np.ndarray, targets, people: Segm
 def _leg_ik(lengths: np.ndarray, joints: np.ndarray, G: np.ndarray, act: np.ndarray, A_t: np.ndarray, names) -> np.ndarray:
     """Two-bone IK of one leg on the frames ``act``: hip and knee turned so the ankle reaches ``A_t``,
     the knee bending the way it did, the foot keeping its orientation (its global rotation stays);
-    writes the new global rotations into ``G`` -> each act frame's ankle move (m)."""
+    writes the new global rotations into ``G`` (N, 7, 3, 3), the ``_CHAIN`` joints' -> each act frame's ankle move (m)."""
     hip, knee, ankle, _ = (JOINT[n] for n in names)
     H, K, A = joints[act, hip], joints[act, knee], joints[act, ankle]
     L1, L2 = lengths[act, knee], lengths[act, ankle]
@@ -191,7 +195,7 @@ def _leg_ik(lengths: np.ndarray, joints: np.ndarray, G: np.ndarray, act: np.ndar
     u = _unit(A_t - H)
     # keep the knee on the side it was bending to
     side_dir = (K - H) - np.sum((K - H) * u, axis=1, keepdims=True) * u
-    fallback = G[act, hip] @ np.array([0.0, 0.0, 1.0])  # knees bend forward
+    fallback = G[act, _AT[hip]] @ np.array([0.0, 0.0, 1.0])  # knees bend forward
     fallback = fallback - np.sum(fallback * u, axis=1, keepdims=True) * u
     use_fb = np.linalg.norm(side_dir, axis=1) < 1e-6
     v = _unit(np.where(use_fb[:, None], fallback, side_dir))
@@ -199,8 +203,8 @@ def _leg_ik(lengths: np.ndarray, joints: np.ndarray, G: np.ndarray, act: np.ndar
     K_new = H + L1[:, None] * (cos_a[:, None] * u + np.sqrt(1 - cos_a ** 2)[:, None] * v)
     R1 = _swing(K - H, K_new - H)
     R2 = _swing(np.einsum("nij,nj->ni", R1, A - K), A_t - K_new)
-    G_hip, G_knee = R1 @ G[act, hip], R2 @ R1 @ G[act, knee]
-    G[act, hip], G[act, knee] = G_hip, G_knee
+    G_hip, G_knee = R1 @ G[act, _AT[hip]], R2 @ R1 @ G[act, _AT[knee]]
+    G[act, _AT[hip]], G[act, _AT[knee]] = G_hip, G_knee
     return np.linalg.norm(A_t - A, axis=1)
 
 
@@ -216,35 +220,46 @@ def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s
 def plant_feet_many(motions: list[RigMotion], t: np.ndarray, contact: np.ndarray, people: Segments, *, blend_s: float = 0.1,
                     global_rotations_: np.ndarray | None = None) -> list[tuple[RigMotion, dict]]:
     """:func:`plant_feet` for many people: t (N,), contact (N, 2) and ``global_rotations_`` (N, 24, 3, 3)
-    of everyone's frames end to end -> one (motion, summary) each, as each gets it alone."""
+    of everyone's frames end to end -> one (motion, summary) each, as each gets it alone. Only the legs
+    move: only their rotations (and the pelvis') are computed, only their joints' positions redone."""
     lengths = people.per_row(np.stack([m.bone_lengths for m in motions])) if motions else np.zeros((0, 24))
     root = people.join([m.root_position for m in motions], (3,))
     joints = people.join([m.joints() for m in motions], (24, 3))  # the motions' own FK, computed once
     local = people.join([m.local_rotations for m in motions], (24, 4))
-    G = global_rotations(local) if global_rotations_ is None else global_rotations_.copy()
+    G = global_rotations(local, _CHAIN) if global_rotations_ is None else global_rotations_[:, _CHAIN]
     targets, weights = zip(*(_ankle_targets(joints, contact[:, side], t, people, blend_s, names) for side, names in enumerate(LEGS)))
     shift = _pelvis_shift(joints, lengths, targets, people)
     root += shift
-    joints = joints + shift[:, None, :]
+    joints += shift[:, None, :]
     move = np.zeros(len(t))
     for side, names in enumerate(LEGS):
         act = weights[side] > 0
         if act.any():
             move[act] = np.maximum(move[act], _leg_ik(lengths, joints, G, act, targets[side][act], names))
-    # the legs' joints' local rotations from their new global ones, for every frame either leg moved, at once
     moved = (weights[0] > 0) | (weights[1] > 0)
-    legs = np.array([JOINT[n] for leg in LEGS for n in leg[:3]])
     if moved.any():
-        Gm = G[moved]
-        local[np.ix_(moved, legs)] = quaternions(np.swapaxes(Gm[:, PARENT_INDEX[legs]], -1, -2) @ Gm[:, legs])
-    offsets = people.per_row(np.stack([rest_offsets(m.bone_lengths, m.rest_directions) for m in motions])) if motions else None
-    out = joints_from_global(G, root, offsets=offsets)
+        _legs_moved(joints, local, G, moved, motions, people)
     feet = [JOINT[n] for leg in LEGS for n in leg[2:]]
-    lift = smooth_envelopes(np.clip(-out[:, feet, 1].min(axis=1), 0.0, None), t, people)  # what the legs could not do
+    lift = smooth_envelopes(np.clip(-joints[:, feet, 1].min(axis=1), 0.0, None), t, people)  # what the legs could not do
     root[:, 1] += lift
-    out[:, :, 1] += lift[:, None]
+    joints[:, :, 1] += lift[:, None]
     return [_planted(m, q, r, j, summary) for m, q, r, j, summary in
-            zip(motions, people.split(local), people.split(root), people.split(out), _summaries(contact, move, shift, lift, people))]
+            zip(motions, people.split(local), people.split(root), people.split(joints), _summaries(contact, move, shift, lift, people))]
+
+
+def _legs_moved(joints: np.ndarray, local: np.ndarray, G: np.ndarray, moved: np.ndarray, motions: list[RigMotion], people: Segments) -> None:
+    """On the frames either leg moved: the legs' local rotations from their new global ones ``G`` (the
+    ``_CHAIN`` joints'), and their knees, ankles and toes where those put them (in place)."""
+    legs = np.array([JOINT[n] for leg in LEGS for n in leg[:3]])
+    Gm = G[moved]
+    local[np.ix_(moved, legs)] = quaternions(np.swapaxes(Gm[:, _AT[PARENT_INDEX[legs]]], -1, -2) @ Gm[:, _AT[legs]])
+    offsets = people.per_row(np.stack([rest_offsets(m.bone_lengths, m.rest_directions) for m in motions]))[moved]
+    J = joints[moved]
+    for leg in LEGS:
+        for parent, child in zip(leg[:-1], leg[1:]):  # hip -> knee -> ankle -> toe: each from its parent's new place
+            p, c = JOINT[parent], JOINT[child]
+            J[:, c] = J[:, p] + np.einsum("tab,tb->ta", Gm[:, _AT[p]], offsets[:, c])
+    joints[moved] = J
 
 
 def _planted(motion: RigMotion, local: np.ndarray, root: np.ndarray, joints: np.ndarray, summary: dict) -> tuple[RigMotion, dict]:

@@ -15,6 +15,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from nvwa.rig.motion import RigMotion
+from nvwa.rig.segments import in_chunks
 from nvwa.rig.skeleton import global_rotations, local_from_global, quaternions
 from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_many, quaternion_channels, rotations_from_channels
 
@@ -102,12 +103,13 @@ def smooth_motions(motions: list[RigMotion], ts: list[np.ndarray], confidences: 
 
 
 def per_frame(fn, arrays: list[np.ndarray]) -> list[np.ndarray]:
-    """``fn`` of per-frame arrays (frames first) applied to several people's frames end to end in one
-    call (its cost is per call more than per frame), split back per person."""
+    """``fn`` of per-frame arrays (frames first) applied to several people's frames end to end (its
+    cost is per call more than per frame; pieces of ``nvwa.rig.segments.CHUNK_FRAMES`` keep its temporaries small),
+    split back per person."""
     lengths = [len(a) for a in arrays]
     if not arrays or sum(lengths) == 0:
         return [fn(a) if len(a) else a for a in arrays]
-    out = fn(np.concatenate([a for a in arrays if len(a)]))
+    out = in_chunks(fn, np.concatenate([a for a in arrays if len(a)]))
     return np.split(out, np.cumsum(lengths)[:-1])
 
 

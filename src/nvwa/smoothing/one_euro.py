@@ -53,9 +53,7 @@ def one_euro(x: np.ndarray, t: np.ndarray, config: OneEuroConfig | list[tuple[On
     dts = np.diff(t)
     if confidence is None and not beta.any() and len(dts) and np.allclose(dts, dts[0], rtol=1e-9, atol=0):
         return _fixed_low_pass(x, 2 * np.pi * dts[0] * min_cutoff)
-    scale = np.ones((len(dts), 1)) if confidence is None else _confidence_scale(np.asarray(confidence, dtype=np.float64))
-    # one series is the many-series recursion with one of them
-    return _recursion(x[:, None], *_step_terms(dts[:, None, None], scale[:, None], min_cutoff, beta, d_cutoff), np.array([len(x)]))[:, 0]
+    return one_euro_many([x], [t], config, [confidence], zero_lag=False)[0]  # the many-series recursion with one of them
 
 
 def _check_increasing(t: np.ndarray) -> None:
@@ -103,44 +101,48 @@ def one_euro_zero_lag(x: np.ndarray, t: np.ndarray, config: OneEuroConfig | list
     return x
 
 
-def _packed(xs: list[np.ndarray], order: np.ndarray) -> np.ndarray:
-    """P series side by side in ``order`` (longest first): values (T_max, P, D), past a series' end
-    unset (never read: each step updates only the series still running)."""
-    X = np.empty((max(len(x) for x in xs), len(xs), xs[0].shape[1]))
-    for j, k in enumerate(order):
-        X[:len(xs[k]), j] = xs[k]
-    return X
+class _FrameMajor:
+    """P series of different lengths laid out frame after frame, the longest series first within each
+    frame: frame f's rows are ``start[f] : start[f] + running[f]``, one per series still running at f,
+    N rows in all (no padding: memory and work in proportion to the frames there are)."""
+
+    def __init__(self, lengths: np.ndarray) -> None:
+        self.order = np.argsort(-lengths, kind="stable")  # rank j -> series
+        ranked = lengths[self.order]
+        self.running = np.searchsorted(-ranked, -np.arange(ranked[0]), side="left")  # (T_max,) series reaching frame f
+        self.start = np.concatenate([[0], np.cumsum(self.running)[:-1]])
+        self.rows = [self.start[:n] + j for j, n in enumerate(ranked)]  # rank j's rows, frame by frame
+        self.total = int(ranked.sum())
+
+    def packed(self, xs: list[np.ndarray]) -> np.ndarray:
+        X = np.empty((self.total, xs[0].shape[1]))
+        for rows, k in zip(self.rows, self.order):
+            X[rows] = xs[k]
+        return X
+
+    def flip(self, X: np.ndarray) -> None:
+        """Each series reversed in time, in place: the next pass runs the other way."""
+        for rows in self.rows:
+            X[rows] = X[rows[::-1]]
 
 
-def _flip(X: np.ndarray, lengths: np.ndarray) -> None:
-    """Each series of X (T_max, P, D) (lengths (P,)) reversed in time, in place: the next pass runs the other way."""
-    for j, n in enumerate(lengths):
-        X[:n, j] = X[:n, j][::-1]
-
-
-def _packed_steps(ts: list[np.ndarray], confs: list, order: np.ndarray, reverse: bool, params) -> tuple:
-    """The steps' terms of the recursion (:func:`_step_terms`) for the series side by side in ``order``,
-    each running backward when ``reverse``."""
-    T, P, D = max(len(t) for t in ts), len(ts), len(params[0])
-    dt = np.ones((max(T - 1, 0), P, 1))
-    scale = np.ones((max(T - 1, 0), P, D))
-    for j, k in enumerate(order):
-        t, c, n = ts[k], confs[k], len(ts[k])
+def _step_terms(layout: _FrameMajor, ts: list[np.ndarray], confs: list, reverse: bool, params) -> tuple:
+    """Everything a step of the recursion needs that does not depend on the signal, on the rows of the
+    frame each step arrives at (each series running backward when ``reverse``): the speed filter's
+    alpha (N, 1 or D), 1 / dt (N, 1), 2 pi dt x confidence scale (N, D), min_cutoff and beta (D,)."""
+    min_cutoff, beta, d_cutoff = params
+    dt = np.ones((layout.total, 1))
+    two_pi_dt = np.ones((layout.total, len(min_cutoff)))
+    for rows, k in zip(layout.rows, layout.order):
+        t, c = ts[k], confs[k]
         if reverse:
             t, c = -t[::-1], None if c is None else c[::-1]
-        dt[:n - 1, j, 0] = np.diff(t)
+        dt[rows[1:], 0] = np.diff(t)
         if c is not None:
-            scale[:n - 1, j] = _confidence_scale(c)
-    return _step_terms(dt, scale, *params)
-
-
-def _step_terms(dt: np.ndarray, scale: np.ndarray, min_cutoff, beta, d_cutoff) -> tuple[np.ndarray, ...]:
-    """Everything a step of the recursion needs that does not depend on the signal, from steps dt
-    (T-1, P, 1) and confidence scales (T-1, P, D) (turned into 2 pi dt scale in place): the speed
-    filter's alpha (T-1, P, 1 or D), 1 / dt, 2 pi dt scale (T-1, P, D), min_cutoff and beta (D,)."""
+            two_pi_dt[rows[1:]] = _confidence_scale(c)
     a_d = _alpha(d_cutoff[:1] if (d_cutoff == d_cutoff[0]).all() else d_cutoff, dt)
-    scale *= 2 * np.pi * dt
-    return a_d, 1.0 / dt, scale, min_cutoff, beta
+    two_pi_dt *= 2 * np.pi * dt
+    return a_d, 1.0 / dt, two_pi_dt, min_cutoff, beta
 
 
 def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroConfig | list[tuple[OneEuroConfig, int]],
@@ -148,9 +150,9 @@ def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroCon
     """Many series at once (people, each with their own timestamps and length): xs [(T_k, D)], ts
     [(T_k,)], confidences [(T_k,) or (T_k, D) or None] -> [(T_k, D)], each exactly what
     :func:`one_euro_zero_lag` (or :func:`one_euro` when not ``zero_lag``) gives it alone. The recursion
-    runs once over the longest series' steps with every series still running side by side (longest
-    first), so its per-step cost is paid once for all of them; what does not depend on the signal is
-    computed once per direction, and the passes reuse two buffers."""
+    runs once over the longest series' steps with every series still running side by side, so its
+    per-step cost is paid once for all of them; what does not depend on the signal is computed once
+    per direction, and the passes share two buffers."""
     xs = [np.asarray(x, dtype=np.float64) for x in xs]
     xs = [x[:, None] if x.ndim == 1 else x for x in xs]
     ts = [np.asarray(t, dtype=np.float64) for t in ts]
@@ -162,51 +164,48 @@ def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroCon
     if not todo:
         return results
     params = _channel_params(config, xs[todo[0]].shape[1])
-    lengths = np.array([len(xs[k]) for k in todo])
-    order = np.argsort(-lengths, kind="stable")
-    running = lengths[order]
+    layout = _FrameMajor(np.array([len(xs[k]) for k in todo]))
     directions = (False, True) if zero_lag else (False,)
-    steps = {reverse: _packed_steps([ts[k] for k in todo], [confs[k] for k in todo], order, reverse, params) for reverse in directions}
-    X = _packed([xs[k] for k in todo], order)
+    steps = {reverse: _step_terms(layout, [ts[k] for k in todo], [confs[k] for k in todo], reverse, params) for reverse in directions}
+    X = layout.packed([xs[k] for k in todo])
     buffer = np.empty_like(X)
     for _ in range(passes if zero_lag else 1):
         for reverse in directions:
             if reverse:
-                _flip(X, running)
-            _recursion(X, *steps[reverse], running, out=buffer)
+                layout.flip(X)
+            _recursion(X, *steps[reverse], layout, out=buffer)
             X, buffer = buffer, X
             if reverse:
-                _flip(X, running)
-    for j, k in enumerate(order):
-        results[todo[k]] = X[:lengths[k], j].copy()
+                layout.flip(X)
+    for rows, k in zip(layout.rows, layout.order):
+        results[todo[k]] = X[rows]
     return results
 
 
 def _recursion(X: np.ndarray, a_d: np.ndarray, inv_dt: np.ndarray, two_pi_dt: np.ndarray, min_cutoff: np.ndarray, beta: np.ndarray,
-               lengths: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """The filter's recursion over the rows of X (T, P, D), the series longest first (``lengths`` (P,)
-    non-increasing): each step updates only the series still running, in place (no allocation per step)."""
-    out = np.empty_like(X) if out is None else out
-    out[0] = X[0]
-    dx = np.zeros(X.shape[1:])
-    step, tmp, wc = (np.empty(X.shape[1:]) for _ in range(3))
-    running = np.searchsorted(-lengths, -np.arange(1, len(X)), side="left")  # [i - 1]: how many series reach frame i
-    for i in range(1, len(X)):
-        n = running[i - 1]
+               layout: _FrameMajor, out: np.ndarray) -> np.ndarray:
+    """The filter's recursion over the frames of X (N, D) laid out by ``layout``: each step updates the
+    series still running, in place (no allocation per step)."""
+    P = layout.running[0]
+    out[:P] = X[:P]
+    dx = np.zeros((P, X.shape[1]))
+    step, tmp, wc = (np.empty_like(dx) for _ in range(3))
+    for f in range(1, len(layout.running)):
+        n, a, prev = layout.running[f], layout.start[f], layout.start[f - 1]
         s, w, d, q = step[:n], wc[:n], dx[:n], tmp[:n]
-        np.subtract(X[i, :n], out[i - 1, :n], out=s)
-        np.multiply(s, inv_dt[i - 1, :n], out=q)  # the speed, filtered: dx += a_d (step / dt - dx)
+        np.subtract(X[a:a + n], out[prev:prev + n], out=s)
+        np.multiply(s, inv_dt[a:a + n], out=q)  # the speed, filtered: dx += a_d (step / dt - dx)
         q -= d
-        q *= a_d[i - 1, :n]
+        q *= a_d[a:a + n]
         d += q
         np.abs(d, out=w)  # the cutoff (as 2 pi dt cutoff): faster moves, higher cutoff
         w *= beta
         w += min_cutoff
-        w *= two_pi_dt[i - 1, :n]
+        w *= two_pi_dt[a:a + n]
         np.add(w, 1.0, out=q)  # the value, filtered: alpha = wc / (1 + wc)
         w /= q
         s *= w
-        np.add(out[i - 1, :n], s, out=out[i, :n])
+        np.add(out[prev:prev + n], s, out=out[a:a + n])
     return out
 
 

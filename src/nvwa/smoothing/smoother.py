@@ -14,7 +14,7 @@ import numpy as np
 from nvwa.rig.motion import RigMotion
 from nvwa.rig.motion import carry_joints
 from nvwa.rig.segments import Segments
-from nvwa.rig.skeleton import JOINT, global_rotations
+from nvwa.rig.skeleton import JOINT
 from nvwa.smoothing.foot_contact import ContactConfig, detect_contacts_many
 from nvwa.smoothing.footskate import lock_pelvis_height_many, plant_feet_many
 from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motions
@@ -80,8 +80,8 @@ def constrain_rig(motion_world: RigMotion, timestamps_s: np.ndarray, preset: str
 
 def constrain_rigs(motions_world: list[RigMotion], timestamps_s: list[np.ndarray], preset: str) -> list[tuple[RigMotion, np.ndarray, dict]]:
     """Phase 3 for many people -> one (motion, contact, summary) each, as :func:`constrain_rig` gives it;
-    contacts, pelvis lock and planted feet run over everyone's frames end to end, their global
-    rotations (and the forward kinematics of those that have none yet) computed in one call."""
+    contacts, pelvis lock and planted feet run over everyone's frames end to end (and the forward
+    kinematics of those that have none yet in one pass)."""
     config = _preset(preset)
     ts = [np.asarray(t, dtype=np.float64) for t in timestamps_s]
     out = [(m, np.zeros((len(t), 2), dtype=bool), {"contacts": [0, 0]}) for m, t in zip(motions_world, ts)]
@@ -91,11 +91,10 @@ def constrain_rigs(motions_world: list[RigMotion], timestamps_s: list[np.ndarray
     motions = [motions_world[k] for k in todo]
     people = Segments([len(ts[k]) for k in todo])
     t = people.join([ts[k] for k in todo])
-    G = global_rotations(people.join([m.local_rotations for m in motions], (24, 4)))
-    carry_joints(motions, G)
+    carry_joints(motions)
     contact = detect_contacts_many(foot_points(people.join([m.joints() for m in motions], (24, 3))), t, people, config.contacts)
     locked = lock_pelvis_height_many(motions, t, contact, people, blend_s=config.blend_s)
-    planted = plant_feet_many([m for m, _ in locked], t, contact, people, blend_s=config.blend_s, global_rotations_=G)
+    planted = plant_feet_many([m for m, _ in locked], t, contact, people, blend_s=config.blend_s)
     for k, c, (_, lock_summary), (m, summary) in zip(todo, people.split(contact), locked, planted):
         out[k] = (m, c, {**summary, **lock_summary})
     return out

@@ -53,8 +53,18 @@ def lock_bone_lengths_many(joints: np.ndarray, confidence: np.ndarray, people: S
     """:func:`lock_bone_lengths` for many people at once: joints (N, 24, 3) and confidence (N, 24) of
     everyone's frames end to end (``people`` says whose) -> (P, 24) m. Each person's bones are sorted
     side by side (past a person's end: +inf, which sorts last and is never kept)."""
+    return locked_bone_lengths(bone_lengths(joints), confidence, people, min_confidence=min_confidence, trim=trim)
+
+
+def bone_lengths(joints: np.ndarray) -> np.ndarray:
+    """joints (N, 24, 3) -> (N, 23) each frame's length of every bone (joint 1-23 to its parent)."""
+    return in_chunks(lambda x: np.linalg.norm(x[:, 1:] - x[:, PARENT_INDEX[1:]], axis=-1), joints)
+
+
+def locked_bone_lengths(d: np.ndarray, confidence: np.ndarray, people: Segments, *, min_confidence: float = 0.5,
+                        trim: float = 0.2) -> np.ndarray:
+    """:func:`lock_bone_lengths_many` from the frames' bone lengths d (N, 23) (:func:`bone_lengths`)."""
     parents = PARENT_INDEX[1:]
-    d = np.linalg.norm(joints[:, 1:] - joints[:, parents], axis=-1)  # (N, 23)
     ok = np.minimum(confidence[:, 1:], confidence[:, parents]) >= min_confidence
     use = ok | people.per_row(people.reduce(np.add, ok.astype(np.intp)) < 3)  # never seen confidently: all frames
     n = people.reduce(np.add, use.astype(np.intp))  # (P, 23)

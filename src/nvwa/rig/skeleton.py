@@ -74,6 +74,24 @@ def _with_ancestors(joints) -> set[int]:
     return out
 
 
+def global_quaternions(local_quat: np.ndarray) -> np.ndarray:
+    """local_quat (T, 24, 4) xyzw -> each joint's global rotation (T, 24, 4) as a quaternion, composed
+    down the tree as quaternions (half the work of :func:`global_rotations` and no conversion back from
+    matrices). Unit to rounding; the sign of each is whatever the products give (q and -q are one rotation)."""
+    glob = np.array(local_quat, dtype=np.float64, copy=True)
+    for js in LEVELS:
+        glob[:, js] = _quaternion_product(glob[:, PARENT_INDEX[js]], glob[:, js])
+    return glob
+
+
+def _quaternion_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(..., 4), (..., 4) xyzw -> a b, the rotation b then a (Hamilton product)."""
+    ax, ay, az, aw = np.moveaxis(a, -1, 0)
+    bx, by, bz, bw = np.moveaxis(b, -1, 0)
+    return np.stack([aw * bx + ax * bw + ay * bz - az * by, aw * by - ax * bz + ay * bw + az * bx,
+                     aw * bz + ax * by - ay * bx + az * bw, aw * bw - ax * bx - ay * by - az * bz], axis=-1)
+
+
 def quaternions(matrices: np.ndarray) -> np.ndarray:
     """Rotation matrices (..., 3, 3) -> quaternions (..., 4) xyzw. Only for matrices the rig made itself
     (products of rotations, orthonormal to rounding): scipy then skips its orthogonalisation and
@@ -98,9 +116,15 @@ def local_from_global_matrices(glob: np.ndarray) -> np.ndarray:
 
 def local_from_global(global_quat: np.ndarray) -> np.ndarray:
     """global_quat (T, 24, 4) xyzw (each joint's rotation in the root's frame of reference) -> local
-    quaternions (T, 24, 4) relative to the parent."""
-    T = global_quat.shape[0]
-    return local_from_global_matrices(Rotation.from_quat(global_quat.reshape(-1, 4)).as_matrix().reshape(T, 24, 3, 3))
+    quaternions (T, 24, 4) relative to the parent: the parent's conjugate times the joint's, as
+    quaternions (no round trip through matrices), given the sign scipy's matrix conversion gives (the
+    largest component positive)."""
+    g = np.asarray(global_quat, dtype=np.float64)
+    g = g / np.linalg.norm(g, axis=-1, keepdims=True)
+    local = g.copy()
+    local[:, 1:] = _quaternion_product(g[:, PARENT_INDEX[1:]] * np.array([-1.0, -1.0, -1.0, 1.0]), g[:, 1:])
+    largest = np.take_along_axis(local, np.argmax(np.abs(local), axis=-1)[..., None], axis=-1)
+    return np.where(largest < 0, -local, local)
 
 
 def forward_kinematics(local_quat: np.ndarray, root_position: np.ndarray, bone_lengths: np.ndarray,

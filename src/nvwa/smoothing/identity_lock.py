@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nvwa.rig.fit import lock_bone_lengths_many
+from nvwa.rig.fit import bone_lengths, locked_bone_lengths
 from nvwa.rig.segments import Segments
 from nvwa.rig.skeleton import PARENT_INDEX
 
@@ -31,9 +31,12 @@ def lock_identity_many(joints: list[np.ndarray], confidences: list[np.ndarray], 
     X, C = people.join(joints, (24, 3)), people.join(confidences, (24,))
     finite = np.isfinite(X).all(axis=(1, 2))
     conf = np.where(finite[:, None], np.nan_to_num(C), 0.0)
-    lengths = lock_bone_lengths_many(np.nan_to_num(X), conf, people)
+    raw = bone_lengths(X)  # (N, 23)
+    clean = raw.copy()  # the lock sees non-finite joints as 0 (their frames have no confidence)
+    clean[~finite] = bone_lengths(np.nan_to_num(X[~finite]))
+    lengths = locked_bone_lengths(clean, conf, people)
     locked = people.per_row(lengths[:, 1:])
-    err = np.abs(np.linalg.norm(X[:, 1:] - X[:, _PARENTS], axis=-1) - locked)  # (N, 23)
+    err = np.abs(raw - locked)
     rel = err / np.maximum(locked, 1e-6)
     changed = people.reduce(np.add, (np.nan_to_num(rel, nan=0.0).max(axis=1, initial=0.0) > tolerance).astype(np.intp))
     with np.errstate(invalid="ignore"):
@@ -67,7 +70,7 @@ def repair_keypoints_many(joints: list[np.ndarray], confidences: list[np.ndarray
     people = Segments.of(joints)
     X, conf, t = people.join(joints, (24, 3)), people.join(confidences, (24,)), people.join(ts)
     L = people.per_row(np.asarray(lengths, dtype=np.float64).reshape(-1, 24)[:, 1:])
-    error = np.abs(np.linalg.norm(X[:, 1:] - X[:, _PARENTS], axis=-1) - L)
+    error = np.abs(bone_lengths(X) - L)
     bad = np.zeros(conf.shape, dtype=bool)
     bad[:, 1:] = ~((error <= max_stretch * L) | (error <= min_error_m))  # NaN counts as bad
     bad |= ~(conf >= min_confidence) | ~np.isfinite(X).all(axis=-1)

@@ -15,8 +15,8 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.segments import in_chunks
-from nvwa.rig.skeleton import global_rotations, local_from_global, quaternions
+from nvwa.rig.segments import Segments, in_chunks
+from nvwa.rig.skeleton import global_quaternions, local_from_global
 from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_many, quaternion_channels, rotations_from_channels
 
 
@@ -40,14 +40,11 @@ def usable_frames(motion: RigMotion, t: np.ndarray, confidence: np.ndarray) -> t
     if (~seen & finite).any():
         warnings.append(f"{int((~seen & finite).sum())} frames with every joint missing")
     ok = finite & seen
-    last = -np.inf
-    bad_time = 0
-    for i in np.nonzero(ok)[0]:
-        if t[i] <= last:
-            ok[i] = False
-            bad_time += 1
-        else:
-            last = t[i]
+    # a frame's timestamp must pass every earlier usable frame's (those it passes are the ones kept)
+    before = np.maximum.accumulate(np.concatenate([[-np.inf], np.where(ok, t, -np.inf)[:-1]])) if len(t) else t
+    late = ok & ~(t > before)
+    ok &= ~late
+    bad_time = int(late.sum())
     if bad_time:
         warnings.append(f"{bad_time} frames with a duplicated or decreasing timestamp")
     return ok, warnings
@@ -88,7 +85,7 @@ def smooth_motions(motions: list[RigMotion], ts: list[np.ndarray], confidences: 
     usable = [usable_frames(m, t, c) for m, t, c in zip(motions, ts, confidences)]
     # filtered as global rotations: a joint's position then depends on its own filtered rotation
     # only, so a noisy twist of a parent (which moves no joint) cannot bend its children's bones
-    glob = per_frame(lambda local: quaternions(global_rotations(local)), [m.local_rotations[ok] for m, (ok, _) in zip(motions, usable)])
+    glob = per_frame(global_quaternions, [m.local_rotations[ok] for m, (ok, _) in zip(motions, usable)])
     prepared = [_prepared(m, t, c, ok, w, q) for m, t, c, (ok, w), q in zip(motions, ts, confidences, usable, glob)]
     todo = [k for k, p in enumerate(prepared) if p["ok"].sum() >= 2]
     if todo:
@@ -138,12 +135,14 @@ def _finished(motion: RigMotion, prep: dict, quats_s: np.ndarray, config: Motion
         summary["max_correction_m"] = 0.0
         return motion, ok, summary
     root_s = prep["x"][:, :3]
-    full_root = np.zeros((T, 3))
-    full_root[ok] = root_s
-    full_q = np.tile(np.array([0, 0, 0, 1.0]), (T, 24, 1))
-    full_q[ok] = quats_s
-    full_root = _fill(full_root, ok, quats=False)
-    full_q = _fill(full_q, ok, quats=True)
+    full_root, full_q = root_s, quats_s
+    if not ok.all():
+        full_root = np.zeros((T, 3))
+        full_root[ok] = root_s
+        full_q = np.tile(np.array([0, 0, 0, 1.0]), (T, 24, 1))
+        full_q[ok] = quats_s
+        full_root = _fill(full_root, ok, quats=False)
+        full_q = _fill(full_q, ok, quats=True)
     # long gaps are filled too (output keeps its length) but stay marked as not observed
     summary["max_correction_m"] = float(np.max(np.linalg.norm(root_s - prep["root"], axis=1)))
     gaps = _gap_lengths(ok, prep["t_all"])
@@ -152,12 +151,13 @@ def _finished(motion: RigMotion, prep: dict, quats_s: np.ndarray, config: Motion
 
 
 def _gap_lengths(ok: np.ndarray, t: np.ndarray) -> list[float]:
-    gaps, start = [], None
-    for i, good in enumerate(ok):
-        if not good and start is None:
-            start = i
-        if good and start is not None:
-            prev = start - 1
-            gaps.append(float(t[i] - t[prev]) if prev >= 0 and np.isfinite(t[i] - t[prev]) else float("inf"))
-            start = None
-    return gaps
+    """The time across each run of frames not ``ok`` that a usable frame ends, from the usable frame
+    before it (inf where there is none, or a timestamp is not finite)."""
+    starts, stops = Segments([len(ok)]).runs(~ok)
+    starts, stops = starts[stops < len(ok)], stops[stops < len(ok)]
+    span = np.full(len(starts), np.inf)
+    inner = starts > 0
+    with np.errstate(invalid="ignore"):
+        d = t[stops[inner]] - t[starts[inner] - 1]
+    span[inner] = np.where(np.isfinite(d), d, np.inf)
+    return span.tolist()

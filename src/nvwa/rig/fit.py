@@ -15,7 +15,7 @@ import numpy as np
 
 from nvwa.rig.motion import RigMotion
 from nvwa.rig.segments import Segments, in_chunks, nan_median
-from nvwa.rig.skeleton import CHILDREN, JOINT, PARENT_INDEX, REST_DIRECTIONS, SMPL24_PARENTS, local_from_global_matrices
+from nvwa.rig.skeleton import CHILDREN, JOINT, PARENT_INDEX, REST_DIRECTIONS, local_from_global, quaternions
 
 
 @dataclass(frozen=True)
@@ -85,37 +85,47 @@ def _normalize(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return v / np.maximum(n, 1e-9), n[..., 0]
 
 
-def _axes(primary: np.ndarray, aux: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(..., 3) primary and auxiliary directions -> the orthonormal axes e1 (along primary), e2 (toward
-    aux), e3 = e1 x e2, each (..., 3), and the auxiliary's usable part |aux x primary| (0 when degenerate)."""
-    e1, _ = _normalize(primary)
-    a, _ = _normalize(aux)
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(..., 3) x (..., 3), written out (np.cross's own axis handling costs more than the products here)."""
+    return np.stack([a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1], a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+                     a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
+
+
+def _axes(e1: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(..., 3) unit primary e1 and unit auxiliary a -> the axes e2 (toward a, across e1) and e3 = e1 x e2,
+    each (..., 3), and the auxiliary's usable part |a x e1| (0 when degenerate)."""
     a_perp = a - np.sum(a * e1, -1, keepdims=True) * e1
     e2, quality = _normalize(a_perp)
-    return e1, e2, np.cross(e1, e2), quality
+    return e2, _cross(e1, e2), quality
 
 
-def _solve(primary_obs, aux_obs, fallback_obs, primary_rest, aux_rest, fallback_rest, low=0.1, high=0.4):
-    """Global rotations (..., 3, 3) taking rest directions onto observed ones; observed directions
-    (..., 3), rest ones broadcastable to them.
+def _solve(n, aux, fallback, rest, low=0.1, high=0.4):
+    """Global rotations (..., 3, 3) taking rest directions onto observed ones: n, aux, fallback (..., 3)
+    the observed unit bone, auxiliary and fallback directions; ``rest`` the rest pose's frames (:func:`_rest_frames`).
 
     The twist comes from the auxiliary direction where it is well away from the bone, from the fallback
     where it is nearly parallel, and from a blend of the two in between: a hard switch would flip the
     twist between neighbouring frames (a straightening arm), and a filter over such flips bends bones.
     """
-    n, e2, e3, q = _axes(primary_obs, aux_obs)
-    _, f2, f3, _ = _axes(primary_obs, fallback_obs)
-    F_rest = np.stack(_axes(primary_rest, aux_rest)[:3], axis=-1)
-    Ffb_rest = np.stack(_axes(primary_rest, fallback_rest)[:3], axis=-1)
-    # G_aux = [n e2 e3] F_rest^T and G_fb = [n f2 f3] Ffb_rest^T both take the bone onto n and differ only by
-    # a twist about n, by the angle G_aux G_fb^T turns f2 through: G_aux G_fb^T f2 = C11 e2 + C21 e3,
-    # C = F_rest^T Ffb_rest (the rest frames' own twist). Turn G_fb part-way: [n f2 f3] turned, then Ffb_rest^T.
-    C = np.swapaxes(F_rest, -1, -2) @ Ffb_rest
-    c, s = C[..., 1, 1], C[..., 2, 1]
+    e2, e3, q = _axes(n, aux)
+    f2, f3, _ = _axes(n, fallback)
+    c, s, Ffb_rest_T = rest
     dot = lambda u, v: np.sum(u * v, -1)  # noqa: E731
     angle = np.clip((q - low) / (high - low), 0.0, 1.0) * np.arctan2(c * dot(e2, f3) + s * dot(e3, f3), c * dot(e2, f2) + s * dot(e3, f2))
     ca, sa = np.cos(angle)[..., None], np.sin(angle)[..., None]
-    return np.stack([n, ca * f2 + sa * f3, ca * f3 - sa * f2], axis=-1) @ np.swapaxes(Ffb_rest, -1, -2)
+    return np.stack([n, ca * f2 + sa * f3, ca * f3 - sa * f2], axis=-1) @ Ffb_rest_T
+
+
+def _rest_frames(primary, aux, fallback) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rest pose's side of :func:`_solve` for rest directions (n, 3): G_aux = [n e2 e3] F_rest^T and
+    G_fb = [n f2 f3] Ffb_rest^T both take the bone onto n and differ only by a twist about n, by the
+    angle G_aux G_fb^T turns f2 through: G_aux G_fb^T f2 = C11 e2 + C21 e3, C = F_rest^T Ffb_rest (the
+    rest frames' own twist). -> (C11, C21, Ffb_rest^T); G_fb turned part-way is [n f2 f3] turned, then Ffb_rest^T."""
+    e1 = _normalize(primary)[0]
+    F_rest = np.stack([e1, *_axes(e1, _normalize(aux)[0])[:2]], axis=-1)
+    Ffb_rest = np.stack([e1, *_axes(e1, _normalize(fallback)[0])[:2]], axis=-1)
+    C = np.swapaxes(F_rest, -1, -2) @ Ffb_rest
+    return C[..., 1, 1], C[..., 2, 1], np.swapaxes(Ffb_rest, -1, -2)
 
 
 def fit_rig(targets: RigTargets, bone_lengths: np.ndarray | None = None) -> RigMotion:
@@ -138,58 +148,63 @@ def fit_rigs(targets: list[RigTargets], bone_lengths: list[np.ndarray | None]) -
                       q, tg.joints[:, 0].copy(), rest) for tg, b, q, rest in zip(targets, bone_lengths, quats, rests)]
 
 
-_SPREAD = (JOINT["pelvis"], JOINT["spine3"])  # the joints carrying several bones (see _people_rest)
-
-
 def _local_rotations(*fields: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """RigTargets' fields (frames first) -> (local quaternions (T, 24, 4), global rotations of the joints
-    carrying several bones (T, 2, 3, 3)). Leaves (feet, head, hands) have no bone of their own to turn:
-    they keep their parent's rotation."""
+    carrying several bones (T, 2, 3, 3))."""
     R = _global_frames(RigTargets(*fields))
-    spread = R[:, _SPREAD].copy()
-    for leaf in ("left_foot", "right_foot", "head", "left_hand", "right_hand"):
-        R[:, JOINT[leaf]] = R[:, SMPL24_PARENTS[JOINT[leaf]]]
-    return local_from_global_matrices(R), spread
+    return local_from_global(quaternions(R)), R[:, _SPREAD]
+
+
+# the directions each frame's joints are turned by, from the frame's keypoints (see _cues), by name
+_CUES = ("left", "shoulders_left", "up", "spine1", "spine2", "collars", "head_left", "left_foot_forward", "right_foot_forward",
+         "left_forearm", "right_forearm", "left_hand_forward", "right_hand_forward")
+
+
+def _solved_joints() -> tuple[np.ndarray, ...]:
+    """Every joint with a bone of its own: (joint, its child along the bone, auxiliary cue, its rest
+    direction, fallback cue, its rest direction) as arrays over those joints."""
+    J, (ex, ey, ez) = JOINT, np.eye(3)
+    rows = [("pelvis", "spine1", "left", ex), ("spine1", "spine2", "spine1", ex), ("spine2", "spine3", "spine2", ex),
+            # spine3 carries three bones (neck, both collars): the collar line fixes its twist exactly
+            ("spine3", "neck", "collars", ex, "shoulders_left", ex), ("neck", "head", "head_left", ex, "shoulders_left", ex)]
+    for side in ("left", "right"):
+        rows += [(f"{side}_hip", f"{side}_knee", f"{side}_foot_forward", ez), (f"{side}_knee", f"{side}_ankle", f"{side}_foot_forward", ez),
+                 (f"{side}_ankle", f"{side}_foot", "left", ex), (f"{side}_collar", f"{side}_shoulder", "up", ey),
+                 (f"{side}_shoulder", f"{side}_elbow", f"{side}_forearm", ez), (f"{side}_elbow", f"{side}_wrist", f"{side}_hand_forward", ez),
+                 (f"{side}_wrist", f"{side}_hand", f"{side}_hand_forward", ez)]
+    full = [r if len(r) == 6 else (*r, *(("up", ey) if abs(REST_DIRECTIONS[J[r[1]]][0]) > 0.9 else ("left", ex))) for r in rows]
+    joint, child = (np.array([J[r[k]] for r in full]) for k in (0, 1))
+    aux, fallback = (np.array([_CUES.index(r[k]) for r in full]) for k in (2, 4))
+    return joint, child, aux, np.array([r[3] for r in full]), fallback, np.array([r[5] for r in full])
+
+
+_JOINT, _CHILD, _AUX, _AUX_REST, _FALLBACK, _FALLBACK_REST = _solved_joints()
+_REST = _rest_frames(REST_DIRECTIONS[_CHILD], _AUX_REST, _FALLBACK_REST)
+_LEAVES = np.array([JOINT[n] for n in ("left_foot", "right_foot", "head", "left_hand", "right_hand")])
+_SPREAD = [JOINT["pelvis"], JOINT["spine3"]]  # the joints carrying several bones (see _people_rest)
+
+
+def _cues(targets: RigTargets) -> np.ndarray:
+    """The directions of ``_CUES`` per frame, each unit: (T, len(_CUES), 3)."""
+    X, J = targets.joints, JOINT
+    left, shoulders_left = X[:, J["left_hip"]] - X[:, J["right_hip"]], X[:, J["left_shoulder"]] - X[:, J["right_shoulder"]]
+    left_n, shoulders_left_n = _normalize(left)[0], _normalize(shoulders_left)[0]
+    raw = [left, shoulders_left, X[:, J["neck"]] - X[:, J["pelvis"]], 2 / 3 * left_n + 1 / 3 * shoulders_left_n,
+           1 / 3 * left_n + 2 / 3 * shoulders_left_n, X[:, J["left_collar"]] - X[:, J["right_collar"]], targets.head_left,
+           targets.foot_forward[:, 0], targets.foot_forward[:, 1], X[:, J["left_wrist"]] - X[:, J["left_elbow"]],
+           X[:, J["right_wrist"]] - X[:, J["right_elbow"]], targets.hand_forward[:, 0], targets.hand_forward[:, 1]]
+    return _normalize(np.stack(raw, axis=1))[0]
 
 
 def _global_frames(targets: RigTargets) -> np.ndarray:
-    """Each joint's global rotation (T, 24, 3, 3) from the frame's observations alone (leaves: identity)."""
+    """Each joint's global rotation (T, 24, 3, 3) from the frame's observations alone. Every joint's
+    rotation depends on the observations only (not on its parent's): one batched solve. Leaves (feet,
+    head, hands) have no bone of their own to turn: they keep their parent's rotation."""
     X = targets.joints
-    J = JOINT
-    left = X[:, J["left_hip"]] - X[:, J["right_hip"]]
-    shoulders_left = X[:, J["left_shoulder"]] - X[:, J["right_shoulder"]]
-    up = X[:, J["neck"]] - X[:, J["pelvis"]]
-    ex, ey, ez = np.eye(3)
-    R = np.repeat(np.eye(3)[None, None], 24, axis=1).repeat(len(X), axis=0)
-    rows = []  # (joint, child, aux_obs, aux_rest, fallback_obs, fallback_rest): solved together below
-
-    def set_joint(j, child, aux_obs, aux_rest, fallback_obs=None, fallback_rest=None):
-        if fallback_obs is None:
-            fallback_obs, fallback_rest = (up, ey) if abs(REST_DIRECTIONS[child][0]) > 0.9 else (left, ex)
-        rows.append((j, child, aux_obs, aux_rest, fallback_obs, fallback_rest))
-
-    set_joint(J["pelvis"], J["spine1"], left, ex)
-    set_joint(J["spine1"], J["spine2"], 2 / 3 * _normalize(left)[0] + 1 / 3 * _normalize(shoulders_left)[0], ex)
-    set_joint(J["spine2"], J["spine3"], 1 / 3 * _normalize(left)[0] + 2 / 3 * _normalize(shoulders_left)[0], ex)
-    # spine3 carries three bones (neck, both collars): the collar line fixes its twist exactly
-    set_joint(J["spine3"], J["neck"], X[:, J["left_collar"]] - X[:, J["right_collar"]], ex, shoulders_left, ex)
-    set_joint(J["neck"], J["head"], targets.head_left, ex, shoulders_left, ex)
-    for side, k in (("left", 0), ("right", 1)):
-        foot_fwd = targets.foot_forward[:, k]
-        set_joint(J[f"{side}_hip"], J[f"{side}_knee"], foot_fwd, ez)
-        set_joint(J[f"{side}_knee"], J[f"{side}_ankle"], foot_fwd, ez)
-        set_joint(J[f"{side}_ankle"], J[f"{side}_foot"], left, ex)
-        set_joint(J[f"{side}_collar"], J[f"{side}_shoulder"], up, ey)
-        forearm = X[:, J[f"{side}_wrist"]] - X[:, J[f"{side}_elbow"]]
-        set_joint(J[f"{side}_shoulder"], J[f"{side}_elbow"], forearm, ez)
-        set_joint(J[f"{side}_elbow"], J[f"{side}_wrist"], targets.hand_forward[:, k], ez)
-        set_joint(J[f"{side}_wrist"], J[f"{side}_hand"], targets.hand_forward[:, k], ez)
-    # every joint's rotation depends on the observations only (not on its parent's): one batched solve
-    joints_, children = [r[0] for r in rows], [r[1] for r in rows]
-    obs = lambda k: np.stack([r[k] for r in rows], axis=1)  # noqa: E731  (T, n, 3)
-    rest_of = lambda k: np.stack([r[k] for r in rows])[None]  # noqa: E731  (1, n, 3)
-    R[:, joints_] = _solve(X[:, children] - X[:, [SMPL24_PARENTS[c] for c in children]], obs(2), obs(4),
-                           REST_DIRECTIONS[children][None], rest_of(3), rest_of(5))
+    cues = _cues(targets)
+    R = np.empty((len(X), 24, 3, 3))
+    R[:, _JOINT] = _solve(_normalize(X[:, _CHILD] - X[:, PARENT_INDEX[_CHILD]])[0], cues[:, _AUX], cues[:, _FALLBACK], _REST)
+    R[:, _LEAVES] = R[:, PARENT_INDEX[_LEAVES]]
     return R
 
 

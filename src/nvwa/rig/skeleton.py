@@ -106,14 +106,6 @@ def relative_rotation(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
     return quaternions(local)
 
 
-def local_from_global_matrices(glob: np.ndarray) -> np.ndarray:
-    """Global rotation matrices (T, 24, 3, 3) -> local quaternions (T, 24, 4) relative to the parent."""
-    parent = np.array(SMPL24_PARENTS[1:])
-    local = np.concatenate([glob[:, :1], np.swapaxes(glob[:, parent], -1, -2) @ glob[:, 1:]], axis=1)
-    # one conversion for every joint and frame: scipy's cost is per call, not per matrix
-    return quaternions(local)
-
-
 def local_from_global(global_quat: np.ndarray) -> np.ndarray:
     """global_quat (T, 24, 4) xyzw (each joint's rotation in the root's frame of reference) -> local
     quaternions (T, 24, 4) relative to the parent: the parent's conjugate times the joint's, as

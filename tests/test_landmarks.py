@@ -119,3 +119,26 @@ def test_the_network_alone_gives_mediapipes_pose_upright_and_turned_on_its_side(
     naive = settle(turned, Region.from_box(np.array([box[1], w - 1 - box[2], box[3], w - 1 - box[0]]), 1.5))
     naive_back = np.column_stack([w - 1 - naive.keypoints_2d[:, 1], naive.keypoints_2d[:, 0]])
     assert np.median(np.hypot(*(naive_back - upright.keypoints_2d).T)) > 0.05 * height
+
+
+@pytest.mark.model
+def test_legs_the_network_saw_faintly_are_not_greyed_out_of_the_next_crop(blazepose):
+    """A tracked person's predicted box comes from their confident landmarks. Where those were only the
+    upper body (legs at the frame's edge, in shadow), greying everything outside that box hid the legs
+    from the next crop, and they stayed hidden (juggle: ankle visibility 0.08 instead of 0.62, the feet
+    then put him 1.1 m too far). The kept area includes the whole last pose."""
+    image = _sports2d_frame()
+    boxes, _ = blazepose.find_people(image)
+    box = boxes[np.argmax(boxes[:, 3] - boxes[:, 1])]
+    upper = np.array([box[0], box[1], box[2], box[1] + 0.5 * (box[3] - box[1])])  # head to hips
+    video = blazepose.init_state()
+    try:
+        assert video.track(7, image, box, 0.0) is not None  # found whole
+        for k in range(1, 4):  # then the tracker's box shrinks to the upper body (the legs' landmarks faint)
+            obs = video.track(7, image, upper, k / 30)
+            assert obs is not None
+        legs = obs.visibility[[25, 26, 27, 28]]
+        assert legs.min() > 0.5, f"knee/ankle visibility {np.round(legs, 2)}"
+        assert obs.keypoints_2d[[27, 28], 1].min() > box[1] + 0.7 * (box[3] - box[1])  # the ankles down by his feet
+    finally:
+        video.close()

@@ -197,7 +197,8 @@ class BlazePoseVideo:
 
     def __init__(self, body: BlazePoseBody):
         self.body = body
-        self._regions: dict[int, tuple[Region, np.ndarray]] = {}  # track id -> (next region, its pose box's centre)
+        # track id -> (next region, the centre of the pose box it came from, the box round all 33 landmarks)
+        self._regions: dict[int, tuple[Region, np.ndarray, np.ndarray]] = {}
 
     def probe(self, image: np.ndarray, box: np.ndarray, margin: float | None = None) -> BodyObservation | None:
         return self.body.probe(image, box, margin)
@@ -222,8 +223,11 @@ class BlazePoseVideo:
             if margin is not None:
                 found[i] = self._from_graph(track_id, image, box, margin, c.track_mask_wide_grow)
                 continue
-            region = known[0].moved(_centre(box) - known[1]) if known else Region.from_box(box, c.crop_margin)
-            keep = None if c.track_mask_grow is None else box
+            shift = _centre(box) - known[1] if known else 0.0
+            region = known[0].moved(shift) if known else Region.from_box(box, c.crop_margin)
+            # what stays ungreyed: the predicted box and where the person's whole last pose was, legs the network
+            # saw faintly included (the box of the confident landmarks alone hid them, and they stayed hidden)
+            keep = None if c.track_mask_grow is None else box if not known else _union(box, known[2] + np.tile(shift, 2))
             jobs.append((i, known is None, (image, region, keep, c.track_mask_grow or 0.0)))
         results = self.body.network.run_many([job for _, _, job in jobs])  # cut and landmarked on its threads
         for (i, first, _), out in zip(jobs, results):
@@ -241,7 +245,7 @@ class BlazePoseVideo:
         if obs.score < self.body.config.min_keypoint_score:
             return None
         if out.next_region is not None:
-            self._regions[track_id] = (out.next_region, _centre(obs.box()))
+            self._regions[track_id] = (out.next_region, _centre(obs.box()), obs.box(min_visibility=0.0))
         return obs
 
     def _from_graph(self, track_id: int, image, box, margin, grow) -> BodyObservation | None:
@@ -250,7 +254,7 @@ class BlazePoseVideo:
         if obs is not None:
             region = Region.from_keypoints(obs.keypoints_2d, obs.visibility)
             if region is not None:
-                self._regions[track_id] = (region, _centre(obs.box()))
+                self._regions[track_id] = (region, _centre(obs.box()), obs.box(min_visibility=0.0))
         return obs
 
     def release(self, track_id: int) -> None:
@@ -259,6 +263,10 @@ class BlazePoseVideo:
 
     def close(self) -> None:
         self._regions.clear()
+
+
+def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.r_[np.minimum(a[:2], b[:2]), np.maximum(a[2:], b[2:])]
 
 
 def _centre(box: np.ndarray) -> np.ndarray:

@@ -108,3 +108,54 @@ def test_joints_carried_through_a_root_move_and_a_change_of_frame_equal_forward_
         fresh = RigMotion(carried.bone_lengths, carried.local_rotations, carried.root_position, carried.rest_directions)
         assert carried._joints is not None
         assert np.allclose(carried.joints(), fresh.joints(), atol=1e-12)
+
+
+def test_fitting_everyone_at_once_equals_fitting_each_alone():
+    """Real clips, degraded (12 people, 666 frames: the solve runs in pieces of 256 frames across
+    people's edges): each person's rotations, rest spread and joints exactly as fitted alone."""
+    from mocap_people import degraded_people
+    from motion_quality import people_targets
+
+    from nvwa.rig import fit_rigs
+
+    targets = people_targets(degraded_people(seed=4))
+    together = fit_rigs([tg for tg, _ in targets], [lengths for _, lengths in targets])
+    for (tg, lengths), m in zip(targets, together):
+        alone = fit_rig(tg, lengths)
+        assert np.array_equal(m.local_rotations, alone.local_rotations) and np.array_equal(m.rest_directions, alone.rest_directions)
+        assert np.array_equal(m.joints(), alone.joints())
+        assert np.abs(m.joints() - tg.joints)[:, [1, 2, 4, 5, 16, 17, 18, 19]].mean() < 0.05  # close to what it was fitted to
+
+
+def test_quaternion_routes_equal_the_matrix_routes():
+    """Global rotations composed as quaternions are the matrices' rotations; local ones from them are
+    what scipy's matrix conversion gives, sign included (its largest component positive); the legs'
+    chain alone is those joints' columns of the whole tree's."""
+    from nvwa.rig.skeleton import global_quaternions, global_rotations, local_from_global, quaternions
+
+    q, _ = _random_motion(T=40, seed=5)
+    G = global_rotations(q)
+    assert np.allclose(Rotation.from_quat(global_quaternions(q).reshape(-1, 4)).as_matrix().reshape(G.shape), G, atol=1e-12)
+    parent = np.array(SMPL24_PARENTS[1:])
+    local = np.concatenate([G[:, :1], np.swapaxes(G[:, parent], -1, -2) @ G[:, 1:]], axis=1)
+    assert np.allclose(local_from_global(quaternions(G)), quaternions(local), atol=1e-12)
+    chain = [0, 1, 2, 4, 5, 7, 8]
+    assert np.array_equal(global_rotations(q, chain), G[:, chain])
+
+
+def test_forward_kinematics_and_frame_changes_for_many_motions_equal_each():
+    from nvwa.rig.motion import carry_joints, in_frames
+
+    rng = np.random.default_rng(8)
+    motions = []
+    for T in (300, 0, 1, 120):  # more frames than a piece of the per-frame math, and none
+        q, root = _random_motion(T=T, seed=T)
+        motions.append(RigMotion(rng.uniform(0.05, 0.4, 24), q, root))
+    carry_joints(motions)
+    for m in motions:
+        assert (m._joints is not None or not len(m.root_position)) and np.array_equal(m.joints(), forward_kinematics(m.local_rotations, m.root_position, m.bone_lengths))
+    Rs = [Rotation.from_rotvec(rng.normal(size=3)).as_matrix() for _ in motions]
+    ts = [rng.normal(size=3) for _ in motions]
+    for m, moved, R, t in zip(motions, in_frames(motions, Rs, ts), Rs, ts):
+        alone = m.in_frame(R, t)
+        assert np.array_equal(moved.local_rotations, alone.local_rotations) and np.array_equal(moved.joints(), alone.joints())

@@ -140,3 +140,36 @@ def test_sign_continuity_without_a_loop_matches_the_frame_by_frame_rule():
     for i in range(1, len(ref)):
         ref[i][np.sum(ref[i] * ref[i - 1], axis=-1) < 0] *= -1
     assert np.array_equal(sign_continuous(q), ref)
+
+
+def test_the_whole_smoother_for_everyone_equals_each_person_alone():
+    """The bench's run (phase 1, rig fit, phase 2, depth pinned to each person's floor, phase 3) over 12
+    real degraded clips at once gives every person exactly the joints and contacts they get alone."""
+    from mocap_people import degraded_people
+    from motion_quality import run_smoother
+
+    people = degraded_people(seed=6)
+    together = run_smoother(people, "balanced")
+    for person, (joints, contact) in zip(people, together):
+        [(alone, contact_alone)] = run_smoother([person], "balanced")
+        assert np.array_equal(joints, alone) and np.array_equal(contact, contact_alone)
+    assert sum(c.sum() for _, c in together) > 100  # feet were planted
+
+
+def test_usable_frames_keep_the_timestamps_that_pass_every_earlier_one():
+    """The written-out rule: walking the usable frames in order, a frame whose timestamp does not pass
+    the last kept one's is left out."""
+    from nvwa.smoothing.motion_smooth import usable_frames
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        T = int(rng.integers(0, 30))
+        t = np.cumsum(rng.normal(0.03, 0.04, T))  # some steps go back
+        t[rng.random(T) < 0.1] = np.nan
+        conf = rng.uniform(0, 1, (T, 24)) * (rng.random((T, 1)) < 0.9)
+        m = RigMotion(np.full(24, 0.2), np.tile([0, 0, 0, 1.0], (T, 24, 1)), np.zeros((T, 3)))
+        ok, warnings = usable_frames(m, t, conf)
+        expected, last = np.isfinite(t) & (conf.max(axis=1, initial=0) > 0), -np.inf
+        for i in np.flatnonzero(expected):
+            expected[i], last = (False, last) if t[i] <= last else (True, t[i])
+        assert np.array_equal(ok, expected)

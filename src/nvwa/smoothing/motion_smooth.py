@@ -15,7 +15,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.segments import Segments, in_chunks
+from nvwa.rig.segments import CHUNK_FRAMES, Segments, in_chunks
 from nvwa.rig.skeleton import global_quaternions, local_from_global
 from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_many, quaternion_channels, rotations_from_channels
 
@@ -85,7 +85,7 @@ def smooth_motions(motions: list[RigMotion], ts: list[np.ndarray], confidences: 
     usable = [usable_frames(m, t, c) for m, t, c in zip(motions, ts, confidences)]
     # filtered as global rotations: a joint's position then depends on its own filtered rotation
     # only, so a noisy twist of a parent (which moves no joint) cannot bend its children's bones
-    glob = per_frame(global_quaternions, [m.local_rotations[ok] for m, (ok, _) in zip(motions, usable)])
+    glob = per_frame(global_quaternions, [m.local_rotations[ok] for m, (ok, _) in zip(motions, usable)], size=1024)  # light temporaries
     prepared = [_prepared(m, t, c, ok, w, q) for m, t, c, (ok, w), q in zip(motions, ts, confidences, usable, glob)]
     todo = [k for k, p in enumerate(prepared) if p["ok"].sum() >= 2]
     if todo:
@@ -99,14 +99,14 @@ def smooth_motions(motions: list[RigMotion], ts: list[np.ndarray], confidences: 
     return [_finished(m, p, q, config) for m, p, q in zip(motions, prepared, local)]
 
 
-def per_frame(fn, arrays: list[np.ndarray]) -> list[np.ndarray]:
+def per_frame(fn, arrays: list[np.ndarray], size: int = CHUNK_FRAMES) -> list[np.ndarray]:
     """``fn`` of per-frame arrays (frames first) applied to several people's frames end to end (its
-    cost is per call more than per frame; pieces of ``nvwa.rig.segments.CHUNK_FRAMES`` keep its temporaries small),
+    cost is per call more than per frame; pieces of ``size`` frames keep its temporaries small),
     split back per person."""
     lengths = [len(a) for a in arrays]
     if not arrays or sum(lengths) == 0:
         return [fn(a) if len(a) else a for a in arrays]
-    out = in_chunks(fn, np.concatenate([a for a in arrays if len(a)]))
+    out = in_chunks(fn, np.concatenate([a for a in arrays if len(a)]), size=size)
     return np.split(out, np.cumsum(lengths)[:-1])
 
 

@@ -15,9 +15,9 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.segments import CHUNK_FRAMES, Segments, in_chunks
+from nvwa.rig.segments import Segments, in_chunks
 from nvwa.rig.skeleton import global_quaternions, local_from_global
-from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_many, quaternion_channels, rotations_from_channels
+from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_many, rotations_from_channels, sign_continuous
 
 
 @dataclass(frozen=True)
@@ -79,63 +79,42 @@ def smooth_motion(motion: RigMotion, t: np.ndarray, confidence: np.ndarray, conf
 def smooth_motions(motions: list[RigMotion], ts: list[np.ndarray], confidences: list[np.ndarray],
                    config: MotionSmoothConfig) -> list[tuple[RigMotion, np.ndarray, dict]]:
     """:func:`smooth_motion` for many people at once -> one (motion, observed, summary) per person, each
-    exactly what it gives alone. The per-frame conversions run once over everyone's frames end to end,
-    the filter's recursion once over everyone side by side."""
+    exactly what it gives alone. Everyone's usable frames end to end: the conversions run over all of
+    them at once (in pieces), the filter's recursion over everyone side by side."""
     ts = [np.asarray(t, dtype=np.float64) for t in ts]
     usable = [usable_frames(m, t, c) for m, t, c in zip(motions, ts, confidences)]
+    oks = [ok for ok, _ in usable]
+    people = Segments([int(ok.sum()) for ok in oks])  # each person's usable frames
+    root = people.join([m.root_position[ok] for m, ok in zip(motions, oks)], (3,))
     # filtered as global rotations: a joint's position then depends on its own filtered rotation
     # only, so a noisy twist of a parent (which moves no joint) cannot bend its children's bones
-    glob = per_frame(global_quaternions, [m.local_rotations[ok] for m, (ok, _) in zip(motions, usable)], size=1024)  # light temporaries
-    prepared = [_prepared(m, t, c, ok, w, q) for m, t, c, (ok, w), q in zip(motions, ts, confidences, usable, glob)]
-    todo = [k for k, p in enumerate(prepared) if p["ok"].sum() >= 2]
-    if todo:
-        configs = [(config.root, 3), (config.rotations, prepared[todo[0]]["x"].shape[1] - 3)]
-        filtered = one_euro_many([prepared[k]["x"] for k in todo], [prepared[k]["t"] for k in todo], configs,
-                                 [prepared[k]["conf"] for k in todo], zero_lag=config.zero_lag, passes=config.passes)
-        for k, f in zip(todo, filtered):
-            prepared[k]["x"] = f
-    local = per_frame(local_from_global, [rotations_from_channels(p["x"][:, 3:], 24) if "x" in p else np.zeros((0, 24, 4))
-                                          for p in prepared])
-    return [_finished(m, p, q, config) for m, p, q in zip(motions, prepared, local)]
+    glob = in_chunks(global_quaternions, people.join([m.local_rotations[ok] for m, ok in zip(motions, oks)], (24, 4)), size=1024)
+    X = np.concatenate([root, sign_continuous(glob, people).reshape(len(glob), 96)], axis=1)
+    conf = np.clip(np.nan_to_num(people.join([np.asarray(c)[ok] for c, ok in zip(confidences, oks)], (24,))), 0.0, 1.0)
+    C = np.concatenate([np.repeat(conf.mean(axis=1, keepdims=True), 3, axis=1), np.repeat(conf, 4, axis=1)], axis=1)
+    todo = np.flatnonzero(people.lengths >= 2)
+    if len(todo):
+        spans = [slice(people.starts[k], people.stops[k]) for k in todo]
+        filtered = one_euro_many([X[s] for s in spans], [ts[k][oks[k]] for k in todo], [(config.root, 3), (config.rotations, X.shape[1] - 3)],
+                                 [C[s] for s in spans], zero_lag=config.zero_lag, passes=config.passes)
+        for s, f in zip(spans, filtered):
+            X[s] = f
+    local = in_chunks(local_from_global, rotations_from_channels(X[:, 3:], 24))
+    return [_finished(m, t, ok, warnings, root_raw, x[:, :3], q, config) for m, t, (ok, warnings), root_raw, x, q in
+            zip(motions, ts, usable, people.split(root), people.split(X), people.split(local))]
 
 
-def per_frame(fn, arrays: list[np.ndarray], size: int = CHUNK_FRAMES) -> list[np.ndarray]:
-    """``fn`` of per-frame arrays (frames first) applied to several people's frames end to end (its
-    cost is per call more than per frame; pieces of ``size`` frames keep its temporaries small),
-    split back per person."""
-    lengths = [len(a) for a in arrays]
-    if not arrays or sum(lengths) == 0:
-        return [fn(a) if len(a) else a for a in arrays]
-    out = in_chunks(fn, np.concatenate([a for a in arrays if len(a)]), size=size)
-    return np.split(out, np.cumsum(lengths)[:-1])
-
-
-def _prepared(motion: RigMotion, t: np.ndarray, confidence: np.ndarray, ok: np.ndarray, warnings: list[str],
-              glob_quats: np.ndarray) -> dict:
-    """One person's usable frames as the filter's channels: root (3) then sign-continuous global
-    quaternions (4 x 24), with their confidences."""
-    prep = {"ok": ok, "t": t[ok], "t_all": t, "summary": {"frames": len(t), "frames_filled": int((~ok).sum()), "warnings": warnings}}
-    if ok.sum() == 0:
-        return prep
-    conf_joint = np.clip(np.nan_to_num(confidence[ok]), 0.0, 1.0)
-    conf_frame = conf_joint.mean(axis=1)
-    prep["root"] = motion.root_position[ok]
-    prep["x"] = np.concatenate([prep["root"], quaternion_channels(glob_quats)], axis=1)
-    prep["conf"] = np.concatenate([np.repeat(conf_frame[:, None], 3, axis=1), np.repeat(conf_joint, 4, axis=1)], axis=1)
-    return prep
-
-
-def _finished(motion: RigMotion, prep: dict, quats_s: np.ndarray, config: MotionSmoothConfig) -> tuple[RigMotion, np.ndarray, dict]:
-    """The filtered channels (root; local quaternions ``quats_s``) back into a motion of the person's
-    full length, gaps filled."""
-    ok, summary = prep["ok"], prep["summary"]
+def _finished(motion: RigMotion, t: np.ndarray, ok: np.ndarray, warnings: list[str], root: np.ndarray, root_s: np.ndarray,
+              quats_s: np.ndarray, config: MotionSmoothConfig) -> tuple[RigMotion, np.ndarray, dict]:
+    """One person's filtered usable frames (root ``root_s``, local quaternions ``quats_s``; ``root`` as
+    it was) back into a motion of their full length, gaps filled."""
     T = len(ok)
-    if ok.sum() == 0:
+    summary = {"frames": T, "frames_filled": int((~ok).sum()), "warnings": warnings}
+    if not ok.any():
         summary["warnings"].append("no usable frame: motion returned unsmoothed")
         summary["max_correction_m"] = 0.0
         return motion, ok, summary
-    root_s = prep["x"][:, :3]
-    full_root, full_q = root_s, quats_s
+    full_root, full_q = root_s.copy(), quats_s.copy()
     if not ok.all():
         full_root = np.zeros((T, 3))
         full_root[ok] = root_s
@@ -144,9 +123,8 @@ def _finished(motion: RigMotion, prep: dict, quats_s: np.ndarray, config: Motion
         full_root = _fill(full_root, ok, quats=False)
         full_q = _fill(full_q, ok, quats=True)
     # long gaps are filled too (output keeps its length) but stay marked as not observed
-    summary["max_correction_m"] = float(np.max(np.linalg.norm(root_s - prep["root"], axis=1)))
-    gaps = _gap_lengths(ok, prep["t_all"])
-    summary["gaps_over_max"] = int(sum(g > config.max_gap_s for g in gaps))
+    summary["max_correction_m"] = float(np.max(np.linalg.norm(root_s - root, axis=1)))
+    summary["gaps_over_max"] = int(sum(g > config.max_gap_s for g in _gap_lengths(ok, t)))
     return motion.moved(full_q, full_root), ok.copy(), summary
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.signal import lfilter
 
+from nvwa.rig.segments import Segments
+
 
 @dataclass(frozen=True)
 class OneEuroConfig:
@@ -152,7 +154,8 @@ def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroCon
     :func:`one_euro_zero_lag` (or :func:`one_euro` when not ``zero_lag``) gives it alone. The recursion
     runs once over the longest series' steps with every series still running side by side, so its
     per-step cost is paid once for all of them; what does not depend on the signal is computed once
-    per direction, and the passes share two buffers."""
+    per direction, and the passes share two buffers. Series one_euro would run as a fixed low-pass
+    (beta 0, no confidence, even frames) run as one, by lfilter, side by side with those of the same step."""
     xs = [np.asarray(x, dtype=np.float64) for x in xs]
     xs = [x[:, None] if x.ndim == 1 else x for x in xs]
     ts = [np.asarray(t, dtype=np.float64) for t in ts]
@@ -164,22 +167,63 @@ def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroCon
     if not todo:
         return results
     params = _channel_params(config, xs[todo[0]].shape[1])
-    layout = _FrameMajor(np.array([len(xs[k]) for k in todo]))
     directions = (False, True) if zero_lag else (False,)
-    steps = {reverse: _step_terms(layout, [ts[k] for k in todo], [confs[k] for k in todo], reverse, params) for reverse in directions}
+    # beta = 0, no confidence, even frames: a fixed low-pass (as one_euro runs it), by lfilter
+    steps = {k: [_even_step(ts[k], reverse) for reverse in directions] for k in todo} if not params[1].any() else {}
+    even = [k for k in todo if confs[k] is None and None not in steps.get(k, [None])]
+    for k, o in zip(even, _even_low_passes([xs[k] for k in even], [steps[k] for k in even], params[0], directions, passes if zero_lag else 1)):
+        results[k] = o
+    todo = [k for k in todo if k not in set(even)]
+    if not todo:
+        return results
+    layout = _FrameMajor(np.array([len(xs[k]) for k in todo]))
+    terms = {reverse: _step_terms(layout, [ts[k] for k in todo], [confs[k] for k in todo], reverse, params) for reverse in directions}
     X = layout.packed([xs[k] for k in todo])
     buffer = np.empty_like(X)
     for _ in range(passes if zero_lag else 1):
         for reverse in directions:
             if reverse:
                 layout.flip(X)
-            _recursion(X, *steps[reverse], layout, out=buffer)
+            _recursion(X, *terms[reverse], layout, out=buffer)
             X, buffer = buffer, X
             if reverse:
                 layout.flip(X)
     for rows, k in zip(layout.rows, layout.order):
         results[todo[k]] = X[rows]
     return results
+
+
+def _even_step(t: np.ndarray, reverse: bool) -> float | None:
+    """The series' one frame step (running backward when ``reverse``), or None if it is not evenly
+    sampled (the test :func:`one_euro` makes)."""
+    d = np.diff(-t[::-1] if reverse else t)
+    return d[0] if len(d) and np.allclose(d, d[0], rtol=1e-9, atol=0) else None
+
+
+def _even_low_passes(xs: list[np.ndarray], steps: list[list[float]], min_cutoff: np.ndarray, directions, passes: int) -> list[np.ndarray]:
+    """The series' passes (``directions`` each time; ``steps`` each series' frame step per direction) of
+    the fixed low-pass -> each series filtered."""
+    for _ in range(passes if xs else 0):
+        for d, reverse in enumerate(directions):
+            xs = _even_low_pass(xs, [s[d] for s in steps], min_cutoff, reverse)
+    return [np.ascontiguousarray(x) for x in xs]
+
+
+def _even_low_pass(xs: list[np.ndarray], steps: list[float], min_cutoff: np.ndarray, reverse: bool) -> list[np.ndarray]:
+    """One pass (backward when ``reverse``) of :func:`_fixed_low_pass` over each series, the series that
+    share a step side by side in one lfilter call (each column filtered on its own, as alone)."""
+    out = [None] * len(xs)
+    for step in dict.fromkeys(steps):
+        group = [k for k, s in enumerate(steps) if s == step]
+        T, D = max(len(xs[k]) for k in group), xs[group[0]].shape[1]
+        X = np.empty((T, len(group), D))
+        for j, k in enumerate(group):
+            x = xs[k][::-1] if reverse else xs[k]
+            X[:len(x), j], X[len(x):, j] = x, x[-1]  # past its end: never read back (the filter is causal)
+        F = _fixed_low_pass(X.reshape(T, -1), np.tile(2 * np.pi * step * min_cutoff, len(group))).reshape(T, len(group), D)
+        for j, k in enumerate(group):
+            out[k] = F[:len(xs[k]), j][::-1] if reverse else F[:len(xs[k]), j]
+    return out
 
 
 def _recursion(X: np.ndarray, a_d: np.ndarray, inv_dt: np.ndarray, two_pi_dt: np.ndarray, min_cutoff: np.ndarray, beta: np.ndarray,
@@ -209,14 +253,19 @@ def _recursion(X: np.ndarray, a_d: np.ndarray, inv_dt: np.ndarray, two_pi_dt: np
     return out
 
 
-def sign_continuous(q: np.ndarray) -> np.ndarray:
+def sign_continuous(q: np.ndarray, people: Segments | None = None) -> np.ndarray:
     """(T, ..., 4) quaternions -> the same rotations with q[t] . q[t-1] >= 0 (q and -q are one rotation).
-    Each frame's sign is the product of the sign changes up to it, so no loop over frames is needed."""
+    Each frame's sign is the product of the sign changes up to it, so no loop over frames is needed.
+    ``people``: q holds several people's frames end to end; each one's first frame stays as it is."""
     q = np.asarray(q, dtype=np.float64)
     if len(q) < 2:
         return q.copy()
     change = np.where(np.sum(q[1:] * q[:-1], axis=-1) < 0, -1.0, 1.0)
+    if people is not None:
+        change[people.starts[(people.lengths > 0) & (people.starts > 0)] - 1] = 1.0  # no step into a person from the one before
     sign = np.concatenate([np.ones((1,) + change.shape[1:]), np.cumprod(change, axis=0)])
+    if people is not None:
+        sign *= sign[people.starts[people.owner]]  # each person's first frame back to +1
     return q * sign[..., None]
 
 

@@ -74,26 +74,32 @@ def in_frames(motions: list[RigMotion], Rs: list[np.ndarray], ts: list[np.ndarra
     return out
 
 
-def carry_joints(motions: list[RigMotion], global_rotations_: np.ndarray | None = None) -> None:
+def carry_joints(motions: list[RigMotion], global_quats: list[np.ndarray | None] | None = None) -> None:
     """Forward kinematics of every motion that has not had it yet, in one pass over all their frames
-    (its cost is per call more than per frame), each motion then carrying its own joints.
-    ``global_rotations_`` (N, 24, 3, 3): all the motions' global rotations end to end, where the caller has them."""
-    people = Segments.of([m.root_position for m in motions])
-    todo = np.array([m._joints is None for m in motions], dtype=bool) & (people.lengths > 0)
-    if not todo.any():
-        return
-    rows = todo[people.owner]
-    some = Segments(people.lengths[todo])
-    pick = [m for m, k in zip(motions, todo) if k]
-    offsets = some.per_row(np.stack([rest_offsets(m.bone_lengths, m.rest_directions) for m in pick]))
-    root = some.join([m.root_position for m in pick], (3,))
-    if global_rotations_ is None:
-        joints = in_chunks(lambda q, r, o: joints_from_global(global_rotations(q), r, offsets=o),
-                           some.join([m.local_rotations for m in pick], (24, 4)), root, offsets)
-    else:
-        joints = joints_from_global(global_rotations_ if todo.all() else global_rotations_[rows], root, offsets=offsets)
-    for m, j in zip(pick, some.split(joints)):
-        m._carry(j)
+    (its cost is per call more than per frame; pieces keep its temporaries small), each motion then
+    carrying its own joints. ``global_quats``: per motion, its global rotations (T, 24, 4) where the
+    caller has them (smoothing filters those): the tree's products are then not redone."""
+    given = global_quats or [None] * len(motions)
+    todo = [k for k, m in enumerate(motions) if m._joints is None and len(m.root_position)]
+    for part in ([k for k in todo if given[k] is None], [k for k in todo if given[k] is not None]):
+        if not part:
+            continue
+        pick = [motions[k] for k in part]
+        people = Segments.of([m.root_position for m in pick])
+        offsets = people.per_row(np.stack([rest_offsets(m.bone_lengths, m.rest_directions) for m in pick]))
+        root = people.join([m.root_position for m in pick], (3,))
+        if given[part[0]] is None:
+            rotations, to_matrices = people.join([m.local_rotations for m in pick], (24, 4)), global_rotations
+        else:
+            rotations, to_matrices = people.join([given[k] for k in part], (24, 4)), _matrices
+        joints = in_chunks(lambda q, r, o: joints_from_global(to_matrices(q), r, offsets=o), rotations, root, offsets)
+        for m, j in zip(pick, people.split(joints)):
+            m._carry(j)
+
+
+def _matrices(quats: np.ndarray) -> np.ndarray:
+    """(T, 24, 4) quaternions -> (T, 24, 3, 3) rotation matrices."""
+    return Rotation.from_quat(quats.reshape(-1, 4)).as_matrix().reshape(quats.shape[:-1] + (3, 3))
 
 
 __all__ = ["RigMotion", "carry_joints", "in_frames"]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
-from nvwa.rig.motion import RigMotion
+from nvwa.rig.motion import RigMotion, carry_joints
 from nvwa.rig.segments import Segments, in_chunks
 from nvwa.rig.skeleton import global_quaternions, local_from_global
 from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_many, rotations_from_channels, sign_continuous
@@ -99,9 +99,14 @@ def smooth_motions(motions: list[RigMotion], ts: list[np.ndarray], confidences: 
                                  [C[s] for s in spans], zero_lag=config.zero_lag, passes=config.passes)
         for s, f in zip(spans, filtered):
             X[s] = f
-    local = in_chunks(local_from_global, rotations_from_channels(X[:, 3:], 24))
-    return [_finished(m, t, ok, warnings, root_raw, x[:, :3], q, config) for m, t, (ok, warnings), root_raw, x, q in
-            zip(motions, ts, usable, people.split(root), people.split(X), people.split(local))]
+    glob = rotations_from_channels(X[:, 3:], 24)
+    local = in_chunks(local_from_global, glob)
+    out = [_finished(m, t, ok, warnings, root_raw, x[:, :3], q, config) for m, t, (ok, warnings), root_raw, x, q in
+           zip(motions, ts, usable, people.split(root), people.split(X), people.split(local))]
+    # their joints next (every stage after this one needs them): from the filtered global rotations,
+    # for the people seen on every frame (the others' gaps were filled in their local rotations)
+    carry_joints([m for m, _, _ in out], [g if ok.all() else None for g, ok in zip(people.split(glob), oks)])
+    return out
 
 
 def _finished(motion: RigMotion, t: np.ndarray, ok: np.ndarray, warnings: list[str], root: np.ndarray, root_s: np.ndarray,

@@ -154,6 +154,12 @@ def test_forward_kinematics_and_frame_changes_for_many_motions_equal_each():
     carry_joints(motions)
     for m in motions:
         assert (m._joints is not None or not len(m.root_position)) and np.array_equal(m.joints(), forward_kinematics(m.local_rotations, m.root_position, m.bone_lengths))
+    from nvwa.rig.skeleton import global_quaternions
+
+    fresh = [RigMotion(m.bone_lengths, m.local_rotations, m.root_position) for m in motions]
+    carry_joints(fresh, [global_quaternions(m.local_rotations) for m in fresh])  # from global rotations the caller has
+    for m, f in zip(motions, fresh):
+        assert np.allclose(f.joints(), m.joints(), rtol=0, atol=1e-12)
     Rs = [Rotation.from_rotvec(rng.normal(size=3)).as_matrix() for _ in motions]
     ts = [rng.normal(size=3) for _ in motions]
     for m, moved, R, t in zip(motions, in_frames(motions, Rs, ts), Rs, ts):

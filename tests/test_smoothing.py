@@ -131,6 +131,8 @@ def test_smoothing_people_together_equals_smoothing_each():
     for m, t, c, (s, observed, summary) in zip(motions, ts, confs, together):
         alone, observed_alone, summary_alone = smooth_rig(m, t, "balanced", c)
         assert np.allclose(s.joints(), alone.joints(), atol=1e-9)
+        fresh = RigMotion(s.bone_lengths, s.local_rotations, s.root_position, s.rest_directions)
+        assert np.allclose(s.joints(), fresh.joints(), rtol=0, atol=1e-12)  # the joints it carries are its own
         assert (observed == observed_alone).all() and summary == summary_alone
 
 

@@ -53,7 +53,7 @@ def one_euro(x: np.ndarray, t: np.ndarray, config: OneEuroConfig | list[tuple[On
     min_cutoff, beta, d_cutoff = _channel_params(config, x.shape[1])
     _check_increasing(t)
     dts = np.diff(t)
-    if confidence is None and not beta.any() and len(dts) and np.allclose(dts, dts[0], rtol=1e-9, atol=0):
+    if confidence is None and not beta.any() and len(dts) and _even(dts):
         return _fixed_low_pass(x, 2 * np.pi * dts[0] * min_cutoff)
     return one_euro_many([x], [t], config, [confidence], zero_lag=False)[0]  # the many-series recursion with one of them
 
@@ -197,7 +197,12 @@ def _even_step(t: np.ndarray, reverse: bool) -> float | None:
     """The series' one frame step (running backward when ``reverse``), or None if it is not evenly
     sampled (the test :func:`one_euro` makes)."""
     d = np.diff(-t[::-1] if reverse else t)
-    return d[0] if len(d) and np.allclose(d, d[0], rtol=1e-9, atol=0) else None
+    return d[0] if len(d) and _even(d) else None
+
+
+def _even(dts: np.ndarray) -> bool:
+    """Every step within 1e-9 (relative) of the first: np.allclose(dts, dts[0], rtol=1e-9, atol=0), written out (cheaper)."""
+    return bool(np.all(np.abs(dts - dts[0]) <= 1e-9 * np.abs(dts[0])))
 
 
 def _even_low_passes(xs: list[np.ndarray], steps: list[list[float]], min_cutoff: np.ndarray, directions, passes: int) -> list[np.ndarray]:

@@ -142,3 +142,27 @@ def test_legs_the_network_saw_faintly_are_not_greyed_out_of_the_next_crop(blazep
         assert obs.keypoints_2d[[27, 28], 1].min() > box[1] + 0.7 * (box[3] - box[1])  # the ankles down by his feet
     finally:
         video.close()
+
+
+def _vtest_frame(index: int):
+    av = pytest.importorskip("av")
+    with av.open(str(DATA / "vtest_4s.mp4")) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i == index:
+                return f.to_ndarray(format="rgb24")
+
+
+@pytest.mark.model
+def test_a_candidate_the_graphs_detector_passes_over_is_looked_at_by_the_network(blazepose):
+    """vtest frame 30: the man holding the assembly-point sign (his torso behind it) is in the person
+    detector's box, but MediaPipe's own detector, keyed on a face and a torso, finds nobody there. The
+    network alone finds his pose; on bare ground, grass and a parked-car corner it finds nobody."""
+    image = _vtest_frame(30)
+    sign_holder = np.array([397.0, 195.0, 430.0, 294.0])
+    assert blazepose.detect(image, sign_holder, None, blazepose.config.probe_mask_grow) is None
+    obs = blazepose.probe(image, sign_holder)
+    assert obs is not None
+    found = obs.box()
+    assert found[0] >= sign_holder[0] - 10 and found[2] <= sign_holder[2] + 10 and found[3] - found[1] > 80
+    for empty in ([600, 20, 640, 100], [300, 300, 340, 400], [20, 400, 60, 500], [150, 0, 190, 80]):
+        assert blazepose.probe(image, np.array(empty, dtype=float)) is None, empty

@@ -22,8 +22,10 @@ import numpy as np
 
 from nvwa.body.landmarks import LandmarkNetwork, Region
 from nvwa.body.observation import BodyObservation
+from nvwa.tracking.boxes import iou_matrix
 
 CROP_SIZE = 256  # pixels: the landmark model's input size; smaller crops are upscaled to it
+PROBE_MIN_IOU = 0.3  # a pose the network alone finds for a candidate overlaps its box at least this much
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,7 @@ class BlazePoseConfig:
     probe_mask_grow: float | None = 0.25  # a probe sees only its box grown by this share of its width (0.1 of its height); None: the whole crop
     track_mask_grow: float | None = 0.5  # likewise a tracked person's crop, around their predicted box
     track_mask_wide_grow: float | None = 1.0  # the wide search after a missed frame sees its box grown by this (None: unmasked)
+    probe_network: bool = True  # where the graph's detector finds nobody in a candidate's box, the landmark network alone looks
 
 
 def _mask_outside(crop: np.ndarray, box: np.ndarray, x0: float, y0: float, side: float, grow: float) -> np.ndarray:
@@ -148,7 +151,32 @@ class BlazePoseBody:
         """Is there a person in ``box``? A fresh detection (IMAGE mode), for candidates of new tracks.
         The crop outside the box (grown by ``probe_mask_grow``) is greyed out: a neighbour walking beside
         the candidate would otherwise take the pose (the detector keys on the clearest face in the crop)."""
-        return self.detect(image, box, margin, self.config.probe_mask_grow)
+        obs = self.detect(image, box, margin, self.config.probe_mask_grow)
+        if obs is None and self.config.probe_network:
+            obs = self._probe_network(image, box, margin)
+        return obs
+
+    def _probe_network(self, image: np.ndarray, box: np.ndarray, margin: float | None) -> BodyObservation | None:
+        """The landmark network alone on a candidate the graph's detector passed over (it keys on a face
+        and a torso: it misses a man half behind a sign, and many people 30-40 px tall): a first pass on
+        the box, a second on the region the first pose gives. Kept where the network is sure someone is
+        there and their pose lies on the box."""
+        c = self.config
+        keep = None if c.probe_mask_grow is None else box
+        region = Region.from_box(box, margin or c.crop_margin)
+        for _ in range(2):
+            out = self.network.run(region.crop(image, keep, c.probe_mask_grow or 0.0), region)
+            if out.presence < c.min_detection_confidence or out.next_region is None:
+                return None
+            region = out.next_region
+        obs = self.observation(out)
+        return obs if obs is not None and iou_matrix(obs.box(), box)[0, 0] >= PROBE_MIN_IOU else None
+
+    def observation(self, out) -> BodyObservation | None:
+        """The network's :class:`~nvwa.body.landmarks.Landmarks` as an observation; None where too little
+        of the body was seen."""
+        obs = BodyObservation(self.keypoint_set, out.keypoints_2d, out.keypoints_3d, np.clip(out.visibility, 0.0, 1.0))
+        return obs if obs.score >= self.config.min_keypoint_score else None
 
     def detect(self, image: np.ndarray, box: np.ndarray, margin: float | None, grow: float | None) -> BodyObservation | None:
         """The whole graph (detector, then landmarks) on a square ``margin`` times ``box`` across, grey
@@ -241,8 +269,8 @@ class BlazePoseVideo:
     def _keep(self, track_id: int, out) -> BodyObservation | None:
         """The network's pose as an observation (None where too little of the body was seen), and the
         region it gives for the person's next frame."""
-        obs = BodyObservation(self.body.keypoint_set, out.keypoints_2d, out.keypoints_3d, np.clip(out.visibility, 0.0, 1.0))
-        if obs.score < self.body.config.min_keypoint_score:
+        obs = self.body.observation(out)
+        if obs is None:
             return None
         if out.next_region is not None:
             self._regions[track_id] = (out.next_region, _centre(obs.box()), obs.box(min_visibility=0.0))

@@ -166,3 +166,13 @@ def test_a_candidate_the_graphs_detector_passes_over_is_looked_at_by_the_network
     assert found[0] >= sign_holder[0] - 10 and found[2] <= sign_holder[2] + 10 and found[3] - found[1] > 80
     for empty in ([600, 20, 640, 100], [300, 300, 340, 400], [20, 400, 60, 500], [150, 0, 190, 80]):
         assert blazepose.probe(image, np.array(empty, dtype=float)) is None, empty
+
+    # taller candidates than probe_network_max_px are the graph's alone
+    from dataclasses import replace
+
+    config = blazepose.config
+    blazepose.config = replace(config, probe_network_max_px=90.0)
+    try:
+        assert blazepose.probe(image, sign_holder) is None
+    finally:
+        blazepose.config = config

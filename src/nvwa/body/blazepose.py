@@ -42,7 +42,10 @@ class BlazePoseConfig:
     probe_mask_grow: float | None = 0.25  # a probe sees only its box grown by this share of its width (0.1 of its height); None: the whole crop
     track_mask_grow: float | None = 0.5  # likewise a tracked person's crop, around their predicted box
     track_mask_wide_grow: float | None = 1.0  # the wide search after a missed frame sees its box grown by this (None: unmasked)
-    probe_network: bool = True  # where the graph's detector finds nobody in a candidate's box, the landmark network alone looks
+    probe_network: bool = True  # where the graph's detector finds nobody in a candidate's box, the landmark network alone looks ...
+    probe_network_max_px: float = 160.0  # ... if the box is at most this tall (px): the graph misses small and half-hidden people;
+    # a large person it misses is mid-jump or turned, where the network's upright first look gives a poor pose that then
+    # fails to re-identify the person it belongs to (Sports2D's jumper got a new id)
 
 
 def _mask_outside(crop: np.ndarray, box: np.ndarray, x0: float, y0: float, side: float, grow: float) -> np.ndarray:
@@ -152,7 +155,8 @@ class BlazePoseBody:
         The crop outside the box (grown by ``probe_mask_grow``) is greyed out: a neighbour walking beside
         the candidate would otherwise take the pose (the detector keys on the clearest face in the crop)."""
         obs = self.detect(image, box, margin, self.config.probe_mask_grow)
-        if obs is None and self.config.probe_network:
+        c = self.config
+        if obs is None and c.probe_network and box[3] - box[1] <= c.probe_network_max_px:
             obs = self._probe_network(image, box, margin)
         return obs
 

@@ -154,8 +154,8 @@ class BlazePoseBody:
         """Is there a person in ``box``? A fresh detection (IMAGE mode), for candidates of new tracks.
         The crop outside the box (grown by ``probe_mask_grow``) is greyed out: a neighbour walking beside
         the candidate would otherwise take the pose (the detector keys on the clearest face in the crop)."""
-        obs = self.detect(image, box, margin, self.config.probe_mask_grow)
         c = self.config
+        obs = self.detect(image, box, margin, c.probe_mask_grow)
         if obs is None and c.probe_network and box[3] - box[1] <= c.probe_network_max_px:
             obs = self._probe_network(image, box, margin)
         return obs

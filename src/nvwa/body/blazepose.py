@@ -117,7 +117,8 @@ class BlazePoseBody:
         self._base_options = lambda: BaseOptions(model_asset_buffer=self._model_bytes)
         self._prober = self._create(vision.RunningMode.IMAGE, num_poses=1)
         self._finder = self._create(vision.RunningMode.IMAGE, num_poses=config.find_max_people)
-        self.network = LandmarkNetwork.from_task(config.task_path, config.threads)  # the tracked people's landmarks
+        with _native_stderr_silenced():  # LiteRT announces each interpreter on fd 2
+            self.network = LandmarkNetwork.from_task(config.task_path, config.threads)  # the tracked people's landmarks
 
     def _create(self, mode, num_poses: int = 1):  # an IMAGE-mode graph
         c = self.config

@@ -119,7 +119,7 @@ def _refined(xy: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
     """Landmarks (L, 2) in crop px moved to the confidence-weighted centre of their heatmap (H, W, L
     logits) in a window round them, where the heatmap is sure enough there (BlazePose's refinement)."""
     h, w, n = heatmap.shape
-    cell = np.floor(xy / INPUT_SIDE * np.array([w, h])).astype(int)
+    cell = (xy / INPUT_SIDE * np.array([w, h])).astype(int)  # truncated, as MediaPipe's refinement does
     inside = (cell[:, 0] >= 0) & (cell[:, 0] < w) & (cell[:, 1] >= 0) & (cell[:, 1] < h)
     off = np.arange(HEATMAP_KERNEL) - (HEATMAP_KERNEL - 1) // 2
     cols, rows = cell[:, :1] + off, cell[:, 1:] + off  # (L, K) each
@@ -134,7 +134,8 @@ def _refined(xy: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
 
 
 class LandmarkNetwork:
-    """BlazePose's landmark network on LiteRT, ``threads`` interpreters (one per worker thread)."""
+    """BlazePose's landmark network on LiteRT: an interpreter for each worker thread and one for the
+    caller's, made here (LiteRT prints a line on fd 2 as it makes one: the caller may silence it once)."""
 
     def __init__(self, model: bytes, threads: int = 2):
         from ai_edge_litert.interpreter import Interpreter  # heavy: only when this backend is chosen
@@ -143,7 +144,8 @@ class LandmarkNetwork:
         self._local = threading.local()
         self.threads = max(1, int(threads))
         self._pool = None
-        self._names: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._free = [self._ready(self._interpreter()) for _ in range(self.threads + 1)]
 
     @classmethod
     def from_task(cls, task_path: str | Path, threads: int = 2) -> "LandmarkNetwork":
@@ -151,22 +153,27 @@ class LandmarkNetwork:
         with zipfile.ZipFile(task_path) as z:
             return cls(z.read("pose_landmarks_detector.tflite"), threads)
 
+    @staticmethod
+    def _ready(it):
+        """An interpreter with its tensors, its input's index and its outputs' by shape: landmarks (195,),
+        presence (1,), heatmap (64, 64, 39), world (117,)."""
+        it.allocate_tensors()
+        return it, it.get_input_details()[0]["index"], {tuple(d["shape"][1:]): d["index"] for d in it.get_output_details()}
+
     def _own(self):
-        it = getattr(self._local, "interpreter", None)
-        if it is None:
-            it = self._local.interpreter = self._interpreter()
-            it.allocate_tensors()
-            self._local.input = it.get_input_details()[0]["index"]
-            # outputs by shape: landmarks (1, 195), presence (1, 1), heatmap (1, 64, 64, 39), world (1, 117)
-            self._local.outputs = {tuple(d["shape"][1:]): d["index"] for d in it.get_output_details()}
-        return it
+        """This thread's interpreter (never shared: each thread takes one of its own)."""
+        mine = getattr(self._local, "interpreter", None)
+        if mine is None:
+            with self._lock:
+                mine = self._free.pop() if self._free else None
+            self._local.interpreter = mine = mine or self._ready(self._interpreter())
+        return mine
 
     def run(self, crop: np.ndarray, region: Region) -> Landmarks:
         """One person: ``crop`` (256, 256, 3) uint8 RGB cut from ``region``."""
-        it = self._own()
-        it.set_tensor(self._local.input, (crop[None].astype(np.float32) * (1.0 / 255.0)))
+        it, input_index, out = self._own()
+        it.set_tensor(input_index, (crop[None].astype(np.float32) * (1.0 / 255.0)))
         it.invoke()
-        out = self._local.outputs
         raw = it.get_tensor(out[(195,)]).reshape(39, 5).astype(np.float64)
         heatmap = it.get_tensor(out[(64, 64, 39)])[0]
         world = it.get_tensor(out[(117,)]).reshape(39, 3)[:BODY].astype(np.float64)

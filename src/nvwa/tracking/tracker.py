@@ -126,6 +126,8 @@ class PeopleTracker:
                 whole = tr.last_box is None or _height(obs.box()) >= 0.5 * _height(tr.last_box)
                 if (tr.predicted_iou >= c.gate_iou or near) and whole:
                     tr.observation = obs
+                else:  # someone else's pose: what the body model kept of it for this track must go too
+                    self.body.release(tr.track_id)
             tr.misses = 0 if tr.observation is not None else tr.misses + 1
         self._drop_duplicates([tr for tr in active if tr.observation is not None])
         for tr in active:

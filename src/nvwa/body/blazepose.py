@@ -15,6 +15,7 @@ from pathlib import Path
 
 import os
 import sys
+import threading
 from contextlib import contextmanager
 
 import cv2
@@ -73,25 +74,30 @@ def square_crop(image: np.ndarray, box: np.ndarray, margin: float, size: int = C
     return crop, x0, y0, side
 
 
+_STDERR_LOCK = threading.RLock()  # fd 2 is the process's: two threads swapping it could leave it on /dev/null
+
+
 @contextmanager
 def _native_stderr_silenced():
     """MediaPipe's C++ side prints warnings straight to file descriptor 2 when a graph is built and
     first run (feedback tensors, NORM_RECT); none is actionable, and they would bury the CLI's output.
-    Python errors still surface as exceptions."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except OSError:
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+    Python errors still surface as exceptions. One thread at a time (with --detector hog the whole-frame
+    search runs on the detector's thread beside the main thread's pose checks)."""
+    with _STDERR_LOCK:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except OSError:
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 class BlazePoseBody:

@@ -124,7 +124,7 @@ class BlazePoseBody:
         self._prober = self._create(vision.RunningMode.IMAGE, num_poses=1)
         self._finder = self._create(vision.RunningMode.IMAGE, num_poses=config.find_max_people)
         with _native_stderr_silenced():  # LiteRT announces each interpreter on fd 2
-            self.network = LandmarkNetwork.from_task(config.task_path, config.threads)  # the tracked people's landmarks
+            self.network = LandmarkNetwork.from_task(self._model_bytes, config.threads)  # the tracked people's landmarks (the bundle read once)
 
     def _create(self, mode, num_poses: int = 1):  # an IMAGE-mode graph
         c = self.config

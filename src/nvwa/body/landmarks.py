@@ -13,6 +13,7 @@ network upright. Several people run at once on interpreters of their own (LiteRT
 
 from __future__ import annotations
 
+import io
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -148,9 +149,10 @@ class LandmarkNetwork:
         self._free = [self._ready(self._interpreter()) for _ in range(self.threads + 1)]
 
     @classmethod
-    def from_task(cls, task_path: str | Path, threads: int = 2) -> "LandmarkNetwork":
-        """The network inside a MediaPipe ``pose_landmarker_*.task`` bundle (a zip of the detector and it)."""
-        with zipfile.ZipFile(task_path) as z:
+    def from_task(cls, task: str | Path | bytes, threads: int = 2) -> "LandmarkNetwork":
+        """The network inside a MediaPipe ``pose_landmarker_*.task`` bundle (a zip of the detector and it):
+        its path, or its bytes already read."""
+        with zipfile.ZipFile(io.BytesIO(task) if isinstance(task, bytes) else task) as z:
             return cls(z.read("pose_landmarks_detector.tflite"), threads)
 
     @staticmethod

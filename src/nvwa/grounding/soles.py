@@ -52,14 +52,19 @@ def flat_planted_feet(m: RigMotion, t: np.ndarray, contact: np.ndarray, blend_s:
     return m.moved(local_rotations=local)
 
 
-def on_soles(m: RigMotion, t: np.ndarray, contact: np.ndarray, supports: list, body=None) -> RigMotion:
+def on_soles(m: RigMotion, t: np.ndarray, contact: np.ndarray, supports: list, body=None, near_m: float = 0.1,
+             max_flight_s: float = 1.2) -> RigMotion:
     """The person raised or lowered so the soles of their body rest on the floor or their support while a
-    foot is planted, and never go through it: the rig's joints stand on the soles, not the soles under the
-    floor. ``body``: a HumanBody, whose fitted sole vertices are posed by the rig (linear blend skinning,
-    as the GLB's players do); without one, a heel and a ball point under each ankle stand for them."""
+    foot is planted or the lowest sole is within ``near_m`` of it, and never go through it: the rig's joints
+    stand on the soles, not the soles under the floor. Frames between those (in the air) keep the
+    correction of the frames around them, so a jump's flight keeps its height, unless they last longer
+    than ``max_flight_s``. ``body``: a HumanBody, whose fitted sole vertices are posed by the rig (linear
+    blend skinning, as the GLB's players do); without one, a heel and a ball point under each ankle stand
+    for them."""
     from nvwa.body.human import BALL_SOLE, HEEL_SOLE
     from nvwa.export.avatar import rest_joint_positions
     from nvwa.grounding.scale import stature_from_bones
+    from nvwa.runs import true_runs
     from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_zero_lag
 
     if len(t) == 0:
@@ -85,8 +90,19 @@ def on_soles(m: RigMotion, t: np.ndarray, contact: np.ndarray, supports: list, b
     for s in supports:
         level[(t >= s["start_s"]) & (t <= s["end_s"])] = s["height_m"]
     low = low_y - level
-    planted = np.asarray(contact, dtype=bool).any(axis=1)
-    lift = np.where(planted, -low, np.maximum(-low, 0.0))
+    # where a foot is planted, or the lowest sole is within ``near_m`` of the floor (a walker always has a
+    # foot down; the rest is noise in the legs' height), the soles are put on it; between such frames
+    # (a jump's flight) the correction is carried over from both sides. Longer in the air than any
+    # jump's flight (a 1-m jump is 0.9 s) is not a flight but a body placed too high: it is put down too
+    grounded = np.asarray(contact, dtype=bool).any(axis=1) | (low < near_m)
+    for a, b in true_runs(~grounded):
+        if t[b - 1] - t[max(a - 1, 0)] > max_flight_s:
+            grounded[a:b] = True
+    if grounded.any():
+        at = np.flatnonzero(grounded)
+        lift = np.maximum(np.interp(t, t[at], -low[at]), -low)
+    else:
+        lift = np.maximum(-low, 0.0)
     if len(t) > 2:
         lift = one_euro_zero_lag(lift, t, OneEuroConfig(min_cutoff=2.0, beta=0.0))
         lift = np.maximum(lift, -low)  # smoothing must not push a sole through the floor

@@ -1,0 +1,80 @@
+"""Standing on the soles (the last step of reconstruction): a body whose soles hover a few cm over the floor
+with no foot contact found (noise in the legs' height: a walker always has a foot down) is put on the floor;
+a jump's flight keeps its height; no sole goes through the floor. Without the human body asset, a heel and
+a ball point under each ankle stand for the soles."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nvwa.body.human import BALL_SOLE, HEEL_SOLE
+from nvwa.grounding.scale import stature_from_bones
+from nvwa.grounding.soles import on_soles
+from nvwa.rig.motion import RigMotion
+from nvwa.rig.skeleton import JOINT
+
+FPS = 10.0
+
+
+def _standing(heights: np.ndarray) -> tuple[RigMotion, np.ndarray]:
+    """A person standing straight (the rest pose), their lowest sole ``heights`` (T,) m above the floor."""
+    T = len(heights)
+    bones = np.full(24, 0.12)
+    for name, length in (("left_knee", 0.42), ("right_knee", 0.42), ("left_ankle", 0.42), ("right_ankle", 0.42)):
+        bones[JOINT[name]] = length
+    q = np.tile([0.0, 0.0, 0.0, 1.0], (T, 24, 1))
+    m = RigMotion(bones, q, np.zeros((T, 3)))
+    root = np.zeros((T, 3))
+    root[:, 1] = heights - _lowest_sole(m)
+    return m.moved(root_position=root), np.arange(T) / FPS
+
+
+def _lowest_sole(m: RigMotion) -> np.ndarray:
+    st = stature_from_bones(m.bone_lengths)
+    J = m.joints()  # the rest pose: no turn at the ankles
+    return np.min([J[:, JOINT[a], 1] + off[1] * st for a in ("left_ankle", "right_ankle") for off in (HEEL_SOLE, BALL_SOLE)], axis=0)
+
+
+def test_soles_hovering_a_few_cm_with_no_contact_are_put_on_the_floor():
+    heights = np.zeros(40)
+    heights[12:25] = 0.06  # 1.3 s with the body 6 cm up and no contact found
+    m, t = _standing(heights)
+    contact = np.zeros((40, 2), dtype=bool)
+    contact[:8] = contact[30:] = True
+    out = _lowest_sole(on_soles(m, t, contact, []))
+    assert np.abs(out).max() < 0.02  # the correction is smoothed in and out over ~0.1 s
+    assert np.abs(out[15:22]).max() < 2e-3
+
+
+def test_a_jumps_flight_keeps_its_height_and_nothing_goes_through_the_floor():
+    heights = np.zeros(40)
+    s = np.arange(9) / 8
+    heights[16:25] = 0.5 * 4 * s * (1 - s)  # a 0.8-s flight, the soles 0.5 m up at its top
+    heights[5:8] = -0.03  # soles 3 cm through the floor (a planted foot)
+    m, t = _standing(heights)
+    contact = np.zeros((40, 2), dtype=bool)
+    contact[:15] = contact[26:] = True
+    out = _lowest_sole(on_soles(m, t, contact, []))
+    assert out.min() > -1e-6
+    assert abs(out.max() - 0.5) < 0.02
+    flight = heights > 0.15
+    assert np.abs(out[flight] - heights[flight]).max() < 0.02
+
+
+def test_a_raised_support_is_what_the_soles_stand_on():
+    heights = np.full(30, 0.8)
+    heights[10:20] = 0.84  # 4 cm over the box's top, no contact
+    m, t = _standing(heights)
+    support = [{"start_s": 0.0, "end_s": 3.0, "height_m": 0.8}]
+    out = _lowest_sole(on_soles(m, t, np.zeros((30, 2), dtype=bool), support))
+    assert np.abs(out - 0.8).max() < 0.015
+
+
+def test_longer_in_the_air_than_any_jump_is_a_body_placed_too_high():
+    heights = np.zeros(50)
+    heights[10:35] = 0.3  # 2.5 s, 30 cm up, no contact: no jump's flight lasts that long
+    m, t = _standing(heights)
+    contact = np.zeros((50, 2), dtype=bool)
+    contact[:5] = contact[40:] = True
+    out = _lowest_sole(on_soles(m, t, contact, []))
+    assert np.abs(out[15:30]).max() < 2e-3 and out.min() > -1e-6  # smoothed in and out over ~0.3 s

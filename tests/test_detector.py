@@ -131,9 +131,10 @@ def test_a_90_pixel_video_and_an_empty_one_run_with_a_note_where_people_cannot_b
 
 
 def test_detection_beside_the_landmarkers_changes_nothing(blazepose):
-    """The detector on its own thread (while the frame's people are landmarked) and the scene's lines and
-    background motion on another: the same people, ids and keypoints as running each in turn, on real
-    vtest frames; and the stage timer keeps each thread's stages apart (no negative or lost seconds)."""
+    """The detector on its own thread (begun on the next frame while this one's people are landmarked),
+    the likely new people checked while the tracked ones are landmarked, and the scene's lines and
+    background motion on another thread: the same people, ids and keypoints as running each in turn, on
+    real vtest frames; and the stage timer keeps each thread's stages apart (no negative or lost seconds)."""
     from dataclasses import replace
 
     from nvwa.pipeline import Pipeline, PipelineConfig

@@ -54,10 +54,12 @@ class _TimedBody:
         with self._timer("body"):
             return self._body.track(*a, **k)
 
-    def track_many(self, requests, timestamp_s):
+    def track_many(self, requests, timestamp_s, meanwhile=None):
         with self._timer("body"):
             if hasattr(self._body, "track_many"):
-                return self._body.track_many(requests, timestamp_s)
+                return self._body.track_many(requests, timestamp_s, meanwhile=meanwhile)
+            if meanwhile is not None:
+                meanwhile()
             return [self._body.track(i, img, box, timestamp_s, margin=m) for i, img, box, m in requests]
 
     def probe(self, *a, **k):
@@ -107,6 +109,16 @@ def _person_proposer(config: PipelineConfig):
     from nvwa.tracking.detector import PersonDetector
 
     return PersonDetector(person_detector_path(config.models.models_dir), config.detector)
+
+
+def _with_next(frames):
+    """(frame, the next frame or None at the end) for each of ``frames``."""
+    it = iter(frames)
+    current = next(it, None)
+    while current is not None:
+        following = next(it, None)
+        yield current, following
+        current = following
 
 
 def _scene_of(frame, tracked, lines: _SceneLines, background: BackgroundMotion, timer: StageTimer) -> None:
@@ -275,7 +287,7 @@ class Pipeline:
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
             tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)
-            stream = ((f, tracker.step(f.image, f.timestamp_s)) for f in frames)
+            stream = ((f, tracker.step(f.image, f.timestamp_s, upcoming=None if g is None else g.image)) for f, g in _with_next(frames))
         else:
             video = tracker = None
             stream = self._masklet_people(frames, K_stored, timer)

@@ -248,19 +248,20 @@ class BlazePoseVideo:
         asks for a wide search after a miss (the full graph, detector included, on a crop that wide)."""
         return self.track_many([(track_id, image, box, margin)], timestamp_s)[0]
 
-    def track_many(self, requests: list[tuple], timestamp_s: float) -> list[BodyObservation | None]:
+    def track_many(self, requests: list[tuple], timestamp_s: float, meanwhile=None) -> list[BodyObservation | None]:
         """Several people of one frame, [(track_id, image, box, margin)] -> their observations. Each person
         with a region from their last pose is landmarked there, moved as their box is predicted to move;
         a person with none (just found) gets an upright square round their box. All of them run on the
         network's interpreters at once. Where a person just found is not there, and on a wide search, the
-        full graph (its detector finds a person turned any way) looks instead."""
+        full graph (its detector finds a person turned any way) looks instead. ``meanwhile``: the
+        caller's own work, called once while the network's threads work."""
         c = self.body.config
         found: list[BodyObservation | None] = [None] * len(requests)
-        jobs = []
+        jobs, wide = [], []
         for i, (track_id, image, box, margin) in enumerate(requests):
             known = self._regions.pop(track_id, None)
             if margin is not None:
-                found[i] = self._from_graph(track_id, image, box, margin, c.track_mask_wide_grow)
+                wide.append(i)
                 continue
             shift = _centre(box) - known[1] if known else 0.0
             region = known[0].moved(shift) if known else Region.from_box(box, c.crop_margin)
@@ -268,7 +269,12 @@ class BlazePoseVideo:
             # saw faintly included (the box of the confident landmarks alone hid them, and they stayed hidden)
             keep = None if c.track_mask_grow is None else box if not known else _union(box, known[2] + np.tile(shift, 2))
             jobs.append((i, known is None, (image, region, keep, c.track_mask_grow or 0.0)))
-        results = self.body.network.run_many([job for _, _, job in jobs])  # cut and landmarked on its threads
+        results = self.body.network.start_many([job for _, _, job in jobs])  # cut and landmarked on its threads ...
+        for i in wide:  # ... while the graph searches wide for those lost a frame ago
+            track_id, image, box, margin = requests[i]
+            found[i] = self._from_graph(track_id, image, box, margin, c.track_mask_wide_grow)
+        if meanwhile is not None:
+            meanwhile()
         for (i, first, _), out in zip(jobs, results):
             track_id, image, box, _ = requests[i]
             if out.presence >= c.min_tracking_confidence:

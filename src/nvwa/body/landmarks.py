@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import threading
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,17 +194,22 @@ class LandmarkNetwork:
     def run_many(self, jobs: list[tuple]) -> list[Landmarks]:
         """Several people [(image, region, keep_box, grow)] at once (see :meth:`Region.crop`), each cut
         and landmarked on one of up to ``threads`` interpreters."""
+        return list(self.start_many(jobs))
+
+    def start_many(self, jobs: list[tuple]) -> Iterator[Landmarks]:
+        """:meth:`run_many` begun on the interpreters' threads -> an iterator of the results in order,
+        each waited for as it is taken: the caller does other work meanwhile."""
         def one(job):
             image, region, keep_box, grow = job
             return self.run(region.crop(image, keep_box, grow), region)
 
-        if len(jobs) < 2 or self.threads < 2:
-            return [one(job) for job in jobs]
+        if not jobs or self.threads < 2:
+            return iter([one(job) for job in jobs])
         if self._pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="landmarks")
-        return list(self._pool.map(one, jobs))
+        return self._pool.map(one, jobs)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -100,20 +100,32 @@ class PeopleTracker:
         # that found nobody there is remembered so it is not paid for every pass.
         self._empty: list[tuple[np.ndarray, float]] = []
         self._pool = None  # the detector's thread (made on first use)
+        self._upcoming = None  # the detector's pass on the next frame, begun during this one
 
-    def step(self, image: np.ndarray, timestamp_s: float) -> list[TrackedPerson]:
-        """Track the people of one frame: (H, W, 3) uint8 RGB at time ``timestamp_s`` (s)."""
+    def step(self, image: np.ndarray, timestamp_s: float, upcoming: np.ndarray | None = None) -> list[TrackedPerson]:
+        """Track the people of one frame: (H, W, 3) uint8 RGB at time ``timestamp_s`` (s). ``upcoming``:
+        the next frame's image where the caller has it already, so its detector pass can begin now."""
         c = self.config
         detect_now = self._frame_no % c.detect_every == 0
-        # the detector needs only the image: it runs beside the people's landmarkers, not after them
-        pending = self._proposals_pool().submit(self.propose, image) if detect_now and c.overlap_detection else None
+        # the detector needs only the image: it runs beside the people's landmarkers, not after them, and
+        # where the next frame is at hand and due a pass, beside this frame's work (where cores sit idle)
+        pending, self._upcoming = self._upcoming, None
+        if pending is None and detect_now and c.overlap_detection:
+            pending = self._proposals_pool().submit(self.propose, image)
+        if upcoming is not None and (self._frame_no + 1) % c.detect_every == 0 and c.overlap_detection:
+            self._upcoming = self._proposals_pool().submit(self.propose, upcoming)
         active = [tr for tr in self._tracks if tr.active]
         requests = []
         for tr in active:
             predicted = _at_least_as_big(tr.kalman.predict(timestamp_s), tr.last_box, 0.7)
             requests.append((tr.track_id, image, predicted, c.search_margin if tr.misses else None))
+        looked: dict[int, BodyObservation | None] = {}  # proposal index -> its pose check, made early
         if hasattr(self.body, "track_many"):  # every person of the frame at once (a backend may run them in parallel)
-            found = self.body.track_many(requests, timestamp_s) if requests else []
+            # while they are landmarked, the main thread checks the proposals that no track's predicted box
+            # covers (the likely new people), so the checks below are mostly answered already
+            early = None if pending is None else lambda: self._look_early(image, timestamp_s, pending.result(),
+                                                                          [box for _, _, box, _ in requests], looked)
+            found = self.body.track_many(requests, timestamp_s, meanwhile=early) if requests else []
         else:
             found = [self.body.track(i, img, box, timestamp_s, margin=m) for i, img, box, m in requests]
         for tr, (_, _, predicted, _), obs in zip(active, requests, found):
@@ -136,7 +148,7 @@ class PeopleTracker:
             elif timestamp_s - tr.last_seen_s > c.lost_after_s:
                 self._lose(tr)
         if pending is not None:
-            self._find_new_people(image, timestamp_s, pending.result())
+            self._find_new_people(image, timestamp_s, pending.result(), looked)
         elif detect_now or not any(tr.active for tr in self._tracks):
             self._find_new_people(image, timestamp_s, self.propose(image))
         self._frame_no += 1
@@ -151,6 +163,7 @@ class PeopleTracker:
         return self._pool
 
     def close(self) -> None:
+        self._upcoming = None
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -194,8 +207,29 @@ class PeopleTracker:
             seen[i].observation = None
             self._lose(seen[i])
 
-    def _find_new_people(self, image: np.ndarray, t: float, proposals: tuple[np.ndarray, np.ndarray]) -> None:
+    def _look_early(self, image: np.ndarray, t: float, proposals: tuple[np.ndarray, np.ndarray],
+                    predicted: list[np.ndarray], looked: dict) -> None:
+        """The pose checks :meth:`_find_new_people` will most likely make, made ahead (surest proposals
+        first, those no predicted track box covers and no "nobody here" memory holds, as many as it
+        may make) -> ``looked`` (proposal index -> observation or None). A check is the same whenever it
+        is made; one made for a proposal a track turns out to cover is spent for nothing."""
         c = self.config
+        boxes, scores = proposals
+        empty = np.array([b for b, te in self._empty if t - te <= c.empty_memory_s]).reshape(-1, 4)
+        taken = np.array(predicted).reshape(-1, 4)
+        for k in np.argsort(-scores):
+            if len(looked) >= c.max_probes_per_frame:
+                break
+            if len(taken) and iou_matrix(boxes[k], taken).max() >= c.covered_iou:
+                continue
+            if len(empty) and iou_matrix(boxes[k], empty).max() >= 0.5:
+                continue
+            looked[int(k)] = self.body.probe(image, boxes[k])
+
+    def _find_new_people(self, image: np.ndarray, t: float, proposals: tuple[np.ndarray, np.ndarray],
+                         looked: dict | None = None) -> None:
+        c = self.config
+        looked = {} if looked is None else looked
         boxes, scores = proposals
         if len(boxes) == 0:
             return
@@ -215,7 +249,7 @@ class PeopleTracker:
                 j = int(np.argmax(overlap))
                 if overlap[j] >= c.covered_iou:
                     probes += 1
-                    obs = self.body.probe(image, box)
+                    obs = looked.pop(int(k)) if int(k) in looked else self.body.probe(image, box)
                     if obs is not None and iou_matrix(obs.box(), missing[j].kalman.box)[0, 0] >= c.gate_iou:
                         tr = missing.pop(j)
                         tr.observation, tr.misses, tr.predicted_iou = obs, 0, float(overlap[j])
@@ -226,7 +260,7 @@ class PeopleTracker:
             if len(empty) and iou_matrix(box, empty).max() >= 0.5:
                 continue
             probes += 1
-            obs = self.body.probe(image, box)
+            obs = looked.pop(int(k)) if int(k) in looked else self.body.probe(image, box)
             if obs is None:
                 self._empty.append((box, t))
                 continue

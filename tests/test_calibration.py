@@ -249,3 +249,18 @@ def test_a_video_with_no_lines_and_nobody_upright_keeps_the_prior_and_says_so():
     cal = calibrate_camera(obs, K, [lying])
     assert cal.gravity_cam is None and cal.K.fx == K.fx and cal.warnings
     assert all(np.isfinite(v) for v in cal.K.K.ravel())
+
+
+def test_a_focal_no_phone_has_is_not_believed_from_the_cues():
+    """A handheld home video (540x960): a vertical vanishing point a few degrees off put the lines' focal at
+    3,922 px, a 16-deg view, and the camera 10.8 m up. A cue's focal that sees less than 20 deg corner to
+    corner is not believed (a user with such a lens gives --focal); the views our videos have are."""
+    from nvwa.camera.calibration import MIN_VIEW_DEG, _believed, view_deg
+
+    assert view_deg(1101.0, (540, 960)) == pytest.approx(53.1, abs=0.1)  # the default: the diagonal
+    warnings = []
+    assert _believed(3922.0, "lines'", (540, 960), warnings) is None
+    assert len(warnings) == 1 and "16 deg" in warnings[0] and "--focal" in warnings[0]
+    for focal, size in ((632.0, (540, 960)), (1453.0, (768, 576)), (1722.0, (1088, 1920)), (1929.0, (1768, 994))):
+        assert view_deg(focal, size) > MIN_VIEW_DEG and _believed(focal, "lines'", size, []) == focal
+    assert _believed(None, "lines'", (540, 960), []) is None

@@ -26,6 +26,7 @@ MAX_LEAN_IN_IMAGE_DEG = 50.0  # a body whose 3D up is further than this from the
 UPRIGHT_DEG = 15.0  # a person's feet-hip-shoulder line bent more than this (in 3D) is not a vertical segment
 PEOPLE_SHARPNESS = 1.5  # the walkers' height spread at +-20% focal over its minimum: below, they say little
 STRONG_VOTES = 20  # segments a VP needs before it outranks the feet (a few short edges of round things can agree by chance)
+MIN_VIEW_DEG = 20.0  # deg across the frame's diagonal: a narrower view (a lens over ~120 mm full-frame) is not believed unless given
 
 
 @dataclass
@@ -112,6 +113,22 @@ def camera_height_from_people(tracks: list, vertical_vp: np.ndarray, K: Intrinsi
     return round(SHOULDER_SHARE * ADULT_STATURE_M / float(np.median(per_person)), 3)
 
 
+def view_deg(focal_px: float, size: tuple[int, int]) -> float:
+    """The angle (deg) a focal length (px) sees across a frame of ``size`` (w, h) px, corner to corner."""
+    return float(np.degrees(2 * np.arctan(np.hypot(*size) / 2 / focal_px)))
+
+
+def _believed(focal: float | None, cue: str, size: tuple[int, int], warnings: list) -> float | None:
+    """``focal`` (px) unless it sees less than MIN_VIEW_DEG across: then a cue gone wrong (on a handheld
+    home video, a vertical vanishing point a few degrees off put one at 3,900 px, a 16-deg view and a camera
+    10.8 m up), not a lens; None, with a warning."""
+    if focal is None or view_deg(focal, size) >= MIN_VIEW_DEG:
+        return focal
+    warnings.append(f"the {cue} focal of {focal:.0f} px is a view {view_deg(focal, size):.0f} deg across (a long "
+                    f"telephoto): not believed; give --focal if it is one")
+    return None
+
+
 def calibrate_camera(obs, K: Intrinsics, people) -> CameraCalibration:
     """The K to reconstruct with (the user's if given, else the focal the vanishing points agree on, else
     ``K`` as it is) and gravity in the camera from the vertical vanishing point (None when fewer than
@@ -129,6 +146,11 @@ def calibrate_camera(obs, K: Intrinsics, people) -> CameraCalibration:
         if cal.vertical_vp is not None else None
     cues = {"lines_focal_px": lines_focal, "lines_focal_votes": int(focal_votes), "people": people_focal}
     walkers = people_focal if people_focal and people_focal["sharpness"] >= PEOPLE_SHARPNESS and people_focal["people"] >= 2 else None
+    doubted = len(warnings)
+    lines_focal = _believed(lines_focal, "lines'", size, warnings)
+    if walkers is not None and _believed(walkers["focal_px"], "people's heights'", size, warnings) is None:
+        walkers = None
+    doubted = len(warnings) > doubted
     if K.source == "default" and not obs.backend_places_people:
         if lines_focal is not None:
             K = K.with_focal(lines_focal, "vanishing points")
@@ -137,6 +159,8 @@ def calibrate_camera(obs, K: Intrinsics, people) -> CameraCalibration:
                                 f"{lines_focal:.0f} px: the lines' used")
         elif walkers is not None:
             K = K.with_focal(walkers["focal_px"], "people's heights")
+        elif doubted:
+            warnings.append("no focal length believed: the default kept")
         else:
             warnings.append("focal length not found (too few straight horizontal edges, nobody walking nearer and "
                             "further): the default kept")
@@ -150,4 +174,4 @@ def calibrate_camera(obs, K: Intrinsics, people) -> CameraCalibration:
     return CameraCalibration(K, gravity, cal, len(segs), warnings, cues)
 
 
-__all__ = ["CameraCalibration", "calibrate_camera", "people_segments"]
+__all__ = ["CameraCalibration", "calibrate_camera", "people_segments", "view_deg"]

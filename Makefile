@@ -25,8 +25,8 @@ $(MODELS_DIR)/pose_landmarker_full.task: $(STAMP)
 	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)"
 
 # the person detector's copy with its canvas size freed, made by the same command (models folders fetched
-# before it existed get it from here)
-$(MODELS_DIR)/person_detector.any_canvas.onnx: $(STAMP)
+# before it existed get it from here; after the bundle's rule, so `make -j` never runs two fetches at once)
+$(MODELS_DIR)/person_detector.any_canvas.onnx: $(MODELS_DIR)/pose_landmarker_full.task
 	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)"
 
 model: $(MODELS_DIR)/pose_landmarker_full.task $(MODELS_DIR)/person_detector.any_canvas.onnx

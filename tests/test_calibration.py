@@ -264,3 +264,4 @@ def test_a_focal_no_phone_has_is_not_believed_from_the_cues():
     for focal, size in ((632.0, (540, 960)), (1453.0, (768, 576)), (1722.0, (1088, 1920)), (1929.0, (1768, 994))):
         assert view_deg(focal, size) > MIN_VIEW_DEG and _believed(focal, "lines'", size, []) == focal
     assert _believed(None, "lines'", (540, 960), []) is None
+    assert _believed(0.0, "lines'", (540, 960), warnings) is None and "not used" in warnings[-1]

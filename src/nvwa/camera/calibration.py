@@ -122,7 +122,12 @@ def _believed(focal: float | None, cue: str, size: tuple[int, int], warnings: li
     """``focal`` (px) unless it sees less than MIN_VIEW_DEG across: then a cue gone wrong (on a handheld
     home video, a vertical vanishing point a few degrees off put one at 3,900 px, a 16-deg view and a camera
     10.8 m up), not a lens; None, with a warning."""
-    if focal is None or view_deg(focal, size) >= MIN_VIEW_DEG:
+    if focal is None:
+        return None
+    if not np.isfinite(focal) or focal <= 0:
+        warnings.append(f"the {cue} focal came out as {focal}: not used")
+        return None
+    if view_deg(focal, size) >= MIN_VIEW_DEG:
         return focal
     warnings.append(f"the {cue} focal of {focal:.0f} px is a view {view_deg(focal, size):.0f} deg across (a long "
                     f"telephoto): not believed; give --focal if it is one")
@@ -146,12 +151,12 @@ def calibrate_camera(obs, K: Intrinsics, people) -> CameraCalibration:
         if cal.vertical_vp is not None else None
     cues = {"lines_focal_px": lines_focal, "lines_focal_votes": int(focal_votes), "people": people_focal}
     walkers = people_focal if people_focal and people_focal["sharpness"] >= PEOPLE_SHARPNESS and people_focal["people"] >= 2 else None
-    doubted = len(warnings)
-    lines_focal = _believed(lines_focal, "lines'", size, warnings)
-    if walkers is not None and _believed(walkers["focal_px"], "people's heights'", size, warnings) is None:
-        walkers = None
-    doubted = len(warnings) > doubted
     if K.source == "default" and not obs.backend_places_people:
+        doubted = len(warnings)
+        lines_focal = _believed(lines_focal, "lines'", size, warnings)
+        if walkers is not None and _believed(walkers["focal_px"], "people's heights'", size, warnings) is None:
+            walkers = None
+        doubted = len(warnings) > doubted
         if lines_focal is not None:
             K = K.with_focal(lines_focal, "vanishing points")
             if walkers and abs(walkers["focal_px"] / lines_focal - 1) > 0.15:

@@ -84,7 +84,8 @@ def write_videos(src: Path, out_static: Path, out_handheld: Path, seconds: float
         with av.open(str(path), "w") as out:
             st = out.add_stream(codec, rate=rate)
             st.width, st.height, st.pix_fmt = cw, ch, "yuv420p"
-            st.options = {"crf": "12", "preset": "fast"} if codec == "libx264" else {}
+            # one encoder thread: x264's bytes depend on its thread count, and the same test video on any machine
+            st.options = {"crf": "12", "preset": "fast", "threads": "1"} if codec == "libx264" else {}
             for img, Ri in zip(frames, R):
                 if turn:
                     img = cv2.warpPerspective(img, K @ Ri.T @ np.linalg.inv(K), (w, h), flags=cv2.INTER_LINEAR)

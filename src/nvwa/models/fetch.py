@@ -251,6 +251,7 @@ def write_any_canvas_detector(models_dir: Path) -> Path:
     tmp = out.with_suffix(".tmp")
     tmp.write_bytes(any_canvas(person_detector_path(models_dir).read_bytes()))
     tmp.replace(out)
-    record_in_manifest(models_dir, PERSON_DETECTOR_ANY_CANVAS, {"sha256": sha256_file(out), "source": f"{PERSON_DETECTOR}, its input's height and width made free"})
+    record_in_manifest(models_dir, PERSON_DETECTOR_ANY_CANVAS, {"sha256": sha256_file(out), "source_sha256": DETECTOR_SHA256,
+                                                                "source": f"{PERSON_DETECTOR}, its input's height and width made free"})
     return out
 

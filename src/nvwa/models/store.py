@@ -114,9 +114,13 @@ def person_detector_path(models_dir: str | os.PathLike | None = None) -> Path:
 
 def any_canvas_detector_path(models_dir: str | os.PathLike | None = None) -> Path | None:
     """The person detector with its declared canvas size freed, as ``nvwa models fetch`` wrote it beside
-    the pinned file (checked against the checksum it recorded), or None (then it is made in memory)."""
+    the pinned file (checked against the checksum it recorded, and recorded as made from the pinned
+    file), or None (then it is made in memory)."""
+    from nvwa.models.fetch import DETECTOR_SHA256
+
     models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
     path = models_dir / PERSON_DETECTOR_ANY_CANVAS
-    recorded = read_manifest(models_dir).get(PERSON_DETECTOR_ANY_CANVAS, {}).get("sha256")
-    return path if path.exists() and recorded and sha256_file(path) == recorded else None
+    entry = read_manifest(models_dir).get(PERSON_DETECTOR_ANY_CANVAS, {})
+    made_from_pinned = entry.get("source_sha256") == DETECTOR_SHA256  # not a copy of some other network
+    return path if path.exists() and made_from_pinned and entry.get("sha256") and sha256_file(path) == entry["sha256"] else None
 

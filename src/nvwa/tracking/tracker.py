@@ -100,20 +100,19 @@ class PeopleTracker:
         # that found nobody there is remembered so it is not paid for every pass.
         self._empty: list[tuple[np.ndarray, float]] = []
         self._pool = None  # the detector's thread (made on first use)
-        self._upcoming = None  # the detector's pass on the next frame, begun during this one
+        self._upcoming = None  # (the next frame's image, the detector's pass on it), begun at the end of this one
 
     def step(self, image: np.ndarray, timestamp_s: float, upcoming: np.ndarray | None = None) -> list[TrackedPerson]:
         """Track the people of one frame: (H, W, 3) uint8 RGB at time ``timestamp_s`` (s). ``upcoming``:
         the next frame's image where the caller has it already, so its detector pass can begin now."""
         c = self.config
         detect_now = self._frame_no % c.detect_every == 0
-        # the detector needs only the image: it runs beside the people's landmarkers, not after them, and
-        # where the next frame is at hand and due a pass, beside this frame's work (where cores sit idle)
-        pending, self._upcoming = self._upcoming, None
+        # the detector needs only the image: it runs beside the people's landmarkers, not after them (begun
+        # at the end of the frame before where that frame handed this one over)
+        pending = self._upcoming[1] if self._upcoming is not None and self._upcoming[0] is image else None
+        self._upcoming = None
         if pending is None and detect_now and c.overlap_detection:
             pending = self._proposals_pool().submit(self.propose, image)
-        if upcoming is not None and (self._frame_no + 1) % c.detect_every == 0 and c.overlap_detection:
-            self._upcoming = self._proposals_pool().submit(self.propose, upcoming)
         active = [tr for tr in self._tracks if tr.active]
         requests = []
         for tr in active:
@@ -152,6 +151,10 @@ class PeopleTracker:
         elif detect_now or not any(tr.active for tr in self._tracks):
             self._find_new_people(image, timestamp_s, self.propose(image))
         self._frame_no += 1
+        if upcoming is not None and self._frame_no % c.detect_every == 0 and c.overlap_detection:
+            # the next frame's pass, begun now that this frame's own (if any) is done: passes stay in frame
+            # order (a proposer may count them), and it runs while this frame is handed on and the next set up
+            self._upcoming = (upcoming, self._proposals_pool().submit(self.propose, upcoming))
         self._tracks = [tr for tr in self._tracks if tr.active or timestamp_s - tr.last_seen_s <= c.reid_window_s]
         return [TrackedPerson(tr.track_id, tr.observation) for tr in self._tracks if tr.active and tr.observation is not None]
 

@@ -40,7 +40,7 @@ def _inside(kp: np.ndarray, box, grow: float = 0.1) -> float:
 def score(scene, labels: dict) -> dict:
     found_by_bucket = {name: [0, 0] for name, _, _ in BUCKETS}
     hits = total = false_tracks = tracks_seen = 0
-    per_frame = []
+    per_frame, missed, false = [], [], []
     for fr in labels["frames"]:
         f = int(fr["frame_index"])
         here = []
@@ -60,12 +60,16 @@ def score(scene, labels: dict) -> dict:
                 person_found.add(j)
         for j, person in enumerate(fr["people"]):
             h = int(person["min_height_px"])
+            if j not in person_found:
+                missed.append({"frame": f, "box": [round(float(v)) for v in person["box"]], "height_px": h})
             for name, lo, hi in BUCKETS:
                 if lo <= h < hi:
                     found_by_bucket[name][0] += j in person_found
                     found_by_bucket[name][1] += 1
         unmatched = [t for t in range(len(here)) if t not in track_used
-                     and not any(_inside(here[t][1], box) >= 0.5 for box in fr.get("ignore", []))]
+                     and not any(_inside(here[t][1], ig["box"]) >= 0.5 for ig in fr.get("ignore", []))]
+        false += [{"frame": f, "person_id": int(here[t][0]), "keypoint_box": [round(float(v)) for v in
+                   np.r_[here[t][1].min(0), here[t][1].max(0)]]} for t in unmatched]
         hits += len(person_found)
         total += len(fr["people"])
         false_tracks += len(unmatched)
@@ -75,7 +79,7 @@ def score(scene, labels: dict) -> dict:
             "recall_by_height": {k: {"recall": round(v[0] / v[1], 3) if v[1] else None, "found": v[0], "labelled": v[1]}
                                  for k, v in found_by_bucket.items()},
             "false_tracks": false_tracks, "tracks_at_labelled_frames": tracks_seen,
-            "false_track_share": round(false_tracks / max(tracks_seen, 1), 3), "per_frame": per_frame}
+            "false_track_share": round(false_tracks / max(tracks_seen, 1), 3), "missed": missed, "false": false, "per_frame": per_frame}
 
 
 def main(argv=None) -> int:
@@ -99,7 +103,7 @@ def main(argv=None) -> int:
                   "seconds": scene.stats.get("seconds", {}), "people": len(scene.people), **score(scene, labels)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in report.items() if k != "per_frame"}, indent=1))
+    print(json.dumps({k: v for k, v in report.items() if k not in ("per_frame", "missed", "false")}, indent=1))
     return 0
 
 

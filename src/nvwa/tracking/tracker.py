@@ -19,7 +19,7 @@ import numpy as np
 
 from nvwa.body.observation import BodyObservation
 from nvwa.tracking.appearance import appearance_descriptor, appearance_similarity
-from nvwa.tracking.boxes import BoxKalman, iou_matrix
+from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,11 @@ class TrackerConfig:
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
     appearance_every: int = 5  # frames between appearance updates of a track
     search_margin: float = 2.5  # after a missed frame, the crop widens to this many box sizes (fast moves, jumps)
-    empty_memory_s: float = 1.0  # a proposal where a pose check found nobody is not checked again for this long
+    empty_memory_s: float = 1.0  # a proposal where a pose check found nobody is not checked again for this long ...
+    empty_recheck_gain: float = 0.2  # ... unless the detector is this much surer of it now (a person stepping into view)
+    missing_overlap: float = 0.5  # a track that lost its person this frame is theirs to look for under a proposal
+    # (and the pose found there is theirs) where this share of the smaller of the two boxes is in both
+    min_width_share: float = 0.4  # a pose's box, as the tracker compares it, is at least this share of its height wide
     overlap_detection: bool = True  # run the detector on its own thread while the people are landmarked
 
 
@@ -54,6 +58,19 @@ def _at_least_as_big(box: np.ndarray, reference: np.ndarray | None, share: float
     w = max(box[2] - box[0], share * (reference[2] - reference[0]))
     h = max(box[3] - box[1], share * (reference[3] - reference[1]))
     return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+
+
+def _wide(boxes: np.ndarray, share: float) -> np.ndarray:
+    """``boxes`` ((4,) or (N, 4) xyxy) widened about their centres to at least ``share`` of their height:
+    what the tracker compares when it asks whether two boxes hold one person. A walker seen side-on has
+    landmarks 3-5 px wide at 30 px tall; the overlap of so thin a box with a detector's box, or with another
+    pose's, is noise: two tracks on one far person were both kept, and a far person found again was not
+    taken for the track already on them. (A track's own gate and motion model keep the landmarks' box:
+    widened there, Sports2D's jumper kept a pose spread across the frame mid-air and lost his id.)"""
+    b = np.array(boxes, dtype=np.float64).reshape(-1, 4)
+    cx, half = (b[:, 0] + b[:, 2]) / 2, np.maximum(b[:, 2] - b[:, 0], share * (b[:, 3] - b[:, 1])) / 2
+    b[:, 0], b[:, 2] = cx - half, cx + half
+    return b if np.ndim(boxes) == 2 else b[0]
 
 
 def _centre_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -98,7 +115,7 @@ class PeopleTracker:
         self.reidentified = 0  # how many times a lost track came back under its old id
         # Detectors fire again and again on the same static clutter (a pole, a bush); a pose check
         # that found nobody there is remembered so it is not paid for every pass.
-        self._empty: list[tuple[np.ndarray, float]] = []
+        self._empty: list[tuple[np.ndarray, float, float]] = []  # (box, time, the detector's score)
         self._pool = None  # the detector's thread (made on first use)
         self._upcoming = None  # (the next frame's image, the detector's pass on it), begun at the end of this one
 
@@ -130,11 +147,12 @@ class PeopleTracker:
         for tr, (_, _, predicted, _), obs in zip(active, requests, found):
             tr.observation = None
             if obs is not None:
-                tr.predicted_iou = float(iou_matrix(predicted, obs.box())[0, 0])
+                box = obs.box()
+                tr.predicted_iou = float(iou_matrix(predicted, box)[0, 0])
                 # a wide search accepts a pose near the prediction even if the boxes barely overlap
-                near = tr.misses and _centre_distance(predicted, obs.box()) <= 0.75 * (predicted[3] - predicted[1])
+                near = tr.misses and _centre_distance(predicted, box) <= 0.75 * (predicted[3] - predicted[1])
                 # a pose whose box is less than half the last one is a fragment (a limb, a blur), not the person
-                whole = tr.last_box is None or _height(obs.box()) >= 0.5 * _height(tr.last_box)
+                whole = tr.last_box is None or _height(box) >= 0.5 * _height(tr.last_box)
                 if (tr.predicted_iou >= c.gate_iou or near) and whole:
                     tr.observation = obs
                 else:  # someone else's pose: what the body model kept of it for this track must go too
@@ -196,7 +214,7 @@ class PeopleTracker:
     def _drop_duplicates(self, seen: list[_Track]) -> None:
         if len(seen) < 2:
             return
-        boxes = np.array([tr.observation.box() for tr in seen])
+        boxes = _wide(np.array([tr.observation.box() for tr in seen]), self.config.min_width_share)
         iou = iou_matrix(boxes, boxes)
         # worst-fitting first: the track whose own prediction explains its pose least is the impostor
         order = sorted(range(len(seen)), key=lambda i: seen[i].predicted_iou)
@@ -218,16 +236,39 @@ class PeopleTracker:
         is made; one made for a proposal a track turns out to cover is spent for nothing."""
         c = self.config
         boxes, scores = proposals
-        empty = np.array([b for b, te in self._empty if t - te <= c.empty_memory_s]).reshape(-1, 4)
-        taken = np.array(predicted).reshape(-1, 4)
+        taken = _wide(np.array(predicted).reshape(-1, 4), c.min_width_share)
         for k in np.argsort(-scores):
             if len(looked) >= c.max_probes_per_frame:
                 break
             if len(taken) and iou_matrix(boxes[k], taken).max() >= c.covered_iou:
                 continue
-            if len(empty) and iou_matrix(boxes[k], empty).max() >= 0.5:
+            if self._nobody_there(boxes[k], scores[k], t):
                 continue
             looked[int(k)] = self.body.probe(image, boxes[k])
+
+    def _nobody_there(self, box: np.ndarray, score: float, t: float) -> bool:
+        """Did a pose check find nobody at ``box`` within the last ``empty_memory_s``, on a proposal the
+        detector was about as sure of (a pole, a bush: the same box, the same score, pass after pass)?"""
+        c = self.config
+        return any(t - te <= c.empty_memory_s and score < se + c.empty_recheck_gain and iou_matrix(box, b)[0, 0] >= 0.5
+                   for b, te, se in self._empty)
+
+    def _where(self, tr: _Track) -> np.ndarray:
+        """Where a track's person is, as new finds are compared with it: its motion model's box, at least
+        0.7 of their usual height and of their last pose's size (a few frames' fragments shrink the model's box
+        to a sliver) and widened (:func:`_wide`)."""
+        usual = np.array([0.0, 0.0, 0.0, tr.height_px])
+        return _wide(_at_least_as_big(_at_least_as_big(tr.kalman.box, tr.last_box, 0.7), usual, 0.7), self.config.min_width_share)
+
+    def _theirs(self, obs: BodyObservation, tr: _Track) -> bool:
+        """Is the pose a check found where ``tr`` lost its person theirs: inside where they were, and not
+        the person another track follows this frame?"""
+        c = self.config
+        box = _wide(obs.box(), c.min_width_share)
+        if overlap_of_smaller(box, self._where(tr))[0, 0] < c.missing_overlap:
+            return False
+        followed = [o.observation.box() for o in self._tracks if o.active and o.observation is not None]
+        return not followed or iou_matrix(box, _wide(np.array(followed), c.min_width_share)).max() < c.duplicate_iou
 
     def _find_new_people(self, image: np.ndarray, t: float, proposals: tuple[np.ndarray, np.ndarray],
                          looked: dict | None = None) -> None:
@@ -236,9 +277,8 @@ class PeopleTracker:
         boxes, scores = proposals
         if len(boxes) == 0:
             return
-        occupied = [tr.kalman.box for tr in self._tracks if tr.active]
-        self._empty = [(b, te) for b, te in self._empty if t - te <= c.empty_memory_s]
-        empty = np.array([b for b, _ in self._empty]).reshape(-1, 4)
+        occupied = [self._where(tr) for tr in self._tracks if tr.active]
+        self._empty = [e for e in self._empty if t - e[1] <= c.empty_memory_s]
         order = np.argsort(-scores)
         probes = 0
         # a track whose body model lost the person this frame, under a detector box: look again there
@@ -248,26 +288,27 @@ class PeopleTracker:
                 break
             box = boxes[k]
             if missing:
-                overlap = iou_matrix(box, np.array([tr.kalman.box for tr in missing]))[0]
+                # the lost pose's box may be a fragment inside the detector's: overlap of the smaller box
+                overlap = overlap_of_smaller(box, np.array([self._where(tr) for tr in missing]))[0]
                 j = int(np.argmax(overlap))
-                if overlap[j] >= c.covered_iou:
+                if overlap[j] >= c.missing_overlap:
                     probes += 1
                     obs = looked.pop(int(k)) if int(k) in looked else self.body.probe(image, box)
-                    if obs is not None and iou_matrix(obs.box(), missing[j].kalman.box)[0, 0] >= c.gate_iou:
+                    if obs is not None and self._theirs(obs, missing[j]):
                         tr = missing.pop(j)
                         tr.observation, tr.misses, tr.predicted_iou = obs, 0, float(overlap[j])
                         self._confirm(tr, image, t)
                     continue
             if occupied and iou_matrix(box, np.array(occupied)).max() >= c.covered_iou:
                 continue
-            if len(empty) and iou_matrix(box, empty).max() >= 0.5:
+            if self._nobody_there(box, scores[k], t):
                 continue
             probes += 1
             obs = looked.pop(int(k)) if int(k) in looked else self.body.probe(image, box)
             if obs is None:
-                self._empty.append((box, t))
+                self._empty.append((box, t, float(scores[k])))
                 continue
-            found = obs.box()
+            found = _wide(obs.box(), c.min_width_share)
             if occupied and iou_matrix(found, np.array(occupied)).max() >= c.covered_iou:
                 continue
             self._start_or_resume(obs, image, t)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DATA
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "vtest.mp4"
 # the far walker on the path at the top left: vtest_people.json's box (checked by eye) at frame 81
@@ -70,3 +71,57 @@ def test_a_far_walker_stays_one_person(first_125):
         near = [p.person_id for p in first_125.people if f in p.frame_index
                 and np.abs(p.keypoints_2d[p.frame_index == f][0].mean(0) - walker.keypoints_2d[walker.frame_index == f][0].mean(0)).max() < 15]
         assert near == [walker.person_id], (f, near)
+
+
+@pytest.fixture(scope="module")
+def still_tracks():
+    """Four tracks `nvwa process` made on vtest.avi (tests/data/vtest_still_tracks.npz): the tripod-mounted
+    camera the body model took for a person (frames 294-336), two men standing still for 3 s (232-261
+    at the left, 547-576 at the right; their tracks cut to those frames), and a walker (0-28)."""
+    from nvwa.observations import PersonObservations
+
+    data = np.load(DATA / "vtest_still_tracks.npz")
+    people = []
+    for i, name in enumerate(("tripod", "standing_left", "standing_right", "walker")):
+        f, kp = data[f"{name}_frames"].astype(np.int64), data[f"{name}_keypoints"].astype(np.float64)
+        people.append(PersonObservations(i, f, f / 10.0, kp, np.zeros((*kp.shape[:2], 3)), np.ones(kp.shape[:2])))
+    return people
+
+
+def test_a_tripod_taken_for_a_person_is_dropped_as_scenery_and_people_standing_still_are_not(still_tracks):
+    """The frames of samples/vtest.mp4 fed as the pipeline feeds them: the tripod never moved and its pixels
+    are the same before and after its track, so it goes; the men standing still for 3 s stay (the place
+    without them looks otherwise), and so does the walker. The pipeline says what it dropped."""
+    from nvwa.pipeline import Pipeline
+    from nvwa.tracking.scenery import SceneryFrames, scenery_tracks
+    from nvwa.video import iter_frames
+
+    frames = SceneryFrames()
+    for frame in iter_frames(SAMPLE, max_side=1280):
+        boxes = {}
+        for p in still_tracks:
+            i = np.flatnonzero(p.frame_index == frame.index)
+            if len(i):
+                kp = p.keypoints_2d[i[0]] * frame.scale
+                boxes[p.person_id] = np.r_[kp.min(0), kp.max(0)]
+        frames.add(frame, boxes)
+    assert len(frames.grey) <= 48  # flat in the video's length
+    assert scenery_tracks(still_tracks, frames) == [0]
+    kept, stats = Pipeline._without_scenery(list(still_tracks), frames, {"notes": []})
+    assert [p.person_id for p in kept] == [1, 2, 3] and stats["scenery_tracks"] == [0]
+    assert "dropped as scenery" in stats["notes"][0]
+
+
+def test_nothing_is_scenery_without_frames_outside_the_track(still_tracks):
+    """A track as long as the video (a person who stands still throughout) has no frames without it to
+    compare with: never scenery."""
+    from nvwa.tracking.scenery import SceneryFrames, scenery_tracks
+    from nvwa.video import iter_frames
+
+    tripod = still_tracks[0]
+    frames = SceneryFrames()
+    for frame in iter_frames(SAMPLE, max_side=1280):
+        if 294 <= frame.index <= 336:
+            kp = tripod.keypoints_2d[tripod.frame_index == frame.index][0] * frame.scale
+            frames.add(frame, {0: np.r_[kp.min(0), kp.max(0)]})
+    assert scenery_tracks([tripod], frames) == []

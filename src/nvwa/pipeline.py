@@ -30,6 +30,7 @@ from nvwa.smoothing import SMOOTHING_PRESETS
 from nvwa.timing import StageTimer, timed
 from nvwa.tracking import PeopleTracker
 from nvwa.tracking.proposals import HogProposer
+from nvwa.tracking.scenery import SceneryFrames, scenery_tracks
 from nvwa.video import DecodeStats, iter_frames, probe_video, read_ahead
 
 
@@ -122,13 +123,17 @@ def _with_next(frames):
         current = following
 
 
-def _scene_of(frame, tracked, lines: _SceneLines, background: BackgroundMotion, timer: StageTimer) -> None:
+def _scene_of(frame, tracked, lines: _SceneLines, background: BackgroundMotion, scenery: SceneryFrames,
+              timer: StageTimer) -> None:
     """What the calibration and the camera's motion need of a frame's pixels: the straight edges (a few
-    frames) and the background's motion, the people masked out."""
+    frames) and the background's motion, the people masked out; and what tells a track that was scenery."""
+    boxes = {person.track_id: _keypoint_box(person.observation.keypoints_2d) for person in tracked}
     with timer("lines"):
         lines.add(frame)
     with timer("camera_motion"):
-        background.add(frame, [_keypoint_box(person.observation.keypoints_2d) for person in tracked])
+        background.add(frame, list(boxes.values()))
+    with timer("scenery"):
+        scenery.add(frame, boxes)
 
 
 class _SceneWorker:
@@ -281,7 +286,7 @@ class Pipeline:
                             {"video": _public_video(info)})
         stats = DecodeStats()
         people: dict[int, _PersonFrames] = defaultdict(_PersonFrames)
-        lines, background = _SceneLines(), BackgroundMotion(K_stored.K)
+        lines, background, scenery = _SceneLines(), BackgroundMotion(K_stored.K), SceneryFrames()
         # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_frames=c.max_frames,
                                               stats=stats)), timer, "decode")
@@ -302,7 +307,7 @@ class Pipeline:
                     break
                 frame, tracked = item
                 with timer("waiting"):  # only when the scene thread is more than two frames behind
-                    scene.submit(_scene_of, frame, tracked, lines, background, timer)
+                    scene.submit(_scene_of, frame, tracked, lines, background, scenery, timer)
                 for person in tracked:
                     people[person.track_id].add(frame, person.observation)
                 done += 1  # frames through the models (the decoder's own count runs ahead)
@@ -318,11 +323,12 @@ class Pipeline:
             if video is not None:
                 video.close()
         persons, mesh_faces = self._persons(people, timer)
+        persons, reach = self._without_scenery(persons, scenery, self._reach(info))
         obs_stats = {"frames": stats.yielded, "decoded_frames": stats.decoded, "skipped_corrupt_frames": stats.skipped_corrupt,
                      "tracks": len(people), "reidentified": tracker.reidentified if tracker is not None else 0,
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
                      "observe_s": round(time.perf_counter() - wall0, 3),
-                     **self._reach(info)}
+                     **reach}
         obs = Observations(video=_public_video(info), keypoint_set=self.body.keypoint_set,
                            body_model=self.config.models.body_model, tracker=self.config.models.tracker, K_observed=K_stored.K,
                            intrinsics_source=K_stored.source,
@@ -339,6 +345,16 @@ class Pipeline:
         with timer("mesh"):
             persons = [self._locked_mesh(p, people[p.person_id]) if people[p.person_id].vertices else p for p in persons]
             return persons, np.asarray(self.body.faces, dtype=np.int32)
+
+    @staticmethod
+    def _without_scenery(persons: list, scenery: SceneryFrames, stats: dict) -> tuple[list, dict]:
+        """``persons`` less the tracks that were scenery (:mod:`nvwa.tracking.scenery`), said in ``stats``."""
+        dropped = scenery_tracks(persons, scenery)
+        if not dropped:
+            return persons, stats
+        notes = [*stats.get("notes", []), f"{len(dropped)} track(s) dropped as scenery (never moved, and the same "
+                 f"pixels were there before and after: a tripod, a statue): {', '.join(map(str, dropped))}"]
+        return [p for p in persons if p.person_id not in dropped], {**stats, "notes": notes, "scenery_tracks": dropped}
 
     def _reach(self, info) -> dict:
         """How small a person this run could find (stored-video px), and a note where that leaves people

@@ -125,3 +125,30 @@ def test_nothing_is_scenery_without_frames_outside_the_track(still_tracks):
             kp = tripod.keypoints_2d[tripod.frame_index == frame.index][0] * frame.scale
             frames.add(frame, {0: np.r_[kp.min(0), kp.max(0)]})
     assert scenery_tracks([tripod], frames) == []
+
+
+def test_what_moves_against_the_scenery_is_proposed_and_a_moving_camera_proposes_nothing():
+    """vtest.avi frame 741: a man 39 px tall among the parked cars at the top right, whom the detector
+    does not see (no box >= 0.05), differs from the scenery (the median of the frames sampled so far): a
+    blob over him is proposed, on the second pass (a blob must persist). The same frames shifted by 12 px
+    (a camera that turned) move everywhere: nothing is proposed."""
+    from nvwa.tracking.boxes import overlap_of_smaller
+    from nvwa.tracking.scenery import MOVING_SCORE, MovingBlobs, SceneryFrames
+    from nvwa.video import iter_frames
+
+    man = np.array([743.0, 58.0, 757.0, 97.0])  # vtest_people.json, frame 741
+    frames, images = SceneryFrames(), {}
+    for frame in iter_frames(SAMPLE, max_side=1280):
+        if frame.index > 741:
+            break
+        frames.add(frame, {})
+        if frame.index in (738, 741):
+            images[frame.index] = frame.image
+    blobs = MovingBlobs(frames)
+    assert len(blobs(images[738])[0]) == 0  # nothing seen before: nothing persists yet
+    boxes, scores = blobs(images[741])
+    assert len(boxes) and (scores == MOVING_SCORE).all()
+    assert overlap_of_smaller(man, boxes).max() >= 0.5, boxes.round()
+    turned = MovingBlobs(frames)
+    for image in (images[738], images[741]):
+        assert len(turned(np.roll(image, 12, axis=1))[0]) == 0

@@ -30,7 +30,8 @@ from nvwa.smoothing import SMOOTHING_PRESETS
 from nvwa.timing import StageTimer, timed
 from nvwa.tracking import PeopleTracker
 from nvwa.tracking.proposals import HogProposer
-from nvwa.tracking.scenery import SceneryFrames, scenery_tracks
+from nvwa.tracking.boxes import iou_matrix
+from nvwa.tracking.scenery import MovingBlobs, SceneryFrames, scenery_tracks
 from nvwa.video import DecodeStats, iter_frames, probe_video, read_ahead
 
 
@@ -292,7 +293,7 @@ class Pipeline:
                                               stats=stats)), timer, "decode")
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
-            tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)
+            tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer, scenery), self.config.tracking)
             stream = ((f, tracker.step(f.image, f.timestamp_s, upcoming=None if g is None else g.image)) for f, g in _with_next(frames))
         else:
             video = tracker = None
@@ -382,10 +383,11 @@ class Pipeline:
             return Intrinsics.from_focal(c.focal_px, info.width, info.height)
         return Intrinsics.default(info.width, info.height)
 
-    def _proposer(self, timer: StageTimer):
+    def _proposer(self, timer: StageTimer, scenery: SceneryFrames):
         # BlazePose's whole-frame detector finds the large people HOG misses; YOLOX finds them itself
         find_people = self.body.find_people if isinstance(self.body, CropBodyBackend) and self.config.models.detector == "hog" else None
         finder = {"passes": 0, "last_hit": -10}
+        moving = MovingBlobs(scenery) if self.config.tracking.moving_proposals else None
 
         def propose(image):
             """HOG finds small upright people, the body model's own detector the large ones. The
@@ -400,6 +402,10 @@ class Pipeline:
                     if len(more):
                         finder["last_hit"] = k
                     boxes, scores = np.concatenate([more, boxes]), np.concatenate([more_scores + 1.0, scores])
+                if moving is not None:  # what moves against the scenery where no detector box is
+                    blobs, blob_scores = moving(image)
+                    new = iou_matrix(blobs, boxes).max(axis=1, initial=0.0) < 0.3 if len(boxes) else np.ones(len(blobs), bool)
+                    boxes, scores = np.concatenate([boxes, blobs[new]]), np.concatenate([scores, blob_scores[new]])
                 return boxes, scores
         return propose
 

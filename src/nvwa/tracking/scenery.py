@@ -18,6 +18,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from nvwa.tracking.boxes import iou_matrix
+
 SAMPLE_SIDE = 320  # px: frames are kept in grey at this longer side
 MAX_SAMPLES = 48  # frames kept at most; when full, every other one goes and the spacing doubles (flat memory)
 MIN_FRAMES = 10
@@ -109,4 +111,57 @@ def scenery_tracks(people, frames: SceneryFrames) -> list[int]:
     return found
 
 
-__all__ = ["SceneryFrames", "scenery_tracks"]
+MOVING_GREY = 20  # grey levels from the scenery's median: a moving thing's pixel ...
+MOVING_MIN_PX = 10  # ... in a blob at least this tall (sample px; 24 px of a 768 px frame) ...
+MOVING_MAX_HEIGHT = 0.2  # ... and at most this share of the frame's height (larger people the detector finds) ...
+MOVING_MIN_ASPECT = 1.4  # ... and this many times taller than wide (a ball, a swinging arm are not) ...
+MOVING_MAX_SHARE = 0.12  # ... where at most this share of the frame moves (more: the camera moved, or the light changed)
+MOVING_SCORE = 0.25  # the proposals' score: after the detector's sure boxes, before its unsure ones
+BACKGROUND_EVERY = 20  # proposal passes between updates of the scenery's median
+
+
+class MovingBlobs:
+    """Person-box proposals where something moves against the scenery: people the detector passes over
+    (far ones 30-40 px tall among parked cars, a man half behind a sign) still differ from the place
+    without them. The scenery is the median of :class:`SceneryFrames`' samples so far; a blob shaped like a
+    small upright person (``MOVING_MIN_PX`` to ``MOVING_MAX_HEIGHT`` tall, ``MOVING_MIN_ASPECT`` times
+    taller than wide) is proposed with ``MOVING_SCORE``, if the pass before had it too (a flicker, a gust
+    in a tree, is not: each costs a pose check). Nothing where too much of the frame moves (a camera that
+    moves or turns has no one scenery)."""
+
+    def __init__(self, frames: SceneryFrames):
+        self.frames = frames
+        self._median = None
+        self._passes = 0
+        self._before = np.zeros((0, 4))
+
+    def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """image (H, W, 3) uint8 RGB (decoded) -> boxes (N, 4) xyxy decoded px, scores (N,)."""
+        nothing = np.zeros((0, 4)), np.zeros(0)
+        if self._passes % BACKGROUND_EVERY == 0:
+            grey = list(self.frames.grey)  # the scene thread adds to it
+            self._median = np.median(np.stack(grey), axis=0).astype(np.uint8) if len(grey) >= 8 else None
+        self._passes += 1
+        h, w = image.shape[:2]
+        s = min(1.0, SAMPLE_SIDE / max(h, w))
+        size = (max(1, round(w * s)), max(1, round(h * s)))
+        if self._median is None or self._median.shape != size[::-1]:
+            return nothing
+        grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
+        moving = (cv2.absdiff(grey, self._median) > MOVING_GREY).astype(np.uint8)
+        if moving.mean() > MOVING_MAX_SHARE:
+            return nothing
+        moving = cv2.dilate(cv2.morphologyEx(moving, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)), np.ones((3, 3), np.uint8))
+        n, _, stats, _ = cv2.connectedComponentsWithStats(moving)
+        x, y, bw, bh = (stats[1:, i].astype(np.float64) for i in range(4))
+        keep = (bh >= MOVING_MIN_PX) & (bh <= MOVING_MAX_HEIGHT * size[1]) & (bh >= MOVING_MIN_ASPECT * bw)
+        boxes = np.column_stack([x, y, x + bw, y + bh])[keep] / s
+        before, self._before = self._before, boxes
+        if len(boxes) and len(before):
+            boxes = boxes[iou_matrix(boxes, before).max(axis=1) >= 0.3]
+        else:
+            boxes = np.zeros((0, 4))
+        return boxes, np.full(len(boxes), MOVING_SCORE)
+
+
+__all__ = ["SceneryFrames", "scenery_tracks", "MovingBlobs"]

@@ -41,7 +41,9 @@ class TrackerConfig:
     empty_recheck_gain: float = 0.2  # ... unless the detector is this much surer of it now (a person stepping into view)
     missing_overlap: float = 0.5  # a track that lost its person this frame is theirs to look for under a proposal
     # (and the pose found there is theirs) where this share of the smaller of the two boxes is in both
+    min_found_share: float = 0.4  # a new person's pose is at least this share of their proposal's height
     min_width_share: float = 0.4  # a pose's box, as the tracker compares it, is at least this share of its height wide
+    moving_proposals: bool = True  # also propose what moves against the scenery where the detector saw nobody
     overlap_detection: bool = True  # run the detector on its own thread while the people are landmarked
 
 
@@ -310,6 +312,8 @@ class PeopleTracker:
                 continue
             found = _wide(obs.box(), c.min_width_share)
             if occupied and iou_matrix(found, np.array(occupied)).max() >= c.covered_iou:
+                continue
+            if _height(found) < c.min_found_share * _height(box):  # a fragment (a hand, a bag), not who was proposed
                 continue
             self._start_or_resume(obs, image, t)
             occupied.append(found)

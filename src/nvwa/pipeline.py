@@ -30,7 +30,7 @@ from nvwa.smoothing import SMOOTHING_PRESETS
 from nvwa.timing import StageTimer, timed
 from nvwa.tracking import PeopleTracker
 from nvwa.tracking.proposals import HogProposer
-from nvwa.tracking.boxes import iou_matrix
+from nvwa.tracking.boxes import overlap_of_smaller
 from nvwa.tracking.scenery import MovingBlobs, SceneryFrames, scenery_tracks
 from nvwa.video import DecodeStats, iter_frames, probe_video, read_ahead
 
@@ -404,7 +404,8 @@ class Pipeline:
                     boxes, scores = np.concatenate([more, boxes]), np.concatenate([more_scores + 1.0, scores])
                 if moving is not None:  # what moves against the scenery where no detector box is
                     blobs, blob_scores = moving(image)
-                    new = iou_matrix(blobs, boxes).max(axis=1, initial=0.0) < 0.3 if len(boxes) else np.ones(len(blobs), bool)
+                    # a blob mostly inside a detector's box is (part of) the person in it: someone already proposed
+                    new = overlap_of_smaller(blobs, boxes).max(axis=1, initial=0.0) < 0.5 if len(boxes) else np.ones(len(blobs), bool)
                     boxes, scores = np.concatenate([boxes, blobs[new]]), np.concatenate([scores, blob_scores[new]])
                 return boxes, scores
         return propose

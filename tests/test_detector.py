@@ -176,7 +176,7 @@ def test_detection_beside_the_landmarkers_changes_nothing(blazepose, detector):
     for overlap in (True, False):
         config = PipelineConfig()
         config = replace(config, tracking=replace(config.tracking, overlap_detection=overlap),
-                         video=replace(config.video, max_frames=24), models=replace(config.models, detector=detector))
+                         video=replace(config.video, max_frames=40), models=replace(config.models, detector=detector))
         *_, done = Pipeline(config, body=blazepose).observe(DATA / "vtest_4s.mp4")
         runs.append(done.data["observations"])
     a, b = runs

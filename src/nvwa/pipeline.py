@@ -30,7 +30,7 @@ from nvwa.smoothing import SMOOTHING_PRESETS
 from nvwa.timing import StageTimer, timed
 from nvwa.tracking import PeopleTracker
 from nvwa.tracking.proposals import HogProposer
-from nvwa.tracking.boxes import overlap_of_smaller
+from nvwa.tracking.boxes import share_inside
 from nvwa.tracking.scenery import MovingBlobs, SceneryFrames, scenery_tracks
 from nvwa.video import DecodeStats, iter_frames, probe_video, read_ahead
 
@@ -124,7 +124,7 @@ def _with_next(frames):
         current = following
 
 
-def _scene_of(frame, tracked, lines: _SceneLines, background: BackgroundMotion, scenery: SceneryFrames,
+def _scene_of(frame, tracked, lines: _SceneLines, background: BackgroundMotion, scenery: SceneryFrames | None,
               timer: StageTimer) -> None:
     """What the calibration and the camera's motion need of a frame's pixels: the straight edges (a few
     frames) and the background's motion, the people masked out; and what tells a track that was scenery."""
@@ -133,8 +133,9 @@ def _scene_of(frame, tracked, lines: _SceneLines, background: BackgroundMotion, 
         lines.add(frame)
     with timer("camera_motion"):
         background.add(frame, list(boxes.values()))
-    with timer("scenery"):
-        scenery.add(frame, boxes)
+    if scenery is not None:
+        with timer("scenery"):
+            scenery.add(frame, boxes)
 
 
 class _SceneWorker:
@@ -287,13 +288,15 @@ class Pipeline:
                             {"video": _public_video(info)})
         stats = DecodeStats()
         people: dict[int, _PersonFrames] = defaultdict(_PersonFrames)
-        lines, background, scenery = _SceneLines(), BackgroundMotion(K_stored.K), SceneryFrames()
+        lines, background = _SceneLines(), BackgroundMotion(K_stored.K)
+        # the CPU tracker's scenery (the GPU path's masklets are not the body model's guesses)
+        scenery = SceneryFrames() if self.tracker is None and self.config.tracking.drop_scenery else None
         # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_frames=c.max_frames,
                                               stats=stats)), timer, "decode")
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
-            tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer, scenery), self.config.tracking)
+            tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)
             stream = ((f, tracker.step(f.image, f.timestamp_s, upcoming=None if g is None else g.image)) for f, g in _with_next(frames))
         else:
             video = tracker = None
@@ -324,9 +327,9 @@ class Pipeline:
             if video is not None:
                 video.close()
         persons, mesh_faces = self._persons(people, timer)
-        persons, reach = self._without_scenery(persons, scenery, self._reach(info))
+        persons, reach = self._without_scenery(persons, scenery, self._reach(info)) if scenery is not None else (persons, self._reach(info))
         obs_stats = {"frames": stats.yielded, "decoded_frames": stats.decoded, "skipped_corrupt_frames": stats.skipped_corrupt,
-                     "tracks": len(people), "reidentified": tracker.reidentified if tracker is not None else 0,
+                     "tracks": len(persons), "reidentified": tracker.reidentified if tracker is not None else 0,
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
                      "observe_s": round(time.perf_counter() - wall0, 3),
                      **reach}
@@ -383,11 +386,11 @@ class Pipeline:
             return Intrinsics.from_focal(c.focal_px, info.width, info.height)
         return Intrinsics.default(info.width, info.height)
 
-    def _proposer(self, timer: StageTimer, scenery: SceneryFrames):
+    def _proposer(self, timer: StageTimer):
         # BlazePose's whole-frame detector finds the large people HOG misses; YOLOX finds them itself
         find_people = self.body.find_people if isinstance(self.body, CropBodyBackend) and self.config.models.detector == "hog" else None
         finder = {"passes": 0, "last_hit": -10}
-        moving = MovingBlobs(scenery) if self.config.tracking.moving_proposals else None
+        moving = MovingBlobs() if self.config.tracking.moving_proposals else None
 
         def propose(image):
             """HOG finds small upright people, the body model's own detector the large ones. The
@@ -405,7 +408,7 @@ class Pipeline:
                 if moving is not None:  # what moves against the scenery where no detector box is
                     blobs, blob_scores = moving(image)
                     # a blob mostly inside a detector's box is (part of) the person in it: someone already proposed
-                    new = overlap_of_smaller(blobs, boxes).max(axis=1, initial=0.0) < 0.5 if len(boxes) else np.ones(len(blobs), bool)
+                    new = share_inside(blobs, boxes).max(axis=1, initial=0.0) < 0.5 if len(boxes) else np.ones(len(blobs), bool)
                     boxes, scores = np.concatenate([boxes, blobs[new]]), np.concatenate([scores, blob_scores[new]])
                 return boxes, scores
         return propose

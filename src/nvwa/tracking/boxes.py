@@ -32,6 +32,12 @@ def overlap_of_smaller(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(smaller > 0, inter / np.maximum(smaller, 1e-9), 0.0)
 
 
+def share_inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, 4), (M, 4) xyxy -> (N, M) the share of each box of ``a`` that lies in each box of ``b``."""
+    inter, area_a, _ = _intersections(a, b)
+    return np.where(area_a[:, None] > 0, inter / np.maximum(area_a[:, None], 1e-9), 0.0)
+
+
 def box_to_cxcywh(box: np.ndarray) -> np.ndarray:
     return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[2] - box[0], box[3] - box[1]])
 

@@ -6,11 +6,16 @@ that the same pixels were there before it began and after it ended. A person who
 only while they are tracked: the frames outside their track show the place without them.
 
 So a track is scenery when, over at least ``MIN_FRAMES`` frames, its landmarks' centre stayed within
-``MAX_TRAVEL`` of its height and its limbs within ``MAX_LIMB`` (a standing person's arms and head move
-more), and its box as it was seen while tracked (a grey crop every ``LOOK_EVERY`` of its frames)
-matches, within ``MAX_GREY`` grey levels on average, the median of frames sampled outside its span, which
-must be at least ``MIN_OUTSIDE`` of the samples. A camera that moves or turns changes the pixels behind every box: nothing is taken for
-scenery then, and a track that lasts the whole video never is.
+``MAX_TRAVEL`` of its height and its limbs within ``MAX_LIMB`` (this alone does not tell a tripod from a
+person standing still: vtest's two men standing 3 s are as still), and its box as it was seen while
+tracked (a grey crop every ``LOOK_EVERY`` of its frames) matches, within ``MAX_GREY`` grey levels on
+average, the median of frames sampled outside its span, which must be at least ``MIN_OUTSIDE`` of the
+samples. A camera that moves or turns changes the pixels behind every box: nothing is taken for scenery
+then, and a track that lasts the whole video never is.
+
+What this cannot tell: a person who sits or stands still through most of the video but is tracked for
+only part of it (found late, or in pieces) looks like scenery too. ``--no-tracking.drop-scenery`` keeps
+every track; the summary names what was dropped.
 """
 
 from __future__ import annotations
@@ -31,48 +36,76 @@ LOOK_EVERY = 5  # frames of a track between crops of its box ...
 MAX_LOOKS = 16  # ... and how many are kept (its first ones: a track that ever moves is no scenery anyway)
 
 
-class SceneryFrames:
-    """Grey, downscaled frames sampled evenly over a video of any length (at most ``MAX_SAMPLES``), and
-    each track's first looks: grey crops of its box (at most ``MAX_LOOKS``, every ``LOOK_EVERY`` frames)."""
+class GreySamples:
+    """Grey frames at ``SAMPLE_SIDE`` sampled evenly over a video of any length: at most ``MAX_SAMPLES``;
+    when full, every other one goes and the spacing doubles (memory flat in the video's length)."""
 
     def __init__(self):
         self.every = 1
-        self.index: list[int] = []
+        self.index: list[int] = []  # the frames' indices
         self.grey: list[np.ndarray] = []
+        self._offered = 0
+
+    def wants(self) -> bool:
+        """Is the next frame offered to be kept? (Call once per frame, then :meth:`add` it if so.)"""
+        self._offered += 1
+        return (self._offered - 1) % self.every == 0
+
+    def add(self, index: int, grey: np.ndarray) -> None:
+        self.grey.append(grey)
+        self.index.append(index)
+        if len(self.grey) >= MAX_SAMPLES:
+            self.every *= 2
+            self.grey, self.index = self.grey[::2], self.index[::2]
+
+
+def grey_sample(image: np.ndarray) -> tuple[np.ndarray, float]:
+    """An RGB frame in grey at ``SAMPLE_SIDE`` (never enlarged), and its scale (sample px per frame px)."""
+    h, w = image.shape[:2]
+    s = min(1.0, SAMPLE_SIDE / max(h, w))
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA), s
+
+
+class SceneryFrames:
+    """The scenery's frames (:class:`GreySamples`) and each track's first looks: grey crops of its box (at
+    most ``MAX_LOOKS``, every ``LOOK_EVERY`` of its frames)."""
+
+    def __init__(self):
+        self.samples = GreySamples()
         self.looks: dict[int, list[tuple[tuple, np.ndarray]]] = {}  # track id -> [(box in sample px, its crop)]
         self._seen: dict[int, int] = {}  # track id -> frames seen
 
+    @property
+    def grey(self) -> list[np.ndarray]:
+        return self.samples.grey
+
     def add(self, frame, boxes: dict[int, np.ndarray]) -> None:
-        """``frame``: a decoded frame (``.index``, ``.image`` RGB, ``.scale`` decoded px per stored px);
-        ``boxes``: track id -> its keypoints' box in that frame (decoded px)."""
+        """``frame``: a decoded frame (``.index``, ``.image`` RGB); ``boxes``: track id -> its keypoints'
+        box in that frame (decoded px)."""
         looking = {}
         for track_id, box in boxes.items():
             n = self._seen.get(track_id, 0)
             self._seen[track_id] = n + 1
             if n % LOOK_EVERY == 0 and len(self.looks.get(track_id, ())) < MAX_LOOKS:
                 looking[track_id] = box
-        sampled = frame.index % self.every == 0
+        sampled = self.samples.wants()
         if not (looking or sampled):
             return
-        h, w = frame.image.shape[:2]
-        s = min(1.0, SAMPLE_SIDE / max(h, w))
-        grey = cv2.resize(cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY), (max(1, round(w * s)), max(1, round(h * s))),
-                          interpolation=cv2.INTER_AREA)
+        grey, s = grey_sample(frame.image)
         for track_id, box in looking.items():
-            x0, y0, x1, y1 = _pixels(np.asarray(box) * s)
+            x0, y0, x1, y1 = _pixels(np.asarray(box) * s, grey.shape)
             if x1 > x0 and y1 > y0:
                 self.looks.setdefault(track_id, []).append(((x0, y0, x1, y1), grey[y0:y1, x0:x1].copy()))
         if sampled:
-            self.grey.append(grey)
-            self.index.append(frame.index)
-            if len(self.grey) >= MAX_SAMPLES:
-                self.every *= 2
-                keep = [i for i, f in enumerate(self.index) if f % self.every == 0]
-                self.grey, self.index = [self.grey[i] for i in keep], [self.index[i] for i in keep]
+            self.samples.add(frame.index, grey)
 
 
-def _pixels(box: np.ndarray) -> tuple[int, int, int, int]:
-    return int(max(0, np.floor(box[0]))), int(max(0, np.floor(box[1]))), int(np.ceil(box[2])) + 1, int(np.ceil(box[3])) + 1
+def _pixels(box: np.ndarray, shape: tuple) -> tuple[int, int, int, int]:
+    """A box's whole pixels inside an image of ``shape`` (empty where the box lies outside it)."""
+    x0, y0 = (int(min(max(0, np.floor(v)), n)) for v, n in zip(box[:2], (shape[1], shape[0])))
+    x1, y1 = (int(min(max(0, np.ceil(v) + 1), n)) for v, n in zip(box[2:], (shape[1], shape[0])))
+    return x0, y0, x1, y1
 
 
 def _still(keypoints_2d: np.ndarray) -> bool:
@@ -90,7 +123,7 @@ def scenery_tracks(people, frames: SceneryFrames) -> list[int]:
     that were scenery (see the module's doc)."""
     if len(frames.grey) < 4:
         return []
-    index = np.asarray(frames.index)
+    index = np.asarray(frames.samples.index)
     found = []
     for p in people:
         kp = np.asarray(p.keypoints_2d, dtype=np.float64)
@@ -123,45 +156,43 @@ BACKGROUND_EVERY = 20  # proposal passes between updates of the scenery's median
 class MovingBlobs:
     """Person-box proposals where something moves against the scenery: people the detector passes over
     (far ones 30-40 px tall among parked cars, a man half behind a sign) still differ from the place
-    without them. The scenery is the median of :class:`SceneryFrames`' samples so far; a blob shaped like a
-    small upright person (``MOVING_MIN_PX`` to ``MOVING_MAX_HEIGHT`` tall, ``MOVING_MIN_ASPECT`` times
+    without them. The scenery is the median of the frames this proposer was given so far (its own
+    :class:`GreySamples`, so the proposals depend on nothing but the frames, in order); a blob shaped like
+    a small upright person (``MOVING_MIN_PX`` to ``MOVING_MAX_HEIGHT`` tall, ``MOVING_MIN_ASPECT`` times
     taller than wide) is proposed with ``MOVING_SCORE``, if the pass before had it too (a flicker, a gust
     in a tree, is not: each costs a pose check). Nothing where too much of the frame moves (a camera that
     moves or turns has no one scenery)."""
 
-    def __init__(self, frames: SceneryFrames):
-        self.frames = frames
+    def __init__(self):
+        self.samples = GreySamples()
         self._median = None
         self._passes = 0
         self._before = np.zeros((0, 4))
 
     def __call__(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """image (H, W, 3) uint8 RGB (decoded) -> boxes (N, 4) xyxy decoded px, scores (N,)."""
-        nothing = np.zeros((0, 4)), np.zeros(0)
-        if self._passes % BACKGROUND_EVERY == 0:
-            grey = list(self.frames.grey)  # the scene thread adds to it
-            self._median = np.median(np.stack(grey), axis=0).astype(np.uint8) if len(grey) >= 8 else None
+        grey, s = grey_sample(image)
+        if self.samples.wants():
+            self.samples.add(self._passes, grey)
+        if (self._median is None or self._passes % BACKGROUND_EVERY == 0) and len(self.samples.grey) >= 8:
+            self._median = np.median(np.stack(self.samples.grey), axis=0).astype(np.uint8)
         self._passes += 1
-        h, w = image.shape[:2]
-        s = min(1.0, SAMPLE_SIDE / max(h, w))
-        size = (max(1, round(w * s)), max(1, round(h * s)))
-        if self._median is None or self._median.shape != size[::-1]:
+        before, self._before = self._before, np.zeros((0, 4))
+        nothing = np.zeros((0, 4)), np.zeros(0)
+        if self._median is None or self._median.shape != grey.shape:
             return nothing
-        grey = cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), size, interpolation=cv2.INTER_AREA)
         moving = (cv2.absdiff(grey, self._median) > MOVING_GREY).astype(np.uint8)
         if moving.mean() > MOVING_MAX_SHARE:
             return nothing
         moving = cv2.dilate(cv2.morphologyEx(moving, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8)), np.ones((3, 3), np.uint8))
-        n, _, stats, _ = cv2.connectedComponentsWithStats(moving)
+        _, _, stats, _ = cv2.connectedComponentsWithStats(moving)
         x, y, bw, bh = (stats[1:, i].astype(np.float64) for i in range(4))
-        keep = (bh >= MOVING_MIN_PX) & (bh <= MOVING_MAX_HEIGHT * size[1]) & (bh >= MOVING_MIN_ASPECT * bw)
-        boxes = np.column_stack([x, y, x + bw, y + bh])[keep] / s
-        before, self._before = self._before, boxes
-        if len(boxes) and len(before):
-            boxes = boxes[iou_matrix(boxes, before).max(axis=1) >= 0.3]
-        else:
-            boxes = np.zeros((0, 4))
+        keep = (bh >= MOVING_MIN_PX) & (bh <= MOVING_MAX_HEIGHT * grey.shape[0]) & (bh >= MOVING_MIN_ASPECT * bw)
+        self._before = boxes = np.column_stack([x, y, x + bw, y + bh])[keep] / s
+        if not (len(boxes) and len(before)):
+            return nothing
+        boxes = boxes[iou_matrix(boxes, before).max(axis=1) >= 0.3]
         return boxes, np.full(len(boxes), MOVING_SCORE)
 
 
-__all__ = ["SceneryFrames", "scenery_tracks", "MovingBlobs"]
+__all__ = ["GreySamples", "SceneryFrames", "scenery_tracks", "MovingBlobs"]

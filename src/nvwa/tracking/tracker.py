@@ -44,6 +44,7 @@ class TrackerConfig:
     min_found_share: float = 0.4  # a new person's pose is at least this share of their proposal's height
     min_width_share: float = 0.4  # a pose's box, as the tracker compares it, is at least this share of its height wide
     moving_proposals: bool = True  # also propose what moves against the scenery where the detector saw nobody
+    drop_scenery: bool = True  # drop tracks that never moved and whose pixels were there before and after (a tripod)
     overlap_detection: bool = True  # run the detector on its own thread while the people are landmarked
 
 
@@ -263,12 +264,13 @@ class PeopleTracker:
         return _wide(_at_least_as_big(_at_least_as_big(tr.kalman.box, tr.last_box, 0.7), usual, 0.7), self.config.min_width_share)
 
     def _theirs(self, obs: BodyObservation, tr: _Track) -> bool:
-        """Is the pose a check found where ``tr`` lost its person theirs: inside where they were, and not
-        the person another track follows this frame?"""
+        """Is the pose a check found where ``tr`` lost its person theirs: at least half their usual height,
+        inside where they were, and not the person another track follows this frame?"""
         c = self.config
         box = _wide(obs.box(), c.min_width_share)
-        if overlap_of_smaller(box, self._where(tr))[0, 0] < c.missing_overlap:
-            return False
+        usual = max(tr.height_px, _height(tr.last_box) if tr.last_box is not None else 0.0)
+        if _height(box) < 0.5 * usual or overlap_of_smaller(box, self._where(tr))[0, 0] < c.missing_overlap:
+            return False  # a fragment (a hand, a blob's upper body) would shrink the track onto itself
         followed = [o.observation.box() for o in self._tracks if o.active and o.observation is not None]
         return not followed or iou_matrix(box, _wide(np.array(followed), c.min_width_share)).max() < c.duplicate_iou
 
@@ -311,9 +313,8 @@ class PeopleTracker:
                 self._empty.append((box, t, float(scores[k])))
                 continue
             found = _wide(obs.box(), c.min_width_share)
-            if occupied and iou_matrix(found, np.array(occupied)).max() >= c.covered_iou:
-                continue
-            if _height(found) < c.min_found_share * _height(box):  # a fragment (a hand, a bag), not who was proposed
+            if (occupied and iou_matrix(found, np.array(occupied)).max() >= c.covered_iou) or \
+                    _height(found) < c.min_found_share * _height(box):  # someone followed, or a fragment (a hand, a bag)
                 continue
             self._start_or_resume(obs, image, t)
             occupied.append(found)
@@ -339,10 +340,11 @@ class PeopleTracker:
             near.append((tr, sim, gap))
             if sim > best_sim:
                 best, best_sim = tr, sim
-        if best is None and len(near) == 1 and near[0][2] <= c.handover_s and near[0][1] >= c.handover_min_similarity:
+        just = [n for n in near if n[2] <= c.handover_s]  # (a track lost seconds ago, far off, is no rival)
+        if best is None and len(just) == 1 and just[0][1] >= c.handover_min_similarity:
             # the only person who just vanished within reach (a jump, a landing in a crouch: their colours
             # moved about in their box): this is them
-            best = near[0][0]
+            best = just[0][0]
         if best is not None:
             if best.active:  # its body model followed something else: start it afresh on this person
                 self.body.release(best.track_id)

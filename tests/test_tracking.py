@@ -98,8 +98,7 @@ def test_a_tripod_taken_for_a_person_is_dropped_as_scenery_and_people_standing_s
     the tripod never moved and its pixels are the same before and after its track, so it goes; the men
     standing still for 3 s stay (the place without them looks otherwise), and so does the walker. The
     pipeline says what it dropped."""
-    from nvwa.pipeline import Pipeline
-    from nvwa.tracking.scenery import SceneryFrames, scenery_tracks
+    from nvwa.tracking.scenery import SceneryFrames, scenery_tracks, without_scenery
     from nvwa.video import iter_frames
 
     frames = SceneryFrames()
@@ -113,7 +112,7 @@ def test_a_tripod_taken_for_a_person_is_dropped_as_scenery_and_people_standing_s
         frames.add(frame, boxes)
     assert len(frames.grey) <= 48  # flat in the video's length
     assert scenery_tracks(still_tracks, frames) == [0]
-    kept, stats = Pipeline._without_scenery(list(still_tracks), frames, {"notes": []})
+    kept, stats = without_scenery(list(still_tracks), frames, {"notes": []})
     assert [p.person_id for p in kept] == [1, 2, 3] and stats["scenery_tracks"] == [0]
     assert "dropped as scenery" in stats["notes"][0]
 

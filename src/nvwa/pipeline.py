@@ -31,7 +31,7 @@ from nvwa.timing import StageTimer, timed
 from nvwa.tracking import PeopleTracker
 from nvwa.tracking.proposals import HogProposer
 from nvwa.tracking.boxes import share_inside
-from nvwa.tracking.scenery import MovingBlobs, SceneryFrames, scenery_tracks
+from nvwa.tracking.scenery import MovingBlobs, SceneryFrames, without_scenery
 from nvwa.video import DecodeStats, iter_frames, probe_video, read_ahead
 
 
@@ -327,7 +327,7 @@ class Pipeline:
             if video is not None:
                 video.close()
         persons, mesh_faces = self._persons(people, timer)
-        persons, reach = self._without_scenery(persons, scenery, self._reach(info)) if scenery is not None else (persons, self._reach(info))
+        persons, reach = without_scenery(persons, scenery, self._reach(info))
         obs_stats = {"frames": stats.yielded, "decoded_frames": stats.decoded, "skipped_corrupt_frames": stats.skipped_corrupt,
                      "tracks": len(persons), "reidentified": tracker.reidentified if tracker is not None else 0,
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
@@ -349,16 +349,6 @@ class Pipeline:
         with timer("mesh"):
             persons = [self._locked_mesh(p, people[p.person_id]) if people[p.person_id].vertices else p for p in persons]
             return persons, np.asarray(self.body.faces, dtype=np.int32)
-
-    @staticmethod
-    def _without_scenery(persons: list, scenery: SceneryFrames, stats: dict) -> tuple[list, dict]:
-        """``persons`` less the tracks that were scenery (:mod:`nvwa.tracking.scenery`), said in ``stats``."""
-        dropped = scenery_tracks(persons, scenery)
-        if not dropped:
-            return persons, stats
-        notes = [*stats.get("notes", []), f"{len(dropped)} track(s) dropped as scenery (never moved, and the same "
-                 f"pixels were there before and after: a tripod, a statue): {', '.join(map(str, dropped))}"]
-        return [p for p in persons if p.person_id not in dropped], {**stats, "notes": notes, "scenery_tracks": dropped}
 
     def _reach(self, info) -> dict:
         """How small a person this run could find (stored-video px), and a note where that leaves people

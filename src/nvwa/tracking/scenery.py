@@ -144,6 +144,17 @@ def scenery_tracks(people, frames: SceneryFrames) -> list[int]:
     return found
 
 
+def without_scenery(persons: list, frames: SceneryFrames | None, stats: dict) -> tuple[list, dict]:
+    """``persons`` less the tracks that were scenery, said in ``stats`` (a copy: its "notes" and
+    "scenery_tracks"); as they are where ``frames`` is None (nothing sampled: the drop is off)."""
+    dropped = [] if frames is None else scenery_tracks(persons, frames)
+    if not dropped:
+        return persons, stats
+    notes = [*stats.get("notes", []), f"{len(dropped)} track(s) dropped as scenery (never moved, and the same "
+             f"pixels were there before and after: a tripod, a statue): {', '.join(map(str, dropped))}"]
+    return [p for p in persons if p.person_id not in dropped], {**stats, "notes": notes, "scenery_tracks": dropped}
+
+
 MOVING_GREY = 20  # grey levels from the scenery's median: a moving thing's pixel ...
 MOVING_MIN_PX = 10  # ... in a blob at least this tall (sample px; 24 px of a 768 px frame) ...
 MOVING_MAX_HEIGHT = 0.2  # ... and at most this share of the frame's height (larger people the detector finds) ...
@@ -195,4 +206,4 @@ class MovingBlobs:
         return boxes, np.full(len(boxes), MOVING_SCORE)
 
 
-__all__ = ["GreySamples", "SceneryFrames", "scenery_tracks", "MovingBlobs"]
+__all__ = ["GreySamples", "SceneryFrames", "scenery_tracks", "without_scenery", "MovingBlobs"]

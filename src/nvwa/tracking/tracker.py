@@ -263,13 +263,13 @@ class PeopleTracker:
         usual = np.array([0.0, 0.0, 0.0, tr.height_px])
         return _wide(_at_least_as_big(_at_least_as_big(tr.kalman.box, tr.last_box, 0.7), usual, 0.7), self.config.min_width_share)
 
-    def _theirs(self, obs: BodyObservation, tr: _Track) -> bool:
+    def _theirs(self, obs: BodyObservation, tr: _Track, where: np.ndarray) -> bool:
         """Is the pose a check found where ``tr`` lost its person theirs: at least half their usual height,
-        inside where they were, and not the person another track follows this frame?"""
+        inside ``where`` they were (:meth:`_where`), and not the person another track follows this frame?"""
         c = self.config
         box = _wide(obs.box(), c.min_width_share)
         usual = max(tr.height_px, _height(tr.last_box) if tr.last_box is not None else 0.0)
-        if _height(box) < 0.5 * usual or overlap_of_smaller(box, self._where(tr))[0, 0] < c.missing_overlap:
+        if _height(box) < 0.5 * usual or overlap_of_smaller(box, where)[0, 0] < c.missing_overlap:
             return False  # a fragment (a hand, a blob's upper body) would shrink the track onto itself
         followed = [o.observation.box() for o in self._tracks if o.active and o.observation is not None]
         return not followed or iou_matrix(box, _wide(np.array(followed), c.min_width_share)).max() < c.duplicate_iou
@@ -287,19 +287,21 @@ class PeopleTracker:
         probes = 0
         # a track whose body model lost the person this frame, under a detector box: look again there
         missing = [tr for tr in self._tracks if tr.active and tr.observation is None]
+        missing_where = [self._where(tr) for tr in missing]  # where each was (a track found again leaves both)
         for k in order:
             if probes >= c.max_probes_per_frame:
                 break
             box = boxes[k]
             if missing:
                 # the lost pose's box may be a fragment inside the detector's: overlap of the smaller box
-                overlap = overlap_of_smaller(box, np.array([self._where(tr) for tr in missing]))[0]
+                overlap = overlap_of_smaller(box, np.array(missing_where))[0]
                 j = int(np.argmax(overlap))
                 if overlap[j] >= c.missing_overlap:
                     probes += 1
                     obs = looked.pop(int(k)) if int(k) in looked else self.body.probe(image, box)
-                    if obs is not None and self._theirs(obs, missing[j]):
+                    if obs is not None and self._theirs(obs, missing[j], missing_where[j]):
                         tr = missing.pop(j)
+                        missing_where.pop(j)
                         tr.observation, tr.misses, tr.predicted_iou = obs, 0, float(overlap[j])
                         self._confirm(tr, image, t)
                     continue

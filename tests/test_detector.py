@@ -166,8 +166,10 @@ def test_a_90_pixel_video_and_an_empty_one_run_with_a_note_where_people_cannot_b
 def test_detection_beside_the_landmarkers_changes_nothing(blazepose, detector):
     """The detector on its own thread (its pass on a frame begun at the end of the frame before; with
     HOG, whose proposer counts its passes, they must stay in frame order), the likely new people checked
-    while the tracked ones are landmarked, and the scene's lines and background motion on another thread: the same people, ids and keypoints as running each in turn, on
-    real vtest frames; and the stage timer keeps each thread's stages apart (no negative or lost seconds)."""
+    while the tracked ones are landmarked, each kept person's next crop begun before the frame is done, and
+    the scene's lines and background motion on another thread: the same people, ids and keypoints as running
+    each in turn, on real vtest frames; and the stage timer keeps each thread's stages apart (no negative or
+    lost seconds)."""
     from dataclasses import replace
 
     from nvwa.pipeline import Pipeline, PipelineConfig
@@ -175,7 +177,7 @@ def test_detection_beside_the_landmarkers_changes_nothing(blazepose, detector):
     runs = []
     for overlap in (True, False):
         config = PipelineConfig()
-        config = replace(config, tracking=replace(config.tracking, overlap_detection=overlap),
+        config = replace(config, tracking=replace(config.tracking, overlap_detection=overlap, overlap_landmarks=overlap),
                          video=replace(config.video, max_frames=40), models=replace(config.models, detector=detector))
         *_, done = Pipeline(config, body=blazepose).observe(DATA / "vtest_4s.mp4")
         runs.append(done.data["observations"])

@@ -56,10 +56,10 @@ class _TimedBody:
         with self._timer("body"):
             return self._body.track(*a, **k)
 
-    def track_many(self, requests, timestamp_s, meanwhile=None):
+    def track_many(self, requests, timestamp_s, meanwhile=None, following=None):
         with self._timer("body"):
             if hasattr(self._body, "track_many"):
-                return self._body.track_many(requests, timestamp_s, meanwhile=meanwhile)
+                return self._body.track_many(requests, timestamp_s, meanwhile=meanwhile, following=following)
             if meanwhile is not None:
                 meanwhile()
             return [self._body.track(i, img, box, timestamp_s, margin=m) for i, img, box, m in requests]
@@ -297,7 +297,8 @@ class Pipeline:
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
             tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)
-            stream = ((f, tracker.step(f.image, f.timestamp_s, upcoming=None if g is None else g.image)) for f, g in _with_next(frames))
+            stream = ((f, tracker.step(f.image, f.timestamp_s, upcoming=None if g is None else g.image,
+                                       upcoming_s=None if g is None else g.timestamp_s)) for f, g in _with_next(frames))
         else:
             video = tracker = None
             stream = self._masklet_people(frames, K_stored, timer)

@@ -238,6 +238,8 @@ class BlazePoseVideo:
         self.body = body
         # track id -> (next region, the centre of the pose box it came from, the box round all 33 landmarks)
         self._regions: dict[int, tuple[Region, np.ndarray, np.ndarray]] = {}
+        # track id -> (the region entry, next frame's image, the box asked for, the network's job) begun a frame early
+        self._ahead: dict[int, tuple] = {}
 
     def probe(self, image: np.ndarray, box: np.ndarray, margin: float | None = None) -> BodyObservation | None:
         return self.body.probe(image, box, margin)
@@ -248,40 +250,62 @@ class BlazePoseVideo:
         asks for a wide search after a miss (the full graph, detector included, on a crop that wide)."""
         return self.track_many([(track_id, image, box, margin)], timestamp_s)[0]
 
-    def track_many(self, requests: list[tuple], timestamp_s: float, meanwhile=None) -> list[BodyObservation | None]:
+    def track_many(self, requests: list[tuple], timestamp_s: float, meanwhile=None, following=None) -> list[BodyObservation | None]:
         """Several people of one frame, [(track_id, image, box, margin)] -> their observations. Each person
         with a region from their last pose is landmarked there, moved as their box is predicted to move;
         a person with none (just found) gets an upright square round their box. All of them run on the
         network's interpreters at once. Where a person just found is not there, and on a wide search, the
         full graph (its detector finds a person turned any way) looks instead. ``meanwhile``: the
-        caller's own work, called once while the network's threads work."""
+        caller's own work, called once while the network's threads work. ``following``: (the next frame's
+        image, a function (track_id, observation) -> the box the caller will ask for that person next
+        frame if it keeps this pose, or None): each kept person's next crop is begun as soon as their pose
+        is in, and used next frame only where it was cut from exactly what that frame asks for."""
         c = self.body.config
         found: list[BodyObservation | None] = [None] * len(requests)
-        jobs, wide = [], []
+        pending, wide = [], []
         for i, (track_id, image, box, margin) in enumerate(requests):
             known = self._regions.pop(track_id, None)
+            ahead = self._ahead.pop(track_id, None)
             if margin is not None:
                 wide.append(i)
-                continue
-            shift = _centre(box) - known[1] if known else 0.0
-            region = known[0].moved(shift) if known else Region.from_box(box, c.crop_margin)
-            # what stays ungreyed: the predicted box and where the person's whole last pose was, legs the network
-            # saw faintly included (the box of the confident landmarks alone hid them, and they stayed hidden)
-            keep = None if c.track_mask_grow is None else box if not known else _union(box, known[2] + np.tile(shift, 2))
-            jobs.append((i, known is None, (image, region, keep, c.track_mask_grow or 0.0)))
-        results = self.body.network.start_many([job for _, _, job in jobs])  # cut and landmarked on its threads ...
-        for i in wide:  # ... while the graph searches wide for those lost a frame ago
+            elif ahead is not None and ahead[0] is known and ahead[1] is image and np.array_equal(ahead[2], box):
+                pending.append((i, False, ahead[3]))  # begun last frame from this very region and box
+            else:
+                pending.append((i, known is None, self.body.network.start(self._job(image, box, known))))
+        for i in wide:  # the graph searches wide for those lost a frame ago while the network's threads work
             track_id, image, box, margin = requests[i]
             found[i] = self._from_graph(track_id, image, box, margin, c.track_mask_wide_grow)
         if meanwhile is not None:
             meanwhile()
-        for (i, first, _), out in zip(jobs, results):
+        for i, first, job in pending:
+            out = job.result()
             track_id, image, box, _ = requests[i]
             if out.presence >= c.min_tracking_confidence:
                 found[i] = self._keep(track_id, out)
+                if found[i] is not None and following is not None:
+                    self._begin_next(track_id, found[i], *following)
             elif first:
                 found[i] = self._from_graph(track_id, image, box, None, c.track_mask_grow)
         return found
+
+    def _job(self, image: np.ndarray, box: np.ndarray, known: tuple | None) -> tuple:
+        """A person's crop job (see :meth:`LandmarkNetwork.start`) for ``box``, from the region their last pose
+        gave (``known``; None: an upright square round the box)."""
+        c = self.body.config
+        shift = _centre(box) - known[1] if known else 0.0
+        region = known[0].moved(shift) if known else Region.from_box(box, c.crop_margin)
+        # what stays ungreyed: the predicted box and where the person's whole last pose was, legs the network
+        # saw faintly included (the box of the confident landmarks alone hid them, and they stayed hidden)
+        keep = None if c.track_mask_grow is None else box if not known else _union(box, known[2] + np.tile(shift, 2))
+        return image, region, keep, c.track_mask_grow or 0.0
+
+    def _begin_next(self, track_id: int, obs: BodyObservation, image: np.ndarray, next_box) -> None:
+        """Begin ``track_id``'s crop on the next frame (``image``) now, where the caller says where it will
+        look for them (the network's threads would otherwise wait while the caller finishes this frame)."""
+        box = next_box(track_id, obs)
+        known = self._regions.get(track_id)
+        if box is not None and known is not None and self.body.network.threads > 1:
+            self._ahead[track_id] = (known, image, box, self.body.network.start(self._job(image, box, known)))
 
     def _keep(self, track_id: int, out) -> BodyObservation | None:
         """The network's pose as an observation (None where too little of the body was seen), and the
@@ -305,9 +329,11 @@ class BlazePoseVideo:
     def release(self, track_id: int) -> None:
         """The person is gone (or their track follows someone else now): forget their region."""
         self._regions.pop(track_id, None)
+        self._ahead.pop(track_id, None)
 
     def close(self) -> None:
         self._regions.clear()
+        self._ahead.clear()
 
 
 def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import threading
 import zipfile
-from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -194,22 +194,22 @@ class LandmarkNetwork:
     def run_many(self, jobs: list[tuple]) -> list[Landmarks]:
         """Several people [(image, region, keep_box, grow)] at once (see :meth:`Region.crop`), each cut
         and landmarked on one of up to ``threads`` interpreters."""
-        return list(self.start_many(jobs))
+        return [job.result() for job in [self.start(job) for job in jobs]]
 
-    def start_many(self, jobs: list[tuple]) -> Iterator[Landmarks]:
-        """:meth:`run_many` begun on the interpreters' threads -> an iterator of the results in order,
-        each waited for as it is taken: the caller does other work meanwhile."""
-        def one(job):
+    def start(self, job: tuple) -> Future:
+        """One person (image, region, keep_box, grow) begun on the interpreters' threads -> its future
+        :class:`Landmarks` (jobs run in the order begun; with one thread, done before this returns)."""
+        def one():
             image, region, keep_box, grow = job
             return self.run(region.crop(image, keep_box, grow), region)
 
-        if not jobs or self.threads < 2:
-            return iter([one(job) for job in jobs])
+        if self.threads < 2:
+            done: Future = Future()
+            done.set_result(one())
+            return done
         if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
             self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="landmarks")
-        return self._pool.map(one, jobs)
+        return self._pool.submit(one)
 
     def close(self) -> None:
         if self._pool is not None:

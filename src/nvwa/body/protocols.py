@@ -24,10 +24,11 @@ class CropBodyVideo(Protocol):
     def track(self, track_id: int, image: np.ndarray, box: np.ndarray, timestamp_s: float, **kwargs) -> BodyObservation | None:
         """The person of ``track_id`` in ``box`` at ``timestamp_s`` (s), with that person's own state."""
 
-    def track_many(self, requests: list[tuple], timestamp_s: float, meanwhile=None) -> list[BodyObservation | None]:
+    def track_many(self, requests: list[tuple], timestamp_s: float, meanwhile=None, following=None) -> list[BodyObservation | None]:
         """``track`` for several people of one frame: ``requests`` = [(track_id, image, box, margin)];
         a backend may run them in parallel, and then calls ``meanwhile()`` (the caller's own work, once)
-        while they run."""
+        while they run. ``following`` = (the next frame's image, (track_id, observation) -> the box the
+        caller will ask for next frame, or None): a backend may begin those next crops early."""
         ...
 
     def release(self, track_id: int) -> None:

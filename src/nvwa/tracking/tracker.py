@@ -12,6 +12,7 @@ Per frame:
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -46,6 +47,7 @@ class TrackerConfig:
     moving_proposals: bool = True  # also propose what moves against the scenery where the detector saw nobody
     drop_scenery: bool = True  # drop tracks that never moved and whose pixels were there before and after (a tripod)
     overlap_detection: bool = True  # run the detector on its own thread while the people are landmarked
+    overlap_landmarks: bool = True  # begin a kept person's next crop as soon as their pose is in (the same poses, sooner)
 
 
 def _height(box: np.ndarray) -> float:
@@ -122,9 +124,11 @@ class PeopleTracker:
         self._pool = None  # the detector's thread (made on first use)
         self._upcoming = None  # (the next frame's image, the detector's pass on it), begun at the end of this one
 
-    def step(self, image: np.ndarray, timestamp_s: float, upcoming: np.ndarray | None = None) -> list[TrackedPerson]:
+    def step(self, image: np.ndarray, timestamp_s: float, upcoming: np.ndarray | None = None,
+             upcoming_s: float | None = None) -> list[TrackedPerson]:
         """Track the people of one frame: (H, W, 3) uint8 RGB at time ``timestamp_s`` (s). ``upcoming``:
-        the next frame's image where the caller has it already, so its detector pass can begin now."""
+        the next frame's image where the caller has it already (its time ``upcoming_s``), so its detector
+        pass, and each kept person's landmarks on it, can begin now."""
         c = self.config
         detect_now = self._frame_no % c.detect_every == 0
         # the detector needs only the image: it runs beside the people's landmarkers, not after them (begun
@@ -140,27 +144,20 @@ class PeopleTracker:
             requests.append((tr.track_id, image, predicted, c.search_margin if tr.misses else None))
         looked: dict[int, BodyObservation | None] = {}  # proposal index -> its pose check, made early
         if hasattr(self.body, "track_many"):  # every person of the frame at once (a backend may run them in parallel)
-            # while they are landmarked, the main thread checks the proposals that no track's predicted box
-            # covers (the likely new people), so the checks below are mostly answered already
-            early = None if pending is None else lambda: self._look_early(image, timestamp_s, pending.result(),
-                                                                          [box for _, _, box, _ in requests], looked)
-            found = self.body.track_many(requests, timestamp_s, meanwhile=early) if requests else []
+            def early():
+                """While they are landmarked, check the proposals that no track's predicted box covers (the
+                likely new people), so the checks below are mostly answered already; only if the detector's
+                pass is done: waiting for it here would leave the network's threads idle once this frame's
+                people are done (they go on to the next frame's while the checks are made after, the same)."""
+                if pending is not None and pending.done():
+                    self._look_early(image, timestamp_s, pending.result(), [box for _, _, box, _ in requests], looked)
+            following = None
+            if upcoming is not None and upcoming_s is not None and c.overlap_landmarks:
+                following = (upcoming, self._next_box_if_kept(active, [r[2] for r in requests], upcoming_s))
+            found = self.body.track_many(requests, timestamp_s, meanwhile=early, following=following) if requests else []
         else:
             found = [self.body.track(i, img, box, timestamp_s, margin=m) for i, img, box, m in requests]
-        for tr, (_, _, predicted, _), obs in zip(active, requests, found):
-            tr.observation = None
-            if obs is not None:
-                box = obs.box()
-                tr.predicted_iou = float(iou_matrix(predicted, box)[0, 0])
-                # a wide search accepts a pose near the prediction even if the boxes barely overlap
-                near = tr.misses and _centre_distance(predicted, box) <= 0.75 * (predicted[3] - predicted[1])
-                # a pose whose box is less than half the last one is a fragment (a limb, a blur), not the person
-                whole = tr.last_box is None or _height(box) >= 0.5 * _height(tr.last_box)
-                if (tr.predicted_iou >= c.gate_iou or near) and whole:
-                    tr.observation = obs
-                else:  # someone else's pose: what the body model kept of it for this track must go too
-                    self.body.release(tr.track_id)
-            tr.misses = 0 if tr.observation is not None else tr.misses + 1
+        self._gate(active, [r[2] for r in requests], found)
         self._drop_duplicates([tr for tr in active if tr.observation is not None])
         for tr in active:
             if tr.observation is not None:
@@ -178,6 +175,43 @@ class PeopleTracker:
             self._upcoming = (upcoming, self._proposals_pool().submit(self.propose, upcoming))
         self._tracks = [tr for tr in self._tracks if tr.active or timestamp_s - tr.last_seen_s <= c.reid_window_s]
         return [TrackedPerson(tr.track_id, tr.observation) for tr in self._tracks if tr.active and tr.observation is not None]
+
+    def _gate(self, active: list[_Track], predicted: list[np.ndarray], found: list) -> None:
+        """Each track keeps the pose the body model found for it where it fits the track's prediction (else the
+        body model forgets what it kept of someone else's pose); a track without one counts a miss."""
+        for tr, predicted, obs in zip(active, predicted, found):
+            tr.observation = None
+            if obs is not None:
+                tr.predicted_iou = float(iou_matrix(predicted, obs.box())[0, 0])
+                if self._fits(tr, predicted, obs.box()):
+                    tr.observation = obs
+                else:  # someone else's pose: what the body model kept of it for this track must go too
+                    self.body.release(tr.track_id)
+            tr.misses = 0 if tr.observation is not None else tr.misses + 1
+
+    def _fits(self, tr: _Track, predicted: np.ndarray, box: np.ndarray) -> bool:
+        """Is a pose whose box is ``box`` the person of ``tr``, predicted at ``predicted``?"""
+        # a wide search accepts a pose near the prediction even if the boxes barely overlap
+        near = tr.misses and _centre_distance(predicted, box) <= 0.75 * (predicted[3] - predicted[1])
+        # a pose whose box is less than half the last one is a fragment (a limb, a blur), not the person
+        whole = tr.last_box is None or _height(box) >= 0.5 * _height(tr.last_box)
+        return bool((iou_matrix(predicted, box)[0, 0] >= self.config.gate_iou or near) and whole)
+
+    def _next_box_if_kept(self, active: list[_Track], predicted: list[np.ndarray], next_s: float):
+        """(track_id, pose) -> the box :meth:`step` will ask the body model for at ``next_s`` if the track keeps
+        this pose (its gate passed; a motion model of its own, as now, given the pose's box), or None: what lets
+        the body model begin a person's next crop before this frame is done. A track the frame then changes
+        otherwise (a duplicate dropped, a re-identification) asks for another box or is released."""
+        now = {tr.track_id: (tr, box, copy.deepcopy(tr.kalman)) for tr, box in zip(active, predicted) if not tr.misses}
+
+        def next_box(track_id: int, obs: BodyObservation) -> np.ndarray | None:
+            tr, predicted_box, kalman = now.pop(track_id, (None, None, None))
+            box = obs.box()
+            if tr is None or not self._fits(tr, predicted_box, box):
+                return None
+            kalman.update(box)  # as _confirm will
+            return _at_least_as_big(kalman.predict(next_s), box, 0.7)
+        return next_box
 
     def _proposals_pool(self):
         if self._pool is None:

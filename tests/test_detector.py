@@ -182,6 +182,8 @@ def test_detection_beside_the_landmarkers_changes_nothing(blazepose, detector):
         *_, done = Pipeline(config, body=blazepose).observe(DATA / "vtest_4s.mp4")
         runs.append(done.data["observations"])
     a, b = runs
+    # the early crops were begun and used (not all cut again), and none when off
+    assert a.stats["crops_used_early"] > 0.5 * a.stats["crops_begun_early"] > 0 and b.stats["crops_begun_early"] == 0
     assert len(a.people) >= 3 and [p.person_id for p in a.people] == [p.person_id for p in b.people]
     for p, q in zip(a.people, b.people):
         assert np.array_equal(p.frame_index, q.frame_index)

@@ -164,6 +164,14 @@ class _SceneWorker:
         self._pool.shutdown(wait=True)
 
 
+def _early_crops(video) -> dict:
+    """How many tracked people's crops were begun a frame early, and how many of those were used (the rest
+    were cut again: the tracker asked for another box), where the body model begins them."""
+    if not hasattr(video, "crops_begun_early"):
+        return {}
+    return {"crops_begun_early": video.crops_begun_early, "crops_used_early": video.crops_used_early}
+
+
 def _keypoint_box(keypoints_2d: np.ndarray) -> np.ndarray:
     """x0, y0, x1, y1 round a person's keypoints (decoded-frame px)."""
     k = np.asarray(keypoints_2d, dtype=np.float64)[:, :2]
@@ -331,6 +339,7 @@ class Pipeline:
         persons, reach = without_scenery(persons, scenery, self._reach(info))
         obs_stats = {"frames": stats.yielded, "decoded_frames": stats.decoded, "skipped_corrupt_frames": stats.skipped_corrupt,
                      "tracks": len(persons), "reidentified": tracker.reidentified if tracker is not None else 0,
+                     **_early_crops(video),
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
                      "observe_s": round(time.perf_counter() - wall0, 3),
                      **reach}

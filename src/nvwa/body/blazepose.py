@@ -240,6 +240,7 @@ class BlazePoseVideo:
         self._regions: dict[int, tuple[Region, np.ndarray, np.ndarray]] = {}
         # track id -> (the region entry, next frame's image, the box asked for, the network's job) begun a frame early
         self._ahead: dict[int, tuple] = {}
+        self.crops_begun_early = self.crops_used_early = 0  # how many crops were begun a frame early, and used
 
     def probe(self, image: np.ndarray, box: np.ndarray, margin: float | None = None) -> BodyObservation | None:
         return self.body.probe(image, box, margin)
@@ -266,10 +267,13 @@ class BlazePoseVideo:
         for i, (track_id, image, box, margin) in enumerate(requests):
             known = self._regions.pop(track_id, None)
             ahead = self._ahead.pop(track_id, None)
+            if ahead is not None and margin is None and ahead[0] is known and ahead[1] is image and np.array_equal(ahead[2], box):
+                pending.append((i, False, ahead[3]))  # begun last frame from this very region and box
+                self.crops_used_early += 1
+                continue
+            _forget(ahead)
             if margin is not None:
                 wide.append(i)
-            elif ahead is not None and ahead[0] is known and ahead[1] is image and np.array_equal(ahead[2], box):
-                pending.append((i, False, ahead[3]))  # begun last frame from this very region and box
             else:
                 pending.append((i, known is None, self.body.network.start(self._job(image, box, known))))
         for i in wide:  # the graph searches wide for those lost a frame ago while the network's threads work
@@ -306,6 +310,7 @@ class BlazePoseVideo:
         known = self._regions.get(track_id)
         if box is not None and known is not None and self.body.network.threads > 1:
             self._ahead[track_id] = (known, image, box, self.body.network.start(self._job(image, box, known)))
+            self.crops_begun_early += 1
 
     def _keep(self, track_id: int, out) -> BodyObservation | None:
         """The network's pose as an observation (None where too little of the body was seen), and the
@@ -329,11 +334,20 @@ class BlazePoseVideo:
     def release(self, track_id: int) -> None:
         """The person is gone (or their track follows someone else now): forget their region."""
         self._regions.pop(track_id, None)
-        self._ahead.pop(track_id, None)
+        _forget(self._ahead.pop(track_id, None))
 
     def close(self) -> None:
         self._regions.clear()
+        for ahead in self._ahead.values():
+            _forget(ahead)
         self._ahead.clear()
+
+
+def _forget(ahead: tuple | None) -> None:
+    """A crop begun a frame early that will not be used: cancelled if the network's threads have not begun it
+    (they take jobs in order: a wasted one would delay the frame's own)."""
+    if ahead is not None:
+        ahead[3].cancel()
 
 
 def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:

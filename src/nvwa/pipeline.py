@@ -26,6 +26,7 @@ from nvwa.memory import bound_malloc_arenas, give_back_free_memory
 from nvwa.observations import Observations, PersonObservations, save_observations
 from nvwa.reconstruct import FLOOR_VIEW_SMOOTHING, ReconstructConfig, reconstruct_steps  # noqa: F401  (re-exported)
 from nvwa.scene import Scene
+from nvwa.scene_thread import SceneLines, SceneWorker, scene_of
 from nvwa.smoothing import SMOOTHING_PRESETS
 from nvwa.timing import StageTimer, timed
 from nvwa.tracking import PeopleTracker
@@ -72,32 +73,6 @@ class _TimedBody:
         self._body.release(track_id)
 
 
-class _SceneLines:
-    """Straight edges of the scene (LSD) on a few frames spread over the video: the camera's calibration
-    from vanishing points needs pixels, which reconstruction no longer has."""
-
-    EVERY_S = 0.5  # s between sampled frames
-    MAX_FRAMES = 8
-
-    def __init__(self):
-        self.rows: list[np.ndarray] = []
-        self.next_s, self.frames = 0.0, 0
-
-    def add(self, frame) -> None:
-        if self.frames >= self.MAX_FRAMES or frame.timestamp_s < self.next_s:
-            return
-        import cv2
-
-        from nvwa.camera.vanishing import detect_segments
-
-        seg = detect_segments(cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY)) / frame.scale
-        self.rows.append(np.column_stack([seg, np.full(len(seg), frame.index)]).astype(np.float32))
-        self.next_s, self.frames = frame.timestamp_s + self.EVERY_S, self.frames + 1
-
-    def array(self) -> np.ndarray:
-        return np.concatenate(self.rows) if self.rows else np.zeros((0, 5), np.float32)
-
-
 COLOUR_EVERY = 5  # frames between colour samples of one person
 DETECTOR_MIN_PX = 16  # px on the detector's canvas: YOLOX-Nano's smallest people (12 of vtest's 17 under 60 px)
 POSE_MIN_PX = 24  # decoded px: the body model holds no smaller person
@@ -122,61 +97,6 @@ def _with_next(frames):
         following = next(it, None)
         yield current, following
         current = following
-
-
-def _scene_of(frame, tracked, lines: _SceneLines, background: BackgroundMotion, scenery: SceneryFrames | None,
-              timer: StageTimer) -> None:
-    """What the calibration and the camera's motion need of a frame's pixels: the straight edges (a few
-    frames) and the background's motion, the people masked out; and what tells a track that was scenery."""
-    boxes = {person.track_id: _keypoint_box(person.observation.keypoints_2d) for person in tracked}
-    with timer("lines"):
-        lines.add(frame)
-    with timer("camera_motion"):
-        background.add(frame, list(boxes.values()))
-    if scenery is not None:
-        with timer("scenery"):
-            scenery.add(frame, boxes)
-
-
-class _SceneWorker:
-    """One thread that takes each frame's scene work in order, at most ``ahead`` frames behind the
-    tracker (each queued frame holds its pixels); an error there is raised here."""
-
-    def __init__(self, ahead: int = 2):
-        from concurrent.futures import ThreadPoolExecutor
-
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="scene")
-        self._pending: list = []
-        self.ahead = ahead
-
-    def submit(self, fn, *args) -> None:
-        while len(self._pending) >= self.ahead:
-            self._pending.pop(0).result()
-        self._pending.append(self._pool.submit(fn, *args))
-
-    def finish(self) -> None:
-        while self._pending:
-            self._pending.pop(0).result()
-
-    def close(self) -> None:
-        for f in self._pending:
-            f.cancel()
-        self._pool.shutdown(wait=True)
-
-
-def _early_crops(video) -> dict:
-    """How many tracked people's crops were begun a frame early, and how many of those were used (the rest
-    were cut again: the tracker asked for another box), where the body model begins them."""
-    if not hasattr(video, "crops_begun_early"):
-        return {}
-    return {"crops_begun_early": video.crops_begun_early, "crops_used_early": video.crops_used_early}
-
-
-def _keypoint_box(keypoints_2d: np.ndarray) -> np.ndarray:
-    """x0, y0, x1, y1 round a person's keypoints (decoded-frame px)."""
-    k = np.asarray(keypoints_2d, dtype=np.float64)[:, :2]
-    k = k[np.isfinite(k).all(axis=1)]
-    return np.r_[k.min(axis=0), k.max(axis=0)] if len(k) else np.zeros(4)
 
 
 @dataclass
@@ -296,7 +216,7 @@ class Pipeline:
                             {"video": _public_video(info)})
         stats = DecodeStats()
         people: dict[int, _PersonFrames] = defaultdict(_PersonFrames)
-        lines, background = _SceneLines(), BackgroundMotion(K_stored.K)
+        lines, background = SceneLines(), BackgroundMotion(K_stored.K)
         # the CPU tracker's scenery (the GPU path's masklets are not the body model's guesses)
         scenery = SceneryFrames() if self.tracker is None and self.config.tracking.drop_scenery else None
         # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame
@@ -311,7 +231,7 @@ class Pipeline:
             video = tracker = None
             stream = self._masklet_people(frames, K_stored, timer)
         done = 0
-        scene = _SceneWorker()  # the frame's lines and background motion, beside the next frame's people
+        scene = SceneWorker()  # the frame's lines and background motion, beside the next frame's people
         try:
             while True:
                 with timer("track"):  # its own time: decoding, detection, the body model count apart
@@ -320,7 +240,7 @@ class Pipeline:
                     break
                 frame, tracked = item
                 with timer("waiting"):  # only when the scene thread is more than two frames behind
-                    scene.submit(_scene_of, frame, tracked, lines, background, scenery, timer)
+                    scene.submit(scene_of, frame, tracked, lines, background, scenery, timer)
                 for person in tracked:
                     people[person.track_id].add(frame, person.observation)
                 done += 1  # frames through the models (the decoder's own count runs ahead)
@@ -339,7 +259,7 @@ class Pipeline:
         persons, reach = without_scenery(persons, scenery, self._reach(info))
         obs_stats = {"frames": stats.yielded, "decoded_frames": stats.decoded, "skipped_corrupt_frames": stats.skipped_corrupt,
                      "tracks": len(persons), "reidentified": tracker.reidentified if tracker is not None else 0,
-                     **_early_crops(video),
+                     **(video.early_crops() if hasattr(video, "early_crops") else {}),
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
                      "observe_s": round(time.perf_counter() - wall0, 3),
                      **reach}

@@ -312,6 +312,11 @@ class BlazePoseVideo:
             self._ahead[track_id] = (known, image, box, self.body.network.start(self._job(image, box, known)))
             self.crops_begun_early += 1
 
+    def early_crops(self) -> dict:
+        """How many tracked people's crops were begun a frame early, and how many of those were used (the rest
+        were cut again: the tracker asked for another box): for the run's summary."""
+        return {"crops_begun_early": self.crops_begun_early, "crops_used_early": self.crops_used_early}
+
     def _keep(self, track_id: int, out) -> BodyObservation | None:
         """The network's pose as an observation (None where too little of the body was seen), and the
         region it gives for the person's next frame."""

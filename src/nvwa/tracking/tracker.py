@@ -182,8 +182,9 @@ class PeopleTracker:
         for tr, predicted, obs in zip(active, predicted, found):
             tr.observation = None
             if obs is not None:
-                tr.predicted_iou = float(iou_matrix(predicted, obs.box())[0, 0])
-                if self._fits(tr, predicted, obs.box()):
+                box = obs.box()
+                tr.predicted_iou = float(iou_matrix(predicted, box)[0, 0])
+                if self._fits(tr, predicted, box):
                     tr.observation = obs
                 else:  # someone else's pose: what the body model kept of it for this track must go too
                     self.body.release(tr.track_id)

@@ -122,6 +122,39 @@ def test_the_network_alone_gives_mediapipes_pose_upright_and_turned_on_its_side(
 
 
 @pytest.mark.model
+def test_the_network_without_its_mask_gives_the_same_outputs_with_fewer_operators(models_dir, blazepose):
+    """The segmentation mask is cut from the graph as it loads: the outputs that are kept are bit-identical
+    to the whole network's on a real person's crop, and the mask's decoder is gone."""
+    import zipfile
+
+    from ai_edge_litert.interpreter import Interpreter
+
+    from nvwa.body.landmarks import without_mask
+    from nvwa.models import blazepose_task_path
+
+    with zipfile.ZipFile(blazepose_task_path(models_dir)) as z:
+        whole = z.read("pose_landmarks_detector.tflite")
+    cut = without_mask(whole)
+    assert without_mask(cut) == cut  # nothing more to cut
+    image = _sports2d_frame()
+    boxes, _ = blazepose.find_people(image)
+    crop = Region.from_box(boxes[np.argmax(boxes[:, 3] - boxes[:, 1])], 1.5).crop(image)
+
+    def outputs(model: bytes) -> dict:
+        it = Interpreter(model_content=model, num_threads=1)
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], crop[None].astype(np.float32) / 255.0)
+        it.invoke()
+        return {tuple(d["shape"][1:]): it.get_tensor(d["index"]).copy() for d in it.get_output_details()}, len(it._get_ops_details())
+
+    (a, ops_whole), (b, ops_cut) = outputs(whole), outputs(cut)
+    assert (INPUT_SIDE, INPUT_SIDE, 1) in a and set(b) == set(a) - {(INPUT_SIDE, INPUT_SIDE, 1)}
+    assert all(np.array_equal(a[k], b[k]) for k in b)
+    assert float(a[(1,)].reshape(-1)[0]) > 0.5  # a person was in the crop: the outputs compared say something
+    assert ops_cut < ops_whole * 0.9
+
+
+@pytest.mark.model
 def test_legs_the_network_saw_faintly_are_not_greyed_out_of_the_next_crop(blazepose):
     """A tracked person's predicted box comes from their confident landmarks. Where those were only the
     upper body (legs at the frame's edge, in shadow), greying everything outside that box hid the legs

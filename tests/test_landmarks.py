@@ -4,6 +4,7 @@ on their side."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -122,36 +123,53 @@ def test_the_network_alone_gives_mediapipes_pose_upright_and_turned_on_its_side(
 
 
 @pytest.mark.model
-def test_the_network_without_its_mask_gives_the_same_outputs_with_fewer_operators(models_dir, blazepose):
-    """The segmentation mask is cut from the graph as it loads: the outputs that are kept are bit-identical
-    to the whole network's on a real person's crop, and the mask's decoder is gone."""
+def test_the_bundle_with_a_blank_mask_gives_the_same_poses_with_fewer_operators(models_dir, blazepose):
+    """The segmentation mask is made a constant empty mask as the bundle loads: on a real person's crop the
+    network's other outputs are bit-identical to the whole network's, the mask's decoder is gone, and
+    MediaPipe's own graph takes the bundle and finds the same pose."""
     import zipfile
 
+    import mediapipe as mp
     from ai_edge_litert.interpreter import Interpreter
+    from mediapipe.tasks.python import vision
+    from mediapipe.tasks.python.core.base_options import BaseOptions
 
-    from nvwa.body.landmarks import without_mask
+    from nvwa.body.landmarks import LANDMARK_NETWORK, task_with_blank_mask, with_blank_mask
     from nvwa.models import blazepose_task_path
 
-    with zipfile.ZipFile(blazepose_task_path(models_dir)) as z:
-        whole = z.read("pose_landmarks_detector.tflite")
-    cut = without_mask(whole)
-    assert without_mask(cut) == cut  # nothing more to cut
+    task = blazepose_task_path(models_dir).read_bytes()
+    blank_task = task_with_blank_mask(task)
+    with zipfile.ZipFile(io.BytesIO(task)) as z, zipfile.ZipFile(io.BytesIO(blank_task)) as zb:
+        whole, blank = z.read(LANDMARK_NETWORK), zb.read(LANDMARK_NETWORK)
+        assert all(z.read(n) == zb.read(n) for n in z.namelist() if n != LANDMARK_NETWORK)  # the detector as it was
+    assert with_blank_mask(blank) == blank  # nothing more to cut
     image = _sports2d_frame()
     boxes, _ = blazepose.find_people(image)
-    crop = Region.from_box(boxes[np.argmax(boxes[:, 3] - boxes[:, 1])], 1.5).crop(image)
+    box = boxes[np.argmax(boxes[:, 3] - boxes[:, 1])]
+    crop = Region.from_box(box, 1.5).crop(image)
 
-    def outputs(model: bytes) -> dict:
+    def outputs(model: bytes):
         it = Interpreter(model_content=model, num_threads=1)
         it.allocate_tensors()
         it.set_tensor(it.get_input_details()[0]["index"], crop[None].astype(np.float32) / 255.0)
         it.invoke()
-        return {tuple(d["shape"][1:]): it.get_tensor(d["index"]).copy() for d in it.get_output_details()}, len(it._get_ops_details())
+        return [it.get_tensor(d["index"]).copy() for d in it.get_output_details()], len(it._get_ops_details())
 
-    (a, ops_whole), (b, ops_cut) = outputs(whole), outputs(cut)
-    assert (INPUT_SIDE, INPUT_SIDE, 1) in a and set(b) == set(a) - {(INPUT_SIDE, INPUT_SIDE, 1)}
-    assert all(np.array_equal(a[k], b[k]) for k in b)
-    assert float(a[(1,)].reshape(-1)[0]) > 0.5  # a person was in the crop: the outputs compared say something
-    assert ops_cut < ops_whole * 0.9
+    (a, ops_whole), (b, ops_blank) = outputs(whole), outputs(blank)
+    assert [x.shape for x in a] == [x.shape for x in b]  # the same outputs in the same order
+    mask = [i for i, x in enumerate(a) if x.shape == (1, INPUT_SIDE, INPUT_SIDE, 1)]
+    assert len(mask) == 1 and a[mask[0]].max() > 0.5 and not b[mask[0]].any()  # the whole network drew the person
+    assert all(np.array_equal(x, y) for i, (x, y) in enumerate(zip(a, b)) if i != mask[0])
+    assert ops_blank < ops_whole * 0.9
+
+    def graph_pose(bundle: bytes) -> np.ndarray:
+        options = vision.PoseLandmarkerOptions(base_options=BaseOptions(model_asset_buffer=bundle),
+                                               running_mode=vision.RunningMode.IMAGE, num_poses=1)
+        with vision.PoseLandmarker.create_from_options(options) as graph:
+            result = graph.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=crop))
+        return np.array([(p.x, p.y, p.z, p.visibility) for p in result.pose_landmarks[0]])
+
+    assert np.array_equal(graph_pose(task), graph_pose(blank_task))
 
 
 @pytest.mark.model

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 import cv2
 import numpy as np
 
-from nvwa.body.landmarks import LandmarkNetwork, Region
+from nvwa.body.landmarks import LandmarkNetwork, Region, task_with_blank_mask
 from nvwa.body.observation import BodyObservation
 from nvwa.tracking.boxes import iou_matrix
 
@@ -119,7 +119,7 @@ class BlazePoseBody:
         self._mp = mp
         self._vision = vision
         self.config = config
-        self._model_bytes = Path(config.task_path).read_bytes()
+        self._model_bytes = task_with_blank_mask(Path(config.task_path).read_bytes())  # no mask is used
         self._base_options = lambda: BaseOptions(model_asset_buffer=self._model_bytes)
         self._prober = self._create(vision.RunningMode.IMAGE, num_poses=1)
         self._finder = self._create(vision.RunningMode.IMAGE, num_poses=config.find_max_people)

@@ -152,3 +152,54 @@ def test_what_moves_against_the_scenery_is_proposed_and_a_moving_camera_proposes
     assert len(boxes) and (scores == MOVING_SCORE).all()
     assert overlap_of_smaller(man, boxes).max() >= 0.5, boxes.round()
     assert len(shifted[0]) == 0
+
+
+class _StillPerson:
+    """A body model with one person standing still in ``BOX``: every look finds them (a stand-in for the
+    scheduling test below: no model needed to count detector passes)."""
+
+    BOX = np.array([100.0, 50.0, 140.0, 170.0])
+
+    def _pose(self):
+        from nvwa.body.observation import BodyObservation
+
+        rng = np.random.default_rng(0)
+        kp = self.BOX[:2] + rng.random((33, 2)) * (self.BOX[2:] - self.BOX[:2])
+        kp[0], kp[1] = self.BOX[:2], self.BOX[2:]  # the pose spans the box
+        return BodyObservation("blazepose33", kp, np.zeros((33, 3)), np.ones(33))
+
+    def probe(self, image, box, margin=None):
+        return self._pose()
+
+    def track(self, track_id, image, box, timestamp_s, margin=None):
+        return self._pose()
+
+    def release(self, track_id):
+        pass
+
+
+@pytest.mark.parametrize("fps, every", [(10.0, 3), (15.0, 3), (24.0, 5), (25.0, 5), (29.97, 6), (30.0, 6), (60.0, 12)])
+def test_the_detector_runs_every_third_frame_and_at_most_five_times_a_second(fps, every):
+    """A 30-fps video is not searched three times as often as a 10-fps one: a pass every ``detect_every``
+    frames and ``detect_every_s`` seconds, whichever is longer, also when each pass is begun a frame early."""
+    from nvwa.tracking.tracker import PeopleTracker
+
+    passes = []
+
+    def propose(image):
+        passes.append(int(image[0, 0, 0]) + 256 * int(image[0, 0, 1]))  # the frame number, written in its pixels
+        return still_box, np.array([0.9])
+
+    still_box = _StillPerson.BOX[None]
+    frames = [np.full((240, 320, 3), 0, np.uint8) for _ in range(5 * every + 3)]
+    for i, f in enumerate(frames):
+        f[0, 0, :2] = i % 256, i // 256
+    tracker = PeopleTracker(body=_StillPerson(), propose=propose)
+    try:
+        for i, f in enumerate(frames):
+            nxt = frames[i + 1] if i + 1 < len(frames) else None
+            people = tracker.step(f, i / fps, nxt, (i + 1) / fps if nxt is not None else None)
+            assert len(people) == 1 and people[0].track_id == 0
+    finally:
+        tracker.close()
+    assert passes == list(range(0, len(frames), every))

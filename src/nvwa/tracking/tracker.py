@@ -5,7 +5,7 @@ Per frame:
    person there (for BlazePose: its landmark network on the region their last pose gives, cheap);
 2. two tracks that ended on the same person (a crossing: the occluded one's crop shows the other)
    are told apart by how well each one's prediction fits: the worse one is set lost;
-3. every ``detect_every`` frames, detector proposals that no active track covers are checked with a
+3. every ``detect_every`` frames and at least ``detect_every_s`` apart, detector proposals that no active track covers are checked with a
    fresh pose detection; a confirmed person either re-identifies a recently lost track (appearance
    and a reachable position) or starts a new one.
 """
@@ -25,7 +25,8 @@ from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    detect_every: int = 3  # frames between detector proposal passes
+    detect_every: int = 3  # frames between detector proposal passes, at least ...
+    detect_every_s: float = 0.2  # ... and seconds: a 30-fps video is not searched three times as often as a 10-fps one
     max_probes_per_frame: int = 6  # fresh pose detections per proposal pass, surest boxes first
     covered_iou: float = 0.25  # a proposal overlapping an active track this much is that track
     gate_iou: float = 0.1  # a track's pose whose box overlaps its prediction less is someone else
@@ -117,6 +118,7 @@ class PeopleTracker:
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._frame_no = 0
+        self._last_pass: tuple[int, float] | None = None  # the frame number and time of the last scheduled detector pass
         self.reidentified = 0  # how many times a lost track came back under its old id
         # Detectors fire again and again on the same static clutter (a pole, a bush); a pose check
         # that found nobody there is remembered so it is not paid for every pass.
@@ -130,7 +132,9 @@ class PeopleTracker:
         the next frame's image where the caller has it already (its time ``upcoming_s``), so its detector
         pass, and each kept person's landmarks on it, can begin now."""
         c = self.config
-        detect_now = self._frame_no % c.detect_every == 0
+        detect_now = self._pass_due(self._frame_no, timestamp_s)
+        if detect_now:
+            self._last_pass = (self._frame_no, timestamp_s)
         # the detector needs only the image: it runs beside the people's landmarkers, not after them (begun
         # at the end of the frame before where that frame handed this one over)
         pending = self._upcoming[1] if self._upcoming is not None and self._upcoming[0] is image else None
@@ -169,12 +173,20 @@ class PeopleTracker:
         elif detect_now or not any(tr.active for tr in self._tracks):
             self._find_new_people(image, timestamp_s, self.propose(image))
         self._frame_no += 1
-        if upcoming is not None and self._frame_no % c.detect_every == 0 and c.overlap_detection:
+        if upcoming is not None and upcoming_s is not None and self._pass_due(self._frame_no, upcoming_s) and c.overlap_detection:
             # the next frame's pass, begun now that this frame's own (if any) is done: passes stay in frame
             # order (a proposer may count them), and it runs while this frame is handed on and the next set up
             self._upcoming = (upcoming, self._proposals_pool().submit(self.propose, upcoming))
         self._tracks = [tr for tr in self._tracks if tr.active or timestamp_s - tr.last_seen_s <= c.reid_window_s]
         return [TrackedPerson(tr.track_id, tr.observation) for tr in self._tracks if tr.active and tr.observation is not None]
+
+    def _pass_due(self, frame_no: int, timestamp_s: float) -> bool:
+        """Is the frame ``frame_no`` at ``timestamp_s`` (s) one for a detector pass: ``detect_every`` frames and
+        ``detect_every_s`` after the last (half a millisecond's slack for timestamps' rounding)?"""
+        if self._last_pass is None:
+            return True
+        frame, t = self._last_pass
+        return frame_no - frame >= self.config.detect_every and timestamp_s - t >= self.config.detect_every_s - 5e-4
 
     def _gate(self, active: list[_Track], predicted: list[np.ndarray], found: list) -> None:
         """Each track keeps the pose the body model found for it where it fits the track's prediction (else the

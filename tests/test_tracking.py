@@ -179,10 +179,14 @@ class _StillPerson:
 
 
 @pytest.mark.parametrize("fps, every", [(10.0, 3), (15.0, 3), (24.0, 5), (25.0, 5), (29.97, 6), (30.0, 6), (60.0, 12)])
-def test_the_detector_runs_every_third_frame_and_at_most_five_times_a_second(fps, every):
-    """A 30-fps video is not searched three times as often as a 10-fps one: a pass every ``detect_every``
-    frames and ``detect_every_s`` seconds, whichever is longer, also when each pass is begun a frame early."""
-    from nvwa.tracking.tracker import PeopleTracker
+@pytest.mark.parametrize("seconds", [0.0, 0.2])
+def test_the_detector_runs_every_third_frame_or_as_many_seconds_apart_as_asked(fps, every, seconds):
+    """By default a pass every ``detect_every`` frames; with ``detect_every_s`` 0.2, a 30-fps video is not
+    searched three times as often as a 10-fps one (whichever is longer), also when each pass is begun a
+    frame early."""
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
+
+    every = every if seconds else 3
 
     passes = []
 
@@ -194,7 +198,7 @@ def test_the_detector_runs_every_third_frame_and_at_most_five_times_a_second(fps
     frames = [np.full((240, 320, 3), 0, np.uint8) for _ in range(5 * every + 3)]
     for i, f in enumerate(frames):
         f[0, 0, :2] = i % 256, i // 256
-    tracker = PeopleTracker(body=_StillPerson(), propose=propose)
+    tracker = PeopleTracker(body=_StillPerson(), propose=propose, config=TrackerConfig(detect_every_s=seconds))
     try:
         for i, f in enumerate(frames):
             nxt = frames[i + 1] if i + 1 < len(frames) else None

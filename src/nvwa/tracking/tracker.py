@@ -5,9 +5,9 @@ Per frame:
    person there (for BlazePose: its landmark network on the region their last pose gives, cheap);
 2. two tracks that ended on the same person (a crossing: the occluded one's crop shows the other)
    are told apart by how well each one's prediction fits: the worse one is set lost;
-3. every ``detect_every`` frames and at least ``detect_every_s`` apart, detector proposals that no active track covers are checked with a
-   fresh pose detection; a confirmed person either re-identifies a recently lost track (appearance
-   and a reachable position) or starts a new one.
+3. every ``detect_every`` frames (and ``detect_every_s`` apart, if asked), detector proposals that no
+   active track covers are checked with a fresh pose detection; a confirmed person either re-identifies
+   a recently lost track (appearance and a reachable position) or starts a new one.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    detect_every: int = 3  # frames between detector proposal passes, at least ...
-    detect_every_s: float = 0.2  # ... and seconds: a 30-fps video is not searched three times as often as a 10-fps one
+    detect_every: int = 3  # frames between detector proposal passes
+    detect_every_s: float = 0.0  # and at least this many seconds between them (0.2 halves a 30-fps video's passes; 0: off)
     max_probes_per_frame: int = 6  # fresh pose detections per proposal pass, surest boxes first
     covered_iou: float = 0.25  # a proposal overlapping an active track this much is that track
     gate_iou: float = 0.1  # a track's pose whose box overlaps its prediction less is someone else

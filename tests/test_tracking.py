@@ -204,6 +204,8 @@ def test_the_detector_runs_every_third_frame_or_as_many_seconds_apart_as_asked(f
             nxt = frames[i + 1] if i + 1 < len(frames) else None
             people = tracker.step(f, i / fps, nxt, (i + 1) / fps if nxt is not None else None)
             assert len(people) == 1 and people[0].track_id == 0
+            begun = tracker._upcoming is not None and tracker._upcoming[0] is nxt  # the next frame's pass, begun now
+            assert begun == (nxt is not None and (i + 1) % every == 0), i
     finally:
         tracker.close()
     assert passes == list(range(0, len(frames), every))

@@ -154,7 +154,8 @@ def with_blank_mask(model: bytes) -> bytes:
     net = flatbuffer_utils.read_model_from_bytearray(bytearray(model))
     graph = net.subgraphs[0]
     made_by = {t: i for i, op in enumerate(graph.operators) for t in op.outputs}
-    masks = [t for t in graph.outputs if list(graph.tensors[t].shape) == [1, INPUT_SIDE, INPUT_SIDE, 1] and t in made_by]
+    masks = [t for t in graph.outputs if list(graph.tensors[t].shape) == [1, INPUT_SIDE, INPUT_SIDE, 1] and t in made_by
+             and graph.tensors[t].type == schema.TensorType.FLOAT32]  # the empty mask below is float32
     if len(net.subgraphs) != 1 or len(masks) != 1:
         return model
     empty = schema.BufferT()

@@ -173,20 +173,25 @@ class PeopleTracker:
         elif detect_now or not any(tr.active for tr in self._tracks):
             self._find_new_people(image, timestamp_s, self.propose(image))
         self._frame_no += 1
-        if upcoming is not None and upcoming_s is not None and self._pass_due(self._frame_no, upcoming_s) and c.overlap_detection:
+        if upcoming is not None and self._pass_due(self._frame_no, upcoming_s) and c.overlap_detection:
             # the next frame's pass, begun now that this frame's own (if any) is done: passes stay in frame
             # order (a proposer may count them), and it runs while this frame is handed on and the next set up
             self._upcoming = (upcoming, self._proposals_pool().submit(self.propose, upcoming))
         self._tracks = [tr for tr in self._tracks if tr.active or timestamp_s - tr.last_seen_s <= c.reid_window_s]
         return [TrackedPerson(tr.track_id, tr.observation) for tr in self._tracks if tr.active and tr.observation is not None]
 
-    def _pass_due(self, frame_no: int, timestamp_s: float) -> bool:
-        """Is the frame ``frame_no`` at ``timestamp_s`` (s) one for a detector pass: ``detect_every`` frames and
-        ``detect_every_s`` after the last (half a millisecond's slack for timestamps' rounding)?"""
+    def _pass_due(self, frame_no: int, timestamp_s: float | None) -> bool:
+        """Is the frame ``frame_no`` at ``timestamp_s`` (s) one for a detector pass: ``detect_every`` frames and,
+        where asked, ``detect_every_s`` after the last (half a millisecond's slack for timestamps' rounding;
+        a frame of unknown time is not)? With seconds off, time plays no part: every ``detect_every`` frames."""
         if self._last_pass is None:
             return True
         frame, t = self._last_pass
-        return frame_no - frame >= self.config.detect_every and timestamp_s - t >= self.config.detect_every_s - 5e-4
+        if frame_no - frame < self.config.detect_every:
+            return False
+        if self.config.detect_every_s <= 0:
+            return True
+        return timestamp_s is not None and timestamp_s - t >= self.config.detect_every_s - 5e-4
 
     def _gate(self, active: list[_Track], predicted: list[np.ndarray], found: list) -> None:
         """Each track keeps the pose the body model found for it where it fits the track's prediction (else the

@@ -227,3 +227,34 @@ def test_a_candidate_the_graphs_detector_passes_over_is_looked_at_by_the_network
         assert blazepose.probe(image, sign_holder) is None
     finally:
         blazepose.config = config
+
+
+@pytest.mark.model
+def test_a_probe_that_gives_a_fragment_of_its_candidate_has_the_network_look(blazepose):
+    """vtest frame 675 (tests/data/vtest_frame675_crossing.png: x 130-330, y 120-260 of the frame), a
+    man 57 px tall just past another he crossed: the person detector's box on him (as `nvwa process`
+    gave it) made MediaPipe's graph return his head and chest (24 px), and the tracker took that for a
+    fragment, so he was not found until the next pass. A sub-pixel shift of the same box gives his whole
+    body. A pose under half its candidate's height now has the network alone look as well, and the
+    taller pose stands: his whole body for the box and for every shift of it."""
+    import cv2
+
+    image = cv2.cvtColor(cv2.imread(str(DATA / "vtest_frame675_crossing.png")), cv2.COLOR_BGR2RGB)
+    box = np.array([199.33958435, 155.48847961, 231.14802551, 222.62965393]) - [130, 120, 130, 120]
+    tall = lambda obs: obs.box()[3] - obs.box()[1]  # noqa: E731
+    graph = blazepose.detect(image, box, None, blazepose.config.probe_mask_grow)
+    assert graph is not None and tall(graph) < 0.5 * (box[3] - box[1])  # the graph's fragment
+    rng = np.random.default_rng(0)
+    for shift in [np.zeros(4), *rng.uniform(-0.5, 0.5, (8, 4))]:
+        obs = blazepose.probe(image, box + shift)
+        assert obs is not None and tall(obs) > 50, (shift, None if obs is None else tall(obs))
+        assert obs.box()[0] >= box[0] - 3 and obs.box()[2] <= box[2] + 3  # on him, not the man beside him
+
+    from dataclasses import replace
+
+    config = blazepose.config
+    blazepose.config = replace(config, probe_fragment_share=0.0)  # the graph's pose alone
+    try:
+        assert tall(blazepose.probe(image, box)) < 30
+    finally:
+        blazepose.config = config

@@ -209,3 +209,92 @@ def test_the_detector_runs_every_third_frame_or_as_many_seconds_apart_as_asked(f
     finally:
         tracker.close()
     assert passes == list(range(0, len(frames), every))
+
+
+def test_a_person_found_late_is_followed_back_through_the_frames_before(first_125):
+    """The far walker becomes sure to the detector at frame 81 (a 0.40 box at 78 where the pose check found
+    nobody); she was walking there before. Her track now begins frames earlier, followed back from where
+    she was found: each pose a step from the one after it (she is 30 px tall and walks ~1 px a frame), her
+    size, and on nobody else."""
+    first = _on(first_125, 81, FAR_WALKER[81])
+    assert first, "not found at frame 81"
+    walker = [p for p in first_125.people if p.person_id == first[0]][0]
+    begun = int(walker.frame_index.min())
+    assert begun <= 78, f"her track begins at frame {begun}"
+    frames = walker.frame_index[walker.frame_index <= 81]
+    assert np.array_equal(frames, np.arange(begun, 82)), frames  # every frame, in order
+    boxes = np.array([np.r_[kp.min(0), kp.max(0)] for kp in walker.keypoints_2d[: len(frames)]])
+    height = boxes[-1, 3] - boxes[-1, 1]
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    assert np.abs(np.diff(centres, axis=0)).max() < 0.25 * height
+    assert np.all((boxes[:, 3] - boxes[:, 1] > 0.6 * height) & (boxes[:, 3] - boxes[:, 1] < 1.5 * height))
+    for f, centre in zip(frames, centres):
+        others = [p.person_id for p in first_125.people if p.person_id != walker.person_id and f in p.frame_index
+                  and np.abs(p.keypoints_2d[p.frame_index == f][0].mean(0) - centre).max() < 15]
+        assert not others, (f, others)
+
+
+class _Walker(_StillPerson):
+    """A body model with one person in ``BOX`` from frame ``seen_from`` (each frame's number written in its
+    pixels) to ``seen_to``; the detector is sure of them only from ``found_at``. ``follow_back`` gives their
+    pose on every earlier frame they are in (where ``accept`` takes it)."""
+
+    def __init__(self, seen_from: int, found_at: int, seen_to: int):
+        self.seen_from, self.found_at, self.seen_to = seen_from, found_at, seen_to
+
+    @staticmethod
+    def frame_no(image) -> int:
+        return int(image[0, 0, 0])
+
+    def probe(self, image, box, margin=None):
+        return self._pose() if self.seen_from <= self.frame_no(image) <= self.seen_to else None
+
+    def track(self, track_id, image, box, timestamp_s, margin=None):
+        return self.probe(image, box)
+
+    def follow_back(self, images, obs, accept):
+        found = []
+        for i, image in enumerate(images):
+            pose = self.probe(image, None)
+            if pose is None or not accept(i, pose):
+                break
+            found.append(pose)
+        return found
+
+
+@pytest.mark.parametrize("seen_to, handed_on", [(40, True), (25, False)])
+def test_the_frames_a_person_was_followed_back_through_are_handed_on_once_their_track_lasts(seen_to, handed_on):
+    """A person there from frame 10, the detector sure of them at 18 (10 fps): once their track has lasted
+    ``follow_back_confirm_s`` (1 s, at frame 28), the frames before 18 they were followed back through
+    (``follow_back_s`` 0.5 s: 13-17) are handed on with their numbers; a track lost sooner (clutter the body
+    model followed for a few frames) hands on nothing. A person already followed there is no one new."""
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
+
+    body = _Walker(seen_from=10, found_at=18, seen_to=seen_to)
+
+    def propose(image):
+        sure = body.frame_no(image) >= body.found_at
+        return (_StillPerson.BOX[None], np.array([0.9])) if sure else (np.zeros((0, 4)), np.zeros(0))
+
+    tracker = PeopleTracker(body=body, propose=propose, config=TrackerConfig(follow_back_s=0.5, overlap_detection=False))
+    handed = {}
+    try:
+        for i in range(45):
+            image = np.full((240, 320, 3), i, np.uint8)
+            tracker.step(image, i / 10.0)
+            for frame_no, track_id, pose in tracker.followed_back:
+                assert track_id == 0 and isinstance(pose.keypoints_2d, np.ndarray)
+                handed.setdefault(i, []).append(frame_no)
+    finally:
+        tracker.close()
+    assert handed == ({28: [17, 16, 15, 14, 13]} if handed_on else {}), handed
+    # the same person tracked all along: nobody new to follow back (their pose is there on every frame kept)
+    body = _Walker(seen_from=0, found_at=0, seen_to=40)
+    tracker = PeopleTracker(body=body, propose=propose, config=TrackerConfig(follow_back_s=0.5, overlap_detection=False))
+    try:
+        for i in range(30):
+            tracker.step(np.full((240, 320, 3), i, np.uint8), i / 10.0)
+            assert not tracker.followed_back
+            assert not any(tr.before for tr in tracker._tracks)
+    finally:
+        tracker.close()

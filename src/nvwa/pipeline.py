@@ -9,7 +9,7 @@ drives a progress bar, a server-sent event stream or a test alike. Models load o
 from __future__ import annotations
 
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterator
@@ -72,8 +72,30 @@ class _TimedBody:
     def release(self, track_id):
         self._body.release(track_id)
 
+    def __getattr__(self, name):
+        """Abilities only some backends have (``follow_back``), timed as the body stage where they exist."""
+        if name != "follow_back" or not hasattr(self._body, name):
+            raise AttributeError(name)
+        call = getattr(self._body, name)
+
+        def timed(*a, **k):
+            with self._timer("body"):
+                return call(*a, **k)
+        return timed
+
 
 COLOUR_EVERY = 5  # frames between colour samples of one person
+FOLLOW_BACK_RECORDS = 4096  # frames remembered (number, time, scale) for the poses a new person is followed back to
+
+
+@dataclass(frozen=True)
+class _FrameRecord:
+    """What a person's observations keep of a frame."""
+
+    index: int
+    timestamp_s: float
+    scale: float
+
 DETECTOR_MIN_PX = 16  # px on the detector's canvas: YOLOX-Nano's smallest people (12 of vtest's 17 under 60 px)
 POSE_MIN_PX = 24  # decoded px: the body model holds no smaller person
 
@@ -114,8 +136,18 @@ class _PersonFrames:
     model_params: list = field(default_factory=list)
     colour_samples: list = field(default_factory=list)  # (3, 3) sRGB per sampled frame: upper, lower, skin
 
+    def prepend(self, seen: list) -> None:
+        """Frames before those added so far ([(frame record, observation)] in order): where the person was
+        before the tracker found them (their pixels are gone by now: no colour samples)."""
+        earlier = _PersonFrames()
+        for frame, obs in seen:
+            earlier.add(frame, obs)
+        for name, values in vars(earlier).items():
+            if name != "colour_samples":
+                setattr(self, name, values + getattr(self, name))
+
     def add(self, frame, obs) -> None:
-        if len(self.frame_index) % COLOUR_EVERY == 0:  # their clothing and skin, from their own pixels
+        if getattr(frame, "image", None) is not None and len(self.frame_index) % COLOUR_EVERY == 0:  # their clothing and skin, from their own pixels
             from nvwa.body.colours import sample_colours
 
             c = sample_colours(frame.image, obs.keypoints_2d, obs.visibility, obs.keypoint_set)
@@ -231,6 +263,7 @@ class Pipeline:
             video = tracker = None
             stream = self._masklet_people(frames, K_stored, timer)
         done = 0
+        recent: deque = deque(maxlen=FOLLOW_BACK_RECORDS)  # the latest frames' numbers, times and scales (not pixels)
         scene = SceneWorker()  # the frame's lines and background motion, beside the next frame's people
         try:
             while True:
@@ -241,6 +274,13 @@ class Pipeline:
                 frame, tracked = item
                 with timer("waiting"):  # only when the scene thread is more than two frames behind
                     scene.submit(scene_of, frame, tracked, lines, background, scenery, timer)
+                recent.append(_FrameRecord(frame.index, frame.timestamp_s, frame.scale))
+                back = defaultdict(list)  # people found lately, followed back through the frames before they were found
+                for frame_no, track_id, observation in getattr(tracker, "followed_back", ()):
+                    if done - frame_no < len(recent):
+                        back[track_id].append((recent[frame_no - done - 1], observation))
+                for track_id, seen in back.items():
+                    people[track_id].prepend(sorted(seen, key=lambda s: s[0].index))
                 for person in tracked:
                     people[person.track_id].add(frame, person.observation)
                 done += 1  # frames through the models (the decoder's own count runs ahead)

@@ -47,6 +47,8 @@ class BlazePoseConfig:
     probe_network_max_px: float = 160.0  # ... if the box is at most this tall (px): the graph misses small and half-hidden people;
     # a large person it misses is mid-jump or turned, where the network's upright first look gives a poor pose that then
     # fails to re-identify the person it belongs to (Sports2D's jumper got a new id)
+    probe_fragment_share: float = 0.5  # ... and where the graph's pose is shorter than this share of the box (a fragment)
+    # (on a 68-px walker its pose was his head and chest for some sub-pixel shifts of the same box, his whole body for others)
 
 
 def _mask_outside(crop: np.ndarray, box: np.ndarray, x0: float, y0: float, side: float, grow: float) -> np.ndarray:
@@ -163,8 +165,12 @@ class BlazePoseBody:
         the candidate would otherwise take the pose (the detector keys on the clearest face in the crop)."""
         c = self.config
         obs = self.detect(image, box, margin, c.probe_mask_grow)
-        if obs is None and c.probe_network and box[3] - box[1] <= c.probe_network_max_px:
-            obs = self._probe_network(image, box, margin)
+        tall = box[3] - box[1]
+        if c.probe_network and tall <= c.probe_network_max_px and (obs is None or _tall(obs) < c.probe_fragment_share * tall):
+            # nobody, or a fragment: the network alone looks (a whole pose it finds is the person; else the graph's stands)
+            alone = self._probe_network(image, box, margin)
+            if alone is not None and (obs is None or _tall(alone) > _tall(obs)):
+                obs = alone
         return obs
 
     def _probe_network(self, image: np.ndarray, box: np.ndarray, margin: float | None) -> BodyObservation | None:
@@ -292,6 +298,27 @@ class BlazePoseVideo:
                 found[i] = self._from_graph(track_id, image, box, None, c.track_mask_grow)
         return found
 
+    def follow_back(self, images: list[np.ndarray], obs: BodyObservation, accept) -> list[BodyObservation]:
+        """A person just found (``obs``) followed back through the frames before (``images``, the latest
+        first) while the network is sure someone is there and ``accept(i, pose)`` takes its pose on
+        ``images[i]``: each step's crop is the region the pose after it gives, grey outside that pose's box
+        grown as a tracked person's is. One person at a time on the caller's thread (each step needs the last)."""
+        c = self.body.config
+        region = Region.from_keypoints(obs.keypoints_2d, obs.visibility)
+        keep = obs.box(min_visibility=0.0)
+        found: list[BodyObservation] = []
+        for i, image in enumerate(images):
+            if region is None:
+                break
+            crop = region.crop(image, None if c.track_mask_grow is None else keep, c.track_mask_grow or 0.0)
+            out = self.body.network.run(crop, region)
+            pose = self.body.observation(out) if out.presence >= c.min_tracking_confidence else None
+            if pose is None or not accept(i, pose):
+                break
+            found.append(pose)
+            region, keep = out.next_region, pose.box(min_visibility=0.0)
+        return found
+
     def _job(self, image: np.ndarray, box: np.ndarray, known: tuple | None) -> tuple:
         """A person's crop job (see :meth:`LandmarkNetwork.start`) for ``box``, from the region their last pose
         gave (``known``; None: an upright square round the box)."""
@@ -357,6 +384,11 @@ def _forget(ahead: tuple | None) -> None:
 
 def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.r_[np.minimum(a[:2], b[:2]), np.maximum(a[2:], b[2:])]
+
+
+def _tall(obs: BodyObservation) -> float:
+    box = obs.box()
+    return float(box[3] - box[1])
 
 
 def _centre(box: np.ndarray) -> np.ndarray:

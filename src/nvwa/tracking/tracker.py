@@ -13,6 +13,7 @@ Per frame:
 from __future__ import annotations
 
 import copy
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -49,6 +50,13 @@ class TrackerConfig:
     drop_scenery: bool = True  # drop tracks that never moved and whose pixels were there before and after (a tripod)
     overlap_detection: bool = True  # run the detector on its own thread while the people are landmarked
     overlap_landmarks: bool = True  # begin a kept person's next crop as soon as their pose is in (the same poses, sooner)
+    follow_back_s: float = 1.0  # a new person is followed back this far (s) through the frames before they were found (0: off)
+    # (at most FOLLOW_BACK_FRAMES): the detector passes every few frames and is sure of someone only once they are big enough
+    follow_back_confirm_s: float = 1.0  # those frames are added once the new person's own track has lasted this long (s)
+    # (clutter a track followed for a few frames would otherwise reach the length a person must be seen for)
+
+
+FOLLOW_BACK_FRAMES = 32  # frames kept for following new people back (their pixels: ~90 MB at 1280x720)
 
 
 def _height(box: np.ndarray) -> float:
@@ -104,6 +112,8 @@ class _Track:
     last_box: np.ndarray | None = None  # the last box a pose was seen in (xyxy px)
     misses: int = 0  # frames in a row without a pose
     height_px: float = 0.0  # running mean of the person's box height: their size, even when crouched or cut
+    found_s: float = 0.0  # when the track began
+    before: list = field(default_factory=list)  # [(frame number, pose)] followed back from where it began, not yet handed on
 
 
 class PeopleTracker:
@@ -125,6 +135,11 @@ class PeopleTracker:
         self._empty: list[tuple[np.ndarray, float, float]] = []  # (box, time, the detector's score)
         self._pool = None  # the detector's thread (made on first use)
         self._upcoming = None  # (the next frame's image, the detector's pass on it), begun at the end of this one
+        # the frames before this one, the latest first: (frame number, image, time, the boxes of the poses followed there)
+        self._history: deque[tuple[int, np.ndarray, float, np.ndarray]] = deque()
+        # this step's (frame number, track id, pose) for frames before it: where people found lately were followed
+        # back to, handed on once their track lasted follow_back_confirm_s (the caller adds them to those frames)
+        self.followed_back: list[tuple[int, int, BodyObservation]] = []
 
     def step(self, image: np.ndarray, timestamp_s: float, upcoming: np.ndarray | None = None,
              upcoming_s: float | None = None) -> list[TrackedPerson]:
@@ -132,6 +147,7 @@ class PeopleTracker:
         the next frame's image where the caller has it already (its time ``upcoming_s``), so its detector
         pass, and each kept person's landmarks on it, can begin now."""
         c = self.config
+        self.followed_back = []
         detect_now = self._pass_due(self._frame_no, timestamp_s)
         if detect_now:
             self._last_pass = (self._frame_no, timestamp_s)
@@ -172,6 +188,11 @@ class PeopleTracker:
             self._find_new_people(image, timestamp_s, pending.result(), looked)
         elif detect_now or not any(tr.active for tr in self._tracks):
             self._find_new_people(image, timestamp_s, self.propose(image))
+        self._remember(image, timestamp_s)
+        for tr in self._tracks:
+            if tr.before and tr.active and tr.last_seen_s - tr.found_s >= c.follow_back_confirm_s - 5e-4:
+                self.followed_back += [(frame_no, tr.track_id, pose) for frame_no, pose in tr.before]
+                tr.before = []
         self._frame_no += 1
         if upcoming is not None and self._pass_due(self._frame_no, upcoming_s) and c.overlap_detection:
             # the next frame's pass, begun now that this frame's own (if any) is done: passes stay in frame
@@ -179,6 +200,39 @@ class PeopleTracker:
             self._upcoming = (upcoming, self._proposals_pool().submit(self.propose, upcoming))
         self._tracks = [tr for tr in self._tracks if tr.active or timestamp_s - tr.last_seen_s <= c.reid_window_s]
         return [TrackedPerson(tr.track_id, tr.observation) for tr in self._tracks if tr.active and tr.observation is not None]
+
+    def _remember(self, image: np.ndarray, t: float) -> None:
+        """Keep this frame (and where its people were) for following people found later back through it."""
+        c = self.config
+        if c.follow_back_s <= 0 or not hasattr(self.body, "follow_back"):
+            return
+        boxes = [tr.observation.box() for tr in self._tracks if tr.active and tr.observation is not None]
+        self._history.appendleft((self._frame_no, image, t, np.array(boxes).reshape(-1, 4)))
+        while self._history and (len(self._history) > FOLLOW_BACK_FRAMES or t - self._history[-1][2] > c.follow_back_s + 5e-4):
+            self._history.pop()
+
+    def _follow_back(self, tr: "_Track", obs: BodyObservation, t: float) -> None:
+        """A person just found at this frame, followed back through the frames kept (:meth:`_remember`) for as
+        long as each pose is theirs: it fits the one after it (the track's own gate, on widened boxes: a thin
+        walker moves more than their width) and is no one followed there already."""
+        c = self.config
+        kept = [h for h in self._history if t - h[2] <= c.follow_back_s + 5e-4]
+        if not kept:
+            return
+        last = [obs.box()]
+        found_height = _height(last[0])
+
+        def theirs(i: int, pose: BodyObservation) -> bool:
+            box, after = _wide(pose.box(), c.min_width_share), _wide(last[0], c.min_width_share)
+            if _height(box) < 0.5 * found_height or iou_matrix(after, box)[0, 0] < c.gate_iou:
+                return False
+            others = kept[i][3]
+            if len(others) and iou_matrix(box, _wide(others, c.min_width_share)).max() >= c.duplicate_iou:
+                return False
+            last[0] = pose.box()
+            return True
+        poses = self.body.follow_back([h[1] for h in kept], obs, theirs)
+        tr.before = [(kept[i][0], pose) for i, pose in enumerate(poses)]
 
     def _pass_due(self, frame_no: int, timestamp_s: float | None) -> bool:
         """Is the frame ``frame_no`` at ``timestamp_s`` (s) one for a detector pass: ``detect_every`` frames and,
@@ -240,6 +294,7 @@ class PeopleTracker:
 
     def close(self) -> None:
         self._upcoming = None
+        self._history.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -264,6 +319,7 @@ class PeopleTracker:
     def _lose(self, tr: _Track) -> None:
         tr.active = False
         tr.observation = None
+        tr.before = []  # lost before it lasted: its past is not handed on
         self.body.release(tr.track_id)
 
     def _drop_duplicates(self, seen: list[_Track]) -> None:
@@ -408,9 +464,10 @@ class PeopleTracker:
             self.reidentified += 1
             tr = best
         else:
-            tr = _Track(self._next_id, BoxKalman(box, t), t)
+            tr = _Track(self._next_id, BoxKalman(box, t), t, found_s=t)
             self._next_id += 1
             self._tracks.append(tr)
+            self._follow_back(tr, obs, t)
         tr.observation = obs
         tr.predicted_iou = 1.0
         self._confirm(tr, image, t)

@@ -267,7 +267,7 @@ def test_the_frames_a_person_was_followed_back_through_are_handed_on_once_their_
     """A person there from frame 10, the detector sure of them at 18 (10 fps): once their track has lasted
     ``follow_back_confirm_s`` (1 s, at frame 28), the frames before 18 they were followed back through
     (``follow_back_s`` 0.5 s: 13-17) are handed on with their numbers; a track lost sooner (clutter the body
-    model followed for a few frames) hands on nothing. A person already followed there is no one new."""
+    model followed for a few frames) hands on nothing; nor does a new track on someone followed there already."""
     from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
 
     body = _Walker(seen_from=10, found_at=18, seen_to=seen_to)
@@ -288,13 +288,17 @@ def test_the_frames_a_person_was_followed_back_through_are_handed_on_once_their_
     finally:
         tracker.close()
     assert handed == ({28: [17, 16, 15, 14, 13]} if handed_on else {}), handed
-    # the same person tracked all along: nobody new to follow back (their pose is there on every frame kept)
+    # someone followed there already is no one new to follow back: a track on the person is dropped after
+    # frame 14 (as a duplicate would be) and a new one starts on them at 15; frames 10-14 had the first on them
     body = _Walker(seen_from=0, found_at=0, seen_to=40)
-    tracker = PeopleTracker(body=body, propose=propose, config=TrackerConfig(follow_back_s=0.5, overlap_detection=False))
+    config = TrackerConfig(follow_back_s=0.5, overlap_detection=False, reid_min_similarity=2.0, handover_min_similarity=2.0)
+    tracker = PeopleTracker(body=body, propose=propose, config=config)  # (not taken for the track just lost)
     try:
         for i in range(30):
             tracker.step(np.full((240, 320, 3), i, np.uint8), i / 10.0)
-            assert not tracker.followed_back
-            assert not any(tr.before for tr in tracker._tracks)
+            assert not tracker.followed_back, i
+            if i == 14:
+                tracker._lose(tracker._tracks[0])
+        assert [tr.track_id for tr in tracker._tracks if tr.active] == [1]  # the new track, from frame 15
     finally:
         tracker.close()

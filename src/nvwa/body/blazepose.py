@@ -162,7 +162,9 @@ class BlazePoseBody:
     def probe(self, image: np.ndarray, box: np.ndarray, margin: float | None = None) -> BodyObservation | None:
         """Is there a person in ``box``? A fresh detection (IMAGE mode), for candidates of new tracks.
         The crop outside the box (grown by ``probe_mask_grow``) is greyed out: a neighbour walking beside
-        the candidate would otherwise take the pose (the detector keys on the clearest face in the crop)."""
+        the candidate would otherwise take the pose (the detector keys on the clearest face in the crop).
+        Where the graph finds nobody, or a pose under ``probe_fragment_share`` of the box's height, the
+        network alone looks too (candidates up to ``probe_network_max_px`` tall); the taller pose stands."""
         c = self.config
         obs = self.detect(image, box, margin, c.probe_mask_grow)
         tall = box[3] - box[1]

@@ -56,7 +56,8 @@ class TrackerConfig:
     # (clutter a track followed for a few frames would otherwise reach the length a person must be seen for)
 
 
-FOLLOW_BACK_FRAMES = 32  # frames kept for following new people back (their pixels: ~90 MB at 1280x720)
+FOLLOW_BACK_FRAMES = 32  # frames kept for following new people back (their pixels: ~90 MB at 1280x720) ...
+FOLLOW_BACK_BYTES = 128 << 20  # ... and no more than this many bytes of them (fewer frames of a larger --max-side)
 
 
 def _height(box: np.ndarray) -> float:
@@ -136,7 +137,7 @@ class PeopleTracker:
         self._pool = None  # the detector's thread (made on first use)
         self._upcoming = None  # (the next frame's image, the detector's pass on it), begun at the end of this one
         # the frames before this one, the latest first: (frame number, image, time, the boxes of the poses followed there)
-        self._history: deque[tuple[int, np.ndarray, float, np.ndarray]] = deque()
+        self._history: deque[tuple[int, np.ndarray, float, list[np.ndarray]]] = deque()
         # this step's (frame number, track id, pose) for frames before it: where people found lately were followed
         # back to, handed on once their track lasted follow_back_confirm_s (the caller adds them to those frames)
         self.followed_back: list[tuple[int, int, BodyObservation]] = []
@@ -208,14 +209,16 @@ class PeopleTracker:
             return
         boxes = [tr.observation.box() for tr in self._tracks if tr.active and tr.observation is not None]
         # a copy: the decoder's array holds its whole frame (~9 MB each at 1280x720 with VP9's frame threads)
-        self._history.appendleft((self._frame_no, np.array(image), t, np.array(boxes).reshape(-1, 4)))
-        while self._history and (len(self._history) > FOLLOW_BACK_FRAMES or t - self._history[-1][2] > c.follow_back_s + 5e-4):
+        self._history.appendleft((self._frame_no, np.array(image), t, boxes))
+        most = max(1, min(FOLLOW_BACK_FRAMES, FOLLOW_BACK_BYTES // max(image.nbytes, 1)))
+        while self._history and (len(self._history) > most or t - self._history[-1][2] > c.follow_back_s + 5e-4):
             self._history.pop()
 
     def _follow_back(self, tr: "_Track", obs: BodyObservation, t: float) -> None:
         """A person just found at this frame, followed back through the frames kept (:meth:`_remember`) for as
-        long as each pose is theirs: it fits the one after it (the track's own gate, on widened boxes: a thin
-        walker moves more than their width) and is no one followed there already."""
+        long as each pose is theirs: it overlaps the one after it by the track's gate (both widened: a thin
+        walker moves more than their width), is at least half the height they were found at, and is no one
+        followed there already (a track, or another new person followed back through that frame)."""
         c = self.config
         kept = [h for h in self._history if t - h[2] <= c.follow_back_s + 5e-4]
         if not kept:
@@ -228,12 +231,14 @@ class PeopleTracker:
             if _height(box) < 0.5 * found_height or iou_matrix(after, box)[0, 0] < c.gate_iou:
                 return False
             others = kept[i][3]
-            if len(others) and iou_matrix(box, _wide(others, c.min_width_share)).max() >= c.duplicate_iou:
+            if others and iou_matrix(box, _wide(np.array(others), c.min_width_share)).max() >= c.duplicate_iou:
                 return False
             last[0] = pose.box()
             return True
         poses = self.body.follow_back([h[1] for h in kept], obs, theirs)
         tr.before = [(kept[i][0], pose) for i, pose in enumerate(poses)]
+        for i, pose in enumerate(poses):  # someone there now, for whoever is followed back next
+            kept[i][3].append(pose.box())
 
     def _pass_due(self, frame_no: int, timestamp_s: float | None) -> bool:
         """Is the frame ``frame_no`` at ``timestamp_s`` (s) one for a detector pass: ``detect_every`` frames and,

@@ -71,11 +71,8 @@ def samples(scene, n: int = 12) -> list[float]:
     first or last moment."""
     ends = [float(t) for p in scene.people for t in (p.timestamp_s[0], p.timestamp_s[-1])]
     last = max(float(p.timestamp_s[-1]) for p in scene.people)
-    out = []
-    for t in np.linspace(0.05, last, n):
-        if all(abs(t - e) > 0.07 for e in ends):
-            out.append(round(float(t), 3))
-    return out
+    clear = [round(float(t), 3) for t in np.linspace(0.05, last, 4 * n) if all(abs(t - e) > 0.07 for e in ends)]
+    return [clear[i] for i in sorted({int(round(i)) for i in np.linspace(0, len(clear) - 1, min(n, len(clear)))})]
 
 
 def present(p, t: float) -> bool:

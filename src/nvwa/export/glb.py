@@ -251,11 +251,13 @@ def _animate_person(p, pelvis: int, b: _Builder, anim: g.Animation) -> None:
     q = q * np.where(q[..., 3:] < 0, -1.0, 1.0)  # one hemisphere per key; glTF slerps the short way anyway
     for j in range(24):
         channel(pelvis + j, "rotation", b.accessor(quantize_rotations(q[:, j]), SHORT, "VEC4", normalized=True))
-    # visible only while seen: the pelvis (so the whole body, not the bounds) scaled to 0 before the
-    # first timestamp and after the last
+    # visible only while seen: the pelvis (so the whole body, not the bounds) scaled to 0 until half a frame
+    # before the first timestamp and from half a frame after the last (keys are float32: a first key of
+    # exactly t[0] may round above it, 1.2 to 1.2000000477, and the person's first frame showed folded)
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0 / 30
-    keys, scales = [float(t[0]), float(t[-1]) + dt / 2], [[1.0] * 3, [0.0] * 3]
-    if t[0] > 0:
+    shown = max(float(t[0]) - dt / 2, 0.0)
+    keys, scales = [shown, float(t[-1]) + dt / 2], [[1.0] * 3, [0.0] * 3]
+    if shown > 0:
         keys, scales = [0.0] + keys, [[0.0] * 3] + scales
     channel(pelvis, "scale", b.accessor(np.asarray(scales, dtype=np.float32), FLOAT, "VEC3"), "STEP",
             b.accessor(np.asarray(keys, dtype=np.float32), FLOAT, "SCALAR", bounds=True))

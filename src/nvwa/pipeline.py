@@ -86,6 +86,8 @@ class _TimedBody:
 
 COLOUR_EVERY = 5  # frames between colour samples of one person
 FOLLOW_BACK_RECORDS = 4096  # frames remembered (number, time, scale) for the poses a new person is followed back to
+DETECTOR_MIN_PX = 16  # px on the detector's canvas: YOLOX-Nano's smallest people (12 of vtest's 17 under 60 px)
+POSE_MIN_PX = 24  # decoded px: the body model holds no smaller person
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,6 @@ class _FrameRecord:
     index: int
     timestamp_s: float
     scale: float
-
-DETECTOR_MIN_PX = 16  # px on the detector's canvas: YOLOX-Nano's smallest people (12 of vtest's 17 under 60 px)
-POSE_MIN_PX = 24  # decoded px: the body model holds no smaller person
 
 
 def _person_proposer(config: PipelineConfig):
@@ -147,7 +146,8 @@ class _PersonFrames:
                 setattr(self, name, values + getattr(self, name))
 
     def add(self, frame, obs) -> None:
-        if getattr(frame, "image", None) is not None and len(self.frame_index) % COLOUR_EVERY == 0:  # their clothing and skin, from their own pixels
+        # their clothing and skin, from their own pixels (a frame record of a frame gone by has none)
+        if getattr(frame, "image", None) is not None and len(self.frame_index) % COLOUR_EVERY == 0:
             from nvwa.body.colours import sample_colours
 
             c = sample_colours(frame.image, obs.keypoints_2d, obs.visibility, obs.keypoint_set)

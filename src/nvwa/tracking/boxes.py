@@ -38,6 +38,23 @@ def share_inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(area_a[:, None] > 0, inter / np.maximum(area_a[:, None], 1e-9), 0.0)
 
 
+def box_height(box: np.ndarray) -> float:
+    return float(box[3] - box[1])
+
+
+def widened(boxes: np.ndarray, share: float) -> np.ndarray:
+    """``boxes`` ((4,) or (N, 4) xyxy) widened about their centres to at least ``share`` of their height:
+    what the tracker compares when it asks whether two boxes hold one person. A walker seen side-on has
+    landmarks 3-5 px wide at 30 px tall; the overlap of so thin a box with a detector's box, or with another
+    pose's, is noise: two tracks on one far person were both kept, and a far person found again was not
+    taken for the track already on them. (A track's own gate and motion model keep the landmarks' box:
+    widened there, Sports2D's jumper kept a pose spread across the frame mid-air and lost his id.)"""
+    b = np.array(boxes, dtype=np.float64).reshape(-1, 4)
+    cx, half = (b[:, 0] + b[:, 2]) / 2, np.maximum(b[:, 2] - b[:, 0], share * (b[:, 3] - b[:, 1])) / 2
+    b[:, 0], b[:, 2] = cx - half, cx + half
+    return b if np.ndim(boxes) == 2 else b[0]
+
+
 def box_to_cxcywh(box: np.ndarray) -> np.ndarray:
     return np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2, box[2] - box[0], box[3] - box[1]])
 

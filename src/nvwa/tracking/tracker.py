@@ -13,7 +13,6 @@ Per frame:
 from __future__ import annotations
 
 import copy
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -22,6 +21,8 @@ import numpy as np
 from nvwa.body.observation import BodyObservation
 from nvwa.tracking.appearance import appearance_descriptor, appearance_similarity
 from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller
+from nvwa.tracking.boxes import box_height as _height, widened as _wide
+from nvwa.tracking.follow_back import FrameHistory
 
 
 @dataclass(frozen=True)
@@ -51,17 +52,9 @@ class TrackerConfig:
     overlap_detection: bool = True  # run the detector on its own thread while the people are landmarked
     overlap_landmarks: bool = True  # begin a kept person's next crop as soon as their pose is in (the same poses, sooner)
     follow_back_s: float = 1.0  # a new person is followed back this far (s) through the frames before they were found (0: off)
-    # (at most FOLLOW_BACK_FRAMES): the detector passes every few frames and is sure of someone only once they are big enough
+    # (at most 32 frames, 128 MB): the detector passes every few frames and is sure of someone only once they are big enough
     follow_back_confirm_s: float = 1.0  # those frames are added once the new person's own track has lasted this long (s)
     # (clutter a track followed for a few frames would otherwise reach the length a person must be seen for)
-
-
-FOLLOW_BACK_FRAMES = 32  # frames kept for following new people back (their pixels: ~90 MB at 1280x720) ...
-FOLLOW_BACK_BYTES = 128 << 20  # ... and no more than this many bytes of them (fewer frames of a larger --max-side)
-
-
-def _height(box: np.ndarray) -> float:
-    return float(box[3] - box[1])
 
 
 def _at_least_as_big(box: np.ndarray, reference: np.ndarray | None, share: float) -> np.ndarray:
@@ -73,19 +66,6 @@ def _at_least_as_big(box: np.ndarray, reference: np.ndarray | None, share: float
     w = max(box[2] - box[0], share * (reference[2] - reference[0]))
     h = max(box[3] - box[1], share * (reference[3] - reference[1]))
     return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
-
-
-def _wide(boxes: np.ndarray, share: float) -> np.ndarray:
-    """``boxes`` ((4,) or (N, 4) xyxy) widened about their centres to at least ``share`` of their height:
-    what the tracker compares when it asks whether two boxes hold one person. A walker seen side-on has
-    landmarks 3-5 px wide at 30 px tall; the overlap of so thin a box with a detector's box, or with another
-    pose's, is noise: two tracks on one far person were both kept, and a far person found again was not
-    taken for the track already on them. (A track's own gate and motion model keep the landmarks' box:
-    widened there, Sports2D's jumper kept a pose spread across the frame mid-air and lost his id.)"""
-    b = np.array(boxes, dtype=np.float64).reshape(-1, 4)
-    cx, half = (b[:, 0] + b[:, 2]) / 2, np.maximum(b[:, 2] - b[:, 0], share * (b[:, 3] - b[:, 1])) / 2
-    b[:, 0], b[:, 2] = cx - half, cx + half
-    return b if np.ndim(boxes) == 2 else b[0]
 
 
 def _centre_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -136,8 +116,7 @@ class PeopleTracker:
         self._empty: list[tuple[np.ndarray, float, float]] = []  # (box, time, the detector's score)
         self._pool = None  # the detector's thread (made on first use)
         self._upcoming = None  # (the next frame's image, the detector's pass on it), begun at the end of this one
-        # the frames before this one, the latest first: (frame number, image, time, the boxes of the poses followed there)
-        self._history: deque[tuple[int, np.ndarray, float, list[np.ndarray]]] = deque()
+        self._history = FrameHistory()  # the frames before this one, to follow people found later back through
         # this step's (frame number, track id, pose) for frames before it: where people found lately were followed
         # back to, handed on once their track lasted follow_back_confirm_s (the caller adds them to those frames)
         self.followed_back: list[tuple[int, int, BodyObservation]] = []
@@ -189,7 +168,9 @@ class PeopleTracker:
             self._find_new_people(image, timestamp_s, pending.result(), looked)
         elif detect_now or not any(tr.active for tr in self._tracks):
             self._find_new_people(image, timestamp_s, self.propose(image))
-        self._remember(image, timestamp_s)
+        if c.follow_back_s > 0 and hasattr(self.body, "follow_back"):
+            followed = [tr.observation.box() for tr in self._tracks if tr.active and tr.observation is not None]
+            self._history.remember(self._frame_no, image, timestamp_s, followed, c.follow_back_s)
         for tr in self._tracks:
             if tr.before and tr.active and tr.last_seen_s - tr.found_s >= c.follow_back_confirm_s - 5e-4:
                 self.followed_back += [(frame_no, tr.track_id, pose) for frame_no, pose in tr.before]
@@ -201,44 +182,6 @@ class PeopleTracker:
             self._upcoming = (upcoming, self._proposals_pool().submit(self.propose, upcoming))
         self._tracks = [tr for tr in self._tracks if tr.active or timestamp_s - tr.last_seen_s <= c.reid_window_s]
         return [TrackedPerson(tr.track_id, tr.observation) for tr in self._tracks if tr.active and tr.observation is not None]
-
-    def _remember(self, image: np.ndarray, t: float) -> None:
-        """Keep this frame (and where its people were) for following people found later back through it."""
-        c = self.config
-        if c.follow_back_s <= 0 or not hasattr(self.body, "follow_back"):
-            return
-        boxes = [tr.observation.box() for tr in self._tracks if tr.active and tr.observation is not None]
-        # a copy: the decoder's array holds its whole frame (~9 MB each at 1280x720 with VP9's frame threads)
-        self._history.appendleft((self._frame_no, np.array(image), t, boxes))
-        most = max(1, min(FOLLOW_BACK_FRAMES, FOLLOW_BACK_BYTES // max(image.nbytes, 1)))
-        while self._history and (len(self._history) > most or t - self._history[-1][2] > c.follow_back_s + 5e-4):
-            self._history.pop()
-
-    def _follow_back(self, tr: "_Track", obs: BodyObservation, t: float) -> None:
-        """A person just found at this frame, followed back through the frames kept (:meth:`_remember`) for as
-        long as each pose is theirs: it overlaps the one after it by the track's gate (both widened: a thin
-        walker moves more than their width), is at least half the height they were found at, and is no one
-        followed there already (a track, or another new person followed back through that frame)."""
-        c = self.config
-        kept = [h for h in self._history if t - h[2] <= c.follow_back_s + 5e-4]
-        if not kept:
-            return
-        last = [obs.box()]
-        found_height = _height(last[0])
-
-        def theirs(i: int, pose: BodyObservation) -> bool:
-            box, after = _wide(pose.box(), c.min_width_share), _wide(last[0], c.min_width_share)
-            if _height(box) < 0.5 * found_height or iou_matrix(after, box)[0, 0] < c.gate_iou:
-                return False
-            others = kept[i][3]
-            if others and iou_matrix(box, _wide(np.array(others), c.min_width_share)).max() >= c.duplicate_iou:
-                return False
-            last[0] = pose.box()
-            return True
-        poses = self.body.follow_back([h[1] for h in kept], obs, theirs)
-        tr.before = [(kept[i][0], pose) for i, pose in enumerate(poses)]
-        for i, pose in enumerate(poses):  # someone there now, for whoever is followed back next
-            kept[i][3].append(pose.box())
 
     def _pass_due(self, frame_no: int, timestamp_s: float | None) -> bool:
         """Is the frame ``frame_no`` at ``timestamp_s`` (s) one for a detector pass: ``detect_every`` frames and,
@@ -473,7 +416,8 @@ class PeopleTracker:
             tr = _Track(self._next_id, BoxKalman(box, t), t, found_s=t)
             self._next_id += 1
             self._tracks.append(tr)
-            self._follow_back(tr, obs, t)
+            if c.follow_back_s > 0 and hasattr(self.body, "follow_back"):
+                tr.before = self._history.follow(self.body, obs, t, c)
         tr.observation = obs
         tr.predicted_iou = 1.0
         self._confirm(tr, image, t)

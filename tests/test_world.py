@@ -1,11 +1,15 @@
 """World grounding on synthetic people with a known camera: floor, camera pose, focal, fallbacks."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from nvwa.grounding.world import (PersonFeet, camera_pose, estimate_focal_scale, ground_people, raised_supports,
                                   world_from_camera)
 from nvwa.grounding.floor import Floor
+
+DATA = Path(__file__).parent / "data"
 
 
 def _camera(height, pitch_deg, roll_deg=0.0):
@@ -122,6 +126,22 @@ def test_a_raised_support_is_found_against_the_persons_own_stance():
     assert level[:30].min() > 0.5 and level[-30:].max() == 0.0
     # always high (only ever seen on the box, or depth off for the whole track): not told apart, no support
     assert raised_supports(np.full(90, 0.8), t)[1] == []
+
+
+def test_a_far_walkers_drifting_stance_is_no_support_without_a_step_on_or_off():
+    """vtest's woman in red crossing the back of the square (frames 605-794, ~50 px, 35 m from a camera
+    7.6 m up): her body-size depth drifts, her stance before pinning wanders over 4 m, and twice it sat
+    just past the noise bound for 1-2 s. Both stretches were taken for 2.2-m supports and she was drawn
+    standing 2.3 m in the air. She never steps up or down at either end (no ground stance within 1 s of
+    them): no support. The same stretch with a step onto it from the ground is one."""
+    data = np.load(DATA / "vtest_drifting_stance.npz")
+    heights, t, min_level = data["heights"].astype(float), data["t"], float(data["min_level"])
+    level, found = raised_supports(heights, t, min_level)
+    assert found == [] and (level == 0).all()
+    stepped = heights.copy()
+    before = (t >= 60.8) & (t < 61.5)  # she is at her ground stance just before the first stretch
+    stepped[before] = np.nanpercentile(heights, 5)
+    assert [round(f["start_s"], 1) for f in raised_supports(stepped, t, min_level)[1]][:1] == [61.5]
 
 
 def test_a_camera_that_tilts_during_the_video_is_reported():

@@ -31,6 +31,7 @@ MIN_PITCH_FOR_FOCAL_DEG = 8.0  # below this the floor's tilt says nothing about 
 FOCAL_SCALE_RANGE = (0.5, 2.0)  # estimates outside guess x this range are not believed
 RAISED_SUPPORT_M = 0.4  # a stance this far above the person's own ground level, held a while, is a support of its own (a box; not a stair step: depth drift of a walker toward the camera reaches ~0.3 m)
 RAISED_SUPPORT_MIN_S = 0.5
+SUPPORT_STEP_S = 1.0  # s: a support is stepped onto from the ground or off onto it: ground stance this close to one of its ends
 MAX_SUPPORT_M = 3.0  # m: people stand on boxes, stages, walls; a higher "support" is a misplaced person
 SIZE_DEPTH_ERROR = 0.1  # share of the distance a body-size placement is off by (one person, one stretch)
 ELEVATED_FACTOR = 1.6  # feet that meet the floor only this much further than the body's size puts them: a person on something
@@ -195,8 +196,10 @@ def raised_supports(heights: np.ndarray, t: np.ndarray, min_level: float = RAISE
     Monocular depth can be off by a factor for a whole track (a small or half-hidden person), which
     moves all of that person's heights together; so a raised support is judged against the same
     person's own stance: a stretch of at least RAISED_SUPPORT_MIN_S whose running-median stance is
-    RAISED_SUPPORT_M or more above the person's ground-level stance (held as long), and level with
-    itself (a box, a step, a stage they step onto or jump down from). A person seen only on the box
+    RAISED_SUPPORT_M or more above the person's ground-level stance (held as long), level with itself
+    (a box, a step, a stage they step onto or jump down from), and stepped onto or off: the person stands
+    at ground level within SUPPORT_STEP_S of one of its ends (a far walker's depth drifts up and down over
+    seconds and can pass for a support without ever stepping on or off it). A person seen only on the box
     is not told from a person whose depth is off: they are pinned to the floor (see the README).
     """
     T = len(heights)
@@ -226,6 +229,9 @@ def raised_supports(heights: np.ndarray, t: np.ndarray, min_level: float = RAISE
         if not near.any():
             continue
         a, b = a + int(np.argmax(near)), a + len(near) - int(np.argmax(near[::-1]))
+        stepped = ground & (((t > t[a] - SUPPORT_STEP_S) & (t < t[a])) | ((t > t[b - 1]) & (t < t[b - 1] + SUPPORT_STEP_S)))
+        if not stepped.any():  # no step up or down at either end: the person's depth drifted, they did not climb
+            continue
         support[a:b] = level
         found.append({"height_m": round(level, 3), "start_s": float(t[a]), "end_s": float(t[b - 1])})
     return support, found

@@ -32,6 +32,7 @@ from nvwa.rig.motion import RigMotion, carry_joints, in_frames
 from nvwa.rig.skeleton import JOINT
 from nvwa.scene import PersonMotion, Scene
 from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rigs, smooth_rigs
+from nvwa.smoothing.hidden_legs import hidden_legs_unseen
 from nvwa.smoothing.identity_lock import lock_identity_many, repair_keypoints_many
 from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motions
 from nvwa.smoothing.one_euro import OneEuroConfig
@@ -226,11 +227,12 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
     fitted: dict[int, tuple] = {}
     floor_view: dict[int, RigMotion] = {}
     roots = []
-    for p in kept:
+    seen = hidden_legs_unseen(kept, keypoint_set)  # legs hidden behind something: the model's folded guess of that frame is not fitted
+    for p in seen:
         with timer("camera"):
             roots.append(place_roots(p, K))
     with timer("rig"):  # everyone's frames in one pass: identity lock, keypoint repair, the rig's solve
-        prepared = people_targets(kept, roots, keypoint_set)
+        prepared = people_targets(seen, roots, keypoint_set)
         rigs = fit_rigs([tg for tg, _, _ in prepared], [lengths for _, lengths, _ in prepared])
     raw = [(m, tg, lock) for m, (tg, _, lock) in zip(rigs, prepared)]
     ts = [np.asarray(p.timestamp_s) for p in kept]

@@ -74,6 +74,10 @@ M = {
 }
 MHR70_COUNT = 70
 
+# (shoulders, hips) of each keypoint set: where its torso points in the picture
+TORSO = {"blazepose33": ((B["left_shoulder"], B["right_shoulder"]), (B["left_hip"], B["right_hip"])),
+         "mhr70": ((M["left_shoulder"], M["right_shoulder"]), (M["left_hip"], M["right_hip"]))}
+
 
 def mhr70_rig_targets(points: np.ndarray, confidence: np.ndarray) -> RigTargets:
     """SAM 3D Body's MHR70 keypoints -> rig targets (the documented mapping).

@@ -1,0 +1,90 @@
+"""Legs hidden behind something (a sign, a car): the frames are told from the pose's 2D extent against
+the person's own frames around, and the body model's folded guess there is not fitted."""
+
+from pathlib import Path
+
+import numpy as np
+
+from nvwa.body.keypoints import TORSO as KEYPOINT_TORSO
+from nvwa.camera.intrinsics import Intrinsics
+from nvwa.observations import PersonObservations
+from nvwa.reconstruct import fit_people, fit_person, place_roots
+from nvwa.rig.skeleton import JOINT
+from nvwa.smoothing.hidden_legs import hidden_legs_many, hidden_legs_unseen
+from nvwa.timing import StageTimer
+
+DATA = Path(__file__).parent / "data"
+TORSO = KEYPOINT_TORSO["blazepose33"]
+
+
+def _walker(T=40, fps=10.0):
+    """A 68-px pose walking across: 33 keypoints spread from the head (y 180) to the feet (y 248)."""
+    t = np.arange(T) / fps
+    y = np.linspace(180.0, 248.0, 33)
+    kp = np.stack([np.column_stack([np.full(33, 300.0 + 12 * i), y]) for i in range(T)])
+    return kp, np.ones((T, 33)), t
+
+
+def _squeezed(kp, frames, top, bottom):
+    out = kp.copy()
+    for f in frames:
+        y = out[f, :, 1]
+        out[f, :, 1] = top + (y - y.min()) / (y.max() - y.min()) * (bottom - top)
+    return out
+
+
+def test_legs_hidden_is_a_shorter_pose_whose_top_stayed_and_whose_bottom_rose():
+    kp, conf, t = _walker()
+    behind = _squeezed(kp, [20, 21, 22], 181.0, 210.0)  # head where it was, the lowest point 38 px up
+    crouch = _squeezed(kp, [20, 21, 22], 215.0, 248.0)  # head down, feet kept
+    tuck = _squeezed(kp, [20, 21, 22], 150.0, 195.0)  # a tucked jump: the head rises with the feet
+    gap_conf = conf.copy()
+    gap_conf[20:23] = 0.0  # a gap filled in: nothing said
+    flip = behind.copy()  # a backflip: the torso turned over frame after frame (shoulders under the hips)
+    flip[19:24, :, 1] = flip[19:24, ::-1, 1]
+    flipped_alone = behind.copy()  # the body model turning one frame's torso over (vtest's frame 19)
+    flipped_alone[21, :, 1] = flipped_alone[21, ::-1, 1]
+    people = [behind, crouch, tuck, behind, kp, flip, flipped_alone]
+    found = hidden_legs_many(people, [conf, conf, conf, gap_conf, conf, conf, conf], [t] * len(people), TORSO)
+    assert np.flatnonzero(found[0]).tolist() == [20, 21, 22]
+    assert not found[1].any() and not found[2].any() and not found[3].any() and not found[4].any()
+    assert not found[5].any()
+    assert np.flatnonzero(found[6]).tolist() == [20, 21, 22]
+    assert hidden_legs_many([], [], [], TORSO) == []
+
+
+def _behind_sign():
+    d = np.load(DATA / "vtest_behind_sign.npz")
+    K = d["K"]
+    person = PersonObservations(2, d["frame_index"], d["timestamp_s"], d["keypoints_2d"], d["keypoints_3d"], d["visibility"])
+    return person, Intrinsics(K[0, 0], K[1, 1], K[0, 2], K[1, 2], 768, 576, "K")
+
+
+def test_a_frame_with_hidden_legs_loses_its_visibility_and_no_other_does():
+    person, _ = _behind_sign()
+    (seen,) = hidden_legs_unseen([person], "blazepose33")
+    hidden = np.isin(person.frame_index, [18, 19])
+    assert (seen.visibility[hidden] == 0).all() and np.array_equal(seen.visibility[~hidden], person.visibility[~hidden])
+    assert (person.visibility[hidden] > 0.5).any()  # the observations themselves are left as they were
+    assert hidden_legs_unseen([], "blazepose33") == [] and hidden_legs_unseen([person], "no_such_set")[0] is person
+
+
+def test_a_man_walking_behind_a_sign_keeps_his_legs_under_him():
+    """vtest frames 0-30: a man walks behind the assembly-point sign (frames 18-19: only his head and
+    shoulders show). The body model folded his legs up over his pelvis there with confidence 0.8, and at
+    19 turned his torso upside down (ankles 1.0-1.4 m up in the scene: floating). Those frames are
+    carried over from the frames around."""
+    person, K = _behind_sign()
+    (hidden,) = hidden_legs_many([person.keypoints_2d], [person.visibility], [person.timestamp_s], TORSO)
+    assert person.frame_index[hidden].tolist() == [18, 19]
+    fitted, _, _ = fit_people([person], K, "blazepose33", "none", StageTimer())  # as reconstruction fits people
+    p, j = person, fitted[2][0].joints()
+    up = j[:, JOINT["neck"]] - j[:, JOINT["pelvis"]]
+    up /= np.linalg.norm(up, axis=1, keepdims=True)
+    below = np.einsum("tjk,tk->tj", j[:, [JOINT["left_ankle"], JOINT["right_ankle"]]] - j[:, :1], up)
+    # the ankles half a metre or more below the pelvis, through the sign and out of it (from frame 25 on his
+    # legs are half hidden again at low confidence, and the clip ends: nothing to carry them over from)
+    around = p.frame_index <= 24
+    assert (below[around] < -0.5).all(), below.max(axis=1).round(2).tolist()
+    unfitted = fit_person(person, place_roots(person, K), "blazepose33")[0].joints()
+    assert (np.einsum("tk,tk->t", unfitted[:, JOINT["left_ankle"]] - unfitted[:, 0], up) > 0)[person.frame_index == 19].all()

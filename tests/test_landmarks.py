@@ -258,3 +258,32 @@ def test_a_probe_that_gives_a_fragment_of_its_candidate_has_the_network_look(bla
         assert tall(blazepose.probe(image, box)) < 30
     finally:
         blazepose.config = config
+
+
+def test_a_pose_on_its_head_of_someone_last_seen_upright_is_looked_at_upright(blazepose):
+    """vtest frame 110 (tests/data/vtest_frame110_walker.png: x 380-520, y 170-320 of the frame): a man
+    walking past the sign, re-found after two lost frames by a wide search that handed the network his
+    region upside down. The network then draws him upside down (torso turned ~175 degrees) and kept him
+    so for five frames: in the replay he walked on his head. Someone last seen upright is looked at
+    upright as well, and the upright pose stands. Someone not last seen upright (a backflip, turning
+    over through the frames in between) keeps the pose as it came."""
+    import cv2
+
+    from nvwa.body.keypoints import UPRIGHT_DEG, turned_over
+
+    image = cv2.cvtColor(cv2.imread(str(DATA / "vtest_frame110_walker.png")), cv2.COLOR_BGR2RGB)
+    wrong_way_up = Region(np.array([65.0, 80.0]), 110.0, np.array([0.0, 1.0]))
+    out = blazepose.network.run(wrong_way_up.crop(image), wrong_way_up)
+    assert turned_over(out.keypoints_2d, 135.0)  # as the tracker had him
+    video = blazepose.init_state()
+    try:
+        video._was_upright[7] = True
+        again = video._upright_instead(7, image, out)
+        assert again is not out and again.presence >= 0.5 and not turned_over(again.keypoints_2d, UPRIGHT_DEG)
+        k = again.keypoints_2d
+        assert 50 <= k[:, 0].min() and k[:, 0].max() <= 85 and 35 <= k[:, 1].min() and k[:, 1].max() <= 125  # on him
+        assert video._upright_instead(8, image, out) is out  # never seen upright: as it came
+        video._was_upright[9] = False
+        assert video._upright_instead(9, image, out) is out
+    finally:
+        video.close()

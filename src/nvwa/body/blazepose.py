@@ -21,7 +21,8 @@ from contextlib import contextmanager
 import cv2
 import numpy as np
 
-from nvwa.body.landmarks import LandmarkNetwork, Region, task_with_blank_mask
+from nvwa.body.keypoints import UPRIGHT_DEG, turned_over
+from nvwa.body.landmarks import LandmarkNetwork, Landmarks, Region, task_with_blank_mask
 from nvwa.body.observation import BodyObservation
 from nvwa.tracking.boxes import iou_matrix
 
@@ -49,6 +50,7 @@ class BlazePoseConfig:
     # fails to re-identify the person it belongs to (Sports2D's jumper got a new id)
     probe_fragment_share: float = 0.5  # ... and where the graph's pose is shorter than this share of the box (a fragment)
     # (on a 68-px walker its pose was his head and chest for some sub-pixel shifts of the same box, his whole body for others)
+    turned_over_deg: float = 135.0  # a tracked pose whose torso is turned this far from upright in the picture is looked at upright too
 
 
 def _mask_outside(crop: np.ndarray, box: np.ndarray, x0: float, y0: float, side: float, grow: float) -> np.ndarray:
@@ -249,6 +251,8 @@ class BlazePoseVideo:
         # track id -> (the region entry, next frame's image, the box asked for, the network's job) begun a frame early
         self._ahead: dict[int, tuple] = {}
         self.crops_begun_early = self.crops_used_early = 0  # how many crops were begun a frame early, and used
+        self.upright_looks = self.upright_kept = 0  # poses found standing on their head, looked at upright; kept so
+        self._was_upright: dict[int, bool] = {}  # track id -> their last pose kept stood upright (within UPRIGHT_DEG)
 
     def probe(self, image: np.ndarray, box: np.ndarray, margin: float | None = None) -> BodyObservation | None:
         return self.body.probe(image, box, margin)
@@ -292,6 +296,7 @@ class BlazePoseVideo:
         for i, first, job in pending:
             out = job.result()
             track_id, image, box, _ = requests[i]
+            out = self._upright_instead(track_id, image, out)  # a pose on its head, sure or not, is looked at upright
             if out.presence >= c.min_tracking_confidence:
                 found[i] = self._keep(track_id, out)
                 if found[i] is not None and following is not None:
@@ -343,8 +348,10 @@ class BlazePoseVideo:
 
     def early_crops(self) -> dict:
         """How many tracked people's crops were begun a frame early, and how many of those were used (the rest
-        were cut again: the tracker asked for another box): for the run's summary."""
-        return {"crops_begun_early": self.crops_begun_early, "crops_used_early": self.crops_used_early}
+        were cut again: the tracker asked for another box), and of the poses on their head looked at upright,
+        how many stood so: for the run's summary."""
+        return {"crops_begun_early": self.crops_begun_early, "crops_used_early": self.crops_used_early,
+                "upright_looks": self.upright_looks, "upright_kept": self.upright_kept}
 
     def _keep(self, track_id: int, out) -> BodyObservation | None:
         """The network's pose as an observation (None where too little of the body was seen), and the
@@ -352,14 +359,43 @@ class BlazePoseVideo:
         obs = self.body.observation(out)
         if obs is None:
             return None
+        self._was_upright[track_id] = not turned_over(obs.keypoints_2d, UPRIGHT_DEG)
         if out.next_region is not None:
             self._regions[track_id] = (out.next_region, _centre(obs.box()), obs.box(min_visibility=0.0))
         return obs
 
+    def _upright_instead(self, track_id: int, image: np.ndarray, out):
+        """Where the network's pose of someone last seen upright stands on its head (its torso turned over
+        in the picture), the same region upright: the network, handed a person the wrong way up, draws
+        them that way up and keeps them so frame after frame (vtest's walker at frames 110-114, after a
+        wide search found him so). The upright look's pose stands where it is sure someone is there (at
+        least as sure as before) and stands upright. A backflip turns over through its frames in between
+        (Sports2D's man: 91 degrees, then 139), so it is never looked at upright: seen upright, the
+        network draws even him upright."""
+        c = self.body.config
+        if not self._was_upright.get(track_id, False) or not turned_over(out.keypoints_2d, c.turned_over_deg):
+            return out
+        region = Region.from_keypoints(out.keypoints_2d, out.visibility)
+        if region is None:
+            return out
+        upright = Region(region.centre, region.side, np.array([0.0, -1.0]))
+        again = self.body.network.run(upright.crop(image), upright)
+        self.upright_looks += 1
+        if (again.presence >= max(out.presence, c.min_tracking_confidence)
+                and not turned_over(again.keypoints_2d, 180.0 - c.turned_over_deg)):
+            self.upright_kept += 1
+            return again
+        return out
+
     def _from_graph(self, track_id: int, image, box, margin, grow) -> BodyObservation | None:
         """MediaPipe's whole graph on the person's crop; its pose gives their next region."""
         obs = self.body.detect(image, box, margin, grow)
+        if obs is not None and turned_over(obs.keypoints_2d, self.body.config.turned_over_deg):
+            again = self._upright_instead(track_id, image, _GraphPose(obs.keypoints_2d, obs.visibility, 0.0))
+            if isinstance(again, Landmarks):  # the upright look stood
+                return self._keep(track_id, again)
         if obs is not None:
+            self._was_upright[track_id] = not turned_over(obs.keypoints_2d, UPRIGHT_DEG)
             region = Region.from_keypoints(obs.keypoints_2d, obs.visibility)
             if region is not None:
                 self._regions[track_id] = (region, _centre(obs.box()), obs.box(min_visibility=0.0))
@@ -368,13 +404,25 @@ class BlazePoseVideo:
     def release(self, track_id: int) -> None:
         """The person is gone (or their track follows someone else now): forget their region."""
         self._regions.pop(track_id, None)
+        self._was_upright.pop(track_id, None)
         _forget(self._ahead.pop(track_id, None))
 
     def close(self) -> None:
         self._regions.clear()
+        self._was_upright.clear()
         for ahead in self._ahead.values():
             _forget(ahead)
         self._ahead.clear()
+
+
+@dataclass(frozen=True)
+class _GraphPose:
+    """A pose from MediaPipe's graph, shaped as the network's output where :meth:`_upright_instead` reads it
+    (the graph says nothing of how sure it is: the upright look need only be sure by itself)."""
+
+    keypoints_2d: np.ndarray
+    visibility: np.ndarray
+    presence: float
 
 
 def _forget(ahead: tuple | None) -> None:

@@ -78,6 +78,17 @@ MHR70_COUNT = 70
 TORSO = {"blazepose33": ((B["left_shoulder"], B["right_shoulder"]), (B["left_hip"], B["right_hip"])),
          "mhr70": ((M["left_shoulder"], M["right_shoulder"]), (M["left_hip"], M["right_hip"]))}
 
+UPRIGHT_DEG = 45.0  # a torso this near upright in the picture stands upright
+
+
+def turned_over(keypoints_2d: np.ndarray, limit_deg: float, keypoint_set: str = "blazepose33") -> bool:
+    """A pose whose torso (the hips' middle to the shoulders') is turned more than ``limit_deg`` from
+    upright in the picture (0 upright, 180 on its head)."""
+    shoulders, hips = TORSO[keypoint_set]
+    k = np.asarray(keypoints_2d, dtype=np.float64)
+    d = k[list(shoulders)].mean(axis=0) - k[list(hips)].mean(axis=0)
+    return bool(np.isfinite(d).all() and np.hypot(*d) > 0 and np.degrees(np.arctan2(abs(d[0]), -d[1])) > limit_deg)
+
 
 def mhr70_rig_targets(points: np.ndarray, confidence: np.ndarray) -> RigTargets:
     """SAM 3D Body's MHR70 keypoints -> rig targets (the documented mapping).

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from nvwa.body.keypoints import TORSO
+from nvwa.body.keypoints import TORSO, UPRIGHT_DEG
 from nvwa.grounding.floor import running_median_many
 from nvwa.rig.segments import Segments
 
@@ -27,8 +27,8 @@ REFERENCE_S = 3.0  # s: the window of the person's own frames their usual extent
 SHORTER = 0.6  # a pose under this share of the usual height ...
 RISEN = 0.3  # ... whose lowest point rose by this share of it ...
 TOP_KEPT = 0.15  # ... and whose top moved by less than this share: legs hidden ...
-UPRIGHT_DEG = 45.0  # ... when its torso (hips to shoulders) is this near upright in the picture, or turned
-NEIGHBOUR_S = 0.55  # over on that frame alone: both seen frames beside it, this near in time, upright
+NEIGHBOUR_S = 0.55  # ... when its torso is upright in the picture (UPRIGHT_DEG) or turned over on that frame alone:
+# both seen frames beside it, this near in time, upright
 
 
 def hidden_legs_many(keypoints_2d: list[np.ndarray], confidences: list[np.ndarray], ts: list[np.ndarray],

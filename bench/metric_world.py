@@ -8,7 +8,7 @@
    against the triangulated reference.
 2. Real video (vtest first 20 s and all of it, sports2d_demo, taiji, juggle, handheld_kids_bed): floating
    share (lowest ankle/foot joint > 5 cm above the support under it), frames in the air (> 30 cm) and upside
-   down (the neck below the pelvis: a backflip's, or a body model's mistake), root steps > 0.5 m between samples <= 0.1 s apart,
+   down (the neck over 20 cm below the pelvis: a backflip's, or a body model's mistake), root steps > 0.5 m between samples <= 0.1 s apart,
    walking speed (horizontal pelvis speed over 0.5 s windows, samples > 0.3 m/s, people tracked >= 2 s),
    statures (median, spread between the tallest and the shortest), supports found, wall times.
 
@@ -129,7 +129,7 @@ def plausibility(scene) -> dict:
                 support[inside] = s["top_y_m"]
         floating += int(np.sum(lowest - support > 0.05))
         in_air += int(np.sum(lowest - support > 0.3))
-        upside_down += int(np.sum(j[:, NECK, 1] < j[:, 0, 1]))
+        upside_down += int(np.sum(j[:, NECK, 1] < j[:, 0, 1] - 0.2))  # lying down (level) is not
         frames += len(ts)
         root = j[:, 0]
         dt = np.diff(ts)

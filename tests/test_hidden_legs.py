@@ -51,6 +51,12 @@ def test_legs_hidden_is_a_shorter_pose_whose_top_stayed_and_whose_bottom_rose():
     assert not found[5].any()
     assert np.flatnonzero(found[6]).tolist() == [20, 21, 22]
     assert hidden_legs_many([], [], [], TORSO) == []
+    # a short pose turned over on a person's last frame has no frame after it: never "turned over alone",
+    # whoever's frames come next in the arrays
+    last = _squeezed(kp, [39], 181.0, 210.0)
+    last[39, :, 1] = last[39, ::-1, 1]
+    a, b = hidden_legs_many([last, kp], [conf, conf], [t, t], TORSO)
+    assert not a[39] and not b.any()
 
 
 def _behind_sign():
@@ -66,6 +72,13 @@ def test_a_frame_with_hidden_legs_loses_its_visibility_and_no_other_does():
     hidden = np.isin(person.frame_index, [18, 19])
     assert (seen.visibility[hidden] == 0).all() and np.array_equal(seen.visibility[~hidden], person.visibility[~hidden])
     assert (person.visibility[hidden] > 0.5).any()  # the observations themselves are left as they were
+    # the 3D pose there (its head turned round at 19) carried over in time from frames 17 and 24
+    t, k3 = person.timestamp_s, person.keypoints_3d
+    a, b = np.flatnonzero(person.frame_index == 17)[0], np.flatnonzero(person.frame_index == 24)[0]
+    for i in np.flatnonzero(hidden):
+        w = (t[i] - t[a]) / (t[b] - t[a])
+        assert np.allclose(seen.keypoints_3d[i], (1 - w) * k3[a] + w * k3[b], atol=1e-5)
+    assert np.array_equal(seen.keypoints_3d[~hidden], k3[~hidden])
     assert hidden_legs_unseen([], "blazepose33") == [] and hidden_legs_unseen([person], "no_such_set")[0] is person
 
 

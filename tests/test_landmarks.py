@@ -277,13 +277,16 @@ def test_a_pose_on_its_head_of_someone_last_seen_upright_is_looked_at_upright(bl
     assert turned_over(out.keypoints_2d, 135.0)  # as the tracker had him
     video = blazepose.init_state()
     try:
-        video._was_upright[7] = True
+        upright_before = Region(np.array([65.0, 80.0]), 110.0, np.array([0.0, -1.0]))  # his pose a frame before, kept
+        assert video._keep(7, blazepose.network.run(upright_before.crop(image), upright_before)) is not None
+        assert video._was_upright[7]
         again = video._upright_instead(7, image, out)
         assert again is not out and again.presence >= 0.5 and not turned_over(again.keypoints_2d, UPRIGHT_DEG)
         k = again.keypoints_2d
         assert 50 <= k[:, 0].min() and k[:, 0].max() <= 85 and 35 <= k[:, 1].min() and k[:, 1].max() <= 125  # on him
         assert video._upright_instead(8, image, out) is out  # never seen upright: as it came
-        video._was_upright[9] = False
-        assert video._upright_instead(9, image, out) is out
+        video.release(7)  # his track ended: what it knew of him goes
+        assert 7 not in video._was_upright and video._upright_instead(7, image, out) is out
+        assert video.early_crops()["upright_kept"] == 1
     finally:
         video.close()

@@ -199,7 +199,8 @@ def raised_supports(heights: np.ndarray, t: np.ndarray, min_level: float = RAISE
     RAISED_SUPPORT_M or more above the person's ground-level stance (held as long), level with itself
     (a box, a step, a stage they step onto or jump down from), and stepped onto or off: the person stands
     at ground level within SUPPORT_STEP_S of one of its ends (a far walker's depth drifts up and down over
-    seconds and can pass for a support without ever stepping on or off it). A person seen only on the box
+    seconds and can pass for a support without ever stepping on or off it; a stage reached by stairs or a
+    ramp taking over a second is not told from that drift either, and is the floor). A person seen only on the box
     is not told from a person whose depth is off: they are pinned to the floor (see the README).
     """
     T = len(heights)

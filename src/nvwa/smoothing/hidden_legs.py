@@ -11,6 +11,10 @@ turns it over frame by frame (Sports2D's man off his box), a person lying stays 
 frames at 90 degrees). None of such a frame's pose is
 fitted: the keypoint repair carries the body over from the frames around (as for a frame whose
 keypoints are all unsure), so the pelvis and the limbs come from the same frames and keep one shape.
+
+What it does not catch: a person's usual extent is the median of their own frames over 3 s, the hidden
+ones included, so legs hidden for more than about 1.5 s on end (behind a parked car) become the usual;
+and legs hidden behind another person, where the network draws them down over that person's body.
 """
 
 from __future__ import annotations
@@ -71,8 +75,10 @@ def _upright_or_flipped_alone(kp: np.ndarray, seen: np.ndarray, t: np.ndarray, p
 
 
 def hidden_legs_unseen(people: list, keypoint_set: str) -> list:
-    """PersonObservations with every keypoint at visibility 0 on the frames where the legs are hidden
-    (the observations themselves are left as they are); a keypoint set without a known torso: as they are."""
+    """PersonObservations with every keypoint at visibility 0 on the frames where the legs are hidden, and
+    the 3D keypoints there (hip-centred) carried over in time from the frames around (the rig's cues to
+    how the head, hands and feet turn come from them: the folded pose's would turn the head round); the
+    observations themselves are left as they are. A keypoint set without a known torso: as they are."""
     if keypoint_set not in TORSO or not people:
         return list(people)
     hidden = hidden_legs_many([np.asarray(p.keypoints_2d) for p in people], [np.asarray(p.visibility) for p in people],
@@ -82,6 +88,17 @@ def hidden_legs_unseen(people: list, keypoint_set: str) -> list:
         if h.any():
             vis = np.array(p.visibility, copy=True)
             vis[h] = 0.0
-            p = replace(p, visibility=vis)
+            p = replace(p, visibility=vis, keypoints_3d=_carried_over(np.asarray(p.keypoints_3d), np.asarray(p.timestamp_s), h))
         out.append(p)
     return out
+
+
+def _carried_over(x: np.ndarray, t: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """x (T, ...) with its ``hidden`` frames linear in time between the nearest other frames (held past
+    either end); as it is where every frame is hidden."""
+    if hidden.all():
+        return x
+    flat = np.array(x, dtype=np.float64).reshape(len(x), -1)
+    for col in flat.T:
+        col[hidden] = np.interp(t[hidden], t[~hidden], col[~hidden])
+    return flat.reshape(x.shape).astype(x.dtype)

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 
-from nvwa.body.keypoints import TORSO as KEYPOINT_TORSO
 from nvwa.camera.intrinsics import Intrinsics
 from nvwa.observations import PersonObservations
 from nvwa.reconstruct import fit_people, fit_person, place_roots
@@ -14,7 +13,7 @@ from nvwa.smoothing.hidden_legs import hidden_legs_many, hidden_legs_unseen
 from nvwa.timing import StageTimer
 
 DATA = Path(__file__).parent / "data"
-TORSO = KEYPOINT_TORSO["blazepose33"]
+SET = "blazepose33"
 
 
 def _walker(T=40, fps=10.0):
@@ -45,17 +44,17 @@ def test_legs_hidden_is_a_shorter_pose_whose_top_stayed_and_whose_bottom_rose():
     flipped_alone = behind.copy()  # the body model turning one frame's torso over (vtest's frame 19)
     flipped_alone[21, :, 1] = flipped_alone[21, ::-1, 1]
     people = [behind, crouch, tuck, behind, kp, flip, flipped_alone]
-    found = hidden_legs_many(people, [conf, conf, conf, gap_conf, conf, conf, conf], [t] * len(people), TORSO)
+    found = hidden_legs_many(people, [conf, conf, conf, gap_conf, conf, conf, conf], [t] * len(people), SET)
     assert np.flatnonzero(found[0]).tolist() == [20, 21, 22]
     assert not found[1].any() and not found[2].any() and not found[3].any() and not found[4].any()
     assert not found[5].any()
     assert np.flatnonzero(found[6]).tolist() == [20, 21, 22]
-    assert hidden_legs_many([], [], [], TORSO) == []
+    assert hidden_legs_many([], [], [], SET) == []
     # a short pose turned over on a person's last frame has no frame after it: never "turned over alone",
     # whoever's frames come next in the arrays
     last = _squeezed(kp, [39], 181.0, 210.0)
     last[39, :, 1] = last[39, ::-1, 1]
-    a, b = hidden_legs_many([last, kp], [conf, conf], [t, t], TORSO)
+    a, b = hidden_legs_many([last, kp], [conf, conf], [t, t], SET)
     assert not a[39] and not b.any()
 
 
@@ -88,7 +87,7 @@ def test_a_man_walking_behind_a_sign_keeps_his_legs_under_him():
     19 turned his torso upside down (ankles 1.0-1.4 m up in the scene: floating). Those frames are
     carried over from the frames around."""
     person, K = _behind_sign()
-    (hidden,) = hidden_legs_many([person.keypoints_2d], [person.visibility], [person.timestamp_s], TORSO)
+    (hidden,) = hidden_legs_many([person.keypoints_2d], [person.visibility], [person.timestamp_s], SET)
     assert person.frame_index[hidden].tolist() == [18, 19]
     fitted, _, _ = fit_people([person], K, "blazepose33", "none", StageTimer())  # as reconstruction fits people
     p, j = person, fitted[2][0].joints()

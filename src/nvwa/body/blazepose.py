@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from nvwa.body.keypoints import UPRIGHT_DEG, turned_over
-from nvwa.body.landmarks import LandmarkNetwork, Landmarks, Region, task_with_blank_mask
+from nvwa.body.landmarks import LandmarkNetwork, Region, task_with_blank_mask
 from nvwa.body.observation import BodyObservation
 from nvwa.tracking.boxes import iou_matrix
 
@@ -394,8 +394,9 @@ class BlazePoseVideo:
         """MediaPipe's whole graph on the person's crop; its pose gives their next region."""
         obs = self.body.detect(image, box, margin, grow)
         if obs is not None and turned_over(obs.keypoints_2d, self.body.config.turned_over_deg):
-            again = self._upright_instead(track_id, image, _GraphPose(obs.keypoints_2d, obs.visibility, 0.0))
-            if isinstance(again, Landmarks):  # the upright look stood
+            pose = _GraphPose(obs.keypoints_2d, obs.visibility, 0.0)
+            again = self._upright_instead(track_id, image, pose)
+            if again is not pose:  # the upright look stood
                 return self._keep(track_id, again)
         if obs is not None:
             self._was_upright[track_id] = not turned_over(obs.keypoints_2d, UPRIGHT_DEG)

@@ -81,13 +81,19 @@ TORSO = {"blazepose33": ((B["left_shoulder"], B["right_shoulder"]), (B["left_hip
 UPRIGHT_DEG = 45.0  # a torso this near upright in the picture stands upright
 
 
-def turned_over(keypoints_2d: np.ndarray, limit_deg: float, keypoint_set: str = "blazepose33") -> bool:
-    """A pose whose torso (the hips' middle to the shoulders') is turned more than ``limit_deg`` from
-    upright in the picture (0 upright, 180 on its head)."""
+def torso_turn_deg(keypoints_2d: np.ndarray, keypoint_set: str = "blazepose33") -> np.ndarray:
+    """Poses (..., K, 2) px -> (...) how far each torso (the hips' middle to the shoulders') is turned
+    from upright in the picture, in degrees (0 upright, 180 on its head; NaN where it has no direction)."""
     shoulders, hips = TORSO[keypoint_set]
     k = np.asarray(keypoints_2d, dtype=np.float64)
-    d = k[list(shoulders)].mean(axis=0) - k[list(hips)].mean(axis=0)
-    return bool(np.isfinite(d).all() and np.hypot(*d) > 0 and np.degrees(np.arctan2(abs(d[0]), -d[1])) > limit_deg)
+    d = k[..., list(shoulders), :].mean(axis=-2) - k[..., list(hips), :].mean(axis=-2)
+    turn = np.degrees(np.arctan2(np.abs(d[..., 0]), -d[..., 1]))
+    return np.where(np.hypot(d[..., 0], d[..., 1]) > 0, turn, np.nan)  # shoulders on the hips: no direction
+
+
+def turned_over(keypoints_2d: np.ndarray, limit_deg: float, keypoint_set: str = "blazepose33") -> bool:
+    """One pose (K, 2) whose torso is turned more than ``limit_deg`` from upright in the picture."""
+    return bool(torso_turn_deg(keypoints_2d, keypoint_set) > limit_deg)
 
 
 def mhr70_rig_targets(points: np.ndarray, confidence: np.ndarray) -> RigTargets:

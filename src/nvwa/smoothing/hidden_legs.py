@@ -23,7 +23,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from nvwa.body.keypoints import TORSO, UPRIGHT_DEG
+from nvwa.body.keypoints import TORSO, UPRIGHT_DEG, torso_turn_deg
 from nvwa.grounding.floor import running_median_many
 from nvwa.rig.segments import Segments
 
@@ -36,9 +36,9 @@ NEIGHBOUR_S = 0.55  # ... when its torso is upright in the picture (UPRIGHT_DEG)
 
 
 def hidden_legs_many(keypoints_2d: list[np.ndarray], confidences: list[np.ndarray], ts: list[np.ndarray],
-                     torso: tuple, min_confidence: float = 0.3) -> list[np.ndarray]:
-    """Each person's keypoints (T, K, 2) px, their confidences (T, K) and times (T,); ``torso`` the
-    keypoint set's (shoulder indices, hip indices) -> (T,) bool: the frames where the legs are hidden. A
+                     keypoint_set: str, min_confidence: float = 0.3) -> list[np.ndarray]:
+    """Each person's keypoints (T, K, 2) px of ``keypoint_set``, their confidences (T, K) and times (T,)
+    -> (T,) bool: the frames where the legs are hidden. A
     frame with fewer than 3 keypoints at ``min_confidence`` (a gap filled in) says nothing and is never one."""
     people = Segments.of(keypoints_2d)
     if not len(people) or people.lengths.sum() == 0:
@@ -53,15 +53,14 @@ def hidden_legs_many(keypoints_2d: list[np.ndarray], confidences: list[np.ndarra
     with np.errstate(invalid="ignore"):
         shorter = (seen & (bottom - top < SHORTER * u_height) & (u_bottom - bottom > RISEN * u_height)
                    & (np.abs(top - u_top) < TOP_KEPT * u_height))
-    return people.split(shorter & _upright_or_flipped_alone(kp, seen, t, people, torso))
+    return people.split(shorter & _upright_or_flipped_alone(kp, seen, t, people, keypoint_set))
 
 
-def _upright_or_flipped_alone(kp: np.ndarray, seen: np.ndarray, t: np.ndarray, people: Segments, torso: tuple) -> np.ndarray:
+def _upright_or_flipped_alone(kp: np.ndarray, seen: np.ndarray, t: np.ndarray, people: Segments, keypoint_set: str) -> np.ndarray:
     """(N,) bool: the torso upright on the frame, or turned away from upright there while the person's
     seen frames just before and just after it (within NEIGHBOUR_S) are upright."""
-    shoulders, hips = (kp[:, list(i)].mean(axis=1) for i in torso)
-    d = shoulders - hips
-    upright = seen & (np.degrees(np.arctan2(np.abs(d[:, 0]), -d[:, 1])) <= UPRIGHT_DEG)
+    with np.errstate(invalid="ignore"):
+        upright = seen & (torso_turn_deg(kp, keypoint_set) <= UPRIGHT_DEG)
     rows = np.arange(len(kp))
     last_seen = np.maximum.accumulate(np.where(seen, rows, -1))  # the latest seen row at or before each row
     next_seen = np.minimum.accumulate(np.where(seen, rows, len(kp))[::-1])[::-1]
@@ -82,7 +81,7 @@ def hidden_legs_unseen(people: list, keypoint_set: str) -> list:
     if keypoint_set not in TORSO or not people:
         return list(people)
     hidden = hidden_legs_many([np.asarray(p.keypoints_2d) for p in people], [np.asarray(p.visibility) for p in people],
-                              [np.asarray(p.timestamp_s) for p in people], TORSO[keypoint_set])
+                              [np.asarray(p.timestamp_s) for p in people], keypoint_set)
     out = []
     for p, h in zip(people, hidden):
         if h.any():

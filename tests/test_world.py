@@ -144,6 +144,38 @@ def test_a_far_walkers_drifting_stance_is_no_support_without_a_step_on_or_off():
     assert [round(f["start_s"], 1) for f in raised_supports(stepped, t, min_level)[1]][:1] == [61.5]
 
 
+def _lifted(camera_height: float, distance: float, lift: np.ndarray, fps: float = 10.0) -> tuple[PersonFeet, Floor]:
+    """A person standing ``distance`` m ahead of a camera ``camera_height`` m up (pitched 15 deg down), their
+    stance ``lift`` (T,) m above the floor before pinning (a box stepped onto, or a far walker's depth drift),
+    with the floor it is measured from."""
+    R, t_cw = _camera(camera_height, 15.0)
+    T = len(lift)
+    world_root = np.column_stack([np.zeros(T), 0.9 + lift, np.full(T, -distance)])
+    soles = np.tile((np.array([[0.1, -0.9, 0.0], [0.1, -0.9, -0.15], [-0.1, -0.9, 0.0], [-0.1, -0.9, -0.15]]) @ R.T)[None], (T, 1, 1))
+    up = np.tile(np.array([0.0, 0.55, 0.0]) @ R.T, (T, 1))
+    floor = Floor(R @ np.array([0.0, 1.0, 0.0]), camera_height, 0, 0, 0.0, "true")
+    return PersonFeet(np.arange(T) / fps, world_root @ R.T + t_cw, soles, np.ones((T, 4)), up), floor
+
+
+def test_a_raised_stretch_of_someone_too_far_to_tell_it_from_depth_noise_is_no_support():
+    """A stance 2.4 m up for 1.5 s, stepped onto and off: 6 m from a camera 1.5 m up, a support; 35 m from
+    a camera 7.6 m up (vtest's woman in red crossing the back of the square), where the body-size depth
+    puts the stance 2.1 m off by itself (her noise bound) and drifts by as much, it is not told from that
+    drift: she is stood on the floor."""
+    from nvwa.grounding.world import FAR_STANCE_NOISE_M, _stance_noise, stand_person
+
+    lift = np.zeros(60)
+    lift[20:35] = 2.4
+    near, near_floor = _lifted(1.5, 6.0, lift)
+    assert _stance_noise(near, near_floor) <= FAR_STANCE_NOISE_M
+    (found,) = stand_person(near, near_floor)[2]
+    assert found["height_m"] == pytest.approx(2.4, abs=0.05)
+    far, far_floor = _lifted(7.6, 35.0, lift)
+    assert _stance_noise(far, far_floor) == pytest.approx(2.1, abs=0.3)
+    assert raised_supports(far_floor.height(far.root[:, None] + far.soles).min(axis=1), far.t, _stance_noise(far, far_floor))[1]
+    assert stand_person(far, far_floor)[2] == []
+
+
 def test_a_camera_that_tilts_during_the_video_is_reported():
     R0, t0 = _camera(3.0, 20.0)
     R1, t1 = _camera(3.0, 35.0)  # the operator tilts the camera down 15 degrees half-way

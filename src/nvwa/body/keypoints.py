@@ -78,6 +78,12 @@ MHR70_COUNT = 70
 TORSO = {"blazepose33": ((B["left_shoulder"], B["right_shoulder"]), (B["left_hip"], B["right_hip"])),
          "mhr70": ((M["left_shoulder"], M["right_shoulder"]), (M["left_hip"], M["right_hip"]))}
 
+# the legs of each keypoint set (knees, ankles and the feet's points): what a person in front hides first
+LEGS = {"blazepose33": tuple(B[f"{side}_{part}"] for side in ("left", "right")
+                             for part in ("knee", "ankle", "heel", "foot_index")),
+        "mhr70": tuple(M[f"{side}_{part}"] for side in ("left", "right")
+                       for part in ("knee", "ankle", "heel", "big_toe", "small_toe"))}
+
 UPRIGHT_DEG = 45.0  # a torso this near upright in the picture stands upright
 
 

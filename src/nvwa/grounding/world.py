@@ -33,6 +33,7 @@ RAISED_SUPPORT_M = 0.4  # a stance this far above the person's own ground level,
 RAISED_SUPPORT_MIN_S = 0.5
 SUPPORT_STEP_S = 1.0  # s: a support is stepped onto from the ground or off onto it: ground stance this close to one of its ends
 MAX_SUPPORT_M = 3.0  # m: people stand on boxes, stages, walls; a higher "support" is a misplaced person
+FAR_STANCE_NOISE_M = 1.0  # m: a person whose stance is this uncertain (far, seen from high up: vtest's walkers 1.6-2.7 m) is given no raised stretch
 SIZE_DEPTH_ERROR = 0.1  # share of the distance a body-size placement is off by (one person, one stretch)
 ELEVATED_FACTOR = 1.6  # feet that meet the floor only this much further than the body's size puts them: a person on something
 PATH_MEDIAN_S = 0.7  # s: a person's root path is a running median over this (a wrong or hidden foot for a few frames)
@@ -322,7 +323,10 @@ def stand_person(p: PersonFeet, floor: Floor) -> tuple[np.ndarray, float, list[d
     # a stance well above the floor before pinning (a box, a step) is a support of its own
     lowest = np.where(p.sole_confidence >= 0.5, floor.height(p.root[:, None] + p.soles), np.inf).min(axis=1)
     lowest[~np.isfinite(lowest)] = np.nan  # no sole seen that frame
-    level, found = raised_supports(lowest, p.t, _stance_noise(p, floor))
+    noise = _stance_noise(p, floor)
+    # a support must stand out of the noise, and past FAR_STANCE_NOISE_M it would have to be higher than a
+    # table while the person's depth drifts by as much as it (one crossing the back of vtest: 2.3 m "up")
+    level, found = raised_supports(lowest, p.t, noise) if noise <= FAR_STANCE_NOISE_M else (np.zeros(len(p.t)), [])
     if not found:
         level, found = _standing_above_floor(p, floor, lowest)
     if found:

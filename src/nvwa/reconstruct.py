@@ -227,7 +227,7 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
     fitted: dict[int, tuple] = {}
     floor_view: dict[int, RigMotion] = {}
     roots = []
-    seen = hidden_legs_unseen(kept, keypoint_set)  # legs hidden behind something: that frame's folded pose is not fitted (repaired after)
+    seen = hidden_legs_unseen(kept, keypoint_set)  # legs hidden behind something or someone: that frame's pose is not fitted (repaired after)
     for p in seen:
         with timer("camera"):
             roots.append(place_roots(p, K))

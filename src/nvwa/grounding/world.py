@@ -33,7 +33,9 @@ RAISED_SUPPORT_M = 0.4  # a stance this far above the person's own ground level,
 RAISED_SUPPORT_MIN_S = 0.5
 SUPPORT_STEP_S = 1.0  # s: a support is stepped onto from the ground or off onto it: ground stance this close to one of its ends
 MAX_SUPPORT_M = 3.0  # m: people stand on boxes, stages, walls; a higher "support" is a misplaced person
-FAR_STANCE_NOISE_M = 1.0  # m: a person whose stance is this uncertain (far, seen from high up: vtest's walkers 1.6-2.7 m) is given no raised stretch
+# m: past this stance noise (a camera ~5.9 m or more above the person's pelvis; vtest's: 1.6-2.7 m) no raised stretch
+# is looked for: a support would have to be taller than that to stand out, and the depth drifts by as much
+HIGH_VIEW_NOISE_M = 1.5
 SIZE_DEPTH_ERROR = 0.1  # share of the distance a body-size placement is off by (one person, one stretch)
 ELEVATED_FACTOR = 1.6  # feet that meet the floor only this much further than the body's size puts them: a person on something
 PATH_MEDIAN_S = 0.7  # s: a person's root path is a running median over this (a wrong or hidden foot for a few frames)
@@ -324,9 +326,9 @@ def stand_person(p: PersonFeet, floor: Floor) -> tuple[np.ndarray, float, list[d
     lowest = np.where(p.sole_confidence >= 0.5, floor.height(p.root[:, None] + p.soles), np.inf).min(axis=1)
     lowest[~np.isfinite(lowest)] = np.nan  # no sole seen that frame
     noise = _stance_noise(p, floor)
-    # a support must stand out of the noise, and past FAR_STANCE_NOISE_M it would have to be higher than a
-    # table while the person's depth drifts by as much as it (one crossing the back of vtest: 2.3 m "up")
-    level, found = raised_supports(lowest, p.t, noise) if noise <= FAR_STANCE_NOISE_M else (np.zeros(len(p.t)), [])
+    # seen from high up, a drift of the depth passes for a stepped-onto support (vtest's woman in red crossing
+    # the back of the square was drawn on a 2.3-m one, on a 2.11-m noise bound): none is looked for there
+    level, found = raised_supports(lowest, p.t, noise) if noise <= HIGH_VIEW_NOISE_M else (np.zeros(len(p.t)), [])
     if not found:
         level, found = _standing_above_floor(p, floor, lowest)
     if found:
@@ -338,7 +340,8 @@ def stand_person(p: PersonFeet, floor: Floor) -> tuple[np.ndarray, float, list[d
 def _stance_noise(p: PersonFeet, floor: Floor) -> float:
     """The least stance height (m) a raised support of this person must have to be told from noise: the
     body-size placement is good to ~SIZE_DEPTH_ERROR of the distance, which moves the feet up or down by
-    that along the ray's slope to the floor (far people seen from high up: a lot)."""
+    that along the ray's slope to the floor: SIZE_DEPTH_ERROR of the camera's height over them, at any
+    distance (a camera high up: a lot)."""
     d = np.linalg.norm(p.root, axis=1)
     slope = np.abs(p.root @ floor.normal_cam) / np.maximum(d, 1e-9)
     return max(RAISED_SUPPORT_M, 3 * SIZE_DEPTH_ERROR * float(np.median(d * slope)))

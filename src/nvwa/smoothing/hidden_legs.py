@@ -26,13 +26,14 @@ ones included, so legs hidden for more than about 1.5 s on end (behind a parked 
 from __future__ import annotations
 
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from nvwa.body.keypoints import LEGS, TORSO, UPRIGHT_DEG, torso_turn_deg
 from nvwa.grounding.floor import running_median_many
 from nvwa.rig.segments import Segments
+from nvwa.runs import true_runs
 
 REFERENCE_S = 3.0  # s: the window of the person's own frames their usual extent is taken over
 SHORTER = 0.6  # a pose under this share of the usual height ...
@@ -43,76 +44,117 @@ NEIGHBOUR_S = 0.55  # ... when its torso is upright in the picture (UPRIGHT_DEG)
 FRONT = 0.15  # someone whose usual lowest point is lower in the picture by this share of a person's usual height stands in front
 BOX_GROW = 0.08  # the box of their body's keypoints (torso and legs: arms held out hide no feet) grown by this share of its height each side
 LEGS_ON = 0.5  # the person's legs lie on the one in front when this share of their seen leg points is inside that box
+MIN_SEEN = 0.3  # a keypoint this sure is seen (for the boxes and the legs)
+MAX_BEHIND_S = 1.5  # s: legs behind someone longer than this on end are left as they are (nothing near to carry over from)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """People's frames laid end to end, with each frame's extent and the person's usual one there."""
+
+    people: Segments
+    kp: np.ndarray  # (N, K, 2) px
+    conf: np.ndarray  # (N, K)
+    t: np.ndarray  # (N,) s
+    seen: np.ndarray  # (N,) bool: 3 keypoints at the minimum confidence
+    top: np.ndarray  # (N,) px, NaN where unseen
+    bottom: np.ndarray
+    u_top: np.ndarray  # (N,) px: the running median of the person's own frames over REFERENCE_S
+    u_bottom: np.ndarray
+    u_height: np.ndarray
+
+    @classmethod
+    def of(cls, keypoints_2d: list, confidences: list, ts: list, min_confidence: float) -> "_Rows | None":
+        people = Segments.of(keypoints_2d)
+        if not len(people) or people.lengths.sum() == 0:
+            return None
+        kp = people.join(keypoints_2d, keypoints_2d[0].shape[1:])
+        conf, t = people.join(confidences, confidences[0].shape[1:]), people.join(ts)
+        y, finite = kp[..., 1], np.isfinite(kp[..., 1])
+        seen = ((conf >= min_confidence) & finite).sum(axis=1) >= 3
+        top = np.where(seen, np.where(finite, y, np.inf).min(axis=1), np.nan)
+        bottom = np.where(seen, np.where(finite, y, -np.inf).max(axis=1), np.nan)
+        usual = running_median_many(np.column_stack([top, bottom, bottom - top]), t, people, REFERENCE_S)
+        return cls(people, kp, conf, t, seen, top, bottom, *usual.T)
 
 
 def hidden_legs_many(keypoints_2d: list[np.ndarray], confidences: list[np.ndarray], ts: list[np.ndarray],
                      keypoint_set: str, min_confidence: float = 0.3) -> list[np.ndarray]:
     """Each person's keypoints (T, K, 2) px of ``keypoint_set``, their confidences (T, K) and times (T,)
-    -> (T,) bool: the frames where the legs are hidden. A
+    -> (T,) bool: the frames where the legs are hidden behind something (the pose's shape). A
     frame with fewer than 3 keypoints at ``min_confidence`` (a gap filled in) says nothing and is never one."""
-    people = Segments.of(keypoints_2d)
-    if not len(people) or people.lengths.sum() == 0:
-        return [np.zeros(len(k), dtype=bool) for k in keypoints_2d]
-    kp, conf, t = people.join(keypoints_2d, keypoints_2d[0].shape[1:]), people.join(confidences, confidences[0].shape[1:]), people.join(ts)
-    seen, top, bottom, (u_top, u_bottom, u_height) = _extent(kp, conf, t, people, min_confidence)
-    with np.errstate(invalid="ignore"):
-        shorter = (seen & (bottom - top < SHORTER * u_height) & (u_bottom - bottom > RISEN * u_height)
-                   & (np.abs(top - u_top) < TOP_KEPT * u_height))
-    return people.split(shorter & _upright_or_flipped_alone(kp, seen, t, people, keypoint_set))
-
-
-def _extent(kp: np.ndarray, conf: np.ndarray, t: np.ndarray, people: Segments, min_confidence: float):
-    """Each row's seen flag (3 keypoints at ``min_confidence``), top and bottom (px), and the person's usual
-    (top, bottom, height) there: the running median of their own frames over REFERENCE_S."""
-    y, finite = kp[..., 1], np.isfinite(kp[..., 1])
-    seen = ((conf >= min_confidence) & finite).sum(axis=1) >= 3
-    top = np.where(seen, np.where(finite, y, np.inf).min(axis=1), np.nan)
-    bottom = np.where(seen, np.where(finite, y, -np.inf).max(axis=1), np.nan)
-    usual = running_median_many(np.column_stack([top, bottom, bottom - top]), t, people, REFERENCE_S)
-    return seen, top, bottom, usual.T
+    rows = _Rows.of(keypoints_2d, confidences, ts, min_confidence)
+    return [np.zeros(len(k), dtype=bool) for k in keypoints_2d] if rows is None else rows.people.split(_shorter(rows, keypoint_set))
 
 
 def behind_someone_many(keypoints_2d: list[np.ndarray], confidences: list[np.ndarray], ts: list[np.ndarray],
                         frames: list[np.ndarray], keypoint_set: str, min_confidence: float = 0.3) -> list[np.ndarray]:
-    """Each person's keypoints (T, K, 2) px, confidences (T, K), times (T,) and frame numbers (T,) -> (T,)
-    bool: the frames where someone in front of them (FRONT) hides their legs: the box of that person's
-    torso and legs (grown by BOX_GROW) covers the point where this person's feet usually are (below their
-    hips, at their usual lowest point), and at least LEGS_ON of their seen leg points lie inside it (or none
-    is seen)."""
-    people = Segments.of(keypoints_2d)
-    none = [np.zeros(len(k), dtype=bool) for k in keypoints_2d]
-    if len(people) < 2 or keypoint_set not in LEGS:
-        return none
-    kp, conf, t = people.join(keypoints_2d, keypoints_2d[0].shape[1:]), people.join(confidences, confidences[0].shape[1:]), people.join(ts)
-    seen, _, _, (_, u_bottom, u_height) = _extent(kp, conf, t, people, min_confidence)
-    a, b = _pairs_on_a_frame(people.join(frames))
-    if not len(a):
-        return none
-    ok = (conf >= min_confidence) & np.isfinite(kp).all(axis=-1)
-    x, y = np.where(ok, kp[..., 0], np.nan), np.where(ok, kp[..., 1], np.nan)
-    legs, body = list(LEGS[keypoint_set]), [*TORSO[keypoint_set][0], *TORSO[keypoint_set][1], *LEGS[keypoint_set]]
-    with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an unseen row's box is NaN, and it is never in front
-        bx, by = x[:, body], y[:, body]
-        x0, x1, y0, y1 = np.nanmin(bx, 1), np.nanmax(bx, 1), np.nanmin(by, 1), np.nanmax(by, 1)
-        feet_x = np.nanmean(x[:, list(TORSO[keypoint_set][1])], axis=1)
-        feet_x = np.where(np.isfinite(feet_x), feet_x, np.nanmedian(x, axis=1))
-    grow = BOX_GROW * (y1 - y0)
-    x0, x1, y0, y1 = x0 - grow, x1 + grow, y0 - grow, y1 + grow
-    lx, ly, lok = x[a][:, legs], y[a][:, legs], ok[a][:, legs]
+    """The same people's frame numbers (T,) besides -> (T,) bool: the frames where someone in front of them
+    hides their legs (:func:`_behind`)."""
+    rows = _Rows.of(keypoints_2d, confidences, ts, min_confidence)
+    if rows is None:
+        return [np.zeros(len(k), dtype=bool) for k in keypoints_2d]
+    return rows.people.split(_behind(rows, rows.people.join(frames), keypoint_set))
+
+
+def _shorter(r: _Rows, keypoint_set: str) -> np.ndarray:
+    """(N,) bool: the pose much shorter than usual, its lowest point risen, its top kept, its torso upright
+    (or turned over on that frame alone)."""
     with np.errstate(invalid="ignore"):
-        in_front = seen[a] & seen[b] & (u_bottom[b] > u_bottom[a] + FRONT * u_height[a])
-        covered = (feet_x[a] >= x0[b]) & (feet_x[a] <= x1[b]) & (u_bottom[a] >= y0[b]) & (u_bottom[a] <= y1[b])
-        inside = lok & (lx >= x0[b, None]) & (lx <= x1[b, None]) & (ly >= y0[b, None]) & (ly <= y1[b, None])
+        shorter = (r.seen & (r.bottom - r.top < SHORTER * r.u_height) & (r.u_bottom - r.bottom > RISEN * r.u_height)
+                   & (np.abs(r.top - r.u_top) < TOP_KEPT * r.u_height))
+    return shorter & _upright_or_flipped_alone(r.kp, r.seen, r.t, r.people, keypoint_set)
+
+
+def _behind(r: _Rows, frame: np.ndarray, keypoint_set: str) -> np.ndarray:
+    """(N,) bool: someone else on the same frame stands in front (their usual lowest point lower in the
+    picture by FRONT of this person's usual height, and they are at least as tall in the picture: a person
+    on a box nearer the camera has their feet higher, and looks taller), the box of their torso and legs
+    (grown by BOX_GROW) covers where this person's feet usually are (below their hips, or the middle of
+    their keypoints where the hips are unseen, at their usual lowest point), and at least LEGS_ON of this
+    person's seen leg points lie inside it (or none is seen). Stretches longer than MAX_BEHIND_S are left
+    as they are (a back row: nothing near in time to carry them over from)."""
+    hidden = np.zeros(len(frame), dtype=bool)
+    if len(r.people) < 2 or keypoint_set not in LEGS:
+        return hidden
+    a, b = _pairs_on_a_frame(frame)
+    a, b = a[r.people.owner[a] != r.people.owner[b]], b[r.people.owner[a] != r.people.owner[b]]
+    with np.errstate(invalid="ignore"):
+        front = r.seen[a] & r.seen[b] & (r.u_bottom[b] > r.u_bottom[a] + FRONT * r.u_height[a]) & (r.u_height[b] >= r.u_height[a])
+    a, b = a[front], b[front]
+    ok = (r.conf >= MIN_SEEN) & np.isfinite(r.kp).all(axis=-1)
+    x, y = np.where(ok, r.kp[..., 0], np.nan), np.where(ok, r.kp[..., 1], np.nan)
+    shoulders, hips = TORSO[keypoint_set]
+    legs, body = list(LEGS[keypoint_set]), [*shoulders, *hips, *LEGS[keypoint_set]]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a row without the points: NaN, and never covered or covering
+        x0, x1, y0, y1 = (f(v[b][:, body], axis=1) for f, v in ((np.nanmin, x), (np.nanmax, x), (np.nanmin, y), (np.nanmax, y)))
+        feet_x = np.nanmean(x[a][:, list(hips)], axis=1)
+        feet_x = np.where(np.isfinite(feet_x), feet_x, np.nanmedian(x[a], axis=1))
+        grow = BOX_GROW * (y1 - y0)
+        x0, x1, y0, y1 = x0 - grow, x1 + grow, y0 - grow, y1 + grow
+        feet_y = r.u_bottom[a]
+        covered = (feet_x >= x0) & (feet_x <= x1) & (feet_y >= y0) & (feet_y <= y1)
+        lx, ly, lok = x[a][:, legs], y[a][:, legs], ok[a][:, legs]
+        inside = lok & (lx >= x0[:, None]) & (lx <= x1[:, None]) & (ly >= y0[:, None]) & (ly <= y1[:, None])
     legs_on = inside.sum(axis=1) >= LEGS_ON * lok.sum(axis=1)  # none of them seen: the network saw no legs there either
-    hidden = np.zeros(people.total, dtype=bool)
-    hidden[a[in_front & covered & legs_on]] = True
-    return people.split(hidden)
+    hidden[a[covered & legs_on]] = True
+    for start, stop in true_runs(hidden):  # a run may span two people laid end to end: cut it at their boundary
+        for s, e in _by_owner(r.people.owner, start, stop):
+            if r.t[e - 1] - r.t[s] > MAX_BEHIND_S:
+                hidden[s:e] = False
+    return hidden
+
+
+def _by_owner(owner: np.ndarray, start: int, stop: int) -> list[tuple[int, int]]:
+    """Rows start:stop split where the person they belong to changes."""
+    cuts = [start, *(start + 1 + np.flatnonzero(np.diff(owner[start:stop]))).tolist(), stop]
+    return list(zip(cuts[:-1], cuts[1:]))
 
 
 def _pairs_on_a_frame(frame: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows (N,) of people laid end to end, by frame number -> (a, b): every ordered pair of two rows on
-    the same frame (a person has one row a frame, so two rows there are two people)."""
+    the same frame."""
     order = np.argsort(frame, kind="stable")
     pairs = [np.stack(np.meshgrid(g, g, indexing="ij")).reshape(2, -1)
              for g in np.split(order, np.flatnonzero(np.diff(frame[order])) + 1) if len(g) > 1]
@@ -147,9 +189,12 @@ def hidden_legs_unseen(people: list, keypoint_set: str) -> list:
     observations themselves are left as they are. A keypoint set without a known torso: as they are."""
     if keypoint_set not in TORSO or not people:
         return list(people)
-    kp, vis, ts = [np.asarray(p.keypoints_2d) for p in people], [np.asarray(p.visibility) for p in people], [np.asarray(p.timestamp_s) for p in people]
-    hidden = [alone | behind for alone, behind in zip(hidden_legs_many(kp, vis, ts, keypoint_set),
-              behind_someone_many(kp, vis, ts, [np.asarray(p.frame_index) for p in people], keypoint_set))]
+    rows = _Rows.of([np.asarray(p.keypoints_2d) for p in people], [np.asarray(p.visibility) for p in people],
+                    [np.asarray(p.timestamp_s) for p in people], MIN_SEEN)
+    if rows is None:
+        return list(people)
+    frame = rows.people.join([np.asarray(p.frame_index) for p in people])
+    hidden = rows.people.split(_shorter(rows, keypoint_set) | _behind(rows, frame, keypoint_set))
     out = []
     for p, h in zip(people, hidden):
         if h.any():

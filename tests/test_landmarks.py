@@ -290,3 +290,31 @@ def test_a_pose_on_its_head_of_someone_last_seen_upright_is_looked_at_upright(bl
         assert video.early_crops()["upright_kept"] == 1
     finally:
         video.close()
+
+
+def test_someone_followed_back_to_the_edge_of_the_picture_is_looked_at_ungreyed_too(blazepose):
+    """vtest frames 114-116 (tests/data/vtest_right_edge_114_116.npz: x 528-768, y 110-410 of the frame,
+    the right edge kept): a woman walking in at the right edge, found at 116. Followed back, the crop greyed
+    round her pose of 116 loses her at 115 (the network's presence 0.18), so frame 114, where she is half
+    in the picture and labelled in the recall bench, was missed. Ungreyed, the network is sure of her
+    (0.81): where the greyed look finds nobody it looks once more ungreyed, and she is followed back
+    through 115 and 114, on her (the same checks after it)."""
+    from nvwa.body.landmarks import Region
+    from nvwa.body.observation import BodyObservation
+
+    d = np.load(DATA / "vtest_right_edge_114_116.npz")
+    found_at = BodyObservation("blazepose33", d["keypoints_2d_116"].astype(float), d["keypoints_3d_116"].astype(float),
+                               d["visibility_116"].astype(float))
+    c = blazepose.config
+    region, keep = Region.from_keypoints(found_at.keypoints_2d, found_at.visibility), found_at.box(min_visibility=0.0)
+    greyed = blazepose.network.run(region.crop(d["frames"][1], keep, c.track_mask_grow), region)
+    assert greyed.presence < c.min_tracking_confidence  # what stopped following her back
+    video = blazepose.init_state()
+    try:
+        back = video.follow_back([d["frames"][1], d["frames"][0]], found_at, lambda i, pose: True)
+    finally:
+        video.close()
+    assert len(back) == 2
+    for pose in back:
+        box = pose.box()
+        assert box[3] - box[1] > 50 and box[2] > 200  # her whole height, at the right edge (x 240 here)

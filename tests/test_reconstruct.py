@@ -222,3 +222,46 @@ def test_a_short_crouch_is_still_a_person():
     q = np.tile([0.0, 0.0, 0.0, 1.0], (9, 24, 1))
     q[:, 0] = Rotation.from_euler("x", 50, degrees=True).as_quat()
     assert never_upright(RigMotion(np.full(24, 0.15), q, np.zeros((9, 3))), np.arange(9) / 10) == ""
+
+
+def _person(pid, frames, kp, vis=None):
+    from nvwa.observations import PersonObservations
+
+    kp = np.asarray(kp, dtype=np.float64)
+    vis = np.ones(kp.shape[:2]) if vis is None else np.asarray(vis, dtype=np.float64)
+    return PersonObservations(pid, np.asarray(frames), np.asarray(frames) / 10.0, kp, np.zeros(kp.shape[:2] + (3,)), vis)
+
+
+def test_a_second_track_on_someones_head_and_shoulders_is_a_piece_of_them_and_no_one_else_is():
+    """vtest 137-155 (tests/data/vtest_sign_holder_piece.npz): the man behind the sign is found twice, his
+    whole body (from 138) and his head and shoulders (137-155); the piece stepped up to 1 m a frame beside
+    him in the replay and was a false track in the recall bench. It is dropped as a piece of him; he is
+    not a piece of it. On synthetic walkers: a piece level with the whole one's top is one; someone further
+    off seen over a nearer person's shoulder, or a child in front of an adult, is not (their head is not
+    level with the other's); nor is a piece that shares too few of its frames with the whole one."""
+    from nvwa.tracking.people import pieces_of_others
+
+    d = np.load(DATA / "vtest_sign_holder_piece.npz")
+    piece, whole = (_person(pid, d[f"frame_index_{pid}"], d[f"keypoints_2d_{pid}"], d[f"visibility_{pid}"]) for pid in (15, 16))
+    found = pieces_of_others([piece, whole])
+    assert list(found) == [15] and "a piece of person 16" in found[15]
+    assert pieces_of_others([whole]) == {}
+
+    y = np.linspace(180.0, 248.0, 33)  # head to feet, 68 px
+    walk = np.stack([np.column_stack([300.0 + 3 * i + np.where(np.arange(33) % 2, 8.0, -8.0), y]) for i in range(40)])
+    head_and_shoulders = walk[:, :12].repeat(3, axis=1)[:, :33]  # its points all in the top 20 px
+    over_the_shoulder = walk.copy()
+    over_the_shoulder[..., 1] = 200.0 + (y - 180.0) * 0.4  # a whole person 27 px tall, head at the other's shoulders
+    child = walk.copy()
+    child[..., 1] = 214.0 + (y - 180.0) * 0.55  # 37 px tall, feet level with the adult's, head at their chest
+    beside = walk + [5.0, 0.0]  # someone as tall a step beside, overlapping
+    small_beside = head_and_shoulders + [40.0, 0.0]  # a smaller person beside, their head level with the other's
+    frames = np.arange(40)
+    whole = _person(1, frames[:30], walk[:30])
+    assert list(pieces_of_others([whole, _person(2, frames[5:20], head_and_shoulders[5:20])])) == [2]
+    for other in (over_the_shoulder, child, beside, small_beside):
+        assert pieces_of_others([whole, _person(2, frames[5:20], other[5:20])]) == {}
+    # sharing 5 of its 15 frames with the whole one: not a piece of them
+    assert pieces_of_others([whole, _person(2, frames[25:40], head_and_shoulders[25:40])]) == {}
+    # the longer-lived of two is never the piece: followed for 2 s as head and shoulders, whole for 1.5 s of it
+    assert pieces_of_others([_person(1, frames[5:20], walk[5:20]), _person(2, frames[:20], head_and_shoulders[:20])]) == {}

@@ -37,7 +37,7 @@ from nvwa.smoothing.identity_lock import lock_identity_many, repair_keypoints_ma
 from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motions
 from nvwa.smoothing.one_euro import OneEuroConfig
 from nvwa.timing import StageTimer
-from nvwa.tracking.people import keep_people, never_upright, with_gaps_filled
+from nvwa.tracking.people import keep_people, never_upright, pieces_of_others, with_gaps_filled
 
 # The floor is fitted to a steadier view of the feet than any preset keeps: it is one plane for the whole
 # video, so lag costs nothing there and noise costs a tilt.
@@ -323,6 +323,8 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     observed = {p.person_id: p for p in obs.people}  # as the video shows them (keypoints in its own pixels)
     obs, motion = _stabilised(obs, K, config.camera, timer)
     kept = keep_people(obs, config.min_person_s)
+    pieces = pieces_of_others(kept)  # a second track on someone's head and shoulders: not a person of its own
+    kept = [p for p in kept if p.person_id not in pieces]
     yield Progress("stage", f"{len(kept)} people kept of {len(obs.people)} tracks", {"tracks": len(obs.people)})
     cal, K, motion, kept = _calibrated(obs, K, kept, motion, config.camera, timer)
 
@@ -339,7 +341,8 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     grounding = {**g.event_data(), "calibration": cal.as_dict(), "metric_scale": scale_info,
                  "camera_motion": "static" if motion is None else motion.kind,
                  "warnings": [*cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m),
-                              *(() if motion is None else motion.warnings)]}
+                              *(() if motion is None else motion.warnings),
+                              *(f"person {pid} dropped: {why}" for pid, why in sorted(pieces.items()))]}
     yield Progress("grounded", f"floor: {g.floor.method}, camera {g.camera.height_m:.2f} m up, pitch {g.camera.pitch_deg:.1f} deg"
                    + "".join(f"; {w}" for w in grounding["warnings"]), grounding)
     people, body = [], human_body_asset(models_dir)

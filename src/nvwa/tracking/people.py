@@ -1,6 +1,7 @@
 """Which of the models' tracks are people, for the reconstruction: tracks seen long enough, short gaps
 (the body model lost someone for a moment) moved through, and short tracks whose body never stands up
-(a broken pose, not a person) told apart. Observations in, observations or a reason out; no model."""
+(a broken pose, not a person) and tracks that are a piece of another person (their head and shoulders
+beside their whole track) told apart. Observations in, observations or a reason out; no model."""
 
 from __future__ import annotations
 
@@ -23,6 +24,53 @@ def keep_people(obs: Observations, min_person_s: float) -> list[PersonObservatio
 def _seen_frames(p: PersonObservations) -> int:
     vis = np.asarray(p.visibility)
     return int((vis.reshape(len(vis), -1).max(axis=1) > 0).sum()) if len(vis) else 0
+
+
+PIECE_INSIDE = 0.6  # a piece's box lies at least this share inside the other person's box ...
+PIECE_TOP = 0.15  # ... its top level with theirs (within this share of their height) ...
+PIECE_SHORTER = 0.65  # ... and it is under this share of their height ...
+PIECE_SHARE = 0.5  # ... on at least this share of the frames they share, which are this share of the piece's own
+
+
+def pieces_of_others(people: list[PersonObservations], min_visibility: float = 0.5) -> dict[int, str]:
+    """Person id -> why, for tracks that are a piece of another person seen at the same time: on most of
+    the frames both are seen (and those are most of the piece's own), the piece's keypoints lie inside the
+    other's box, from its top down, and cover under PIECE_SHORTER of its height: the same person's head and
+    shoulders, followed as a second track beside their whole one (vtest 137-155: the man behind the sign).
+    Only the shorter-lived of two is a piece. Someone further off seen over a nearer person's shoulder is
+    not one: their head is not level with the nearer person's."""
+    boxes = {p.person_id: _boxes(p, min_visibility) for p in people}
+    out: dict[int, str] = {}
+    for a in people:
+        fa, ba = boxes[a.person_id]
+        for b in people:
+            if b is a or len(b.frame_index) <= len(a.frame_index):
+                continue
+            fb, bb = boxes[b.person_id]
+            both, ia, ib = np.intersect1d(fa, fb, return_indices=True)
+            if len(both) < PIECE_SHARE * len(a.frame_index):
+                continue
+            x, y = ba[ia], bb[ib]
+            hb = np.maximum(y[:, 3] - y[:, 1], 1e-9)
+            inter = (np.clip(np.minimum(x[:, 2], y[:, 2]) - np.maximum(x[:, 0], y[:, 0]), 0, None)
+                     * np.clip(np.minimum(x[:, 3], y[:, 3]) - np.maximum(x[:, 1], y[:, 1]), 0, None))
+            inside = inter >= PIECE_INSIDE * np.maximum((x[:, 2] - x[:, 0]) * (x[:, 3] - x[:, 1]), 1e-9)
+            piece = inside & (np.abs(x[:, 1] - y[:, 1]) <= PIECE_TOP * hb) & (x[:, 3] - x[:, 1] < PIECE_SHORTER * hb)
+            if piece.sum() >= PIECE_SHARE * len(both):
+                out[a.person_id] = (f"a piece of person {b.person_id} (inside their box, from its top down, on "
+                                    f"{int(piece.sum())} of the {len(both)} frames both are seen)")
+                break
+    return out
+
+
+def _boxes(p: PersonObservations, min_visibility: float) -> tuple[np.ndarray, np.ndarray]:
+    """The frames a person is seen on (3 keypoints at ``min_visibility``) and the box of those keypoints there."""
+    kp, vis = np.asarray(p.keypoints_2d, dtype=np.float64), np.asarray(p.visibility)
+    ok = (vis >= min_visibility) & np.isfinite(kp).all(axis=-1)
+    seen = ok.sum(axis=1) >= 3
+    x, y = np.where(ok, kp[..., 0], np.nan)[seen], np.where(ok, kp[..., 1], np.nan)[seen]
+    box = np.column_stack([np.nanmin(x, 1), np.nanmin(y, 1), np.nanmax(x, 1), np.nanmax(y, 1)]) if seen.any() else np.zeros((0, 4))
+    return np.asarray(p.frame_index)[seen], box
 
 
 def with_gaps_filled(obs: Observations, max_gap_s: float) -> Observations:
@@ -82,4 +130,4 @@ def never_upright(world: RigMotion, t: np.ndarray) -> str:
     return f"its body never stood upright in its {span:.1f} s (spine {np.median(lean):.0f} deg from up): a broken pose"
 
 
-__all__ = ["keep_people", "with_gaps_filled", "never_upright", "NEVER_UPRIGHT_S", "UPRIGHT_LEAN_DEG"]
+__all__ = ["keep_people", "pieces_of_others", "with_gaps_filled", "never_upright", "NEVER_UPRIGHT_S", "UPRIGHT_LEAN_DEG"]

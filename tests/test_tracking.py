@@ -211,6 +211,58 @@ def test_the_detector_runs_every_third_frame_or_as_many_seconds_apart_as_asked(f
     assert passes == list(range(0, len(frames), every))
 
 
+class _Nobody(_StillPerson):
+    """A body model that finds nobody anywhere."""
+
+    def probe(self, image, box, margin=None):
+        return None
+
+
+@pytest.mark.parametrize("fps", [10.0, 30.0])
+def test_the_detectors_next_pass_begins_as_soon_as_its_thread_is_free_in_frame_order(fps):
+    """Given the frames up to its next pass, the detector's next pass begins right after the last one was
+    used, on the frame due one (three frames early at the default cadence), while someone is tracked: the
+    same frames are searched, in frame order, one at a time. With nobody tracked, every frame is searched at
+    once, and no later frame's pass is begun (it would run beside them, out of order)."""
+    import threading
+    import time
+
+    from nvwa.tracking.tracker import PeopleTracker
+
+    def run(body):
+        passes, running, lock = [], [], threading.Lock()
+
+        def propose(image):
+            n = int(image[0, 0, 0])
+            with lock:
+                running.append(n)
+                assert len(running) == 1, running  # one pass at a time
+            time.sleep(0.002)
+            with lock:
+                passes.append(n)
+                running.remove(n)
+            return _StillPerson.BOX[None], np.array([0.9])
+
+        frames = [np.full((240, 320, 3), i, np.uint8) for i in range(20)]
+        tracker = PeopleTracker(body=body, propose=propose)
+        begun = []
+        try:
+            for i, f in enumerate(frames):
+                ahead = frames[i + 1:i + 4]
+                tracker.step(f, i / fps, ahead[0] if ahead else None, (i + 1) / fps if ahead else None,
+                             later=[(a, (i + 2 + k) / fps) for k, a in enumerate(ahead[1:])])
+                begun.append(-1 if tracker._upcoming is None else int(tracker._upcoming[0][0, 0, 0]))
+        finally:
+            tracker.close()
+        return passes, begun
+
+    passes, begun = run(_StillPerson())
+    assert passes == list(range(0, 20, 3))
+    assert begun[:18] == [3, 3, 3, 6, 6, 6, 9, 9, 9, 12, 12, 12, 15, 15, 15, 18, 18, 18]  # the next one at once
+    passes, begun = run(_Nobody())
+    assert passes == list(range(20)) and all(b in (-1, i + 1) for i, b in enumerate(begun))
+
+
 def test_a_person_found_late_is_followed_back_through_the_frames_before(first_125):
     """The far walker becomes sure to the detector at frame 81 (a 0.40 box at 78 where the pose check found
     nobody); she was walking there before. Her track now begins frames earlier, followed back from where

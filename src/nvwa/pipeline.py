@@ -8,6 +8,7 @@ drives a progress bar, a server-sent event stream or a test alike. Models load o
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import defaultdict, deque
 from dataclasses import dataclass, field, replace
@@ -110,14 +111,14 @@ def _person_proposer(config: PipelineConfig):
     return PersonDetector(any_canvas_detector_path(config.models.models_dir) or pinned, config.detector)
 
 
-def _with_next(frames):
-    """(frame, the next frame or None at the end) for each of ``frames``."""
+def _with_next(frames, ahead: int = 1):
+    """(frame, the next ``ahead`` frames: fewer at the end) for each of ``frames``."""
     it = iter(frames)
-    current = next(it, None)
-    while current is not None:
-        following = next(it, None)
-        yield current, following
-        current = following
+    window = deque(itertools.islice(it, ahead + 1))
+    while window:
+        yield window[0], list(itertools.islice(window, 1, None))
+        window.popleft()
+        window.extend(itertools.islice(it, 1))
 
 
 @dataclass
@@ -257,8 +258,11 @@ class Pipeline:
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
             tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)
-            stream = ((f, tracker.step(f.image, f.timestamp_s, upcoming=None if g is None else g.image,
-                                       upcoming_s=None if g is None else g.timestamp_s)) for f, g in _with_next(frames))
+            # the frames to the next detector pass at hand: it begins as soon as its thread is free
+            stream = ((f, tracker.step(f.image, f.timestamp_s, upcoming=g[0].image if g else None,
+                                       upcoming_s=g[0].timestamp_s if g else None,
+                                       later=[(h.image, h.timestamp_s) for h in g[1:]]))
+                      for f, g in _with_next(frames, self.config.tracking.detect_every))
         else:
             video = tracker = None
             stream = self._masklet_people(frames, K_stored, timer)

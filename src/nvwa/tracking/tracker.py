@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -122,10 +122,11 @@ class PeopleTracker:
         self.followed_back: list[tuple[int, int, BodyObservation]] = []
 
     def step(self, image: np.ndarray, timestamp_s: float, upcoming: np.ndarray | None = None,
-             upcoming_s: float | None = None) -> list[TrackedPerson]:
+             upcoming_s: float | None = None, later: Sequence[tuple[np.ndarray, float]] = ()) -> list[TrackedPerson]:
         """Track the people of one frame: (H, W, 3) uint8 RGB at time ``timestamp_s`` (s). ``upcoming``:
         the next frame's image where the caller has it already (its time ``upcoming_s``), so its detector
-        pass, and each kept person's landmarks on it, can begin now."""
+        pass, and each kept person's landmarks on it, can begin now; ``later``: the frames after it at hand
+        (image, time), so the detector's next pass can begin as soon as its thread is free."""
         c = self.config
         self.followed_back = []
         detect_now = self._pass_due(self._frame_no, timestamp_s)
@@ -134,7 +135,9 @@ class PeopleTracker:
         # the detector needs only the image: it runs beside the people's landmarkers, not after them (begun
         # at the end of the frame before where that frame handed this one over)
         pending = self._upcoming[1] if self._upcoming is not None and self._upcoming[0] is image else None
-        self._upcoming = None
+        if pending is not None or (self._upcoming is not None and
+                                   not any(self._upcoming[0] is a for a in (upcoming, *(a for a, _ in later)))):
+            self._upcoming = None  # used here, or begun on a frame that is not coming (a pass on a later one waits)
         if pending is None and detect_now and c.overlap_detection:
             pending = self._proposals_pool().submit(self.propose, image)
         active = [tr for tr in self._tracks if tr.active]
@@ -176,12 +179,25 @@ class PeopleTracker:
                 self.followed_back += [(frame_no, tr.track_id, pose) for frame_no, pose in tr.before]
                 tr.before = []
         self._frame_no += 1
-        if upcoming is not None and self._pass_due(self._frame_no, upcoming_s) and c.overlap_detection:
-            # the next frame's pass, begun now that this frame's own (if any) is done: passes stay in frame
-            # order (a proposer may count them), and it runs while this frame is handed on and the next set up
-            self._upcoming = (upcoming, self._proposals_pool().submit(self.propose, upcoming))
+        if upcoming is not None and c.overlap_detection and self._upcoming is None:
+            self._begin_next_pass([(upcoming, upcoming_s), *later])
         self._tracks = [tr for tr in self._tracks if tr.active or timestamp_s - tr.last_seen_s <= c.reid_window_s]
         return [TrackedPerson(tr.track_id, tr.observation) for tr in self._tracks if tr.active and tr.observation is not None]
+
+    def _begin_next_pass(self, ahead: list[tuple[np.ndarray, float | None]]) -> None:
+        """Begin the detector's next pass, now that this frame's own (if any) is done, on the first of the
+        frames at hand due one (``ahead``: the next frame's image and time, then the ones after it): it runs
+        on its own thread while this frame is handed on and the frames before it are landmarked. Passes stay
+        in frame order, one at a time (a proposer may count them, and keeps a scenery of the frames it saw):
+        a later frame's is begun only while someone is sure to be tracked until then (a track is kept
+        ``lost_after_s`` after its last pose), as with nobody tracked every frame is searched, here, at once."""
+        seen = max((tr.last_seen_s for tr in self._tracks if tr.active), default=None)
+        for k, (image, t) in enumerate(ahead):
+            if k and (seen is None or t is None or t - seen > self.config.lost_after_s):
+                return
+            if self._pass_due(self._frame_no + k, t):
+                self._upcoming = (image, self._proposals_pool().submit(self.propose, image))
+                return
 
     def _pass_due(self, frame_no: int, timestamp_s: float | None) -> bool:
         """Is the frame ``frame_no`` at ``timestamp_s`` (s) one for a detector pass: ``detect_every`` frames and,

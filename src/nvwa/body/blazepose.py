@@ -320,8 +320,7 @@ class BlazePoseVideo:
             crop = region.crop(image, None if c.track_mask_grow is None else keep, c.track_mask_grow or 0.0)
             out = self.body.network.run(crop, region)
             if out.presence < c.min_tracking_confidence and c.track_mask_grow is not None:
-                # greyed round the pose after it, a person half out of the picture can be lost to the network
-                # (vtest 115: presence 0.18 greyed, 0.81 not): it looks once more ungreyed, the same checks after
+                # greyed, a person half out of the picture can be lost (vtest 115: 0.18; ungreyed 0.81)
                 out = self.body.network.run(region.crop(image, None, 0.0), region)
             pose = self.body.observation(out) if out.presence >= c.min_tracking_confidence else None
             if pose is None or not accept(i, pose):
@@ -373,12 +372,10 @@ class BlazePoseVideo:
         in the picture), the same place looked at upright: the network, handed a person the wrong way up,
         draws them that way up and keeps them so frame after frame (vtest's walker at frames 110-114, after
         a wide search found him so). Its pose stands where the network is at least as sure of it, it
-        stands upright (within UPRIGHT_DEG) and it is a pose to keep. The upright look is not greyed
-        outside the predicted box: that box came from the upside-down track, and greyed to it the look was
-        kept less often (kids_bed 0 of 1, vtest 2 of 6) and vtest's root steps over 0.5 m went 8 -> 20; a
-        neighbour it might take instead is the tracker's gate's to catch. A backflip turns over through
-        its frames in between (Sports2D's man: 91 degrees, then 139), so it is never looked at upright:
-        seen upright, the network draws even him upright."""
+        stands upright (within UPRIGHT_DEG) and it is a pose to keep; the look is not greyed (see the
+        README: greyed to the upside-down track's box it was kept less often). A backflip turns over
+        through its frames in between (Sports2D's man: 91 degrees, then 139), so it is never looked at
+        upright: seen upright, the network draws even him upright."""
         c = self.body.config
         if not self._was_upright.get(track_id, False) or not turned_over(out.keypoints_2d, c.turned_over_deg):
             return out

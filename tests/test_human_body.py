@@ -132,3 +132,23 @@ def test_a_missing_or_altered_asset_is_one_line_naming_the_command(tmp_path):
     with pytest.raises(ModelMissingError, match="nvwa models fetch --force"):
         ExportConfig(models_dir=str(tmp_path)).human_body()
     assert ExportConfig(body="capsule", models_dir=str(tmp_path)).human_body() is None
+
+
+def test_the_fitted_bodies_kept_are_bounded_the_latest_used_first(human, monkeypatch):
+    """The asset lives as long as the process (a worker reconstructs job after job): it keeps at most
+    MAX_FITS people's fitted bodies, dropping the one used longest ago, so its memory does not grow with
+    the people a worker has seen."""
+    import nvwa.body.human as H
+
+    monkeypatch.setattr(H, "MAX_FITS", 3)
+    monkeypatch.setattr(human, "_fits", H.OrderedDict(), raising=False)
+    p = synthetic_person(1, 10)
+    bones = [np.asarray(p.bone_lengths) * s for s in (0.95, 1.0, 1.05, 1.1)]
+    first = human.fit(bones[0], p.rest_directions, stature_from_bones(bones[0]))
+    for b in bones[1:3]:
+        human.fit(b, p.rest_directions, stature_from_bones(b))
+    assert human.fit(bones[0], p.rest_directions, stature_from_bones(bones[0])) is first  # kept, now the latest used
+    human.fit(bones[3], p.rest_directions, stature_from_bones(bones[3]))  # a fourth: the one used longest ago goes
+    assert len(human._fits) == 3
+    assert human.fit(bones[0], p.rest_directions, stature_from_bones(bones[0])) is first
+    assert human.fit(bones[1], p.rest_directions, stature_from_bones(bones[1])) is not None and len(human._fits) == 3

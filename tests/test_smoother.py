@@ -328,3 +328,33 @@ def test_envelopes_and_contacts_side_by_side_equal_each_alone():
         assert np.array_equal(env[a:b], smooth_envelope(need[a:b], t[a:b]))
         assert np.array_equal(contact[a:b], detect_contacts(feet[a:b], t[a:b]))
     assert contact.any() and not contact.all()
+
+
+def test_a_long_videos_people_are_smoothed_in_groups_each_as_all_at_once(monkeypatch):
+    """Phases 2 and 3 run everyone's frames side by side, whose temporaries grow with the frames: past
+    PEOPLE_FRAMES_AT_ONCE frames they run group by group (consecutive people, a longer one alone), so a
+    long video's reconstruction holds a bounded amount at once, and everyone gets exactly what they got."""
+    from mocap_people import world_motions
+
+    import nvwa.rig.segments as segments
+    from nvwa.rig.segments import in_groups
+    from nvwa.smoothing import constrain_rigs
+    from nvwa.smoothing.motion_smooth import smooth_motions
+
+    assert in_groups([5, 3, 4, 20, 1, 1], limit=8) == [[0, 1], [2], [3], [4, 5]]
+    assert in_groups([], limit=8) == [] and in_groups([9], limit=8) == [[0]]
+    motions, ts, _ = world_motions(seed=3)
+    confs = [np.full((len(t), 24), 0.9) for t in ts]
+    smoothed, constrained = smooth_motions(motions, ts, confs, CONFIG), constrain_rigs(motions, ts, "balanced")
+    assert len(in_groups([len(t) for t in ts])) == 1  # all at once here
+    calls = []
+    original = segments.in_groups
+    monkeypatch.setattr(segments, "PEOPLE_FRAMES_AT_ONCE", max(len(t) for t in ts))
+    monkeypatch.setattr("nvwa.smoothing.motion_smooth.in_groups", lambda n: calls.append(len(original(n))) or original(n))
+    grouped, grouped_3 = smooth_motions(motions, ts, confs, CONFIG), constrain_rigs(motions, ts, "balanced")
+    assert calls[0] >= 3  # in groups
+    for (a, ok_a, s_a), (b, ok_b, s_b) in zip(smoothed, grouped):
+        assert np.array_equal(a.local_rotations, b.local_rotations) and np.array_equal(a.root_position, b.root_position)
+        assert np.array_equal(ok_a, ok_b) and s_a == s_b
+    for (a, c_a, s_a), (b, c_b, s_b) in zip(constrained, grouped_3):
+        assert np.array_equal(a.joints(), b.joints()) and np.array_equal(c_a, c_b) and s_a == s_b

@@ -100,3 +100,31 @@ def test_a_drop_from_a_support_falls_through_the_air_not_in_one_frame():
     out = _lowest_sole(on_soles(m, t, contact, support))
     assert np.abs(np.diff(out)).max() < 0.2  # no drop of the whole height in one frame (falling: < 0.17 m a frame)
     assert out[70] > 0.8  # a third of the way through the fall, still in the air
+
+
+def test_a_long_take_is_stood_on_its_soles_in_pieces_of_frames():
+    """The body's ~600 sole vertices are posed frame by frame to find the lowest: in one go that held ~40 KB a
+    frame (a 4.6-min take of one person at 30 fps took 908 MB to reconstruct, 270 MB in pieces). A 20-min
+    take's worth of frames standing on the floor: the soles on it, and what the posing holds stays small."""
+    import tracemalloc
+
+    from conftest import model_or_skip
+
+    from nvwa.body.human import HumanBody
+    from nvwa.models.store import human_body_path
+
+    body = model_or_skip(lambda: HumanBody(human_body_path()), "human body asset")
+    heights = np.full(36_000, 0.04)
+    m, t = _standing(heights)
+    contact = np.ones((len(t), 2), dtype=bool)
+    short, ts = _standing(heights[:300])
+    base = on_soles(short, ts, contact[:300], [], body)  # (the body's fit, done once, is not what is measured)
+    tracemalloc.start()
+    try:
+        out = on_soles(m, t, contact, [], body)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 400 * 2**20, peak / 2**20  # whole: ~36,000 x 600 x 3 x 3 doubles at once, 4.6 GB
+    assert np.allclose(out.root_position[:300], base.root_position, atol=1e-9)
+    assert np.ptp(out.root_position[:, 1]) < 1e-9  # standing still: one height throughout

@@ -221,8 +221,9 @@ def floor_dict(floor: Floor) -> dict:
 
 def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str, preset: str, timer: StageTimer):
     """Each person placed (camera), fitted (rig) and smoothed in the camera frame (phases 1-2), plus the
-    steadier view of their feet the floor is fitted to -> ({id: (motion, rig targets)}, {id: floor view},
-    {id: summary})."""
+    steadier view of their feet the floor is fitted to -> ({id: (motion, the rig targets' confidence (T, 24))},
+    {id: floor view}, {id: summary}). Of the targets only their confidence is kept: a long video's joints
+    would otherwise be held through the rest of the reconstruction."""
     summary: dict[int, dict] = {}
     fitted: dict[int, tuple] = {}
     floor_view: dict[int, RigMotion] = {}
@@ -243,7 +244,7 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
         carry_joints([v for v, _, _ in views] + [m for m, _, _ in smoothed])  # their feet next: everyone's FK in one pass
     for p, (_, targets, lock), view, (m, _, motion_summary) in zip(kept, raw, views, smoothed):
         floor_view[p.person_id] = view[0]
-        fitted[p.person_id] = (m, targets)
+        fitted[p.person_id] = (m, targets.confidence)
         summary[p.person_id] = {"identity_lock": lock, "motion": motion_summary}
     return fitted, floor_view, summary
 
@@ -331,9 +332,10 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     fitted, floor_view, summary = fit_people(kept, K, obs.keypoint_set, config.smoothing, timer)
     times = {p.person_id: np.asarray(p.timestamp_s) for p in kept}
     with timer("grounding"):
-        g = ground_people({pid: person_feet(floor_view[pid], times[pid], tg.confidence) for pid, (_, tg) in fitted.items()},
-                          {pid: person_feet(m, times[pid], tg.confidence) for pid, (m, tg) in fitted.items()},
+        g = ground_people({pid: person_feet(floor_view[pid], times[pid], conf) for pid, (_, conf) in fitted.items()},
+                          {pid: person_feet(m, times[pid], conf) for pid, (m, conf) in fitted.items()},
                           estimate_focal=K.source == "default", gravity=cal.gravity_cam)
+        del floor_view  # (its motions are everyone's again: not held through what follows)
         if g.focal_estimated:
             K = K.with_focal(K.fx * g.focal_scale, "estimated")
         g, sizes, scale_info = true_sizes(g, {pid: m for pid, (m, _) in fitted.items()}, times, obs.backend_places_people)
@@ -349,8 +351,9 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     with timer("smoothing"):  # phase 3 needs the floor: world frame; everyone at once
         constrained = constrain_rigs(everyone_stood_in_world([fitted[p.person_id][0] for p in kept], [g.roots[p.person_id] for p in kept],
                                                              [sizes[p.person_id] for p in kept], R, t), [times[p.person_id] for p in kept], config.smoothing)
+    confidences = {pid: conf for pid, (_, conf) in fitted.items()}
+    del fitted  # the camera-frame motions: stood in the world now
     for p, (world, contact, physical) in zip(kept, constrained):
-        targets = fitted[p.person_id][1]
         with timer("smoothing"):
             world = on_soles(world, times[p.person_id], contact, g.supports.get(p.person_id, []), body)
         summary[p.person_id]["physical"] = physical
@@ -359,7 +362,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
             grounding["warnings"].append(f"person {p.person_id} dropped: {why}")
             continue
         with timer("grounding"):
-            people.append(person_motion(p, world, contact, targets.confidence, g.depth_scale[p.person_id],
+            people.append(person_motion(p, world, contact, confidences[p.person_id], g.depth_scale[p.person_id],
                                         obs.keypoint_set, R, t))
     yield Progress("smoothed", f"smoothing preset {config.smoothing}", {"people": summary})
     people.sort(key=lambda q: q.person_id)

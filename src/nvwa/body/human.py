@@ -11,6 +11,8 @@ bounds and the fit says so. Numpy and scipy only: no torch at run time.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,6 +36,8 @@ _WEIGHT = np.array([3.0 if b in LIMBS else 0.3 for b in BONES])
 SCALE_BOUNDS = (0.45, 1.6)
 LIMB_TARGETS = ("upperarm", "lowerarm", "upperleg", "lowerleg")
 CHILD_BELOW_M = 1.45  # m: shorter people may take a child's proportions
+MAX_FITS = 256  # people's fitted bodies kept (~0.2 MB each; the latest used: grounding's, then the exports' same people)
+_FITS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -119,10 +123,18 @@ class HumanBody:
         per person: grounding's soles, the GLB and the PLY ask for the same one)."""
         key = (np.asarray(bone_lengths, np.float64).tobytes(), np.asarray(rest_directions, np.float64).tobytes(),
                float(stature_m))
-        cache = self.__dict__.setdefault("_fits", {})
-        if key not in cache:
-            cache[key] = self._fit(bone_lengths, rest_directions, stature_m)
-        return cache[key]
+        with _FITS_LOCK:  # (a server's jobs may reconstruct side by side)
+            cache = self.__dict__.setdefault("_fits", OrderedDict())
+            fitted = cache.get(key)
+            if fitted is not None:
+                cache.move_to_end(key)
+                return fitted
+        fitted = self._fit(bone_lengths, rest_directions, stature_m)
+        with _FITS_LOCK:
+            cache[key] = fitted
+            while len(cache) > MAX_FITS:  # the asset lives as long as the process: a worker's jobs must not pile up
+                cache.popitem(last=False)
+        return fitted
 
     def _fit(self, bone_lengths: np.ndarray, rest_directions: np.ndarray, stature_m: float) -> FittedBody:
         from scipy.optimize import least_squares

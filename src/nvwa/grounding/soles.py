@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from nvwa.rig.motion import RigMotion
+from nvwa.rig.segments import in_chunks
 from nvwa.rig.skeleton import JOINT, global_rotations
 
 FEET = [JOINT["left_ankle"], JOINT["left_foot"], JOINT["right_ankle"], JOINT["right_foot"]]
@@ -79,9 +80,11 @@ def on_soles(m: RigMotion, t: np.ndarray, contact: np.ndarray, supports: list, b
     if body is not None:
         verts, joints, weights = body.fit(m.bone_lengths, m.rest_directions, st).soles()
         rest = rest_joint_positions(m.bone_lengths, m.rest_directions)
-        posed = sum(weights[None, :, k, None] * (np.einsum("tsij,sj->tsi", G[:, joints[:, k]], verts - rest[joints[:, k]])
-                                                  + J[:, joints[:, k]]) for k in range(joints.shape[1]))
-        low_y = posed[..., 1].min(axis=1)
+
+        def lowest(G, J):  # the soles posed on a piece of the frames (~40 KB a frame: a long take in one go would not fit)
+            return sum(weights[None, :, k] * (np.einsum("tsj,sj->ts", G[:, joints[:, k], 1], verts - rest[joints[:, k]])
+                                              + J[:, joints[:, k], 1]) for k in range(joints.shape[1])).min(axis=1)
+        low_y = in_chunks(lowest, G, J)
     else:
         low_y = np.min([(J[:, a] + G[:, a] @ (off * st))[:, 1] for a in (JOINT["left_ankle"], JOINT["right_ankle"])
                         for off in (HEEL_SOLE, BALL_SOLE)], axis=0)

@@ -103,6 +103,26 @@ class Segments:
 CHUNK_FRAMES = 256
 
 
+# An everyone-at-once stage runs on groups of people with at most this many frames together: its
+# temporaries (a dozen arrays of ~100 values a frame) stay under ~80 MB however long the video.
+PEOPLE_FRAMES_AT_ONCE = 8192
+
+
+def in_groups(lengths, limit: int | None = None) -> list[list[int]]:
+    """People, by their frame counts, in consecutive groups of at most ``limit`` (default
+    ``PEOPLE_FRAMES_AT_ONCE``) frames together; a longer person is a group of their own."""
+    limit = PEOPLE_FRAMES_AT_ONCE if limit is None else limit
+    groups: list[list[int]] = []
+    frames = limit + 1
+    for k, n in enumerate(lengths):
+        if frames + n > limit:
+            groups.append([])
+            frames = 0
+        groups[-1].append(k)
+        frames += n
+    return groups
+
+
 def in_chunks(fn, *arrays: np.ndarray, size: int = CHUNK_FRAMES):
     """``fn`` of per-frame arrays (frames first) applied to pieces of at most ``size`` frames; its
     output (an array, or a tuple of them, frames first) assembled for all frames."""

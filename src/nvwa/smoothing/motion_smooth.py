@@ -15,7 +15,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation, Slerp
 
 from nvwa.rig.motion import RigMotion, carry_joints
-from nvwa.rig.segments import Segments, in_chunks
+from nvwa.rig.segments import Segments, in_chunks, in_groups
 from nvwa.rig.skeleton import global_quaternions, local_from_global
 from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_many, rotations_from_channels, sign_continuous
 
@@ -80,7 +80,12 @@ def smooth_motions(motions: list[RigMotion], ts: list[np.ndarray], confidences: 
                    config: MotionSmoothConfig) -> list[tuple[RigMotion, np.ndarray, dict]]:
     """:func:`smooth_motion` for many people at once -> one (motion, observed, summary) per person, each
     exactly what it gives alone. Everyone's usable frames end to end: the conversions run over all of
-    them at once (in pieces), the filter's recursion over everyone side by side."""
+    them at once (in pieces), the filter's recursion over everyone side by side; a long video's people in
+    groups (:func:`~nvwa.rig.segments.in_groups`), so what it holds at once stays bounded."""
+    groups = in_groups([len(t) for t in ts])
+    if len(groups) > 1:
+        return [r for g in groups for r in smooth_motions([motions[k] for k in g], [ts[k] for k in g],
+                                                          [confidences[k] for k in g], config)]
     ts = [np.asarray(t, dtype=np.float64) for t in ts]
     usable = [usable_frames(m, t, c) for m, t, c in zip(motions, ts, confidences)]
     oks = [ok for ok, _ in usable]

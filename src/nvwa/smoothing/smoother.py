@@ -13,7 +13,7 @@ import numpy as np
 
 from nvwa.rig.motion import RigMotion
 from nvwa.rig.motion import carry_joints
-from nvwa.rig.segments import Segments
+from nvwa.rig.segments import Segments, in_groups
 from nvwa.rig.skeleton import JOINT
 from nvwa.smoothing.foot_contact import ContactConfig, detect_contacts_many
 from nvwa.smoothing.footskate import lock_pelvis_height_many, plant_feet_many
@@ -81,7 +81,10 @@ def constrain_rig(motion_world: RigMotion, timestamps_s: np.ndarray, preset: str
 def constrain_rigs(motions_world: list[RigMotion], timestamps_s: list[np.ndarray], preset: str) -> list[tuple[RigMotion, np.ndarray, dict]]:
     """Phase 3 for many people -> one (motion, contact, summary) each, as :func:`constrain_rig` gives it;
     contacts, pelvis lock and planted feet run over everyone's frames end to end (and the forward
-    kinematics of those that have none yet in one pass)."""
+    kinematics of those that have none yet in one pass); a long video's people in groups (:func:`in_groups`)."""
+    groups = in_groups([len(t) for t in timestamps_s])
+    if len(groups) > 1:
+        return [r for g in groups for r in constrain_rigs([motions_world[k] for k in g], [timestamps_s[k] for k in g], preset)]
     config = _preset(preset)
     ts = [np.asarray(t, dtype=np.float64) for t in timestamps_s]
     out = [(m, np.zeros((len(t), 2), dtype=bool), {"contacts": [0, 0]}) for m, t in zip(motions_world, ts)]

@@ -58,3 +58,28 @@ def test_running_median_is_the_windows_median():
                     warnings.simplefilter("ignore", RuntimeWarning)
                     expected[i] = np.median(w[good], axis=0) if good.any() else -1.0
             assert np.array_equal(running_median(x, t, 0.5, fallback=-1.0), expected)
+
+
+def test_many_peoples_running_medians_are_taken_in_pieces_each_as_alone(monkeypatch):
+    """Evenly sampled people's windows are sorted side by side, each padded to the longest: a long take
+    beside a hundred short tracks would be padded to the take's length a hundred times over (and every
+    window sorted at once). Past MEDIAN_VALUES_AT_ONCE values they go in groups of similar length and
+    pieces of frames, and each person's medians are what they are alone."""
+    import nvwa.grounding.floor as floor
+    from nvwa.grounding.floor import running_median_many
+    from nvwa.rig.segments import Segments
+
+    rng = np.random.default_rng(7)
+    lengths = [400, 3, 60, 1, 250, 0, 90, 120]
+    people = Segments(lengths)
+    t = np.concatenate([np.arange(n) / 30 for n in lengths])
+    for x in (rng.normal(size=people.total), rng.normal(size=(people.total, 3))):
+        x[rng.random(people.total) < 0.2] = np.nan
+        alone = np.concatenate([running_median(x[a:b], t[a:b], 0.5, fallback=-1.0) for a, b in zip(people.starts, people.stops)])
+        assert np.array_equal(running_median_many(x, t, people, 0.5, fallback=-1.0), alone)
+        monkeypatch.setattr(floor, "MEDIAN_VALUES_AT_ONCE", 500)  # a few people, a few dozen frames at a time
+        assert np.array_equal(running_median_many(x, t, people, 0.5, fallback=-1.0), alone)
+        groups = floor._side_by_side(np.arange(len(lengths)), people.lengths, x[:1].size)
+        assert sorted(np.concatenate(groups).tolist()) == list(range(len(lengths))) and len(groups) >= 3
+        assert all((np.diff(g) > 0).all() for g in groups)  # each in index order, as their rows are
+        monkeypatch.undo()

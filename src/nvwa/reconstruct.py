@@ -29,6 +29,7 @@ from nvwa.observations import Observations, PersonObservations
 from nvwa.options import option
 from nvwa.rig.fit import fit_rig, fit_rigs
 from nvwa.rig.motion import RigMotion, carry_joints, in_frames
+from nvwa.rig.segments import in_groups
 from nvwa.rig.skeleton import JOINT
 from nvwa.scene import PersonMotion, Scene
 from nvwa.smoothing import SMOOTHING_PRESETS, constrain_rigs, smooth_rigs
@@ -232,20 +233,22 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
     for p in seen:
         with timer("camera"):
             roots.append(place_roots(p, K))
-    with timer("rig"):  # everyone's frames in one pass: identity lock, keypoint repair, the rig's solve
-        prepared = people_targets(seen, roots, keypoint_set)
-        rigs = fit_rigs([tg for tg, _, _ in prepared], [lengths for _, lengths, _ in prepared])
-    raw = [(m, tg, lock) for m, (tg, _, lock) in zip(rigs, prepared)]
-    ts = [np.asarray(p.timestamp_s) for p in kept]
-    with timer("smoothing"):  # everyone at once: the filters' per-frame cost is paid once for all
-        motions, confs = [m for m, _, _ in raw], [targets.confidence for _, targets, _ in raw]
-        views = smooth_motions(motions, ts, confs, FLOOR_VIEW_SMOOTHING)
-        smoothed = smooth_rigs(motions, ts, preset, confs)
-        carry_joints([v for v, _, _ in views] + [m for m, _, _ in smoothed])  # their feet next: everyone's FK in one pass
-    for p, (_, targets, lock), view, (m, _, motion_summary) in zip(kept, raw, views, smoothed):
-        floor_view[p.person_id] = view[0]
-        fitted[p.person_id] = (m, targets.confidence)
-        summary[p.person_id] = {"identity_lock": lock, "motion": motion_summary}
+    # a long video's people in groups: each group's targets and raw rigs are let go before the next is fitted
+    for group in in_groups([len(p.frame_index) for p in seen]):
+        with timer("rig"):  # everyone's frames in one pass: identity lock, keypoint repair, the rig's solve
+            prepared = people_targets([seen[k] for k in group], [roots[k] for k in group], keypoint_set)
+            rigs = fit_rigs([tg for tg, _, _ in prepared], [lengths for _, lengths, _ in prepared])
+        ts = [np.asarray(kept[k].timestamp_s) for k in group]
+        with timer("smoothing"):  # everyone at once: the filters' per-frame cost is paid once for all
+            confs = [targets.confidence for targets, _, _ in prepared]
+            views = smooth_motions(rigs, ts, confs, FLOOR_VIEW_SMOOTHING)
+            smoothed = smooth_rigs(rigs, ts, preset, confs)
+            carry_joints([v for v, _, _ in views] + [m for m, _, _ in smoothed])  # their feet next: everyone's FK in one pass
+        for k, (_, _, lock), conf, view, (m, _, motion_summary) in zip(group, prepared, confs, views, smoothed):
+            pid = kept[k].person_id
+            floor_view[pid] = view[0]
+            fitted[pid] = (m, conf)
+            summary[pid] = {"identity_lock": lock, "motion": motion_summary}
     return fitted, floor_view, summary
 
 
@@ -348,22 +351,24 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     yield Progress("grounded", f"floor: {g.floor.method}, camera {g.camera.height_m:.2f} m up, pitch {g.camera.pitch_deg:.1f} deg"
                    + "".join(f"; {w}" for w in grounding["warnings"]), grounding)
     people, body = [], human_body_asset(models_dir)
-    with timer("smoothing"):  # phase 3 needs the floor: world frame; everyone at once
-        constrained = constrain_rigs(everyone_stood_in_world([fitted[p.person_id][0] for p in kept], [g.roots[p.person_id] for p in kept],
-                                                             [sizes[p.person_id] for p in kept], R, t), [times[p.person_id] for p in kept], config.smoothing)
-    confidences = {pid: conf for pid, (_, conf) in fitted.items()}
-    del fitted  # the camera-frame motions: stood in the world now
-    for p, (world, contact, physical) in zip(kept, constrained):
-        with timer("smoothing"):
-            world = on_soles(world, times[p.person_id], contact, g.supports.get(p.person_id, []), body)
-        summary[p.person_id]["physical"] = physical
-        why = never_upright(world, times[p.person_id])
-        if why:
-            grounding["warnings"].append(f"person {p.person_id} dropped: {why}")
-            continue
-        with timer("grounding"):
-            people.append(person_motion(p, world, contact, confidences[p.person_id], g.depth_scale[p.person_id],
-                                        obs.keypoint_set, R, t))
+    for group in in_groups([len(p.frame_index) for p in kept]):  # (a long video's people a group at a time)
+        members = [kept[k] for k in group]
+        with timer("smoothing"):  # phase 3 needs the floor: world frame; everyone at once
+            constrained = constrain_rigs(everyone_stood_in_world([fitted[p.person_id][0] for p in members], [g.roots[p.person_id] for p in members],
+                                                                 [sizes[p.person_id] for p in members], R, t),
+                                         [times[p.person_id] for p in members], config.smoothing)
+        for p, (world, contact, physical) in zip(members, constrained):
+            confidence = fitted.pop(p.person_id)[1]  # (their camera-frame motion: stood in the world now)
+            with timer("smoothing"):
+                world = on_soles(world, times[p.person_id], contact, g.supports.get(p.person_id, []), body)
+            summary[p.person_id]["physical"] = physical
+            why = never_upright(world, times[p.person_id])
+            if why:
+                grounding["warnings"].append(f"person {p.person_id} dropped: {why}")
+                continue
+            with timer("grounding"):
+                people.append(person_motion(p, world, contact, confidence, g.depth_scale[p.person_id],
+                                            obs.keypoint_set, R, t))
     yield Progress("smoothed", f"smoothing preset {config.smoothing}", {"people": summary})
     people.sort(key=lambda q: q.person_id)
     cameras = camera_poses(motion, R, t, people)

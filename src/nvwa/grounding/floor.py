@@ -278,24 +278,47 @@ def running_median_many(x: np.ndarray, t: np.ndarray, people: Segments, window_s
     even = has & (dt0 > 0) & people.reduce(np.logical_and, close, empty=True)
     half = np.zeros(len(people), dtype=np.intp)
     half[even] = (window_s / 2 / dt0[even] + 1e-9).astype(np.intp)
+    width = int(np.prod(x.shape[1:], dtype=np.intp))
     for h in np.unique(half[even]):
-        members = even & (half == h)
-        rows = members[people.owner]
-        out[rows] = _even_running_median(x[rows], Segments(people.lengths[members]), int(h), fallback[rows])
+        for members in _side_by_side(np.flatnonzero(even & (half == h)), people.lengths, width):
+            rows = np.isin(people.owner, members)
+            out[rows] = _even_running_median(x[rows], Segments(people.lengths[members]), int(h), fallback[rows])
     for k in np.flatnonzero(~even):
         a, b = people.starts[k], people.stops[k]
         out[a:b] = _uneven_running_median(x[a:b], t[a:b], window_s, fallback[a:b])
     return out
 
 
+MEDIAN_VALUES_AT_ONCE = 1 << 20  # values laid side by side, or sorted in windows, at once (8 MB): a long video's in pieces
+
+
+def _side_by_side(members: np.ndarray, lengths: np.ndarray, width: int) -> list[np.ndarray]:
+    """``members`` (person indices) in groups to lay side by side, each padded to its longest: the longest
+    first, as many as fit MEDIAN_VALUES_AT_ONCE (a person longer than that alone); each group in index order."""
+    groups, current, longest = [], [], 0
+    for k in members[np.argsort(-lengths[members], kind="stable")]:
+        longest = max(longest, int(lengths[k])) if current else int(lengths[k])
+        if current and (len(current) + 1) * longest * width > MEDIAN_VALUES_AT_ONCE:
+            groups.append(current)
+            current, longest = [], int(lengths[k])
+        current.append(k)
+    return [np.sort(np.asarray(g, dtype=np.intp)) for g in groups + ([current] if current else [])]
+
+
 def _even_running_median(x: np.ndarray, people: Segments, half: int, fallback: np.ndarray) -> np.ndarray:
-    """Evenly sampled people side by side, NaN past each one's ends, windows of 2 half + 1 samples."""
+    """Evenly sampled people side by side, NaN past each one's ends, windows of 2 half + 1 samples (in pieces
+    of frames: every window's samples are sorted)."""
     pad = people.padded(x, fill=np.nan)
     pad = np.pad(pad, [(0, 0), (half, half)] + [(0, 0)] * (x.ndim - 1), constant_values=np.nan)
-    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1, axis=1)  # (P, T_max, [D,] W)
-    if x.ndim > 1:  # a sample counts only where all its coordinates are finite
-        win = np.where(np.isfinite(win).all(axis=2, keepdims=True), win, np.nan)
-    out = people.unpadded(nan_median(win))
+    win = np.lib.stride_tricks.sliding_window_view(pad, 2 * half + 1, axis=1)  # (P, T_max, [D,] W): a view
+    med = np.empty(win.shape[:-1])
+    step = max(1, MEDIAN_VALUES_AT_ONCE // max(1, win[:, :1].size))
+    for a in range(0, win.shape[1], step):
+        piece = win[:, a:a + step]
+        if x.ndim > 1:  # a sample counts only where all its coordinates are finite
+            piece = np.where(np.isfinite(piece).all(axis=2, keepdims=True), piece, np.nan)
+        med[:, a:a + step] = nan_median(piece)
+    out = people.unpadded(med)
     return np.where(np.isfinite(out), out, fallback if x.ndim == 1 else fallback[:, None])
 
 

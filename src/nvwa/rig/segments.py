@@ -104,8 +104,8 @@ CHUNK_FRAMES = 256
 
 
 # An everyone-at-once stage runs on groups of people with at most this many frames together: its
-# temporaries (a dozen arrays of ~100 values a frame) stay under ~80 MB however long the video.
-PEOPLE_FRAMES_AT_ONCE = 8192
+# temporaries (a dozen arrays of ~100 values a frame) stay under ~40 MB however long the video.
+PEOPLE_FRAMES_AT_ONCE = 4096
 
 
 def in_groups(lengths, limit: int | None = None) -> list[list[int]]:

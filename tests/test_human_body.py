@@ -144,11 +144,14 @@ def test_the_fitted_bodies_kept_are_bounded_the_latest_used_first(human, monkeyp
     monkeypatch.setattr(human, "_fits", H.OrderedDict(), raising=False)
     p = synthetic_person(1, 10)
     bones = [np.asarray(p.bone_lengths) * s for s in (0.95, 1.0, 1.05, 1.1)]
-    first = human.fit(bones[0], p.rest_directions, stature_from_bones(bones[0]))
-    for b in bones[1:3]:
-        human.fit(b, p.rest_directions, stature_from_bones(b))
-    assert human.fit(bones[0], p.rest_directions, stature_from_bones(bones[0])) is first  # kept, now the latest used
-    human.fit(bones[3], p.rest_directions, stature_from_bones(bones[3]))  # a fourth: the one used longest ago goes
+
+    def fit(k):
+        return human.fit(bones[k], p.rest_directions, stature_from_bones(bones[k]))
+
+    first, second, third = fit(0), fit(1), fit(2)
+    assert fit(0) is first  # kept, and now the latest used: the second is the one used longest ago
+    fourth = fit(3)
     assert len(human._fits) == 3
-    assert human.fit(bones[0], p.rest_directions, stature_from_bones(bones[0])) is first
-    assert human.fit(bones[1], p.rest_directions, stature_from_bones(bones[1])) is not None and len(human._fits) == 3
+    assert fit(3) is fourth and fit(2) is third and fit(0) is first  # the newest and the recently used stay
+    again = fit(1)  # the second went: fitted anew (an equal body, another object)
+    assert again is not second and np.array_equal(again.vertices, second.vertices) and len(human._fits) == 3

@@ -41,6 +41,31 @@ def test_reconstruct_gives_the_same_scene_without_a_model(processed):
     assert np.allclose(again.K, scene.K) and np.allclose(again.R_world_from_cam, scene.R_world_from_cam)
 
 
+def test_a_long_videos_people_are_reconstructed_group_by_group_to_the_same_scene(processed, monkeypatch):
+    """Fitting and phase 3 run on groups of people of at most PEOPLE_FRAMES_AT_ONCE frames together (a long
+    video's reconstruction holds a bounded amount at once): with a group per person, the same scene bit
+    for bit (Sports2D's two people: the grouped steps of fitting, smoothing, phase 3 and the soles)."""
+    import dataclasses
+
+    import nvwa.rig.segments as segments
+
+    _, out = processed
+    obs = load_observations(out, body_model="blazepose")
+    whole = reconstruct(obs, ReconstructConfig())
+    monkeypatch.setattr(segments, "PEOPLE_FRAMES_AT_ONCE", 1)
+    calls = []
+    original = segments.in_groups
+    monkeypatch.setattr("nvwa.reconstruct.in_groups", lambda n: calls.append(original(n)) or original(n))
+    grouped = reconstruct(obs, ReconstructConfig())
+    assert calls and all(len(g) == 1 for c in calls for g in c) and max(len(c) for c in calls) >= 2
+    assert [p.person_id for p in grouped.people] == [p.person_id for p in whole.people]
+    for a, b in zip(whole.people, grouped.people):
+        for f in dataclasses.fields(a):
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            assert np.array_equal(x, y, equal_nan=True) if isinstance(x, np.ndarray) else x == y, f.name
+    assert np.array_equal(whole.R_world_from_cam, grouped.R_world_from_cam) and whole.supports == grouped.supports
+
+
 def test_other_options_change_only_what_follows_the_models(processed):
     scene, out = processed
     obs = load_observations(out)

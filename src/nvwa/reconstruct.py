@@ -235,11 +235,11 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
             roots.append(place_roots(p, K))
     # a long video's people in groups: each group's targets and raw rigs are let go before the next is fitted
     for group in in_groups([len(p.frame_index) for p in seen]):
-        with timer("rig"):  # everyone's frames in one pass: identity lock, keypoint repair, the rig's solve
+        with timer("rig"):  # the group's frames in one pass: identity lock, keypoint repair, the rig's solve
             prepared = people_targets([seen[k] for k in group], [roots[k] for k in group], keypoint_set)
             rigs = fit_rigs([tg for tg, _, _ in prepared], [lengths for _, lengths, _ in prepared])
         ts = [np.asarray(kept[k].timestamp_s) for k in group]
-        with timer("smoothing"):  # everyone at once: the filters' per-frame cost is paid once for all
+        with timer("smoothing"):  # the group at once: the filters' per-frame cost is paid once for all of it
             confs = [targets.confidence for targets, _, _ in prepared]
             views = smooth_motions(rigs, ts, confs, FLOOR_VIEW_SMOOTHING)
             smoothed = smooth_rigs(rigs, ts, preset, confs)
@@ -249,6 +249,7 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
             floor_view[pid] = view[0]
             fitted[pid] = (m, conf)
             summary[pid] = {"identity_lock": lock, "motion": motion_summary}
+        del prepared, rigs, views, smoothed  # (before the next group's are made)
     return fitted, floor_view, summary
 
 
@@ -338,7 +339,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
         g = ground_people({pid: person_feet(floor_view[pid], times[pid], conf) for pid, (_, conf) in fitted.items()},
                           {pid: person_feet(m, times[pid], conf) for pid, (m, conf) in fitted.items()},
                           estimate_focal=K.source == "default", gravity=cal.gravity_cam)
-        del floor_view  # (its motions are everyone's again: not held through what follows)
+        del floor_view  # the floor is found: the steadier view of everyone's feet is not held through what follows
         if g.focal_estimated:
             K = K.with_focal(K.fx * g.focal_scale, "estimated")
         g, sizes, scale_info = true_sizes(g, {pid: m for pid, (m, _) in fitted.items()}, times, obs.backend_places_people)
@@ -353,7 +354,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     people, body = [], human_body_asset(models_dir)
     for group in in_groups([len(p.frame_index) for p in kept]):  # (a long video's people a group at a time)
         members = [kept[k] for k in group]
-        with timer("smoothing"):  # phase 3 needs the floor: world frame; everyone at once
+        with timer("smoothing"):  # phase 3 needs the floor: world frame; the group at once
             constrained = constrain_rigs(everyone_stood_in_world([fitted[p.person_id][0] for p in members], [g.roots[p.person_id] for p in members],
                                                                  [sizes[p.person_id] for p in members], R, t),
                                          [times[p.person_id] for p in members], config.smoothing)
@@ -369,6 +370,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
             with timer("grounding"):
                 people.append(person_motion(p, world, contact, confidence, g.depth_scale[p.person_id],
                                             obs.keypoint_set, R, t))
+        del constrained  # (before the next group's are made)
     yield Progress("smoothed", f"smoothing preset {config.smoothing}", {"people": summary})
     people.sort(key=lambda q: q.person_id)
     cameras = camera_poses(motion, R, t, people)

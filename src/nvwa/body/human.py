@@ -120,7 +120,7 @@ class HumanBody:
 
     def fit(self, bone_lengths: np.ndarray, rest_directions: np.ndarray, stature_m: float) -> FittedBody:
         """The body whose bones and stature are the person's, re-posed into their rig's rest pose (fitted once
-        per person: grounding's soles, the GLB and the PLY ask for the same one)."""
+        per person while among the MAX_FITS used last: grounding's soles, the GLB and the PLY ask for the same one)."""
         key = (np.asarray(bone_lengths, np.float64).tobytes(), np.asarray(rest_directions, np.float64).tobytes(),
                float(stature_m))
         with _FITS_LOCK:  # (a server's jobs may reconstruct side by side)

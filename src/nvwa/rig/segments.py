@@ -104,7 +104,8 @@ CHUNK_FRAMES = 256
 
 
 # An everyone-at-once stage runs on groups of people with at most this many frames together: its
-# temporaries (a dozen arrays of ~100 values a frame) stay under ~40 MB however long the video.
+# temporaries (a dozen arrays of ~100 values a frame) stay under ~40 MB however many people a long video
+# has (one person's own long take is one group: what grows with it is in proportion to its frames).
 PEOPLE_FRAMES_AT_ONCE = 4096
 
 
@@ -154,4 +155,4 @@ def nan_median(x: np.ndarray) -> np.ndarray:
     return np.where(n > 0, (low + high) / 2, np.nan)[..., 0]
 
 
-__all__ = ["CHUNK_FRAMES", "Segments", "in_chunks", "nan_median"]
+__all__ = ["CHUNK_FRAMES", "PEOPLE_FRAMES_AT_ONCE", "Segments", "in_chunks", "in_groups", "nan_median"]

@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 from conftest import DATA, model_or_skip
 
+SAMPLE = DATA.parent.parent / "samples" / "vtest.mp4"
+
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +45,51 @@ def test_it_finds_the_labelled_walkers(detector, street):
     assert boxes.shape[1] == 4 and len(boxes) == len(scores)
     assert all(_centre_in(b, boxes) for b in LABELLED_15)
     assert len(boxes) <= len(LABELLED_15) + 1  # at most one stray box
+
+
+def test_the_coarse_canvas_finds_the_walkers_and_only_the_full_one_the_smallest(detector):
+    """vtest frame 81 (the whole frame, 768x576): the coarse passes' 416-px canvas (a third of the full
+    one's cost) finds every walker over 60 px tall the full 768-px canvas finds; people 20-30 px tall (the
+    far walker at the top left, those at the parked cars) only the full one finds."""
+    import av
+
+    from nvwa.tracking.boxes import iou_matrix
+    from nvwa.tracking.detector import DetectorConfig
+
+    with av.open(str(SAMPLE)) as c:
+        frame = next(f.to_ndarray(format="rgb24") for i, f in enumerate(c.decode(video=0)) if i == 81)
+    full, _ = detector(frame)
+    coarse, _ = detector(frame, DetectorConfig().coarse_side)
+    tall = lambda b: b[:, 3] - b[:, 1]  # noqa: E731
+    assert (tall(full) < 30).sum() >= 2 and tall(coarse).min() >= 30
+    big = full[tall(full) > 60]
+    assert len(big) >= 5 and (iou_matrix(big, coarse).max(axis=1) >= 0.5).all()
+
+
+@pytest.mark.parametrize("detector_name", ["yolox", "hog"])
+def test_a_full_pass_is_on_the_full_canvas_and_a_coarse_one_on_the_coarse_canvas(detector_name):
+    """The pipeline's proposer: YOLOX on its full canvas where the tracker asks for a full pass, else on
+    --detector.coarse-side; HOG never asked for a canvas."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from nvwa.pipeline import Pipeline, PipelineConfig
+    from nvwa.timing import StageTimer
+
+    c = PipelineConfig()
+    c = replace(c, models=replace(c.models, detector=detector_name), tracking=replace(c.tracking, moving_proposals=False))
+    sides = []
+
+    def proposer(image, side=None):
+        sides.append(side)
+        return np.zeros((0, 4)), np.zeros(0)
+
+    propose = Pipeline._proposer(SimpleNamespace(proposer=proposer, config=c, body=None), StageTimer())
+    for full in (True, False, False, True):
+        propose(np.zeros((8, 8, 3), np.uint8), full=full)
+    propose(np.zeros((8, 8, 3), np.uint8))  # a caller that does not say: full
+    coarse = c.detector.coarse_side if detector_name == "yolox" else None
+    assert sides == [None, coarse, coarse, None, None]
 
 
 def test_nobody_gives_no_boxes(detector, street):

@@ -211,6 +211,46 @@ def test_the_detector_runs_every_third_frame_or_as_many_seconds_apart_as_asked(f
     assert passes == list(range(0, len(frames), every))
 
 
+class _LostAWhile(_StillPerson):
+    """Finds the still person except on frames 5-7 (the frame number is written in its pixels)."""
+
+    def track(self, track_id, image, box, timestamp_s, margin=None):
+        return None if int(image[0, 0, 0]) in (5, 6, 7) else self._pose()
+
+    def probe(self, image, box, margin=None):
+        return self.track(None, image, box, None)
+
+
+@pytest.mark.parametrize("every", [3, 1])
+def test_one_pass_in_three_is_full_and_every_one_while_someone_followed_is_lost(every):
+    """A proposer taking ``full`` is told to make a full pass on one pass in ``full_pass_every`` (the
+    passes used: 0, 9 of passes 0, 3, 6, 9...) and where a followed person was lost on the frame before
+    (frames 5-7: the pass at 6); one without it is never told. The same person throughout."""
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
+
+    frames = [np.full((240, 320, 3), i, np.uint8) for i in range(16)]
+    asked = []
+
+    def propose(image, full=True):
+        asked.append((int(image[0, 0, 0]), full))
+        return _StillPerson.BOX[None], np.array([0.9])
+
+    def plain(image):
+        asked.append((int(image[0, 0, 0]), None))
+        return _StillPerson.BOX[None], np.array([0.9])
+
+    for proposer in (propose, plain):
+        asked.clear()
+        tracker = PeopleTracker(body=_LostAWhile(), propose=proposer, config=TrackerConfig(full_pass_every=every))
+        try:
+            ids = [[p.track_id for p in tracker.step(f, i / 10)] for i, f in enumerate(frames)]
+        finally:
+            tracker.close()
+        assert ids == [[0]] * 5 + [[], [], []] + [[0]] * 8  # found again at 8, the same person
+        full = [True] * 6 if every == 1 else [True, False, True, True, False, False]
+        assert asked == list(zip(range(0, 16, 3), full if proposer is propose else [None] * 6))
+
+
 class _Nobody(_StillPerson):
     """A body model that finds nobody anywhere."""
 

@@ -354,16 +354,19 @@ class Pipeline:
         # BlazePose's whole-frame detector finds the large people HOG misses; YOLOX finds them itself
         find_people = self.body.find_people if isinstance(self.body, CropBodyBackend) and self.config.models.detector == "hog" else None
         finder = {"passes": 0, "last_hit": -10}
+        coarse = self.config.detector.coarse_side if self.config.models.detector == "yolox" else None
         moving = MovingBlobs() if self.config.tracking.moving_proposals else None
 
-        def propose(image):
-            """HOG finds small upright people, the body model's own detector the large ones. The
-            latter keys on faces at frame scale and finds nobody in a crowd of small people, so where
-            it has found no one for 10 passes it runs only every 4th pass."""
+        def propose(image, full: bool = True):
+            """YOLOX finds the people, the smallest only on its full canvas (``full``: the tracker says
+            which passes; the others' coarse canvas costs a third as much). HOG finds small upright
+            people, the body model's own detector the large ones: the latter keys on faces at frame
+            scale and finds nobody in a crowd of small people, so where it has found no one for 10
+            passes it runs only every 4th pass."""
             with timer("detect"):
-                boxes, scores = self.proposer(image)
                 k = finder["passes"]
                 finder["passes"] += 1
+                boxes, scores = self.proposer(image) if full or coarse is None else self.proposer(image, coarse)
                 if find_people is not None and (k - finder["last_hit"] < 10 or k % 4 == 0):
                     more, more_scores = find_people(image)
                     if len(more):

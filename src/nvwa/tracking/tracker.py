@@ -13,12 +13,15 @@ Per frame:
 from __future__ import annotations
 
 import copy
+import functools
+import inspect
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 
 from nvwa.body.observation import BodyObservation
+from nvwa.options import option
 from nvwa.tracking.appearance import appearance_descriptor, appearance_similarity
 from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller
 from nvwa.tracking.boxes import box_height as _height, widened as _wide
@@ -47,6 +50,10 @@ class TrackerConfig:
     # (and the pose found there is theirs) where this share of the smaller of the two boxes is in both
     min_found_share: float = 0.4  # a new person's pose is at least this share of their proposal's height
     min_width_share: float = 0.4  # a pose's box, as the tracker compares it, is at least this share of its height wide
+    full_pass_every: int = option(1, "one detector pass in this many looks for the smallest people, and every pass "
+                                  "while someone followed is lost; the others are coarse (--detector.coarse-side). "
+                                  "3: vtest ~5%% faster, the same recall, but a far walker may be split in two ids",
+                                  ge=1, le=100)
     moving_proposals: bool = True  # also propose what moves against the scenery where the detector saw nobody
     drop_scenery: bool = True  # drop tracks that never moved and whose pixels were there before and after (a tripod)
     overlap_detection: bool = True  # run the detector on its own thread while the people are landmarked
@@ -105,6 +112,8 @@ class PeopleTracker:
     def __init__(self, body, propose: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], config: TrackerConfig = TrackerConfig()):
         self.body = body
         self.propose = propose
+        self._proposer_full = callable(propose) and "full" in inspect.signature(propose).parameters
+        self._passes_used = 0  # the detector passes whose proposals were used (which of them are full, :meth:`_pass`)
         self.config = config
         self._tracks: list[_Track] = []
         self._next_id = 0
@@ -138,8 +147,9 @@ class PeopleTracker:
         if pending is not None or (self._upcoming is not None and
                                    not any(self._upcoming[0] is a for a in (upcoming, *(a for a, _ in later)))):
             self._upcoming = None  # used here, or begun on a frame that is not coming (a pass on a later one waits)
-        if pending is None and detect_now and c.overlap_detection:
-            pending = self._proposals_pool().submit(self.propose, image)
+        due = self._pass(image) if detect_now else None  # what this frame's pass is, as it begins (before tracking)
+        if pending is None and due is not None and c.overlap_detection:
+            pending = self._proposals_pool().submit(*due)
         active = [tr for tr in self._tracks if tr.active]
         requests = []
         for tr in active:
@@ -167,10 +177,14 @@ class PeopleTracker:
                 self._confirm(tr, image, timestamp_s)
             elif timestamp_s - tr.last_seen_s > c.lost_after_s:
                 self._lose(tr)
+        used = False
         if pending is not None:
             self._find_new_people(image, timestamp_s, pending.result(), looked)
+            used = True
         elif detect_now or not any(tr.active for tr in self._tracks):
-            self._find_new_people(image, timestamp_s, self.propose(image))
+            call, *args = due or self._pass(image)
+            self._find_new_people(image, timestamp_s, call(*args))
+            used = True
         if c.follow_back_s > 0 and hasattr(self.body, "follow_back"):
             followed = [tr.observation.box() for tr in self._tracks if tr.active and tr.observation is not None]
             self._history.remember(self._frame_no, image, timestamp_s, followed, c.follow_back_s)
@@ -178,6 +192,8 @@ class PeopleTracker:
             if tr.before and tr.active and tr.last_seen_s - tr.found_s >= c.follow_back_confirm_s - 5e-4:
                 self.followed_back += [(frame_no, tr.track_id, pose) for frame_no, pose in tr.before]
                 tr.before = []
+        if used:
+            self._passes_used += 1
         self._frame_no += 1
         if upcoming is not None and c.overlap_detection and self._upcoming is None:
             self._begin_next_pass([(upcoming, upcoming_s), *later])
@@ -196,8 +212,26 @@ class PeopleTracker:
             if k and (seen is None or t is None or t - seen > self.config.lost_after_s):
                 return
             if self._pass_due(self._frame_no + k, t):
-                self._upcoming = (image, self._proposals_pool().submit(self.propose, image))
+                if k and self._proposer_full and not self._full_by_count():
+                    return  # whether it is full waits on the frames before it (:meth:`_pass`)
+                self._upcoming = (image, self._proposals_pool().submit(*self._pass(image)))
                 return
+
+    def _full_by_count(self) -> bool:
+        return self._passes_used % self.config.full_pass_every == 0
+
+    def _pass(self, image: np.ndarray) -> tuple:
+        """The detector's pass on ``image`` as (function, its arguments), to call now or on the detector's
+        thread. A proposer taking ``full`` is told whether this pass is a full one (the detector looks for
+        the smallest people): one in ``full_pass_every`` of the passes used, and any while someone followed
+        has lost their person as the frame before ends (a coarse pass's box of someone turned over
+        mid-flip, or of a far walker, is less sure to be taken for theirs: a new id). A pass begun early is
+        begun more than a frame early only where it is full anyway (:meth:`_begin_next_pass`), so begun
+        early or in turn, a pass is the same."""
+        if not self._proposer_full:
+            return self.propose, image
+        full = self._full_by_count() or any(tr.active and tr.misses for tr in self._tracks)
+        return functools.partial(self.propose, full=full), image
 
     def _pass_due(self, frame_no: int, timestamp_s: float | None) -> bool:
         """Is the frame ``frame_no`` at ``timestamp_s`` (s) one for a detector pass: ``detect_every`` frames and,

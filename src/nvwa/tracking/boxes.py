@@ -110,3 +110,18 @@ class BoxKalman:
     @property
     def box(self) -> np.ndarray:
         return cxcywh_to_box(self.x[:4])
+
+
+def at_least_as_big(box: np.ndarray, reference: np.ndarray | None, share: float) -> np.ndarray:
+    """``box`` grown about its centre to at least ``share`` of ``reference``'s width and height: a track's
+    crop never shrinks to nothing because a few frames' poses came out small."""
+    if reference is None:
+        return box
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    w = max(box[2] - box[0], share * (reference[2] - reference[0]))
+    h = max(box[3] - box[1], share * (reference[3] - reference[1]))
+    return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+
+
+def centre_distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2))

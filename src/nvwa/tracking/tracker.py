@@ -24,7 +24,8 @@ from nvwa.body.observation import BodyObservation
 from nvwa.options import option
 from nvwa.tracking.appearance import appearance_descriptor, appearance_similarity
 from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller
-from nvwa.tracking.boxes import box_height as _height, widened as _wide
+from nvwa.tracking.boxes import at_least_as_big as _at_least_as_big, box_height as _height, centre_distance as _centre_distance
+from nvwa.tracking.boxes import widened as _wide
 from nvwa.tracking.follow_back import FrameHistory
 
 
@@ -50,10 +51,9 @@ class TrackerConfig:
     # (and the pose found there is theirs) where this share of the smaller of the two boxes is in both
     min_found_share: float = 0.4  # a new person's pose is at least this share of their proposal's height
     min_width_share: float = 0.4  # a pose's box, as the tracker compares it, is at least this share of its height wide
-    full_pass_every: int = option(1, "one detector pass in this many looks for the smallest people, and every pass "
-                                  "while someone followed is lost; the others are coarse (--detector.coarse-side). "
-                                  "3: vtest ~5%% faster, the same recall, but a far walker may be split in two ids",
-                                  ge=1, le=100)
+    full_pass_every: int = option(1, "one detector pass in this many (and any while someone followed is lost) is full, "
+                                  "the others coarse (--detector.coarse-side); 3: vtest in 69 s, not 72, the same "
+                                  "recall, but a far walker may be split in two ids", ge=1, le=100)
     moving_proposals: bool = True  # also propose what moves against the scenery where the detector saw nobody
     drop_scenery: bool = True  # drop tracks that never moved and whose pixels were there before and after (a tripod)
     overlap_detection: bool = True  # run the detector on its own thread while the people are landmarked
@@ -62,21 +62,6 @@ class TrackerConfig:
     # (at most 32 frames, 128 MB): the detector passes every few frames and is sure of someone only once they are big enough
     follow_back_confirm_s: float = 1.0  # those frames are added once the new person's own track has lasted this long (s)
     # (clutter a track followed for a few frames would otherwise reach the length a person must be seen for)
-
-
-def _at_least_as_big(box: np.ndarray, reference: np.ndarray | None, share: float) -> np.ndarray:
-    """``box`` grown about its centre to at least ``share`` of ``reference``'s width and height: a track's
-    crop never shrinks to nothing because a few frames' poses came out small."""
-    if reference is None:
-        return box
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    w = max(box[2] - box[0], share * (reference[2] - reference[0]))
-    h = max(box[3] - box[1], share * (reference[3] - reference[1]))
-    return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
-
-
-def _centre_distance(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.hypot((a[0] + a[2] - b[0] - b[2]) / 2, (a[1] + a[3] - b[1] - b[3]) / 2))
 
 
 @dataclass(frozen=True)
@@ -221,13 +206,10 @@ class PeopleTracker:
         return self._passes_used % self.config.full_pass_every == 0
 
     def _pass(self, image: np.ndarray) -> tuple:
-        """The detector's pass on ``image`` as (function, its arguments), to call now or on the detector's
-        thread. A proposer taking ``full`` is told whether this pass is a full one (the detector looks for
-        the smallest people): one in ``full_pass_every`` of the passes used, and any while someone followed
-        has lost their person as the frame before ends (a coarse pass's box of someone turned over
-        mid-flip, or of a far walker, is less sure to be taken for theirs: a new id). A pass begun early is
-        begun more than a frame early only where it is full anyway (:meth:`_begin_next_pass`), so begun
-        early or in turn, a pass is the same."""
+        """The detector's pass on ``image`` as (function, arguments), for now or its thread. A proposer taking
+        ``full`` is told if it is full: one in ``full_pass_every`` of the passes used, and any while someone
+        followed is lost as the frame before ends (a coarse box of a far walker is less sure to be taken for
+        theirs). Begun more than a frame early only where full anyway: early or in turn, the same pass."""
         if not self._proposer_full:
             return self.propose, image
         full = self._full_by_count() or any(tr.active and tr.misses for tr in self._tracks)

@@ -394,3 +394,74 @@ def test_the_frames_a_person_was_followed_back_through_are_handed_on_once_their_
         assert [tr.track_id for tr in tracker._tracks if tr.active] == [1]  # the new track, from frame 15
     finally:
         tracker.close()
+
+
+class _Forgets:
+    """The body model as the tracker sees it here: it is only told whom to forget."""
+
+    def __init__(self):
+        self.released: list[int] = []
+
+    def release(self, track_id: int) -> None:
+        self.released.append(track_id)
+
+
+def _crossing(gain: float | None = 0.1, swap_colours: bool = False, his_poses: int = 20, her_fit: float | None = None):
+    """vtest.avi frame 475 (tests/data/vtest_crossing_475.npz): the woman's track (33) has followed its
+    crop onto the man walking in front of her; his track (31) found nobody for two frames. -> (tracker,
+    her track, his track), ready for the hand-over."""
+    from dataclasses import replace
+
+    from nvwa.body.observation import BodyObservation
+    from nvwa.tracking.boxes import BoxKalman
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _Track
+
+    d = np.load(DATA / "vtest_crossing_475.npz")
+    image = np.zeros((576, 768, 3), np.uint8)
+    (x0, y0), (h, w) = d["offset"], d["image"].shape[:2]
+    image[y0:y0 + h, x0:x0 + w] = d["image"]
+    t = float(d["frame"]) / 10.0
+    tracks = []
+    for track_id, role in ((33, "slid"), (31, "lost")):
+        tr = _Track(track_id, BoxKalman(d[f"{role}_kbox"], t), t, hits=20, appearance=d[f"{role}_app"],
+                    last_box=d[f"{role}_last_box"], misses=int(d[f"{role}_misses"]), height_px=float(d[f"{role}_height"]),
+                    predicted_iou=float(d[f"{role}_piou"]))
+        tracks.append(tr)
+    her, him = tracks
+    him.hits = his_poses
+    her.predicted_iou = her.predicted_iou if her_fit is None else her_fit
+    her.observation = BodyObservation("blazepose33", d["slid_kp"], np.zeros((33, 3)), d["slid_vis"])
+    if swap_colours:
+        her.appearance, him.appearance = him.appearance, her.appearance
+    tracker = PeopleTracker(body=_Forgets(), propose=None, config=replace(TrackerConfig(), crossing_gain=gain))
+    tracker._tracks = tracks
+    return tracker, her, him, image
+
+
+def test_a_track_that_slid_onto_the_person_crossing_in_front_hands_their_pose_back():
+    """Two people cross (vtest.avi, frame 475): the man's track loses him behind her for two frames while
+    her track's crop slides onto him. The pose is where his track lost him and has his colours (0.61)
+    much more than hers (0.48): it goes to his track, and hers is given up (a wide search round it finds
+    the clearest person there: him again), for the detector to find her again; the body model forgets what
+    it kept of both. Before, her id went on with him: the one id switch at a crossing in vtest."""
+    tracker, her, him, image = _crossing()
+    pose = her.observation
+    tracker._untangle_crossings([her, him], image)
+    assert him.observation is pose and him.misses == 0 and him.active
+    assert her.observation is None and not her.active
+    assert tracker.crossings_untangled == 1 and sorted(tracker.body.released) == [31, 33]
+
+
+@pytest.mark.parametrize("gain, swap_colours, his_poses, her_fit", [
+    (None, False, 20, None), (0.1, True, 20, None), (0.2, False, 20, None), (0.1, False, 1, None), (0.1, False, 20, 0.7)])
+def test_a_pose_stays_with_its_track_unless_its_colours_clearly_say_otherwise(gain, swap_colours, his_poses, her_fit):
+    """The same frame with the hand-over off; with each track's colours the other's (the pose is then
+    nearest its own track's); with a margin wider than the colours give (0.13); with his track one pose
+    old (its colours are a frame's: taiji's dancer, whose upper body a second track followed for a frame,
+    was handed to it and split in two ids); and with her pose fitting her track's motion (IoU 0.7, not
+    0.35: a track that follows its person does not slide): nothing moves."""
+    tracker, her, him, image = _crossing(gain, swap_colours, his_poses, her_fit)
+    pose = her.observation
+    tracker._untangle_crossings([her, him], image)
+    assert her.observation is pose and her.active and him.observation is None and him.misses == 2
+    assert tracker.crossings_untangled == 0 and tracker.body.released == []

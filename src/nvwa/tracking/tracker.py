@@ -24,6 +24,7 @@ from nvwa.body.observation import BodyObservation
 from nvwa.options import option
 from nvwa.tracking.appearance import appearance_descriptor, appearance_similarity
 from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller
+from nvwa.tracking.crossing import duplicates, slid_onto
 from nvwa.tracking.boxes import at_least_as_big as _at_least_as_big, box_height as _height, centre_distance as _centre_distance
 from nvwa.tracking.boxes import widened as _wide
 from nvwa.tracking.follow_back import FrameHistory
@@ -50,6 +51,10 @@ class TrackerConfig:
     missing_overlap: float = 0.5  # a track that lost its person this frame is theirs to look for under a proposal
     # (and the pose found there is theirs) where this share of the smaller of the two boxes is in both
     min_found_share: float = 0.4  # a new person's pose is at least this share of their proposal's height
+    crossing_gain: float | None = 0.1  # a pose this much nearer the colours of a track that lost its person there is theirs (None: off)
+    crossing_overlap: float = 0.3  # ... where this share of the smaller of its box and where that track was is in both,
+    crossing_max_fit: float = 0.5  # ... its own track's predicted box overlaps it less than this (IoU: it slid) ...
+    crossing_min_poses: int = 10  # ... and that track has had this many poses (colours of a frame or two are not a person's)
     min_width_share: float = 0.4  # a pose's box, as the tracker compares it, is at least this share of its height wide
     full_pass_every: int = option(1, "one detector pass in this many (and any while someone followed is lost) is full, "
                                   "the others coarse (--detector.coarse-side); 3: vtest in 69 s, not 72, the same "
@@ -105,6 +110,7 @@ class PeopleTracker:
         self._frame_no = 0
         self._last_pass: tuple[int, float] | None = None  # the frame number and time of the last scheduled detector pass
         self.reidentified = 0  # how many times a lost track came back under its old id
+        self.crossings_untangled = 0  # poses handed back to the track whose person they show, from one that slid onto them
         # Detectors fire again and again on the same static clutter (a pole, a bush); a pose check
         # that found nobody there is remembered so it is not paid for every pass.
         self._empty: list[tuple[np.ndarray, float, float]] = []  # (box, time, the detector's score)
@@ -156,7 +162,10 @@ class PeopleTracker:
         else:
             found = [self.body.track(i, img, box, timestamp_s, margin=m) for i, img, box, m in requests]
         self._gate(active, [r[2] for r in requests], found)
-        self._drop_duplicates([tr for tr in active if tr.observation is not None])
+        self._untangle_crossings(active, image)
+        for tr in duplicates([tr for tr in active if tr.observation is not None], self.config):
+            tr.observation = None
+            self._lose(tr)
         for tr in active:
             if tr.observation is not None:
                 self._confirm(tr, image, timestamp_s)
@@ -242,6 +251,19 @@ class PeopleTracker:
                     self.body.release(tr.track_id)
             tr.misses = 0 if tr.observation is not None else tr.misses + 1
 
+    def _untangle_crossings(self, active: list[_Track], image: np.ndarray) -> None:
+        """A track that slid onto someone crossing its person hands their pose to the track that lost them,
+        and is given up (:func:`~nvwa.tracking.crossing.slid_onto`)."""
+        missing = [tr for tr in active if tr.observation is None]
+        for tr in active:
+            other = slid_onto(tr, missing, image, self._where, self.config)
+            if other is not None:
+                other.observation, other.misses, other.predicted_iou = tr.observation, 0, tr.predicted_iou
+                self.body.release(other.track_id)
+                self._lose(tr)
+                missing.remove(other)
+                self.crossings_untangled += 1
+
     def _fits(self, tr: _Track, predicted: np.ndarray, box: np.ndarray) -> bool:
         """Is a pose whose box is ``box`` the person of ``tr``, predicted at ``predicted``?"""
         # a wide search accepts a pose near the prediction even if the boxes barely overlap
@@ -302,23 +324,6 @@ class PeopleTracker:
         tr.observation = None
         tr.before = []  # lost before it lasted: its past is not handed on
         self.body.release(tr.track_id)
-
-    def _drop_duplicates(self, seen: list[_Track]) -> None:
-        if len(seen) < 2:
-            return
-        boxes = _wide(np.array([tr.observation.box() for tr in seen]), self.config.min_width_share)
-        iou = iou_matrix(boxes, boxes)
-        # worst-fitting first: the track whose own prediction explains its pose least is the impostor
-        order = sorted(range(len(seen)), key=lambda i: seen[i].predicted_iou)
-        dropped: set[int] = set()
-        for i in order:
-            for j in range(len(seen)):
-                if j != i and j not in dropped and i not in dropped and iou[i, j] >= self.config.duplicate_iou:
-                    if seen[i].predicted_iou <= seen[j].predicted_iou:
-                        dropped.add(i)
-        for i in dropped:
-            seen[i].observation = None
-            self._lose(seen[i])
 
     def _look_early(self, image: np.ndarray, t: float, proposals: tuple[np.ndarray, np.ndarray],
                     predicted: list[np.ndarray], looked: dict) -> None:

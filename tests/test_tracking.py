@@ -433,7 +433,8 @@ def _crossing(gain: float | None = 0.1, swap_colours: bool = False, his_poses: i
     her.observation = BodyObservation("blazepose33", d["slid_kp"], np.zeros((33, 3)), d["slid_vis"])
     if swap_colours:
         her.appearance, him.appearance = him.appearance, her.appearance
-    tracker = PeopleTracker(body=_Forgets(), propose=None, config=replace(TrackerConfig(), crossing_gain=gain))
+    config = replace(TrackerConfig(), untangle_crossings=gain is not None, crossing_gain=gain or 0.1)
+    tracker = PeopleTracker(body=_Forgets(), propose=None, config=config)
     tracker._tracks = tracks
     return tracker, her, him, image
 

@@ -19,9 +19,9 @@ def slid_onto(tr, missing: list, image: np.ndarray, where: Callable[[object], np
     least ``reid_min_similarity``) ``crossing_gain`` more than its own; that track has followed its person
     for ``crossing_min_poses`` poses (colours of a frame or two are a fragment's: taiji's dancer, whose
     upper body a second track followed for a frame, was split in two ids without it). None where
-    ``crossing_gain`` is None (off)."""
+    ``untangle_crossings`` is off."""
     c = config
-    if c.crossing_gain is None or tr.observation is None or tr.appearance is None or tr.predicted_iou >= c.crossing_max_fit:
+    if not c.untangle_crossings or tr.observation is None or tr.appearance is None or tr.predicted_iou >= c.crossing_max_fit:
         return None
     box = widened(tr.observation.box(), c.min_width_share)
     near = [o for o in missing if o.appearance is not None and o.hits >= c.crossing_min_poses

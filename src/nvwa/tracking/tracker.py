@@ -51,7 +51,8 @@ class TrackerConfig:
     missing_overlap: float = 0.5  # a track that lost its person this frame is theirs to look for under a proposal
     # (and the pose found there is theirs) where this share of the smaller of the two boxes is in both
     min_found_share: float = 0.4  # a new person's pose is at least this share of their proposal's height
-    crossing_gain: float | None = 0.1  # a pose this much nearer the colours of a track that lost its person there is theirs (None: off)
+    untangle_crossings: bool = True  # a track that slid onto someone crossing its person hands them back their pose:
+    crossing_gain: float = 0.1  # a pose this much nearer the colours of a track that lost its person there is theirs ...
     crossing_overlap: float = 0.3  # ... where this share of the smaller of its box and where that track was is in both,
     crossing_max_fit: float = 0.5  # ... its own track's predicted box overlaps it less than this (IoU: it slid) ...
     crossing_min_poses: int = 10  # ... and that track has had this many poses (colours of a frame or two are not a person's)

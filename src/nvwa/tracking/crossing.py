@@ -1,6 +1,7 @@
 """Two tracks and one person: the tracker's checks where people cross or overlap. A track whose crop slid
 onto someone walking past its person (vtest's one id switch at a crossing: a woman's id went on with the man
-walking in front of her), and two tracks whose poses are one person's."""
+walking in front of her), two tracks whose poses are one person's, and a pose found where a track lost its
+person that is someone else's."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 from nvwa.tracking.appearance import appearance_descriptor, appearance_similarity
-from nvwa.tracking.boxes import iou_matrix, overlap_of_smaller, widened
+from nvwa.tracking.boxes import box_height, iou_matrix, overlap_of_smaller, widened
 
 
 def slid_onto(tr, missing: list, image: np.ndarray, where: Callable[[object], np.ndarray], config):
@@ -51,3 +52,15 @@ def duplicates(seen: list, config) -> list:
                 if seen[i].predicted_iou <= seen[j].predicted_iou:
                     dropped.add(i)
     return [seen[i] for i in sorted(dropped)]
+
+
+def theirs(obs, tr, where: np.ndarray, followed: list, config) -> bool:
+    """Is the pose a check found where ``tr`` lost its person theirs: at least half their usual height,
+    inside ``where`` they were (the tracker's ``_where``), and not the person another track follows this
+    frame (``followed``: the boxes of this frame's kept poses)?"""
+    c = config
+    box = widened(obs.box(), c.min_width_share)
+    usual = max(tr.height_px, box_height(tr.last_box) if tr.last_box is not None else 0.0)
+    if box_height(box) < 0.5 * usual or overlap_of_smaller(box, where)[0, 0] < c.missing_overlap:
+        return False  # a fragment (a hand, a blob's upper body) would shrink the track onto itself
+    return not followed or iou_matrix(box, widened(np.array(followed), c.min_width_share)).max() < c.duplicate_iou

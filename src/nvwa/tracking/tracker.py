@@ -24,7 +24,7 @@ from nvwa.body.observation import BodyObservation
 from nvwa.options import option
 from nvwa.tracking.appearance import appearance_descriptor, appearance_similarity
 from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller
-from nvwa.tracking.crossing import duplicates, slid_onto
+from nvwa.tracking.crossing import duplicates, slid_onto, theirs
 from nvwa.tracking.boxes import at_least_as_big as _at_least_as_big, box_height as _height, centre_distance as _centre_distance
 from nvwa.tracking.boxes import widened as _wide
 from nvwa.tracking.follow_back import FrameHistory
@@ -358,17 +358,6 @@ class PeopleTracker:
         usual = np.array([0.0, 0.0, 0.0, tr.height_px])
         return _wide(_at_least_as_big(_at_least_as_big(tr.kalman.box, tr.last_box, 0.7), usual, 0.7), self.config.min_width_share)
 
-    def _theirs(self, obs: BodyObservation, tr: _Track, where: np.ndarray) -> bool:
-        """Is the pose a check found where ``tr`` lost its person theirs: at least half their usual height,
-        inside ``where`` they were (:meth:`_where`), and not the person another track follows this frame?"""
-        c = self.config
-        box = _wide(obs.box(), c.min_width_share)
-        usual = max(tr.height_px, _height(tr.last_box) if tr.last_box is not None else 0.0)
-        if _height(box) < 0.5 * usual or overlap_of_smaller(box, where)[0, 0] < c.missing_overlap:
-            return False  # a fragment (a hand, a blob's upper body) would shrink the track onto itself
-        followed = [o.observation.box() for o in self._tracks if o.active and o.observation is not None]
-        return not followed or iou_matrix(box, _wide(np.array(followed), c.min_width_share)).max() < c.duplicate_iou
-
     def _find_new_people(self, image: np.ndarray, t: float, proposals: tuple[np.ndarray, np.ndarray],
                          looked: dict | None = None) -> None:
         c = self.config
@@ -394,7 +383,8 @@ class PeopleTracker:
                 if overlap[j] >= c.missing_overlap:
                     probes += 1
                     obs = looked.pop(int(k)) if int(k) in looked else self.body.probe(image, box)
-                    if obs is not None and self._theirs(obs, missing[j], missing_where[j]):
+                    followed = [o.observation.box() for o in self._tracks if o.active and o.observation is not None]
+                    if obs is not None and theirs(obs, missing[j], missing_where[j], followed, c):
                         tr = missing.pop(j)
                         missing_where.pop(j)
                         tr.observation, tr.misses, tr.predicted_iou = obs, 0, float(overlap[j])

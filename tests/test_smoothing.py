@@ -90,13 +90,16 @@ def _reference_one_euro(x, t, cfg, conf=None):
 
 
 @pytest.mark.parametrize("beta", [0.0, 0.7])
-def test_fast_paths_equal_the_written_out_recursion(beta):
-    """beta = 0 on even frames runs as a linear filter (lfilter); otherwise the vectorised loop."""
+@pytest.mark.parametrize("T", [1, 2, 64, 80, 200])  # one frame, a block exactly, a block and a piece, several
+def test_fast_paths_equal_the_written_out_recursion(beta, T):
+    """beta = 0 on even frames runs as a fixed low-pass a block of frames at a time; otherwise the
+    vectorised loop. Both equal the recursion, at a slow and a fast cutoff."""
     rng = np.random.default_rng(3)
-    cfg = OneEuroConfig(min_cutoff=1.5, beta=beta)
-    x = np.cumsum(rng.normal(size=(80, 3)), axis=0)
-    for t in (np.arange(80) / 30, np.cumsum(rng.uniform(0.01, 0.1, 80))):
-        assert np.allclose(one_euro(x, t, cfg), _reference_one_euro(x, t, cfg), atol=1e-12)
+    x = np.cumsum(rng.normal(size=(T, 3)), axis=0)
+    for min_cutoff in (0.05, 1.5, 40.0):
+        cfg = OneEuroConfig(min_cutoff=min_cutoff, beta=beta)
+        for t in (np.arange(T) / 30, np.cumsum(rng.uniform(0.01, 0.1, T))):
+            assert np.allclose(one_euro(x, t, cfg), _reference_one_euro(x, t, cfg), atol=1e-12)
 
 
 def test_many_people_at_once_equal_each_alone():

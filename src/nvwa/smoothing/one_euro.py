@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 from nvwa.rig.segments import Segments
 
@@ -71,16 +70,40 @@ def _confidence_scale(c: np.ndarray) -> np.ndarray:
     return c[:, None] if c.ndim == 1 else c
 
 
+BLOCK = 64  # frames the fixed low-pass takes at once (one matrix product each; the state carried between)
+
+
 def _fixed_low_pass(x: np.ndarray, wc: np.ndarray) -> np.ndarray:
     """The filter with beta = 0 on evenly spaced frames: a fixed first-order low-pass per channel
-    (y_i = y_i-1 + a (x_i - y_i-1), a = wc / (1 + wc)), run by scipy's lfilter instead of a loop."""
+    (y_i = y_i-1 + a (x_i - y_i-1), a = wc / (1 + wc), started at y_0 = x_0), without a loop over frames.
+
+    Within a block of frames each output is a weighted sum of the block's inputs (weights a r^k, r = 1 - a:
+    a lower-triangular matrix, one product for all blocks and channels) plus the state before the block
+    times r^(j+1); only that state is carried from block to block. The same numbers as scipy's lfilter to
+    ~1e-12, as fast, without importing scipy.signal (it pulls in scipy.stats: ~0.5 s of every run's start)."""
+    x = np.asarray(x, dtype=np.float64)
+    T, C = x.shape
     out = np.empty_like(x)
-    for a in np.unique(wc):
-        cols = np.flatnonzero(wc == a)
-        alpha = a / (1.0 + a)
-        y0 = x[0, cols]
-        # started at y_0 = x_0: the initial state that makes the first output x_0 exactly
-        out[:, cols] = lfilter([alpha], [1.0, alpha - 1.0], x[:, cols], axis=0, zi=((1 - alpha) * y0)[None])[0]
+    if T == 0:
+        return out
+    n = -(-T // BLOCK)
+    j = np.arange(BLOCK)
+    lag = j[:, None] - j[None, :]
+    for w in np.unique(wc):
+        cols = np.flatnonzero(wc == w)
+        alpha = w / (1.0 + w)
+        r = 1.0 - alpha
+        within = np.where(lag >= 0, alpha * r ** np.maximum(lag, 0), 0.0)
+        blocks = np.zeros((len(cols), n * BLOCK))
+        blocks[:, :T] = x[:, cols].T
+        # one product per channel (a stack of them), so a channel's numbers never depend on the others beside it
+        y = blocks.reshape(len(cols), n, BLOCK) @ within.T
+        carried = r ** (j + 1)
+        state = x[0, cols]  # a state of x_0 before the first frame makes y_0 = x_0
+        for k in range(n):
+            y[:, k] += state[:, None] * carried
+            state = y[:, k, -1]
+        out[:, cols] = y.reshape(len(cols), n * BLOCK)[:, :T].T
     return out
 
 
@@ -155,7 +178,7 @@ def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroCon
     runs once over the longest series' steps with every series still running side by side, so its
     per-step cost is paid once for all of them; what does not depend on the signal is computed once
     per direction, and the passes share two buffers. Series one_euro would run as a fixed low-pass
-    (beta 0, no confidence, even frames) run as one, by lfilter, side by side with those of the same step."""
+    (beta 0, no confidence, even frames) run as one fixed low-pass, side by side with those of the same step."""
     xs = [np.asarray(x, dtype=np.float64) for x in xs]
     xs = [x[:, None] if x.ndim == 1 else x for x in xs]
     ts = [np.asarray(t, dtype=np.float64) for t in ts]
@@ -168,7 +191,7 @@ def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroCon
         return results
     params = _channel_params(config, xs[todo[0]].shape[1])
     directions = (False, True) if zero_lag else (False,)
-    # beta = 0, no confidence, even frames: a fixed low-pass (as one_euro runs it), by lfilter
+    # beta = 0, no confidence, even frames: a fixed low-pass (as one_euro runs it)
     steps = {k: [_even_step(ts[k], reverse) for reverse in directions] for k in todo} if not params[1].any() else {}
     even = [k for k in todo if confs[k] is None and None not in steps.get(k, [None])]
     for k, o in zip(even, _even_low_passes([xs[k] for k in even], [steps[k] for k in even], params[0], directions, passes if zero_lag else 1)):
@@ -216,7 +239,7 @@ def _even_low_passes(xs: list[np.ndarray], steps: list[list[float]], min_cutoff:
 
 def _even_low_pass(xs: list[np.ndarray], steps: list[float], min_cutoff: np.ndarray, reverse: bool) -> list[np.ndarray]:
     """One pass (backward when ``reverse``) of :func:`_fixed_low_pass` over each series, the series that
-    share a step side by side in one lfilter call (each column filtered on its own, as alone)."""
+    share a step side by side in one fixed low-pass (each column filtered on its own, as alone)."""
     out = [None] * len(xs)
     for step in dict.fromkeys(steps):
         group = [k for k, s in enumerate(steps) if s == step]

@@ -318,3 +318,25 @@ def test_someone_followed_back_to_the_edge_of_the_picture_is_looked_at_ungreyed_
     for pose in back:
         box = pose.box()
         assert box[3] - box[1] > 50 and box[2] > 200  # her whole height, at the right edge (x 240 here)
+
+
+def test_mediapipe_is_imported_without_pyplot_until_something_uses_it():
+    """MediaPipe's drawing helpers import matplotlib's pyplot (0.44 s) for a function we never call: it
+    is loaded only when used, and is then the real module (checked in a fresh process: this one may have
+    pyplot already)."""
+    import subprocess
+    import sys
+
+    code = """if True:
+        import sys
+        from nvwa.body.mediapipe_import import import_mediapipe
+        mp, vision, BaseOptions = import_mediapipe()
+        assert vision.PoseLandmarker and BaseOptions
+        assert type(sys.modules["matplotlib.pyplot"]).__name__ == "_Deferred", "pyplot was loaded"
+        from mediapipe.tasks.python.vision import drawing_utils
+        figure = drawing_utils.plt.figure  # the first use loads it
+        import matplotlib.pyplot as plt
+        assert type(plt).__name__ == "module" and plt.figure is figure and sys.modules["matplotlib.pyplot"] is plt
+    """
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]

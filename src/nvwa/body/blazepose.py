@@ -116,9 +116,9 @@ class BlazePoseBody:
         # MediaPipe's native logging (glog) prints per-graph warnings to stderr; keep it to errors.
         os.environ.setdefault("GLOG_minloglevel", "2")
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import mediapipe as mp  # heavy: only when this backend is chosen
-        from mediapipe.tasks.python import vision
-        from mediapipe.tasks.python.core.base_options import BaseOptions
+        from nvwa.body.mediapipe_import import import_mediapipe
+
+        mp, vision, BaseOptions = import_mediapipe()  # heavy: only when this backend is chosen
 
         self._mp = mp
         self._vision = vision

@@ -29,7 +29,13 @@ $(MODELS_DIR)/pose_landmarker_full.task: $(STAMP)
 $(MODELS_DIR)/person_detector.any_canvas.onnx: $(MODELS_DIR)/pose_landmarker_full.task
 	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)"
 
-model: $(MODELS_DIR)/pose_landmarker_full.task $(MODELS_DIR)/person_detector.any_canvas.onnx
+# the bundle whose network draws no segmentation mask, read by every run instead of rewriting the network
+# (models folders fetched before it existed get it from here, as above)
+$(MODELS_DIR)/pose_landmarker_full.blank_mask.task: $(MODELS_DIR)/person_detector.any_canvas.onnx
+	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)"
+
+model: $(MODELS_DIR)/pose_landmarker_full.task $(MODELS_DIR)/person_detector.any_canvas.onnx \
+       $(MODELS_DIR)/pose_landmarker_full.blank_mask.task
 
 # The Khronos glTF validator and stock three.js (npm) that the export and player tests open every GLB with;
 # skipped, with a note, without npm.

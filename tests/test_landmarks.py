@@ -340,3 +340,41 @@ def test_mediapipe_is_imported_without_pyplot_until_something_uses_it():
     """
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
+
+
+@pytest.mark.model
+def test_the_bundle_without_its_mask_is_read_from_the_copy_fetch_wrote_only_where_it_is_verified(models_dir, tmp_path):
+    """`nvwa models fetch` writes the maskless bundle beside the bundle (each run reads it instead of
+    rewriting the network): the same bytes as made in memory; a copy that fails its own checksum, one
+    recorded from another bundle, or one left from before the bundle changed is not used."""
+    import json
+    import shutil
+
+    from nvwa.body.landmarks import bundle_without_mask, task_with_blank_mask
+    from nvwa.models import blazepose_task_path
+    from nvwa.models.fetch import write_blank_mask_task
+    from nvwa.models.store import blank_mask_task_bytes
+
+    bundle = tmp_path / "pose_landmarker_full.task"
+    shutil.copy(blazepose_task_path(models_dir), bundle)
+    made = task_with_blank_mask(bundle.read_bytes())
+    assert blank_mask_task_bytes(bundle) is None  # nothing written yet
+    copy = write_blank_mask_task(bundle)
+    assert copy.name == "pose_landmarker_full.blank_mask.task" and copy.read_bytes() == made
+    assert blank_mask_task_bytes(bundle) == made and bundle_without_mask(bundle) == made
+    manifest = tmp_path / "manifest.json"
+    recorded = manifest.read_text()
+
+    data = bytearray(copy.read_bytes())
+    data[len(data) // 2] ^= 1  # a damaged copy
+    copy.write_bytes(bytes(data))
+    assert blank_mask_task_bytes(bundle) is None and bundle_without_mask(bundle) == made
+    write_blank_mask_task(bundle)
+    entry = json.loads(recorded)
+    entry[copy.name]["source_sha256"] = "0" * 64  # recorded as made from another bundle
+    manifest.write_text(json.dumps(entry))
+    assert blank_mask_task_bytes(bundle) is None
+    manifest.write_text(recorded)
+    assert blank_mask_task_bytes(bundle) == made
+    bundle.write_bytes(bundle.read_bytes() + b"\0")  # the bundle replaced after the copy was made
+    assert blank_mask_task_bytes(bundle) is None

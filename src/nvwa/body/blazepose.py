@@ -11,7 +11,6 @@ the landmarks), which finds a person turned any way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import os
 import sys
@@ -22,7 +21,7 @@ import cv2
 import numpy as np
 
 from nvwa.body.keypoints import UPRIGHT_DEG, turned_over
-from nvwa.body.landmarks import LandmarkNetwork, Region, task_with_blank_mask
+from nvwa.body.landmarks import LandmarkNetwork, Region, bundle_without_mask
 from nvwa.body.observation import BodyObservation
 from nvwa.tracking.boxes import iou_matrix
 
@@ -123,7 +122,7 @@ class BlazePoseBody:
         self._mp = mp
         self._vision = vision
         self.config = config
-        self._model_bytes = task_with_blank_mask(Path(config.task_path).read_bytes())  # no mask is used
+        self._model_bytes = bundle_without_mask(config.task_path)  # no mask is used
         self._base_options = lambda: BaseOptions(model_asset_buffer=self._model_bytes)
         self._prober = self._create(vision.RunningMode.IMAGE, num_poses=1)
         self._finder = self._create(vision.RunningMode.IMAGE, num_poses=config.find_max_people)

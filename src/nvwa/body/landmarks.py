@@ -180,13 +180,23 @@ def with_blank_mask(model: bytes) -> bytes:
 
 def task_with_blank_mask(task: bytes) -> bytes:
     """A MediaPipe ``pose_landmarker_*.task`` bundle (a zip of the detector and the landmark network) whose
-    network draws no segmentation mask (:func:`with_blank_mask`); the detector is as it was."""
+    network draws no segmentation mask (:func:`with_blank_mask`); the detector is as it was. The same bytes
+    for the same bundle (each member keeps its own date, not the time it was written)."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(task)) as z, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as bundle:
-        for name in z.namelist():
-            data = z.read(name)
-            bundle.writestr(name, with_blank_mask(data) if name == LANDMARK_NETWORK else data)
+        for member in z.infolist():
+            data = z.read(member)
+            bundle.writestr(zipfile.ZipInfo(member.filename, member.date_time),
+                            with_blank_mask(data) if member.filename == LANDMARK_NETWORK else data)
     return out.getvalue()
+
+
+def bundle_without_mask(task_path: str | Path) -> bytes:
+    """The bundle at ``task_path`` with its network's mask blanked: the copy ``nvwa models fetch`` wrote
+    beside it where that is verified (:func:`nvwa.models.store.blank_mask_task_bytes`), else made now."""
+    from nvwa.models.store import blank_mask_task_bytes
+
+    return blank_mask_task_bytes(task_path) or task_with_blank_mask(Path(task_path).read_bytes())
 
 
 class LandmarkNetwork:

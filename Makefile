@@ -21,18 +21,20 @@ setup: $(STAMP)
 # The only step that downloads: the mediapipe 0.10.21 wheel, whose models become the .task bundle, kept in
 # the user's data dir (found by every nvwa command from any folder; NVWA_MODELS_DIR overrides it).
 MODELS_DIR ?= $(or $(NVWA_MODELS_DIR),$(or $(XDG_DATA_HOME),$(HOME)/.local/share)/nvwa/models)
+# Each rule touches its file once fetch has checked it (fetch leaves a verified file as it is), so a later
+# make does not run fetch again for a file older than the one it follows.
 $(MODELS_DIR)/pose_landmarker_full.task: $(STAMP)
-	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)"
+	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)" && touch $@
 
 # the person detector's copy with its canvas size freed, made by the same command (models folders fetched
 # before it existed get it from here; after the bundle's rule, so `make -j` never runs two fetches at once)
 $(MODELS_DIR)/person_detector.any_canvas.onnx: $(MODELS_DIR)/pose_landmarker_full.task
-	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)"
+	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)" && touch $@
 
 # the bundle whose network draws no segmentation mask, read by every run instead of rewriting the network
 # (models folders fetched before it existed get it from here, as above)
 $(MODELS_DIR)/pose_landmarker_full.blank_mask.task: $(MODELS_DIR)/person_detector.any_canvas.onnx
-	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)"
+	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)" && touch $@
 
 model: $(MODELS_DIR)/pose_landmarker_full.task $(MODELS_DIR)/person_detector.any_canvas.onnx \
        $(MODELS_DIR)/pose_landmarker_full.blank_mask.task

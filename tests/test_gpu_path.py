@@ -6,7 +6,6 @@ object ids, so id carrying, batching, units and the identity lock are checked fo
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -14,7 +13,6 @@ import numpy as np
 import pytest
 
 from conftest import make_video
-from nvwa.body.keypoints import M
 from nvwa.body.sam3d_body import SAM3DBodyBackend
 from nvwa.errors import InputError, ModelMissingError
 from nvwa.occlusion import OcclusionConfig, OcclusionHandler, occluded_spans

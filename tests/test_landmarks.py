@@ -321,9 +321,9 @@ def test_someone_followed_back_to_the_edge_of_the_picture_is_looked_at_ungreyed_
 
 
 def test_mediapipe_is_imported_without_pyplot_until_something_uses_it():
-    """MediaPipe's drawing helpers import matplotlib's pyplot (0.44 s) for a function we never call: it
-    is loaded only when used, and is then the real module (checked in a fresh process: this one may have
-    pyplot already)."""
+    """MediaPipe's drawing helpers import matplotlib's pyplot (0.3-0.44 s) for a function we never call: it
+    is loaded only when used, and then is the real module, for them and for anyone importing it after
+    (checked in a fresh process: this one may have pyplot already)."""
     import subprocess
     import sys
 
@@ -332,11 +332,13 @@ def test_mediapipe_is_imported_without_pyplot_until_something_uses_it():
         from nvwa.body.mediapipe_import import import_mediapipe
         mp, vision, BaseOptions = import_mediapipe()
         assert vision.PoseLandmarker and BaseOptions
-        assert type(sys.modules["matplotlib.pyplot"]).__name__ == "_Deferred", "pyplot was loaded"
+        assert "matplotlib.pyplot" not in sys.modules, "pyplot was loaded"
         from mediapipe.tasks.python.vision import drawing_utils
-        figure = drawing_utils.plt.figure  # the first use loads it
-        import matplotlib.pyplot as plt
-        assert type(plt).__name__ == "module" and plt.figure is figure and sys.modules["matplotlib.pyplot"] is plt
+        import matplotlib.pyplot as plt  # someone else's import: the real module, whole
+        assert type(plt).__name__ == "module" and "figure" in dir(plt) and sys.modules["matplotlib.pyplot"] is plt
+        assert drawing_utils.plt.figure is plt.figure  # the helpers' stand-in hands on the real names
+        from matplotlib.pyplot import savefig
+        assert savefig is plt.savefig
     """
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
@@ -346,7 +348,8 @@ def test_mediapipe_is_imported_without_pyplot_until_something_uses_it():
 def test_the_bundle_without_its_mask_is_read_from_the_copy_fetch_wrote_only_where_it_is_verified(models_dir, tmp_path):
     """`nvwa models fetch` writes the maskless bundle beside the bundle (each run reads it instead of
     rewriting the network): the same bytes as made in memory; a copy that fails its own checksum, one
-    recorded from another bundle, or one left from before the bundle changed is not used."""
+    recorded from another bundle or by an older rewrite, one whose manifest cannot be read, or one left
+    from before the bundle changed is not used."""
     import json
     import shutil
 
@@ -374,6 +377,12 @@ def test_the_bundle_without_its_mask_is_read_from_the_copy_fetch_wrote_only_wher
     entry[copy.name]["source_sha256"] = "0" * 64  # recorded as made from another bundle
     manifest.write_text(json.dumps(entry))
     assert blank_mask_task_bytes(bundle) is None
+    entry = json.loads(recorded)
+    entry[copy.name]["rewrite"] -= 1  # made by an older version of the rewrite
+    manifest.write_text(json.dumps(entry))
+    assert blank_mask_task_bytes(bundle) is None
+    manifest.write_text("[not, json")  # a manifest that cannot be read
+    assert blank_mask_task_bytes(bundle) is None and bundle_without_mask(bundle) == made
     manifest.write_text(recorded)
     assert blank_mask_task_bytes(bundle) == made
     bundle.write_bytes(bundle.read_bytes() + b"\0")  # the bundle replaced after the copy was made

@@ -152,7 +152,8 @@ def test_our_viewer_draws_everyone_present_from_any_start(clip, clips, site, bro
         return pg
 
     def shot(pg) -> np.ndarray:
-        pg.wait_for_timeout(80)  # a few frames of its render loop
+        # two frames of its render loop begun after the last change, so the shot shows it
+        pg.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
         # the page's pixels where the canvas is (an element's own screenshot waits for it to hold still: 3x slower)
         png = pg.screenshot(clip=pg.evaluate("(({x, y, width, height}) => ({x, y, width, height}))(document.querySelector('#stage canvas').getBoundingClientRect())"))
         return np.asarray(Image.open(BytesIO(png)).convert("RGB"), dtype=np.int16)
@@ -181,8 +182,10 @@ def test_our_viewer_draws_everyone_present_from_any_start(clip, clips, site, bro
 
         absent = [k for k, pid in enumerate(ids) if not present(person[pid], t)]
         out = {pid: 0 for pid in ids}
-        if absent and hidden(absent):
-            out.update({ids[k]: hidden([k]) for k in absent})
+        together = hidden(absent) if absent else 0
+        if together:  # someone absent is drawn: who (all of them, if none shows alone)
+            alone = {ids[k]: hidden([k]) for k in absent}
+            out.update(alone if any(alone.values()) else {pid: together for pid in alone})
         for k, pid in enumerate(ids):
             if k not in absent:
                 out[pid] = hidden([k]) if in_view(pid) else None

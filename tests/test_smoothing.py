@@ -120,6 +120,22 @@ def test_many_people_at_once_equal_each_alone():
         one_euro_many([np.zeros((3, 1))], [np.array([0.0, 0.2, 0.1])], OneEuroConfig())
 
 
+def test_people_of_different_lengths_at_the_same_rate_get_exactly_what_they_get_alone():
+    """beta = 0 on even frames (the fixed low-pass) for series of one rate side by side, each padded to the
+    longest: every number the same as alone, bit for bit (a block-wise matrix product rounded a short
+    series differently next to a long one)."""
+    rng = np.random.default_rng(8)
+    cfg = OneEuroConfig(min_cutoff=1.7, beta=0.0)
+    lengths = [200, 50, 64, 1, 107, 40]
+    xs = [np.cumsum(rng.normal(size=(n, 5)), axis=0) for n in lengths]
+    ts = [np.arange(n) / 30 for n in lengths]
+    for zero_lag, passes in ((False, 1), (True, 2)):
+        got = one_euro_many(xs, ts, cfg, zero_lag=zero_lag, passes=passes)
+        for x, t, g in zip(xs, ts, got):
+            alone = one_euro_many([x], [t], cfg, zero_lag=zero_lag, passes=passes)[0]
+            assert np.array_equal(g, alone)
+
+
 def test_smoothing_people_together_equals_smoothing_each():
     rng = np.random.default_rng(5)
     motions, ts, confs = [], [], []

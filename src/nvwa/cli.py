@@ -156,7 +156,11 @@ def _blazepose_bundle(models_dir: Path) -> Path:
 
     path = blazepose_task_path(models_dir)
     if blank_mask_task_bytes(path) is None:
-        write_blank_mask_task(path)
+        try:
+            write_blank_mask_task(path)
+        except OSError as e:  # a folder we may read but not write: each run rewrites the network in memory
+            print(f"{path.parent}: the bundle without its mask could not be written ({e.strerror or e}); "
+                  "each run will make it in memory (+0.4 s)", file=sys.stderr)
     return path
 
 

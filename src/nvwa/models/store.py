@@ -77,6 +77,9 @@ def blazepose_task_path(models_dir: str | os.PathLike | None = None, *, verify: 
     return path
 
 
+BLANK_MASK_REWRITE = 1  # the version of the rewrite a maskless copy was made by (raise it when the rewrite changes)
+
+
 def blank_mask_name(task_path: Path) -> str:
     """The name of a BlazePose bundle's copy without its segmentation mask, beside it."""
     return Path(task_path).stem + ".blank_mask.task"
@@ -85,11 +88,18 @@ def blank_mask_name(task_path: Path) -> str:
 def blank_mask_task_bytes(task_path: str | os.PathLike) -> bytes | None:
     """The copy of the bundle at ``task_path`` whose network draws no mask, as ``nvwa models fetch`` wrote
     it beside that bundle: its bytes where its folder's manifest records it as made from this very bundle
-    (checksum) and the copy still matches its own recorded checksum; else None (then it is made in memory)."""
+    (checksum) by this version of the rewrite and the copy still matches its own recorded checksum; else
+    None (then it is made in memory)."""
     task_path = Path(task_path)
     copy = task_path.parent / blank_mask_name(task_path)
-    entry = read_manifest(task_path.parent).get(copy.name, {}) if copy.exists() else {}
-    if not entry.get("sha256") or entry.get("source_sha256") != sha256_file(task_path):
+    if not copy.exists():
+        return None
+    try:
+        entry = read_manifest(task_path.parent).get(copy.name, {})
+    except (ValueError, AttributeError, OSError):  # a manifest that is not ours to read: no copy
+        return None
+    if not isinstance(entry, dict) or entry.get("rewrite") != BLANK_MASK_REWRITE or not entry.get("sha256") \
+            or entry.get("source_sha256") != sha256_file(task_path):
         return None
     data = copy.read_bytes()
     return data if hashlib.sha256(data).hexdigest() == entry["sha256"] else None

@@ -70,40 +70,31 @@ def _confidence_scale(c: np.ndarray) -> np.ndarray:
     return c[:, None] if c.ndim == 1 else c
 
 
-BLOCK = 64  # frames the fixed low-pass takes at once (one matrix product each; the state carried between)
-
-
 def _fixed_low_pass(x: np.ndarray, wc: np.ndarray) -> np.ndarray:
     """The filter with beta = 0 on evenly spaced frames: a fixed first-order low-pass per channel
     (y_i = y_i-1 + a (x_i - y_i-1), a = wc / (1 + wc), started at y_0 = x_0), without a loop over frames.
 
-    Within a block of frames each output is a weighted sum of the block's inputs (weights a r^k, r = 1 - a:
-    a lower-triangular matrix, one product for all blocks and channels) plus the state before the block
-    times r^(j+1); only that state is carried from block to block. The same numbers as scipy's lfilter to
-    ~1e-12, as fast, without importing scipy.signal (it pulls in scipy.stats: ~0.5 s of every run's start)."""
+    y_i is the sum over k of r^k z_(i-k) (r = 1 - a; z_0 = x_0, z_i = a x_i), summed by doubling: after the
+    step with distance d, each y_i holds the terms up to 2d - 1 back (ceil(log2 T) elementwise steps). Each
+    number is made by the same operations whatever else is filtered beside it (other channels, or series
+    padded to a longer one: frames only ever take from earlier ones), so a person smoothed with others
+    gets exactly what they get alone. The same numbers as scipy's lfilter to ~1e-14, without importing
+    scipy.signal (it pulls in scipy.stats: ~0.5 s of every run's start)."""
     x = np.asarray(x, dtype=np.float64)
-    T, C = x.shape
     out = np.empty_like(x)
-    if T == 0:
+    if len(x) == 0:
         return out
-    n = -(-T // BLOCK)
-    j = np.arange(BLOCK)
-    lag = j[:, None] - j[None, :]
     for w in np.unique(wc):
         cols = np.flatnonzero(wc == w)
         alpha = w / (1.0 + w)
         r = 1.0 - alpha
-        within = np.where(lag >= 0, alpha * r ** np.maximum(lag, 0), 0.0)
-        blocks = np.zeros((len(cols), n * BLOCK))
-        blocks[:, :T] = x[:, cols].T
-        # one product per channel (a stack of them), so a channel's numbers never depend on the others beside it
-        y = blocks.reshape(len(cols), n, BLOCK) @ within.T
-        carried = r ** (j + 1)
-        state = x[0, cols]  # a state of x_0 before the first frame makes y_0 = x_0
-        for k in range(n):
-            y[:, k] += state[:, None] * carried
-            state = y[:, k, -1]
-        out[:, cols] = y.reshape(len(cols), n * BLOCK)[:, :T].T
+        y = alpha * x[:, cols]
+        y[0] = x[0, cols]
+        d = 1
+        while d < len(y):
+            y[d:] = y[d:] + r ** d * y[:-d]  # the right side is read whole before it is written
+            d *= 2
+        out[:, cols] = y
     return out
 
 

@@ -32,6 +32,7 @@ from nvwa.smoothing import SMOOTHING_PRESETS
 from nvwa.timing import StageTimer, timed
 from nvwa.tracking import PeopleTracker
 from nvwa.tracking.proposals import HogProposer
+from nvwa.tracking.reid import joined_ids
 from nvwa.tracking.boxes import share_inside
 from nvwa.tracking.scenery import MovingBlobs, SceneryFrames, without_scenery
 from nvwa.video import DecodeStats, iter_frames, probe_video, read_ahead
@@ -166,6 +167,19 @@ class _PersonFrames:
             self.shape_params.append(obs.params["shape_params"])
             self.model_params.append(obs.params["mhr_model_params"])
 
+    def join(self, later: _PersonFrames) -> None:
+        """A later track's frames, found to be this person's (a late re-identification), after these:
+        where both have a frame (the later one followed back into this one's last), this one's is kept."""
+        mine = set(self.frame_index)
+        keep = [i for i, f in enumerate(later.frame_index) if f not in mine]
+        order = np.argsort(self.frame_index + [later.frame_index[i] for i in keep], kind="stable")
+        for name, values in vars(self).items():
+            if name == "colour_samples" or not values:
+                setattr(self, name, values + getattr(later, name))
+            else:
+                both = values + [getattr(later, name)[i] for i in keep]
+                setattr(self, name, [both[i] for i in order])
+
     def observations(self, person_id: int) -> PersonObservations:
         from nvwa.body.colours import person_colours
 
@@ -299,6 +313,9 @@ class Pipeline:
             frames.close()
             if video is not None:
                 video.close()
+        for later, first in joined_ids(getattr(tracker, "joined", [])).items():
+            if later in people:
+                people[first].join(people.pop(later))
         persons, mesh_faces = self._persons(people, timer)
         persons, reach = without_scenery(persons, scenery, self._reach(info))
         obs_stats = {"frames": stats.yielded, "decoded_frames": stats.decoded, "skipped_corrupt_frames": stats.skipped_corrupt,

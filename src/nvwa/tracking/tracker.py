@@ -22,12 +22,13 @@ import numpy as np
 
 from nvwa.body.observation import BodyObservation
 from nvwa.options import option
-from nvwa.tracking.appearance import appearance_descriptor, appearance_similarity
+from nvwa.tracking.appearance import appearance_descriptor
 from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller
 from nvwa.tracking.crossing import duplicates, slid_onto, theirs
 from nvwa.tracking.boxes import at_least_as_big as _at_least_as_big, box_height as _height, centre_distance as _centre_distance
 from nvwa.tracking.boxes import widened as _wide
 from nvwa.tracking.follow_back import FrameHistory
+from nvwa.tracking.reid import most_similar, within_reach
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class TrackerConfig:
     lost_after_s: float = 0.4  # seconds without a pose before a track is lost (the body model forgets them)
     reid_window_s: float = 5.0  # seconds a lost track waits to be re-identified
     reid_min_similarity: float = 0.55  # appearance similarity (0..1) needed to re-identify
+    late_reid_s: float = 1.5  # a new track is compared again as its colours settle, this long (s): a person found
+    # half hidden (legs under a sign) may be the one lost there just before (0: only on first sight)
     handover_s: float = 0.5  # a person found this soon after the only track within reach lost its pose ...
     handover_min_similarity: float = 0.3  # ... needs only this similarity to be that track's
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
@@ -92,6 +95,7 @@ class _Track:
     misses: int = 0  # frames in a row without a pose
     height_px: float = 0.0  # running mean of the person's box height: their size, even when crouched or cut
     found_s: float = 0.0  # when the track began
+    first_box: np.ndarray | None = None  # where (xyxy px)
     before: list = field(default_factory=list)  # [(frame number, pose)] followed back from where it began, not yet handed on
 
 
@@ -111,6 +115,7 @@ class PeopleTracker:
         self._frame_no = 0
         self._last_pass: tuple[int, float] | None = None  # the frame number and time of the last scheduled detector pass
         self.reidentified = 0  # how many times a lost track came back under its old id
+        self.joined: list[tuple[int, int]] = []  # (a young track's id, the lost track's it was found to be), in order
         self.crossings_untangled = 0  # poses handed back to the track whose person they show, from one that slid onto them
         # Detectors fire again and again on the same static clutter (a pole, a bush); a pose check
         # that found nobody there is remembered so it is not paid for every pass.
@@ -319,6 +324,18 @@ class PeopleTracker:
             desc = appearance_descriptor(image, tr.observation)
             if desc is not None:
                 tr.appearance = desc if tr.appearance is None else 0.8 * tr.appearance + 0.2 * desc
+                if tr.hits > 1 and tr.first_box is not None and t - tr.found_s <= self.config.late_reid_s:
+                    self._join_late(tr, desc)
+
+    def _join_late(self, tr: _Track, desc: np.ndarray) -> None:
+        """A young track whose colours, as they settle, are a track's lost within reach before it began:
+        the same person (``joined``); the lost track is not looked for again."""
+        lost = most_similar(within_reach(self._tracks, tr.first_box, tr.found_s, [desc, tr.appearance], self.config,
+                                         lost_before_s=tr.found_s), self.config.reid_min_similarity)
+        if lost is not None:
+            self.joined.append((tr.track_id, lost.track_id))
+            self._tracks.remove(lost)
+            self.reidentified += 1
 
     def _lose(self, tr: _Track) -> None:
         tr.active = False
@@ -410,23 +427,10 @@ class PeopleTracker:
         c = self.config
         desc = appearance_descriptor(image, obs)
         box = obs.box()
-        centre = (box[:2] + box[2:]) / 2
-        height = max(box[3] - box[1], 1.0)
-        best, best_sim, near = None, c.reid_min_similarity, []
-        for tr in self._tracks:
-            # a lost track, or an active one that found nobody this frame (a jump or a fall outruns the
-            # crop before the track is given up): the person found here may be theirs
-            if (tr.active and tr.observation is not None) or tr.appearance is None or desc is None:
-                continue
-            gap = t - tr.last_seen_s
-            last = tr.last_box if tr.last_box is not None else tr.kalman.box
-            reach = max(height, tr.height_px) * (1.0 + c.reid_speed_heights_per_s * gap)
-            if np.linalg.norm((last[:2] + last[2:]) / 2 - centre) > reach:
-                continue
-            sim = appearance_similarity(tr.appearance, desc)
-            near.append((tr, sim, gap))
-            if sim > best_sim:
-                best, best_sim = tr, sim
+        # a lost track, or an active one that found nobody this frame (a jump or a fall outruns the crop
+        # before the track is given up): the person found here may be theirs
+        near = within_reach(self._tracks, box, t, [desc], c)
+        best = most_similar(near, c.reid_min_similarity)
         just = [n for n in near if n[2] <= c.handover_s]  # (a track lost seconds ago, far off, is no rival)
         if best is None and len(just) == 1 and just[0][1] >= c.handover_min_similarity:
             # the only person who just vanished within reach (a jump, a landing in a crouch: their colours
@@ -441,7 +445,7 @@ class PeopleTracker:
             self.reidentified += 1
             tr = best
         else:
-            tr = _Track(self._next_id, BoxKalman(box, t), t, found_s=t)
+            tr = _Track(self._next_id, BoxKalman(box, t), t, found_s=t, first_box=box)
             self._next_id += 1
             self._tracks.append(tr)
             if c.follow_back_s > 0 and hasattr(self.body, "follow_back"):

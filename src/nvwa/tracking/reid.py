@@ -1,0 +1,62 @@
+"""Who a newly found person may be: the tracks lost within reach of where they were found.
+
+Used twice: when a person is found (their first look against each lost track's colours), and again
+while their track is young (``TrackerConfig.late_reid_s``), where a person first seen half hidden (legs
+under a sign, a head behind someone) shows their colours only once they step out: compared then, they
+are found to be the person lost there a moment before they were found, not a newcomer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nvwa.tracking.appearance import appearance_similarity
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return (np.asarray(box[:2]) + np.asarray(box[2:])) / 2
+
+
+def within_reach(tracks, box: np.ndarray, t: float, descriptors: list, config, *, lost_before_s: float | None = None) -> list:
+    """(track, similarity, gap s) for each track that may be the person found at ``box`` (xyxy px) at
+    time ``t`` (s): a track that is lost, or active with no pose this frame, with colours, whose last box
+    is within the distance a person walks in the gap (``reid_speed_heights_per_s`` body heights a
+    second, plus one). ``descriptors``: the person's appearance descriptors (None entries skipped); the
+    similarity is the best of them. ``lost_before_s``: only tracks lost before then (a young track's
+    start: someone seen while it was is someone else)."""
+    descriptors = [d for d in descriptors if d is not None]
+    height = max(float(box[3] - box[1]), 1.0)
+    near = []
+    for tr in tracks:
+        if (tr.active and tr.observation is not None) or tr.appearance is None or not descriptors:
+            continue
+        if lost_before_s is not None and (tr.active or tr.last_seen_s >= lost_before_s):
+            continue
+        gap = t - tr.last_seen_s
+        last = tr.last_box if tr.last_box is not None else tr.kalman.box
+        reach = max(height, tr.height_px) * (1.0 + config.reid_speed_heights_per_s * gap)
+        if np.linalg.norm(_centre(last) - _centre(box)) > reach:
+            continue
+        near.append((tr, max(appearance_similarity(tr.appearance, d) for d in descriptors), gap))
+    return near
+
+
+def most_similar(near: list, min_similarity: float):
+    """The track of ``within_reach``'s list most like the person, if more than ``min_similarity``, else None."""
+    best, sim = max(((n[0], n[1]) for n in near), key=lambda n: n[1], default=(None, 0.0))
+    return best if sim > min_similarity else None
+
+
+def joined_ids(joined: list[tuple[int, int]]) -> dict[int, int]:
+    """(later id, earlier id) pairs, in the order they were found -> each later id's first id (a person
+    lost twice and found late twice is one person: 47 -> 37 -> 35 gives 47 and 37 -> 35)."""
+    first: dict[int, int] = {}
+    for later, earlier in joined:
+        first[later] = first.get(earlier, earlier)
+    for later in first:  # a later id joined to one that was itself joined after it
+        while first[later] in first:
+            first[later] = first[first[later]]
+    return first
+
+
+__all__ = ["within_reach", "most_similar", "joined_ids"]

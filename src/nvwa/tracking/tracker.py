@@ -42,8 +42,8 @@ class TrackerConfig:
     lost_after_s: float = 0.4  # seconds without a pose before a track is lost (the body model forgets them)
     reid_window_s: float = 5.0  # seconds a lost track waits to be re-identified
     reid_min_similarity: float = 0.55  # appearance similarity (0..1) needed to re-identify
-    late_reid_s: float = 1.5  # a new track is compared again as its colours settle, this long (s): a person found
-    # half hidden (legs under a sign) may be the one lost there just before (0: only on first sight)
+    late_reid_s: float = 1.5  # a new track's colours are compared again as they settle, this long (s): most like one
+    # track lost within reach before it began, twice in a row, they are that person (legs under a sign; 0: off)
     handover_s: float = 0.5  # a person found this soon after the only track within reach lost its pose ...
     handover_min_similarity: float = 0.3  # ... needs only this similarity to be that track's
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
@@ -96,6 +96,7 @@ class _Track:
     height_px: float = 0.0  # running mean of the person's box height: their size, even when crouched or cut
     found_s: float = 0.0  # when the track began
     first_box: np.ndarray | None = None  # where (xyxy px)
+    late_match: _Track | None = None  # the lost track its last look was most like (its next too: joined)
     before: list = field(default_factory=list)  # [(frame number, pose)] followed back from where it began, not yet handed on
 
 
@@ -328,14 +329,16 @@ class PeopleTracker:
                     self._join_late(tr, desc)
 
     def _join_late(self, tr: _Track, desc: np.ndarray) -> None:
-        """A young track whose colours, as they settle, are a track's lost within reach before it began:
-        the same person (``joined``); the lost track is not looked for again."""
-        lost = most_similar(within_reach(self._tracks, tr.first_box, tr.found_s, [desc, tr.appearance], self.config,
+        """A young track whose colours, looked at twice in a row as they settle, are most like the same track
+        lost within reach before it began: the same person (``joined``), not looked for again."""
+        lost = most_similar(within_reach(self._tracks, tr.first_box, tr.found_s, [desc], self.config,
                                          lost_before_s=tr.found_s), self.config.reid_min_similarity)
-        if lost is not None:
-            self.joined.append((tr.track_id, lost.track_id))
-            self._tracks.remove(lost)
-            self.reidentified += 1
+        if lost is None or lost is not tr.late_match:
+            tr.late_match = lost
+            return
+        self.joined.append((tr.track_id, lost.track_id))
+        self._tracks.remove(lost)
+        self.reidentified += 1
 
     def _lose(self, tr: _Track) -> None:
         tr.active = False

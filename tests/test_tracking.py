@@ -518,10 +518,31 @@ def test_a_person_found_half_hidden_is_the_one_lost_there_once_their_colours_sho
     for image, _, pose in looks:
         assert appearance_similarity(lost.appearance, appearance_descriptor(image, pose)) > 0.65
     _look(tracker, young, looks[0])
-    assert tracker.joined == [] and young.late_match is lost
+    assert tracker.joined == [] and young.late_match[0] is lost
     _look(tracker, young, looks[1], hits=10)
     assert tracker.joined == [(37, 35)] and tracker.reidentified == 1
     assert tracker._tracks == [young] and young.active
+
+
+def test_a_young_track_is_joined_once_and_two_looks_a_moment_apart_are_one():
+    """Once joined, the young track is not looked at again: two more looks most like a second lost track
+    (her colours, another id) add nothing. Two looks 0.1 s apart (a 30-fps video's colour samples are
+    0.17 s apart) are nearly one look: the later of the two that decides is one 0.4 s or more on."""
+    import copy
+    from dataclasses import replace
+
+    tracker, young, lost, looks = _behind_sign(late_reid_s=3.0)
+    (a, ta, pa), (b, tb, pb) = looks
+    _look(tracker, young, looks[0])
+    _look(tracker, young, (b, ta + 0.1, pb), hits=10)
+    assert tracker.joined == [] and young.late_match == (lost, ta)  # too soon: the first look still stands
+    _look(tracker, young, looks[1], hits=15)
+    assert tracker.joined == [(37, 35)]
+    other = replace(copy.copy(lost), track_id=36)
+    tracker._tracks.append(other)
+    _look(tracker, young, (a, tb + 0.5, pa), hits=20)
+    _look(tracker, young, (b, tb + 1.0, pb), hits=25)
+    assert tracker.joined == [(37, 35)] and tracker.reidentified == 1 and other in tracker._tracks
 
 
 @pytest.mark.parametrize("case", ["late_reid_off", "too_old", "lost_after_found", "other_colours", "out_of_reach",
@@ -533,8 +554,9 @@ def test_a_young_track_is_not_joined_to_someone_else(case):
     gap (its last box 400 px away); frames with no colour sample; and her look before the second most like
     another lost track (one look alone is not enough)."""
     tracker, young, lost, looks = _behind_sign(**({"late_reid_s": 0.0} if case == "late_reid_off" else {}))
-    if case == "too_old":
+    if case == "too_old":  # (the lost track lost before it began, and within reach)
         young.found_s = looks[0][1] - tracker.config.late_reid_s - 0.1
+        lost.last_seen_s = young.found_s - 0.6
     elif case == "lost_after_found":
         lost.last_seen_s = young.found_s + 0.1
     elif case == "other_colours":
@@ -542,7 +564,7 @@ def test_a_young_track_is_not_joined_to_someone_else(case):
     elif case == "out_of_reach":
         lost.last_box = lost.last_box + np.array([-400.0, 0.0, -400.0, 0.0])
     if case == "second_look_elsewhere":
-        young.late_match = object()  # her look before this one was most like another lost track
+        young.late_match = (object(), looks[0][1])  # her look before this one was most like another lost track
     else:
         _look(tracker, young, looks[0], hits=6 if case == "not_on_update" else None)
     _look(tracker, young, looks[1], hits=11 if case == "not_on_update" else 10)
@@ -570,9 +592,10 @@ def test_ids_joined_late_resolve_to_the_first_and_their_frames_merge_in_order():
             rec.add(SimpleNamespace(index=i, timestamp_s=i / 10, scale=1.0, image=None), obs)
         return rec
 
-    first, later = frames([10, 11, 12], 1.0), frames([12, 13, 17], 2.0)
+    # the later track followed back into frames the earlier one missed (12, 13) and one it has (14)
+    first, later = frames([10, 11, 14], 1.0), frames([12, 13, 14, 15], 2.0)
     first.join(later)
     p = first.observations(35)
-    assert p.frame_index.tolist() == [10, 11, 12, 13, 17]
-    assert p.keypoints_2d[:, 0, 0].tolist() == [1.0, 1.0, 1.0, 2.0, 2.0]
-    assert np.allclose(p.timestamp_s, p.frame_index / 10) and len(p.visibility) == 5
+    assert p.frame_index.tolist() == [10, 11, 12, 13, 14, 15]
+    assert p.keypoints_2d[:, 0, 0].tolist() == [1.0, 1.0, 2.0, 2.0, 1.0, 2.0]
+    assert np.allclose(p.timestamp_s, p.frame_index / 10) and len(p.visibility) == 6

@@ -170,13 +170,15 @@ class _PersonFrames:
     def join(self, later: _PersonFrames) -> None:
         """A later track's frames, found to be this person's (a late re-identification), after these:
         where both have a frame (the later one followed back into this one's last), this one's is kept."""
-        mine = set(self.frame_index)
+        mine, n, m = set(self.frame_index), len(self.frame_index), len(later.frame_index)
         keep = [i for i, f in enumerate(later.frame_index) if f not in mine]
         order = np.argsort(self.frame_index + [later.frame_index[i] for i in keep], kind="stable")
         for name, values in vars(self).items():
-            if name == "colour_samples" or not values:
+            if name == "colour_samples" or not (values or getattr(later, name)):
                 setattr(self, name, values + getattr(later, name))
             else:
+                if len(values) != n or len(getattr(later, name)) != m:
+                    raise ValueError(f"joining tracks: {name} is not one entry a frame on both")
                 both = values + [getattr(later, name)[i] for i in keep]
                 setattr(self, name, [both[i] for i in order])
 

@@ -48,6 +48,22 @@ def most_similar(near: list, min_similarity: float):
     return best if sim > min_similarity else None
 
 
+def settled_match(tracks, young, desc: np.ndarray, t: float, config):
+    """The lost track a young one is, from its look at time ``t`` (s; its appearance descriptor ``desc``),
+    or None: most like the same track lost within reach before it began, twice in a row, the two looks
+    ``late_reid_apart_s`` apart or more (frames a moment apart are nearly one look: a later one decides).
+    Keeps the young track's last match in ``young.late_match``; once matched, it is not looked at again."""
+    lost = most_similar(within_reach(tracks, young.first_box, young.found_s, [desc], config, lost_before_s=young.found_s),
+                        config.reid_min_similarity)
+    if lost is None or young.late_match is None or lost is not young.late_match[0]:
+        young.late_match = None if lost is None else (lost, t)
+        return None
+    if t - young.late_match[1] < config.late_reid_apart_s - 5e-4:
+        return None
+    young.first_box = young.late_match = None
+    return lost
+
+
 def joined_ids(joined: list[tuple[int, int]]) -> dict[int, int]:
     """(later id, earlier id) pairs, in the order they were found -> each later id's first id (a person
     lost twice and found late twice is one person: 47 -> 37 -> 35 gives 47 and 37 -> 35)."""
@@ -60,4 +76,4 @@ def joined_ids(joined: list[tuple[int, int]]) -> dict[int, int]:
     return first
 
 
-__all__ = ["within_reach", "most_similar", "joined_ids"]
+__all__ = ["within_reach", "most_similar", "settled_match", "joined_ids"]

@@ -28,7 +28,7 @@ from nvwa.tracking.crossing import duplicates, slid_onto, theirs
 from nvwa.tracking.boxes import at_least_as_big as _at_least_as_big, box_height as _height, centre_distance as _centre_distance
 from nvwa.tracking.boxes import widened as _wide
 from nvwa.tracking.follow_back import FrameHistory
-from nvwa.tracking.reid import most_similar, within_reach
+from nvwa.tracking.reid import most_similar, settled_match, within_reach
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class TrackerConfig:
     reid_min_similarity: float = 0.55  # appearance similarity (0..1) needed to re-identify
     late_reid_s: float = 1.5  # a new track's colours are compared again as they settle, this long (s): most like one
     # track lost within reach before it began, twice in a row, they are that person (legs under a sign; 0: off)
+    late_reid_apart_s: float = 0.4  # ... the two looks at least this far apart (s): frames a moment apart are nearly one
     handover_s: float = 0.5  # a person found this soon after the only track within reach lost its pose ...
     handover_min_similarity: float = 0.3  # ... needs only this similarity to be that track's
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
@@ -96,7 +97,7 @@ class _Track:
     height_px: float = 0.0  # running mean of the person's box height: their size, even when crouched or cut
     found_s: float = 0.0  # when the track began
     first_box: np.ndarray | None = None  # where (xyxy px)
-    late_match: _Track | None = None  # the lost track its last look was most like (its next too: joined)
+    late_match: tuple | None = None  # (the lost track its last look was most like, when): its next too, joined
     before: list = field(default_factory=list)  # [(frame number, pose)] followed back from where it began, not yet handed on
 
 
@@ -325,20 +326,12 @@ class PeopleTracker:
             desc = appearance_descriptor(image, tr.observation)
             if desc is not None:
                 tr.appearance = desc if tr.appearance is None else 0.8 * tr.appearance + 0.2 * desc
-                if tr.hits > 1 and tr.first_box is not None and t - tr.found_s <= self.config.late_reid_s:
-                    self._join_late(tr, desc)
-
-    def _join_late(self, tr: _Track, desc: np.ndarray) -> None:
-        """A young track whose colours, looked at twice in a row as they settle, are most like the same track
-        lost within reach before it began: the same person (``joined``), not looked for again."""
-        lost = most_similar(within_reach(self._tracks, tr.first_box, tr.found_s, [desc], self.config,
-                                         lost_before_s=tr.found_s), self.config.reid_min_similarity)
-        if lost is None or lost is not tr.late_match:
-            tr.late_match = lost
-            return
-        self.joined.append((tr.track_id, lost.track_id))
-        self._tracks.remove(lost)
-        self.reidentified += 1
+                if tr.hits > 1 and tr.first_box is not None and t - tr.found_s <= self.config.late_reid_s + 5e-4:
+                    lost = settled_match(self._tracks, tr, desc, t, self.config)
+                    if lost is not None:  # the same person (the caller merges their frames), not looked for again
+                        self.joined.append((tr.track_id, lost.track_id))
+                        self._tracks.remove(lost)
+                        self.reidentified += 1
 
     def _lose(self, tr: _Track) -> None:
         tr.active = False

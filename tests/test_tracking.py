@@ -545,6 +545,18 @@ def test_a_young_track_is_joined_once_and_two_looks_a_moment_apart_are_one():
     assert tracker.joined == [(37, 35)] and tracker.reidentified == 1 and other in tracker._tracks
 
 
+def test_a_young_tracks_colours_so_far_count_as_a_look():
+    """A look counts where the frame's colours or the track's running mean of them is like the lost track's:
+    here the frames show nobody's colours (a grey patch where she is) but the young track's mean is hers (as
+    a track whose colours settled early has it): joined after two such looks."""
+    tracker, young, lost, looks = _behind_sign()
+    young.appearance = lost.appearance.copy()
+    grey = [(np.full_like(image, 128), t, pose) for image, t, pose in looks]
+    _look(tracker, young, grey[0])
+    _look(tracker, young, grey[1], hits=10)
+    assert tracker.joined == [(37, 35)]
+
+
 @pytest.mark.parametrize("case", ["late_reid_off", "too_old", "lost_after_found", "other_colours", "out_of_reach",
                                   "not_on_update", "second_look_elsewhere"])
 def test_a_young_track_is_not_joined_to_someone_else(case):

@@ -3,8 +3,9 @@
 Used when a person is found (their first look against each lost track's colours), and again at each
 colour sample while their track is young (``TrackerConfig.late_reid_s``): a person first seen half hidden
 (legs under a sign, a head behind someone) shows their colours only once they step out. Two looks in a
-row most like the same track lost there before they were found make them that person, not a newcomer
-(one look is not enough: on vtest's H.264 copy a man's third look alone was 0.55 like a woman in red).
+row most like the same track lost there before they were found (each look: the frame's colours, or the
+track's so far, whichever is nearer) make them that person, not a newcomer (one look is not enough: on
+vtest's H.264 copy a woman in red's third look alone was 0.55 like a man lost behind the sign).
 """
 
 from __future__ import annotations
@@ -49,12 +50,13 @@ def most_similar(near: list, min_similarity: float):
 
 
 def settled_match(tracks, young, desc: np.ndarray, t: float, config):
-    """The lost track a young one is, from its look at time ``t`` (s; its appearance descriptor ``desc``),
-    or None: most like the same track lost within reach before it began, twice in a row, the two looks
+    """The lost track a young one is, from its look at time ``t`` (s; the frame's appearance descriptor
+    ``desc``, and the track's running one: the nearer counts), or None: most like the same track lost within
+    reach before it began, twice in a row, the two looks
     ``late_reid_apart_s`` apart or more (frames a moment apart are nearly one look: a later one decides).
     Keeps the young track's last match in ``young.late_match``; once matched, it is not looked at again."""
-    lost = most_similar(within_reach(tracks, young.first_box, young.found_s, [desc], config, lost_before_s=young.found_s),
-                        config.reid_min_similarity)
+    lost = most_similar(within_reach(tracks, young.first_box, young.found_s, [desc, young.appearance], config,
+                                     lost_before_s=young.found_s), config.reid_min_similarity)
     if lost is None or young.late_match is None or lost is not young.late_match[0]:
         young.late_match = None if lost is None else (lost, t)
         return None

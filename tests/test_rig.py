@@ -127,6 +127,30 @@ def test_fitting_everyone_at_once_equals_fitting_each_alone():
         assert np.abs(m.joints() - tg.joints)[:, [1, 2, 4, 5, 16, 17, 18, 19]].mean() < 0.05  # close to what it was fitted to
 
 
+def test_a_fitted_motion_carries_the_global_rotations_its_local_ones_came_from():
+    """The rig fit hands its global rotations on (phase 2 filters those): they are the local ones' composed
+    down the tree (one rotation; q and -q alike); a motion made anew (other rotations, turned into another
+    frame) computes its own, never the old one's."""
+    from mocap_people import degraded_people
+    from motion_quality import people_targets
+
+    from nvwa.rig import fit_rigs
+    from nvwa.rig.motion import in_frames
+    from nvwa.rig.skeleton import global_quaternions
+
+    targets = people_targets(degraded_people(seed=4)[:3])
+    for m in fit_rigs([tg for tg, _ in targets], [lengths for _, lengths in targets]):
+        carried = m.global_quaternions()
+        assert m._global is carried and not carried.flags.writeable  # handed on by the fit, read-only
+        dot = np.abs(np.sum(carried * global_quaternions(m.local_rotations), axis=-1))
+        assert np.allclose(dot, 1.0, atol=1e-12)
+        still = m.moved(local_rotations=np.roll(m.local_rotations, 1, axis=0))
+        assert np.allclose(np.abs(np.sum(still.global_quaternions() * global_quaternions(still.local_rotations), axis=-1)), 1.0, atol=1e-12)
+        assert m.moved(root_position=m.root_position + 1.0)._global is carried  # the same rotations
+        turned = in_frames([m], [Rotation.from_rotvec([0.0, 0.5, 0.0]).as_matrix()], [np.zeros(3)])[0]
+        assert turned._global is None and np.array_equal(turned.global_quaternions(), global_quaternions(turned.local_rotations))
+
+
 def test_quaternion_routes_equal_the_matrix_routes():
     """Global rotations composed as quaternions are the matrices' rotations; local ones from them are
     what scipy's matrix conversion gives, sign included (its largest component positive); the legs'

@@ -141,18 +141,21 @@ def fit_rigs(targets: list[RigTargets], bone_lengths: list[np.ndarray | None]) -
     people = Segments.of([tg.joints for tg in targets])
     joined = RigTargets(*(np.concatenate([getattr(tg, f) for tg in targets]) for f in
                           ("joints", "confidence", "foot_forward", "hand_forward", "head_left")))
-    local, spread = in_chunks(_local_rotations, *(getattr(joined, f) for f in ("joints", "confidence", "foot_forward", "hand_forward", "head_left")))
+    local, spread, glob = in_chunks(_local_rotations, *(getattr(joined, f) for f in ("joints", "confidence", "foot_forward", "hand_forward", "head_left")))
     rests = _people_rest(spread, joined, people)
-    quats = people.split(local)
-    return [RigMotion(np.asarray(lock_bone_lengths(tg.joints, tg.confidence) if b is None else b, dtype=np.float64),
-                      q, tg.joints[:, 0].copy(), rest) for tg, b, q, rest in zip(targets, bone_lengths, quats, rests)]
+    motions = [RigMotion(np.asarray(lock_bone_lengths(tg.joints, tg.confidence) if b is None else b, dtype=np.float64),
+                         q, tg.joints[:, 0].copy(), rest) for tg, b, q, rest in zip(targets, bone_lengths, people.split(local), rests)]
+    for m, g in zip(motions, people.split(glob)):
+        m._carry_global(g)  # smoothing filters these: not rebuilt from the local ones
+    return motions
 
 
-def _local_rotations(*fields: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _local_rotations(*fields: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """RigTargets' fields (frames first) -> (local quaternions (T, 24, 4), global rotations of the joints
-    carrying several bones (T, 2, 3, 3))."""
+    carrying several bones (T, 2, 3, 3), every joint's global rotation (T, 24, 4))."""
     R = _global_frames(RigTargets(*fields))
-    return local_from_global(quaternions(R)), R[:, _SPREAD]
+    glob = quaternions(R)
+    return local_from_global(glob), R[:, _SPREAD], glob
 
 
 # the directions each frame's joints are turned by, from the frame's keypoints (see _cues), by name

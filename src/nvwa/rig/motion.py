@@ -8,7 +8,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from nvwa.rig.segments import Segments, in_chunks
-from nvwa.rig.skeleton import REST_DIRECTIONS, forward_kinematics, global_rotations, joints_from_global, rest_offsets
+from nvwa.rig.skeleton import REST_DIRECTIONS, forward_kinematics, global_quaternions, global_rotations, joints_from_global, rest_offsets
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class RigMotion:
     # several bones (pelvis, spine3), whose spread is measured per person (the identity lock of shape)
     rest_directions: np.ndarray = field(default_factory=lambda: REST_DIRECTIONS.copy(), repr=False)
     _joints: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
+    _global: np.ndarray | None = field(default=None, init=False, repr=False, compare=False)
 
     def joints(self) -> np.ndarray:
         """(T, 24, 3) m, by forward kinematics (once per motion; a new motion from ``moved`` starts afresh)."""
@@ -32,17 +33,29 @@ class RigMotion:
             object.__setattr__(self, "_joints", j)
         return self._joints
 
+    def global_quaternions(self) -> np.ndarray:
+        """(T, 24, 4) each joint's global rotation (in the root's frame of reference) as a unit quaternion,
+        its sign whatever the products give; once per motion, or as the rig fit that made it found them."""
+        if self._global is None:
+            g = in_chunks(global_quaternions, self.local_rotations, size=1024)
+            g.setflags(write=False)
+            object.__setattr__(self, "_global", g)
+        return self._global
+
     def resized(self, factor: float) -> "RigMotion":
         """The same motion by a person ``factor`` times as large (bones and root path)."""
         return replace(self, bone_lengths=self.bone_lengths * factor, root_position=self.root_position * factor)
 
     def moved(self, local_rotations: np.ndarray | None = None, root_position: np.ndarray | None = None) -> "RigMotion":
         """The same person (bones, rest pose) with new rotations and/or root trajectory. Moving only the
-        root carries already computed joints along (forward kinematics is linear in the root)."""
+        root carries already computed joints along (forward kinematics is linear in the root), and the
+        global rotations."""
         out = replace(self, local_rotations=self.local_rotations if local_rotations is None else local_rotations,
                       root_position=self.root_position if root_position is None else root_position)
         if local_rotations is None and root_position is not None and self._joints is not None:
             out._carry(self._joints + (np.asarray(root_position) - self.root_position)[:, None])
+        if local_rotations is None and self._global is not None:
+            out._carry_global(self._global)  # the same rotations
         return out
 
     def in_frame(self, R: np.ndarray, t: np.ndarray) -> "RigMotion":
@@ -54,6 +67,12 @@ class RigMotion:
         """Give this motion joints its caller computed exactly (what forward kinematics would give)."""
         joints.setflags(write=False)
         object.__setattr__(self, "_joints", joints)
+
+    def _carry_global(self, quats: np.ndarray) -> None:
+        """Give this motion the global rotations its local ones were made from (what
+        :meth:`global_quaternions` would give, to rounding and sign)."""
+        quats.setflags(write=False)
+        object.__setattr__(self, "_global", quats)
 
 
 def in_frames(motions: list[RigMotion], Rs: list[np.ndarray], ts: list[np.ndarray]) -> list[RigMotion]:

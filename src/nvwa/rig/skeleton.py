@@ -111,12 +111,12 @@ def relative_rotation(parent: np.ndarray, child: np.ndarray) -> np.ndarray:
 
 
 def local_from_global(global_quat: np.ndarray) -> np.ndarray:
-    """global_quat (T, 24, 4) xyzw (each joint's rotation in the root's frame of reference) -> local
+    """global_quat (T, 24, 4) xyzw, unit (each joint's rotation in the root's frame of reference) -> local
     quaternions (T, 24, 4) relative to the parent: the parent's conjugate times the joint's, as
     quaternions (no round trip through matrices), given the sign scipy's matrix conversion gives (the
-    largest component positive)."""
+    largest component positive). Its callers hand it unit quaternions (scipy's conversion, the filter's
+    normalised output): they are not normalised again."""
     g = np.asarray(global_quat, dtype=np.float64)
-    g = g / np.linalg.norm(g, axis=-1, keepdims=True)
     local = g.copy()
     local[:, 1:] = _quaternion_product(g[:, PARENT_INDEX[1:]] * np.array([-1.0, -1.0, -1.0, 1.0]), g[:, 1:])
     largest = np.take_along_axis(local, np.argmax(np.abs(local), axis=-1)[..., None], axis=-1)

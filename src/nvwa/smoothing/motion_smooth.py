@@ -16,7 +16,7 @@ from scipy.spatial.transform import Rotation, Slerp
 
 from nvwa.rig.motion import RigMotion, carry_joints
 from nvwa.rig.segments import Segments, in_chunks, in_groups
-from nvwa.rig.skeleton import global_quaternions, local_from_global
+from nvwa.rig.skeleton import local_from_global
 from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_many, rotations_from_channels, sign_continuous
 
 
@@ -93,7 +93,7 @@ def smooth_motions(motions: list[RigMotion], ts: list[np.ndarray], confidences: 
     root = people.join([m.root_position[ok] for m, ok in zip(motions, oks)], (3,))
     # filtered as global rotations: a joint's position then depends on its own filtered rotation
     # only, so a noisy twist of a parent (which moves no joint) cannot bend its children's bones
-    glob = in_chunks(global_quaternions, people.join([m.local_rotations[ok] for m, ok in zip(motions, oks)], (24, 4)), size=1024)
+    glob = people.join([m.global_quaternions()[ok] for m, ok in zip(motions, oks)], (24, 4))
     X = np.concatenate([root, sign_continuous(glob, people).reshape(len(glob), 96)], axis=1)
     conf = np.clip(np.nan_to_num(people.join([np.asarray(c)[ok] for c, ok in zip(confidences, oks)], (24,))), 0.0, 1.0)
     C = np.concatenate([np.repeat(conf.mean(axis=1, keepdims=True), 3, axis=1), np.repeat(conf, 4, axis=1)], axis=1)

@@ -13,7 +13,8 @@ from test_world import _camera as world_camera
 from nvwa.camera.vanishing import (calibrate_from_lines, focal_from_people, gravity_from_vp, height_ratios)
 from nvwa.grounding.floor import Floor
 from nvwa.grounding.scale import ADULT_STATURE_M, metric_scale, stature_from_bones
-from nvwa.grounding.world import PersonFeet, ground_people, speed_bounded
+from nvwa.grounding.paths import speed_bounded
+from nvwa.grounding.world import PersonFeet, ground_people
 
 DATA = Path(__file__).parent / "data"
 
@@ -158,7 +159,7 @@ def test_a_far_walkers_depth_jitter_is_not_taken_for_their_speed():
     """vtest's far walkers: 1.4 m/s, but at 65 m a pixel of the feet is 0.4 m of depth, so their path
     jitters by ~0.5 m from frame to frame. Their bound comes from their displacement over seconds
     (twice 1.4 m/s), not from the jitter (which passes for 3.7 m/s, a bound of 7.3, and let them jump about)."""
-    from nvwa.grounding.world import speed_limit
+    from nvwa.grounding.paths import speed_limit
 
     rng = np.random.default_rng(0)
     t = np.arange(60) / 10

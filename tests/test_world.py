@@ -209,3 +209,25 @@ def test_a_raised_stretch_ends_where_the_feet_leave_the_top():
     assert found[0]["end_s"] <= last_near_top + 1e-9 and found[0]["end_s"] >= 3.9
     assert found[0]["start_s"] <= 2.05
     assert (support[t > last_near_top + 1e-9] == 0).all()
+
+
+def test_a_far_walkers_depth_pulses_are_smoothed_along_the_ray_and_a_sideways_run_is_kept():
+    """vtest's far walker (65 m off, a camera 7 m up): his depth along the camera's ray comes in pulses (a
+    foot a pixel off is 0.4 m there; the running median holds it, then jumps), which a cutoff raised with
+    speed passed as 5-m/s steps. The path is smoothed as its direction from the camera (as before) and, at
+    a fixed cutoff, its distance along the ray: no step over 0.5 m in 0.1 s is left, while a sideways run
+    (across the ray, well seen) keeps its speed."""
+    from nvwa.grounding.paths import PATH_SMOOTHING, smoothed_along_rays
+    from nvwa.smoothing.one_euro import one_euro_zero_lag
+
+    t = np.arange(100) / 10.0  # 10 fps, as vtest
+    ray = np.array([0.0, 0.11, 1.0]) / np.linalg.norm([0.0, 0.11, 1.0])
+    toward = (65.0 - 1.4 * np.floor(t))[:, None] * ray  # walking toward the camera at 1.4 m/s, seen in 1.4-m jumps
+    largest_step = lambda p: np.linalg.norm(np.diff(p, axis=0), axis=1).max()  # noqa: E731
+    assert largest_step(one_euro_zero_lag(toward, t, PATH_SMOOTHING)) > 0.5  # what a cutoff raised with speed leaves
+    assert largest_step(smoothed_along_rays(toward, t)) < 0.4
+    sideways = ray * 20.0 + np.outer(3.0 * t, [1.0, 0.0, 0.0])  # 20 m off, running across the view at 3 m/s
+    sideways[::7, 0] += 0.02  # a little keypoint jitter
+    smoothed = smoothed_along_rays(sideways, t)
+    speed = np.linalg.norm(smoothed[80, [0, 2]] - smoothed[20, [0, 2]]) / 6.0
+    assert abs(speed - 3.0) < 0.1 and np.abs(smoothed - sideways).max() < 0.3

@@ -22,7 +22,7 @@ import numpy as np
 
 from nvwa.grounding.floor import (Floor, body_up_direction, contact_mask, fit_floor, foot_ray_factors, lowest_sole,
                                   pin_depth_to_floor, running_median, world_from_camera)
-from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_zero_lag
+from nvwa.grounding.paths import smoothed_along_rays, speed_bounded, speed_limit
 from nvwa.runs import true_runs
 
 TYPICAL_CAMERA_HEIGHT_M = 1.6  # the prior when no floor can be fitted: an upright camera at eye height
@@ -39,11 +39,7 @@ HIGH_VIEW_NOISE_M = 1.5
 SIZE_DEPTH_ERROR = 0.1  # share of the distance a body-size placement is off by (one person, one stretch)
 ELEVATED_FACTOR = 1.6  # feet that meet the floor only this much further than the body's size puts them: a person on something
 PATH_MEDIAN_S = 0.7  # s: a person's root path is a running median over this (a wrong or hidden foot for a few frames)
-MAX_SPEED_M_S = 9.0  # m/s: faster than a sprint between two frames is a misplacement, not a person
-MIN_SPEED_LIMIT = 2.5  # m/s: the least bound a person gets (someone standing still may still step or turn)
-SPEED_BASELINE_S = 3.0  # s: a person's own speed is their displacement over this long (jitter averages out)
 SNAP_M = 0.15  # m: a standing foot this close to its support after smoothing is put back on it
-PATH_SMOOTHING = OneEuroConfig(min_cutoff=1.0, beta=0.3)  # then a zero-lag One-Euro (Hz; m/s)
 
 
 @dataclass(frozen=True)
@@ -347,37 +343,6 @@ def _stance_noise(p: PersonFeet, floor: Floor) -> float:
     return max(RAISED_SUPPORT_M, 3 * SIZE_DEPTH_ERROR * float(np.median(d * slope)))
 
 
-def speed_limit(path: np.ndarray, t: np.ndarray) -> float:
-    """How fast this person may move between two samples (m/s): twice their own median speed (a walker
-    does not sprint for one frame; a runner keeps running), within [MIN_SPEED_LIMIT, MAX_SPEED_M_S]. Their
-    speed is their displacement over SPEED_BASELINE_S (half the track if shorter), not from frame to
-    frame, where a far person's depth jitter (0.4 m a pixel at 65 m on vtest) passes for speed."""
-    span = float(t[-1] - t[0]) if len(t) else 0.0
-    if span <= 0:
-        return MAX_SPEED_M_S
-    j = np.searchsorted(t, t + min(SPEED_BASELINE_S, span / 2))
-    i = np.flatnonzero(j < len(t))
-    v = np.linalg.norm(path[j[i]] - path[i], axis=1) / (t[j[i]] - t[i])
-    return float(np.clip(2.0 * np.median(v), MIN_SPEED_LIMIT, MAX_SPEED_M_S))
-
-
-def speed_bounded(x: np.ndarray, t: np.ndarray, max_speed: float) -> np.ndarray:
-    """A path (T, 3) m no faster than ``max_speed`` (m/s): followed forward and backward, each step cut
-    to what the time allows, the two passes averaged (neither end is trusted more). Where the path is
-    within the bound it is unchanged; a jump (a misplaced frame, the end of a track behind something)
-    becomes the fastest walk the time allows."""
-    def follow(order):
-        y = x.copy()
-        for a, b in zip(order[:-1], order[1:]):
-            step = x[b] - y[a]
-            limit = max_speed * abs(t[b] - t[a])
-            n = np.linalg.norm(step)
-            y[b] = y[a] + (step * (limit / n) if n > limit else step)
-        return y
-    idx = np.arange(len(x))
-    return (follow(idx) + follow(idx[::-1])) / 2
-
-
 def _slowly_pinned(people: dict, floor: Floor) -> dict:
     """Each person scaled about the camera by a slow (running median) factor that puts their feet on the floor."""
     return {pid: PersonFeet(p.t, p.root * k[:, None], p.soles * k[:, None, None], p.sole_confidence, p.up)
@@ -410,7 +375,8 @@ def _placed(p: PersonFeet, floor: Floor, level: np.ndarray | float = 0.0,
     whatever their size; the body hangs from it at one size for the whole track (the median factor),
     so it neither grows nor shrinks from frame to frame. The path of the root is then cleaned of what
     a person cannot do (a running median drops a wrong foot or a hidden one, a zero-lag One-Euro the
-    jitter) and its height above the support is the body's own (pelvis over the standing foot).
+    jitter, at a fixed cutoff along the camera's ray) and its height above the support is the body's own
+    (pelvis over the standing foot).
     ``fallback`` (T,): factors for frames whose ray says nothing (grazing); default: the median.
     -> (the person placed, their size factor)."""
     n = floor.normal_cam
@@ -430,11 +396,14 @@ def _placed(p: PersonFeet, floor: Floor, level: np.ndarray | float = 0.0,
     if len(p.t) > 2:
         root = running_median(root, p.t, PATH_MEDIAN_S)
         root = speed_bounded(root, p.t, speed_limit(root, p.t))
-        root = one_euro_zero_lag(root, p.t, PATH_SMOOTHING)
-        # the smoothing leaves the standing foot a little off its support: put it back on (a foot clearly in
-        # the air, a jump the running median kept, stays in the air; one below the support comes up)
+        foot_before = (root + size * q) @ n + floor.offset - np.asarray(level, dtype=np.float64)
+        root = smoothed_along_rays(root, p.t)
+        # the smoothing leaves the standing foot off its support: put it back on (a foot clearly in the air, a
+        # jump the running median kept, stays in the air; one below the support comes up). Far off, the
+        # smoothing along the ray alone lifts it by a lot (at 65 m, 3 m along the ray is 0.3 m up): a foot
+        # that stood on its support before the smoothing is put back whatever the lift
         foot = (root + size * q) @ n + floor.offset - np.asarray(level, dtype=np.float64)
-        down = foot < SNAP_M
+        down = (foot < SNAP_M) | (foot_before < SNAP_M)
         root[down] -= foot[down, None] * n[None, :]
     return PersonFeet(p.t, root, p.soles * size, p.sole_confidence, p.up), size
 

@@ -377,14 +377,18 @@ def speed_run(people, preset) -> dict:
     first_s = time.process_time() - t0
     t0 = time.process_time()
     run_smoother(people, preset)
-    return {"person_frames": sum(len(p[2]) for p in people), "first_s": first_s, "again_s": time.process_time() - t0}
+    again_s = time.process_time() - t0
+    return {"person_frames": sum(len(p[2]) for p in people), "first_s": max(first_s, 1e-9), "again_s": max(again_s, 1e-9)}
 
 
 def speed_in_fresh_process(args) -> dict:
     """:func:`speed_run` in a process of its own (nothing run before it but the imports and the clips): one
     run is 0.2 s on a machine whose other tenants move it by +-20%, so the speed is the median of several."""
     cmd = [sys.executable, __file__, "--speed-only", "--mocap-dir", args.mocap_dir, "--preset", args.preset]
-    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"the smoother's timing process failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main(argv=None) -> int:

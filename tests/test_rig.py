@@ -140,8 +140,9 @@ def test_a_fitted_motion_carries_the_global_rotations_its_local_ones_came_from()
 
     targets = people_targets(degraded_people(seed=4)[:3])
     for m in fit_rigs([tg for tg, _ in targets], [lengths for _, lengths in targets]):
+        assert m._global is not None  # handed on by the fit, before anyone asks
         carried = m.global_quaternions()
-        assert m._global is carried and not carried.flags.writeable  # handed on by the fit, read-only
+        assert m._global is carried and not carried.flags.writeable
         dot = np.abs(np.sum(carried * global_quaternions(m.local_rotations), axis=-1))
         assert np.allclose(dot, 1.0, atol=1e-12)
         still = m.moved(local_rotations=np.roll(m.local_rotations, 1, axis=0))

@@ -231,3 +231,23 @@ def test_a_far_walkers_depth_pulses_are_smoothed_along_the_ray_and_a_sideways_ru
     smoothed = smoothed_along_rays(sideways, t)
     speed = np.linalg.norm(smoothed[80, [0, 2]] - smoothed[20, [0, 2]]) / 6.0
     assert abs(speed - 3.0) < 0.1 and np.abs(smoothed - sideways).max() < 0.3
+
+
+def test_a_foot_on_its_support_before_the_path_is_smoothed_is_put_back_on_it(monkeypatch):
+    """Far off, smoothing the distance along the ray alone lifts a standing foot by a lot (at 65 m from a
+    camera 7 m up, 3 m along the ray is ~0.3 m up, past the 15 cm that put a foot back before): a foot that
+    stood on its support before the smoothing is put back on it, whatever the lift; one in the air stays."""
+    import nvwa.grounding.world as world
+    from nvwa.grounding.world import SNAP_M, _placed
+
+    R, t_cw = _camera(7.0, 6.0)
+    p = _walker(R, t_cw, [0, 0, -65], [0.3, 0, 1], seconds=6.0, fps=10.0)
+    floor = Floor(R @ np.array([0.0, 1.0, 0.0]), 7.0, 0, 0, 0.0, "true")
+    n = floor.normal_cam
+    height = lambda q: ((q.root[:, None] + q.soles) @ n + floor.offset).min(axis=1)  # noqa: E731  the lowest sole
+    on_floor = height(_placed(p, floor, fallback=np.ones(len(p.t)))[0]) < 0.01
+    assert on_floor.mean() > 0.9
+    monkeypatch.setattr(world, "smoothed_along_rays", lambda root, t: root * (1 - 3.0 / np.linalg.norm(root, axis=1))[:, None])  # 3 m nearer
+    lifted = height(_placed(p, floor, fallback=np.ones(len(p.t)))[0])
+    assert np.abs(lifted[on_floor]).max() < 1e-6  # 0.3 m up without the rule (over SNAP_M)
+    assert SNAP_M < 0.3

@@ -11,7 +11,7 @@ from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_zero_lag
 MAX_SPEED_M_S = 9.0  # m/s: faster than a sprint between two frames is a misplacement, not a person
 MIN_SPEED_LIMIT = 2.5  # m/s: the least bound a person gets (someone standing still may still step or turn)
 SPEED_BASELINE_S = 3.0  # s: a person's own speed is their displacement over this long (jitter averages out)
-PATH_SMOOTHING = OneEuroConfig(min_cutoff=1.0, beta=0.3)  # a zero-lag One-Euro (Hz; m/s) on the path's direction from the camera ...
+PATH_SMOOTHING = OneEuroConfig(min_cutoff=1.0, beta=0.3)  # a zero-lag One-Euro (Hz; m/s across the ray) on the path's direction ...
 # ... and a fixed low-pass on its distance along that ray, the weakly seen part: a far walker's depth moves 0.4 m a pixel
 # (65 m off on vtest), and a cutoff raised with speed let those pulses through as 5-m/s steps
 PATH_DEPTH_SMOOTHING = OneEuroConfig(min_cutoff=1.0, beta=0.0)
@@ -49,25 +49,26 @@ def speed_bounded(x: np.ndarray, t: np.ndarray, max_speed: float) -> np.ndarray:
 
 
 def smoothed_along_rays(root: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """A root path (T, 3) camera frame smoothed as its direction from the camera (PATH_SMOOTHING) and its
-    distance along that ray (PATH_DEPTH_SMOOTHING), zero-lag; each end first carried on (up to 1 s) by the
-    straight line fitted to its last second, so a steady walk out of the picture is not pulled back at its
-    last frames (a fixed cutoff lags a trend there), and one wrong last sample does not steer it."""
+    """A root path (T, 3) camera frame smoothed as its direction from the camera (PATH_SMOOTHING, on the
+    direction times the person's median distance: its speed term in m/s across the ray, as on the whole
+    path before) and its distance along that ray (PATH_DEPTH_SMOOTHING), zero-lag. Each end is first carried
+    on by the straight line fitted to the samples within 1 s of it (each end its own, where it has 3 or
+    more), so a steady walk out of the picture is not pulled back at its last frames (a fixed cutoff lags a
+    trend there), and one wrong last sample does not steer it."""
     dist = np.linalg.norm(root, axis=1, keepdims=True)
-    x = np.hstack([root / np.maximum(dist, 1e-9), dist])
-    n = int(min(np.searchsorted(t, t[0] + 1.0), len(t) - 1 - np.searchsorted(t, t[-1] - 1.0)))
-    if n >= 2:
-        before, after = 2 * t[0] - t[n:0:-1], 2 * t[-1] - t[-2:-n - 2:-1]
-        x = np.vstack([_line(t[:n + 1], x[:n + 1], before), x, _line(t[-n - 1:], x[-n - 1:], after)])
-        t = np.concatenate([before, t, after])
-    else:
-        n = 0
-    out = one_euro_zero_lag(x, t, [(PATH_SMOOTHING, 3), (PATH_DEPTH_SMOOTHING, 1)])[n:len(x) - n]
+    across = max(float(np.median(dist)), 1e-6)
+    x = np.hstack([root / np.maximum(dist, 1e-9) * across, dist])
+    a = int(np.searchsorted(t, t[0] + 1.0, side="right")) - 1  # samples after the first within 1 s of it
+    b = len(t) - 1 - int(np.searchsorted(t, t[-1] - 1.0, side="left"))  # samples before the last within 1 s
+    a, b = (a if a >= 2 else 0), (b if b >= 2 else 0)
+    before, after = 2 * t[0] - t[a:0:-1], 2 * t[-1] - t[-2:-b - 2:-1]
+    x = np.vstack([_line(t[:a + 1], x[:a + 1], before), x, _line(t[-b - 1:], x[-b - 1:], after)])
+    out = one_euro_zero_lag(x, np.concatenate([before, t, after]), [(PATH_SMOOTHING, 3), (PATH_DEPTH_SMOOTHING, 1)])[a:a + len(t)]
     return out[:, :3] / np.maximum(np.linalg.norm(out[:, :3], axis=1, keepdims=True), 1e-12) * out[:, 3:]
 
 
 def _line(t: np.ndarray, x: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """The least-squares straight line through x (N, D) over t (N,), at the times ``at``."""
+    """The least-squares straight line through x (N, D) over t (N,), at the times ``at`` (none: (0, D))."""
     A = np.column_stack([np.ones_like(t), t - t.mean()])
     coef = np.linalg.lstsq(A, x, rcond=None)[0]
     return np.column_stack([np.ones_like(at), at - t.mean()]) @ coef

@@ -39,7 +39,7 @@ HIGH_VIEW_NOISE_M = 1.5
 SIZE_DEPTH_ERROR = 0.1  # share of the distance a body-size placement is off by (one person, one stretch)
 ELEVATED_FACTOR = 1.6  # feet that meet the floor only this much further than the body's size puts them: a person on something
 PATH_MEDIAN_S = 0.7  # s: a person's root path is a running median over this (a wrong or hidden foot for a few frames)
-SNAP_M = 0.15  # m: a standing foot this close to its support after smoothing is put back on it
+SNAP_M = 0.15  # m: a standing foot this close to its support after smoothing (or before it) is put back on it
 
 
 @dataclass(frozen=True)

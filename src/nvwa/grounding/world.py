@@ -396,13 +396,14 @@ def _placed(p: PersonFeet, floor: Floor, level: np.ndarray | float = 0.0,
     if len(p.t) > 2:
         root = running_median(root, p.t, PATH_MEDIAN_S)
         root = speed_bounded(root, p.t, speed_limit(root, p.t))
-        foot_before = (root + size * q) @ n + floor.offset - np.asarray(level, dtype=np.float64)
+        above = lambda r: (r + size * q) @ n + floor.offset - np.asarray(level, dtype=np.float64)  # noqa: E731  the standing foot's height
+        foot_before = above(root)
         root = smoothed_along_rays(root, p.t)
         # the smoothing leaves the standing foot off its support: put it back on (a foot clearly in the air, a
         # jump the running median kept, stays in the air; one below the support comes up). Far off, the
         # smoothing along the ray alone lifts it by a lot (at 65 m, 3 m along the ray is 0.3 m up): a foot
         # that stood on its support before the smoothing is put back whatever the lift
-        foot = (root + size * q) @ n + floor.offset - np.asarray(level, dtype=np.float64)
+        foot = above(root)
         down = (foot < SNAP_M) | (foot_before < SNAP_M)
         root[down] -= foot[down, None] * n[None, :]
     return PersonFeet(p.t, root, p.soles * size, p.sole_confidence, p.up), size

@@ -251,6 +251,59 @@ def test_one_pass_in_three_is_full_and_every_one_while_someone_followed_is_lost(
         assert asked == list(zip(range(0, 16, 3), full if proposer is propose else [None] * 6))
 
 
+@pytest.mark.parametrize("fps", [10.0, 30.0])
+@pytest.mark.parametrize("seconds", [0.3, 0.0])
+@pytest.mark.parametrize("ahead", [0, 1, 3])
+def test_a_full_pass_at_most_every_three_tenths_of_a_second_and_every_one_while_someone_is_lost(fps, seconds, ahead):
+    """At 30 fps a pass every 0.1 s: one in three is full (0.3 s apart, a 10-fps video's pace), the others
+    coarse, and any pass while a followed person is lost (frames 5-7: the pass at 6) is full; at 10 fps every
+    pass is full, as with ``full_pass_every_s`` 0. The same with each pass begun a frame early, and with the
+    three frames after the next at hand (a full pass may then be begun up to three frames early)."""
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
+
+    frames = [np.full((240, 320, 3), i, np.uint8) for i in range(22)]
+    asked = []
+
+    def propose(image, full=True):
+        asked.append((int(image[0, 0, 0]), full))
+        return _StillPerson.BOX[None], np.array([0.9])
+
+    tracker = PeopleTracker(body=_LostAWhile(), propose=propose, config=TrackerConfig(full_pass_every_s=seconds))
+    try:
+        for i, f in enumerate(frames):
+            at_hand = frames[i + 1:i + 1 + ahead]
+            tracker.step(f, i / fps, at_hand[0] if at_hand else None, (i + 1) / fps if at_hand else None,
+                         later=[(a, (i + 2 + k) / fps) for k, a in enumerate(at_hand[1:])])
+    finally:
+        tracker.close()
+    # 30 fps: 0 full, 3 coarse, 6 full (someone lost), 9 and 12 coarse, 15 full (0.3 s after 6), 18 and 21 coarse
+    coarse = {3, 9, 12, 18, 21} if fps == 30.0 and seconds else set()
+    assert asked == [(n, n not in coarse) for n in range(0, 22, 3)]
+
+
+@pytest.mark.parametrize("fps", [10.0, 30.0])
+def test_with_nobody_tracked_every_frame_is_searched_a_full_pass_every_three_tenths_of_a_second(fps):
+    """Nobody found: every frame is searched, on the full canvas 0.3 s apart (frames 0, 3, 6... at 10 fps,
+    0, 9, 18... at 30), coarse between; with ``full_pass_every_s`` 0 all of them full, as before."""
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
+
+    for seconds in (0.3, 0.0):
+        asked = []
+
+        def propose(image, full=True):
+            asked.append(full)
+            return _StillPerson.BOX[None], np.array([0.9])
+
+        tracker = PeopleTracker(body=_Nobody(), propose=propose, config=TrackerConfig(full_pass_every_s=seconds))
+        try:
+            for i in range(20):
+                tracker.step(np.full((240, 320, 3), i, np.uint8), i / fps)
+        finally:
+            tracker.close()
+        every = round(0.3 * fps) if seconds else 1
+        assert asked == [i % every == 0 for i in range(20)]
+
+
 class _Nobody(_StillPerson):
     """A body model that finds nobody anywhere."""
 

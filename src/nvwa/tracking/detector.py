@@ -37,9 +37,10 @@ class DetectorConfig:
                              "costs ~ its area)", unit="px", ge=160, le=2048)
     min_score: float = option(0.3, "people boxes scoring less (objectness x person) are dropped", ge=0.01, le=1.0)
     nms_iou: float = option(0.45, "boxes overlapping a surer one this much are the same person", gt=0.0, le=1.0)
-    coarse_side: int = option(416, "the canvas of the coarse passes (all but one in --tracking.full-pass-every, "
-                              "while nobody followed is lost), longer side: it finds people down to ~30 px on a "
-                              "768-px frame, for a third of the full canvas's cost",
+    coarse_side: int = option(416, "the canvas of the coarse passes (those --tracking.full-pass-every and "
+                              "--tracking.full-pass-every-s leave between the full ones, while nobody followed is "
+                              "lost), longer side: it finds people down to ~30 px on a 768-px frame, for a third "
+                              "of the full canvas's cost",
                               unit="px", ge=160, le=2048)
 
 

@@ -5,9 +5,10 @@ Per frame:
    person there (for BlazePose: its landmark network on the region their last pose gives, cheap);
 2. two tracks that ended on the same person (a crossing: the occluded one's crop shows the other)
    are told apart by how well each one's prediction fits: the worse one is set lost;
-3. every ``detect_every`` frames (and ``detect_every_s`` apart, if asked), detector proposals that no
-   active track covers are checked with a fresh pose detection; a confirmed person either re-identifies
-   a recently lost track (appearance and a reachable position) or starts a new one.
+3. every ``detect_every`` frames (and ``detect_every_s`` apart, if asked; :mod:`nvwa.tracking.schedule`),
+   detector proposals that no active track covers are checked with a fresh pose detection; a confirmed
+   person either re-identifies a recently lost track (appearance and a reachable position) or starts a
+   new one.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from nvwa.tracking.boxes import at_least_as_big as _at_least_as_big, box_height 
 from nvwa.tracking.boxes import widened as _wide
 from nvwa.tracking.follow_back import FrameHistory
 from nvwa.tracking.reid import most_similar, settled_match, within_reach
+from nvwa.tracking.schedule import PassSchedule
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,10 @@ class TrackerConfig:
     full_pass_every: int = option(1, "one detector pass in this many (and any while someone followed is lost) is full, "
                                   "the others coarse (--detector.coarse-side); 3: vtest in 69 s, not 72, the same "
                                   "recall, but a far walker may be split in two ids", ge=1, le=100)
+    full_pass_every_s: float = option(0.3, "... and at most one full pass in this many seconds of video (those between "
+                                      "coarse): every scheduled pass of a 10-fps video, one in three of a 30-fps one, "
+                                      "which is searched every 0.1 s (and of the frames searched while nobody is "
+                                      "tracked); 0: by count alone", unit="s", ge=0.0, le=10.0)
     moving_proposals: bool = True  # also propose what moves against the scenery where the detector saw nobody
     drop_scenery: bool = True  # drop tracks that never moved and whose pixels were there before and after (a tripod)
     overlap_detection: bool = True  # run the detector on its own thread while the people are landmarked
@@ -110,12 +116,11 @@ class PeopleTracker:
         self.body = body
         self.propose = propose
         self._proposer_full = callable(propose) and "full" in inspect.signature(propose).parameters
-        self._passes_used = 0  # the detector passes whose proposals were used (which of them are full, :meth:`_pass`)
+        self._schedule = PassSchedule(config)  # when the detector passes run, which of them are full
         self.config = config
         self._tracks: list[_Track] = []
         self._next_id = 0
         self._frame_no = 0
-        self._last_pass: tuple[int, float] | None = None  # the frame number and time of the last scheduled detector pass
         self.reidentified = 0  # how many times a lost track came back under its old id
         self.joined: list[tuple[int, int]] = []  # (a young track's id, the lost track's it was found to be), in order
         self.crossings_untangled = 0  # poses handed back to the track whose person they show, from one that slid onto them
@@ -123,7 +128,7 @@ class PeopleTracker:
         # that found nobody there is remembered so it is not paid for every pass.
         self._empty: list[tuple[np.ndarray, float, float]] = []  # (box, time, the detector's score)
         self._pool = None  # the detector's thread (made on first use)
-        self._upcoming = None  # (the next frame's image, the detector's pass on it), begun at the end of this one
+        self._upcoming = None  # (the next frame's image, the detector's pass on it, is it full), begun at the end of this one
         self._history = FrameHistory()  # the frames before this one, to follow people found later back through
         # this step's (frame number, track id, pose) for frames before it: where people found lately were followed
         # back to, handed on once their track lasted follow_back_confirm_s (the caller adds them to those frames)
@@ -137,18 +142,19 @@ class PeopleTracker:
         (image, time), so the detector's next pass can begin as soon as its thread is free."""
         c = self.config
         self.followed_back = []
-        detect_now = self._pass_due(self._frame_no, timestamp_s)
+        detect_now = self._schedule.due(self._frame_no, timestamp_s)
         if detect_now:
-            self._last_pass = (self._frame_no, timestamp_s)
+            self._schedule.scheduled(self._frame_no, timestamp_s)
         # the detector needs only the image: it runs beside the people's landmarkers, not after them (begun
         # at the end of the frame before where that frame handed this one over)
         pending = self._upcoming[1] if self._upcoming is not None and self._upcoming[0] is image else None
+        full = self._upcoming[2] if pending is not None else None  # the pass used here: full or coarse
         if pending is not None or (self._upcoming is not None and
                                    not any(self._upcoming[0] is a for a in (upcoming, *(a for a, _ in later)))):
             self._upcoming = None  # used here, or begun on a frame that is not coming (a pass on a later one waits)
-        due = self._pass(image) if detect_now else None  # what this frame's pass is, as it begins (before tracking)
+        due = self._pass(image, timestamp_s) if detect_now else None  # what this frame's pass is, as it begins (before tracking)
         if pending is None and due is not None and c.overlap_detection:
-            pending = self._proposals_pool().submit(*due)
+            pending, full = self._proposals_pool().submit(*due[:2]), due[2]
         active = [tr for tr in self._tracks if tr.active]
         requests = []
         for tr in active:
@@ -184,8 +190,8 @@ class PeopleTracker:
             self._find_new_people(image, timestamp_s, pending.result(), looked)
             used = True
         elif detect_now or not any(tr.active for tr in self._tracks):
-            call, *args = due or self._pass(image)
-            self._find_new_people(image, timestamp_s, call(*args))
+            call, arg, full = due or self._pass(image, timestamp_s)
+            self._find_new_people(image, timestamp_s, call(arg))
             used = True
         if c.follow_back_s > 0 and hasattr(self.body, "follow_back"):
             followed = [tr.observation.box() for tr in self._tracks if tr.active and tr.observation is not None]
@@ -195,7 +201,7 @@ class PeopleTracker:
                 self.followed_back += [(frame_no, tr.track_id, pose) for frame_no, pose in tr.before]
                 tr.before = []
         if used:
-            self._passes_used += 1
+            self._schedule.used(timestamp_s, full)
         self._frame_no += 1
         if upcoming is not None and c.overlap_detection and self._upcoming is None:
             self._begin_next_pass([(upcoming, upcoming_s), *later])
@@ -213,37 +219,23 @@ class PeopleTracker:
         for k, (image, t) in enumerate(ahead):
             if k and (seen is None or t is None or t - seen > self.config.lost_after_s):
                 return
-            if self._pass_due(self._frame_no + k, t):
-                if k and self._proposer_full and not self._full_by_count():
+            if self._schedule.due(self._frame_no + k, t):
+                if k and self._proposer_full and not self._schedule.full(t):
                     return  # whether it is full waits on the frames before it (:meth:`_pass`)
-                self._upcoming = (image, self._proposals_pool().submit(*self._pass(image)))
+                call, arg, full = self._pass(image, t)
+                self._upcoming = (image, self._proposals_pool().submit(call, arg), full)
                 return
 
-    def _full_by_count(self) -> bool:
-        return self._passes_used % self.config.full_pass_every == 0
-
-    def _pass(self, image: np.ndarray) -> tuple:
-        """The detector's pass on ``image`` as (function, arguments), for now or its thread. A proposer taking
-        ``full`` is told if it is full: one in ``full_pass_every`` of the passes used, and any while someone
-        followed is lost as the frame before ends (a coarse box of a far walker is less sure to be taken for
-        theirs). Begun more than a frame early only where full anyway: early or in turn, the same pass."""
+    def _pass(self, image: np.ndarray, timestamp_s: float | None) -> tuple:
+        """The detector's pass on ``image`` (at ``timestamp_s``) as (function, argument, is it full), for now
+        or its thread. A proposer taking ``full`` is told if it is full: as :meth:`PassSchedule.full` says,
+        and any while someone followed is lost as the frame before ends (a coarse box of a far walker is less
+        sure to be taken for theirs). Begun more than a frame early only where full anyway: early or in turn,
+        the same pass. A proposer without it: None (neither)."""
         if not self._proposer_full:
-            return self.propose, image
-        full = self._full_by_count() or any(tr.active and tr.misses for tr in self._tracks)
-        return functools.partial(self.propose, full=full), image
-
-    def _pass_due(self, frame_no: int, timestamp_s: float | None) -> bool:
-        """Is the frame ``frame_no`` at ``timestamp_s`` (s) one for a detector pass: ``detect_every`` frames and,
-        where asked, ``detect_every_s`` after the last (half a millisecond's slack for timestamps' rounding;
-        a frame of unknown time is not)? With seconds off, time plays no part: every ``detect_every`` frames."""
-        if self._last_pass is None:
-            return True
-        frame, t = self._last_pass
-        if frame_no - frame < self.config.detect_every:
-            return False
-        if self.config.detect_every_s <= 0:
-            return True
-        return timestamp_s is not None and timestamp_s - t >= self.config.detect_every_s - 5e-4
+            return self.propose, image, None
+        full = self._schedule.full(timestamp_s) or any(tr.active and tr.misses for tr in self._tracks)
+        return functools.partial(self.propose, full=full), image, full
 
     def _gate(self, active: list[_Track], predicted: list[np.ndarray], found: list) -> None:
         """Each track keeps the pose the body model found for it where it fits the track's prediction (else the

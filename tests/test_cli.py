@@ -80,6 +80,21 @@ def test_from_another_folder_without_o_writes_beside_the_video(tmp_path, models_
     assert missing.returncode == 1 and "BlazePose model not found" in missing.stdout
 
 
+@pytest.mark.parametrize("command", ["process", "reconstruct", "export", "worker", "serve", "models"])
+def test_every_commands_help_prints(command, capsys):
+    """`--help` lists every option, whatever its text holds (argparse formats help with %: an option's "5%"
+    broke `nvwa process --help` once)."""
+    from nvwa.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main([command, "--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: nvwa " + command)
+    if command == "process":
+        assert "--tracking.full-pass-every-s" in out and "5% less CPU" in " ".join(out.split())  # as wrapped
+
+
 def test_version_and_one_format_flag():
     from nvwa import __version__
 

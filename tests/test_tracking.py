@@ -255,9 +255,9 @@ def test_one_pass_in_three_is_full_and_every_one_while_someone_followed_is_lost(
 @pytest.mark.parametrize("seconds", [0.3, 0.0])
 @pytest.mark.parametrize("ahead", [0, 1, 3])
 def test_a_full_pass_at_most_every_three_tenths_of_a_second_and_every_one_while_someone_is_lost(fps, seconds, ahead):
-    """At 30 fps a pass every 0.1 s: one in three is full (0.3 s apart, a 10-fps video's pace), the others
-    coarse, and any pass while a followed person is lost (frames 5-7: the pass at 6) is full; at 10 fps every
-    pass is full, as with ``full_pass_every_s`` 0. The same with each pass begun a frame early, and with the
+    """With ``full_pass_every_s`` 0.3, at 30 fps a pass every 0.1 s: one in three is full (0.3 s apart, a
+    10-fps video's pace), the others coarse, and any pass while a followed person is lost (frames 5-7: the
+    pass at 6) is full; at 10 fps every pass is full, as with ``full_pass_every_s`` 0. The same with each pass begun a frame early, and with the
     three frames after the next at hand (a full pass may then be begun up to three frames early)."""
     from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
 
@@ -283,8 +283,8 @@ def test_a_full_pass_at_most_every_three_tenths_of_a_second_and_every_one_while_
 
 @pytest.mark.parametrize("fps", [10.0, 30.0])
 def test_with_nobody_tracked_every_frame_is_searched_a_full_pass_every_three_tenths_of_a_second(fps):
-    """Nobody found: every frame is searched, on the full canvas 0.3 s apart (frames 0, 3, 6... at 10 fps,
-    0, 9, 18... at 30), coarse between; with ``full_pass_every_s`` 0 all of them full, as before."""
+    """Nobody found: every frame is searched; with ``full_pass_every_s`` 0.3 on the full canvas 0.3 s apart
+    (frames 0, 3, 6... at 10 fps, 0, 9, 18... at 30), coarse between; with 0 all of them full, as before."""
     from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
 
     for seconds in (0.3, 0.0):

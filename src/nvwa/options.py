@@ -148,7 +148,8 @@ def add_arguments(parser: argparse.ArgumentParser, config_type: type, section: s
         if leaf.meta.get("flag") is None:
             group = group or parser.add_argument_group("advanced options (one per config field)")
             target = group
-        kw: dict[str, Any] = {"dest": leaf.path, "default": argparse.SUPPRESS, "help": leaf.describe()}
+        # argparse formats help with %: a "5%" in a help text would break --help
+        kw: dict[str, Any] = {"dest": leaf.path, "default": argparse.SUPPRESS, "help": leaf.describe().replace("%", "%%")}
         if leaf.base_type is bool:
             kw["action"] = argparse.BooleanOptionalAction
         else:

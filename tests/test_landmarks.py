@@ -320,6 +320,26 @@ def test_someone_followed_back_to_the_edge_of_the_picture_is_looked_at_ungreyed_
         assert box[3] - box[1] > 50 and box[2] > 200  # her whole height, at the right edge (x 240 here)
 
 
+@pytest.mark.model
+def test_the_whole_frame_search_graph_is_made_only_when_hogs_proposer_asks(models_dir):
+    """MediaPipe's four-person graph serves only the whole-frame search HOG's proposer calls: a fresh backend
+    (the session's may have made it already) holds none until find_people is called (YOLOX runs never make
+    it: ~0.13 s of every start and 30-80 MB of a process), then finds Sports2D's jumper and closes cleanly."""
+    from nvwa.body.blazepose import BlazePoseBody, BlazePoseConfig
+    from nvwa.models import blazepose_task_path
+
+    body = BlazePoseBody(BlazePoseConfig(str(blazepose_task_path(models_dir))))
+    try:
+        assert body._finder is None
+        image = _sports2d_frame()
+        boxes, scores = body.find_people(image)
+        assert body._finder is not None and len(boxes) >= 1 and (boxes[:, 3] - boxes[:, 1]).max() > 100
+    finally:
+        body.close()
+    idle = BlazePoseBody(BlazePoseConfig(str(blazepose_task_path(models_dir))))
+    idle.close()  # never searched: nothing to close but the prober and the network
+
+
 def test_mediapipe_is_imported_without_pyplot_until_something_uses_it():
     """MediaPipe's drawing helpers import matplotlib's pyplot (0.3-0.44 s) for a function we never call: it
     is loaded only when used, and then is the real module, for them and for anyone importing it after

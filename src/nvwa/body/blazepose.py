@@ -125,7 +125,9 @@ class BlazePoseBody:
         self._model_bytes = bundle_without_mask(config.task_path)  # no mask is used
         self._base_options = lambda: BaseOptions(model_asset_buffer=self._model_bytes)
         self._prober = self._create(vision.RunningMode.IMAGE, num_poses=1)
-        self._finder = self._create(vision.RunningMode.IMAGE, num_poses=config.find_max_people)
+        # the whole-frame search (find_people) serves only HOG's proposer: its graph is made on first use
+        self._finder = None
+        self._finder_lock = threading.Lock()
         with _native_stderr_silenced():  # LiteRT announces each interpreter on fd 2
             self.network = LandmarkNetwork.from_task(self._model_bytes, config.threads)  # the tracked people's landmarks (the bundle read once)
 
@@ -214,6 +216,9 @@ class BlazePoseBody:
         h, w = image.shape[:2]
         s = min(1.0, self.config.find_max_side / max(h, w))
         small = cv2.resize(image, (int(w * s), int(h * s)), interpolation=cv2.INTER_AREA) if s < 1 else image
+        with self._finder_lock:
+            if self._finder is None:
+                self._finder = self._create(self._vision.RunningMode.IMAGE, num_poses=self.config.find_max_people)
         with _native_stderr_silenced():
             result = self._finder.detect(self._image(small))
         boxes, scores = [], []
@@ -233,7 +238,8 @@ class BlazePoseBody:
     def close(self) -> None:
         with _native_stderr_silenced():  # each closed graph logs "DestroyAccelerator" lines to fd 2
             for landmarker in (self._prober, self._finder):
-                landmarker.close()
+                if landmarker is not None:
+                    landmarker.close()
         self.network.close()
 
 

@@ -243,6 +243,25 @@ def test_the_floor_envelope_is_exactly_zero_where_nothing_is_needed():
         assert not out[40:].any()
 
 
+def test_a_free_foot_does_not_jump_with_a_micrometre_when_the_pelvis_moves():
+    """A body drifting 0.6 m/s with its left foot planted: the leg cannot reach the anchor, so the pelvis
+    moves. The right foot is free (no contact); lowered by 1 um into the floor it is held up by the IK, at
+    0 it was left alone and went with the pelvis, 15 cm down into the floor, and the whole body, planted
+    foot too, was then lifted 7.5 cm (vtest's walkers moved 6-17 cm on rounding-level differences). Now
+    both legs reach for their targets wherever the pelvis moved: the two agree to 20 um and nothing is
+    lifted."""
+    m0, t = _standing(40, drift=(0.6, 0.0, 0.0))
+    root = m0.root_position.copy()
+    root[:, 1] -= 1e-6
+    m1 = m0.moved(root_position=root)
+    contact = np.zeros((40, 2), dtype=bool)
+    contact[:, 0] = True
+    (p0, s0), (p1, _) = plant_feet(m0, t, contact), plant_feet(m1, t, contact)
+    assert s0["pelvis_moved_frames"] > 0
+    assert np.abs(p0.joints() - p1.joints()).max() < 2e-5
+    assert s0["max_lift_m"] < 1e-3 and foot_points(p0.joints())[..., 1].min() > -1e-6
+
+
 def test_only_the_frames_that_sank_are_lifted():
     rng = np.random.default_rng(9)
     m, t = _standing(90)
@@ -359,3 +378,27 @@ def test_a_long_videos_people_are_smoothed_in_groups_each_as_all_at_once(monkeyp
         assert np.array_equal(ok_a, ok_b) and s_a == s_b
     for (a, c_a, s_a), (b, c_b, s_b) in zip(constrained, grouped_3):
         assert np.array_equal(a.joints(), b.joints()) and np.array_equal(c_a, c_b) and s_a == s_b
+
+
+def test_gaps_in_rotations_are_filled_as_scipys_slerp_fills_each_joint():
+    """Every joint's unusable frames filled at once give, number for number, what scipy's Slerp gives that
+    joint over the usable frames (frame index as time; before the first and after the last: their values);
+    one usable frame is copied to the rest."""
+    from scipy.spatial.transform import Slerp
+
+    from nvwa.smoothing.motion_smooth import _fill
+
+    rng = np.random.default_rng(3)
+    for T, share in ((60, 0.5), (200, 0.9), (30, 0.1), (12, 0.0)):
+        q = Rotation.random(T * 24, random_state=int(rng.integers(1 << 30))).as_quat().reshape(T, 24, 4)
+        ok = rng.random(T) < share
+        ok[rng.integers(T)] = True
+        ok[:2] = False  # a gap at the start
+        out = _fill(q, ok, quats=True)
+        good = np.flatnonzero(ok)
+        if len(good) == 1:
+            assert np.array_equal(out, np.broadcast_to(q[good[0]], q.shape))
+            continue
+        inside = np.clip(np.arange(T), good[0], good[-1])
+        want = np.stack([Slerp(good, Rotation.from_quat(q[good, j]))(inside).as_quat() for j in range(24)], axis=1)
+        assert np.array_equal(out, want)

@@ -64,3 +64,34 @@ def test_root_translation_downweights_invisible_points():
     w[:5] = 0.0  # ...that the backend says it did not see
     t, _ = solve_root_translation(X, uv, w, k)
     assert np.allclose(t, t_true, atol=1e-6)
+
+
+def test_many_frames_roots_are_each_frames_own_least_squares():
+    """A video's frames solved together (normal equations, all at once) give each frame the minimum of its
+    own weighted reprojection error, as scipy's least squares finds it from the truth; frames with nothing
+    to solve from (no weight, one weighted point, every point behind the camera) come out finite, in front."""
+    from scipy.optimize import least_squares
+
+    from nvwa.camera import solve_root_translations
+
+    rng = np.random.default_rng(4)
+    k = Intrinsics.default(1280, 720)
+    T = 40
+    X = rng.normal(scale=0.4, size=(T, 33, 3))
+    t_true = np.column_stack([rng.uniform(-2, 2, T), rng.uniform(-1, 1, T), rng.uniform(2, 20, T)])
+    uv = np.stack([_project(X[i] + t_true[i], k) for i in range(T)]) + rng.normal(scale=3.0, size=(T, 33, 2))
+    w = rng.uniform(0, 1, size=(T, 33)) * (rng.random((T, 33)) > 0.3)
+    w[0] = 0.0  # nothing weighted: every point counts alike
+    w[1] = 0.0
+    w[1, 5] = 1.0  # one point: the depth is not determined
+    X[2, :, 2] -= 30.0  # every point 30 m behind the root
+    t, rms = solve_root_translations(X, uv, w, k)
+    assert t.shape == (T, 3) and np.isfinite(t).all() and (t[:, 2] >= 0.3).all() and np.isfinite(rms).all()
+    for i in range(3, T):
+        sw = np.sqrt(np.repeat(w[i], 2))
+
+        def residual(x, i=i, sw=sw):
+            return (_project(X[i] + x, k) - uv[i]).reshape(-1) * sw
+        best = least_squares(residual, t_true[i], xtol=1e-14, ftol=1e-14, gtol=1e-14).x
+        assert np.allclose(t[i], best, atol=1e-6), i
+        assert t[i] == pytest.approx(solve_root_translation(X[i], uv[i], w[i], k)[0])

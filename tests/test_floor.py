@@ -4,6 +4,7 @@ gets exactly what they get alone, and the windows are the written-out ones."""
 import warnings
 
 import numpy as np
+import pytest
 
 from mocap_people import degraded_people, world_motions
 from nvwa.grounding.floor import Floor, pin_depth_to_floor, pin_depth_to_floor_many, running_median
@@ -41,9 +42,12 @@ def test_pinning_everyone_at_once_equals_pinning_each_alone():
         assert np.array_equal(scale, pin_depth_to_floor(root, rel, conf, people[0][4], t))
 
 
-def test_running_median_is_the_windows_median():
+@pytest.mark.parametrize("at_once", [1 << 20, 40])
+def test_running_median_is_the_windows_median(at_once, monkeypatch):
     """The written-out rule: per sample, np.nanmedian of the samples within +-window/2 (a 2-D sample
-    counts only where all its coordinates are finite), the fallback where none is."""
+    counts only where all its coordinates are finite), the fallback where none is; the same with the
+    windows taken a few samples at a time (``at_once`` values)."""
+    monkeypatch.setattr("nvwa.grounding.floor.MEDIAN_VALUES_AT_ONCE", at_once)
     rng = np.random.default_rng(5)
     for t in (np.arange(80) / 30, np.cumsum(rng.uniform(0.01, 0.06, 80))):
         for x in (rng.normal(size=80), rng.normal(size=(80, 3))):

@@ -289,7 +289,7 @@ def test_pipeline_gpu_path_end_to_end_with_stand_ins(tmp_path, monkeypatch):
     def no_root_solve(*a, **k):
         raise AssertionError("the GPU path places people from the backend's translation")
 
-    monkeypatch.setattr("nvwa.reconstruct.solve_root_translation", no_root_solve)
+    monkeypatch.setattr("nvwa.reconstruct.solve_root_translations", no_root_solve)
     pipe = Pipeline(PipelineConfig(reconstruct=ReconstructConfig(K="300,300,160,120", min_person_s=0.5, smoothing="fast")), body=body, tracker=tracker)
     done = [e for e in pipe.run(video, tmp_path / "out")][-1]
     scene = done.data["scene"]

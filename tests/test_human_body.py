@@ -155,3 +155,29 @@ def test_the_fitted_bodies_kept_are_bounded_the_latest_used_first(human, monkeyp
     assert fit(3) is fourth and fit(2) is third and fit(0) is first  # the newest and the recently used stay
     again = fit(1)  # the second went: fitted anew (an equal body, another object)
     assert again is not second and np.array_equal(again.vertices, second.vertices) and len(human._fits) == 3
+
+
+def test_the_shape_delta_is_the_written_out_blend_of_the_targets(human):
+    """delta = (1-c)((1-g) F + g M) + c((1-g) Fc + g Mc) + h+((1-g) Ft + g Mt) + h-((1-g) Fs + g Ms)
+    + w((1-g) Fh + g Mh) + each limb's long or short target by its signed length (one matrix product of
+    the targets' weights now; the fit reads the same blend at the joints only)."""
+    t = human.targets
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        g, c, w = rng.uniform(0, 1, 3)
+        h, *limbs = rng.uniform(-1, 1, 5)
+
+        def mix(f, m):
+            return (1 - g) * t[f] + g * t[m]
+        want = ((1 - c) * mix("female", "male") + c * mix("female_child", "male_child")
+                + max(h, 0) * mix("female_tall", "male_tall") + max(-h, 0) * mix("female_short", "male_short")
+                + w * mix("female_heavy", "male_heavy"))
+        for x, name in zip(limbs, ("upperarm", "lowerarm", "upperleg", "lowerleg")):
+            want = want + max(x, 0) * t[f"{name}_long"] + max(-x, 0) * t[f"{name}_short"]
+        got = human.delta(g, c, h, w, *limbs)
+        assert np.allclose(got, want, atol=1e-12)
+        base, shapes = human._at_joints
+        at = base + human.coefficients(g, c, h, w, *limbs) @ shapes
+        v = human.vertices + got
+        assert np.allclose(at[:72], human.joints(v).reshape(-1), atol=1e-12)
+        assert np.allclose(at[72:], [v[human._top, 1], v[human._bottom, 1]], atol=1e-12)

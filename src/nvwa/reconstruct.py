@@ -17,7 +17,7 @@ from typing import Iterator
 import numpy as np
 
 from nvwa.body.keypoints import RIG_TARGETS
-from nvwa.camera import Intrinsics, solve_root_translation
+from nvwa.camera import Intrinsics, solve_root_translations
 from nvwa.camera.calibration import calibrate_camera
 from nvwa.camera.motion import CameraMotion, camera_motion, focal_from_rotation, stabilised, turned
 from nvwa.errors import InputError
@@ -97,7 +97,7 @@ def place_roots(person: PersonObservations, K: Intrinsics) -> np.ndarray:
     if person.translation_cam is not None:
         return np.asarray(person.translation_cam, dtype=np.float64)
     kp3, kp2, vis = (np.asarray(a, dtype=np.float64) for a in (person.keypoints_3d, person.keypoints_2d, person.visibility))
-    return np.stack([solve_root_translation(kp3[i], kp2[i], vis[i], K)[0] for i in range(len(kp3))])
+    return solve_root_translations(kp3, kp2, vis, K)[0] if len(kp3) else np.zeros((0, 3))
 
 
 def fit_person(person: PersonObservations, root_cam: np.ndarray, keypoint_set: str):

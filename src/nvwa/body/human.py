@@ -86,33 +86,44 @@ class HumanBody:
         self.n_body = int(a["body_vertex_count"])
         self.faces = a["faces"]
         self.targets = dict(zip([str(n) for n in a["target_names"]], a["targets"].astype(np.float64)))
+        self.target_names = list(self.targets)
+        self._target_index = {n: k for k, n in enumerate(self.target_names)}
+        self._target_stack = np.stack([self.targets[n].reshape(-1) for n in self.target_names])  # (K, V * 3)
         self.joint_vertices = a["joint_vertices"]
         self.skin_joints, self.skin_weights = a["skin_joints"], a["skin_weights"]
         self.licence = str(a["licence"])
         self.lowpoly_vertices, self.lowpoly_faces = a["lowpoly_vertices"], a["lowpoly_faces"]
         body = self.vertices[: self.n_body]
         self._top, self._bottom = int(np.argmax(body[:, 1])), int(np.argmin(body[:, 1]))
+        # what the fit reads of a shaped mesh is linear in the targets' weights: the joints (the helper cubes'
+        # centroids), then the heights of the top and the bottom vertex (74 values), of the base mesh and of
+        # each target, worked out once
+        def at_joints(v):
+            return np.r_[self.joints(v).reshape(-1), v[self._top, 1], v[self._bottom, 1]]
+        self._at_joints = at_joints(self.vertices), np.stack([at_joints(self.targets[n]) for n in self.target_names])
 
     def low_poly(self) -> "LowPolyBody":
         """This body with the low-poly mesh (~1,600 vertices; the fit is the full body's, shared)."""
         return LowPolyBody(self)
 
-    def delta(self, g: float, c: float, h: float, w: float, *limbs: float, targets: dict | None = None) -> np.ndarray:
-        """The shape delta of those parameters (``limbs``: upper arm, lower arm, upper leg, lower leg lengths,
-        -1..1) (of ``targets``: a subset of the vertices; default all)."""
-        t = self.targets if targets is None else targets
-
-        def mix(f, m):
-            return (1 - g) * t[f] + g * t[m]
-
-        def signed(x, name):
-            return max(x, 0.0) * t[f"{name}_long"] + max(-x, 0.0) * t[f"{name}_short"]
-        d = ((1 - c) * mix("female", "male") + c * mix("female_child", "male_child")
-             + max(h, 0.0) * mix("female_tall", "male_tall") + max(-h, 0.0) * mix("female_short", "male_short")
-             + w * mix("female_heavy", "male_heavy"))
+    def coefficients(self, g: float, c: float, h: float, w: float, *limbs: float) -> np.ndarray:
+        """(K,): each target's weight (in ``target_names`` order) in the shape delta of those parameters
+        (``limbs``: upper arm, lower arm, upper leg, lower leg lengths, -1..1): the formula above."""
+        k = self._target_index
+        out = np.zeros(len(k))
+        for female, male, share in (("female", "male", 1 - c), ("female_child", "male_child", c),
+                                    ("female_tall", "male_tall", max(h, 0.0)), ("female_short", "male_short", max(-h, 0.0)),
+                                    ("female_heavy", "male_heavy", w)):
+            out[k[female]] += share * (1 - g)
+            out[k[male]] += share * g
         for x, name in zip(limbs, LIMB_TARGETS):
-            d = d + signed(x, name)
-        return d
+            out[k[f"{name}_long"]] += max(x, 0.0)
+            out[k[f"{name}_short"]] += max(-x, 0.0)
+        return out
+
+    def delta(self, g: float, c: float, h: float, w: float, *limbs: float) -> np.ndarray:
+        """(V, 3): the shape delta of those parameters (see :meth:`coefficients`)."""
+        return (self.coefficients(g, c, h, w, *limbs) @ self._target_stack).reshape(self.vertices.shape)
 
     def joints(self, vertices: np.ndarray) -> np.ndarray:
         """(24, 3): the SMPL-24 joints of a shaped mesh (its helper cubes' centroids)."""
@@ -140,18 +151,16 @@ class HumanBody:
         from scipy.optimize import least_squares
 
         target = np.asarray(bone_lengths, dtype=np.float64)
-        idx = np.concatenate([self.joint_vertices.ravel(), [self._top, self._bottom]])
-        sub = self.vertices[idx]
-        tsub = {k: v[idx] for k, v in self.targets.items()}
-        n = self.joint_vertices.size
+        base, shapes = self._at_joints
+        parents = [SMPL24_PARENTS[b] for b in BONES]
 
         def residual(x):
-            v = (sub + self.delta(*x[:4], *x[5:], targets=tsub)) * x[4]
-            j = v[:n].reshape(24, -1, 3).mean(axis=1)
-            lengths = np.linalg.norm(j[BONES] - j[[SMPL24_PARENTS[b] for b in BONES]], axis=1)
+            v = (base + self.coefficients(*x[:4], *x[5:]) @ shapes) * x[4]
+            j = v[:72].reshape(24, 3)
+            lengths = np.linalg.norm(j[BONES] - j[parents], axis=1)
             # a little pull towards the average adult: the shape moves only as far as the person needs
-            return np.r_[_WEIGHT * (lengths - target[BONES]), 3.0 * (v[n, 1] - v[n + 1, 1] - stature_m), 0.02 * x[1:4],
-                         0.005 * x[5:]]
+            return np.concatenate([_WEIGHT * (lengths - target[BONES]), [3.0 * (v[72] - v[73] - stature_m)], 0.02 * x[1:4],
+                                   0.005 * x[5:]])
 
         # gender is held neutral: bone lengths do not tell it (the fit would pick one at random), and a body of
         # the wrong sex is worse than an androgynous one; the clothing colours make the person recognisable

@@ -323,10 +323,21 @@ def _even_running_median(x: np.ndarray, people: Segments, half: int, fallback: n
 
 
 def _uneven_running_median(x: np.ndarray, t: np.ndarray, window_s: float, fallback: np.ndarray) -> np.ndarray:
+    """One unevenly sampled person: each sample's window found by time, laid out padded (NaN) to the
+    longest window, and every window's median taken at once (in pieces of samples)."""
+    a = np.searchsorted(t, t - window_s / 2)
+    b = np.searchsorted(t, t + window_s / 2)
+    width = int((b - a).max()) if len(t) else 0
     out = np.empty_like(x)
-    for i in range(len(x)):
-        a, b = np.searchsorted(t, [t[i] - window_s / 2, t[i] + window_s / 2])
-        w = x[a:b]
-        good = np.isfinite(w) if w.ndim == 1 else np.isfinite(w).all(axis=1)
-        out[i] = np.median(w[good], axis=0) if good.any() else fallback[i]
+    step = max(1, MEDIAN_VALUES_AT_ONCE // max(1, width * int(np.prod(x.shape[1:], dtype=np.intp))))
+    for s in range(0, len(x), step):
+        idx = a[s:s + step, None] + np.arange(width)  # (n, W) each window's samples, past its end masked
+        inside = idx < b[s:s + step, None]
+        w = x[np.minimum(idx, len(x) - 1)]  # (n, W[, D])
+        good = inside & (np.isfinite(w) if w.ndim == 2 else np.isfinite(w).all(axis=2))
+        w = np.where(good if w.ndim == 2 else good[..., None], w, np.nan)
+        med = nan_median(w if w.ndim == 2 else np.moveaxis(w, 1, 2))  # (n[, D])
+        seen = good.any(axis=1)
+        out[s:s + step] = np.where(seen if x.ndim == 1 else seen[:, None], med,
+                                   fallback[s:s + step] if x.ndim == 1 else fallback[s:s + step, None])
     return out

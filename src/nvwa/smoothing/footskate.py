@@ -3,7 +3,8 @@
 For each contact, the foot's anchor is where it stood on average. Each frame of the contact (and a
 short blend before and after it) moves the ankle to the anchor with a two-bone IK on hip-knee-ankle,
 keeping the knee in its own bending plane and the foot's orientation; if the leg cannot reach, the
-pelvis moves by what is missing. Last, any frame with an ankle or toe below Y=0 is lifted.
+pelvis moves by what is missing, and on those frames the other leg too reaches for its own target (its
+foot stays where it was seen). Last, any frame with an ankle or toe below Y=0 is lifted.
 All positions are world metres, floor at Y=0.
 
 Everything runs over many people's frames end to end (``people`` says whose, :class:`Segments`), each

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from nvwa.grounding.floor import (Floor, body_up_direction, contact_mask, fit_floor, foot_ray_factors, lowest_sole,
-                                  pin_depth_to_floor, running_median, world_from_camera)
+                                  pin_depth_to_floor, pin_depth_to_floor_many, running_median, world_from_camera)
 from nvwa.grounding.paths import smoothed_along_rays, speed_bounded, speed_limit
 from nvwa.runs import true_runs
 
@@ -293,8 +293,9 @@ def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool, gravi
         warnings.append(f"too few foot contacts ({floor.candidates}) to fit a floor: assumed an upright camera "
                         f"{TYPICAL_CAMERA_HEIGHT_M} m above it")
     roots, depth, supports = {}, {}, {}
+    pinned = {} if _no_floor(floor) else dict(zip(people, _pinned(people, floor)))
     for pid, p in people.items():
-        roots[pid], depth[pid], supports[pid] = (p.root.copy(), 1.0, []) if _no_floor(floor) else stand_person(p, floor)
+        roots[pid], depth[pid], supports[pid] = (p.root.copy(), 1.0, []) if _no_floor(floor) else stand_person(p, floor, pinned[pid])
     R, t = world_from_camera(floor)
     return Grounding(floor, R, t, camera_pose(R, t), 1.0 / scale_z, estimated, roots, depth, supports, warnings, cues)
 
@@ -308,16 +309,16 @@ def refit_floor(floor_view: dict, floor: Floor, fixed: bool) -> Floor:
     if not fixed:
         tilted = _fit(_slowly_pinned(floor_view, floor), floor.normal_cam)
         normal, method = tilted.normal_cam, tilted.method
-    stood = {pid: _placed(p, floor, fallback=pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t))[0]
-             for pid, p in floor_view.items()}
+    stood = {pid: _placed(p, floor, fallback=k)[0] for (pid, p), k in zip(floor_view.items(), _pinned(floor_view, floor))}
     refit = _fit(stood, normal, fixed=True)
     return refit if _no_floor(refit) else replace(refit, method=method)
 
 
-def stand_person(p: PersonFeet, floor: Floor) -> tuple[np.ndarray, float, list[dict]]:
+def stand_person(p: PersonFeet, floor: Floor, pinned: np.ndarray | None = None) -> tuple[np.ndarray, float, list[dict]]:
     """One person stood by their feet on the floor or on a support found under them -> (root path (T, 3)
-    camera frame, their size factor, the supports they stood on)."""
-    k = pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t)
+    camera frame, their size factor, the supports they stood on). ``pinned``: their
+    :func:`pin_depth_to_floor` factors on ``floor`` where the caller has them already."""
+    k = pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t) if pinned is None else pinned
     # a stance well above the floor before pinning (a box, a step) is a support of its own
     lowest = np.where(p.sole_confidence >= 0.5, floor.height(p.root[:, None] + p.soles), np.inf).min(axis=1)
     lowest[~np.isfinite(lowest)] = np.nan  # no sole seen that frame
@@ -343,10 +344,16 @@ def _stance_noise(p: PersonFeet, floor: Floor) -> float:
     return max(RAISED_SUPPORT_M, 3 * SIZE_DEPTH_ERROR * float(np.median(d * slope)))
 
 
+def _pinned(people: dict, floor: Floor) -> list[np.ndarray]:
+    """Everyone's :func:`pin_depth_to_floor` factors on ``floor``, in ``people``'s order, in one pass (each as alone)."""
+    ps = list(people.values())
+    return pin_depth_to_floor_many([p.root for p in ps], [p.soles for p in ps], [p.sole_confidence for p in ps], floor, [p.t for p in ps])
+
+
 def _slowly_pinned(people: dict, floor: Floor) -> dict:
     """Each person scaled about the camera by a slow (running median) factor that puts their feet on the floor."""
     return {pid: PersonFeet(p.t, p.root * k[:, None], p.soles * k[:, None, None], p.sole_confidence, p.up)
-            for pid, p in people.items() for k in [pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t)]}
+            for (pid, p), k in zip(people.items(), _pinned(people, floor))}
 
 
 def _standing_above_floor(p: PersonFeet, floor: Floor, lowest: np.ndarray) -> tuple[np.ndarray, list[dict]]:

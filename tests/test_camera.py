@@ -68,8 +68,9 @@ def test_root_translation_downweights_invisible_points():
 
 def test_many_frames_roots_are_each_frames_own_least_squares():
     """A video's frames solved together (normal equations, all at once) give each frame the minimum of its
-    own weighted reprojection error, as scipy's least squares finds it from the truth; frames with nothing
-    to solve from (no weight, one weighted point, every point behind the camera) come out finite, in front."""
+    own weighted reprojection error, as scipy's least squares finds it from the truth: frames with no weight
+    (every point counts alike) and with every point far behind the root included; one weighted point (the
+    depth not determined) is put exactly on its pixel, in front of the camera."""
     from scipy.optimize import least_squares
 
     from nvwa.camera import solve_root_translations
@@ -85,13 +86,14 @@ def test_many_frames_roots_are_each_frames_own_least_squares():
     w[1] = 0.0
     w[1, 5] = 1.0  # one point: the depth is not determined
     X[2, :, 2] -= 30.0  # every point 30 m behind the root
+    t_true[2, 2] += 30.0
     t, rms = solve_root_translations(X, uv, w, k)
     assert t.shape == (T, 3) and np.isfinite(t).all() and (t[:, 2] >= 0.3).all() and np.isfinite(rms).all()
-    for i in range(3, T):
-        sw = np.sqrt(np.repeat(w[i], 2))
+    assert np.abs(_project(X[1, 5:6] + t[1], k) - uv[1, 5]).max() < 1e-6
+    for i in [0, *range(2, T)]:
+        sw = np.sqrt(np.repeat(w[i] if w[i].any() else np.ones(33), 2))
 
         def residual(x, i=i, sw=sw):
             return (_project(X[i] + x, k) - uv[i]).reshape(-1) * sw
         best = least_squares(residual, t_true[i], xtol=1e-14, ftol=1e-14, gtol=1e-14).x
         assert np.allclose(t[i], best, atol=1e-6), i
-        assert t[i] == pytest.approx(solve_root_translation(X[i], uv[i], w[i], k)[0])

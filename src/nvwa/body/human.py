@@ -85,10 +85,10 @@ class HumanBody:
         self.vertices = a["vertices"].astype(np.float64)
         self.n_body = int(a["body_vertex_count"])
         self.faces = a["faces"]
-        self.targets = dict(zip([str(n) for n in a["target_names"]], a["targets"].astype(np.float64)))
-        self.target_names = list(self.targets)
+        self.target_names = [str(n) for n in a["target_names"]]
         self._target_index = {n: k for k, n in enumerate(self.target_names)}
-        self._target_stack = np.stack([self.targets[n].reshape(-1) for n in self.target_names])  # (K, V * 3)
+        self._target_stack = a["targets"].astype(np.float64).reshape(len(self.target_names), -1)  # (K, V * 3)
+        self.targets = {n: t.reshape(-1, 3) for n, t in zip(self.target_names, self._target_stack)}  # views of it
         self.joint_vertices = a["joint_vertices"]
         self.skin_joints, self.skin_weights = a["skin_joints"], a["skin_weights"]
         self.licence = str(a["licence"])

@@ -236,8 +236,9 @@ def plant_feet_many(motions: list[RigMotion], t: np.ndarray, contact: np.ndarray
     move = np.zeros(len(t))
     # where the pelvis moved, both legs reach for their targets: a foot the IK leaves alone would move with the
     # pelvis, one it holds (however lightly: a raise of 1e-16 m) stays where it was seen; a vtest walker's
-    # foot jumped 6 cm between the two on a rounding difference
-    shifted = np.any(shift != 0, axis=1)
+    # foot jumped 6 cm between the two on a rounding difference. (The shift's box filters leave ~1e-17 m
+    # where nothing moved: under a nanometre is rounding, as for the raise.)
+    shifted = np.linalg.norm(shift, axis=1) > 1e-9
     for side, names in enumerate(LEGS):
         act = (weights[side] > 0) | shifted
         if act.any():

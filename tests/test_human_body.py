@@ -181,3 +181,21 @@ def test_the_shape_delta_is_the_written_out_blend_of_the_targets(human):
         v = human.vertices + got
         assert np.allclose(at[:72], human.joints(v).reshape(-1), atol=1e-12)
         assert np.allclose(at[72:], [v[human._top, 1], v[human._bottom, 1]], atol=1e-12)
+
+
+def test_the_shape_fits_jacobian_is_its_residuals_derivative(human):
+    """The fit hands least squares the residual's derivatives written out (it took ten residual calls a step
+    to estimate them): at random shapes they agree with central differences, and at h = 0 or a limb at 0
+    (where a shape target switches) with the forward difference the fit used to take there."""
+    from scipy.optimize._numdiff import approx_derivative
+
+    rng = np.random.default_rng(1)
+    residual, jacobian = human.fit_terms(rng.uniform(0.05, 0.5, 24), 1.6)
+    for _ in range(20):
+        x = np.r_[rng.uniform(0.499, 0.501), rng.uniform(0, 1), rng.uniform(-1, 1), rng.uniform(0, 1), rng.uniform(0.5, 1.5),
+                  rng.uniform(-1, 1, 4)]
+        assert np.allclose(jacobian(x), approx_derivative(residual, x, method="3-point"), atol=1e-7)
+    x = np.array([0.5, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0])
+    forward = approx_derivative(residual, x, method="2-point", bounds=([0.499, 0, -1, 0, 0.45, -1, -1, -1, -1],
+                                                                      [0.501, 1, 1, 1, 1.6, 1, 1, 1, 1]))
+    assert np.allclose(jacobian(x), forward, atol=1e-6)

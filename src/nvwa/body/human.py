@@ -121,6 +121,26 @@ class HumanBody:
             out[k[f"{name}_short"]] += max(-x, 0.0)
         return out
 
+    def coefficient_slopes(self, g: float, c: float, h: float, w: float, *limbs: float) -> np.ndarray:
+        """(5 + len(limbs), K): how each target's weight changes with g, c, h, w, the scale (none: it
+        multiplies the whole shape) and each limb; at h = 0 or a limb at 0 the slope of its positive side
+        (a forward difference's)."""
+        k = self._target_index
+        out = np.zeros((5 + len(limbs), len(k)))
+        for female, male, share in (("female", "male", 1 - c), ("female_child", "male_child", c),
+                                    ("female_tall", "male_tall", max(h, 0.0)), ("female_short", "male_short", max(-h, 0.0)),
+                                    ("female_heavy", "male_heavy", w)):
+            out[0, k[female]] -= share
+            out[0, k[male]] += share
+        for row, (female, male, sign) in ((1, ("female", "male", -1.0)), (1, ("female_child", "male_child", 1.0)),
+                                          (2, ("female_tall", "male_tall", 1.0) if h >= 0 else ("female_short", "male_short", -1.0)),
+                                          (3, ("female_heavy", "male_heavy", 1.0))):
+            out[row, k[female]] += sign * (1 - g)
+            out[row, k[male]] += sign * g
+        for i, (x, name) in enumerate(zip(limbs, LIMB_TARGETS)):
+            out[5 + i, k[f"{name}_long" if x >= 0 else f"{name}_short"]] = 1.0 if x >= 0 else -1.0
+        return out
+
     def delta(self, g: float, c: float, h: float, w: float, *limbs: float) -> np.ndarray:
         """(V, 3): the shape delta of those parameters (see :meth:`coefficients`)."""
         return (self.coefficients(g, c, h, w, *limbs) @ self._target_stack).reshape(self.vertices.shape)
@@ -147,9 +167,10 @@ class HumanBody:
                 cache.popitem(last=False)
         return fitted
 
-    def _fit(self, bone_lengths: np.ndarray, rest_directions: np.ndarray, stature_m: float) -> FittedBody:
-        from scipy.optimize import least_squares
-
+    def fit_terms(self, bone_lengths: np.ndarray, stature_m: float):
+        """The shape fit's residual of x (gender, child, height, weight, scale, the four limbs) -> (31,): the
+        bones' lengths against ``bone_lengths`` (long bones weighted), the stature against ``stature_m``, a
+        little pull towards the average adult; and its Jacobian (31, 9), written out."""
         target = np.asarray(bone_lengths, dtype=np.float64)
         base, shapes = self._at_joints
         parents = [SMPL24_PARENTS[b] for b in BONES]
@@ -162,6 +183,26 @@ class HumanBody:
             return np.concatenate([_WEIGHT * (lengths - target[BONES]), [3.0 * (v[72] - v[73] - stature_m)], 0.02 * x[1:4],
                                    0.005 * x[5:]])
 
+        def jacobian(x):  # the shape is linear in the targets' weights, the weights piecewise linear in x
+            shape = base + self.coefficients(*x[:4], *x[5:]) @ shapes
+            dv = (self.coefficient_slopes(*x[:4], *x[5:]) @ shapes) * x[4]  # (9, 74)
+            dv[4] = shape
+            j = (shape * x[4])[:72].reshape(24, 3)
+            bone = j[BONES] - j[parents]
+            along = bone / np.linalg.norm(bone, axis=1, keepdims=True)
+            dj = dv[:, :72].reshape(len(x), 24, 3)
+            J = np.zeros((31, len(x)))
+            J[:23] = _WEIGHT[:, None] * np.einsum("bi,pbi->bp", along, dj[:, BONES] - dj[:, parents])
+            J[23] = 3.0 * (dv[:, 72] - dv[:, 73])
+            J[24:27, 1:4] = 0.02 * np.eye(3)
+            J[27:, 5:] = 0.005 * np.eye(len(x) - 5)
+            return J
+        return residual, jacobian
+
+    def _fit(self, bone_lengths: np.ndarray, rest_directions: np.ndarray, stature_m: float) -> FittedBody:
+        from scipy.optimize import least_squares
+
+        residual, jacobian = self.fit_terms(bone_lengths, stature_m)
         # gender is held neutral: bone lengths do not tell it (the fit would pick one at random), and a body of
         # the wrong sex is worse than an androgynous one; the clothing colours make the person recognisable
         # a child's proportions only for someone of a child's height (else they would buy an adult's odd bones)
@@ -169,7 +210,7 @@ class HumanBody:
         lo, hi = [0.499, 0, -1, 0, SCALE_BOUNDS[0], -1, -1, -1, -1], [0.501, child, 1, 1, SCALE_BOUNDS[1], 1, 1, 1, 1]
         x0 = [0.5, 0.0, 0.0, 0.0, stature_m / 1.67 if np.isfinite(stature_m) and stature_m > 0 else 1.0, 0, 0, 0, 0]
         x0[4] = float(np.clip(x0[4], lo[4], hi[4]))
-        sol = least_squares(residual, x0, bounds=(lo, hi), max_nfev=200)
+        sol = least_squares(residual, x0, jac=jacobian, bounds=(lo, hi), max_nfev=200)
         x = sol.x
         verts = (self.vertices + self.delta(*x[:4], *x[5:])) * x[4]
         limb_error = float(np.abs(residual(x)[[BONES.index(b) for b in LIMBS]]).max() / 3.0)  # (their weight: 3)

@@ -321,11 +321,12 @@ def focal_from_people(tracks: list, vertical_vp: np.ndarray, size: tuple[int, in
     if not usable:
         return None
     coarse = np.geomspace(FOCAL_RANGE[0] * diag, FOCAL_RANGE[1] * diag, steps)
+    feet_all, tops_all = np.concatenate([f for f, _ in usable]), np.concatenate([t for _, t in usable])
+    ends = np.cumsum([len(f) for f, _ in usable])[:-1]
 
     def cost(f: float) -> float:
         res = []
-        for feet, tops in usable:
-            r = height_ratios(feet, tops, v, f, c)
+        for r in np.split(height_ratios(feet_all, tops_all, v, f, c), ends):  # everyone's ratios at once (row by row)
             r = np.log(r[np.isfinite(r) & (r > 0)])
             if len(r) >= 5:
                 res.append(r - np.median(r))

@@ -403,7 +403,8 @@ def _placed(p: PersonFeet, floor: Floor, level: np.ndarray | float = 0.0,
     if len(p.t) > 2:
         root = running_median(root, p.t, PATH_MEDIAN_S)
         root = speed_bounded(root, p.t, speed_limit(root, p.t))
-        above = lambda r: (r + size * q) @ n + floor.offset - np.asarray(level, dtype=np.float64)  # noqa: E731  the standing foot's height
+        def above(r):  # the standing foot's height above its support
+            return (r + size * q) @ n + floor.offset - np.asarray(level, dtype=np.float64)
         foot_before = above(root)
         root = smoothed_along_rays(root, p.t)
         # the smoothing leaves the standing foot off its support: put it back on (a foot clearly in the air, a

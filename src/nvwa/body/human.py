@@ -40,6 +40,13 @@ MAX_FITS = 256  # people's fitted bodies kept (~0.2 MB each; the latest used: gr
 _FITS_LOCK = threading.Lock()
 
 
+def _pair_shares(c: float, h: float, w: float) -> tuple:
+    """Each (female target, male target, share) pair of the blend: adult or child, taller or shorter, heavier;
+    gender then splits each share between its two targets."""
+    return (("female", "male", 1 - c), ("female_child", "male_child", c), ("female_tall", "male_tall", max(h, 0.0)),
+            ("female_short", "male_short", max(-h, 0.0)), ("female_heavy", "male_heavy", w))
+
+
 @dataclass(frozen=True)
 class FittedBody:
     vertices: np.ndarray = field(repr=False)  # (V, 3) float32 m, our rig's rest pose, pelvis at the origin
@@ -111,9 +118,7 @@ class HumanBody:
         (``limbs``: upper arm, lower arm, upper leg, lower leg lengths, -1..1): the formula above."""
         k = self._target_index
         out = np.zeros(len(k))
-        for female, male, share in (("female", "male", 1 - c), ("female_child", "male_child", c),
-                                    ("female_tall", "male_tall", max(h, 0.0)), ("female_short", "male_short", max(-h, 0.0)),
-                                    ("female_heavy", "male_heavy", w)):
+        for female, male, share in _pair_shares(c, h, w):
             out[k[female]] += share * (1 - g)
             out[k[male]] += share * g
         for x, name in zip(limbs, LIMB_TARGETS):
@@ -127,9 +132,7 @@ class HumanBody:
         (a forward difference's)."""
         k = self._target_index
         out = np.zeros((5 + len(limbs), len(k)))
-        for female, male, share in (("female", "male", 1 - c), ("female_child", "male_child", c),
-                                    ("female_tall", "male_tall", max(h, 0.0)), ("female_short", "male_short", max(-h, 0.0)),
-                                    ("female_heavy", "male_heavy", w)):
+        for female, male, share in _pair_shares(c, h, w):
             out[0, k[female]] -= share
             out[0, k[male]] += share
         for row, (female, male, sign) in ((1, ("female", "male", -1.0)), (1, ("female_child", "male_child", 1.0)),

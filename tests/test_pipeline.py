@@ -183,3 +183,23 @@ def test_malloc_arenas_are_bounded_once_a_pipeline_exists(blazepose):
         pytest.skip("not glibc, or MALLOC_ARENA_MAX set by the environment: nothing for nvwa to bound")
     Pipeline(body=blazepose)
     assert memory._done and memory.bound_malloc_arenas() is True
+
+
+def test_numpys_blas_runs_on_one_thread_while_the_models_run_and_as_before_after(blazepose):
+    """The run's own threads keep the cores busy while the models run; BLAS's threads would only wait for
+    them. Limited while observing, as the caller had it again after (the generator done)."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from nvwa.config import VideoConfig
+
+    def blas():
+        return {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = blas()
+        if not before or max(before.values()) < 2:
+            pytest.skip("no BLAS library here runs on two threads: nothing to limit")
+        pipe = Pipeline(PipelineConfig(VideoConfig(max_frames=3)), body=blazepose)
+        during = [blas() for ev in pipe.observe(DATA / "vtest_4s.mp4") if ev.stage == "frame"]
+        assert during and all(set(d.values()) == {1} for d in during)
+        assert blas() == before

@@ -251,7 +251,15 @@ class Pipeline:
 
     def observe(self, video_path: str | Path, timer: StageTimer | None = None) -> Iterator[ProgressEvent]:
         """The models over the video: "probe", one "frame" per kept frame, then "observed" whose
-        data["observations"] holds everything reconstruction needs."""
+        data["observations"] holds everything reconstruction needs. Meanwhile numpy's BLAS runs on one
+        thread (as it was again after): the run's own threads keep the cores busy, and BLAS's would only
+        wait for them (Sports2D: 2-4% less CPU, vtest the same; measured in the README, issue 21)."""
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            yield from self._observe(video_path, timer)
+
+    def _observe(self, video_path: str | Path, timer: StageTimer | None) -> Iterator[ProgressEvent]:
         c = self.config.video
         timer = timer or StageTimer()
         wall0 = time.perf_counter()

@@ -643,7 +643,7 @@ def test_ids_joined_late_resolve_to_the_first_and_their_frames_merge_in_order():
     from types import SimpleNamespace
 
     from nvwa.body.observation import BodyObservation
-    from nvwa.pipeline import _PersonFrames
+    from nvwa.observations import PersonFrames
     from nvwa.tracking.reid import joined_ids
 
     assert joined_ids([(37, 35), (47, 37), (28, 12)]) == {37: 35, 47: 35, 28: 12}
@@ -651,7 +651,7 @@ def test_ids_joined_late_resolve_to_the_first_and_their_frames_merge_in_order():
     assert joined_ids([]) == {}
 
     def frames(indices, x):
-        rec = _PersonFrames()
+        rec = PersonFrames()
         for i in indices:
             obs = BodyObservation("blazepose33", np.full((33, 2), float(x)), np.zeros((33, 3)), np.ones(33))
             rec.add(SimpleNamespace(index=i, timestamp_s=i / 10, scale=1.0, image=None), obs)

@@ -25,6 +25,7 @@ from nvwa.scene.schema import atomic_write
 
 OBSERVATIONS_VERSION = "nvwa.observations/1"
 FILENAME = "observations.npz"
+COLOUR_EVERY = 5  # frames between colour samples of one person
 
 
 @dataclass(frozen=True)
@@ -123,4 +124,80 @@ def load_observations(folder: str | os.PathLike, body_model: str | None = None) 
                         camera_track=CameraTrack.from_arrays(data))
 
 
-__all__ = ["OBSERVATIONS_VERSION", "Observations", "PersonObservations", "save_observations", "load_observations"]
+@dataclass
+class PersonFrames:
+    """One track's observations as they stream in, one list entry per frame."""
+
+    frame_index: list = field(default_factory=list)
+    timestamp_s: list = field(default_factory=list)
+    keypoints_2d: list = field(default_factory=list)  # stored-video pixels
+    keypoints_3d: list = field(default_factory=list)  # root-relative metres, camera axes
+    visibility: list = field(default_factory=list)
+    translation: list = field(default_factory=list)  # the backend's own root placement (SAM 3D Body)
+    vertices: list = field(default_factory=list)  # mesh backends: (V, 3) f16 pelvis-relative, camera axes
+    shape_params: list = field(default_factory=list)
+    model_params: list = field(default_factory=list)
+    colour_samples: list = field(default_factory=list)  # (3, 3) sRGB per sampled frame: upper, lower, skin
+
+    def prepend(self, seen: list) -> None:
+        """Frames before those added so far ([(frame record, observation)] in order): where the person was
+        before the tracker found them (their pixels are gone by now: no colour samples)."""
+        earlier = PersonFrames()
+        for frame, obs in seen:
+            earlier.add(frame, obs)
+        for name, values in vars(earlier).items():
+            if name != "colour_samples":
+                setattr(self, name, values + getattr(self, name))
+
+    def add(self, frame, obs) -> None:
+        # their clothing and skin, from their own pixels (a frame record of a frame gone by has none)
+        if getattr(frame, "image", None) is not None and len(self.frame_index) % COLOUR_EVERY == 0:
+            from nvwa.body.colours import sample_colours
+
+            c = sample_colours(frame.image, obs.keypoints_2d, obs.visibility, obs.keypoint_set)
+            if c is not None:
+                self.colour_samples.append(c)
+        self.frame_index.append(frame.index)
+        self.timestamp_s.append(frame.timestamp_s)
+        self.keypoints_2d.append(obs.keypoints_2d / frame.scale)
+        self.keypoints_3d.append(obs.keypoints_3d)
+        self.visibility.append(obs.visibility)
+        if obs.translation is not None:
+            self.translation.append(np.asarray(obs.translation, dtype=np.float64))
+        if obs.vertices is not None:
+            self.vertices.append(np.asarray(obs.vertices, dtype=np.float16))
+            self.shape_params.append(obs.params["shape_params"])
+            self.model_params.append(obs.params["mhr_model_params"])
+
+    def join(self, later: PersonFrames) -> None:
+        """A later track's frames, found to be this person's (a late re-identification), after these:
+        where both have a frame (the later one followed back into this one's last), this one's is kept."""
+        mine, n, m = set(self.frame_index), len(self.frame_index), len(later.frame_index)
+        keep = [i for i, f in enumerate(later.frame_index) if f not in mine]
+        order = np.argsort(self.frame_index + [later.frame_index[i] for i in keep], kind="stable")
+        for name, values in vars(self).items():
+            if name == "colour_samples" or not (values or getattr(later, name)):
+                setattr(self, name, values + getattr(later, name))
+            else:
+                if len(values) != n or len(getattr(later, name)) != m:
+                    raise ValueError(f"joining tracks: {name} is not one entry a frame on both")
+                both = values + [getattr(later, name)[i] for i in keep]
+                setattr(self, name, [both[i] for i in order])
+
+    def observations(self, person_id: int) -> PersonObservations:
+        from nvwa.body.colours import person_colours
+
+        kw = {}
+        if self.translation:
+            kw["translation_cam"] = np.stack(self.translation)
+        colours = person_colours(self.colour_samples)
+        if colours is not None:
+            kw["colours"] = colours
+        return PersonObservations(person_id=int(person_id), frame_index=np.asarray(self.frame_index, dtype=np.int64),
+                                  timestamp_s=np.asarray(self.timestamp_s, dtype=np.float64),
+                                  keypoints_2d=np.asarray(self.keypoints_2d, dtype=np.float64),
+                                  keypoints_3d=np.asarray(self.keypoints_3d, dtype=np.float64),
+                                  visibility=np.asarray(self.visibility, dtype=np.float64), **kw)
+
+
+__all__ = ["OBSERVATIONS_VERSION", "Observations", "PersonFrames", "PersonObservations", "save_observations", "load_observations"]

@@ -24,7 +24,7 @@ from nvwa.camera.background import BackgroundMotion
 from nvwa.config import PipelineConfig  # noqa: F401  (re-exported)
 from nvwa.errors import InputError
 from nvwa.memory import bound_malloc_arenas, give_back_free_memory
-from nvwa.observations import Observations, PersonObservations, save_observations
+from nvwa.observations import Observations, PersonFrames, PersonObservations, save_observations
 from nvwa.reconstruct import FLOOR_VIEW_SMOOTHING, ReconstructConfig, reconstruct_steps  # noqa: F401  (re-exported)
 from nvwa.scene import Scene
 from nvwa.scene_thread import SceneLines, SceneWorker, scene_of
@@ -86,7 +86,6 @@ class _TimedBody:
         return timed
 
 
-COLOUR_EVERY = 5  # frames between colour samples of one person
 FOLLOW_BACK_RECORDS = 4096  # frames remembered (number, time, scale) for the poses a new person is followed back to
 DETECTOR_MIN_PX = 16  # px on the detector's canvas: YOLOX-Nano's smallest people (12 of vtest's 17 under 60 px)
 POSE_MIN_PX = 24  # decoded px: the body model holds no smaller person
@@ -120,82 +119,6 @@ def _with_next(frames, ahead: int = 1):
         yield window[0], list(itertools.islice(window, 1, None))
         window.popleft()
         window.extend(itertools.islice(it, 1))
-
-
-@dataclass
-class _PersonFrames:
-    """One track's observations as they stream in, one list entry per frame."""
-
-    frame_index: list = field(default_factory=list)
-    timestamp_s: list = field(default_factory=list)
-    keypoints_2d: list = field(default_factory=list)  # stored-video pixels
-    keypoints_3d: list = field(default_factory=list)  # root-relative metres, camera axes
-    visibility: list = field(default_factory=list)
-    translation: list = field(default_factory=list)  # the backend's own root placement (SAM 3D Body)
-    vertices: list = field(default_factory=list)  # mesh backends: (V, 3) f16 pelvis-relative, camera axes
-    shape_params: list = field(default_factory=list)
-    model_params: list = field(default_factory=list)
-    colour_samples: list = field(default_factory=list)  # (3, 3) sRGB per sampled frame: upper, lower, skin
-
-    def prepend(self, seen: list) -> None:
-        """Frames before those added so far ([(frame record, observation)] in order): where the person was
-        before the tracker found them (their pixels are gone by now: no colour samples)."""
-        earlier = _PersonFrames()
-        for frame, obs in seen:
-            earlier.add(frame, obs)
-        for name, values in vars(earlier).items():
-            if name != "colour_samples":
-                setattr(self, name, values + getattr(self, name))
-
-    def add(self, frame, obs) -> None:
-        # their clothing and skin, from their own pixels (a frame record of a frame gone by has none)
-        if getattr(frame, "image", None) is not None and len(self.frame_index) % COLOUR_EVERY == 0:
-            from nvwa.body.colours import sample_colours
-
-            c = sample_colours(frame.image, obs.keypoints_2d, obs.visibility, obs.keypoint_set)
-            if c is not None:
-                self.colour_samples.append(c)
-        self.frame_index.append(frame.index)
-        self.timestamp_s.append(frame.timestamp_s)
-        self.keypoints_2d.append(obs.keypoints_2d / frame.scale)
-        self.keypoints_3d.append(obs.keypoints_3d)
-        self.visibility.append(obs.visibility)
-        if obs.translation is not None:
-            self.translation.append(np.asarray(obs.translation, dtype=np.float64))
-        if obs.vertices is not None:
-            self.vertices.append(np.asarray(obs.vertices, dtype=np.float16))
-            self.shape_params.append(obs.params["shape_params"])
-            self.model_params.append(obs.params["mhr_model_params"])
-
-    def join(self, later: _PersonFrames) -> None:
-        """A later track's frames, found to be this person's (a late re-identification), after these:
-        where both have a frame (the later one followed back into this one's last), this one's is kept."""
-        mine, n, m = set(self.frame_index), len(self.frame_index), len(later.frame_index)
-        keep = [i for i, f in enumerate(later.frame_index) if f not in mine]
-        order = np.argsort(self.frame_index + [later.frame_index[i] for i in keep], kind="stable")
-        for name, values in vars(self).items():
-            if name == "colour_samples" or not (values or getattr(later, name)):
-                setattr(self, name, values + getattr(later, name))
-            else:
-                if len(values) != n or len(getattr(later, name)) != m:
-                    raise ValueError(f"joining tracks: {name} is not one entry a frame on both")
-                both = values + [getattr(later, name)[i] for i in keep]
-                setattr(self, name, [both[i] for i in order])
-
-    def observations(self, person_id: int) -> PersonObservations:
-        from nvwa.body.colours import person_colours
-
-        kw = {}
-        if self.translation:
-            kw["translation_cam"] = np.stack(self.translation)
-        colours = person_colours(self.colour_samples)
-        if colours is not None:
-            kw["colours"] = colours
-        return PersonObservations(person_id=int(person_id), frame_index=np.asarray(self.frame_index, dtype=np.int64),
-                                  timestamp_s=np.asarray(self.timestamp_s, dtype=np.float64),
-                                  keypoints_2d=np.asarray(self.keypoints_2d, dtype=np.float64),
-                                  keypoints_3d=np.asarray(self.keypoints_3d, dtype=np.float64),
-                                  visibility=np.asarray(self.visibility, dtype=np.float64), **kw)
 
 
 class Pipeline:
@@ -272,7 +195,7 @@ class Pipeline:
         yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}, {info.fps:.3g} fps", 0, expected,
                             {"video": _public_video(info)})
         stats = DecodeStats()
-        people: dict[int, _PersonFrames] = defaultdict(_PersonFrames)
+        people: dict[int, PersonFrames] = defaultdict(PersonFrames)
         lines, background = SceneLines(), BackgroundMotion(K_stored.K)
         # the CPU tracker's scenery (the GPU path's masklets are not the body model's guesses)
         scenery = SceneryFrames() if self.tracker is None and self.config.tracking.drop_scenery else None
@@ -421,7 +344,7 @@ class Pipeline:
                 obs = self.body.estimate_masklets(frame.image, people, K_stored.scaled(frame.scale).K) if people else []
             yield frame, [TrackedPerson(m.track_id, o) for m, o in zip(people, obs)]
 
-    def _locked_mesh(self, p: PersonObservations, rec: _PersonFrames) -> PersonObservations:
+    def _locked_mesh(self, p: PersonObservations, rec: PersonFrames) -> PersonObservations:
         """The backend's meshes for a person with one identity (shape + scales locked to their median),
         meshed again when the backend can (a model call: it belongs to observing)."""
         from nvwa.body.sam3d_body import lock_mhr_identity

@@ -36,8 +36,13 @@ $(MODELS_DIR)/person_detector.any_canvas.onnx: $(MODELS_DIR)/pose_landmarker_ful
 $(MODELS_DIR)/pose_landmarker_full.blank_mask.task: $(MODELS_DIR)/person_detector.any_canvas.onnx
 	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)" && touch $@
 
+# the landmark network with its middle in int8 (nvwa.body.landmarks_int8), read by every run instead of quantising
+# (models folders fetched before it existed get it from here, as above)
+$(MODELS_DIR)/pose_landmarker_full.landmarks_int8.tflite: $(MODELS_DIR)/pose_landmarker_full.blank_mask.task
+	$(VENV)/bin/nvwa models fetch --models-dir "$(MODELS_DIR)" && touch $@
+
 model: $(MODELS_DIR)/pose_landmarker_full.task $(MODELS_DIR)/person_detector.any_canvas.onnx \
-       $(MODELS_DIR)/pose_landmarker_full.blank_mask.task
+       $(MODELS_DIR)/pose_landmarker_full.blank_mask.task $(MODELS_DIR)/pose_landmarker_full.landmarks_int8.tflite
 
 # The Khronos glTF validator and stock three.js (npm) that the export and player tests open every GLB with;
 # skipped, with a note, without npm.

@@ -1,18 +1,20 @@
-"""Would an int8 BlazePose landmark network pay? Its speed and how far its poses move, against the float one.
+"""The landmark network with its middle in int8 (nvwa.body.landmarks_int8): its speed and how far its poses move.
 
-    python bench/landmarks_int8.py --quantizer-python PYTHON [--out bench/results/landmarks_int8.json]
+    python bench/landmarks_int8.py [--out bench/results/landmarks_int8.json]
+    python bench/landmarks_int8.py --calibrate   # measure the activations' ranges again (see below)
 
-The landmark network is most of a run's CPU (vtest: ~5,000 crops). Here it is quantised to int8 (weights
-per channel, activations per tensor, ai-edge-quantizer's ``static_wi8_ai8`` recipe) after its float16
-weights are folded to float32 (the quantizer leaves float16-weight layers alone), calibrated on real people:
-the crops of the labelled people of `../shared/data/labels/vtest_people.json` on every other labelled frame;
-the rest are scored. Scored per crop, in % of the person's height in the crop (their landmarks seen > 0.5):
-the mean landmark move, int8 against float; beside it what a 1.5-px shift of the same crop moves the float
-network's landmarks (the noise the tracker already lives with); the presence and the 3D landmarks' move.
-Speed: the two networks' invoke times on one core, alternating in one process.
+The landmark network is most of a run's CPU (vtest: ~5,000 crops). ``nvwa.body.landmarks_int8`` makes its
+middle int8 (ai-edge-quantizer, weights per channel, activations per tensor), its first 15 and last 30
+operators and its input and outputs float, with activation ranges kept in the package. Scored here on the
+labelled people of `../shared/data/labels/vtest_people.json` (not used to calibrate), per crop, in % of the
+person's height in the crop (their landmarks seen > 0.5): the mean landmark move, int8 against float; beside
+it what a 1.5-px shift of the same crop moves the float network's landmarks (the noise the tracker already
+lives with); the presence and the 3D landmarks' move. Speed: the two networks' invoke times on one core,
+alternating in one process.
 
-ai-edge-quantizer is not a dependency of nvwa (it pulls its own LiteRT): give a Python that has it
-(``python -m venv /tmp/q && /tmp/q/bin/pip install ai-edge-quantizer``); without one this exits 0 and says so.
+``--calibrate`` runs ``nvwa process`` on vtest and Sports2D and measures the ranges again on their tracked
+people's crops (every 12th / 9th frame of each person, the region their pose gives), writing
+``src/nvwa/body/landmarks_int8_ranges.json``: a new int8 network, so raise ``INT8_REWRITE`` with it.
 """
 
 from __future__ import annotations
@@ -31,58 +33,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
-
-QUANTISE = """
-import sys, numpy as np
-from ai_edge_quantizer import quantizer, recipe
-q = quantizer.Quantizer(open(sys.argv[1], 'rb').read())
-q.load_quantization_recipe(recipe.static_wi8_ai8())
-X = np.load(sys.argv[2]).astype(np.float32) / 255.0
-done = q.quantize(q.calibrate({'serving_default': [{'input': x[None]} for x in X]}))
-open(sys.argv[3], 'wb').write(done.quantized_model)
-"""
-
-
-def float32_network(model: bytes) -> bytes:
-    """The network with its float16 weights folded to float32 (no DEQUANTIZE operators left, no tensor left
-    unused) and a ``serving_default`` signature (the quantizer calibrates by signature)."""
-    from ai_edge_litert import schema_py_generated as schema
-    from ai_edge_litert.tools import flatbuffer_utils
-
-    net = flatbuffer_utils.read_model_from_bytearray(bytearray(model))
-    graph = net.subgraphs[0]
-    kept = []
-    for op in graph.operators:
-        src = graph.tensors[op.inputs[0]]
-        data = net.buffers[src.buffer].data
-        if (net.operatorCodes[op.opcodeIndex].builtinCode == schema.BuiltinOperator.DEQUANTIZE and data is not None
-                and len(data) and src.type == schema.TensorType.FLOAT16):
-            weights = schema.BufferT()
-            weights.data = np.frombuffer(bytes(data), np.float16).astype(np.float32).view(np.uint8)
-            net.buffers.append(weights)
-            graph.tensors[op.outputs[0]].buffer = len(net.buffers) - 1
-        else:
-            kept.append(op)
-    graph.operators = kept
-    used = sorted({t for op in kept for t in [*op.inputs, *op.outputs] if t >= 0} | set(graph.inputs) | set(graph.outputs))
-    new = {t: i for i, t in enumerate(used)}
-    graph.tensors = [graph.tensors[t] for t in used]
-    for op in kept:
-        op.inputs = [new.get(t, -1) for t in op.inputs]
-        op.outputs = [new[t] for t in op.outputs]
-    graph.inputs, graph.outputs = [new[t] for t in graph.inputs], [new[t] for t in graph.outputs]
-
-    def entry(name: str, index: int):
-        m = schema.TensorMapT()
-        m.name, m.tensorIndex = name.encode(), index
-        return m
-
-    signature = schema.SignatureDefT()
-    signature.signatureKey, signature.subgraphIndex = b"serving_default", 0
-    signature.inputs = [entry("input", graph.inputs[0])]
-    signature.outputs = [entry(f"output_{k}", t) for k, t in enumerate(graph.outputs)]
-    net.signatureDefs = [signature]
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(net))
 
 
 def network(model: bytes):
@@ -118,51 +68,74 @@ def network(model: bytes):
     return run
 
 
-def labelled_crops(labels: Path, video: Path) -> tuple[np.ndarray, np.ndarray]:
-    """Every labelled person's upright crop (their box, 1.5x): (calibration: every other labelled frame, scored)."""
+def labelled_crops(labels: Path, video: Path) -> np.ndarray:
+    """Every labelled person's upright crop (their box, 1.5x) -> (N, 256, 256, 3) uint8 RGB."""
     from nvwa.body.landmarks import Region
     from nvwa.video import iter_frames
 
-    frames = json.loads(labels.read_text())["frames"]
-    boxes = {f["frame_index"]: (k % 2 == 0, [p["box"] for p in f["people"]]) for k, f in enumerate(frames)}
-    parts = {True: [], False: []}
-    for frame in iter_frames(video, max_side=None):
-        calibration, people = boxes.get(frame.index, (None, []))
-        for box in people:
-            region = Region.from_box(np.asarray(box, float), 1.5)
-            parts[calibration].append(region.crop(frame.image))
-    return np.stack(parts[True]), np.stack(parts[False])
+    frames = {f["frame_index"]: [p["box"] for p in f["people"]] for f in json.loads(labels.read_text())["frames"]}
+    return np.stack([Region.from_box(np.asarray(box, float), 1.5).crop(frame.image)
+                     for frame in iter_frames(video, max_side=None) for box in frames.get(frame.index, [])])
+
+
+def tracked_crops(videos: list[tuple[Path, int]]) -> np.ndarray:
+    """The crops the network sees of tracked people: ``nvwa process`` on each (video, step), then every
+    step-th frame of each person, every third of those, cut on the region their pose gives."""
+    from nvwa.body.landmarks import Region
+    from nvwa.video import iter_frames
+
+    crops = []
+    for video, step in videos:
+        with tempfile.TemporaryDirectory() as out:
+            done = subprocess.run([str(Path(sys.executable).parent / "nvwa"), "process", str(video), "-o", out, "--format", "npz"],
+                                  capture_output=True, text=True)
+            if done.returncode != 0:
+                raise SystemExit(f"{video}: nvwa process failed:\n{done.stderr[-2000:]}")
+            z = np.load(Path(out) / "observations.npz")
+            want: dict[int, list] = {}
+            for p in sorted({k.split("/")[1] for k in z.files if k.startswith("person/")}, key=int):
+                rows = z[f"person/{p}/frame_index"], z[f"person/{p}/keypoints_2d"], z[f"person/{p}/visibility"]
+                for j in range(0, len(rows[0]), step):
+                    if (j // step) % 3 == 0:
+                        want.setdefault(int(rows[0][j]), []).append((rows[1][j], rows[2][j]))
+        for frame in iter_frames(video, max_side=1280):
+            for kp, vis in want.get(frame.index, []):
+                region = Region.from_keypoints(kp * frame.scale, vis)
+                if region is not None:
+                    crops.append(region.crop(frame.image))
+    return np.stack(crops)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quantizer-python", help="a Python with ai-edge-quantizer installed")
     ap.add_argument("--labels", default=str(ROOT.parent / "shared/data/labels/vtest_people.json"))
     ap.add_argument("--video", default=str(ROOT.parent / "shared/data/video/vtest.avi"))
     ap.add_argument("--out", default=str(ROOT / "bench/results/landmarks_int8.json"))
+    ap.add_argument("--calibrate", action="store_true", help="measure the activations' ranges again on tracked people "
+                    "(vtest, Sports2D) and write them into the package")
     args = ap.parse_args(argv)
-    if not args.quantizer_python:
-        print("no --quantizer-python: a Python with ai-edge-quantizer is needed to quantise the network; skipping")
-        return 0
+    videos = Path(args.video).parent
     if not Path(args.labels).exists() or not Path(args.video).exists():
         print(f"{args.labels} or {args.video}: missing; skipping (see ../shared/data/README.md)")
         return 0
     import cv2
 
     from nvwa.body.landmarks import LANDMARK_NETWORK, bundle_without_mask
+    from nvwa.body.landmarks_int8 import QUANTIZER, RANGES, calibrated_ranges, int8_network
     from nvwa.models import blazepose_task_path
 
     with zipfile.ZipFile(io.BytesIO(bundle_without_mask(blazepose_task_path(None)))) as z:
         shipped = z.read(LANDMARK_NETWORK)
-    calibration, scored = labelled_crops(Path(args.labels), Path(args.video))
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "f32.tflite").write_bytes(float32_network(shipped))
-        np.save(Path(tmp) / "calibration.npy", calibration)
-        done = subprocess.run([args.quantizer_python, "-c", QUANTISE, *(str(Path(tmp) / n) for n in ("f32.tflite", "calibration.npy", "int8.tflite"))],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SystemExit(f"{args.quantizer_python}: quantising failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
-        int8 = (Path(tmp) / "int8.tflite").read_bytes()
+    if args.calibrate:
+        crops = tracked_crops([(Path(args.video), 4), (videos / "sports2d_demo.mp4", 3)])
+        kept = json.loads(RANGES.read_text())
+        kept.update(quantizer=QUANTIZER, calibration=f"{len(crops)} crops of tracked people: vtest.avi every 12th of a "
+                    "person's frames (pose regions), sports2d_demo.mp4 every 9th (bench/landmarks_int8.py --calibrate)",
+                    ranges=calibrated_ranges(shipped, crops))
+        RANGES.write_text(json.dumps(kept, indent=0))
+        print(f"wrote {RANGES} ({len(crops)} crops): raise INT8_REWRITE and the tests' INT8_SHA256 with it")
+    scored = labelled_crops(Path(args.labels), Path(args.video))
+    int8 = int8_network(shipped)
     full, small = network(shipped), network(int8)
     shift = np.float32([[1, 0, 1.5], [0, 1, 0]])
     rows = []
@@ -186,7 +159,7 @@ def main(argv=None) -> int:
             times[name].append((time.perf_counter() - t0) / 40 * 1000)
     ms = {k: float(np.median(v)) for k, v in times.items()}
     result = {
-        "crops_calibration": len(calibration), "crops_scored": len(R),
+        "crops_scored": len(R),
         "ms_per_crop": ms, "speedup": ms["float"] / ms["int8"],
         "landmark_move_pct_of_height": {"int8_median": 100 * float(np.median(R[:, 0])), "int8_p90": 100 * float(np.percentile(R[:, 0], 90)),
                                         "shift_1p5px_median": 100 * float(np.median(R[:, 1])), "shift_1p5px_p90": 100 * float(np.percentile(R[:, 1], 90))},
@@ -195,7 +168,7 @@ def main(argv=None) -> int:
     }
     lm, w3 = result["landmark_move_pct_of_height"], result["landmarks_3d_move_mm"]
     print(f"int8 {ms['int8']:.2f} ms against float {ms['float']:.2f} ms a crop ({result['speedup']:.2f}x), {len(R)} labelled people scored, "
-          f"{len(calibration)} calibrating")
+          "(calibrated on tracked people)")
     print(f"landmarks moved (% of height): int8 {lm['int8_median']:.2f} (p90 {lm['int8_p90']:.2f}); a 1.5-px shift {lm['shift_1p5px_median']:.2f} "
           f"(p90 {lm['shift_1p5px_p90']:.2f}); 3D landmarks {w3['int8_median']:.1f} against {w3['shift_1p5px_median']:.1f} mm; "
           f"presence {result['presence_move_median']:.3f}")

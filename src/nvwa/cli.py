@@ -149,18 +149,24 @@ def _models_fetch(args) -> int:
 
 
 def _blazepose_bundle(models_dir: Path) -> Path:
-    """The verified BlazePose bundle, with its copy without a mask beside it (made now if missing or not
-    made from this bundle: a models folder fetched before that copy existed)."""
-    from nvwa.models.fetch import write_blank_mask_task
-    from nvwa.models.store import blank_mask_task_bytes, blazepose_task_path
+    """The verified BlazePose bundle, with what is made from it beside it: its copy without a mask and its
+    landmark network with the middle in int8 (each made now if missing or not made from this bundle: a
+    models folder fetched before it existed)."""
+    from nvwa.body.landmarks_int8 import INT8_REWRITE
+    from nvwa.models.fetch import write_blank_mask_task, write_int8_network
+    from nvwa.models.store import blank_mask_task_bytes, blazepose_task_path, int8_network_name, made_from_bundle
 
     path = blazepose_task_path(models_dir)
-    if blank_mask_task_bytes(path) is None:
-        try:
-            write_blank_mask_task(path)
-        except OSError as e:  # a folder we may read but not write: each run rewrites the network in memory
-            print(f"{path.parent}: the bundle without its mask could not be written ({e.strerror or e}); "
-                  "each run will make it in memory (+0.4 s)", file=sys.stderr)
+    for missing, write, what, cost in (
+            (lambda: blank_mask_task_bytes(path) is None, write_blank_mask_task, "the bundle without its mask", "0.4 s"),
+            (lambda: made_from_bundle(path, int8_network_name(path), INT8_REWRITE) is None, write_int8_network,
+             "the int8 landmark network", "1.5 s")):
+        if missing():
+            try:
+                write(path)
+            except OSError as e:  # a folder we may read but not write: each run makes it in memory
+                print(f"{path.parent}: {what} could not be written ({e.strerror or e}); each run will make it in memory (+{cost})",
+                      file=sys.stderr)
     return path
 
 

@@ -57,26 +57,35 @@ class BlazePoseVideo:
         c = self.body.config
         found: list[BodyObservation | None] = [None] * len(requests)
         pending, wide = [], []
+        boxes = np.array([r[2] for r in requests], dtype=np.float64).reshape(-1, 4)
+        # the float network for people overlapping another (a crossing's crop holds both, and a small difference
+        # decides whom the pose takes) and for the smallest (a 32-px walker lost for four frames on the int8 one)
+        on_float = _overlapping(boxes) | (boxes[:, 3] - boxes[:, 1] < c.int8_min_px)
         for i, (track_id, image, box, margin) in enumerate(requests):
             known = self._regions.pop(track_id, None)
             ahead = self._ahead.pop(track_id, None)
-            if ahead is not None and margin is None and ahead[0] is known and ahead[1] is image and np.array_equal(ahead[2], box):
-                pending.append((i, False, ahead[3]))  # begun last frame from this very region and box
+            if ahead is not None and margin is None and ahead[0] is known and ahead[1] is image and np.array_equal(ahead[2], box) \
+                    and (ahead[4] is self.body.network or not on_float[i]):
+                pending.append((i, False, ahead[3], ahead[5], ahead[4]))  # begun last frame from this very region and box
                 self.crops_used_early += 1
                 continue
             _forget(ahead)
             if margin is not None:
                 wide.append(i)
             else:
-                pending.append((i, known is None, self.body.network.start(self._job(image, box, known))))
+                job = self._job(image, box, known)
+                network = self.body.tracking_network if known and not on_float[i] else self.body.network  # first looks: float
+                pending.append((i, known is None, network.start(job), job, network))
         for i in wide:  # the graph searches wide for those lost a frame ago while the network's threads work
             track_id, image, box, margin = requests[i]
             found[i] = self._from_graph(track_id, image, box, margin, c.track_mask_wide_grow)
         if meanwhile is not None:
             meanwhile()
-        for i, first, job in pending:
-            out = job.result()
+        for i, first, running, job, network in pending:
+            out = running.result()
             track_id, image, box, _ = requests[i]
+            if out.presence < c.min_tracking_confidence and network is not self.body.network:
+                out = self.body.network.run_many([job])[0]  # about to be lost: the float network has the last word
             out = self._upright_instead(track_id, image, out)  # a pose on its head, sure or not, looked at upright
             if out.presence >= c.min_tracking_confidence:
                 found[i] = self._keep(track_id, out)
@@ -126,8 +135,9 @@ class BlazePoseVideo:
         look for them (the network's threads would otherwise wait while the caller finishes this frame)."""
         box = next_box(track_id, obs)
         known = self._regions.get(track_id)
-        if box is not None and known is not None and self.body.network.threads > 1:
-            self._ahead[track_id] = (known, image, box, self.body.network.start(self._job(image, box, known)))
+        if box is not None and known is not None and self.body.tracking_network.threads > 1:
+            job = self._job(image, box, known)
+            self._ahead[track_id] = (known, image, box, self.body.tracking_network.start(job), self.body.tracking_network, job)
             self.crops_begun_early += 1
 
     def early_crops(self) -> dict:
@@ -216,6 +226,15 @@ def _forget(ahead: tuple | None) -> None:
     (they take jobs in order: a wasted one would delay the frame's own)."""
     if ahead is not None:
         ahead[3].cancel()
+
+
+def _overlapping(boxes: np.ndarray) -> np.ndarray:
+    """(N, 4) xyxy -> (N,) bool: the box overlaps another one."""
+    x0, y0 = np.maximum(boxes[:, None, 0], boxes[None, :, 0]), np.maximum(boxes[:, None, 1], boxes[None, :, 1])
+    x1, y1 = np.minimum(boxes[:, None, 2], boxes[None, :, 2]), np.minimum(boxes[:, None, 3], boxes[None, :, 3])
+    meets = (x1 > x0) & (y1 > y0)
+    np.fill_diagonal(meets, False)
+    return meets.any(axis=1)
 
 
 def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:

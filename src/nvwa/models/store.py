@@ -87,18 +87,29 @@ def blank_mask_name(task_path: Path) -> str:
 
 def blank_mask_task_bytes(task_path: str | os.PathLike) -> bytes | None:
     """The copy of the bundle at ``task_path`` whose network draws no mask, as ``nvwa models fetch`` wrote
-    it beside that bundle: its bytes where its folder's manifest records it as made from this very bundle
-    (checksum) by this version of the rewrite and the copy still matches its own recorded checksum; else
-    None (then it is made in memory)."""
+    it beside that bundle (:func:`made_from_bundle`), or None (then it is made in memory)."""
+    return made_from_bundle(task_path, blank_mask_name(task_path), BLANK_MASK_REWRITE)
+
+
+def int8_network_name(task_path: Path) -> str:
+    """The name of the landmark network with its middle in int8 (:mod:`nvwa.body.landmarks_int8`), made
+    from a BlazePose bundle, beside it."""
+    return Path(task_path).stem + ".landmarks_int8.tflite"
+
+
+def made_from_bundle(task_path: str | os.PathLike, name: str, rewrite: int) -> bytes | None:
+    """A file ``nvwa models fetch`` made from the bundle at ``task_path`` and wrote beside it as ``name``:
+    its bytes where its folder's manifest records it as made from this very bundle (checksum) by this
+    version (``rewrite``) of what made it and the file still matches its own recorded checksum; else None."""
     task_path = Path(task_path)
-    copy = task_path.parent / blank_mask_name(task_path)
+    copy = task_path.parent / name
     if not copy.exists():
         return None
     try:
         entry = read_manifest(task_path.parent).get(copy.name, {})
     except (ValueError, AttributeError, OSError):  # a manifest that is not ours to read: no copy
         return None
-    if not isinstance(entry, dict) or entry.get("rewrite") != BLANK_MASK_REWRITE or not entry.get("sha256") \
+    if not isinstance(entry, dict) or entry.get("rewrite") != rewrite or not entry.get("sha256") \
             or entry.get("source_sha256") != sha256_file(task_path):
         return None
     data = copy.read_bytes()

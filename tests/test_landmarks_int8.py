@@ -1,0 +1,176 @@
+"""The landmark network with its middle in int8 (nvwa.body.landmarks_int8): made the same from the same
+bundle, written by `nvwa models fetch` beside the bundle and read from there only where verified, its poses
+within a 1.5-px shift's noise of the float network's on real people, and the float network's last word on
+a tracked person it would lose."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+from test_landmarks import _vtest_frame
+
+# people on frame 15 of vtest (tests/data/vtest_4s.mp4 is its first 4 s), boxes from
+# ../shared/data/labels/vtest_people.json (checked by eye)
+FRAME_15_PEOPLE = [[342, 201, 375, 287], [441, 172, 478, 249], [501, 235, 525, 324], [722, 288, 763, 402]]
+# the int8 network made from the pinned mediapipe 0.10.21 bundle with ai-edge-quantizer 0.10.0 and the
+# ranges in src/nvwa/body/landmarks_int8_ranges.json (`nvwa models fetch` records the same checksum)
+INT8_SHA256 = "ba9bbd483eac63ebb2a2e478454de962fae8796079fd8c5343470a4776476521"
+
+
+def _network_of(task: bytes) -> bytes:
+    import io
+    import zipfile
+
+    from nvwa.body.landmarks import LANDMARK_NETWORK
+
+    with zipfile.ZipFile(io.BytesIO(task)) as z:
+        return z.read(LANDMARK_NETWORK)
+
+
+@pytest.mark.model
+def test_the_int8_network_is_the_same_bytes_on_every_machine_and_fetch_writes_it_beside_the_bundle(models_dir, tmp_path):
+    """Made from the bundle's network (its mask blanked) and the ranges kept in the package: the pinned
+    checksum; `nvwa models fetch`'s copy is read only where verified (made from this bundle by this recipe,
+    its own checksum), else it is made in memory, the same bytes."""
+    from nvwa.body.landmarks import bundle_without_mask
+    from nvwa.body.landmarks_int8 import INT8_REWRITE, int8_network, int8_network_for
+    from nvwa.models import blazepose_task_path
+    from nvwa.models.fetch import write_int8_network
+    from nvwa.models.store import int8_network_name, made_from_bundle
+
+    bundle = tmp_path / "pose_landmarker_full.task"
+    shutil.copy(blazepose_task_path(models_dir), bundle)
+    maskless = bundle_without_mask(bundle)
+    made = int8_network(_network_of(maskless))
+    assert hashlib.sha256(made).hexdigest() == INT8_SHA256
+    name = int8_network_name(bundle)
+    assert made_from_bundle(bundle, name, INT8_REWRITE) is None  # nothing written yet: made in memory
+    assert int8_network_for(bundle, maskless) == made
+    copy = write_int8_network(bundle)
+    assert copy.name == "pose_landmarker_full.landmarks_int8.tflite" and copy.read_bytes() == made
+    entry = json.loads((tmp_path / "manifest.json").read_text())[name]
+    assert entry["sha256"] == INT8_SHA256 and entry["rewrite"] == INT8_REWRITE
+    assert made_from_bundle(bundle, name, INT8_REWRITE) == made
+    assert made_from_bundle(bundle, name, INT8_REWRITE + 1) is None  # made by another recipe: not used
+    copy.write_bytes(made[:-1] + bytes([made[-1] ^ 1]))  # a damaged copy: not used, made again in memory
+    assert made_from_bundle(bundle, name, INT8_REWRITE) is None and int8_network_for(bundle, maskless) == made
+
+
+@pytest.mark.model
+def test_the_int8_network_moves_real_peoples_landmarks_no_more_than_a_shift_of_their_crop_does(blazepose):
+    """Four walkers of vtest (60-115 px tall), each on the region the float network settles on: the int8
+    network's landmarks (2D, in % of the person's height; 3D, mm) move from the float network's by about
+    what a 1.5-px shift of the same crop moves the float network's (the noise the tracker lives with), not
+    by the 2-3x of the whole network in int8; it is as sure someone is there; and its middle is int8."""
+    import cv2
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    from nvwa.body.landmarks import Region
+
+    net, fast = blazepose.network, blazepose.tracking_network
+    assert fast is not net
+    image = _vtest_frame(15)
+    shift = np.float32([[1, 0, 1.5], [0, 1, 0]])
+    moved, shifted, moved_3d, shifted_3d = [], [], [], []
+    for box in FRAME_15_PEOPLE:
+        region = Region.from_box(np.array(box, float), 1.5)
+        for _ in range(2):
+            region = net.run(region.crop(image), region).next_region
+        crop = region.crop(image)
+        a, b = net.run(crop, region), fast.run(crop, region)
+        c = net.run(cv2.warpAffine(crop, shift, crop.shape[1::-1]), region)
+        seen = a.visibility > 0.5
+        height = np.ptp(a.keypoints_2d[seen, 1])
+        assert a.presence > 0.9 and b.presence > 0.9 and seen.sum() > 20
+        step = np.linalg.norm(shift[:, 2]) * region.side / 256  # the shift in frame px
+        moved.append(np.linalg.norm(b.keypoints_2d - a.keypoints_2d, axis=1)[seen].mean() / height)
+        shifted.append(np.linalg.norm(c.keypoints_2d - a.keypoints_2d - [step, 0], axis=1)[seen].mean() / height)
+        moved_3d.append(np.linalg.norm(b.keypoints_3d - a.keypoints_3d, axis=1).mean())
+        shifted_3d.append(np.linalg.norm(c.keypoints_3d - a.keypoints_3d, axis=1).mean())
+    assert np.mean(moved) < 1.5 * np.mean(shifted) and np.mean(moved) < 0.02, (moved, shifted)
+    assert np.mean(moved_3d) < 1.5 * np.mean(shifted_3d) and np.mean(moved_3d) < 0.03, (moved_3d, shifted_3d)
+    it = Interpreter(model_content=_fast_bytes(blazepose), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
+    ops = {d["op_name"] for d in it._get_ops_details()}  # (the reference kernels: XNNPACK's would show as one DELEGATE)
+    assert {"QUANTIZE", "DEQUANTIZE"} <= ops  # int8 inside, float at both ends
+
+
+def _fast_bytes(blazepose) -> bytes:
+    from nvwa.body.landmarks_int8 import int8_network_for
+
+    return int8_network_for(blazepose.config.task_path, blazepose._model_bytes)
+
+
+@pytest.mark.model
+def test_a_tracked_person_the_int8_network_would_lose_is_looked_at_by_the_float_network(blazepose):
+    """Where the network following a tracked person says nobody is there, the float network looks at the
+    same crop before the person is let go: a presence the int8 network got wrong loses nobody."""
+    image = _vtest_frame(15)
+    box = np.array(FRAME_15_PEOPLE[3], float)
+    real = blazepose.tracking_network
+
+    video = blazepose.init_state()
+    unsure = _Following(real, presence=0.0)
+    try:
+        assert video.track(3, image, box, 0.0) is not None  # a first look: the float network
+        blazepose.tracking_network = unsure
+        for k in range(1, 4):
+            obs = video.track(3, image, box, k / 10)
+            assert obs is not None and obs.score > 0.5  # kept, on the float network's word
+        assert unsure.calls == 3
+    finally:
+        blazepose.tracking_network = real
+        video.close()
+
+
+@pytest.mark.model
+def test_people_overlapping_each_other_and_the_smallest_are_followed_by_the_float_network(blazepose):
+    """Two tracked people whose boxes overlap (a crossing: each crop holds both, where a small difference
+    decides whom the pose takes) are landmarked by the float network, and so is someone shorter than
+    ``int8_min_px``; the others by the int8 one."""
+    image = _vtest_frame(15)
+    a, b = (np.array(FRAME_15_PEOPLE[k], float) for k in (0, 1))
+    b_near = a + [20, 0, 20, 0]  # a second box overlapping the first
+    real = blazepose.tracking_network
+    video = blazepose.init_state()
+    following = _Following(real)
+    try:
+        video.track_many([(1, image, a, None), (2, image, b, None)], 0.0)  # first looks
+        blazepose.tracking_network = following
+        video.track_many([(1, image, a, None), (2, image, b, None)], 0.1)
+        assert following.calls == 2  # apart: both on the int8 network
+        video.track_many([(1, image, a, None), (2, image, b_near, None)], 0.2)
+        assert following.calls == 2  # overlapping: neither
+        small = b + [0, 0, 0, blazepose.config.int8_min_px - 1 - (b[3] - b[1])]  # shorter than int8_min_px
+        video.track_many([(1, image, a, None), (3, image, b, None)], 0.3)  # 3: a first look (float)
+        video.track_many([(1, image, a, None), (3, image, b, None)], 0.4)
+        assert following.calls == 5  # both on the int8 network
+        video.track_many([(1, image, a, None), (3, image, small, None)], 0.5)
+        assert following.calls == 6  # the small one on the float network
+    finally:
+        blazepose.tracking_network = real
+        video.close()
+
+
+class _Following:
+    """The network following tracked people, counting its crops (and saying ``presence`` where given)."""
+
+    def __init__(self, real, presence: float | None = None):
+        self.real, self.presence, self.calls, self.threads = real, presence, 0, real.threads
+
+    def start(self, job):
+        from concurrent.futures import Future
+
+        from nvwa.body.landmarks import Landmarks
+
+        self.calls += 1
+        out = self.real.start(job).result()
+        if self.presence is not None:
+            out = Landmarks(out.keypoints_2d, out.keypoints_3d, out.visibility, self.presence, out.next_region)
+        done = Future()
+        done.set_result(out)
+        return done
+

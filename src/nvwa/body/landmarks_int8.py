@@ -6,20 +6,23 @@ The landmark network is most of a run's CPU (vtest: ~5,000 crops at ~9.5 ms). Qu
 but moves the landmarks 2.2% of the person's height, 2.6x what a 1.5-px shift moves them. Keeping layers in
 float one block at a time showed where that error is made: in the first 15 operators (the stem, and the
 full-resolution branch the heatmap reads: the landmarks' refinement) and in the last 30 (the heads; they
-carry the 3D landmarks' error). With those two in float and the rest in int8 the network runs 1.55x
-faster, and its landmarks move 0.87% of height (a 1.5-px shift: 0.83%) and its 3D landmarks 13.6 mm (the
-shift: 13.5 mm) on 836 tracked people's crops of vtest and Sports2D (``bench/landmarks_int8.py``).
+carry the 3D landmarks' error). With those two in float, and the graph's input and outputs (which the
+quantizer also makes int8: the landmarks rounded to 1.3-px steps of the crop), the network runs 1.5x
+faster, and its landmarks move 0.82% of height (a 1.5-px shift: 0.83%) and its 3D landmarks 12.5 mm (the
+shift: 13.5 mm) on 836 tracked people's crops of vtest and Sports2D; ``bench/landmarks_int8.py`` scores it
+on vtest's labelled people (0.85% against 0.87%, 1.47x).
 
 It follows the people already tracked (``--blazepose.landmark-network int8``, the default): most of a
 run's crops. The float network keeps every first look and every decision (a candidate's probe, a person
-just found, following one back, the upright look), a tracked person it would lose, and people whose boxes
+just found, following one back, the upright look), a tracked person it would lose, people whose boxes
 overlap another's (a crossing's crop holds both, and a small difference decides whom the pose takes: on
-vtest the int8 network alone there lost one walker of 153 and moved a track onto the other).
+vtest the int8 network there moved a track onto the walker it crossed) and people under
+``int8_min_px`` (a 32-px walker was lost for four frames).
 
 The activations' ranges were calibrated once on real people (466 tracked crops of vtest and Sports2D, every
-third of those the benchmark takes) and are kept in ``landmarks_int8_ranges.json``: the int8 network is then
-made from the float one in ~0.5 s with no images, the same bytes on every machine (its checksum is recorded
-beside it by ``nvwa models fetch``).
+third of those ``bench/landmarks_int8.py --calibrate`` takes) and are kept in ``landmarks_int8_ranges.json``:
+the int8 network is then made from the float one in ~1.5 s with no images, the same bytes on every machine
+(its checksum is recorded beside it by ``nvwa models fetch``).
 """
 
 from __future__ import annotations

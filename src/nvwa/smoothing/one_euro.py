@@ -144,8 +144,9 @@ class _FrameMajor:
 
 def _step_terms(layout: _FrameMajor, ts: list[np.ndarray], confs: list, reverse: bool, params) -> tuple:
     """Everything a step of the recursion needs that does not depend on the signal, on the rows of the
-    frame each step arrives at (each series running backward when ``reverse``): the speed filter's
-    alpha (N, 1 or D), 1 / dt (N, 1), 2 pi dt x confidence scale (N, D), min_cutoff and beta (D,)."""
+    frame each step arrives at (each series running backward when ``reverse``), as :func:`_recursion`
+    uses it: the speed filter's 1 - alpha and alpha / dt (N, 1 or D); the value filter's 2 pi dt beta and
+    1 + 2 pi dt min_cutoff (N, D), each with the frame's confidence scale."""
     min_cutoff, beta, d_cutoff = params
     dt = np.ones((layout.total, 1))
     two_pi_dt = np.ones((layout.total, len(min_cutoff)))
@@ -158,7 +159,7 @@ def _step_terms(layout: _FrameMajor, ts: list[np.ndarray], confs: list, reverse:
             two_pi_dt[rows[1:]] = _confidence_scale(c)
     a_d = _alpha(d_cutoff[:1] if (d_cutoff == d_cutoff[0]).all() else d_cutoff, dt)
     two_pi_dt *= 2 * np.pi * dt
-    return a_d, 1.0 / dt, two_pi_dt, min_cutoff, beta
+    return 1.0 - a_d, a_d / dt, two_pi_dt * beta, two_pi_dt * min_cutoff + 1.0
 
 
 def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroConfig | list[tuple[OneEuroConfig, int]],
@@ -245,30 +246,32 @@ def _even_low_pass(xs: list[np.ndarray], steps: list[float], min_cutoff: np.ndar
     return out
 
 
-def _recursion(X: np.ndarray, a_d: np.ndarray, inv_dt: np.ndarray, two_pi_dt: np.ndarray, min_cutoff: np.ndarray, beta: np.ndarray,
+def _recursion(X: np.ndarray, keep_d: np.ndarray, gain_d: np.ndarray, slope: np.ndarray, base: np.ndarray,
                layout: _FrameMajor, out: np.ndarray) -> np.ndarray:
-    """The filter's recursion over the frames of X (N, D) laid out by ``layout``: each step updates the
-    series still running, in place (no allocation per step)."""
-    P = layout.running[0]
+    """The filter's recursion over the frames of X (N, D) laid out by ``layout`` (the terms are
+    :func:`_step_terms`'): each step updates the series still running, in place (no allocation per step).
+    With step = x - y_prev, the speed dx = (1 - a_d) dx + (a_d / dt) step, and wc = 2 pi dt (min_cutoff +
+    beta |dx|): y = y_prev + step wc / (1 + wc) = x - step / (1 + wc), 1 + wc = base + slope |dx|."""
+    running, start = layout.running.tolist(), layout.start.tolist()
+    P = running[0]
     out[:P] = X[:P]
     dx = np.zeros((P, X.shape[1]))
     step, tmp, wc = (np.empty_like(dx) for _ in range(3))
-    for f in range(1, len(layout.running)):
-        n, a, prev = layout.running[f], layout.start[f], layout.start[f - 1]
-        s, w, d, q = step[:n], wc[:n], dx[:n], tmp[:n]
-        np.subtract(X[a:a + n], out[prev:prev + n], out=s)
-        np.multiply(s, inv_dt[a:a + n], out=q)  # the speed, filtered: dx += a_d (step / dt - dx)
-        q -= d
-        q *= a_d[a:a + n]
+    width = None
+    for f in range(1, len(running)):
+        n, a, prev = running[f], start[f], start[f - 1]
+        if n != width:  # the series still running: fewer only where one ends
+            s, w, d, q, width = step[:n], wc[:n], dx[:n], tmp[:n], n
+        b, x = a + n, X[a:a + n]
+        np.subtract(x, out[prev:prev + n], out=s)
+        d *= keep_d[a:b]
+        np.multiply(s, gain_d[a:b], out=q)
         d += q
-        np.abs(d, out=w)  # the cutoff (as 2 pi dt cutoff): faster moves, higher cutoff
-        w *= beta
-        w += min_cutoff
-        w *= two_pi_dt[a:a + n]
-        np.add(w, 1.0, out=q)  # the value, filtered: alpha = wc / (1 + wc)
-        w /= q
-        s *= w
-        np.add(out[prev:prev + n], s, out=out[a:a + n])
+        np.abs(d, out=w)  # faster moves, higher cutoff
+        w *= slope[a:b]
+        w += base[a:b]
+        s /= w
+        np.subtract(x, s, out=out[a:b])
     return out
 
 

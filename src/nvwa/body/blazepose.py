@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from nvwa.body.landmarks import LandmarkNetwork, Region, bundle_without_mask
-from nvwa.body.landmarks_int8 import int8_network_for
+from nvwa.body.landmarks_int8 import int8_dot_products, int8_network_for
 from nvwa.body.observation import BodyObservation
 from nvwa.options import option
 from nvwa.tracking.boxes import iou_matrix
@@ -52,9 +52,11 @@ class BlazePoseConfig:
     probe_fragment_share: float = 0.5  # ... and where the graph's pose is shorter than this share of the box (a fragment)
     # (on a 68-px walker its pose was his head and chest for some sub-pixel shifts of the same box, his whole body for others)
     turned_over_deg: float = 135.0  # a tracked pose whose torso is turned this far from upright in the picture is looked at upright too
-    landmark_network: str = option("int8", "the network following tracked people from frame to frame: int8 (its middle in int8: "
-                                   "1.5x faster a crop, its poses within a 1.5-px shift's noise; first looks, people overlapping "
-                                   "another and a person about to be lost stay on the float one) or float (as MediaPipe ships it)", choices=("int8", "float"))
+    landmark_network: str = option("auto", "the network following tracked people from frame to frame: int8 (its middle in "
+                                   "int8: its poses within a 1.5-px shift's noise; first looks, people overlapping another and "
+                                   "a person about to be lost stay on the float one), float (as MediaPipe ships it), or auto: "
+                                   "int8 where the CPU has int8 dot products (x86 VNNI, Arm dotprod; 1.5x faster a crop "
+                                   "measured), float elsewhere (an AVX2-only CPU ran it 0.95x)", choices=("auto", "int8", "float"))
     int8_min_px: float = option(40.0, "people shorter than this in the frame are followed by the float network even with "
                                 "--blazepose.landmark-network int8 (its error grows for the smallest: 1.3% of height under 60 px, 0.8% above)",
                                 unit="px", ge=0.0)
@@ -137,12 +139,13 @@ class BlazePoseBody:
         self._finder = None
         self._finder_lock = threading.Lock()
         with _native_stderr_silenced():  # LiteRT announces each interpreter on fd 2
+            self.int8_tracking = config.landmark_network == "int8" or (config.landmark_network == "auto" and int8_dot_products())
             # the network as shipped: every first look and every decision (a candidate's probe, a person just
             # found, following one back, the upright look, a tracked person about to be lost) ...
             self.network = LandmarkNetwork.from_task(self._model_bytes, config.threads)  # the bundle read once
             # ... and the one that follows the people already tracked, frame after frame (most of the crops)
-            self.tracking_network = self.network if config.landmark_network == "float" else \
-                LandmarkNetwork(int8_network_for(config.task_path, self._model_bytes), config.threads)
+            self.tracking_network = LandmarkNetwork(int8_network_for(config.task_path, self._model_bytes), config.threads) \
+                if self.int8_tracking else self.network
 
     def _create(self, mode, num_poses: int = 1):  # an IMAGE-mode graph
         c = self.config

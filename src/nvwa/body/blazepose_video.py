@@ -143,9 +143,10 @@ class BlazePoseVideo:
     def early_crops(self) -> dict:
         """How many tracked people's crops were begun a frame early, and how many of those were used (the rest
         were cut again: the tracker asked for another box), and of the poses on their head looked at upright,
-        how many stood so: for the run's summary."""
+        how many stood so, and which network followed the tracked people (int8 or float): for the run's summary."""
         return {"crops_begun_early": self.crops_begun_early, "crops_used_early": self.crops_used_early,
-                "upright_looks": self.upright_looks, "upright_kept": self.upright_kept}
+                "upright_looks": self.upright_looks, "upright_kept": self.upright_kept,
+                "tracking_network": "int8" if self.body.int8_tracking else "float"}
 
     def _keep(self, track_id: int, out) -> BodyObservation | None:
         """The network's pose as an observation (None where too little of the body was seen), and the

@@ -77,24 +77,26 @@ def test_the_int8_network_moves_real_peoples_landmarks_no_more_than_a_shift_of_t
     image = _vtest_frame(15)
     shift = np.float32([[1, 0, 1.5], [0, 1, 0]])
     moved, shifted, moved_3d, shifted_3d = [], [], [], []
-    for box in FRAME_15_PEOPLE:
-        region = Region.from_box(np.array(box, float), 1.5)
-        for _ in range(2):
-            region = net.run(region.crop(image), region).next_region
-        crop = region.crop(image)
-        a, b = net.run(crop, region), fast.run(crop, region)
-        c = net.run(cv2.warpAffine(crop, shift, crop.shape[1::-1]), region)
-        seen = a.visibility > 0.5
-        height = np.ptp(a.keypoints_2d[seen, 1])
-        assert a.presence > 0.9 and b.presence > 0.9 and seen.sum() > 20
-        step = np.linalg.norm(shift[:, 2]) * region.side / 256  # the shift in frame px
-        moved.append(np.linalg.norm(b.keypoints_2d - a.keypoints_2d, axis=1)[seen].mean() / height)
-        shifted.append(np.linalg.norm(c.keypoints_2d - a.keypoints_2d - [step, 0], axis=1)[seen].mean() / height)
-        moved_3d.append(np.linalg.norm(b.keypoints_3d - a.keypoints_3d, axis=1).mean())
-        shifted_3d.append(np.linalg.norm(c.keypoints_3d - a.keypoints_3d, axis=1).mean())
-    assert np.mean(moved) < 1.5 * np.mean(shifted) and np.mean(moved) < 0.02, (moved, shifted)
-    assert np.mean(moved_3d) < 1.5 * np.mean(shifted_3d) and np.mean(moved_3d) < 0.03, (moved_3d, shifted_3d)
-    fast.close()
+    try:
+        for box in FRAME_15_PEOPLE:
+            region = Region.from_box(np.array(box, float), 1.5)
+            for _ in range(2):
+                region = net.run(region.crop(image), region).next_region
+            crop = region.crop(image)
+            a, b = net.run(crop, region), fast.run(crop, region)
+            c = net.run(cv2.warpAffine(crop, shift, crop.shape[1::-1]), region)
+            seen = a.visibility > 0.5
+            height = np.ptp(a.keypoints_2d[seen, 1])
+            assert a.presence > 0.9 and b.presence > 0.9 and seen.sum() > 20
+            step = np.linalg.norm(shift[:, 2]) * region.side / 256  # the shift in frame px
+            moved.append(np.linalg.norm(b.keypoints_2d - a.keypoints_2d, axis=1)[seen].mean() / height)
+            shifted.append(np.linalg.norm(c.keypoints_2d - a.keypoints_2d - [step, 0], axis=1)[seen].mean() / height)
+            moved_3d.append(np.linalg.norm(b.keypoints_3d - a.keypoints_3d, axis=1).mean())
+            shifted_3d.append(np.linalg.norm(c.keypoints_3d - a.keypoints_3d, axis=1).mean())
+        assert np.mean(moved) < 1.5 * np.mean(shifted) and np.mean(moved) < 0.02, (moved, shifted)
+        assert np.mean(moved_3d) < 1.5 * np.mean(shifted_3d) and np.mean(moved_3d) < 0.03, (moved_3d, shifted_3d)
+    finally:
+        fast.close()
     it = Interpreter(model_content=_fast_bytes(blazepose), experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
     ops = {d["op_name"] for d in it._get_ops_details()}  # (the reference kernels: XNNPACK's would show as one DELEGATE)
     assert {"QUANTIZE", "DEQUANTIZE"} <= ops  # int8 inside, float at both ends
@@ -108,10 +110,13 @@ def _fast_bytes(blazepose) -> bytes:
 
 # /proc/cpuinfo's lines as three kinds of CPU give them (trimmed)
 EPYC_AVX2 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx avx2 bmi2\n"
-XEON_VNNI = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 avx512f avx512bw avx512_vnni\nprocessor\t: 1\n"
+XEON_VNNI = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 avx512f avx512bw avx512_vnni\nvmx flags\t: ept vpid\nprocessor\t: 1\n"
+ALDER_LAKE = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx_vnni\n"
+SAPPHIRE_RAPIDS_VM = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 amx_bf16 amx_tile amx_int8\n"
 GRAVITON = "processor\t: 0\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp\n"
 
 
+@pytest.mark.model
 def test_the_int8_network_follows_people_only_on_cpus_with_int8_dot_products(monkeypatch, models_dir):
     """``--blazepose.landmark-network auto`` (the default): int8 where the CPU has int8 dot products (on an
     AVX2-only EPYC it was no faster: 0.95x a crop), float elsewhere; int8 and float as asked whatever the CPU."""
@@ -120,7 +125,9 @@ def test_the_int8_network_follows_people_only_on_cpus_with_int8_dot_products(mon
     from nvwa.models import blazepose_task_path
 
     assert not int8_dot_products(EPYC_AVX2, "Linux", "x86_64")
-    assert int8_dot_products(XEON_VNNI, "Linux", "x86_64") and int8_dot_products(GRAVITON, "Linux", "aarch64")
+    for cpu, machine in ((XEON_VNNI, "x86_64"), (ALDER_LAKE, "x86_64"), (SAPPHIRE_RAPIDS_VM, "x86_64"), (GRAVITON, "aarch64")):
+        assert int8_dot_products(cpu, "Linux", machine), cpu
+    assert not int8_dot_products("flags\t\t: fpu avx2\nvmx flags\t: avx512_vnni\n", "Linux", "x86_64")  # not a CPU flag line
     assert not int8_dot_products("", "Linux", "x86_64") and not int8_dot_products("", "Windows", "AMD64")
     assert int8_dot_products(None, "Darwin", "arm64") and not int8_dot_products(None, "Darwin", "x86_64")
     task = str(blazepose_task_path(models_dir))

@@ -102,6 +102,26 @@ def test_fast_paths_equal_the_written_out_recursion(beta, T):
             assert np.allclose(one_euro(x, t, cfg), _reference_one_euro(x, t, cfg), atol=1e-12)
 
 
+def test_confidence_and_per_channel_cutoffs_equal_the_written_out_recursion():
+    """A frame's confidence lowers its cutoff (both the rest cutoff and the speed's share), and channels under
+    configs of their own (their own speed cutoff too) each run the paper's recursion with theirs, forward
+    and as the zero-lag pair; uneven frames."""
+    rng = np.random.default_rng(6)
+    T = 90
+    x = np.cumsum(rng.normal(size=(T, 5)), axis=0)
+    t = np.cumsum(rng.uniform(0.01, 0.08, T))
+    conf = rng.uniform(0.0, 1.0, T)
+    parts = [(OneEuroConfig(1.5, 0.7, d_cutoff=0.8), 2), (OneEuroConfig(0.3, 2.0, d_cutoff=3.0), 3)]
+    for c in (None, conf):
+        got = one_euro(x, t, parts, c)
+        twice = one_euro_zero_lag(x, t, parts, c)
+        for cols, cfg in ((slice(0, 2), parts[0][0]), (slice(2, 5), parts[1][0])):
+            assert np.allclose(got[:, cols], _reference_one_euro(x[:, cols], t, cfg, c), atol=1e-12)
+            back = _reference_one_euro(_reference_one_euro(x[:, cols], t, cfg, c)[::-1], -t[::-1], cfg, None if c is None else c[::-1])
+            assert np.allclose(twice[:, cols], back[::-1], atol=1e-12)
+    assert not np.allclose(one_euro(x, t, parts, conf), one_euro(x, t, parts))  # the confidence did something
+
+
 def test_many_people_at_once_equal_each_alone():
     """Different lengths, timestamps, confidences (one of a single frame, one empty): the batched filter
     gives every person exactly what they get alone, forward only and zero-lag."""

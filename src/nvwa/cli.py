@@ -157,15 +157,15 @@ def _blazepose_bundle(models_dir: Path) -> Path:
     from nvwa.models.store import blank_mask_task_bytes, blazepose_task_path, int8_network_name, made_from_bundle
 
     path = blazepose_task_path(models_dir)
-    for missing, write, what, cost in (
-            (lambda: blank_mask_task_bytes(path) is None, write_blank_mask_task, "the bundle without its mask", "0.4 s"),
+    for missing, write, what, runs, cost in (
+            (lambda: blank_mask_task_bytes(path) is None, write_blank_mask_task, "the bundle without its mask", "each run", "0.4 s"),
             (lambda: made_from_bundle(path, int8_network_name(path), INT8_REWRITE) is None, write_int8_network,
-             "the int8 landmark network", "1.5 s")):
+             "the int8 landmark network", "each run following people with it", "1.5 s")):
         if missing():
             try:
                 write(path)
             except OSError as e:  # a folder we may read but not write: each run makes it in memory
-                print(f"{path.parent}: {what} could not be written ({e.strerror or e}); each run will make it in memory (+{cost})",
+                print(f"{path.parent}: {what} could not be written ({e.strerror or e}); {runs} will make it in memory (+{cost})",
                       file=sys.stderr)
     return path
 

@@ -57,8 +57,8 @@ class BlazePoseConfig:
                                    "a person about to be lost stay on the float one), float (as MediaPipe ships it), or auto: "
                                    "int8 where the CPU has int8 dot products (x86 VNNI, Arm dotprod; 1.5x faster a crop "
                                    "measured), float elsewhere (an AVX2-only CPU ran it 0.95x)", choices=("auto", "int8", "float"))
-    int8_min_px: float = option(40.0, "people shorter than this in the frame are followed by the float network even with "
-                                "--blazepose.landmark-network int8 (its error grows for the smallest: 1.3% of height under 60 px, 0.8% above)",
+    int8_min_px: float = option(40.0, "people shorter than this in the frame are followed by the float network even where "
+                                "the int8 one follows the others (its error grows for the smallest: 1.3% of height under 60 px, 0.8% above)",
                                 unit="px", ge=0.0)
 
 

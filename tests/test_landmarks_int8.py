@@ -69,9 +69,7 @@ def test_the_int8_network_moves_real_peoples_landmarks_no_more_than_a_shift_of_t
     import cv2
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    from nvwa.body.landmarks import Region
-
-    from nvwa.body.landmarks import LandmarkNetwork
+    from nvwa.body.landmarks import LandmarkNetwork, Region
 
     net, fast = blazepose.network, LandmarkNetwork(_fast_bytes(blazepose), 1)  # (the default follows with int8 only on some CPUs)
     image = _vtest_frame(15)
@@ -108,7 +106,7 @@ def _fast_bytes(blazepose) -> bytes:
     return int8_network_for(blazepose.config.task_path, blazepose._model_bytes)
 
 
-# /proc/cpuinfo's lines as three kinds of CPU give them (trimmed)
+# /proc/cpuinfo's lines as five kinds of CPU give them (trimmed)
 EPYC_AVX2 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx avx2 bmi2\n"
 XEON_VNNI = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 avx512f avx512bw avx512_vnni\nvmx flags\t: ept vpid\nprocessor\t: 1\n"
 ALDER_LAKE = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx_vnni\n"

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.segments import Segments, in_chunks, nan_median
+from nvwa.rig.segments import Segments, dot_last, in_chunks, nan_median, norm_last
 from nvwa.rig.skeleton import CHILDREN, JOINT, PARENT_INDEX, REST_DIRECTIONS, local_from_global, quaternions
 
 
@@ -58,7 +58,7 @@ def lock_bone_lengths_many(joints: np.ndarray, confidence: np.ndarray, people: S
 
 def bone_lengths(joints: np.ndarray) -> np.ndarray:
     """joints (N, 24, 3) -> (N, 23) each frame's length of every bone (joint 1-23 to its parent)."""
-    return in_chunks(lambda x: np.linalg.norm(x[:, 1:] - x[:, PARENT_INDEX[1:]], axis=-1), joints)
+    return in_chunks(lambda x: norm_last(x[:, 1:] - x[:, PARENT_INDEX[1:]]), joints)
 
 
 def locked_bone_lengths(d: np.ndarray, confidence: np.ndarray, people: Segments, *, min_confidence: float = 0.5,
@@ -81,7 +81,7 @@ def locked_bone_lengths(d: np.ndarray, confidence: np.ndarray, people: Segments,
 
 
 def _normalize(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    n = norm_last(v)[..., None]
     return v / np.maximum(n, 1e-9), n[..., 0]
 
 
@@ -94,7 +94,7 @@ def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _axes(e1: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(..., 3) unit primary e1 and unit auxiliary a -> the axes e2 (toward a, across e1) and e3 = e1 x e2,
     each (..., 3), and the auxiliary's usable part |a x e1| (0 when degenerate)."""
-    a_perp = a - np.sum(a * e1, -1, keepdims=True) * e1
+    a_perp = a - dot_last(a, e1)[..., None] * e1
     e2, quality = _normalize(a_perp)
     return e2, _cross(e1, e2), quality
 
@@ -110,8 +110,8 @@ def _solve(n, aux, fallback, rest, low=0.1, high=0.4):
     e2, e3, q = _axes(n, aux)
     f2, f3, _ = _axes(n, fallback)
     c, s, Ffb_rest_T = rest
-    dot = lambda u, v: np.sum(u * v, -1)  # noqa: E731
-    angle = np.clip((q - low) / (high - low), 0.0, 1.0) * np.arctan2(c * dot(e2, f3) + s * dot(e3, f3), c * dot(e2, f2) + s * dot(e3, f2))
+    angle = np.clip((q - low) / (high - low), 0.0, 1.0) * np.arctan2(c * dot_last(e2, f3) + s * dot_last(e3, f3),
+                                                                     c * dot_last(e2, f2) + s * dot_last(e3, f2))
     ca, sa = np.cos(angle)[..., None], np.sin(angle)[..., None]
     return np.stack([n, ca * f2 + sa * f3, ca * f3 - sa * f2], axis=-1) @ Ffb_rest_T
 

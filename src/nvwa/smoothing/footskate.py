@@ -18,7 +18,7 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.spatial.transform import Rotation
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.segments import Segments, nan_median
+from nvwa.rig.segments import Segments, dot_last, nan_median, norm_last
 from nvwa.rig.skeleton import JOINT, PARENT_INDEX, global_rotations, quaternions, rest_offsets
 
 LEGS = (("left_hip", "left_knee", "left_ankle", "left_foot"), ("right_hip", "right_knee", "right_ankle", "right_foot"))
@@ -29,15 +29,15 @@ _AT[_CHAIN] = np.arange(len(_CHAIN))
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
-    return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), 1e-9)
+    return v / np.maximum(norm_last(v), 1e-9)[..., None]
 
 
 def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(N, 3), (N, 3) -> (N, 3, 3) the smallest rotations taking direction a onto direction b."""
     a, b = _unit(a), _unit(b)
     axis = np.cross(a, b)
-    s = np.linalg.norm(axis, axis=-1)
-    angle = np.arctan2(s, np.sum(a * b, axis=-1))
+    s = norm_last(axis)
+    angle = np.arctan2(s, dot_last(a, b))
     rotvec = _unit(axis) * angle[:, None]
     rotvec[s < 1e-12] = 0.0
     return Rotation.from_rotvec(rotvec).as_matrix()
@@ -193,13 +193,13 @@ def _leg_ik(lengths: np.ndarray, joints: np.ndarray, G: np.ndarray, act: np.ndar
     hip, knee, ankle, _ = (JOINT[n] for n in names)
     H, K, A = joints[act, hip], joints[act, knee], joints[act, ankle]
     L1, L2 = lengths[act, knee], lengths[act, ankle]
-    d = np.clip(np.linalg.norm(A_t - H, axis=1), 1e-6, L1 + L2 - 1e-6)
+    d = np.clip(norm_last(A_t - H), 1e-6, L1 + L2 - 1e-6)
     u = _unit(A_t - H)
     # keep the knee on the side it was bending to
-    side_dir = (K - H) - np.sum((K - H) * u, axis=1, keepdims=True) * u
+    side_dir = (K - H) - dot_last(K - H, u)[:, None] * u
     fallback = G[act, _AT[hip]] @ np.array([0.0, 0.0, 1.0])  # knees bend forward
-    fallback = fallback - np.sum(fallback * u, axis=1, keepdims=True) * u
-    use_fb = np.linalg.norm(side_dir, axis=1) < 1e-6
+    fallback = fallback - dot_last(fallback, u)[:, None] * u
+    use_fb = norm_last(side_dir) < 1e-6
     v = _unit(np.where(use_fb[:, None], fallback, side_dir))
     cos_a = np.clip((L1 ** 2 + d ** 2 - L2 ** 2) / (2 * L1 * d), -1.0, 1.0)
     K_new = H + L1[:, None] * (cos_a[:, None] * u + np.sqrt(1 - cos_a ** 2)[:, None] * v)
@@ -207,7 +207,7 @@ def _leg_ik(lengths: np.ndarray, joints: np.ndarray, G: np.ndarray, act: np.ndar
     R2 = _swing(np.einsum("nij,nj->ni", R1, A - K), A_t - K_new)
     G_hip, G_knee = R1 @ G[act, _AT[hip]], R2 @ R1 @ G[act, _AT[knee]]
     G[act, _AT[hip]], G[act, _AT[knee]] = G_hip, G_knee
-    return np.linalg.norm(A_t - A, axis=1)
+    return norm_last(A_t - A)
 
 
 def plant_feet(motion: RigMotion, t: np.ndarray, contact: np.ndarray, *, blend_s: float = 0.1,

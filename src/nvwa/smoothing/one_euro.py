@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nvwa.rig.segments import Segments
+from nvwa.rig.segments import Segments, dot_last, norm_last
 
 
 @dataclass(frozen=True)
@@ -282,7 +282,7 @@ def sign_continuous(q: np.ndarray, people: Segments | None = None) -> np.ndarray
     q = np.asarray(q, dtype=np.float64)
     if len(q) < 2:
         return q.copy()
-    change = np.where(np.sum(q[1:] * q[:-1], axis=-1) < 0, -1.0, 1.0)
+    change = np.where(dot_last(q[1:], q[:-1]) < 0, -1.0, 1.0)
     if people is not None:
         change[people.starts[(people.lengths > 0) & (people.starts > 0)] - 1] = 1.0  # no step into a person from the one before
     sign = np.concatenate([np.ones((1,) + change.shape[1:]), np.cumprod(change, axis=0)])
@@ -301,7 +301,7 @@ def quaternion_channels(q: np.ndarray) -> np.ndarray:
 def rotations_from_channels(f: np.ndarray, n: int) -> np.ndarray:
     """(T, 4N) filtered components -> (T, N, 4) unit quaternions."""
     f = f.reshape(len(f), n, 4)
-    return f / np.linalg.norm(f, axis=-1, keepdims=True)
+    return f / norm_last(f)[..., None]
 
 
 def one_euro_quaternions(q: np.ndarray, t: np.ndarray, config: OneEuroConfig, confidence: np.ndarray | None = None,

@@ -153,7 +153,10 @@ def main(argv=None) -> int:
                 run(crop)
             times[name].append((time.perf_counter() - t0) / 40 * 1000)
     ms = {k: float(np.median(v)) for k, v in times.items()}
+    from nvwa.body.landmarks_int8 import cpu_model, int8_dot_products
+
     result = {
+        "cpu": cpu_model(), "int8_dot_products": int8_dot_products(),  # the speed depends on it
         "crops_scored": len(R),
         "ms_per_crop": ms, "speedup": ms["float"] / ms["int8"],
         "landmark_move_pct_of_height": {"int8_median": 100 * float(np.median(R[:, 0])), "int8_p90": 100 * float(np.percentile(R[:, 0], 90)),
@@ -162,8 +165,8 @@ def main(argv=None) -> int:
         "landmarks_3d_move_mm": {"int8_median": 1000 * float(np.median(R[:, 3])), "shift_1p5px_median": 1000 * float(np.median(R[:, 4]))},
     }
     lm, w3 = result["landmark_move_pct_of_height"], result["landmarks_3d_move_mm"]
-    print(f"int8 {ms['int8']:.2f} ms against float {ms['float']:.2f} ms a crop ({result['speedup']:.2f}x), {len(R)} labelled people scored, "
-          "(calibrated on tracked people)")
+    print(f"int8 {ms['int8']:.2f} ms against float {ms['float']:.2f} ms a crop ({result['speedup']:.2f}x) on {result['cpu']} "
+          f"(int8 dot products: {'yes' if result['int8_dot_products'] else 'no'}), {len(R)} labelled people scored")
     print(f"landmarks moved (% of height): int8 {lm['int8_median']:.2f} (p90 {lm['int8_p90']:.2f}); a 1.5-px shift {lm['shift_1p5px_median']:.2f} "
           f"(p90 {lm['shift_1p5px_p90']:.2f}); 3D landmarks {w3['int8_median']:.1f} against {w3['shift_1p5px_median']:.1f} mm; "
           f"presence {result['presence_move_median']:.3f}")

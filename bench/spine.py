@@ -95,6 +95,7 @@ def child(video: str, hog_every: int) -> dict:
         "decode_only_frames": n_decoded, "load_s": round(load_s, 3), "run_s": round(run_s, 3),
         "pipeline_wall_s": s["wall_s"], "seconds": s["seconds"], "tracks": s["tracks"],
         "reidentified": s["reidentified"], "peak_rss_mb": round(peak, 1), "people": people,
+        "tracking_network": s.get("tracking_network"),  # which landmark network followed people (int8 / float)
         # the models' own calls in this same run (the body model, the person detector): what is left when
         # everything else (decode, tracking logic, camera, reconstruction) costs nothing
         "model_floor_s": round(s["seconds"].get("body", 0.0) + s["seconds"].get("detect", 0.0), 3),
@@ -191,7 +192,10 @@ def main() -> int:
     if not vdir.is_dir():
         print(f"spine bench: skipped - videos directory {vdir} does not exist")
         return 0
+    from nvwa.body.landmarks_int8 import cpu_model, int8_dot_products
+
     report = {"machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+                          "cpu": cpu_model(), "int8_dot_products": int8_dot_products(),
                           "loadavg_at_start": [round(x, 2) for x in os.getloadavg()]},
               "code": code_state(),
               "videos": {}, "targets": TARGETS, "met": {},

@@ -73,6 +73,20 @@ def int8_dot_products(cpuinfo: str | None = None, system: str | None = None, mac
     return False
 
 
+def cpu_model() -> str:
+    """The CPU's name as /proc/cpuinfo (else platform) gives it: for benchmarks to say what they ran on."""
+    import platform
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def float32_network(model: bytes) -> bytes:
     """The network with its float16 weights folded to float32 (no DEQUANTIZE operators left, no tensor left
     unused: the quantizer leaves float16-weight layers alone) and a ``serving_default`` signature (the

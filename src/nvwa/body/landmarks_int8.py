@@ -61,30 +61,31 @@ def int8_dot_products(cpuinfo: str | None = None, system: str | None = None, mac
     machine = platform.machine() if machine is None else machine
     if system == "Darwin":
         return machine == "arm64"
-    if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(errors="replace") if system == "Linux" else ""
-        except OSError:
-            cpuinfo = ""
-    for line in cpuinfo.splitlines():
-        key, _, value = line.partition(":")
-        if key.strip().lower() in ("flags", "features"):
-            return bool(INT8_DOT_FLAGS & set(value.split()))  # the first processor's (they are alike)
-    return False
+    value = _cpuinfo_field(("flags", "features"), cpuinfo if cpuinfo is not None else _cpuinfo() if system == "Linux" else "")
+    return value is not None and bool(INT8_DOT_FLAGS & set(value.split()))  # the first processor's (they are alike)
 
 
 def cpu_model() -> str:
     """The CPU's name as /proc/cpuinfo (else platform) gives it: for benchmarks to say what they ran on."""
     import platform
 
+    return _cpuinfo_field(("model name",), _cpuinfo()) or platform.processor() or platform.machine()
+
+
+def _cpuinfo() -> str:
     try:
-        for line in Path("/proc/cpuinfo").read_text(errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                return value.strip()
+        return Path("/proc/cpuinfo").read_text(errors="replace")
     except OSError:
-        pass
-    return platform.processor() or platform.machine()
+        return ""
+
+
+def _cpuinfo_field(keys: tuple[str, ...], cpuinfo: str) -> str | None:
+    """The first processor's value of the first of its lines whose key (case aside) is one of ``keys``."""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().lower() in keys:
+            return value.strip()
+    return None
 
 
 def float32_network(model: bytes) -> bytes:

@@ -10,8 +10,9 @@ labelled people of `../shared/data/labels/vtest_people.json` (not used to calibr
 person's height in the crop (their landmarks seen > 0.5): the mean landmark move, int8 against float; beside
 it what a 1.5-px shift of the same crop moves the float network's landmarks (the noise the tracker already
 lives with); the presence and the 3D landmarks' move. Speed: the two networks' invoke times on one core,
-alternating in one process. It depends on the CPU: 1.47x where the twentieth session measured it, 0.92x on an
-AVX2-only EPYC (no int8 dot products), where ``--blazepose.landmark-network auto`` keeps the float network.
+alternating in one process. It depends on the CPU: 1.47x where the twentieth session measured it, 1.41x on an
+Intel Xeon with AVX-512 VNNI and AMX-INT8, 0.92x on an AVX2-only EPYC (no int8 dot products), where
+``--blazepose.landmark-network auto`` keeps the float network.
 
 ``--calibrate`` runs ``nvwa process`` on vtest and Sports2D and measures the ranges again on their tracked
 people's crops (every 12th / 9th frame of each person, the region their pose gives), writing

@@ -66,6 +66,27 @@ def test_the_coarse_canvas_finds_the_walkers_and_only_the_full_one_the_smallest(
     assert len(big) >= 5 and (iou_matrix(big, coarse).max(axis=1) >= 0.5).all()
 
 
+def test_hog_asked_for_on_an_opencv_without_it_is_a_one_line_error(monkeypatch):
+    """OpenCV 5 has no cv2.HOGDescriptor (a lent machine's OpenCV 5.0.0 crashed the HOG path with an
+    AttributeError): asking for --detector hog there names the option, the version and the way out."""
+    from dataclasses import replace
+
+    import cv2
+
+    from nvwa.errors import NvwaError
+    from nvwa.pipeline import PipelineConfig, _person_proposer
+    from nvwa.tracking.proposals import HogProposer
+
+    assert callable(HogProposer())  # with OpenCV 4, as pinned, it is made
+    monkeypatch.delattr(cv2, "HOGDescriptor")
+    c = PipelineConfig()
+    with pytest.raises(NvwaError) as e:
+        _person_proposer(replace(c, models=replace(c.models, detector="hog")))
+    message = str(e.value)
+    assert "\n" not in message and message.startswith("--detector hog: OpenCV ") and cv2.__version__ in message
+    assert "opencv-python-headless<5" in message and "--detector yolox" in message
+
+
 @pytest.mark.parametrize("detector_name", ["yolox", "hog"])
 def test_a_full_pass_is_on_the_full_canvas_and_a_coarse_one_on_the_coarse_canvas(detector_name):
     """The pipeline's proposer: YOLOX on its full canvas where the tracker asks for a full pass, else on

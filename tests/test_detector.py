@@ -83,8 +83,8 @@ def test_hog_asked_for_on_an_opencv_without_it_is_a_one_line_error(monkeypatch):
     with pytest.raises(NvwaError) as e:
         _person_proposer(replace(c, models=replace(c.models, detector="hog")))
     message = str(e.value)
-    assert "\n" not in message and message.startswith("--detector hog: OpenCV ") and cv2.__version__ in message
-    assert "opencv-python-headless<5" in message and "--detector yolox" in message
+    assert "\n" not in message and message.startswith("the HOG detector (--detector hog): OpenCV ") and cv2.__version__ in message
+    assert "'opencv-python-headless<5' 'opencv-contrib-python<5'" in message and "--detector yolox" in message
 
 
 @pytest.mark.parametrize("detector_name", ["yolox", "hog"])

@@ -106,14 +106,15 @@ def _fast_bytes(blazepose) -> bytes:
     return int8_network_for(blazepose.config.task_path, blazepose._model_bytes)
 
 
-# /proc/cpuinfo's lines as five kinds of CPU give them (trimmed)
+# /proc/cpuinfo's lines as six kinds of CPU give them (trimmed)
 EPYC_AVX2 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse sse2 ssse3 fma sse4_1 sse4_2 avx avx2 bmi2\n"
 XEON_VNNI = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 avx512f avx512bw avx512_vnni\nvmx flags\t: ept vpid\nprocessor\t: 1\n"
 ALDER_LAKE = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx_vnni\n"
 SAPPHIRE_RAPIDS_VM = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 amx_bf16 amx_tile amx_int8\n"
 GRAVITON = "processor\t: 0\nFeatures\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 atomics fphp asimdhp cpuid asimdrdm lrcpc dcpop asimddp\n"
+SKYLAKE_X = "processor\t: 0\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512dq avx512cd avx512bw avx512vl\n"  # AVX-512, no VNNI
 
-# whole flag lines as read: a lent machine's Xeon (family 6 model 207; int8 1.41x a crop there) and this
+# whole flag lines as read: a lent machine's Xeon (lscpu: family 6, model 207; int8 1.41x a crop there) and this
 # project's AVX2-only EPYC (int8 0.92-0.95x)
 XEON_AMX_WHOLE = ("model name\t: Intel(R) Xeon(R) Processor\nflags\t\t: "
     "fpu vme de pse tsc msr pae mce cx8 apic sep mtrr pge mca cmov pat pse36 clflush mmx fxsr sse sse2 "
@@ -138,21 +139,29 @@ EPYC_AVX2_WHOLE = ("model name\t: AMD EPYC\nflags\t\t: "
     "\n")
 
 
-@pytest.mark.model
-def test_the_int8_network_follows_people_only_on_cpus_with_int8_dot_products(monkeypatch, models_dir):
-    """``--blazepose.landmark-network auto`` (the default): int8 where the CPU has int8 dot products (on an
-    AVX2-only EPYC it was no faster: 0.95x a crop), float elsewhere; int8 and float as asked whatever the CPU."""
-    import nvwa.body.blazepose as bp
+def test_which_cpus_have_int8_dot_products():
+    """The rule ``--blazepose.landmark-network auto`` goes by (no model needed): int8 dot products (x86 VNNI
+    or AMX-INT8, Arm's dotprod, an arm64 Mac), not AVX-512 alone (a Skylake-X has no VNNI) nor AVX2."""
     from nvwa.body.landmarks_int8 import int8_dot_products
-    from nvwa.models import blazepose_task_path
 
-    assert not int8_dot_products(EPYC_AVX2, "Linux", "x86_64") and not int8_dot_products(EPYC_AVX2_WHOLE, "Linux", "x86_64")
+    for cpu in (EPYC_AVX2, EPYC_AVX2_WHOLE, SKYLAKE_X):
+        assert not int8_dot_products(cpu, "Linux", "x86_64"), cpu
     for cpu, machine in ((XEON_VNNI, "x86_64"), (ALDER_LAKE, "x86_64"), (SAPPHIRE_RAPIDS_VM, "x86_64"), (XEON_AMX_WHOLE, "x86_64"),
                          (GRAVITON, "aarch64")):
         assert int8_dot_products(cpu, "Linux", machine), cpu
     assert not int8_dot_products("flags\t\t: fpu avx2\nvmx flags\t: avx512_vnni\n", "Linux", "x86_64")  # not a CPU flag line
     assert not int8_dot_products("", "Linux", "x86_64") and not int8_dot_products("", "Windows", "AMD64")
     assert int8_dot_products(None, "Darwin", "arm64") and not int8_dot_products(None, "Darwin", "x86_64")
+
+
+@pytest.mark.model
+def test_the_int8_network_follows_people_only_on_cpus_with_int8_dot_products(monkeypatch, models_dir):
+    """``--blazepose.landmark-network auto`` (the default): int8 where the CPU has int8 dot products (1.41x
+    a crop on a Xeon with VNNI and AMX; on an AVX2-only EPYC it was no faster: 0.95x), float elsewhere; int8
+    and float as asked whatever the CPU."""
+    import nvwa.body.blazepose as bp
+    from nvwa.models import blazepose_task_path
+
     task = str(blazepose_task_path(models_dir))
     for choice, dot, int8 in (("auto", False, False), ("auto", True, True), ("float", True, False), ("int8", False, True)):
         monkeypatch.setattr(bp, "int8_dot_products", lambda: dot)

@@ -32,8 +32,9 @@ class HogProposer:
         if not hasattr(cv2, "HOGDescriptor"):  # OpenCV 5 moved it out of its main modules (seen on a machine with 5.0.0)
             from nvwa.errors import NvwaError
 
-            raise NvwaError(f"--detector hog: OpenCV {cv2.__version__} has no HOG people detector (OpenCV 5 moved it out "
-                            "of its main modules); install OpenCV 4 (pip install 'opencv-python-headless<5') or use --detector yolox")
+            raise NvwaError(f"the HOG detector (--detector hog): OpenCV {cv2.__version__} has none (OpenCV 5 moved it out of "
+                            "its main modules); install OpenCV 4 (pip install 'opencv-python-headless<5' 'opencv-contrib-python<5') "
+                            "or use --detector yolox")
         self._hog = cv2.HOGDescriptor()
         self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
 

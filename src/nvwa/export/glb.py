@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -49,19 +50,26 @@ FLOOR_MARGIN_M = 1.5
 
 
 class _Builder:
-    """Collects binary data (each view 4-byte aligned) and the accessors that describe it."""
+    """Collects binary data (each view 4-byte aligned) and the accessors that describe it. The buffer is
+    kept as its pieces and written piece by piece (:func:`_write_container`): joined, and then copied as
+    pygltflib saves, a long video's many bodies made several copies of a 100-MB buffer at once."""
 
     def __init__(self, gltf: g.GLTF2):
         self.gltf = gltf
-        self.blob = bytearray()
+        self.pieces: list[bytes] = []
+        self.length = 0
+
+    def _append(self, piece: bytes) -> None:
+        self.pieces.append(piece)
+        self.length += len(piece)
 
     def accessor(self, data: np.ndarray, component: int, kind: str, *, target: int | None = None,
                  normalized: bool = False, bounds: bool = False) -> int:
         data = np.ascontiguousarray(data)
-        while len(self.blob) % 4:
-            self.blob.append(0)
-        offset = len(self.blob)
-        self.blob += data.tobytes()
+        if self.length % 4:
+            self._append(bytes(-self.length % 4))
+        offset = self.length
+        self._append(data.tobytes())
         self.gltf.bufferViews.append(g.BufferView(buffer=0, byteOffset=offset, byteLength=data.nbytes, target=target))
         count = data.shape[0]
         acc = g.Accessor(bufferView=len(self.gltf.bufferViews) - 1, componentType=component, count=count, type=kind,
@@ -329,8 +337,9 @@ def _support_nodes(scene: Scene, gltf: g.GLTF2, b: _Builder) -> list[g.Node]:
     return nodes
 
 
-def glb_bytes(scene: Scene, body=None) -> bytes:
-    """The scene as one GLB file's bytes; ``body``: a HumanBody for human bodies, None for capsules."""
+def _document(scene: Scene, body=None) -> tuple[g.GLTF2, _Builder]:
+    """The scene's glTF document and its binary buffer's pieces; ``body``: a HumanBody for human bodies,
+    None for capsules."""
     gltf = g.GLTF2(asset=g.Asset(version="2.0", generator=f"nvwa {__version__}"))
     b = _Builder(gltf)
     roots = []
@@ -355,16 +364,29 @@ def glb_bytes(scene: Scene, body=None) -> bytes:
         "person_ids": [int(p.person_id) for p in scene.people],
     }))
     gltf.scene = 0
-    while len(b.blob) % 4:
-        b.blob.append(0)
-    gltf.buffers.append(g.Buffer(byteLength=len(b.blob)))
-    gltf.set_binary_blob(bytes(b.blob))
-    return b"".join(gltf.save_to_bytes())
+    if b.length % 4:
+        b._append(bytes(-b.length % 4))
+    gltf.buffers.append(g.Buffer(byteLength=b.length))
+    return gltf, b
+
+
+def _write_container(f, gltf: g.GLTF2, b: _Builder) -> None:
+    """The GLB container (glTF 2.0 binary: a 12-byte header, the JSON chunk padded with spaces to 4 bytes,
+    the BIN chunk) written to the binary file ``f`` piece by piece, the same bytes pygltflib's
+    ``save_to_bytes`` gives, without its copies of the buffer."""
+    doc = gltf.gltf_to_json(separators=(",", ":"), indent=None).encode("utf-8")
+    doc += b" " * (-len(doc) % 4)
+    f.write(b"glTF" + struct.pack("<III", 2, 12 + 8 + len(doc) + 8 + b.length, len(doc)) + b"JSON")
+    f.write(doc)
+    f.write(struct.pack("<I", b.length) + b"BIN\x00")
+    for piece in b.pieces:
+        f.write(piece)
 
 
 def write_glb(scene: Scene, path: str | os.PathLike, body=None) -> Path:
-    """Write the scene to ``path`` atomically (a temp file renamed into place); ``body`` as glb_bytes'."""
+    """Write the scene to ``path`` atomically (a temp file renamed into place); ``body``: a HumanBody for
+    human bodies, None for capsules."""
     path = Path(path)
-    data = glb_bytes(scene, body)
-    atomic_write(path, lambda f: f.write(data))
+    gltf, b = _document(scene, body)
+    atomic_write(path, lambda f: _write_container(f, gltf, b))
     return path

@@ -63,11 +63,15 @@ class _Builder:
         self.pieces.append(piece)
         self.length += len(piece)
 
+    def align(self) -> None:
+        """Zeros up to the next multiple of 4 bytes (where each view starts, and where the buffer ends)."""
+        if self.length % 4:
+            self._append(bytes(-self.length % 4))
+
     def accessor(self, data: np.ndarray, component: int, kind: str, *, target: int | None = None,
                  normalized: bool = False, bounds: bool = False) -> int:
         data = np.ascontiguousarray(data)
-        if self.length % 4:
-            self._append(bytes(-self.length % 4))
+        self.align()
         offset = self.length
         self._append(data.tobytes())
         self.gltf.bufferViews.append(g.BufferView(buffer=0, byteOffset=offset, byteLength=data.nbytes, target=target))
@@ -364,8 +368,7 @@ def _document(scene: Scene, body=None) -> tuple[g.GLTF2, _Builder]:
         "person_ids": [int(p.person_id) for p in scene.people],
     }))
     gltf.scene = 0
-    if b.length % 4:
-        b._append(bytes(-b.length % 4))
+    b.align()
     gltf.buffers.append(g.Buffer(byteLength=b.length))
     return gltf, b
 

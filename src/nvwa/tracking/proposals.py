@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from nvwa.errors import NvwaError
+
 
 @dataclass(frozen=True)
 class HogConfig:
@@ -30,8 +32,6 @@ class HogProposer:
     def __init__(self, config: HogConfig = HogConfig()):
         self.config = config
         if not hasattr(cv2, "HOGDescriptor"):  # OpenCV 5 moved it out of its main modules (seen on a machine with 5.0.0)
-            from nvwa.errors import NvwaError
-
             raise NvwaError(f"the HOG detector (--detector hog): OpenCV {cv2.__version__} has none (OpenCV 5 moved it out of "
                             "its main modules); install OpenCV 4 (pip install 'opencv-python-headless<5' 'opencv-contrib-python<5') "
                             "or use --detector yolox")

@@ -80,7 +80,7 @@ def child(video: str, hog_every: int) -> dict:
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out_dir:
         try:
-            for ev in pipeline.run(video, out_dir):
+            for ev in pipeline.run(video, out_dir, close_models=True):  # as `nvwa process` runs it
                 if ev.stage == "frame":
                     live.append(ev.data.get("people", 0))
                 elif ev.stage == "complete":

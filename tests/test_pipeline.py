@@ -203,3 +203,29 @@ def test_numpys_blas_runs_on_one_thread_while_the_models_run_and_as_before_after
         during = [blas() for ev in pipe.observe(DATA / "vtest_4s.mp4") if ev.stage == "frame"]
         assert during and all(set(d.values()) == {1} for d in during)
         assert blas() == before
+
+
+def test_a_run_of_one_video_closes_its_models_before_reconstruction_with_the_same_scene(blazepose, models_dir):
+    """`nvwa process` and the spine bench run one video: its models (MediaPipe's graph, the networks' threads,
+    the detector; ~140 MB) are closed once the video is observed, before reconstruction allocates its own.
+    The scene is the one a pipeline that keeps its models makes; a closed pipeline says so if asked again."""
+    from nvwa.body.blazepose import BlazePoseBody, BlazePoseConfig
+    from nvwa.config import VideoConfig
+    from nvwa.models import blazepose_task_path
+
+    config = PipelineConfig(VideoConfig(max_frames=20))
+    kept = list(Pipeline(config, body=blazepose).run(DATA / "vtest_4s.mp4"))[-1].data["scene"]
+    own = BlazePoseBody(BlazePoseConfig(str(blazepose_task_path(models_dir))))
+    pipe = Pipeline(config, body=own)
+    open_while = {}  # each stage: were the models open while it was reported?
+    for ev in pipe.run(DATA / "vtest_4s.mp4", close_models=True):
+        open_while.setdefault(ev.stage, own._prober is not None and pipe.proposer is not None)
+    closed = ev.data["scene"]
+    assert open_while.pop("probe") and open_while.pop("frame")  # observing: open
+    assert "complete" in open_while and not any(open_while.values())  # reconstructing: closed
+    assert [p.person_id for p in closed.people] == [p.person_id for p in kept.people] and kept.people
+    for a, b in zip(closed.people, kept.people):
+        np.testing.assert_array_equal(a.joints_world, b.joints_world)
+    with pytest.raises(RuntimeError, match="closed"):
+        next(iter(pipe.observe(DATA / "vtest_4s.mp4")))
+    pipe.close()  # a second close is a no-op

@@ -345,7 +345,7 @@ def _process(args) -> int:
                       TextColumn("eta"), TimeRemainingColumn(), TextColumn("{task.fields[note]}"), console=console,
                       transient=False) as bar:
             task = bar.add_task(Path(args.video).name, total=None, note="loading the models", start=False)
-            for event in pipeline.run(args.video):
+            for event in pipeline.run(args.video, close_models=True):  # one video: its models go before reconstruction
                 if event.stage == "probe":
                     bar.start_task(task)
                     bar.update(task, total=event.total or None, note=event.message)

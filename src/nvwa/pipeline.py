@@ -138,14 +138,21 @@ class Pipeline:
         if self.tracker is not None and not isinstance(self.body, BatchedBodyBackend):
             raise InputError(f"tracker={m.tracker!r}", f"body model {m.body_model!r} cannot take masks; use sam3d_body")
         self.proposer = _person_proposer(config)
+        self._closed = False
 
     def close(self) -> None:
+        """Release the models (again: a no-op); the pipeline observes no video after it."""
         self.body.close()
+        self.proposer = None
+        self._closed = True
 
-    def run(self, video_path: str | Path, out_dir: str | Path | None = None) -> Iterator[ProgressEvent]:
+    def run(self, video_path: str | Path, out_dir: str | Path | None = None, close_models: bool = False) -> Iterator[ProgressEvent]:
         """Process one video: observe it, then reconstruct the scene. Yields progress; the last event,
         "complete", holds the scene and the observations (data["scene"], data["observations"]). With
-        ``out_dir``, observations.npz and the scene (scene.npz, then scene.json) are written there."""
+        ``out_dir``, observations.npz and the scene (scene.npz, then scene.json) are written there.
+        ``close_models``: a run of one video (the CLI, the bench) closes the models once the video is
+        observed, so that their memory (~140 MB: the graph, the networks' threads, the detector) goes
+        back before the reconstruction and the exports allocate theirs; the pipeline is closed after it."""
         timer = StageTimer()
         wall0 = time.perf_counter()
         obs = None
@@ -154,6 +161,8 @@ class Pipeline:
                 obs = ev.data["observations"]
             else:
                 yield ev
+        if close_models:
+            self.close()
         give_back_free_memory()  # the landmarkers' graphs are closed: their pages go back before reconstruction
         scene = None
         for step in reconstruct_steps(obs, self.config.reconstruct, timer, models_dir=self.config.models.models_dir):
@@ -183,6 +192,8 @@ class Pipeline:
             yield from self._observe(video_path, timer)
 
     def _observe(self, video_path: str | Path, timer: StageTimer | None) -> Iterator[ProgressEvent]:
+        if self._closed:
+            raise RuntimeError("this pipeline's models are closed: make a new Pipeline to observe another video")
         c = self.config.video
         timer = timer or StageTimer()
         wall0 = time.perf_counter()

@@ -258,6 +258,7 @@ class BlazePoseBody:
             for landmarker in (self._prober, self._finder):
                 if landmarker is not None:
                     landmarker.close()
+        self._prober = self._finder = None  # closed once: a second close() is a no-op
         self.network.close()
         self.tracking_network.close()
 

@@ -221,6 +221,56 @@ class _LostAWhile(_StillPerson):
         return self.track(None, image, box, None)
 
 
+class _WalksOutLost(_StillPerson):
+    """A person walking left at 25 px a frame, whose pose is found on frames 0-3 only; every look is recorded
+    (frame, the box asked for, whether it was a wide search)."""
+
+    def __init__(self):
+        self.asked = []
+
+    def _pose_at(self, frame: int):
+        from nvwa.body.observation import BodyObservation
+
+        x0, y0 = 120.0 - 25.0 * frame, 50.0
+        kp = np.linspace([x0, y0], [x0 + 40.0, y0 + 120.0], 33)
+        return BodyObservation("blazepose33", kp, np.zeros((33, 3)), np.ones(33))
+
+    def probe(self, image, box, margin=None):
+        return self._pose_at(int(image[0, 0, 0])) if int(image[0, 0, 0]) < 4 else None
+
+    def track(self, track_id, image, box, timestamp_s, margin=None):
+        self.asked.append((int(image[0, 0, 0]), np.array(box, dtype=float), margin is not None))
+        return self.probe(image, box)
+
+
+def test_a_lost_person_out_of_the_picture_is_not_searched_for():
+    """A lost person's wide search (MediaPipe's graph, ~30 ms on the tracker's thread) is made while a quarter of
+    their predicted box is in the picture: one walking out of the left edge is searched for on two frames, not
+    on all four before the track is lost (as with the limit at 0). The track is lost at the same frame either way."""
+    from nvwa.tracking.boxes import share_inside
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
+
+    frames = [np.full((240, 320, 3), i, np.uint8) for i in range(10)]
+    picture = np.array([[0.0, 0.0, 320.0, 240.0]])
+    searched = {}
+    for limit in (0.25, 0.0):
+        body = _WalksOutLost()
+
+        def propose(image):
+            return (body._pose_at(0).box()[None], np.array([0.9])) if int(image[0, 0, 0]) == 0 else (np.zeros((0, 4)), np.zeros(0))
+
+        tracker = PeopleTracker(body=body, propose=propose, config=TrackerConfig(search_min_inside=limit))
+        try:
+            ids = [[p.track_id for p in tracker.step(f, i / 10)] for i, f in enumerate(frames)]
+            assert not any(tr.active for tr in tracker._tracks)
+        finally:
+            tracker.close()
+        assert ids == [[0]] * 4 + [[]] * 6, limit  # found on 0-3, then lost, the same either way
+        searched[limit] = [(f, share_inside(box[None], picture)[0, 0]) for f, box, wide in body.asked if wide]
+    assert [f for f, _ in searched[0.0]] == [5, 6, 7, 8]  # missed at 4, searched wide until 0.4 s without a pose
+    assert [f for f, _ in searched[0.25]] == [5, 6] and all(inside >= 0.25 for _, inside in searched[0.25]), searched
+
+
 @pytest.mark.parametrize("every", [3, 1])
 def test_one_pass_in_three_is_full_and_every_one_while_someone_followed_is_lost(every):
     """A proposer taking ``full`` is told to make a full pass on one pass in ``full_pass_every`` (the

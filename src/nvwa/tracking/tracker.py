@@ -24,7 +24,7 @@ import numpy as np
 from nvwa.body.observation import BodyObservation
 from nvwa.options import option
 from nvwa.tracking.appearance import appearance_descriptor
-from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller
+from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller, share_inside
 from nvwa.tracking.crossing import duplicates, slid_onto, theirs
 from nvwa.tracking.boxes import at_least_as_big as _at_least_as_big, box_height as _height, centre_distance as _centre_distance
 from nvwa.tracking.boxes import widened as _wide
@@ -52,6 +52,9 @@ class TrackerConfig:
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
     appearance_every: int = 5  # frames between appearance updates of a track
     search_margin: float = 2.5  # after a missed frame, the crop widens to this many box sizes (fast moves, jumps)
+    search_min_inside: float = 0.25  # ... while this share of their predicted box is in the picture: one who walked
+    # out is not searched for (MediaPipe's graph, ~30 ms a search on the tracker's thread; a far walker's box
+    # 14-22 px tall is, though: the graph finds her there again, on vtest)
     empty_memory_s: float = 1.0  # a proposal where a pose check found nobody is not checked again for this long ...
     empty_recheck_gain: float = 0.2  # ... unless the detector is this much surer of it now (a person stepping into view)
     missing_overlap: float = 0.5  # a track that lost its person this frame is theirs to look for under a proposal
@@ -157,9 +160,13 @@ class PeopleTracker:
         if pending is None and due is not None and c.overlap_detection:
             pending, full = self._proposals_pool().submit(*due[:2]), due[2]
         active = [tr for tr in self._tracks if tr.active]
-        requests = []
+        requests, predictions = [], []
+        picture = np.array([[0.0, 0.0, image.shape[1], image.shape[0]]])
         for tr in active:
             predicted = _at_least_as_big(tr.kalman.predict(timestamp_s), tr.last_box, 0.7)
+            predictions.append(predicted)
+            if tr.misses and share_inside(predicted[None], picture)[0, 0] < c.search_min_inside:
+                continue  # lost, and out of the picture: no search (kept until lost_after_s, as any miss)
             requests.append((tr.track_id, image, predicted, c.search_margin if tr.misses else None))
         looked: dict[int, BodyObservation | None] = {}  # proposal index -> its pose check, made early
         if hasattr(self.body, "track_many"):  # every person of the frame at once (a backend may run them in parallel)
@@ -169,14 +176,15 @@ class PeopleTracker:
                 pass is done: waiting for it here would leave the network's threads idle once this frame's
                 people are done (they go on to the next frame's while the checks are made after, the same)."""
                 if pending is not None and pending.done():
-                    self._look_early(image, timestamp_s, pending.result(), [box for _, _, box, _ in requests], looked)
+                    self._look_early(image, timestamp_s, pending.result(), predictions, looked)
             following = None
             if upcoming is not None and upcoming_s is not None and c.overlap_landmarks:
-                following = (upcoming, self._next_box_if_kept(active, [r[2] for r in requests], upcoming_s))
+                following = (upcoming, self._next_box_if_kept(active, predictions, upcoming_s))
             found = self.body.track_many(requests, timestamp_s, meanwhile=early, following=following) if requests else []
         else:
             found = [self.body.track(i, img, box, timestamp_s, margin=m) for i, img, box, m in requests]
-        self._gate(active, [r[2] for r in requests], found)
+        by_id = {r[0]: obs for r, obs in zip(requests, found)}
+        self._gate(active, predictions, [by_id.get(tr.track_id) for tr in active])
         self._untangle_crossings(active, image)
         for tr in duplicates([tr for tr in active if tr.observation is not None], self.config):
             tr.observation = None

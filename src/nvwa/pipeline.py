@@ -141,7 +141,7 @@ class Pipeline:
         self._closed = False
 
     def close(self) -> None:
-        """Release the models (again: a no-op); the pipeline observes no video after it."""
+        """Release the models (a second call does nothing); the pipeline observes no video after it."""
         self.body.close()
         self.proposer = None
         self._closed = True

@@ -217,11 +217,20 @@ def test_a_run_of_one_video_closes_its_models_before_reconstruction_with_the_sam
     kept = list(Pipeline(config, body=blazepose).run(DATA / "vtest_4s.mp4"))[-1].data["scene"]
     own = BlazePoseBody(BlazePoseConfig(str(blazepose_task_path(models_dir))))
     pipe = Pipeline(config, body=own)
-    open_while = {}  # each stage: were the models open while it was reported?
+
+    def models_open():  # the graph, the detector, and the landmark network's threads (made on its first crop)
+        return own._prober is not None and pipe.proposer is not None and own.network._pool is not None
+
+    open_while = {}  # each stage: were the models open while it was first reported (a frame: the last frame)?
     for ev in pipe.run(DATA / "vtest_4s.mp4", close_models=True):
-        open_while.setdefault(ev.stage, own._prober is not None and pipe.proposer is not None)
+        if ev.stage == "frame":
+            open_while["frame"] = models_open()
+        else:
+            open_while.setdefault(ev.stage, models_open())
     closed = ev.data["scene"]
-    assert open_while.pop("probe") and open_while.pop("frame")  # observing: open
+    open_while.pop("probe")  # before the first frame: the network's threads are not made yet
+    assert open_while.pop("frame")  # observing: open
+    assert own.network._pool is None and own.tracking_network._pool is None
     assert "complete" in open_while and not any(open_while.values())  # reconstructing: closed
     assert [p.person_id for p in closed.people] == [p.person_id for p in kept.people] and kept.people
     for a, b in zip(closed.people, kept.people):

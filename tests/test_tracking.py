@@ -271,6 +271,63 @@ def test_a_lost_person_out_of_the_picture_is_not_searched_for():
     assert [f for f, _ in searched[0.25]] == [5, 6] and all(inside >= 0.25 for _, inside in searched[0.25]), searched
 
 
+class _WalkerAndStander(_WalksOutLost):
+    """The walker of :class:`_WalksOutLost` and a person on the right stepping 2 px a frame (so a pose of the
+    frame before is told from this frame's), both landmarked at once (``track_many``, as BlazePose's video
+    state does); what each frame asked for, and whom it released."""
+
+    STANDER = np.array([240.0, 60.0, 280.0, 180.0])
+
+    def __init__(self):
+        super().__init__()
+        self.frames, self.released = [], []
+
+    def _stander(self, frame: int):
+        from nvwa.body.observation import BodyObservation
+
+        kp = np.linspace(self.STANDER[:2], self.STANDER[2:], 33) + [2.0 * frame, 0.0]
+        return BodyObservation("blazepose33", kp, np.zeros((33, 3)), np.ones(33))
+
+    def probe(self, image, box, margin=None):
+        return self._stander(int(image[0, 0, 0])) if box[0] > 200 else super().probe(image, box)
+
+    def track_many(self, requests, timestamp_s, meanwhile=None, following=None):
+        self.frames.append([(track_id, margin is not None) for track_id, _, _, margin in requests])
+        if meanwhile is not None:
+            meanwhile()
+        return [self.probe(image, box) for _, image, box, _ in requests]
+
+    def release(self, track_id):
+        self.released.append(track_id)
+
+
+def test_a_walker_not_searched_for_leaves_the_person_beside_them_their_own_pose():
+    """Two people landmarked at once: the one walking out (track 0) is not searched for once out of the
+    picture, and the one beside them (track 1), asked for alone then, keeps their id and this frame's own pose
+    on every frame and is never released while tracked (each track is handed its own result, not the next one's)."""
+    from nvwa.tracking.tracker import PeopleTracker
+
+    body = _WalkerAndStander()
+
+    def propose(image):
+        if int(image[0, 0, 0]) == 0:
+            return np.array([body._pose_at(0).box(), body.STANDER]), np.array([0.9, 0.9])
+        return np.zeros((0, 4)), np.zeros(0)
+
+    tracker = PeopleTracker(body=body, propose=propose)
+    try:
+        people = [tracker.step(np.full((240, 320, 3), i, np.uint8), i / 10) for i in range(10)]
+        released = list(body.released)  # while tracking (closing the tracker releases everyone)
+    finally:
+        tracker.close()
+    assert [sorted(p.track_id for p in frame) for frame in people] == [[0, 1]] * 4 + [[1]] * 6
+    for i, frame in enumerate(people):  # the stander's own pose of each frame
+        mine = [p.observation.keypoints_2d for p in frame if p.track_id == 1][0]
+        np.testing.assert_array_equal(mine, body._stander(i).keypoints_2d, err_msg=f"frame {i}")
+    assert body.frames[7] == [(1, False)]  # the walker, lost and out of the picture, is not asked for
+    assert released == [0]  # the walker, lost at 0.4 s without a pose
+
+
 @pytest.mark.parametrize("every", [3, 1])
 def test_one_pass_in_three_is_full_and_every_one_while_someone_followed_is_lost(every):
     """A proposer taking ``full`` is told to make a full pass on one pass in ``full_pass_every`` (the

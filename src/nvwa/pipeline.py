@@ -141,9 +141,11 @@ class Pipeline:
         self._closed = False
 
     def close(self) -> None:
-        """Release the models (a second call does nothing); the pipeline observes no video after it."""
+        """Release the models (a second call does nothing); the pipeline observes no video after it. The body
+        model is closed even where it was handed in; the masklet tracker, the occlusion stage and the person
+        detector are let go (one handed in stays loaded for whoever else holds it)."""
         self.body.close()
-        self.proposer = None
+        self.proposer = self.tracker = self.occlusion = None
         self._closed = True
 
     def run(self, video_path: str | Path, out_dir: str | Path | None = None, close_models: bool = False) -> Iterator[ProgressEvent]:
@@ -151,8 +153,9 @@ class Pipeline:
         "complete", holds the scene and the observations (data["scene"], data["observations"]). With
         ``out_dir``, observations.npz and the scene (scene.npz, then scene.json) are written there.
         ``close_models``: a run of one video (the CLI, the bench) closes the models once the video is
-        observed, so that their memory (~140 MB: the graph, the networks' threads, the detector) goes
-        back before the reconstruction and the exports allocate theirs; the pipeline is closed after it."""
+        observed (:meth:`close`, a body model handed in included), so that their memory (on the CPU path
+        ~140 MB: the graph, the networks' threads, the detector) goes back before the reconstruction and
+        the exports allocate theirs; the pipeline is closed after it."""
         timer = StageTimer()
         wall0 = time.perf_counter()
         obs = None

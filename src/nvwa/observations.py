@@ -124,15 +124,54 @@ def load_observations(folder: str | os.PathLike, body_model: str | None = None) 
                         camera_track=CameraTrack.from_arrays(data))
 
 
+BLOCK_ROWS = 128  # the most rows in one block of a growing column
+
+
+class _Column:
+    """One per-frame field of a track as numbers in blocks (each as many rows as the column had, 8 to
+    BLOCK_ROWS), not a list of small arrays: a (33, 2) array in a list costs its numbers again in its
+    header and pointer, and the observations of a long video grow with it (issue 21)."""
+
+    __slots__ = ("dtype", "blocks", "fill", "rows")
+
+    def __init__(self, dtype, values=None):
+        self.dtype, self.blocks, self.fill, self.rows = np.dtype(dtype), [], 0, 0
+        if values is not None and len(values):
+            self.blocks = [np.asarray(values, dtype=self.dtype)]
+            self.fill = self.rows = len(values)
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def append(self, row) -> None:
+        if not self.blocks or self.fill == len(self.blocks[-1]):
+            self.blocks.append(np.empty((min(BLOCK_ROWS, max(8, self.rows)),) + np.shape(row), self.dtype))
+            self.fill = 0
+        self.blocks[-1][self.fill] = row
+        self.fill += 1
+        self.rows += 1
+
+    def array(self) -> np.ndarray:
+        """All rows, in order (a new array)."""
+        if not self.blocks:
+            return np.empty(0, self.dtype)
+        return np.concatenate([*self.blocks[:-1], self.blocks[-1][: self.fill]])
+
+
+def _column(dtype):
+    return field(default_factory=lambda: _Column(dtype))
+
+
 @dataclass
 class PersonFrames:
-    """One track's observations as they stream in, one list entry per frame."""
+    """One track's observations as they stream in: the keypoints in float32 columns (as they are saved),
+    the mesh backends' fields one list entry per frame."""
 
-    frame_index: list = field(default_factory=list)
-    timestamp_s: list = field(default_factory=list)
-    keypoints_2d: list = field(default_factory=list)  # stored-video pixels
-    keypoints_3d: list = field(default_factory=list)  # root-relative metres, camera axes
-    visibility: list = field(default_factory=list)
+    frame_index: _Column = _column(np.int64)
+    timestamp_s: _Column = _column(np.float64)
+    keypoints_2d: _Column = _column(np.float32)  # stored-video pixels
+    keypoints_3d: _Column = _column(np.float32)  # root-relative metres, camera axes
+    visibility: _Column = _column(np.float32)
     translation: list = field(default_factory=list)  # the backend's own root placement (SAM 3D Body)
     vertices: list = field(default_factory=list)  # mesh backends: (V, 3) f16 pelvis-relative, camera axes
     shape_params: list = field(default_factory=list)
@@ -146,8 +185,14 @@ class PersonFrames:
         for frame, obs in seen:
             earlier.add(frame, obs)
         for name, values in vars(earlier).items():
-            if name != "colour_samples":
-                setattr(self, name, values + getattr(self, name))
+            mine = getattr(self, name)
+            if name == "colour_samples" or not len(values):
+                continue
+            if isinstance(values, _Column):
+                mine = _Column(values.dtype, np.concatenate([values.array(), mine.array()]) if len(mine) else values.array())
+            else:
+                mine = values + mine
+            setattr(self, name, mine)
 
     def add(self, frame, obs) -> None:
         # their clothing and skin, from their own pixels (a frame record of a frame gone by has none)
@@ -172,16 +217,19 @@ class PersonFrames:
     def join(self, later: PersonFrames) -> None:
         """A later track's frames, found to be this person's (a late re-identification), after these:
         where both have a frame (the later one followed back into this one's last), this one's is kept."""
-        mine, n, m = set(self.frame_index), len(self.frame_index), len(later.frame_index)
-        keep = [i for i, f in enumerate(later.frame_index) if f not in mine]
-        order = np.argsort(self.frame_index + [later.frame_index[i] for i in keep], kind="stable")
+        mine, theirs = self.frame_index.array(), later.frame_index.array()
+        keep = ~np.isin(theirs, mine)
+        order = np.argsort(np.concatenate([mine, theirs[keep]]), kind="stable")
         for name, values in vars(self).items():
-            if name == "colour_samples" or not (values or getattr(later, name)):
-                setattr(self, name, values + getattr(later, name))
+            other = getattr(later, name)
+            if isinstance(values, _Column):
+                setattr(self, name, _Column(values.dtype, np.concatenate([values.array(), other.array()[keep]])[order]))
+            elif name == "colour_samples" or not (values or other):
+                setattr(self, name, values + other)
             else:
-                if len(values) != n or len(getattr(later, name)) != m:
+                if len(values) != len(mine) or len(other) != len(theirs):
                     raise ValueError(f"joining tracks: {name} is not one entry a frame on both")
-                both = values + [getattr(later, name)[i] for i in keep]
+                both = values + [o for o, k in zip(other, keep) if k]
                 setattr(self, name, [both[i] for i in order])
 
     def observations(self, person_id: int) -> PersonObservations:
@@ -193,11 +241,9 @@ class PersonFrames:
         colours = person_colours(self.colour_samples)
         if colours is not None:
             kw["colours"] = colours
-        return PersonObservations(person_id=int(person_id), frame_index=np.asarray(self.frame_index, dtype=np.int64),
-                                  timestamp_s=np.asarray(self.timestamp_s, dtype=np.float64),
-                                  keypoints_2d=np.asarray(self.keypoints_2d, dtype=np.float64),
-                                  keypoints_3d=np.asarray(self.keypoints_3d, dtype=np.float64),
-                                  visibility=np.asarray(self.visibility, dtype=np.float64), **kw)
+        return PersonObservations(person_id=int(person_id), frame_index=self.frame_index.array(),
+                                  timestamp_s=self.timestamp_s.array(), keypoints_2d=self.keypoints_2d.array(),
+                                  keypoints_3d=self.keypoints_3d.array(), visibility=self.visibility.array(), **kw)
 
 
 __all__ = ["OBSERVATIONS_VERSION", "Observations", "PersonFrames", "PersonObservations", "save_observations", "load_observations"]

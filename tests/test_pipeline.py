@@ -238,3 +238,19 @@ def test_a_run_of_one_video_closes_its_models_before_reconstruction_with_the_sam
     with pytest.raises(RuntimeError, match="closed"):
         next(iter(pipe.observe(DATA / "vtest_4s.mp4")))
     pipe.close()  # a second close is a no-op
+
+
+def test_observing_hands_free_memory_back_every_hundred_frames(blazepose, monkeypatch):
+    """The threads' freed crops and buffers are handed back to the system while a video is observed (a
+    long video's RSS would otherwise grow with the holes they leave), not only before reconstruction."""
+    import nvwa.pipeline as pipeline
+    from nvwa.config import VideoConfig
+
+    assert pipeline.TRIM_EVERY_FRAMES == 100
+    monkeypatch.setattr(pipeline, "TRIM_EVERY_FRAMES", 4)
+    frames, trims = [], []  # the frame events seen; the frame events seen at each hand-back
+    monkeypatch.setattr(pipeline, "give_back_free_memory", lambda: trims.append(len(frames)) or True)
+    for ev in Pipeline(PipelineConfig(VideoConfig(max_frames=14)), body=blazepose).observe(DATA / "vtest_4s.mp4"):
+        if ev.stage == "frame":
+            frames.append(ev.done)
+    assert frames[-1] == 14 and trims == [3, 7, 11]  # as frames 4, 8 and 12 are done, before their events

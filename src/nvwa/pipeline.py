@@ -89,6 +89,10 @@ class _TimedBody:
 FOLLOW_BACK_RECORDS = 4096  # frames remembered (number, time, scale) for the poses a new person is followed back to
 DETECTOR_MIN_PX = 16  # px on the detector's canvas: YOLOX-Nano's smallest people (12 of vtest's 17 under 60 px)
 POSE_MIN_PX = 24  # decoded px: the body model holds no smaller person
+# frames between hand-backs of the heap's free pages while observing: the threads' crops, frames and graph
+# buffers leave holes that RSS keeps counting (vtest x4, `nvwa process`: 518 -> 557 MB over the observing
+# without, 510 -> 539 with; a malloc_trim costs a few ms)
+TRIM_EVERY_FRAMES = 100
 
 
 @dataclass(frozen=True)
@@ -249,6 +253,8 @@ class Pipeline:
                 for person in tracked:
                     people[person.track_id].add(frame, person.observation)
                 done += 1  # frames through the models (the decoder's own count runs ahead)
+                if done % TRIM_EVERY_FRAMES == 0:  # what the threads freed goes back now and then, not at the end only
+                    give_back_free_memory()
                 yield ProgressEvent("frame", "", done, expected, {"people": len(tracked)})
             with timer("waiting"):
                 scene.finish()
@@ -281,13 +287,17 @@ class Pipeline:
         yield ProgressEvent("observed", f"{len(persons)} tracks", stats.yielded, expected, {"observations": obs})
 
     def _persons(self, people: dict, timer: StageTimer) -> tuple[list[PersonObservations], np.ndarray | None]:
-        """Each track's observations, with one locked mesh identity where the backend gives meshes."""
-        persons = [rec.observations(pid) for pid, rec in sorted(people.items())]
-        if not any(rec.vertices for rec in people.values()):
-            return persons, None
-        with timer("mesh"):
-            persons = [self._locked_mesh(p, people[p.person_id]) if people[p.person_id].vertices else p for p in persons]
-            return persons, np.asarray(self.body.faces, dtype=np.int32)
+        """Each track's observations, with one locked mesh identity where the backend gives meshes; each
+        track's streamed frames are let go of once they are in its observations (``people`` ends empty)."""
+        persons, meshed = [], False
+        for pid in sorted(people):
+            rec = people.pop(pid)
+            p = rec.observations(pid)
+            if rec.vertices:
+                with timer("mesh"):
+                    p, meshed = self._locked_mesh(p, rec), True
+            persons.append(p)
+        return persons, (np.asarray(self.body.faces, dtype=np.int32) if meshed else None)
 
     def _reach(self, info) -> dict:
         """How small a person this run could find (stored-video px), and a note where that leaves people

@@ -771,6 +771,8 @@ def test_ids_joined_late_resolve_to_the_first_and_their_frames_merge_in_order():
     assert p.frame_index.tolist() == [10, 11, 12, 13, 14, 15]
     assert p.keypoints_2d[:, 0, 0].tolist() == [1.0, 1.0, 2.0, 2.0, 1.0, 2.0]
     assert np.allclose(p.timestamp_s, p.frame_index / 10) and len(p.visibility) == 6
+    first.join(PersonFrames())  # a later track with no frames adds none
+    assert first.observations(35).frame_index.tolist() == [10, 11, 12, 13, 14, 15]
     nobody = PersonFrames()  # a first id with no frames of its own takes the later one's
     nobody.join(frames([3, 4], 5.0))
     assert nobody.observations(35).keypoints_2d[:, 0, 0].tolist() == [5.0, 5.0]

@@ -1,8 +1,9 @@
 """Process memory: glibc gives each thread that allocates its own malloc arena, and with the decoder,
 the detector, the scene and the body model's threads each holding freed blocks of its own, peak RSS
 grows by ~70 MB on vtest for no gain. Two arenas hold it at what one thread would need (measured:
-1,025 -> 953 MB peak, the same speed). And what the models' stage freed is trimmed back to the
-system before the reconstruction allocates its own."""
+1,025 -> 953 MB peak, the same speed). And what the threads free is trimmed back to the system every
+100 frames while observing (the holes their crops and buffers leave would grow RSS with the video's
+length) and once more before the reconstruction allocates its own."""
 
 from __future__ import annotations
 
@@ -28,9 +29,10 @@ def bound_malloc_arenas(arenas: int = 2) -> bool:
 
 
 def give_back_free_memory() -> bool:
-    """Hand the heap's free pages back to the system (glibc's malloc_trim): after the models' stage
-    closes its per-person graphs, their memory is free but still counted in RSS until trimmed, and the
-    reconstruction's own peak would sit on top of it -> whether anything was given back."""
+    """Hand the heap's free pages back to the system (glibc's malloc_trim; safe while other threads
+    allocate: it locks each arena in turn): freed memory is still counted in RSS until trimmed, so the
+    observing calls it every 100 frames, and again once the models are closed, before the
+    reconstruction's own peak would sit on top of their memory -> whether anything was given back."""
     if not sys.platform.startswith("linux"):
         return False
     try:

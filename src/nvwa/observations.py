@@ -217,6 +217,8 @@ class PersonFrames:
     def join(self, later: PersonFrames) -> None:
         """A later track's frames, found to be this person's (a late re-identification), after these:
         where both have a frame (the later one followed back into this one's last), this one's is kept."""
+        if not len(later.frame_index):  # nothing to add
+            return
         if not len(self.frame_index):  # nothing of this one's yet: the later one's frames are all there is
             vars(self).update(vars(later))
             return

@@ -57,7 +57,9 @@ class _Builder:
     to an unnamed temporary file as it is made (``spool_dir``: where; the system's temp folder when None)
     and is copied from there into the GLB (:func:`_write_container`): a long video's bodies made a 100-MB
     buffer, which held in memory was the peak of the whole run (vtest x4: +183 MB while the GLB was made).
-    Close it (or use it as a context manager) once written."""
+    Close it (or use it as a context manager) once written. The output's disk holds the buffer twice for a
+    moment (the spool and the GLB's own temp file); where the file system cannot keep a file unnamed (Windows,
+    NFS), the spool shows as a temp file there until it is closed."""
 
     def __init__(self, gltf: g.GLTF2, spool_dir: str | os.PathLike | None = None):
         self.gltf = gltf
@@ -365,6 +367,16 @@ def _document(scene: Scene, body=None, spool_dir: str | os.PathLike | None = Non
     ``body``: a HumanBody for human bodies, None for capsules."""
     gltf = g.GLTF2(asset=g.Asset(version="2.0", generator=f"nvwa {__version__}"))
     b = _Builder(gltf, spool_dir)
+    try:
+        _fill(scene, body, gltf, b)
+    except BaseException:  # (a full disk while spooling, a bad person): the spool goes with the error
+        b.close()
+        raise
+    return gltf, b
+
+
+def _fill(scene: Scene, body, gltf: g.GLTF2, b: _Builder) -> None:
+    """The document's nodes, meshes and animation, their data spooled in ``b`` (see :func:`_document`)."""
     roots = []
     gltf.nodes.append(_floor_node(scene, gltf, b))
     roots.append(len(gltf.nodes) - 1)
@@ -389,7 +401,6 @@ def _document(scene: Scene, body=None, spool_dir: str | os.PathLike | None = Non
     gltf.scene = 0
     b.align()
     gltf.buffers.append(g.Buffer(byteLength=b.length))
-    return gltf, b
 
 
 def _write_container(f, gltf: g.GLTF2, b: _Builder) -> None:

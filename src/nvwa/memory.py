@@ -8,6 +8,7 @@ length) and once more before the reconstruction allocates its own."""
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 
@@ -15,16 +16,26 @@ M_ARENA_MAX = -8  # glibc's mallopt parameter
 _done = False
 
 
+@functools.cache
+def _glibc():
+    """glibc, loaded once (the observing trims every 100 frames); None off Linux or on another C library
+    (musl, ...): nothing to bound or trim there."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+
+
 def bound_malloc_arenas(arenas: int = 2) -> bool:
     """Limit glibc's malloc arenas for the threads created from now on (once per process; a
     MALLOC_ARENA_MAX the user set wins; a no-op off glibc) -> whether the limit is set."""
     global _done
-    if _done or "MALLOC_ARENA_MAX" in os.environ or not sys.platform.startswith("linux"):
+    if _done or "MALLOC_ARENA_MAX" in os.environ or _glibc() is None:
         return _done
-    try:
-        _done = bool(ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):  # not glibc (musl, ...): nothing to bound
-        _done = False
+    _done = bool(_glibc().mallopt(M_ARENA_MAX, arenas))
     return _done
 
 
@@ -33,12 +44,8 @@ def give_back_free_memory() -> bool:
     allocate: it locks each arena in turn): freed memory is still counted in RSS until trimmed, so the
     observing calls it every 100 frames, and again once the models are closed, before the
     reconstruction's own peak would sit on top of their memory -> whether anything was given back."""
-    if not sys.platform.startswith("linux"):
-        return False
-    try:
-        return bool(ctypes.CDLL("libc.so.6").malloc_trim(0))
-    except (OSError, AttributeError):
-        return False
+    libc = _glibc()
+    return bool(libc.malloc_trim(0)) if libc is not None else False
 
 
 __all__ = ["bound_malloc_arenas", "give_back_free_memory"]

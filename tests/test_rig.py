@@ -164,6 +164,9 @@ def test_quaternion_routes_equal_the_matrix_routes():
     parent = np.array(SMPL24_PARENTS[1:])
     local = np.concatenate([G[:, :1], np.swapaxes(G[:, parent], -1, -2) @ G[:, 1:]], axis=1)
     assert np.allclose(local_from_global(quaternions(G)), quaternions(local), atol=1e-12)
+    tie = np.tile([0.0, 0.0, 0.0, 1.0], (2, 24, 1))  # components equal in size: the first of them decides the sign
+    tie[0, 1], tie[1, 1] = [-0.5, 0.5, 0.5, 0.5], [0.5, -0.5, -0.5, -0.5]
+    assert np.array_equal(local_from_global(tie)[:, 1], [[0.5, -0.5, -0.5, -0.5]] * 2)
     chain = [0, 1, 2, 4, 5, 7, 8]
     assert np.array_equal(global_rotations(q, chain), G[:, chain])
 

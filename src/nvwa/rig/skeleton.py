@@ -114,13 +114,30 @@ def local_from_global(global_quat: np.ndarray) -> np.ndarray:
     """global_quat (T, 24, 4) xyzw, unit (each joint's rotation in the root's frame of reference) -> local
     quaternions (T, 24, 4) relative to the parent: the parent's conjugate times the joint's, as
     quaternions (no round trip through matrices), given the sign scipy's matrix conversion gives (the
-    largest component positive). Its callers hand it unit quaternions (scipy's conversion, the filter's
-    normalised output): they are not normalised again."""
-    g = np.asarray(global_quat, dtype=np.float64)
-    local = g.copy()
-    local[:, 1:] = _quaternion_product(g[:, PARENT_INDEX[1:]] * np.array([-1.0, -1.0, -1.0, 1.0]), g[:, 1:])
-    largest = np.take_along_axis(local, np.argmax(np.abs(local), axis=-1)[..., None], axis=-1)
-    return np.where(largest < 0, -local, local)
+    largest component positive, the first of equals). Its callers hand it unit quaternions (scipy's
+    conversion, the filter's normalised output): they are not normalised again. Worked component by
+    component on planes of their own (T, 24): a 4-vector's components side by side in memory make every
+    product a strided one, and the largest of four an argmax over a tiny axis (-30% this way)."""
+    g = np.ascontiguousarray(np.moveaxis(np.asarray(global_quat, dtype=np.float64), -1, 0))  # (4, T, 24)
+    parent = g[:, :, PARENT_INDEX[1:]]
+    ax, ay, az, aw = -parent[0], -parent[1], -parent[2], parent[3]  # the parent's conjugate
+    bx, by, bz, bw = g[:, :, 1:]
+    local = np.empty_like(g)
+    local[:, :, 0] = g[:, :, 0]
+    local[0, :, 1:] = aw * bx + ax * bw + ay * bz - az * by
+    local[1, :, 1:] = aw * by - ax * bz + ay * bw + az * bx
+    local[2, :, 1:] = aw * bz + ax * by - ay * bx + az * bw
+    local[3, :, 1:] = aw * bw - ax * bx - ay * by - az * bz
+    largest, size = local[0].copy(), np.abs(local[0])
+    for component in local[1:]:  # the first largest in magnitude, as argmax picks it
+        m = np.abs(component)
+        np.copyto(largest, component, where=m > size)
+        np.maximum(size, m, out=size)
+    sign = np.where(largest < 0, -1.0, 1.0)
+    out = np.empty(g.shape[1:] + (4,))
+    for i in range(4):
+        np.multiply(local[i], sign, out=out[..., i])
+    return out
 
 
 def forward_kinematics(local_quat: np.ndarray, root_position: np.ndarray, bone_lengths: np.ndarray,

@@ -64,12 +64,6 @@ def _check_increasing(t: np.ndarray) -> None:
         raise ValueError(f"timestamps must increase: t[{i}]={t[i]} after t[{i - 1}]={t[i - 1]}")
 
 
-def _confidence_scale(c: np.ndarray) -> np.ndarray:
-    """Confidence (T,) or (T, D) -> each step's cutoff factor (T-1, 1 or D): max(c, 0.5) of the step's frame."""
-    c = np.maximum(c[1:], 0.5)
-    return c[:, None] if c.ndim == 1 else c
-
-
 def _fixed_low_pass(x: np.ndarray, wc: np.ndarray) -> np.ndarray:
     """The filter with beta = 0 on evenly spaced frames: a fixed first-order low-pass per channel
     (y_i = y_i-1 + a (x_i - y_i-1), a = wc / (1 + wc), started at y_0 = x_0), without a loop over frames.
@@ -123,6 +117,7 @@ class _FrameMajor:
     N rows in all (no padding: memory and work in proportion to the frames there are)."""
 
     def __init__(self, lengths: np.ndarray) -> None:
+        self.lengths = lengths
         self.order = np.argsort(-lengths, kind="stable")  # rank j -> series
         ranked = lengths[self.order]
         self.running = np.searchsorted(-ranked, -np.arange(ranked[0]), side="left")  # (T_max,) series reaching frame f
@@ -142,24 +137,32 @@ class _FrameMajor:
             X[rows] = X[rows[::-1]]
 
 
-def _step_terms(layout: _FrameMajor, ts: list[np.ndarray], confs: list, reverse: bool, params) -> tuple:
+def _confidence_scales(layout: _FrameMajor, confs: list, D: int) -> np.ndarray:
+    """Each row's cutoff factor max(c, 0.5) (N, D), laid out as ``layout`` packs the series (1 where a
+    series has no confidence; a first frame's row is never read going forward, and is the last step's
+    going backward), made once for all series instead of once a series and direction."""
+    scale = layout.packed([np.broadcast_to(1.0 if c is None else (c[:, None] if c.ndim == 1 else c), (n, D))
+                           for c, n in zip(confs, layout.lengths)])
+    return np.maximum(scale, 0.5, out=scale)
+
+
+def _step_terms(layout: _FrameMajor, ts: list[np.ndarray], scale: np.ndarray, reverse: bool, params) -> tuple:
     """Everything a step of the recursion needs that does not depend on the signal, on the rows of the
-    frame each step arrives at (each series running backward when ``reverse``), as :func:`_recursion`
-    uses it: the speed filter's 1 - alpha and alpha / dt (N, 1 or D); the value filter's 2 pi dt beta and
-    1 + 2 pi dt min_cutoff (N, D), each with the frame's confidence scale."""
+    frame each step arrives at (each series running backward when ``reverse``, ``scale`` then flipped the
+    same way), as :func:`_recursion` uses it: the speed filter's 1 - alpha and alpha / dt (N, 1 or D); the
+    value filter's 2 pi dt beta and 1 + 2 pi dt min_cutoff (N, D), each with the frame's confidence scale.
+    ``scale`` (:func:`_confidence_scales`) is used up: it becomes the last of them."""
     min_cutoff, beta, d_cutoff = params
     dt = np.ones((layout.total, 1))
-    two_pi_dt = np.ones((layout.total, len(min_cutoff)))
     for rows, k in zip(layout.rows, layout.order):
-        t, c = ts[k], confs[k]
-        if reverse:
-            t, c = -t[::-1], None if c is None else c[::-1]
-        dt[rows[1:], 0] = np.diff(t)
-        if c is not None:
-            two_pi_dt[rows[1:]] = _confidence_scale(c)
+        t = ts[k]
+        dt[rows[1:], 0] = np.diff(-t[::-1] if reverse else t)
     a_d = _alpha(d_cutoff[:1] if (d_cutoff == d_cutoff[0]).all() else d_cutoff, dt)
-    two_pi_dt *= 2 * np.pi * dt
-    return 1.0 - a_d, a_d / dt, two_pi_dt * beta, two_pi_dt * min_cutoff + 1.0
+    scale *= 2 * np.pi * dt
+    slope = scale * beta
+    scale *= min_cutoff
+    scale += 1.0
+    return 1.0 - a_d, a_d / dt, slope, scale
 
 
 def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroConfig | list[tuple[OneEuroConfig, int]],
@@ -192,7 +195,11 @@ def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroCon
     if not todo:
         return results
     layout = _FrameMajor(np.array([len(xs[k]) for k in todo]))
-    terms = {reverse: _step_terms(layout, [ts[k] for k in todo], [confs[k] for k in todo], reverse, params) for reverse in directions}
+    scale = _confidence_scales(layout, [confs[k] for k in todo], len(params[0]))
+    scales = {False: scale, True: scale.copy() if zero_lag else None}
+    if zero_lag:
+        layout.flip(scales[True])
+    terms = {reverse: _step_terms(layout, [ts[k] for k in todo], scales[reverse], reverse, params) for reverse in directions}
     X = layout.packed([xs[k] for k in todo])
     buffer = np.empty_like(X)
     for _ in range(passes if zero_lag else 1):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.segments import Segments, dot_last, in_chunks, nan_median, norm_last
+from nvwa.rig.segments import Segments, in_chunks, nan_median, norm_last
 from nvwa.rig.skeleton import CHILDREN, JOINT, PARENT_INDEX, REST_DIRECTIONS, local_from_global, quaternions
 
 
@@ -85,35 +85,43 @@ def _normalize(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return v / np.maximum(n, 1e-9), n[..., 0]
 
 
-def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(..., 3) x (..., 3), written out (np.cross's own axis handling costs more than the products here)."""
-    return np.stack([a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1], a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
-                     a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]], axis=-1)
-
-
-def _axes(e1: np.ndarray, a: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(..., 3) unit primary e1 and unit auxiliary a -> the axes e2 (toward a, across e1) and e3 = e1 x e2,
-    each (..., 3), and the auxiliary's usable part |a x e1| (0 when degenerate)."""
-    a_perp = a - dot_last(a, e1)[..., None] * e1
-    e2, quality = _normalize(a_perp)
-    return e2, _cross(e1, e2), quality
-
-
 def _solve(n, aux, fallback, rest, low=0.1, high=0.4):
-    """Global rotations (..., 3, 3) taking rest directions onto observed ones: n, aux, fallback (..., 3)
-    the observed unit bone, auxiliary and fallback directions; ``rest`` the rest pose's frames (:func:`_rest_frames`).
+    """Global rotations as their nine entries, R[i][j] each (...): n, aux, fallback (3, ...) the observed
+    unit bone, auxiliary and fallback directions as a plane a component (x, y, z); ``rest`` the rest
+    pose's frames (:func:`_rest_frames`). Component by component: (..., 3) vectors side by side in memory
+    make every product a strided one over an axis of three (this way a third of the time).
 
     The twist comes from the auxiliary direction where it is well away from the bone, from the fallback
     where it is nearly parallel, and from a blend of the two in between: a hard switch would flip the
     twist between neighbouring frames (a straightening arm), and a filter over such flips bends bones.
     """
-    e2, e3, q = _axes(n, aux)
-    f2, f3, _ = _axes(n, fallback)
+    e2, e3, q = _axes_planes(n, aux)
+    f2, f3, _ = _axes_planes(n, fallback)
     c, s, Ffb_rest_T = rest
-    angle = np.clip((q - low) / (high - low), 0.0, 1.0) * np.arctan2(c * dot_last(e2, f3) + s * dot_last(e3, f3),
-                                                                     c * dot_last(e2, f2) + s * dot_last(e3, f2))
-    ca, sa = np.cos(angle)[..., None], np.sin(angle)[..., None]
-    return np.stack([n, ca * f2 + sa * f3, ca * f3 - sa * f2], axis=-1) @ Ffb_rest_T
+    angle = np.clip((q - low) / (high - low), 0.0, 1.0) * np.arctan2(c * _dot_planes(e2, f3) + s * _dot_planes(e3, f3),
+                                                                     c * _dot_planes(e2, f2) + s * _dot_planes(e3, f2))
+    ca, sa = np.cos(angle), np.sin(angle)
+    turned = [(n[i], ca * f2[i] + sa * f3[i], ca * f3[i] - sa * f2[i]) for i in range(3)]  # [n f2 f3] turned, row i
+    B = np.moveaxis(Ffb_rest_T, (-2, -1), (0, 1))  # B[k][j] (...)
+    return [[a * B[0][j] + b * B[1][j] + d * B[2][j] for j in range(3)] for a, b, d in turned]
+
+
+def _dot_planes(u, v):
+    return u[0] * v[0] + u[1] * v[1] + u[2] * v[2]
+
+
+def _unit_planes(v):
+    """(3, ...) -> the unit vectors (3, ...), the lengths (...)."""
+    size = np.sqrt(_dot_planes(v, v))
+    return v / np.maximum(size, 1e-9), size
+
+
+def _axes_planes(e1, a):
+    """Unit primary e1 and unit auxiliary a, each a plane a component (3, ...) -> the axes e2 (toward a,
+    across e1) and e3 = e1 x e2, each (3, ...), and the auxiliary's usable part |a x e1| (0 when degenerate)."""
+    e2, size = _unit_planes(a - _dot_planes(a, e1) * e1)
+    e3 = np.stack([e1[1] * e2[2] - e1[2] * e2[1], e1[2] * e2[0] - e1[0] * e2[2], e1[0] * e2[1] - e1[1] * e2[0]])
+    return e2, e3, size
 
 
 def _rest_frames(primary, aux, fallback) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -121,9 +129,12 @@ def _rest_frames(primary, aux, fallback) -> tuple[np.ndarray, np.ndarray, np.nda
     G_fb = [n f2 f3] Ffb_rest^T both take the bone onto n and differ only by a twist about n, by the
     angle G_aux G_fb^T turns f2 through: G_aux G_fb^T f2 = C11 e2 + C21 e3, C = F_rest^T Ffb_rest (the
     rest frames' own twist). -> (C11, C21, Ffb_rest^T); G_fb turned part-way is [n f2 f3] turned, then Ffb_rest^T."""
-    e1 = _normalize(primary)[0]
-    F_rest = np.stack([e1, *_axes(e1, _normalize(aux)[0])[:2]], axis=-1)
-    Ffb_rest = np.stack([e1, *_axes(e1, _normalize(fallback)[0])[:2]], axis=-1)
+    e1 = np.moveaxis(_normalize(primary)[0], -1, 0)
+
+    def frame(second):  # [e1 e2 e3] (n, 3, 3), e2 toward ``second`` across e1
+        return np.moveaxis(np.stack([e1, *_axes_planes(e1, np.moveaxis(_normalize(second)[0], -1, 0))[:2]]), (0, 1), (-1, -2))
+
+    F_rest, Ffb_rest = frame(aux), frame(fallback)
     C = np.swapaxes(F_rest, -1, -2) @ Ffb_rest
     return C[..., 1, 1], C[..., 2, 1], np.swapaxes(Ffb_rest, -1, -2)
 
@@ -203,10 +214,13 @@ def _global_frames(targets: RigTargets) -> np.ndarray:
     """Each joint's global rotation (T, 24, 3, 3) from the frame's observations alone. Every joint's
     rotation depends on the observations only (not on its parent's): one batched solve. Leaves (feet,
     head, hands) have no bone of their own to turn: they keep their parent's rotation."""
-    X = targets.joints
-    cues = _cues(targets)
-    R = np.empty((len(X), 24, 3, 3))
-    R[:, _JOINT] = _solve(_normalize(X[:, _CHILD] - X[:, PARENT_INDEX[_CHILD]])[0], cues[:, _AUX], cues[:, _FALLBACK], _REST)
+    X = np.moveaxis(targets.joints, -1, 0)  # (3, T, 24)
+    cues = np.moveaxis(_cues(targets), -1, 0)
+    bone = X[:, :, _CHILD] - X[:, :, PARENT_INDEX[_CHILD]]
+    R = np.empty((X.shape[1], 24, 3, 3))
+    for i, row in enumerate(_solve(_unit_planes(bone)[0], cues[:, :, _AUX], cues[:, :, _FALLBACK], _REST)):
+        for j, entry in enumerate(row):
+            R[:, _JOINT, i, j] = entry
     R[:, _LEAVES] = R[:, PARENT_INDEX[_LEAVES]]
     return R
 

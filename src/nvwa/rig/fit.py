@@ -216,9 +216,10 @@ def _global_frames(targets: RigTargets) -> np.ndarray:
     head, hands) have no bone of their own to turn: they keep their parent's rotation."""
     X = np.moveaxis(targets.joints, -1, 0)  # (3, T, 24)
     cues = np.moveaxis(_cues(targets), -1, 0)
-    bone = X[:, :, _CHILD] - X[:, :, PARENT_INDEX[_CHILD]]
+    planes = lambda v, index: np.take(v, index, axis=-1)  # noqa: E731 (3, T, n) in C order (v[:, :, index] puts n outermost)
+    bone = planes(X, _CHILD) - planes(X, PARENT_INDEX[_CHILD])
     R = np.empty((X.shape[1], 24, 3, 3))
-    for i, row in enumerate(_solve(_unit_planes(bone)[0], cues[:, :, _AUX], cues[:, :, _FALLBACK], _REST)):
+    for i, row in enumerate(_solve(_unit_planes(bone)[0], planes(cues, _AUX), planes(cues, _FALLBACK), _REST)):
         for j, entry in enumerate(row):
             R[:, _JOINT, i, j] = entry
     R[:, _LEAVES] = R[:, PARENT_INDEX[_LEAVES]]

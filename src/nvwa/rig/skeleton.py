@@ -48,6 +48,7 @@ def _levels() -> tuple[np.ndarray, ...]:
 
 LEVELS = _levels()
 PARENT_INDEX = np.array(SMPL24_PARENTS)
+_PARENT_OR_SELF = np.maximum(PARENT_INDEX, 0)  # the root its own
 
 
 def global_rotations(local_quat: np.ndarray, joints=None) -> np.ndarray:
@@ -119,15 +120,15 @@ def local_from_global(global_quat: np.ndarray) -> np.ndarray:
     component on planes of their own (T, 24): a 4-vector's components side by side in memory make every
     product a strided one, and the largest of four an argmax over a tiny axis (-30% this way)."""
     g = np.ascontiguousarray(np.moveaxis(np.asarray(global_quat, dtype=np.float64), -1, 0))  # (4, T, 24)
-    parent = g[:, :, PARENT_INDEX[1:]]
+    parent = np.take(g, _PARENT_OR_SELF, axis=-1)  # laid out as g is (an index g[:, :, i] would put joints outermost)
     ax, ay, az, aw = -parent[0], -parent[1], -parent[2], parent[3]  # the parent's conjugate
-    bx, by, bz, bw = g[:, :, 1:]
-    local = np.empty_like(g)
+    bx, by, bz, bw = g
+    local = np.empty_like(g)  # whole planes (the root's product too, then overwritten): no strided slices
+    local[0] = aw * bx + ax * bw + ay * bz - az * by
+    local[1] = aw * by - ax * bz + ay * bw + az * bx
+    local[2] = aw * bz + ax * by - ay * bx + az * bw
+    local[3] = aw * bw - ax * bx - ay * by - az * bz
     local[:, :, 0] = g[:, :, 0]
-    local[0, :, 1:] = aw * bx + ax * bw + ay * bz - az * by
-    local[1, :, 1:] = aw * by - ax * bz + ay * bw + az * bx
-    local[2, :, 1:] = aw * bz + ax * by - ay * bx + az * bw
-    local[3, :, 1:] = aw * bw - ax * bx - ay * by - az * bz
     largest, size = local[0].copy(), np.abs(local[0])
     for component in local[1:]:  # the first largest in magnitude, as argmax picks it
         m = np.abs(component)

@@ -193,3 +193,15 @@ def test_forward_kinematics_and_frame_changes_for_many_motions_equal_each():
     for m, moved, R, t in zip(motions, in_frames(motions, Rs, ts), Rs, ts):
         alone = m.in_frame(R, t)
         assert np.array_equal(moved.local_rotations, alone.local_rotations) and np.array_equal(moved.joints(), alone.joints())
+
+
+def test_small_matrix_products_written_out_equal_numpys():
+    """matmul3, the 3x3 products entry by entry, is numpy's matmul to rounding: stacks, broadcasting, views
+    of transposes and gathers (the layouts the rig hands it)."""
+    from nvwa.rig.segments import matmul3
+
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(50, 7, 3, 3)), rng.normal(size=(50, 7, 3, 3))
+    for x, y in ((a, b), (np.swapaxes(a, -1, -2), b), (a[:, [2, 0, 5]], np.take(b, [1, 1, 6], axis=1)), (a, b[0]), (a[0, 0], b)):
+        got = matmul3(x, y)
+        assert got.shape == (x @ y).shape and np.allclose(got, x @ y, rtol=0, atol=1e-14)

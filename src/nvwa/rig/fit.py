@@ -58,7 +58,7 @@ def lock_bone_lengths_many(joints: np.ndarray, confidence: np.ndarray, people: S
 
 def bone_lengths(joints: np.ndarray) -> np.ndarray:
     """joints (N, 24, 3) -> (N, 23) each frame's length of every bone (joint 1-23 to its parent)."""
-    return in_chunks(lambda x: norm_last(x[:, 1:] - x[:, PARENT_INDEX[1:]]), joints)
+    return in_chunks(lambda x: norm_last(x[:, 1:] - np.take(x, PARENT_INDEX[1:], axis=1)), joints)  # take: C order (x[:, index] is not)
 
 
 def locked_bone_lengths(d: np.ndarray, confidence: np.ndarray, people: Segments, *, min_confidence: float = 0.5,

@@ -143,6 +143,19 @@ def in_chunks(fn, *arrays: np.ndarray, size: int = CHUNK_FRAMES):
     return out[0] if single else out
 
 
+def matmul3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) @ (..., 3, 3) for many small matrices, entry by entry over all of them at once: numpy's
+    matmul spends ~120 ns on each 3x3 product, this a half to two thirds of that from a few thousand
+    matrices up (slower under a thousand). The same products to rounding (1e-15)."""
+    A, B = np.moveaxis(a, (-2, -1), (0, 1)), np.moveaxis(b, (-2, -1), (0, 1))
+    out = np.empty(np.broadcast_shapes(a.shape, b.shape))
+    C = np.moveaxis(out, (-2, -1), (0, 1))
+    for i in range(3):
+        for j in range(3):
+            C[i, j] = A[i, 0] * B[0, j] + A[i, 1] * B[1, j] + A[i, 2] * B[2, j]
+    return out
+
+
 def dot_last(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     """(..., k), (..., k) -> (...) the dot products along the last axis: np.sum(u * v, axis=-1) without its
     temporary or its reduction over a short axis (2-4x faster on the rig's 3- and 4-vectors)."""
@@ -166,4 +179,4 @@ def nan_median(x: np.ndarray) -> np.ndarray:
     return np.where(n > 0, (low + high) / 2, np.nan)[..., 0]
 
 
-__all__ = ["CHUNK_FRAMES", "PEOPLE_FRAMES_AT_ONCE", "Segments", "dot_last", "in_chunks", "in_groups", "nan_median", "norm_last"]
+__all__ = ["CHUNK_FRAMES", "PEOPLE_FRAMES_AT_ONCE", "Segments", "dot_last", "in_chunks", "in_groups", "matmul3", "nan_median", "norm_last"]

@@ -18,7 +18,7 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from scipy.spatial.transform import Rotation
 
 from nvwa.rig.motion import RigMotion
-from nvwa.rig.segments import Segments, dot_last, nan_median, norm_last
+from nvwa.rig.segments import Segments, dot_last, matmul3, nan_median, norm_last
 from nvwa.rig.skeleton import JOINT, PARENT_INDEX, global_rotations, quaternions, rest_offsets
 
 LEGS = (("left_hip", "left_knee", "left_ankle", "left_foot"), ("right_hip", "right_knee", "right_ankle", "right_foot"))
@@ -259,7 +259,9 @@ def _legs_moved(joints: np.ndarray, local: np.ndarray, G: np.ndarray, moved: np.
     ``_CHAIN`` joints'), and their knees, ankles and toes where those put them (in place)."""
     legs = np.array([JOINT[n] for leg in LEGS for n in leg[:3]])
     Gm = G[moved]
-    local[np.ix_(moved, legs)] = quaternions(np.swapaxes(Gm[:, _AT[PARENT_INDEX[legs]]], -1, -2) @ Gm[:, _AT[legs]])
+    # np.take: the legs' matrices in C order (Gm[:, index] puts the index outermost, every product strided)
+    local[np.ix_(moved, legs)] = quaternions(matmul3(np.swapaxes(np.take(Gm, _AT[PARENT_INDEX[legs]], axis=1), -1, -2),
+                                                     np.take(Gm, _AT[legs], axis=1)))
     offsets = people.per_row(np.stack([rest_offsets(m.bone_lengths, m.rest_directions) for m in motions]))[moved]
     J = joints[moved]
     for leg in LEGS:

@@ -124,17 +124,27 @@ class _FrameMajor:
         self.start = np.concatenate([[0], np.cumsum(self.running)[:-1]])
         self.rows = [self.start[:n] + j for j, n in enumerate(ranked)]  # rank j's rows, frame by frame
         self.total = int(ranked.sum())
+        # as permutations of all rows at once (one gather each, not one a series): the series end to end
+        # (in their own order) -> these rows, and each series reversed in time
+        self.first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        self.gather, self.reverse = np.empty(self.total, np.intp), np.empty(self.total, np.intp)
+        for rows, k in zip(self.rows, self.order):
+            self.gather[rows] = self.first[k] + np.arange(len(rows))
+            self.reverse[rows] = rows[::-1]
 
     def packed(self, xs: list[np.ndarray]) -> np.ndarray:
-        X = np.empty((self.total, xs[0].shape[1]))
-        for rows, k in zip(self.rows, self.order):
-            X[rows] = xs[k]
-        return X
+        """The series (T_k, D), in their own order -> (N, D) frame after frame."""
+        return np.take(np.concatenate(xs), self.gather, axis=0)
 
-    def flip(self, X: np.ndarray) -> None:
-        """Each series reversed in time, in place: the next pass runs the other way."""
-        for rows in self.rows:
-            X[rows] = X[rows[::-1]]
+    def unpacked(self, X: np.ndarray) -> list[np.ndarray]:
+        """:meth:`packed` undone: (N, D) -> the series (T_k, D) in their own order."""
+        ends = np.empty_like(X)
+        ends[self.gather] = X
+        return np.split(ends, self.first[1:])
+
+    def flipped(self, X: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Each series reversed in time, into ``out``: the next pass runs the other way."""
+        return np.take(X, self.reverse, axis=0, out=out, mode="clip")  # clip: the indices are valid; unbuffered
 
 
 def _confidence_scales(layout: _FrameMajor, confs: list, D: int) -> np.ndarray:
@@ -196,22 +206,20 @@ def one_euro_many(xs: list[np.ndarray], ts: list[np.ndarray], config: OneEuroCon
         return results
     layout = _FrameMajor(np.array([len(xs[k]) for k in todo]))
     scale = _confidence_scales(layout, [confs[k] for k in todo], len(params[0]))
-    scales = {False: scale, True: scale.copy() if zero_lag else None}
-    if zero_lag:
-        layout.flip(scales[True])
+    scales = {False: scale, True: layout.flipped(scale, np.empty_like(scale)) if zero_lag else None}
     terms = {reverse: _step_terms(layout, [ts[k] for k in todo], scales[reverse], reverse, params) for reverse in directions}
     X = layout.packed([xs[k] for k in todo])
     buffer = np.empty_like(X)
     for _ in range(passes if zero_lag else 1):
         for reverse in directions:
             if reverse:
-                layout.flip(X)
+                X, buffer = layout.flipped(X, buffer), X
             _recursion(X, *terms[reverse], layout, out=buffer)
             X, buffer = buffer, X
             if reverse:
-                layout.flip(X)
-    for rows, k in zip(layout.rows, layout.order):
-        results[todo[k]] = X[rows]
+                X, buffer = layout.flipped(X, buffer), X
+    for k, x in zip(todo, layout.unpacked(X)):
+        results[k] = x
     return results
 
 

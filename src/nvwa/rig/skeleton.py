@@ -129,11 +129,10 @@ def local_from_global(global_quat: np.ndarray) -> np.ndarray:
     local[2] = aw * bz + ax * by - ay * bx + az * bw
     local[3] = aw * bw - ax * bx - ay * by - az * bz
     local[:, :, 0] = g[:, :, 0]
-    largest, size = local[0].copy(), np.abs(local[0])
-    for component in local[1:]:  # the first largest in magnitude, as argmax picks it
-        m = np.abs(component)
-        np.copyto(largest, component, where=m > size)
-        np.maximum(size, m, out=size)
+    size = np.abs(local)
+    top = np.maximum(np.maximum(size[0], size[1]), np.maximum(size[2], size[3]))
+    # the first largest in magnitude, as argmax picks it
+    largest = np.where(size[0] == top, local[0], np.where(size[1] == top, local[1], np.where(size[2] == top, local[2], local[3])))
     sign = np.where(largest < 0, -1.0, 1.0)
     out = np.empty(g.shape[1:] + (4,))
     for i in range(4):

@@ -383,6 +383,7 @@ def test_a_long_videos_people_are_smoothed_in_groups_each_as_all_at_once(monkeyp
 def test_gaps_in_rotations_are_filled_as_scipys_slerp_fills_each_joint():
     """Every joint's unusable frames filled at once give, number for number, what scipy's Slerp gives that
     joint over the usable frames (frame index as time; before the first and after the last: their values);
+    the usable frames keep their own numbers (not Slerp's rounding of them, which may also turn the sign);
     one usable frame is copied to the rest."""
     from scipy.spatial.transform import Slerp
 
@@ -401,4 +402,4 @@ def test_gaps_in_rotations_are_filled_as_scipys_slerp_fills_each_joint():
             continue
         inside = np.clip(np.arange(T), good[0], good[-1])
         want = np.stack([Slerp(good, Rotation.from_quat(q[good, j]))(inside).as_quat() for j in range(24)], axis=1)
-        assert np.array_equal(out, want)
+        assert np.array_equal(out[~ok], want[~ok]) and np.array_equal(out[ok], q[ok])

@@ -62,18 +62,19 @@ def _fill(values_t: np.ndarray, ok: np.ndarray, quats: bool) -> np.ndarray:
             out[~ok] = values_t[good[0]]
             return out
         # scipy's Slerp over the good frames, every joint at once (its steps, element by element: the same
-        # numbers as one Slerp per joint)
+        # numbers as one Slerp per joint), worked out for the frames filled only (the good ones keep their own)
         J = values_t.shape[1]
-        times, inside = good.astype(np.float64), np.clip(idx, good[0], good[-1]).astype(np.float64)
+        missing = idx[~ok]
+        times, inside = good.astype(np.float64), np.clip(missing, good[0], good[-1]).astype(np.float64)
         ind = np.searchsorted(times, inside) - 1
         ind[inside == times[0]] = 0
         alpha = (inside - times[ind]) / np.diff(times)[ind]
         keys = Rotation.from_quat(values_t[good].reshape(-1, 4))  # (good frames x joints)
-        starts = keys[:-J]
-        rotvecs = (starts.inv() * keys[J:]).as_rotvec()
         k = (ind[:, None] * J + np.arange(J)).reshape(-1)
-        moved = starts[k] * Rotation.from_rotvec(rotvecs[k] * np.repeat(alpha, J)[:, None])
-        out[:] = moved.as_quat().reshape(len(idx), J, 4)
+        starts = keys[k]
+        rotvecs = (starts.inv() * keys[k + J]).as_rotvec()
+        moved = starts * Rotation.from_rotvec(rotvecs * np.repeat(alpha, J)[:, None])
+        out[missing] = moved.as_quat().reshape(len(missing), J, 4)
         return out
     for d in range(values_t.shape[1]):
         out[:, d] = np.interp(idx, good, values_t[good, d])

@@ -155,6 +155,37 @@ def test_speed_bound_keeps_a_walk_and_cuts_a_jump():
     assert np.allclose(out[:15], walk[:15]) and np.allclose(out[-15:], walk[-15:])
 
 
+def test_the_speed_bound_follows_step_by_step_only_where_it_cuts():
+    """Random walks with jumps, drops and uneven frames: the path cut where it runs too fast, as a plain
+    step-by-step follow forward and backward cuts it (to rounding), the path itself wherever it is within
+    the bound."""
+    def plain(x, t, v):
+        def follow(order):
+            y = x.copy()
+            for a, b in zip(order[:-1], order[1:]):
+                step = x[b] - y[a]
+                n, limit = np.linalg.norm(step), v * abs(t[b] - t[a])
+                y[b] = y[a] + (step * (limit / n) if n > limit else step)
+            return y
+        return (follow(np.arange(len(x))) + follow(np.arange(len(x))[::-1])) / 2
+
+    rng = np.random.default_rng(11)
+    for trial in range(60):
+        T = int(rng.integers(2, 300))
+        t = np.cumsum(rng.uniform(0.03, 0.12, T))
+        x = np.cumsum(rng.normal(0, 0.1, (T, 3)), axis=0)
+        for _ in range(int(rng.integers(0, 5))):
+            x[rng.integers(T)] += rng.normal(0, 3, 3)
+        if trial % 5 == 0:
+            x[rng.integers(T):] += rng.normal(0, 5, 3)
+        v = float(rng.uniform(1, 9))
+        out = speed_bounded(x, t, v)
+        assert np.allclose(out, plain(x, t, v), rtol=0, atol=1e-12)
+        steps_ok = np.linalg.norm(np.diff(x, axis=0), axis=1) <= v * np.diff(t)
+        if steps_ok.all():
+            assert np.array_equal(out, x)
+
+
 def test_a_far_walkers_depth_jitter_is_not_taken_for_their_speed():
     """vtest's far walkers: 1.4 m/s, but at 65 m a pixel of the feet is 0.4 m of depth, so their path
     jitters by ~0.5 m from frame to frame. Their bound comes from their displacement over seconds

@@ -231,6 +231,14 @@ def test_a_far_walkers_depth_pulses_are_smoothed_along_the_ray_and_a_sideways_ru
     smoothed = smoothed_along_rays(sideways, t)
     speed = np.linalg.norm(smoothed[80, [0, 2]] - smoothed[20, [0, 2]]) / 6.0
     assert abs(speed - 3.0) < 0.1 and np.abs(smoothed - sideways).max() < 0.3
+    # everyone's paths smoothed side by side: each exactly as alone (lengths from 3 frames to 20 s, uneven times)
+    from nvwa.grounding.paths import smoothed_along_rays_many
+
+    rng = np.random.default_rng(2)
+    ts = [np.cumsum(rng.uniform(0.05, 0.15, n)) for n in (3, 17, 200, 9)]
+    roots = [ray * rng.uniform(5, 60) + np.cumsum(rng.normal(0, 0.2, (len(tt), 3)), axis=0) for tt in ts]
+    for got, root, tt in zip(smoothed_along_rays_many(roots, ts), roots, ts):
+        assert np.array_equal(got, smoothed_along_rays(root, tt))
 
 
 def test_a_foot_on_its_support_before_the_path_is_smoothed_is_put_back_on_it(monkeypatch):
@@ -247,7 +255,8 @@ def test_a_foot_on_its_support_before_the_path_is_smoothed_is_put_back_on_it(mon
     height = lambda q: ((q.root[:, None] + q.soles) @ n + floor.offset).min(axis=1)  # noqa: E731  the lowest sole
     on_floor = height(_placed(p, floor, fallback=np.ones(len(p.t)))[0]) < 0.01
     assert on_floor.mean() > 0.9
-    monkeypatch.setattr(world, "smoothed_along_rays", lambda root, t: root * (1 - 3.0 / np.linalg.norm(root, axis=1))[:, None])  # 3 m nearer
+    monkeypatch.setattr(world, "smoothed_along_rays_many",  # everyone 3 m nearer
+                        lambda roots, ts: [root * (1 - 3.0 / np.linalg.norm(root, axis=1))[:, None] for root in roots])
     lifted = height(_placed(p, floor, fallback=np.ones(len(p.t)))[0])
     assert np.abs(lifted[on_floor]).max() < 1e-6  # 0.3 m up without the rule (over SNAP_M)
     assert SNAP_M < 0.3

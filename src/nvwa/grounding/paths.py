@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_zero_lag
+from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_many
 
 MAX_SPEED_M_S = 9.0  # m/s: faster than a sprint between two frames is a misplacement, not a person
 MIN_SPEED_LIMIT = 2.5  # m/s: the least bound a person gets (someone standing still may still step or turn)
@@ -72,16 +72,30 @@ def smoothed_along_rays(root: np.ndarray, t: np.ndarray) -> np.ndarray:
     on by the straight line fitted to the samples within 1 s of it (each end its own, where it has 3 or
     more), so a steady walk out of the picture is not pulled back at its last frames (a fixed cutoff lags a
     trend there), and one wrong last sample does not steer it."""
-    dist = np.linalg.norm(root, axis=1, keepdims=True)
-    across = max(float(np.median(dist)), 1e-6)
-    x = np.hstack([root / np.maximum(dist, 1e-9) * across, dist])
-    a = int(np.searchsorted(t, t[0] + 1.0, side="right")) - 1  # samples after the first within 1 s of it
-    b = len(t) - 1 - int(np.searchsorted(t, t[-1] - 1.0, side="left"))  # samples before the last within 1 s
-    a, b = (a if a >= 2 else 0), (b if b >= 2 else 0)
-    before, after = 2 * t[0] - t[a:0:-1], 2 * t[-1] - t[-2:-b - 2:-1]
-    x = np.vstack([_line(t[:a + 1], x[:a + 1], before), x, _line(t[-b - 1:], x[-b - 1:], after)])
-    out = one_euro_zero_lag(x, np.concatenate([before, t, after]), [(PATH_SMOOTHING, 3), (PATH_DEPTH_SMOOTHING, 1)])[a:a + len(t)]
-    return out[:, :3] / np.maximum(np.linalg.norm(out[:, :3], axis=1, keepdims=True), 1e-12) * out[:, 3:]
+    return smoothed_along_rays_many([root], [t])[0]
+
+
+def smoothed_along_rays_many(roots: list[np.ndarray], ts: list[np.ndarray]) -> list[np.ndarray]:
+    """:func:`smoothed_along_rays` for many people, their filters run side by side (one_euro_many): each
+    gets what it gets alone."""
+    xs, times, firsts = [], [], []
+    for root, t in zip(roots, ts):
+        dist = np.linalg.norm(root, axis=1, keepdims=True)
+        across = max(float(np.median(dist)), 1e-6)
+        x = np.hstack([root / np.maximum(dist, 1e-9) * across, dist])
+        a = int(np.searchsorted(t, t[0] + 1.0, side="right")) - 1  # samples after the first within 1 s of it
+        b = len(t) - 1 - int(np.searchsorted(t, t[-1] - 1.0, side="left"))  # samples before the last within 1 s
+        a, b = (a if a >= 2 else 0), (b if b >= 2 else 0)
+        before, after = 2 * t[0] - t[a:0:-1], 2 * t[-1] - t[-2:-b - 2:-1]
+        xs.append(np.vstack([_line(t[:a + 1], x[:a + 1], before), x, _line(t[-b - 1:], x[-b - 1:], after)]))
+        times.append(np.concatenate([before, t, after]))
+        firsts.append(a)
+    filtered = one_euro_many(xs, times, [(PATH_SMOOTHING, 3), (PATH_DEPTH_SMOOTHING, 1)], zero_lag=True, passes=1)
+    out = []
+    for f, a, t in zip(filtered, firsts, ts):
+        f = f[a:a + len(t)]
+        out.append(f[:, :3] / np.maximum(np.linalg.norm(f[:, :3], axis=1, keepdims=True), 1e-12) * f[:, 3:])
+    return out
 
 
 def _line(t: np.ndarray, x: np.ndarray, at: np.ndarray) -> np.ndarray:

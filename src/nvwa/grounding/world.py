@@ -22,7 +22,7 @@ import numpy as np
 
 from nvwa.grounding.floor import (Floor, body_up_direction, contact_mask, fit_floor, foot_ray_factors, lowest_sole,
                                   pin_depth_to_floor, pin_depth_to_floor_many, running_median, world_from_camera)
-from nvwa.grounding.paths import smoothed_along_rays, speed_bounded, speed_limit
+from nvwa.grounding.paths import smoothed_along_rays_many, speed_bounded, speed_limit
 from nvwa.runs import true_runs
 
 TYPICAL_CAMERA_HEIGHT_M = 1.6  # the prior when no floor can be fitted: an upright camera at eye height
@@ -293,9 +293,10 @@ def ground_people(floor_view: dict, people: dict, *, estimate_focal: bool, gravi
         warnings.append(f"too few foot contacts ({floor.candidates}) to fit a floor: assumed an upright camera "
                         f"{TYPICAL_CAMERA_HEIGHT_M} m above it")
     roots, depth, supports = {}, {}, {}
-    pinned = {} if _no_floor(floor) else dict(zip(people, _pinned(people, floor)))
-    for pid, p in people.items():
-        roots[pid], depth[pid], supports[pid] = (p.root.copy(), 1.0, []) if _no_floor(floor) else stand_person(p, floor, pinned[pid])
+    stood = ([(p.root.copy(), 1.0, []) for p in people.values()] if _no_floor(floor) else
+             stand_people(list(people.values()), floor, _pinned(people, floor)))
+    for pid, (root, size, found) in zip(people, stood):
+        roots[pid], depth[pid], supports[pid] = root, size, found
     R, t = world_from_camera(floor)
     return Grounding(floor, R, t, camera_pose(R, t), 1.0 / scale_z, estimated, roots, depth, supports, warnings, cues)
 
@@ -309,7 +310,8 @@ def refit_floor(floor_view: dict, floor: Floor, fixed: bool) -> Floor:
     if not fixed:
         tilted = _fit(_slowly_pinned(floor_view, floor), floor.normal_cam)
         normal, method = tilted.normal_cam, tilted.method
-    stood = {pid: _placed(p, floor, fallback=k)[0] for (pid, p), k in zip(floor_view.items(), _pinned(floor_view, floor))}
+    stood = dict(zip(floor_view, (placed for placed, _ in _placed_many(list(floor_view.values()), floor, [0.0] * len(floor_view),
+                                                                      _pinned(floor_view, floor)))))
     refit = _fit(stood, normal, fixed=True)
     return refit if _no_floor(refit) else replace(refit, method=method)
 
@@ -318,6 +320,19 @@ def stand_person(p: PersonFeet, floor: Floor, pinned: np.ndarray | None = None) 
     """One person stood by their feet on the floor or on a support found under them -> (root path (T, 3)
     camera frame, their size factor, the supports they stood on). ``pinned``: their
     :func:`pin_depth_to_floor` factors on ``floor`` where the caller has them already."""
+    return stand_people([p], floor, [pinned])[0]
+
+
+def stand_people(people: list[PersonFeet], floor: Floor, pinned: list) -> list[tuple[np.ndarray, float, list[dict]]]:
+    """:func:`stand_person` for many people, their paths smoothed side by side."""
+    stances = [_stance(p, floor, k) for p, k in zip(people, pinned)]
+    placed = _placed_many(people, floor, [level for level, _, _ in stances], [k for _, k, _ in stances])
+    return [(q.root, size, found) for (q, size), (_, _, found) in zip(placed, stances)]
+
+
+def _stance(p: PersonFeet, floor: Floor, pinned: np.ndarray | None) -> tuple:
+    """What a person stands on -> (the support's height above the floor (T,) m, the depth factors pinned
+    to it (T,), the supports found)."""
     k = pin_depth_to_floor(p.root, p.soles, p.sole_confidence, floor, p.t) if pinned is None else pinned
     # a stance well above the floor before pinning (a box, a step) is a support of its own
     lowest = np.where(p.sole_confidence >= 0.5, floor.height(p.root[:, None] + p.soles), np.inf).min(axis=1)
@@ -330,8 +345,7 @@ def stand_person(p: PersonFeet, floor: Floor, pinned: np.ndarray | None = None) 
         level, found = _standing_above_floor(p, floor, lowest)
     if found:
         k = np.where(level > 0, _pin_to_levels(p, floor, level), k)
-    placed, size = _placed(p, floor, level, fallback=k)
-    return placed.root, size, found
+    return level, k, found
 
 
 def _stance_noise(p: PersonFeet, floor: Floor) -> float:
@@ -386,35 +400,50 @@ def _placed(p: PersonFeet, floor: Floor, level: np.ndarray | float = 0.0,
     (pelvis over the standing foot).
     ``fallback`` (T,): factors for frames whose ray says nothing (grazing); default: the median.
     -> (the person placed, their size factor)."""
+    return _placed_many([p], floor, [level], [fallback])[0]
+
+
+def _placed_many(ps: list[PersonFeet], floor: Floor, levels: list, fallbacks: list) -> list[tuple[PersonFeet, float]]:
+    """:func:`_placed` for many people (each with their level and fallback), the paths' smoothing run for
+    all of them side by side."""
     n = floor.normal_cam
-    raw = foot_ray_factors(p.root, p.soles, p.sole_confidence, floor, level=level)
-    # only where a foot is planted (slow across its ray): in a jump or a flip the lowest foot is in the air,
-    # and those frames keep the body model's own motion, scaled by the slow factor (``fallback``)
-    planted = contact_mask(p.root[:, None] + p.soles, p.t, n, p.sole_confidence).any(axis=1)
-    if fallback is not None and planted.any():
-        raw = np.where(planted, raw, np.nan)
-    ok = np.isfinite(raw)
-    if not ok.any() and fallback is None:
-        return p, 1.0
-    size = float(np.median(raw[ok])) if ok.any() else float(np.median(fallback))
-    k = np.where(ok, raw, fallback if fallback is not None else size)
-    q = lowest_sole(p.soles, p.sole_confidence, n)
-    root = k[:, None] * (p.root + q) - size * q
-    if len(p.t) > 2:
-        root = running_median(root, p.t, PATH_MEDIAN_S)
-        root = speed_bounded(root, p.t, speed_limit(root, p.t))
+    out: list = [None] * len(ps)
+    paths: list = []  # (person's index, root before the smoothing, size, lowest sole, level)
+    for i, (p, level, fallback) in enumerate(zip(ps, levels, fallbacks)):
+        raw = foot_ray_factors(p.root, p.soles, p.sole_confidence, floor, level=level)
+        # only where a foot is planted (slow across its ray): in a jump or a flip the lowest foot is in the air,
+        # and those frames keep the body model's own motion, scaled by the slow factor (``fallback``)
+        planted = contact_mask(p.root[:, None] + p.soles, p.t, n, p.sole_confidence).any(axis=1)
+        if fallback is not None and planted.any():
+            raw = np.where(planted, raw, np.nan)
+        ok = np.isfinite(raw)
+        if not ok.any() and fallback is None:
+            out[i] = (p, 1.0)
+            continue
+        size = float(np.median(raw[ok])) if ok.any() else float(np.median(fallback))
+        k = np.where(ok, raw, fallback if fallback is not None else size)
+        q = lowest_sole(p.soles, p.sole_confidence, n)
+        root = k[:, None] * (p.root + q) - size * q
+        if len(p.t) > 2:
+            root = running_median(root, p.t, PATH_MEDIAN_S)
+            paths.append((i, speed_bounded(root, p.t, speed_limit(root, p.t)), size, q, level))
+        else:
+            out[i] = (PersonFeet(p.t, root, p.soles * size, p.sole_confidence, p.up), size)
+    smoothed = smoothed_along_rays_many([root for _, root, _, _, _ in paths], [ps[i].t for i, _, _, _, _ in paths])
+    for (i, before, size, q, level), root in zip(paths, smoothed):
+        p = ps[i]
+
         def above(r):  # the standing foot's height above its support
             return (r + size * q) @ n + floor.offset - np.asarray(level, dtype=np.float64)
-        foot_before = above(root)
-        root = smoothed_along_rays(root, p.t)
         # the smoothing leaves the standing foot off its support: put it back on (a foot clearly in the air, a
         # jump the running median kept, stays in the air; one below the support comes up). Far off, the
         # smoothing along the ray alone lifts it by a lot (at 65 m, 3 m along the ray is 0.3 m up): a foot
         # that stood on its support before the smoothing is put back whatever the lift
         foot = above(root)
-        down = (foot < SNAP_M) | (foot_before < SNAP_M)
+        down = (foot < SNAP_M) | (above(before) < SNAP_M)
         root[down] -= foot[down, None] * n[None, :]
-    return PersonFeet(p.t, root, p.soles * size, p.sole_confidence, p.up), size
+        out[i] = (PersonFeet(p.t, root, p.soles * size, p.sole_confidence, p.up), size)
+    return out
 
 
 def _pin_to_levels(p: PersonFeet, floor: Floor, level: np.ndarray) -> np.ndarray:

@@ -531,3 +531,14 @@ def test_the_man_on_the_box_stands_on_a_support_in_the_scene_and_the_glb(real_ex
     node = next(n for n in gltf.nodes if n.name == "support_0")
     pos = gltf.accessors[gltf.meshes[node.mesh].primitives[0].attributes.POSITION]
     assert pos.max[1] == pytest.approx(box["top_y_m"], abs=1e-3) and pos.min[1] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_vertex_normals_of_an_octahedron_point_out_through_its_corners():
+    """Area-weighted vertex normals (summed per corner with bincount): an octahedron's point along its
+    vertices, unit length, in the vertices' own dtype."""
+    from nvwa.export.ply import vertex_normals
+
+    v = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], dtype=np.float32)
+    faces = np.array([[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4], [2, 0, 5], [1, 2, 5], [3, 1, 5], [0, 3, 5]])
+    n = vertex_normals(v, faces)
+    assert n.dtype == np.float32 and np.allclose(n, v, atol=1e-6)

@@ -48,10 +48,10 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """Area-weighted unit vertex normals of a triangle mesh."""
     tri = vertices[faces]
     fn = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    n = np.zeros_like(vertices)
-    for k in range(3):
-        np.add.at(n, faces[:, k], fn)
-    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    corner = np.asarray(faces).T.reshape(-1)  # each face's first corners, then the second ones, then the third
+    # summed per vertex in that order (as np.add.at over the three corners, which took twice as long), in float64
+    n = np.stack([np.bincount(corner, np.tile(fn[:, c], 3), minlength=len(vertices)) for c in range(3)], axis=1)
+    return (n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)).astype(vertices.dtype, copy=False)
 
 
 def skin_vertices(verts: np.ndarray, joints: np.ndarray, weights: np.ndarray, rest: np.ndarray,

@@ -43,7 +43,8 @@ def speed_bounded(x: np.ndarray, t: np.ndarray, max_speed: float) -> np.ndarray:
 def _followed(x: np.ndarray, t: np.ndarray, order: np.ndarray, max_speed: float) -> np.ndarray:
     """The path taken in ``order``, each step cut to what the time allows, back in the path's order. Step
     by step only from a step over the bound until the cut path meets the path again: everywhere else it
-    is the path itself (a vtest run has ~28,000 steps, a handful over the bound)."""
+    is the path itself (a vtest run has ~28,000 steps, a handful over the bound). A frame that is not
+    finite stays so and the path takes up again after it (a frame-by-frame follow carried it on to the end)."""
     xs = x[order]
     y = xs.copy()
     limit = max_speed * np.abs(np.diff(t[order]))

@@ -146,7 +146,7 @@ def in_chunks(fn, *arrays: np.ndarray, size: int = CHUNK_FRAMES):
 def matmul3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """(..., 3, 3) @ (..., 3, 3) for many small matrices, entry by entry over all of them at once: numpy's
     matmul spends ~120 ns on each 3x3 product, this a half to two thirds of that from a few thousand
-    matrices up (slower under a thousand). The same products to rounding (1e-15)."""
+    matrices up (slower under a thousand). The same products to rounding (1e-15), always as float64."""
     A, B = np.moveaxis(a, (-2, -1), (0, 1)), np.moveaxis(b, (-2, -1), (0, 1))
     out = np.empty(np.broadcast_shapes(a.shape, b.shape))
     C = np.moveaxis(out, (-2, -1), (0, 1))

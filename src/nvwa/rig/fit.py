@@ -89,7 +89,7 @@ def _solve(n, aux, fallback, rest, low=0.1, high=0.4):
     """Global rotations as their nine entries, R[i][j] each (...): n, aux, fallback (3, ...) the observed
     unit bone, auxiliary and fallback directions as a plane a component (x, y, z); ``rest`` the rest
     pose's frames (:func:`_rest_frames`). Component by component: (..., 3) vectors side by side in memory
-    make every product a strided one over an axis of three (this way a third of the time).
+    make every product a strided one over an axis of three (this way the fit's global frames take a third less time).
 
     The twist comes from the auxiliary direction where it is well away from the bone, from the fallback
     where it is nearly parallel, and from a blend of the two in between: a hard switch would flip the

@@ -9,12 +9,11 @@ def _intersections(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """(N, 4), (M, 4) xyxy -> (N, M) intersection areas, (N,) and (M,) areas."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
-    x0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    return inter, (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    # x and y side by side: the tracker calls this a few dozen times a frame on a handful of boxes, where
+    # numpy's cost is per call, not per number
+    sides = np.maximum(np.minimum(a[:, None, 2:], b[None, :, 2:]) - np.maximum(a[:, None, :2], b[None, :, :2]), 0.0)
+    size_a, size_b = a[:, 2:] - a[:, :2], b[:, 2:] - b[:, :2]
+    return sides[..., 0] * sides[..., 1], size_a[:, 0] * size_a[:, 1], size_b[:, 0] * size_b[:, 1]
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -63,6 +62,13 @@ def cxcywh_to_box(z: np.ndarray) -> np.ndarray:
     return np.array([z[0] - z[2] / 2, z[1] - z[3] / 2, z[0] + z[2] / 2, z[1] + z[3] / 2])
 
 
+_EYE4, _EYE8 = np.eye(4), np.eye(8)
+_MEASURED = np.hstack([_EYE4, np.zeros((4, 4))])  # the state's part a box measures: cx, cy, w, h
+_VELOCITY = (np.arange(4), np.arange(4, 8))  # the transition's entries that add each velocity to its position
+for _constant in (_EYE4, _EYE8, _MEASURED):
+    _constant.flags.writeable = False
+
+
 class BoxKalman:
     """Constant-velocity Kalman filter on (cx, cy, w, h), with time steps in seconds.
 
@@ -82,7 +88,7 @@ class BoxKalman:
         dt = max(t - self.t, 0.0)
         if dt > 0:
             F = np.eye(8)
-            F[:4, 4:] = np.eye(4) * dt
+            F[_VELOCITY] = dt  # position += velocity * dt
             h = max(self.x[3], 1.0)
             q = np.array([0.05 * h] * 4 + [1.0 * h, 1.0 * h, 0.3 * h, 0.3 * h]) ** 2 * dt
             self.x = F @ self.x
@@ -92,8 +98,8 @@ class BoxKalman:
             self.x[6:8] *= np.exp(-dt / 0.3)
             self.x[2:4] = np.maximum(self.x[2:4], 2.0)
             w, h = self.x[2], self.x[3]
-            self.x[2] = np.clip(w, 0.2 * h, 3.0 * h)
-            self.x[3] = np.clip(h, w / 3.0, 5.0 * w)
+            self.x[2] = np.minimum(np.maximum(w, 0.2 * h), 3.0 * h)  # np.clip's arithmetic, without its wrapper
+            self.x[3] = np.minimum(np.maximum(h, w / 3.0), 5.0 * w)
             self.t = t
         return cxcywh_to_box(self.x[:4])
 
@@ -101,11 +107,11 @@ class BoxKalman:
         """Fold in a measured xyxy box; ``noise_frac`` is its std as a fraction of the box height."""
         z = box_to_cxcywh(box)
         r = (noise_frac * max(z[3], 1.0)) ** 2
-        H = np.hstack([np.eye(4), np.zeros((4, 4))])
-        S = H @ self.P @ H.T + np.eye(4) * r
+        H = _MEASURED
+        S = H @ self.P @ H.T + _EYE4 * r
         K = self.P @ H.T @ np.linalg.inv(S)
         self.x = self.x + K @ (z - H @ self.x)
-        self.P = (np.eye(8) - K @ H) @ self.P
+        self.P = (_EYE8 - K @ H) @ self.P
 
     @property
     def box(self) -> np.ndarray:

@@ -82,6 +82,23 @@ def test_contacts_are_low_slow_and_seen():
     assert m[0, 0] and m[1, 0] and not m[3, 0]
 
 
+def test_a_still_foots_jitter_reads_as_still_at_60_fps_as_at_30():
+    """A foot standing still, its points jittering 1 cm: its speed over one frame of a 60-fps video is twice
+    a 30-fps one's, and most of its frames read as moving (38% planted against 82%). The speed is taken
+    over at least a 30-fps frame's time: the same share planted at both rates."""
+    from nvwa.grounding.floor import frames_spanning
+
+    rng = np.random.default_rng(0)
+    up = np.array([0, -1.0, 0])
+    share = {}
+    for fps in (30, 60):
+        t = np.arange(0, 10, 1 / fps)
+        soles = np.array([0.0, 1.5, 5.0]) + rng.normal(0, 0.01, (len(t), 1, 3))
+        share[fps] = contact_mask(soles, t, up, np.ones((len(t), 1))).mean()
+    assert share[30] > 0.7 and abs(share[60] - share[30]) < 0.1, share
+    assert [frames_spanning(np.arange(0, 2, 1 / fps), 1 / 30) for fps in (10, 25, 30, 60, 120)] == [1, 1, 1, 2, 4]
+
+
 def test_depth_pinning_moves_a_floating_person_onto_the_floor():
     up, h = _camera_looking_down(30, 3.0)
     floor = Floor(up, h, 0, 0, 0.0, "test")

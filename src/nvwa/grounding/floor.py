@@ -48,10 +48,15 @@ def body_up_direction(pelvis_cam: np.ndarray, neck_cam: np.ndarray, weights: np.
     return m / np.linalg.norm(m)
 
 
+CONTACT_SPEED_SPAN_S = 1 / 30  # s: the least span a foot's speed is taken over (one frame at 30 fps, where it was set)
+
+
 def contact_mask(soles_cam: np.ndarray, t: np.ndarray, up: np.ndarray, confidence: np.ndarray,
                  *, max_speed: float = 0.6, low_band: float = 0.06, min_confidence: float = 0.5) -> np.ndarray:
     """Which foot points are likely on the ground: slow (across the camera ray), near the person's
-    lowest sole point that frame, confidently seen.
+    lowest sole point that frame, confidently seen. The speed is taken over at least CONTACT_SPEED_SPAN_S
+    (one frame up to 30 fps, two at 60): over one frame of a 60-fps video a still foot's jitter alone
+    reads twice as fast, and a planted foot passes for a moving one.
 
     soles_cam (T, S, 3) m, t (T,) s, up (3,), confidence (T, S) -> (T, S) bool.
     """
@@ -63,16 +68,25 @@ def contact_mask(soles_cam: np.ndarray, t: np.ndarray, up: np.ndarray, confidenc
     low = height <= lowest + low_band
     speed = np.full(height.shape, np.inf)
     if T >= 2:
+        k = min(frames_spanning(t, CONTACT_SPEED_SPAN_S), T - 1)
         # Monocular depth is noisy along the camera ray; a planted foot is still in the other two
         # directions, so speed is measured across the ray.
-        step = np.diff(soles_cam, axis=0)
-        ray = soles_cam[:-1] / np.maximum(np.linalg.norm(soles_cam[:-1], axis=-1, keepdims=True), 1e-9)
+        step = soles_cam[k:] - soles_cam[:-k]
+        ray = soles_cam[:-k] / np.maximum(np.linalg.norm(soles_cam[:-k], axis=-1, keepdims=True), 1e-9)
         across = step - np.sum(step * ray, axis=-1, keepdims=True) * ray
-        v = np.linalg.norm(across, axis=-1) / np.diff(t)[:, None]
-        speed[1:] = v
-        speed[0] = v[0]
-        speed[1:-1] = np.minimum(v[:-1], v[1:])  # central: the slower of the two sides
+        v = np.linalg.norm(across, axis=-1) / (t[k:] - t[:-k])[:, None]  # v[i]: from frame i to frame i + k
+        speed[k:] = v
+        speed[:k] = v[:k]
+        speed[k:T - k] = np.minimum(v[:T - 2 * k], v[k:])  # central: the slower of the two sides
     return low & (speed <= max_speed) & (confidence >= min_confidence)
+
+
+def frames_spanning(t: np.ndarray, span_s: float) -> int:
+    """How many of a series' frames (at its median step, ``t`` (T,) s) make ``span_s`` seconds: at least 1.
+    A window meant in time, counted in frames, means the same at 10 and at 60 fps."""
+    steps = np.diff(np.asarray(t, dtype=np.float64))
+    steps = steps[steps > 0]
+    return max(1, int(round(span_s / float(np.median(steps))))) if len(steps) else 1
 
 
 def _plane_through(points: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from nvwa.grounding.floor import (Floor, body_up_direction, contact_mask, fit_floor, foot_ray_factors, lowest_sole,
-                                  pin_depth_to_floor, pin_depth_to_floor_many, running_median, world_from_camera)
+from nvwa.grounding.floor import (Floor, body_up_direction, contact_mask, fit_floor, foot_ray_factors, frames_spanning,
+                                  lowest_sole, pin_depth_to_floor, pin_depth_to_floor_many, running_median, world_from_camera)
 from nvwa.grounding.paths import smoothed_along_rays_many, speed_bounded, speed_limit
 from nvwa.runs import true_runs
 
@@ -31,6 +31,7 @@ MIN_PITCH_FOR_FOCAL_DEG = 8.0  # below this the floor's tilt says nothing about 
 FOCAL_SCALE_RANGE = (0.5, 2.0)  # estimates outside guess x this range are not believed
 RAISED_SUPPORT_M = 0.4  # a stance this far above the person's own ground level, held a while, is a support of its own (a box; not a stair step: depth drift of a walker toward the camera reaches ~0.3 m)
 RAISED_SUPPORT_MIN_S = 0.5
+RAISED_MEDIAN_S = 7 / 30  # s each side: the running median of a person's stance (7 frames at 30 fps, where it was set)
 SUPPORT_STEP_S = 1.0  # s: a support is stepped onto from the ground or off onto it: ground stance this close to one of its ends
 MAX_SUPPORT_M = 3.0  # m: people stand on boxes, stages, walls; a higher "support" is a misplaced person
 # m: past this stance noise (a camera ~5.9 m or more above the person's pelvis; vtest's: 1.6-2.7 m) no raised stretch
@@ -207,7 +208,7 @@ def raised_supports(heights: np.ndarray, t: np.ndarray, min_level: float = RAISE
     found: list[dict] = []
     if T < 3 or not np.isfinite(heights).any():
         return support, found
-    w = 7
+    w = frames_spanning(t, RAISED_MEDIAN_S)
     med = np.array([np.nanmedian(heights[max(0, i - w): i + w + 1]) if np.isfinite(heights[max(0, i - w): i + w + 1]).any()
                     else np.nan for i in range(T)])
     med = np.where(np.isfinite(med), med, np.nanmedian(med))

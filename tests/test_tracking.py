@@ -179,14 +179,16 @@ class _StillPerson:
 
 
 @pytest.mark.parametrize("fps, every", [(10.0, 3), (15.0, 3), (24.0, 5), (25.0, 5), (29.97, 6), (30.0, 6), (60.0, 12)])
-@pytest.mark.parametrize("seconds", [0.0, 0.2])
+@pytest.mark.parametrize("seconds", [0.0, 0.2, None])
 def test_the_detector_runs_every_third_frame_or_as_many_seconds_apart_as_asked(fps, every, seconds):
-    """By default a pass every ``detect_every`` frames; with ``detect_every_s`` 0.2, a 30-fps video is not
-    searched three times as often as a 10-fps one (whichever is longer), also when each pass is begun a
-    frame early."""
+    """A pass every ``detect_every`` frames and ``detect_every_s`` apart, whichever is longer, also when each
+    pass is begun a frame early: by count alone with 0; with 0.2, a 30-fps video is not searched three times
+    as often as a 10-fps one; by default (None here: 0.09 s) every 3rd frame up to 30 fps (29.97's 3 frames
+    are 0.1001 s), a 60-fps video's every 6th: as often as a 30-fps one."""
     from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
 
-    every = every if seconds else 3
+    every = {0.0: 3, 0.2: every, None: 6 if fps == 60.0 else 3}[seconds]
+    config = TrackerConfig() if seconds is None else TrackerConfig(detect_every_s=seconds)
 
     passes = []
 
@@ -198,7 +200,7 @@ def test_the_detector_runs_every_third_frame_or_as_many_seconds_apart_as_asked(f
     frames = [np.full((240, 320, 3), 0, np.uint8) for _ in range(5 * every + 3)]
     for i, f in enumerate(frames):
         f[0, 0, :2] = i % 256, i // 256
-    tracker = PeopleTracker(body=_StillPerson(), propose=propose, config=TrackerConfig(detect_every_s=seconds))
+    tracker = PeopleTracker(body=_StillPerson(), propose=propose, config=config)
     try:
         for i, f in enumerate(frames):
             nxt = frames[i + 1] if i + 1 < len(frames) else None

@@ -1,5 +1,6 @@
 """When the people tracker's detector passes run, and which of them are full: a pass every ``detect_every``
-frames (and ``detect_every_s`` apart, if asked); a full canvas on one pass used in ``full_pass_every`` and at
+frames and ``detect_every_s`` apart (0.09 s by default: a 60-fps video is searched every 6th frame, as often
+as a 30-fps one every 3rd; 0: by count alone); a full canvas on one pass used in ``full_pass_every`` and at
 most every ``full_pass_every_s`` seconds of video where asked, the coarse canvas on those between. A 30-fps
 video is searched every 0.1 s, three times as often as a 10-fps one; at 0.3 s its large people are proposed
 as often as before, its small ones at a 10-fps video's pace. With nobody tracked every frame is searched, a

@@ -5,7 +5,7 @@ Per frame:
    person there (for BlazePose: its landmark network on the region their last pose gives, cheap);
 2. two tracks that ended on the same person (a crossing: the occluded one's crop shows the other)
    are told apart by how well each one's prediction fits: the worse one is set lost;
-3. every ``detect_every`` frames (and ``detect_every_s`` apart, if asked; :mod:`nvwa.tracking.schedule`),
+3. every ``detect_every`` frames and ``detect_every_s`` apart (:mod:`nvwa.tracking.schedule`),
    detector proposals that no active track covers are checked with a fresh pose detection; a confirmed
    person either re-identifies a recently lost track (appearance and a reachable position) or starts a
    new one.
@@ -36,7 +36,9 @@ from nvwa.tracking.schedule import PassSchedule
 @dataclass(frozen=True)
 class TrackerConfig:
     detect_every: int = 3  # frames between detector proposal passes
-    detect_every_s: float = 0.0  # and at least this many seconds between them (0.2 halves a 30-fps video's passes; 0: off)
+    detect_every_s: float = 0.09  # and at least this many seconds between them: a 60-fps video is searched every 0.1 s,
+    # as a 30-fps one, not twice as often (30 fps and below: every detect_every frames, as with 0; 0.2 halves a
+    # 30-fps video's passes, and kids_bed lost a person so: README)
     max_probes_per_frame: int = 6  # fresh pose detections per proposal pass, surest boxes first
     covered_iou: float = 0.25  # a proposal overlapping an active track this much is that track
     gate_iou: float = 0.1  # a track's pose whose box overlaps its prediction less is someone else

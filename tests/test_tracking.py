@@ -213,6 +213,29 @@ def test_the_detector_runs_every_third_frame_or_as_many_seconds_apart_as_asked(f
     assert passes == list(range(0, len(frames), every))
 
 
+@pytest.mark.parametrize("fps, every", [(10.0, 5), (25.0, 5), (29.97, 5), (30.0, 5), (60.0, 10)])
+def test_a_track_s_colours_are_looked_at_as_often_at_60_fps_as_at_30(fps, every, monkeypatch):
+    """Every 5th pose up to 30 fps (as before: 5 poses of a 30-fps video are 0.167 s), every 10th at 60 fps:
+    the colours' running mean remembers as long, and the late checks of a young track get as many looks. Its
+    running size moves as far in two 60-fps poses as in one 30-fps one."""
+    import nvwa.tracking.tracker as tracking
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _size_mean
+
+    looks = []
+    monkeypatch.setattr(tracking, "appearance_descriptor", lambda image, obs: looks.append(int(image[0, 0, 0])) or None)
+    frames = [np.full((240, 320, 3), i, np.uint8) for i in range(4 * every + 1)]
+    tracker = PeopleTracker(body=_StillPerson(), propose=lambda image: (_StillPerson.BOX[None], np.array([0.9])),
+                            config=TrackerConfig(overlap_detection=False))
+    try:
+        for i, f in enumerate(frames):
+            tracker.step(f, i / fps)
+    finally:
+        tracker.close()
+    assert looks == [0] + list(range(0, len(frames), every))  # the new track's first colours, then its poses' looks
+    assert _size_mean(_size_mean(100.0, 200.0, 1 / 60), 200.0, 1 / 60) == pytest.approx(_size_mean(100.0, 200.0, 1 / 30))
+    assert _size_mean(100.0, 200.0, 1 / 30) == _size_mean(100.0, 200.0, 0.1) == 0.9 * 100.0 + 0.1 * 200.0
+
+
 class _LostAWhile(_StillPerson):
     """Finds the still person except on frames 5-7 (the frame number is written in its pixels)."""
 

@@ -52,7 +52,9 @@ class TrackerConfig:
     handover_s: float = 0.5  # a person found this soon after the only track within reach lost its pose ...
     handover_min_similarity: float = 0.3  # ... needs only this similarity to be that track's
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
-    appearance_every: int = 5  # frames between appearance updates of a track
+    appearance_every: int = 5  # poses between appearance updates of a track ...
+    appearance_every_s: float = 0.16  # ... and at least this long (s): a 60-fps track is looked at every 10th pose, as
+    # often as a 30-fps one (and its colours remember as long); 30 fps and below: every 5th, as with 0
     search_margin: float = 2.5  # after a missed frame, the crop widens to this many box sizes (fast moves, jumps)
     search_min_inside: float = 0.25  # ... while this share of their predicted box is in the picture: one who walked
     # out is not searched for (MediaPipe's graph, ~30 ms a search on the tracker's thread; a far walker's box
@@ -94,6 +96,16 @@ class TrackedPerson:
     observation: BodyObservation
 
 
+def _size_mean(mean: float, height: float, dt: float) -> float:
+    """A track's running mean size with a pose ``dt`` s after its last: a tenth of the way to its height, as a
+    30-fps video's frame (or any longer step) does; a shorter step (60 fps) the share that makes the same
+    tenth over a 30-fps frame's time."""
+    if dt >= 1 / 30 - 5e-4:
+        return 0.9 * mean + 0.1 * height
+    w = 1.0 - 0.9 ** (max(dt, 0.0) * 30)
+    return (1 - w) * mean + w * height
+
+
 @dataclass(eq=False)
 class _Track:
     track_id: int
@@ -109,6 +121,7 @@ class _Track:
     height_px: float = 0.0  # running mean of the person's box height: their size, even when crouched or cut
     found_s: float = 0.0  # when the track began
     first_box: np.ndarray | None = None  # where (xyxy px)
+    looked_s: float | None = None  # when its colours were last looked at
     late_match: tuple | None = None  # (the lost track its last look was most like, when): its next too, joined
     before: list = field(default_factory=list)  # [(frame number, pose)] followed back from where it began, not yet handed on
 
@@ -320,12 +333,14 @@ class PeopleTracker:
     # -- internals -------------------------------------------------------------------------------
 
     def _confirm(self, tr: _Track, image: np.ndarray, t: float) -> None:
+        c = self.config
         tr.last_box = tr.observation.box()
-        tr.height_px = _height(tr.last_box) if tr.hits == 0 else 0.9 * tr.height_px + 0.1 * _height(tr.last_box)
+        tr.height_px = _height(tr.last_box) if tr.hits == 0 else _size_mean(tr.height_px, _height(tr.last_box), t - tr.last_seen_s)
         tr.kalman.update(tr.last_box)
         tr.last_seen_s = t
         tr.hits += 1
-        if tr.hits % self.config.appearance_every == 1:
+        if tr.hits % c.appearance_every == 1 and (tr.looked_s is None or t - tr.looked_s >= c.appearance_every_s - 5e-4):
+            tr.looked_s = t
             desc = appearance_descriptor(image, tr.observation)
             if desc is not None:
                 tr.appearance = desc if tr.appearance is None else 0.8 * tr.appearance + 0.2 * desc

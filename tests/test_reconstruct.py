@@ -290,3 +290,16 @@ def test_a_second_track_on_someones_head_and_shoulders_is_a_piece_of_them_and_no
     assert pieces_of_others([whole, _person(2, frames[25:40], head_and_shoulders[25:40])]) == {}
     # the longer-lived of two is never the piece: followed for 2 s as head and shoulders, whole for 1.5 s of it
     assert pieces_of_others([_person(1, frames[5:20], walk[5:20]), _person(2, frames[:20], head_and_shoulders[:20])]) == {}
+
+
+def test_how_long_someone_was_seen_comes_from_their_frames_where_the_file_gives_no_frame_rate():
+    """A 10-fps file with no frame rate in its container: 15 frames are 1.5 s, not 0.5 s (a 30-fps guess
+    dropped such people as under --min-person-s 1); with the rate given, frames x stride / fps as before."""
+    from types import SimpleNamespace
+
+    from nvwa.tracking.people import keep_people
+
+    people = [_person(1, np.arange(15), np.zeros((15, 33, 2))), _person(2, np.arange(5), np.zeros((5, 33, 2)))]
+    kept = lambda video, options: [p.person_id for p in keep_people(SimpleNamespace(video=video, options=options, people=people), 1.0)]  # noqa: E731
+    assert kept({}, {}) == [1]
+    assert kept({"fps": 10.0}, {}) == [1] and kept({"fps": 30.0}, {}) == [] and kept({"fps": 30.0}, {"stride": 3}) == [1]

@@ -638,15 +638,19 @@ def test_a_track_that_slid_onto_the_person_crossing_in_front_hands_their_pose_ba
     assert tracker.crossings_untangled == 1 and sorted(tracker.body.released) == [31, 33]
 
 
-@pytest.mark.parametrize("gain, swap_colours, his_poses, her_fit", [
-    (None, False, 20, None), (0.1, True, 20, None), (0.2, False, 20, None), (0.1, False, 1, None), (0.1, False, 20, 0.7)])
-def test_a_pose_stays_with_its_track_unless_its_colours_clearly_say_otherwise(gain, swap_colours, his_poses, her_fit):
+@pytest.mark.parametrize("gain, swap_colours, his_poses, her_fit, his_age_s", [
+    (None, False, 20, None, None), (0.1, True, 20, None, None), (0.2, False, 20, None, None), (0.1, False, 1, None, None),
+    (0.1, False, 20, 0.7, None), (0.1, False, 10, None, 0.15)])
+def test_a_pose_stays_with_its_track_unless_its_colours_clearly_say_otherwise(gain, swap_colours, his_poses, her_fit, his_age_s):
     """The same frame with the hand-over off; with each track's colours the other's (the pose is then
     nearest its own track's); with a margin wider than the colours give (0.13); with his track one pose
     old (its colours are a frame's: taiji's dancer, whose upper body a second track followed for a frame,
-    was handed to it and split in two ids); and with her pose fitting her track's motion (IoU 0.7, not
-    0.35: a track that follows its person does not slide): nothing moves."""
+    was handed to it and split in two ids), or ten poses but 0.15 s (a 60-fps video's ten: as young as a
+    30-fps track's five); and with her pose fitting her track's motion (IoU 0.7, not 0.35: a track that
+    follows its person does not slide): nothing moves."""
     tracker, her, him, image = _crossing(gain, swap_colours, his_poses, her_fit)
+    if his_age_s is not None:
+        him.found_s = him.last_seen_s - his_age_s
     pose = her.observation
     tracker._untangle_crossings([her, him], image)
     assert her.observation is pose and her.active and him.observation is None and him.misses == 2

@@ -18,7 +18,7 @@ def slid_onto(tr, missing: list, image: np.ndarray, where: Callable[[object], np
     ``tr`` slid onto them where its pose fits its own motion poorly (``crossing_max_fit``), lies where that
     track lost its person (``where(track)``, ``crossing_overlap``), and has that person's colours (at
     least ``reid_min_similarity``) ``crossing_gain`` more than its own; that track has followed its person
-    for ``crossing_min_poses`` poses (colours of a frame or two are a fragment's: taiji's dancer, whose
+    for ``crossing_min_poses`` poses over ``crossing_min_s`` (colours of a frame or two are a fragment's: taiji's dancer, whose
     upper body a second track followed for a frame, was split in two ids without it). None where
     ``untangle_crossings`` is off."""
     c = config
@@ -26,6 +26,7 @@ def slid_onto(tr, missing: list, image: np.ndarray, where: Callable[[object], np
         return None
     box = widened(tr.observation.box(), c.min_width_share)
     near = [o for o in missing if o.appearance is not None and o.hits >= c.crossing_min_poses
+            and o.last_seen_s - o.found_s >= c.crossing_min_s - 5e-4
             and overlap_of_smaller(box, where(o)[None])[0, 0] >= c.crossing_overlap]
     desc = appearance_descriptor(image, tr.observation) if near else None
     if desc is None:

@@ -15,10 +15,19 @@ from nvwa.rig.skeleton import JOINT
 
 
 def keep_people(obs: Observations, min_person_s: float) -> list[PersonObservations]:
-    """Tracks seen for at least ``min_person_s`` (frames observed x the time one kept frame covers)."""
+    """Tracks seen for at least ``min_person_s`` (frames observed x the time one kept frame covers: the
+    container's frame rate x the stride, or where it gives none, the frames' own median step)."""
     fps = float(obs.video.get("fps") or 0.0)
-    frame_s = int(obs.options.get("stride") or 1) / fps if fps else 1 / 30
+    frame_s = int(obs.options.get("stride") or 1) / fps if fps else _median_step(obs.people)
     return [p for p in obs.people if _seen_frames(p) * frame_s >= min_person_s]
+
+
+def _median_step(people: list[PersonObservations]) -> float:
+    """The median time between a person's successive analysed frames, over everyone (1/30 s with no two frames
+    anywhere): a 10-fps file that declares no frame rate is not taken for a 30-fps one (its people a third as long)."""
+    steps = np.concatenate([np.diff(np.asarray(p.timestamp_s, dtype=np.float64)) for p in people] + [np.zeros(0)])
+    steps = steps[steps > 0]
+    return float(np.median(steps)) if len(steps) else 1 / 30
 
 
 def _seen_frames(p: PersonObservations) -> int:

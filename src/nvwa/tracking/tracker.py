@@ -69,6 +69,7 @@ class TrackerConfig:
     crossing_overlap: float = 0.3  # ... where this share of the smaller of its box and where that track was is in both,
     crossing_max_fit: float = 0.5  # ... its own track's predicted box overlaps it less than this (IoU: it slid) ...
     crossing_min_poses: int = 10  # ... and that track has had this many poses (colours of a frame or two are not a person's)
+    crossing_min_s: float = 0.29  # ... over at least this long (s): 10 poses of a 60-fps video are 0.15 s (30 fps: 0.3)
     min_width_share: float = 0.4  # a pose's box, as the tracker compares it, is at least this share of its height wide
     full_pass_every: int = option(1, "one detector pass in this many (and any while someone followed is lost) is full, "
                                   "the others coarse (--detector.coarse-side); 3: vtest in 69 s, not 72, the same "

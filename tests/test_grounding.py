@@ -97,6 +97,10 @@ def test_a_still_foots_jitter_reads_as_still_at_60_fps_as_at_30():
         share[fps] = contact_mask(soles, t, up, np.ones((len(t), 1))).mean()
     assert share[30] > 0.7 and abs(share[60] - share[30]) < 0.1, share
     assert [frames_spanning(np.arange(0, 2, 1 / fps), 1 / 30) for fps in (10, 25, 30, 60, 120)] == [1, 1, 1, 2, 4]
+    for fps in (90, 120, 240):  # a short track at a high rate (a person's half in the floor's check): both sides fit
+        for T in range(1, 17):
+            t = np.arange(T) / fps
+            assert contact_mask(np.zeros((T, 2, 3)) + [0.0, 1.5, 5.0], t, up, np.ones((T, 2))).shape == (T, 2)
 
 
 def test_depth_pinning_moves_a_floating_person_onto_the_floor():

@@ -213,11 +213,11 @@ def test_the_detector_runs_every_third_frame_or_as_many_seconds_apart_as_asked(f
     assert passes == list(range(0, len(frames), every))
 
 
-@pytest.mark.parametrize("fps, every", [(10.0, 5), (25.0, 5), (29.97, 5), (30.0, 5), (60.0, 10)])
+@pytest.mark.parametrize("fps, every", [(10.0, 5), (25.0, 5), (29.97, 5), (30.0, 5), (40.0, 7), (60.0, 10)])
 def test_a_track_s_colours_are_looked_at_as_often_at_60_fps_as_at_30(fps, every, monkeypatch):
-    """Every 5th pose up to 30 fps (as before: 5 poses of a 30-fps video are 0.167 s), every 10th at 60 fps:
-    the colours' running mean remembers as long, and the late checks of a young track get as many looks. Its
-    running size moves as far in two 60-fps poses as in one 30-fps one."""
+    """Every 5th pose up to 30 fps (as before: 5 poses of a 30-fps video are 0.167 s), every 7th at 40 fps
+    (0.175 s), every 10th at 60: the colours' running mean remembers as long, and the late checks of a young
+    track get as many looks. Its running size moves as far in two 60-fps poses as in one 30-fps one."""
     import nvwa.tracking.tracker as tracking
     from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _size_mean
 

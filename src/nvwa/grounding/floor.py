@@ -68,7 +68,7 @@ def contact_mask(soles_cam: np.ndarray, t: np.ndarray, up: np.ndarray, confidenc
     low = height <= lowest + low_band
     speed = np.full(height.shape, np.inf)
     if T >= 2:
-        k = min(frames_spanning(t, CONTACT_SPEED_SPAN_S), T - 1)
+        k = min(frames_spanning(t, CONTACT_SPEED_SPAN_S), max(1, (T - 1) // 2))  # a short track (90 fps and up): both sides fit
         # Monocular depth is noisy along the camera ray; a planted foot is still in the other two
         # directions, so speed is measured across the ray.
         step = soles_cam[k:] - soles_cam[:-k]

@@ -18,9 +18,9 @@ def slid_onto(tr, missing: list, image: np.ndarray, where: Callable[[object], np
     ``tr`` slid onto them where its pose fits its own motion poorly (``crossing_max_fit``), lies where that
     track lost its person (``where(track)``, ``crossing_overlap``), and has that person's colours (at
     least ``reid_min_similarity``) ``crossing_gain`` more than its own; that track has followed its person
-    for ``crossing_min_poses`` poses over ``crossing_min_s`` (colours of a frame or two are a fragment's: taiji's dancer, whose
-    upper body a second track followed for a frame, was split in two ids without it). None where
-    ``untangle_crossings`` is off."""
+    for ``crossing_min_poses`` poses over ``crossing_min_s`` (colours of a frame or two are a fragment's:
+    taiji's dancer, whose upper body a second track followed for a frame, was split in two ids without it).
+    None where ``untangle_crossings`` is off."""
     c = config
     if not c.untangle_crossings or tr.observation is None or tr.appearance is None or tr.predicted_iou >= c.crossing_max_fit:
         return None

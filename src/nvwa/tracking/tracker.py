@@ -36,9 +36,9 @@ from nvwa.tracking.schedule import PassSchedule
 @dataclass(frozen=True)
 class TrackerConfig:
     detect_every: int = 3  # frames between detector proposal passes
-    detect_every_s: float = 0.09  # and at least this many seconds between them: a 60-fps video is searched every 0.1 s,
-    # as a 30-fps one, not twice as often (30 fps and below: every detect_every frames, as with 0; 0.2 halves a
-    # 30-fps video's passes, and kids_bed lost a person so: README)
+    detect_every_s: float = 0.09  # and at least this many seconds apart (a 60-fps video every 6th frame, as a 30-fps one every 3rd)
+    # 30 fps and below: every detect_every frames, as with 0; 0.2 halves a 30-fps video's passes, and kids_bed lost a
+    # person so (README)
     max_probes_per_frame: int = 6  # fresh pose detections per proposal pass, surest boxes first
     covered_iou: float = 0.25  # a proposal overlapping an active track this much is that track
     gate_iou: float = 0.1  # a track's pose whose box overlaps its prediction less is someone else
@@ -53,8 +53,8 @@ class TrackerConfig:
     handover_min_similarity: float = 0.3  # ... needs only this similarity to be that track's
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
     appearance_every: int = 5  # poses between appearance updates of a track ...
-    appearance_every_s: float = 0.16  # ... and at least this long (s): a 60-fps track is looked at every 10th pose, as
-    # often as a 30-fps one (and its colours remember as long); 30 fps and below: every 5th, as with 0
+    appearance_every_s: float = 0.16  # ... and at least this long (s; a 60-fps track every 10th pose, a 30-fps one every 5th)
+    # so a track's colours are looked at, and remember, as often at any frame rate; 30 fps and below as with 0
     search_margin: float = 2.5  # after a missed frame, the crop widens to this many box sizes (fast moves, jumps)
     search_min_inside: float = 0.25  # ... while this share of their predicted box is in the picture: one who walked
     # out is not searched for (MediaPipe's graph, ~30 ms a search on the tracker's thread; a far walker's box
@@ -69,7 +69,7 @@ class TrackerConfig:
     crossing_overlap: float = 0.3  # ... where this share of the smaller of its box and where that track was is in both,
     crossing_max_fit: float = 0.5  # ... its own track's predicted box overlaps it less than this (IoU: it slid) ...
     crossing_min_poses: int = 10  # ... and that track has had this many poses (colours of a frame or two are not a person's)
-    crossing_min_s: float = 0.29  # ... over at least this long (s): 10 poses of a 60-fps video are 0.15 s (30 fps: 0.3)
+    crossing_min_s: float = 0.29  # ... over at least this long (s; 10 poses are 0.3 s at 30 fps, 0.15 s at 60)
     min_width_share: float = 0.4  # a pose's box, as the tracker compares it, is at least this share of its height wide
     full_pass_every: int = option(1, "one detector pass in this many (and any while someone followed is lost) is full, "
                                   "the others coarse (--detector.coarse-side); 3: vtest in 69 s, not 72, the same "
@@ -122,7 +122,7 @@ class _Track:
     height_px: float = 0.0  # running mean of the person's box height: their size, even when crouched or cut
     found_s: float = 0.0  # when the track began
     first_box: np.ndarray | None = None  # where (xyxy px)
-    looked_s: float | None = None  # when its colours were last looked at
+    looked: tuple[int, float] | None = None  # its poses and the time when its colours were last looked at
     late_match: tuple | None = None  # (the lost track its last look was most like, when): its next too, joined
     before: list = field(default_factory=list)  # [(frame number, pose)] followed back from where it began, not yet handed on
 
@@ -340,8 +340,9 @@ class PeopleTracker:
         tr.kalman.update(tr.last_box)
         tr.last_seen_s = t
         tr.hits += 1
-        if tr.hits % c.appearance_every == 1 and (tr.looked_s is None or t - tr.looked_s >= c.appearance_every_s - 5e-4):
-            tr.looked_s = t
+        if (tr.hits % c.appearance_every == 1 if tr.looked is None else  # its first look: the first pose
+                tr.hits - tr.looked[0] >= c.appearance_every and t - tr.looked[1] >= c.appearance_every_s - 5e-4):
+            tr.looked = (tr.hits, t)
             desc = appearance_descriptor(image, tr.observation)
             if desc is not None:
                 tr.appearance = desc if tr.appearance is None else 0.8 * tr.appearance + 0.2 * desc

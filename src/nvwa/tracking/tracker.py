@@ -54,7 +54,7 @@ class TrackerConfig:
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
     appearance_every: int = 5  # poses between appearance updates of a track ...
     appearance_every_s: float = 0.16  # ... and at least this long (s; a 60-fps track every 10th pose, a 30-fps one every 5th)
-    # so a track's colours are looked at, and remember, as often at any frame rate; 30 fps and below as with 0
+    # so above 30 fps a track's colours are looked at, and remembered, over as long as at 30; at 30 and below as with 0
     search_margin: float = 2.5  # after a missed frame, the crop widens to this many box sizes (fast moves, jumps)
     search_min_inside: float = 0.25  # ... while this share of their predicted box is in the picture: one who walked
     # out is not searched for (MediaPipe's graph, ~30 ms a search on the tracker's thread; a far walker's box

@@ -128,3 +128,18 @@ def test_a_long_take_is_stood_on_its_soles_in_pieces_of_frames():
     assert peak < 400 * 2**20, peak / 2**20  # whole: ~36,000 x 600 x 3 x 3 doubles at once, 4.6 GB
     assert np.allclose(out.root_position[:300], base.root_position, atol=1e-9)
     assert np.ptp(out.root_position[:, 1]) < 1e-9  # standing still: one height throughout
+
+
+def test_a_person_of_fewer_frames_than_the_feet_blend_is_stood_on_their_soles():
+    """A person seen on one or two frames (a clip analysed at --max-fps 0.5): the planted feet's blend over
+    0.1 s each way is longer than the track. It crashed (numpy's "same" convolution is as long as its kernel)."""
+    from nvwa.grounding.soles import flat_planted_feet
+
+    for T, fps in ((1, 10.0), (2, 10.0), (2, 60.0), (5, 60.0)):
+        m, _ = _standing(np.full(T, 0.03))
+        t = np.arange(T) / fps
+        contact = np.ones((T, 2), dtype=bool)
+        flat = flat_planted_feet(m, t, contact)
+        assert flat.local_rotations.shape == (T, 24, 4)
+        out = _lowest_sole(on_soles(m, t, contact, []))
+        assert out.shape == (T,) and np.abs(out).max() < 2e-3, (T, fps, out)

@@ -39,7 +39,8 @@ def flat_planted_feet(m: RigMotion, t: np.ndarray, contact: np.ndarray, blend_s:
     dt = float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30
     k = max(1, int(round(blend_s / dt)))
     for side, (ankle, toe) in enumerate(((JOINT["left_ankle"], JOINT["left_foot"]), (JOINT["right_ankle"], JOINT["right_foot"]))):
-        w = np.convolve(np.asarray(contact[:, side], dtype=float), np.ones(2 * k + 1) / (2 * k + 1), mode="same")
+        # centred over 2k + 1 frames; "full" cut to T (numpy's "same" is as long as the kernel on a shorter track)
+        w = np.convolve(np.asarray(contact[:, side], dtype=float), np.ones(2 * k + 1) / (2 * k + 1))[k:k + len(t)]
         if not (w > 0).any():
             continue
         fwd = G[:, ankle] @ np.array([0.0, 0.0, 1.0])

@@ -207,10 +207,12 @@ class Pipeline:
         with timer("decode"):
             info = probe_video(video_path)
         K_stored = self._observed_intrinsics(info)
-        expected = info.frame_count // c.stride if info.frame_count else 0
+        stride = c.stride_for(info.fps)  # --max-fps: a 60-fps video analysed at 30
+        expected = info.frame_count // stride if info.frame_count else 0
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
-        yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}, {info.fps:.3g} fps", 0, expected,
+        analysed = f", every {stride} frames one analysed ({info.fps / stride:.3g} fps)" if stride > 1 else ""
+        yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}, {info.fps:.3g} fps{analysed}", 0, expected,
                             {"video": _public_video(info)})
         stats = DecodeStats()
         people: dict[int, PersonFrames] = defaultdict(PersonFrames)
@@ -218,7 +220,7 @@ class Pipeline:
         # the CPU tracker's scenery (the GPU path's masklets are not the body model's guesses)
         scenery = SceneryFrames() if self.tracker is None and self.config.tracking.drop_scenery else None
         # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame
-        frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_frames=c.max_frames,
+        frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=stride, max_frames=c.max_frames,
                                               stats=stats)), timer, "decode")
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
@@ -281,7 +283,8 @@ class Pipeline:
         obs = Observations(video=_public_video(info), keypoint_set=self.body.keypoint_set,
                            body_model=self.config.models.body_model, tracker=self.config.models.tracker, K_observed=K_stored.K,
                            intrinsics_source=K_stored.source,
-                           options={"max_side": c.max_side, "stride": c.stride, "max_frames": c.max_frames},
+                           options={"max_side": c.max_side, "stride": stride, "max_fps": c.max_fps,
+                                    "max_frames": c.max_frames},
                            people=tuple(persons), stats=obs_stats, mesh_faces=mesh_faces, scene_lines=lines.array(),
                            camera_track=background.track())
         yield ProgressEvent("observed", f"{len(persons)} tracks", stats.yielded, expected, {"observations": obs})

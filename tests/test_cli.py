@@ -87,6 +87,7 @@ def test_a_clip_analysed_at_two_frames_comes_out_whole(tmp_path, models_dir):
     assert r.returncode == 0, r.stderr
     scene = json.loads((tmp_path / "scene.json").read_text())
     assert scene["stats"]["frames"] == 2 and scene["stats"]["options"]["stride"] == 20
+    assert scene["people"]  # people of one or two frames: what crashed
     assert (tmp_path / "scene.glb").stat().st_size and (tmp_path / "bvh" / "timing.json").is_file()
 
 

@@ -30,10 +30,10 @@ class VideoConfig:
     max_side: int = option(1280, "downscale frames to this longer side before any model sees them", unit="px",
                            ge=64, le=4096, flag="", job=True)
     stride: int = option(1, "keep every n-th frame", ge=1, le=100, flag="", job=True)
-    max_fps: float = option(30.0, "analyse at most this many frames a second: a faster video keeps every n-th frame "
-                            "(0: every frame)", unit="frames/s", ge=0, le=1000, flag="", job=True)
-    max_frames: int | None = option(None, "stop after this many kept frames (after --stride)", ge=1, le=10_000_000,
-                                    flag="", job=True)
+    max_fps: float = option(30.0, "analyse at most this many frames a second: a faster video keeps every n-th frame, "
+                            "the smallest whole n (0: every frame)", unit="frames/s", ge=0, le=1000, flag="", job=True)
+    max_frames: int | None = option(None, "stop after this many kept frames (after --stride and --max-fps)", ge=1,
+                                    le=10_000_000, flag="", job=True)
 
     def stride_for(self, fps: float) -> int:
         """The frames kept at ``fps``: every ``stride``-th, or fewer where ``max_fps`` asks (the smallest

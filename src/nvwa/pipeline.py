@@ -208,7 +208,7 @@ class Pipeline:
             info = probe_video(video_path)
         K_stored = self._observed_intrinsics(info)
         stride = c.stride_for(info.fps)  # --max-fps: a 60-fps video analysed at 30
-        expected = info.frame_count // stride if info.frame_count else 0
+        expected = -(-info.frame_count // stride) if info.frame_count else 0  # frames 0, stride, 2 stride, ...
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
         analysed = f", every {stride} frames one analysed ({info.fps / stride:.3g} fps)" if stride > 1 else ""

@@ -276,7 +276,7 @@ def test_a_60_fps_video_is_analysed_at_30_unless_asked_for_every_frame(blazepose
         return events[0], events[-1].data["observations"]
 
     probe, obs = observed(VideoConfig())
-    assert "every 2 frames one analysed (30 fps)" in probe.message
+    assert "one frame in 2 analysed (30 fps)" in probe.message
     assert probe.total == 8 and obs.stats["frames"] == 8 and obs.stats["decoded_frames"] == 15
     assert obs.options["stride"] == 2 and obs.options["max_fps"] == 30
     ticks = np.unique(np.concatenate([p.timestamp_s for p in obs.people])) * 60  # in 60-fps frames

@@ -211,7 +211,7 @@ class Pipeline:
         expected = -(-info.frame_count // stride) if info.frame_count else 0  # frames 0, stride, 2 stride, ...
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
-        analysed = f", every {stride} frames one analysed ({info.fps / stride:.3g} fps)" if stride > 1 else ""
+        analysed = f", one frame in {stride} analysed ({info.fps / stride:.3g} fps)" if stride > 1 else ""
         yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}, {info.fps:.3g} fps{analysed}", 0, expected,
                             {"video": _public_video(info)})
         stats = DecodeStats()

@@ -155,6 +155,34 @@ def test_speed_bound_keeps_a_walk_and_cuts_a_jump():
     assert np.allclose(out[:15], walk[:15]) and np.allclose(out[-15:], walk[-15:])
 
 
+def test_around_a_step_down_a_drop_across_the_ray_may_fall_and_depth_along_it_may_not():
+    """Frames marked as a step down off a support: the part of a step that goes down across the camera's
+    ray passes at up to a fall's speed, in both passes (the backward one sees it as a rise): a jump down
+    off a 1.9-m box is kept as it falls. A jump in depth along the ray in those frames, or a rise, is cut
+    as anywhere else."""
+    from nvwa.grounding.paths import FALL_SPEED_M_S
+
+    t = np.arange(60) / 30
+    up = np.array([0.0, -1.0, 0.0])  # camera frame: y down
+    x = np.tile([0.0, -1.0, 9.0], (60, 1))  # standing 9 m ahead, the pelvis 1 m above the camera
+    fall = np.clip(t - 0.8, 0, np.sqrt(2 * 1.9 / 9.81))
+    x[:, 1] += 0.5 * 9.81 * fall ** 2  # from 0.8 s: 1.9 m down in 0.62 s, 6.1 m/s as it lands
+    dropping = (t > 0.5) & (t < 1.8)
+    assert np.array_equal(speed_bounded(x, t, 2.5, up, dropping), x)
+    plain = speed_bounded(x, t, 2.5)
+    assert np.abs(np.diff(plain[:, 1])).max() * 30 <= 2.5 + 1e-9 and np.abs(plain[-1] - x[-1]).max() < 1e-9
+    assert np.abs(plain - x).max() > 0.3  # the walker's bound alone: a ramp, begun before the jump
+    step = np.tile([0.0, -1.0, 9.0], (60, 1))
+    step[30:, 1] += 1.9  # in one frame: faster than a walker, no faster than a fall (plus the walker's bound
+    fastest = np.abs(np.diff(speed_bounded(step, t, 2.5, up, dropping)[:, 1])).max() * 30  # on the ray's part)
+    assert 2.5 + 1e-6 < fastest <= FALL_SPEED_M_S + 2.5
+    deeper = np.tile([0.0, -1.0, 9.0], (60, 1))
+    deeper[30:] *= 1.5  # 4.5 m further along the same ray: depth, not a fall
+    assert np.linalg.norm(np.diff(speed_bounded(deeper, t, 2.5, up, dropping), axis=0), axis=1).max() * 30 <= 2.5 + 1e-9
+    rise = x[::-1].copy()  # up 1.9 m: a climb onto a box keeps the walker's bound
+    assert np.abs(np.diff(speed_bounded(rise, t, 2.5, up, dropping[::-1])[:, 1])).max() * 30 <= 2.5 + 1e-9
+
+
 def test_the_speed_bound_follows_step_by_step_only_where_it_cuts():
     """Random walks with jumps, drops and uneven frames: the path cut where it runs too fast, as a plain
     step-by-step follow forward and backward cuts it (to rounding), the path itself wherever it is within

@@ -272,3 +272,25 @@ def test_a_foot_on_its_support_before_the_path_is_smoothed_is_put_back_on_it(mon
     lifted = height(_placed(p, floor, fallback=np.ones(len(p.t)))[0])
     assert np.abs(lifted[on_floor]).max() < 1e-6  # 0.3 m up without the rule (over SNAP_M)
     assert SNAP_M < 0.3
+
+
+def test_a_jump_down_off_a_box_falls_in_its_own_time():
+    """Sports2D's man stands on a 1.9-m box, jumps down (a 0.62-s fall) and walks on. His root path's speed
+    bound (twice his median speed, at least 2.5 m/s: he mostly stands) spread the drop over ~1.1 s, half of
+    it before he left the box: his body sank into its top. Around a step down off a support the part of the
+    path that goes down across the camera's ray may be as fast as a fall; the depth along the ray keeps
+    the bound. The stance is on the box until he jumps, and on the floor as he lands (the bound alone: 0.38 m
+    above it 30 ms after the landing, 0.17 m 0.2 s after)."""
+    from nvwa.grounding.world import stand_person
+
+    for fps in (30.0, 60.0):
+        t = np.arange(0, 4.0, 1 / fps)
+        lift = np.where(t < 2.0, 1.9, 0.0)
+        fall = (t >= 2.0) & (t < 2.62)
+        lift[fall] = 1.9 - 0.5 * 9.81 * (t[fall] - 2.0) ** 2
+        person, floor = _lifted(1.5, 9.0, lift, fps)
+        root, _, found = stand_person(person, floor)
+        assert len(found) == 1 and found[0]["height_m"] == pytest.approx(1.9, abs=0.1)
+        pelvis = floor.height(root) - 0.9  # the stance: the body's own height taken off
+        assert np.abs(pelvis[t < 1.85] - 1.9).max() < 0.15, fps  # on the box until the jump
+        assert np.abs(pelvis[t > 2.65]).max() < 0.1, fps  # landed as the fall ends (2.62 s), not 0.25 s later

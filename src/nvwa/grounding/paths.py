@@ -9,6 +9,7 @@ import numpy as np
 from nvwa.smoothing.one_euro import OneEuroConfig, one_euro_many
 
 MAX_SPEED_M_S = 9.0  # m/s: faster than a sprint between two frames is a misplacement, not a person
+FALL_SPEED_M_S = 7.0  # m/s: a body falling 2.5 m (a jump down off a support): how fast a drop off one may go
 MIN_SPEED_LIMIT = 2.5  # m/s: the least bound a person gets (someone standing still may still step or turn)
 SPEED_BASELINE_S = 3.0  # s: a person's own speed is their displacement over this long (jitter averages out)
 PATH_SMOOTHING = OneEuroConfig(min_cutoff=1.0, beta=0.3)  # a zero-lag One-Euro (Hz; m/s across the ray) on the path's direction ...
@@ -31,23 +32,32 @@ def speed_limit(path: np.ndarray, t: np.ndarray) -> float:
     return float(np.clip(2.0 * np.median(v), MIN_SPEED_LIMIT, MAX_SPEED_M_S))
 
 
-def speed_bounded(x: np.ndarray, t: np.ndarray, max_speed: float) -> np.ndarray:
+def speed_bounded(x: np.ndarray, t: np.ndarray, max_speed: float, up: np.ndarray | None = None,
+                  dropping: np.ndarray | None = None) -> np.ndarray:
     """A path (T, 3) m no faster than ``max_speed`` (m/s): followed forward and backward, each step cut
     to what the time allows, the two passes averaged (neither end is trusted more). Where the path is
     within the bound it is unchanged; a jump (a misplaced frame, the end of a track behind something)
-    becomes the fastest walk the time allows."""
+    becomes the fastest walk the time allows.
+    ``dropping`` (T,): frames of a step down off a support, where the part of a step that goes down
+    (``up``: the floor's up, camera frame) across the camera's ray may be as fast as a fall
+    (FALL_SPEED_M_S), the rest still bound: a jump off a box comes down in its own time, not spread over
+    a second by the walker's bound (and both passes see it as a drop: the backward one as a rise)."""
     idx = np.arange(len(x))
-    return (_followed(x, t, idx, max_speed) + _followed(x, t, idx[::-1], max_speed)) / 2
+    return (_followed(x, t, idx, max_speed, up, dropping) + _followed(x, t, idx[::-1], max_speed, up, dropping, -1.0)) / 2
 
 
-def _followed(x: np.ndarray, t: np.ndarray, order: np.ndarray, max_speed: float) -> np.ndarray:
+def _followed(x: np.ndarray, t: np.ndarray, order: np.ndarray, max_speed: float, up: np.ndarray | None = None,
+              dropping: np.ndarray | None = None, forward: float = 1.0) -> np.ndarray:
     """The path taken in ``order``, each step cut to what the time allows, back in the path's order. Step
     by step only from a step over the bound until the cut path meets the path again: everywhere else it
     is the path itself (a vtest run has ~28,000 steps, a handful over the bound). A frame that is not
-    finite stays so and the path takes up again after it (a frame-by-frame follow carried it on to the end)."""
+    finite stays so and the path takes up again after it (a frame-by-frame follow carried it on to the end).
+    ``forward``: -1 where ``order`` runs back in time (a drop is then a rise)."""
     xs = x[order]
     y = xs.copy()
-    limit = max_speed * np.abs(np.diff(t[order]))
+    dt = np.abs(np.diff(t[order]))
+    limit = max_speed * dt
+    drop = dropping[order] if dropping is not None and up is not None else np.zeros(len(xs), dtype=bool)
     over = np.flatnonzero(~(np.linalg.norm(np.diff(xs, axis=0), axis=1) <= limit))  # steps a -> a + 1
     b = 0
     for a in over:
@@ -56,14 +66,29 @@ def _followed(x: np.ndarray, t: np.ndarray, order: np.ndarray, max_speed: float)
         b = a + 1
         while b < len(xs):
             step = xs[b] - y[b - 1]
+            fall = _fall(step, xs[b], up, forward) if drop[b] or drop[b - 1] else None
+            if fall is not None:
+                step = step - fall
+                n_fall = float(np.sqrt(fall @ fall))
+                fall = fall * min(1.0, FALL_SPEED_M_S * dt[b - 1] / max(n_fall, 1e-12))
             n = float(np.sqrt(step @ step))
-            if not n > limit[b - 1]:
+            if not n > limit[b - 1] and (fall is None or n_fall <= FALL_SPEED_M_S * dt[b - 1]):
                 break  # back on the path: y[b] is xs[b]
-            y[b] = y[b - 1] + step * (limit[b - 1] / n)
+            y[b] = y[b - 1] + step * min(1.0, limit[b - 1] / max(n, 1e-12)) + (fall if fall is not None else 0.0)
             b += 1
     out = np.empty_like(y)
     out[order] = y
     return out
+
+
+def _fall(step: np.ndarray, at: np.ndarray, up: np.ndarray, forward: float) -> np.ndarray | None:
+    """The part of ``step`` (3,) that goes down along ``up`` across the camera's ray through ``at`` (forward
+    in time; up where ``forward`` is -1), or None where it goes up. Along the ray a step is depth, the
+    weakly seen part: it keeps the walker's bound."""
+    ray = at / max(float(np.sqrt(at @ at)), 1e-9)
+    across = step - (step @ ray) * ray
+    z = float(across @ up)
+    return z * up if z * forward < 0 else None
 
 
 def smoothed_along_rays(root: np.ndarray, t: np.ndarray) -> np.ndarray:

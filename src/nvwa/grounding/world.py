@@ -40,6 +40,7 @@ HIGH_VIEW_NOISE_M = 1.5
 SIZE_DEPTH_ERROR = 0.1  # share of the distance a body-size placement is off by (one person, one stretch)
 ELEVATED_FACTOR = 1.6  # feet that meet the floor only this much further than the body's size puts them: a person on something
 PATH_MEDIAN_S = 0.7  # s: a person's root path is a running median over this (a wrong or hidden foot for a few frames)
+DROP_S = (0.3, 1.0)  # s before and after the last frame on a support: the step down off it, where the body may fall
 SNAP_M = 0.15  # m: a standing foot this close to its support after smoothing (or before it) is put back on it
 
 
@@ -427,7 +428,8 @@ def _placed_many(ps: list[PersonFeet], floor: Floor, levels: list, fallbacks: li
         root = k[:, None] * (p.root + q) - size * q
         if len(p.t) > 2:
             root = running_median(root, p.t, PATH_MEDIAN_S)
-            paths.append((i, speed_bounded(root, p.t, speed_limit(root, p.t)), size, q, level))
+            bounded = speed_bounded(root, p.t, speed_limit(root, p.t), n, _stepping_down(level, p.t))
+            paths.append((i, bounded, size, q, level))
         else:
             out[i] = (PersonFeet(p.t, root, p.soles * size, p.sole_confidence, p.up), size)
     smoothed = smoothed_along_rays_many([root for _, root, _, _, _ in paths], [ps[i].t for i, _, _, _, _ in paths])
@@ -445,6 +447,15 @@ def _placed_many(ps: list[PersonFeet], floor: Floor, levels: list, fallbacks: li
         root[down] -= foot[down, None] * n[None, :]
         out[i] = (PersonFeet(p.t, root, p.soles * size, p.sole_confidence, p.up), size)
     return out
+
+
+def _stepping_down(level: np.ndarray | float, t: np.ndarray) -> np.ndarray | None:
+    """(T,) the frames of a step down off a support (DROP_S around the last frame on it), or None."""
+    level = np.broadcast_to(np.asarray(level, dtype=np.float64), t.shape)
+    last_on = np.flatnonzero(level[1:] < level[:-1])
+    if not len(last_on):
+        return None
+    return np.any([(t >= t[i] - DROP_S[0]) & (t <= t[i] + DROP_S[1]) for i in last_on], axis=0)
 
 
 def _pin_to_levels(p: PersonFeet, floor: Floor, level: np.ndarray) -> np.ndarray:

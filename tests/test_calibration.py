@@ -181,6 +181,17 @@ def test_around_a_step_down_a_drop_across_the_ray_may_fall_and_depth_along_it_ma
     assert np.linalg.norm(np.diff(speed_bounded(deeper, t, 2.5, up, dropping), axis=0), axis=1).max() * 30 <= 2.5 + 1e-9
     rise = x[::-1].copy()  # up 1.9 m: a climb onto a box keeps the walker's bound
     assert np.abs(np.diff(speed_bounded(rise, t, 2.5, up, dropping[::-1])[:, 1])).max() * 30 <= 2.5 + 1e-9
+    # a level jump of 4 m toward a camera 5 m up, pitched 25 deg down: down across its ray, not in the world
+    pitch = np.radians(25.0)
+    R = np.array([[1.0, 0, 0], [0, np.cos(pitch), np.sin(pitch)], [0, -np.sin(pitch), np.cos(pitch)]]) @ np.diag([1.0, -1, -1])
+    world = np.column_stack([np.zeros(60), np.full(60, 0.9), np.where(t < 1.0, -12.0, -8.0)])
+    toward = (world - [0.0, 5.0, 0.0]) @ R.T
+    w_up = R @ np.array([0.0, 1.0, 0.0])
+    jump = toward[30] - toward[29]
+    ray = toward[30] / np.linalg.norm(toward[30])
+    assert abs(jump @ w_up) < 1e-9 and (jump - (jump @ ray) * ray) @ w_up < -0.5  # level; down across the ray
+    kept_level = (speed_bounded(toward, t, 2.5, w_up, dropping) @ w_up) - toward[0] @ w_up
+    assert np.abs(kept_level).max() < 1e-9
 
 
 def test_the_speed_bound_follows_step_by_step_only_where_it_cuts():

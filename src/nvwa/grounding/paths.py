@@ -82,13 +82,16 @@ def _followed(x: np.ndarray, t: np.ndarray, order: np.ndarray, max_speed: float,
 
 
 def _fall(step: np.ndarray, at: np.ndarray, up: np.ndarray, forward: float) -> np.ndarray | None:
-    """The part of ``step`` (3,) that goes down along ``up`` across the camera's ray through ``at`` (forward
-    in time; up where ``forward`` is -1), or None where it goes up. Along the ray a step is depth, the
-    weakly seen part: it keeps the walker's bound."""
+    """The part of ``step`` (3,) that is a drop (forward in time; a rise where ``forward`` is -1): down along
+    ``up`` both across the camera's ray through ``at`` and in the world, as far as the lesser of the two; None
+    where there is none. Along the ray a step is depth, the weakly seen part, and a level walk toward a
+    camera above goes down across its ray but not in the world: both keep the walker's bound."""
     ray = at / max(float(np.sqrt(at @ at)), 1e-9)
-    across = step - (step @ ray) * ray
-    z = float(across @ up)
-    return z * up if z * forward < 0 else None
+    across = float((step - (step @ ray) * ray) @ up)
+    world = float(step @ up)
+    if across * forward >= 0 or world * forward >= 0:
+        return None
+    return -forward * min(abs(across), abs(world)) * up
 
 
 def smoothed_along_rays(root: np.ndarray, t: np.ndarray) -> np.ndarray:

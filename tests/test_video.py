@@ -32,39 +32,6 @@ def test_stride_keeps_every_nth_frame_with_its_own_time():
     assert [round(f.timestamp_s, 3) for f in frames] == [0.0, 0.3, 0.6, 0.9]
 
 
-def test_a_variable_rate_video_is_thinned_by_its_frames_times(tmp_path):
-    """A phone's 60-fps clip falls to 30 fps in low light (and its times jitter by a millisecond): --max-fps
-    30 keeps a frame at least 0.9 / 30 s after the last one, so it is analysed at 30 fps throughout. Kept
-    by position (every 2nd frame, what its average rate asks), the 30-fps stretch was analysed at 15."""
-    from fractions import Fraction
-
-    import av
-
-    from nvwa.config import VideoConfig
-
-    ticks = [*range(0, 30), *range(30, 60, 2), *range(60, 90)]  # in 1/60 s: 0.5 s at 60, 0.5 at 30, 0.5 at 60
-    jitter = np.random.default_rng(3).integers(-1, 2, len(ticks))  # +-1 ms on a 1/1000 time base
-    path = tmp_path / "vfr.mp4"
-    with av.open(str(path), "w") as out:
-        s = out.add_stream("libx264", rate=60)
-        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
-        s.codec_context.time_base = Fraction(1, 1000)
-        for k, (tick, j) in enumerate(zip(ticks, jitter)):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), k * 3 % 255, np.uint8), format="rgb24")
-            frame.pts, frame.time_base = round(tick * 1000 / 60) + int(j), Fraction(1, 1000)
-            for p in s.encode(frame):
-                out.mux(p)
-        for p in s.encode():
-            out.mux(p)
-    config = VideoConfig()
-    assert 40 < probe_video(path).fps < 60 and config.stride_for(probe_video(path).fps) == 2
-    kept = np.array([f.timestamp_s for f in iter_frames(path, every_s=config.analysed_every_s())])
-    assert np.abs(np.diff(kept) - 1 / 30).max() < 0.003, np.diff(kept)  # 30 fps throughout
-    assert len(kept) == 45
-    by_position = np.diff([f.timestamp_s for f in iter_frames(path, stride=2)])
-    assert by_position.max() > 1 / 15 - 0.003  # 15 fps in the slow stretch
-
-
 def test_decode_is_a_stream_not_a_list():
     it = iter_frames(DATA / "vtest_4s.mp4")
     first = next(it)

@@ -30,23 +30,17 @@ class VideoConfig:
     max_side: int = option(1280, "downscale frames to this longer side before any model sees them", unit="px",
                            ge=64, le=4096, flag="", job=True)
     stride: int = option(1, "keep every n-th frame", ge=1, le=100, flag="", job=True)
-    max_fps: float = option(30.0, "analyse at most this many frames a second (10% of slack, for timestamps' jitter): "
-                            "a faster video's frames are kept by their times (0: every frame)", unit="frames/s", ge=0,
-                            le=1000, flag="", job=True)
+    max_fps: float = option(30.0, "analyse at most this many frames a second: a faster video keeps every n-th frame, "
+                            "the smallest whole n (0: every frame)", unit="frames/s", ge=0, le=1000, flag="", job=True)
     max_frames: int | None = option(None, "stop after this many kept frames (after --stride and --max-fps)", ge=1,
                                     le=10_000_000, flag="", job=True)
 
-    def analysed_every_s(self) -> float:
-        """The least time between two analysed frames under ``max_fps`` (0: no least): 1 / max_fps less 10%, for
-        the jitter of real timestamps (a phone's 60-fps frames two apart: 33.3 ms +- 1-2; 30 ms is enough)."""
-        return 0.9 / self.max_fps if self.max_fps else 0.0
-
     def stride_for(self, fps: float) -> int:
-        """The frames kept of a steady ``fps`` video: every ``stride``-th, or fewer where ``max_fps`` asks (the
-        smallest whole step at least :meth:`analysed_every_s` long: 59.94 fps at 30 is every 2nd frame)."""
-        if not self.max_fps or not fps:
+        """The frames kept at ``fps``: every ``stride``-th, or fewer where ``max_fps`` asks (the smallest
+        whole step that brings ``fps`` to at most ``max_fps``; 59.94 fps at 30 is every 2nd frame)."""
+        if not self.max_fps or not fps or fps <= self.max_fps * 1.01:  # 30.0 and 29.97 fps at 30: every frame
             return self.stride
-        return max(self.stride, math.ceil(fps * self.analysed_every_s() - 1e-9))
+        return max(self.stride, math.ceil(fps / self.max_fps / 1.01))
 
 
 @dataclass(frozen=True)

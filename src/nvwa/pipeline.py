@@ -207,8 +207,7 @@ class Pipeline:
         with timer("decode"):
             info = probe_video(video_path)
         K_stored = self._observed_intrinsics(info)
-        stride = c.stride_for(info.fps)  # --max-fps: a 60-fps video analysed at 30 (the step if steady) ...
-        every_s = c.analysed_every_s() if stride > c.stride else 0.0  # ... by the frames' own times
+        stride = c.stride_for(info.fps)  # --max-fps: a 60-fps video analysed at 30
         expected = -(-info.frame_count // stride) if info.frame_count else 0  # frames 0, stride, 2 stride, ...
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
@@ -222,7 +221,7 @@ class Pipeline:
         scenery = SceneryFrames() if self.tracker is None and self.config.tracking.drop_scenery else None
         # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=stride, max_frames=c.max_frames,
-                                              stats=stats, every_s=every_s)), timer, "decode")
+                                              stats=stats)), timer, "decode")
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
             tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)

@@ -175,14 +175,10 @@ def iter_frames(
     stride: int = 1,
     max_frames: int | None = None,
     stats: DecodeStats | None = None,
-    every_s: float = 0.0,
 ) -> Iterator[VideoFrame]:
     """Yield frames one at a time, RGB, downscaled to ``max_side``.
 
-    ``stride`` keeps every n-th decoded frame; ``every_s`` (instead) keeps a frame once its time is at
-    least this long after the last one kept: a steady video's every n-th, while the slower stretches of a
-    variable-rate one (a phone's 60 fps falling to 30 in low light) keep more of theirs.
-    ``max_frames`` caps the frames yielded. Corrupt
+    ``stride`` keeps every n-th decoded frame; ``max_frames`` caps the frames yielded. Corrupt
     packets in the middle are skipped and counted in ``stats.skipped_corrupt``. Raises
     :class:`InputError` when the file cannot be opened or yields no decodable frame at all, and
     when it ends long before the length its container declares (a truncated file).
@@ -202,7 +198,6 @@ def iter_frames(
     time_base = stream.time_base or Fraction(1, 1)
     last_t = -np.inf
     fallback_dt = 1.0 / info.fps if info.fps else 1.0 / 30.0
-    next_kept_t = -np.inf  # with every_s: the time from which the next frame is kept
     decode_error: str | None = None
     try:
         for frame, error in _decoded(container, stream):
@@ -220,11 +215,7 @@ def iter_frames(
             last_t = t
             index = stats.decoded
             stats.decoded += 1
-            if every_s > 0:
-                if t < next_kept_t - 1e-6:  # a microsecond: times read from a time base are not exact
-                    continue
-                next_kept_t = t + every_s
-            elif index % stride:
+            if index % stride:
                 continue
             stats.yielded += 1
             yield VideoFrame(index=index, timestamp_s=t, image=frame.to_ndarray(width=width, height=height, format="rgb24"),

@@ -58,6 +58,8 @@ def test_upload_progress_and_the_replay_opens_with_the_bodies(page, served, tmp_
     assert "sports2d_3s.mp4" in page.inner_text("#pick") and page.is_enabled("#go")
     page.select_option("#smoothing", "fast")
     page.select_option("#max_side", "640")
+    assert page.input_value("#max_fps") == "30"  # a phone's 60-fps video analysed at 30 unless asked
+    page.select_option("#max_fps", "0")
     page.check("input[name=export][value=bvh]")
     stages = []
     assert page.evaluate("1 + 1") == 2  # evaluate works under the CSP (it does not eval in the page)
@@ -83,6 +85,10 @@ def test_upload_progress_and_the_replay_opens_with_the_bodies(page, served, tmp_
     page.wait_for_selector(f"tr[data-job='{job_id}']")
     row = page.inner_text(f"tr[data-job='{job_id}']")
     assert "complete" in row and "sports2d_3s.mp4" in row
+    import httpx
+
+    options = httpx.get(f"{served.url}/jobs/{job_id}", timeout=30).json()["options"]
+    assert options["max_side"] == 640 and options["max_fps"] == 0 and options["smoothing"] == "fast"
     assert page.get_attribute(f"tr[data-job='{job_id}'] a", "href") == f"/viewer/{job_id}"
     assert page.errors == []
 

@@ -38,9 +38,9 @@ def speed_bounded(x: np.ndarray, t: np.ndarray, max_speed: float, up: np.ndarray
     to what the time allows, the two passes averaged (neither end is trusted more). Where the path is
     within the bound it is unchanged; a jump (a misplaced frame, the end of a track behind something)
     becomes the fastest walk the time allows.
-    ``dropping`` (T,): frames of a step down off a support, where the part of a step that goes down
-    (``up``: the floor's up, camera frame) across the camera's ray may be as fast as a fall
-    (FALL_SPEED_M_S), the rest still bound: a jump off a box comes down in its own time, not spread over
+    ``dropping`` (T,): frames of a step down off a support, where the part of a step that goes down both
+    in the world (``up``: the floor's up, camera frame) and across the camera's ray may be as fast as a
+    fall (FALL_SPEED_M_S; see :func:`_fall`), the rest still bound: a jump off a box comes down in its own time, not spread over
     a second by the walker's bound (and both passes see it as a drop: the backward one as a rise)."""
     idx = np.arange(len(x))
     return (_followed(x, t, idx, max_speed, up, dropping) + _followed(x, t, idx[::-1], max_speed, up, dropping, -1.0)) / 2

@@ -287,6 +287,42 @@ def test_a_60_fps_video_is_analysed_at_30_unless_asked_for_every_frame(blazepose
     assert len(ticks) >= 12 and np.allclose(ticks, np.round(ticks)) and set(np.round(ticks) % 2) == {0, 1}
 
 
+def test_a_phone_clip_whose_rate_falls_in_low_light_is_analysed_at_30_fps_throughout(blazepose, tmp_path):
+    """A phone films at 60 fps and drops to 30 when the light falls: 12 frames at 60, 10 at 30, 12 at 60
+    (real people, re-timed; 1/90000 time base). Each stretch is analysed at up to 30 fps (every 2nd frame of
+    the 60s, every frame of the 30s), not every 2nd frame throughout from the container's 45-fps average;
+    the progress total, an estimate from that average, gives way to "not known" once passed."""
+    from fractions import Fraction
+
+    import av
+
+    from nvwa.config import VideoConfig
+
+    t = np.r_[np.arange(12) / 60, 0.2 + np.arange(10) / 30, 0.2 + 10 / 30 + np.arange(12) / 60]
+    video = tmp_path / "phone.mp4"
+    with av.open(str(DATA / "sports2d_3s.mp4")) as c, av.open(str(video), "w") as out:
+        s = out.add_stream("libx264", rate=45)
+        s.width, s.height, s.pix_fmt = 640, 360, "yuv420p"
+        s.codec_context.time_base = Fraction(1, 90000)
+        for ti, f in zip(t, c.decode(video=0)):
+            g = av.VideoFrame.from_ndarray(f.to_ndarray(width=640, height=360, format="rgb24"), format="rgb24")
+            g.pts, g.time_base = int(round(ti * 90000)), s.codec_context.time_base
+            for pk in s.encode(g):
+                out.mux(pk)
+        for pk in s.encode():
+            out.mux(pk)
+    events = list(Pipeline(PipelineConfig(VideoConfig()), body=blazepose).observe(video))
+    obs = events[-1].data["observations"]
+    assert events[0].total == 17 and obs.options["stride"] == 2  # 34 frames at the average's step
+    analysed = obs.camera_track.timestamp_s
+    assert obs.stats["frames"] == len(analysed) >= 20 and obs.people  # 6 + 10 + 6 with the turns' few frames
+    assert ((analysed > 0.25) & (analysed < 0.45)).sum() >= 5  # the 30-fps stretch: every frame (15 fps would keep 3)
+    steps = np.diff(analysed)  # at 1/30 s but where the rate turns (its change is seen 3 frames later)
+    assert steps.max() < 0.07 and steps.min() > 0.015 and (np.abs(steps - 1 / 30) < 0.002).mean() > 0.8
+    frames = [ev for ev in events if ev.stage == "frame"]
+    assert [ev.total for ev in frames[:17]] == [17] * 17 and all(ev.total == 0 for ev in frames[17:])
+
+
 @pytest.mark.parametrize("fps, stride, max_fps, kept", [
     (10, 1, 30, 1), (29.97, 1, 30, 1), (30.2, 1, 30, 1), (59.94, 1, 30, 2), (60, 1, 30, 2), (50, 1, 30, 2),
     (40, 1, 30, 2), (120, 1, 30, 4), (240, 1, 30, 8), (60, 3, 30, 3), (240, 3, 30, 8), (60, 1, 0, 1),

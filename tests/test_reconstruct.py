@@ -303,3 +303,59 @@ def test_how_long_someone_was_seen_comes_from_their_frames_where_the_file_gives_
     kept = lambda video, options: [p.person_id for p in keep_people(SimpleNamespace(video=video, options=options, people=people), 1.0)]  # noqa: E731
     assert kept({}, {}) == [1]
     assert kept({"fps": 10.0}, {}) == [1] and kept({"fps": 30.0}, {}) == [] and kept({"fps": 30.0}, {"stride": 3}) == [1]
+
+
+def _variable_rate_observations(people):
+    """A phone's variable-rate video as analysed at 30 fps: 1 s at 60 fps (every 2nd frame kept), 1 s at 30
+    (every frame), 1 s at 60 again; the container's average is 45 fps, its step 2."""
+    from nvwa.camera.background import CameraTrack
+    from nvwa.observations import Observations
+
+    index = np.r_[np.arange(0, 60, 2), np.arange(60, 90), np.arange(90, 150, 2)]
+    t = np.r_[np.arange(0, 60, 2) / 60, 1 + np.arange(30) / 30, 2 + np.arange(0, 60, 2) / 60]
+    F = len(index)
+    track = CameraTrack(index, t, np.tile(np.eye(3), (F, 1, 1)), np.full(F, 100, np.int32), np.zeros(F, np.int8),
+                        np.full(F, np.nan, np.float32), np.tile(np.eye(3), (F, 1, 1)))
+    return Observations(video={"width": 640, "height": 480, "fps": 45.0}, keypoint_set="blazepose33",
+                        body_model="blazepose", tracker="blazepose", K_observed=np.eye(3), intrinsics_source="default",
+                        options={"stride": 2, "max_fps": 30.0}, people=tuple(people), camera_track=track), index, t
+
+
+def _seen_on(pid, index, t, rows):
+    from nvwa.observations import PersonObservations
+
+    T = len(rows)
+    kp = np.tile(np.linspace(100, 300, 66).reshape(33, 2), (T, 1, 1)) + np.asarray(t)[rows, None, None] * 30
+    return PersonObservations(pid, index[rows], t[rows], kp, np.zeros((T, 33, 3)), np.ones((T, 33)))
+
+
+def test_how_long_someone_was_seen_counts_each_stretch_of_a_variable_rate_video_at_its_own_rate():
+    """Each analysed frame stands for the time to its neighbour: 25 frames of the 30-fps stretch are 0.83 s
+    (the average's step over its rate, 2 / 45 s a frame, made them 1.1 s: kept under --min-person-s 1), 30
+    thinned frames of a 60-fps stretch 1.0 s, 20 of them 0.67 s."""
+    from nvwa.tracking.people import keep_people
+
+    _, index, t = _variable_rate_observations([])
+    people = [_seen_on(1, index, t, np.arange(32, 57)), _seen_on(2, index, t, np.arange(0, 30)),
+              _seen_on(3, index, t, np.arange(60, 80)), _seen_on(4, index, t, np.arange(20, 50))]
+    obs, _, _ = _variable_rate_observations(people)
+    assert [p.person_id for p in keep_people(obs, 1.0)] == [2, 4]
+    assert [p.person_id for p in keep_people(obs, 0.8)] == [1, 2, 4]
+
+
+def test_a_gap_in_a_variable_rate_video_is_filled_with_the_frames_analysed_there_at_their_own_times():
+    """Lost for 0.1 s in the 30-fps stretch (3 frames) and in a thinned 60-fps one (3 of its kept frames):
+    the frames put back are the analysed ones (every frame, then every 2nd), at their times, the keypoints
+    linear in time between the frames seen; a step of 2 from the container would skip every other frame of
+    the 30-fps stretch."""
+    from nvwa.tracking.people import with_gaps_filled
+
+    _, index, t = _variable_rate_observations([])
+    rows = np.r_[np.arange(20, 40), np.arange(43, 70), np.arange(73, 85)]  # 40-42: 30-fps frames; 70-72: 60-fps ones
+    whole = _seen_on(1, index, t, np.arange(20, 85))
+    obs, _, _ = _variable_rate_observations([_seen_on(1, index, t, rows)])
+    p = with_gaps_filled(obs, 0.5).people[0]
+    assert np.array_equal(p.frame_index, index[20:85]) and np.allclose(p.timestamp_s, t[20:85], atol=1e-12)
+    assert np.allclose(p.keypoints_2d, whole.keypoints_2d, atol=1e-9)  # the motion's own line through the gap
+    back = ~np.isin(p.frame_index, index[rows])
+    assert np.array_equal(p.frame_index[back], np.r_[index[40:43], index[70:73]]) and (p.visibility[back] == 0).all()

@@ -8,7 +8,6 @@ advanced flag named by its place in the tree (``--tracking.detect-every 3``).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 from nvwa.backends import BODY_MODELS, TRACKERS
@@ -31,16 +30,17 @@ class VideoConfig:
                            ge=64, le=4096, flag="", job=True)
     stride: int = option(1, "keep every n-th frame", ge=1, le=100, flag="", job=True)
     max_fps: float = option(30.0, "analyse at most this many frames a second: a faster video keeps every n-th frame, "
-                            "the smallest whole n (0: every frame)", unit="frames/s", ge=0, le=1000, flag="", job=True)
+                            "the smallest whole n, a variable-rate one each stretch's own n (0: every frame)",
+                            unit="frames/s", ge=0, le=1000, flag="", job=True)
     max_frames: int | None = option(None, "stop after this many kept frames (after --stride and --max-fps)", ge=1,
                                     le=10_000_000, flag="", job=True)
 
     def stride_for(self, fps: float) -> int:
-        """The frames kept at ``fps``: every ``stride``-th, or fewer where ``max_fps`` asks (the smallest
+        """The frames kept at a steady ``fps``: every ``stride``-th, or fewer where ``max_fps`` asks (the smallest
         whole step that brings ``fps`` to at most ``max_fps``; 59.94 fps at 30 is every 2nd frame)."""
-        if not self.max_fps or not fps or fps <= self.max_fps * 1.01:  # 30.0 and 29.97 fps at 30: every frame
-            return self.stride
-        return max(self.stride, math.ceil(fps / self.max_fps / 1.01))
+        from nvwa.video.thinning import frame_step
+
+        return frame_step(fps, self.stride, self.max_fps)
 
 
 @dataclass(frozen=True)

@@ -207,8 +207,8 @@ class Pipeline:
         with timer("decode"):
             info = probe_video(video_path)
         K_stored = self._observed_intrinsics(info)
-        stride = c.stride_for(info.fps)  # --max-fps: a 60-fps video analysed at 30
-        expected = -(-info.frame_count // stride) if info.frame_count else 0  # frames 0, stride, 2 stride, ...
+        stride = c.stride_for(info.fps)  # --max-fps: a 60-fps video analysed at 30 (a variable-rate one by stretches)
+        expected = -(-info.frame_count // stride) if info.frame_count else 0  # steady: frames 0, stride, 2 stride, ...
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
         analysed = f", one frame in {stride} analysed ({info.fps / stride:.3g} fps)" if stride > 1 else ""
@@ -220,8 +220,8 @@ class Pipeline:
         # the CPU tracker's scenery (the GPU path's masklets are not the body model's guesses)
         scenery = SceneryFrames() if self.tracker is None and self.config.tracking.drop_scenery else None
         # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame
-        frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=stride, max_frames=c.max_frames,
-                                              stats=stats)), timer, "decode")
+        frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_fps=c.max_fps,
+                                              max_frames=c.max_frames, stats=stats)), timer, "decode")
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
             tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)
@@ -257,6 +257,8 @@ class Pipeline:
                 done += 1  # frames through the models (the decoder's own count runs ahead)
                 if done % TRIM_EVERY_FRAMES == 0:  # what the threads freed goes back now and then, not at the end only
                     give_back_free_memory()
+                if done > expected:  # a variable-rate video's slower stretches keep more than the average's step
+                    expected = 0  # how many are left is not known
                 yield ProgressEvent("frame", "", done, expected, {"people": len(tracked)})
             with timer("waiting"):
                 scene.finish()

@@ -15,11 +15,42 @@ from nvwa.rig.skeleton import JOINT
 
 
 def keep_people(obs: Observations, min_person_s: float) -> list[PersonObservations]:
-    """Tracks seen for at least ``min_person_s`` (frames observed x the time one kept frame covers: the
-    container's frame rate x the stride, or where it gives none, the frames' own median step)."""
+    """Tracks seen for at least ``min_person_s``: each frame a person is seen on counts the time it stands
+    for (the shorter step to an analysed frame beside it: a variable-rate video's stretches each their own),
+    or for observations that do not list the analysed frames, the container's frame rate x the stride (where
+    it gives none, the frames' own median step)."""
+    analysed = analysed_frames(obs)
+    if analysed is not None:
+        index, share = analysed[0], _shares(analysed[1])
+        return [p for p in obs.people if _seen_s(p, index, share) >= min_person_s - 1e-6]  # (sums of 0.1 s steps)
     fps = float(obs.video.get("fps") or 0.0)
     frame_s = int(obs.options.get("stride") or 1) / fps if fps else _median_step(obs.people)
     return [p for p in obs.people if _seen_frames(p) * frame_s >= min_person_s]
+
+
+def analysed_frames(obs: Observations) -> tuple[np.ndarray, np.ndarray] | None:
+    """Every analysed frame's number and time, (F,) each, in order (the camera's track lists each one), or
+    None where the observations do not say (made before it was kept, or by a path that keeps none)."""
+    track = getattr(obs, "camera_track", None)
+    if track is None or len(track.frame_index) < 2:
+        return None
+    return np.asarray(track.frame_index, np.int64), np.asarray(track.timestamp_s, np.float64)
+
+
+def _shares(t: np.ndarray) -> np.ndarray:
+    """The time each analysed frame stands for: the shorter step to a neighbour (a frame beside a stretch
+    lost to corrupt packets is not given the whole stretch)."""
+    dt = np.diff(t)
+    return np.minimum(np.r_[dt[:1], dt], np.r_[dt, dt[-1:]])
+
+
+def _seen_s(p: PersonObservations, index: np.ndarray, share: np.ndarray) -> float:
+    vis = np.asarray(p.visibility)
+    if not len(vis):
+        return 0.0
+    seen = np.asarray(p.frame_index)[vis.reshape(len(vis), -1).max(axis=1) > 0]
+    at = np.clip(np.searchsorted(index, seen), 0, len(index) - 1)
+    return float(np.where(index[at] == seen, share[at], np.median(share)).sum())
 
 
 def _median_step(people: list[PersonObservations]) -> float:
@@ -89,32 +120,40 @@ def with_gaps_filled(obs: Observations, max_gap_s: float) -> Observations:
     frame). Tracks with per-frame meshes (the GPU path) are left as they are."""
     if max_gap_s <= 0:
         return obs
-    step = int(obs.options.get("stride") or 1)
-    return replace(obs, people=tuple(p if p.vertices is not None else _gaps_filled(p, step, max_gap_s) for p in obs.people))
+    analysed = analysed_frames(obs)
+    if analysed is None:  # the frames 0, stride, 2 stride, ...
+        step = int(obs.options.get("stride") or 1)
+        return replace(obs, people=tuple(p if p.vertices is not None else _gaps_filled(p, step, max_gap_s) for p in obs.people))
+    return replace(obs, people=tuple(p if p.vertices is not None else _gaps_filled(p, 1, max_gap_s, analysed)
+                                     for p in obs.people))
 
 
-def _gaps_filled(p: PersonObservations, step: int, max_gap_s: float) -> PersonObservations:
+def _gaps_filled(p: PersonObservations, step: int, max_gap_s: float,
+                 analysed: tuple[np.ndarray, np.ndarray] | None = None) -> PersonObservations:
+    """With ``analysed`` (every analysed frame's number and time), the frames between are those; without,
+    every ``step``-th frame, at times interpolated."""
     f, t = np.asarray(p.frame_index), np.asarray(p.timestamp_s, dtype=np.float64)
-    fill = [np.arange(a + step, b, step) for a, b, ta, tb in zip(f[:-1], f[1:], t[:-1], t[1:])
-            if b - a > step and tb - ta <= max_gap_s + 1e-9]
+    index, times = analysed if analysed is not None else (f, t)
+    fill = [index[(index > a) & (index < b)] if analysed is not None else np.arange(a + step, b, step)
+            for a, b, ta, tb in zip(f[:-1], f[1:], t[:-1], t[1:]) if b - a > step and tb - ta <= max_gap_s + 1e-9]
+    fill = [x for x in fill if len(x)]
     if not fill:
         return p
-    new = np.concatenate([f, *fill])
-    order = np.argsort(new, kind="stable")
-    new = new[order]
+    new = np.sort(np.concatenate([f, *fill]), kind="stable")
+    new_t = np.interp(new, index, times)  # each frame's own time (a variable-rate video's are not evenly spaced)
     seen = np.isin(new, f)
 
-    def spread(x, dtype):
+    def spread(x, dtype):  # linear in time between the frames seen
         x = np.asarray(x, dtype=np.float64)
         flat = x.reshape(len(f), -1)
-        out = np.stack([np.interp(new, f, flat[:, k]) for k in range(flat.shape[1])], axis=1)
+        out = np.stack([np.interp(new_t, t, flat[:, k]) for k in range(flat.shape[1])], axis=1)
         return out.reshape((len(new),) + x.shape[1:]).astype(dtype)
 
     vis = np.zeros((len(new),) + np.shape(p.visibility)[1:], dtype=np.asarray(p.visibility).dtype)
     vis[seen] = p.visibility
     placed = {} if p.translation_cam is None else {"translation_cam": spread(p.translation_cam, np.float64)}
     params = {} if p.model_params is None else {"model_params": spread(p.model_params, np.asarray(p.model_params).dtype)}
-    return replace(p, frame_index=new.astype(np.int64), timestamp_s=np.interp(new, f, t),
+    return replace(p, frame_index=new.astype(np.int64), timestamp_s=new_t,
                    keypoints_2d=spread(p.keypoints_2d, np.asarray(p.keypoints_2d).dtype),
                    keypoints_3d=spread(p.keypoints_3d, np.asarray(p.keypoints_3d).dtype), visibility=vis, **placed, **params)
 
@@ -139,4 +178,4 @@ def never_upright(world: RigMotion, t: np.ndarray) -> str:
     return f"its body never stood upright in its {span:.1f} s (spine {np.median(lean):.0f} deg from up): a broken pose"
 
 
-__all__ = ["keep_people", "pieces_of_others", "with_gaps_filled", "never_upright", "NEVER_UPRIGHT_S", "UPRIGHT_LEAN_DEG"]
+__all__ = ["analysed_frames", "keep_people", "pieces_of_others", "with_gaps_filled", "never_upright", "NEVER_UPRIGHT_S", "UPRIGHT_LEAN_DEG"]

@@ -16,6 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from nvwa.errors import InputError
+from nvwa.video.thinning import Thinning
 
 
 @dataclass(frozen=True)
@@ -173,12 +174,15 @@ def iter_frames(
     *,
     max_side: int | None = 1280,
     stride: int = 1,
+    max_fps: float = 0.0,
     max_frames: int | None = None,
     stats: DecodeStats | None = None,
 ) -> Iterator[VideoFrame]:
     """Yield frames one at a time, RGB, downscaled to ``max_side``.
 
-    ``stride`` keeps every n-th decoded frame; ``max_frames`` caps the frames yielded. Corrupt
+    ``stride`` keeps every n-th decoded frame; ``max_fps`` (0: no limit) fewer where the frames come faster
+    (:class:`~nvwa.video.thinning.Thinning`: a steady 60-fps video every 2nd frame at 30, a variable-rate
+    one by the rate of each stretch); ``max_frames`` caps the frames yielded. Corrupt
     packets in the middle are skipped and counted in ``stats.skipped_corrupt``. Raises
     :class:`InputError` when the file cannot be opened or yields no decodable frame at all, and
     when it ends long before the length its container declares (a truncated file).
@@ -198,6 +202,7 @@ def iter_frames(
     time_base = stream.time_base or Fraction(1, 1)
     last_t = -np.inf
     fallback_dt = 1.0 / info.fps if info.fps else 1.0 / 30.0
+    thinning = Thinning(info.fps, stride, max_fps)
     decode_error: str | None = None
     try:
         for frame, error in _decoded(container, stream):
@@ -215,7 +220,7 @@ def iter_frames(
             last_t = t
             index = stats.decoded
             stats.decoded += 1
-            if index % stride:
+            if not thinning.keep(t):
                 continue
             stats.yielded += 1
             yield VideoFrame(index=index, timestamp_s=t, image=frame.to_ndarray(width=width, height=height, format="rgb24"),

@@ -13,6 +13,7 @@ RATE_WINDOW = 5  # the frames' own rate: the median of this many latest frame-to
                  # followed 3 frames later; one step's jitter moves it little), or their mean (a time base's rounding)
 SAME_RATE = 0.10  # a rate this close to the container's average is that rate (timestamps' jitter, 1-ms time bases)
 MEASURED_SLACK = 1.10  # a measured rate: a stretch at 33 fps is not halved, one at 60 +- 10% is
+TIME_SLACK = 0.03  # a frame this much short of 1 / max_fps after the last kept one counts as that (jitter)
 
 
 def frame_step(fps: float, stride: int, max_fps: float, slack: float = AVERAGE_SLACK) -> int:
@@ -34,25 +35,39 @@ class Thinning:
         self.nominal = frame_step(fps, stride, max_fps)
         self._times: deque[float] = deque(maxlen=RATE_WINDOW + 1)
         self._since: int | None = None  # frames decoded since the last one kept (None: none kept yet)
+        self._kept_t = 0.0  # the last kept frame's time
 
-    def step(self) -> int:
-        """The step at the latest frame's time."""
+    def step(self) -> tuple[int, bool]:
+        """The step at the latest frame's time, and whether the rate is off the average's or turning."""
         if not self.max_fps or len(self._times) < 3:
-            return self.nominal
+            return self.nominal, False
         times = list(self._times)
         steps = sorted(b - a for a, b in zip(times, times[1:]))
         median, mean = steps[len(steps) // 2], (times[-1] - times[0]) / len(steps)
         if median <= 0:
-            return self.nominal
-        if self.fps and min(abs(1 / median / self.fps - 1), abs(1 / mean / self.fps - 1)) <= SAME_RATE:
-            return self.nominal  # the median follows a change of rate; the mean holds a time base's rounding
-        return frame_step(1 / median, self.stride, self.max_fps, MEASURED_SLACK)
+            return self.nominal, False
+        steady = steps[-1] < 1.8 * steps[0]  # no change of rate in the window (a 60 -> 30 fps turn: 2x)
+        if self.fps and min(abs(1 / median / self.fps - 1), abs(1 / mean / self.fps - 1) if steady else 1) <= SAME_RATE:
+            return self.nominal, not steady  # the median follows a change of rate; the mean holds a time base's rounding
+        return frame_step(1 / median, self.stride, self.max_fps, MEASURED_SLACK), True
 
     def keep(self, t: float) -> bool:
-        """Whether the next decoded frame (at ``t`` s, after every earlier one) is analysed."""
+        """Whether the next decoded frame (at ``t`` s, after every earlier one) is analysed. Under --max-fps
+        the frames' times count too, as a rate turns (the median sees it 3 frames late): a frame under 0.75 /
+        max_fps after the last kept one is not kept (30 -> 60 fps: no frames 17 ms apart), and where the rate
+        is off the average's or turning, one 1 / max_fps after it is (60 -> 30 fps: no 67-ms hole), --stride allowing."""
         self._times.append(t)
-        if self._since is None or self._since + 1 >= self.step():
-            self._since = 0
+        if self._since is None:
+            due = True
+        else:
+            step, varying = self.step()
+            due = self._since + 1 >= step
+            if self.max_fps:
+                since_s = t - self._kept_t
+                due = (due and since_s >= 0.75 / self.max_fps) or (
+                    varying and self._since + 1 >= self.stride and since_s >= (1 - TIME_SLACK) / self.max_fps)
+        if due:
+            self._since, self._kept_t = 0, t
             return True
         self._since += 1
         return False

@@ -305,14 +305,15 @@ def test_how_long_someone_was_seen_comes_from_their_frames_where_the_file_gives_
     assert kept({"fps": 10.0}, {}) == [1] and kept({"fps": 30.0}, {}) == [] and kept({"fps": 30.0}, {"stride": 3}) == [1]
 
 
-def _variable_rate_observations(people):
+def _variable_rate_observations(people, index=None, t=None):
     """A phone's variable-rate video as analysed at 30 fps: 1 s at 60 fps (every 2nd frame kept), 1 s at 30
-    (every frame), 1 s at 60 again; the container's average is 45 fps, its step 2."""
+    (every frame), 1 s at 60 again; the container's average is 45 fps, its step 2 (or frames ``index`` at ``t``)."""
     from nvwa.camera.background import CameraTrack
     from nvwa.observations import Observations
 
-    index = np.r_[np.arange(0, 60, 2), np.arange(60, 90), np.arange(90, 150, 2)]
-    t = np.r_[np.arange(0, 60, 2) / 60, 1 + np.arange(30) / 30, 2 + np.arange(0, 60, 2) / 60]
+    if index is None:
+        index = np.r_[np.arange(0, 60, 2), np.arange(60, 90), np.arange(90, 150, 2)]
+        t = np.r_[np.arange(0, 60, 2) / 60, 1 + np.arange(30) / 30, 2 + np.arange(0, 60, 2) / 60]
     F = len(index)
     track = CameraTrack(index, t, np.tile(np.eye(3), (F, 1, 1)), np.full(F, 100, np.int32), np.zeros(F, np.int8),
                         np.full(F, np.nan, np.float32), np.tile(np.eye(3), (F, 1, 1)))
@@ -341,6 +342,13 @@ def test_how_long_someone_was_seen_counts_each_stretch_of_a_variable_rate_video_
     obs, _, _ = _variable_rate_observations(people)
     assert [p.person_id for p in keep_people(obs, 1.0)] == [2, 4]
     assert [p.person_id for p in keep_people(obs, 0.8)] == [1, 2, 4]
+    # a phone's clock jitters by 2 ms: someone seen 31 frames at 30 fps (1.03 s) is always kept, 29 never
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        t = np.sort(np.arange(90) / 30 + rng.normal(0, 0.002, 90))
+        people = [_seen_on(1, np.arange(90), t, np.arange(10, 41)), _seen_on(2, np.arange(90), t, np.arange(50, 79))]
+        obs, _, _ = _variable_rate_observations(people, np.arange(90), t)
+        assert [p.person_id for p in keep_people(obs, 1.0)] == [1]
 
 
 def test_a_gap_in_a_variable_rate_video_is_filled_with_the_frames_analysed_there_at_their_own_times():

@@ -166,32 +166,61 @@ def test_frames_read_ahead_on_a_thread_are_the_same_and_errors_and_early_stops_a
     assert len(got) == 3
 
 
-def _kept(times, fps, stride=1, max_fps=30.0):
-    from nvwa.video.thinning import Thinning
+def _kept(times, fps, stride=1, max_fps=30.0, tick=0.0):
+    from nvwa.video.thinning import Thinning, varies
 
-    thinning = Thinning(fps, stride, max_fps)
+    thinning = Thinning(fps, stride, max_fps, varies(times, tick))
     return np.array([i for i, t in enumerate(times) if thinning.keep(t)])
 
 
 @pytest.mark.parametrize("fps", [10, 24, 29.97, 30.2, 31, 34, 50, 59.94, 60, 90, 120, 240])
 @pytest.mark.parametrize("time_base", [None, 1e-3, 1 / 600, 1 / 90000])
 def test_a_steady_video_keeps_every_nth_frame_exactly_whatever_its_time_base(fps, time_base):
-    """At --max-fps 30 a steady video keeps frames 0, n, 2n, ... with n from its container's rate, also where
-    its times are rounded to a millisecond (a 34-fps clip's steps are 29 and 30 ms) or jitter (a phone's
-    clock: 0.7 ms, 0.3 ms at 90 fps and up), and with --stride 3 on top."""
-    from nvwa.video.thinning import frame_step
+    """At --max-fps 30 a steady video keeps frames 0, n, 2n, ... with n from its container's rate: it is told
+    steady where its times are rounded to a millisecond (a 34-fps clip's steps are 29 and 30 ms), jitter (a
+    phone's clock: 0.7 ms, at most 4% of a step) or skip a dropped frame; --stride 3 on top."""
+    from nvwa.video.thinning import frame_step, varies
 
     n = int(fps * 4)
     t = np.arange(n) / fps
     if time_base:
         t = np.round(t / time_base) * time_base
-    jitter = 0.0007 if fps <= 60 else 0.0003  # s: a phone's clock (a 120-fps one's steps are 8 ms)
-    jittered = np.sort(np.arange(n) / fps + np.random.default_rng(int(fps)).normal(0, jitter, n))
+    jittered = np.sort(np.arange(n) / fps + np.random.default_rng(int(fps)).normal(0, min(7e-4, 0.04 / fps), n))
+    dropped = np.delete(np.arange(n) / fps, [n // 4, n // 2, n // 2 + 2, 3 * n // 4])
+    assert not any(varies(x, time_base or 0.0) for x in (t, jittered, dropped))
     for stride in (1, 3):
         step = frame_step(fps, stride, 30.0)
-        assert np.array_equal(_kept(t, fps, stride), np.arange(0, n, step))
+        assert np.array_equal(_kept(t, fps, stride, tick=time_base or 0.0), np.arange(0, n, step))
     assert np.array_equal(_kept(jittered, fps), np.arange(0, n, frame_step(fps, 1, 30.0)))
     assert np.array_equal(_kept(t, fps, 1, 0.0), np.arange(n))  # --max-fps 0: every frame
+
+
+@pytest.mark.parametrize("stretches, analysed", [
+    ([(60, 1.0), (30, 1.0), (60, 1.0)], [30, 30, 30]),
+    ([(60, 0.5), (30, 5.0)], [30, 30]),  # averaging 32.7 fps: the average's step of 2 made the 30-fps stretch 15
+    ([(30, 5.0), (60, 0.5)], [30, 30]),
+    ([(60, 1.0), (24, 2.0)], [30, 24]),
+    ([(120, 1.0), (60, 1.0)], [30, 30]),
+    ([(30, 1.0), (15, 1.0), (30, 1.0)], [30, 15, 30])])
+def test_each_stretch_of_a_variable_rate_video_is_analysed_at_up_to_max_fps(stretches, analysed):
+    """A variable-rate video (told so by stretches of 3 steps or more at another rate) is analysed at up to
+    30 fps in each stretch, where its rate turns too (the steps there: the stretch's own or 1/30 s)."""
+    from nvwa.video.thinning import varies
+
+    t, start = [], 0.0
+    for fps, seconds in stretches:
+        t.append(start + np.arange(int(fps * seconds)) / fps)
+        start += seconds
+    t = np.concatenate(t)
+    assert varies(t)
+    kept = t[_kept(t, (len(t) - 1) / (t[-1] - t[0]))]
+    start = 0.0
+    for (fps, seconds), rate in zip(stretches, analysed):
+        inside = kept[(kept >= start) & (kept < start + seconds - 1e-9)]
+        assert len(inside) == pytest.approx(rate * seconds, abs=1)
+        start += seconds
+    steps = np.diff(kept)
+    assert np.isclose(steps[:, None], [1 / 30] + [1 / r for r in analysed]).any(axis=1).all()
 
 
 def test_a_variable_rate_video_is_analysed_at_up_to_max_fps_in_each_stretch(tmp_path):

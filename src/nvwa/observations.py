@@ -53,7 +53,7 @@ class Observations:
     tracker: str
     K_observed: np.ndarray  # (3, 3) stored-video pixels: what the models were given (a backend that places people used it)
     intrinsics_source: str  # "default", "focal", "K"
-    options: dict  # max_side, stride (the one used: --max-fps can raise it), max_fps, max_frames
+    options: dict  # max_side, stride (a steady video's: --max-fps can raise it), variable_rate, max_fps, max_frames
     people: tuple[PersonObservations, ...]
     stats: dict = field(default_factory=dict)  # frames, decoded_frames, skipped_corrupt_frames, tracks, reidentified, seconds
     mesh_faces: np.ndarray | None = None  # (F, 3) int32

@@ -35,7 +35,8 @@ from nvwa.tracking.proposals import HogProposer
 from nvwa.tracking.reid import joined_ids
 from nvwa.tracking.boxes import share_inside
 from nvwa.tracking.scenery import MovingBlobs, SceneryFrames, without_scenery
-from nvwa.video import DecodeStats, iter_frames, probe_video, read_ahead
+from nvwa.video import DecodeStats, frame_times, iter_frames, probe_video, read_ahead
+from nvwa.video.thinning import kept_count, varies
 
 
 @dataclass(frozen=True)
@@ -207,11 +208,18 @@ class Pipeline:
         with timer("decode"):
             info = probe_video(video_path)
         K_stored = self._observed_intrinsics(info)
-        stride = c.stride_for(info.fps)  # --max-fps: a 60-fps video analysed at 30 (a variable-rate one by stretches)
-        expected = -(-info.frame_count // stride) if info.frame_count else 0  # steady: frames 0, stride, 2 stride, ...
+        stride = c.stride_for(info.fps)  # --max-fps: a 60-fps video analysed at 30 ...
+        times, tick = frame_times(video_path) if c.max_fps else (np.zeros(0), 0.0)
+        variable = varies(times, tick)  # ... a variable-rate one by each stretch's own rate
+        if variable:
+            expected = kept_count(times, info.fps, c.stride, c.max_fps, variable)
+            slow, fast = 1 / np.percentile(np.diff(times), [95, 5])
+            analysed = f", a varying rate ({slow:.3g} to {fast:.3g} fps) analysed at up to {c.max_fps:g} fps"
+        else:
+            expected = -(-info.frame_count // stride) if info.frame_count else 0  # frames 0, stride, 2 stride, ...
+            analysed = f", one frame in {stride} analysed ({info.fps / stride:.3g} fps)" if stride > 1 else ""
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
-        analysed = f", one frame in {stride} analysed ({info.fps / stride:.3g} fps)" if stride > 1 else ""
         yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}, {info.fps:.3g} fps{analysed}", 0, expected,
                             {"video": _public_video(info)})
         stats = DecodeStats()
@@ -221,7 +229,7 @@ class Pipeline:
         scenery = SceneryFrames() if self.tracker is None and self.config.tracking.drop_scenery else None
         # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_fps=c.max_fps,
-                                              max_frames=c.max_frames, stats=stats)), timer, "decode")
+                                              max_frames=c.max_frames, stats=stats, variable=variable)), timer, "decode")
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
             tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)
@@ -257,7 +265,7 @@ class Pipeline:
                 done += 1  # frames through the models (the decoder's own count runs ahead)
                 if done % TRIM_EVERY_FRAMES == 0:  # what the threads freed goes back now and then, not at the end only
                     give_back_free_memory()
-                if done > expected:  # a variable-rate video's slower stretches keep more than the average's step
+                if done > expected:  # more frames than the container's count said (a damaged index)
                     expected = 0  # how many are left is not known
                 yield ProgressEvent("frame", "", done, expected, {"people": len(tracked)})
             with timer("waiting"):
@@ -285,7 +293,7 @@ class Pipeline:
         obs = Observations(video=_public_video(info), keypoint_set=self.body.keypoint_set,
                            body_model=self.config.models.body_model, tracker=self.config.models.tracker, K_observed=K_stored.K,
                            intrinsics_source=K_stored.source,
-                           options={"max_side": c.max_side, "stride": stride, "max_fps": c.max_fps,
+                           options={"max_side": c.max_side, "stride": stride, "variable_rate": variable, "max_fps": c.max_fps,
                                     "max_frames": c.max_frames},
                            people=tuple(persons), stats=obs_stats, mesh_faces=mesh_faces, scene_lines=lines.array(),
                            camera_track=background.track())

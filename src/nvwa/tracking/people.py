@@ -16,7 +16,7 @@ from nvwa.rig.skeleton import JOINT
 
 def keep_people(obs: Observations, min_person_s: float) -> list[PersonObservations]:
     """Tracks seen for at least ``min_person_s``: each frame a person is seen on counts the time it stands
-    for (the shorter step to an analysed frame beside it: a variable-rate video's stretches each their own),
+    for (half the steps to the analysed frames beside it: a variable-rate video's stretches each their own),
     or for observations that do not list the analysed frames, the container's frame rate x the stride (where
     it gives none, the frames' own median step)."""
     analysed = analysed_frames(obs)
@@ -38,10 +38,11 @@ def analysed_frames(obs: Observations) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _shares(t: np.ndarray) -> np.ndarray:
-    """The time each analysed frame stands for: the shorter step to a neighbour (a frame beside a stretch
-    lost to corrupt packets is not given the whole stretch)."""
+    """The time each analysed frame stands for: half the steps to its two neighbours (one at either end),
+    at most 1.5x the shorter (a frame beside a stretch lost to corrupt packets is not given half of it)."""
     dt = np.diff(t)
-    return np.minimum(np.r_[dt[:1], dt], np.r_[dt, dt[-1:]])
+    before, after = np.r_[dt[:1], dt], np.r_[dt, dt[-1:]]
+    return np.minimum((before + after) / 2, 1.5 * np.minimum(before, after))
 
 
 def _seen_s(p: PersonObservations, index: np.ndarray, share: np.ndarray) -> float:
@@ -140,8 +141,9 @@ def _gaps_filled(p: PersonObservations, step: int, max_gap_s: float,
     if not fill:
         return p
     new = np.sort(np.concatenate([f, *fill]), kind="stable")
-    new_t = np.interp(new, index, times)  # each frame's own time (a variable-rate video's are not evenly spaced)
     seen = np.isin(new, f)
+    new_t = np.interp(new, index, times)  # each frame's own time (a variable-rate video's are not evenly spaced)
+    new_t[seen] = t
 
     def spread(x, dtype):  # linear in time between the frames seen
         x = np.asarray(x, dtype=np.float64)

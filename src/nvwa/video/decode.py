@@ -16,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from nvwa.errors import InputError
-from nvwa.video.thinning import Thinning
+from nvwa.video.thinning import Thinning, varies
 
 
 @dataclass(frozen=True)
@@ -169,6 +169,28 @@ def _decoded(container, stream):
             yield frame, None
 
 
+def frame_times(path: str | os.PathLike) -> tuple[np.ndarray, float]:
+    """The video's frame times (s, sorted) from its packets, read without decoding (tens of ms for a clip of a
+    few hundred frames), and its time base's tick (s). Empty where its packets carry no times (some AVIs)."""
+    from array import array
+
+    import av
+
+    container = _open(Path(path))
+    pts = array("q")  # 8 bytes a frame: 8 MB for 10 hours at 30 fps
+    try:
+        stream = container.streams.video[0]
+        tick = float(stream.time_base or Fraction(1, 1))
+        for packet in container.demux(stream):
+            if packet.pts is not None:
+                pts.append(packet.pts)
+    except av.error.FFmpegError:  # a damaged file: the times read so far (decoding reports the damage itself)
+        pass
+    finally:
+        container.close()
+    return np.sort(np.frombuffer(pts, dtype=np.int64)) * tick, tick
+
+
 def iter_frames(
     path: str | os.PathLike,
     *,
@@ -177,12 +199,14 @@ def iter_frames(
     max_fps: float = 0.0,
     max_frames: int | None = None,
     stats: DecodeStats | None = None,
+    variable: bool | None = None,
 ) -> Iterator[VideoFrame]:
     """Yield frames one at a time, RGB, downscaled to ``max_side``.
 
     ``stride`` keeps every n-th decoded frame; ``max_fps`` (0: no limit) fewer where the frames come faster
     (:class:`~nvwa.video.thinning.Thinning`: a steady 60-fps video every 2nd frame at 30, a variable-rate
-    one by the rate of each stretch); ``max_frames`` caps the frames yielded. Corrupt
+    one, as ``variable`` says or else its packets' times, by the rate of each stretch); ``max_frames`` caps
+    the frames yielded. Corrupt
     packets in the middle are skipped and counted in ``stats.skipped_corrupt``. Raises
     :class:`InputError` when the file cannot be opened or yields no decodable frame at all, and
     when it ends long before the length its container declares (a truncated file).
@@ -202,7 +226,9 @@ def iter_frames(
     time_base = stream.time_base or Fraction(1, 1)
     last_t = -np.inf
     fallback_dt = 1.0 / info.fps if info.fps else 1.0 / 30.0
-    thinning = Thinning(info.fps, stride, max_fps)
+    if variable is None:
+        variable = bool(max_fps) and varies(*frame_times(path))
+    thinning = Thinning(info.fps, stride, max_fps, variable)
     decode_error: str | None = None
     try:
         for frame, error in _decoded(container, stream):

@@ -36,7 +36,7 @@ from nvwa.tracking.reid import joined_ids
 from nvwa.tracking.boxes import share_inside
 from nvwa.tracking.scenery import MovingBlobs, SceneryFrames, without_scenery
 from nvwa.video import DecodeStats, frame_times, iter_frames, probe_video, read_ahead
-from nvwa.video.thinning import kept_count, varies
+from nvwa.video.thinning import frame_rate, kept_count
 
 
 @dataclass(frozen=True)
@@ -207,17 +207,19 @@ class Pipeline:
         wall0 = time.perf_counter()
         with timer("decode"):
             info = probe_video(video_path)
+            times, tick = frame_times(video_path) if c.max_fps else (np.zeros(0), 0.0)
         K_stored = self._observed_intrinsics(info)
-        stride = c.stride_for(info.fps)  # --max-fps: a 60-fps video analysed at 30 ...
-        times, tick = frame_times(video_path) if c.max_fps else (np.zeros(0), 0.0)
-        variable = varies(times, tick)  # ... a variable-rate one by each stretch's own rate
-        if variable:
-            expected = kept_count(times, info.fps, c.stride, c.max_fps, variable)
-            slow, fast = 1 / np.percentile(np.diff(times), [95, 5])
-            analysed = f", a varying rate ({slow:.3g} to {fast:.3g} fps) analysed at up to {c.max_fps:g} fps"
+        rate = frame_rate(times, tick)  # steady, or varying (a phone's 60 fps falling to 30 in low light)
+        fps = rate.fps or info.fps  # the frames' own usual rate, else the container's average
+        stride = c.stride_for(fps)  # --max-fps: a steady 60-fps video analysed at 30, a varying one by stretches
+        if len(times):
+            expected = kept_count(times, fps, c.stride, c.max_fps, rate.variable)
         else:
             expected = -(-info.frame_count // stride) if info.frame_count else 0  # frames 0, stride, 2 stride, ...
-            analysed = f", one frame in {stride} analysed ({info.fps / stride:.3g} fps)" if stride > 1 else ""
+        if rate.variable:
+            analysed = f", a varying rate ({rate.slowest:.0f} to {rate.fastest:.0f} fps) analysed at up to {c.max_fps:g} fps"
+        else:
+            analysed = f", one frame in {stride} analysed ({fps / stride:.3g} fps)" if stride > 1 else ""
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
         yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}, {info.fps:.3g} fps{analysed}", 0, expected,
@@ -229,7 +231,7 @@ class Pipeline:
         scenery = SceneryFrames() if self.tracker is None and self.config.tracking.drop_scenery else None
         # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_fps=c.max_fps,
-                                              max_frames=c.max_frames, stats=stats, variable=variable)), timer, "decode")
+                                              max_frames=c.max_frames, stats=stats, rate=rate)), timer, "decode")
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
             tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)
@@ -265,7 +267,7 @@ class Pipeline:
                 done += 1  # frames through the models (the decoder's own count runs ahead)
                 if done % TRIM_EVERY_FRAMES == 0:  # what the threads freed goes back now and then, not at the end only
                     give_back_free_memory()
-                if done > expected:  # more frames than the container's count said (a damaged index)
+                if done > expected:  # more frames than the count said (a damaged index)
                     expected = 0  # how many are left is not known
                 yield ProgressEvent("frame", "", done, expected, {"people": len(tracked)})
             with timer("waiting"):
@@ -293,7 +295,7 @@ class Pipeline:
         obs = Observations(video=_public_video(info), keypoint_set=self.body.keypoint_set,
                            body_model=self.config.models.body_model, tracker=self.config.models.tracker, K_observed=K_stored.K,
                            intrinsics_source=K_stored.source,
-                           options={"max_side": c.max_side, "stride": stride, "variable_rate": variable, "max_fps": c.max_fps,
+                           options={"max_side": c.max_side, "stride": stride, "variable_rate": rate.variable, "max_fps": c.max_fps,
                                     "max_frames": c.max_frames},
                            people=tuple(persons), stats=obs_stats, mesh_faces=mesh_faces, scene_lines=lines.array(),
                            camera_track=background.track())

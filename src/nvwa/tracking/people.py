@@ -135,8 +135,9 @@ def _gaps_filled(p: PersonObservations, step: int, max_gap_s: float,
     every ``step``-th frame, at times interpolated."""
     f, t = np.asarray(p.frame_index), np.asarray(p.timestamp_s, dtype=np.float64)
     index, times = analysed if analysed is not None else (f, t)
-    fill = [index[(index > a) & (index < b)] if analysed is not None else np.arange(a + step, b, step)
-            for a, b, ta, tb in zip(f[:-1], f[1:], t[:-1], t[1:]) if b - a > step and tb - ta <= max_gap_s + 1e-9]
+    lo, hi = np.searchsorted(index, f[:-1], "right"), np.searchsorted(index, f[1:], "left")  # (the frames between)
+    fill = [index[i:j] if analysed is not None else np.arange(a + step, b, step)
+            for a, b, ta, tb, i, j in zip(f[:-1], f[1:], t[:-1], t[1:], lo, hi) if b - a > step and tb - ta <= max_gap_s + 1e-9]
     fill = [x for x in fill if len(x)]
     if not fill:
         return p

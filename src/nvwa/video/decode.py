@@ -16,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from nvwa.errors import InputError
-from nvwa.video.thinning import Thinning, varies
+from nvwa.video.thinning import FrameRate, Thinning, frame_rate
 
 
 @dataclass(frozen=True)
@@ -169,26 +169,36 @@ def _decoded(container, stream):
             yield frame, None
 
 
+MAX_TIMED_PACKETS = 2_000_000  # packets whose times are read before decoding (18 hours at 30 fps; 16 MB)
+
+
 def frame_times(path: str | os.PathLike) -> tuple[np.ndarray, float]:
-    """The video's frame times (s, sorted) from its packets, read without decoding (tens of ms for a clip of a
-    few hundred frames), and its time base's tick (s). Empty where its packets carry no times (some AVIs)."""
+    """The video's frame times (s, sorted, distinct: the decoder's own floats) from its packets, read without
+    decoding (tens of ms for a clip of a few hundred frames), and its time base's tick (s). Empty where a
+    packet carries no time (some AVIs, raw streams) or there are over MAX_TIMED_PACKETS (no time is spent
+    on a hostile file of tiny packets: it is then thinned as a steady video)."""
     from array import array
 
     import av
 
     container = _open(Path(path))
-    pts = array("q")  # 8 bytes a frame: 8 MB for 10 hours at 30 fps
+    pts = array("q")
     try:
         stream = container.streams.video[0]
-        tick = float(stream.time_base or Fraction(1, 1))
+        base = stream.time_base or Fraction(1, 1)
         for packet in container.demux(stream):
-            if packet.pts is not None:
+            if packet.pts is None and packet.size:
+                return np.zeros(0), float(base)
+            if packet.pts is not None and not packet.is_discard:  # (an edit list's cut frames are never shown)
                 pts.append(packet.pts)
+                if len(pts) > MAX_TIMED_PACKETS:
+                    return np.zeros(0), float(base)
     except av.error.FFmpegError:  # a damaged file: the times read so far (decoding reports the damage itself)
         pass
     finally:
         container.close()
-    return np.sort(np.frombuffer(pts, dtype=np.int64)) * tick, tick
+    ticks = np.unique(np.frombuffer(pts, dtype=np.int64))
+    return ticks * base.numerator / base.denominator, float(base)  # as float(pts * time_base), bit for bit
 
 
 def iter_frames(
@@ -199,13 +209,13 @@ def iter_frames(
     max_fps: float = 0.0,
     max_frames: int | None = None,
     stats: DecodeStats | None = None,
-    variable: bool | None = None,
+    rate: FrameRate | None = None,
 ) -> Iterator[VideoFrame]:
     """Yield frames one at a time, RGB, downscaled to ``max_side``.
 
     ``stride`` keeps every n-th decoded frame; ``max_fps`` (0: no limit) fewer where the frames come faster
     (:class:`~nvwa.video.thinning.Thinning`: a steady 60-fps video every 2nd frame at 30, a variable-rate
-    one, as ``variable`` says or else its packets' times, by the rate of each stretch); ``max_frames`` caps
+    one by the rate of each stretch; ``rate``, else its packets' times, says which); ``max_frames`` caps
     the frames yielded. Corrupt
     packets in the middle are skipped and counted in ``stats.skipped_corrupt``. Raises
     :class:`InputError` when the file cannot be opened or yields no decodable frame at all, and
@@ -226,9 +236,9 @@ def iter_frames(
     time_base = stream.time_base or Fraction(1, 1)
     last_t = -np.inf
     fallback_dt = 1.0 / info.fps if info.fps else 1.0 / 30.0
-    if variable is None:
-        variable = bool(max_fps) and varies(*frame_times(path))
-    thinning = Thinning(info.fps, stride, max_fps, variable)
+    if rate is None:
+        rate = frame_rate(*frame_times(path)) if max_fps else FrameRate()
+    thinning = Thinning(rate.fps or info.fps, stride, max_fps, rate.variable)
     decode_error: str | None = None
     try:
         for frame, error in _decoded(container, stream):

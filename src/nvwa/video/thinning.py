@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -16,8 +17,10 @@ RATE_WINDOW = 5  # a variable video's rate: the median of this many latest frame
                  # is seen 3 frames later; one step's jitter moves it little)
 MEASURED_SLACK = 1.10  # a measured rate: a stretch at 33 fps is not halved, one at 60 +- 10% is
 TIME_SLACK = 0.03  # a frame this much short of 1 / max_fps after the last kept one counts as that (jitter)
-OFF_STEP = 0.25  # steps this far off the median step (or 1.5 time-base ticks, whichever is more) ...
-OFF_RUN = 3  # ... this many in a row: the video's rate varies (a dropped frame is one step off, jitter scattered ones)
+OFF_STEP = 0.25  # steps this far off the median step (or half a time-base tick, whichever is more) ...
+OFF_RUN = 3  # ... this many in a row, to one side: the video's rate varies (a dropped frame is one step off)
+RATE_SPAN = 10  # frames a steady video's usual rate is timed over (a 1-ms time base: 0.3% at 30 fps)
+EARLY = 0.6  # a variable video: a frame under this much of 1 / max_fps after the last kept one is not kept
 
 
 def frame_step(fps: float, stride: int, max_fps: float, slack: float = AVERAGE_SLACK) -> int:
@@ -28,17 +31,43 @@ def frame_step(fps: float, stride: int, max_fps: float, slack: float = AVERAGE_S
     return max(stride, math.ceil(fps / max_fps / slack))
 
 
-def varies(times: np.ndarray, tick: float = 0.0) -> bool:
-    """Whether frames at ``times`` (s, sorted; ``tick`` s: the time base) come at a varying rate: OFF_RUN
-    steps in a row off the median step by over OFF_STEP of it (a stretch at another rate, however short).
-    Jitter, a time base's rounding (a 34-fps clip in milliseconds: 29 and 30 ms) and dropped frames are steady."""
-    steps = np.diff(np.asarray(times, dtype=np.float64))
+@dataclass(frozen=True)
+class FrameRate:
+    """How a video's frames come, from their times: ``variable`` where the rate changes for a stretch;
+    ``fps`` the usual rate (the median time RATE_SPAN frames take: stray and dropped frames left out; 0
+    with fewer than OFF_RUN steps); ``slowest`` / ``fastest`` its stretches' rates (over RATE_WINDOW steps)."""
+
+    variable: bool = False
+    fps: float = 0.0
+    slowest: float = 0.0
+    fastest: float = 0.0
+
+
+def frame_rate(times: np.ndarray, tick: float = 0.0) -> FrameRate:
+    """:class:`FrameRate` of frames at ``times`` (s, sorted, distinct; ``tick`` s: the time base). Variable:
+    OFF_RUN steps in a row off the median step by over OFF_STEP of it (or half a tick), all longer or all
+    shorter (a stretch at another rate, however short). Jitter scatters steps to both sides, a time base's
+    rounding never puts its rarer step twice in a row (a 34-fps clip in milliseconds: 29 and 30 ms), and a
+    dropped frame is one long step: all steady."""
+    times = np.asarray(times, dtype=np.float64)
+    steps = np.diff(times)
     if len(steps) < OFF_RUN:
-        return False
+        return FrameRate()
     median = float(np.median(steps))
-    off = (np.abs(steps - median) > max(OFF_STEP * median, 1.5 * tick)).astype(np.int64)
-    in_a_row = np.convolve(off, np.ones(OFF_RUN, np.int64), mode="valid")  # (len(steps) - OFF_RUN + 1,)
-    return bool((in_a_row == OFF_RUN).any())
+    off = steps - median
+    tol = max(OFF_STEP * median, 0.5 * tick)
+    ones = np.ones(OFF_RUN, np.int64)
+    variable = any((np.convolve((side > tol).astype(np.int64), ones, mode="valid") == OFF_RUN).any() for side in (off, -off))
+    k = min(RATE_SPAN, len(steps))  # the usual rate: the median time k frames take (a tick or jitter is 1/k of it)
+    span = float(np.median(times[k:] - times[:-k]))
+    window = np.lib.stride_tricks.sliding_window_view(steps, min(RATE_WINDOW, len(steps))).mean(axis=1)
+    return FrameRate(bool(variable), k / span if span > 0 else 0.0,
+                     1 / float(window.max()) if window.max() > 0 else 0.0, 1 / float(window.min()) if window.min() > 0 else 0.0)
+
+
+def varies(times: np.ndarray, tick: float = 0.0) -> bool:
+    """Whether frames at ``times`` come at a varying rate (:func:`frame_rate`)."""
+    return frame_rate(times, tick).variable
 
 
 class Thinning:
@@ -46,7 +75,7 @@ class Thinning:
     container's average rate (0: it gives none). A steady video (``variable`` False) keeps every n-th frame,
     n from the average (frames 0, n, 2n, ...). A variable one takes n from the median of its latest
     RATE_WINDOW steps (a stretch at 30 fps: every frame; at 60: every 2nd), and its frames' times count
-    too as the rate turns: a frame under 0.75 / max_fps after the last kept one is not kept (30 -> 60 fps:
+    too as the rate turns: a frame under EARLY / max_fps after the last kept one is not kept (30 -> 60 fps:
     no two frames 17 ms apart), one 1 / max_fps after it is (60 -> 30 fps: no 67-ms hole), --stride allowing."""
 
     def __init__(self, fps: float, stride: int = 1, max_fps: float = 0.0, variable: bool = False):
@@ -75,8 +104,8 @@ class Thinning:
             due = self._since + 1 >= self.step()
             if self.variable:
                 since_s = t - self._kept_t
-                due = (due and since_s >= 0.75 / self.max_fps) or (
-                    self._since + 1 >= self.stride and since_s >= (1 - TIME_SLACK) / self.max_fps)
+                due = (due and since_s >= EARLY / self.max_fps - 1e-9) or (
+                    self._since + 1 >= self.stride and since_s >= (1 - TIME_SLACK) / self.max_fps - 1e-9)
         if due:
             self._since, self._kept_t = 0, t
             return True
@@ -90,4 +119,4 @@ def kept_count(times: np.ndarray, fps: float, stride: int, max_fps: float, varia
     return sum(thinning.keep(float(t)) for t in times)
 
 
-__all__ = ["Thinning", "frame_step", "kept_count", "varies", "RATE_WINDOW"]
+__all__ = ["FrameRate", "Thinning", "frame_rate", "frame_step", "kept_count", "varies", "RATE_WINDOW"]

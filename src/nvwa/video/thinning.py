@@ -1,8 +1,8 @@
 """Which decoded frames the models see: every ``stride``-th, and under ``max_fps`` the smallest whole step
-that brings the frames' rate to at most that. A steady video keeps every n-th frame exactly (n from the
-container's average rate); a variable-rate one (a phone's 60 fps falling to 30 in low light), told apart
-from its packets' times before decoding (:func:`varies`), takes its step from the rate its frames come at,
-so each stretch is analysed at up to ``max_fps``, not at the average's step."""
+that brings the frames' rate to at most that. Both read from the packets' times before decoding
+(:func:`frame_rate`): a steady video keeps every n-th frame exactly (n from its usual rate); a variable-rate
+one (a phone's 60 fps falling to 30 in low light) takes its step from the rate its frames come at, so each
+stretch is analysed at up to ``max_fps``, not at the average's step."""
 
 from __future__ import annotations
 
@@ -72,8 +72,8 @@ def varies(times: np.ndarray, tick: float = 0.0) -> bool:
 
 class Thinning:
     """Decides, frame by frame in decoding order, which frames are kept (:meth:`keep`). ``fps`` is the
-    container's average rate (0: it gives none). A steady video (``variable`` False) keeps every n-th frame,
-    n from the average (frames 0, n, 2n, ...). A variable one takes n from the median of its latest
+    video's usual rate (:class:`FrameRate`, else the container's average; 0: not known). A steady video
+    (``variable`` False) keeps every n-th frame, n from ``fps`` (frames 0, n, 2n, ...). A variable one takes n from the median of its latest
     RATE_WINDOW steps (a stretch at 30 fps: every frame; at 60: every 2nd), and its frames' times count
     too as the rate turns: a frame under EARLY / max_fps after the last kept one is not kept (30 -> 60 fps:
     no two frames 17 ms apart), one 1 / max_fps after it is (60 -> 30 fps: no 67-ms hole), --stride allowing."""

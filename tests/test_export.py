@@ -165,6 +165,21 @@ def test_glb_camera_floor_metadata_and_skin(real_export):
         assert np.all(joints >= corners.min(0)) and np.all(joints <= corners.max(0))
 
 
+def test_a_variable_rate_videos_bvh_is_timed_by_its_analysed_frames(real_export):
+    """A phone's clip at 60 / 30 / 60 fps averages 49.9 fps, no rate a player or Blender knows: its BVH takes
+    the analysed frames' median step (1/30 s at --max-fps 30); a steady video's keeps the video's rate."""
+    from dataclasses import replace
+
+    from nvwa.export.bvh import frame_time
+
+    scene, _ = real_export
+    assert frame_time(scene) == pytest.approx(1 / scene.video["fps"])
+    varying = replace(scene, stats={**scene.stats, "options": {**scene.stats.get("options", {}), "variable_rate": True}},
+                      video={**scene.video, "fps": 49.9})
+    steps = np.concatenate([np.diff(p.timestamp_s) for p in scene.people])
+    assert frame_time(varying) == pytest.approx(float(np.median(steps[steps > 0])))
+
+
 def test_bvh_parsed_by_an_independent_reader_matches_the_scene_within_1mm(real_export):
     bvh = pytest.importorskip("bvh", reason="the `bvh` parser is a dev dependency")
     scene, out = real_export

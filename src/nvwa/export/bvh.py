@@ -36,9 +36,10 @@ END_SITE_CM = {"head": (0.0, 15.0, 0.0), "left_hand": (6.0, 0.0, 0.0), "right_ha
 
 
 def frame_time(scene: Scene) -> float:
-    """Seconds per BVH frame: the video's nominal rate, else the median step of the timestamps."""
+    """Seconds per BVH frame: the video's nominal rate, else (none given, or a variable-rate video's average:
+    a phone's 60 / 30 / 60 fps clip averages 49.9) the median step of the timestamps (1/30 s at --max-fps 30)."""
     fps = float(scene.video.get("fps") or 0.0)
-    if fps > 0:
+    if fps > 0 and not (scene.stats.get("options") or {}).get("variable_rate"):
         return 1.0 / fps
     steps = [np.diff(p.timestamp_s) for p in scene.people if len(p.timestamp_s) > 1]
     steps = np.concatenate(steps) if steps else np.zeros(0)

@@ -168,9 +168,9 @@ def test_frames_read_ahead_on_a_thread_are_the_same_and_errors_and_early_stops_a
 
 
 def _kept(times, fps, stride=1, max_fps=30.0, tick=0.0):
-    from nvwa.video.thinning import Thinning, varies
+    from nvwa.video.thinning import Thinning, frame_rate
 
-    thinning = Thinning(fps, stride, max_fps, varies(times, tick))
+    thinning = Thinning(fps, stride, max_fps, frame_rate(times, tick).variable)
     return np.array([i for i, t in enumerate(times) if thinning.keep(t)])
 
 
@@ -180,7 +180,7 @@ def test_a_steady_video_keeps_every_nth_frame_exactly_whatever_its_time_base(fps
     """At --max-fps 30 a steady video keeps frames 0, n, 2n, ... with n from its container's rate: it is told
     steady where its times are rounded to a millisecond (a 34-fps clip's steps are 29 and 30 ms), jitter (a
     phone's clock: 0.7 ms, at most 4% of a step) or skip a dropped frame; --stride 3 on top."""
-    from nvwa.video.thinning import frame_step, varies
+    from nvwa.video.thinning import frame_rate, frame_step
 
     n = int(fps * 4)
     t = np.arange(n) / fps
@@ -188,7 +188,7 @@ def test_a_steady_video_keeps_every_nth_frame_exactly_whatever_its_time_base(fps
         t = np.round(t / time_base) * time_base
     jittered = np.sort(np.arange(n) / fps + np.random.default_rng(int(fps)).normal(0, min(7e-4, 0.04 / fps), n))
     dropped = np.delete(np.arange(n) / fps, [n // 4, n // 2, n // 2 + 2, 3 * n // 4])
-    assert not any(varies(x, time_base or 0.0) for x in (t, jittered, dropped))
+    assert not any(frame_rate(x, time_base or 0.0).variable for x in (t, jittered, dropped))
     for stride in (1, 3):
         step = frame_step(fps, stride, 30.0)
         assert np.array_equal(_kept(t, fps, stride, tick=time_base or 0.0), np.arange(0, n, step))
@@ -206,14 +206,14 @@ def test_a_steady_video_keeps_every_nth_frame_exactly_whatever_its_time_base(fps
 def test_each_stretch_of_a_variable_rate_video_is_analysed_at_up_to_max_fps(stretches, analysed):
     """A variable-rate video (told so by stretches of 3 steps or more at another rate) is analysed at up to
     30 fps in each stretch, where its rate turns too (the steps there: the stretch's own or 1/30 s)."""
-    from nvwa.video.thinning import varies
+    from nvwa.video.thinning import frame_rate
 
     t, start = [], 0.0
     for fps, seconds in stretches:
         t.append(start + np.arange(int(fps * seconds)) / fps)
         start += seconds
     t = np.concatenate(t)
-    assert varies(t)
+    assert frame_rate(t).variable
     kept = t[_kept(t, (len(t) - 1) / (t[-1] - t[0]))]
     start = 0.0
     for (fps, seconds), rate in zip(stretches, analysed):

@@ -65,11 +65,6 @@ def frame_rate(times: np.ndarray, tick: float = 0.0) -> FrameRate:
                      1 / float(window.max()) if window.max() > 0 else 0.0, 1 / float(window.min()) if window.min() > 0 else 0.0)
 
 
-def varies(times: np.ndarray, tick: float = 0.0) -> bool:
-    """Whether frames at ``times`` come at a varying rate (:func:`frame_rate`)."""
-    return frame_rate(times, tick).variable
-
-
 class Thinning:
     """Decides, frame by frame in decoding order, which frames are kept (:meth:`keep`). ``fps`` is the
     video's usual rate (:class:`FrameRate`, else the container's average; 0: not known). A steady video
@@ -119,4 +114,4 @@ def kept_count(times: np.ndarray, fps: float, stride: int, max_fps: float, varia
     return sum(thinning.keep(float(t)) for t in times)
 
 
-__all__ = ["FrameRate", "Thinning", "frame_rate", "frame_step", "kept_count", "varies", "RATE_WINDOW"]
+__all__ = ["FrameRate", "Thinning", "frame_rate", "frame_step", "kept_count", "RATE_WINDOW"]

@@ -772,6 +772,124 @@ def test_a_young_track_is_not_joined_to_someone_else(case):
     assert tracker.joined == [] and tracker.reidentified == 0 and lost in tracker._tracks
 
 
+def _landing(**config):
+    """Sports2D's jumper at his landing, re-encoded (x264 crf 16, 30 fps;
+    tests/data/sports2d_landing_looks.npz): his track (0) lost him in the sun mid-flip at 5.9 s; at 6.1 s a
+    new track (3) found him falling, 0.2 s after, within reach, the only one who had just vanished there, but
+    his colours (upside down in the sun) were 0.295 like his track's, under ``handover_min_similarity``.
+    -> (tracker, young track, lost track, looks at 6.43 and 7.03 s, each with the young track's colours
+    before it)."""
+    from dataclasses import replace
+
+    from nvwa.body.observation import BodyObservation
+    from nvwa.tracking.boxes import BoxKalman
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _Track
+
+    d = np.load(DATA / "sports2d_landing_looks.npz")
+    looks = []
+    for tag in "ab":
+        image = np.zeros(tuple(d["frame_shape"]), np.uint8)
+        (x0, y0), (h, w) = d[f"{tag}_offset"], d[f"{tag}_image"].shape[:2]
+        image[y0:y0 + h, x0:x0 + w] = d[f"{tag}_image"]
+        pose = BodyObservation("blazepose33", d[f"{tag}_kp"], d[f"{tag}_kp3"], d[f"{tag}_vis"])
+        looks.append((image, float(d[f"{tag}_time"]), pose, d[f"{tag}_young_app"], int(d[f"{tag}_hits"])))
+    seen = float(d["lost_last_seen_s"])
+    lost = _Track(0, BoxKalman(d["lost_last_box"], seen), seen, hits=170, appearance=d["lost_app"], active=False,
+                  last_box=d["lost_last_box"], height_px=float(d["lost_height"]))
+    found = float(d["young_found_s"])
+    young = _Track(3, BoxKalman(d["young_first_box"], found), found, hits=1, found_s=found,
+                   first_box=d["young_first_box"], handover=lost)
+    tracker = PeopleTracker(body=_Forgets(), propose=None, config=replace(TrackerConfig(), **config))
+    tracker._tracks = [lost, young]
+    return tracker, young, lost, looks
+
+
+def _landing_look(tracker, young, look) -> None:
+    image, t, pose, colours, hits = look
+    young.observation, young.appearance, young.hits = pose, colours.copy(), hits
+    tracker._confirm(young, image, t)
+
+
+@pytest.mark.parametrize("case", ["handed_over", "no_handover", "another_more_like", "handover_off"])
+def test_a_jumper_found_again_after_a_flip_is_his_tracks_once_two_looks_say_so(case):
+    """Two looks 0.6 s apart, each most like his lost track (0.35 and 0.44: under the 0.55 a late
+    re-identification needs, over the hand-over's 0.3), give the young track his id: he landed as one person
+    (before, a third id from 6.0 s). Not where the young track had no one to be handed (someone else may
+    have vanished there, or two did), where another lost track within reach is more like him, or with the
+    hand-over's similarity set out of reach."""
+    from nvwa.tracking.appearance import appearance_descriptor, appearance_similarity
+    from nvwa.tracking.tracker import TrackerConfig
+
+    tracker, young, lost, looks = _landing(**({"handover_min_similarity": 2.0} if case == "handover_off" else {}))
+
+    def like(track) -> list[float]:  # each look's similarity: the frame's colours or the young track's, the nearer
+        return [max(appearance_similarity(track.appearance, appearance_descriptor(image, pose)),
+                    appearance_similarity(track.appearance, colours)) for image, _, pose, colours, _ in looks]
+    assert all(TrackerConfig().handover_min_similarity < s < TrackerConfig().reid_min_similarity for s in like(lost))
+    if case == "no_handover":
+        young.handover = None
+    elif case == "another_more_like":
+        import copy
+
+        other = copy.copy(lost)  # lost as long ago, as near, colours a little nearer his looks' (0.46 and 0.50)
+        other.track_id = 1
+        other.appearance = 0.85 * lost.appearance + 0.15 * appearance_descriptor(looks[0][0], looks[0][2])
+        tracker._tracks.insert(0, other)
+        assert all(a < b < TrackerConfig().reid_min_similarity for a, b in zip(like(lost), like(other)))
+    for look in looks:
+        _landing_look(tracker, young, look)
+    assert tracker.joined == ([(3, 0)] if case == "handed_over" else [])
+    assert (lost in tracker._tracks) == (case != "handed_over")
+
+
+def _pose_in(box):
+    """A pose whose 33 keypoints fill ``box`` (xyxy px), all visible."""
+    from nvwa.body.observation import BodyObservation
+
+    x0, y0, x1, y1 = box
+    u = np.linspace(0.0, 1.0, 33)
+    kp = np.stack([x0 + (x1 - x0) * u, y0 + (y1 - y0) * u[::-1]], axis=1)
+    return BodyObservation("blazepose33", kp, np.zeros((33, 3)), np.ones(33))
+
+
+def test_a_person_is_looked_for_from_where_they_were_before_a_wide_search_found_something_else():
+    """Sports2D re-encoded (x264 crf 23): after a miss in the sun, a wide search took for the jumper a pose
+    scattered over the trees (its box 319 x 84 px, 5.90-5.97 s, three frames), then found nothing. At 6.1 s
+    the detector finds him falling: 247 px from the scattered box, out of the reach of 0.13 s (242 px), a
+    third id; from his box before the misses (5.47 s) he is 0.63 s away, and within reach. The box before a
+    track's misses is the last one after poses that lasted ``settled_s``: the scattered poses did not move
+    it. (The numbers are the tracker's, in its 1280 x 720 frame.)"""
+    from nvwa.tracking.boxes import BoxKalman
+    from nvwa.tracking.reid import within_reach
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _Track
+
+    before, scattered, found = [540.2, 178.6, 741.4, 336.4], [394.1, 158.5, 712.6, 241.6], [700.6, 185.8, 868.5, 387.5]
+    config = TrackerConfig()
+    tracker = PeopleTracker(body=_Forgets(), propose=None, config=config)
+    colours = np.full(144, 1.0 / 144, np.float32)
+    tr = _Track(0, BoxKalman(np.array(before), 5.4), 5.4, hits=160, appearance=colours, height_px=181.6)
+    tracker._tracks = [tr]
+    path = [(5.433, before), (5.467, before), (5.5, None), (5.867, None), (5.9, scattered), (5.933, scattered),
+            (5.967, scattered), (6.0, None), (6.033, None)]
+    for t, box in path:
+        obs = None if box is None else _pose_in(box)
+        predicted = np.array(box if box is not None else scattered, float)
+        tracker._gate([tr], [predicted], [obs])
+        if obs is not None:
+            tracker._confirm(tr, np.zeros((720, 1280, 3), np.uint8), t)
+    assert tr.before_misses[1] == pytest.approx(5.467) and np.allclose(tr.before_misses[0], _pose_in(before).box())
+    assert tr.resumed_s == pytest.approx(5.9)
+    assert [n[0] for n in within_reach(tracker._tracks, np.array(found), 6.1, [colours], config)] == [tr]
+    tr.before_misses = None  # as before: reach from the last box only
+    assert within_reach(tracker._tracks, np.array(found), 6.1, [colours], config) == []
+    # poses that lasted settled_s move it: where the person then was
+    for t in (6.1, 6.2, 6.3, 6.35):
+        tracker._gate([tr], [np.array(found)], [_pose_in(found)])
+        tracker._confirm(tr, np.zeros((720, 1280, 3), np.uint8), t)
+    tracker._gate([tr], [np.array(found)], [None])
+    assert tr.before_misses[1] == pytest.approx(6.35)
+
+
 def test_ids_joined_late_resolve_to_the_first_and_their_frames_merge_in_order():
     """A person lost twice and found late twice is one person under the first id (47 -> 37 -> 35); the
     later track's frames come after the earlier one's, and where the later one was followed back into a

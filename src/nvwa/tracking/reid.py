@@ -22,9 +22,9 @@ def _centre(box: np.ndarray) -> np.ndarray:
 def within_reach(tracks, box: np.ndarray, t: float, descriptors: list, config, *, lost_before_s: float | None = None) -> list:
     """(track, similarity, gap s) for each track that may be the person found at ``box`` (xyxy px) at
     time ``t`` (s): a track that is lost, or active with no pose this frame, with colours, whose last box
-    is within the distance a person walks in the gap (``reid_speed_heights_per_s`` body heights a
-    second, plus one). ``descriptors``: the person's appearance descriptors (None entries skipped); the
-    similarity is the best of them. ``lost_before_s``: only tracks lost before then (a young track's
+    (or its box before its latest misses, ``before_misses``) is within the distance a person walks since
+    (``reid_speed_heights_per_s`` body heights a second, plus one). ``descriptors``: the person's appearance
+    descriptors (None entries skipped); the similarity is the best of them. ``lost_before_s``: only tracks lost before then (a young track's
     start: someone seen while it was is someone else)."""
     descriptors = [d for d in descriptors if d is not None]
     height = max(float(box[3] - box[1]), 1.0)
@@ -36,8 +36,9 @@ def within_reach(tracks, box: np.ndarray, t: float, descriptors: list, config, *
             continue
         gap = t - tr.last_seen_s
         last = tr.last_box if tr.last_box is not None else tr.kalman.box
-        reach = max(height, tr.height_px) * (1.0 + config.reid_speed_heights_per_s * gap)
-        if np.linalg.norm(_centre(last) - _centre(box)) > reach:
+        wheres = [(last, gap)] + ([(tr.before_misses[0], t - tr.before_misses[1])] if tr.before_misses is not None else [])
+        if all(np.linalg.norm(_centre(b) - _centre(box)) > max(height, tr.height_px) *
+               (1.0 + config.reid_speed_heights_per_s * since) for b, since in wheres):
             continue
         near.append((tr, max(appearance_similarity(tr.appearance, d) for d in descriptors), gap))
     return near
@@ -54,9 +55,15 @@ def settled_match(tracks, young, desc: np.ndarray, t: float, config):
     ``desc``, and the track's running one: the nearer counts), or None: most like the same track lost within
     reach before it began, twice in a row, the two looks
     ``late_reid_apart_s`` apart or more (frames a moment apart are nearly one look: a later one decides).
+    Like it over ``reid_min_similarity``, or over ``handover_min_similarity`` where it is ``young.handover``
+    (the only track within reach that had just lost its person when the young one began).
     Keeps the young track's last match in ``young.late_match``; once matched, it is not looked at again."""
-    lost = most_similar(within_reach(tracks, young.first_box, young.found_s, [desc, young.appearance], config,
-                                     lost_before_s=young.found_s), config.reid_min_similarity)
+    near = within_reach(tracks, young.first_box, young.found_s, [desc, young.appearance], config, lost_before_s=young.found_s)
+    lost = most_similar(near, config.reid_min_similarity)
+    if lost is None and young.handover is not None and near:
+        best, sim = max(((n[0], n[1]) for n in near), key=lambda n: n[1])
+        if best is young.handover and sim >= config.handover_min_similarity:
+            lost = best  # the only one who had just vanished there: a hand-over's similarity (a flip's landing)
     if lost is None or young.late_match is None or lost is not young.late_match[0]:
         young.late_match = None if lost is None else (lost, t)
         return None

@@ -52,6 +52,9 @@ class TrackerConfig:
     handover_s: float = 0.5  # a person found this soon after the only track within reach lost its pose ...
     handover_min_similarity: float = 0.3  # ... needs only this similarity to be that track's
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
+    # (from their last pose, or from where they were before their track's latest misses, in the time since)
+    settled_s: float = 0.2  # ... those misses after this long (s) of poses: a few poses after a wide search found
+    # something may be something else (the box before its misses before them is kept, lost_after_s + this at most)
     appearance_every: int = 5  # poses between appearance updates of a track ...
     appearance_every_s: float = 0.16  # ... and at least this long (s; a 60-fps track every 10th pose, a 30-fps one every 5th)
     # so above 30 fps a track's colours are looked at, and remembered, over as long as at 30; at 30 and below as with 0
@@ -118,6 +121,11 @@ class _Track:
     observation: BodyObservation | None = field(default=None, repr=False)
     predicted_iou: float = 0.0
     last_box: np.ndarray | None = None  # the last box a pose was seen in (xyxy px)
+    before_misses: tuple[np.ndarray, float] | None = None  # its last box before its latest frames without a pose (and
+    # when) after poses over ``settled_s``: where the person was, if what a wide search found after them was not (a
+    # pose scattered over trees in the sun)
+    resumed_s: float = 0.0  # when its first pose after its latest misses (or its first) was seen
+    missed: bool = False  # a frame without a pose since its last pose
     misses: int = 0  # frames in a row without a pose
     height_px: float = 0.0  # running mean of the person's box height: their size, even when crouched or cut
     found_s: float = 0.0  # when the track began
@@ -125,6 +133,8 @@ class _Track:
     looked: tuple[int, float] | None = None  # its poses and the time when its colours were last looked at
     late_match: tuple | None = None  # (the lost track its last look was most like, when): its next too, joined
     before: list = field(default_factory=list)  # [(frame number, pose)] followed back from where it began, not yet handed on
+    handover: "_Track | None" = field(default=None, repr=False)  # the only track that lost its person within reach
+    # just before this one began (``handover_s``), its colours then too unlike for a handover: its looks may hand it over
 
 
 class PeopleTracker:
@@ -265,6 +275,7 @@ class PeopleTracker:
     def _gate(self, active: list[_Track], predicted: list[np.ndarray], found: list) -> None:
         """Each track keeps the pose the body model found for it where it fits the track's prediction (else the
         body model forgets what it kept of someone else's pose); a track without one counts a miss."""
+        c = self.config
         for tr, predicted, obs in zip(active, predicted, found):
             tr.observation = None
             if obs is not None:
@@ -274,6 +285,11 @@ class PeopleTracker:
                     tr.observation = obs
                 else:  # someone else's pose: what the body model kept of it for this track must go too
                     self.body.release(tr.track_id)
+            if tr.observation is None and not tr.misses and tr.last_box is not None and (
+                    tr.before_misses is None or tr.last_seen_s - tr.resumed_s >= c.settled_s - 5e-4 or
+                    tr.last_seen_s - tr.before_misses[1] > c.lost_after_s + c.settled_s):  # (held no longer)
+                tr.before_misses = (tr.last_box, tr.last_seen_s)
+            tr.missed = tr.missed or tr.observation is None
             tr.misses = 0 if tr.observation is not None else tr.misses + 1
 
     def _untangle_crossings(self, active: list[_Track], image: np.ndarray) -> None:
@@ -338,8 +354,12 @@ class PeopleTracker:
         tr.last_box = tr.observation.box()
         tr.height_px = _height(tr.last_box) if tr.hits == 0 else _size_mean(tr.height_px, _height(tr.last_box), t - tr.last_seen_s)
         tr.kalman.update(tr.last_box)
+        if tr.missed or tr.hits == 0:
+            tr.resumed_s, tr.missed = t, False
         tr.last_seen_s = t
         tr.hits += 1
+        if tr.handover is not None and (tr.first_box is None or t - tr.found_s > c.late_reid_s + 5e-4):
+            tr.handover = None  # its looks are done
         if (tr.hits % c.appearance_every == 1 if tr.looked is None else  # its first look: the first pose
                 tr.hits - tr.looked[0] >= c.appearance_every and t - tr.looked[1] >= c.appearance_every_s - 5e-4):
             tr.looked = (tr.hits, t)
@@ -356,6 +376,7 @@ class PeopleTracker:
     def _lose(self, tr: _Track) -> None:
         tr.active = False
         tr.observation = None
+        tr.missed = True
         tr.before = []  # lost before it lasted: its past is not handed on
         self.body.release(tr.track_id)
 
@@ -458,10 +479,12 @@ class PeopleTracker:
             best.active = True
             best.misses = 0
             best.kalman = BoxKalman(box, t)
+            best.before_misses, best.missed = None, True  # where they were before is not where they are
             self.reidentified += 1
             tr = best
         else:
-            tr = _Track(self._next_id, BoxKalman(box, t), t, found_s=t, first_box=box)
+            tr = _Track(self._next_id, BoxKalman(box, t), t, found_s=t, first_box=box,
+                        handover=just[0][0] if len(just) == 1 else None)
             self._next_id += 1
             self._tracks.append(tr)
             if c.follow_back_s > 0 and hasattr(self.body, "follow_back"):

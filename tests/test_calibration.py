@@ -287,6 +287,30 @@ def test_metric_scale_from_the_adult_prior_and_statures_of_their_own():
     assert metric_scale({}, {})[0] == 1.0
 
 
+def test_the_metric_scale_counts_each_person_for_their_time_on_the_floor():
+    """Sports2D: the jumper is on screen 7.6 s, 5.6 of them on his box, where his size is what his 2 s on
+    the floor said; the walker is on the floor 5.4 s. The median person (the adult prior's) is the one whose
+    size has most to go on: the walker. Counted by time on screen, a re-encoded copy's jumper (his landing
+    seen badly: placed 1.85x too big) was the median, and the walker came out 0.94 m tall."""
+    from types import SimpleNamespace
+
+    from nvwa.reconstruct import true_sizes
+
+    bones = np.zeros(24)
+    bones[[4, 5]], bones[[7, 8]] = 0.42, 0.42
+    bones[[3, 6, 9, 12, 15]] = [0.12, 0.14, 0.06, 0.2, 0.1]
+    s = stature_from_bones(bones)
+    g = SimpleNamespace(depth_scale={0: 1.85, 1: 1.0}, scaled=lambda k: k,
+                        supports={0: [{"height_m": 1.9, "start_s": 0.0, "end_s": 5.6}], 1: []})
+    motions = {0: SimpleNamespace(bone_lengths=bones), 1: SimpleNamespace(bone_lengths=bones)}
+    times = {0: np.array([0.0, 7.63]), 1: np.array([1.2, 6.63])}
+    scale, sizes, info = true_sizes(g, motions, times)
+    assert info["median_stature_as_placed_m"] == pytest.approx(s, abs=1e-3) and scale == pytest.approx(ADULT_STATURE_M / s, rel=1e-3)
+    assert sizes[1] * s == pytest.approx(ADULT_STATURE_M, rel=1e-3)
+    g.supports[0] = []  # on the floor all along: his 7.6 s decide
+    assert true_sizes(g, motions, times)[2]["median_stature_as_placed_m"] == pytest.approx(1.85 * s, abs=1e-3)
+
+
 def test_floor_height_is_all_that_is_fitted_when_gravity_is_known():
     from nvwa.grounding.floor import fit_floor
 

@@ -172,7 +172,10 @@ def true_sizes(g, motions: dict, times: dict, metric_bodies: bool = False):
     bodies of their own shape, as SAM 3D Body does) -> (the grounding scaled, {person id: factor on that
     person's bones}, what the scale rests on)."""
     placed = {pid: stature_from_bones(m.bone_lengths) * g.depth_scale[pid] for pid, m in motions.items()}
-    seconds = {pid: float(times[pid][-1] - times[pid][0]) for pid in motions}
+    # each counts for as long as they stood on the floor: on a support their size is what their floor frames said,
+    # or their body's size alone if they never left it (a jumper on his box for 5.6 s of 7.6 counts for his 2 s landed)
+    seconds = {pid: max(float(times[pid][-1] - times[pid][0]) -
+                        sum(st["end_s"] - st["start_s"] for st in g.supports.get(pid, [])), 0.0) for pid in motions}
     scale, info = metric_scale(placed, seconds)
     if metric_bodies:
         scale, info = 1.0, {"method": "the body model's metric shapes", "people": len(placed)}

@@ -29,7 +29,7 @@ def stature_from_bones(bone_lengths: np.ndarray) -> float:
 
 
 def metric_scale(statures: dict, seconds: dict) -> tuple[float, dict]:
-    """{person id: stature as placed (m, the body model's units)}, {person id: time on screen (s)} ->
+    """{person id: stature as placed (m, the body model's units)}, {person id: how long their size was seen (s)} ->
     (the factor that makes the median person ADULT_STATURE_M tall, what it rests on)."""
     ids = [pid for pid in statures if np.isfinite(statures[pid]) and statures[pid] > 0]
     if not ids:

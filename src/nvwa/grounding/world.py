@@ -33,6 +33,8 @@ RAISED_SUPPORT_M = 0.4  # a stance this far above the person's own ground level,
 RAISED_SUPPORT_MIN_S = 0.5
 RAISED_MEDIAN_S = 7 / 30  # s each side: the running median of a person's stance (7 frames at 30 fps, where it was set)
 SUPPORT_STEP_S = 1.0  # s: a support is stepped onto from the ground or off onto it: ground stance this close to one of its ends
+ONE_SIZE_FACTOR = 1.3  # a support at which pinning asks a person to be more than this much bigger or smaller
+# than off it is put at the height their size off it gives (:func:`_at_their_own_scale`)
 MAX_SUPPORT_M = 3.0  # m: people stand on boxes, stages, walls; a higher "support" is a misplaced person
 # m: past this stance noise (a camera ~5.9 m or more above the person's pelvis; vtest's: 1.6-2.7 m) no raised stretch
 # is looked for: a support would have to be taller than that to stand out, and the depth drifts by as much
@@ -343,11 +345,56 @@ def _stance(p: PersonFeet, floor: Floor, pinned: np.ndarray | None) -> tuple:
     # seen from high up, a drift of the depth passes for a stepped-onto support (vtest's woman in red crossing
     # the back of the square was drawn on a 2.3-m one, on a 2.11-m noise bound): none is looked for there
     level, found = raised_supports(lowest, p.t, noise) if noise <= HIGH_VIEW_NOISE_M else (np.zeros(len(p.t)), [])
+    if found:
+        planted = contact_mask(p.root[:, None] + p.soles, p.t, floor.normal_cam, p.sole_confidence).any(axis=1)
+        level, found = _at_their_own_scale(level, found, np.where(planted, lowest, np.nan), p.t, floor.offset)
     if not found:
         level, found = _standing_above_floor(p, floor, lowest)
     if found:
         k = np.where(level > 0, _pin_to_levels(p, floor, level), k)
     return level, k, found
+
+
+def _at_their_own_scale(level: np.ndarray, found: list[dict], planted: np.ndarray, t: np.ndarray,
+                        camera_height: float) -> tuple:
+    """Supports found against a person's own ground stance (:func:`raised_supports`: ``level`` (T,) m above it),
+    as heights above the floor at the one depth factor that stands that stance on the floor. A track's depth
+    off by a factor moves its feet along their rays, up or down by that factor's share of their height under
+    the camera: a stance held 1.5 m under the camera moves a lot, one on a box at its height hardly at all.
+    The difference of the two stances is the box's height only seen from high above; near the camera's
+    height, pinning the feet to it asks for whatever factor puts them there: Sports2D's jumper, re-encoded,
+    whose landing stood him 0.27 m under the floor, was pinned 1.85x further on his box than off it and drawn
+    2.9 m tall. Where each of a person's supports keeps them within ONE_SIZE_FACTOR of one size, they are kept
+    as they were (the body-size placement itself differs that much between poses: the same jumper crouched
+    in his landing and upright on his box, 23%; within it, a depth 5% off still moves his size on the box by
+    up to 25%); else all are put at the heights their size off them gives, and one that then is no raised
+    support (under RAISED_SUPPORT_M, over MAX_SUPPORT_M) is none. ``planted`` (T,): their lowest sole's
+    height before pinning where a foot is planted, NaN elsewhere. -> (level (T,), found)."""
+    ground = (level == 0) & np.isfinite(planted)
+    if ground.sum() < 3 or camera_height <= 0:
+        return level, found
+    base = float(np.median(planted[ground]))  # their ground stance, before pinning (0: on the floor)
+    if base >= camera_height:
+        return level, found
+    k = camera_height / (camera_height - base)  # the factor that puts it on the floor
+    stretches = []
+    for st in found:
+        on = (t >= st["start_s"]) & (t <= st["end_s"]) & (level > 0)
+        stance = float(np.nanmedian(planted[on])) if np.isfinite(planted[on]).any() else np.nan
+        # the factor pinning their feet to the difference asks for there, against the one off it
+        asked = (float(np.median(level[on])) - camera_height) / (stance - camera_height) if stance != camera_height else np.inf
+        stretches.append((st, on, stance, asked / k if np.isfinite(stance) else 1.0))
+    if all(1.0 / ONE_SIZE_FACTOR <= r <= ONE_SIZE_FACTOR for *_, r in stretches):
+        return level, found
+    out, kept = level.copy(), []
+    for st, on, stance, _ in stretches:
+        height = k * (stance - camera_height) + camera_height if np.isfinite(stance) else float(np.median(level[on]))
+        if RAISED_SUPPORT_M <= height <= MAX_SUPPORT_M:
+            out[on] = height
+            kept.append({**st, "height_m": round(height, 3)})
+        else:
+            out[on] = 0.0
+    return out, kept
 
 
 def _stance_noise(p: PersonFeet, floor: Floor) -> float:

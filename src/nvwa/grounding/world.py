@@ -20,22 +20,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from nvwa.grounding.floor import (Floor, body_up_direction, contact_mask, fit_floor, foot_ray_factors, frames_spanning,
-                                  lowest_sole, pin_depth_to_floor, pin_depth_to_floor_many, running_median, world_from_camera)
+from nvwa.grounding.floor import (Floor, body_up_direction, contact_mask, fit_floor, foot_ray_factors, lowest_sole,
+                                  pin_depth_to_floor, pin_depth_to_floor_many, running_median, world_from_camera)
 from nvwa.grounding.paths import smoothed_along_rays_many, speed_bounded, speed_limit
-from nvwa.runs import true_runs
+from nvwa.grounding.supports import MAX_SUPPORT_M, RAISED_SUPPORT_M, RAISED_SUPPORT_MIN_S, at_their_own_scale, raised_supports
 
 TYPICAL_CAMERA_HEIGHT_M = 1.6  # the prior when no floor can be fitted: an upright camera at eye height
 MIN_CONTACT_POINTS = 8  # fewer foot contacts than this: the floor is the prior, not a fit
 MIN_PITCH_FOR_FOCAL_DEG = 8.0  # below this the floor's tilt says nothing about the focal length
 FOCAL_SCALE_RANGE = (0.5, 2.0)  # estimates outside guess x this range are not believed
-RAISED_SUPPORT_M = 0.4  # a stance this far above the person's own ground level, held a while, is a support of its own (a box; not a stair step: depth drift of a walker toward the camera reaches ~0.3 m)
-RAISED_SUPPORT_MIN_S = 0.5
-RAISED_MEDIAN_S = 7 / 30  # s each side: the running median of a person's stance (7 frames at 30 fps, where it was set)
-SUPPORT_STEP_S = 1.0  # s: a support is stepped onto from the ground or off onto it: ground stance this close to one of its ends
-ONE_SIZE_FACTOR = 1.3  # a support at which pinning asks a person to be more than this much bigger or smaller
-# than off it is put at the height their size off it gives (:func:`_at_their_own_scale`)
-MAX_SUPPORT_M = 3.0  # m: people stand on boxes, stages, walls; a higher "support" is a misplaced person
 # m: past this stance noise (a camera ~5.9 m or more above the person's pelvis; vtest's: 1.6-2.7 m) no raised stretch
 # is looked for: a support would have to be taller than that to stand out, and the depth drifts by as much
 HIGH_VIEW_NOISE_M = 1.5
@@ -192,55 +185,6 @@ def _stretched(people: dict, s: float) -> dict:
     return {pid: PersonFeet(p.t, p.root * z, p.soles, p.sole_confidence, p.up) for pid, p in people.items()}
 
 
-def raised_supports(heights: np.ndarray, t: np.ndarray, min_level: float = RAISED_SUPPORT_M) -> tuple[np.ndarray, list[dict]]:
-    """A person's lowest-sole height above the floor per frame (T,), before depth pinning -> (support
-    height per frame above the person's own ground level (T,), the raised stretches found).
-
-    Monocular depth can be off by a factor for a whole track (a small or half-hidden person), which
-    moves all of that person's heights together; so a raised support is judged against the same
-    person's own stance: a stretch of at least RAISED_SUPPORT_MIN_S whose running-median stance is
-    RAISED_SUPPORT_M or more above the person's ground-level stance (held as long), level with itself
-    (a box, a step, a stage they step onto or jump down from), and stepped onto or off: the person stands
-    at ground level within SUPPORT_STEP_S of one of its ends (a far walker's depth drifts up and down over
-    seconds and can pass for a support without ever stepping on or off it; a stage reached by stairs or a
-    ramp taking over a second is not told from that drift either, and is the floor). A person seen only on the box
-    is not told from a person whose depth is off: they are pinned to the floor (see the README).
-    """
-    T = len(heights)
-    support = np.zeros(T)
-    found: list[dict] = []
-    if T < 3 or not np.isfinite(heights).any():
-        return support, found
-    w = frames_spanning(t, RAISED_MEDIAN_S)
-    med = np.array([np.nanmedian(heights[max(0, i - w): i + w + 1]) if np.isfinite(heights[max(0, i - w): i + w + 1]).any()
-                    else np.nan for i in range(T)])
-    med = np.where(np.isfinite(med), med, np.nanmedian(med))
-    base = float(np.percentile(med, 10))
-    ground = med < base + min_level / 2
-    span = lambda mask: float(np.sum(np.diff(t)[mask[1:] & mask[:-1]]))  # noqa: E731
-    if span(ground) < RAISED_SUPPORT_MIN_S:
-        return support, found
-    high = med >= base + min_level
-    for a, b in true_runs(high):
-        if t[b - 1] - t[a] < RAISED_SUPPORT_MIN_S:
-            continue
-        level = float(np.median(med[a:b])) - base
-        if np.median(np.abs(med[a:b] - base - level)) > 0.1 or level > MAX_SUPPORT_M:  # not one surface, or no box
-            continue
-        # the running median holds the level a few frames past the step down (or before the step up):
-        # the stretch ends where the person's own feet do, at the last frame still near the top
-        near = np.abs(heights[a:b] - base - level) <= max(0.25 * level, 0.2)
-        if not near.any():
-            continue
-        a, b = a + int(np.argmax(near)), a + len(near) - int(np.argmax(near[::-1]))
-        stepped = ground & (((t > t[a] - SUPPORT_STEP_S) & (t < t[a])) | ((t > t[b - 1]) & (t < t[b - 1] + SUPPORT_STEP_S)))
-        if not stepped.any():  # no step up or down at either end: the person's depth drifted, they did not climb
-            continue
-        support[a:b] = level
-        found.append({"height_m": round(level, 3), "start_s": float(t[a]), "end_s": float(t[b - 1])})
-    return support, found
-
-
 def _gravity_cues(up: np.ndarray, floor: Floor, gravity: np.ndarray | None, warnings: list) -> dict:
     """Each cue's own gravity (the bodies' mean up; the plane through the foot contacts), and with
     ``gravity`` given, each one's angle to it; a warning when the feet's plane disagrees by > 10 deg."""
@@ -347,54 +291,12 @@ def _stance(p: PersonFeet, floor: Floor, pinned: np.ndarray | None) -> tuple:
     level, found = raised_supports(lowest, p.t, noise) if noise <= HIGH_VIEW_NOISE_M else (np.zeros(len(p.t)), [])
     if found:
         planted = contact_mask(p.root[:, None] + p.soles, p.t, floor.normal_cam, p.sole_confidence).any(axis=1)
-        level, found = _at_their_own_scale(level, found, np.where(planted, lowest, np.nan), p.t, floor.offset)
+        level, found = at_their_own_scale(level, found, np.where(planted, lowest, np.nan), p.t, floor.offset)
     if not found:
         level, found = _standing_above_floor(p, floor, lowest)
     if found:
         k = np.where(level > 0, _pin_to_levels(p, floor, level), k)
     return level, k, found
-
-
-def _at_their_own_scale(level: np.ndarray, found: list[dict], planted: np.ndarray, t: np.ndarray,
-                        camera_height: float) -> tuple:
-    """Supports found against a person's own ground stance (:func:`raised_supports`: ``level`` (T,) m above it),
-    as heights above the floor at the one depth factor that stands that stance on the floor. A track's depth
-    off by a factor moves its feet along their rays, up or down by that factor's share of their height under
-    the camera: a stance held 1.5 m under the camera moves a lot, one on a box at its height hardly at all.
-    The difference of the two stances is the box's height only seen from high above; near the camera's
-    height, pinning the feet to it asks for whatever factor puts them there: Sports2D's jumper, re-encoded,
-    whose landing stood him 0.27 m under the floor, was pinned 1.85x further on his box than off it and drawn
-    2.9 m tall. Where each of a person's supports keeps them within ONE_SIZE_FACTOR of one size, they are kept
-    as they were (the body-size placement itself differs that much between poses: the same jumper crouched
-    in his landing and upright on his box, 23%; within it, a depth 5% off still moves his size on the box by
-    up to 25%); else all are put at the heights their size off them gives, and one that then is no raised
-    support (under RAISED_SUPPORT_M, over MAX_SUPPORT_M) is none. ``planted`` (T,): their lowest sole's
-    height before pinning where a foot is planted, NaN elsewhere. -> (level (T,), found)."""
-    ground = (level == 0) & np.isfinite(planted)
-    if ground.sum() < 3 or camera_height <= 0:
-        return level, found
-    base = float(np.median(planted[ground]))  # their ground stance, before pinning (0: on the floor)
-    if base >= camera_height:
-        return level, found
-    k = camera_height / (camera_height - base)  # the factor that puts it on the floor
-    stretches = []
-    for st in found:
-        on = (t >= st["start_s"]) & (t <= st["end_s"]) & (level > 0)
-        stance = float(np.nanmedian(planted[on])) if np.isfinite(planted[on]).any() else np.nan
-        # the factor pinning their feet to the difference asks for there, against the one off it
-        asked = (float(np.median(level[on])) - camera_height) / (stance - camera_height) if stance != camera_height else np.inf
-        stretches.append((st, on, stance, asked / k if np.isfinite(stance) else 1.0))
-    if all(1.0 / ONE_SIZE_FACTOR <= r <= ONE_SIZE_FACTOR for *_, r in stretches):
-        return level, found
-    out, kept = level.copy(), []
-    for st, on, stance, _ in stretches:
-        height = k * (stance - camera_height) + camera_height if np.isfinite(stance) else float(np.median(level[on]))
-        if RAISED_SUPPORT_M <= height <= MAX_SUPPORT_M:
-            out[on] = height
-            kept.append({**st, "height_m": round(height, 3)})
-        else:
-            out[on] = 0.0
-    return out, kept
 
 
 def _stance_noise(p: PersonFeet, floor: Floor) -> float:

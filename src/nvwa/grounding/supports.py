@@ -71,7 +71,7 @@ def raised_supports(heights: np.ndarray, t: np.ndarray, min_level: float = RAISE
     return support, found
 
 
-def at_their_own_scale(level: np.ndarray, found: list[dict], planted: np.ndarray, t: np.ndarray,
+def at_their_own_scale(level: np.ndarray, found: list[dict], lowest: np.ndarray, t: np.ndarray,
                        camera_height: float) -> tuple:
     """Supports found against a person's own ground stance (:func:`raised_supports`: ``level`` (T,) m above it),
     as heights above the floor at the one depth factor that stands that stance on the floor. A track's depth
@@ -84,19 +84,21 @@ def at_their_own_scale(level: np.ndarray, found: list[dict], planted: np.ndarray
     as they were (the body-size placement itself differs that much between poses: the same jumper crouched
     in his landing and upright on his box, 23%; within it, a depth 5% off still moves his size on the box by
     up to 25%); else all are put at the heights their size off them gives, and one that then is no raised
-    support (under RAISED_SUPPORT_M, over MAX_SUPPORT_M) is none. ``planted`` (T,): their lowest sole's
-    height before pinning where a foot is planted, NaN elsewhere. -> (level (T,), found)."""
-    ground = (level == 0) & np.isfinite(planted)
+    support (under RAISED_SUPPORT_M, over MAX_SUPPORT_M) is none. ``lowest`` (T,): their lowest sole's
+    height before pinning (NaN: none seen). -> (level (T,), found)."""
+    ground = (level == 0) & np.isfinite(lowest)
     if ground.sum() < 3 or camera_height <= 0:
         return level, found
-    base = float(np.median(planted[ground]))  # their ground stance, before pinning (0: on the floor)
+    # their ground stance, before pinning (0: on the floor): the lower half's median (a fall off the support,
+    # and jumps, are above it)
+    base = float(np.percentile(lowest[ground], 25))
     if base >= camera_height:
         return level, found
     k = camera_height / (camera_height - base)  # the factor that puts it on the floor
     stretches = []
     for st in found:
         on = (t >= st["start_s"]) & (t <= st["end_s"]) & (level > 0)
-        stance = float(np.nanmedian(planted[on])) if np.isfinite(planted[on]).any() else np.nan
+        stance = float(np.nanmedian(lowest[on])) if np.isfinite(lowest[on]).any() else np.nan
         # the factor pinning their feet to the difference asks for there, against the one off it
         asked = (float(np.median(level[on])) - camera_height) / (stance - camera_height) if stance != camera_height else np.inf
         stretches.append((st, on, stance, asked / k if np.isfinite(stance) else 1.0))

@@ -290,8 +290,7 @@ def _stance(p: PersonFeet, floor: Floor, pinned: np.ndarray | None) -> tuple:
     # the back of the square was drawn on a 2.3-m one, on a 2.11-m noise bound): none is looked for there
     level, found = raised_supports(lowest, p.t, noise) if noise <= HIGH_VIEW_NOISE_M else (np.zeros(len(p.t)), [])
     if found:
-        planted = contact_mask(p.root[:, None] + p.soles, p.t, floor.normal_cam, p.sole_confidence).any(axis=1)
-        level, found = at_their_own_scale(level, found, np.where(planted, lowest, np.nan), p.t, floor.offset)
+        level, found = at_their_own_scale(level, found, lowest, p.t, floor.offset)
     if not found:
         level, found = _standing_above_floor(p, floor, lowest)
     if found:

@@ -27,14 +27,15 @@ def raised_supports(heights: np.ndarray, t: np.ndarray, min_level: float = RAISE
     height per frame above the person's own ground level (T,), the raised stretches found).
 
     Monocular depth can be off by a factor for a whole track (a small or half-hidden person), which
-    moves all of that person's heights together (the more, the further under the camera); so a raised support is judged against the same
-    person's own stance: a stretch of at least RAISED_SUPPORT_MIN_S whose running-median stance is
-    RAISED_SUPPORT_M or more above the person's ground-level stance (held as long), level with itself
-    (a box, a step, a stage they step onto or jump down from), and stepped onto or off: the person stands
-    at ground level within SUPPORT_STEP_S of one of its ends (a far walker's depth drifts up and down over
-    seconds and can pass for a support without ever stepping on or off it; a stage reached by stairs or a
-    ramp taking over a second is not told from that drift either, and is the floor). A person seen only on the box
-    is not told from a person whose depth is off: they are pinned to the floor (see the README).
+    moves all of that person's heights together (the more, the further under the camera); so a raised
+    support is judged against the same person's own stance: a stretch of at least RAISED_SUPPORT_MIN_S
+    whose running-median stance is RAISED_SUPPORT_M or more above the person's ground-level stance (held
+    as long), level with itself (a box, a step, a stage they step onto or jump down from), and stepped
+    onto or off: the person stands at ground level within SUPPORT_STEP_S of one of its ends (a far
+    walker's depth drifts up and down over seconds and can pass for a support without ever stepping on or
+    off it; a stage reached by stairs or a ramp taking over a second is not told from that drift either,
+    and is the floor). A person seen only on the box is not told from a person whose depth is off: they
+    are pinned to the floor (see the README). Its height is :func:`at_their_own_scale`'s to settle.
     """
     T = len(heights)
     support = np.zeros(T)
@@ -82,8 +83,9 @@ def at_their_own_scale(level: np.ndarray, found: list[dict], lowest: np.ndarray,
     whose landing stood him 0.27 m under the floor, was pinned 1.85x further on his box than off it and drawn
     2.9 m tall. Where each of a person's supports keeps them within ONE_SIZE_FACTOR of one size, they are kept
     as they were (the body-size placement itself differs that much between poses: the same jumper crouched
-    in his landing and upright on his box, 23%; within it, a depth 5% off still moves his size on the box by
-    up to 25%); else all are put at the heights their size off them gives, and one that then is no raised
+    in his landing and upright on his box, 23%; within it the difference still errs: a synthetic jumper
+    whose depth is 5% off is drawn 23% smaller on his box); else all are put at the heights their size off
+    them gives, and one that then is no raised
     support (under RAISED_SUPPORT_M, over MAX_SUPPORT_M) is none. ``lowest`` (T,): their lowest sole's
     height before pinning (NaN: none seen). -> (level (T,), found)."""
     ground = (level == 0) & np.isfinite(lowest)

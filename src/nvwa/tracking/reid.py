@@ -24,8 +24,8 @@ def within_reach(tracks, box: np.ndarray, t: float, descriptors: list, config, *
     time ``t`` (s): a track that is lost, or active with no pose this frame, with colours, whose last box
     (or its box before its latest misses, ``before_misses``) is within the distance a person walks since
     (``reid_speed_heights_per_s`` body heights a second, plus one). ``descriptors``: the person's appearance
-    descriptors (None entries skipped); the similarity is the best of them. ``lost_before_s``: only tracks lost before then (a young track's
-    start: someone seen while it was is someone else)."""
+    descriptors (None entries skipped); the similarity is the best of them. ``lost_before_s``: only tracks
+    lost before then (a young track's start: someone seen while it was is someone else)."""
     descriptors = [d for d in descriptors if d is not None]
     height = max(float(box[3] - box[1]), 1.0)
     near = []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Iterator
 
 import numpy as np
@@ -19,7 +20,8 @@ import numpy as np
 from nvwa.body.keypoints import RIG_TARGETS
 from nvwa.camera import Intrinsics, solve_root_translations
 from nvwa.camera.calibration import calibrate_camera
-from nvwa.camera.motion import CameraMotion, camera_motion, focal_from_rotation, stabilised, turned
+from nvwa.camera.vanishing import gravity_from_vp
+from nvwa.camera.motion import CameraMotion, camera_motion, focal_from_rotation, rotation_misfit, stabilised, turned
 from nvwa.errors import InputError
 from nvwa.grounding.floor import Floor
 from nvwa.grounding.soles import FEET, flat_planted_feet, human_body_asset, on_soles  # noqa: F401  (re-exported)
@@ -285,13 +287,19 @@ def _stabilised(obs: Observations, K: Intrinsics, mode: str, timer: StageTimer):
 def _calibrated(obs: Observations, K: Intrinsics, kept: list, motion: CameraMotion | None, mode: str, timer: StageTimer):
     """The camera calibrated (lines, people), then a turning camera's focal and rotations and the people's
     3D turned into the first frame's camera -> (calibration, K, motion, kept people)."""
+    misfit = None  # a camera that only turns: its homographies are rotations under the true focal alone
+    if motion is not None and motion.kind == "rotating" and obs.camera_track is not None:
+        H, size = obs.camera_track.H_raw_first_from_frame, (int(obs.video["width"]), int(obs.video["height"]))
+        misfit = partial(rotation_misfit, H, *size)
     with timer("calibration"):
-        cal = calibrate_camera(obs, K, kept)
+        cal = calibrate_camera(obs, K, kept, misfit)
     K = cal.K
     if motion is not None and motion.kind != "static":
         with timer("camera_motion"):
             K, motion = _moving_camera(obs, K, mode)
             kept = turned(kept, motion)
+        if K.fx != cal.K.fx and cal.gravity_cam is not None:  # the vertical VP's direction under the K used
+            cal = replace(cal, gravity_cam=gravity_from_vp(cal.lines.vertical_vp, K.K))
     return cal, K, motion, kept
 
 

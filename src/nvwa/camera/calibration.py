@@ -134,10 +134,26 @@ def _believed(focal: float | None, cue: str, size: tuple[int, int], warnings: li
     return None
 
 
-def calibrate_camera(obs, K: Intrinsics, people) -> CameraCalibration:
+MISFIT_TIMES = 2.0  # as the turning's own focal must be sharp: 20% off it fits this many times worse
+
+
+def _turn_allows(focal: float | None, cue: str, misfit, warnings: list) -> float | None:
+    """``focal`` unless the camera's own turning fits it over MISFIT_TIMES worse than its best focal (lines
+    from several frames of a hand-held camera can agree on a focal no single view has)."""
+    times = None if focal is None or misfit is None else misfit(focal)
+    if times is None or times <= MISFIT_TIMES:
+        return focal
+    warnings.append(f"the {cue} focal of {focal:.0f} px fits the camera's turning {times:.1f} times worse than "
+                    "its best: not believed")
+    return None
+
+
+def calibrate_camera(obs, K: Intrinsics, people, misfit=None) -> CameraCalibration:
     """The K to reconstruct with (the user's if given, else the focal the vanishing points agree on, else
     ``K`` as it is) and gravity in the camera from the vertical vanishing point (None when fewer than
-    MIN_VERTICAL_VOTES segments vote for one)."""
+    MIN_VERTICAL_VOTES segments vote for one). ``misfit``: for a turning camera, focal -> how many times
+    worse than its best the turning fits it (:func:`nvwa.camera.motion.rotation_misfit`); a cue's focal it
+    fits over MISFIT_TIMES worse is not believed."""
     size = (int(obs.video["width"]), int(obs.video["height"]))
     lines = np.zeros((0, 4)) if obs.scene_lines is None else np.asarray(obs.scene_lines, np.float64)[:, :4]
     segs, hint = people_segments(people, obs.keypoint_set)
@@ -153,8 +169,9 @@ def calibrate_camera(obs, K: Intrinsics, people) -> CameraCalibration:
     walkers = people_focal if people_focal and people_focal["sharpness"] >= PEOPLE_SHARPNESS and people_focal["people"] >= 2 else None
     if K.source == "default" and not obs.backend_places_people:
         doubted = len(warnings)
-        lines_focal = _believed(lines_focal, "lines'", size, warnings)
-        if walkers is not None and _believed(walkers["focal_px"], "people's heights'", size, warnings) is None:
+        lines_focal = _turn_allows(_believed(lines_focal, "lines'", size, warnings), "lines'", misfit, warnings)
+        if walkers is not None and _turn_allows(_believed(walkers["focal_px"], "people's heights'", size, warnings),
+                                                "people's heights'", misfit, warnings) is None:
             walkers = None
         doubted = len(warnings) > doubted
         if lines_focal is not None:
@@ -165,7 +182,8 @@ def calibrate_camera(obs, K: Intrinsics, people) -> CameraCalibration:
         elif walkers is not None:
             K = K.with_focal(walkers["focal_px"], "people's heights")
         elif doubted:
-            warnings.append("no focal length believed: the default kept")
+            warnings.append("no focal length believed: the default kept" +
+                            ("" if misfit is None else " unless the camera's turning gives one"))
         else:
             warnings.append("focal length not found (too few straight horizontal edges, nobody walking nearer and "
                             "further): the default kept")

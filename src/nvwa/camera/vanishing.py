@@ -77,10 +77,13 @@ class VanishingPoint:
 
 
 def find_vp(seg: np.ndarray, weight: np.ndarray, size: tuple[int, int], candidates: np.ndarray | None = None,
-            iterations: int = 400, seed: int = 0, score_weight: np.ndarray | None = None) -> VanishingPoint | None:
+            iterations: int = 400, seed: int = 0, score_weight: np.ndarray | None = None,
+            among: np.ndarray | None = None) -> VanishingPoint | None:
     """The VP most segments point at: RANSAC over pairs of ``candidates`` (bool mask; all by default),
     each hypothesis scored by the summed ``score_weight`` (default ``weight``) of the segments within
-    INLIER_DEG, then refined on its inliers by ``weight``."""
+    INLIER_DEG, then refined on its inliers by ``weight``. ``among`` (bool mask): only these segments can
+    be inliers at all (score, refinement and votes): a VP found after others counts only the segments
+    they did not take."""
     if len(seg) < 2:
         return None
     w_img, h_img = size
@@ -103,6 +106,8 @@ def find_vp(seg: np.ndarray, weight: np.ndarray, size: tuple[int, int], candidat
     cos_tol = np.cos(tol)
     d32, mid32 = d.astype(np.float32), mid.astype(np.float32)
     w32 = (weight if score_weight is None else score_weight).astype(np.float32)
+    if among is not None:
+        w32 = w32 * among
     for block in np.array_split(hyp.astype(np.float32), max(1, len(hyp) // 100)):
         to = block[:, None, :2] - block[:, None, 2:3] * mid32[None]  # (B, N, 2): midpoint -> candidate
         cos = np.abs(np.sum(to * d32[None], axis=2)) / (np.linalg.norm(to, axis=2) + 1e-12)
@@ -111,10 +116,14 @@ def find_vp(seg: np.ndarray, weight: np.ndarray, size: tuple[int, int], candidat
         k = int(np.argmax(score))
         if score[k] > best_score:
             best, best_score = inl[k], float(score[k])
+    if among is not None and best is not None:
+        best = best & among
     if best is None or best.sum() < 2:
         return None
     vp = _refine(lines[best], weight[best])
     inl = _angle_errors(vp, d, mid) < tol
+    if among is not None:
+        inl &= among
     vp = _refine(lines[inl], weight[inl]) if inl.sum() >= 2 else vp
     # back to pixels: x_px = s x + c
     point = np.array([s * vp[0] + c[0] * vp[2], s * vp[1] + c[1] * vp[2], vp[2]])
@@ -193,19 +202,74 @@ def calibrate_from_lines(lines: np.ndarray, people: np.ndarray, size: tuple[int,
     for k in range(max_vps):
         if rest.sum() < MIN_VERTICAL_VOTES:
             break
-        vp = find_vp(seg, weight, size, rest, seed=k)
+        # found on the segments the VPs before did not take (see _families for their votes)
+        vp = find_vp(seg, weight, size, rest, seed=k, among=rest)
         if vp is None or vp.votes < MIN_VERTICAL_VOTES:
             break
         vps.append(vp)
         rest &= ~vp.inliers
+    vps = _families(vps, seg, weight, size)
     if vert is None:
         vert = _pick_vertical(vps, seg, up_hint, focal_guess or diag, c)
-    horizontal = [(h.point, h.votes, focal_from_vps(vert.point, h.point, c) if vert is not None else None)
+    horizontal = [(h.point, h.votes, _focal_if_determined(vert, h, seg, weight, size) if vert is not None else None)
                   for h in vps if h is not vert]
     focal, spread = _fuse_focal(horizontal, vert, c, diag)
     return SceneCalibration(None if vert is None else vert.point, 0 if vert is None else vert.votes,
                             0 if vert is None else int((vert.inliers & is_person).sum()), horizontal, focal, spread,
                             len(lines))
+
+
+def _families(vps: list, seg: np.ndarray, weight: np.ndarray, size: tuple[int, int]) -> list:
+    """The VPs found one after the other (each on segments the ones before had not taken), each with its
+    whole support again: every segment that points at it within INLIER_DEG (one can point at two VPs of
+    different directions). A VP most of whose support is a stronger one's is the same family of edges
+    seen again (the slats of a wall facing the camera point, within INLIER_DEG, at far points on either
+    side of their own VP), and is dropped."""
+    c, s = np.array([size[0] / 2, size[1] / 2]), float(max(size))
+    _, d, mid = _lines(seg, c, s)
+    tol = np.radians(INLIER_DEG)
+    whole = [VanishingPoint(v.point, int(inl.sum()), float(weight[inl].sum()), inl)
+             for v in vps for inl in [_angle_errors(_centred(v.point, c, s), d, mid) < tol]]
+    kept = []
+    for v in sorted(whole, key=lambda v: -v.votes):
+        if all((v.inliers & k.inliers).sum() <= 0.5 * v.votes for k in kept):
+            kept.append(v)
+    return kept
+
+
+def _centred(point: np.ndarray, c: np.ndarray, s: float) -> np.ndarray:
+    """A VP (homogeneous px) in the centred, scaled coordinates of :func:`_lines`, unit length."""
+    q = np.array([(point[0] - c[0] * point[2]) / s, (point[1] - c[1] * point[2]) / s, point[2]])
+    return q / np.linalg.norm(q)
+
+
+FOCAL_DETERMINED = 1.2  # a VP's focal whose 16-84% bootstrap range spans more than this ratio says nothing
+
+
+def _focal_if_determined(vert: VanishingPoint, h: VanishingPoint, seg: np.ndarray, weight: np.ndarray,
+                         size: tuple[int, int], draws: int = 30) -> float | None:
+    """The focal length the vertical VP and horizontal ``h`` give, unless its own segments do not pin it
+    down: refitted on draws of them (with replacement), its 16-84% range spans more than FOCAL_DETERMINED.
+    A VP far off the image (edges nearly parallel in the picture: a wall facing the camera, a level
+    camera's sideways edges) moves a long way along its line for a tiny turn of its segments, and the focal
+    with it."""
+    c, s = np.array([size[0] / 2, size[1] / 2]), float(max(size))
+    f = focal_from_vps(vert.point, h.point, c)
+    own = np.flatnonzero(h.inliers)
+    if f is None or len(own) < 2:
+        return f
+    lines = _lines(seg[own], c, s)[0]
+    rng = np.random.default_rng(0)
+    fs = []
+    for _ in range(draws):
+        k = rng.integers(0, len(own), len(own))
+        v = _refine(lines[k], weight[own][k])
+        fs.append(focal_from_vps(vert.point, np.array([s * v[0] + c[0] * v[2], s * v[1] + c[1] * v[2], v[2]]), c))
+    fs = np.array([np.nan if x is None else x for x in fs])
+    if np.isnan(fs).mean() > 0.16:
+        return None
+    lo, hi = np.nanpercentile(fs, [16, 84])
+    return f if hi / lo <= FOCAL_DETERMINED else None
 
 
 def _vertical_near_hint(seg, weight, size, up_hint, K_guess, near_deg: float = 12.0):

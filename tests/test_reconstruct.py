@@ -292,6 +292,50 @@ def test_a_second_track_on_someones_head_and_shoulders_is_a_piece_of_them_and_no
     assert pieces_of_others([_person(1, frames[5:20], walk[5:20]), _person(2, frames[:20], head_and_shoulders[:20])]) == {}
 
 
+def _track(d, key: str, pid: int, shift=(0.0, 0.0), frames=None):
+    from nvwa.observations import PersonObservations
+
+    sel = slice(None) if frames is None else np.isin(d[f"{key}_frame_index"], frames)
+    return PersonObservations(person_id=pid, frame_index=d[f"{key}_frame_index"][sel], timestamp_s=d[f"{key}_timestamp_s"][sel],
+                              keypoints_2d=d[f"{key}_keypoints_2d"][sel] + np.float32(shift),
+                              keypoints_3d=d[f"{key}_keypoints_3d"][sel], visibility=d[f"{key}_visibility"][sel])
+
+
+@pytest.mark.parametrize("case", ["scattered", "piece"])
+def test_a_track_that_went_on_over_a_scattered_pose_or_a_piece_hands_over_to_the_new_one(case):
+    """Sports2D re-encoded (CRF 18 at 1920 px, slow; CRF 12 at 1768 px): the jumper's track lost him as he
+    landed and went on for 0.2-0.4 s, over a pose scattered across the trees (drawn at 2-2.5x its usual
+    pixels a metre) or over his head and chest inside the new track that had him whole: one person now, of
+    the older id, its own frames up to the new one's first (less the scattered ones before it), then the
+    new one's. Not joined: the new track far off; a second older track that would do as well; the older
+    track's tail on someone else (a whole pose of its usual size)."""
+    from nvwa.tracking.people import handed_over
+
+    d = np.load(DATA / "sports2d_handovers.npz")
+    old, young = _track(d, f"{case}_old", 0), _track(d, f"{case}_young", 2)
+    first = int(young.frame_index[0])
+    people, why = handed_over([old, young])
+    assert [p.person_id for p in people] == [0] and list(why) == [2] and "person 2 is person 0" in why[2]
+    joined = people[0]
+    assert np.all(np.diff(joined.frame_index) > 0) and joined.frame_index[-1] == young.frame_index[-1]
+    assert np.array_equal(joined.keypoints_2d[joined.frame_index >= first], young.keypoints_2d)
+    kept_own = joined.frame_index[joined.frame_index < first]
+    assert 0 < len(kept_own) < np.sum(old.frame_index < first) + 1
+    assert handed_over([old, young], among={2}) == ([old, young], {})  # the older one too short to keep
+
+    assert handed_over([old, _track(d, f"{case}_young", 2, shift=(900.0, 0.0))])[1] == {}  # far off
+    twin = _track(d, f"{case}_old", 5)
+    assert handed_over([old, twin, young])[1] == {}  # two older tracks would do: neither
+    # the older track's last frames a whole pose of its usual size, elsewhere: someone else, not him
+    calm = old.frame_index[old.frame_index < first - 12][-len(old.frame_index[old.frame_index >= first]):]
+    other = _track(d, f"{case}_old", 0)
+    late = other.frame_index >= first
+    rows = np.searchsorted(other.frame_index, calm)
+    other.keypoints_2d[late] = other.keypoints_2d[rows] + np.float32([300.0, 0.0])
+    other.keypoints_3d[late], other.visibility[late] = other.keypoints_3d[rows], other.visibility[rows]
+    assert handed_over([other, young])[1] == {}
+
+
 def test_how_long_someone_was_seen_comes_from_their_frames_where_the_file_gives_no_frame_rate():
     """A 10-fps file with no frame rate in its container: 15 frames are 1.5 s, not 0.5 s (a 30-fps guess
     dropped such people as under --min-person-s 1); with the rate given, frames x stride / fps as before."""

@@ -104,6 +104,115 @@ def pieces_of_others(people: list[PersonObservations], min_visibility: float = 0
     return out
 
 
+HANDOVER_OVERLAP_S = 0.5  # a young track that began at most this long before an older one ended ...
+HANDOVER_REACH = 2.0  # ... within this many of the older one's heights of where it last stood ...
+SCATTERED = 1.5  # ... while the older one held a pose drawn this many times its usual pixels a metre, or a piece
+
+
+def handed_over(people: list[PersonObservations], among: set | None = None,
+                min_visibility: float = 0.5) -> tuple[list[PersonObservations], dict[int, str]]:
+    """Tracks joined where the tracker lost a person without knowing it: its track went on, for at most
+    HANDOVER_OVERLAP_S after a new one had them whole, on a pose scattered over the scenery (drawn over
+    SCATTERED times as many pixels a metre of its own 3D as the track's usual: nobody comes that much nearer
+    in a moment) or on a piece of them (inside the new track's box), and the new track began within
+    HANDOVER_REACH of the person's heights of where they last stood. Only where that older track is the one
+    such for the new one and the new one the one such for it (Sports2D re-encoded: the jumper's track went on
+    over the trees, or on his head and chest, as he landed). The joined person keeps the older id: its
+    frames up to the new one's first (less the scattered ones just before it), then the new one's.
+    ``among``: the ids that may be joined (those long enough to be kept: a short track beside both is
+    neither). -> (people, joined id -> why)."""
+    boxes = {p.person_id: _boxes(p, min_visibility) for p in people}
+    candidates = [p for p in people if among is None or p.person_id in among]
+    pairs = {}
+    for old in candidates:
+        fo, bo = boxes[old.person_id]
+        if len(fo) < 3:
+            continue
+        usual = float(np.median(bo[:, 3] - bo[:, 1]))
+        scattered = _scattered(old, fo, min_visibility)
+        t_old = np.asarray(old.timestamp_s)
+        for young in candidates:
+            t_young = np.asarray(young.timestamp_s)
+            if young is old or not (t_old[0] < t_young[0] <= t_old[-1] < t_young[-1]) \
+                    or t_old[-1] - t_young[0] > HANDOVER_OVERLAP_S + 1e-6:
+                continue
+            first = int(young.frame_index[0])
+            fy, by = boxes[young.person_id]
+            before = (fo < first) & ~_tail(scattered, fo < first)
+            late = fo >= first
+            if not before.any() or not len(fy):
+                continue
+            at = np.clip(np.searchsorted(fy, fo[late]), 0, len(fy) - 1)
+            piece = (fy[at] == fo[late]) & (_inside(bo[late], _grown(by[at], 0.1)) >= PIECE_INSIDE)
+            if not np.all(piece | scattered[late]):
+                continue
+            last, start = bo[before][-1], by[0]
+            if np.hypot(*(start[:2] + start[2:] - last[:2] - last[2:]) / 2) > HANDOVER_REACH * usual:
+                continue
+            pairs.setdefault(young.person_id, []).append(old.person_id)
+    olds = [o for os_ in pairs.values() for o in os_]
+    joins = {y: os_[0] for y, os_ in pairs.items() if len(os_) == 1 and olds.count(os_[0]) == 1}
+    if not joins:
+        return people, {}
+    by_id = {p.person_id: p for p in people}
+    out = [p for p in people if p.person_id not in joins and p.person_id not in joins.values()]
+    why = {}
+    for y, o in joins.items():
+        old, young = by_id[o], by_id[y]
+        fo = boxes[o][0]
+        first = int(young.frame_index[0])
+        dropped = fo[_tail(_scattered(old, fo, min_visibility), fo < first)]
+        keep = (np.asarray(old.frame_index) < first) & ~np.isin(old.frame_index, dropped)
+        out.append(_joined(old, young, keep))
+        why[y] = (f"person {y} is person {o} (their track went on over a scattered pose or a piece of them for "
+                  f"{len(old.frame_index) - int(keep.sum())} frames)")
+    return sorted(out, key=lambda p: p.person_id), why
+
+
+def _scattered(p: PersonObservations, frames: np.ndarray, min_visibility: float) -> np.ndarray:
+    """Over ``frames`` (those :func:`_boxes` gives): whether the pose is drawn over SCATTERED x the track's
+    median pixels per metre (its 2D keypoints' box diagonal over its 3D keypoints')."""
+    rows = np.searchsorted(np.asarray(p.frame_index), frames)
+    kp2, kp3 = np.asarray(p.keypoints_2d, np.float64)[rows], np.asarray(p.keypoints_3d, np.float64)[rows]
+    ok = (np.asarray(p.visibility)[rows] >= min_visibility)[..., None]
+    size = [np.linalg.norm(np.nanmax(np.where(ok, k, np.nan), 1) - np.nanmin(np.where(ok, k, np.nan), 1), axis=1)
+            for k in (kp2, kp3)]
+    per_m = size[0] / np.maximum(size[1], 1e-6)
+    return per_m > SCATTERED * np.median(per_m)
+
+
+def _tail(flag: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """The run of ``flag`` that ends at the last of ``before`` (bool over the same frames)."""
+    out = np.zeros(len(flag), bool)
+    for i in np.flatnonzero(before)[::-1]:
+        if not flag[i]:
+            break
+        out[i] = True
+    return out
+
+
+def _grown(boxes: np.ndarray, share: float) -> np.ndarray:
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    return boxes + share * np.column_stack([-w, -h, w, h])
+
+
+def _inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row by row, the share of each box of ``a`` (N, 4) inside the box of ``b`` (N, 4) beside it."""
+    w = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
+    h = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
+    return w * h / np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-9)
+
+
+def _joined(old: PersonObservations, young: PersonObservations, keep: np.ndarray) -> PersonObservations:
+    """``old``'s frames where ``keep``, then ``young``'s, as one person of ``old``'s id."""
+    per_frame = {}
+    for name in ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility", "translation_cam",
+                 "vertices", "model_params"):
+        a, b = getattr(old, name), getattr(young, name)
+        per_frame[name] = None if a is None or b is None else np.concatenate([np.asarray(a)[keep], np.asarray(b)])
+    return replace(old, **per_frame)
+
+
 def _boxes(p: PersonObservations, min_visibility: float) -> tuple[np.ndarray, np.ndarray]:
     """The frames a person is seen on (3 keypoints at ``min_visibility``) and the box of those keypoints there."""
     kp, vis = np.asarray(p.keypoints_2d, dtype=np.float64), np.asarray(p.visibility)

@@ -37,6 +37,9 @@ ELEVATED_FACTOR = 1.6  # feet that meet the floor only this much further than th
 PATH_MEDIAN_S = 0.7  # s: a person's root path is a running median over this (a wrong or hidden foot for a few frames)
 DROP_S = (0.3, 1.0)  # s before and after the last frame on a support: the step down off it, where the body may fall
 SNAP_M = 0.15  # m: a standing foot this close to its support after smoothing (or before it) is put back on it
+GROUND_SIZE_FRAMES = 2  # planted frames on the floor that size a person who also stood on a support: a support's
+# height carries its own error into every frame pinned to it, the more the nearer the camera's height (1/(camera -
+# support) of the size per metre: 25% for 10 cm on a 1.9-m box under a 1.5-m camera), the floor's hardly (1/camera)
 
 
 @dataclass(frozen=True)
@@ -370,7 +373,9 @@ def _placed_many(ps: list[PersonFeet], floor: Floor, levels: list, fallbacks: li
         if not ok.any() and fallback is None:
             out[i] = (p, 1.0)
             continue
-        size = float(np.median(raw[ok])) if ok.any() else float(np.median(fallback))
+        on_floor = ok & (np.broadcast_to(np.asarray(level, dtype=np.float64), ok.shape) == 0)
+        sizing = on_floor if np.any(np.asarray(level) > 0) and on_floor.sum() >= GROUND_SIZE_FRAMES else ok
+        size = float(np.median(raw[sizing])) if ok.any() else float(np.median(fallback))
         k = np.where(ok, raw, fallback if fallback is not None else size)
         q = lowest_sole(p.soles, p.sole_confidence, n)
         root = k[:, None] * (p.root + q) - size * q

@@ -111,13 +111,14 @@ SCATTERED = 1.5  # ... while the older one held a pose drawn this many times its
 
 def handed_over(people: list[PersonObservations], among: set | None = None,
                 min_visibility: float = 0.5) -> tuple[list[PersonObservations], dict[int, str]]:
-    """Tracks joined where the tracker lost a person without knowing it: its track went on, for at most
-    HANDOVER_OVERLAP_S after a new one had them whole, on a pose scattered over the scenery (drawn over
+    """Tracks joined where the tracker lost a person without knowing it: its track went on, up to
+    HANDOVER_OVERLAP_S before or after a new one had them whole, on a pose scattered over the scenery (drawn over
     SCATTERED times as many pixels a metre of its own 3D as the track's usual: nobody comes that much nearer
     in a moment) or on a piece of them (inside the new track's box), and the new track began within
     HANDOVER_REACH of the person's heights of where they last stood. Only where that older track is the one
     such for the new one and the new one the one such for it (Sports2D re-encoded: the jumper's track went on
-    over the trees, or on his head and chest, as he landed). The joined person keeps the older id: its
+    over the trees, or on his head and chest, as he landed; or ended over the trees 0.16 s before the new
+    one began, its last two frames or more scattered). The joined person keeps the older id: its
     frames up to the new one's first (less the scattered ones just before it), then the new one's.
     ``among``: the ids that may be joined (those long enough to be kept: a short track beside both is
     neither). -> (people, joined id -> why)."""
@@ -133,15 +134,15 @@ def handed_over(people: list[PersonObservations], among: set | None = None,
         t_old = np.asarray(old.timestamp_s)
         for young in candidates:
             t_young = np.asarray(young.timestamp_s)
-            if young is old or not (t_old[0] < t_young[0] <= t_old[-1] < t_young[-1]) \
-                    or t_old[-1] - t_young[0] > HANDOVER_OVERLAP_S + 1e-6:
+            if young is old or not (t_old[0] < t_young[0] and t_old[-1] < t_young[-1]) \
+                    or abs(t_old[-1] - t_young[0]) > HANDOVER_OVERLAP_S + 1e-6:
                 continue
             first = int(young.frame_index[0])
             fy, by = boxes[young.person_id]
             before = (fo < first) & ~_tail(scattered, fo < first)
             late = fo >= first
-            if not before.any() or not len(fy):
-                continue
+            if not before.any() or not len(fy) or (not late.any() and (fo < first).sum() - before.sum() < 2):
+                continue  # ended before the new one began: only where it ended on a scattered pose
             at = np.clip(np.searchsorted(fy, fo[late]), 0, len(fy) - 1)
             piece = (fy[at] == fo[late]) & (_inside(bo[late], _grown(by[at], 0.1)) >= PIECE_INSIDE)
             if not np.all(piece | scattered[late]):

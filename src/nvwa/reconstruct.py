@@ -19,8 +19,7 @@ import numpy as np
 
 from nvwa.body.keypoints import RIG_TARGETS
 from nvwa.camera import Intrinsics, solve_root_translations
-from nvwa.camera.calibration import calibrate_camera
-from nvwa.camera.vanishing import gravity_from_vp
+from nvwa.camera.calibration import calibrate_camera, under_K
 from nvwa.camera.motion import CameraMotion, camera_motion, focal_from_rotation, rotation_misfit, stabilised, turned
 from nvwa.errors import InputError
 from nvwa.grounding.floor import Floor
@@ -285,8 +284,9 @@ def _stabilised(obs: Observations, K: Intrinsics, mode: str, timer: StageTimer):
 
 
 def _calibrated(obs: Observations, K: Intrinsics, kept: list, motion: CameraMotion | None, mode: str, timer: StageTimer):
-    """The camera calibrated (lines, people), then a turning camera's focal and rotations and the people's
-    3D turned into the first frame's camera -> (calibration, K, motion, kept people)."""
+    """The camera calibrated (lines, people; a cue's focal the camera's turning rules out not believed),
+    then a turning camera's focal and rotations, gravity again under that focal, and the people's 3D turned
+    into the first frame's camera -> (calibration, K, motion, kept people)."""
     misfit = None  # a camera that only turns: its homographies are rotations under the true focal alone
     if motion is not None and motion.kind == "rotating" and obs.camera_track is not None:
         H, size = obs.camera_track.H_raw_first_from_frame, (int(obs.video["width"]), int(obs.video["height"]))
@@ -298,8 +298,8 @@ def _calibrated(obs: Observations, K: Intrinsics, kept: list, motion: CameraMoti
         with timer("camera_motion"):
             K, motion = _moving_camera(obs, K, mode)
             kept = turned(kept, motion)
-        if K.fx != cal.K.fx and cal.gravity_cam is not None:  # the vertical VP's direction under the K used
-            cal = replace(cal, gravity_cam=gravity_from_vp(cal.lines.vertical_vp, K.K))
+        if K.fx != cal.K.fx:  # the turning's focal: gravity and the walkers' camera height under it
+            cal = under_K(cal, K, obs, kept)
     return cal, K, motion, kept
 
 

@@ -6,7 +6,7 @@ is still found. Each cue's own answer is kept in the result, with how many segme
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -197,4 +197,18 @@ def calibrate_camera(obs, K: Intrinsics, people, misfit=None) -> CameraCalibrati
     return CameraCalibration(K, gravity, cal, len(segs), warnings, cues)
 
 
-__all__ = ["CameraCalibration", "calibrate_camera", "people_segments", "view_deg"]
+def under_K(cal: CameraCalibration, K: Intrinsics, obs, people) -> CameraCalibration:
+    """The calibration's gravity and the walkers' camera height taken again under ``K`` (a turning camera's
+    focal, found after the cues: the vertical VP's direction depends on the focal it is seen with). The
+    cues' own focal stays what they said."""
+    vp = None if cal.lines is None else cal.lines.vertical_vp
+    if vp is None or abs(vp[2]) < 1e-9:
+        return cal
+    cues = dict(cal.focal_cues)
+    if "people_camera_height_m" in cues:
+        size = (int(obs.video["width"]), int(obs.video["height"]))
+        cues["people_camera_height_m"] = camera_height_from_people(walker_tracks(people, obs.keypoint_set), vp, K, size)
+    return replace(cal, gravity_cam=None if cal.gravity_cam is None else gravity_from_vp(vp, K.K), focal_cues=cues)
+
+
+__all__ = ["CameraCalibration", "calibrate_camera", "under_K", "people_segments", "view_deg"]

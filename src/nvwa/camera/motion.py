@@ -132,7 +132,7 @@ def rotation_misfit(H: np.ndarray, width: int, height: int, focal: float, min_de
     rotations under ``focal`` (px); None when it turned too little to tell. A minimum too flat to give a
     focal can still rule one out: on a handheld clip turning 3 deg, 35% off the best fits 3.7 times worse."""
     fit = _turned_fit(H, width, height, min_deg)
-    if fit is None:
+    if fit is None or int(np.argmin(fit[2])) in (0, len(fit[2]) - 1):  # no minimum inside the grid: no best to compare
         return None
     cost, _, costs = fit
     return float(cost(focal) / max(float(costs.min()), 1e-12))

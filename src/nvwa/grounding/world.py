@@ -346,8 +346,9 @@ def _placed(p: PersonFeet, floor: Floor, level: np.ndarray | float = 0.0,
             fallback: np.ndarray | None = None) -> tuple[PersonFeet, float]:
     """The person stood on their lowest foot. Each frame that foot slides along its own camera ray onto
     the floor (or the support ``level`` (T,) m above it): where it meets it is where the person stands,
-    whatever their size; the body hangs from it at one size for the whole track (the median factor),
-    so it neither grows nor shrinks from frame to frame. The path of the root is then cleaned of what
+    whatever their size; the body hangs from it at one size for the whole track (the median factor over
+    the planted frames; for someone who also stood on a support, over their planted frames on the floor
+    where there are GROUND_SIZE_FRAMES or more), so it neither grows nor shrinks from frame to frame. The path of the root is then cleaned of what
     a person cannot do (a running median drops a wrong foot or a hidden one, a zero-lag One-Euro the
     jitter, at a fixed cutoff along the camera's ray) and its height above the support is the body's own
     (pelvis over the standing foot).

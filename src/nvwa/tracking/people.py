@@ -5,6 +5,7 @@ beside their whole track) told apart. Observations in, observations or a reason 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import replace
 
 import numpy as np
@@ -104,33 +105,37 @@ def pieces_of_others(people: list[PersonObservations], min_visibility: float = 0
     return out
 
 
-HANDOVER_OVERLAP_S = 0.5  # a young track that began at most this long before an older one ended ...
+HANDOVER_OVERLAP_S = 0.5  # a young track that began at most this long before (or after) an older one ended ...
 HANDOVER_REACH = 2.0  # ... within this many of the older one's heights of where it last stood ...
-SCATTERED = 1.5  # ... while the older one held a pose drawn this many times its usual pixels a metre, or a piece
+SCATTERED = 1.5  # ... while the older one held a pose drawn this many times its usual pixels a metre ...
+SHRUNK = 0.85  # ... or a piece of the person: inside the new one's box, drawn under this share of them
 
 
 def handed_over(people: list[PersonObservations], among: set | None = None,
                 min_visibility: float = 0.5) -> tuple[list[PersonObservations], dict[int, str]]:
     """Tracks joined where the tracker lost a person without knowing it: its track went on, up to
-    HANDOVER_OVERLAP_S before or after a new one had them whole, on a pose scattered over the scenery (drawn over
+    HANDOVER_OVERLAP_S after a new one had them whole, on a pose scattered over the scenery (drawn over
     SCATTERED times as many pixels a metre of its own 3D as the track's usual: nobody comes that much nearer
-    in a moment) or on a piece of them (inside the new track's box), and the new track began within
-    HANDOVER_REACH of the person's heights of where they last stood. Only where that older track is the one
-    such for the new one and the new one the one such for it (Sports2D re-encoded: the jumper's track went on
-    over the trees, or on his head and chest, as he landed; or ended over the trees 0.16 s before the new
-    one began, its last two frames or more scattered). The joined person keeps the older id: its
-    frames up to the new one's first (less the scattered ones just before it), then the new one's.
+    in a moment) or on a piece of them (inside the new track's box, drawn under SHRUNK of its usual pixels a
+    metre: a head and chest whose 3D is still a whole body; a whole person passing behind another keeps
+    theirs), or it ended on a scattered pose (two frames or more) up to HANDOVER_OVERLAP_S before the new one
+    began; and the new track began within HANDOVER_REACH of the person's heights of where they last stood.
+    Only where that older track is the one such for the new one and the new one the one such for it, and
+    not in a chain (Sports2D re-encoded: the jumper's track went on over the trees, or on his head and
+    chest, as he landed; or ended over the trees 0.16 s before the new one began). The joined person keeps
+    the older id: its frames up to the new one's first (less the scattered ones just before it), then the
+    new one's. Tracks of a mesh backend (their identity locked per track) are left as they are.
     ``among``: the ids that may be joined (those long enough to be kept: a short track beside both is
     neither). -> (people, joined id -> why)."""
     boxes = {p.person_id: _boxes(p, min_visibility) for p in people}
-    candidates = [p for p in people if among is None or p.person_id in among]
-    pairs = {}
+    candidates = [p for p in people if (among is None or p.person_id in among) and p.vertices is None
+                  and len(boxes[p.person_id][0]) >= 3]
+    size = {p.person_id: _size_ratio(p, boxes[p.person_id][0], min_visibility) for p in candidates}
+    pairs, why = {}, {}
     for old in candidates:
         fo, bo = boxes[old.person_id]
-        if len(fo) < 3:
-            continue
         usual = float(np.median(bo[:, 3] - bo[:, 1]))
-        scattered = _scattered(old, fo, min_visibility)
+        scattered, shrunk = size[old.person_id] > SCATTERED, size[old.person_id] < SHRUNK
         t_old = np.asarray(old.timestamp_s)
         for young in candidates:
             t_young = np.asarray(young.timestamp_s)
@@ -139,47 +144,51 @@ def handed_over(people: list[PersonObservations], among: set | None = None,
                 continue
             first = int(young.frame_index[0])
             fy, by = boxes[young.person_id]
-            before = (fo < first) & ~_tail(scattered, fo < first)
-            late = fo >= first
-            if not before.any() or not len(fy) or (not late.any() and (fo < first).sum() - before.sum() < 2):
+            tail = _tail(scattered, fo < first)
+            before, late = (fo < first) & ~tail, fo >= first
+            if not before.any() or (not late.any() and tail.sum() < 2):
                 continue  # ended before the new one began: only where it ended on a scattered pose
             at = np.clip(np.searchsorted(fy, fo[late]), 0, len(fy) - 1)
-            piece = (fy[at] == fo[late]) & (_inside(bo[late], _grown(by[at], 0.1)) >= PIECE_INSIDE)
+            piece = (fy[at] == fo[late]) & shrunk[late] & (_inside(bo[late], _grown(by[at], 0.1)) >= PIECE_INSIDE)
             if not np.all(piece | scattered[late]):
                 continue
             last, start = bo[before][-1], by[0]
             if np.hypot(*(start[:2] + start[2:] - last[:2] - last[2:]) / 2) > HANDOVER_REACH * usual:
                 continue
             pairs.setdefault(young.person_id, []).append(old.person_id)
+            how = (f"went on over a scattered pose or a piece of them for {int(late.sum())} frames" if late.any()
+                   else f"ended on a scattered pose {t_young[0] - t_old[-1]:.2f} s before")
+            why[young.person_id] = f"person {young.person_id} is person {old.person_id} (their track {how})"
     olds = [o for os_ in pairs.values() for o in os_]
     joins = {y: os_[0] for y, os_ in pairs.items() if len(os_) == 1 and olds.count(os_[0]) == 1}
+    joins = {y: o for y, o in joins.items() if y not in joins.values() and o not in joins}  # no chains
     if not joins:
         return people, {}
     by_id = {p.person_id: p for p in people}
     out = [p for p in people if p.person_id not in joins and p.person_id not in joins.values()]
-    why = {}
     for y, o in joins.items():
         old, young = by_id[o], by_id[y]
         fo = boxes[o][0]
         first = int(young.frame_index[0])
-        dropped = fo[_tail(_scattered(old, fo, min_visibility), fo < first)]
+        dropped = fo[_tail(size[o] > SCATTERED, fo < first)]
         keep = (np.asarray(old.frame_index) < first) & ~np.isin(old.frame_index, dropped)
         out.append(_joined(old, young, keep))
-        why[y] = (f"person {y} is person {o} (their track went on over a scattered pose or a piece of them for "
-                  f"{len(old.frame_index) - int(keep.sum())} frames)")
-    return sorted(out, key=lambda p: p.person_id), why
+    return sorted(out, key=lambda p: p.person_id), {y: why[y] for y in joins}
 
 
-def _scattered(p: PersonObservations, frames: np.ndarray, min_visibility: float) -> np.ndarray:
-    """Over ``frames`` (those :func:`_boxes` gives): whether the pose is drawn over SCATTERED x the track's
-    median pixels per metre (its 2D keypoints' box diagonal over its 3D keypoints')."""
+def _size_ratio(p: PersonObservations, frames: np.ndarray, min_visibility: float) -> np.ndarray:
+    """Over ``frames`` (those :func:`_boxes` gives): the pose's pixels a metre (its 2D keypoints' box diagonal
+    over its 3D keypoints') over the track's median; 1 where its 3D says nothing (none finite)."""
     rows = np.searchsorted(np.asarray(p.frame_index), frames)
     kp2, kp3 = np.asarray(p.keypoints_2d, np.float64)[rows], np.asarray(p.keypoints_3d, np.float64)[rows]
-    ok = (np.asarray(p.visibility)[rows] >= min_visibility)[..., None]
-    size = [np.linalg.norm(np.nanmax(np.where(ok, k, np.nan), 1) - np.nanmin(np.where(ok, k, np.nan), 1), axis=1)
-            for k in (kp2, kp3)]
-    per_m = size[0] / np.maximum(size[1], 1e-6)
-    return per_m > SCATTERED * np.median(per_m)
+    ok = (np.asarray(p.visibility)[rows] >= min_visibility) & np.isfinite(kp2).all(-1) & np.isfinite(kp3).all(-1)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        size = [np.linalg.norm(np.nanmax(np.where(ok[..., None], k, np.nan), 1) - np.nanmin(np.where(ok[..., None], k, np.nan), 1),
+                               axis=1) for k in (kp2, kp3)]
+        per_m = np.where(size[1] > 1e-6, size[0] / size[1], np.nan)
+        ratio = per_m / np.nanmedian(per_m) if np.isfinite(per_m).any() else np.ones(len(frames))
+    return np.where(np.isfinite(ratio), ratio, 1.0)
 
 
 def _tail(flag: np.ndarray, before: np.ndarray) -> np.ndarray:
@@ -291,4 +300,4 @@ def never_upright(world: RigMotion, t: np.ndarray) -> str:
     return f"its body never stood upright in its {span:.1f} s (spine {np.median(lean):.0f} deg from up): a broken pose"
 
 
-__all__ = ["analysed_frames", "keep_people", "pieces_of_others", "with_gaps_filled", "never_upright", "NEVER_UPRIGHT_S", "UPRIGHT_LEAN_DEG"]
+__all__ = ["analysed_frames", "handed_over", "keep_people", "pieces_of_others", "with_gaps_filled", "never_upright", "NEVER_UPRIGHT_S", "UPRIGHT_LEAN_DEG"]

@@ -126,7 +126,7 @@ def find_vp(seg: np.ndarray, weight: np.ndarray, size: tuple[int, int], candidat
         inl &= among
     vp = _refine(lines[inl], weight[inl]) if inl.sum() >= 2 else vp
     # back to pixels: x_px = s x + c
-    point = np.array([s * vp[0] + c[0] * vp[2], s * vp[1] + c[1] * vp[2], vp[2]])
+    point = _in_pixels(vp, c, s)
     point /= np.linalg.norm(point)
     return VanishingPoint(point, int(inl.sum()), float(weight[inl].sum()), inl)
 
@@ -243,6 +243,11 @@ def _centred(point: np.ndarray, c: np.ndarray, s: float) -> np.ndarray:
     return q / np.linalg.norm(q)
 
 
+def _in_pixels(v: np.ndarray, c: np.ndarray, s: float) -> np.ndarray:
+    """A point in the centred, scaled coordinates of :func:`_lines` back in homogeneous px: x_px = s x + c."""
+    return np.array([s * v[0] + c[0] * v[2], s * v[1] + c[1] * v[2], v[2]])
+
+
 FOCAL_DETERMINED = 1.2  # a VP's focal whose 16-84% bootstrap range spans more than this ratio says nothing
 
 
@@ -264,7 +269,7 @@ def _focal_if_determined(vert: VanishingPoint, h: VanishingPoint, seg: np.ndarra
     for _ in range(draws):
         k = rng.integers(0, len(own), len(own))
         v = _refine(lines[k], weight[own][k])
-        fs.append(focal_from_vps(vert.point, np.array([s * v[0] + c[0] * v[2], s * v[1] + c[1] * v[2], v[2]]), c))
+        fs.append(focal_from_vps(vert.point, _in_pixels(v, c, s), c))
     fs = np.array([np.nan if x is None else x for x in fs])
     if np.isnan(fs).mean() > 0.16:
         return None
@@ -278,9 +283,7 @@ def _vertical_near_hint(seg, weight, size, up_hint, K_guess, near_deg: float = 1
     c, s = np.array([size[0] / 2, size[1] / 2]), float(max(size))
     _, d, mid = _lines(seg, c, s)
     u = np.asarray(up_hint, float) / np.linalg.norm(up_hint)
-    v0 = K_guess @ u
-    v0n = np.array([(v0[0] - c[0] * v0[2]) / s, (v0[1] - c[1] * v0[2]) / s, v0[2]])
-    near = _angle_errors(v0n / np.linalg.norm(v0n), d, mid) < np.radians(near_deg)
+    near = _angle_errors(_centred(K_guess @ u, c, s), d, mid) < np.radians(near_deg)
     for attempt in range(3):  # segments near the hint can also agree on a sideways VP: set those aside, look again
         if near.sum() < MIN_VERTICAL_VOTES:
             return None

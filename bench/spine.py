@@ -6,7 +6,10 @@ Each run happens in a fresh subprocess (so peak RSS belongs to that run alone) a
 decode-only time (``iter_frames`` at the pipeline's max_side), model load time, pipeline wall time
 (load reported separately) with the GLB export `nvwa process` writes by default (its own seconds too:
 ``glb_export_s``), per-stage seconds, frames/s, wall / video duration (real-time factor),
-pipeline wall / decode-only, and peak RSS (VmHWM). A 4x concatenation of vtest.avi (re-encoded with
+pipeline wall / decode-only, peak RSS (VmHWM), and the CPU seconds of load + run + export on all cores:
+how busy the cores were, the real-time factor that much arithmetic would give with every core busy
+throughout (what a better overlap alone could reach), and the seconds by thread (the landmark network's
+workers, the detector's, the camera's, the main thread). A 4x concatenation of vtest.avi (re-encoded with
 libx264, plus a 1x re-encode as a same-codec control) is run the same way to check that RSS stays flat
 with video length (skipped by --quick).
 Tracks: people kept, frames and time span per person; for sports2d whether exactly the two people keep
@@ -48,6 +51,32 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+def _cpu_s() -> float:
+    """This process's CPU seconds so far (every thread's, user and system, those ended included)."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _threads_cpu_s(seen: dict | None = None) -> dict[str, float]:
+    """CPU seconds of each live Python thread so far, summed by name without its pool number (landmarks_0 and
+    landmarks_1 -> landmarks). ``seen`` (thread id -> (name, seconds)), updated here, keeps threads that have
+    ended since an earlier call at what they had then. Threads of native code (MediaPipe's graph, the
+    decoder's frame threads) are not among them."""
+    import re
+    import threading
+
+    seen = {} if seen is None else seen
+    for t in threading.enumerate():
+        try:
+            seen[t.ident] = (re.sub(r"_\d+$", "", t.name), time.clock_gettime(time.pthread_getcpuclockid(t.ident)))
+        except (OSError, AttributeError, TypeError):
+            continue
+    out: dict[str, float] = {}
+    for name, seconds in seen.values():
+        out[name] = out.get(name, 0.0) + seconds
+    return out
+
+
 def code_state() -> dict:
     """HEAD commit, uncommitted files and a hash of src/: the code a run measured (others edit concurrently)."""
     def git(*a):
@@ -73,9 +102,10 @@ def child(video: str, hog_every: int) -> dict:
     n_decoded = sum(1 for _ in iter_frames(video, max_side=config.video.max_side))
     decode_only = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
+    t0, cpu0, main0 = time.perf_counter(), _cpu_s(), _threads_cpu_s().get("MainThread", 0.0)
     pipeline = Pipeline(config)
     load_s = time.perf_counter() - t0
+    seen: dict = {}  # thread id -> (name, CPU s): the workers' threads end as the run closes its models
     live = []  # tracked people per frame as the stream went (before short tracks are dropped)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out_dir:
@@ -83,6 +113,8 @@ def child(video: str, hog_every: int) -> dict:
             for ev in pipeline.run(video, out_dir, close_models=True):  # as `nvwa process` runs it
                 if ev.stage == "frame":
                     live.append(ev.data.get("people", 0))
+                    if len(live) % 10 == 0:
+                        _threads_cpu_s(seen)
                 elif ev.stage == "complete":
                     scene = ev.data["scene"]
         finally:
@@ -92,7 +124,11 @@ def child(video: str, hog_every: int) -> dict:
         export_scene(scene, out_dir, ("glb",), replace(config.export, models_dir=config.models.models_dir))
         export_s = time.perf_counter() - t_export
     run_s = time.perf_counter() - t0
+    cpu_s = _cpu_s() - cpu0
+    threads = _threads_cpu_s(seen)  # (up to their last frame event for threads ended since)
     peak = _peak_rss_mb()  # before the HOG check below, which is not part of the pipeline
+    threads["MainThread"] = threads.get("MainThread", main0) - main0  # its decode-only pass and imports left out
+    threads["others"] = cpu_s - sum(threads.values())  # native threads (MediaPipe's graph), the workers' last frames
 
     s = scene.stats
     people = [{"id": int(p.person_id), "frames": int(len(p.frame_index)),
@@ -109,6 +145,13 @@ def child(video: str, hog_every: int) -> dict:
         "model_floor_s": round(s["seconds"].get("body", 0.0) + s["seconds"].get("detect", 0.0), 3),
     }
     out["wall_over_model_floor"] = round(run_s / max(out["model_floor_s"], 1e-9), 3)
+    # the CPU the load, run and export took (every core's): how busy the cores were, and the real-time factor this
+    # much arithmetic would give with every core busy all the time (how far a better overlap alone could go)
+    duration, cores = float(scene.video.get("duration_s") or 0.0), os.cpu_count() or 1
+    out["cpu_s"] = round(cpu_s, 2)
+    out["cores_busy"] = round(cpu_s / max(load_s + run_s, 1e-9), 2)
+    out["cpu_bound_realtime_x"] = round(cpu_s / cores / duration, 3) if duration else None
+    out["cpu_by_thread_s"] = {k: round(v, 2) for k, v in sorted(threads.items(), key=lambda kv: -kv[1])}
     if hog_every:
         from nvwa.tracking.proposals import HogProposer
 
@@ -215,6 +258,12 @@ def main() -> int:
                         "rss_4x_over_1x_same_codec compares it with a 1x re-encode made the same way, isolating length "
                         "from codec/content (the crf-28 re-encode also changes what the tracker sees)",
                         "timings share the machine with whatever else runs; see loadavg_1m_after per run",
+                        "cpu_s: the CPU seconds (all cores) of model load + run + GLB export; cores_busy = cpu_s / their "
+                        "wall; cpu_bound_realtime_x = cpu_s / cores / video duration, the real-time factor with every "
+                        "core busy throughout (what better overlap alone could reach); cpu_by_thread_s: per Python "
+                        "thread (landmarks: the landmark network's workers; proposals: the person detector; scene: the "
+                        "camera's motion and lines; decode; MainThread: tracking, MediaPipe's graph calls' Python side, "
+                        "reconstruction), 'others' the rest (MediaPipe's native threads, threads ended before the end)",
                         f"sports2d two_ids_end_to_end: exactly 2 people kept, each spanning "
                         f"> {COVER:.0%} of the clip (one person walks in at ~1.5 s and out at ~6.7 s, so ~100% is impossible)",
                         f"vtest coverage: no ground truth exists; tracked people per frame vs HOG proposals on "
@@ -284,6 +333,8 @@ def print_table(report: dict) -> None:
     for name, r in report["videos"].items():
         if "error" not in r:
             print(f"{name} stages s: " + ", ".join(f"{k} {x:.2f}" for k, x in r["seconds"].items()))
+            print(f"{name} CPU: {r['cpu_s']:.1f} s, {r['cores_busy']:.2f} cores busy, {r['cpu_bound_realtime_x']:.2f}x with "
+                  f"every core busy; by thread s: " + ", ".join(f"{k} {x:.1f}" for k, x in r["cpu_by_thread_s"].items()))
     for name in ("vtest", "sports2d", "vtest_x4_h264"):
         r = report["videos"].get(name, {})
         if "tracks" in r and name == "vtest":

@@ -59,16 +59,17 @@ def _cpu_s() -> float:
 
 def _threads_cpu_s(seen: dict | None = None) -> dict[str, float]:
     """CPU seconds of each live Python thread so far, summed by name without its pool number (landmarks_0 and
-    landmarks_1 -> landmarks). ``seen`` (thread id -> (name, seconds)), updated here, keeps threads that have
-    ended since an earlier call at what they had then. Threads of native code (MediaPipe's graph, the
-    decoder's frame threads) are not among them."""
+    landmarks_1 -> landmarks). ``seen`` (thread -> (name, seconds)), updated here, keeps threads that have
+    ended since an earlier call at what they had then (keyed by the thread itself: an ended thread's id may
+    be a new one's). Threads of native code (MediaPipe's graph, the decoder's frame threads) are not among
+    them."""
     import re
     import threading
 
     seen = {} if seen is None else seen
     for t in threading.enumerate():
         try:
-            seen[t.ident] = (re.sub(r"_\d+$", "", t.name), time.clock_gettime(time.pthread_getcpuclockid(t.ident)))
+            seen[t] = (re.sub(r"_\d+$", "", t.name), time.clock_gettime(time.pthread_getcpuclockid(t.ident)))
         except (OSError, AttributeError, TypeError):
             continue
     out: dict[str, float] = {}
@@ -105,7 +106,7 @@ def child(video: str, hog_every: int) -> dict:
     t0, cpu0, main0 = time.perf_counter(), _cpu_s(), _threads_cpu_s().get("MainThread", 0.0)
     pipeline = Pipeline(config)
     load_s = time.perf_counter() - t0
-    seen: dict = {}  # thread id -> (name, CPU s): the workers' threads end as the run closes its models
+    seen: dict = {}  # thread -> (name, CPU s): the workers' threads end as the run closes its models
     live = []  # tracked people per frame as the stream went (before short tracks are dropped)
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out_dir:
@@ -147,8 +148,9 @@ def child(video: str, hog_every: int) -> dict:
     out["wall_over_model_floor"] = round(run_s / max(out["model_floor_s"], 1e-9), 3)
     # the CPU the load, run and export took (every core's): how busy the cores were, and the real-time factor this
     # much arithmetic would give with every core busy all the time (how far a better overlap alone could go)
-    duration, cores = float(scene.video.get("duration_s") or 0.0), os.cpu_count() or 1
-    out["cpu_s"] = round(cpu_s, 2)
+    duration = float(scene.video.get("duration_s") or 0.0)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1  # (taskset)
+    out["cpu_s"], out["cores"] = round(cpu_s, 2), cores
     out["cores_busy"] = round(cpu_s / max(load_s + run_s, 1e-9), 2)
     out["cpu_bound_realtime_x"] = round(cpu_s / cores / duration, 3) if duration else None
     out["cpu_by_thread_s"] = {k: round(v, 2) for k, v in sorted(threads.items(), key=lambda kv: -kv[1])}
@@ -333,8 +335,9 @@ def print_table(report: dict) -> None:
     for name, r in report["videos"].items():
         if "error" not in r:
             print(f"{name} stages s: " + ", ".join(f"{k} {x:.2f}" for k, x in r["seconds"].items()))
-            print(f"{name} CPU: {r['cpu_s']:.1f} s, {r['cores_busy']:.2f} cores busy, {r['cpu_bound_realtime_x']:.2f}x with "
-                  f"every core busy; by thread s: " + ", ".join(f"{k} {x:.1f}" for k, x in r["cpu_by_thread_s"].items()))
+            print(f"{name} CPU: {r['cpu_s']:.1f} s, {r['cores_busy']:.2f} of {r['cores']} cores busy, "
+                  f"{r['cpu_bound_realtime_x'] or float('nan'):.2f}x with every core busy; by thread s: "
+                  + ", ".join(f"{k} {x:.1f}" for k, x in r["cpu_by_thread_s"].items()))
     for name in ("vtest", "sports2d", "vtest_x4_h264"):
         r = report["videos"].get(name, {})
         if "tracks" in r and name == "vtest":

@@ -69,9 +69,11 @@ def _threads_cpu_s(seen: dict | None = None) -> dict[str, float]:
     seen = {} if seen is None else seen
     for t in threading.enumerate():
         try:
-            seen[t] = (re.sub(r"_\d+$", "", t.name), time.clock_gettime(time.pthread_getcpuclockid(t.ident)))
-        except (OSError, AttributeError, TypeError):
+            seconds = time.clock_gettime(time.pthread_getcpuclockid(t.ident))
+        except (OSError, AttributeError, TypeError):  # not started, or ended since enumerate()
             continue
+        # never less than at the last look (a thread ending just now may report another's clock)
+        seen[t] = (re.sub(r"_\d+$", "", t.name), max(seconds, seen.get(t, ("", 0.0))[1]))
     out: dict[str, float] = {}
     for name, seconds in seen.values():
         out[name] = out.get(name, 0.0) + seconds
@@ -114,8 +116,7 @@ def child(video: str, hog_every: int) -> dict:
             for ev in pipeline.run(video, out_dir, close_models=True):  # as `nvwa process` runs it
                 if ev.stage == "frame":
                     live.append(ev.data.get("people", 0))
-                    if len(live) % 10 == 0:
-                        _threads_cpu_s(seen)
+                    _threads_cpu_s(seen)  # ~4 us a look
                 elif ev.stage == "complete":
                     scene = ev.data["scene"]
         finally:
@@ -126,10 +127,10 @@ def child(video: str, hog_every: int) -> dict:
         export_s = time.perf_counter() - t_export
     run_s = time.perf_counter() - t0
     cpu_s = _cpu_s() - cpu0
-    threads = _threads_cpu_s(seen)  # (up to their last frame event for threads ended since)
+    threads = _threads_cpu_s(seen)  # (threads ended since: up to their last frame's look)
     peak = _peak_rss_mb()  # before the HOG check below, which is not part of the pipeline
     threads["MainThread"] = threads.get("MainThread", main0) - main0  # its decode-only pass and imports left out
-    threads["others"] = cpu_s - sum(threads.values())  # native threads (MediaPipe's graph), the workers' last frames
+    threads["others"] = cpu_s - sum(threads.values())  # native threads (MediaPipe's graph), workers after their last look
 
     s = scene.stats
     people = [{"id": int(p.person_id), "frames": int(len(p.frame_index)),
@@ -264,8 +265,11 @@ def main() -> int:
                         "wall; cpu_bound_realtime_x = cpu_s / cores / video duration, the real-time factor with every "
                         "core busy throughout (what better overlap alone could reach); cpu_by_thread_s: per Python "
                         "thread (landmarks: the landmark network's workers; proposals: the person detector; scene: the "
-                        "camera's motion and lines; decode; MainThread: tracking, MediaPipe's graph calls' Python side, "
-                        "reconstruction), 'others' the rest (MediaPipe's native threads, threads ended before the end)",
+                        "camera's motion and lines; decode; MainThread: the models' load, tracking, MediaPipe's graph "
+                        "calls' Python side, reconstruction, the GLB export), 'others' the rest (native threads: "
+                        "MediaPipe's graph, the decoder's frame threads; and Python threads' CPU after their last look, "
+                        "taken every frame); cores: those this process may run on (its affinity; a cgroup quota is not "
+                        "seen)",
                         f"sports2d two_ids_end_to_end: exactly 2 people kept, each spanning "
                         f"> {COVER:.0%} of the clip (one person walks in at ~1.5 s and out at ~6.7 s, so ~100% is impossible)",
                         f"vtest coverage: no ground truth exists; tracked people per frame vs HOG proposals on "

@@ -457,12 +457,17 @@ def test_vanishing_point_hypotheses_are_scored_to_the_bit_as_written_plainly():
         assert (ours is None) == (plain is None)
         assert ours is None or np.array_equal(ours, plain)
         assert ours is not None and 0 < ours.sum() < n  # not all or nothing: the edge cases are in play
-    # two vanishing points as strong as each other, in different blocks: the first one wins
-    mid = rng.uniform(-0.5, 0.5, (20, 2))
-    a, b = np.array([0.6, 0.0, 0.8]), np.array([0.0, 0.6, 0.8])
+    # two vanishing points as strong as each other, in different blocks: the first one wins. Each group's
+    # segments point at their own point only (over 5 deg from the other and from the 248 fillers between)
+    a, b, filler = np.array([0.6, 0.0, 0.8]), np.array([0.0, 0.6, 0.8]), np.array([0.0, 0.0, 1.0])
+    mid = np.vstack([np.column_stack([np.linspace(-0.4, 0.4, 10), np.full(10, 0.3)]),
+                     np.column_stack([np.full(10, 0.3), np.linspace(-0.4, 0.4, 10)])])
     to = np.vstack([a[:2] - a[2] * mid[:10], b[:2] - b[2] * mid[10:]])
     d = to / np.linalg.norm(to, axis=1, keepdims=True)
-    hyp = np.vstack([a, rng.normal(size=(248, 3)), b])
-    hyp /= np.linalg.norm(hyp, axis=1, keepdims=True)
+    for point, group in ((a, slice(10, 20)), (b, slice(0, 10)), (filler, slice(0, 20))):
+        other = point[:2] - point[2] * mid[group]
+        cos = np.abs(np.sum(other * d[group], axis=1)) / np.linalg.norm(other, axis=1)
+        assert (cos < np.cos(np.radians(5.0))).all()
+    hyp = np.vstack([a, np.tile(filler, (248, 1)), b])
     first = _best_hypothesis(hyp, d, mid, np.ones(20, np.float32), cos_tol)
     assert first[:10].all() and not first[10:].any()

@@ -71,8 +71,9 @@ def _best_hypothesis(hyp: np.ndarray, d: np.ndarray, mid: np.ndarray, w32: np.nd
     bool, or None where none scores above 0. Scored in float32 blocks of ~100: the cosine between each
     segment (unit direction ``d``, midpoint ``mid``) and the line from its midpoint to each candidate,
     worked out on the x and y planes in place. A (B, N, 2) array reduced over its short last axis did the
-    same float32 operations in the same order (the same inliers to the bit) at 7x the cost."""
-    best, best_score = None, 0.0
+    same float32 operations in the same order (the same inliers to the bit) at 7x the cost. The cosines are
+    compared with ``cos_tol`` as a float64 (a Python float would be compared in float32: other inliers)."""
+    best, best_score, cos_tol = None, 0.0, np.float64(cos_tol)
     d32, mid32 = d.astype(np.float32), mid.astype(np.float32)
     dx, dy, mx, my = d32[:, 0], d32[:, 1], mid32[:, 0], mid32[:, 1]
     for block in np.array_split(hyp.astype(np.float32), max(1, len(hyp) // 100)):

@@ -959,3 +959,46 @@ def test_a_tracks_frames_stream_in_as_float32_numbers_not_a_list_of_small_arrays
     assert np.array_equal(p.keypoints_2d, (kp2 / 0.5).astype(np.float32))
     assert np.array_equal(p.keypoints_3d, kp3.astype(np.float32)) and np.array_equal(p.visibility, vis.astype(np.float32))
     assert np.allclose(p.timestamp_s, np.arange(1000) / 25)
+
+
+def test_a_person_lost_over_a_second_is_not_someone_found_at_another_size():
+    """vtest, 14.8 -> 16.5 s: a man in black walked out at the right edge (his track's usual height 72 px,
+    his last box at 750-772 x 246-314); 1.7 s later a woman in black, 50 px tall at the back (691-700 x
+    107-156), was given his id on her colours (0.74 like his), and in the replay she walked on 16 m further
+    away. Within reach as far as the picture goes (150 px, under 72 px x (1 + 1.5 x 1.7)), but after a second
+    or more a walk changes one's size in the picture little: a lost person is found again only within 1.35x
+    of their usual height. Within a moment (a jump, a crouch, a flip) the size may change more; and a young
+    track's late looks compare its size as it settles (found half hidden, its first box is a part of them)."""
+    from nvwa.tracking.boxes import BoxKalman
+    from nvwa.tracking.reid import within_reach
+    from nvwa.tracking.tracker import TrackerConfig, _Track
+
+    config = TrackerConfig()
+    colours = np.full(144, 1.0 / 144, np.float32)
+    his_last, her_box = np.array([750.0, 246.0, 772.0, 314.0]), np.array([691.0, 107.0, 700.0, 156.0])
+
+    def lost_at(t, height=72.0):
+        return _Track(17, BoxKalman(his_last, t), t, hits=8, appearance=colours, active=False, last_box=his_last,
+                      height_px=height)
+
+    assert within_reach([lost_at(14.8)], her_box, 16.5, [colours], config) == []  # 1.7 s: 72 against 49 px
+    crouched = np.array([720.0, 230.0, 729.0, 279.0])  # 49 px, nearer his last box: within reach of 0.6 s
+    assert within_reach([lost_at(14.8)], crouched, 16.5, [colours], config) == []
+    assert len(within_reach([lost_at(15.9)], crouched, 16.5, [colours], config)) == 1  # 0.6 s: a moment
+    assert len(within_reach([lost_at(14.8, height=60.0)], her_box, 16.5, [colours], config)) == 1  # 1.22x
+    taller = np.array([691.0, 90.0, 705.0, 156.0])  # 66 px: within 1.35x after 1.7 s too
+    assert len(within_reach([lost_at(14.8)], taller, 16.5, [colours], config)) == 1
+    # a young track found as its legs (49 px), 70 px as it settled: its late looks compare the 70
+    assert len(within_reach([lost_at(14.8)], her_box, 16.5, [colours], config, size=70.0)) == 1
+    # the rule off
+    off = TrackerConfig(reid_max_size_ratio=100.0)
+    assert len(within_reach([lost_at(14.8)], her_box, 16.5, [colours], off)) == 1
+    # the late looks themselves: two looks most like him, 0.5 s apart, join a young track of his size only
+    from nvwa.tracking.reid import settled_match
+
+    for settled, joined in ((70.0, True), (50.0, False)):
+        him = lost_at(14.8)
+        young = _Track(20, BoxKalman(her_box, 16.5), 17.4, hits=6, appearance=colours, found_s=16.5,
+                       first_box=her_box.copy(), height_px=settled)
+        assert settled_match([him, young], young, colours, 16.9, config) is None  # one look
+        assert (settled_match([him, young], young, colours, 17.4, config) is him) == joined

@@ -19,15 +19,19 @@ def _centre(box: np.ndarray) -> np.ndarray:
     return (np.asarray(box[:2]) + np.asarray(box[2:])) / 2
 
 
-def within_reach(tracks, box: np.ndarray, t: float, descriptors: list, config, *, lost_before_s: float | None = None) -> list:
+def within_reach(tracks, box: np.ndarray, t: float, descriptors: list, config, *, lost_before_s: float | None = None,
+                 size: float | None = None) -> list:
     """(track, similarity, gap s) for each track that may be the person found at ``box`` (xyxy px) at
     time ``t`` (s): a track that is lost, or active with no pose this frame, with colours, whose last box
     (or its box before its latest misses, ``before_misses``) is within the distance a person walks since
-    (``reid_speed_heights_per_s`` body heights a second, plus one). ``descriptors``: the person's appearance
-    descriptors (None entries skipped); the similarity is the best of them. ``lost_before_s``: only tracks
-    lost before then (a young track's start: someone seen while it was is someone else)."""
+    (``reid_speed_heights_per_s`` body heights a second, plus one), and, lost over ``reid_size_after_s``
+    before, whose usual height is within ``reid_max_size_ratio`` of the person's (``size`` px, default the
+    box's height). ``descriptors``: the person's appearance descriptors (None entries skipped); the
+    similarity is the best of them. ``lost_before_s``: only tracks lost before then (a young track's start:
+    someone seen while it was is someone else)."""
     descriptors = [d for d in descriptors if d is not None]
     height = max(float(box[3] - box[1]), 1.0)
+    size = height if size is None else max(float(size), 1.0)
     near = []
     for tr in tracks:
         if (tr.active and tr.observation is not None) or tr.appearance is None or not descriptors:
@@ -35,6 +39,9 @@ def within_reach(tracks, box: np.ndarray, t: float, descriptors: list, config, *
         if lost_before_s is not None and (tr.active or tr.last_seen_s >= lost_before_s):
             continue
         gap = t - tr.last_seen_s
+        usual = max(float(tr.height_px or 0.0), 1.0)
+        if gap > config.reid_size_after_s and max(size, usual) > config.reid_max_size_ratio * min(size, usual):
+            continue  # after a second or more, a walk has changed one's size in the picture little: someone else
         last = tr.last_box if tr.last_box is not None else tr.kalman.box
         wheres = [(last, gap)] + ([(tr.before_misses[0], t - tr.before_misses[1])] if tr.before_misses is not None else [])
         if all(np.linalg.norm(_centre(b) - _centre(box)) > max(height, tr.height_px) *
@@ -58,7 +65,8 @@ def settled_match(tracks, young, desc: np.ndarray, t: float, config):
     Like it over ``reid_min_similarity``, or over ``handover_min_similarity`` where it is ``young.handover``
     (the only track within reach that had just lost its person when the young one began).
     Keeps the young track's last match in ``young.late_match``; once matched, it is not looked at again."""
-    near = within_reach(tracks, young.first_box, young.found_s, [desc, young.appearance], config, lost_before_s=young.found_s)
+    near = within_reach(tracks, young.first_box, young.found_s, [desc, young.appearance], config, lost_before_s=young.found_s,
+                        size=young.height_px)  # its size as it settles (found half hidden: a part of them)
     lost = most_similar(near, config.reid_min_similarity)
     if lost is None and young.handover is not None and near:
         best, sim = max(((n[0], n[1]) for n in near), key=lambda n: n[1])

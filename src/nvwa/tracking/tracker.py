@@ -53,6 +53,10 @@ class TrackerConfig:
     handover_min_similarity: float = 0.3  # ... needs only this similarity to be that track's
     reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
     # (from their last pose, or from where they were before their track's latest misses, in the time since)
+    reid_size_after_s: float = 1.0  # a person lost longer than this (s) is found again only at a size within ...
+    reid_max_size_ratio: float = 1.35  # ... this factor of their usual height in the picture: a walk of a second or two
+    # changes it little (vtest: a man who walked out at the right edge, 72 px, was given to a woman 50 px tall at the
+    # back 1.7 s later on her colours); a jump or a crouch changes it more, but within a moment
     settled_s: float = 0.2  # ... those misses after this long (s) of poses: a few poses after a wide search found
     # something may be something else (the box before its misses before them is kept, lost_after_s + this at most)
     appearance_every: int = 5  # poses between appearance updates of a track ...

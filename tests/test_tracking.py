@@ -965,10 +965,12 @@ def test_a_person_lost_over_a_second_is_not_someone_found_at_another_size():
     """vtest, 14.8 -> 16.5 s: a man in black walked out at the right edge (his track's usual height 72 px,
     his last box at 750-772 x 246-314); 1.7 s later a woman in black, 50 px tall at the back (691-700 x
     107-156), was given his id on her colours (0.74 like his), and in the replay she walked on 16 m further
-    away. Within reach as far as the picture goes (150 px, under 72 px x (1 + 1.5 x 1.7)), but after a second
-    or more a walk changes one's size in the picture little: a lost person is found again only within 1.35x
-    of their usual height. Within a moment (a jump, a crouch, a flip) the size may change more; and a young
-    track's late looks compare its size as it settles (found half hidden, its first box is a part of them)."""
+    away. Within reach as far as the picture goes (162 px, under 72 px x (1 + 1.5 x 1.7)), but after a second
+    or more a walk changes a far person's size in the picture little: a lost person is found again only within
+    1.35x of their usual height. Within a moment (a jump, a crouch, a flip) the size may change more, and so may
+    a near person's (over 0.2 of the frame's height); a young track's late looks compare its size now, not its
+    first box (found half hidden, a part of them); reached from where they were before a wide search's
+    misses, their size then counts (poses after it may have been something else)."""
     from nvwa.tracking.boxes import BoxKalman
     from nvwa.tracking.reid import within_reach
     from nvwa.tracking.tracker import TrackerConfig, _Track
@@ -990,9 +992,17 @@ def test_a_person_lost_over_a_second_is_not_someone_found_at_another_size():
     assert len(within_reach([lost_at(14.8)], taller, 16.5, [colours], config)) == 1
     # a young track found as its legs (49 px), 70 px as it settled: its late looks compare the 70
     assert len(within_reach([lost_at(14.8)], her_box, 16.5, [colours], config, size=70.0)) == 1
-    # the rule off
+    # the rule off; a size not known; a near person (72 px of a 300-px frame)
     off = TrackerConfig(reid_max_size_ratio=100.0)
     assert len(within_reach([lost_at(14.8)], her_box, 16.5, [colours], off)) == 1
+    assert len(within_reach([lost_at(14.8, height=0.0)], her_box, 16.5, [colours], config)) == 1
+    assert within_reach([lost_at(14.8)], her_box, 16.5, [colours], config, frame_height=576) == []
+    assert len(within_reach([lost_at(14.8)], her_box, 16.5, [colours], config, frame_height=300)) == 1
+    # a usual size dragged down by poses after a wide search: his size before its misses counts there
+    dragged = lost_at(14.8, height=40.0)
+    assert within_reach([dragged], taller, 16.5, [colours], config) == []
+    dragged.before_misses = (np.array([752.0, 242.0, 770.0, 312.0]), 14.6)
+    assert len(within_reach([dragged], taller, 16.5, [colours], config)) == 1
     # the late looks themselves: two looks most like him, 0.5 s apart, join a young track of his size only
     from nvwa.tracking.reid import settled_match
 
@@ -1002,3 +1012,20 @@ def test_a_person_lost_over_a_second_is_not_someone_found_at_another_size():
                        first_box=her_box.copy(), height_px=settled)
         assert settled_match([him, young], young, colours, 16.9, config) is None  # one look
         assert (settled_match([him, young], young, colours, 17.4, config) is him) == joined
+    # its size now counts, where the running one lags behind (it moves a tenth of the way a pose)
+    him = lost_at(14.8)
+    young = _Track(20, BoxKalman(her_box, 16.5), 17.4, hits=6, appearance=colours, found_s=16.5, first_box=her_box.copy(),
+                   height_px=50.0, last_box=np.array([690.0, 86.0, 704.0, 156.0]))
+    assert settled_match([him, young], young, colours, 16.9, config) is None
+    assert settled_match([him, young], young, colours, 17.4, config) is him
+
+
+def test_a_person_found_half_hidden_over_a_second_after_is_the_one_lost_there_too():
+    """The woman in red behind the sign (as above) lost 0.5 s sooner, 1.1 s before her legs are found: past the
+    second after which a size must match. Her young track's running size, seeded by her legs, lags (53 px at
+    the first look against her 75 px: 1.42x), but the pose of each look is her whole body: joined as before."""
+    tracker, young, lost, looks = _behind_sign()
+    lost.last_seen_s -= 0.5
+    _look(tracker, young, looks[0])
+    _look(tracker, young, looks[1], hits=10)
+    assert tracker.joined == [(37, 35)]

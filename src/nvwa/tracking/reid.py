@@ -19,19 +19,32 @@ def _centre(box: np.ndarray) -> np.ndarray:
     return (np.asarray(box[:2]) + np.asarray(box[2:])) / 2
 
 
+def _same_size(usual: float, found: float, since: float, config, frame_height: float | None) -> bool:
+    """Can someone ``usual`` px tall in the picture, lost ``since`` seconds ago, be this person ``found`` px
+    tall? Within ``reid_size_after_s`` any size (a jump, a crouch, a flip changes it a lot within a moment); then
+    within ``reid_max_size_ratio``, as a walk of a second or two changes a far person's size little. Not asked of
+    someone over ``reid_size_max_share`` of the frame's height (near the camera a walk changes one's size fast:
+    1.7x in 1.5 s at 5 m) or of a size not known."""
+    if since <= config.reid_size_after_s + 5e-4 or not (usual > 0 and found > 0):  # (NaN: not known)
+        return True
+    if frame_height and max(usual, found) > config.reid_size_max_share * frame_height:
+        return True
+    return max(usual, found) <= config.reid_max_size_ratio * min(usual, found)
+
+
 def within_reach(tracks, box: np.ndarray, t: float, descriptors: list, config, *, lost_before_s: float | None = None,
-                 size: float | None = None) -> list:
+                 size: float | None = None, frame_height: float | None = None) -> list:
     """(track, similarity, gap s) for each track that may be the person found at ``box`` (xyxy px) at
     time ``t`` (s): a track that is lost, or active with no pose this frame, with colours, whose last box
     (or its box before its latest misses, ``before_misses``) is within the distance a person walks since
-    (``reid_speed_heights_per_s`` body heights a second, plus one), and, lost over ``reid_size_after_s``
-    before, whose usual height is within ``reid_max_size_ratio`` of the person's (``size`` px, default the
-    box's height). ``descriptors``: the person's appearance descriptors (None entries skipped); the
+    (``reid_speed_heights_per_s`` body heights a second, plus one) and of a size they can have now
+    (:func:`_same_size`: their usual height, or that box's, against ``size`` px, default the box's height;
+    ``frame_height`` px). ``descriptors``: the person's appearance descriptors (None entries skipped); the
     similarity is the best of them. ``lost_before_s``: only tracks lost before then (a young track's start:
     someone seen while it was is someone else)."""
     descriptors = [d for d in descriptors if d is not None]
     height = max(float(box[3] - box[1]), 1.0)
-    size = height if size is None else max(float(size), 1.0)
+    size = height if size is None else float(size)
     near = []
     for tr in tracks:
         if (tr.active and tr.observation is not None) or tr.appearance is None or not descriptors:
@@ -39,13 +52,16 @@ def within_reach(tracks, box: np.ndarray, t: float, descriptors: list, config, *
         if lost_before_s is not None and (tr.active or tr.last_seen_s >= lost_before_s):
             continue
         gap = t - tr.last_seen_s
-        usual = max(float(tr.height_px or 0.0), 1.0)
-        if gap > config.reid_size_after_s and max(size, usual) > config.reid_max_size_ratio * min(size, usual):
-            continue  # after a second or more, a walk has changed one's size in the picture little: someone else
         last = tr.last_box if tr.last_box is not None else tr.kalman.box
-        wheres = [(last, gap)] + ([(tr.before_misses[0], t - tr.before_misses[1])] if tr.before_misses is not None else [])
-        if all(np.linalg.norm(_centre(b) - _centre(box)) > max(height, tr.height_px) *
-               (1.0 + config.reid_speed_heights_per_s * since) for b, since in wheres):
+        # where they were last, as they usually were; and before their latest misses, as they were then (poses
+        # after a wide search may have been something else: a pose scattered over trees drags the usual size)
+        wheres = [(last, gap, float(tr.height_px or 0.0))]
+        if tr.before_misses is not None:
+            b = tr.before_misses[0]
+            wheres.append((b, t - tr.before_misses[1], float(b[3] - b[1])))
+        if not any(np.linalg.norm(_centre(b) - _centre(box)) <= max(height, tr.height_px) *
+                   (1.0 + config.reid_speed_heights_per_s * since) and _same_size(usual, size, since, config, frame_height)
+                   for b, since, usual in wheres):
             continue
         near.append((tr, max(appearance_similarity(tr.appearance, d) for d in descriptors), gap))
     return near
@@ -57,7 +73,7 @@ def most_similar(near: list, min_similarity: float):
     return best if sim > min_similarity else None
 
 
-def settled_match(tracks, young, desc: np.ndarray, t: float, config):
+def settled_match(tracks, young, desc: np.ndarray, t: float, config, frame_height: float | None = None):
     """The lost track a young one is, from its look at time ``t`` (s; the frame's appearance descriptor
     ``desc``, and the track's running one: the nearer counts), or None: most like the same track lost within
     reach before it began, twice in a row, the two looks
@@ -65,8 +81,11 @@ def settled_match(tracks, young, desc: np.ndarray, t: float, config):
     Like it over ``reid_min_similarity``, or over ``handover_min_similarity`` where it is ``young.handover``
     (the only track within reach that had just lost its person when the young one began).
     Keeps the young track's last match in ``young.late_match``; once matched, it is not looked at again."""
+    # its size as it is now, or as it settles (found half hidden, its first box was a part of them; the running
+    # size takes a second to catch up)
+    size = max(float(young.height_px or 0.0), float(young.last_box[3] - young.last_box[1]) if young.last_box is not None else 0.0)
     near = within_reach(tracks, young.first_box, young.found_s, [desc, young.appearance], config, lost_before_s=young.found_s,
-                        size=young.height_px)  # its size as it settles (found half hidden: a part of them)
+                        size=size, frame_height=frame_height)
     lost = most_similar(near, config.reid_min_similarity)
     if lost is None and young.handover is not None and near:
         best, sim = max(((n[0], n[1]) for n in near), key=lambda n: n[1])

@@ -55,8 +55,10 @@ class TrackerConfig:
     # (from their last pose, or from where they were before their track's latest misses, in the time since)
     reid_size_after_s: float = 1.0  # a person lost longer than this (s) is found again only at a size within ...
     reid_max_size_ratio: float = 1.35  # ... this factor of their usual height in the picture: a walk of a second or two
-    # changes it little (vtest: a man who walked out at the right edge, 72 px, was given to a woman 50 px tall at the
-    # back 1.7 s later on her colours); a jump or a crouch changes it more, but within a moment
+    # changes a far person's size little (vtest: a man who walked out at the right edge, 72 px, was given to a woman 50
+    # px tall at the back 1.7 s later on her colours); a jump or a crouch changes it more, but within a moment
+    reid_size_max_share: float = 0.2  # ... asked of people under this share of the frame's height (nearer, a walk
+    # changes one's size fast)
     settled_s: float = 0.2  # ... those misses after this long (s) of poses: a few poses after a wide search found
     # something may be something else (the box before its misses before them is kept, lost_after_s + this at most)
     appearance_every: int = 5  # poses between appearance updates of a track ...
@@ -371,7 +373,7 @@ class PeopleTracker:
             if desc is not None:
                 tr.appearance = desc if tr.appearance is None else 0.8 * tr.appearance + 0.2 * desc
                 if tr.hits > 1 and tr.first_box is not None and t - tr.found_s <= self.config.late_reid_s + 5e-4:
-                    lost = settled_match(self._tracks, tr, desc, t, self.config)
+                    lost = settled_match(self._tracks, tr, desc, t, self.config, image.shape[0])
                     if lost is not None:  # the same person (the caller merges their frames), not looked for again
                         self.joined.append((tr.track_id, lost.track_id))
                         self._tracks.remove(lost)
@@ -470,7 +472,7 @@ class PeopleTracker:
         box = obs.box()
         # a lost track, or an active one that found nobody this frame (a jump or a fall outruns the crop
         # before the track is given up): the person found here may be theirs
-        near = within_reach(self._tracks, box, t, [desc], c)
+        near = within_reach(self._tracks, box, t, [desc], c, frame_height=image.shape[0])
         best = most_similar(near, c.reid_min_similarity)
         just = [n for n in near if n[2] <= c.handover_s]  # (a track lost seconds ago, far off, is no rival)
         if best is None and len(just) == 1 and just[0][1] >= c.handover_min_similarity:

@@ -325,6 +325,7 @@ def test_a_track_that_went_on_over_a_scattered_pose_or_a_piece_hands_over_to_the
     # the scattered frames just before the new one's first are dropped (a piece's track had none)
     assert 0 < len(kept_own) <= before if case == "piece" else 0 < len(kept_own) <= before - 2
     assert handed_over([old, young], among={2}) == ([old, young], {})  # the older one too short to keep
+    assert handed_over([old, young], among={0}) == ([old, young], {})  # the new one too short to keep
 
     assert handed_over([old, _track(d, f"{case}_young", 2, shift=(900.0, 0.0))])[1] == {}  # far off
     twin = _track(d, f"{case}_old", 5)
@@ -347,6 +348,44 @@ def test_a_track_that_went_on_over_a_scattered_pose_or_a_piece_hands_over_to_the
         j = min(np.searchsorted(young.frame_index, other.frame_index[i]), len(young.frame_index) - 1)
         other.keypoints_2d[i] += np.float32(mid[j, 0] - np.nanmedian(other.keypoints_2d[i], axis=0))
     assert handed_over([other, nearer])[1] == {}
+
+
+def test_a_track_that_went_on_with_someone_its_person_crossed_hands_over_to_the_new_one():
+    """vtest 13.9-14.2 s: a man in black walking right crossed a man in jeans walking left; his track went
+    on with the man in jeans for three frames, and he was found again as a new track (0.8 s, too short to
+    keep of its own) until he left the picture. The new one began where his walk led, while his old track's
+    poses lay beside it: one person now, of the older id, its frames up to where his walk led to the new
+    one (frame 138 or 139), then the new one's. Not joined: the new track beginning half his height off his walk,
+    or 1.5 times his size; the old track's last poses on the new one's person (one person, not a crossing)
+    or far off; the old track too short to keep."""
+    from dataclasses import replace
+
+    from nvwa.tracking.people import handed_over
+
+    d = np.load(DATA / "vtest_crossed_onto.npz")
+    old, young, crossed = _track(d, "old", 7), _track(d, "young", 17), _track(d, "crossed", 13)
+    people, why = handed_over([old, crossed, young], among={7, 13})
+    assert [p.person_id for p in people] == [7, 13] and list(why) == [17] and "crossed" in why[17]
+    joined = people[0]
+    own = joined.frame_index[joined.frame_index < 141]  # his frames up to 138 or 139; from 140 on the other man's
+    assert 138 <= own[-1] <= 139 and list(own) == list(old.frame_index[old.frame_index <= own[-1]])
+    assert np.array_equal(joined.frame_index[joined.frame_index >= 141], young.frame_index)
+    assert np.array_equal(joined.keypoints_2d[joined.frame_index >= 141], young.keypoints_2d)
+    assert handed_over([old, crossed, young], among={13, 17})[1] == {}  # the older one too short to keep
+
+    height = 75.0
+    for shift in ((0.5 * height, 0.0), (-0.5 * height, 0.0), (0.0, 0.5 * height)):
+        assert handed_over([old, crossed, _track(d, "young", 17, shift=shift)], among={7, 13})[1] == {}
+    mid = np.nanmedian(young.keypoints_2d, axis=1, keepdims=True)
+    big = replace(young, keypoints_2d=mid + 1.5 * (young.keypoints_2d - mid))
+    assert handed_over([old, crossed, big], among={7, 13})[1] == {}
+    late = old.frame_index >= 141
+    for moved in ("onto the new one", "far off"):
+        other = replace(old, keypoints_2d=old.keypoints_2d.copy())
+        rows = np.searchsorted(young.frame_index, old.frame_index[late])
+        other.keypoints_2d[late] = young.keypoints_2d[rows] if moved == "onto the new one" else \
+            old.keypoints_2d[late] + np.float32([0.0, 1.5 * height])
+        assert handed_over([other, crossed, young], among={7, 13})[1] == {}, moved
 
 
 def test_how_long_someone_was_seen_comes_from_their_frames_where_the_file_gives_no_frame_rate():

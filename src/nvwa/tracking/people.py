@@ -109,6 +109,11 @@ HANDOVER_OVERLAP_S = 0.5  # a young track that began at most this long before (o
 HANDOVER_REACH = 2.0  # ... within this many of the older one's heights of where it last stood ...
 SCATTERED = 1.5  # ... while the older one held a pose drawn this many times its usual pixels a metre ...
 SHRUNK = 0.85  # ... or a piece of the person: inside the new one's box, drawn under this share of them
+CROSSED_BACK_S = 0.3  # ... or someone it crossed: up to this long before the new one began, its walk led ...
+CROSSED_NEAR = 0.2  # ... within this share of its height of where the new one began, ...
+CROSSED_APART = (0.25, 1.0)  # ... while its own poses from then on lay this far (in its heights) from it: beside
+CROSSED_WALK_S = 1.0  # (its walk: the median of its steps over this long before the new one began)
+CROSSED_SIZE = 1.35  # (the new one's first pose within this many times the person's height, either way)
 
 
 def handed_over(people: list[PersonObservations], among: set | None = None,
@@ -120,6 +125,10 @@ def handed_over(people: list[PersonObservations], among: set | None = None,
     metre: a head and chest whose 3D is still a whole body; a whole person passing behind another keeps
     theirs), or it ended on a scattered pose (two frames or more) up to HANDOVER_OVERLAP_S before the new one
     began; and the new track began within HANDOVER_REACH of the person's heights of where they last stood.
+    Or its track went on with someone it crossed (:func:`_crossed`): the new one began where the person's
+    walk led, while the older track's poses lay beside it on someone else (vtest 13.9-14.2 s: a man's track
+    went on with the man he crossed, and he was found again as a new track 0.8 s before he left the picture;
+    the new track need not be long enough to keep of its own, as it is joined to one that is).
     Only where that older track is the one such for the new one and the new one the one such for it, and
     not in a chain (Sports2D re-encoded: the jumper's track went on over the trees, or on his head and
     chest, as he landed; or ended over the trees 0.16 s before the new one began). The joined person keeps
@@ -128,22 +137,31 @@ def handed_over(people: list[PersonObservations], among: set | None = None,
     ``among``: the ids that may be joined (those long enough to be kept: a short track beside both is
     neither). -> (people, joined id -> why)."""
     boxes = {p.person_id: _boxes(p, min_visibility) for p in people}
-    candidates = [p for p in people if (among is None or p.person_id in among) and p.vertices is None
-                  and len(boxes[p.person_id][0]) >= 3]
+    unlocked = [p for p in people if p.vertices is None and len(boxes[p.person_id][0]) >= 3]
+    candidates = [p for p in unlocked if among is None or p.person_id in among]
     size = {p.person_id: _size_ratio(p, boxes[p.person_id][0], min_visibility) for p in candidates}
-    pairs, why = {}, {}
+    pairs, why, until = {}, {}, {}  # young -> olds; young -> why; (young, old) -> the old one's last frame kept
     for old in candidates:
         fo, bo = boxes[old.person_id]
         usual = float(np.median(bo[:, 3] - bo[:, 1]))
         scattered, shrunk = size[old.person_id] > SCATTERED, size[old.person_id] < SHRUNK
         t_old = np.asarray(old.timestamp_s)
-        for young in candidates:
+        for young in unlocked:
             t_young = np.asarray(young.timestamp_s)
             if young is old or not (t_old[0] < t_young[0] and t_old[-1] < t_young[-1]) \
                     or abs(t_old[-1] - t_young[0]) > HANDOVER_OVERLAP_S + 1e-6:
                 continue
             first = int(young.frame_index[0])
             fy, by = boxes[young.person_id]
+            crossed = _crossed(old, fo, bo, young, fy, by, usual)
+            if crossed is not None:
+                pairs.setdefault(young.person_id, []).append(old.person_id)
+                until[young.person_id, old.person_id] = crossed
+                why[young.person_id] = (f"person {young.person_id} is person {old.person_id} (their track went on "
+                                        f"with someone they crossed for {int(np.sum(fo > crossed))} frames)")
+                continue
+            if among is not None and young.person_id not in among:
+                continue
             tail = _tail(scattered, fo < first)
             before, late = (fo < first) & ~tail, fo >= first
             if not before.any() or (not late.any() and tail.sum() < 2):
@@ -170,10 +188,59 @@ def handed_over(people: list[PersonObservations], among: set | None = None,
         old, young = by_id[o], by_id[y]
         fo = boxes[o][0]
         first = int(young.frame_index[0])
-        dropped = fo[_tail(size[o] > SCATTERED, fo < first)]
-        keep = (np.asarray(old.frame_index) < first) & ~np.isin(old.frame_index, dropped)
+        if (y, o) in until:  # up to where its walk led to the new one's first pose
+            keep = np.asarray(old.frame_index) <= until[y, o]
+        else:
+            dropped = fo[_tail(size[o] > SCATTERED, fo < first)]
+            keep = (np.asarray(old.frame_index) < first) & ~np.isin(old.frame_index, dropped)
         out.append(_joined(old, young, keep))
     return sorted(out, key=lambda p: p.person_id), {y: why[y] for y in joins}
+
+
+def _crossed(old: PersonObservations, fo: np.ndarray, bo: np.ndarray, young: PersonObservations, fy: np.ndarray,
+             by: np.ndarray, usual: float) -> int | None:
+    """Did ``old``'s track go on with someone its person crossed, and ``young``'s take the person on? The
+    frame of ``old`` (of those seen, ``fo`` with boxes ``bo``; ``fy``, ``by``: ``young``'s) up to which it
+    is theirs, or None. Yes where, from a frame of ``old`` up to CROSSED_BACK_S before ``young``'s first
+    pose, the person's walk (the median of the steps of ``old``'s box centre over CROSSED_WALK_S before)
+    led within CROSSED_NEAR of ``usual`` (their height) of that pose, which is within CROSSED_SIZE of their
+    height; and every pose of ``old`` from the new one's first on lay CROSSED_APART from both that walk and
+    ``young``'s pose beside it: on someone beside them. Its frames after the one found are dropped."""
+    first_y = int(fy[0]) if len(fy) else None
+    late = fo >= (int(young.frame_index[0]))
+    if first_y is None or not late.any() or late.all():
+        return None
+    t_at = dict(zip(np.asarray(old.frame_index).tolist(), np.asarray(old.timestamp_s, np.float64).tolist()))
+    t_at.update(zip(np.asarray(young.frame_index).tolist(), np.asarray(young.timestamp_s, np.float64).tolist()))
+    to = np.array([t_at[int(f)] for f in fo])
+    ty0 = t_at[first_y]
+    centre, centre_y = (bo[:, :2] + bo[:, 2:]) / 2, (by[0, :2] + by[0, 2:]) / 2
+    height_y = by[0, 3] - by[0, 1]
+    if not 1 / CROSSED_SIZE <= height_y / max(usual, 1e-9) <= CROSSED_SIZE:
+        return None
+    before = np.flatnonzero(~late & (to >= ty0 - CROSSED_WALK_S - CROSSED_BACK_S))
+    if len(before) < 3:
+        return None
+    steps = np.diff(centre[before], axis=0) / np.maximum(np.diff(to[before]), 1e-9)[:, None]
+    walk = np.median(steps, axis=0)
+    lo, hi = CROSSED_APART[0] * usual, CROSSED_APART[1] * usual
+    at = np.searchsorted(fy, fo[late])
+    beside = at < len(fy)
+    beside[beside] = fy[at[beside]] == fo[late][beside]
+    if not beside.any():
+        return None
+    gap = np.linalg.norm(centre[late][beside] - (by[at[beside], :2] + by[at[beside], 2:]) / 2, axis=1)
+    if not np.all((gap >= lo) & (gap <= hi)):
+        return None
+    for k in before[::-1]:
+        if to[k] < ty0 - CROSSED_BACK_S - 1e-6:
+            break
+        if np.linalg.norm(centre[k] + walk * (ty0 - to[k]) - centre_y) > CROSSED_NEAR * usual:
+            continue
+        off = np.linalg.norm(centre[late] - centre[k] - walk * (to[late] - to[k])[:, None], axis=1)
+        if np.all((off >= lo) & (off <= hi)):
+            return int(fo[k])
+    return None
 
 
 def _size_ratio(p: PersonObservations, frames: np.ndarray, min_visibility: float) -> np.ndarray:

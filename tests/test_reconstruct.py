@@ -354,10 +354,12 @@ def test_a_track_that_went_on_with_someone_its_person_crossed_hands_over_to_the_
     """vtest 13.9-14.2 s: a man in black walking right crossed a man in jeans walking left; his track went
     on with the man in jeans for three frames, and he was found again as a new track (0.8 s, too short to
     keep of its own) until he left the picture. The new one began where his walk led, while his old track's
-    poses lay beside it: one person now, of the older id, its frames up to where his walk led to the new
-    one (frame 138 or 139), then the new one's. Not joined: the new track beginning half his height off his walk,
-    or 1.5 times his size; the old track's last poses on the new one's person (one person, not a crossing)
-    or far off; the old track too short to keep."""
+    poses lay beside it, by the man in jeans' track: one person now, of the older id, its frames up to
+    where his walk led to the new one (frame 138 or 139), then the new one's, also where the new one's
+    first two poses (139, 140) are too unsure to draw a box. Not joined: the new track beginning half his height off
+    his walk, 1.5 times his size, or walking back; no track by the old one's last poses (he stopped or
+    turned back while a stranger walked on); those poses on the new one's person (one person, not a
+    crossing) or far off; the old track too short to keep."""
     from dataclasses import replace
 
     from nvwa.tracking.people import handed_over
@@ -372,6 +374,16 @@ def test_a_track_that_went_on_with_someone_its_person_crossed_hands_over_to_the_
     assert np.array_equal(joined.frame_index[joined.frame_index >= 141], young.frame_index)
     assert np.array_equal(joined.keypoints_2d[joined.frame_index >= 141], young.keypoints_2d)
     assert handed_over([old, crossed, young], among={13, 17})[1] == {}  # the older one too short to keep
+    # nobody followed where his old track's poses went: he stopped or turned back, and a stranger walked on
+    assert handed_over([old, young], among={7})[1] == {}
+    # the new track's first two poses (139, 140) too unsure to draw a box: it begins at its first sure one
+    two = np.searchsorted(old.frame_index, [139, 140])
+    blind = replace(young, **{k: np.concatenate([getattr(old, k)[two], getattr(young, k)]) for k in
+                              ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility")})
+    blind.visibility[:2] = 0.0
+    people, why = handed_over([old, crossed, blind], among={7, 13})
+    assert list(why) == [17] and np.all(np.diff(people[0].frame_index) > 0)
+    assert np.array_equal(people[0].frame_index[people[0].frame_index >= 141], young.frame_index)
 
     height = 75.0
     for shift in ((0.5 * height, 0.0), (-0.5 * height, 0.0), (0.0, 0.5 * height)):
@@ -379,6 +391,9 @@ def test_a_track_that_went_on_with_someone_its_person_crossed_hands_over_to_the_
     mid = np.nanmedian(young.keypoints_2d, axis=1, keepdims=True)
     big = replace(young, keypoints_2d=mid + 1.5 * (young.keypoints_2d - mid))
     assert handed_over([old, crossed, big], among={7, 13})[1] == {}
+    back = replace(young, keypoints_2d=young.keypoints_2d.copy())  # where his walk led, but walking back
+    back.keypoints_2d[..., 0] -= 2.0 * (mid[:, :, 0] - mid[0, 0, 0])
+    assert handed_over([old, crossed, back], among={7, 13})[1] == {}
     late = old.frame_index >= 141
     for moved in ("onto the new one", "far off"):
         other = replace(old, keypoints_2d=old.keypoints_2d.copy())

@@ -111,9 +111,12 @@ SCATTERED = 1.5  # ... while the older one held a pose drawn this many times its
 SHRUNK = 0.85  # ... or a piece of the person: inside the new one's box, drawn under this share of them
 CROSSED_BACK_S = 0.3  # ... or someone it crossed: up to this long before the new one began, its walk led ...
 CROSSED_NEAR = 0.2  # ... within this share of its height of where the new one began, ...
-CROSSED_APART = (0.25, 1.0)  # ... while its own poses from then on lay this far (in its heights) from it: beside
-CROSSED_WALK_S = 1.0  # (its walk: the median of its steps over this long before the new one began)
+CROSSED_APART = (0.25, 1.0)  # ... while its own poses from then on lay this far (in its heights) from it, ...
+CROSSED_BY = 0.5  # ... with a third track within this share of its height of them (the one it crossed), ...
+CROSSED_PACE = 0.5  # ... and the new one walked on as it had, within this many of its heights a second
+CROSSED_WALK_S = 1.0  # (its walk: the median of its steps over this long before it left it)
 CROSSED_SIZE = 1.35  # (the new one's first pose within this many times the person's height, either way)
+CROSSED_NEW_S = (0.2, 0.5)  # (the new one's walk: from its first pose to its last in this long, at least the first)
 
 
 def handed_over(people: list[PersonObservations], among: set | None = None,
@@ -126,17 +129,22 @@ def handed_over(people: list[PersonObservations], among: set | None = None,
     theirs), or it ended on a scattered pose (two frames or more) up to HANDOVER_OVERLAP_S before the new one
     began; and the new track began within HANDOVER_REACH of the person's heights of where they last stood.
     Or its track went on with someone it crossed (:func:`_crossed`): the new one began where the person's
-    walk led, while the older track's poses lay beside it on someone else (vtest 13.9-14.2 s: a man's track
-    went on with the man he crossed, and he was found again as a new track 0.8 s before he left the picture;
-    the new track need not be long enough to keep of its own, as it is joined to one that is).
+    walk led and walked on as they had, while the older track's poses lay beside it on someone a third track
+    follows (vtest 13.9-14.2 s: a man's track went on with the man he crossed, and he was found again as a
+    new track 0.8 s before he left the picture; the new track need not be long enough to keep of its own,
+    as it is joined to one that is).
     Only where that older track is the one such for the new one and the new one the one such for it, and
     not in a chain (Sports2D re-encoded: the jumper's track went on over the trees, or on his head and
     chest, as he landed; or ended over the trees 0.16 s before the new one began). The joined person keeps
-    the older id: its frames up to the new one's first (less the scattered ones just before it), then the
-    new one's. Tracks of a mesh backend (their identity locked per track) are left as they are.
-    ``among``: the ids that may be joined (those long enough to be kept: a short track beside both is
-    neither). -> (people, joined id -> why)."""
+    the older id: its frames up to the new one's first (less the scattered ones just before it; for someone
+    crossed, up to where their walk led to the new one), then the new one's. Tracks of a mesh backend (their
+    identity locked per track) are left as they are. ``among``: the ids that may be joined (those long
+    enough to be kept: a short track beside both is neither), but for a new track that took on someone
+    crossed (a short one such counts in the one-for-one rule too: an older track with two such is joined
+    to neither). -> (people, joined id -> why)."""
     boxes = {p.person_id: _boxes(p, min_visibility) for p in people}
+    seen = {p.person_id: (np.asarray(p.timestamp_s, np.float64)[np.searchsorted(p.frame_index, f)],
+                          (b[:, :2] + b[:, 2:]) / 2) for p in people for f, b in [boxes[p.person_id]]}
     unlocked = [p for p in people if p.vertices is None and len(boxes[p.person_id][0]) >= 3]
     candidates = [p for p in unlocked if among is None or p.person_id in among]
     size = {p.person_id: _size_ratio(p, boxes[p.person_id][0], min_visibility) for p in candidates}
@@ -153,12 +161,13 @@ def handed_over(people: list[PersonObservations], among: set | None = None,
                 continue
             first = int(young.frame_index[0])
             fy, by = boxes[young.person_id]
-            crossed = _crossed(old, fo, bo, young, fy, by, usual)
+            others = [seen[p.person_id] for p in people if p is not old and p is not young]
+            crossed = _crossed(old, fo, bo, young, fy, by, usual, others)
             if crossed is not None:
                 pairs.setdefault(young.person_id, []).append(old.person_id)
                 until[young.person_id, old.person_id] = crossed
                 why[young.person_id] = (f"person {young.person_id} is person {old.person_id} (their track went on "
-                                        f"with someone they crossed for {int(np.sum(fo > crossed))} frames)")
+                                        f"with someone they crossed after frame {crossed})")
                 continue
             if among is not None and young.person_id not in among:
                 continue
@@ -188,54 +197,64 @@ def handed_over(people: list[PersonObservations], among: set | None = None,
         old, young = by_id[o], by_id[y]
         fo = boxes[o][0]
         first = int(young.frame_index[0])
-        if (y, o) in until:  # up to where its walk led to the new one's first pose
+        if (y, o) in until:  # up to where its walk led to the new one's first sure pose (the new one's after)
             keep = np.asarray(old.frame_index) <= until[y, o]
-        else:
-            dropped = fo[_tail(size[o] > SCATTERED, fo < first)]
-            keep = (np.asarray(old.frame_index) < first) & ~np.isin(old.frame_index, dropped)
+            out.append(_joined(old, young, keep, np.asarray(young.frame_index) > until[y, o]))
+            continue
+        dropped = fo[_tail(size[o] > SCATTERED, fo < first)]
+        keep = (np.asarray(old.frame_index) < first) & ~np.isin(old.frame_index, dropped)
         out.append(_joined(old, young, keep))
     return sorted(out, key=lambda p: p.person_id), {y: why[y] for y in joins}
 
 
 def _crossed(old: PersonObservations, fo: np.ndarray, bo: np.ndarray, young: PersonObservations, fy: np.ndarray,
-             by: np.ndarray, usual: float) -> int | None:
+             by: np.ndarray, usual: float, others: list[tuple[np.ndarray, np.ndarray]]) -> int | None:
     """Did ``old``'s track go on with someone its person crossed, and ``young``'s take the person on? The
-    frame of ``old`` (of those seen, ``fo`` with boxes ``bo``; ``fy``, ``by``: ``young``'s) up to which it
-    is theirs, or None. Yes where, from a frame of ``old`` up to CROSSED_BACK_S before ``young``'s first
-    pose, the person's walk (the median of the steps of ``old``'s box centre over CROSSED_WALK_S before)
-    led within CROSSED_NEAR of ``usual`` (their height) of that pose, which is within CROSSED_SIZE of their
-    height; and every pose of ``old`` from the new one's first on lay CROSSED_APART from both that walk and
-    ``young``'s pose beside it: on someone beside them. Its frames after the one found are dropped."""
-    first_y = int(fy[0]) if len(fy) else None
-    late = fo >= (int(young.frame_index[0]))
-    if first_y is None or not late.any() or late.all():
+    last frame of ``old`` that is theirs, or None. ``fo``, ``bo``: the frames ``old`` is seen on and its
+    boxes there (:func:`_boxes`); ``fy``, ``by``: ``young``'s; ``usual``: the person's height (px);
+    ``others``: every other track's times seen and box centres there. Yes where, from a frame of ``old``
+    up to CROSSED_BACK_S before ``young``'s first sure pose, the person's walk (the median of the steps of
+    ``old``'s box centre over CROSSED_WALK_S before) led within CROSSED_NEAR of ``usual`` of that pose,
+    drawn within CROSSED_SIZE of their height; ``young`` went on at that walk's pace and heading (its first
+    pose to its last within CROSSED_NEW_S), within CROSSED_PACE of their height a second; and every pose of
+    ``old`` from ``young``'s first on lay CROSSED_APART from both that walk and ``young``'s pose beside it,
+    one of them within CROSSED_BY of a third track's pose up to CROSSED_BACK_S from it in time: on the
+    person it crossed. (Someone who stops or turns back while a stranger walks on from behind them is not
+    one: no third track where their poses are.)"""
+    late = fo >= fy[0]
+    if not late.any() or late.all():
         return None
     t_at = dict(zip(np.asarray(old.frame_index).tolist(), np.asarray(old.timestamp_s, np.float64).tolist()))
     t_at.update(zip(np.asarray(young.frame_index).tolist(), np.asarray(young.timestamp_s, np.float64).tolist()))
-    to = np.array([t_at[int(f)] for f in fo])
-    ty0 = t_at[first_y]
-    centre, centre_y = (bo[:, :2] + bo[:, 2:]) / 2, (by[0, :2] + by[0, 2:]) / 2
-    height_y = by[0, 3] - by[0, 1]
-    if not 1 / CROSSED_SIZE <= height_y / max(usual, 1e-9) <= CROSSED_SIZE:
+    to, ty = np.array([t_at[int(f)] for f in fo]), np.array([t_at[int(f)] for f in fy])
+    centre, centre_y = (bo[:, :2] + bo[:, 2:]) / 2, (by[:, :2] + by[:, 2:]) / 2
+    if not 1 / CROSSED_SIZE <= (by[0, 3] - by[0, 1]) / max(usual, 1e-9) <= CROSSED_SIZE:
         return None
-    before = np.flatnonzero(~late & (to >= ty0 - CROSSED_WALK_S - CROSSED_BACK_S))
-    if len(before) < 3:
+    before = np.flatnonzero(~late & (to >= ty[0] - CROSSED_WALK_S - CROSSED_BACK_S))
+    early = np.flatnonzero(ty <= ty[0] + CROSSED_NEW_S[1] + 1e-6)
+    if len(before) < 3 or ty[early[-1]] - ty[0] < CROSSED_NEW_S[0] - 1e-6:
         return None
     steps = np.diff(centre[before], axis=0) / np.maximum(np.diff(to[before]), 1e-9)[:, None]
     walk = np.median(steps, axis=0)
-    lo, hi = CROSSED_APART[0] * usual, CROSSED_APART[1] * usual
-    at = np.searchsorted(fy, fo[late])
-    beside = at < len(fy)
-    beside[beside] = fy[at[beside]] == fo[late][beside]
-    if not beside.any():
+    pace = (centre_y[early[-1]] - centre_y[0]) / (ty[early[-1]] - ty[0])
+    if np.linalg.norm(pace - walk) > CROSSED_PACE * usual:
         return None
-    gap = np.linalg.norm(centre[late][beside] - (by[at[beside], :2] + by[at[beside], 2:]) / 2, axis=1)
-    if not np.all((gap >= lo) & (gap <= hi)):
+    lo, hi = CROSSED_APART[0] * usual, CROSSED_APART[1] * usual
+    at = np.minimum(np.searchsorted(fy, fo[late]), len(fy) - 1)
+    beside = fy[at] == fo[late]
+    gap = np.linalg.norm(centre[late][beside] - centre_y[at[beside]], axis=1)
+    if not beside.any() or not np.all((gap >= lo) & (gap <= hi)):
+        return None
+    def by_them(t: np.ndarray, c: np.ndarray) -> bool:  # the one it crossed, seen beside its late poses
+        close = np.abs(to[late][:, None] - t[None]) <= CROSSED_BACK_S + 1e-6
+        far = np.linalg.norm(centre[late][:, None] - c[None], axis=-1)
+        return bool(np.any(close & (far <= CROSSED_BY * usual)))
+    if not any(by_them(t, c) for t, c in others):
         return None
     for k in before[::-1]:
-        if to[k] < ty0 - CROSSED_BACK_S - 1e-6:
+        if to[k] < ty[0] - CROSSED_BACK_S - 1e-6:
             break
-        if np.linalg.norm(centre[k] + walk * (ty0 - to[k]) - centre_y) > CROSSED_NEAR * usual:
+        if np.linalg.norm(centre[k] + walk * (ty[0] - to[k]) - centre_y[0]) > CROSSED_NEAR * usual:
             continue
         off = np.linalg.norm(centre[late] - centre[k] - walk * (to[late] - to[k])[:, None], axis=1)
         if np.all((off >= lo) & (off <= hi)):
@@ -280,13 +299,14 @@ def _inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return w * h / np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-9)
 
 
-def _joined(old: PersonObservations, young: PersonObservations, keep: np.ndarray) -> PersonObservations:
-    """``old``'s frames where ``keep``, then ``young``'s, as one person of ``old``'s id."""
+def _joined(old: PersonObservations, young: PersonObservations, keep: np.ndarray,
+            keep_young: np.ndarray | slice = slice(None)) -> PersonObservations:
+    """``old``'s frames where ``keep``, then ``young``'s (where ``keep_young``), as one person of ``old``'s id."""
     per_frame = {}
     for name in ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility", "translation_cam",
                  "vertices", "model_params"):
         a, b = getattr(old, name), getattr(young, name)
-        per_frame[name] = None if a is None or b is None else np.concatenate([np.asarray(a)[keep], np.asarray(b)])
+        per_frame[name] = None if a is None or b is None else np.concatenate([np.asarray(a)[keep], np.asarray(b)[keep_young]])
     return replace(old, **per_frame)
 
 

@@ -310,7 +310,7 @@ def test_a_track_that_went_on_over_a_scattered_pose_or_a_piece_hands_over_to_the
     new one's first (less the scattered ones before it), then the new one's. Not joined: the new track far
     off; a second older track that would do as well; the older track's tail on someone else (a whole pose
     of its usual size)."""
-    from nvwa.tracking.people import handed_over
+    from nvwa.tracking.handover import handed_over
 
     d = np.load(DATA / "sports2d_handovers.npz")
     old, young = _track(d, f"{case}_old", 0), _track(d, f"{case}_young", 2)
@@ -362,7 +362,7 @@ def test_a_track_that_went_on_with_someone_its_person_crossed_hands_over_to_the_
     crossing) or far off; the old track too short to keep."""
     from dataclasses import replace
 
-    from nvwa.tracking.people import handed_over
+    from nvwa.tracking.handover import handed_over
 
     d = np.load(DATA / "vtest_crossed_onto.npz")
     old, young, crossed = _track(d, "old", 7), _track(d, "young", 17), _track(d, "crossed", 13)
@@ -401,6 +401,56 @@ def test_a_track_that_went_on_with_someone_its_person_crossed_hands_over_to_the_
         other.keypoints_2d[late] = young.keypoints_2d[rows] if moved == "onto the new one" else \
             old.keypoints_2d[late] + np.float32([0.0, 1.5 * height])
         assert handed_over([other, crossed, young], among={7, 13})[1] == {}, moved
+
+
+@pytest.mark.parametrize("case", ["woman", "walker", "jumper"])
+def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_person(case):
+    """Three people the tracker lost away from the picture's border and did not know again, found by a new
+    track where they were going: vtest 20.4 s, a woman in black standing at the back (the next frame; her
+    colours 0.34 alike, under re-identification's 0.55); 48.2 s, a man walking away behind two others
+    (0.7 s; the new track 0.8 s long, too short to keep of its own); Sports2D re-encoded at CRF 26 and
+    1024 px, the jumper lost mid-flip and found as he landed (0.73 s). One person of the older id, all
+    its frames then the new one's. Not joined: no picture given; either at the picture's border (someone
+    walking out, someone walking in); the new one 1.5 times their size, or a body height off where they
+    were going; found again 0.9 s after (RESUMED_GAP_S is 0.8); the older track too short to keep. Found
+    further on the man's way (twice his walk of those 0.7 s on), out of reach of where he stood but not
+    of where his walk led: joined."""
+    from dataclasses import replace
+
+    from nvwa.tracking.handover import CROSSED_WALK_S, RESUMED_REACH, _walk, handed_over
+    from nvwa.tracking.people import _boxes
+
+    d = np.load(DATA / "lost_and_found.npz")
+    old, young = _track(d, f"{case}_old", 4), _track(d, f"{case}_young", 23)
+    picture = (1024, 576) if case == "jumper" else (768, 576)
+    people, why = handed_over([old, young], among={4}, picture=picture)
+    assert [p.person_id for p in people] == [4] and list(why) == [23] and "found again" in why[23]
+    assert np.array_equal(people[0].frame_index, np.r_[old.frame_index, young.frame_index])
+    assert np.array_equal(people[0].keypoints_2d, np.concatenate([old.keypoints_2d, young.keypoints_2d]))
+
+    assert handed_over([old, young], among={4})[1] == {}  # no picture: where its border is is not known
+    assert handed_over([old, young], among={23}, picture=picture)[1] == {}  # the older one too short
+    for last in (old.keypoints_2d[-1], young.keypoints_2d[0]):  # the border just beyond one of the two
+        assert handed_over([old, young], among={4}, picture=(int(np.nanmax(last[:, 0])) + 3, picture[1]))[1] == {}
+    mid = np.nanmedian(young.keypoints_2d, axis=1, keepdims=True)
+    big = replace(young, keypoints_2d=mid + 1.5 * (young.keypoints_2d - mid))
+    assert handed_over([old, big], among={4}, picture=picture)[1] == {}
+    height = float(np.median(np.nanmax(old.keypoints_2d[..., 1], 1) - np.nanmin(old.keypoints_2d[..., 1], 1)))
+    for shift in ((0.0, -1.2 * height), (-1.2 * height, 0.0)):
+        assert handed_over([old, _track(d, f"{case}_young", 23, shift=shift)], among={4}, picture=picture)[1] == {}
+    gap = float(young.timestamp_s[0] - old.timestamp_s[-1])
+    later = replace(young, timestamp_s=young.timestamp_s + (0.9 - gap))  # found again 0.9 s after
+    assert handed_over([old, later], among={4}, picture=picture)[1] == {}
+    if case == "walker":  # found further on his way than he stood: where his walk led, he is found
+        fo, bo = _boxes(old, 0.5)
+        to = old.timestamp_s[np.searchsorted(old.frame_index, fo)]
+        centre = (bo[:, :2] + bo[:, 2:]) / 2
+        on = 2.0 * _walk(to, centre, to[-1] - CROSSED_WALK_S) * gap  # his walk of 0.7 s, twice over
+        further = _track(d, f"{case}_young", 23, shift=tuple(on))
+        fy, by = _boxes(further, 0.5)
+        usual = float(np.median(bo[:, 3] - bo[:, 1]))
+        assert np.linalg.norm((by[0, :2] + by[0, 2:]) / 2 - centre[-1]) > (RESUMED_REACH[0] + RESUMED_REACH[1] * gap) * usual
+        assert list(handed_over([old, further], among={4}, picture=picture)[1]) == [23]
 
 
 def test_how_long_someone_was_seen_comes_from_their_frames_where_the_file_gives_no_frame_rate():

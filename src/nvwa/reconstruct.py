@@ -39,7 +39,8 @@ from nvwa.smoothing.identity_lock import lock_identity_many, repair_keypoints_ma
 from nvwa.smoothing.motion_smooth import MotionSmoothConfig, smooth_motions
 from nvwa.smoothing.one_euro import OneEuroConfig
 from nvwa.timing import StageTimer
-from nvwa.tracking.people import handed_over, keep_people, never_upright, pieces_of_others, with_gaps_filled
+from nvwa.tracking.handover import handed_over
+from nvwa.tracking.people import keep_people, never_upright, pieces_of_others, with_gaps_filled
 
 # The floor is fitted to a steadier view of the feet than any preset keeps: it is one plane for the whole
 # video, so lag costs nothing there and noise costs a tilt.
@@ -335,7 +336,8 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     timer = timer or StageTimer()
     wall0 = time.perf_counter()
     K = intrinsics_for(obs, config)
-    people, joined = handed_over(list(obs.people), {p.person_id for p in keep_people(obs, config.min_person_s)})
+    people, joined = handed_over(list(obs.people), {p.person_id for p in keep_people(obs, config.min_person_s)},
+                                 picture=(int(obs.video["width"]), int(obs.video["height"])))
     obs = with_gaps_filled(replace(obs, people=tuple(people)), config.fill_gaps_s)
     observed = {p.person_id: p for p in obs.people}  # as the video shows them (keypoints in its own pixels)
     obs, motion = _stabilised(obs, K, config.camera, timer)

@@ -1,0 +1,270 @@
+"""Tracks joined where the tracker lost a person without knowing it, seen with hindsight in the
+reconstruction: a track that went on over a scattered pose or a piece of its person while a new one had
+them, one that went on with someone its person crossed, and someone lost in the picture and found again
+where they were going. Observations in, observations and the reasons out; no model."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+
+import numpy as np
+
+from nvwa.observations import PersonObservations
+from nvwa.tracking.people import PIECE_INSIDE, _boxes
+
+
+HANDOVER_OVERLAP_S = 0.5  # a young track that began at most this long before (or after) an older one ended ...
+HANDOVER_REACH = 2.0  # ... within this many of the older one's heights of where it last stood ...
+SCATTERED = 1.5  # ... while the older one held a pose drawn this many times its usual pixels a metre ...
+SHRUNK = 0.85  # ... or a piece of the person: inside the new one's box, drawn under this share of them
+CROSSED_BACK_S = 0.3  # ... or someone it crossed: up to this long before the new one began, its walk led ...
+CROSSED_NEAR = 0.2  # ... within this share of its height of where the new one began, ...
+CROSSED_APART = (0.25, 1.0)  # ... while its own poses from then on lay this far (in its heights) from it, ...
+CROSSED_BY = 0.5  # ... with a third track within this share of its height of them (the one it crossed), ...
+CROSSED_PACE = 0.5  # ... and the new one walked on as it had, within this many of its heights a second
+CROSSED_WALK_S = 1.0  # (its walk: the median of its steps over this long before it left it)
+CROSSED_SIZE = 1.35  # (the new one's first pose within this many times the person's height, either way)
+CROSSED_NEW_S = (0.2, 0.5)  # (the new one's walk: from its first pose to its last in this long, at least the first)
+RESUMED_GAP_S = 0.8  # a track lost in the picture, and a new one begun there at most this long after ...
+RESUMED_REACH = (0.25, 0.75)  # ... within a + b * gap (s) of the person's heights of where their walk led ...
+RESUMED_SIZE = 1.35  # ... drawn within this many times their height (either way): the same person
+EDGE = 0.02  # a box this share of the picture's smaller side from its border or nearer is at the border
+
+
+def handed_over(people: list[PersonObservations], among: set | None = None, min_visibility: float = 0.5,
+                picture: tuple[int, int] | None = None) -> tuple[list[PersonObservations], dict[int, str]]:
+    """Tracks joined where the tracker lost a person without knowing it: its track went on, up to
+    HANDOVER_OVERLAP_S after a new one had them whole, on a pose scattered over the scenery (drawn over
+    SCATTERED times as many pixels a metre of its own 3D as the track's usual: nobody comes that much nearer
+    in a moment) or on a piece of them (inside the new track's box, drawn under SHRUNK of its usual pixels a
+    metre: a head and chest whose 3D is still a whole body; a whole person passing behind another keeps
+    theirs), or it ended on a scattered pose (two frames or more) up to HANDOVER_OVERLAP_S before the new one
+    began; and the new track began within HANDOVER_REACH of the person's heights of where they last stood.
+    Or its track went on with someone it crossed (:func:`_crossed`): the new one began where the person's
+    walk led and walked on as they had, while the older track's poses lay beside it on someone a third track
+    follows (vtest 13.9-14.2 s: a man's track went on with the man he crossed, and he was found again as a
+    new track 0.8 s before he left the picture; the new track need not be long enough to keep of its own,
+    as it is joined to one that is). Or, in a ``picture`` (width, height px) given, the older track lost its
+    person away from the picture's border and a new one began away from it too, up to RESUMED_GAP_S after,
+    where their walk led (:func:`_resumed`): the tracker did not know them again (vtest 20.4 s, a woman in
+    black standing at the back, a frame between; 48.2 s, a man walking away behind two others, 0.7 s;
+    Sports2D re-encoded at CRF 26 and 1024 px, the jumper lost mid-flip and found as he landed, 0.73 s).
+    Only where that older track is the one such for the new one and the new one the one such for it, and
+    not in a chain (Sports2D re-encoded: the jumper's track went on over the trees, or on his head and
+    chest, as he landed; or ended over the trees 0.16 s before the new one began). The joined person keeps
+    the older id: its frames up to the new one's first (less the scattered ones just before it; for someone
+    crossed, up to where their walk led to the new one), then the new one's. Tracks of a mesh backend (their
+    identity locked per track) are left as they are. ``among``: the ids that may be joined (those long
+    enough to be kept: a short track beside both is neither), but for a new track that took on someone
+    crossed (a short one such counts in the one-for-one rule too: an older track with two such is joined
+    to neither). -> (people, joined id -> why)."""
+    boxes = {p.person_id: _boxes(p, min_visibility) for p in people}
+    seen = {p.person_id: (np.asarray(p.timestamp_s, np.float64)[np.searchsorted(p.frame_index, f)],
+                          (b[:, :2] + b[:, 2:]) / 2) for p in people for f, b in [boxes[p.person_id]]}
+    unlocked = [p for p in people if p.vertices is None and len(boxes[p.person_id][0]) >= 3]
+    candidates = [p for p in unlocked if among is None or p.person_id in among]
+    size = {p.person_id: _size_ratio(p, boxes[p.person_id][0], min_visibility) for p in candidates}
+    pairs, why, until = {}, {}, {}  # young -> olds; young -> why; (young, old) -> the old one's last frame kept
+    for old in candidates:
+        fo, bo = boxes[old.person_id]
+        usual = float(np.median(bo[:, 3] - bo[:, 1]))
+        scattered, shrunk = size[old.person_id] > SCATTERED, size[old.person_id] < SHRUNK
+        t_old = np.asarray(old.timestamp_s)
+        for young in unlocked:
+            t_young = np.asarray(young.timestamp_s)
+            if young is old or not (t_old[0] < t_young[0] and t_old[-1] < t_young[-1]):
+                continue
+            first = int(young.frame_index[0])
+            fy, by = boxes[young.person_id]
+            if picture is not None and t_old[-1] < t_young[0] and _resumed(old, fo, bo, young, fy, by, usual, picture):
+                pairs.setdefault(young.person_id, []).append(old.person_id)
+                why[young.person_id] = (f"person {young.person_id} is person {old.person_id} (lost in the picture "
+                                        f"and found again where they were going {t_young[0] - t_old[-1]:.2f} s after)")
+                continue
+            if abs(t_old[-1] - t_young[0]) > HANDOVER_OVERLAP_S + 1e-6:
+                continue
+            others = [seen[p.person_id] for p in people if p is not old and p is not young]
+            crossed = _crossed(old, fo, bo, young, fy, by, usual, others)
+            if crossed is not None:
+                pairs.setdefault(young.person_id, []).append(old.person_id)
+                until[young.person_id, old.person_id] = crossed
+                why[young.person_id] = (f"person {young.person_id} is person {old.person_id} (their track went on "
+                                        f"with someone they crossed after frame {crossed})")
+                continue
+            if among is not None and young.person_id not in among:
+                continue
+            tail = _tail(scattered, fo < first)
+            before, late = (fo < first) & ~tail, fo >= first
+            if not before.any() or (not late.any() and tail.sum() < 2):
+                continue  # ended before the new one began: only where it ended on a scattered pose
+            at = np.clip(np.searchsorted(fy, fo[late]), 0, len(fy) - 1)
+            piece = (fy[at] == fo[late]) & shrunk[late] & (_inside(bo[late], _grown(by[at], 0.1)) >= PIECE_INSIDE)
+            if not np.all(piece | scattered[late]):
+                continue
+            last, start = bo[before][-1], by[0]
+            if np.hypot(*(start[:2] + start[2:] - last[:2] - last[2:]) / 2) > HANDOVER_REACH * usual:
+                continue
+            pairs.setdefault(young.person_id, []).append(old.person_id)
+            how = (f"went on over a scattered pose or a piece of them for {int(late.sum())} frames" if late.any()
+                   else f"ended on a scattered pose {t_young[0] - t_old[-1]:.2f} s before")
+            why[young.person_id] = f"person {young.person_id} is person {old.person_id} (their track {how})"
+    olds = [o for os_ in pairs.values() for o in os_]
+    joins = {y: os_[0] for y, os_ in pairs.items() if len(os_) == 1 and olds.count(os_[0]) == 1}
+    joins = {y: o for y, o in joins.items() if y not in joins.values() and o not in joins}  # no chains
+    if not joins:
+        return people, {}
+    by_id = {p.person_id: p for p in people}
+    out = [p for p in people if p.person_id not in joins and p.person_id not in joins.values()]
+    for y, o in joins.items():
+        old, young = by_id[o], by_id[y]
+        fo = boxes[o][0]
+        first = int(young.frame_index[0])
+        if (y, o) in until:  # up to where its walk led to the new one's first sure pose (the new one's after)
+            keep = np.asarray(old.frame_index) <= until[y, o]
+            out.append(_joined(old, young, keep, np.asarray(young.frame_index) > until[y, o]))
+            continue
+        dropped = fo[_tail(size[o] > SCATTERED, fo < first)]
+        keep = (np.asarray(old.frame_index) < first) & ~np.isin(old.frame_index, dropped)
+        out.append(_joined(old, young, keep))
+    return sorted(out, key=lambda p: p.person_id), {y: why[y] for y in joins}
+
+
+def _crossed(old: PersonObservations, fo: np.ndarray, bo: np.ndarray, young: PersonObservations, fy: np.ndarray,
+             by: np.ndarray, usual: float, others: list[tuple[np.ndarray, np.ndarray]]) -> int | None:
+    """Did ``old``'s track go on with someone its person crossed, and ``young``'s take the person on? The
+    last frame of ``old`` that is theirs, or None. ``fo``, ``bo``: the frames ``old`` is seen on and its
+    boxes there (:func:`_boxes`); ``fy``, ``by``: ``young``'s; ``usual``: the person's height (px);
+    ``others``: every other track's times seen and box centres there. Yes where, from a frame of ``old``
+    up to CROSSED_BACK_S before ``young``'s first sure pose, the person's walk (the median of the steps of
+    ``old``'s box centre over CROSSED_WALK_S before) led within CROSSED_NEAR of ``usual`` of that pose,
+    drawn within CROSSED_SIZE of their height; ``young`` went on at that walk's pace and heading (its first
+    pose to its last within CROSSED_NEW_S), within CROSSED_PACE of their height a second; and every pose of
+    ``old`` from ``young``'s first on lay CROSSED_APART from both that walk and ``young``'s pose beside it,
+    one of them within CROSSED_BY of a third track's pose up to CROSSED_BACK_S from it in time: on the
+    person it crossed. (Someone who stops or turns back while a stranger walks on from behind them is not
+    one: no third track where their poses are.)"""
+    late = fo >= fy[0]
+    if not late.any() or late.all():
+        return None
+    t_at = dict(zip(np.asarray(old.frame_index).tolist(), np.asarray(old.timestamp_s, np.float64).tolist()))
+    t_at.update(zip(np.asarray(young.frame_index).tolist(), np.asarray(young.timestamp_s, np.float64).tolist()))
+    to, ty = np.array([t_at[int(f)] for f in fo]), np.array([t_at[int(f)] for f in fy])
+    centre, centre_y = (bo[:, :2] + bo[:, 2:]) / 2, (by[:, :2] + by[:, 2:]) / 2
+    if not 1 / CROSSED_SIZE <= (by[0, 3] - by[0, 1]) / max(usual, 1e-9) <= CROSSED_SIZE:
+        return None
+    before = np.flatnonzero(~late & (to >= ty[0] - CROSSED_WALK_S - CROSSED_BACK_S))
+    early = np.flatnonzero(ty <= ty[0] + CROSSED_NEW_S[1] + 1e-6)
+    if len(before) < 3 or ty[early[-1]] - ty[0] < CROSSED_NEW_S[0] - 1e-6:
+        return None
+    walk = _walk(to[before], centre[before], to[before[0]])
+    pace = (centre_y[early[-1]] - centre_y[0]) / (ty[early[-1]] - ty[0])
+    if np.linalg.norm(pace - walk) > CROSSED_PACE * usual:
+        return None
+    lo, hi = CROSSED_APART[0] * usual, CROSSED_APART[1] * usual
+    at = np.minimum(np.searchsorted(fy, fo[late]), len(fy) - 1)
+    beside = fy[at] == fo[late]
+    gap = np.linalg.norm(centre[late][beside] - centre_y[at[beside]], axis=1)
+    if not beside.any() or not np.all((gap >= lo) & (gap <= hi)):
+        return None
+    def by_them(t: np.ndarray, c: np.ndarray) -> bool:  # the one it crossed, seen beside its late poses
+        close = np.abs(to[late][:, None] - t[None]) <= CROSSED_BACK_S + 1e-6
+        far = np.linalg.norm(centre[late][:, None] - c[None], axis=-1)
+        return bool(np.any(close & (far <= CROSSED_BY * usual)))
+    if not any(by_them(t, c) for t, c in others):
+        return None
+    for k in before[::-1]:
+        if to[k] < ty[0] - CROSSED_BACK_S - 1e-6:
+            break
+        if np.linalg.norm(centre[k] + walk * (ty[0] - to[k]) - centre_y[0]) > CROSSED_NEAR * usual:
+            continue
+        off = np.linalg.norm(centre[late] - centre[k] - walk * (to[late] - to[k])[:, None], axis=1)
+        if np.all((off >= lo) & (off <= hi)):
+            return int(fo[k])
+    return None
+
+
+def _resumed(old: PersonObservations, fo: np.ndarray, bo: np.ndarray, young: PersonObservations, fy: np.ndarray,
+             by: np.ndarray, usual: float, picture: tuple[int, int]) -> bool:
+    """Was ``young`` (its frames seen ``fy``, boxes ``by``) begun where ``old``'s person (``fo``, ``bo``;
+    ``usual``: their height, px), lost in the ``picture`` (width, height), was going? Both away from the
+    picture's border (EDGE: someone walking out, someone walking in), the new one's first sure pose up to
+    RESUMED_GAP_S after the old one's last, within RESUMED_REACH of where the old one's walk (the median of
+    its steps over CROSSED_WALK_S) led, drawn within RESUMED_SIZE of their height."""
+    to = np.asarray(old.timestamp_s, np.float64)[np.searchsorted(old.frame_index, fo)]
+    ty0 = float(np.asarray(young.timestamp_s, np.float64)[np.searchsorted(young.frame_index, fy[0])])
+    gap = ty0 - to[-1]
+    if not 0 < gap <= RESUMED_GAP_S + 1e-6 or _at_border(bo[-1], picture) or _at_border(by[0], picture):
+        return False
+    if not 1 / RESUMED_SIZE <= (by[0, 3] - by[0, 1]) / max(usual, 1e-9) <= RESUMED_SIZE:
+        return False
+    centre = (bo[:, :2] + bo[:, 2:]) / 2
+    walk = _walk(to, centre, to[-1] - CROSSED_WALK_S)
+    led = centre[-1] + walk * gap
+    return bool(np.linalg.norm((by[0, :2] + by[0, 2:]) / 2 - led) <= (RESUMED_REACH[0] + RESUMED_REACH[1] * gap) * usual)
+
+
+def _walk(t: np.ndarray, centre: np.ndarray, since: float) -> np.ndarray:
+    """px/s: the median of the steps of box centres ``centre`` (N, 2) at times ``t`` from ``since`` on;
+    none (0) where under three are."""
+    keep = t >= since - 1e-6
+    if keep.sum() < 3:
+        return np.zeros(2)
+    return np.median(np.diff(centre[keep], axis=0) / np.maximum(np.diff(t[keep]), 1e-9)[:, None], axis=0)
+
+
+def _at_border(box: np.ndarray, picture: tuple[int, int]) -> bool:
+    w, h = picture
+    m = EDGE * min(w, h)
+    return bool(box[0] <= m or box[1] <= m or box[2] >= w - m or box[3] >= h - m)
+
+
+def _size_ratio(p: PersonObservations, frames: np.ndarray, min_visibility: float) -> np.ndarray:
+    """Over ``frames`` (those :func:`_boxes` gives): the pose's pixels a metre (its 2D keypoints' box diagonal
+    over its 3D keypoints') over the track's median; 1 where its 3D says nothing (none finite)."""
+    rows = np.searchsorted(np.asarray(p.frame_index), frames)
+    kp2, kp3 = np.asarray(p.keypoints_2d, np.float64)[rows], np.asarray(p.keypoints_3d, np.float64)[rows]
+    ok = (np.asarray(p.visibility)[rows] >= min_visibility) & np.isfinite(kp2).all(-1) & np.isfinite(kp3).all(-1)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        size = [np.linalg.norm(np.nanmax(np.where(ok[..., None], k, np.nan), 1) - np.nanmin(np.where(ok[..., None], k, np.nan), 1),
+                               axis=1) for k in (kp2, kp3)]
+        per_m = np.where(size[1] > 1e-6, size[0] / size[1], np.nan)
+        ratio = per_m / np.nanmedian(per_m) if np.isfinite(per_m).any() else np.ones(len(frames))
+    return np.where(np.isfinite(ratio), ratio, 1.0)
+
+
+def _tail(flag: np.ndarray, before: np.ndarray) -> np.ndarray:
+    """The run of ``flag`` that ends at the last of ``before`` (bool over the same frames)."""
+    out = np.zeros(len(flag), bool)
+    for i in np.flatnonzero(before)[::-1]:
+        if not flag[i]:
+            break
+        out[i] = True
+    return out
+
+
+def _grown(boxes: np.ndarray, share: float) -> np.ndarray:
+    w, h = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    return boxes + share * np.column_stack([-w, -h, w, h])
+
+
+def _inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row by row, the share of each box of ``a`` (N, 4) inside the box of ``b`` (N, 4) beside it."""
+    w = np.clip(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None)
+    h = np.clip(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None)
+    return w * h / np.maximum((a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]), 1e-9)
+
+
+def _joined(old: PersonObservations, young: PersonObservations, keep: np.ndarray,
+            keep_young: np.ndarray | slice = slice(None)) -> PersonObservations:
+    """``old``'s frames where ``keep``, then ``young``'s (where ``keep_young``), as one person of ``old``'s id."""
+    per_frame = {}
+    for name in ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility", "translation_cam",
+                 "vertices", "model_params"):
+        a, b = getattr(old, name), getattr(young, name)
+        per_frame[name] = None if a is None or b is None else np.concatenate([np.asarray(a)[keep], np.asarray(b)[keep_young]])
+    return replace(old, **per_frame)
+
+
+__all__ = ["handed_over"]

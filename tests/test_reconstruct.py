@@ -408,7 +408,8 @@ def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_pers
     """Three people the tracker lost away from the picture's border and did not know again, found by a new
     track where they were going: vtest 20.4 s, a woman in black standing at the back (the next frame; her
     colours 0.34 alike, under re-identification's 0.55); 48.2 s, a man walking away behind two others
-    (0.7 s; the new track 0.8 s long, too short to keep of its own); Sports2D re-encoded at CRF 26 and
+    (0.7 s; the new track 0.8 s long, too short to keep of its own, and lost again 0.3 s before a third
+    took him on: all three one person); Sports2D re-encoded at CRF 26 and
     1024 px, the jumper lost mid-flip and found as he landed (0.73 s). One person of the older id, all
     its frames then the new one's. Not joined: no picture given; either at the picture's border (someone
     walking out, someone walking in); the new one 1.5 times their size, or a body height off where they
@@ -441,6 +442,11 @@ def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_pers
     gap = float(young.timestamp_s[0] - old.timestamp_s[-1])
     later = replace(young, timestamp_s=young.timestamp_s + (0.9 - gap))  # found again 0.9 s after
     assert handed_over([old, later], among={4}, picture=picture)[1] == {}
+    if case == "walker":  # lost again 0.3 s after the new track's last frame, and found by a third: one person
+        nxt = _track(d, "walker_next", 40)
+        people, why = handed_over([old, young, nxt], among={4, 40}, picture=picture)
+        assert [p.person_id for p in people] == [4] and sorted(why) == [23, 40]
+        assert np.array_equal(people[0].frame_index, np.r_[old.frame_index, young.frame_index, nxt.frame_index])
     if case == "walker":  # found further on his way than he stood: where his walk led, he is found
         fo, bo = _boxes(old, 0.5)
         to = old.timestamp_s[np.searchsorted(old.frame_index, fo)]

@@ -413,7 +413,11 @@ def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_pers
     1024 px, the jumper lost mid-flip and found as he landed (0.73 s). One person of the older id, all
     its frames then the new one's. Not joined: no picture given; either at the picture's border (someone
     walking out, someone walking in); the new one 1.5 times their size, or a body height off where they
-    were going; found again 0.9 s after (RESUMED_GAP_S is 0.8); the older track too short to keep. Found
+    were going; found again 0.9 s after (RESUMED_GAP_S is 0.8); the older track too short to keep. The
+    camera turned 30 px as the woman was lost: joined where its track is given, not where it is not. Not
+    joined either: the new track a second one on someone another track followed all along; a track too
+    short to keep that would claim the new one too; the man found where his walk led but walking back, or
+    seen there 0.2 s only where that is too short to keep. Found
     further on the man's way (twice his walk of those 0.7 s on), out of reach of where he stood but not
     of where his walk led: joined."""
     from dataclasses import replace
@@ -433,6 +437,9 @@ def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_pers
     assert handed_over([old, young], among={23}, picture=picture)[1] == {}  # the older one too short
     for last in (old.keypoints_2d[-1], young.keypoints_2d[0]):  # the border just beyond one of the two
         assert handed_over([old, young], among={4}, picture=(int(np.nanmax(last[:, 0])) + 3, picture[1]))[1] == {}
+    usual = float(np.median(np.nanmax(old.keypoints_2d[..., 1], 1) - np.nanmin(old.keypoints_2d[..., 1], 1)))
+    near = (int(np.nanmax(old.keypoints_2d[-1, :, 0]) + 0.25 * usual), picture[1])  # a quarter of their height off
+    assert handed_over([old, young], among={4}, picture=near)[1] == {}
     mid = np.nanmedian(young.keypoints_2d, axis=1, keepdims=True)
     big = replace(young, keypoints_2d=mid + 1.5 * (young.keypoints_2d - mid))
     assert handed_over([old, big], among={4}, picture=picture)[1] == {}
@@ -442,11 +449,49 @@ def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_pers
     gap = float(young.timestamp_s[0] - old.timestamp_s[-1])
     later = replace(young, timestamp_s=young.timestamp_s + (0.9 - gap))  # found again 0.9 s after
     assert handed_over([old, later], among={4}, picture=picture)[1] == {}
+    # the new track a second one on someone another track followed all along (a twin of theirs): not joined
+    twin_frames = np.arange(old.frame_index[0] - 5, young.frame_index[-1] + 1)
+    rows = np.clip(np.searchsorted(young.frame_index, twin_frames), 0, len(young.frame_index) - 1)
+    twin = replace(young, person_id=99, frame_index=twin_frames, timestamp_s=young.timestamp_s[0] + (
+        twin_frames - young.frame_index[0]) * float(np.median(np.diff(young.timestamp_s))),
+        keypoints_2d=young.keypoints_2d[rows], keypoints_3d=young.keypoints_3d[rows], visibility=young.visibility[rows])
+    assert handed_over([old, young, twin], among={4, 99}, picture=picture)[1] == {}
+    # a track too short to keep that would claim the new one as well: the new one is joined to neither
+    last = old.timestamp_s >= old.timestamp_s[-1] - 1.2  # (its walk the same)
+    tail = replace(old, person_id=98, **{k: getattr(old, k)[last] for k in
+                                         ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility")})
+    assert handed_over([old, tail, young], among={4}, picture=picture)[1] == {}
+    if case == "woman":  # the camera turned 30 px between her last frame and the new one's first
+        from nvwa.camera.background import CameraTrack
+
+        frames = np.arange(old.frame_index[0], young.frame_index[-1] + 1)
+        H = np.repeat(np.eye(3)[None], len(frames), 0)
+        H[frames >= young.frame_index[0], 0, 2] = -30.0  # those frames' pixels -> the first frame's
+        n = len(frames)
+        cam = CameraTrack(frame_index=frames, timestamp_s=frames / 10.0, H_first_from_frame=H,
+                          inliers=np.full(n, 100, np.int32), status=np.zeros(n, np.int8),
+                          parallax_px=np.zeros(n, np.float32), H_raw_first_from_frame=H.copy())
+        panned = _track(d, "woman_young", 23, shift=(30.0, 0.0))
+        assert handed_over([old, panned], among={4}, picture=picture)[1] == {}  # 30 px off, as the picture shows
+        assert list(handed_over([old, panned], among={4}, picture=picture, camera=cam)[1]) == [23]
     if case == "walker":  # lost again 0.3 s after the new track's last frame, and found by a third: one person
         nxt = _track(d, "walker_next", 40)
         people, why = handed_over([old, young, nxt], among={4, 40}, picture=picture)
         assert [p.person_id for p in people] == [4] and sorted(why) == [23, 40]
         assert np.array_equal(people[0].frame_index, np.r_[old.frame_index, young.frame_index, nxt.frame_index])
+    if case == "walker":  # where his walk led but walking back; or seen there 0.2 s only (too short to keep)
+        fo, bo = _boxes(old, 0.5)
+        to = old.timestamp_s[np.searchsorted(old.frame_index, fo)]
+        walk = _walk(to, (bo[:, :2] + bo[:, 2:]) / 2, to[-1] - CROSSED_WALK_S)  # px/s
+        mid_y = np.nanmedian(young.keypoints_2d, axis=1, keepdims=True)
+        dt = (young.timestamp_s - young.timestamp_s[0])[:, None, None]
+        for sign, joined in ((1.0, [23]), (-1.0, [])):  # from the same first pose, on at his pace, or back
+            paced = replace(young, keypoints_2d=(young.keypoints_2d - (mid_y - mid_y[:1]) + sign * walk * dt).astype(np.float32))
+            assert list(handed_over([old, paced], among={4}, picture=picture)[1]) == joined
+        glimpse = replace(young, **{k: getattr(young, k)[:3] for k in
+                                    ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility")})
+        assert handed_over([old, glimpse], among={4}, picture=picture)[1] == {}
+        assert list(handed_over([old, glimpse], among={4, 23}, picture=picture)[1]) == [23]
     if case == "walker":  # found further on his way than he stood: where his walk led, he is found
         fo, bo = _boxes(old, 0.5)
         to = old.timestamp_s[np.searchsorted(old.frame_index, fo)]

@@ -337,7 +337,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     wall0 = time.perf_counter()
     K = intrinsics_for(obs, config)
     people, joined = handed_over(list(obs.people), {p.person_id for p in keep_people(obs, config.min_person_s)},
-                                 picture=(int(obs.video["width"]), int(obs.video["height"])))
+                                 picture=(int(obs.video["width"]), int(obs.video["height"])), camera=obs.camera_track)
     obs = with_gaps_filled(replace(obs, people=tuple(people)), config.fill_gaps_s)
     observed = {p.person_id: p for p in obs.people}  # as the video shows them (keypoints in its own pixels)
     obs, motion = _stabilised(obs, K, config.camera, timer)

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 
+from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
+from nvwa.tracking.boxes import iou_matrix
 from nvwa.tracking.people import PIECE_INSIDE, _boxes
 
 
@@ -23,17 +26,21 @@ CROSSED_NEAR = 0.2  # ... within this share of its height of where the new one b
 CROSSED_APART = (0.25, 1.0)  # ... while its own poses from then on lay this far (in its heights) from it, ...
 CROSSED_BY = 0.5  # ... with a third track within this share of its height of them (the one it crossed), ...
 CROSSED_PACE = 0.5  # ... and the new one walked on as it had, within this many of its heights a second
-CROSSED_WALK_S = 1.0  # (its walk: the median of its steps over this long before it left it)
+CROSSED_WALK_S = 1.0  # (its walk: the least-squares pace of its box centre over this long before it left it)
 CROSSED_SIZE = 1.35  # (the new one's first pose within this many times the person's height, either way)
 CROSSED_NEW_S = (0.2, 0.5)  # (the new one's walk: from its first pose to its last in this long, at least the first)
 RESUMED_GAP_S = 0.8  # a track lost in the picture, and a new one begun there at most this long after ...
 RESUMED_REACH = (0.25, 0.75)  # ... within a + b * gap (s) of the person's heights of where their walk led ...
-RESUMED_SIZE = 1.35  # ... drawn within this many times their height (either way): the same person
-EDGE = 0.02  # a box this share of the picture's smaller side from its border or nearer is at the border
+RESUMED_SIZE = 1.35  # ... drawn within this many times their height (either way): the same person ...
+RESUMED_HEADING = 0.25  # ... not heading the other way, where both move this many of their heights a second ...
+RESUMED_MIN_S = 0.5  # ... the new one seen over at least this long (where too short to keep of its own) ...
+RESUMED_TWIN_IOU = 0.5  # ... and not a second track on someone followed (this median IoU over its first 0.5 s)
+EDGE = (0.02, 0.3)  # at the picture's border: this near it, of its smaller side or of the person's height
 
 
 def handed_over(people: list[PersonObservations], among: set | None = None, min_visibility: float = 0.5,
-                picture: tuple[int, int] | None = None) -> tuple[list[PersonObservations], dict[int, str]]:
+                picture: tuple[int, int] | None = None,
+                camera: CameraTrack | None = None) -> tuple[list[PersonObservations], dict[int, str]]:
     """Tracks joined where the tracker lost a person without knowing it: its track went on, up to
     HANDOVER_OVERLAP_S after a new one had them whole, on a pose scattered over the scenery (drawn over
     SCATTERED times as many pixels a metre of its own 3D as the track's usual: nobody comes that much nearer
@@ -51,62 +58,70 @@ def handed_over(people: list[PersonObservations], among: set | None = None, min_
     black standing at the back, a frame between; 48.2 s, a man walking away behind two others, 0.7 s;
     Sports2D re-encoded at CRF 26 and 1024 px, the jumper lost mid-flip and found as he landed, 0.73 s).
     Only where that older track is the one such for the new one and the new one the one such for it, and
-    not in a chain (Sports2D re-encoded: the jumper's track went on over the trees, or on his head and
-    chest, as he landed; or ended over the trees 0.16 s before the new one began). The joined person keeps
-    the older id: its frames up to the new one's first (less the scattered ones just before it; for someone
-    crossed, up to where their walk led to the new one), then the new one's. Tracks of a mesh backend (their
-    identity locked per track) are left as they are. ``among``: the ids that may be joined (those long
-    enough to be kept: a short track beside both is neither), but for a new track that took on someone
-    crossed or found someone lost in the picture (a short one such counts in the one-for-one rule too: an
-    older track with two such is joined to neither). The joins are looked for again with the joined
-    tracks until none is made: a chain is joined a link at a time (vtest 46-50 s: a man walking away
-    behind two others was three tracks, the middle one 0.8 s). -> (people, joined id -> why)."""
+    not in a chain within one pass (Sports2D re-encoded: the jumper's track went on over the trees, or on his
+    head and chest, as he landed; or ended over the trees 0.16 s before the new one began). The joins are
+    looked for again with the joined tracks until none is made: a chain is joined a link at a time (vtest
+    46-50 s: a man walking away behind two others was three tracks, the middle one 0.8 s). The joined person
+    keeps the older id: its frames up to the new one's first (less the scattered ones just before it; for
+    someone crossed, up to where their walk led to the new one; for someone lost, all it had), then the new
+    one's. Tracks of a mesh backend (their identity locked per track) are left as they are. ``among``: the
+    ids that may be joined (those long enough to be kept: a short track beside both is neither); a new track
+    that took on someone crossed or found someone lost may be shorter, and a track too short to keep still
+    claims a new one so (it is joined to nothing, but bars that one from any other). ``camera``: how the
+    background moved (a handheld video), so that where people are and where they walked are compared where
+    the first frame shows them. -> (people, joined id -> why)."""
     joined: dict[int, str] = {}
     while True:
-        people, more = _one_pass(people, among, min_visibility, picture)
+        people, more = _one_pass(people, among, min_visibility, picture, camera)
         if not more:
             return people, joined
         joined.update(more)
 
 
 def _one_pass(people: list[PersonObservations], among: set | None, min_visibility: float,
-              picture: tuple[int, int] | None) -> tuple[list[PersonObservations], dict[int, str]]:
-    """One pass of :func:`handed_over`'s joins, no chains."""
-    boxes = {p.person_id: _boxes(p, min_visibility) for p in people}
-    seen = {p.person_id: (np.asarray(p.timestamp_s, np.float64)[np.searchsorted(p.frame_index, f)],
-                          (b[:, :2] + b[:, 2:]) / 2) for p in people for f, b in [boxes[p.person_id]]}
-    unlocked = [p for p in people if p.vertices is None and len(boxes[p.person_id][0]) >= 3]
-    candidates = [p for p in unlocked if among is None or p.person_id in among]
-    size = {p.person_id: _size_ratio(p, boxes[p.person_id][0], min_visibility) for p in candidates}
+              picture: tuple[int, int] | None, camera: CameraTrack | None) -> tuple[list[PersonObservations], dict[int, str]]:
+    """One pass of :func:`handed_over`'s joins, no chains. A track too short to keep may still claim a new
+    one as someone crossed or lost in the picture: it is joined to nothing, but a new one it claims is
+    joined to no one else either (as a whole pass over them would find)."""
+    seen = {p.person_id: _seen(p, min_visibility, camera) for p in people}
+    unlocked = [p for p in people if p.vertices is None and len(seen[p.person_id].frames) >= 3]
+    keep = {p.person_id for p in unlocked if among is None or p.person_id in among}
+    size = {p.person_id: _size_ratio(p, seen[p.person_id].frames, min_visibility) for p in unlocked if p.person_id in keep}
     pairs, why, until = {}, {}, {}  # young -> olds; young -> why; (young, old) -> the old one's last frame kept
-    for old in candidates:
-        fo, bo = boxes[old.person_id]
+    for old in unlocked:
+        so = seen[old.person_id]
+        fo, bo = so.frames, so.boxes
         usual = float(np.median(bo[:, 3] - bo[:, 1]))
-        scattered, shrunk = size[old.person_id] > SCATTERED, size[old.person_id] < SHRUNK
         t_old = np.asarray(old.timestamp_s)
         for young in unlocked:
             t_young = np.asarray(young.timestamp_s)
-            if young is old or not (t_old[0] < t_young[0] and t_old[-1] < t_young[-1]):
+            if young is old or not (t_old[0] < t_young[0] and t_old[-1] < t_young[-1]) \
+                    or t_young[0] - t_old[-1] > max(RESUMED_GAP_S, HANDOVER_OVERLAP_S) + 1e-6:
                 continue
-            first = int(young.frame_index[0])
-            fy, by = boxes[young.person_id]
-            if picture is not None and t_old[-1] < t_young[0] and _resumed(old, fo, bo, young, fy, by, usual, picture):
-                pairs.setdefault(young.person_id, []).append(old.person_id)
-                why[young.person_id] = (f"person {young.person_id} is person {old.person_id} (lost in the picture "
-                                        f"and found again where they were going {t_young[0] - t_old[-1]:.2f} s after)")
-                continue
+            sy = seen[young.person_id]
+            others = [seen[p.person_id] for p in people if p is not old and p is not young]
+            if picture is not None and t_old[-1] < t_young[0]:
+                gap = _resumed(so, sy, usual, picture, others, young.person_id in keep)
+                if gap is not None:
+                    pairs.setdefault(young.person_id, []).append(old.person_id)
+                    until[young.person_id, old.person_id] = int(fo[-1])
+                    why[young.person_id] = (f"person {young.person_id} is person {old.person_id} (lost in the picture "
+                                            f"and found again where they were going {gap:.2f} s after)")
+                    continue
             if abs(t_old[-1] - t_young[0]) > HANDOVER_OVERLAP_S + 1e-6:
                 continue
-            others = [seen[p.person_id] for p in people if p is not old and p is not young]
-            crossed = _crossed(old, fo, bo, young, fy, by, usual, others)
+            crossed = _crossed(so, sy, usual, others)
             if crossed is not None:
                 pairs.setdefault(young.person_id, []).append(old.person_id)
                 until[young.person_id, old.person_id] = crossed
                 why[young.person_id] = (f"person {young.person_id} is person {old.person_id} (their track went on "
                                         f"with someone they crossed after frame {crossed})")
                 continue
-            if among is not None and young.person_id not in among:
+            if old.person_id not in keep or young.person_id not in keep:
                 continue
+            first = int(young.frame_index[0])
+            fy, by = sy.frames, sy.boxes
+            scattered, shrunk = size[old.person_id] > SCATTERED, size[old.person_id] < SHRUNK
             tail = _tail(scattered, fo < first)
             before, late = (fo < first) & ~tail, fo >= first
             if not before.any() or (not late.any() and tail.sum() < 2):
@@ -124,6 +139,7 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
             why[young.person_id] = f"person {young.person_id} is person {old.person_id} (their track {how})"
     olds = [o for os_ in pairs.values() for o in os_]
     joins = {y: os_[0] for y, os_ in pairs.items() if len(os_) == 1 and olds.count(os_[0]) == 1}
+    joins = {y: o for y, o in joins.items() if o in keep}  # (a short one's claims only barred others)
     joins = {y: o for y, o in joins.items() if y not in joins.values() and o not in joins}  # no chains
     if not joins:
         return people, {}
@@ -131,7 +147,7 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
     out = [p for p in people if p.person_id not in joins and p.person_id not in joins.values()]
     for y, o in joins.items():
         old, young = by_id[o], by_id[y]
-        fo = boxes[o][0]
+        fo = seen[o].frames
         first = int(young.frame_index[0])
         if (y, o) in until:  # up to where its walk led to the new one's first sure pose (the new one's after)
             keep = np.asarray(old.frame_index) <= until[y, o]
@@ -143,28 +159,51 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
     return sorted(out, key=lambda p: p.person_id), {y: why[y] for y in joins}
 
 
-def _crossed(old: PersonObservations, fo: np.ndarray, bo: np.ndarray, young: PersonObservations, fy: np.ndarray,
-             by: np.ndarray, usual: float, others: list[tuple[np.ndarray, np.ndarray]]) -> int | None:
-    """Did ``old``'s track go on with someone its person crossed, and ``young``'s take the person on? The
-    last frame of ``old`` that is theirs, or None. ``fo``, ``bo``: the frames ``old`` is seen on and its
-    boxes there (:func:`_boxes`); ``fy``, ``by``: ``young``'s; ``usual``: the person's height (px);
-    ``others``: every other track's times seen and box centres there. Yes where, from a frame of ``old``
-    up to CROSSED_BACK_S before ``young``'s first sure pose, the person's walk (the median of the steps of
-    ``old``'s box centre over CROSSED_WALK_S before) led within CROSSED_NEAR of ``usual`` of that pose,
-    drawn within CROSSED_SIZE of their height; ``young`` went on at that walk's pace and heading (its first
-    pose to its last within CROSSED_NEW_S), within CROSSED_PACE of their height a second; and every pose of
-    ``old`` from ``young``'s first on lay CROSSED_APART from both that walk and ``young``'s pose beside it,
-    one of them within CROSSED_BY of a third track's pose up to CROSSED_BACK_S from it in time: on the
-    person it crossed. (Someone who stops or turns back while a stranger walks on from behind them is not
-    one: no third track where their poses are.)"""
+class _Seen(NamedTuple):
+    """A track where its person is seen (3 keypoints sure): frames, their times, the keypoints' boxes (px of
+    each frame) and the boxes' centres where the camera's first frame shows them (a moving camera's motion
+    taken out)."""
+
+    frames: np.ndarray
+    times: np.ndarray
+    boxes: np.ndarray
+    place: np.ndarray
+
+
+def _seen(p: PersonObservations, min_visibility: float, camera: CameraTrack | None) -> _Seen:
+    frames, boxes = _boxes(p, min_visibility)
+    times = np.asarray(p.timestamp_s, np.float64)[np.searchsorted(p.frame_index, frames)]
+    return _Seen(frames, times, boxes, _in_first((boxes[:, :2] + boxes[:, 2:]) / 2, frames, camera))
+
+
+def _in_first(points: np.ndarray, frames: np.ndarray, camera: CameraTrack | None) -> np.ndarray:
+    """``points`` (N, 2) px, one on each of ``frames``, where the camera's first frame shows them (the
+    homography of that frame, or of the last analysed one before it); as they are without a camera track."""
+    if camera is None or not len(points) or not len(camera.frame_index):
+        return np.asarray(points, np.float64)
+    row = np.clip(np.searchsorted(camera.frame_index, frames, side="right") - 1, 0, len(camera.frame_index) - 1)
+    h = np.einsum("nij,nj->ni", np.asarray(camera.H_first_from_frame)[row], np.c_[points, np.ones(len(points))])
+    return h[:, :2] / h[:, 2:]
+
+
+def _crossed(so: _Seen, sy: _Seen, usual: float, others: list[_Seen]) -> int | None:
+    """Did an older track (``so``) go on with someone its person crossed, and a new one (``sy``) take the
+    person on? The last frame of the older one that is theirs, or None. ``usual``: the person's height (px);
+    ``others``: every other track. Yes where, from a frame of the older one up to CROSSED_BACK_S before the
+    new one's first sure pose, the person's walk (:func:`_walk` over CROSSED_WALK_S before) led within
+    CROSSED_NEAR of ``usual`` of that pose, drawn within CROSSED_SIZE of their height; the new one went on
+    at that walk's pace and heading (its first pose to its last within CROSSED_NEW_S), within CROSSED_PACE
+    of their height a second; and every pose of the older one from the new one's first on lay
+    CROSSED_APART from both that walk and the new one's pose beside it, one of them within CROSSED_BY of
+    a third track's pose up to CROSSED_BACK_S from it in time: on the person it crossed. (Someone who stops
+    or turns back while a stranger walks on from behind them is not one: no third track where their poses
+    are.)"""
+    fo, to, centre = so.frames, so.times, so.place
+    fy, ty, centre_y = sy.frames, sy.times, sy.place
     late = fo >= fy[0]
     if not late.any() or late.all():
         return None
-    t_at = dict(zip(np.asarray(old.frame_index).tolist(), np.asarray(old.timestamp_s, np.float64).tolist()))
-    t_at.update(zip(np.asarray(young.frame_index).tolist(), np.asarray(young.timestamp_s, np.float64).tolist()))
-    to, ty = np.array([t_at[int(f)] for f in fo]), np.array([t_at[int(f)] for f in fy])
-    centre, centre_y = (bo[:, :2] + bo[:, 2:]) / 2, (by[:, :2] + by[:, 2:]) / 2
-    if not 1 / CROSSED_SIZE <= (by[0, 3] - by[0, 1]) / max(usual, 1e-9) <= CROSSED_SIZE:
+    if not 1 / CROSSED_SIZE <= (sy.boxes[0, 3] - sy.boxes[0, 1]) / max(usual, 1e-9) <= CROSSED_SIZE:
         return None
     before = np.flatnonzero(~late & (to >= ty[0] - CROSSED_WALK_S - CROSSED_BACK_S))
     early = np.flatnonzero(ty <= ty[0] + CROSSED_NEW_S[1] + 1e-6)
@@ -180,11 +219,12 @@ def _crossed(old: PersonObservations, fo: np.ndarray, bo: np.ndarray, young: Per
     gap = np.linalg.norm(centre[late][beside] - centre_y[at[beside]], axis=1)
     if not beside.any() or not np.all((gap >= lo) & (gap <= hi)):
         return None
-    def by_them(t: np.ndarray, c: np.ndarray) -> bool:  # the one it crossed, seen beside its late poses
-        close = np.abs(to[late][:, None] - t[None]) <= CROSSED_BACK_S + 1e-6
-        far = np.linalg.norm(centre[late][:, None] - c[None], axis=-1)
+
+    def by_them(other: _Seen) -> bool:  # the one it crossed, seen beside its late poses
+        close = np.abs(to[late][:, None] - other.times[None]) <= CROSSED_BACK_S + 1e-6
+        far = np.linalg.norm(centre[late][:, None] - other.place[None], axis=-1)
         return bool(np.any(close & (far <= CROSSED_BY * usual)))
-    if not any(by_them(t, c) for t, c in others):
+    if not any(by_them(o) for o in others):
         return None
     for k in before[::-1]:
         if to[k] < ty[0] - CROSSED_BACK_S - 1e-6:
@@ -197,38 +237,54 @@ def _crossed(old: PersonObservations, fo: np.ndarray, bo: np.ndarray, young: Per
     return None
 
 
-def _resumed(old: PersonObservations, fo: np.ndarray, bo: np.ndarray, young: PersonObservations, fy: np.ndarray,
-             by: np.ndarray, usual: float, picture: tuple[int, int]) -> bool:
-    """Was ``young`` (its frames seen ``fy``, boxes ``by``) begun where ``old``'s person (``fo``, ``bo``;
-    ``usual``: their height, px), lost in the ``picture`` (width, height), was going? Both away from the
-    picture's border (EDGE: someone walking out, someone walking in), the new one's first sure pose up to
-    RESUMED_GAP_S after the old one's last, within RESUMED_REACH of where the old one's walk (the median of
-    its steps over CROSSED_WALK_S) led, drawn within RESUMED_SIZE of their height."""
-    to = np.asarray(old.timestamp_s, np.float64)[np.searchsorted(old.frame_index, fo)]
-    ty0 = float(np.asarray(young.timestamp_s, np.float64)[np.searchsorted(young.frame_index, fy[0])])
-    gap = ty0 - to[-1]
-    if not 0 < gap <= RESUMED_GAP_S + 1e-6 or _at_border(bo[-1], picture) or _at_border(by[0], picture):
-        return False
-    if not 1 / RESUMED_SIZE <= (by[0, 3] - by[0, 1]) / max(usual, 1e-9) <= RESUMED_SIZE:
-        return False
-    centre = (bo[:, :2] + bo[:, 2:]) / 2
-    walk = _walk(to, centre, to[-1] - CROSSED_WALK_S)
-    led = centre[-1] + walk * gap
-    return bool(np.linalg.norm((by[0, :2] + by[0, 2:]) / 2 - led) <= (RESUMED_REACH[0] + RESUMED_REACH[1] * gap) * usual)
+def _resumed(so: _Seen, sy: _Seen, usual: float, picture: tuple[int, int], others: list[_Seen],
+             young_kept: bool) -> float | None:
+    """Was a new track (``sy``) begun where an older one's person (``so``; ``usual``: their height, px),
+    lost in the ``picture`` (width, height), was going? The time between (s), or None. Neither at the
+    picture's border (:func:`_at_border`: someone walking out, someone walking in); the new one's first sure
+    pose up to RESUMED_GAP_S after the older one's last, within RESUMED_REACH (a + b x that time, in their
+    heights) of where the older one's walk (:func:`_walk` over CROSSED_WALK_S) led, drawn within
+    RESUMED_SIZE of their height, not heading the other way (RESUMED_HEADING), seen over RESUMED_MIN_S
+    where it is too short to keep (``young_kept``), and no second track on someone another track follows
+    (RESUMED_TWIN_IOU over its first CROSSED_NEW_S[1])."""
+    gap = float(sy.times[0] - so.times[-1])
+    if not 0 < gap <= RESUMED_GAP_S + 1e-6 or _at_border(so.boxes[-1], picture, usual) \
+            or _at_border(sy.boxes[0], picture, usual):
+        return None
+    if not 1 / RESUMED_SIZE <= (sy.boxes[0, 3] - sy.boxes[0, 1]) / max(usual, 1e-9) <= RESUMED_SIZE:
+        return None
+    if not young_kept and sy.times[-1] - sy.times[0] < RESUMED_MIN_S - 1e-6:
+        return None
+    walk = _walk(so.times, so.place, so.times[-1] - CROSSED_WALK_S)
+    if np.linalg.norm(sy.place[0] - so.place[-1] - walk * gap) > (RESUMED_REACH[0] + RESUMED_REACH[1] * gap) * usual:
+        return None
+    early = sy.times <= sy.times[0] + CROSSED_NEW_S[1] + 1e-6
+    pace = _walk(sy.times[early], sy.place[early], sy.times[0])
+    moving = min(np.linalg.norm(walk), np.linalg.norm(pace)) >= RESUMED_HEADING * usual
+    if moving and float(np.dot(walk, pace)) < 0:
+        return None
+    for other in others:  # a second track on someone followed: not the one lost
+        both, i, j = np.intersect1d(sy.frames[early], other.frames, return_indices=True)
+        if len(both) and np.median(np.diag(iou_matrix(sy.boxes[early][i], other.boxes[j]))) >= RESUMED_TWIN_IOU:
+            return None
+    return gap
 
 
 def _walk(t: np.ndarray, centre: np.ndarray, since: float) -> np.ndarray:
-    """px/s: the median of the steps of box centres ``centre`` (N, 2) at times ``t`` from ``since`` on;
-    none (0) where under three are."""
+    """px/s: the least-squares pace of box centres ``centre`` (N, 2) at times ``t`` from ``since`` on; none
+    (0) where under three are."""
     keep = t >= since - 1e-6
     if keep.sum() < 3:
         return np.zeros(2)
-    return np.median(np.diff(centre[keep], axis=0) / np.maximum(np.diff(t[keep]), 1e-9)[:, None], axis=0)
+    dt = t[keep] - t[keep].mean()
+    return (dt[:, None] * (centre[keep] - centre[keep].mean(0))).sum(0) / max(float((dt * dt).sum()), 1e-12)
 
 
-def _at_border(box: np.ndarray, picture: tuple[int, int]) -> bool:
+def _at_border(box: np.ndarray, picture: tuple[int, int], usual: float) -> bool:
+    """Is ``box`` at the ``picture``'s border: within EDGE of its smaller side, or of the person's height
+    ``usual``, of it?"""
     w, h = picture
-    m = EDGE * min(w, h)
+    m = max(EDGE[0] * min(w, h), EDGE[1] * usual)
     return bool(box[0] <= m or box[1] <= m or box[2] >= w - m or box[3] >= h - m)
 
 

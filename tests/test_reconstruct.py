@@ -416,7 +416,8 @@ def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_pers
     were going; found again 0.9 s after (RESUMED_GAP_S is 0.8); the older track too short to keep. The
     camera turned 30 px as the woman was lost: joined where its track is given, not where it is not. Not
     joined either: the new track a second one on someone another track followed all along; a track too
-    short to keep that would claim the new one too; the man found where his walk led but walking back, or
+    short to keep that would claim the new one too; the woman's new track in a red coat (her colours as
+    sampled on both tracks: joined); the man found where his walk led but walking back, or
     seen there 0.2 s only where that is too short to keep. Found
     further on the man's way (twice his walk of those 0.7 s on), out of reach of where he stood but not
     of where his walk led: joined."""
@@ -461,6 +462,12 @@ def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_pers
     tail = replace(old, person_id=98, **{k: getattr(old, k)[last] for k in
                                          ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility")})
     assert handed_over([old, tail, young], among={4}, picture=picture)[1] == {}
+    if case == "woman":  # her clothes' colours as sampled on each track: joined; the new one in a red coat: not
+        dressed = replace(old, colours=d["woman_old_colours"]), replace(young, colours=d["woman_young_colours"])
+        assert list(handed_over(list(dressed), among={4}, picture=picture)[1]) == [23]
+        red = d["woman_young_colours"].copy()
+        red[0] = (170, 30, 35)
+        assert handed_over([dressed[0], replace(young, colours=red)], among={4}, picture=picture)[1] == {}
     if case == "woman":  # the camera turned 30 px between her last frame and the new one's first
         from nvwa.camera.background import CameraTrack
 

@@ -403,13 +403,15 @@ def test_a_track_that_went_on_with_someone_its_person_crossed_hands_over_to_the_
         assert handed_over([other, crossed, young], among={7, 13})[1] == {}, moved
 
 
-@pytest.mark.parametrize("case", ["woman", "walker", "jumper"])
+@pytest.mark.parametrize("case", ["woman", "walker", "blonde", "jumper"])
 def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_person(case):
     """Three people the tracker lost away from the picture's border and did not know again, found by a new
     track where they were going: vtest 20.4 s, a woman in black standing at the back (the next frame; her
     colours 0.34 alike, under re-identification's 0.55); 48.2 s, a man walking away behind two others
     (0.7 s; the new track 0.8 s long, too short to keep of its own, and lost again 0.3 s before a third
-    took him on: all three one person); Sports2D re-encoded at CRF 26 and
+    took him on: all three one person); 76.5 s, a blonde woman in black walking away, her last pose
+    drawn over a man in front (0.6 s; her height now half what it was when she was near, and the new one
+    found where her walk's line, not that last pose, put her); Sports2D re-encoded at CRF 26 and
     1024 px, the jumper lost mid-flip and found as he landed (0.73 s). One person of the older id, all
     its frames then the new one's. Not joined: no picture given; either at the picture's border (someone
     walking out, someone walking in); the new one 1.5 times their size, or a body height off where they

@@ -93,6 +93,8 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
         so = seen[old.person_id]
         fo, bo = so.frames, so.boxes
         usual = float(np.median(bo[:, 3] - bo[:, 1]))
+        recent = so.times >= so.times[-1] - CROSSED_WALK_S - 1e-6  # (someone walking away shrinks)
+        lately = float(np.median(bo[recent, 3] - bo[recent, 1])) if recent.sum() >= 3 else usual
         t_old = np.asarray(old.timestamp_s)
         for young in unlocked:
             t_young = np.asarray(young.timestamp_s)
@@ -102,7 +104,7 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
             sy = seen[young.person_id]
             others = [seen[p.person_id] for p in people if p is not old and p is not young]
             if picture is not None and t_old[-1] < t_young[0]:
-                gap = _resumed(so, sy, usual, picture, others, young.person_id in keep) \
+                gap = _resumed(so, sy, lately, picture, others, young.person_id in keep) \
                     if not _dressed_otherwise(old, young) else None
                 if gap is not None:
                     pairs.setdefault(young.person_id, []).append(old.person_id)
@@ -112,7 +114,7 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
                     continue
             if abs(t_old[-1] - t_young[0]) > HANDOVER_OVERLAP_S + 1e-6:
                 continue
-            crossed = _crossed(so, sy, usual, others)
+            crossed = _crossed(so, sy, lately, others)
             if crossed is not None:
                 pairs.setdefault(young.person_id, []).append(old.person_id)
                 until[young.person_id, old.person_id] = crossed
@@ -258,7 +260,10 @@ def _resumed(so: _Seen, sy: _Seen, usual: float, picture: tuple[int, int], other
     if not young_kept and sy.times[-1] - sy.times[0] < RESUMED_MIN_S - 1e-6:
         return None
     walk = _walk(so.times, so.place, so.times[-1] - CROSSED_WALK_S)
-    if np.linalg.norm(sy.place[0] - so.place[-1] - walk * gap) > (RESUMED_REACH[0] + RESUMED_REACH[1] * gap) * usual:
+    recent = so.times >= so.times[-1] - CROSSED_WALK_S - 1e-6
+    last = so.place[-1] if recent.sum() < 3 else (  # where the walk's line puts them last (a last pose may be off)
+        so.place[recent].mean(0) + walk * (so.times[-1] - so.times[recent].mean()))
+    if np.linalg.norm(sy.place[0] - last - walk * gap) > (RESUMED_REACH[0] + RESUMED_REACH[1] * gap) * usual:
         return None
     early = sy.times <= sy.times[0] + CROSSED_NEW_S[1] + 1e-6
     pace = _walk(sy.times[early], sy.place[early], sy.times[0])

@@ -8,6 +8,12 @@ frame with at least half of its confident 2D keypoints inside the person's box (
 covers at most one person (the best). A false track is one present at a labelled frame that covers no
 labelled person (and is not on the one `ignore` sliver). Recall is also given by the person's visible
 height (< 60 px, 60-90, > 90). Targets (issue 21): recall >= 95% (>= 85% under 60 px), false tracks <= 5%.
+
+Identity (``bench/data/vtest_identities.json``: which labelled people of consecutive labelled frames, 3.3 s
+apart, are the same person, decided by eye): of the times one person is found at two consecutive sightings,
+the share one track covers both ("sightings kept", an id switch or a split breaks one); the people covered by
+more than one track ("people split"); and the tracks covering more than one person ("tracks on two people",
+a wrong join or a switch). Issue 21: no id switch added.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 LABELS = SHARED / "labels" / "vtest_people.json"
+IDENTITIES = ROOT / "bench" / "data" / "vtest_identities.json"
 VIDEO = SHARED / "video" / "vtest.avi"
 BUCKETS = (("under_60px", 0, 60), ("60_to_90px", 60, 90), ("over_90px", 90, 10_000))
 MIN_CONFIDENCE = 0.5
@@ -37,27 +44,35 @@ def _inside(kp: np.ndarray, box, grow: float = 0.1) -> float:
     return float(ok.mean()) if len(kp) else 0.0
 
 
+def _matched(scene, fr: dict) -> tuple[list, dict]:
+    """The scene's tracks at a labelled frame [(person id, confident keypoints)] and which labelled person each
+    covers {person's index: track's index}: the best pairs first, each track and person used once."""
+    f = int(fr["frame_index"])
+    here = []
+    for p in scene.people:
+        i = np.flatnonzero(np.asarray(p.frame_index) == f)
+        if len(i):
+            kp, conf = np.asarray(p.keypoints_2d)[i[0]], np.asarray(p.keypoint_confidence)[i[0]]
+            here.append((p.person_id, kp[conf >= MIN_CONFIDENCE] if (conf >= MIN_CONFIDENCE).sum() >= 3 else kp))
+    pairs = sorted(((-_inside(kp, person["box"]), t, j) for t, (_, kp) in enumerate(here)
+                    for j, person in enumerate(fr["people"])), key=lambda x: x[0])
+    covers: dict[int, int] = {}
+    for neg, t, j in pairs:
+        if -neg < 0.5:
+            break
+        if t not in covers.values() and j not in covers:
+            covers[j] = t
+    return here, covers
+
+
 def score(scene, labels: dict) -> dict:
     found_by_bucket = {name: [0, 0] for name, _, _ in BUCKETS}
     hits = total = false_tracks = tracks_seen = 0
     per_frame, missed, false = [], [], []
     for fr in labels["frames"]:
         f = int(fr["frame_index"])
-        here = []
-        for p in scene.people:
-            i = np.flatnonzero(np.asarray(p.frame_index) == f)
-            if len(i):
-                kp, conf = np.asarray(p.keypoints_2d)[i[0]], np.asarray(p.keypoint_confidence)[i[0]]
-                here.append((p.person_id, kp[conf >= MIN_CONFIDENCE] if (conf >= MIN_CONFIDENCE).sum() >= 3 else kp))
-        pairs = sorted(((-_inside(kp, person["box"]), t, j) for t, (_, kp) in enumerate(here)
-                        for j, person in enumerate(fr["people"])), key=lambda x: x[0])
-        track_used, person_found = set(), set()
-        for neg, t, j in pairs:
-            if -neg < 0.5:
-                break
-            if t not in track_used and j not in person_found:
-                track_used.add(t)
-                person_found.add(j)
+        here, covers = _matched(scene, fr)
+        track_used, person_found = set(covers.values()), set(covers)
         for j, person in enumerate(fr["people"]):
             h = int(person["min_height_px"])
             if j not in person_found:
@@ -82,6 +97,44 @@ def score(scene, labels: dict) -> dict:
             "false_track_share": round(false_tracks / max(tracks_seen, 1), 3), "missed": missed, "false": false, "per_frame": per_frame}
 
 
+def identity_score(scene, labels: dict, identities: dict) -> dict:
+    """Whether each labelled person keeps one track (see the module's docstring). ``identities["frames"]``:
+    {frame index (str): [the person's identity for each labelled person of that frame, in the labels' order]};
+    ``identities["same"]``: [[a, b], ...] identities that are one person (who left the picture and came back)."""
+    ids = identities["frames"]
+    same = {int(b): int(a) for a, b in identities.get("same", [])}
+    sightings: dict[int, list[tuple[int, int | None]]] = {}  # identity -> [(frame, the scene person covering them)]
+    for fr in labels["frames"]:
+        f = int(fr["frame_index"])
+        here, covers = _matched(scene, fr)
+        who = ids[str(f)]
+        if len(who) != len(fr["people"]):
+            raise SystemExit(f"{IDENTITIES.name}: frame {f} names {len(who)} people, the labels have {len(fr['people'])}")
+        for j, identity in enumerate(who):
+            sightings.setdefault(same.get(int(identity), int(identity)), []).append((f, here[covers[j]][0] if j in covers else None))
+    kept = broken = 0
+    breaks, tracks_people = [], {}
+    for identity, seen in sorted(sightings.items()):
+        seen.sort()
+        for (fa, a), (fb, b) in zip(seen[:-1], seen[1:]):
+            if a is None or b is None:
+                continue  # not found at one of them: recall counts it
+            if a == b:
+                kept += 1
+            else:
+                broken += 1
+                breaks.append({"person": identity, "frames": [fa, fb], "tracks": [int(a), int(b)]})
+        for _, track in seen:
+            if track is not None:
+                tracks_people.setdefault(int(track), set()).add(identity)
+    split = {i: sorted({t for _, t in seen if t is not None}) for i, seen in sightings.items()}
+    split = {i: t for i, t in split.items() if len(t) > 1}
+    two = {t: sorted(p) for t, p in tracks_people.items() if len(p) > 1}
+    return {"sightings_kept": round(kept / max(kept + broken, 1), 3), "kept": kept, "broken": broken,
+            "people_labelled": len(sightings), "people_split": len(split), "tracks_on_two_people": len(two),
+            "breaks": breaks, "split": {str(i): t for i, t in split.items()}, "two": {str(t): p for t, p in two.items()}}
+
+
 def main(argv=None) -> int:
     from nvwa.scene.schema import read_scene
 
@@ -101,9 +154,12 @@ def main(argv=None) -> int:
         scene = read_scene(folder)
         report = {"video": "vtest.avi", "process_options": args.process_options, "wall_s": wall,
                   "seconds": scene.stats.get("seconds", {}), "people": len(scene.people), **score(scene, labels)}
+        if IDENTITIES.exists():
+            report["identity"] = identity_score(scene, labels, json.loads(IDENTITIES.read_text()))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps({k: v for k, v in report.items() if k not in ("per_frame", "missed", "false")}, indent=1))
+    print(json.dumps({k: v if k != "identity" else {n: x for n, x in v.items() if n not in ("breaks", "split", "two")}
+                      for k, v in report.items() if k not in ("per_frame", "missed", "false")}, indent=1))
     return 0
 
 

@@ -1,0 +1,82 @@
+"""bench/recall.py's identity score: whether each labelled person keeps one track from sighting to sighting."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from recall import identity_score, score  # noqa: E402  the bench's own scoring
+
+from nvwa.scene.schema import PersonMotion, Scene  # noqa: E402
+
+# two people at two labelled frames: P walks right along y 100-200, Q left along y 300-400
+LABELS = {"frames": [
+    {"frame_index": 0, "people": [{"box": [100, 100, 140, 200], "min_height_px": 100},
+                                  {"box": [500, 300, 540, 400], "min_height_px": 100}]},
+    {"frame_index": 10, "people": [{"box": [400, 300, 440, 400], "min_height_px": 100},  # Q first here
+                                   {"box": [200, 100, 240, 200], "min_height_px": 100}]},
+]}
+IDENTITIES = {"frames": {"0": [0, 1], "10": [1, 0]}}  # P is identity 0, Q identity 1
+
+
+def _person(person_id: int, where: dict[int, list[float]]) -> PersonMotion:
+    """A scene person whose 33 keypoints fill the box ``where[frame]`` at each of its frames."""
+    frames = sorted(where)
+    T = len(frames)
+    kp = np.stack([np.column_stack([np.linspace(b[0] + 5, b[2] - 5, 33), np.linspace(b[1] + 5, b[3] - 5, 33)])
+                   for b in (where[f] for f in frames)])
+    z = np.zeros((T, 24, 3))
+    return PersonMotion(person_id, "blazepose33", np.array(frames), np.array(frames) / 10.0, z, z, np.zeros((T, 3)),
+                        np.zeros((T, 24, 3, 3)), np.ones(23), np.zeros((23, 3)), np.ones((T, 24)), kp, np.ones((T, 33)),
+                        np.zeros((T, 2), bool))
+
+
+def _scene(*people: PersonMotion) -> Scene:
+    return Scene({}, np.eye(3), np.eye(3), np.zeros(3), {}, tuple(people))
+
+
+P0, P10, Q0, Q10 = [100, 100, 140, 200], [200, 100, 240, 200], [500, 300, 540, 400], [400, 300, 440, 400]
+
+
+def test_one_track_for_each_person_keeps_every_sighting():
+    s = identity_score(_scene(_person(5, {0: P0, 10: P10}), _person(6, {0: Q0, 10: Q10})), LABELS, IDENTITIES)
+    assert (s["kept"], s["broken"], s["people_split"], s["tracks_on_two_people"]) == (2, 0, 0, 0)
+    assert s["sightings_kept"] == 1.0
+
+
+def test_two_tracks_that_swapped_their_people_break_both_and_each_is_on_two_people():
+    s = identity_score(_scene(_person(5, {0: P0, 10: Q10}), _person(6, {0: Q0, 10: P10})), LABELS, IDENTITIES)
+    assert (s["kept"], s["broken"], s["people_split"], s["tracks_on_two_people"]) == (0, 2, 2, 2)
+    assert sorted(b["person"] for b in s["breaks"]) == [0, 1]
+    assert s["two"] == {"5": [0, 1], "6": [0, 1]}
+
+
+def test_a_person_found_again_under_a_new_track_is_split_but_no_track_holds_two_people():
+    s = identity_score(_scene(_person(5, {0: P0}), _person(7, {10: P10}), _person(6, {0: Q0, 10: Q10})),
+                       LABELS, IDENTITIES)
+    assert (s["kept"], s["broken"], s["people_split"], s["tracks_on_two_people"]) == (1, 1, 1, 0)
+    assert s["breaks"] == [{"person": 0, "frames": [0, 10], "tracks": [5, 7]}]
+    assert s["split"] == {"0": [5, 7]}
+
+
+def test_a_person_missed_at_one_sighting_is_left_to_recall():
+    scene = _scene(_person(5, {0: P0}), _person(6, {0: Q0, 10: Q10}))
+    s = identity_score(scene, LABELS, IDENTITIES)
+    assert (s["kept"], s["broken"]) == (1, 0)
+    assert score(scene, LABELS)["found"] == 3
+
+
+def test_identities_that_do_not_name_every_labelled_person_are_refused():
+    with pytest.raises(SystemExit, match="frame 10 names 1 people, the labels have 2"):
+        identity_score(_scene(), LABELS, {"frames": {"0": [0, 1], "10": [1]}})
+
+
+def test_a_person_who_left_and_came_back_is_one_person_where_the_identities_say_so():
+    labels = {"frames": LABELS["frames"] + [{"frame_index": 20, "people": [{"box": [300, 100, 340, 200], "min_height_px": 100}]}]}
+    back = {"frames": {**IDENTITIES["frames"], "20": [2]}}  # P came back as a new number ...
+    scene = _scene(_person(5, {0: P0, 10: P10, 20: [300, 100, 340, 200]}), _person(6, {0: Q0, 10: Q10}))
+    assert identity_score(scene, labels, back)["tracks_on_two_people"] == 1  # ... so the track that kept him is on two
+    s = identity_score(scene, labels, {**back, "same": [[0, 2]]})
+    assert (s["kept"], s["broken"], s["tracks_on_two_people"]) == (3, 0, 0)

@@ -80,3 +80,19 @@ def test_a_person_who_left_and_came_back_is_one_person_where_the_identities_say_
     assert identity_score(scene, labels, back)["tracks_on_two_people"] == 1  # ... so the track that kept him is on two
     s = identity_score(scene, labels, {**back, "same": [[0, 2]]})
     assert (s["kept"], s["broken"], s["tracks_on_two_people"]) == (3, 0, 0)
+
+
+def test_a_copy_is_every_frame_again_at_the_sources_own_rate(tmp_path):
+    """--copies (and bench/reencodes.py) encode every frame at the source's rate: a 10-fps copy made at 30 fps
+    would put vtest's labelled frames at other times, and Sports2D's copies stay at its 30."""
+    import av
+    from reencodes import encode
+
+    src = Path(__file__).resolve().parent / "data" / "vtest_4s.mp4"
+    encode(src, tmp_path / "copy.mp4", 23, 384, "ultrafast")
+    with av.open(str(src)) as a, av.open(str(tmp_path / "copy.mp4")) as b:
+        va, vb = a.streams.video[0], b.streams.video[0]
+        times = [float(f.time) for f in b.decode(vb)]
+        assert vb.average_rate == va.average_rate == 10
+        assert len(times) == sum(1 for _ in a.decode(va)) == 40
+        assert np.allclose(np.diff(times), 0.1) and (vb.width, vb.height) == (384, 288)

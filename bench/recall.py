@@ -112,11 +112,12 @@ def identity_score(scene, labels: dict, identities: dict) -> dict:
     for fr in labels["frames"]:
         f = int(fr["frame_index"])
         here, covers = _matched(scene, fr)
-        who = ids[str(f)]
+        who = ids.get(str(f), [])
         if len(who) != len(fr["people"]):
             raise SystemExit(f"{IDENTITIES.name}: frame {f} names {len(who)} people, the labels have {len(fr['people'])}")
         for j, identity in enumerate(who):
-            sightings.setdefault(same.get(int(identity), int(identity)), []).append((f, here[covers[j]][0] if j in covers else None))
+            person = same.get(int(identity), int(identity))
+            sightings.setdefault(person, []).append((f, here[covers[j]][0] if j in covers else None))
     kept = broken = 0
     breaks, tracks_people = [], {}
     for identity, seen in sorted(sightings.items()):
@@ -195,12 +196,12 @@ def main(argv=None) -> int:
             for crf in COPIES:
                 copy = Path(tmp) / f"vtest_crf{crf}.mp4"
                 encode(VIDEO, copy, crf, int(labels["width"]), "medium")
-                _processed(copy, Path(tmp) / copy.stem, args.process_options)
+                copy_wall = _processed(copy, Path(tmp) / copy.stem, args.process_options)
                 copied = read_scene(Path(tmp) / copy.stem)
                 if copied.stats.get("frames") != scene.stats.get("frames"):
                     raise SystemExit(f"{copy.name}: {copied.stats.get('frames')} frames analysed, the original "
                                      f"{scene.stats.get('frames')}: its frames are not the labels' frames")
-                report["copies"][f"crf{crf}"] = scored(copied)
+                report["copies"][f"crf{crf}"] = {"wall_s": copy_wall, **scored(copied)}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(_brief(report), indent=1))

@@ -71,6 +71,8 @@ def test_a_person_missed_at_one_sighting_is_left_to_recall():
 def test_identities_that_do_not_name_every_labelled_person_are_refused():
     with pytest.raises(SystemExit, match="frame 10 names 1 people, the labels have 2"):
         identity_score(_scene(), LABELS, {"frames": {"0": [0, 1], "10": [1]}})
+    with pytest.raises(SystemExit, match="frame 10 names 0 people, the labels have 2"):
+        identity_score(_scene(), LABELS, {"frames": {"0": [0, 1]}})
 
 
 def test_a_person_who_left_and_came_back_is_one_person_where_the_identities_say_so():

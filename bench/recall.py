@@ -49,9 +49,17 @@ def _inside(kp: np.ndarray, box, grow: float = 0.1) -> float:
     return float(ok.mean()) if len(kp) else 0.0
 
 
+def _off_centre(kp: np.ndarray, box) -> float:
+    """How far the keypoints' centre lies from the box's, in the box's heights: which of two overlapping boxes
+    a track's keypoints sit in equally is theirs."""
+    x0, y0, x1, y1 = box
+    return float(np.hypot(*(kp.mean(0) - ((x0 + x1) / 2, (y0 + y1) / 2))) / max(y1 - y0, 1)) if len(kp) else np.inf
+
+
 def _matched(scene, fr: dict) -> tuple[list, dict]:
     """The scene's tracks at a labelled frame [(person id, confident keypoints)] and which labelled person each
-    covers {person's index: track's index}: the best pairs first, each track and person used once."""
+    covers {person's index: track's index}: the best pairs first (the most keypoints inside, then the nearest
+    the box's centre), each track and person used once."""
     f = int(fr["frame_index"])
     here = []
     for p in scene.people:
@@ -59,10 +67,10 @@ def _matched(scene, fr: dict) -> tuple[list, dict]:
         if len(i):
             kp, conf = np.asarray(p.keypoints_2d)[i[0]], np.asarray(p.keypoint_confidence)[i[0]]
             here.append((p.person_id, kp[conf >= MIN_CONFIDENCE] if (conf >= MIN_CONFIDENCE).sum() >= 3 else kp))
-    pairs = sorted(((-_inside(kp, person["box"]), t, j) for t, (_, kp) in enumerate(here)
-                    for j, person in enumerate(fr["people"])), key=lambda x: x[0])
+    pairs = sorted(((-_inside(kp, person["box"]), _off_centre(kp, person["box"]), t, j) for t, (_, kp) in enumerate(here)
+                    for j, person in enumerate(fr["people"])), key=lambda x: x[:2])
     covers: dict[int, int] = {}
-    for neg, t, j in pairs:
+    for neg, _, t, j in pairs:
         if -neg < 0.5:
             break
         if t not in covers.values() and j not in covers:
@@ -105,9 +113,18 @@ def score(scene, labels: dict) -> dict:
 def identity_score(scene, labels: dict, identities: dict) -> dict:
     """Whether each labelled person keeps one track (see the module's docstring). ``identities["frames"]``:
     {frame index (str): [the person's identity for each labelled person of that frame, in the labels' order]};
-    ``identities["same"]``: [[a, b], ...] identities that are one person (who left the picture and came back)."""
+    ``identities["same"]``: [[a, b], ...] identities that are one person (who left the picture and came back).
+    A track that moves to another person while the first is missed breaks no sighting of theirs (neither is
+    found at both): it shows as that person split and the track on two people."""
     ids = identities["frames"]
     same = {int(b): int(a) for a, b in identities.get("same", [])}
+
+    def person_of(identity: int) -> int:  # through a chain of returns (a -> b -> c)
+        seen = set()
+        while identity in same and identity not in seen:
+            seen.add(identity)
+            identity = same[identity]
+        return identity
     sightings: dict[int, list[tuple[int, int | None]]] = {}  # identity -> [(frame, the scene person covering them)]
     for fr in labels["frames"]:
         f = int(fr["frame_index"])
@@ -115,13 +132,15 @@ def identity_score(scene, labels: dict, identities: dict) -> dict:
         who = ids.get(str(f), [])
         if len(who) != len(fr["people"]):
             raise SystemExit(f"{IDENTITIES.name}: frame {f} names {len(who)} people, the labels have {len(fr['people'])}")
-        for j, identity in enumerate(who):
-            person = same.get(int(identity), int(identity))
+        people = [person_of(int(identity)) for identity in who]
+        if len(set(people)) != len(people):
+            raise SystemExit(f"{IDENTITIES.name}: frame {f} names one person twice ({people})")
+        for j, person in enumerate(people):
             sightings.setdefault(person, []).append((f, here[covers[j]][0] if j in covers else None))
     kept = broken = 0
     breaks, tracks_people = [], {}
     for identity, seen in sorted(sightings.items()):
-        seen.sort()
+        seen.sort(key=lambda s: s[0])
         for (fa, a), (fb, b) in zip(seen[:-1], seen[1:]):
             if a is None or b is None:
                 continue  # not found at one of them: recall counts it
@@ -136,7 +155,7 @@ def identity_score(scene, labels: dict, identities: dict) -> dict:
     split = {i: sorted({t for _, t in seen if t is not None}) for i, seen in sightings.items()}
     split = {i: t for i, t in split.items() if len(t) > 1}
     two = {t: sorted(p) for t, p in tracks_people.items() if len(p) > 1}
-    return {"sightings_kept": round(kept / max(kept + broken, 1), 3), "kept": kept, "broken": broken,
+    return {"sightings_kept": round(kept / (kept + broken), 3) if kept + broken else None, "kept": kept, "broken": broken,
             "people_labelled": len(sightings), "people_split": len(split), "tracks_on_two_people": len(two),
             "breaks": breaks, "split": {str(i): t for i, t in split.items()}, "two": {str(t): p for t, p in two.items()}}
 

@@ -98,3 +98,27 @@ def test_a_copy_is_every_frame_again_at_the_sources_own_rate(tmp_path):
         assert vb.average_rate == va.average_rate == 10
         assert len(times) == sum(1 for _ in a.decode(va)) == 40
         assert np.allclose(np.diff(times), 0.1) and (vb.width, vb.height) == (384, 288)
+
+
+def test_a_person_who_came_back_twice_is_still_one_person():
+    labels = {"frames": LABELS["frames"] + [{"frame_index": 20, "people": [{"box": [300, 100, 340, 200], "min_height_px": 100}]},
+                                            {"frame_index": 30, "people": [{"box": [400, 100, 440, 200], "min_height_px": 100}]}]}
+    back = {"frames": {**IDENTITIES["frames"], "20": [2], "30": [3]}, "same": [[0, 2], [2, 3]]}
+    scene = _scene(_person(5, {0: P0, 10: P10, 20: [300, 100, 340, 200], 30: [400, 100, 440, 200]}), _person(6, {0: Q0, 10: Q10}))
+    s = identity_score(scene, labels, back)
+    assert (s["kept"], s["people_labelled"], s["tracks_on_two_people"]) == (4, 2, 0)
+
+
+def test_identities_that_name_one_person_twice_in_a_frame_are_refused():
+    with pytest.raises(SystemExit, match=r"frame 10 names one person twice \(\[0, 0\]\)"):
+        identity_score(_scene(), LABELS, {"frames": {"0": [0, 1], "10": [0, 2]}, "same": [[0, 2]]})
+
+
+def test_a_track_inside_two_overlapping_boxes_is_the_one_whose_centre_it_sits_on():
+    """Two people overlapping, the track's keypoints inside both boxes: it covers the one it is centred on,
+    whichever the labels list first."""
+    near_first = {"frames": [{"frame_index": 0, "people": [{"box": [90, 90, 170, 230], "min_height_px": 140},
+                                                           {"box": [100, 100, 140, 200], "min_height_px": 100}]}]}
+    s = score(_scene(_person(5, {0: P0})), near_first)
+    assert [m["box"] for m in s["missed"]] == [[90, 90, 170, 230]]
+    assert identity_score(_scene(), {"frames": []}, {"frames": {}})["sightings_kept"] is None

@@ -403,6 +403,70 @@ def test_a_track_that_went_on_with_someone_its_person_crossed_hands_over_to_the_
         assert handed_over([other, crossed, young], among={7, 13})[1] == {}, moved
 
 
+def test_a_track_that_swapped_people_at_a_crossing_is_swapped_back():
+    """vtest 16.1-17.3 s (tests/data/vtest_swapped_crossing.npz): a man in a striped jumper walking left
+    crossed a man in jeans behind the sign; his track had no pose for three frames (162-164), then went on
+    with the man in jeans, walking right, to the end of the video, while a new track found him 1.2 s
+    later, walking on where he was going. Swapped back: his id keeps his frames to 161, then the new
+    track's; the new track's id takes the older one's frames from 165 on (the man in jeans). Not swapped:
+    the older track too short to keep; the new one far off his walk, 1.5 times his size, or walking back;
+    the older track walking on where he was going (still on him); its poses beside the new one's (one
+    person found twice); a man standing, not walking; two new tracks that would both do."""
+    from dataclasses import replace
+
+    from nvwa.tracking.swaps import swapped
+
+    d = np.load(DATA / "vtest_swapped_crossing.npz")
+    old, young, jeans = _track(d, "old", 13), _track(d, "young", 21), _track(d, "jeans", 1)
+    people, why = swapped([jeans, old, young], among={1, 13, 21})
+    assert [p.person_id for p in people] == [1, 13, 21] and list(why) == [13] and "swapped back" in why[13]
+    assert people[0] is jeans
+    his, other = people[1], people[2]
+    before = old.frame_index <= 161
+    assert np.array_equal(his.frame_index, np.r_[old.frame_index[before], young.frame_index])
+    assert np.array_equal(his.keypoints_2d, np.concatenate([old.keypoints_2d[before], young.keypoints_2d]))
+    assert np.array_equal(other.frame_index, old.frame_index[~before]) and other.frame_index[0] == 165
+    assert np.array_equal(other.keypoints_2d, old.keypoints_2d[~before])
+    assert swapped([jeans, old, young], among={1, 21})[1] == {}  # the older track too short to keep
+    # colours are a track's medians: the new one's are his; the older one's, most of it after the crossing, the other man's
+    red, blue = np.full((3, 3), [200, 30, 30], np.uint8), np.full((3, 3), [30, 30, 200], np.uint8)
+    people, _ = swapped([replace(old, colours=red), replace(young, colours=blue)], among={13, 21})
+    assert np.array_equal(people[0].colours, blue) and np.array_equal(people[1].colours, red)
+    people, _ = swapped([replace(old, colours=red), young], among={13, 21})
+    assert people[0].colours is None and np.array_equal(people[1].colours, red)
+    meshed = replace(old, vertices=np.zeros((len(old.frame_index), 4, 3), np.float16))
+    assert swapped([meshed, young], among={13, 21})[1] == {}  # a mesh backend's identity is locked per track
+
+    height = 76.0
+    for shift in ((1.5 * height, 0.0), (-1.5 * height, 0.0), (0.0, 1.5 * height)):
+        assert swapped([old, _track(d, "young", 21, shift=shift)], among={13, 21})[1] == {}, shift
+    mid = np.nanmedian(young.keypoints_2d, axis=1, keepdims=True)
+    assert swapped([old, replace(young, keypoints_2d=mid + 1.5 * (young.keypoints_2d - mid))], among={13, 21})[1] == {}
+    back = replace(young, keypoints_2d=young.keypoints_2d.copy())  # where his walk led, but walking back
+    back.keypoints_2d[..., 0] -= 2.0 * (mid[:, :, 0] - mid[0, 0, 0])
+    assert swapped([old, back], among={13, 21})[1] == {}
+    # the older track still on him, walking on, and the new one a second track a little below him
+    on = replace(old, keypoints_2d=old.keypoints_2d.copy())
+    at, pace = old.keypoints_2d[before][-1], (old.keypoints_2d[before][-1] - old.keypoints_2d[old.frame_index == 151][0]) / 10
+    on.keypoints_2d[~before] = at + pace * (old.frame_index[~before] - 161)[:, None, None].astype(np.float32)
+    below = _track(d, "young", 21, shift=(0.0, 0.4 * height))
+    assert list(swapped([old, below], among={13, 21})[1]) == [13]
+    assert swapped([on, below], among={13, 21})[1] == {}
+    # the older track's poses beside the new one's, half his height off his walk: one person found twice
+    off_walk = _track(d, "young", 21, shift=(0.0, 0.5 * height))
+    beside = replace(old, keypoints_2d=old.keypoints_2d.copy())
+    late = np.isin(old.frame_index, young.frame_index)
+    beside.keypoints_2d[late] = off_walk.keypoints_2d[np.searchsorted(young.frame_index, old.frame_index[late])] + np.float32([3.0, 0.0])
+    assert list(swapped([old, off_walk], among={13, 21})[1]) == [13]
+    assert swapped([beside, off_walk], among={13, 21})[1] == {}
+    standing = replace(old, keypoints_2d=old.keypoints_2d.copy())
+    standing.keypoints_2d[before] = old.keypoints_2d[before][-1]  # at his last pose before the crossing all along
+    assert swapped([standing, young], among={13, 21})[1] == {}
+    twin = _track(d, "young", 22, shift=(4.0, 0.0))
+    assert swapped([old, young, twin], among={13, 21, 22})[1] == {}
+    assert list(swapped([old, twin], among={13, 22})[1]) == [13]
+
+
 @pytest.mark.parametrize("case", ["woman", "walker", "blonde", "jumper"])
 def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_person(case):
     """Three people the tracker lost away from the picture's border and did not know again, found by a new

@@ -41,6 +41,7 @@ from nvwa.smoothing.one_euro import OneEuroConfig
 from nvwa.timing import StageTimer
 from nvwa.tracking.handover import handed_over
 from nvwa.tracking.people import keep_people, never_upright, pieces_of_others, with_gaps_filled
+from nvwa.tracking.swaps import swapped
 
 # The floor is fitted to a steadier view of the feet than any preset keeps: it is one plane for the whole
 # video, so lag costs nothing there and noise costs a tilt.
@@ -336,7 +337,9 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     timer = timer or StageTimer()
     wall0 = time.perf_counter()
     K = intrinsics_for(obs, config)
-    people, joined = handed_over(list(obs.people), {p.person_id for p in keep_people(obs, config.min_person_s)},
+    people, swaps = swapped(list(obs.people), {p.person_id for p in keep_people(obs, config.min_person_s)}, camera=obs.camera_track)
+    obs = replace(obs, people=tuple(people))
+    people, joined = handed_over(people, {p.person_id for p in keep_people(obs, config.min_person_s)},
                                  picture=(int(obs.video["width"]), int(obs.video["height"])), camera=obs.camera_track)
     obs = with_gaps_filled(replace(obs, people=tuple(people)), config.fill_gaps_s)
     observed = {p.person_id: p for p in obs.people}  # as the video shows them (keypoints in its own pixels)
@@ -363,7 +366,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
                  "warnings": [*cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m),
                               *(() if motion is None else motion.warnings),
                               *(f"person {pid} dropped: {why}" for pid, why in sorted(pieces.items())),
-                              *(why for _, why in sorted(joined.items()))]}
+                              *(why for _, why in sorted(swaps.items())), *(why for _, why in sorted(joined.items()))]}
     yield Progress("grounded", f"floor: {g.floor.method}, camera {g.camera.height_m:.2f} m up, pitch {g.camera.pitch_deg:.1f} deg"
                    + "".join(f"; {w}" for w in grounding["warnings"]), grounding)
     people, body = [], human_body_asset(models_dir)

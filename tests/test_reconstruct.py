@@ -407,17 +407,24 @@ def test_a_track_that_swapped_people_at_a_crossing_is_swapped_back():
     """vtest 16.1-17.3 s (tests/data/vtest_swapped_crossing.npz): a man in a striped jumper walking left
     crossed a man in jeans behind the sign; his track had no pose for three frames (162-164), then went on
     with the man in jeans, walking right, to the end of the video, while a new track found him 1.2 s
-    later, walking on where he was going. Swapped back: his id keeps his frames to 161, then the new
-    track's; the new track's id takes the older one's frames from 165 on (the man in jeans). Not swapped:
-    the older track too short to keep; the new one far off his walk, 1.5 times his size, or walking back;
-    the older track walking on where he was going (still on him); its poses beside the new one's (one
-    person found twice); a man standing, not walking; two new tracks that would both do."""
+    later, walking on where he was going; the man in jeans' own track had lost him at 156, where the
+    jumper's track went on. Swapped back: his id keeps his frames to 161, then the new track's; the new
+    track's id takes the older one's frames from 165 on (the man in jeans). Not swapped: the older track
+    too short to keep; the new one far off his walk, 1.5 times his size, or walking back; the older track
+    walking on where he was going (still on him); its poses beside the new one's (one person found
+    twice); a man standing, not walking; two new tracks that would both do; no track of someone crossed
+    (he stopped or turned, and a stranger walked on), or it lost them far off or walking the other way;
+    the older track dressed unlike both the new one and the one crossed."""
     from dataclasses import replace
 
     from nvwa.tracking.swaps import swapped
 
     d = np.load(DATA / "vtest_swapped_crossing.npz")
     old, young, jeans = _track(d, "old", 13), _track(d, "young", 21), _track(d, "jeans", 1)
+
+    def swaps(*tracks, crossed=jeans):
+        return list(swapped([crossed, *tracks], among={1, 13, 21})[1])
+
     people, why = swapped([jeans, old, young], among={1, 13, 21})
     assert [p.person_id for p in people] == [1, 13, 21] and list(why) == [13] and "swapped back" in why[13]
     assert people[0] is jeans
@@ -429,42 +436,73 @@ def test_a_track_that_swapped_people_at_a_crossing_is_swapped_back():
     assert np.array_equal(other.keypoints_2d, old.keypoints_2d[~before])
     assert swapped([jeans, old, young], among={1, 21})[1] == {}  # the older track too short to keep
     # colours are a track's medians: the new one's are his; the older one's, most of it after the crossing, the other man's
-    red, blue = np.full((3, 3), [200, 30, 30], np.uint8), np.full((3, 3), [30, 30, 200], np.uint8)
-    people, _ = swapped([replace(old, colours=red), replace(young, colours=blue)], among={13, 21})
-    assert np.array_equal(people[0].colours, blue) and np.array_equal(people[1].colours, red)
-    people, _ = swapped([replace(old, colours=red), young], among={13, 21})
-    assert people[0].colours is None and np.array_equal(people[1].colours, red)
+    red, blue, green = (np.full((3, 3), c, np.uint8) for c in ([200, 30, 30], [30, 30, 200], [30, 160, 30]))
+    people, _ = swapped([replace(jeans, colours=red), replace(old, colours=red), replace(young, colours=blue)], among={1, 13, 21})
+    assert np.array_equal(people[1].colours, blue) and np.array_equal(people[2].colours, red)
+    people, _ = swapped([jeans, replace(old, colours=red), young], among={1, 13, 21})
+    assert people[1].colours is None and np.array_equal(people[2].colours, red)
+    assert swaps(replace(old, colours=red), replace(young, colours=red), crossed=replace(jeans, colours=green)) == [13]
+    assert swaps(replace(old, colours=red), replace(young, colours=blue), crossed=replace(jeans, colours=green)) == []
     meshed = replace(old, vertices=np.zeros((len(old.frame_index), 4, 3), np.float16))
-    assert swapped([meshed, young], among={13, 21})[1] == {}  # a mesh backend's identity is locked per track
+    assert swaps(meshed, young) == []  # a mesh backend's identity is locked per track
 
     height = 76.0
+    assert swaps(old, young, crossed=_track(d, "jeans", 1, shift=(0.0, 1.5 * height))) == []  # lost far off
+    assert swaps(old, young, crossed=_track(d, "jeans", 1, frames=np.arange(140, 149))) == []  # lost 1.7 s before
+    assert swapped([old, young], among={13, 21})[1] == {}  # nobody crossed: he stopped or turned, a stranger walked on
+    mirrored = replace(jeans, keypoints_2d=jeans.keypoints_2d.copy())  # lost there, but walking the other way
+    mirrored.keypoints_2d[..., 0] = 2 * np.nanmedian(jeans.keypoints_2d[-1, :, 0]) - jeans.keypoints_2d[..., 0]
+    assert swaps(old, young, crossed=mirrored) == []
     for shift in ((1.5 * height, 0.0), (-1.5 * height, 0.0), (0.0, 1.5 * height)):
-        assert swapped([old, _track(d, "young", 21, shift=shift)], among={13, 21})[1] == {}, shift
+        assert swaps(old, _track(d, "young", 21, shift=shift)) == [], shift
     mid = np.nanmedian(young.keypoints_2d, axis=1, keepdims=True)
-    assert swapped([old, replace(young, keypoints_2d=mid + 1.5 * (young.keypoints_2d - mid))], among={13, 21})[1] == {}
+    assert swaps(old, replace(young, keypoints_2d=mid + 1.5 * (young.keypoints_2d - mid))) == []
     back = replace(young, keypoints_2d=young.keypoints_2d.copy())  # where his walk led, but walking back
     back.keypoints_2d[..., 0] -= 2.0 * (mid[:, :, 0] - mid[0, 0, 0])
-    assert swapped([old, back], among={13, 21})[1] == {}
+    assert swaps(old, back) == []
     # the older track still on him, walking on, and the new one a second track a little below him
     on = replace(old, keypoints_2d=old.keypoints_2d.copy())
     at, pace = old.keypoints_2d[before][-1], (old.keypoints_2d[before][-1] - old.keypoints_2d[old.frame_index == 151][0]) / 10
     on.keypoints_2d[~before] = at + pace * (old.frame_index[~before] - 161)[:, None, None].astype(np.float32)
     below = _track(d, "young", 21, shift=(0.0, 0.4 * height))
-    assert list(swapped([old, below], among={13, 21})[1]) == [13]
-    assert swapped([on, below], among={13, 21})[1] == {}
+    assert swaps(old, below) == [13] and swaps(on, below) == []
     # the older track's poses beside the new one's, half his height off his walk: one person found twice
     off_walk = _track(d, "young", 21, shift=(0.0, 0.5 * height))
     beside = replace(old, keypoints_2d=old.keypoints_2d.copy())
-    late = np.isin(old.frame_index, young.frame_index)
+    late = np.isin(old.frame_index, young.frame_index) & (old.frame_index >= 176)  # (after a second of his walk away)
     beside.keypoints_2d[late] = off_walk.keypoints_2d[np.searchsorted(young.frame_index, old.frame_index[late])] + np.float32([3.0, 0.0])
-    assert list(swapped([old, off_walk], among={13, 21})[1]) == [13]
-    assert swapped([beside, off_walk], among={13, 21})[1] == {}
+    assert swaps(old, off_walk) == [13] and swaps(beside, off_walk) == []
     standing = replace(old, keypoints_2d=old.keypoints_2d.copy())
     standing.keypoints_2d[before] = old.keypoints_2d[before][-1]  # at his last pose before the crossing all along
-    assert swapped([standing, young], among={13, 21})[1] == {}
+    assert swaps(standing, young) == []
     twin = _track(d, "young", 22, shift=(4.0, 0.0))
-    assert swapped([old, young, twin], among={13, 21, 22})[1] == {}
-    assert list(swapped([old, twin], among={13, 22})[1]) == [13]
+    assert list(swapped([jeans, old, young, twin], among={1, 13, 21, 22})[1]) == []
+    assert list(swapped([jeans, old, twin], among={1, 13, 22})[1]) == [13]
+
+
+def test_a_walker_still_followed_is_not_swapped_for_a_companion_found_again():
+    """Synthetic, 10 and 30 fps: two people walk left side by side (1 height a second, the companion 0.3 of
+    a height lower in the picture); the companion's track loses them at 2 s and a new track finds them
+    again 0.3 s later, walking on. The walker's own track went on with the walker (on their walk's line):
+    no swap, though the companion's track ended where it went on, at its pace, and the new track began
+    where the walker's walk led (within reach), walking on as they had."""
+    from dataclasses import replace
+
+    from nvwa.tracking.swaps import swapped
+
+    across, down = np.linspace(-0.2, 0.2, 33)[np.random.default_rng(1).permutation(33)], np.linspace(-1.0, 0.0, 33)
+
+    def walker(pid, t, x, feet_y, fps, height=80.0):  # 33 keypoints over an upright body box, feet at feet_y
+        kp = np.stack(np.broadcast_arrays(x[:, None] + across * height, feet_y + down[None] * height), axis=-1)
+        return replace(_person(pid, np.rint(t * fps).astype(int), kp), timestamp_s=t)
+
+    for fps in (10.0, 30.0):
+        t = np.arange(0, round(5 * fps)) / fps
+        own = walker(1, t, 1600.0 - 80.0 * t, 500.0, fps)
+        lost, again = t < 2.0 - 1e-9, t >= 2.3 - 1e-9
+        companion = walker(2, t[lost], 1600.0 - 80.0 * t[lost], 524.0, fps)
+        found = walker(3, t[again], 1600.0 - 80.0 * t[again], 524.0, fps)
+        assert swapped([own, companion, found], among={1, 2, 3})[1] == {}, fps
 
 
 @pytest.mark.parametrize("case", ["woman", "walker", "blonde", "jumper"])

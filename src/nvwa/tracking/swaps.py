@@ -13,7 +13,7 @@ import numpy as np
 
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
-from nvwa.tracking.handover import _in_first, _joined, _seen, _walk
+from nvwa.tracking.handover import _dressed_otherwise, _in_first, _joined, _seen, _walk
 
 SWAP_BACK_S = 1.5  # a new track's first sure pose at most this long after the older track's last on its person ...
 SWAP_WALK_S = 1.0  # ... whose walk (the least-squares pace of their feet over this long before, and over its ...
@@ -34,18 +34,25 @@ def swapped(people: list[PersonObservations], among: set | None = None, min_visi
     new track began where that walk led (SWAP_REACH) and walked on as they had (SWAP_PACE over its first
     SWAP_NEW_S, drawn within SWAP_SIZE of their height at its tallest then: someone coming out from behind
     something grows from their feet up), while the older track's poses over those SWAP_NEW_S lay
-    SWAP_APART or more from where the walk led and from the new one's poses: on someone else. Where
-    several poses of the older one would do, the one before its longest stretch without a sure pose (where
-    the two crossed behind something, or each other), else the latest. The older track's id keeps its
-    frames up to that pose, then the new one's; the new one's id takes the older one's frames after it (the
-    person crossed, whom :mod:`nvwa.tracking.handover` may join with their own earlier track). Only where
-    the older track is the one such for the new one and the new one the one such for it, and neither is in
-    another swap; not for a mesh backend's tracks (their identity locked per track). vtest 16.1-17.3 s: a
-    man in a striped jumper walking left crossed a man in jeans behind the sign; his track went on with the
-    man in jeans, walking right, and he was found again 1.2 s later, walking on. ``among``: the ids that
-    may lose their person so (those long enough to be kept); a new track may be shorter, if seen over
-    SWAP_NEW_S. ``camera``: how the background moved (a handheld video): walks compared where the first
-    frame shows them. -> (people, older id -> why)."""
+    SWAP_APART or more from where the walk led and from the new one's poses; and the older track went on
+    as someone crossed: a third track lost its person up to SWAP_BACK_S before the older one's next pose,
+    where its walk led (SWAP_REACH), and the older one walked on at that walk's pace over SWAP_WALK_S
+    (:func:`_led_to`; without it a walker who stops, slows or turns while a stranger walks on would be
+    swapped). Where the older track is dressed otherwise than the new one (its colours are its longer
+    piece's person's), the third track must not be dressed otherwise than it. Where several poses of the
+    older one would do, the one before its longest stretch without a sure pose (where the two crossed
+    behind something, or each other), else the latest. The older track's id keeps its frames up to that
+    pose, then the new one's; the new one's id takes the older one's frames after it (the person crossed,
+    whom :mod:`nvwa.tracking.handover` may join with their own earlier track). Only where the older track is
+    the one such for the new one and the new one the one such for it, and neither is in another swap; not
+    for a mesh backend's tracks (their identity locked per track). vtest 16.1-17.3 s: a man in a striped
+    jumper walking left crossed a man in jeans behind the sign (whose track lost him there); the jumper's
+    track went on with the man in jeans, walking right, and he was found again 1.2 s later, walking on.
+    Left as it is, as the likelier: someone who turns back behind something just as a stranger walking
+    their way goes behind it too and another steps out walking on (where their clothes do not tell them
+    apart). ``among``: the ids that may lose their person so (those long enough to be kept); a new track
+    may be shorter, if seen over SWAP_NEW_S. ``camera``: how the background moved (a handheld video): walks
+    compared where the first frame shows them. -> (people, older id -> why)."""
     seen = {p.person_id: _feet_seen(p, min_visibility, camera) for p in people}
     unlocked = [p for p in people if p.vertices is None and len(seen[p.person_id].frames) >= 3]
     found = []
@@ -55,7 +62,10 @@ def swapped(people: list[PersonObservations], among: set | None = None, min_visi
         for young in unlocked:
             sy = seen[young.person_id]
             if young is not old and (among is None or young.person_id in among or sy.times[-1] - sy.times[0] >= SWAP_NEW_S - 1e-6):
-                at = _swap_at(seen[old.person_id], sy, int(young.frame_index[0]))
+                others = [p for p in people if p is not old and p is not young and len(seen[p.person_id].frames) >= 3]
+                # the older track's colours (its medians) are its longer piece's person's: the new one's or the crossed one's
+                crossed = others if not _dressed_otherwise(old, young) else [p for p in others if not _dressed_otherwise(old, p)]
+                at = _swap_at(seen[old.person_id], sy, int(young.frame_index[0]), [seen[p.person_id] for p in crossed])
                 if at is not None:
                     found.append((old.person_id, young.person_id, *at))
     olds, youngs = [f[0] for f in found], [f[1] for f in found]
@@ -86,10 +96,11 @@ def _feet_seen(p: PersonObservations, min_visibility: float, camera: CameraTrack
     return s._replace(place=_in_first(np.c_[(s.boxes[:, 0] + s.boxes[:, 2]) / 2, s.boxes[:, 3]], s.frames, camera))
 
 
-def _swap_at(so, sy, young_first: int) -> tuple[int, float] | None:
+def _swap_at(so, sy, young_first: int, crossed: list) -> tuple[int, float] | None:
     """Where the older track ``so`` lost its person to someone it crossed and the new one ``sy`` took them
     on (:func:`swapped`'s rule): (the older one's last frame on its person, the time to the new one's first
-    sure pose), or None. ``young_first``: the new track's first frame (sure pose or not)."""
+    sure pose), or None. ``young_first``: the new track's first frame (sure pose or not); ``crossed``: the
+    tracks that may be the crossed person's (:func:`_led_to`)."""
     t0 = sy.times[0]
     if not so.times[0] < t0 < so.times[-1]:
         return None
@@ -120,10 +131,32 @@ def _swap_at(so, sy, young_first: int) -> tuple[int, float] | None:
         off = so.place[late] - so.place[k] - walk * (so.times[late] - so.times[k])[:, None]
         if np.any(np.linalg.norm(off, axis=1) < SWAP_APART * usual):
             continue
+        went_on = (so.times > so.times[k] + 1e-6) & (so.times <= so.times[k + 1] + SWAP_WALK_S + 1e-6)
+        if not any(_led_to(other, so.times[went_on], so.place[went_on], usual) for other in crossed):
+            continue  # nobody lost where, and walking as, the older track went on: its person stopped or turned
         hole = float(so.times[k + 1] - so.times[k])  # how long the older track went without a sure pose after k
         if best is None or hole > best[0] + 1e-6:
             best = (hole, int(so.frames[k]), gap)
     return None if best is None else best[1:]
+
+
+def _led_to(other, times: np.ndarray, places: np.ndarray, usual: float) -> bool:
+    """Is ``other`` the track of someone the older one went on with, its poses after the crossing at
+    ``times`` and ``places`` (``usual``: the height those are in)? Yes where its last sure pose up to the
+    first of them is up to SWAP_BACK_S before it (it lost them there; it may find them again later), its
+    walk (over that pose's last SWAP_WALK_S, from where the walk's line puts them then) led within
+    SWAP_REACH of the first of them, and the older track walked on at that walk's pace (SWAP_PACE)."""
+    n = int(np.searchsorted(other.times, times[0] + 1e-6))
+    if n < 3 or len(times) < 3 or times[0] - other.times[n - 1] > SWAP_BACK_S + 1e-6:
+        return False
+    t, at = other.times[:n], other.place[:n]
+    walk = _walk(t, at, t[-1] - SWAP_WALK_S)
+    recent = t >= t[-1] - SWAP_WALK_S - 1e-6
+    last = at[-1] if recent.sum() < 3 else at[recent].mean(0) + walk * (t[-1] - t[recent].mean())
+    gap = times[0] - t[-1]
+    if np.linalg.norm(places[0] - last - walk * gap) > (SWAP_REACH[0] + SWAP_REACH[1] * gap) * usual:
+        return False
+    return bool(np.linalg.norm(_walk(times, places, times[0]) - walk) <= SWAP_PACE * usual)
 
 
 __all__ = ["swapped"]

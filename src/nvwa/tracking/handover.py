@@ -282,12 +282,23 @@ def _dressed_otherwise(a: PersonObservations, b: PersonObservations) -> bool:
     :mod:`nvwa.body.colours` samples) RESUMED_CLOTHES or more apart in CIELAB? False where either is not
     known (a short track's are not sampled): the lost one's real joins on vtest and Sports2D differ by
     0.7-13 (a woman in black, a man in black, the jumper against the trees)."""
-    if a.colours is None or b.colours is None:
-        return False
+    return _clothes_apart(_clothes(a), _clothes(b))
+
+
+def _clothes(p: PersonObservations) -> np.ndarray | None:
+    """A track's upper and lower clothing's colours in CIELAB (2, 3), or None where not sampled."""
+    if p.colours is None:
+        return None
     import cv2
 
-    lab = [cv2.cvtColor(np.asarray(c, np.float32)[None, :2] / 255.0, cv2.COLOR_RGB2LAB)[0] for c in (a.colours, b.colours)]
-    apart = np.linalg.norm(lab[0] - lab[1], axis=1)
+    return cv2.cvtColor(np.asarray(p.colours, np.float32)[None, :2] / 255.0, cv2.COLOR_RGB2LAB)[0]
+
+
+def _clothes_apart(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+    """:func:`_dressed_otherwise` of two :func:`_clothes`."""
+    if a is None or b is None:
+        return False
+    apart = np.linalg.norm(a - b, axis=1)
     return bool(np.nanmax(apart) >= RESUMED_CLOTHES) if np.isfinite(apart).any() else False
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
-from nvwa.tracking.handover import _dressed_otherwise, _in_first, _joined, _seen, _walk
+from nvwa.tracking.handover import _clothes, _clothes_apart, _in_first, _joined, _seen, _walk
 
 SWAP_BACK_S = 1.5  # a new track's first sure pose at most this long after the older track's last on its person ...
 SWAP_WALK_S = 1.0  # ... whose walk (the least-squares pace of their feet over this long before, and over its ...
@@ -55,19 +55,24 @@ def swapped(people: list[PersonObservations], among: set | None = None, min_visi
     compared where the first frame shows them. -> (people, older id -> why)."""
     seen = {p.person_id: _feet_seen(p, min_visibility, camera) for p in people}
     unlocked = [p for p in people if p.vertices is None and len(seen[p.person_id].frames) >= 3]
+    clothes = {p.person_id: _clothes(p) for p in unlocked}
     found = []
     for old in unlocked:
+        so = seen[old.person_id]
         if among is not None and old.person_id not in among:
             continue
+        dressed = {p.person_id: _clothes_apart(clothes[old.person_id], clothes[p.person_id]) for p in unlocked}
         for young in unlocked:
             sy = seen[young.person_id]
-            if young is not old and (among is None or young.person_id in among or sy.times[-1] - sy.times[0] >= SWAP_NEW_S - 1e-6):
-                others = [p for p in people if p is not old and p is not young and len(seen[p.person_id].frames) >= 3]
-                # the older track's colours (its medians) are its longer piece's person's: the new one's or the crossed one's
-                crossed = others if not _dressed_otherwise(old, young) else [p for p in others if not _dressed_otherwise(old, p)]
-                at = _swap_at(seen[old.person_id], sy, int(young.frame_index[0]), [seen[p.person_id] for p in crossed])
-                if at is not None:
-                    found.append((old.person_id, young.person_id, *at))
+            if young is old or not so.times[0] < sy.times[0] < so.times[-1] or not (
+                    among is None or young.person_id in among or sy.times[-1] - sy.times[0] >= SWAP_NEW_S - 1e-6):
+                continue
+            # the older track's colours (its medians) are its longer piece's person's: the new one's or the crossed one's
+            crossed = [seen[p.person_id] for p in unlocked if p is not old and p is not young
+                       and not (dressed[young.person_id] and dressed[p.person_id])]
+            at = _swap_at(so, sy, int(young.frame_index[0]), crossed)
+            if at is not None:
+                found.append((old.person_id, young.person_id, *at))
     olds, youngs = [f[0] for f in found], [f[1] for f in found]
     found = [f for f in found if olds.count(f[0]) == 1 and youngs.count(f[1]) == 1 and f[0] not in youngs and f[1] not in olds]
     if not found:

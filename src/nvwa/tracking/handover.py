@@ -36,6 +36,8 @@ RESUMED_HEADING = 0.25  # ... not heading the other way, where both move this ma
 RESUMED_MIN_S = 0.5  # ... the new one seen over at least this long (where too short to keep of its own) ...
 RESUMED_TWIN_IOU = 0.5  # ... not a second track on someone followed (this median IoU over its first 0.5 s) ...
 RESUMED_CLOTHES = 35.0  # ... nor dressed otherwise: upper or lower clothing this far apart (CIELAB, where both known)
+PER_FRAME = ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility", "translation_cam", "vertices",
+             "model_params")  # a track's arrays of one entry a frame
 EDGE = (0.02, 0.3)  # at the picture's border: this near it, of its smaller side or of the person's height
 
 
@@ -259,10 +261,7 @@ def _resumed(so: _Seen, sy: _Seen, usual: float, picture: tuple[int, int], other
         return None
     if not young_kept and sy.times[-1] - sy.times[0] < RESUMED_MIN_S - 1e-6:
         return None
-    walk = _walk(so.times, so.place, so.times[-1] - CROSSED_WALK_S)
-    recent = so.times >= so.times[-1] - CROSSED_WALK_S - 1e-6
-    last = so.place[-1] if recent.sum() < 3 else (  # where the walk's line puts them last (a last pose may be off)
-        so.place[recent].mean(0) + walk * (so.times[-1] - so.times[recent].mean()))
+    walk, last = _walked(so.times, so.place, CROSSED_WALK_S)
     if np.linalg.norm(sy.place[0] - last - walk * gap) > (RESUMED_REACH[0] + RESUMED_REACH[1] * gap) * usual:
         return None
     early = sy.times <= sy.times[0] + CROSSED_NEW_S[1] + 1e-6
@@ -310,6 +309,15 @@ def _walk(t: np.ndarray, centre: np.ndarray, since: float) -> np.ndarray:
         return np.zeros(2)
     dt = t[keep] - t[keep].mean()
     return (dt[:, None] * (centre[keep] - centre[keep].mean(0))).sum(0) / max(float((dt * dt).sum()), 1e-12)
+
+
+def _walked(t: np.ndarray, place: np.ndarray, over_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """A track's last walk: its :func:`_walk` over its last ``over_s`` and where that walk's line puts it at
+    its last pose (the last pose itself where under three are; a last pose may be off the line)."""
+    walk = _walk(t, place, t[-1] - over_s)
+    recent = t >= t[-1] - over_s - 1e-6
+    last = place[-1] if recent.sum() < 3 else place[recent].mean(0) + walk * (t[-1] - t[recent].mean())
+    return walk, last
 
 
 def _at_border(box: np.ndarray, picture: tuple[int, int], usual: float) -> bool:
@@ -361,8 +369,7 @@ def _joined(old: PersonObservations, young: PersonObservations, keep: np.ndarray
             keep_young: np.ndarray | slice = slice(None)) -> PersonObservations:
     """``old``'s frames where ``keep``, then ``young``'s (where ``keep_young``), as one person of ``old``'s id."""
     per_frame = {}
-    for name in ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility", "translation_cam",
-                 "vertices", "model_params"):
+    for name in PER_FRAME:
         a, b = getattr(old, name), getattr(young, name)
         per_frame[name] = None if a is None or b is None else np.concatenate([np.asarray(a)[keep], np.asarray(b)[keep_young]])
     return replace(old, **per_frame)

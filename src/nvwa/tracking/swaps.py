@@ -13,7 +13,7 @@ import numpy as np
 
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
-from nvwa.tracking.handover import _clothes, _clothes_apart, _in_first, _joined, _seen, _walk
+from nvwa.tracking.handover import PER_FRAME, _clothes, _clothes_apart, _in_first, _joined, _seen, _walk, _walked
 
 SWAP_BACK_S = 1.5  # a new track's first sure pose at most this long after the older track's last on its person ...
 SWAP_WALK_S = 1.0  # ... whose walk (the least-squares pace of their feet over this long before, and over its ...
@@ -23,7 +23,6 @@ SWAP_PACE = 0.5  # ... the new one walking on as they had (within this many of t
 SWAP_NEW_S = 0.5  # ... its first this long, drawn within SWAP_SIZE of their height at its tallest then ...
 SWAP_SIZE = 1.35
 SWAP_APART = 0.25  # ... while the older track's poses then lay this far (their heights) from the walk's line and from the new one's
-PIECES = ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility", "translation_cam", "vertices", "model_params")
 
 
 def swapped(people: list[PersonObservations], among: set | None = None, min_visibility: float = 0.5,
@@ -86,7 +85,7 @@ def swapped(people: list[PersonObservations], among: set | None = None, min_visi
         # colours are a track's medians: they are its longer piece's person's
         by_id[o] = replace(_joined(old, young, mine), colours=young.colours if young.colours is not None
                            else old.colours if before >= after else None)
-        by_id[y] = replace(young, **{n: None if getattr(old, n) is None else np.asarray(getattr(old, n))[~mine] for n in PIECES},
+        by_id[y] = replace(young, **{n: None if getattr(old, n) is None else np.asarray(getattr(old, n))[~mine] for n in PER_FRAME},
                            colours=old.colours if after > before else None, shape_params=None)
         why[o] = (f"person {o}'s track went on with someone they crossed after frame {frame}; person {y}'s, begun "
                   f"{gap:.2f} s later where they were going, was theirs: swapped back (person {y} is now who the "
@@ -154,11 +153,8 @@ def _led_to(other, times: np.ndarray, places: np.ndarray, usual: float) -> bool:
     n = int(np.searchsorted(other.times, times[0] + 1e-6))
     if n < 3 or len(times) < 3 or times[0] - other.times[n - 1] > SWAP_BACK_S + 1e-6:
         return False
-    t, at = other.times[:n], other.place[:n]
-    walk = _walk(t, at, t[-1] - SWAP_WALK_S)
-    recent = t >= t[-1] - SWAP_WALK_S - 1e-6
-    last = at[-1] if recent.sum() < 3 else at[recent].mean(0) + walk * (t[-1] - t[recent].mean())
-    gap = times[0] - t[-1]
+    walk, last = _walked(other.times[:n], other.place[:n], SWAP_WALK_S)
+    gap = times[0] - other.times[n - 1]
     if np.linalg.norm(places[0] - last - walk * gap) > (SWAP_REACH[0] + SWAP_REACH[1] * gap) * usual:
         return False
     return bool(np.linalg.norm(_walk(times, places, times[0]) - walk) <= SWAP_PACE * usual)

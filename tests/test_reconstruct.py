@@ -66,6 +66,29 @@ def test_a_long_videos_people_are_reconstructed_group_by_group_to_the_same_scene
     assert np.array_equal(whole.R_world_from_cam, grouped.R_world_from_cam) and whole.supports == grouped.supports
 
 
+def test_each_tracks_colour_samples_are_kept_with_their_frames(processed, tmp_path):
+    """observations.npz keeps what each track's colours are the medians of, sample by sample with its frame
+    (a track that went on with someone else changes clothes there); observations from before they were
+    kept load without them."""
+    from nvwa.body.colours import person_colours
+
+    _, out = processed
+    obs = load_observations(out)
+    sampled = [p for p in obs.people if p.colours is not None]
+    assert sampled
+    for p in sampled:
+        f = p.colour_frames
+        assert f.dtype == np.int64 and len(f) >= 1 and np.all(np.diff(f) > 0) and np.isin(f, p.frame_index).all()
+        assert p.colour_samples.shape == (len(f), 3, 3) and p.colour_samples.dtype == np.float32
+        assert np.array_equal(person_colours(list(p.colour_samples)), p.colours)
+    with np.load(out / "observations.npz") as z:
+        older = {k: z[k] for k in z.files if "/colour_" not in k}
+    np.savez_compressed(tmp_path / "observations.npz", **older)
+    again = load_observations(tmp_path)
+    assert all(p.colour_frames is None and p.colour_samples is None for p in again.people)
+    assert [p.colours is None for p in again.people] == [p.colours is None for p in obs.people]
+
+
 def test_other_options_change_only_what_follows_the_models(processed):
     scene, out = processed
     obs = load_observations(out)
@@ -503,6 +526,85 @@ def test_a_walker_still_followed_is_not_swapped_for_a_companion_found_again():
         companion = walker(2, t[lost], 1600.0 - 80.0 * t[lost], 524.0, fps)
         found = walker(3, t[again], 1600.0 - 80.0 * t[again], 524.0, fps)
         assert swapped([own, companion, found], among={1, 2, 3})[1] == {}, fps
+
+
+def _sampled(d, key: str, pid: int, **kw):
+    from dataclasses import replace
+
+    return replace(_track(d, key, pid, **kw), colour_frames=d[f"{key}_colour_frames"], colour_samples=d[f"{key}_colour_samples"])
+
+
+def test_a_track_whose_clothes_changed_gives_the_frames_after_to_the_person_lost_beside_it():
+    """vtest 0-12 s (tests/data/vtest_clothes_changed.npz): a man in black walking right to the sign passed a
+    man in jeans walking left, whose track lost him at frame 30 (his legs behind the first man); the black
+    one's track went on with the man in jeans from frame 41 while he stood behind the sign (its lower
+    clothing black in the samples at 0-20, jeans from 51). The frames after go to the man in jeans' track,
+    with their samples. Not changed: the track too short to keep; the one lost far off, dressed like the
+    track before the change, or not lost (it goes on past the first sample after); no change of clothes,
+    or only a sample or a quarter of them off; two lost tracks that would both do; a mesh backend's."""
+    from dataclasses import replace
+
+    from nvwa.tracking.clothes import clothes_changed
+
+    d = np.load(DATA / "vtest_clothes_changed.npz")
+    black, jeans = _sampled(d, "black", 1), _sampled(d, "jeans", 2)
+
+    def changed(*tracks, among=frozenset({1, 2, 3})):
+        return list(clothes_changed(list(tracks), among=set(among))[1])
+
+    people, why = clothes_changed([black, jeans], among={1, 2})
+    assert list(why) == [1] and "person 2" in why[1] and "frame 39" in why[1]
+    mine = black.frame_index <= 39
+    assert np.array_equal(people[0].frame_index, black.frame_index[mine])
+    assert np.array_equal(people[0].keypoints_2d, black.keypoints_2d[mine])
+    assert people[0].colour_frames.tolist() == [0, 15, 20]
+    assert np.array_equal(people[1].frame_index, np.r_[jeans.frame_index, black.frame_index[~mine]])
+    assert np.array_equal(people[1].keypoints_2d, np.concatenate([jeans.keypoints_2d, black.keypoints_2d[~mine]]))
+    assert people[1].colour_frames.tolist() == [5, 10, 15, 24, 51, 91, 96, 101, 111, 116]
+    assert np.array_equal(people[1].colour_samples, np.concatenate([jeans.colour_samples, black.colour_samples[3:]]))
+    assert changed(black, jeans, among={2}) == []  # the track too short to keep
+
+    height = 71.0
+    assert changed(black, _sampled(d, "jeans", 2, shift=(1.5 * height, 0.0))) == []  # lost far off
+    like_before = replace(jeans, colour_samples=np.repeat(black.colour_samples[:1], len(jeans.colour_frames), axis=0))
+    assert changed(black, like_before) == []  # the one lost there dressed like the track before
+    assert changed(black, replace(jeans, colours=None, colour_frames=None, colour_samples=None)) == []  # dressed how, unknown
+    on = np.r_[jeans.frame_index, 60]  # not lost: its track goes on past the first sample after
+    assert changed(black, _track_frames(jeans, on)) == []
+    faint = _track_frames(jeans, np.r_[jeans.frame_index, 45, 60])  # ... if only with poses it is unsure of
+    faint.visibility[-2:] = 0.0
+    assert changed(black, faint) == []
+    red = np.array([[200, 30, 30], [200, 30, 30], [200, 150, 120]], np.float32)
+    assert changed(black, replace(jeans, colour_samples=np.repeat(red[None], len(jeans.colour_frames), axis=0))) == []
+    assert changed(black, jeans, replace(black, person_id=3)) == []  # two tracks went on with them: whose, unknown
+    gone = np.isin(black.frame_index, np.arange(24, 37), invert=True)  # the track had no pose near when they were lost
+    assert changed(_track_frames(black, black.frame_index[gone]), jeans) == []
+    same = replace(black, colour_samples=np.repeat(black.colour_samples[:1], len(black.colour_frames), axis=0))
+    assert changed(same, jeans) == []  # no change of clothes
+    one = black.colour_samples.copy()
+    one[3:] = one[0]
+    one[5] = black.colour_samples[5]
+    assert changed(replace(black, colour_samples=one), jeans) == []  # one sample (a passer-by in it)
+    B, J = black.colour_samples[0], black.colour_samples[5]  # 3 of 8 after dressed as before: no change, a mix
+    mixed = replace(black, colour_frames=np.array([0, 15, 20, 51, 61, 71, 81, 91, 101, 111, 116]),
+                    colour_samples=np.stack([B, B, B, J, B, J, B, J, J, B, J]))
+    assert changed(mixed, jeans) == []
+    shade = black.colour_samples.copy()
+    shade[3:] = shade[0] + 25.0  # lighter after (out of a shadow), by less than two people's clothes
+    assert changed(replace(black, colour_samples=shade), replace(jeans, colour_samples=shade[3:7])) == []
+    twin = replace(jeans, person_id=3)
+    assert changed(black, jeans, twin) == []  # two lost there, dressed alike: whose, unknown
+    meshed = replace(black, vertices=np.zeros((len(black.frame_index), 4, 3), np.float16))
+    assert changed(meshed, jeans) == []
+
+
+def _track_frames(p, frames):
+    """``p`` with a pose at each of ``frames`` (its own where it has one, else its last)."""
+    from dataclasses import replace
+
+    at = np.minimum(np.searchsorted(p.frame_index, frames), len(p.frame_index) - 1)
+    return replace(p, frame_index=np.asarray(frames), timestamp_s=np.asarray(frames) / 10.0,
+                   **{n: getattr(p, n)[at] for n in ("keypoints_2d", "keypoints_3d", "visibility")})
 
 
 @pytest.mark.parametrize("case", ["woman", "walker", "blonde", "jumper"])

@@ -918,6 +918,13 @@ def test_ids_joined_late_resolve_to_the_first_and_their_frames_merge_in_order():
     assert p.frame_index.tolist() == [10, 11, 12, 13, 14, 15]
     assert p.keypoints_2d[:, 0, 0].tolist() == [1.0, 1.0, 2.0, 2.0, 1.0, 2.0]
     assert np.allclose(p.timestamp_s, p.frame_index / 10) and len(p.visibility) == 6
+    first, later = frames([10, 11, 14], 1.0), frames([12, 13, 14, 15], 2.0)  # their colour samples go in frame order
+    first.colour_frames, first.colour_samples = [10, 14], [np.full((3, 3), 10.0), np.full((3, 3), 14.0)]
+    later.colour_frames, later.colour_samples = [12], [np.full((3, 3), 12.0)]
+    first.join(later)
+    p = first.observations(35)
+    assert p.colour_frames.tolist() == [10, 12, 14] and p.colour_samples[:, 0, 0].tolist() == [10.0, 12.0, 14.0]
+    assert p.colour_samples.dtype == np.float32 and p.colours is not None
     first.join(PersonFrames())  # a later track with no frames adds none
     assert first.observations(35).frame_index.tolist() == [10, 11, 12, 13, 14, 15]
     nobody = PersonFrames()  # a first id with no frames of its own takes the later one's

@@ -43,6 +43,10 @@ class PersonObservations:
     shape_params: np.ndarray | None = None  # (S,) the locked identity (mesh backends)
     model_params: np.ndarray | None = None  # (T, M) per-frame model parameters (mesh backends)
     colours: np.ndarray | None = None  # (3, 3) uint8 sRGB: upper clothing, lower clothing, skin (from their pixels)
+    # the samples those are the medians of: what they were at each sampled frame (a track that went on with
+    # someone else changes clothes there); None in observations from before they were kept
+    colour_frames: np.ndarray | None = None  # (S,) int64, decoded-frame index of each sample, in order
+    colour_samples: np.ndarray | None = None  # (S, 3, 3) float32 sRGB 0-255, as ``colours`` (NaN: a part not seen)
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,7 @@ class PersonFrames:
     shape_params: list = field(default_factory=list)
     model_params: list = field(default_factory=list)
     colour_samples: list = field(default_factory=list)  # (3, 3) sRGB per sampled frame: upper, lower, skin
+    colour_frames: list = field(default_factory=list)  # the frame index of each sample
 
     def prepend(self, seen: list) -> None:
         """Frames before those added so far ([(frame record, observation)] in order): where the person was
@@ -186,7 +191,7 @@ class PersonFrames:
             earlier.add(frame, obs)
         for name, values in vars(earlier).items():
             mine = getattr(self, name)
-            if name == "colour_samples" or not len(values):
+            if name in ("colour_samples", "colour_frames") or not len(values):
                 continue
             if isinstance(values, _Column):
                 mine = _Column(values.dtype, np.concatenate([values.array(), mine.array()]) if len(mine) else values.array())
@@ -202,6 +207,7 @@ class PersonFrames:
             c = sample_colours(frame.image, obs.keypoints_2d, obs.visibility, obs.keypoint_set)
             if c is not None:
                 self.colour_samples.append(c)
+                self.colour_frames.append(int(frame.index))
         self.frame_index.append(frame.index)
         self.timestamp_s.append(frame.timestamp_s)
         self.keypoints_2d.append(obs.keypoints_2d / frame.scale)
@@ -229,7 +235,12 @@ class PersonFrames:
             other = getattr(later, name)
             if isinstance(values, _Column):
                 setattr(self, name, _Column(values.dtype, np.concatenate([values.array(), other.array()[keep]])[order]))
-            elif name == "colour_samples" or not (values or other):
+            elif name == "colour_frames":
+                continue  # with the samples, below
+            elif name == "colour_samples":
+                both = sorted(zip(self.colour_frames + later.colour_frames, values + other), key=lambda s: s[0])
+                self.colour_frames, self.colour_samples = [f for f, _ in both], [c for _, c in both]
+            elif not (values or other):
                 setattr(self, name, values + other)
             else:
                 if len(values) != len(mine) or len(other) != len(theirs):
@@ -246,6 +257,8 @@ class PersonFrames:
         colours = person_colours(self.colour_samples)
         if colours is not None:
             kw["colours"] = colours
+            kw["colour_frames"] = np.asarray(self.colour_frames, dtype=np.int64)
+            kw["colour_samples"] = np.stack(self.colour_samples).astype(np.float32)
         return PersonObservations(person_id=int(person_id), frame_index=self.frame_index.array(),
                                   timestamp_s=self.timestamp_s.array(), keypoints_2d=self.keypoints_2d.array(),
                                   keypoints_3d=self.keypoints_3d.array(), visibility=self.visibility.array(), **kw)

@@ -41,6 +41,7 @@ from nvwa.smoothing.one_euro import OneEuroConfig
 from nvwa.timing import StageTimer
 from nvwa.tracking.handover import handed_over
 from nvwa.tracking.people import keep_people, never_upright, pieces_of_others, with_gaps_filled
+from nvwa.tracking.clothes import clothes_changed
 from nvwa.tracking.swaps import swapped
 
 # The floor is fitted to a steadier view of the feet than any preset keeps: it is one plane for the whole
@@ -338,6 +339,8 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     wall0 = time.perf_counter()
     K = intrinsics_for(obs, config)
     people, swaps = swapped(list(obs.people), {p.person_id for p in keep_people(obs, config.min_person_s)}, camera=obs.camera_track)
+    people, changed = clothes_changed(people, {p.person_id for p in keep_people(replace(obs, people=tuple(people)), config.min_person_s)},
+                                      camera=obs.camera_track)
     obs = replace(obs, people=tuple(people))
     people, joined = handed_over(people, {p.person_id for p in keep_people(obs, config.min_person_s)},
                                  picture=(int(obs.video["width"]), int(obs.video["height"])), camera=obs.camera_track)
@@ -366,7 +369,8 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
                  "warnings": [*cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m),
                               *(() if motion is None else motion.warnings),
                               *(f"person {pid} dropped: {why}" for pid, why in sorted(pieces.items())),
-                              *(why for _, why in sorted(swaps.items())), *(why for _, why in sorted(joined.items()))]}
+                              *(why for _, why in sorted(swaps.items())), *(why for _, why in sorted(changed.items())),
+                              *(why for _, why in sorted(joined.items()))]}
     yield Progress("grounded", f"floor: {g.floor.method}, camera {g.camera.height_m:.2f} m up, pitch {g.camera.pitch_deg:.1f} deg"
                    + "".join(f"; {w}" for w in grounding["warnings"]), grounding)
     people, body = [], human_body_asset(models_dir)

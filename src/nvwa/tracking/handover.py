@@ -36,6 +36,7 @@ RESUMED_HEADING = 0.25  # ... not heading the other way, where both move this ma
 RESUMED_MIN_S = 0.5  # ... the new one seen over at least this long (where too short to keep of its own) ...
 RESUMED_TWIN_IOU = 0.5  # ... not a second track on someone followed (this median IoU over its first 0.5 s) ...
 RESUMED_CLOTHES = 35.0  # ... nor dressed otherwise: upper or lower clothing this far apart (CIELAB, where both known)
+SAMPLES = ("colour_frames", "colour_samples")  # a track's colour samples: some frames', in frame order
 PER_FRAME = ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility", "translation_cam", "vertices",
              "model_params")  # a track's arrays of one entry a frame
 EDGE = (0.02, 0.3)  # at the picture's border: this near it, of its smaller side or of the person's height
@@ -367,12 +368,26 @@ def _inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _joined(old: PersonObservations, young: PersonObservations, keep: np.ndarray,
             keep_young: np.ndarray | slice = slice(None)) -> PersonObservations:
-    """``old``'s frames where ``keep``, then ``young``'s (where ``keep_young``), as one person of ``old``'s id."""
+    """``old``'s frames where ``keep``, then ``young``'s (where ``keep_young``), as one person of ``old``'s id
+    (the colour samples of those frames with them)."""
     per_frame = {}
     for name in PER_FRAME:
         a, b = getattr(old, name), getattr(young, name)
         per_frame[name] = None if a is None or b is None else np.concatenate([np.asarray(a)[keep], np.asarray(b)[keep_young]])
-    return replace(old, **per_frame)
+    a, b = (samples_of(p, np.asarray(p.frame_index)[k]) for p, k in ((old, keep), (young, keep_young)))
+    if a["colour_frames"] is None and b["colour_frames"] is None:
+        return replace(old, **per_frame)
+    both = {n: np.concatenate([x[n] for x in (a, b) if x[n] is not None]) for n in SAMPLES}
+    order = np.argsort(both["colour_frames"], kind="stable")
+    return replace(old, **per_frame, **{n: v[order] for n, v in both.items()})
+
+
+def samples_of(p: PersonObservations, frames: np.ndarray) -> dict:
+    """``p``'s colour samples (:data:`SAMPLES`) taken at ``frames`` (None where it has none)."""
+    if p.colour_frames is None or p.colour_samples is None:
+        return dict.fromkeys(SAMPLES)
+    mine = np.isin(p.colour_frames, frames)
+    return {"colour_frames": np.asarray(p.colour_frames)[mine], "colour_samples": np.asarray(p.colour_samples)[mine]}
 
 
 __all__ = ["handed_over"]

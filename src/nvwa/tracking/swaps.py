@@ -13,7 +13,7 @@ import numpy as np
 
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
-from nvwa.tracking.handover import PER_FRAME, _clothes, _clothes_apart, _in_first, _joined, _seen, _walk, _walked
+from nvwa.tracking.handover import PER_FRAME, _clothes, _clothes_apart, _in_first, _joined, _seen, _walk, _walked, samples_of
 
 SWAP_BACK_S = 1.5  # a new track's first sure pose at most this long after the older track's last on its person ...
 SWAP_WALK_S = 1.0  # ... whose walk (the least-squares pace of their feet over this long before, and over its ...
@@ -86,6 +86,7 @@ def swapped(people: list[PersonObservations], among: set | None = None, min_visi
         by_id[o] = replace(_joined(old, young, mine), colours=young.colours if young.colours is not None
                            else old.colours if before >= after else None)
         by_id[y] = replace(young, **{n: None if getattr(old, n) is None else np.asarray(getattr(old, n))[~mine] for n in PER_FRAME},
+                           **samples_of(old, np.asarray(old.frame_index)[~mine]),
                            colours=old.colours if after > before else None, shape_params=None)
         why[o] = (f"person {o}'s track went on with someone they crossed after frame {frame}; person {y}'s, begun "
                   f"{gap:.2f} s later where they were going, was theirs: swapped back (person {y} is now who the "

@@ -465,6 +465,14 @@ def test_a_track_that_swapped_people_at_a_crossing_is_swapped_back():
     people, _ = swapped([jeans, replace(old, colours=red), young], among={1, 13, 21})
     assert people[1].colours is None and np.array_equal(people[2].colours, red)
     assert swaps(replace(old, colours=red), replace(young, colours=red), crossed=replace(jeans, colours=green)) == [13]
+    # with colour samples, each piece's colours are the medians of its own: the jumper red, the man in jeans blue
+    f = old.frame_index[::5]
+    sampled = replace(old, colour_frames=f, colour_samples=np.where((f <= 161)[:, None, None], red, blue).astype(np.float32))
+    young_red = replace(young, colour_frames=young.frame_index[::5],
+                        colour_samples=np.repeat(red[None].astype(np.float32), len(young.frame_index[::5]), axis=0))
+    people, _ = swapped([jeans, sampled, young_red], among={1, 13, 21})
+    assert np.array_equal(people[1].colours, red) and np.array_equal(people[2].colours, blue)
+    assert people[2].colour_frames.tolist() == f[f > 161].tolist()
     assert swaps(replace(old, colours=red), replace(young, colours=blue), crossed=replace(jeans, colours=green)) == []
     meshed = replace(old, vertices=np.zeros((len(old.frame_index), 4, 3), np.float16))
     assert swaps(meshed, young) == []  # a mesh backend's identity is locked per track
@@ -544,6 +552,7 @@ def test_a_track_whose_clothes_changed_gives_the_frames_after_to_the_person_lost
     or only a sample or a quarter of them off; two lost tracks that would both do; a mesh backend's."""
     from dataclasses import replace
 
+    from nvwa.body.colours import person_colours
     from nvwa.tracking.clothes import clothes_changed
 
     d = np.load(DATA / "vtest_clothes_changed.npz")
@@ -562,6 +571,9 @@ def test_a_track_whose_clothes_changed_gives_the_frames_after_to_the_person_lost
     assert np.array_equal(people[1].keypoints_2d, np.concatenate([jeans.keypoints_2d, black.keypoints_2d[~mine]]))
     assert people[1].colour_frames.tolist() == [5, 10, 15, 24, 51, 91, 96, 101, 111, 116]
     assert np.array_equal(people[1].colour_samples, np.concatenate([jeans.colour_samples, black.colour_samples[3:]]))
+    # each one's colours are now the medians of their own samples: black trousers, jeans
+    assert people[0].colours[1].max() < 20 and people[1].colours[1, 2] > people[1].colours[1, 0] + 20
+    assert np.array_equal(people[0].colours, person_colours(list(black.colour_samples[:3])))
     assert changed(black, jeans, among={2}) == []  # the track too short to keep
 
     height = 71.0

@@ -368,8 +368,9 @@ def _inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _joined(old: PersonObservations, young: PersonObservations, keep: np.ndarray,
             keep_young: np.ndarray | slice = slice(None)) -> PersonObservations:
-    """``old``'s frames where ``keep``, then ``young``'s (where ``keep_young``), as one person of ``old``'s id
-    (the colour samples of those frames with them)."""
+    """``old``'s frames where ``keep``, then ``young``'s (where ``keep_young``), as one person of ``old``'s id,
+    with the colour samples of those frames and their medians (observations without samples: ``old``'s
+    colours)."""
     per_frame = {}
     for name in PER_FRAME:
         a, b = getattr(old, name), getattr(young, name)
@@ -379,15 +380,22 @@ def _joined(old: PersonObservations, young: PersonObservations, keep: np.ndarray
         return replace(old, **per_frame)
     both = {n: np.concatenate([x[n] for x in (a, b) if x[n] is not None]) for n in SAMPLES}
     order = np.argsort(both["colour_frames"], kind="stable")
-    return replace(old, **per_frame, **{n: v[order] for n, v in both.items()})
+    return replace(old, **per_frame, **_with_colours(*(both[n][order] for n in SAMPLES)))
 
 
 def samples_of(p: PersonObservations, frames: np.ndarray) -> dict:
-    """``p``'s colour samples (:data:`SAMPLES`) taken at ``frames`` (None where it has none)."""
+    """``p``'s colour samples (:data:`SAMPLES`) taken at ``frames`` and their medians (``colours``; None where
+    none is; all three None where ``p`` has no samples: observations from before they were kept)."""
     if p.colour_frames is None or p.colour_samples is None:
-        return dict.fromkeys(SAMPLES)
+        return {**dict.fromkeys(SAMPLES), "colours": None}
     mine = np.isin(p.colour_frames, frames)
-    return {"colour_frames": np.asarray(p.colour_frames)[mine], "colour_samples": np.asarray(p.colour_samples)[mine]}
+    return _with_colours(np.asarray(p.colour_frames)[mine], np.asarray(p.colour_samples)[mine])
+
+
+def _with_colours(frames: np.ndarray, samples: np.ndarray) -> dict:
+    from nvwa.body.colours import person_colours
+
+    return {"colour_frames": frames, "colour_samples": samples, "colours": person_colours(list(samples))}
 
 
 __all__ = ["handed_over"]

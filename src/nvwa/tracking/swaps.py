@@ -82,12 +82,14 @@ def swapped(people: list[PersonObservations], among: set | None = None, min_visi
         old, young = by_id[o], by_id[y]
         mine = np.asarray(old.frame_index) <= frame
         before, after = int(mine.sum()), int((~mine).sum())
-        # colours are a track's medians: they are its longer piece's person's
-        by_id[o] = replace(_joined(old, young, mine), colours=young.colours if young.colours is not None
-                           else old.colours if before >= after else None)
+        by_id[o] = _joined(old, young, mine)  # with its samples' medians
         by_id[y] = replace(young, **{n: None if getattr(old, n) is None else np.asarray(getattr(old, n))[~mine] for n in PER_FRAME},
-                           **samples_of(old, np.asarray(old.frame_index)[~mine]),
-                           colours=old.colours if after > before else None, shape_params=None)
+                           **samples_of(old, np.asarray(old.frame_index)[~mine]), shape_params=None)
+        if old.colour_frames is None and young.colour_frames is None:
+            # no samples (older observations): a track's colours are its medians, its longer piece's person's
+            by_id[o] = replace(by_id[o], colours=young.colours if young.colours is not None
+                               else old.colours if before >= after else None)
+            by_id[y] = replace(by_id[y], colours=old.colours if after > before else None)
         why[o] = (f"person {o}'s track went on with someone they crossed after frame {frame}; person {y}'s, begun "
                   f"{gap:.2f} s later where they were going, was theirs: swapped back (person {y} is now who the "
                   f"rest of it followed)")

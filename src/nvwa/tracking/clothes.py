@@ -18,6 +18,7 @@ from nvwa.tracking.swaps import _feet_seen
 CHANGED_APART = RESUMED_CLOTHES  # upper or lower clothing this far apart (CIELAB) before and after: not one person ...
 CHANGED_SAMPLES = 2  # ... over at least this many samples each side (a sample a few frames apart, where seen clearly)
 CHANGED_SURE = 0.75  # ... this share of them nearer their own side's colour than the other's (a passer-by in a sample)
+CHANGED_LIKE = CHANGED_APART / 2  # the track lost there dressed within this of it after (every part known to both) ...
 CHANGED_NEAR = 1.0  # the track lost there: its last sure pose within this many of the person's heights of the track's ...
 CHANGED_AT_S = 0.3  # ... pose (the nearest in time, at most this far from it), between the last sample before and the first after
 
@@ -28,7 +29,9 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
     lower clothing (its colour samples, CIELAB) before a sample and after it are CHANGED_APART or more apart,
     over CHANGED_SAMPLES or more samples each side, CHANGED_SURE of each side nearer its own median; and
     between those two samples another track's last sure pose lay within CHANGED_NEAR of this one's person's
-    heights of this track's pose then (CHANGED_AT_S), that track dressed like this one after and otherwise
+    heights of this track's pose then (CHANGED_AT_S), that track dressed like this one after (within
+    CHANGED_LIKE on every part known to both: someone dressed a little otherwise could be the track's own
+    person in a shadow, with a stranger dressed as the shadow shows them lost beside them) and otherwise
     than before (its samples' medians, else its colours). The track keeps its frames up to its longest
     stretch without a pose between that track's end and the first sample after (else up to that end); the
     rest goes to that track. One for one; not for mesh backends' tracks (their identity locked per track).
@@ -59,7 +62,7 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
                     np.linalg.norm(sp.place[k] - sq.place[-1]) > CHANGED_NEAR * usual:
                 continue
             theirs = _medians(q)
-            if _apart(theirs, after) or not _apart(theirs, before):
+            if theirs is None or _apart_by(theirs, after) >= CHANGED_LIKE or not _apart(theirs, before):
                 continue
             lost.append((q.person_id, end))
         if len(lost) == 1:

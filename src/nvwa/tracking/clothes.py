@@ -12,7 +12,7 @@ import numpy as np
 
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
-from nvwa.tracking.handover import PER_FRAME, RESUMED_CLOTHES, _joined, samples_of
+from nvwa.tracking.handover import RESUMED_CLOTHES, _joined, frames_of
 from nvwa.tracking.swaps import _feet_seen
 
 CHANGED_APART = RESUMED_CLOTHES  # upper or lower clothing this far apart (CIELAB) before and after: not one person ...
@@ -78,8 +78,7 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
         cut = _cut(np.asarray(taker.frame_index), max(lo, end), hi)
         mine = np.asarray(taker.frame_index) <= cut
         by_id[b] = _joined(lost, taker, np.ones(len(lost.frame_index), bool), ~mine)
-        by_id[a] = replace(taker, **{n: None if getattr(taker, n) is None else np.asarray(getattr(taker, n))[mine]
-                                     for n in PER_FRAME}, **samples_of(taker, np.asarray(taker.frame_index)[mine]))
+        by_id[a] = replace(taker, **frames_of(taker, mine))
         why[a] = (f"person {a}'s track changed clothes after frame {cut} ({apart:.0f} apart): it went on with person {b}, "
                   f"lost beside them at frame {end}; those frames are person {b}'s")
     return [by_id[p.person_id] for p in people], why

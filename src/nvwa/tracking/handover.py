@@ -383,6 +383,13 @@ def _joined(old: PersonObservations, young: PersonObservations, keep: np.ndarray
     return replace(old, **per_frame, **_with_colours(*(both[n][order] for n in SAMPLES)))
 
 
+def frames_of(p: PersonObservations, mask: np.ndarray) -> dict:
+    """``p``'s per-frame fields where ``mask``, with the colour samples of those frames and their medians
+    (:func:`samples_of`): a piece of a track, for ``replace``."""
+    return {**{n: None if getattr(p, n) is None else np.asarray(getattr(p, n))[mask] for n in PER_FRAME},
+            **samples_of(p, np.asarray(p.frame_index)[mask])}
+
+
 def samples_of(p: PersonObservations, frames: np.ndarray) -> dict:
     """``p``'s colour samples (:data:`SAMPLES`) taken at ``frames`` and their medians (``colours``; None where
     none is; all three None where ``p`` has no samples: observations from before they were kept)."""

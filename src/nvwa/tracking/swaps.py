@@ -13,7 +13,7 @@ import numpy as np
 
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
-from nvwa.tracking.handover import PER_FRAME, _clothes, _clothes_apart, _in_first, _joined, _seen, _walk, _walked, samples_of
+from nvwa.tracking.handover import _clothes, _clothes_apart, _in_first, _joined, _seen, _walk, _walked, frames_of
 
 SWAP_BACK_S = 1.5  # a new track's first sure pose at most this long after the older track's last on its person ...
 SWAP_WALK_S = 1.0  # ... whose walk (the least-squares pace of their feet over this long before, and over its ...
@@ -83,8 +83,7 @@ def swapped(people: list[PersonObservations], among: set | None = None, min_visi
         mine = np.asarray(old.frame_index) <= frame
         before, after = int(mine.sum()), int((~mine).sum())
         by_id[o] = _joined(old, young, mine)  # with its samples' medians
-        by_id[y] = replace(young, **{n: None if getattr(old, n) is None else np.asarray(getattr(old, n))[~mine] for n in PER_FRAME},
-                           **samples_of(old, np.asarray(old.frame_index)[~mine]), shape_params=None)
+        by_id[y] = replace(young, **frames_of(old, ~mine), shape_params=None)
         if old.colour_frames is None and young.colour_frames is None:
             # no samples (older observations): a track's colours are its medians, its longer piece's person's
             by_id[o] = replace(by_id[o], colours=young.colours if young.colours is not None

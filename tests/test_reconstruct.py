@@ -581,12 +581,18 @@ def test_a_track_whose_clothes_changed_gives_the_frames_after_to_the_person_lost
     assert changed(black, _sampled(d, "jeans", 2, shift=(1.5 * height, 0.0))) == []  # lost far off
     like_before = replace(jeans, colour_samples=np.repeat(black.colour_samples[:1], len(jeans.colour_frames), axis=0))
     assert changed(black, like_before) == []  # the one lost there dressed like the track before
-    assert changed(black, replace(jeans, colours=None, colour_frames=None, colour_samples=None)) == []  # dressed how, unknown
+    assert changed(black, replace(jeans, colour_frames=None, colour_samples=None)) == []  # dressed how: only its colours
     on = np.r_[jeans.frame_index, 60]  # not lost: its track goes on past the first sample after
     assert changed(black, _track_frames(jeans, on)) == []
     faint = _track_frames(jeans, np.r_[jeans.frame_index, 45, 60])  # ... if only with poses it is unsure of
     faint.visibility[-2:] = 0.0
     assert changed(black, faint) == []
+    early = _track_frames(jeans, np.r_[jeans.frame_index, 45])  # an unsure pose inside the taker's frames after the cut
+    early.visibility[-1] = 0.0
+    people, why = clothes_changed([black, early], among={1, 2})
+    assert list(why) == [1] and np.all(np.diff(people[1].frame_index) > 0) and 45 in people[1].frame_index
+    one = replace(jeans, colour_frames=jeans.colour_frames[:1], colour_samples=jeans.colour_samples[:1])
+    assert changed(black, one) == []  # one sample (and colours whose unseen parts are a placeholder) tell nothing
     lighter = replace(jeans, colour_samples=jeans.colour_samples + np.float32(50.0))  # ~26 apart from the track after
     assert changed(black, lighter) == []  # like it, but not closely: the track's own person in a shadow, a stranger lost there
     red = np.array([[200, 30, 30], [200, 30, 30], [200, 150, 120]], np.float32)

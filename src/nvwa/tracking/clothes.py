@@ -32,7 +32,7 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
     heights of this track's pose then (CHANGED_AT_S), that track dressed like this one after (within
     CHANGED_LIKE on every part known to both: someone dressed a little otherwise could be the track's own
     person in a shadow, with a stranger dressed as the shadow shows them lost beside them) and otherwise
-    than before (its samples' medians, else its colours). The track keeps its frames up to its longest
+    than before (its samples' medians). The track keeps its frames up to its longest
     stretch without a pose between that track's end and the first sample after (else up to that end); the
     rest goes to that track. One for one; not for mesh backends' tracks (their identity locked per track).
     vtest 2-5 s: a man in black walking right to the sign passed a man in jeans (whose track lost him,
@@ -77,7 +77,10 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
         taker, lost = by_id[a], by_id[b]
         cut = _cut(np.asarray(taker.frame_index), max(lo, end), hi)
         mine = np.asarray(taker.frame_index) <= cut
-        by_id[b] = _joined(lost, taker, np.ones(len(lost.frame_index), bool), ~mine)
+        # the lost track's own frames up to the taker's first after the cut (an unsure pose it kept later is dropped:
+        # one person, one pose a frame, in order)
+        after_cut = np.asarray(taker.frame_index)[~mine]
+        by_id[b] = _joined(lost, taker, np.asarray(lost.frame_index) < (after_cut[0] if len(after_cut) else np.inf), ~mine)
         by_id[a] = replace(taker, **frames_of(taker, mine))
         why[a] = (f"person {a}'s track changed clothes after frame {cut} ({apart:.0f} apart): it went on with person {b}, "
                   f"lost beside them at frame {end}; those frames are person {b}'s")
@@ -156,12 +159,11 @@ def _apart(a: np.ndarray | None, b: np.ndarray) -> bool:
 
 
 def _medians(p: PersonObservations) -> np.ndarray | None:
-    """A track's upper and lower clothing (2, 3) CIELAB: its samples' medians, else its colours, else None."""
-    if p.colour_samples is not None and len(p.colour_samples) >= CHANGED_SAMPLES:
-        return _median(_lab(np.asarray(p.colour_samples)[:, :2]))
-    if p.colours is None:
+    """A track's upper and lower clothing (2, 3) CIELAB: its samples' medians (CHANGED_SAMPLES or more), else None
+    (its colours are no evidence: a part never seen there is a placeholder grey)."""
+    if p.colour_samples is None or len(p.colour_samples) < CHANGED_SAMPLES:
         return None
-    return _lab(np.asarray(p.colours, np.float32)[None, :2])[0]
+    return _median(_lab(np.asarray(p.colour_samples)[:, :2]))
 
 
 def _cut(frames: np.ndarray, after: int, before: int) -> int:

@@ -12,7 +12,7 @@ import numpy as np
 
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
-from nvwa.tracking.handover import RESUMED_CLOTHES, _joined, frames_of
+from nvwa.tracking.handover import RESUMED_CLOTHES, _clothes_apart, _joined, frames_of, lab_of
 from nvwa.tracking.swaps import _feet_seen
 
 CHANGED_APART = RESUMED_CLOTHES  # upper or lower clothing this far apart (CIELAB) before and after: not one person ...
@@ -62,7 +62,7 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
                     np.linalg.norm(sp.place[k] - sq.place[-1]) > CHANGED_NEAR * usual:
                 continue
             theirs = _medians(q)
-            if theirs is None or _apart_by(theirs, after) >= CHANGED_LIKE or not _apart(theirs, before):
+            if theirs is None or _apart_by(theirs, after) >= CHANGED_LIKE or not _clothes_apart(theirs, before):
                 continue
             lost.append((q.person_id, end))
         if len(lost) == 1:
@@ -87,23 +87,13 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
     return [by_id[p.person_id] for p in people], why
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    """(S, 2, 3) sRGB 0-255 (NaN: not seen) -> CIELAB, NaN kept."""
-    import cv2
-
-    rgb = np.asarray(rgb, np.float32)
-    lab = cv2.cvtColor(np.nan_to_num(rgb).reshape(1, -1, 3) / 255.0, cv2.COLOR_RGB2LAB).reshape(rgb.shape)
-    lab[~np.isfinite(rgb).all(axis=-1)] = np.nan
-    return lab
-
-
 def _change(p: PersonObservations):
     """Where a track's clothes changed: (the last sample's frame before, the first after, the upper and lower
     medians before (2, 3), after), at the sample that splits them into the two tightest groups (the least
     sum of squares about each group's mean), or None."""
     if p.colour_samples is None or len(p.colour_samples) < 2 * CHANGED_SAMPLES:
         return None
-    lab = _lab(np.asarray(p.colour_samples)[:, :2])  # (S, 2, 3): upper, lower
+    lab = lab_of(np.asarray(p.colour_samples)[:, :2])  # (S, 2, 3): upper, lower
     best = None
     for s in range(CHANGED_SAMPLES, len(lab) - CHANGED_SAMPLES + 1):
         before, after = _median(lab[:s]), _median(lab[s:])
@@ -123,10 +113,9 @@ def _change(p: PersonObservations):
 
 
 def _median(lab: np.ndarray) -> np.ndarray:
-    """(S, 2, 3) -> (2, 3): each part's median over the samples that saw it (NaN where none did)."""
+    """(S, 2, 3) -> (2, 3): each part's median over the samples that saw it (NaN where under CHANGED_SAMPLES did)."""
     out = np.full(lab.shape[1:], np.nan)
-    for i in range(lab.shape[1]):
-        rows = lab[:, i][np.isfinite(lab[:, i]).all(axis=1)]
+    for i, rows in enumerate(_seen_rows(lab)):
         if len(rows) >= CHANGED_SAMPLES:
             out[i] = np.median(rows, axis=0)
     return out
@@ -134,12 +123,12 @@ def _median(lab: np.ndarray) -> np.ndarray:
 
 def _spread(lab: np.ndarray) -> float:
     """(S, 2, 3) -> the sum of squares of each part's seen samples about their mean."""
-    total = 0.0
-    for i in range(lab.shape[1]):
-        rows = lab[:, i][np.isfinite(lab[:, i]).all(axis=1)]
-        if len(rows):
-            total += float(((rows - rows.mean(0)) ** 2).sum())
-    return total
+    return sum(float(((rows - rows.mean(0)) ** 2).sum()) for rows in _seen_rows(lab) if len(rows))
+
+
+def _seen_rows(lab: np.ndarray) -> list[np.ndarray]:
+    """(S, 2, 3) -> each part's samples that saw it (N, 3)."""
+    return [lab[:, i][np.isfinite(lab[:, i]).all(axis=1)] for i in range(lab.shape[1])]
 
 
 def _sure(rows: np.ndarray, own: np.ndarray, other: np.ndarray) -> bool:
@@ -154,16 +143,12 @@ def _apart_by(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.nanmax(d)) if np.isfinite(d).any() else 0.0
 
 
-def _apart(a: np.ndarray | None, b: np.ndarray) -> bool:
-    return a is not None and _apart_by(a, b) >= CHANGED_APART
-
-
 def _medians(p: PersonObservations) -> np.ndarray | None:
     """A track's upper and lower clothing (2, 3) CIELAB: its samples' medians (CHANGED_SAMPLES or more), else None
     (its colours are no evidence: a part never seen there is a placeholder grey)."""
     if p.colour_samples is None or len(p.colour_samples) < CHANGED_SAMPLES:
         return None
-    return _median(_lab(np.asarray(p.colour_samples)[:, :2]))
+    return _median(lab_of(np.asarray(p.colour_samples)[:, :2]))
 
 
 def _cut(frames: np.ndarray, after: int, before: int) -> int:

@@ -287,11 +287,17 @@ def _dressed_otherwise(a: PersonObservations, b: PersonObservations) -> bool:
 
 def _clothes(p: PersonObservations) -> np.ndarray | None:
     """A track's upper and lower clothing's colours in CIELAB (2, 3), or None where not sampled."""
-    if p.colours is None:
-        return None
+    return None if p.colours is None else lab_of(np.asarray(p.colours, np.float32)[None, :2])[0]
+
+
+def lab_of(rgb: np.ndarray) -> np.ndarray:
+    """sRGB 0-255 (..., 3) (NaN: not seen) -> CIELAB, NaN kept."""
     import cv2
 
-    return cv2.cvtColor(np.asarray(p.colours, np.float32)[None, :2] / 255.0, cv2.COLOR_RGB2LAB)[0]
+    rgb = np.asarray(rgb, np.float32)
+    lab = cv2.cvtColor(np.nan_to_num(rgb).reshape(1, -1, 3) / 255.0, cv2.COLOR_RGB2LAB).reshape(rgb.shape)
+    lab[~np.isfinite(rgb).all(axis=-1)] = np.nan
+    return lab
 
 
 def _clothes_apart(a: np.ndarray | None, b: np.ndarray | None) -> bool:

@@ -114,7 +114,8 @@ def test_cli_reconstruct_rewrites_the_folder_in_place(processed, tmp_path):
     assert (folder / "scene.json").stat().st_mtime_ns == newest
 
 
-@pytest.mark.parametrize("bad", ["empty", "other_version", "other_model", "corrupt"])
+@pytest.mark.parametrize("bad", ["empty", "other_version", "other_model", "corrupt", "samples_without_frames", "samples_cut_short",
+                                 "keypoints_cut_short"])
 def test_bad_folders_are_one_line_and_nothing_is_overwritten(processed, tmp_path, bad):
     _, out = processed
     folder = tmp_path / bad
@@ -131,15 +132,28 @@ def test_bad_folders_are_one_line_and_nothing_is_overwritten(processed, tmp_path
         np.savez_compressed(folder / "observations.npz", **data)
     elif bad == "other_model":
         args = ["--body-model", "sam3d_body"]
-    else:
+    elif bad == "corrupt":
         (folder / "observations.npz").write_bytes(b"PK\x03\x04 not really a zip")
+    else:  # a file whose arrays do not fit together (edited by hand, or by another program)
+        with np.load(folder / "observations.npz") as z:
+            data = {k: z[k] for k in z.files}
+        pid = json.loads(str(data["meta"]))["person_ids"][0]
+        if bad == "samples_without_frames":
+            del data[f"person/{pid}/colour_frames"]
+        elif bad == "samples_cut_short":
+            data[f"person/{pid}/colour_samples"] = data[f"person/{pid}/colour_samples"][:-1]
+        else:
+            data[f"person/{pid}/keypoints_2d"] = data[f"person/{pid}/keypoints_2d"][:-1]
+        np.savez_compressed(folder / "observations.npz", **data)
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     r = _nvwa("reconstruct", folder, *args)
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
     assert r.returncode == 2 and len(lines) == 1, r.stderr
     assert lines[0].startswith("nvwa: error: ") and str(folder) in lines[0]
     expected = {"empty": "no observations here", "other_version": f"this nvwa reads {OBSERVATIONS_VERSION!r}",
-                "other_model": "body model 'blazepose', not 'sam3d_body'", "corrupt": "unreadable observations"}[bad]
+                "other_model": "body model 'blazepose', not 'sam3d_body'", "corrupt": "unreadable observations",
+                "samples_without_frames": "'s colour samples come without their frames", "samples_cut_short": "do not fit their frames",
+                "keypoints_cut_short": "'s keypoints_2d has "}[bad]
     assert expected in lines[0]
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
 
@@ -517,16 +531,9 @@ def test_a_walker_still_followed_is_not_swapped_for_a_companion_found_again():
     again 0.3 s later, walking on. The walker's own track went on with the walker (on their walk's line):
     no swap, though the companion's track ended where it went on, at its pace, and the new track began
     where the walker's walk led (within reach), walking on as they had."""
-    from dataclasses import replace
-
     from nvwa.tracking.swaps import swapped
 
-    across, down = np.linspace(-0.2, 0.2, 33)[np.random.default_rng(1).permutation(33)], np.linspace(-1.0, 0.0, 33)
-
-    def walker(pid, t, x, feet_y, fps, height=80.0):  # 33 keypoints over an upright body box, feet at feet_y
-        kp = np.stack(np.broadcast_arrays(x[:, None] + across * height, feet_y + down[None] * height), axis=-1)
-        return replace(_person(pid, np.rint(t * fps).astype(int), kp), timestamp_s=t)
-
+    walker = _walker
     for fps in (10.0, 30.0):
         t = np.arange(0, round(5 * fps)) / fps
         own = walker(1, t, 1600.0 - 80.0 * t, 500.0, fps)
@@ -534,6 +541,31 @@ def test_a_walker_still_followed_is_not_swapped_for_a_companion_found_again():
         companion = walker(2, t[lost], 1600.0 - 80.0 * t[lost], 524.0, fps)
         found = walker(3, t[again], 1600.0 - 80.0 * t[again], 524.0, fps)
         assert swapped([own, companion, found], among={1, 2, 3})[1] == {}, fps
+
+
+def _walker(pid, t, x, feet_y, fps, height=80.0):
+    """A synthetic walker: 33 keypoints over an upright body box ``height`` px tall, feet at (``x``,
+    ``feet_y``) at times ``t`` (s), frames at ``fps``."""
+    from dataclasses import replace
+
+    across, down = np.linspace(-0.2, 0.2, 33)[np.random.default_rng(1).permutation(33)], np.linspace(-1.0, 0.0, 33)
+    x, feet_y = np.broadcast_to(np.asarray(x, float), t.shape), np.broadcast_to(np.asarray(feet_y, float), t.shape)
+    kp = np.stack(np.broadcast_arrays(x[:, None] + across * height, feet_y[:, None] + down[None] * height), axis=-1)
+    return replace(_person(pid, np.rint(t * fps).astype(int), kp), timestamp_s=t)
+
+
+def _dressed(p, look, skin=(200.0, 160.0, 130.0), every=5):
+    """``p`` with a colour sample every ``every``-th frame: ``look(frame)`` -> (upper, lower) sRGB, plus
+    ``skin``, with a little noise (seeded); its colours their medians."""
+    from dataclasses import replace
+
+    from nvwa.body.colours import person_colours
+
+    rng = np.random.default_rng(int(p.person_id))
+    frames = np.asarray(p.frame_index)[::every]
+    samples = [np.clip(np.array([*look(int(f)), skin], np.float32) + rng.normal(0, 3, (3, 3)), 0, 255).astype(np.float32)
+               for f in frames]
+    return replace(p, colour_frames=frames.astype(np.int64), colour_samples=np.stack(samples), colours=person_colours(samples))
 
 
 def _sampled(d, key: str, pid: int, **kw):
@@ -617,6 +649,80 @@ def test_a_track_whose_clothes_changed_gives_the_frames_after_to_the_person_lost
     assert changed(black, jeans, twin) == []  # two lost there, dressed alike: whose, unknown
     meshed = replace(black, vertices=np.zeros((len(black.frame_index), 4, 3), np.float16))
     assert changed(meshed, jeans) == []
+
+
+def test_a_track_whose_look_changed_keeps_its_frames_where_its_person_walked_on_or_the_light_changed():
+    """What the clothes' change must tell from a track that went on with someone else (synthetic walkers,
+    10 fps, 80 px tall, and the real vtest tracks). Kept: someone walking on as they walked while their
+    look changes (a white jacket taken off, black under it) just as a stranger dressed so, walking the
+    other way, is lost beside them; the track's last sample dressed as before (the change not for good: a
+    passer-by read over it, or the track back on its person); the track's person walking into shade (their
+    skin darker with their clothes) while a stranger dressed as the shade shows them is lost beside them.
+    Given over: the same with the track after on the stranger's walk; two walking side by side the same
+    way (the stranger 0.4 of a height beside: near where the track's own walk led, but nearer where the
+    stranger's did); the shade's look on a stranger whose skin is as lit as before. The cut at a crossing
+    falls where the track jumped from one to the other, not at a frame the detector missed before it."""
+    from dataclasses import replace
+
+    from nvwa.tracking.clothes import clothes_changed
+
+    white, black, jeans = (225.0, 225.0, 220.0), (25.0, 25.0, 28.0), (70.0, 90.0, 125.0)
+    fps, h = 10.0, 80.0
+    t = np.arange(60) / fps
+    a_x = 200.0 + h * t  # walking right a height a second
+    end = 28  # the stranger's track's last frame, between the samples at 25 and 30
+    b_x = a_x[end] + 0.3 * h - 1.2 * h * (t - t[end])  # walking left, lost 0.3 of a height beside
+    stranger = _dressed(_walker(2, t[: end + 1], b_x[: end + 1], 500.0 - 0.15 * h, fps), lambda f: (black, jeans))
+
+    def look(f):
+        return (white if f < 30 else black, jeans)
+
+    def changed(*tracks):
+        return clothes_changed(list(tracks), among={1, 2})
+
+    walked_on = _dressed(_walker(1, t, a_x, 500.0, fps), look)
+    assert changed(walked_on, stranger)[1] == {}
+    on_b = t > t[end] + 1e-9
+    went_on = _dressed(_walker(1, t, np.where(on_b, b_x, a_x), np.where(on_b, 500.0 - 0.15 * h, 500.0), fps), look)
+    people, why = changed(went_on, stranger)
+    assert list(why) == [1] and people[0].frame_index.max() == end and people[1].frame_index.min() == 0
+    side_x = a_x + 0.4 * h  # side by side, the same way
+    side = _dressed(_walker(2, t[: end + 1], side_x[: end + 1], 500.0 - 0.1 * h, fps), lambda f: (black, jeans))
+    went_on = _dressed(_walker(1, t, np.where(on_b, side_x, a_x), np.where(on_b, 500.0 - 0.1 * h, 500.0), fps), look)
+    assert list(changed(went_on, side)[1]) == [1]
+
+    # a crossing: the stranger lost at 3.0 s where they met; the track stays on its person to frame 35, then
+    # jumps to the stranger; the detector missed frame 32; the person is not seen clearly (no sample) 2.6-3.9 s
+    cross_x = a_x[30] - h * (t - t[30])
+    stranger = _dressed(_walker(2, t[:31], cross_x[:31], 500.0 + 0.1 * h, fps), lambda f: (black, jeans))
+    on_b, kept = t > 3.5 + 1e-9, np.rint(t * fps) != 32
+    crossed = _walker(1, t[kept], np.where(on_b, cross_x, a_x)[kept], np.where(on_b, 500.0 + 0.1 * h, 500.0)[kept], fps)
+    crossed = _dressed(crossed, lambda f: (black, jeans) if f > 35 else (white, jeans), every=1)
+    clear = np.abs(crossed.colour_frames - 32.5) > 6.5
+    crossed = replace(crossed, colour_frames=crossed.colour_frames[clear][::5], colour_samples=crossed.colour_samples[clear][::5])
+    people, why = changed(crossed, stranger)
+    assert list(why) == [1] and people[0].frame_index.max() == 35 and "after frame 35" in why[1]
+
+    d = np.load(DATA / "vtest_clothes_changed.npz")
+    black_track, jeans_track = _sampled(d, "black", 1), _sampled(d, "jeans", 2)
+    back = black_track.colour_samples.copy()
+    back[-1] = back[0]  # the last sample dressed as before
+    assert changed(replace(black_track, colour_samples=back), jeans_track)[1] == {}
+
+    def lit(rgb, gain, tint=(0.85, 1.0, 1.2)):  # sRGB seen under ``gain`` times the light, bluish
+        c = np.asarray(rgb, float) / 255.0
+        c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4) * gain * np.asarray(tint)
+        return np.float32(255.0 * np.where(c <= 0.0031308, c * 12.92, 1.055 * np.clip(c, 0, 1) ** (1 / 2.4) - 0.055))
+
+    sun = np.float32([(190, 170, 135), (140, 130, 95), (200, 160, 130)])  # beige, khaki, skin
+    for skin_too, cut in ((True, False), (False, True)):
+        shade = lit(sun, 0.2)
+        if not skin_too:
+            shade[2] = sun[2]
+        samples = np.where(np.arange(len(black_track.colour_frames))[:, None, None] < 3, sun, shade).astype(np.float32)
+        taker = replace(black_track, colour_samples=samples)
+        lost = replace(jeans_track, colour_samples=np.repeat(shade[None], len(jeans_track.colour_frames), axis=0))
+        assert (list(changed(taker, lost)[1]) == [1]) == cut, skin_too
 
 
 def _track_frames(p, frames):

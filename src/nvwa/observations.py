@@ -120,12 +120,36 @@ def load_observations(folder: str | os.PathLike, body_model: str | None = None) 
     people = []
     for pid in meta["person_ids"]:
         get = {name: data.get(f"person/{pid}/{name}") for name in _ARRAYS}
+        problem = _inconsistent(get)
+        if problem:
+            raise InputError(path, f"person {pid}'s {problem}: the file was changed or cut short; run `nvwa process` again")
         people.append(PersonObservations(person_id=int(pid), **get))
     return Observations(video=meta["video"], keypoint_set=meta["keypoint_set"], body_model=meta["body_model"],
                         tracker=meta["tracker"], K_observed=data["K_observed"], intrinsics_source=meta["intrinsics_source"],
                         options=meta["options"], people=tuple(people), stats=meta["stats"],
                         mesh_faces=data.get("mesh_faces"), scene_lines=data.get("scene_lines"),
                         camera_track=CameraTrack.from_arrays(data))
+
+
+PER_FRAME = ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility", "translation_cam", "vertices",
+             "model_params")  # a track's arrays of one entry a frame
+
+
+def _inconsistent(arrays: dict) -> str | None:
+    """What does not fit together in one track's saved arrays (a row per frame; the colour samples and their
+    frames both or neither, as many of each), or None."""
+    if arrays["frame_index"] is None or np.ndim(arrays["frame_index"]) != 1:
+        return "frame_index is missing"
+    n = len(arrays["frame_index"])
+    for name in PER_FRAME[1:]:
+        if arrays[name] is not None and len(np.atleast_1d(arrays[name])) != n:
+            return f"{name} has {len(np.atleast_1d(arrays[name]))} rows for {n} frames"
+    frames, samples = arrays["colour_frames"], arrays["colour_samples"]
+    if (frames is None) != (samples is None):
+        return "colour samples come without their frames" if frames is None else "colour frames come without their samples"
+    if samples is not None and (np.shape(samples)[1:] != (3, 3) or np.shape(frames) != np.shape(samples)[:1]):
+        return f"colour samples {np.shape(samples)} do not fit their frames {np.shape(frames)}"
+    return None
 
 
 BLOCK_ROWS = 128  # the most rows in one block of a growing column

@@ -12,7 +12,7 @@ import numpy as np
 
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
-from nvwa.tracking.handover import RESUMED_CLOTHES, _clothes_apart, _joined, frames_of, lab_of
+from nvwa.tracking.handover import RESUMED_CLOTHES, _clothes_apart, _joined, _walked, frames_of, lab_of
 from nvwa.tracking.swaps import _feet_seen
 
 CHANGED_APART = RESUMED_CLOTHES  # upper or lower clothing this far apart (CIELAB) before and after: not one person ...
@@ -21,23 +21,34 @@ CHANGED_SURE = 0.75  # ... this share of them nearer their own side's colour tha
 CHANGED_LIKE = CHANGED_APART / 2  # the track lost there dressed within this of it after (every part known to both) ...
 CHANGED_NEAR = 1.0  # the track lost there: its last sure pose within this many of the person's heights of the track's ...
 CHANGED_AT_S = 0.3  # ... pose (the nearest in time, at most this far from it), between the last sample before and the first after
+CHANGED_WALKED = 0.5  # not where the track's own walk went on: its first pose after within this many of its heights of
+CHANGED_WALK_S = 1.0  # ... where its walk over this long before the change led (and nearer there than the lost one's walk led)
+CHANGED_STEP = 0.25  # the cut: at the feet's largest step between frames, where this many of the person's heights or more
+CHANGED_GAINS = np.exp(np.linspace(np.log(1 / 12), np.log(12), 49))  # a change of light: the light's gain (linear) ...
+CHANGED_TINTS = np.array([0.8, 0.9, 1.0, 1.1, 1.25])  # ... and its red and blue against its green (shade is bluish) ...
+CHANGED_LIT = CHANGED_LIKE  # ... bringing every part known both sides (the skin too) within this of after: no change
 
 
 def clothes_changed(people: list[PersonObservations], among: set | None = None, min_visibility: float = 0.5,
                     camera: CameraTrack | None = None) -> tuple[list[PersonObservations], dict[int, str]]:
     """Tracks put back on their own people where one went on with someone lost beside it: the track's upper or
     lower clothing (its colour samples, CIELAB) before a sample and after it are CHANGED_APART or more apart,
-    over CHANGED_SAMPLES or more samples each side, CHANGED_SURE of each side nearer its own median; and
+    over CHANGED_SAMPLES or more samples each side, CHANGED_SURE of each side nearer its own median, the
+    track's first CHANGED_SAMPLES as before and its last as after (for good: not a passer-by read over it),
+    and no one change of light explaining it (shade: CHANGED_GAINS, CHANGED_TINTS, the skin changing with
+    the clothes where seen); and
     between those two samples another track's last sure pose lay within CHANGED_NEAR of this one's person's
     heights of this track's pose then (CHANGED_AT_S), that track dressed like this one after (within
     CHANGED_LIKE on every part known to both: someone dressed a little otherwise could be the track's own
     person in a shadow, with a stranger dressed as the shadow shows them lost beside them) and otherwise
-    than before (its samples' medians). The track keeps its frames up to its longest
-    stretch without a pose between that track's end and the first sample after (else up to that end); the
-    rest goes to that track. One for one; not for mesh backends' tracks (their identity locked per track).
+    than before (its samples' medians), and the track after not where its own walk led (CHANGED_WALKED,
+    nearer there than where the lost one's led: it walked on, its look changed). The track keeps its frames
+    up to its feet's largest step (CHANGED_STEP) between that track's end and the first sample after, else
+    its longest stretch without a pose there (else up to that end); the rest goes to that track. One for one; not for mesh backends' tracks (their identity locked per track).
     vtest 2-5 s: a man in black walking right to the sign passed a man in jeans (whose track lost him,
     his legs behind the first); the black one's track went on with the man in jeans while he stood
     behind the sign. ``among``: the ids that may have gone on so (those long enough to be kept).
+    The lost one may be any track (a short one too: it is the person's).
     ``camera``: how the background moved (a handheld video). -> (people, the changed track's id -> why)."""
     seen = {p.person_id: _feet_seen(p, min_visibility, camera) for p in people}
     unlocked = [p for p in people if p.vertices is None and len(seen[p.person_id].frames) >= 3]
@@ -64,6 +75,8 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
             theirs = _medians(q)
             if theirs is None or _apart_by(theirs, after) >= CHANGED_LIKE or not _clothes_apart(theirs, before):
                 continue
+            if _walked_on(sp, sq, lo, hi, usual):
+                continue
             lost.append((q.person_id, end))
         if len(lost) == 1:
             found.append((p.person_id, *lost[0], lo, hi, _apart_by(before, after)))
@@ -75,7 +88,7 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
     why = {}
     for a, b, end, lo, hi, apart in found:
         taker, lost = by_id[a], by_id[b]
-        cut = _cut(np.asarray(taker.frame_index), max(lo, end), hi)
+        cut = _cut(np.asarray(taker.frame_index), seen[a], max(lo, end), hi)
         mine = np.asarray(taker.frame_index) <= cut
         # the lost track's own frames up to the taker's first after the cut (an unsure pose it kept later is dropped:
         # one person, one pose a frame, in order)
@@ -93,7 +106,8 @@ def _change(p: PersonObservations):
     sum of squares about each group's mean), or None."""
     if p.colour_samples is None or len(p.colour_samples) < 2 * CHANGED_SAMPLES:
         return None
-    lab = lab_of(np.asarray(p.colour_samples)[:, :2])  # (S, 2, 3): upper, lower
+    every = lab_of(np.asarray(p.colour_samples))  # (S, 3, 3): upper, lower, skin
+    lab = every[:, :2]
     best = None
     for s in range(CHANGED_SAMPLES, len(lab) - CHANGED_SAMPLES + 1):
         before, after = _median(lab[:s]), _median(lab[s:])
@@ -101,6 +115,14 @@ def _change(p: PersonObservations):
             continue
         part = int(np.nanargmax(np.linalg.norm(before - after, axis=1)))
         if not (_sure(lab[:s, part], before[part], after[part]) and _sure(lab[s:, part], after[part], before[part])):
+            continue
+        # for good: the track's first samples dressed as before and its last as after (a passer-by's clothes
+        # read over a track's end, or for a few samples between its own, are no change)
+        rows_before, rows_after = _seen_rows(lab[:s, part:part + 1])[0], _seen_rows(lab[s:, part:part + 1])[0]
+        if not (_sure(rows_before[:CHANGED_SAMPLES], before[part], after[part], 1.0)
+                and _sure(rows_after[-CHANGED_SAMPLES:], after[part], before[part], 1.0)):
+            continue
+        if _lit_otherwise(_median(every[:s]), _median(every[s:])):
             continue
         spread = _spread(lab[:s]) + _spread(lab[s:])
         if best is None or spread < best[0]:
@@ -131,10 +153,48 @@ def _seen_rows(lab: np.ndarray) -> list[np.ndarray]:
     return [lab[:, i][np.isfinite(lab[:, i]).all(axis=1)] for i in range(lab.shape[1])]
 
 
-def _sure(rows: np.ndarray, own: np.ndarray, other: np.ndarray) -> bool:
-    """Are CHANGED_SURE of the samples ``rows`` (N, 3) that saw the part nearer ``own`` than ``other``?"""
+def _sure(rows: np.ndarray, own: np.ndarray, other: np.ndarray, share: float = CHANGED_SURE) -> bool:
+    """Are ``share`` of the samples ``rows`` (N, 3) that saw the part nearer ``own`` than ``other``, and
+    CHANGED_SAMPLES or more of them?"""
     rows = rows[np.isfinite(rows).all(axis=1)]
-    return len(rows) >= CHANGED_SAMPLES and float(np.mean(np.linalg.norm(rows - own, axis=1) < np.linalg.norm(rows - other, axis=1))) >= CHANGED_SURE
+    return len(rows) >= CHANGED_SAMPLES and float(np.mean(np.linalg.norm(rows - own, axis=1) < np.linalg.norm(rows - other, axis=1))) >= share
+
+
+def _lit_otherwise(before: np.ndarray, after: np.ndarray) -> bool:
+    """Does one change of light explain the clothes' change: some gain (CHANGED_GAINS, linear light) and tint
+    (CHANGED_TINTS) on every part before (upper, lower, skin: (3, 3) CIELAB, NaN unknown) brings each part
+    known both sides within CHANGED_LIT of after? Someone walking into shade, or under a roof: the skin,
+    where seen both sides, must have changed with the clothes."""
+    import cv2
+
+    both = np.isfinite(before).all(axis=1) & np.isfinite(after).all(axis=1)
+    if not both.any():
+        return False
+    rgb = cv2.cvtColor(before[both].astype(np.float32)[None], cv2.COLOR_LAB2RGB)[0].astype(np.float64)  # 0-1
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    g, r, b = np.meshgrid(CHANGED_GAINS, CHANGED_TINTS, CHANGED_TINTS, indexing="ij")
+    light = np.stack([g * r, g, g * b], axis=-1).reshape(-1, 1, 3)  # (L, 1, 3)
+    lit = np.clip(linear[None] * light, 0.0, 1.0)
+    srgb = np.where(lit <= 0.0031308, lit * 12.92, 1.055 * lit ** (1 / 2.4) - 0.055).astype(np.float32)
+    lab = cv2.cvtColor(srgb.reshape(1, -1, 3), cv2.COLOR_RGB2LAB).reshape(srgb.shape)
+    return bool(np.linalg.norm(lab - after[both], axis=-1).max(axis=1).min() < CHANGED_LIT)
+
+
+def _walked_on(sp, sq, lo: int, hi: int, usual: float) -> bool:
+    """Did the track's own person walk on through the change, not the lost one: the track's first sure pose
+    from frame ``hi`` on lies within CHANGED_WALKED of its person's heights ``usual`` of where its walk over
+    CHANGED_WALK_S up to frame ``lo`` led, and nearer there than where the lost track ``sq``'s last walk led?
+    (Someone whose back, or a jacket taken off, shows other clothes just as a stranger dressed so is lost
+    beside them; or a passer-by's clothes read at the track's end.) ``sp``, ``sq``: :func:`_feet_seen`."""
+    b, a = sp.frames <= lo, np.flatnonzero(sp.frames >= hi)
+    if b.sum() < 3 or not len(a):
+        return False
+    t = sp.times[a[0]]
+    walk, at = _walked(sp.times[b], sp.place[b], CHANGED_WALK_S)
+    own = float(np.linalg.norm(sp.place[a[0]] - (at + walk * (t - sp.times[b][-1]))))
+    walk, at = _walked(sq.times, sq.place, CHANGED_WALK_S)
+    theirs = float(np.linalg.norm(sp.place[a[0]] - (at + walk * (t - sq.times[-1]))))
+    return own < CHANGED_WALKED * usual and own <= theirs
 
 
 def _apart_by(a: np.ndarray, b: np.ndarray) -> float:
@@ -151,9 +211,17 @@ def _medians(p: PersonObservations) -> np.ndarray | None:
     return _median(lab_of(np.asarray(p.colour_samples)[:, :2]))
 
 
-def _cut(frames: np.ndarray, after: int, before: int) -> int:
-    """The last frame a track keeps: the one before its longest stretch without a pose between frames ``after``
-    and ``before``, else ``after`` (the lost track's end: the moment it could take them)."""
+def _cut(frames: np.ndarray, sp, after: int, before: int) -> int:
+    """The last frame a track keeps between frames ``after`` and ``before``: the one before its feet's largest
+    step, where CHANGED_STEP of its person's heights or more (``sp``: :func:`_feet_seen`: it jumped from one
+    person to the other); else the one before its longest stretch without a pose (``frames``: the track's);
+    else ``after`` (the lost track's end: the moment it could take them)."""
+    inside = np.flatnonzero((sp.frames >= after) & (sp.frames < before))
+    if len(inside) >= 2:
+        steps = np.linalg.norm(np.diff(sp.place[inside], axis=0), axis=1)
+        k = int(np.argmax(steps))
+        if steps[k] >= CHANGED_STEP * float(np.median(sp.boxes[:, 3] - sp.boxes[:, 1])):
+            return int(sp.frames[inside][k])
     inside = np.flatnonzero((frames >= after) & (frames < before))
     if len(inside) < 2:
         return after

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 
 from nvwa.camera.background import CameraTrack
-from nvwa.observations import PersonObservations
+from nvwa.observations import PER_FRAME, PersonObservations
 from nvwa.tracking.boxes import iou_matrix
 from nvwa.tracking.people import PIECE_INSIDE, _boxes
 
@@ -37,8 +37,6 @@ RESUMED_MIN_S = 0.5  # ... the new one seen over at least this long (where too s
 RESUMED_TWIN_IOU = 0.5  # ... not a second track on someone followed (this median IoU over its first 0.5 s) ...
 RESUMED_CLOTHES = 35.0  # ... nor dressed otherwise: upper or lower clothing this far apart (CIELAB, where both known)
 SAMPLES = ("colour_frames", "colour_samples")  # a track's colour samples: some frames', in frame order
-PER_FRAME = ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility", "translation_cam", "vertices",
-             "model_params")  # a track's arrays of one entry a frame
 EDGE = (0.02, 0.3)  # at the picture's border: this near it, of its smaller side or of the person's height
 
 

@@ -114,8 +114,7 @@ def test_cli_reconstruct_rewrites_the_folder_in_place(processed, tmp_path):
     assert (folder / "scene.json").stat().st_mtime_ns == newest
 
 
-@pytest.mark.parametrize("bad", ["empty", "other_version", "other_model", "corrupt", "samples_without_frames", "samples_cut_short",
-                                 "keypoints_cut_short"])
+@pytest.mark.parametrize("bad", ["empty", "other_version", "other_model", "corrupt", "samples_cut_short"])
 def test_bad_folders_are_one_line_and_nothing_is_overwritten(processed, tmp_path, bad):
     _, out = processed
     folder = tmp_path / bad
@@ -138,12 +137,7 @@ def test_bad_folders_are_one_line_and_nothing_is_overwritten(processed, tmp_path
         with np.load(folder / "observations.npz") as z:
             data = {k: z[k] for k in z.files}
         pid = json.loads(str(data["meta"]))["person_ids"][0]
-        if bad == "samples_without_frames":
-            del data[f"person/{pid}/colour_frames"]
-        elif bad == "samples_cut_short":
-            data[f"person/{pid}/colour_samples"] = data[f"person/{pid}/colour_samples"][:-1]
-        else:
-            data[f"person/{pid}/keypoints_2d"] = data[f"person/{pid}/keypoints_2d"][:-1]
+        data[f"person/{pid}/colour_samples"] = data[f"person/{pid}/colour_samples"][:-1]
         np.savez_compressed(folder / "observations.npz", **data)
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     r = _nvwa("reconstruct", folder, *args)
@@ -152,10 +146,38 @@ def test_bad_folders_are_one_line_and_nothing_is_overwritten(processed, tmp_path
     assert lines[0].startswith("nvwa: error: ") and str(folder) in lines[0]
     expected = {"empty": "no observations here", "other_version": f"this nvwa reads {OBSERVATIONS_VERSION!r}",
                 "other_model": "body model 'blazepose', not 'sam3d_body'", "corrupt": "unreadable observations",
-                "samples_without_frames": "'s colour samples come without their frames", "samples_cut_short": "do not fit their frames",
-                "keypoints_cut_short": "'s keypoints_2d has "}[bad]
+                "samples_cut_short": "do not fit their frames"}[bad]
     assert expected in lines[0]
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
+
+
+@pytest.mark.parametrize("bad", ["samples_without_frames", "frames_without_samples", "samples_cut_short", "keypoints_cut_short",
+                                 "no_frame_index"])
+def test_observations_whose_arrays_do_not_fit_together_are_refused_naming_the_file_and_person(processed, tmp_path, bad):
+    """A person's arrays in observations.npz, edited by hand or by another program: one row a frame each, the
+    colour samples and their frames both or neither and as many. Refused on loading (before, the clothes'
+    change crashed on samples without frames)."""
+    from nvwa.errors import InputError
+
+    _, out = processed
+    with np.load(out / "observations.npz") as z:
+        data = {k: z[k] for k in z.files}
+    pid = json.loads(str(data["meta"]))["person_ids"][0]
+    key = f"person/{pid}/" + {"samples_without_frames": "colour_frames", "frames_without_samples": "colour_samples",
+                              "samples_cut_short": "colour_samples", "keypoints_cut_short": "keypoints_2d",
+                              "no_frame_index": "frame_index"}[bad]
+    if bad.endswith("cut_short"):
+        data[key] = data[key][:-1]
+    else:
+        del data[key]
+    np.savez_compressed(tmp_path / "observations.npz", **data)
+    expected = {"samples_without_frames": "colour samples come without their frames",
+                "frames_without_samples": "colour frames come without their samples",
+                "samples_cut_short": "do not fit their frames", "keypoints_cut_short": "keypoints_2d has ",
+                "no_frame_index": "frame_index is missing"}[bad]
+    with pytest.raises(InputError, match=f"person {pid}'s .*{expected}") as caught:
+        load_observations(tmp_path)
+    assert str(tmp_path / "observations.npz") in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_a_backend_that_placed_people_keeps_its_k(processed):

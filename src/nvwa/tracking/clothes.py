@@ -44,7 +44,8 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
     than before (its samples' medians), and the track after not where its own walk led (CHANGED_WALKED,
     nearer there than where the lost one's led: it walked on, its look changed). The track keeps its frames
     up to its feet's largest step (CHANGED_STEP) between that track's end and the first sample after, else
-    its longest stretch without a pose there (else up to that end); the rest goes to that track. One for one; not for mesh backends' tracks (their identity locked per track).
+    its longest stretch without a pose there (else up to that end); the rest goes to that track. One for
+    one; not for mesh backends' tracks (their identity locked per track).
     vtest 2-5 s: a man in black walking right to the sign passed a man in jeans (whose track lost him,
     his legs behind the first); the black one's track went on with the man in jeans while he stood
     behind the sign. ``among``: the ids that may have gone on so (those long enough to be kept).

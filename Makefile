@@ -79,7 +79,7 @@ viewer:
 	cd viewer && npm ci --no-audit --no-fund && npm run build
 
 test: model $(VALIDATOR) browser redis assimp
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15  # the slowest named in the log: the suite keeps under 15 minutes
 	$(PY) -m pytest -q --random-order tests/test_viewer.py  # once more, shuffled: no test may lean on another's page
 
 bench: model

@@ -677,13 +677,15 @@ def test_a_track_whose_look_changed_keeps_its_frames_where_its_person_walked_on_
     """What the clothes' change must tell from a track that went on with someone else (synthetic walkers,
     10 fps, 80 px tall, and the real vtest tracks). Kept: someone walking on as they walked while their
     look changes (a white jacket taken off, black under it) just as a stranger dressed so, walking the
-    other way, is lost beside them; the track's last sample dressed as before (the change not for good: a
-    passer-by read over it, or the track back on its person); the track's person walking into shade (their
+    other way, is lost beside them; the track's last two samples dressed as before (the change not for
+    good: a passer-by read over them, or the track back on its person; the last one alone is given over); the track's person walking into shade (their
     skin darker with their clothes) while a stranger dressed as the shade shows them is lost beside them.
     Given over: the same with the track after on the stranger's walk; two walking side by side the same
     way (the stranger 0.4 of a height beside: near where the track's own walk led, but nearer where the
-    stranger's did); the shade's look on a stranger whose skin is as lit as before. The cut at a crossing
-    falls where the track jumped from one to the other, not at a frame the detector missed before it."""
+    stranger's did); the same with the stranger lost with their legs hidden (their walk from the poses
+    drawn whole); the shade's look on a stranger whose skin is as lit as before. The cut at a crossing
+    falls where the track jumped from one to the other, not at a frame the detector missed before it, and
+    a runner's at the jump, not at a stride (their walk taken out of each step)."""
     from dataclasses import replace
 
     from nvwa.tracking.clothes import clothes_changed
@@ -713,6 +715,25 @@ def test_a_track_whose_look_changed_keeps_its_frames_where_its_person_walked_on_
     went_on = _dressed(_walker(1, t, np.where(on_b, side_x, a_x), np.where(on_b, 500.0 - 0.1 * h, 500.0), fps), look)
     assert list(changed(went_on, side)[1]) == [1]
 
+    # the stranger walking the same way a little faster, 0.1 of a height behind, lost with their legs hidden
+    # over their last 3 frames (their feet then drawn half a height higher, against their walk)
+    b_x = a_x[end] + h * (t - t[end])
+    behind = _walker(2, t[: end + 1], b_x[: end + 1], 500.0 - 0.1 * h, fps)
+    legs = behind.visibility.copy()
+    legs[-3:, np.argsort(behind.keypoints_2d[0, :, 1])[-16:]] = 0.0  # the 16 lowest keypoints unseen
+    behind = _dressed(replace(behind, visibility=legs), lambda f: (black, jeans))
+    on_b = t > t[end] + 1e-9
+    went_on = _dressed(_walker(1, t, np.where(on_b, b_x, a_x), np.where(on_b, 500.0 - 0.1 * h, 500.0), fps), look)
+    assert list(changed(went_on, behind)[1]) == [1]
+    # a runner (3 heights a second: 0.3 a frame, a stride over CHANGED_STEP) whose track jumps at frame 29 onto
+    # a stranger running beside them 0.3 of a height behind, lost at 26: the cut at the jump, not a stride
+    r_x = 200.0 + 3 * h * t
+    runner_b = _dressed(_walker(2, t[:27], r_x[:27] - 0.3 * h, 500.0 - 0.1 * h, fps), lambda f: (black, jeans))
+    on_b = t > 2.85
+    ran_on = _dressed(_walker(1, t, np.where(on_b, r_x - 0.3 * h, r_x), np.where(on_b, 500.0 - 0.1 * h, 500.0), fps), look)
+    people, why = changed(ran_on, runner_b)
+    assert list(why) == [1] and people[0].frame_index.max() == 28
+
     # a crossing: the stranger lost at 3.0 s where they met; the track stays on its person to frame 35, then
     # jumps to the stranger; the detector missed frame 32; the person is not seen clearly (no sample) 2.6-3.9 s
     cross_x = a_x[30] - h * (t - t[30])
@@ -727,9 +748,12 @@ def test_a_track_whose_look_changed_keeps_its_frames_where_its_person_walked_on_
 
     d = np.load(DATA / "vtest_clothes_changed.npz")
     black_track, jeans_track = _sampled(d, "black", 1), _sampled(d, "jeans", 2)
-    back = black_track.colour_samples.copy()
-    back[-1] = back[0]  # the last sample dressed as before
-    assert changed(replace(black_track, colour_samples=back), jeans_track)[1] == {}
+    frames = np.r_[0, 15, 20, np.arange(51, 120, 5)]  # a sample every 5th frame after the change: 14 of them
+    back = np.stack([black_track.colour_samples[0]] * 3 + [black_track.colour_samples[5]] * 14)
+    back[-2:] = back[0]  # the last two dressed as before (12 of 14 as after: sure): not for good
+    assert changed(replace(black_track, colour_frames=frames, colour_samples=back), jeans_track)[1] == {}
+    back[-2] = back[-3]  # the last one only: a passer-by in it, the change stands
+    assert list(changed(replace(black_track, colour_frames=frames, colour_samples=back), jeans_track)[1]) == [1]
 
     def lit(rgb, gain, tint=(0.85, 1.0, 1.2)):  # sRGB seen under ``gain`` times the light, bluish
         c = np.asarray(rgb, float) / 255.0

@@ -18,11 +18,15 @@ from nvwa.tracking.swaps import _feet_seen
 CHANGED_APART = RESUMED_CLOTHES  # upper or lower clothing this far apart (CIELAB) before and after: not one person ...
 CHANGED_SAMPLES = 2  # ... over at least this many samples each side (a sample a few frames apart, where seen clearly)
 CHANGED_SURE = 0.75  # ... this share of them nearer their own side's colour than the other's (a passer-by in a sample)
+CHANGED_ENDS = 3  # for good: of the track's first this many samples (of the part that changed) and its last ...
+CHANGED_ENDS_SURE = 0.6  # ... this share dressed as on their own side (two of three, or both of two: one may be a passer-by)
 CHANGED_LIKE = CHANGED_APART / 2  # the track lost there dressed within this of it after (every part known to both) ...
 CHANGED_NEAR = 1.0  # the track lost there: its last sure pose within this many of the person's heights of the track's ...
 CHANGED_AT_S = 0.3  # ... pose (the nearest in time, at most this far from it), between the last sample before and the first after
 CHANGED_WALKED = 0.5  # not where the track's own walk went on: its first pose after within this many of its heights of
 CHANGED_WALK_S = 1.0  # ... where its walk over this long before the change led (and nearer there than the lost one's walk led)
+CHANGED_WHOLE = 0.8  # (a walk from the poses drawn at this share of the person's usual height or more: legs hidden
+# as they were lost put their feet higher)
 CHANGED_STEP = 0.25  # the cut: at the feet's largest step between frames, where this many of the person's heights or more
 CHANGED_GAINS = np.exp(np.linspace(np.log(1 / 12), np.log(12), 49))  # a change of light: the light's gain (linear) ...
 CHANGED_TINTS = np.array([0.8, 0.9, 1.0, 1.1, 1.25])  # ... and its red and blue against its green (shade is bluish) ...
@@ -34,7 +38,8 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
     """Tracks put back on their own people where one went on with someone lost beside it: the track's upper or
     lower clothing (its colour samples, CIELAB) before a sample and after it are CHANGED_APART or more apart,
     over CHANGED_SAMPLES or more samples each side, CHANGED_SURE of each side nearer its own median, the
-    track's first CHANGED_SAMPLES as before and its last as after (for good: not a passer-by read over it),
+    track's first CHANGED_ENDS mostly as before and its last as after (CHANGED_ENDS_SURE; for good: not a
+    passer-by read over it),
     and no one change of light explaining it (shade: CHANGED_GAINS, CHANGED_TINTS, the skin changing with
     the clothes where seen); and
     between those two samples another track's last sure pose lay within CHANGED_NEAR of this one's person's
@@ -120,8 +125,8 @@ def _change(p: PersonObservations):
         # for good: the track's first samples dressed as before and its last as after (a passer-by's clothes
         # read over a track's end, or for a few samples between its own, are no change)
         rows_before, rows_after = _seen_rows(lab[:s, part:part + 1])[0], _seen_rows(lab[s:, part:part + 1])[0]
-        if not (_sure(rows_before[:CHANGED_SAMPLES], before[part], after[part], 1.0)
-                and _sure(rows_after[-CHANGED_SAMPLES:], after[part], before[part], 1.0)):
+        if not (_sure(rows_before[:CHANGED_ENDS], before[part], after[part], CHANGED_ENDS_SURE)
+                and _sure(rows_after[-CHANGED_ENDS:], after[part], before[part], CHANGED_ENDS_SURE)):
             continue
         if _lit_otherwise(_median(every[:s]), _median(every[s:])):
             continue
@@ -191,11 +196,28 @@ def _walked_on(sp, sq, lo: int, hi: int, usual: float) -> bool:
     if b.sum() < 3 or not len(a):
         return False
     t = sp.times[a[0]]
-    walk, at = _walked(sp.times[b], sp.place[b], CHANGED_WALK_S)
-    own = float(np.linalg.norm(sp.place[a[0]] - (at + walk * (t - sp.times[b][-1]))))
-    walk, at = _walked(sq.times, sq.place, CHANGED_WALK_S)
-    theirs = float(np.linalg.norm(sp.place[a[0]] - (at + walk * (t - sq.times[-1]))))
+    own = float(np.linalg.norm(sp.place[a[0]] - _led_to(sp, b, t)))
+    theirs = float(np.linalg.norm(sp.place[a[0]] - _led_to(sq, np.ones(len(sq.frames), bool), t)))
     return own < CHANGED_WALKED * usual and own <= theirs
+
+
+def _led_to(s, rows: np.ndarray, t: float) -> np.ndarray:
+    """Where a track's walk over CHANGED_WALK_S up to its last pose of ``rows`` (bool) led by time ``t``:
+    from its poses drawn whole there (CHANGED_WHOLE of its usual height or more, where any are: a person
+    lost behind someone often loses their legs first, and their feet then show higher, 0.5 of a height
+    on a lost walker, against their walk)."""
+    walk, at, last = _walk_of(s, rows)
+    return at + walk * (t - last)
+
+
+def _walk_of(s, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """A track's walk over CHANGED_WALK_S up to its last pose of ``rows`` (:func:`_led_to`'s): (its pace
+    px/s, where its line puts it at that pose, that pose's time)."""
+    height = s.boxes[:, 3] - s.boxes[:, 1]
+    whole = rows & (height >= CHANGED_WHOLE * np.median(height))
+    rows = whole if whole.any() else rows
+    walk, at = _walked(s.times[rows], s.place[rows], CHANGED_WALK_S)
+    return walk, at, float(s.times[rows][-1])
 
 
 def _apart_by(a: np.ndarray, b: np.ndarray) -> float:
@@ -214,12 +236,14 @@ def _medians(p: PersonObservations) -> np.ndarray | None:
 
 def _cut(frames: np.ndarray, sp, after: int, before: int) -> int:
     """The last frame a track keeps between frames ``after`` and ``before``: the one before its feet's largest
-    step, where CHANGED_STEP of its person's heights or more (``sp``: :func:`_feet_seen`: it jumped from one
+    step (to ``before`` at most; less its own person's walk up to ``after``: a runner's stride is no jump),
+    where CHANGED_STEP of its person's heights or more (``sp``: :func:`_feet_seen`: it jumped from one
     person to the other); else the one before its longest stretch without a pose (``frames``: the track's);
     else ``after`` (the lost track's end: the moment it could take them)."""
-    inside = np.flatnonzero((sp.frames >= after) & (sp.frames < before))
-    if len(inside) >= 2:
-        steps = np.linalg.norm(np.diff(sp.place[inside], axis=0), axis=1)
+    inside = np.flatnonzero((sp.frames >= after) & (sp.frames <= before))
+    if len(inside) >= 2 and (sp.frames <= after).any():
+        pace = _walk_of(sp, sp.frames <= after)[0]  # its own person's: a stride is no jump
+        steps = np.linalg.norm(np.diff(sp.place[inside], axis=0) - pace * np.diff(sp.times[inside])[:, None], axis=1)
         k = int(np.argmax(steps))
         if steps[k] >= CHANGED_STEP * float(np.median(sp.boxes[:, 3] - sp.boxes[:, 1])):
             return int(sp.frames[inside][k])

@@ -151,33 +151,60 @@ def test_bad_folders_are_one_line_and_nothing_is_overwritten(processed, tmp_path
     assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
 
 
-@pytest.mark.parametrize("bad", ["samples_without_frames", "frames_without_samples", "samples_cut_short", "keypoints_cut_short",
-                                 "no_frame_index"])
+_UNFIT = {  # what is done to the first person's arrays -> what the one line says
+    "samples_without_frames": (lambda d, k: d.pop(k + "colour_frames"), "colour samples come without their frames"),
+    "frames_without_samples": (lambda d, k: d.pop(k + "colour_samples"), "colour frames come without their samples"),
+    "samples_cut_short": (lambda d, k: d.update({k + "colour_samples": d[k + "colour_samples"][:-1]}), "do not fit their frames"),
+    "samples_outside_the_track": (lambda d, k: d.update({k + "colour_frames": d[k + "colour_frames"] + 100_000}), "outside the track's frames"),
+    "keypoints_cut_short": (lambda d, k: d.update({k + "keypoints_2d": d[k + "keypoints_2d"][:-1]}), "keypoints_2d is shaped"),
+    "keypoints_of_another_set": (lambda d, k: d.update({k + "keypoints_2d": d[k + "keypoints_2d"][:, :17]}), "keypoints_2d is shaped"),
+    "visibility_flat": (lambda d, k: d.update({k + "visibility": d[k + "visibility"][:, 0]}), "visibility is shaped"),
+    "colours_flat": (lambda d, k: d.update({k + "colours": d[k + "colours"][0]}), "colours is shaped"),
+    "no_frame_index": (lambda d, k: d.pop(k + "frame_index"), "frame_index is missing"),
+    "frame_index_true_false": (lambda d, k: d.update({k + "frame_index": d[k + "frame_index"] > 0}), "frame_index is not numbers"),
+    "frames_shuffled": (lambda d, k: d.update({k + "frame_index": d[k + "frame_index"][::-1]}), "frames are not in order"),
+    "timestamps_falling": (lambda d, k: d.update({k + "timestamp_s": d[k + "timestamp_s"][::-1]}), "not rising"),
+    "timestamps_nan": (lambda d, k: d[k + "timestamp_s"].__setitem__(1, np.nan), "not finite"),
+}
+
+
+@pytest.mark.parametrize("bad", list(_UNFIT))
 def test_observations_whose_arrays_do_not_fit_together_are_refused_naming_the_file_and_person(processed, tmp_path, bad):
-    """A person's arrays in observations.npz, edited by hand or by another program: one row a frame each, the
-    colour samples and their frames both or neither and as many. Refused on loading (before, the clothes'
-    change crashed on samples without frames)."""
+    """A person's arrays in observations.npz, edited by hand or by another program: numbers only, frames in
+    order, one row a frame, the keypoint set's keypoints, timestamps finite and rising, the colour samples
+    and their frames both or neither, as many, inside the track. Refused on loading, one line naming the
+    file and the person (before, the clothes' change crashed on samples without frames, and the
+    reconstruction on the others somewhere inside)."""
+    from nvwa.errors import InputError
+
+    _, out = processed
+    with np.load(out / "observations.npz") as z:
+        data = {k: z[k].copy() for k in z.files}
+    pid = json.loads(str(data["meta"]))["person_ids"][0]
+    change, expected = _UNFIT[bad]
+    change(data, f"person/{pid}/")
+    np.savez_compressed(tmp_path / "observations.npz", **data)
+    with pytest.raises(InputError, match=f"person {pid}'s .*{expected}") as caught:
+        load_observations(tmp_path)
+    assert str(tmp_path / "observations.npz") in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("bad", ["a_person_twice", "another_keypoint_set"])
+def test_observations_whose_list_of_people_or_keypoint_set_was_changed_are_refused(processed, tmp_path, bad):
     from nvwa.errors import InputError
 
     _, out = processed
     with np.load(out / "observations.npz") as z:
         data = {k: z[k] for k in z.files}
-    pid = json.loads(str(data["meta"]))["person_ids"][0]
-    key = f"person/{pid}/" + {"samples_without_frames": "colour_frames", "frames_without_samples": "colour_samples",
-                              "samples_cut_short": "colour_samples", "keypoints_cut_short": "keypoints_2d",
-                              "no_frame_index": "frame_index"}[bad]
-    if bad.endswith("cut_short"):
-        data[key] = data[key][:-1]
+    meta = json.loads(str(data["meta"]))
+    if bad == "a_person_twice":
+        meta["person_ids"] = meta["person_ids"] + meta["person_ids"][:1]
     else:
-        del data[key]
+        meta["keypoint_set"] = "coco17"
+    data["meta"] = np.array(json.dumps(meta))
     np.savez_compressed(tmp_path / "observations.npz", **data)
-    expected = {"samples_without_frames": "colour samples come without their frames",
-                "frames_without_samples": "colour frames come without their samples",
-                "samples_cut_short": "do not fit their frames", "keypoints_cut_short": "keypoints_2d has ",
-                "no_frame_index": "frame_index is missing"}[bad]
-    with pytest.raises(InputError, match=f"person {pid}'s .*{expected}") as caught:
+    with pytest.raises(InputError, match="listed twice" if bad == "a_person_twice" else "'coco17' is not one this nvwa knows"):
         load_observations(tmp_path)
-    assert str(tmp_path / "observations.npz") in str(caught.value) and "\n" not in str(caught.value)
 
 
 def test_a_backend_that_placed_people_keeps_its_k(processed):

@@ -117,10 +117,14 @@ def load_observations(folder: str | os.PathLike, body_model: str | None = None) 
                                "run `nvwa process` again")
     if body_model is not None and meta["body_model"] != body_model:
         raise InputError(folder, f"the observations come from body model {meta['body_model']!r}, not {body_model!r}")
+    if meta.get("keypoint_set") not in KEYPOINT_COUNT:
+        raise InputError(path, f"keypoint set {meta.get('keypoint_set')!r} is not one this nvwa knows ({', '.join(KEYPOINT_COUNT)})")
+    if len(set(meta["person_ids"])) != len(meta["person_ids"]):
+        raise InputError(path, "a person is listed twice: the file was changed; run `nvwa process` again")
     people = []
     for pid in meta["person_ids"]:
         get = {name: data.get(f"person/{pid}/{name}") for name in _ARRAYS}
-        problem = _inconsistent(get)
+        problem = _inconsistent(get, KEYPOINT_COUNT[meta["keypoint_set"]])
         if problem:
             raise InputError(path, f"person {pid}'s {problem}: the file was changed or cut short; run `nvwa process` again")
         people.append(PersonObservations(person_id=int(pid), **get))
@@ -135,20 +139,41 @@ PER_FRAME = ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visi
              "model_params")  # a track's arrays of one entry a frame
 
 
-def _inconsistent(arrays: dict) -> str | None:
-    """What does not fit together in one track's saved arrays (a row per frame; the colour samples and their
-    frames both or neither, as many of each), or None."""
-    if arrays["frame_index"] is None or np.ndim(arrays["frame_index"]) != 1:
-        return "frame_index is missing"
-    n = len(arrays["frame_index"])
-    for name in PER_FRAME[1:]:
-        if arrays[name] is not None and len(np.atleast_1d(arrays[name])) != n:
-            return f"{name} has {len(np.atleast_1d(arrays[name]))} rows for {n} frames"
-    frames, samples = arrays["colour_frames"], arrays["colour_samples"]
-    if (frames is None) != (samples is None):
-        return "colour samples come without their frames" if frames is None else "colour frames come without their samples"
-    if samples is not None and (np.shape(samples)[1:] != (3, 3) or np.shape(frames) != np.shape(samples)[:1]):
-        return f"colour samples {np.shape(samples)} do not fit their frames {np.shape(frames)}"
+KEYPOINT_COUNT = {"blazepose33": 33, "mhr70": 70}  # the keypoint sets' sizes
+
+
+def _inconsistent(arrays: dict, k: int) -> str | None:
+    """What does not fit together in one track's saved arrays, or None: numbers only; frames in order, one
+    row a frame, ``k`` keypoints, timestamps finite and rising; the colour samples and their frames both
+    or neither, as many of each, in order inside the track's frames."""
+    for name, a in arrays.items():
+        if a is not None and not (np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)):
+            return f"{name} is not numbers ({a.dtype})"
+    frames = arrays["frame_index"]
+    if frames is None or frames.ndim != 1 or not np.issubdtype(frames.dtype, np.integer):
+        return "frame_index is missing or not a column of frame numbers"
+    n = len(frames)
+    if n and np.any(np.diff(frames) <= 0):
+        return "frames are not in order"
+    shapes = {"timestamp_s": (n,), "keypoints_2d": (n, k, 2), "keypoints_3d": (n, k, 3), "visibility": (n, k),
+              "translation_cam": (n, 3), "colours": (3, 3)}
+    for name, shape in shapes.items():
+        if arrays[name] is not None and arrays[name].shape != shape:
+            return f"{name} is shaped {arrays[name].shape}, not {shape}"
+    for name in ("vertices", "model_params"):
+        if arrays[name] is not None and (len(arrays[name]) != n or arrays[name].ndim != {"vertices": 3, "model_params": 2}[name]):
+            return f"{name} is shaped {arrays[name].shape} for {n} frames"
+    t = arrays["timestamp_s"]
+    if t is None or not np.isfinite(t).all() or np.any(np.diff(t) <= 0):
+        return "timestamps are missing, not finite or not rising"
+    sampled, samples = arrays["colour_frames"], arrays["colour_samples"]
+    if (sampled is None) != (samples is None):
+        return "colour samples come without their frames" if sampled is None else "colour frames come without their samples"
+    if samples is not None:
+        if samples.shape[1:] != (3, 3) or sampled.shape != samples.shape[:1] or not np.issubdtype(sampled.dtype, np.integer):
+            return f"colour samples {samples.shape} do not fit their frames {sampled.shape}"
+        if len(sampled) and (np.any(np.diff(sampled) < 0) or sampled[0] < frames[0] or sampled[-1] > frames[-1]):
+            return "colour frames are out of order or outside the track's frames"
     return None
 
 

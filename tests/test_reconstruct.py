@@ -165,6 +165,7 @@ _UNFIT = {  # what is done to the first person's arrays -> what the one line say
     "frames_shuffled": (lambda d, k: d.update({k + "frame_index": d[k + "frame_index"][::-1]}), "frames are not in order"),
     "timestamps_falling": (lambda d, k: d.update({k + "timestamp_s": d[k + "timestamp_s"][::-1]}), "not rising"),
     "timestamps_nan": (lambda d, k: d[k + "timestamp_s"].__setitem__(1, np.nan), "not finite"),
+    "keypoints_infinite": (lambda d, k: d[k + "keypoints_2d"].__setitem__(0, np.inf), "keypoints_2d holds infinities"),
 }
 
 
@@ -189,8 +190,10 @@ def test_observations_whose_arrays_do_not_fit_together_are_refused_naming_the_fi
     assert str(tmp_path / "observations.npz") in str(caught.value) and "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("bad", ["a_person_twice", "another_keypoint_set"])
-def test_observations_whose_list_of_people_or_keypoint_set_was_changed_are_refused(processed, tmp_path, bad):
+@pytest.mark.parametrize("bad", ["a_person_twice", "another_keypoint_set", "k_2x2", "camera_track_cut_short"])
+def test_observations_whose_people_keypoints_k_or_camera_track_were_changed_are_refused(processed, tmp_path, bad):
+    """The file's own fields, edited: one line naming it (before: a KeyError, an IndexError in the
+    reconstruction)."""
     from nvwa.errors import InputError
 
     _, out = processed
@@ -199,12 +202,20 @@ def test_observations_whose_list_of_people_or_keypoint_set_was_changed_are_refus
     meta = json.loads(str(data["meta"]))
     if bad == "a_person_twice":
         meta["person_ids"] = meta["person_ids"] + meta["person_ids"][:1]
-    else:
+    elif bad == "another_keypoint_set":
         meta["keypoint_set"] = "coco17"
+    elif bad == "k_2x2":
+        data["K_observed"] = np.eye(2)
+    else:
+        assert "camera_H_first_from_frame" in data, "the fixture's observations keep the camera's track"
+        data["camera_H_first_from_frame"] = data["camera_H_first_from_frame"][:-1]
     data["meta"] = np.array(json.dumps(meta))
     np.savez_compressed(tmp_path / "observations.npz", **data)
-    with pytest.raises(InputError, match="listed twice" if bad == "a_person_twice" else "'coco17' is not one this nvwa knows"):
+    expected = {"a_person_twice": "listed twice", "another_keypoint_set": "'coco17' is not one this nvwa knows",
+                "k_2x2": "K_observed is not a 3x3 matrix", "camera_track_cut_short": "the camera's track H_first_from_frame is shaped"}[bad]
+    with pytest.raises(InputError, match=expected) as caught:
         load_observations(tmp_path)
+    assert str(tmp_path / "observations.npz") in str(caught.value)
 
 
 def test_a_backend_that_placed_people_keeps_its_k(processed):

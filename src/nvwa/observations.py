@@ -119,6 +119,12 @@ def load_observations(folder: str | os.PathLike, body_model: str | None = None) 
         raise InputError(folder, f"the observations come from body model {meta['body_model']!r}, not {body_model!r}")
     if meta.get("keypoint_set") not in KEYPOINT_COUNT:
         raise InputError(path, f"keypoint set {meta.get('keypoint_set')!r} is not one this nvwa knows ({', '.join(KEYPOINT_COUNT)})")
+    K = data.get("K_observed")
+    if K is None or K.shape != (3, 3) or not np.issubdtype(K.dtype, np.floating) or not np.isfinite(K).all():
+        raise InputError(path, "K_observed is not a 3x3 matrix of finite numbers: the file was changed; run `nvwa process` again")
+    camera = CameraTrack.from_arrays(data)
+    if camera is not None and _camera_unfit(camera):
+        raise InputError(path, f"the camera's track {_camera_unfit(camera)}: the file was changed or cut short; run `nvwa process` again")
     if len(set(meta["person_ids"])) != len(meta["person_ids"]):
         raise InputError(path, "a person is listed twice: the file was changed; run `nvwa process` again")
     people = []
@@ -132,7 +138,7 @@ def load_observations(folder: str | os.PathLike, body_model: str | None = None) 
                         tracker=meta["tracker"], K_observed=data["K_observed"], intrinsics_source=meta["intrinsics_source"],
                         options=meta["options"], people=tuple(people), stats=meta["stats"],
                         mesh_faces=data.get("mesh_faces"), scene_lines=data.get("scene_lines"),
-                        camera_track=CameraTrack.from_arrays(data))
+                        camera_track=camera)
 
 
 PER_FRAME = ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility", "translation_cam", "vertices",
@@ -149,6 +155,9 @@ def _inconsistent(arrays: dict, k: int) -> str | None:
     for name, a in arrays.items():
         if a is not None and not (np.issubdtype(a.dtype, np.number) and not np.issubdtype(a.dtype, np.complexfloating)):
             return f"{name} is not numbers ({a.dtype})"
+    for name in ("keypoints_2d", "keypoints_3d", "visibility", "translation_cam"):
+        if arrays[name] is not None and np.isinf(arrays[name]).any():
+            return f"{name} holds infinities"
     frames = arrays["frame_index"]
     if frames is None or frames.ndim != 1 or not np.issubdtype(frames.dtype, np.integer):
         return "frame_index is missing or not a column of frame numbers"
@@ -174,6 +183,20 @@ def _inconsistent(arrays: dict, k: int) -> str | None:
             return f"colour samples {samples.shape} do not fit their frames {sampled.shape}"
         if len(sampled) and (np.any(np.diff(sampled) < 0) or sampled[0] < frames[0] or sampled[-1] > frames[-1]):
             return "colour frames are out of order or outside the track's frames"
+    return None
+
+
+def _camera_unfit(track: CameraTrack) -> str | None:
+    """What does not fit together in a saved camera track (a row a frame, frames in order, numbers), or None."""
+    n = len(np.atleast_1d(track.frame_index))
+    for name, value in vars(track).items():
+        if not np.issubdtype(value.dtype, np.number) or value.ndim == 0 or len(value) != n:
+            return f"{name} is shaped {value.shape} for {n} frames"
+    for name in ("H_first_from_frame", "H_raw_first_from_frame"):
+        if getattr(track, name).shape[1:] != (3, 3):
+            return f"{name} is shaped {getattr(track, name).shape}, not ({n}, 3, 3)"
+    if np.any(np.diff(track.frame_index) <= 0):
+        return "frames are not in order"
     return None
 
 

@@ -6,6 +6,7 @@ frames after go to that person's track. Observations in, observations and the re
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import replace
 
 import numpy as np
@@ -109,35 +110,92 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
 def _change(p: PersonObservations):
     """Where a track's clothes changed: (the last sample's frame before, the first after, the upper and lower
     medians before (2, 3), after), at the sample that splits them into the two tightest groups (the least
-    sum of squares about each group's mean), or None."""
+    sum of squares about each group's mean), or None. Each split's medians and sums of squares come from
+    running ones (a long track's thousands of samples: each split's own would cost their square)."""
     if p.colour_samples is None or len(p.colour_samples) < 2 * CHANGED_SAMPLES:
         return None
     every = lab_of(np.asarray(p.colour_samples))  # (S, 3, 3): upper, lower, skin
     lab = every[:, :2]
-    best = None
-    for s in range(CHANGED_SAMPLES, len(lab) - CHANGED_SAMPLES + 1):
-        before, after = _median(lab[:s]), _median(lab[s:])
-        if _apart_by(before, after) < CHANGED_APART:
+    n = len(lab)
+    firsts, lasts = _running_medians(every), _running_medians(every[::-1])[::-1]  # (S+1, 3, 3): of [:s], of [s:]
+    spreads = _running_spreads(lab) + _running_spreads(lab[::-1])[::-1]  # (S+1,): the two groups' at each split
+    splits = np.arange(CHANGED_SAMPLES, n - CHANGED_SAMPLES + 1)
+    with np.errstate(invalid="ignore"):
+        apart = np.linalg.norm(firsts[splits, :2] - lasts[splits, :2], axis=2)  # (C, 2): upper, lower
+    known = np.isfinite(apart).any(axis=1)
+    splits, apart = splits[known], apart[known]
+    far = np.nanmax(apart, axis=1) >= CHANGED_APART
+    splits, parts = splits[far], np.nanargmax(apart[far], axis=1)
+    passed = []
+    for part in (0, 1):
+        at = splits[parts == part]
+        if not len(at):
             continue
-        part = int(np.nanargmax(np.linalg.norm(before - after, axis=1)))
-        if not (_sure(lab[:s, part], before[part], after[part]) and _sure(lab[s:, part], after[part], before[part])):
-            continue
-        # for good: the track's first samples dressed as before and its last as after (a passer-by's clothes
-        # read over a track's end, or for a few samples between its own, are no change)
-        rows_before, rows_after = _seen_rows(lab[:s, part:part + 1])[0], _seen_rows(lab[s:, part:part + 1])[0]
-        if not (_sure(rows_before[:CHANGED_ENDS], before[part], after[part], CHANGED_ENDS_SURE)
-                and _sure(rows_after[-CHANGED_ENDS:], after[part], before[part], CHANGED_ENDS_SURE)):
-            continue
-        if _lit_otherwise(_median(every[:s]), _median(every[s:])):
-            continue
-        spread = _spread(lab[:s]) + _spread(lab[s:])
-        if best is None or spread < best[0]:
-            best = (spread, s, before, after)
+        sure = _sure_at(lab[:, part], at, firsts[at, part], lasts[at, part])
+        seen = np.flatnonzero(np.isfinite(lab[:, part]).all(axis=1))
+        for s, before, after in zip(at[sure], firsts[at[sure], part], lasts[at[sure], part]):
+            # for good: the track's first samples dressed as before and its last as after (a passer-by's clothes
+            # read over a track's end, or for a few samples between its own, are no change)
+            m = int(np.searchsorted(seen, s))
+            if _sure(lab[seen[:min(CHANGED_ENDS, m)], part], before, after, CHANGED_ENDS_SURE) and \
+                    _sure(lab[seen[max(m, len(seen) - CHANGED_ENDS):], part], after, before, CHANGED_ENDS_SURE):
+                passed.append(int(s))
+    # the tightest split that no one change of light explains
+    best = next((s for s in sorted(passed, key=lambda s: spreads[s]) if not _lit_otherwise(firsts[s], lasts[s])), None)
     if best is None:
         return None
-    _, s, before, after = best
     frames = np.asarray(p.colour_frames)
-    return int(frames[s - 1]), int(frames[s]), before, after
+    return int(frames[best - 1]), int(frames[best]), firsts[best, :2], lasts[best, :2]
+
+
+def _sure_at(rows: np.ndarray, splits: np.ndarray, before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """:func:`_sure` of both sides at each split at once: ``rows`` (S, 3) one part's samples (NaN unseen),
+    ``splits`` (C,), ``before``/``after`` (C, 3) that part's medians there -> (C,) bool. A sample is
+    nearer ``before`` than ``after`` where 2 x.(after - before) < |after|^2 - |before|^2: one product, in
+    blocks of splits (a long track's samples by its splits)."""
+    seen = np.isfinite(rows).all(axis=1)
+    x = np.where(seen[:, None], rows, 0.0).astype(np.float64)
+    index = np.arange(len(rows))[:, None]
+    out = np.zeros(len(splits), bool)
+    for lo in range(0, len(splits), 256):
+        at, b, a = splits[lo:lo + 256], before[lo:lo + 256].astype(np.float64), after[lo:lo + 256].astype(np.float64)
+        side = 2.0 * x @ (a - b).T - ((a * a).sum(axis=1) - (b * b).sum(axis=1))[None]  # (S, C): < 0 nearer before
+        first = (index < at[None]) & seen[:, None]
+        last = ~first & seen[:, None]
+        n_first, n_last = first.sum(axis=0), last.sum(axis=0)
+        out[lo:lo + 256] = (n_first >= CHANGED_SAMPLES) & (n_last >= CHANGED_SAMPLES) & \
+            (((side < 0) & first).sum(axis=0) >= CHANGED_SURE * n_first) & (((side > 0) & last).sum(axis=0) >= CHANGED_SURE * n_last)
+    return out
+
+
+def _running_medians(lab: np.ndarray) -> np.ndarray:
+    """(S, P, 3) -> (S+1, P, 3): row s is :func:`_median` of the first s samples (each channel's running
+    sorted values)."""
+    out = np.full((len(lab) + 1,) + lab.shape[1:], np.nan)
+    for i in range(lab.shape[1]):
+        seen = np.isfinite(lab[:, i]).all(axis=1)
+        values = [[] for _ in range(lab.shape[2])]
+        for s in range(len(lab)):
+            if seen[s]:
+                for column, v in zip(values, lab[s, i].tolist()):
+                    bisect.insort(column, v)
+            k = len(values[0])
+            if k >= CHANGED_SAMPLES:
+                out[s + 1, i] = [(column[(k - 1) // 2] + column[k // 2]) / 2 for column in values]
+    return out
+
+
+def _running_spreads(lab: np.ndarray) -> np.ndarray:
+    """(S, P, 3) -> (S+1,): row s is the first s samples' sum of squares about their mean, each part's seen
+    ones (from running sums)."""
+    total = np.zeros(len(lab) + 1)
+    for i in range(lab.shape[1]):
+        seen = np.isfinite(lab[:, i]).all(axis=1)
+        x = np.where(seen[:, None], lab[:, i], 0.0).astype(np.float64)
+        k = np.r_[0, np.cumsum(seen)]
+        sums, squares = np.r_[np.zeros((1, 3)), np.cumsum(x, axis=0)], np.r_[0.0, np.cumsum((x * x).sum(axis=1))]
+        total += squares - (sums * sums).sum(axis=1) / np.maximum(k, 1)
+    return total
 
 
 def _median(lab: np.ndarray) -> np.ndarray:
@@ -147,11 +205,6 @@ def _median(lab: np.ndarray) -> np.ndarray:
         if len(rows) >= CHANGED_SAMPLES:
             out[i] = np.median(rows, axis=0)
     return out
-
-
-def _spread(lab: np.ndarray) -> float:
-    """(S, 2, 3) -> the sum of squares of each part's seen samples about their mean."""
-    return sum(float(((rows - rows.mean(0)) ** 2).sum()) for rows in _seen_rows(lab) if len(rows))
 
 
 def _seen_rows(lab: np.ndarray) -> list[np.ndarray]:

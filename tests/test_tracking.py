@@ -1036,3 +1036,23 @@ def test_a_person_found_half_hidden_over_a_second_after_is_the_one_lost_there_to
     _look(tracker, young, looks[0])
     _look(tracker, young, looks[1], hits=10)
     assert tracker.joined == [(37, 35)]
+
+
+def test_the_clothes_changes_running_medians_and_spreads_are_each_splits_own():
+    """The clothes' change reads every split of a track's samples from running medians and sums (a long
+    track's thousands of samples): each equals that split's own, parts never seen there NaN, unseen
+    samples left out."""
+    from nvwa.tracking.clothes import CHANGED_SAMPLES, _median, _running_medians, _running_spreads
+
+    rng = np.random.default_rng(3)
+    lab = rng.normal(50, 20, (40, 3, 3))
+    lab[rng.random((40, 3)) < 0.3] = np.nan
+    lab[:, 2][:25] = np.nan  # the skin unseen over the first 25
+    firsts, lasts = _running_medians(lab), _running_medians(lab[::-1])[::-1]
+    spreads = _running_spreads(lab[:, :2])
+    for s in range(len(lab) + 1):
+        assert np.allclose(firsts[s], _median(lab[:s]) if s else np.full((3, 3), np.nan), equal_nan=True), s
+        assert np.allclose(lasts[s], _median(lab[s:]) if s < len(lab) else np.full((3, 3), np.nan), equal_nan=True), s
+        own = sum(float(((r - r.mean(0)) ** 2).sum()) for r in (lab[:s, i][np.isfinite(lab[:s, i]).all(1)] for i in range(2)) if len(r))
+        assert np.isclose(spreads[s], own), s
+    assert np.isnan(firsts[25, 2]).all() and np.isnan(firsts[CHANGED_SAMPLES - 1]).all()  # the skin unseen so far; too few

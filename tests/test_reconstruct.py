@@ -721,7 +721,8 @@ def test_a_track_whose_look_changed_keeps_its_frames_where_its_person_walked_on_
     Given over: the same with the track after on the stranger's walk; two walking side by side the same
     way (the stranger 0.4 of a height beside: near where the track's own walk led, but nearer where the
     stranger's did); the same with the stranger lost with their legs hidden (their walk from the poses
-    drawn whole); the shade's look on a stranger whose skin is as lit as before. The cut at a crossing
+    drawn whole); the shade's look on a stranger whose skin is as lit as before; a change to darker clothes
+    that some light explains one way but none back. The cut at a crossing
     falls where the track jumped from one to the other, not at a frame the detector missed before it, and
     a runner's at the jump, not at a stride (their walk taken out of each step)."""
     from dataclasses import replace
@@ -807,6 +808,13 @@ def test_a_track_whose_look_changed_keeps_its_frames_where_its_person_walked_on_
         taker = replace(black_track, colour_samples=samples)
         lost = replace(jeans_track, colour_samples=np.repeat(shade[None], len(jeans_track.colour_frames), axis=0))
         assert (list(changed(taker, lost)[1]) == [1]) == cut, skin_too
+    # light jeans and beige to black and brown (skin unseen): some light takes the first to the second, none
+    # the second back (the dark ones lie close together): two people, given over
+    first = np.float32([(120, 140, 170), (190, 170, 135), (np.nan,) * 3])
+    second = np.float32([(25, 25, 28), (95, 65, 45), (np.nan,) * 3])
+    samples = np.where(np.arange(len(black_track.colour_frames))[:, None, None] < 3, first, second).astype(np.float32)
+    lost = replace(jeans_track, colour_samples=np.repeat(second[None], len(jeans_track.colour_frames), axis=0))
+    assert list(changed(replace(black_track, colour_samples=samples), lost)[1]) == [1]
 
 
 def _track_frames(p, frames):

@@ -223,20 +223,25 @@ def _lit_otherwise(before: np.ndarray, after: np.ndarray) -> bool:
     """Does one change of light explain the clothes' change: some gain (CHANGED_GAINS, linear light) and tint
     (CHANGED_TINTS) on every part before (upper, lower, skin: (3, 3) CIELAB, NaN unknown) brings each part
     known both sides within CHANGED_LIT of after? Someone walking into shade, or under a roof: the skin,
-    where seen both sides, must have changed with the clothes."""
+    where seen both sides, must have changed with the clothes. Both ways (after back to before too): dark
+    colours lie close together in CIELAB, and one way alone took a change to darker clothes for shade
+    nearly four times as often as one to lighter."""
+    both = np.isfinite(before).all(axis=1) & np.isfinite(after).all(axis=1)
+    return bool(both.any()) and _lit_to(before[both], after[both]) and _lit_to(after[both], before[both])
+
+
+def _lit_to(before: np.ndarray, after: np.ndarray) -> bool:
+    """:func:`_lit_otherwise` one way: some light on ``before`` (N, 3) brings each within CHANGED_LIT of ``after``."""
     import cv2
 
-    both = np.isfinite(before).all(axis=1) & np.isfinite(after).all(axis=1)
-    if not both.any():
-        return False
-    rgb = cv2.cvtColor(before[both].astype(np.float32)[None], cv2.COLOR_LAB2RGB)[0].astype(np.float64)  # 0-1
+    rgb = cv2.cvtColor(before.astype(np.float32)[None], cv2.COLOR_LAB2RGB)[0].astype(np.float64)  # 0-1
     linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
     g, r, b = np.meshgrid(CHANGED_GAINS, CHANGED_TINTS, CHANGED_TINTS, indexing="ij")
     light = np.stack([g * r, g, g * b], axis=-1).reshape(-1, 1, 3)  # (L, 1, 3)
     lit = np.clip(linear[None] * light, 0.0, 1.0)
     srgb = np.where(lit <= 0.0031308, lit * 12.92, 1.055 * lit ** (1 / 2.4) - 0.055).astype(np.float32)
     lab = cv2.cvtColor(srgb.reshape(1, -1, 3), cv2.COLOR_RGB2LAB).reshape(srgb.shape)
-    return bool(np.linalg.norm(lab - after[both], axis=-1).max(axis=1).min() < CHANGED_LIT)
+    return bool(np.linalg.norm(lab - after, axis=-1).max(axis=1).min() < CHANGED_LIT)
 
 
 def _walked_on(sp, sq, lo: int, hi: int, usual: float) -> bool:

@@ -20,6 +20,18 @@ _NAMES = ("left_shoulder", "right_shoulder", "left_hip", "right_hip", "left_knee
 _INDEX = {"blazepose33": [B[n] for n in _NAMES], "mhr70": [M[n] for n in _NAMES]}
 
 
+def linear_from_srgb(srgb: np.ndarray) -> np.ndarray:
+    """sRGB 0-1 -> linear light 0-1 (the sRGB transfer curve undone)."""
+    srgb = np.asarray(srgb, dtype=np.float64)
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+
+
+def srgb_from_linear(linear: np.ndarray) -> np.ndarray:
+    """Linear light 0-1 -> sRGB 0-1 (clipped to 0-1 first)."""
+    linear = np.clip(np.asarray(linear, dtype=np.float64), 0.0, 1.0)
+    return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
 def _points(k: np.ndarray) -> dict[str, list[np.ndarray]]:
     """Sample points per part from the 9 keypoints (px)."""
     ls, rs, lh, rh, lk, rk, la, ra, nose = k

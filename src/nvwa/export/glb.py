@@ -41,6 +41,7 @@ import pygltflib as g
 from scipy.spatial.transform import Rotation
 
 from nvwa import __version__
+from nvwa.body.colours import linear_from_srgb, srgb_from_linear
 from nvwa.export.avatar import build_avatar, person_colour, rest_joint_positions
 from nvwa.rig.skeleton import SMPL24_NAMES, SMPL24_PARENTS
 from nvwa.runs import true_runs
@@ -120,8 +121,7 @@ SHOES_SRGB = (45, 45, 50)
 def clothing_colours(joint: np.ndarray, colours: np.ndarray) -> np.ndarray:
     """Vertex colours (V, 4) normalised bytes, linear RGB as glTF's COLOR_0 wants: each vertex the colour of
     the part its main joint moves (``colours``: (3, 3) sRGB upper, lower, skin; shoes a dark grey)."""
-    srgb = np.vstack([np.asarray(colours, dtype=np.float64), SHOES_SRGB]) / 255.0
-    linear = np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    linear = linear_from_srgb(np.vstack([np.asarray(colours, dtype=np.float64), SHOES_SRGB]) / 255.0)
     rgb = np.round(linear[_PART_OF_JOINT[np.asarray(joint, dtype=int)]] * 255).astype(np.uint8)
     return np.column_stack([rgb, np.full(len(rgb), 255, np.uint8)])
 
@@ -308,11 +308,7 @@ def motion_bounds(p, margin: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
 
 def colour_hex(colour) -> str:
     """Linear RGB 0-1 -> "#rrggbb" in sRGB (what a colour picker and the viewer show)."""
-    def srgb(c: float) -> int:
-        c = min(max(float(c), 0.0), 1.0)
-        v = 12.92 * c if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055
-        return int(round(v * 255))
-    return "#" + "".join(f"{srgb(c):02x}" for c in colour)
+    return "#" + "".join(f"{int(round(float(v) * 255)):02x}" for v in srgb_from_linear(np.asarray(colour, dtype=np.float64)))
 
 
 def contact_intervals(t: np.ndarray, contact: np.ndarray) -> dict[str, list[list[float]]]:

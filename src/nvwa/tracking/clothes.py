@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from nvwa.body.colours import linear_from_srgb, srgb_from_linear
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
 from nvwa.tracking.handover import RESUMED_CLOTHES, _clothes_apart, _joined, _walked, frames_of, lab_of
@@ -230,16 +231,17 @@ def _lit_otherwise(before: np.ndarray, after: np.ndarray) -> bool:
     return bool(both.any()) and _lit_to(before[both], after[both]) and _lit_to(after[both], before[both])
 
 
+_g, _r, _b = np.meshgrid(CHANGED_GAINS, CHANGED_TINTS, CHANGED_TINTS, indexing="ij")
+_LIGHTS = np.stack([_g * _r, _g, _g * _b], axis=-1).reshape(-1, 1, 3)  # (L, 1, 3): each light's red, green, blue gains
+
+
 def _lit_to(before: np.ndarray, after: np.ndarray) -> bool:
     """:func:`_lit_otherwise` one way: some light on ``before`` (N, 3) brings each within CHANGED_LIT of ``after``."""
     import cv2
 
     rgb = cv2.cvtColor(before.astype(np.float32)[None], cv2.COLOR_LAB2RGB)[0].astype(np.float64)  # 0-1
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    g, r, b = np.meshgrid(CHANGED_GAINS, CHANGED_TINTS, CHANGED_TINTS, indexing="ij")
-    light = np.stack([g * r, g, g * b], axis=-1).reshape(-1, 1, 3)  # (L, 1, 3)
-    lit = np.clip(linear[None] * light, 0.0, 1.0)
-    srgb = np.where(lit <= 0.0031308, lit * 12.92, 1.055 * lit ** (1 / 2.4) - 0.055).astype(np.float32)
+    linear = linear_from_srgb(rgb)
+    srgb = srgb_from_linear(linear[None] * _LIGHTS).astype(np.float32)
     lab = cv2.cvtColor(srgb.reshape(1, -1, 3), cv2.COLOR_RGB2LAB).reshape(srgb.shape)
     return bool(np.linalg.norm(lab - after, axis=-1).max(axis=1).min() < CHANGED_LIT)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nvwa.body.keypoints import BLAZEPOSE33_NAMES, MHR70_COUNT
 from nvwa.camera.background import CameraTrack
 from nvwa.errors import InputError
 from nvwa.scene.schema import atomic_write
@@ -123,8 +124,9 @@ def load_observations(folder: str | os.PathLike, body_model: str | None = None) 
     if K is None or K.shape != (3, 3) or not np.issubdtype(K.dtype, np.floating) or not np.isfinite(K).all():
         raise InputError(path, "K_observed is not a 3x3 matrix of finite numbers: the file was changed; run `nvwa process` again")
     camera = CameraTrack.from_arrays(data)
-    if camera is not None and _camera_unfit(camera):
-        raise InputError(path, f"the camera's track {_camera_unfit(camera)}: the file was changed or cut short; run `nvwa process` again")
+    unfit = None if camera is None else _camera_unfit(camera)
+    if unfit:
+        raise InputError(path, f"the camera's track {unfit}: the file was changed or cut short; run `nvwa process` again")
     if len(set(meta["person_ids"])) != len(meta["person_ids"]):
         raise InputError(path, "a person is listed twice: the file was changed; run `nvwa process` again")
     people = []
@@ -145,7 +147,7 @@ PER_FRAME = ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visi
              "model_params")  # a track's arrays of one entry a frame
 
 
-KEYPOINT_COUNT = {"blazepose33": 33, "mhr70": 70}  # the keypoint sets' sizes
+KEYPOINT_COUNT = {"blazepose33": len(BLAZEPOSE33_NAMES), "mhr70": MHR70_COUNT}  # the keypoint sets' sizes
 
 
 def _inconsistent(arrays: dict, k: int) -> str | None:

@@ -70,6 +70,9 @@ class TrackerConfig:
     # 14-22 px tall is, though: the graph finds her there again, on vtest)
     empty_memory_s: float = 1.0  # a proposal where a pose check found nobody is not checked again for this long ...
     empty_recheck_gain: float = 0.2  # ... unless the detector is this much surer of it now (a person stepping into view)
+    empty_memory_max_s: float = 8.0  # ... and twice as long each time the same place is found empty again, up to this
+    # long (a bollard the detector proposes pass after pass: vtest's two were checked 77 times in 79 s, each a graph
+    # call and one or two of the network's; a person stepping there shows as a surer or another box)
     missing_overlap: float = 0.5  # a track that lost its person this frame is theirs to look for under a proposal
     # (and the pose found there is theirs) where this share of the smaller of the two boxes is in both
     min_found_share: float = 0.4  # a new person's pose is at least this share of their proposal's height
@@ -162,7 +165,7 @@ class PeopleTracker:
         self.crossings_untangled = 0  # poses handed back to the track whose person they show, from one that slid onto them
         # Detectors fire again and again on the same static clutter (a pole, a bush); a pose check
         # that found nobody there is remembered so it is not paid for every pass.
-        self._empty: list[tuple[np.ndarray, float, float]] = []  # (box, time, the detector's score)
+        self._empty: list[tuple[np.ndarray, float, float, float]] = []  # (box, time, the detector's score, memory s)
         self._pool = None  # the detector's thread (made on first use)
         self._upcoming = None  # (the next frame's image, the detector's pass on it, is it full), begun at the end of this one
         self._history = FrameHistory()  # the frames before this one, to follow people found later back through
@@ -405,11 +408,21 @@ class PeopleTracker:
             looked[int(k)] = self.body.probe(image, boxes[k])
 
     def _nobody_there(self, box: np.ndarray, score: float, t: float) -> bool:
-        """Did a pose check find nobody at ``box`` within the last ``empty_memory_s``, on a proposal the
-        detector was about as sure of (a pole, a bush: the same box, the same score, pass after pass)?"""
+        """Did a pose check find nobody at ``box`` within the memory of that place (``empty_memory_s``, twice
+        as long for each time it was found empty again), on a proposal the detector was about as sure of (a
+        pole, a bush: the same box, the same score, pass after pass)?"""
+        gain = self.config.empty_recheck_gain
+        return any(t - te <= memory and score < se + gain and iou_matrix(box, b)[0, 0] >= 0.5 for b, te, se, memory in self._empty)
+
+    def _found_empty(self, box: np.ndarray, score: float, t: float) -> None:
+        """A pose check found nobody at ``box``: remembered for ``empty_memory_s``, or for twice the memory of
+        the same place found empty before (its memory just over, or the detector surer now), up to
+        ``empty_memory_max_s``."""
         c = self.config
-        return any(t - te <= c.empty_memory_s and score < se + c.empty_recheck_gain and iou_matrix(box, b)[0, 0] >= 0.5
-                   for b, te, se in self._empty)
+        same = [iou_matrix(box, e[0])[0, 0] >= 0.5 for e in self._empty]
+        before = [e[3] for e, s in zip(self._empty, same) if s]
+        memory = min(2 * max(before), c.empty_memory_max_s) if before else c.empty_memory_s
+        self._empty = [e for e, s in zip(self._empty, same) if not s] + [(box, t, score, memory)]
 
     def _where(self, tr: _Track) -> np.ndarray:
         """Where a track's person is, as new finds are compared with it: its motion model's box, at least
@@ -426,7 +439,7 @@ class PeopleTracker:
         if len(boxes) == 0:
             return
         occupied = [self._where(tr) for tr in self._tracks if tr.active]
-        self._empty = [e for e in self._empty if t - e[1] <= c.empty_memory_s]
+        self._empty = [e for e in self._empty if t - e[1] <= 2 * e[3]]  # kept past its memory to pass the place's count on
         order = np.argsort(-scores)
         probes = 0
         # a track whose body model lost the person this frame, under a detector box: look again there
@@ -457,7 +470,7 @@ class PeopleTracker:
             probes += 1
             obs = looked.pop(int(k)) if int(k) in looked else self.body.probe(image, box)
             if obs is None:
-                self._empty.append((box, t, float(scores[k])))
+                self._found_empty(box, float(scores[k]), t)
                 continue
             found = _wide(obs.box(), c.min_width_share)
             if (occupied and iou_matrix(found, np.array(occupied)).max() >= c.covered_iou) or \

@@ -60,47 +60,55 @@ def test_a_box_where_nobody_was_found_is_checked_again_when_the_detector_grows_s
     assert not tracker._nobody_there(np.array([200.0, 54.0, 212.0, 86.0]), 0.40, 8.1)  # elsewhere
 
 
-def _checks(tracker, proposals, until_s: float, every_s: float = 0.3) -> list[float]:
-    """The times a tracker pose-checks each of ``proposals`` [(box, score)], proposed at every detector pass
-    (``every_s``) up to ``until_s``, where every check finds nobody."""
-    checked = []
-    for t in np.arange(0.0, until_s, every_s):
-        t = round(float(t), 3)
-        tracker._empty = [e for e in tracker._empty if t - e[1] <= 2 * e[3]]  # as _find_new_people prunes
-        for box, score in proposals:
-            if not tracker._nobody_there(box, score, t):
-                checked.append(t)
-                tracker._found_empty(box, score, t)
-    return checked
-
-
-def test_a_place_found_empty_again_and_again_is_checked_less_and_less_often():
+def test_a_place_found_empty_again_and_again_is_checked_less_and_less_often(blazepose):
     """vtest.avi: a bollard at the left edge (x 29-48 px, 29 px tall) that YOLOX-Nano proposes at nearly every
-    pass, and a post at the right, were pose-checked 77 times in the 79-s video, each check a graph call and
+    pass, and a post at the right, were pose-checked 81 times in the 79-s video, each check a graph call and
     one or two of the network's. A place found empty again is remembered twice as long each time (1, 2, 4, 8 s,
-    then every 8 s); a surer proposal there, another place, and the place after it went unproposed for twice
-    its memory are checked at once."""
+    then every 8 s); a surer proposal there and another place are checked at once, and a place not found
+    empty again within twice its memory starts over. The tracker's own pass over the proposals, with
+    BlazePose's real pose check on the bollard in the video's first frame (nobody there), its calls counted."""
     from dataclasses import replace
 
     from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
+    from nvwa.video import iter_frames
 
-    bollard = (np.array([29.0, 112.0, 48.0, 140.0]), 0.35)
-    tracker = PeopleTracker(body=None, propose=None)
-    checked = _checks(tracker, [bollard], 79.5)
+    image = next(iter_frames(SAMPLE)).image
+    bollard = np.array([[29.0, 112.0, 48.0, 140.0]])
+
+    def checks(config: TrackerConfig, until_s: float = 79.5, every_s: float = 0.3) -> tuple[list[float], PeopleTracker]:
+        """The times the bollard, proposed at 0.35 at every detector pass, is pose-checked."""
+        checked, now = [], [0.0]
+
+        class Counted:  # the real pose check, its calls counted
+            def probe(self, image, box, *args, **kwargs):
+                checked.append(now[0])
+                return blazepose.probe(image, box, *args, **kwargs)
+
+        tracker = PeopleTracker(body=Counted(), propose=None, config=config)
+        for t in np.round(np.arange(0.0, until_s, every_s), 3):
+            now[0] = float(t)
+            tracker._find_new_people(image, float(t), (bollard, np.array([0.35])))
+        return checked, tracker
+
+    checked, _ = checks(TrackerConfig())
     assert np.allclose(np.diff(checked)[:5], [1.2, 2.1, 4.2, 8.1, 8.1]), checked
     assert len(checked) == 12, checked
-    assert len(_checks(PeopleTracker(body=None, propose=None, config=replace(TrackerConfig(), empty_memory_max_s=1.0)),
-                       [bollard], 79.5)) == 67  # remembered for a second each time, as before
-    # at its fifth check (15.6 s, remembered 8 s): a surer box there, and another place, are looked at at once
+    assert len(checks(replace(TrackerConfig(), empty_memory_max_s=1.0))[0]) == 67  # a second each time, as before
+    assert len(checks(replace(TrackerConfig(), empty_memory_s=2.0, empty_memory_max_s=1.0))[0]) == 38  # never below the first
+    # just after its fifth check (15.6 s, remembered 8 s): a surer box there, and another place, are looked at at once
+    _, tracker = checks(TrackerConfig(), until_s=checked[4] + 0.1)
     t = checked[4]
     assert tracker._nobody_there(bollard[0], 0.5, t + 1) and not tracker._nobody_there(bollard[0], 0.56, t + 1)
     assert not tracker._nobody_there(np.array([60.0, 112.0, 79.0, 140.0]), 0.35, t + 1)
-    tracker._found_empty(bollard[0], 0.56, t + 1)  # found empty at the surer score too: 8 s (the cap) from then
+    assert not tracker._nobody_there(bollard[0], 0.35, t + 8.2)  # its 8 s are over
+    tracker._found_empty(bollard[0] + [4, 0, 4, 0], 0.56, t + 1)  # a surer box found empty too: the cap, 8 s from then
     assert tracker._nobody_there(bollard[0], 0.56, t + 8.9) and not tracker._nobody_there(bollard[0], 0.56, t + 9.1)
-    # not proposed for more than twice its memory: a fresh place, a second's memory
-    tracker._empty = [e for e in tracker._empty if t + 30 - e[1] <= 2 * e[3]]
-    tracker._found_empty(bollard[0], 0.35, t + 30)
-    assert tracker._nobody_there(bollard[0], 0.35, t + 30.9) and not tracker._nobody_there(bollard[0], 0.35, t + 31.1)
+    # ... and the place as it was still remembered for the boxes only it covers (as with a second's memory before)
+    assert tracker._nobody_there(bollard[0] - [4, 0, 4, 0], 0.35, t + 2)
+    # not found empty again within twice its memory (16 s): proposed then, it starts over at a second
+    tracker._forget_empty(t + 18)
+    tracker._found_empty(bollard[0], 0.35, t + 18)
+    assert tracker._nobody_there(bollard[0], 0.35, t + 18.9) and not tracker._nobody_there(bollard[0], 0.35, t + 19.1)
 
 
 def test_a_far_walker_stays_one_person(first_125):

@@ -71,7 +71,7 @@ class TrackerConfig:
     empty_memory_s: float = 1.0  # a proposal where a pose check found nobody is not checked again for this long ...
     empty_recheck_gain: float = 0.2  # ... unless the detector is this much surer of it now (a person stepping into view)
     empty_memory_max_s: float = 8.0  # ... and twice as long each time the same place is found empty again, up to this
-    # long (a bollard the detector proposes pass after pass: vtest's two were checked 77 times in 79 s, each a graph
+    # long (a bollard the detector proposes pass after pass: vtest's two were checked 81 times in 79 s, each a graph
     # call and one or two of the network's; a person stepping there shows as a surer or another box)
     missing_overlap: float = 0.5  # a track that lost its person this frame is theirs to look for under a proposal
     # (and the pose found there is theirs) where this share of the smaller of the two boxes is in both
@@ -414,6 +414,11 @@ class PeopleTracker:
         gain = self.config.empty_recheck_gain
         return any(t - te <= memory and score < se + gain and iou_matrix(box, b)[0, 0] >= 0.5 for b, te, se, memory in self._empty)
 
+    def _forget_empty(self, t: float) -> None:
+        """Places not found empty again within twice their memory of their last such check: one proposed after
+        that starts over (an entry is kept past its memory so that a check then can double it)."""
+        self._empty = [e for e in self._empty if t - e[1] <= 2 * e[3]]
+
     def _found_empty(self, box: np.ndarray, score: float, t: float) -> None:
         """A pose check found nobody at ``box``: remembered for ``empty_memory_s``, or for twice the memory of
         the same place found empty before (its memory just over, or the detector surer now), up to
@@ -421,8 +426,10 @@ class PeopleTracker:
         c = self.config
         same = [iou_matrix(box, e[0])[0, 0] >= 0.5 for e in self._empty]
         before = [e[3] for e, s in zip(self._empty, same) if s]
-        memory = min(2 * max(before), c.empty_memory_max_s) if before else c.empty_memory_s
-        self._empty = [e for e, s in zip(self._empty, same) if not s] + [(box, t, score, memory)]
+        memory = max(c.empty_memory_s, min(2 * max(before), c.empty_memory_max_s)) if before else c.empty_memory_s
+        # the place's entries whose memory ran out are this one now; one still remembered (the detector is surer
+        # now) stays for the boxes it covers
+        self._empty = [e for e, s in zip(self._empty, same) if not s or t - e[1] <= e[3]] + [(box, t, score, memory)]
 
     def _where(self, tr: _Track) -> np.ndarray:
         """Where a track's person is, as new finds are compared with it: its motion model's box, at least
@@ -439,7 +446,7 @@ class PeopleTracker:
         if len(boxes) == 0:
             return
         occupied = [self._where(tr) for tr in self._tracks if tr.active]
-        self._empty = [e for e in self._empty if t - e[1] <= 2 * e[3]]  # kept past its memory to pass the place's count on
+        self._forget_empty(t)
         order = np.argsort(-scores)
         probes = 0
         # a track whose body model lost the person this frame, under a detector box: look again there

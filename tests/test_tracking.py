@@ -52,12 +52,12 @@ def test_a_box_where_nobody_was_found_is_checked_again_when_the_detector_grows_s
     from nvwa.tracking.tracker import PeopleTracker
 
     tracker = PeopleTracker(body=None, propose=None)
-    tracker._found_empty(np.array([275.0, 54.0, 291.0, 85.0]), 0.40, 7.8)
+    tracker._empty.found_empty(np.array([275.0, 54.0, 291.0, 85.0]), 0.40, 7.8)
     at_81 = np.array([273.0, 54.0, 285.0, 86.0])
-    assert not tracker._nobody_there(at_81, 0.72, 8.1)
-    assert tracker._nobody_there(at_81, 0.45, 8.1)  # about as sure: the same clutter
-    assert not tracker._nobody_there(at_81, 0.45, 8.9)  # remembered for a second
-    assert not tracker._nobody_there(np.array([200.0, 54.0, 212.0, 86.0]), 0.40, 8.1)  # elsewhere
+    assert not tracker._empty.nobody_there(at_81, 0.72, 8.1)
+    assert tracker._empty.nobody_there(at_81, 0.45, 8.1)  # about as sure: the same clutter
+    assert not tracker._empty.nobody_there(at_81, 0.45, 8.9)  # remembered for a second
+    assert not tracker._empty.nobody_there(np.array([200.0, 54.0, 212.0, 86.0]), 0.40, 8.1)  # elsewhere
 
 
 def test_a_place_found_empty_again_and_again_is_checked_less_and_less_often(blazepose):
@@ -98,17 +98,17 @@ def test_a_place_found_empty_again_and_again_is_checked_less_and_less_often(blaz
     # just after its fifth check (15.6 s, remembered 8 s): a surer box there, and another place, are looked at at once
     _, tracker = checks(TrackerConfig(), until_s=checked[4] + 0.1)
     t = checked[4]
-    assert tracker._nobody_there(bollard[0], 0.5, t + 1) and not tracker._nobody_there(bollard[0], 0.56, t + 1)
-    assert not tracker._nobody_there(np.array([60.0, 112.0, 79.0, 140.0]), 0.35, t + 1)
-    assert not tracker._nobody_there(bollard[0], 0.35, t + 8.2)  # its 8 s are over
-    tracker._found_empty(bollard[0] + [4, 0, 4, 0], 0.56, t + 1)  # a surer box found empty too: the cap, 8 s from then
-    assert tracker._nobody_there(bollard[0], 0.56, t + 8.9) and not tracker._nobody_there(bollard[0], 0.56, t + 9.1)
+    assert tracker._empty.nobody_there(bollard[0], 0.5, t + 1) and not tracker._empty.nobody_there(bollard[0], 0.56, t + 1)
+    assert not tracker._empty.nobody_there(np.array([60.0, 112.0, 79.0, 140.0]), 0.35, t + 1)
+    assert not tracker._empty.nobody_there(bollard[0], 0.35, t + 8.2)  # its 8 s are over
+    tracker._empty.found_empty(bollard[0] + [4, 0, 4, 0], 0.56, t + 1)  # a surer box found empty too: the cap, 8 s from then
+    assert tracker._empty.nobody_there(bollard[0], 0.56, t + 8.9) and not tracker._empty.nobody_there(bollard[0], 0.56, t + 9.1)
     # ... and the place as it was still remembered for the boxes only it covers (as with a second's memory before)
-    assert tracker._nobody_there(bollard[0] - [4, 0, 4, 0], 0.35, t + 2)
+    assert tracker._empty.nobody_there(bollard[0] - [4, 0, 4, 0], 0.35, t + 2)
     # not found empty again within twice its memory (16 s): proposed then, it starts over at a second
-    tracker._forget_empty(t + 18)
-    tracker._found_empty(bollard[0], 0.35, t + 18)
-    assert tracker._nobody_there(bollard[0], 0.35, t + 18.9) and not tracker._nobody_there(bollard[0], 0.35, t + 19.1)
+    tracker._empty.forget(t + 18)
+    tracker._empty.found_empty(bollard[0], 0.35, t + 18)
+    assert tracker._empty.nobody_there(bollard[0], 0.35, t + 18.9) and not tracker._empty.nobody_there(bollard[0], 0.35, t + 19.1)
 
 
 def test_a_far_walker_stays_one_person(first_125):

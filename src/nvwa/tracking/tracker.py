@@ -30,6 +30,7 @@ from nvwa.tracking.boxes import at_least_as_big as _at_least_as_big, box_height 
 from nvwa.tracking.boxes import widened as _wide
 from nvwa.tracking.follow_back import FrameHistory
 from nvwa.tracking.reid import most_similar, settled_match, within_reach
+from nvwa.tracking.empty_places import EmptyPlaces
 from nvwa.tracking.schedule import PassSchedule
 
 
@@ -165,7 +166,7 @@ class PeopleTracker:
         self.crossings_untangled = 0  # poses handed back to the track whose person they show, from one that slid onto them
         # Detectors fire again and again on the same static clutter (a pole, a bush); a pose check
         # that found nobody there is remembered so it is not paid for every pass.
-        self._empty: list[tuple[np.ndarray, float, float, float]] = []  # (box, time, the detector's score, memory s)
+        self._empty = EmptyPlaces(config)
         self._pool = None  # the detector's thread (made on first use)
         self._upcoming = None  # (the next frame's image, the detector's pass on it, is it full), begun at the end of this one
         self._history = FrameHistory()  # the frames before this one, to follow people found later back through
@@ -403,33 +404,9 @@ class PeopleTracker:
                 break
             if len(taken) and iou_matrix(boxes[k], taken).max() >= c.covered_iou:
                 continue
-            if self._nobody_there(boxes[k], scores[k], t):
+            if self._empty.nobody_there(boxes[k], scores[k], t):
                 continue
             looked[int(k)] = self.body.probe(image, boxes[k])
-
-    def _nobody_there(self, box: np.ndarray, score: float, t: float) -> bool:
-        """Did a pose check find nobody at ``box`` within the memory of that place (``empty_memory_s``, twice
-        as long for each time it was found empty again), on a proposal the detector was about as sure of (a
-        pole, a bush: the same box, the same score, pass after pass)?"""
-        gain = self.config.empty_recheck_gain
-        return any(t - te <= memory and score < se + gain and iou_matrix(box, b)[0, 0] >= 0.5 for b, te, se, memory in self._empty)
-
-    def _forget_empty(self, t: float) -> None:
-        """Places not found empty again within twice their memory of their last such check: one proposed after
-        that starts over (an entry is kept past its memory so that a check then can double it)."""
-        self._empty = [e for e in self._empty if t - e[1] <= 2 * e[3]]
-
-    def _found_empty(self, box: np.ndarray, score: float, t: float) -> None:
-        """A pose check found nobody at ``box``: remembered for ``empty_memory_s``, or for twice the memory of
-        the same place found empty before (its memory just over, or the detector surer now), up to
-        ``empty_memory_max_s``."""
-        c = self.config
-        same = [iou_matrix(box, e[0])[0, 0] >= 0.5 for e in self._empty]
-        before = [e[3] for e, s in zip(self._empty, same) if s]
-        memory = max(c.empty_memory_s, min(2 * max(before), c.empty_memory_max_s)) if before else c.empty_memory_s
-        # the place's entries whose memory ran out are this one now; one still remembered (the detector is surer
-        # now) stays for the boxes it covers
-        self._empty = [e for e, s in zip(self._empty, same) if not s or t - e[1] <= e[3]] + [(box, t, score, memory)]
 
     def _where(self, tr: _Track) -> np.ndarray:
         """Where a track's person is, as new finds are compared with it: its motion model's box, at least
@@ -446,7 +423,7 @@ class PeopleTracker:
         if len(boxes) == 0:
             return
         occupied = [self._where(tr) for tr in self._tracks if tr.active]
-        self._forget_empty(t)
+        self._empty.forget(t)
         order = np.argsort(-scores)
         probes = 0
         # a track whose body model lost the person this frame, under a detector box: look again there
@@ -472,12 +449,12 @@ class PeopleTracker:
                     continue
             if occupied and iou_matrix(box, np.array(occupied)).max() >= c.covered_iou:
                 continue
-            if self._nobody_there(box, scores[k], t):
+            if self._empty.nobody_there(box, scores[k], t):
                 continue
             probes += 1
             obs = looked.pop(int(k)) if int(k) in looked else self.body.probe(image, box)
             if obs is None:
-                self._found_empty(box, float(scores[k]), t)
+                self._empty.found_empty(box, float(scores[k]), t)
                 continue
             found = _wide(obs.box(), c.min_width_share)
             if (occupied and iou_matrix(found, np.array(occupied)).max() >= c.covered_iou) or \

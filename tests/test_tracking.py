@@ -708,6 +708,98 @@ def test_a_pose_stays_with_its_track_unless_its_colours_clearly_say_otherwise(ga
     assert tracker.crossings_untangled == 0 and tracker.body.released == []
 
 
+def _piece(blazepose, age_s: float | None = None, usual_px: float | None = None, **config):
+    """vtest.avi frame 162 (tests/data/vtest_piece_162.npz): a man in jeans walked behind the sign and his
+    track (1) was lost there at 15.6 s; at 15.9 s a pose check on the detector's box as he stepped out
+    found his legs only, and a new track (18) followed them. At 16.2 s the detector's box round all of
+    him (score 0.85) is not covered by the legs' track. -> (tracker, the legs' track, the frame, the
+    proposal) with BlazePose's real pose check; ``age_s``, ``usual_px``: the legs' track made that old,
+    and its person usually that tall."""
+    from dataclasses import replace
+
+    from nvwa.body.observation import BodyObservation
+    from nvwa.tracking.boxes import BoxKalman
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _Track
+
+    class Checks(_Forgets):  # the real pose check
+        def probe(self, image, box, *args, **kwargs):
+            return blazepose.probe(image, box, *args, **kwargs)
+
+    d = np.load(DATA / "vtest_piece_162.npz")
+    image = np.zeros((576, 768, 3), np.uint8)
+    (x0, y0), (h, w) = d["offset"], d["image"].shape[:2]
+    image[y0:y0 + h, x0:x0 + w] = d["image"]
+    t = float(d["frame"]) / 10.0
+    legs = _Track(18, BoxKalman(d["piece_kbox"], t), t, hits=int(d["piece_hits"]), appearance=d["piece_app"],
+                  last_box=d["piece_last_box"], height_px=float(d["piece_height"] if usual_px is None else usual_px),
+                  found_s=float(d["piece_found_s"]) if age_s is None else t - age_s)
+    legs.observation = BodyObservation("blazepose33", d["piece_kp"], np.zeros((33, 3)), d["piece_vis"])
+    lost = _Track(1, BoxKalman(d["lost_last_box"], float(d["lost_seen_s"])), float(d["lost_seen_s"]), hits=int(d["lost_hits"]),
+                  appearance=d["lost_app"], active=False, last_box=d["lost_last_box"], height_px=float(d["lost_height"]),
+                  found_s=float(d["lost_found_s"]), missed=True)
+    tracker = PeopleTracker(body=Checks(), propose=None, config=replace(TrackerConfig(), **config))
+    tracker._tracks, tracker._next_id = [lost, legs], 19
+    return tracker, legs, image, (d["proposal"][None], d["score"][None])
+
+
+def test_a_track_on_a_piece_of_someone_gives_way_to_all_of_them(blazepose):
+    """A track that began on a piece of a person (legs under a sign) kept the detector's box round all of
+    him from being checked as someone new: the legs' box, widened, covered it. Now the pose check's whole
+    man, whose box holds the piece (at most 0.65 of his height), replaces a track begun on the piece within
+    a second: it is dropped (too short, the reconstruction leaves it out) and the whole man found afresh
+    (vtest: then joined to his track lost behind the sign, one id from 14.7 to 18 s, not two). An older track
+    that shrank to the piece (he is usually about as tall as the whole) keeps its id and takes all of him."""
+    from nvwa.tracking.boxes import share_inside
+
+    tracker, legs, image, proposals = _piece(blazepose)
+    piece = legs.observation.box()
+    tracker._find_new_people(image, legs.last_seen_s, proposals)
+    assert legs not in tracker._tracks and tracker.body.released == [18] and tracker.pieces_made_whole == 1
+    (whole,) = [tr for tr in tracker._tracks if tr.active]
+    assert whole.track_id == 19 and whole.observation.box()[3] - whole.observation.box()[1] > 75
+    assert share_inside(piece[None], whole.observation.box()[None])[0, 0] > 0.95
+    # older, and usually about as tall as the whole man: the same track goes on with all of him
+    tracker, legs, image, proposals = _piece(blazepose, age_s=5.0, usual_px=64.0)
+    tracker._find_new_people(image, legs.last_seen_s, proposals)
+    assert [tr.track_id for tr in tracker._tracks if tr.active] == [18] and tracker.body.released == [18]
+    assert legs.observation.box()[3] - legs.observation.box()[1] > 75 and legs.height_px > 75
+    assert np.allclose(legs.kalman.box, legs.observation.box())
+
+
+@pytest.mark.parametrize("setting", ["off", "piece_too_tall", "older_and_small", "two_tracks_there", "piece_beside"])
+def test_a_whole_person_found_over_a_track_is_not_taken_where_the_track_is_not_a_piece_of_them(blazepose, setting):
+    """The same frame with the rule off; with the piece's share of the whole (0.53) over the limit; with the
+    legs' track older than a second and their person usually their size (60 px: a small person, not a piece
+    of the 79-px man); with a second track on the whole man's place (the whole may be that one's); and with
+    the legs' pose 22 px to the right, mostly outside his box: nothing moves, as before."""
+    config = {"off": {"piece_young_s": 0.0}, "piece_too_tall": {"piece_height": 0.5}}.get(setting, {})
+    tracker, legs, image, proposals = _piece(blazepose, **({"age_s": 5.0, "usual_px": 60.0} if setting == "older_and_small" else {}),
+                                             **config)
+    pose = legs.observation
+    if setting == "two_tracks_there":
+        from nvwa.tracking.boxes import BoxKalman
+
+        whole = blazepose.probe(image, proposals[0][0])
+        assert tracker._piece_of(whole, legs.last_seen_s) is legs  # alone there, it is the piece
+        other = tracker._tracks[0]
+        other.active, other.observation, other.last_box = True, whole, whole.box()
+        other.kalman = BoxKalman(whole.box(), legs.last_seen_s)
+        tracker._tracks = [legs, other]  # the piece first: it is not taken for being found first
+        assert tracker._piece_of(whole, legs.last_seen_s) is None
+        return
+    if setting == "piece_beside":
+        from dataclasses import replace
+
+        whole = blazepose.probe(image, proposals[0][0])
+        assert tracker._piece_of(whole, legs.last_seen_s) is legs
+        legs.observation = replace(pose, keypoints_2d=pose.keypoints_2d + [22.0, 0.0])
+        assert tracker._piece_of(whole, legs.last_seen_s) is None
+        return
+    tracker._find_new_people(image, legs.last_seen_s, proposals)
+    assert [tr.track_id for tr in tracker._tracks if tr.active] == [18] and legs.observation is pose
+    assert tracker.body.released == [] and tracker.pieces_made_whole == 0
+
+
 def _behind_sign(**config):
     """vtest.avi frames 486 and 491 (tests/data/vtest_late_reid_486_491.npz): the woman in red was lost
     behind the sign at 47.4 s (track 35); at 48.0 s the detector found her legs under it and a new track

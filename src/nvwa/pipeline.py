@@ -288,6 +288,7 @@ class Pipeline:
         obs_stats = {"frames": stats.yielded, "decoded_frames": stats.decoded, "skipped_corrupt_frames": stats.skipped_corrupt,
                      "tracks": len(persons), "reidentified": tracker.reidentified if tracker is not None else 0,
                      "crossings_untangled": tracker.crossings_untangled if tracker is not None else 0,
+                     "pieces_made_whole": tracker.pieces_made_whole if tracker is not None else 0,
                      **(video.early_crops() if hasattr(video, "early_crops") else {}),
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
                      "observe_s": round(time.perf_counter() - wall0, 3),

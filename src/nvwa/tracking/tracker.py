@@ -77,6 +77,10 @@ class TrackerConfig:
     missing_overlap: float = 0.5  # a track that lost its person this frame is theirs to look for under a proposal
     # (and the pose found there is theirs) where this share of the smaller of the two boxes is in both
     min_found_share: float = 0.4  # a new person's pose is at least this share of their proposal's height
+    piece_height: float = 0.65  # a track whose pose is this share of a whole person's found over it, or less, follows a piece of them
+    # (mostly inside their box, the one track there): legs under a sign kept the whole man from being found
+    piece_young_s: float = 1.0  # a track on a piece of someone begun this recently (s) gives way to them (0: off)
+    # (dropped, they are found afresh); an older one usually about their height takes all of them, under its id
     untangle_crossings: bool = True  # a track that slid onto someone crossing its person hands them back their pose:
     crossing_gain: float = 0.1  # a pose this much nearer the colours of a track that lost its person there is theirs ...
     crossing_overlap: float = 0.3  # ... where this share of the smaller of its box and where that track was is in both,
@@ -108,6 +112,10 @@ class TrackedPerson:
 
     track_id: int
     observation: BodyObservation
+
+
+PIECE_INSIDE = 0.8  # a track's pose is a piece of a whole found over it with this share of it inside the whole's box
+PIECE_USUAL = 0.8  # ... and an older track's usual height is at least this share of the whole's (see _piece_of)
 
 
 def _size_mean(mean: float, height: float, dt: float) -> float:
@@ -162,6 +170,7 @@ class PeopleTracker:
         self._next_id = 0
         self._frame_no = 0
         self.reidentified = 0  # how many times a lost track came back under its old id
+        self.pieces_made_whole = 0  # how many times a track following a piece of someone took all of them
         self.joined: list[tuple[int, int]] = []  # (a young track's id, the lost track's it was found to be), in order
         self.crossings_untangled = 0  # poses handed back to the track whose person they show, from one that slid onto them
         # Detectors fire again and again on the same static clutter (a pole, a bush); a pose check
@@ -457,11 +466,49 @@ class PeopleTracker:
                 self._empty.found_empty(box, float(scores[k]), t)
                 continue
             found = _wide(obs.box(), c.min_width_share)
-            if (occupied and iou_matrix(found, np.array(occupied)).max() >= c.covered_iou) or \
-                    _height(found) < c.min_found_share * _height(box):  # someone followed, or a fragment (a hand, a bag)
+            if occupied and iou_matrix(found, np.array(occupied)).max() >= c.covered_iou:  # someone followed ...
+                piece = self._piece_of(obs, t)
+                if piece is not None:  # ... whose pose was a piece of this one
+                    if t - piece.found_s <= c.piece_young_s + 5e-4:  # begun on the piece: dropped, the whole found afresh
+                        self._lose(piece)
+                        self._tracks.remove(piece)
+                        self._start_or_resume(obs, image, t)
+                    else:  # it shrank to the piece: it takes the whole
+                        self._take_whole(piece, obs, t)
+                    self.pieces_made_whole += 1
+                    occupied.append(found)
+                continue
+            if _height(found) < c.min_found_share * _height(box):  # a fragment (a hand, a bag)
                 continue
             self._start_or_resume(obs, image, t)
             occupied.append(found)
+
+    def _piece_of(self, obs: BodyObservation, t: float) -> _Track | None:
+        """The one track followed this frame where a pose check found ``obs`` whose pose is a piece of it:
+        at most ``piece_height`` of its height, at least PIECE_INSIDE of it inside ``obs``'s box, the track
+        begun within ``piece_young_s`` or usually at least PIECE_USUAL of the whole's height (it shrank to
+        the piece); None where no track or more than one is there (the whole may be another's then)."""
+        c = self.config
+        if c.piece_young_s <= 0:
+            return None
+        whole = obs.box()
+        there = [tr for tr in self._tracks if tr.active and
+                 iou_matrix(_wide(whole, c.min_width_share), self._where(tr)[None])[0, 0] >= c.covered_iou]
+        if len(there) != 1 or there[0].observation is None:
+            return None
+        tr, piece = there[0], there[0].observation.box()
+        if (_height(piece) > c.piece_height * _height(whole) or share_inside(piece[None], whole[None])[0, 0] < PIECE_INSIDE
+                or (t - tr.found_s > c.piece_young_s + 5e-4 and tr.height_px < PIECE_USUAL * _height(whole))):
+            return None
+        return tr
+
+    def _take_whole(self, tr: _Track, obs: BodyObservation, t: float) -> None:
+        """``tr`` follows all of ``obs`` from here: its pose this frame is the whole person's, its motion
+        model starts again from their box, and the body model from that box next frame (as a person just found)."""
+        self.body.release(tr.track_id)
+        tr.observation, tr.last_box = obs, obs.box()
+        tr.kalman = BoxKalman(tr.last_box, t)
+        tr.height_px = max(tr.height_px, _height(tr.last_box))
 
     def _start_or_resume(self, obs: BodyObservation, image: np.ndarray, t: float) -> None:
         c = self.config

@@ -743,18 +743,22 @@ def _piece(blazepose, age_s: float | None = None, usual_px: float | None = None,
 
 
 def test_a_track_on_a_piece_of_someone_gives_way_to_all_of_them(blazepose):
-    """A track that began on a piece of a person (legs under a sign) kept the detector's box round all of
-    him from being checked as someone new: the legs' box, widened, covered it. Now the pose check's whole
-    man, whose box holds the piece (at most 0.65 of his height), replaces a track begun on the piece within
-    a second: it is dropped (too short, the reconstruction leaves it out) and the whole man found afresh
-    (vtest: then joined to his track lost behind the sign, one id from 14.7 to 18 s, not two). An older track
-    that shrank to the piece (he is usually about as tall as the whole) keeps its id and takes all of him."""
+    """A track that began on a piece of a person (legs under a sign) kept the whole man, found by the pose
+    check on the detector's box round all of him, from being taken as someone new: his pose overlapped the
+    legs' track, so it was set aside as someone followed. Now the whole man, whose box holds the piece (at
+    most 0.65 of his height) and whose colours are like the legs' (0.42), replaces a track begun on the
+    piece within a second: it is given up (its frames left out of the result) and the whole man found
+    afresh (vtest: then known by its colours as his track lost behind the sign, one id at the labelled
+    frames 14.7 and 18 s, not two). An older track that shrank to the piece (he is usually about as tall
+    as the whole: 64 px against his 79 here, the least the rule takes being 63), and a young one already
+    known as a lost track found again, keep their id and take all of him."""
     from nvwa.tracking.boxes import share_inside
 
     tracker, legs, image, proposals = _piece(blazepose)
     piece = legs.observation.box()
     tracker._find_new_people(image, legs.last_seen_s, proposals)
     assert legs not in tracker._tracks and tracker.body.released == [18] and tracker.pieces_made_whole == 1
+    assert tracker.dropped == [18]  # its frames are left out of the run's people
     (whole,) = [tr for tr in tracker._tracks if tr.active]
     assert whole.track_id == 19 and whole.observation.box()[3] - whole.observation.box()[1] > 75
     assert share_inside(piece[None], whole.observation.box()[None])[0, 0] > 0.95
@@ -763,15 +767,25 @@ def test_a_track_on_a_piece_of_someone_gives_way_to_all_of_them(blazepose):
     tracker._find_new_people(image, legs.last_seen_s, proposals)
     assert [tr.track_id for tr in tracker._tracks if tr.active] == [18] and tracker.body.released == [18]
     assert legs.observation.box()[3] - legs.observation.box()[1] > 75 and legs.height_px > 75
-    assert np.allclose(legs.kalman.box, legs.observation.box())
+    assert np.allclose(legs.kalman.box, legs.observation.box()) and tracker.dropped == []
+    # young, but already known by its colours as a track lost before it: dropped, that person would be split
+    tracker, legs, image, proposals = _piece(blazepose)
+    tracker.joined.append((18, 5))
+    tracker._find_new_people(image, legs.last_seen_s, proposals)
+    assert [tr.track_id for tr in tracker._tracks if tr.active] == [18] and tracker.dropped == []
+    assert legs.observation.box()[3] - legs.observation.box()[1] > 75
 
 
-@pytest.mark.parametrize("setting", ["off", "piece_too_tall", "older_and_small", "two_tracks_there", "piece_beside"])
+@pytest.mark.parametrize("setting", ["off", "piece_too_tall", "older_and_small", "two_tracks_there", "piece_beside",
+                                     "colours_unlike", "a_lost_track_more_alike"])
 def test_a_whole_person_found_over_a_track_is_not_taken_where_the_track_is_not_a_piece_of_them(blazepose, setting):
     """The same frame with the rule off; with the piece's share of the whole (0.53) over the limit; with the
     legs' track older than a second and their person usually their size (60 px: a small person, not a piece
-    of the 79-px man); with a second track on the whole man's place (the whole may be that one's); and with
-    the legs' pose 22 px to the right, mostly outside his box: nothing moves, as before."""
+    of the 79-px man); with a second track on the whole man's place (the whole may be that one's); with
+    the legs' pose 22 px to the right, mostly outside his box; with the legs' colours unlike his (0.42 like
+    them here: the child in front of an adult, someone crouched beside one standing); and with a track lost
+    within reach more like him than the legs' (the whole may be that one's, found again): nothing moves, as
+    before."""
     config = {"off": {"piece_young_s": 0.0}, "piece_too_tall": {"piece_height": 0.5}}.get(setting, {})
     tracker, legs, image, proposals = _piece(blazepose, **({"age_s": 5.0, "usual_px": 60.0} if setting == "older_and_small" else {}),
                                              **config)
@@ -780,20 +794,29 @@ def test_a_whole_person_found_over_a_track_is_not_taken_where_the_track_is_not_a
         from nvwa.tracking.boxes import BoxKalman
 
         whole = blazepose.probe(image, proposals[0][0])
-        assert tracker._piece_of(whole, legs.last_seen_s) is legs  # alone there, it is the piece
+        assert tracker._piece_of(whole, image, legs.last_seen_s) is legs  # alone there, it is the piece
         other = tracker._tracks[0]
         other.active, other.observation, other.last_box = True, whole, whole.box()
         other.kalman = BoxKalman(whole.box(), legs.last_seen_s)
         tracker._tracks = [legs, other]  # the piece first: it is not taken for being found first
-        assert tracker._piece_of(whole, legs.last_seen_s) is None
+        assert tracker._piece_of(whole, image, legs.last_seen_s) is None
         return
+    if setting == "colours_unlike":  # (his lost track left out: it is not what stops it here)
+        legs.appearance = np.roll(legs.appearance, len(legs.appearance) // 2)
+        tracker._tracks = [legs]
+    if setting == "a_lost_track_more_alike":
+        from nvwa.tracking.appearance import appearance_descriptor
+
+        lost = tracker._tracks[0]
+        lost.appearance = appearance_descriptor(image, blazepose.probe(image, proposals[0][0]))
+        lost.last_seen_s = legs.last_seen_s - 0.3
     if setting == "piece_beside":
         from dataclasses import replace
 
         whole = blazepose.probe(image, proposals[0][0])
-        assert tracker._piece_of(whole, legs.last_seen_s) is legs
+        assert tracker._piece_of(whole, image, legs.last_seen_s) is legs
         legs.observation = replace(pose, keypoints_2d=pose.keypoints_2d + [22.0, 0.0])
-        assert tracker._piece_of(whole, legs.last_seen_s) is None
+        assert tracker._piece_of(whole, image, legs.last_seen_s) is None
         return
     tracker._find_new_people(image, legs.last_seen_s, proposals)
     assert [tr.track_id for tr in tracker._tracks if tr.active] == [18] and legs.observation is pose

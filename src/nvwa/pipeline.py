@@ -280,6 +280,8 @@ class Pipeline:
             frames.close()
             if video is not None:
                 video.close()
+        for track_id in getattr(tracker, "dropped", ()):  # a piece of someone found whole: theirs are whole poses
+            people.pop(track_id, None)
         for later, first in joined_ids(getattr(tracker, "joined", [])).items():
             if later in people:
                 people[first].join(people.pop(later))

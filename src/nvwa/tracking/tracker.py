@@ -23,7 +23,7 @@ import numpy as np
 
 from nvwa.body.observation import BodyObservation
 from nvwa.options import option
-from nvwa.tracking.appearance import appearance_descriptor, appearance_similarity
+from nvwa.tracking.appearance import appearance_descriptor
 from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller, share_inside
 from nvwa.tracking.crossing import duplicates, slid_onto, theirs
 from nvwa.tracking.boxes import at_least_as_big as _at_least_as_big, box_height as _height, centre_distance as _centre_distance
@@ -31,6 +31,7 @@ from nvwa.tracking.boxes import widened as _wide
 from nvwa.tracking.follow_back import FrameHistory
 from nvwa.tracking.reid import most_similar, settled_match, within_reach
 from nvwa.tracking.empty_places import EmptyPlaces
+from nvwa.tracking.pieces import piece_of, take_whole, young_piece
 from nvwa.tracking.schedule import PassSchedule
 
 
@@ -112,10 +113,6 @@ class TrackedPerson:
 
     track_id: int
     observation: BodyObservation
-
-
-PIECE_INSIDE = 0.8  # a track's pose is a piece of a whole found over it with this share of it inside the whole's box
-PIECE_USUAL = 0.8  # ... and an older track's usual height is at least this share of the whole's (see _piece_of)
 
 
 def _size_mean(mean: float, height: float, dt: float) -> float:
@@ -472,66 +469,31 @@ class PeopleTracker:
             if occupied and iou_matrix(found, np.array(occupied)).max() >= c.covered_iou:  # someone followed ...
                 piece = self._piece_of(obs, image, t)
                 if piece is not None:  # ... whose pose was a piece of this one
-                    if self._young_piece(piece, t):  # begun on the piece: dropped, the whole found afresh
-                        self._lose(piece)
-                        self._tracks.remove(piece)
-                        self.dropped.append(piece.track_id)
-                        if piece in missing:  # resumed earlier in this pass: no longer to be looked for
-                            missing_where.pop(missing.index(piece))
-                            missing.remove(piece)
-                        self._start_or_resume(obs, image, t)
-                    else:  # it shrank to the piece, or it is someone found again: it takes the whole
-                        self._take_whole(piece, obs, t)
-                    self.pieces_made_whole += 1
+                    self._give_way(piece, obs, image, t, missing, missing_where)
                     occupied.append(found)
                 continue
             self._start_or_resume(obs, image, t)
             occupied.append(found)
 
     def _piece_of(self, obs: BodyObservation, image: np.ndarray, t: float) -> _Track | None:
-        """The one track followed this frame where a pose check found ``obs`` whose pose is a piece of it:
-        at most ``piece_height`` of its height, at least PIECE_INSIDE of it inside ``obs``'s box, the track
-        begun within ``piece_young_s`` or usually at least PIECE_USUAL of the whole's height (it shrank to
-        the piece), its colours at least ``handover_min_similarity`` like the whole's and no lost track's
-        within reach more so (the whole may be someone else: a person standing beside one who crouched, an
-        adult behind a child); None where no track or more than one is there (the whole may be another's)."""
-        c = self.config
-        if c.piece_young_s <= 0:
-            return None
-        whole = obs.box()
-        there = [tr for tr in self._tracks if tr.active and
-                 iou_matrix(_wide(whole, c.min_width_share), self._where(tr)[None])[0, 0] >= c.covered_iou]
-        if len(there) != 1 or there[0].observation is None or there[0].appearance is None:
-            return None
-        tr, piece = there[0], there[0].observation.box()
-        if (_height(piece) > c.piece_height * _height(whole) or share_inside(piece[None], whole[None])[0, 0] < PIECE_INSIDE
-                or (not self._young(tr, t) and tr.height_px < PIECE_USUAL * _height(whole))):
-            return None
-        desc = appearance_descriptor(image, obs)
-        if desc is None:
-            return None
-        alike = appearance_similarity(tr.appearance, desc)
-        near = within_reach(self._tracks, whole, t, [desc], c, frame_height=image.shape[0])
-        if alike < c.handover_min_similarity or any(n[1] > alike for n in near):
-            return None
-        return tr
+        """The one track there whose pose is a piece of ``obs`` (:func:`nvwa.tracking.pieces.piece_of`)."""
+        return piece_of(self._tracks, self._where, obs, image, t, self.config)
 
-    def _young(self, tr: _Track, t: float) -> bool:
-        return t - tr.found_s <= self.config.piece_young_s + 5e-4
-
-    def _young_piece(self, tr: _Track, t: float) -> bool:
-        """A track begun on a piece of someone (within ``piece_young_s``) that is no lost track found again
-        (joined to one by its colours: dropped, that person would be split again)."""
-        return self._young(tr, t) and not any(tr.track_id in pair for pair in self.joined)
-
-    def _take_whole(self, tr: _Track, obs: BodyObservation, t: float) -> None:
-        """``tr`` follows all of ``obs`` from here: its pose this frame is the whole person's, its motion
-        model starts again from their box, and the body model from that box next frame (as a person just found)."""
-        self.body.release(tr.track_id)
-        tr.observation, tr.last_box = obs, obs.box()
-        tr.kalman = BoxKalman(tr.last_box, t)
-        tr.height_px = max(tr.height_px, _height(tr.last_box))
-        tr.predicted_iou = 1.0
+    def _give_way(self, piece: _Track, obs: BodyObservation, image: np.ndarray, t: float, missing: list, missing_where: list) -> None:
+        """``piece`` follows a piece of ``obs``: begun on it, it is given up (its frames left out) and the whole
+        person found afresh; older (it shrank to the piece) or someone found again, it takes the whole.
+        ``missing``, ``missing_where``: the pass's tracks still to be looked for under a proposal, and where."""
+        if young_piece(piece, t, self.config, self.joined):
+            self._lose(piece)
+            self._tracks.remove(piece)
+            self.dropped.append(piece.track_id)
+            if piece in missing:  # resumed earlier in this pass: no longer to be looked for
+                missing_where.pop(missing.index(piece))
+                missing.remove(piece)
+            self._start_or_resume(obs, image, t)
+        else:
+            take_whole(piece, obs, t, self.body)
+        self.pieces_made_whole += 1
 
     def _start_or_resume(self, obs: BodyObservation, image: np.ndarray, t: float) -> None:
         c = self.config

@@ -62,7 +62,10 @@ def scored(scene_dir: Path) -> dict:
                         "lost" if jumper is None or jumper["last_s"] < 7.0 else "one id"),
             "jumper_last_s": None if jumper is None else round(jumper["last_s"], 2),
             "camera_height_m": round(s["camera"]["height_m"], 3),
-            "statures_m": [round(p["stature_m"], 2) for p in people]}
+            "statures_m": [round(p["stature_m"], 2) for p in people],
+            # what the reconstruction's identity rules did (docs/identity-rules.md), as its warnings say
+            "identity_repairs": [w for w in s.get("grounding", {}).get("warnings", []) if " is person " in w
+                                 or "swapped back" in w or "changed clothes" in w]}
 
 
 def main() -> int:
@@ -89,7 +92,8 @@ def main() -> int:
                "landing_split": sum(r["landing"] == "split" for r in rows),
                "landing_lost": sum(r["landing"] == "lost" for r in rows),
                "camera_height_median_m": round(float(np.median(heights)), 3),
-               "camera_heights_over_20pct_off": int(np.sum(np.abs(heights / np.median(heights) - 1) > 0.2))}
+               "camera_heights_over_20pct_off": int(np.sum(np.abs(heights / np.median(heights) - 1) > 0.2)),
+               "identity_repairs": sum(len(r["identity_repairs"]) for r in rows)}
     print(json.dumps(summary))
     Path(args.out).write_text(json.dumps({"summary": summary, "copies": rows}, indent=1))
     print(f"wrote {args.out}")

@@ -936,6 +936,95 @@ def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_pers
         assert list(handed_over([old, further], among={4}, picture=picture)[1]) == [23]
 
 
+@pytest.mark.parametrize("case", ["woman", "walker"])
+def test_a_track_that_stood_in_for_someone_while_theirs_was_lost_is_theirs(case):
+    """Two people the tracker lost, a new track took on, and whose own track found them again where the new
+    one was going: vtest 15.6-17.9 s, a woman in black lost behind a man crossing in front of her, followed
+    by a new track for 1.9 s that drifted onto the man beside her as her own found her again (one frame of
+    both); its CRF 23 copy 72.4-77.1 s, a man lost as another crossed him, followed by a new track for 3.8 s.
+    One person of the first id: its frames before the stand-in's first, the stand-in's up to where it was
+    found again, its own from there, in frame order. Not joined: no picture given; either one too short to
+    keep; the stand-in begun or ended a body height off where the person's walk led; running on 0.6 s after
+    theirs found them again (0.5 s: joined); their poses in reverse (walking back); dressed otherwise; a
+    second stand-in for the same gap, or a second track the stand-in could fill (each alone: joined); a
+    rival begun in the gap 0.6 s before it (its twin check would pass the first begun only); a short track
+    lost where it began; a stranger 0.85 of the person's size (each end within 1.35x, not both); the first
+    track's last pose before the gap at the picture's border. A stand-in unseen from before the gap on
+    does not take the first track's own poses before it."""
+    from dataclasses import replace
+
+    from nvwa.tracking.stand_in import STAND_IN_OVERLAP_S, stand_ins
+
+    d = np.load(DATA / "vtest_stand_ins.npz")
+    first, stand = _track(d, f"{case}_first", 4), _track(d, f"{case}_stand_in", 21)
+    picture = (768, 576)
+    people, why = stand_ins([first, stand], among={4, 21}, picture=picture)
+    assert [p.person_id for p in people] == [4] and list(why) == [21] and "person 21 is person 4" in why[21]
+    fa, fb = first.frame_index, stand.frame_index
+    back = fa[np.searchsorted(fa, fb[0])]  # found again here
+    expected = np.sort(np.r_[fa[(fa < fb[0]) | (fa >= back)], fb[fb < back]])
+    assert np.array_equal(people[0].frame_index, expected) and np.all(np.diff(people[0].frame_index) > 0)
+    at = np.searchsorted(fb, fb[fb < back])
+    rows = np.searchsorted(people[0].frame_index, fb[fb < back])
+    assert np.array_equal(people[0].keypoints_2d[rows], stand.keypoints_2d[at])
+    if case == "woman":
+        assert fb[-1] >= back  # the stand-in's frame on the man beside her is not kept
+
+    assert stand_ins([first, stand], among={4, 21})[1] == {}  # no picture
+    assert stand_ins([first, stand], among={4}, picture=picture)[1] == {}
+    assert stand_ins([first, stand], among={21}, picture=picture)[1] == {}
+    height = float(np.median(np.nanmax(first.keypoints_2d[..., 1], 1) - np.nanmin(first.keypoints_2d[..., 1], 1)))
+    for shift in ((0.0, -1.2 * height), (-1.2 * height, 0.0)):  # the stand-in elsewhere
+        assert stand_ins([first, _track(d, f"{case}_stand_in", 21, shift=shift)], among={4, 21}, picture=picture)[1] == {}
+    after = fa >= back  # found again elsewhere: a body height off where the stand-in was going
+    moved = replace(first, keypoints_2d=np.where(after[:, None, None], first.keypoints_2d + np.float32(1.2 * height), first.keypoints_2d))
+    assert stand_ins([moved, stand], among={4, 21}, picture=picture)[1] == {}
+    extra = np.arange(max(fb[-1] + 1, back), back + round((STAND_IN_OVERLAP_S + 0.1) * 10) + 1)  # on to 0.6 s after theirs
+    longer = _track_frames(stand, np.r_[fb, extra])
+    off = np.clip(longer.frame_index - extra[0] + 1, 0, None)[:, None, None] * np.float32([0.3 * height, 0.0])  # drifting off
+    longer = replace(longer, timestamp_s=longer.frame_index / 10.0, keypoints_2d=(longer.keypoints_2d + off).astype(np.float32))
+    assert list(stand_ins([first, replace(longer, **{n: getattr(longer, n)[:-1] for n in (
+        "frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility")})], among={4, 21}, picture=picture)[1]) == [21]
+    assert stand_ins([first, longer], among={4, 21}, picture=picture)[1] == {}
+    back_way = replace(stand, keypoints_2d=stand.keypoints_2d[::-1].copy())  # the same places, walked the other way
+    assert stand_ins([first, back_way], among={4, 21}, picture=picture)[1] == {}
+    dressed = replace(first, colours=d[f"{case}_first_colours"]), replace(stand, colours=d[f"{case}_stand_in_colours"])
+    assert list(stand_ins(list(dressed), among={4, 21}, picture=picture)[1]) == [21]  # as sampled: joined
+    red = d[f"{case}_stand_in_colours"].copy()
+    red[0] = (170, 30, 35)
+    assert stand_ins([dressed[0], replace(dressed[1], colours=red)], among={4, 21}, picture=picture)[1] == {}
+    beside = (0.2 * height, 0.0)  # a second stand-in for the gap, or a second track it could stand in for
+    second = _track(d, f"{case}_stand_in", 22, shift=beside, frames=fb[fb < back])
+    assert list(stand_ins([first, second], among={4, 22}, picture=picture)[1]) == [22]  # alone: joined
+    assert stand_ins([first, stand, second], among={4, 21, 22}, picture=picture)[1] == {}
+    other = _track(d, f"{case}_first", 5, shift=beside)
+    assert list(stand_ins([other, stand], among={5, 21}, picture=picture)[1]) == [21]
+    assert stand_ins([first, other, stand], among={4, 5, 21}, picture=picture)[1] == {}
+    lost = fa[np.searchsorted(fa, fb[0]) - 1]  # a rival begun 0.6 s before the stand-in, on the same place: the first
+    sooner = _track(d, f"{case}_first", 4, frames=fa[(fa <= lost - 3) | (fa >= back)])  # track lost them 0.3 s sooner
+    mine, theirs = _track(d, f"{case}_first", 22, frames=fa[(fa > lost - 3) & (fa <= lost)]), _track(d, f"{case}_stand_in", 22, frames=fb[fb < back])
+    rival = replace(mine, **{n: np.concatenate([getattr(mine, n), getattr(theirs, n)]) for n in
+                             ("frame_index", "timestamp_s", "keypoints_2d", "keypoints_3d", "visibility")})
+    rival = replace(rival, keypoints_2d=rival.keypoints_2d + np.float32(0.05 * height))  # its own poses, then the stand-in's
+    assert list(stand_ins([sooner, rival], among={4, 22}, picture=picture)[1]) == [22]  # alone: joined
+    assert list(stand_ins([sooner, stand], among={4, 21}, picture=picture)[1]) == [21]
+    assert stand_ins([sooner, stand, rival], among={4, 21, 22}, picture=picture)[1] == {}
+    tail = _track(d, f"{case}_first", 30, frames=fa[(fa < fb[0]) & (fa >= fa[np.searchsorted(fa, fb[0]) - 1] - 7)])
+    assert stand_ins([first, tail, stand], among={4, 21}, picture=picture)[1] == {}  # a short track lost there too
+    mid = np.nanmedian(stand.keypoints_2d, axis=1, keepdims=True)  # a stranger 0.85 of the person's size: each end
+    small = replace(stand, keypoints_2d=(mid + 0.85 * (stand.keypoints_2d - mid)).astype(np.float32))  # within 1.35x
+    assert stand_ins([first, small], among={4, 21}, picture=picture)[1] == {}
+    lead_in = _track_frames(stand, np.r_[np.arange(fa[0], fb[0]), fb])  # unseen from before the first track's gap on
+    lead_in = replace(lead_in, visibility=np.where((lead_in.frame_index < fb[0])[:, None], np.float32(0), lead_in.visibility))
+    people, _ = stand_ins([first, lead_in], among={4, 21}, picture=picture)
+    mine = fa[(fa <= lost) | (fa >= back)]  # the first track's own poses before its gap and after are kept
+    assert np.array_equal(people[0].frame_index, np.r_[mine[mine <= lost], lead_in.frame_index[
+        (lead_in.frame_index > lost) & (lead_in.frame_index < back)], mine[mine >= back]])
+    assert np.array_equal(people[0].keypoints_2d[np.isin(people[0].frame_index, mine)], first.keypoints_2d[np.isin(fa, mine)])
+    last = first.keypoints_2d[np.searchsorted(fa, fb[0]) - 1]  # the picture's border just past where it lost them
+    assert stand_ins([first, stand], among={4, 21}, picture=(int(np.nanmax(last[:, 0])) + 3, picture[1]))[1] == {}
+
+
 def test_how_long_someone_was_seen_comes_from_their_frames_where_the_file_gives_no_frame_rate():
     """A 10-fps file with no frame rate in its container: 15 frames are 1.5 s, not 0.5 s (a 30-fps guess
     dropped such people as under --min-person-s 1); with the rate given, frames x stride / fps as before."""

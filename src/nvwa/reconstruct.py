@@ -42,6 +42,7 @@ from nvwa.timing import StageTimer
 from nvwa.tracking.handover import handed_over
 from nvwa.tracking.people import keep_people, never_upright, pieces_of_others, with_gaps_filled
 from nvwa.tracking.clothes import clothes_changed
+from nvwa.tracking.stand_in import stand_ins
 from nvwa.tracking.swaps import swapped
 
 # The floor is fitted to a steadier view of the feet than any preset keeps: it is one plane for the whole
@@ -342,8 +343,12 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     people, changed = clothes_changed(people, {p.person_id for p in keep_people(replace(obs, people=tuple(people)), config.min_person_s)},
                                       camera=obs.camera_track)
     obs = replace(obs, people=tuple(people))
-    people, joined = handed_over(people, {p.person_id for p in keep_people(obs, config.min_person_s)},
-                                 picture=(int(obs.video["width"]), int(obs.video["height"])), camera=obs.camera_track)
+    picture = (int(obs.video["width"]), int(obs.video["height"]))
+    people, joined = handed_over(people, {p.person_id for p in keep_people(obs, config.min_person_s)}, picture=picture,
+                                 camera=obs.camera_track)
+    people, stood = stand_ins(people, {p.person_id for p in keep_people(replace(obs, people=tuple(people)), config.min_person_s)},
+                                 picture=picture, camera=obs.camera_track)
+    joined.update(stood)
     obs = with_gaps_filled(replace(obs, people=tuple(people)), config.fill_gaps_s)
     observed = {p.person_id: p for p in obs.people}  # as the video shows them (keypoints in its own pixels)
     obs, motion = _stabilised(obs, K, config.camera, timer)

@@ -72,9 +72,15 @@ def handed_over(people: list[PersonObservations], among: set | None = None, min_
     claims a new one so (it is joined to nothing, but bars that one from any other). ``camera``: how the
     background moved (a handheld video), so that where people are and where they walked are compared where
     the first frame shows them. -> (people, joined id -> why)."""
+    return until_none_joined(_one_pass, people, among, min_visibility, picture, camera)
+
+
+def until_none_joined(one_pass, people: list[PersonObservations], *args) -> tuple[list[PersonObservations], dict[int, str]]:
+    """``one_pass(people, *args)`` -> (people, joined id -> why), run again on what it gave until it joins
+    none: a chain is joined a link at a time. -> (people, every joined id -> why)."""
     joined: dict[int, str] = {}
     while True:
-        people, more = _one_pass(people, among, min_visibility, picture, camera)
+        people, more = one_pass(people, *args)
         if not more:
             return people, joined
         joined.update(more)
@@ -372,13 +378,14 @@ def _inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _joined(old: PersonObservations, young: PersonObservations, keep: np.ndarray,
             keep_young: np.ndarray | slice = slice(None)) -> PersonObservations:
-    """``old``'s frames where ``keep``, then ``young``'s (where ``keep_young``), as one person of ``old``'s id,
-    with the colour samples of those frames and their medians (observations without samples: ``old``'s
-    colours)."""
+    """``old``'s frames where ``keep`` and ``young``'s where ``keep_young``, in frame order, as one person of
+    ``old``'s id, with the colour samples of those frames and their medians (observations without samples:
+    ``old``'s colours)."""
     per_frame = {}
+    order = np.argsort(np.concatenate([np.asarray(old.frame_index)[keep], np.asarray(young.frame_index)[keep_young]]), kind="stable")
     for name in PER_FRAME:
         a, b = getattr(old, name), getattr(young, name)
-        per_frame[name] = None if a is None or b is None else np.concatenate([np.asarray(a)[keep], np.asarray(b)[keep_young]])
+        per_frame[name] = None if a is None or b is None else np.concatenate([np.asarray(a)[keep], np.asarray(b)[keep_young]])[order]
     a, b = (samples_of(p, np.asarray(p.frame_index)[k]) for p, k in ((old, keep), (young, keep_young)))
     if a["colour_frames"] is None and b["colour_frames"] is None:
         return replace(old, **per_frame)

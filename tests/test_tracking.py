@@ -1169,13 +1169,22 @@ def test_a_person_lost_over_a_second_is_not_someone_found_at_another_size():
     off = TrackerConfig(reid_max_size_ratio=100.0)
     assert len(within_reach([lost_at(14.8)], her_box, 16.5, [colours], off)) == 1
     assert len(within_reach([lost_at(14.8, height=0.0)], her_box, 16.5, [colours], config)) == 1
-    assert within_reach([lost_at(14.8)], her_box, 16.5, [colours], config, frame_height=576) == []
-    assert len(within_reach([lost_at(14.8)], her_box, 16.5, [colours], config, frame_height=300)) == 1
+    assert within_reach([lost_at(14.8)], her_box, 16.5, [colours], config, picture=(576, 768)) == []
+    assert len(within_reach([lost_at(14.8)], her_box, 16.5, [colours], config, picture=(300, 768))) == 1
     # a usual size dragged down by poses after a wide search: his size before its misses counts there
     dragged = lost_at(14.8, height=40.0)
     assert within_reach([dragged], taller, 16.5, [colours], config) == []
     dragged.before_misses = (np.array([752.0, 242.0, 770.0, 312.0]), 14.6)
     assert len(within_reach([dragged], taller, 16.5, [colours], config)) == 1
+    assert len(within_reach([dragged], taller, 16.5, [colours], config, picture=(576, 768))) == 1  # at the edge, 70 px
+    # vtest's CRF 23 copy: his box before his misses cut by the picture's right edge as he walked out (57 of his 69
+    # px); 1.3 s later the woman in black (48 px) at the back. Cut, it counts as at least his usual height
+    out = lost_at(14.9, height=69.0)
+    out.before_misses = (np.array([754.0, 257.0, 767.0, 314.0]), 14.9)
+    woman = np.array([687.0, 109.0, 695.0, 157.0])
+    assert within_reach([out], woman, 16.2, [colours], config, picture=(576, 768)) == []
+    assert len(within_reach([out], woman, 16.2, [colours], config)) == 1  # (the picture not given: 57 against 48 px)
+    assert len(within_reach([out], woman, 16.2, [colours], config, picture=(576, 800))) == 1  # not at the edge
     # the late looks themselves: two looks most like him, 0.5 s apart, join a young track of his size only
     from nvwa.tracking.reid import settled_match
 

@@ -45,7 +45,7 @@ def piece_of(tracks: list, where: Callable, obs: BodyObservation, image: np.ndar
     if desc is None:
         return None
     alike = appearance_similarity(tr.appearance, desc)
-    near = within_reach(tracks, whole, t, [desc], c, frame_height=image.shape[0])
+    near = within_reach(tracks, whole, t, [desc], c, picture=image.shape[:2])
     if alike < c.handover_min_similarity or any(n[1] > alike for n in near):
         return None
     return tr

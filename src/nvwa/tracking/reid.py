@@ -14,6 +14,8 @@ import numpy as np
 
 from nvwa.tracking.appearance import appearance_similarity
 
+EDGE_SHARE = 0.02  # a box this near the picture's edge (of its smaller side) is cut by it
+
 
 def _centre(box: np.ndarray) -> np.ndarray:
     return (np.asarray(box[:2]) + np.asarray(box[2:])) / 2
@@ -32,14 +34,24 @@ def _same_size(usual: float, found: float, since: float, config, frame_height: f
     return max(usual, found) <= config.reid_max_size_ratio * min(usual, found)
 
 
+def _cut(box: np.ndarray, picture: tuple[int, int] | None) -> bool:
+    """May ``box`` (xyxy px) be cut by the edge of the ``picture`` (rows, columns): within EDGE_SHARE of its
+    smaller side of an edge? Such a box may be a part of the person (someone walking out)."""
+    if picture is None:
+        return False
+    h, w = picture
+    m = EDGE_SHARE * min(h, w)
+    return bool(box[0] <= m or box[1] <= m or box[2] >= w - m or box[3] >= h - m)
+
+
 def within_reach(tracks, box: np.ndarray, t: float, descriptors: list, config, *, lost_before_s: float | None = None,
-                 size: float | None = None, frame_height: float | None = None) -> list:
+                 size: float | None = None, picture: tuple[int, int] | None = None) -> list:
     """(track, similarity, gap s) for each track that may be the person found at ``box`` (xyxy px) at
     time ``t`` (s): a track that is lost, or active with no pose this frame, with colours, whose last box
     (or its box before its latest misses, ``before_misses``) is within the distance a person walks since
     (``reid_speed_heights_per_s`` body heights a second, plus one) and of a size they can have now
-    (:func:`_same_size`: their usual height, or that box's, against ``size`` px, default the box's height;
-    ``frame_height`` px). ``descriptors``: the person's appearance descriptors (None entries skipped); the
+    (:func:`_same_size`: their usual height, or that box's, at least their usual one where the edge of the
+    ``picture`` (rows, columns px) may cut it, against ``size`` px, default the box's height). ``descriptors``: the person's appearance descriptors (None entries skipped); the
     similarity is the best of them. ``lost_before_s``: only tracks lost before then (a young track's start:
     someone seen while it was is someone else)."""
     descriptors = [d for d in descriptors if d is not None]
@@ -56,11 +68,13 @@ def within_reach(tracks, box: np.ndarray, t: float, descriptors: list, config, *
         # where they were last, as they usually were; and before their latest misses, as they were then (poses
         # after a wide search may have been something else: a pose scattered over trees drags the usual size)
         wheres = [(last, gap, float(tr.height_px or 0.0))]
-        if tr.before_misses is not None:
+        if tr.before_misses is not None:  # (a box at the edge may be a part of them: someone walking out)
             b = tr.before_misses[0]
-            wheres.append((b, t - tr.before_misses[1], float(b[3] - b[1])))
+            wheres.append((b, t - tr.before_misses[1], max(float(b[3] - b[1]), float(tr.height_px or 0.0)) if _cut(b, picture)
+                           else float(b[3] - b[1])))
         if not any(np.linalg.norm(_centre(b) - _centre(box)) <= max(height, tr.height_px) *
-                   (1.0 + config.reid_speed_heights_per_s * since) and _same_size(usual, size, since, config, frame_height)
+                   (1.0 + config.reid_speed_heights_per_s * since) and
+                   _same_size(usual, size, since, config, None if picture is None else picture[0])
                    for b, since, usual in wheres):
             continue
         near.append((tr, max(appearance_similarity(tr.appearance, d) for d in descriptors), gap))
@@ -73,7 +87,7 @@ def most_similar(near: list, min_similarity: float):
     return best if sim > min_similarity else None
 
 
-def settled_match(tracks, young, desc: np.ndarray, t: float, config, frame_height: float | None = None):
+def settled_match(tracks, young, desc: np.ndarray, t: float, config, picture: tuple[int, int] | None = None):
     """The lost track a young one is, from its look at time ``t`` (s; the frame's appearance descriptor
     ``desc``, and the track's running one: the nearer counts), or None: most like the same track lost within
     reach before it began, twice in a row, the two looks
@@ -85,7 +99,7 @@ def settled_match(tracks, young, desc: np.ndarray, t: float, config, frame_heigh
     # size takes a second to catch up)
     size = max(float(young.height_px or 0.0), float(young.last_box[3] - young.last_box[1]) if young.last_box is not None else 0.0)
     near = within_reach(tracks, young.first_box, young.found_s, [desc, young.appearance], config, lost_before_s=young.found_s,
-                        size=size, frame_height=frame_height)
+                        size=size, picture=picture)
     lost = most_similar(near, config.reid_min_similarity)
     if lost is None and young.handover is not None and near:
         best, sim = max(((n[0], n[1]) for n in near), key=lambda n: n[1])

@@ -384,7 +384,7 @@ class PeopleTracker:
             if desc is not None:
                 tr.appearance = desc if tr.appearance is None else 0.8 * tr.appearance + 0.2 * desc
                 if tr.hits > 1 and tr.first_box is not None and t - tr.found_s <= self.config.late_reid_s + 5e-4:
-                    lost = settled_match(self._tracks, tr, desc, t, self.config, image.shape[0])
+                    lost = settled_match(self._tracks, tr, desc, t, self.config, image.shape[:2])
                     if lost is not None:  # the same person (the caller merges their frames), not looked for again
                         self.joined.append((tr.track_id, lost.track_id))
                         self._tracks.remove(lost)
@@ -501,7 +501,7 @@ class PeopleTracker:
         box = obs.box()
         # a lost track, or an active one that found nobody this frame (a jump or a fall outruns the crop
         # before the track is given up): the person found here may be theirs
-        near = within_reach(self._tracks, box, t, [desc], c, frame_height=image.shape[0])
+        near = within_reach(self._tracks, box, t, [desc], c, picture=image.shape[:2])
         best = most_similar(near, c.reid_min_similarity)
         just = [n for n in near if n[2] <= c.handover_s]  # (a track lost seconds ago, far off, is no rival)
         if best is None and len(just) == 1 and just[0][1] >= c.handover_min_similarity:

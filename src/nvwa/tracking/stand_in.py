@@ -26,15 +26,16 @@ def stand_ins(people: list[PersonObservations], among: set | None = None, min_vi
     stand-in's walk led (both as :func:`nvwa.tracking.handover._resumed` looks: within its reach and time,
     their size, not heading the other way, away from the picture's border, not a second track on someone
     followed; a track begun in the same gap is a rival, not someone followed), its size against the
-    person's the same at both ends (within STAND_IN_SIZE), and the two are not dressed otherwise. Only where
-    the stand-in fits that one gap, the gap that one stand-in, and no other track that ended before the
-    stand-in began was going where it began (each track seen on 3 frames claims, kept or not). vtest at 16-18 s: a woman in black, lost behind a man crossing in front of her,
-    followed by a new track for 1.9 s, which drifted onto the man beside her as her own was found again;
-    its CRF 23 copy at 72.8-76.5 s: a man lost as another crossed him, for 3.8 s. The joined person keeps
-    the first id: its frames to its last pose before the gap, the stand-in's from then up to where it was
-    found again, its own from there. ``among``: the ids that may be either (those long enough to be kept); ``camera``:
-    how the background moved (places compared where the first frame shows them). -> (people, the
-    stand-ins' ids -> why)."""
+    person's the same at both ends (within STAND_IN_SIZE), and the two are not dressed otherwise. Only
+    where the stand-in fits that one gap, the gap that one stand-in, and no other track that ended before
+    the stand-in began was going where it began (each track seen on 3 frames claims, kept or not). vtest
+    at 15.6-17.9 s: a woman in black, lost behind a man crossing in front of her, followed by a new track
+    for 1.9 s, which drifted onto the man beside her as her own was found again; its CRF 23 copy at
+    72.4-77.1 s: a man lost as another crossed him, followed for 3.8 s. The joined person keeps the first
+    id: its frames to its last pose before the gap, the stand-in's from then up to where it was found
+    again, its own from there. ``among``: the ids that may be either (those long enough to be kept);
+    ``camera``: how the background moved (places compared where the first frame shows them). -> (people,
+    the stand-ins' ids -> why)."""
     if picture is None:
         return people, {}
     return until_none_joined(_one_pass, people, among, min_visibility, picture, camera)

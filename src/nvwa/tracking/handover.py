@@ -36,6 +36,8 @@ RESUMED_HEADING = 0.25  # ... not heading the other way, where both move this ma
 RESUMED_MIN_S = 0.5  # ... the new one seen over at least this long (where too short to keep of its own) ...
 RESUMED_TWIN_IOU = 0.5  # ... not a second track on someone followed (this median IoU over its first 0.5 s) ...
 RESUMED_CLOTHES = 35.0  # ... nor dressed otherwise: upper or lower clothing this far apart (CIELAB, where both known)
+OTHERS_PAD_S = 1.0  # the third tracks a join's checks meet: those seen within this of the two tracks' meeting (the
+# checks look at most CROSSED_BACK_S before the new one's first pose and CROSSED_NEW_S[1] after it)
 SAMPLES = ("colour_frames", "colour_samples")  # a track's colour samples: some frames', in frame order
 EDGE = (0.02, 0.3)  # at the picture's border: this near it, of its smaller side or of the person's height
 
@@ -96,20 +98,24 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
     keep = {p.person_id for p in unlocked if among is None or p.person_id in among}
     size = {p.person_id: _size_ratio(p, seen[p.person_id].frames, min_visibility) for p in unlocked if p.person_id in keep}
     pairs, why, until = {}, {}, {}  # young -> olds; young -> why; (young, old) -> the old one's last frame kept
-    for old in unlocked:
+    timeline = _Timeline.of(seen)
+    starts = np.array([float(np.asarray(p.timestamp_s)[0]) for p in unlocked])
+    ends = np.array([float(np.asarray(p.timestamp_s)[-1]) for p in unlocked])
+    for k, old in enumerate(unlocked):
         so = seen[old.person_id]
         fo, bo = so.frames, so.boxes
         usual = float(np.median(bo[:, 3] - bo[:, 1]))
         recent = so.times >= so.times[-1] - CROSSED_WALK_S - 1e-6  # (someone walking away shrinks)
         lately = float(np.median(bo[recent, 3] - bo[recent, 1])) if recent.sum() >= 3 else usual
         t_old = np.asarray(old.timestamp_s)
-        for young in unlocked:
+        # the tracks begun after it began, ended after it ended and begun at most so long after its end (all at once:
+        # a long video's thousands of tracks are not paired one by one)
+        later = (starts > starts[k]) & (ends > ends[k]) & (starts - ends[k] <= max(RESUMED_GAP_S, HANDOVER_OVERLAP_S) + 1e-6)
+        for young in (unlocked[j] for j in np.flatnonzero(later)):
             t_young = np.asarray(young.timestamp_s)
-            if young is old or not (t_old[0] < t_young[0] and t_old[-1] < t_young[-1]) \
-                    or t_young[0] - t_old[-1] > max(RESUMED_GAP_S, HANDOVER_OVERLAP_S) + 1e-6:
-                continue
             sy = seen[young.person_id]
-            others = [seen[p.person_id] for p in people if p is not old and p is not young]
+            others = timeline.around(t_young[0] - OTHERS_PAD_S, max(t_old[-1], t_young[0]) + OTHERS_PAD_S,
+                                     (old.person_id, young.person_id))
             if picture is not None and t_old[-1] < t_young[0]:
                 gap = _resumed(so, sy, lately, picture, others, young.person_id in keep) \
                     if not _dressed_otherwise(old, young) else None
@@ -179,6 +185,25 @@ class _Seen(NamedTuple):
     times: np.ndarray
     boxes: np.ndarray
     place: np.ndarray
+
+
+class _Timeline(NamedTuple):
+    """Every track's :class:`_Seen` (those with a sure pose) and when it was first and last seen: the tracks
+    a check over some seconds can meet, found at once (a long video has thousands)."""
+
+    ids: list[int]
+    seen: list[_Seen]
+    first: np.ndarray
+    last: np.ndarray
+
+    @classmethod
+    def of(cls, seen: dict[int, _Seen]) -> _Timeline:
+        ids = [i for i, s in seen.items() if len(s.times)]
+        return cls(ids, [seen[i] for i in ids], np.array([seen[i].times[0] for i in ids]), np.array([seen[i].times[-1] for i in ids]))
+
+    def around(self, lo: float, hi: float, leave: tuple[int, ...]) -> list[_Seen]:
+        """The tracks seen between ``lo`` and ``hi`` (s), but those of the ids ``leave``."""
+        return [self.seen[j] for j in np.flatnonzero((self.first <= hi) & (self.last >= lo)) if self.ids[j] not in leave]
 
 
 def _seen(p: PersonObservations, min_visibility: float, camera: CameraTrack | None) -> _Seen:

@@ -10,7 +10,8 @@ import numpy as np
 
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
-from nvwa.tracking.handover import CROSSED_WALK_S, _dressed_otherwise, _joined, _resumed, _Seen, _seen, until_none_joined
+from nvwa.tracking.handover import (CROSSED_WALK_S, OTHERS_PAD_S, RESUMED_GAP_S, _dressed_otherwise, _joined, _resumed, _Seen, _seen,
+                                    _Timeline, until_none_joined)
 
 STAND_IN_OVERLAP_S = 0.5  # the stand-in may run on this long after the first track is found again (drifting off them)
 STAND_IN_SIZE = 1.2  # its size against the person's at its two ends: the two ratios within this of each other
@@ -48,10 +49,12 @@ def _one_pass(people, among, min_visibility, picture, camera) -> tuple[list[Pers
     by_id = {p.person_id: p for p in people}
     seen = {p.person_id: _seen(p, min_visibility, camera) for p in people if p.vertices is None}
     ids = [i for i, s in seen.items() if len(s.frames) >= 3]
+    timeline = _Timeline.of(seen)
+    first, last = np.array([seen[i].times[0] for i in ids]), np.array([seen[i].times[-1] for i in ids])
     found: dict[int, list[tuple[int, int, int, str]]] = {}  # stand-in -> [(first track, its last frame before, found again, why)]
     for b in ids:
         sb = seen[b]
-        for a in ids:
+        for a in (ids[k] for k in np.flatnonzero((first < sb.times[0]) & (last > sb.times[0]))):  # seen before it and after
             sa = seen[a]
             i = int(np.searchsorted(sa.frames, sb.frames[0]))
             if a == b or i == 0 or i == len(sa.frames):
@@ -62,10 +65,10 @@ def _one_pass(people, among, min_visibility, picture, camera) -> tuple[list[Pers
             before, stand, after = _part(sa, slice(0, i)), _part(sb, sb.frames < back), _part(sa, slice(i, None))
             if len(stand.frames) < 3 or len(before.frames) < 3 or len(after.frames) < 3:
                 continue
-            others = [seen[k] for k in seen if k not in (a, b)]
+            others = timeline.around(before.times[-1] - OTHERS_PAD_S, after.times[0] + OTHERS_PAD_S, (a, b))
             # (a track begun in the same gap is a rival for it, not a person the stand-in is a second track on)
-            begun_there = [o for o in others if len(o.frames) and before.frames[-1] < o.frames[0] < back]
-            went = _resumed(before, stand, _lately(before), picture, [o for o in others if not any(o is x for x in begun_there)], True)
+            went = _resumed(before, stand, _lately(before), picture,
+                            [o for o in others if not before.frames[-1] < o.frames[0] < back], True)
             came = None if went is None else _resumed(stand, after, _lately(stand), picture, others, True)
             if came is None or not _sized_alike(before, stand, after) or _dressed_otherwise(by_id[a], by_id[b]):
                 continue
@@ -93,10 +96,10 @@ def _claimed(b: int, seen: dict, picture: tuple[int, int]) -> bool:
     """Was the stand-in ``b`` begun where another track, ended before it, was going (someone that track lost
     and ``b`` found again: :func:`nvwa.tracking.handover._resumed`, which joins them where both are long
     enough to keep)? Then whose it is, is not known."""
-    sb = seen[b]
-    for k, sc in seen.items():
-        if k != b and len(sc.frames) >= 3 and sc.times[-1] < sb.times[0]:
-            others = [s for j, s in seen.items() if j not in (b, k)]
+    sb, timeline = seen[b], _Timeline.of(seen)
+    for k, sc in seen.items():  # (lost up to RESUMED_GAP_S before it began: the only ones _resumed may take)
+        if k != b and len(sc.frames) >= 3 and sb.times[0] - RESUMED_GAP_S - 1e-6 <= sc.times[-1] < sb.times[0]:
+            others = timeline.around(sc.times[-1] - OTHERS_PAD_S, sb.times[0] + OTHERS_PAD_S, (b, k))
             if _resumed(sc, sb, _lately(sc), picture, others, True) is not None:
                 return True
     return False

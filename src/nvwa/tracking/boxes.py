@@ -37,6 +37,11 @@ def share_inside(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(area_a[:, None] > 0, inter / np.maximum(area_a[:, None], 1e-9), 0.0)
 
 
+def near_edge(box: np.ndarray, width: float, height: float, margin: float) -> bool:
+    """Is ``box`` (xyxy px) within ``margin`` px of an edge of a ``width`` x ``height`` picture?"""
+    return bool(box[0] <= margin or box[1] <= margin or box[2] >= width - margin or box[3] >= height - margin)
+
+
 def box_height(box: np.ndarray) -> float:
     return float(box[3] - box[1])
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PER_FRAME, PersonObservations
-from nvwa.tracking.boxes import iou_matrix
+from nvwa.tracking.boxes import iou_matrix, near_edge
 from nvwa.tracking.people import PIECE_INSIDE, _boxes
 
 
@@ -360,8 +360,7 @@ def _at_border(box: np.ndarray, picture: tuple[int, int], usual: float) -> bool:
     """Is ``box`` at the ``picture``'s border: within EDGE of its smaller side, or of the person's height
     ``usual``, of it?"""
     w, h = picture
-    m = max(EDGE[0] * min(w, h), EDGE[1] * usual)
-    return bool(box[0] <= m or box[1] <= m or box[2] >= w - m or box[3] >= h - m)
+    return near_edge(box, w, h, max(EDGE[0] * min(w, h), EDGE[1] * usual))
 
 
 def _size_ratio(p: PersonObservations, frames: np.ndarray, min_visibility: float) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from nvwa.tracking.appearance import appearance_similarity
+from nvwa.tracking.boxes import near_edge
 
 EDGE_SHARE = 0.02  # a box this near the picture's edge (of its smaller side) is cut by it
 
@@ -37,11 +38,7 @@ def _same_size(usual: float, found: float, since: float, config, frame_height: f
 def _cut(box: np.ndarray, picture: tuple[int, int] | None) -> bool:
     """May ``box`` (xyxy px) be cut by the edge of the ``picture`` (rows, columns): within EDGE_SHARE of its
     smaller side of an edge? Such a box may be a part of the person (someone walking out)."""
-    if picture is None:
-        return False
-    h, w = picture
-    m = EDGE_SHARE * min(h, w)
-    return bool(box[0] <= m or box[1] <= m or box[2] >= w - m or box[3] >= h - m)
+    return picture is not None and near_edge(box, picture[1], picture[0], EDGE_SHARE * min(picture))
 
 
 def within_reach(tracks, box: np.ndarray, t: float, descriptors: list, config, *, lost_before_s: float | None = None,

@@ -78,7 +78,7 @@ def _one_pass(people, among, min_visibility, picture, camera) -> tuple[list[Pers
                 f"where it was going)")))
     gaps = [(a, back) for claims in found.values() for a, _, back, _ in claims]
     joins = {b: claims[0] for b, claims in found.items() if len(claims) == 1 and gaps.count((claims[0][0], claims[0][2])) == 1
-             and not _claimed(b, seen, picture)}
+             and not _claimed(b, seen, timeline, picture)}
     joins = {b: j for b, j in joins.items() if among is None or (b in among and j[0] in among)}  # (a short one's claims only barred others)
     joins = {b: j for b, j in joins.items() if b not in {j[0] for j in joins.values()}}  # no chains in a pass
     if not joins:
@@ -92,11 +92,11 @@ def _one_pass(people, among, min_visibility, picture, camera) -> tuple[list[Pers
     return sorted(out, key=lambda p: p.person_id), {b: j[3] for b, j in joins.items()}
 
 
-def _claimed(b: int, seen: dict, picture: tuple[int, int]) -> bool:
+def _claimed(b: int, seen: dict, timeline: _Timeline, picture: tuple[int, int]) -> bool:
     """Was the stand-in ``b`` begun where another track, ended before it, was going (someone that track lost
     and ``b`` found again: :func:`nvwa.tracking.handover._resumed`, which joins them where both are long
     enough to keep)? Then whose it is, is not known."""
-    sb, timeline = seen[b], _Timeline.of(seen)
+    sb = seen[b]
     for k, sc in seen.items():  # (lost up to RESUMED_GAP_S before it began: the only ones _resumed may take)
         if k != b and len(sc.frames) >= 3 and sb.times[0] - RESUMED_GAP_S - 1e-6 <= sc.times[-1] < sb.times[0]:
             others = timeline.around(sc.times[-1] - OTHERS_PAD_S, sb.times[0] + OTHERS_PAD_S, (b, k))

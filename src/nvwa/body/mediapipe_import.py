@@ -2,10 +2,11 @@
 
 ``import mediapipe`` runs ``mediapipe.tasks.python.vision``'s ``__init__``, which imports its drawing
 helpers, which import ``matplotlib.pyplot`` at their top for one plotting function we never call: 0.3-0.44 s
-of every run's start. While MediaPipe is imported a stand-in is registered under pyplot's name, and taken
-away again right after: the drawing helpers keep the stand-in, which imports the real pyplot the first time
-anything asks it for a name (and hands that name on); everyone else importing pyplot later gets the real
-module. Where the process already imported pyplot, nothing is registered. (The standard library's
+of every run's start, 0.2 s of it matplotlib's package itself (``import matplotlib.pyplot`` loads the
+package first). While MediaPipe is imported stand-ins are registered under pyplot's name and the package's,
+and taken away again right after: the drawing helpers keep pyplot's stand-in, which imports the real pyplot
+the first time anything asks it for a name (and hands that name on); everyone else importing either later
+gets the real module. Where the process already imported one of them, no stand-in for it is registered. (The standard library's
 ``importlib.util.LazyLoader`` cannot do this on Python 3.11: the ``import`` statement itself reads the
 module's ``__spec__``, which loads it.)
 """
@@ -16,7 +17,7 @@ import importlib
 import sys
 import types
 
-PYPLOT = "matplotlib.pyplot"
+PACKAGE, PYPLOT = "matplotlib", "matplotlib.pyplot"
 
 
 class _Deferred(types.ModuleType):
@@ -30,14 +31,18 @@ class _Deferred(types.ModuleType):
 
 def import_mediapipe():
     """-> (mediapipe, mediapipe.tasks.python.vision, BaseOptions), pyplot not imported by them."""
-    stand_in = None if PYPLOT in sys.modules else _Deferred(PYPLOT)
-    if stand_in is not None:
-        sys.modules[PYPLOT] = stand_in
+    stand_ins = {} if PYPLOT in sys.modules else {PYPLOT: _Deferred(PYPLOT)}
+    if stand_ins and PACKAGE not in sys.modules:
+        # `import matplotlib.pyplot as plt` imports the package, then takes its attribute pyplot
+        stand_ins[PACKAGE] = _Deferred(PACKAGE)
+        stand_ins[PACKAGE].pyplot = stand_ins[PYPLOT]
+    sys.modules.update(stand_ins)
     try:
         import mediapipe as mp
         from mediapipe.tasks.python import vision
         from mediapipe.tasks.python.core.base_options import BaseOptions
     finally:
-        if stand_in is not None and sys.modules.get(PYPLOT) is stand_in:
-            sys.modules.pop(PYPLOT, None)
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                sys.modules.pop(name, None)
     return mp, vision, BaseOptions

@@ -936,6 +936,54 @@ def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_pers
         assert list(handed_over([old, further], among={4}, picture=picture)[1]) == [23]
 
 
+def test_someone_found_again_coming_out_from_behind_something_is_one_person_and_a_chain_is_joined_link_by_link():
+    """vtest's CRF 18 copy, 46-79 s: a man walking away behind two others and then behind the sign is four
+    tracks: lost at 48.2 s and found again 0.7 s on (34), lost behind the sign at 54.7 s and found again
+    0.3 s on (39) as his head showed over it (drawn 0.31 of his height, then 0.49 and 0.79 within 0.2 s; his
+    box's centre sinking as more of him showed, while his head walked on as he had), lost at 70.8 s and
+    found again 0.4 s on (51). Every link is found in the first pass: one person, of the first id, all four
+    tracks' frames in order (the chain's first link each pass). Not joined to the third: drawn at most
+    0.67 or 1.5 of his height over its first 0.5 s (0.85x and 1.9x his poses), or no taller than its first
+    pose then, or a body height off; the first two are still joined. (He walks away from the camera at 0.22
+    of his height a second in the picture, under RESUMED_HEADING: which way his head went is not compared;
+    the walker of the test above is.)"""
+    from dataclasses import replace
+
+    from nvwa.tracking.handover import CROSSED_WALK_S, handed_over
+    from nvwa.tracking.people import _boxes
+
+    d = np.load(DATA / "vtest_crf18_behind_sign.npz")
+    t = {pid: replace(_track(d, f"t{pid}", pid), colours=d[f"t{pid}_colours"]) for pid in (32, 34, 39, 51)}
+    picture = (768, 576)
+
+    def people_with(third):  # -> the people's ids ([32, 39, ...]: the third not joined to the first two)
+        return [p.person_id for p in handed_over([t[32], t[34], third, t[51]], among={32, 34, 39, 51}, picture=picture)[0]]
+
+    people, why = handed_over(list(t.values()), among=set(t), picture=picture)
+    assert [p.person_id for p in people] == [32] and sorted(why) == [34, 39, 51]
+    assert "found again" in why[39] and "0.30 s after" in why[39]
+    assert np.array_equal(people[0].frame_index, np.concatenate([t[i].frame_index for i in (32, 34, 39, 51)]))
+    assert people_with(t[39]) == [32]
+
+    def height(p):
+        return np.nanmax(p.keypoints_2d[..., 1], 1) - np.nanmin(p.keypoints_2d[..., 1], 1)
+    fo, bo = _boxes(t[34], 0.5)
+    to = t[34].timestamp_s[np.searchsorted(t[34].frame_index, fo)]
+    usual = float(np.median((bo[:, 3] - bo[:, 1])[to >= to[-1] - CROSSED_WALK_S]))
+    young = t[39]
+    early = young.timestamp_s <= young.timestamp_s[0] + 0.5
+    assert height(young)[0] / usual < 1 / 1.35 <= height(young)[early].max() / usual  # the case: a first pose too small
+    mid = np.nanmedian(young.keypoints_2d, axis=1, keepdims=True)
+    for s in (0.85, 1.9):  # his tallest then 0.67 or 1.5 of his height
+        assert people_with(replace(young, keypoints_2d=mid + s * (young.keypoints_2d - mid)))[:2] == [32, 39], s
+    top = np.stack([np.nanmedian(young.keypoints_2d[..., 0], 1), np.nanmin(young.keypoints_2d[..., 1], 1)], 1)[:, None]
+    small = young.keypoints_2d.copy()  # over its first 0.5 s drawn at its first pose's height, about its head
+    small[early] = top[early] + (small[early] - top[early]) * (height(young)[0] / height(young)[early])[:, None, None]
+    assert people_with(replace(young, keypoints_2d=small))[:2] == [32, 39]
+    for shift in ((0.0, -1.2 * usual), (1.2 * usual, 0.0)):
+        assert people_with(replace(young, keypoints_2d=young.keypoints_2d + np.float32(shift)))[:2] == [32, 39], shift
+
+
 @pytest.mark.parametrize("case", ["woman", "walker"])
 def test_a_track_that_stood_in_for_someone_while_theirs_was_lost_is_theirs(case):
     """Two people the tracker lost, a new track took on, and whose own track found them again where the new

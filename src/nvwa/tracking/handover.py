@@ -61,11 +61,12 @@ def handed_over(people: list[PersonObservations], among: set | None = None, min_
     where their walk led (:func:`_resumed`): the tracker did not know them again (vtest 20.4 s, a woman in
     black standing at the back, a frame between; 48.2 s, a man walking away behind two others, 0.7 s;
     Sports2D re-encoded at CRF 26 and 1024 px, the jumper lost mid-flip and found as he landed, 0.73 s).
-    Only where that older track is the one such for the new one and the new one the one such for it, and
-    not in a chain within one pass (Sports2D re-encoded: the jumper's track went on over the trees, or on his
-    head and chest, as he landed; or ended over the trees 0.16 s before the new one began). The joins are
-    looked for again with the joined tracks until none is made: a chain is joined a link at a time (vtest
-    46-50 s: a man walking away behind two others was three tracks, the middle one 0.8 s). The joined person
+    Only where that older track is the one such for the new one and the new one the one such for it
+    (Sports2D re-encoded: the jumper's track went on over the trees, or on his head and chest, as he landed;
+    or ended over the trees 0.16 s before the new one began). A chain is joined a link at a time, its first
+    link in each pass, and the joins are looked for again with the joined tracks until none is made (vtest
+    46-50 s: a man walking away behind two others was three tracks, the middle one 0.8 s; its CRF 18 copy
+    46-79 s: the same man four, every link found in the first pass). The joined person
     keeps the older id: its frames up to the new one's first (less the scattered ones just before it; for
     someone crossed, up to where their walk led to the new one; for someone lost, all it had), then the new
     one's. Tracks of a mesh backend (their identity locked per track) are left as they are. ``among``: the
@@ -90,7 +91,7 @@ def until_none_joined(one_pass, people: list[PersonObservations], *args) -> tupl
 
 def _one_pass(people: list[PersonObservations], among: set | None, min_visibility: float,
               picture: tuple[int, int] | None, camera: CameraTrack | None) -> tuple[list[PersonObservations], dict[int, str]]:
-    """One pass of :func:`handed_over`'s joins, no chains. A track too short to keep may still claim a new
+    """One pass of :func:`handed_over`'s joins, of a chain only its first link. A track too short to keep may still claim a new
     one as someone crossed or lost in the picture: it is joined to nothing, but a new one it claims is
     joined to no one else either (as a whole pass over them would find)."""
     seen = {p.person_id: _seen(p, min_visibility, camera) for p in people}
@@ -157,7 +158,7 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
     olds = [o for os_ in pairs.values() for o in os_]
     joins = {y: os_[0] for y, os_ in pairs.items() if len(os_) == 1 and olds.count(os_[0]) == 1}
     joins = {y: o for y, o in joins.items() if o in keep}  # (a short one's claims only barred others)
-    joins = {y: o for y, o in joins.items() if y not in joins.values() and o not in joins}  # no chains
+    joins = {y: o for y, o in joins.items() if o not in joins}  # a chain a link at a time: its first link
     if not joins:
         return people, {}
     by_id = {p.person_id: p for p in people}
@@ -278,26 +279,39 @@ def _resumed(so: _Seen, sy: _Seen, usual: float, picture: tuple[int, int], other
     """Was a new track (``sy``) begun where an older one's person (``so``; ``usual``: their height, px),
     lost in the ``picture`` (width, height), was going? The time between (s), or None. Neither at the
     picture's border (:func:`_at_border`: someone walking out, someone walking in); the new one's first sure
-    pose up to RESUMED_GAP_S after the older one's last, within RESUMED_REACH (a + b x that time, in their
-    heights) of where the older one's walk (:func:`_walk` over CROSSED_WALK_S) led, drawn within
-    RESUMED_SIZE of their height, not heading the other way (RESUMED_HEADING), seen over RESUMED_MIN_S
+    pose up to RESUMED_GAP_S after the older one's last, drawn within RESUMED_SIZE of their height and
+    within RESUMED_REACH (a + b x the time since, in their heights) of where the older one's walk
+    (:func:`_walk` over CROSSED_WALK_S) led; where that first pose is drawn smaller, its tallest over its
+    first CROSSED_NEW_S[1] is (someone coming out from behind something: vtest's CRF 18 copy at 55.0 s, a man
+    found again behind the sign, his head over it at first, 0.31 of his height, then 0.49 and 0.79). Not
+    heading the other way (RESUMED_HEADING, the paths of the two boxes' tops: someone half hidden is drawn
+    from the head down, and their box's centre sinks as more of them shows), seen over RESUMED_MIN_S
     where it is too short to keep (``young_kept``), and no second track on someone another track follows
     (RESUMED_TWIN_IOU over its first CROSSED_NEW_S[1])."""
     gap = float(sy.times[0] - so.times[-1])
     if not 0 < gap <= RESUMED_GAP_S + 1e-6 or _at_border(so.boxes[-1], picture, usual) \
             or _at_border(sy.boxes[0], picture, usual):
         return None
-    if not 1 / RESUMED_SIZE <= (sy.boxes[0, 3] - sy.boxes[0, 1]) / max(usual, 1e-9) <= RESUMED_SIZE:
-        return None
     if not young_kept and sy.times[-1] - sy.times[0] < RESUMED_MIN_S - 1e-6:
         return None
-    walk, last = _walked(so.times, so.place, CROSSED_WALK_S)
-    if np.linalg.norm(sy.place[0] - last - walk * gap) > (RESUMED_REACH[0] + RESUMED_REACH[1] * gap) * usual:
-        return None
     early = sy.times <= sy.times[0] + CROSSED_NEW_S[1] + 1e-6
-    pace = _walk(sy.times[early], sy.place[early], sy.times[0])
-    moving = min(np.linalg.norm(walk), np.linalg.norm(pace)) >= RESUMED_HEADING * usual
-    if moving and float(np.dot(walk, pace)) < 0:
+    # where and how tall it is drawn: at its first pose, or where that is too small (someone coming out from
+    # behind something, drawn growing) at its tallest over its first CROSSED_NEW_S[1]
+    tall = (sy.boxes[early, 3] - sy.boxes[early, 1]) / max(usual, 1e-9)
+    k = int(np.argmax(tall)) if tall[0] < 1 / RESUMED_SIZE else 0
+    if not 1 / RESUMED_SIZE <= tall[k] <= RESUMED_SIZE:
+        return None
+    walk, last = _walked(so.times, so.place, CROSSED_WALK_S)
+    after = float(sy.times[k] - so.times[-1])
+    if np.linalg.norm(sy.place[k] - last - walk * after) > (RESUMED_REACH[0] + RESUMED_REACH[1] * after) * usual:
+        return None
+    # headings compared on the head's path (the box's top): someone half hidden by something in front is drawn
+    # from the head down, and their box's centre rises or sinks as more or less of them shows
+    head_o, head_y = (s.place - np.c_[np.zeros(len(s.boxes)), (s.boxes[:, 3] - s.boxes[:, 1]) / 2] for s in (so, sy))
+    heading = _walked(so.times, head_o, CROSSED_WALK_S)[0]
+    pace = _walk(sy.times[early], head_y[early], sy.times[0])
+    moving = min(np.linalg.norm(heading), np.linalg.norm(pace)) >= RESUMED_HEADING * usual
+    if moving and float(np.dot(heading, pace)) < 0:
         return None
     for other in others:  # a second track on someone followed: not the one lost
         both, i, j = np.intersect1d(sy.frames[early], other.frames, return_indices=True)

@@ -944,7 +944,8 @@ def test_someone_found_again_coming_out_from_behind_something_is_one_person_and_
     found again 0.4 s on (51). Every link is found in the first pass: one person, of the first id, all four
     tracks' frames in order (the chain's first link each pass). Not joined to the third: drawn at most
     0.67 or 1.5 of his height over its first 0.5 s (0.85x and 1.9x his poses), or no taller than its first
-    pose then, or a body height off; the first two are still joined. (He walks away from the camera at 0.22
+    pose then, or a body height off, or its first pose 0.6 of his height to the side of the rest (not grown from
+    that head); the first two are still joined. (He walks away from the camera at 0.22
     of his height a second in the picture, under RESUMED_HEADING: which way his head went is not compared;
     the walker of the test above is.)"""
     from dataclasses import replace
@@ -982,6 +983,46 @@ def test_someone_found_again_coming_out_from_behind_something_is_one_person_and_
     assert people_with(replace(young, keypoints_2d=small))[:2] == [32, 39]
     for shift in ((0.0, -1.2 * usual), (1.2 * usual, 0.0)):
         assert people_with(replace(young, keypoints_2d=young.keypoints_2d + np.float32(shift)))[:2] == [32, 39], shift
+    aside = young.keypoints_2d.copy()  # its first pose 0.6 of his height to the side of the rest: not grown from
+    aside[0, :, 0] += 0.6 * usual  # that head (EMERGED_HEAD: 0.35 + 0.75 x 0.2 s), a track gone onto someone else
+    assert people_with(replace(young, keypoints_2d=aside))[:2] == [32, 39]
+
+
+def _emerging(pid, t, x, feet_y, fps, shown, height=80.0):
+    """A synthetic walker (as :func:`_walker`, its head 0.1 of its height wide, its body 0.4; ``x``, ``feet_y``
+    and ``height`` px, or per frame) of whom only the top ``shown`` share (per frame) is seen: someone coming out from behind
+    something."""
+    down = np.linspace(-1.0, 0.0, 33)
+    across = np.where(down < -0.85, 0.05, 0.2) * np.linspace(-1.0, 1.0, 33)[np.random.default_rng(2).permutation(33)]
+    x, feet_y, height = (np.broadcast_to(np.asarray(v, float), t.shape)[:, None] for v in (x, feet_y, height))
+    kp = np.stack(np.broadcast_arrays(x + across * height, feet_y + down[None] * height), axis=-1)
+    vis = (down[None] <= -1.0 + np.asarray(shown, float)[:, None] + 1e-9).astype(float)
+    from dataclasses import replace
+
+    return replace(_person(pid, np.rint(t * fps).astype(int), kp, vis), timestamp_s=t)
+
+
+def test_a_track_begun_on_the_head_of_someone_followed_is_no_one_found_again():
+    """A walker lost at 2 s, and 0.3 s later a new track begins where his walk led on a head (0.1 of his
+    height shown, growing to 0.8 of it over 0.5 s, 30 fps): him coming out from behind something,
+    joined. Someone whole drawn as small and growing as fast there, the top of their box level with his, their
+    legs seen (far off, coming nearer), is compared at their first pose: not joined. And where someone else is followed there all along, the new track is a second one on them (its
+    head's box overlaps little of their whole one until it has grown: the twin check looks from its tallest
+    pose on): not joined."""
+    from nvwa.tracking.handover import handed_over
+
+    fps, h = 30, 80.0
+    t_p, t_y = np.arange(0, 60) / fps, np.arange(69, 120) / fps
+    walker = _walker(1, t_p, 384.0 - 0.8 * h * (2.0 - t_p), 450.0, fps)
+    x_y = 384.0 + 0.8 * h * (t_y - 2.0)
+    grows = np.minimum(1.0, 0.1 + 0.7 * (t_y - t_y[0]) / 0.5)
+    found = _emerging(2, t_y, x_y, 450.0, fps, grows)
+    assert list(handed_over([walker, found], among={1, 2}, picture=(768, 576))[1]) == [2]
+    far = _emerging(2, t_y, x_y, 370.0 + h * grows, fps, np.ones(len(t_y)), height=h * grows)  # whole, legs seen,
+    assert handed_over([walker, far], among={1, 2}, picture=(768, 576))[1] == {}  # head level with his: not him
+    t_s = np.arange(15, 120) / fps
+    stranger = _emerging(3, t_s, 384.0 + 0.8 * h * (t_s - 2.0), 450.0, fps, np.ones(len(t_s)))
+    assert handed_over([walker, found, stranger], among={1, 2, 3}, picture=(768, 576))[1] == {}
 
 
 @pytest.mark.parametrize("case", ["woman", "walker"])

@@ -11,8 +11,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from nvwa.body.keypoints import LEGS
 from nvwa.camera.background import CameraTrack
-from nvwa.observations import PER_FRAME, PersonObservations
+from nvwa.observations import KEYPOINT_COUNT, PER_FRAME, PersonObservations
 from nvwa.tracking.boxes import iou_matrix, near_edge
 from nvwa.tracking.people import PIECE_INSIDE, _boxes
 
@@ -36,6 +37,8 @@ RESUMED_HEADING = 0.25  # ... not heading the other way, where both move this ma
 RESUMED_MIN_S = 0.5  # ... the new one seen over at least this long (where too short to keep of its own) ...
 RESUMED_TWIN_IOU = 0.5  # ... not a second track on someone followed (this median IoU over its first 0.5 s) ...
 RESUMED_CLOTHES = 35.0  # ... nor dressed otherwise: upper or lower clothing this far apart (CIELAB, where both known)
+EMERGED_HEAD = (0.35, 0.75)  # a new track drawn too small at first may be compared at its tallest then where the top
+# of its box stayed within a + b x the time between (s) of the person's heights of its first one's (grown from the head)
 OTHERS_PAD_S = 1.0  # the third tracks a join's checks meet: those seen within this of the two tracks' meeting (the
 # checks look at most CROSSED_BACK_S before the new one's first pose and CROSSED_NEW_S[1] after it)
 SAMPLES = ("colour_frames", "colour_samples")  # a track's colour samples: some frames', in frame order
@@ -63,10 +66,10 @@ def handed_over(people: list[PersonObservations], among: set | None = None, min_
     Sports2D re-encoded at CRF 26 and 1024 px, the jumper lost mid-flip and found as he landed, 0.73 s).
     Only where that older track is the one such for the new one and the new one the one such for it
     (Sports2D re-encoded: the jumper's track went on over the trees, or on his head and chest, as he landed;
-    or ended over the trees 0.16 s before the new one began). A chain is joined a link at a time, its first
-    link in each pass, and the joins are looked for again with the joined tracks until none is made (vtest
-    46-50 s: a man walking away behind two others was three tracks, the middle one 0.8 s; its CRF 18 copy
-    46-79 s: the same man four, every link found in the first pass). The joined person
+    or ended over the trees 0.16 s before the new one began). A chain of such joins found in one pass is joined
+    whole, link after link, and the joins are looked for again with the joined tracks until none is made
+    (vtest 46-50 s: a man walking away behind two others was three tracks, the middle one 0.8 s; its CRF 18
+    copy 46-79 s: the same man four, every link found in the first pass). The joined person
     keeps the older id: its frames up to the new one's first (less the scattered ones just before it; for
     someone crossed, up to where their walk led to the new one; for someone lost, all it had), then the new
     one's. Tracks of a mesh backend (their identity locked per track) are left as they are. ``among``: the
@@ -91,7 +94,7 @@ def until_none_joined(one_pass, people: list[PersonObservations], *args) -> tupl
 
 def _one_pass(people: list[PersonObservations], among: set | None, min_visibility: float,
               picture: tuple[int, int] | None, camera: CameraTrack | None) -> tuple[list[PersonObservations], dict[int, str]]:
-    """One pass of :func:`handed_over`'s joins, of a chain only its first link. A track too short to keep may still claim a new
+    """One pass of :func:`handed_over`'s joins, a chain of them joined whole. A track too short to keep may still claim a new
     one as someone crossed or lost in the picture: it is joined to nothing, but a new one it claims is
     joined to no one else either (as a whole pass over them would find)."""
     seen = {p.person_id: _seen(p, min_visibility, camera) for p in people}
@@ -118,7 +121,7 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
             others = timeline.around(t_young[0] - OTHERS_PAD_S, max(t_old[-1], t_young[0]) + OTHERS_PAD_S,
                                      (old.person_id, young.person_id))
             if picture is not None and t_old[-1] < t_young[0]:
-                gap = _resumed(so, sy, lately, picture, others, young.person_id in keep) \
+                gap = _resumed(so, sy, lately, picture, others, young.person_id in keep, _legs_unseen(young, sy, min_visibility)) \
                     if not _dressed_otherwise(old, young) else None
                 if gap is not None:
                     pairs.setdefault(young.person_id, []).append(old.person_id)
@@ -158,23 +161,27 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
     olds = [o for os_ in pairs.values() for o in os_]
     joins = {y: os_[0] for y, os_ in pairs.items() if len(os_) == 1 and olds.count(os_[0]) == 1}
     joins = {y: o for y, o in joins.items() if o in keep}  # (a short one's claims only barred others)
-    joins = {y: o for y, o in joins.items() if o not in joins}  # a chain a link at a time: its first link
     if not joins:
         return people, {}
     by_id = {p.person_id: p for p in people}
-    out = [p for p in people if p.person_id not in joins and p.person_id not in joins.values()]
-    for y, o in joins.items():
-        old, young = by_id[o], by_id[y]
-        fo = seen[o].frames
-        first = int(young.frame_index[0])
-        if (y, o) in until:  # up to where its walk led to the new one's first sure pose (the new one's after)
-            keep = np.asarray(old.frame_index) <= until[y, o]
-            out.append(_joined(old, young, keep, np.asarray(young.frame_index) > until[y, o]))
-            continue
-        dropped = fo[_tail(size[o] > SCATTERED, fo < first)]
-        keep = (np.asarray(old.frame_index) < first) & ~np.isin(old.frame_index, dropped)
-        out.append(_joined(old, young, keep))
-    return sorted(out, key=lambda p: p.person_id), {y: why[y] for y in joins}
+    after = {o: y for y, o in joins.items()}  # a chain (each link's older track the young one of the link before) ...
+    out = [p for p in people if p.person_id not in joins and p.person_id not in after]
+    said = {}
+    for head in (o for o in after if o not in joins):  # ... joined whole, link after link, to its first track's id
+        person, o = by_id[head], head
+        while o in after:
+            y = after[o]
+            young, fo = by_id[y], seen[o].frames
+            first, frames = int(young.frame_index[0]), np.asarray(person.frame_index)
+            if (y, o) in until:  # up to where its walk led to the new one's first sure pose (the new one's after)
+                person = _joined(person, young, frames <= until[y, o], np.asarray(young.frame_index) > until[y, o])
+            else:
+                dropped = fo[_tail(size[o] > SCATTERED, fo < first)]
+                person = _joined(person, young, (frames < first) & ~np.isin(frames, dropped))
+            said[y] = why[y].replace(f"person {y} is person {o} (", f"person {y} is person {head} (", 1)
+            o = y
+        out.append(person)
+    return sorted(out, key=lambda p: p.person_id), said
 
 
 class _Seen(NamedTuple):
@@ -275,17 +282,18 @@ def _crossed(so: _Seen, sy: _Seen, usual: float, others: list[_Seen]) -> int | N
 
 
 def _resumed(so: _Seen, sy: _Seen, usual: float, picture: tuple[int, int], others: list[_Seen],
-             young_kept: bool) -> float | None:
+             young_kept: bool, legs_unseen: bool = False) -> float | None:
     """Was a new track (``sy``) begun where an older one's person (``so``; ``usual``: their height, px),
     lost in the ``picture`` (width, height), was going? The time between (s), or None. Neither at the
     picture's border (:func:`_at_border`: someone walking out, someone walking in); the new one's first sure
     pose up to RESUMED_GAP_S after the older one's last, drawn within RESUMED_SIZE of their height and
-    within RESUMED_REACH (a + b x the time since, in their heights) of where the older one's walk
-    (:func:`_walk` over CROSSED_WALK_S) led; where that first pose is drawn smaller, its tallest over its
-    first CROSSED_NEW_S[1] is (someone coming out from behind something: vtest's CRF 18 copy at 55.0 s, a man
-    found again behind the sign, his head over it at first, 0.31 of his height, then 0.49 and 0.79). Not
-    heading the other way (RESUMED_HEADING, the paths of the two boxes' tops: someone half hidden is drawn
-    from the head down, and their box's centre sinks as more of them shows), seen over RESUMED_MIN_S
+    within RESUMED_REACH (a + b x that time, in their heights) of where the older one's walk (:func:`_walk`
+    over CROSSED_WALK_S) led; where that first pose is drawn smaller, most of its legs unseen
+    (``legs_unseen``), its tallest over its first CROSSED_NEW_S[1] is, if its box's top stayed within
+    EMERGED_HEAD of the first's (someone coming out from behind something, drawn from the head down: vtest's
+    CRF 18 copy at 55.0 s, a man found again behind the sign, his head over it at first, 0.31 of his height,
+    then 0.49 and 0.79), and then headings are read from the boxes' tops, the twin check from that pose on.
+    Not heading the other way (RESUMED_HEADING), seen over RESUMED_MIN_S
     where it is too short to keep (``young_kept``), and no second track on someone another track follows
     (RESUMED_TWIN_IOU over its first CROSSED_NEW_S[1])."""
     gap = float(sy.times[0] - so.times[-1])
@@ -295,29 +303,53 @@ def _resumed(so: _Seen, sy: _Seen, usual: float, picture: tuple[int, int], other
     if not young_kept and sy.times[-1] - sy.times[0] < RESUMED_MIN_S - 1e-6:
         return None
     early = sy.times <= sy.times[0] + CROSSED_NEW_S[1] + 1e-6
-    # where and how tall it is drawn: at its first pose, or where that is too small (someone coming out from
-    # behind something, drawn growing) at its tallest over its first CROSSED_NEW_S[1]
+    # where and how tall it is drawn: at its first pose, or, where that is too small, at its tallest over its
+    # first CROSSED_NEW_S[1] if it grew from the first one's head down (its box's top staying with it: someone
+    # coming out from behind something, not a track that went onto someone else)
     tall = (sy.boxes[early, 3] - sy.boxes[early, 1]) / max(usual, 1e-9)
-    k = int(np.argmax(tall)) if tall[0] < 1 / RESUMED_SIZE else 0
+    k = int(np.argmax(tall)) if tall[0] < 1 / RESUMED_SIZE and legs_unseen else 0
+    if k and _head_moved(sy, k) > (EMERGED_HEAD[0] + EMERGED_HEAD[1] * float(sy.times[k] - sy.times[0])) * usual:
+        return None
     if not 1 / RESUMED_SIZE <= tall[k] <= RESUMED_SIZE:
         return None
     walk, last = _walked(so.times, so.place, CROSSED_WALK_S)
-    after = float(sy.times[k] - so.times[-1])
-    if np.linalg.norm(sy.place[k] - last - walk * after) > (RESUMED_REACH[0] + RESUMED_REACH[1] * after) * usual:
+    led = last + walk * float(sy.times[k] - so.times[-1])  # (within the reach of the time unseen, not longer)
+    if np.linalg.norm(sy.place[k] - led) > (RESUMED_REACH[0] + RESUMED_REACH[1] * gap) * usual:
         return None
-    # headings compared on the head's path (the box's top): someone half hidden by something in front is drawn
-    # from the head down, and their box's centre rises or sinks as more or less of them shows
-    head_o, head_y = (s.place - np.c_[np.zeros(len(s.boxes)), (s.boxes[:, 3] - s.boxes[:, 1]) / 2] for s in (so, sy))
-    heading = _walked(so.times, head_o, CROSSED_WALK_S)[0]
-    pace = _walk(sy.times[early], head_y[early], sy.times[0])
-    moving = min(np.linalg.norm(heading), np.linalg.norm(pace)) >= RESUMED_HEADING * usual
-    if moving and float(np.dot(heading, pace)) < 0:
+    if k:  # headings on the head's path (the box's top): the box's centre of someone drawn from the head down sinks
+        walk = _walked(so.times, _heads(so), CROSSED_WALK_S)[0]
+        pace = _walk(sy.times[early], _heads(sy)[early], sy.times[0])
+    else:
+        pace = _walk(sy.times[early], sy.place[early], sy.times[0])
+    moving = min(np.linalg.norm(walk), np.linalg.norm(pace)) >= RESUMED_HEADING * usual
+    if moving and float(np.dot(walk, pace)) < 0:
         return None
+    grown = early & (np.arange(len(sy.times)) >= k)  # (a head's box overlaps little of anyone's whole box)
     for other in others:  # a second track on someone followed: not the one lost
-        both, i, j = np.intersect1d(sy.frames[early], other.frames, return_indices=True)
-        if len(both) and np.median(np.diag(iou_matrix(sy.boxes[early][i], other.boxes[j]))) >= RESUMED_TWIN_IOU:
+        both, i, j = np.intersect1d(sy.frames[grown], other.frames, return_indices=True)
+        if len(both) and np.median(np.diag(iou_matrix(sy.boxes[grown][i], other.boxes[j]))) >= RESUMED_TWIN_IOU:
             return None
     return gap
+
+
+def _legs_unseen(p: PersonObservations, s: _Seen, min_visibility: float) -> bool:
+    """Are most of the legs of a track's first sure pose (``s``: its :class:`_Seen`) unseen (someone drawn
+    from the head down, the rest hidden; not someone whole and far off)?"""
+    sets = {n: LEGS[n] for n, count in KEYPOINT_COUNT.items() if n in LEGS and count == np.shape(p.visibility)[1]}
+    if not len(s.frames) or not sets:
+        return False
+    row = int(np.searchsorted(p.frame_index, s.frames[0]))
+    return bool(np.mean(np.asarray(p.visibility)[row, list(next(iter(sets.values())))] >= min_visibility) < 0.5)
+
+
+def _heads(s: _Seen) -> np.ndarray:
+    """Where the tops of a track's boxes are (their centres raised by half their heights), as ``s.place``."""
+    return s.place - np.c_[np.zeros(len(s.boxes)), (s.boxes[:, 3] - s.boxes[:, 1]) / 2]
+
+
+def _head_moved(s: _Seen, k: int) -> float:
+    """How far (px) the top of a track's box moved from its first pose to its ``k``-th."""
+    return float(np.linalg.norm(_heads(s)[k] - _heads(s)[0]))
 
 
 def _dressed_otherwise(a: PersonObservations, b: PersonObservations) -> bool:

@@ -101,6 +101,7 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
     unlocked = [p for p in people if p.vertices is None and len(seen[p.person_id].frames) >= 3]
     keep = {p.person_id for p in unlocked if among is None or p.person_id in among}
     size = {p.person_id: _size_ratio(p, seen[p.person_id].frames, min_visibility) for p in unlocked if p.person_id in keep}
+    legs_unseen = {p.person_id: _legs_unseen(p, seen[p.person_id], min_visibility) for p in unlocked}
     pairs, why, until = {}, {}, {}  # young -> olds; young -> why; (young, old) -> the old one's last frame kept
     timeline = _Timeline.of(seen)
     starts = np.array([float(np.asarray(p.timestamp_s)[0]) for p in unlocked])
@@ -121,7 +122,7 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
             others = timeline.around(t_young[0] - OTHERS_PAD_S, max(t_old[-1], t_young[0]) + OTHERS_PAD_S,
                                      (old.person_id, young.person_id))
             if picture is not None and t_old[-1] < t_young[0]:
-                gap = _resumed(so, sy, lately, picture, others, young.person_id in keep, _legs_unseen(young, sy, min_visibility)) \
+                gap = _resumed(so, sy, lately, picture, others, young.person_id in keep, legs_unseen[young.person_id]) \
                     if not _dressed_otherwise(old, young) else None
                 if gap is not None:
                     pairs.setdefault(young.person_id, []).append(old.person_id)

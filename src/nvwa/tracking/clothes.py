@@ -14,7 +14,9 @@ import numpy as np
 from nvwa.body.colours import linear_from_srgb, srgb_from_linear
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
-from nvwa.tracking.handover import RESUMED_CLOTHES, _clothes_apart, _joined, _walked, frames_of, lab_of
+from nvwa.tracking.dressed import RESUMED_CLOTHES, _clothes_apart, lab_of
+from nvwa.tracking.handover import _joined, frames_of
+from nvwa.tracking.seen import _walked
 from nvwa.tracking.swaps import _feet_seen
 
 CHANGED_APART = RESUMED_CLOTHES  # upper or lower clothing this far apart (CIELAB) before and after: not one person ...

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import replace
-from typing import NamedTuple
-
 import numpy as np
 
 from nvwa.body.keypoints import LEGS
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import KEYPOINT_COUNT, PER_FRAME, PersonObservations
 from nvwa.tracking.boxes import iou_matrix, near_edge
-from nvwa.tracking.people import PIECE_INSIDE, _boxes
+from nvwa.tracking.dressed import _dressed_otherwise
+from nvwa.tracking.people import PIECE_INSIDE
+from nvwa.tracking.seen import _head_moved, _heads, _seen, _Seen, _Timeline, _walk, _walked
 
 
 HANDOVER_OVERLAP_S = 0.5  # a young track that began at most this long before (or after) an older one ended ...
@@ -36,7 +36,7 @@ RESUMED_SIZE = 1.35  # ... drawn within this many times their height (either way
 RESUMED_HEADING = 0.25  # ... not heading the other way, where both move this many of their heights a second ...
 RESUMED_MIN_S = 0.5  # ... the new one seen over at least this long (where too short to keep of its own) ...
 RESUMED_TWIN_IOU = 0.5  # ... not a second track on someone followed (this median IoU over its first 0.5 s) ...
-RESUMED_CLOTHES = 35.0  # ... nor dressed otherwise: upper or lower clothing this far apart (CIELAB, where both known)
+# ... nor dressed otherwise (nvwa.tracking.dressed.RESUMED_CLOTHES)
 EMERGED_HEAD = (0.35, 0.75)  # a new track drawn too small at first may be compared at its tallest then where the top
 # of its box stayed within a + b x the time between (s) of the person's heights of its first one's (grown from the head)
 OTHERS_PAD_S = 1.0  # the third tracks a join's checks meet: those seen within this of the two tracks' meeting (the
@@ -185,52 +185,6 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
     return sorted(out, key=lambda p: p.person_id), said
 
 
-class _Seen(NamedTuple):
-    """A track where its person is seen (3 keypoints sure): frames, their times, the keypoints' boxes (px of
-    each frame) and the boxes' centres where the camera's first frame shows them (a moving camera's motion
-    taken out)."""
-
-    frames: np.ndarray
-    times: np.ndarray
-    boxes: np.ndarray
-    place: np.ndarray
-
-
-class _Timeline(NamedTuple):
-    """Every track's :class:`_Seen` (those with a sure pose) and when it was first and last seen: the tracks
-    a check over some seconds can meet, found at once (a long video has thousands)."""
-
-    ids: list[int]
-    seen: list[_Seen]
-    first: np.ndarray
-    last: np.ndarray
-
-    @classmethod
-    def of(cls, seen: dict[int, _Seen]) -> _Timeline:
-        ids = [i for i, s in seen.items() if len(s.times)]
-        return cls(ids, [seen[i] for i in ids], np.array([seen[i].times[0] for i in ids]), np.array([seen[i].times[-1] for i in ids]))
-
-    def around(self, lo: float, hi: float, leave: tuple[int, ...]) -> list[_Seen]:
-        """The tracks seen between ``lo`` and ``hi`` (s), but those of the ids ``leave``."""
-        return [self.seen[j] for j in np.flatnonzero((self.first <= hi) & (self.last >= lo)) if self.ids[j] not in leave]
-
-
-def _seen(p: PersonObservations, min_visibility: float, camera: CameraTrack | None) -> _Seen:
-    frames, boxes = _boxes(p, min_visibility)
-    times = np.asarray(p.timestamp_s, np.float64)[np.searchsorted(p.frame_index, frames)]
-    return _Seen(frames, times, boxes, _in_first((boxes[:, :2] + boxes[:, 2:]) / 2, frames, camera))
-
-
-def _in_first(points: np.ndarray, frames: np.ndarray, camera: CameraTrack | None) -> np.ndarray:
-    """``points`` (N, 2) px, one on each of ``frames``, where the camera's first frame shows them (the
-    homography of that frame, or of the last analysed one before it); as they are without a camera track."""
-    if camera is None or not len(points) or not len(camera.frame_index):
-        return np.asarray(points, np.float64)
-    row = np.clip(np.searchsorted(camera.frame_index, frames, side="right") - 1, 0, len(camera.frame_index) - 1)
-    h = np.einsum("nij,nj->ni", np.asarray(camera.H_first_from_frame)[row], np.c_[points, np.ones(len(points))])
-    return h[:, :2] / h[:, 2:]
-
-
 def _crossed(so: _Seen, sy: _Seen, usual: float, others: list[_Seen]) -> int | None:
     """Did an older track (``so``) go on with someone its person crossed, and a new one (``sy``) take the
     person on? The last frame of the older one that is theirs, or None. ``usual``: the person's height (px);
@@ -341,66 +295,6 @@ def _legs_unseen(p: PersonObservations, s: _Seen, min_visibility: float) -> bool
         return False
     row = int(np.searchsorted(p.frame_index, s.frames[0]))
     return bool(np.mean(np.asarray(p.visibility)[row, list(next(iter(sets.values())))] >= min_visibility) < 0.5)
-
-
-def _heads(s: _Seen) -> np.ndarray:
-    """Where the tops of a track's boxes are (their centres raised by half their heights), as ``s.place``."""
-    return s.place - np.c_[np.zeros(len(s.boxes)), (s.boxes[:, 3] - s.boxes[:, 1]) / 2]
-
-
-def _head_moved(s: _Seen, k: int) -> float:
-    """How far (px) the top of a track's box moved from its first pose to its ``k``-th."""
-    return float(np.linalg.norm(_heads(s)[k] - _heads(s)[0]))
-
-
-def _dressed_otherwise(a: PersonObservations, b: PersonObservations) -> bool:
-    """Are two tracks' people dressed otherwise: their upper or their lower clothing's colours (the medians
-    :mod:`nvwa.body.colours` samples) RESUMED_CLOTHES or more apart in CIELAB? False where either is not
-    known (a short track's are not sampled): the lost one's real joins on vtest and Sports2D differ by
-    0.7-13 (a woman in black, a man in black, the jumper against the trees)."""
-    return _clothes_apart(_clothes(a), _clothes(b))
-
-
-def _clothes(p: PersonObservations) -> np.ndarray | None:
-    """A track's upper and lower clothing's colours in CIELAB (2, 3), or None where not sampled."""
-    return None if p.colours is None else lab_of(np.asarray(p.colours, np.float32)[None, :2])[0]
-
-
-def lab_of(rgb: np.ndarray) -> np.ndarray:
-    """sRGB 0-255 (..., 3) (NaN: not seen) -> CIELAB, NaN kept."""
-    import cv2
-
-    rgb = np.asarray(rgb, np.float32)
-    lab = cv2.cvtColor(np.nan_to_num(rgb).reshape(1, -1, 3) / 255.0, cv2.COLOR_RGB2LAB).reshape(rgb.shape)
-    lab[~np.isfinite(rgb).all(axis=-1)] = np.nan
-    return lab
-
-
-def _clothes_apart(a: np.ndarray | None, b: np.ndarray | None) -> bool:
-    """:func:`_dressed_otherwise` of two :func:`_clothes`."""
-    if a is None or b is None:
-        return False
-    apart = np.linalg.norm(a - b, axis=1)
-    return bool(np.nanmax(apart) >= RESUMED_CLOTHES) if np.isfinite(apart).any() else False
-
-
-def _walk(t: np.ndarray, centre: np.ndarray, since: float) -> np.ndarray:
-    """px/s: the least-squares pace of box centres ``centre`` (N, 2) at times ``t`` from ``since`` on; none
-    (0) where under three are."""
-    keep = t >= since - 1e-6
-    if keep.sum() < 3:
-        return np.zeros(2)
-    dt = t[keep] - t[keep].mean()
-    return (dt[:, None] * (centre[keep] - centre[keep].mean(0))).sum(0) / max(float((dt * dt).sum()), 1e-12)
-
-
-def _walked(t: np.ndarray, place: np.ndarray, over_s: float) -> tuple[np.ndarray, np.ndarray]:
-    """A track's last walk: its :func:`_walk` over its last ``over_s`` and where that walk's line puts it at
-    its last pose (the last pose itself where under three are; a last pose may be off the line)."""
-    walk = _walk(t, place, t[-1] - over_s)
-    recent = t >= t[-1] - over_s - 1e-6
-    last = place[-1] if recent.sum() < 3 else place[recent].mean(0) + walk * (t[-1] - t[recent].mean())
-    return walk, last
 
 
 def _at_border(box: np.ndarray, picture: tuple[int, int], usual: float) -> bool:

@@ -10,8 +10,9 @@ import numpy as np
 
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
-from nvwa.tracking.handover import (CROSSED_WALK_S, OTHERS_PAD_S, RESUMED_GAP_S, _dressed_otherwise, _joined, _resumed, _Seen, _seen,
-                                    _Timeline, until_none_joined)
+from nvwa.tracking.dressed import _dressed_otherwise
+from nvwa.tracking.handover import CROSSED_WALK_S, OTHERS_PAD_S, RESUMED_GAP_S, _joined, _resumed, until_none_joined
+from nvwa.tracking.seen import _seen, _Seen, _Timeline
 
 STAND_IN_OVERLAP_S = 0.5  # the stand-in may run on this long after the first track is found again (drifting off them)
 STAND_IN_SIZE = 1.2  # its size against the person's at its two ends: the two ratios within this of each other

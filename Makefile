@@ -53,36 +53,28 @@ $(VALIDATOR): tools/gltf/package.json tools/gltf/package-lock.json
 demo: model
 	$(VENV)/bin/nvwa process samples/vtest.mp4 -o out/demo
 
-# Debian's Chromium for the viewer's browser tests (skipped, saying why, where it cannot be installed).
+# $(call from_debian,CHECK,PACKAGES,NOTE): where CHECK fails, PACKAGES from Debian's apt-get (its lists refreshed
+# once if the first try fails); where they cannot be installed, NOTE says which tests will be skipped.
+from_debian = @{ $(1); } || { command -v apt-get >/dev/null && \
+	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) >/dev/null 2>&1 || \
+	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) >/dev/null 2>&1; }; }; } || \
+	  echo "$(3)"
+
+# Debian's Chromium for the viewer's browser tests.
 browser:
-	@command -v chromium >/dev/null || { command -v apt-get >/dev/null && \
-	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 || \
-	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; }; }; } || \
-	  echo "chromium not installed: the viewer tests will be skipped"
+	$(call from_debian,command -v chromium >/dev/null,chromium,chromium not installed: the viewer tests will be skipped)
 
-# Debian's redis-server for the queue tests (skipped, saying why, where it cannot be installed).
+# Debian's redis-server for the queue tests.
 redis:
-	@command -v redis-server >/dev/null || { command -v apt-get >/dev/null && \
-	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null 2>&1 || \
-	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server >/dev/null 2>&1; }; }; } || \
-	  echo "redis-server not installed: the queue tests will be skipped"
+	$(call from_debian,command -v redis-server >/dev/null,redis-server,redis-server not installed: the queue tests will be skipped)
 
-# Debian's assimp for the export tests (the usual road from GLB to FBX; skipped, saying why, without it).
+# Debian's assimp for the export tests (the usual road from GLB to FBX).
 assimp:
-	@command -v assimp >/dev/null || { command -v apt-get >/dev/null && \
-	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q assimp-utils >/dev/null 2>&1 || \
-	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q assimp-utils >/dev/null 2>&1; }; }; } || \
-	  echo "assimp not installed: the assimp export test will be skipped"
+	$(call from_debian,command -v assimp >/dev/null,assimp-utils,assimp not installed: the assimp export test will be skipped)
 
-# Debian's Blender and the numpy of its Python for the import check of our GLB and BVH by a real Blender
-# (skipped, saying why, without it).
+# Debian's Blender and the numpy of its Python for the import check of our GLB and BVH by a real Blender.
 blender:
-	@{ command -v blender >/dev/null && \
-	  blender -b --factory-startup --python-exit-code 1 --python-expr "import numpy" >/dev/null 2>&1; } || \
-	  { command -v apt-get >/dev/null && \
-	  { DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy >/dev/null 2>&1 || \
-	    { apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q blender python3-numpy >/dev/null 2>&1; }; }; } || \
-	  echo "blender not installed: the Blender import test will be skipped"
+	$(call from_debian,command -v blender >/dev/null && blender -b --factory-startup --python-exit-code 1 --python-expr "import numpy" >/dev/null 2>&1,blender python3-numpy,blender not installed: the Blender import test will be skipped)
 
 # Rebuild the viewer bundle (committed in src/nvwa/viewer_static/, so only needed after editing viewer/src).
 viewer:

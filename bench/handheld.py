@@ -1,6 +1,7 @@
 """A handheld camera with exact truth: "virtual handheld" videos made from static ones, and the real clips.
 
     python bench/handheld.py [--clips taiji,juggle] [--seconds 10] [--out bench/results/handheld.json]
+                             [-- nvwa process options]
 
 For each static clip (first ``--seconds``): every frame warped by H(t) = K R(t)^T K^-1 for a known smooth
 random rotation R(t) (a slow pan, tilt and roll plus a hand's shake at 2-5 Hz), as large as a fixed
@@ -23,6 +24,9 @@ halves on their own: their tilt apart and height change).
 
 The static videos (``--static``: vtest, Sports2D, taiji, juggle, the calibrated views), processed whole:
 their motion class (must be static), how far the followed camera turned, and the cost of following it.
+
+Options after ``--`` go to every `nvwa process` but the truth's own (``-- --stride 2``: half the frames
+analysed; each row says how many frames between the analysed ones the camera was followed through).
 
 Targets (issue 20): rotation error median <= 0.5 deg, max <= 2 deg; focal <= 5% when estimated; roots
 within 15 cm (median); no id lost; static videos classed static.
@@ -113,7 +117,7 @@ def trajectory_errors(hand, static, matches: dict[int, int]) -> dict[int, float]
     return out
 
 
-def score_virtual(name: str, work: Path, seconds: float, seed: int) -> dict:
+def score_virtual(name: str, work: Path, seconds: float, seed: int, extra: list[str] = ()) -> dict:
     src = VIDEOS / f"{name}.mp4"
     static_v, hand_v = work / f"{name}_static.mp4", work / f"{name}_handheld.mp4"
     # the truth's focal: what our calibration finds on the whole static original (its first seconds)
@@ -132,9 +136,9 @@ def score_virtual(name: str, work: Path, seconds: float, seed: int) -> dict:
            "static_assumption_err_median_deg": round(float(np.median(true_turn)), 2)}
     reference = None
     for mode, K in (("true_K", Kc), ("focal_estimated", None)):
-        static = process(static_v, work / f"{name}_static_{mode}", K)
+        static = process(static_v, work / f"{name}_static_{mode}", K, extra)
         reference = reference or static  # the static crop with the true K: the best answer there is
-        hand = process(hand_v, work / f"{name}_handheld_{mode}", K)
+        hand = process(hand_v, work / f"{name}_handheld_{mode}", K, extra)
         err = rotation_errors(hand, R_true)
         matches = match_people(hand, static, Kc, R_true)
         traj = trajectory_errors(hand, static, matches)
@@ -150,12 +154,13 @@ def score_virtual(name: str, work: Path, seconds: float, seed: int) -> dict:
             "static_ids": len(static.people), "ids_lost": len(static.people) - len(matches),
             "warnings": hand.grounding.get("warnings", []),
             "camera_motion_s": hand.stats.get("seconds", {}).get("camera_motion"), "wall_s": hand.stats.get("wall_s"),
+            "frames_between": hand.stats.get("camera_frames_between"),
         }
     return row
 
 
-def score_real(path: Path, work: Path) -> dict:
-    scene = process(path, work / path.stem, None)
+def score_real(path: Path, work: Path, extra: list[str] = ()) -> dict:
+    scene = process(path, work / path.stem, None, extra)
     speeds = []
     for p in scene.people:
         t, r = p.timestamp_s, p.root_world[:, [0, 2]]
@@ -165,6 +170,8 @@ def score_real(path: Path, work: Path) -> dict:
             "speed_median_m_s": round(float(np.median(speeds)), 2) if speeds else None,
             "floor_halves": scene.grounding.get("cues", {}).get("floor_halves"),
             "focal_px": round(float(scene.K[0, 0]), 1), "intrinsics": scene.stats.get("options", {}).get("intrinsics"),
+            "camera_height_m": round(float(scene.t_world_from_cam[1]), 3),
+            "frames_between": scene.stats.get("camera_frames_between"),
             "warnings": scene.grounding.get("warnings", [])}
 
 
@@ -173,19 +180,20 @@ STATIC = {"vtest": VIDEOS / "vtest.avi", "sports2d_demo": VIDEOS / "sports2d_dem
           "cam04": VIDEOS.parent / "calibrated" / "pose2sim_single" / "cam04.mp4"}
 
 
-def score_static(name: str, work: Path) -> dict:
+def score_static(name: str, work: Path, extra: list[str] = ()) -> dict:
     """A video from a camera that does not move: its class, how far the followed camera turned, and the
     cost of following it (its share of the whole run's wall time)."""
     from nvwa.camera.motion import angles_deg as turned_deg, rotations
     from nvwa.observations import load_observations
 
-    scene = process(STATIC[name], work / f"static_{name}", None)
+    scene = process(STATIC[name], work / f"static_{name}", None, extra)
     track = load_observations(work / f"static_{name}").camera_track
     turn = turned_deg(rotations(track.H_first_from_frame, scene.K))
     seconds = scene.stats.get("seconds", {})
     return {"motion_class": scene.camera_motion, "frames": int(len(track.frame_index)),
             "turn_p95_deg": round(float(np.percentile(turn, 95)), 3), "turn_max_deg": round(float(turn.max()), 3),
-            "lost_frames": int((track.status == 1).sum()), "camera_motion_s": seconds.get("camera_motion"),
+            "lost_frames": int((track.status == 1).sum()), "frames_between": scene.stats.get("camera_frames_between"),
+            "camera_motion_s": seconds.get("camera_motion"),
             "wall_s": scene.stats.get("wall_s"),
             "camera_motion_pct": round(100 * seconds.get("camera_motion", 0) / scene.stats["wall_s"], 1)}
 
@@ -200,19 +208,21 @@ def main(argv=None) -> int:
     ap.add_argument("--static", default=",".join(STATIC), help="static videos that must be found static; '' for none")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "handheld.json"))
     ap.add_argument("--keep", help="keep the videos and runs in this folder (default: a temporary one)")
+    ap.add_argument("process_options", nargs=argparse.REMAINDER, help="after --: options for nvwa process")
     args = ap.parse_args(argv)
-    report = {"virtual": {}, "real": {}, "static": {}}
+    extra = [o for o in args.process_options if o != "--"]
+    report = {"process_options": extra, "seed": args.seed, "virtual": {}, "real": {}, "static": {}}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.keep or tmp)
         work.mkdir(parents=True, exist_ok=True)
         for name in filter(None, args.clips.split(",")):
-            report["virtual"][name] = score_virtual(name, work, args.seconds, args.seed)
+            report["virtual"][name] = score_virtual(name, work, args.seconds, args.seed, extra)
             print(name, json.dumps(report["virtual"][name], indent=1), flush=True)
         for name in filter(None, args.static.split(",")):
-            report["static"][name] = score_static(name, work)
+            report["static"][name] = score_static(name, work, extra)
             print(name, json.dumps(report["static"][name]), flush=True)
         for name in filter(None, args.real.split(",")):
-            report["real"][name] = score_real(VIDEOS / f"{name}.mp4", work)
+            report["real"][name] = score_real(VIDEOS / f"{name}.mp4", work, extra)
             print(name, json.dumps(report["real"][name]), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")

@@ -12,9 +12,9 @@ import pytest
 from conftest import DATA
 from scipy.spatial.transform import Rotation
 
-from nvwa.camera.background import LOST, BackgroundMotion
+from nvwa.camera.background import LOST, OK, BackgroundMotion, work_gray
 from nvwa.camera.motion import angles_deg, camera_motion, focal_from_rotation, rotation_misfit
-from nvwa.video.decode import VideoFrame
+from nvwa.video.decode import FrameBetween, VideoFrame
 
 W, H, F = 640, 480, 700.0
 K = np.array([[F, 0, W / 2], [0, F, H / 2], [0, 0, 1.0]])
@@ -136,6 +136,71 @@ def test_bad_pictures_never_give_nan_or_a_camera_that_flies_off(scene_image, bad
         assert np.allclose(motion.R_first_from_frame[lost[0]], motion.R_first_from_frame[lost[0] - 1], atol=1e-6)
 
 
+class _Decoded:
+    """Shaped as the decoder's frame where :class:`FrameBetween` reads it."""
+
+    def __init__(self, rgb: np.ndarray):
+        self.rgb = rgb
+
+    def to_ndarray(self, width: int, height: int, format: str) -> np.ndarray:
+        assert (width, height, format) == (self.rgb.shape[1], self.rgb.shape[0], "rgb24")
+        return self.rgb
+
+
+def follow_at_stride(frames, step: int = 2) -> BackgroundMotion:
+    """Every ``step``-th frame analysed, the ones between riding on it, through the scene thread's own step."""
+    from nvwa.scene_thread import SceneLines, scene_of
+    from nvwa.timing import StageTimer
+
+    bm, lines, timer = BackgroundMotion(K), SceneLines(), StageTimer()
+    for i in range(0, len(frames), step):
+        between = tuple(FrameBetween(j, j / 30.0, _Decoded(frames[j]), frames[j].shape[1::-1], work_gray)
+                        for j in range(max(0, i - step + 1), i))
+        scene_of(VideoFrame(i, i / 30.0, frames[i], between=between), [], lines, bm, None, timer)
+    return bm
+
+
+def test_a_moving_camera_is_followed_through_the_frames_not_analysed(scene_image):
+    """At a stride, a turning camera's frames between the analysed ones are followed too (a frame's step at a
+    time, not a stride's), without rows of their own: from the third analysed frame on (the camera is
+    known to move once two rows are in) each analysed frame gets exactly the homographies a run on every
+    frame but the second gives it."""
+    R = turning(31)
+    frames = [view(scene_image, r) for r in R]
+    bm = follow_at_stride(frames)
+    track, ref = bm.track(), follow([frames[0], *frames[2:]]).track()
+    assert list(track.frame_index) == list(range(0, 31, 2)) and bm.between_frames == 14  # 3, 5, ..., 29
+    at = [0, *range(1, 30, 2)]  # the reference's rows of frames 0, 2, 4, ..., 30
+    assert np.array_equal(track.H_raw_first_from_frame, ref.H_raw_first_from_frame[at])
+    assert np.array_equal(track.H_first_from_frame, ref.H_first_from_frame[at])
+    err, motion = errors_deg(track, R[::2])
+    assert motion.kind == "rotating" and np.median(err) < 0.2 and err.max() < 0.5
+
+
+def test_a_still_camera_is_not_followed_between_analysed_frames(scene_image):
+    """A still camera's frames between are never looked at (their cost is a handheld clip's only): the
+    track is the one the analysed frames alone give."""
+    rng = np.random.default_rng(0)
+    still = view(scene_image, np.eye(3))
+    frames = [np.clip(still + rng.normal(0, 2, still.shape), 0, 255).astype(np.uint8) for _ in range(30)]
+    bm = follow_at_stride(frames, 3)
+    assert bm.between_frames == 0
+    assert np.array_equal(bm.track().H_raw_first_from_frame, follow(frames[::3]).track().H_raw_first_from_frame)
+
+
+def test_a_picture_lost_between_analysed_frames_marks_the_next_one_lost(scene_image):
+    """A shot cut on a frame not analysed: the next analysed frame, which matches the new picture, is marked
+    lost (the cut is said, and the camera keeps its last good pose there), as every frame analysed would say."""
+    R = turning(40)
+    frames = [view(scene_image, r) for r in R]
+    frames[11:] = [np.ascontiguousarray(np.roll(f[::-1, ::-1], 200, axis=1)) for f in frames[11:]]
+    track = follow_at_stride(frames).track()
+    assert [int(i) for i in track.frame_index[track.status == LOST]] == [12]
+    assert track.status[list(track.frame_index).index(14)] == OK
+    motion = camera_motion(track, K)
+    assert any("lost" in w for w in motion.warnings) and np.isfinite(motion.R_first_from_frame).all()
+
+
 @pytest.fixture(scope="module")
 def handheld_run(blazepose, tmp_path_factory):
     """vtest's first 4 s as a virtual handheld clip (known rotation, true K), processed end to end."""
@@ -209,6 +274,30 @@ def test_the_glb_camera_is_animated_for_a_handheld_camera_only(handheld_run, spo
     assert np.allclose(static_scene.camera_R_world_from_cam, static_scene.R_world_from_cam)
     still = Glb(static_out / "scene.glb")
     assert all(c["target"]["node"] != still.by_name["camera"] for c in still.json["animations"][0]["channels"])
+
+
+def test_the_pipeline_follows_a_handheld_camera_through_the_frames_it_does_not_analyse(handheld_run, blazepose):
+    """--stride 2 on the handheld clip: its camera is followed through the frames between too (from the third
+    analysed frame, once it is seen to move), stored per analysed frame, and as right as every frame's."""
+    from nvwa.config import VideoConfig
+    from nvwa.pipeline import Pipeline, PipelineConfig
+    from nvwa.reconstruct import ReconstructConfig
+
+    _, out, R_true, tmp = handheld_run
+    Ktext = json.loads((out / "scene.json").read_text())["intrinsics"]["K"]
+    Ktext = f"{Ktext[0][0]},{Ktext[1][1]},{Ktext[0][2]},{Ktext[1][2]}"
+    config = PipelineConfig(video=VideoConfig(stride=2), reconstruct=ReconstructConfig(K=Ktext))
+    *_, done = Pipeline(config, body=blazepose).run(tmp / "handheld.mp4", tmp / "out_stride2")
+    z = np.load(tmp / "out_stride2" / "scene.npz")
+    analysed = len(z["camera_timestamp_s"])
+    assert analysed == (len(R_true) + 1) // 2
+    summary = json.loads((tmp / "out_stride2" / "scene.json").read_text())
+    assert summary["camera_motion"] == "rotating" and summary["stats"]["camera_frames_between"] == analysed - 2
+    Rw = z["camera_R_world_from_cam"]
+    est = np.einsum("ji,njk->nik", Rw[0], Rw)
+    true = np.einsum("ji,njk->nik", R_true[0], R_true[::2][: len(Rw)])
+    err = angles_deg(np.einsum("nji,njk->nik", est, true))
+    assert np.median(err) < 0.5 and err.max() < 2.0, (np.median(err), err.max())
 
 
 def test_camera_static_option_keeps_the_scene_of_a_static_camera(handheld_run):

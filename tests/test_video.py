@@ -32,6 +32,29 @@ def test_stride_keeps_every_nth_frame_with_its_own_time():
     assert [round(f.timestamp_s, 3) for f in frames] == [0.0, 0.3, 0.6, 0.9]
 
 
+def test_frames_thinned_out_ride_on_the_next_analysed_one_as_the_caller_made_them():
+    """``between``: each analysed frame carries the frames decoded since the one before and not analysed,
+    made by the caller's function from the very RGB an analysed frame would have (the camera's motion
+    needs them grey exactly as the analysed ones, a grey level apart moved its corners), and only when
+    asked for; the latest MAX_BETWEEN at most; without thinning, none."""
+    from nvwa.video.decode import MAX_BETWEEN
+
+    every = {f.index: f.image for f in iter_frames(DATA / "vtest_4s.mp4", max_side=320, max_frames=40)}
+    made = []
+    frames = list(iter_frames(DATA / "vtest_4s.mp4", max_side=320, stride=3, max_frames=4,
+                              between=lambda image: made.append(image.shape) or image[::2, ::2].copy()))
+    assert [[b.index for b in f.between] for f in frames] == [[], [1, 2], [4, 5], [7, 8]]
+    assert not made  # none made before it is asked for
+    for f in frames:
+        for b in f.between:
+            assert np.array_equal(b.image(), every[b.index][::2, ::2]) and b.timestamp_s < f.timestamp_s
+    assert made == [every[0].shape] * 6
+    far = list(iter_frames(DATA / "vtest_4s.mp4", max_side=320, stride=MAX_BETWEEN + 4, max_frames=2, between=np.copy))
+    assert [b.index for b in far[1].between] == list(range(4, MAX_BETWEEN + 4))  # the latest ones
+    assert all(not f.between for f in iter_frames(DATA / "vtest_4s.mp4", max_side=320, max_frames=5, between=np.copy))
+    assert all(not f.between for f in iter_frames(DATA / "vtest_4s.mp4", max_side=320, stride=3, max_frames=3))
+
+
 def test_decode_is_a_stream_not_a_list():
     it = iter_frames(DATA / "vtest_4s.mp4")
     first = next(it)

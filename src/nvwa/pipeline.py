@@ -20,7 +20,7 @@ import numpy as np
 from nvwa.backends import BODY_MODELS, TRACKERS, Models, load_body, load_models, load_occlusion, load_tracker  # noqa: F401  (re-exported)
 from nvwa.body.protocols import BatchedBodyBackend, CropBodyBackend
 from nvwa.camera import Intrinsics
-from nvwa.camera.background import BackgroundMotion
+from nvwa.camera.background import BackgroundMotion, work_gray
 from nvwa.config import PipelineConfig  # noqa: F401  (re-exported)
 from nvwa.errors import InputError
 from nvwa.memory import bound_malloc_arenas, give_back_free_memory
@@ -231,7 +231,8 @@ class Pipeline:
         scenery = SceneryFrames() if self.tracker is None and self.config.tracking.drop_scenery else None
         # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_fps=c.max_fps,
-                                              max_frames=c.max_frames, stats=stats, rate=rate)), timer, "decode")
+                                              max_frames=c.max_frames, stats=stats, rate=rate, between=work_gray)),
+                       timer, "decode")
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
             tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)
@@ -292,6 +293,7 @@ class Pipeline:
                      "crossings_untangled": tracker.crossings_untangled if tracker is not None else 0,
                      "pieces_made_whole": tracker.pieces_made_whole if tracker is not None else 0,
                      **(video.early_crops() if hasattr(video, "early_crops") else {}),
+                     "camera_frames_between": background.between_frames,
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
                      "observe_s": round(time.perf_counter() - wall0, 3),
                      **reach}

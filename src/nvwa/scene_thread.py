@@ -45,6 +45,9 @@ def scene_of(frame, tracked, lines: SceneLines, background: BackgroundMotion, sc
     with timer("lines"):
         lines.add(frame)
     with timer("camera_motion"):
+        if frame.between and background.wants_between():  # a moving camera: followed through the frames not analysed
+            for skipped in frame.between:
+                background.between(skipped.image(), frame.scale, list(boxes.values()))
         background.add(frame, list(boxes.values()))
     if scenery is not None:
         with timer("scenery"):

@@ -30,6 +30,8 @@ MAX_ANCHORS = 60  # keyframes kept to re-measure later keyframes against (bounds
 PERSON_MARGIN = 0.15  # each person's box grown by this share of its height before masking
 
 OK, LOST, KEYFRAME = 0, 1, 2  # status per frame
+_STATUS_RANK = {OK: 0, KEYFRAME: 1, LOST: 2}  # a frame between that lost the picture marks the next analysed one lost
+MOVING_PX = 0.5  # work px: a step that moved a corner of the picture this far is a moving camera's
 _LK = {"winSize": (15, 15), "maxLevel": 3, "criteria": (3, 30, 0.01)}  # Lucas-Kanade: 15 px windows, 4 levels, (EPS|COUNT, 30, 0.01)
 
 
@@ -60,7 +62,8 @@ class CameraTrack:
 
 @dataclass
 class BackgroundMotion:
-    """Fed every analysed frame (``add``) with the people's boxes in it; ``track()`` -> CameraTrack."""
+    """Fed every analysed frame (``add``) with the people's boxes in it, and where the camera moves
+    (``wants_between``) the frames decoded between them (``between``); ``track()`` -> CameraTrack."""
 
     K: np.ndarray = field(default_factory=lambda: np.eye(3))  # the stored video's intrinsics as the models had them
     rows: list = field(default_factory=list)
@@ -68,18 +71,62 @@ class BackgroundMotion:
     _prev_gray: np.ndarray | None = None
     _H_last: tuple = (np.eye(3), np.eye(3))  # first <- the last frame: (rotation homography, raw homography)
     _anchors: list = field(default_factory=list)  # keyframes of new ground: gray, corners, H first<-it, S
+    _last_boxes: list = field(default_factory=list)  # the last analysed frame's people (masked on the frames after it)
+    _between_status: int = OK  # the worst status of the frames followed since the last analysed one
+    _s: float = 1.0  # work px per frame px, the last analysed frame's
+    _to_stored: float = 1.0  # stored-video px per work px, likewise
+    between_frames: int = 0  # frames followed that were not analysed
 
     def add(self, frame, boxes: list[np.ndarray]) -> None:
         """``frame``: a decoded Frame (image at frame.scale of the stored video); ``boxes``: (4,) x0, y0, x1,
         y1 in the frame's pixels, one per person in it."""
-        import cv2
-
         h, w = frame.image.shape[:2]
         s = min(1.0, WORK_SIDE / max(h, w))  # frame px -> work px
-        gray = cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY)
-        if s < 1.0:
-            gray = cv2.resize(gray, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_AREA)
-        to_stored = 1.0 / (s * frame.scale)  # work px -> stored-video px
+        gray = work_gray(frame.image)
+        self._s = s
+        status, inliers, parallax, to_stored = self._step(gray, s, frame.scale, boxes)
+        if status == OK:  # a frame not analysed since the last one may have lost the picture or begun a keyframe
+            status = self._between_status
+        self._between_status = OK
+        self.rows.append((frame.index, frame.timestamp_s, *self._H_last, inliers, status,
+                          parallax * to_stored if np.isfinite(parallax) else np.nan))
+        self._last_boxes = list(boxes)
+
+    def wants_between(self) -> bool:
+        """Whether the frames decoded but not analysed before the next analysed one are worth following
+        too: the camera moved over the last analysed step (a still camera's are not looked at). Decided
+        from what this track saw, so the same video gives the same track."""
+        if len(self.rows) < 2:
+            return False
+        if self.rows[-1][5] != OK:
+            return True
+        h, w = self._prev_gray.shape
+        corners = np.array([[0, 0, 1], [w, 0, 1], [0, h, 1], [w, h, 1]], np.float64).T
+        # the last analysed frame's corners, carried to the first frame and back through the one before
+        S = np.diag([self._to_stored, self._to_stored, 1.0])
+        step = np.linalg.inv(S) @ np.linalg.inv(self.rows[-2][3]) @ self.rows[-1][3] @ S
+        moved = step @ corners
+        return bool(np.abs(moved[:2] / moved[2] - corners[:2]).max() > MOVING_PX)
+
+    def between(self, gray: np.ndarray, scale: float, boxes: list[np.ndarray]) -> None:
+        """A frame decoded but not analysed, made grey by :func:`work_gray` from its RGB at the analysed frames'
+        size and ``scale``: followed like one, without a row of its own. The people masked out are those of
+        the analysed frames before and after it (``boxes``: the one after's, not added yet; the one before's
+        alone let corners on a walker into keyframes, and virtual handheld clips lost the focal). The
+        corners then move a frame's step at a time, not a stride's: at half its frames a real handheld
+        clip's homographies came out noisier, and the focal test they make flattened (README). Its grey is
+        made exactly as an analysed frame's: a grey level apart moved the corners as much as the stride."""
+        if self._prev_gray is None or gray.shape != self._prev_gray.shape:
+            return  # not the analysed frames' size: nothing to follow it by
+        status, _, _, _ = self._step(gray, self._s, scale, [*self._last_boxes, *boxes])
+        self._between_status = max(self._between_status, status, key=_STATUS_RANK.__getitem__)
+        self.between_frames += 1
+
+    def _step(self, gray: np.ndarray, s: float, scale: float, boxes: list) -> tuple:
+        """Follow the background onto ``gray`` (work px; ``s`` work px per frame px, ``scale`` frame px per
+        stored-video px) -> (status, inliers, parallax in work px, work px -> stored-video px)."""
+        to_stored = 1.0 / (s * scale)  # work px -> stored-video px
+        self._to_stored = to_stored
         mask = _background_mask(gray.shape, [np.asarray(b, float) * s for b in boxes])
         S = np.diag([to_stored, to_stored, 1.0])
         status, inliers, parallax = OK, 0, np.nan
@@ -98,8 +145,7 @@ class BackgroundMotion:
                     status = KEYFRAME
                     self._H_last = self._new_key(gray, mask, self._H_last, S)
         self._prev_gray = gray
-        self.rows.append((frame.index, frame.timestamp_s, *self._H_last, inliers, status,
-                          parallax * to_stored if np.isfinite(parallax) else np.nan))
+        return status, inliers, parallax, to_stored
 
     def _new_key(self, gray: np.ndarray, mask: np.ndarray, H_first_from_key: tuple, S: np.ndarray) -> tuple:
         """Make this frame the keyframe -> its homography to the first frame, re-measured against the
@@ -203,6 +249,16 @@ class BackgroundMotion:
         return CameraTrack(np.asarray(idx, np.int64), np.asarray(ts, np.float64), np.asarray(H, np.float64),
                            np.asarray(inl, np.int32), np.asarray(st, np.int8), np.asarray(par, np.float32),
                            np.asarray(Hraw, np.float64))
+
+
+def work_gray(image: np.ndarray) -> np.ndarray:
+    """A frame (RGB) as the background is followed on it: grey, its longer side at most WORK_SIDE."""
+    import cv2
+
+    h, w = image.shape[:2]
+    s = min(1.0, WORK_SIDE / max(h, w))
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    return cv2.resize(gray, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_AREA) if s < 1.0 else gray
 
 
 def _background_mask(shape, boxes) -> np.ndarray:

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -51,6 +51,25 @@ class VideoFrame:
     timestamp_s: float  # presentation time from the container
     image: np.ndarray = field(repr=False)
     scale: float = 1.0
+    between: tuple = field(default=(), repr=False)  # the frames decoded since the last one yielded and not
+    # analysed, as ``iter_frames(between=...)`` made them: FrameBetween
+
+
+@dataclass(frozen=True)
+class FrameBetween:
+    """A frame decoded but not analysed (--stride, --max-fps): its decoder frame is held, and made RGB at the
+    analysed frames' size, exactly as they are, then by the caller's function, only where :meth:`image` is
+    asked for (the camera's motion follows a moving camera's frames between; a still one's are never
+    converted: 7.5 ms a 1768x994 VP9 frame)."""
+
+    index: int
+    timestamp_s: float
+    _frame: object = field(repr=False)
+    _size: tuple[int, int] = field(repr=False)
+    _make: Callable[[np.ndarray], np.ndarray] = field(repr=False)
+
+    def image(self) -> np.ndarray:
+        return self._make(self._frame.to_ndarray(width=self._size[0], height=self._size[1], format="rgb24"))
 
 
 @dataclass
@@ -201,6 +220,10 @@ def frame_times(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     return ticks * base.numerator / base.denominator, float(base)  # as float(pts * time_base), bit for bit
 
 
+MAX_BETWEEN = 8  # frames between two analysed ones that one carries, at most (the latest; each holds its
+# decoder frame, ~3 MB at 1080p, until the frame it rides on is done with)
+
+
 def iter_frames(
     path: str | os.PathLike,
     *,
@@ -210,13 +233,15 @@ def iter_frames(
     max_frames: int | None = None,
     stats: DecodeStats | None = None,
     rate: FrameRate | None = None,
+    between: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> Iterator[VideoFrame]:
     """Yield frames one at a time, RGB, downscaled to ``max_side``.
 
     ``stride`` keeps every n-th decoded frame; ``max_fps`` (0: no limit) fewer where the frames come faster
     (:class:`~nvwa.video.thinning.Thinning`: a steady 60-fps video every 2nd frame at 30, a variable-rate
     one by the rate of each stretch; ``rate``, else its packets' times, says which); ``max_frames`` caps
-    the frames yielded. Corrupt
+    the frames yielded; ``between`` (RGB image -> what is wanted of it): each frame carries the frames thinned
+    out since the one before (:class:`FrameBetween`, the latest MAX_BETWEEN at most), made so if asked. Corrupt
     packets in the middle are skipped and counted in ``stats.skipped_corrupt``. Raises
     :class:`InputError` when the file cannot be opened or yields no decodable frame at all, and
     when it ends long before the length its container declares (a truncated file).
@@ -240,6 +265,7 @@ def iter_frames(
         rate = frame_rate(*frame_times(path)) if max_fps else FrameRate()
     thinning = Thinning(rate.fps or info.fps, stride, max_fps, rate.variable)
     decode_error: str | None = None
+    skipped: list[FrameBetween] = []
     try:
         for frame, error in _decoded(container, stream):
             if error is not None:  # a corrupt packet: skip it, keep going
@@ -257,10 +283,14 @@ def iter_frames(
             index = stats.decoded
             stats.decoded += 1
             if not thinning.keep(t):
+                if between is not None:
+                    skipped.append(FrameBetween(index, t, frame, (width, height), between))
+                    del skipped[:-MAX_BETWEEN]
                 continue
             stats.yielded += 1
             yield VideoFrame(index=index, timestamp_s=t, image=frame.to_ndarray(width=width, height=height, format="rgb24"),
-                             scale=scale)
+                             scale=scale, between=tuple(skipped))
+            skipped = []
             if max_frames is not None and stats.yielded >= max_frames:
                 return
     except av.error.FFmpegError as exc:

@@ -6,7 +6,8 @@ Each clip of ``../shared/data`` is processed with `nvwa process` (start to end, 
 as a user runs it) with every frame analysed (the default, up to 30 fps) and with half of them
 (``--stride 2``, or ``--max-fps 15`` for a 30 or 60-fps clip), one after the other, ``--repeats`` times.
 Per run: wall and CPU seconds (the child's user + system), the frames analysed, the people kept, the
-camera's height and focal, and each person's height as drawn (the median span of their joints, head to
+camera's height and focal (and the frames between the analysed ones it was followed through: a moving
+camera's), and each person's height as drawn (the median span of their joints, head to
 foot) and lowest joint (90th percentile). On vtest, recall and false tracks on the labelled frames both
 runs analyse (``../shared/data/labels/vtest_people.json``, scored as ``bench/recall.py`` scores them); on
 Sports2D, the jumper's lowest joint at 7.0 s (his landing: on the ground, as one id). The README's "Faster,
@@ -61,6 +62,7 @@ def world(folder: Path) -> dict:
     lowest = [float(np.percentile(np.asarray(p.joints_world)[..., 1].min(axis=1), 90)) for p in scene.people]
     return {"frames": int(scene.stats["frames"]), "duration_s": float(scene.video["duration_s"]), "people": len(scene.people),
             "camera_m": round(float(summary["camera"]["height_m"]), 3), "focal_px": round(float(summary["intrinsics"]["K"][0][0]), 1),
+            "camera_frames_between": summary.get("stats", {}).get("camera_frames_between"),
             "heights_m": [round(h, 3) for h in heights], "lowest_p90_m": [round(v, 3) for v in lowest], "scene": scene,
             "analysed": analysed_frames(folder)}
 

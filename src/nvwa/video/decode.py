@@ -220,8 +220,10 @@ def frame_times(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     return ticks * base.numerator / base.denominator, float(base)  # as float(pts * time_base), bit for bit
 
 
-MAX_BETWEEN = 8  # frames between two analysed ones that one carries, at most (the latest; each holds its
-# decoder frame, ~3 MB at 1080p, until the frame it rides on is done with)
+MAX_BETWEEN = 3  # frames between two analysed ones that one carries, at most (the latest: all of a 60-fps
+# video's at 15 fps, of --stride 4). Each holds its decoder frame (3.1 MB at 1080p, 12 at 4K) until the frame it
+# rides on is done with: ~10 analysed frames are in flight, so cam03 (1080x1920, 60 fps) at --max-fps 15 peaked
+# 89 MB higher
 
 
 def iter_frames(

@@ -267,6 +267,26 @@ class StandInBody:
         return outs
 
 
+def test_gpu_path_frames_carry_no_frames_between(tmp_path):
+    """At a stride, SAM 3's window (240 frames) would hold every frame between's decoder frame with them: the
+    GPU path's frames come without them (the camera is followed on the analysed frames there)."""
+    from nvwa.pipeline import Pipeline, PipelineConfig
+    from nvwa.config import VideoConfig
+    from nvwa.reconstruct import ReconstructConfig
+
+    n = 24
+    people = world(n)
+    video = make_video(tmp_path / "walkers.avi", n, size=(W, H), fps=10, frame_fn=lambda i: draw(people, i))
+    mhr = StandInMHR()
+    body = SAM3DBodyBackend("unused", "unused", estimator=StandInBody(people, mhr), mhr=mhr)
+    tracker = SAM3Tracker(config=SAM3Config(window=12, overlap=4), predictor=StandInSAM3())
+    seen, track = [], tracker.track
+    tracker.track = lambda frames: track(seen.append(f) or f for f in frames)
+    config = PipelineConfig(video=VideoConfig(stride=2), reconstruct=ReconstructConfig(K="300,300,160,120", min_person_s=0.5))
+    [e for e in Pipeline(config, body=body, tracker=tracker).run(video, tmp_path / "out")]
+    assert [f.index for f in seen] == list(range(0, n, 2)) and all(f.between == () for f in seen)
+
+
 def test_pipeline_gpu_path_end_to_end_with_stand_ins(tmp_path, monkeypatch):
     """Video file -> SAM 3 masklets -> batched SAM 3D Body with masks and K -> the rig, smoothing and
     grounding -> a scene whose people keep their ids, stand where the backend put them, and carry one

@@ -229,9 +229,12 @@ class Pipeline:
         lines, background = SceneLines(), BackgroundMotion(K_stored.K)
         # the CPU tracker's scenery (the GPU path's masklets are not the body model's guesses)
         scenery = SceneryFrames() if self.tracker is None and self.config.tracking.drop_scenery else None
-        # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame
+        # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame. The frames
+        # not analysed ride on the next one for the camera's following (README, handheld step 7) on the CPU
+        # path only: SAM 3's window holds 240 frames, and their decoder frames with them (0.75 GB at 1080p)
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_fps=c.max_fps,
-                                              max_frames=c.max_frames, stats=stats, rate=rate, between=work_gray)),
+                                              max_frames=c.max_frames, stats=stats, rate=rate,
+                                              between=work_gray if self.tracker is None else None)),
                        timer, "decode")
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over

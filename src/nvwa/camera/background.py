@@ -85,8 +85,8 @@ class BackgroundMotion:
         gray = work_gray(frame.image)
         self._s = s
         status, inliers, parallax, to_stored = self._step(gray, s, frame.scale, boxes)
-        if status == OK:  # a frame not analysed since the last one may have lost the picture or begun a keyframe
-            status = self._between_status
+        # a frame not analysed since the last one may have lost the picture (or begun a keyframe): the worse stands
+        status = max(status, self._between_status, key=_STATUS_RANK.__getitem__)
         self._between_status = OK
         self.rows.append((frame.index, frame.timestamp_s, *self._H_last, inliers, status,
                           parallax * to_stored if np.isfinite(parallax) else np.nan))

@@ -222,8 +222,8 @@ def frame_times(path: str | os.PathLike) -> tuple[np.ndarray, float]:
 
 MAX_BETWEEN = 3  # frames between two analysed ones that one carries, at most (the latest: all of a 60-fps
 # video's at 15 fps, of --stride 4). Each holds its decoder frame (3.1 MB at 1080p, 12 at 4K) until the frame it
-# rides on is done with: ~10 analysed frames are in flight, so cam03 (1080x1920, 60 fps) at --max-fps 15 peaked
-# 89 MB higher
+# rides on is done with: ~10 analysed frames are in flight on the CPU path (the GPU path asks for none: SAM 3's
+# window holds 240), so cam03 (1080x1920, 60 fps) at --max-fps 15 peaked 89 MB higher
 
 
 def iter_frames(

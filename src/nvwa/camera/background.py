@@ -80,11 +80,8 @@ class BackgroundMotion:
     def add(self, frame, boxes: list[np.ndarray]) -> None:
         """``frame``: a decoded Frame (image at frame.scale of the stored video); ``boxes``: (4,) x0, y0, x1,
         y1 in the frame's pixels, one per person in it."""
-        h, w = frame.image.shape[:2]
-        s = min(1.0, WORK_SIDE / max(h, w))  # frame px -> work px
-        gray = work_gray(frame.image)
-        self._s = s
-        status, inliers, parallax, to_stored = self._step(gray, s, frame.scale, boxes)
+        s = self._s = _work_scale(frame.image)  # frame px -> work px
+        status, inliers, parallax, to_stored = self._step(work_gray(frame.image), s, frame.scale, boxes)
         # a frame not analysed since the last one may have lost the picture (or begun a keyframe): the worse stands
         status = max(status, self._between_status, key=_STATUS_RANK.__getitem__)
         self._between_status = OK
@@ -252,12 +249,17 @@ class BackgroundMotion:
                            np.asarray(Hraw, np.float64))
 
 
+def _work_scale(image: np.ndarray) -> float:
+    """Work px per frame px: the frame's longer side brought to WORK_SIDE at most."""
+    return min(1.0, WORK_SIDE / max(image.shape[:2]))
+
+
 def work_gray(image: np.ndarray) -> np.ndarray:
     """A frame (RGB) as the background is followed on it: grey, its longer side at most WORK_SIDE."""
     import cv2
 
     h, w = image.shape[:2]
-    s = min(1.0, WORK_SIDE / max(h, w))
+    s = _work_scale(image)
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
     return cv2.resize(gray, (int(round(w * s)), int(round(h * s))), interpolation=cv2.INTER_AREA) if s < 1.0 else gray
 

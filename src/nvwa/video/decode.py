@@ -59,8 +59,8 @@ class VideoFrame:
 class FrameBetween:
     """A frame decoded but not analysed (--stride, --max-fps): its decoder frame is held, and made RGB at the
     analysed frames' size, exactly as they are, then by the caller's function, only where :meth:`image` is
-    asked for (the camera's motion follows a moving camera's frames between; a still one's are never
-    converted: 7.5 ms a 1768x994 VP9 frame)."""
+    asked for (the camera's motion follows a moving camera's frames between; a still one's are seldom
+    converted, which costs 7.5 ms a 1768x994 VP9 frame)."""
 
     index: int
     timestamp_s: float

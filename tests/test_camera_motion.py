@@ -294,12 +294,19 @@ def test_the_glb_camera_is_animated_for_a_handheld_camera_only(handheld_run, spo
     assert all(c["target"]["node"] != still.by_name["camera"] for c in still.json["animations"][0]["channels"])
 
 
-def test_the_pipeline_follows_a_handheld_camera_through_the_frames_it_does_not_analyse(handheld_run, blazepose):
+def test_the_pipeline_follows_a_handheld_camera_through_the_frames_it_does_not_analyse(handheld_run, blazepose,
+                                                                                      monkeypatch):
     """--stride 2 on the handheld clip: its camera is followed through the frames between too (from the third
-    analysed frame, once it is seen to move), stored per analysed frame, and as right as every frame's."""
+    analysed frame, once it is seen to move), stored per analysed frame, and as right as every frame's. Its
+    people's tracker is told each analysed frame stands for two of the video's (it looks at their colours
+    after as many of the video's frames as with every frame)."""
+    import nvwa.pipeline as pipeline
     from nvwa.config import VideoConfig
     from nvwa.pipeline import Pipeline, PipelineConfig
     from nvwa.reconstruct import ReconstructConfig
+
+    steps, tracker = [], pipeline.PeopleTracker
+    monkeypatch.setattr(pipeline, "PeopleTracker", lambda *a, **k: steps.append(k.get("frame_step")) or tracker(*a, **k))
 
     _, out, R_true, tmp = handheld_run
     Ktext = json.loads((out / "scene.json").read_text())["intrinsics"]["K"]
@@ -308,7 +315,7 @@ def test_the_pipeline_follows_a_handheld_camera_through_the_frames_it_does_not_a
     *_, done = Pipeline(config, body=blazepose).run(tmp / "handheld.mp4", tmp / "out_stride2")
     z = np.load(tmp / "out_stride2" / "scene.npz")
     analysed = len(z["camera_timestamp_s"])
-    assert analysed == (len(R_true) + 1) // 2
+    assert analysed == (len(R_true) + 1) // 2 and steps == [2]
     summary = json.loads((tmp / "out_stride2" / "scene.json").read_text())
     # from the third analysed frame on, every step of this turning clip moves (a step or two of the shake may not)
     assert summary["camera_motion"] == "rotating" and analysed - 4 <= summary["stats"]["camera_frames_between"] <= analysed - 2

@@ -287,6 +287,30 @@ def test_a_track_s_colours_are_looked_at_as_often_at_60_fps_as_at_30(fps, every,
     assert _size_mean(100.0, 200.0, 1 / 30) == _size_mean(100.0, 200.0, 0.1) == 0.9 * 100.0 + 0.1 * 200.0
 
 
+@pytest.mark.parametrize("video_fps, step, every", [(30.0, 2, 3), (30.0, 3, 2), (30.0, 6, 1), (10.0, 2, 3), (60.0, 2, 5),
+                                                    (15.0, 1, 5)])
+def test_at_one_frame_in_n_a_track_s_colours_are_looked_at_after_as_many_of_the_video_s_frames(video_fps, step, every,
+                                                                                               monkeypatch):
+    """Analysing one frame in ``step`` (--stride, --max-fps), a track's colours are looked at every 5 of the
+    video's frames as with every frame analysed, not every 5 poses: kids_bed at --max-fps 15 looked at the
+    boy 0.33 s apart, his second look was on the girl he was going behind, and he was not known again 3 s
+    later. At least 0.16 s apart still (a 60-fps video analysed at 30 as a 30-fps one); a 15-fps video
+    analysed whole as before."""
+    import nvwa.tracking.tracker as tracking
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
+
+    looks = []
+    monkeypatch.setattr(tracking, "appearance_descriptor", lambda image, obs: looks.append(int(image[0, 0, 0])) or None)
+    frames = [np.full((240, 320, 3), i, np.uint8) for i in range(4 * every + 1)]
+    tracker = PeopleTracker(body=_StillPerson(), propose=lambda image: (_StillPerson.BOX[None], np.array([0.9])),
+                            config=TrackerConfig(overlap_detection=False), frame_step=step)
+    try:
+        for i, f in enumerate(frames):
+            tracker.step(f, i * step / video_fps)
+    finally:
+        tracker.close()
+    assert looks == [0] + list(range(0, len(frames), every))
+
 class _LostAWhile(_StillPerson):
     """Finds the still person except on frames 5-7 (the frame number is written in its pixels)."""
 

@@ -238,7 +238,7 @@ class Pipeline:
                        timer, "decode")
         if self.tracker is None:
             video = self.body.init_state()  # this video's people; nothing of a previous video carries over
-            tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking)
+            tracker = PeopleTracker(_TimedBody(video, timer), self._proposer(timer), self.config.tracking, frame_step=stride)
             # the frames to the next detector pass at hand: it begins as soon as its thread is free
             stream = ((f, tracker.step(f.image, f.timestamp_s, upcoming=g[0].image if g else None,
                                        upcoming_s=g[0].timestamp_s if g else None,

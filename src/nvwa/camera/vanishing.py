@@ -188,6 +188,7 @@ class SceneCalibration:
     focal_px: float | None  # fused from the horizontal VPs with the vertical (median of agreeing ones)
     focal_spread: float | None  # relative spread of the agreeing estimates
     segments: int  # segments offered
+    vertical_spread_deg: float | None = None  # how far the vertical found on draws of the segments spreads (deg)
 
     def as_dict(self) -> dict:
         vv = self.vertical_vp
@@ -195,7 +196,8 @@ class SceneCalibration:
                 "vertical_people_votes": self.vertical_people_votes,
                 "vertical_vp": None if vv is None else [float(x) for x in vv],
                 "horizontal_vps": [{"point": [float(x) for x in p], "votes": n, "focal_px": f} for p, n, f in self.horizontal_vps],
-                "focal_px": self.focal_px, "focal_spread": self.focal_spread}
+                "focal_px": self.focal_px, "focal_spread": self.focal_spread,
+                "vertical_spread_deg": None if self.vertical_spread_deg is None else round(self.vertical_spread_deg, 2)}
 
 
 def calibrate_from_lines(lines: np.ndarray, people: np.ndarray, size: tuple[int, int], *,
@@ -232,12 +234,17 @@ def calibrate_from_lines(lines: np.ndarray, people: np.ndarray, size: tuple[int,
     vps = _families(vps, seg, weight, size)
     if vert is None:
         vert = _pick_vertical(vps, seg, up_hint, focal_guess or diag, c)
+    spread = None
+    if vert is not None:  # where its segments do not pin it down, the vertical most draws of them agree on
+        from nvwa.camera.steady import steadied  # (it searches as this module does)
+
+        vert, spread = steadied(vert, seg, weight, size, K_guess)
     horizontal = [(h.point, h.votes, _focal_if_determined(vert, h, seg, weight, size) if vert is not None else None)
                   for h in vps if h is not vert]
-    focal, spread = _fuse_focal(horizontal, vert, c, diag)
+    focal, focal_spread = _fuse_focal(horizontal, vert, c, diag)
     return SceneCalibration(None if vert is None else vert.point, 0 if vert is None else vert.votes,
-                            0 if vert is None else int((vert.inliers & is_person).sum()), horizontal, focal, spread,
-                            len(lines))
+                            0 if vert is None else int((vert.inliers & is_person).sum()), horizontal, focal, focal_spread,
+                            len(lines), spread)
 
 
 def _families(vps: list, seg: np.ndarray, weight: np.ndarray, size: tuple[int, int]) -> list:

@@ -65,19 +65,20 @@ def test_a_wall_facing_the_camera_is_one_family_of_edges():
     assert 0.9 < focal["original"] / size[0] < 1.3  # the ~1,900 px the original has always given
 
 
-def test_a_vertical_its_segments_do_not_pin_down_is_the_one_most_draws_of_them_agree_on():
+def test_a_vertical_its_segments_do_not_pin_down_is_the_one_of_their_draws_the_bodies_agree_with():
     """handheld_kids_bed: a striped wall seen nearly level (its stripes meet ~5,000 px below the picture) and
     a mirror leaning on it. Every frame's segments gave the camera's pitch 14.9 deg and half the frames'
     22.0 (the same wall and camera; a tenth of either dropped at random: 10.4 to 23.4). The vertical found
-    again on draws of the segments spreads over 2 deg here, and the one most draws agree on is used: the
-    two runs now agree within 1 deg, near the bodies' own up (12-14 deg), and the spread is reported."""
+    again on bootstrap draws of the segments spreads over 3 deg here, in two clusters (~11 and ~22 deg; which
+    has more draws turns on their number), and the central draw of the cluster nearest the bodies' up (6-7
+    deg) is used: the two runs now agree within 1 deg, and the spread is reported."""
     d = np.load(DATA / "kids_bed_segments.npz")
     size, f = tuple(int(x) for x in d["size"]), float(d["focal_guess"])
     K = np.array([[f, 0, size[0] / 2], [0, f, size[1] / 2], [0, 0, 1]])
     pitch = {}
     for run in ("every", "half"):
         cal = calibrate_from_lines(d[f"{run}_lines"], d[f"{run}_people"], size, up_hint=d[f"{run}_up"], focal_guess=f)
-        assert cal.vertical_spread_deg > 2.0 and cal.as_dict()["vertical_spread_deg"] > 2.0
+        assert cal.vertical_spread_deg > 3.0 and cal.as_dict()["vertical_spread_deg"] > 3.0
         pitch[run] = np.degrees(np.arcsin(gravity_from_vp(cal.vertical_vp, K)[2]))
         assert cal.vertical_votes >= 20
     assert abs(pitch["every"] - pitch["half"]) < 1.0, pitch

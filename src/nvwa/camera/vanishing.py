@@ -238,7 +238,7 @@ def calibrate_from_lines(lines: np.ndarray, people: np.ndarray, size: tuple[int,
     if vert is not None:  # where its segments do not pin it down, the vertical most draws of them agree on
         from nvwa.camera.steady import steadied  # (it searches as this module does)
 
-        vert, spread = steadied(vert, seg, weight, size, K_guess)
+        vert, spread = steadied(vert, seg, weight, size, K_guess, up_hint)
     horizontal = [(h.point, h.votes, _focal_if_determined(vert, h, seg, weight, size) if vert is not None else None)
                   for h in vps if h is not vert]
     focal, focal_spread = _fuse_focal(horizontal, vert, c, diag)
@@ -305,7 +305,7 @@ def _focal_if_determined(vert: VanishingPoint, h: VanishingPoint, seg: np.ndarra
     return f if hi / lo <= FOCAL_DETERMINED else None
 
 
-def _vertical_near_hint(seg, weight, size, up_hint, K_guess, near_deg: float = 12.0):
+def _vertical_near_hint(seg, weight, size, up_hint, K_guess, near_deg: float = 12.0, iterations: int = 400):
     """The vertical VP searched where the bodies' up says it is: among the segments pointing within
     ``near_deg`` of the hint's VP (K up_hint); None when too few vote or it lands > 35 deg from the hint."""
     c, s = np.array([size[0] / 2, size[1] / 2]), float(max(size))
@@ -316,7 +316,7 @@ def _vertical_near_hint(seg, weight, size, up_hint, K_guess, near_deg: float = 1
         if near.sum() < MIN_VERTICAL_VOTES:
             return None
         # scored by the near segments only: sideways lines elsewhere must not outvote them
-        vp = find_vp(seg, weight, size, near, seed=attempt, score_weight=weight * near)
+        vp = find_vp(seg, weight, size, near, iterations=iterations, seed=attempt, score_weight=weight * near)
         if vp is None or vp.votes < MIN_VERTICAL_VOTES:
             return None
         g = gravity_from_vp(vp.point, K_guess)

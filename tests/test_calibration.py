@@ -113,6 +113,50 @@ def test_a_vertical_its_segments_pin_down_is_kept_as_found(view, monkeypatch):
     assert np.array_equal(cal.vertical_vp, bare.vertical_vp) and cal.focal_px == bare.focal_px
 
 
+@pytest.mark.parametrize("roll", [0, 90])
+def test_a_room_s_verticals_are_kept_as_found_whichever_way_the_camera_is_rolled(roll, monkeypatch):
+    """A room's edges, the camera pitched 10 deg and rolled 0 or 90 (the verticals run across the picture,
+    where gravity's sign, down the image, flips from one draw to the next): the draws agree, the vertical
+    is the full set's to the bit, and with nobody upright (no hint) the vertical found is not listed among
+    the horizontal vanishing points too."""
+    from nvwa.camera import steady
+
+    rng = np.random.default_rng(5)
+    W, H, f = 1280, 720, 1000.0
+    K = np.array([[f, 0, W / 2], [0, f, H / 2], [0, 0, 1]])
+    R = _camera(10, roll)
+    segs = _room(K, R, np.array([0, 1.6, 0]), rng) + rng.normal(0, 0.5, (120, 4))
+    up = R @ np.array([0.0, 1.0, 0.0])
+    for hint in (up, None):
+        cal = calibrate_from_lines(segs, np.zeros((0, 4)), (W, H), up_hint=hint, focal_guess=f)
+        assert cal.vertical_spread_deg < 3.0, (hint, cal.vertical_spread_deg)
+        if hint is not None:  # (with none, the family nearest the picture's vertical is taken: a sideways one at 90)
+            assert _angle(gravity_from_vp(cal.vertical_vp, K), R @ np.array([0.0, -1.0, 0.0])) < 1.0
+        assert not any(np.allclose(p, cal.vertical_vp) for p, _, _ in cal.horizontal_vps)
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(steady, "steadied", lambda vert, *a: (vert, None))
+            bare = calibrate_from_lines(segs, np.zeros((0, 4)), (W, H), up_hint=hint, focal_guess=f)
+        assert np.array_equal(cal.vertical_vp, bare.vertical_vp) and cal.focal_px == bare.focal_px
+        assert len(cal.horizontal_vps) == len(bare.horizontal_vps)
+
+
+def test_a_vertical_the_draws_spread_with_nobody_upright_is_their_most_central_and_no_horizontal():
+    """kids_bed's segments with no bodies' up to go by: the vertical still comes from the draws (the most
+    central of all), is said so, and the vertical first picked is not listed among the horizontals."""
+    d = np.load(DATA / "kids_bed_segments.npz")
+    size, f = tuple(int(x) for x in d["size"]), float(d["focal_guess"])
+    cal = calibrate_from_lines(d["every_lines"], d["every_people"], size, up_hint=None, focal_guess=f)
+    assert cal.vertical_spread_deg > 3.0
+    assert not any(np.allclose(p, cal.vertical_vp) for p, _, _ in cal.horizontal_vps)
+    from nvwa.camera import steady
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(steady, "steadied", lambda vert, *a: (vert, None))
+        bare = calibrate_from_lines(d["every_lines"], d["every_people"], size, up_hint=None, focal_guess=f)
+    assert len(cal.horizontal_vps) == len(bare.horizontal_vps)
+    assert not any(np.allclose(p, bare.vertical_vp) for p, _, _ in cal.horizontal_vps)
+
+
 def _project(K, R, pts):
     x = (R @ pts.T).T
     uv = (K @ x.T).T

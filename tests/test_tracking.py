@@ -264,40 +264,19 @@ def test_the_detector_runs_every_third_frame_or_as_many_seconds_apart_as_asked(f
     assert passes == list(range(0, len(frames), every))
 
 
-@pytest.mark.parametrize("fps, every", [(10.0, 5), (25.0, 5), (29.97, 5), (30.0, 5), (40.0, 7), (60.0, 10)])
-def test_a_track_s_colours_are_looked_at_as_often_at_60_fps_as_at_30(fps, every, monkeypatch):
+@pytest.mark.parametrize("fps, step, every", [(10.0, 1, 5), (25.0, 1, 5), (29.97, 1, 5), (30.0, 1, 5), (40.0, 1, 7),
+                                              (60.0, 1, 10), (30.0, 2, 3), (30.0, 3, 2), (30.0, 6, 1), (10.0, 2, 3),
+                                              (60.0, 2, 5), (15.0, 1, 5)])
+def test_a_track_s_colours_are_looked_at_as_often_at_60_fps_as_at_30_and_at_one_frame_in_n(fps, step, every, monkeypatch):
     """Every 5th pose up to 30 fps (as before: 5 poses of a 30-fps video are 0.167 s), every 7th at 40 fps
     (0.175 s), every 10th at 60: the colours' running mean remembers as long, and the late checks of a young
-    track get as many looks. Its running size moves as far in two 60-fps poses as in one 30-fps one."""
+    track get as many looks. Its running size moves as far in two 60-fps poses as in one 30-fps one.
+    Analysing one frame in ``step`` of a ``fps`` video (--stride, --max-fps), after 5 of the video's frames
+    (rounded up to whole poses), not 5 poses: kids_bed at --max-fps 15 looked at the boy 0.33 s apart, his
+    second look was on the girl he was going behind, and he was not known again 3 s later. At least 0.16 s
+    apart still (a 60-fps video analysed at 30 as a 30-fps one); a 15-fps video analysed whole as before."""
     import nvwa.tracking.tracker as tracking
     from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _size_mean
-
-    looks = []
-    monkeypatch.setattr(tracking, "appearance_descriptor", lambda image, obs: looks.append(int(image[0, 0, 0])) or None)
-    frames = [np.full((240, 320, 3), i, np.uint8) for i in range(4 * every + 1)]
-    tracker = PeopleTracker(body=_StillPerson(), propose=lambda image: (_StillPerson.BOX[None], np.array([0.9])),
-                            config=TrackerConfig(overlap_detection=False))
-    try:
-        for i, f in enumerate(frames):
-            tracker.step(f, i / fps)
-    finally:
-        tracker.close()
-    assert looks == [0] + list(range(0, len(frames), every))  # the new track's first colours, then its poses' looks
-    assert _size_mean(_size_mean(100.0, 200.0, 1 / 60), 200.0, 1 / 60) == pytest.approx(_size_mean(100.0, 200.0, 1 / 30))
-    assert _size_mean(100.0, 200.0, 1 / 30) == _size_mean(100.0, 200.0, 0.1) == 0.9 * 100.0 + 0.1 * 200.0
-
-
-@pytest.mark.parametrize("video_fps, step, every", [(30.0, 2, 3), (30.0, 3, 2), (30.0, 6, 1), (10.0, 2, 3), (60.0, 2, 5),
-                                                    (15.0, 1, 5)])
-def test_at_one_frame_in_n_a_track_s_colours_are_looked_at_after_as_many_of_the_video_s_frames(video_fps, step, every,
-                                                                                               monkeypatch):
-    """Analysing one frame in ``step`` (--stride, --max-fps), a track's colours are looked at every 5 of the
-    video's frames as with every frame analysed, not every 5 poses: kids_bed at --max-fps 15 looked at the
-    boy 0.33 s apart, his second look was on the girl he was going behind, and he was not known again 3 s
-    later. At least 0.16 s apart still (a 60-fps video analysed at 30 as a 30-fps one); a 15-fps video
-    analysed whole as before."""
-    import nvwa.tracking.tracker as tracking
-    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
 
     looks = []
     monkeypatch.setattr(tracking, "appearance_descriptor", lambda image, obs: looks.append(int(image[0, 0, 0])) or None)
@@ -306,10 +285,13 @@ def test_at_one_frame_in_n_a_track_s_colours_are_looked_at_after_as_many_of_the_
                             config=TrackerConfig(overlap_detection=False), frame_step=step)
     try:
         for i, f in enumerate(frames):
-            tracker.step(f, i * step / video_fps)
+            tracker.step(f, i * step / fps)
     finally:
         tracker.close()
-    assert looks == [0] + list(range(0, len(frames), every))
+    assert looks == [0] + list(range(0, len(frames), every))  # the new track's first colours, then its poses' looks
+    assert _size_mean(_size_mean(100.0, 200.0, 1 / 60), 200.0, 1 / 60) == pytest.approx(_size_mean(100.0, 200.0, 1 / 30))
+    assert _size_mean(100.0, 200.0, 1 / 30) == _size_mean(100.0, 200.0, 0.1) == 0.9 * 100.0 + 0.1 * 200.0
+
 
 class _LostAWhile(_StillPerson):
     """Finds the still person except on frames 5-7 (the frame number is written in its pixels)."""

@@ -163,8 +163,9 @@ def calibrate_camera(obs, K: Intrinsics, people, misfit=None) -> CameraCalibrati
         return CameraCalibration(K, None, None, len(segs), ["no straight lines and nobody upright: no vanishing points"])
     cal = calibrate_from_lines(lines, segs, size, up_hint=hint, focal_guess=K.fx)
     if cal.vertical_spread_deg is not None and cal.vertical_spread_deg > STEADY_DEG:
+        chosen = "the one of those the bodies' up is nearest" if hint is not None else "the most central of those"
         warnings.append(f"the vertical vanishing point is not pinned down by its segments (found again on draws of "
-                        f"them, it moves {cal.vertical_spread_deg:.0f} deg): the one of those the bodies' up is nearest used")
+                        f"them, it moves {cal.vertical_spread_deg:.0f} deg): {chosen} used")
     focal_votes = sum(n for _, n, f in cal.horizontal_vps if f is not None and cal.focal_px and abs(f / cal.focal_px - 1) <= 0.1)
     lines_focal = cal.focal_px if cal.focal_px is not None and focal_votes >= STRONG_VOTES else None
     people_focal = focal_from_people(walker_tracks(people, obs.keypoint_set), cal.vertical_vp, size) \

@@ -24,6 +24,7 @@ VERTICAL_WITHIN_DEG = 40.0  # segments this close to the image's vertical are ve
 MIN_VERTICAL_VOTES = 6  # fewer segments than this: no vertical VP from lines
 MIN_SEGMENT_SHARE = 0.02  # of the image diagonal: shorter segments are noise
 FOCAL_RANGE = (0.3, 4.0)  # x image diagonal: focal lengths outside are not believed
+NEAR_HINT_DEG = 12.0  # the vertical is searched among the segments pointing within this of where the bodies' up says
 
 
 def detect_segments(gray: np.ndarray, min_share: float = MIN_SEGMENT_SHARE) -> np.ndarray:
@@ -234,13 +235,13 @@ def calibrate_from_lines(lines: np.ndarray, people: np.ndarray, size: tuple[int,
     vps = _families(vps, seg, weight, size)
     if vert is None:
         vert = _pick_vertical(vps, seg, up_hint, focal_guess or diag, c)
-    spread = None
-    if vert is not None:  # where its segments do not pin it down, the vertical most draws of them agree on
+    picked, spread = vert, None
+    if vert is not None:  # where its segments do not pin it down, the one of their draws the bodies agree with
         from nvwa.camera.steady import steadied  # (it searches as this module does)
 
         vert, spread = steadied(vert, seg, weight, size, K_guess, up_hint)
     horizontal = [(h.point, h.votes, _focal_if_determined(vert, h, seg, weight, size) if vert is not None else None)
-                  for h in vps if h is not vert]
+                  for h in vps if h is not picked]
     focal, focal_spread = _fuse_focal(horizontal, vert, c, diag)
     return SceneCalibration(None if vert is None else vert.point, 0 if vert is None else vert.votes,
                             0 if vert is None else int((vert.inliers & is_person).sum()), horizontal, focal, focal_spread,
@@ -255,14 +256,20 @@ def _families(vps: list, seg: np.ndarray, weight: np.ndarray, size: tuple[int, i
     side of their own VP), and is dropped."""
     c, s = np.array([size[0] / 2, size[1] / 2]), float(max(size))
     _, d, mid = _lines(seg, c, s)
-    tol = np.radians(INLIER_DEG)
-    whole = [VanishingPoint(v.point, int(inl.sum()), float(weight[inl].sum()), inl)
-             for v in vps for inl in [_angle_errors(_centred(v.point, c, s), d, mid) < tol]]
+    whole = [with_support(v.point, d, mid, weight, c, s) for v in vps]
     kept = []
     for v in sorted(whole, key=lambda v: -v.votes):
         if all((v.inliers & k.inliers).sum() <= 0.5 * v.votes for k in kept):
             kept.append(v)
     return kept
+
+
+def with_support(point: np.ndarray, d: np.ndarray, mid: np.ndarray, weight: np.ndarray, c: np.ndarray,
+                 s: float) -> VanishingPoint:
+    """The VP at ``point`` (homogeneous px) with its whole support: every segment (unit directions ``d``,
+    midpoints ``mid`` of :func:`_lines`, weights ``weight``) pointing at it within INLIER_DEG."""
+    inl = _angle_errors(_centred(point, c, s), d, mid) < np.radians(INLIER_DEG)
+    return VanishingPoint(point, int(inl.sum()), float(weight[inl].sum()), inl)
 
 
 def _centred(point: np.ndarray, c: np.ndarray, s: float) -> np.ndarray:
@@ -305,7 +312,7 @@ def _focal_if_determined(vert: VanishingPoint, h: VanishingPoint, seg: np.ndarra
     return f if hi / lo <= FOCAL_DETERMINED else None
 
 
-def _vertical_near_hint(seg, weight, size, up_hint, K_guess, near_deg: float = 12.0, iterations: int = 400):
+def _vertical_near_hint(seg, weight, size, up_hint, K_guess, near_deg: float = NEAR_HINT_DEG, iterations: int = 400):
     """The vertical VP searched where the bodies' up says it is: among the segments pointing within
     ``near_deg`` of the hint's VP (K up_hint); None when too few vote or it lands > 35 deg from the hint."""
     c, s = np.array([size[0] / 2, size[1] / 2]), float(max(size))

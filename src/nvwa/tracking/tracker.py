@@ -63,7 +63,7 @@ class TrackerConfig:
     # changes one's size fast)
     settled_s: float = 0.2  # ... those misses after this long (s) of poses: a few poses after a wide search found
     # something may be something else (the box before its misses before them is kept, lost_after_s + this at most)
-    appearance_every: int = 5  # poses between appearance updates of a track (of the video's frames, where one in N is analysed) ...
+    appearance_every: int = 5  # poses between appearance updates of a track (where one frame in N is analysed: this many of the video's frames, rounded up to whole poses) ...
     appearance_every_s: float = 0.16  # ... and at least this long (s; a 60-fps track every 10th pose, a 30-fps one every 5th)
     # so above 30 fps a track's colours are looked at, and remembered, over as long as at 30; at 30 and below as with 0
     search_margin: float = 2.5  # after a missed frame, the crop widens to this many box sizes (fast moves, jumps)
@@ -165,8 +165,9 @@ class PeopleTracker:
         self._schedule = PassSchedule(config)  # when the detector passes run, which of them are full
         self.config = config
         # the video's frames one analysed frame stands for (--stride, --max-fps): a track's colours are looked at
-        # after as many of the video's frames as with every frame analysed (kids_bed at 15 fps: every 5th pose
-        # came 0.33 s apart, the boy's second look was on the girl he was behind, and he was not known again)
+        # after at least as many of the video's frames as with every frame analysed, the next analysed pose
+        # (kids_bed at 15 fps: every 5th pose came 0.33 s apart, the boy's second look was on the girl he was
+        # behind, and he was not known again); a varying rate's stretches at its usual step
         self._look_every = max(1, -(-config.appearance_every // max(1, frame_step)))
         self._tracks: list[_Track] = []
         self._next_id = 0
@@ -382,9 +383,8 @@ class PeopleTracker:
         tr.hits += 1
         if tr.handover is not None and (tr.first_box is None or t - tr.found_s > c.late_reid_s + 5e-4):
             tr.handover = None  # its looks are done
-        every = self._look_every
-        if (tr.hits % every == 1 % every if tr.looked is None else  # its first look: the first pose
-                tr.hits - tr.looked[0] >= every and t - tr.looked[1] >= c.appearance_every_s - 5e-4):
+        if tr.looked is None or (  # its first look: the first pose
+                tr.hits - tr.looked[0] >= self._look_every and t - tr.looked[1] >= c.appearance_every_s - 5e-4):
             tr.looked = (tr.hits, t)
             desc = appearance_descriptor(image, tr.observation)
             if desc is not None:

@@ -12,11 +12,11 @@ So the vertical search is run again on bootstrap draws of the segments near it (
 from their most central draw (the 84th percentile of their angles to it), the segments cannot decide, and
 the people do: of the draws, those within STEADY_DEG of the one nearest the bodies' own up (the hint the
 search began from) are the verticals the scene and the people agree on, and their most central draw's
-point is used, its votes counted over all the segments (with nobody upright, or under MIN_CLUSTER draws in
-that cluster: the most central of all the draws). kids_bed's draws spread 7-11 deg, over two clusters (about 11 and 22 deg: which has more draws
-turned on their number and the search's length), and the bodies (6-7 deg) are nearer the first at any
-number. Our other clips' draws spread 0.2-0.8 deg, handheld_handshake's 1.2-2.2: a vertical the segments
-pin down is kept as it was, to the bit.
+point is used, its votes counted over all the segments (with nobody upright, or under MIN_CLUSTER draws
+in that cluster: the most central of all the draws). kids_bed's draws spread 7-11 deg, over two
+clusters (about 11 and 22 deg: which has more draws turned on their number and the search's length), and
+the bodies (6-7 deg) are nearer the first at any number. Our other clips' draws spread 0.2-0.8 deg,
+handheld_handshake's 1.2-2.2: a vertical the segments pin down is kept as it was, to the bit.
 """
 
 from __future__ import annotations

@@ -165,9 +165,9 @@ class PeopleTracker:
         self._schedule = PassSchedule(config)  # when the detector passes run, which of them are full
         self.config = config
         # the video's frames one analysed frame stands for (--stride, --max-fps): a track's colours are looked at
-        # after at least as many of the video's frames as with every frame analysed, the next analysed pose
-        # (kids_bed at 15 fps: every 5th pose came 0.33 s apart, the boy's second look was on the girl he was
-        # behind, and he was not known again); a varying rate's stretches at its usual step
+        # on the first pose at least appearance_every of the video's frames after the last look, as with every
+        # frame analysed (kids_bed at 15 fps: every 5th pose came 0.33 s apart, the boy's second look was on the
+        # girl he was behind, and he was not known again); a varying rate's stretches at its usual step
         self._look_every = max(1, -(-config.appearance_every // max(1, frame_step)))
         self._tracks: list[_Track] = []
         self._next_id = 0

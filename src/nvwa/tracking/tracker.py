@@ -63,8 +63,7 @@ class TrackerConfig:
     # changes one's size fast)
     settled_s: float = 0.2  # ... those misses after this long (s) of poses: a few poses after a wide search found
     # something may be something else (the box before its misses before them is kept, lost_after_s + this at most)
-    appearance_every: int = 5  # poses between appearance updates of a track (one frame in N analysed: this many ...
-    # of the video's frames, in whole poses) ...
+    appearance_every: int = 5  # poses between a track's colour looks (video frames, one in N analysed) ...
     appearance_every_s: float = 0.16  # ... and at least this long (s; a 60-fps track every 10th pose, a 30-fps one every 5th)
     # so above 30 fps a track's colours are looked at, and remembered, over as long as at 30; at 30 and below as with 0
     search_margin: float = 2.5  # after a missed frame, the crop widens to this many box sizes (fast moves, jumps)

@@ -383,8 +383,9 @@ class PeopleTracker:
         tr.hits += 1
         if tr.handover is not None and (tr.first_box is None or t - tr.found_s > c.late_reid_s + 5e-4):
             tr.handover = None  # its looks are done
-        if tr.looked is None or (  # its first look: the first pose
-                tr.hits - tr.looked[0] >= self._look_every and t - tr.looked[1] >= c.appearance_every_s - 5e-4):
+        every = self._look_every
+        if (tr.hits % every == 1 % every if tr.looked is None else  # its first look: the first pose (every=1: each)
+                tr.hits - tr.looked[0] >= every and t - tr.looked[1] >= c.appearance_every_s - 5e-4):
             tr.looked = (tr.hits, t)
             desc = appearance_descriptor(image, tr.observation)
             if desc is not None:

@@ -276,7 +276,8 @@ def test_a_track_s_colours_are_looked_at_as_often_at_60_fps_as_at_30_and_at_one_
     second look was on the girl he was going behind, and he was not known again 3 s later. At least 0.16 s
     apart still (a 60-fps video analysed at 30 as a 30-fps one); a 15-fps video analysed whole as before."""
     import nvwa.tracking.tracker as tracking
-    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _size_mean
+    from nvwa.tracking.track import size_mean
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
 
     looks = []
     monkeypatch.setattr(tracking, "appearance_descriptor", lambda image, obs: looks.append(int(image[0, 0, 0])) or None)
@@ -289,8 +290,8 @@ def test_a_track_s_colours_are_looked_at_as_often_at_60_fps_as_at_30_and_at_one_
     finally:
         tracker.close()
     assert looks == [0] + list(range(0, len(frames), every))  # the new track's first colours, then its poses' looks
-    assert _size_mean(_size_mean(100.0, 200.0, 1 / 60), 200.0, 1 / 60) == pytest.approx(_size_mean(100.0, 200.0, 1 / 30))
-    assert _size_mean(100.0, 200.0, 1 / 30) == _size_mean(100.0, 200.0, 0.1) == 0.9 * 100.0 + 0.1 * 200.0
+    assert size_mean(size_mean(100.0, 200.0, 1 / 60), 200.0, 1 / 60) == pytest.approx(size_mean(100.0, 200.0, 1 / 30))
+    assert size_mean(100.0, 200.0, 1 / 30) == size_mean(100.0, 200.0, 0.1) == 0.9 * 100.0 + 0.1 * 200.0
 
 
 class _LostAWhile(_StillPerson):
@@ -656,7 +657,8 @@ def _crossing(gain: float | None = 0.1, swap_colours: bool = False, his_poses: i
 
     from nvwa.body.observation import BodyObservation
     from nvwa.tracking.boxes import BoxKalman
-    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _Track
+    from nvwa.tracking.track import Track
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
 
     d = np.load(DATA / "vtest_crossing_475.npz")
     image = np.zeros((576, 768, 3), np.uint8)
@@ -665,9 +667,9 @@ def _crossing(gain: float | None = 0.1, swap_colours: bool = False, his_poses: i
     t = float(d["frame"]) / 10.0
     tracks = []
     for track_id, role in ((33, "slid"), (31, "lost")):
-        tr = _Track(track_id, BoxKalman(d[f"{role}_kbox"], t), t, hits=20, appearance=d[f"{role}_app"],
-                    last_box=d[f"{role}_last_box"], misses=int(d[f"{role}_misses"]), height_px=float(d[f"{role}_height"]),
-                    predicted_iou=float(d[f"{role}_piou"]))
+        tr = Track(track_id, BoxKalman(d[f"{role}_kbox"], t), t, hits=20, appearance=d[f"{role}_app"],
+                   last_box=d[f"{role}_last_box"], misses=int(d[f"{role}_misses"]), height_px=float(d[f"{role}_height"]),
+                   predicted_iou=float(d[f"{role}_piou"]))
         tracks.append(tr)
     her, him = tracks
     him.hits = his_poses
@@ -725,7 +727,8 @@ def _piece(blazepose, age_s: float | None = None, usual_px: float | None = None,
 
     from nvwa.body.observation import BodyObservation
     from nvwa.tracking.boxes import BoxKalman
-    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _Track
+    from nvwa.tracking.track import Track
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
 
     class Checks(_Forgets):  # the real pose check
         def probe(self, image, box, *args, **kwargs):
@@ -736,13 +739,13 @@ def _piece(blazepose, age_s: float | None = None, usual_px: float | None = None,
     (x0, y0), (h, w) = d["offset"], d["image"].shape[:2]
     image[y0:y0 + h, x0:x0 + w] = d["image"]
     t = float(d["frame"]) / 10.0
-    legs = _Track(18, BoxKalman(d["piece_kbox"], t), t, hits=int(d["piece_hits"]), appearance=d["piece_app"],
-                  last_box=d["piece_last_box"], height_px=float(d["piece_height"] if usual_px is None else usual_px),
-                  found_s=float(d["piece_found_s"]) if age_s is None else t - age_s)
+    legs = Track(18, BoxKalman(d["piece_kbox"], t), t, hits=int(d["piece_hits"]), appearance=d["piece_app"],
+                 last_box=d["piece_last_box"], height_px=float(d["piece_height"] if usual_px is None else usual_px),
+                 found_s=float(d["piece_found_s"]) if age_s is None else t - age_s)
     legs.observation = BodyObservation("blazepose33", d["piece_kp"], np.zeros((33, 3)), d["piece_vis"])
-    lost = _Track(1, BoxKalman(d["lost_last_box"], float(d["lost_seen_s"])), float(d["lost_seen_s"]), hits=int(d["lost_hits"]),
-                  appearance=d["lost_app"], active=False, last_box=d["lost_last_box"], height_px=float(d["lost_height"]),
-                  found_s=float(d["lost_found_s"]), missed=True)
+    lost = Track(1, BoxKalman(d["lost_last_box"], float(d["lost_seen_s"])), float(d["lost_seen_s"]), hits=int(d["lost_hits"]),
+                 appearance=d["lost_app"], active=False, last_box=d["lost_last_box"], height_px=float(d["lost_height"]),
+                 found_s=float(d["lost_found_s"]), missed=True)
     tracker = PeopleTracker(body=Checks(), propose=None, config=replace(TrackerConfig(), **config))
     tracker._tracks, tracker._next_id = [lost, legs], 19
     return tracker, legs, image, (d["proposal"][None], d["score"][None])
@@ -838,7 +841,8 @@ def _behind_sign(**config):
 
     from nvwa.body.observation import BodyObservation
     from nvwa.tracking.boxes import BoxKalman
-    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _Track
+    from nvwa.tracking.track import Track
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
 
     d = np.load(DATA / "vtest_late_reid_486_491.npz")
     looks = []
@@ -848,12 +852,12 @@ def _behind_sign(**config):
         image[y0:y0 + h, x0:x0 + w] = d[f"{tag}_image"]
         looks.append((image, float(d[f"{tag}_frame"]) / 10.0,
                       BodyObservation("blazepose33", d[f"{tag}_kp"], d[f"{tag}_kp3"], d[f"{tag}_vis"])))
-    lost = _Track(35, BoxKalman(d["lost_last_box"], float(d["lost_last_seen_s"])), float(d["lost_last_seen_s"]), hits=55,
-                  appearance=d["lost_app"], active=False, last_box=d["lost_last_box"], height_px=float(d["lost_height"]),
-                  found_s=42.0)
-    young = _Track(37, BoxKalman(d["young_first_box"], float(d["young_found_s"])), float(d["young_last_seen_s"]), hits=5,
-                   appearance=d["young_app"], last_box=d["young_last_box"], height_px=float(d["young_height"]),
-                   found_s=float(d["young_found_s"]), first_box=d["young_first_box"])
+    lost = Track(35, BoxKalman(d["lost_last_box"], float(d["lost_last_seen_s"])), float(d["lost_last_seen_s"]), hits=55,
+                 appearance=d["lost_app"], active=False, last_box=d["lost_last_box"], height_px=float(d["lost_height"]),
+                 found_s=42.0)
+    young = Track(37, BoxKalman(d["young_first_box"], float(d["young_found_s"])), float(d["young_last_seen_s"]), hits=5,
+                  appearance=d["young_app"], last_box=d["young_last_box"], height_px=float(d["young_height"]),
+                  found_s=float(d["young_found_s"]), first_box=d["young_first_box"])
     tracker = PeopleTracker(body=_Forgets(), propose=None, config=replace(TrackerConfig(), **config))
     tracker._tracks = [lost, young]
     return tracker, young, lost, looks
@@ -955,7 +959,8 @@ def _landing(**config):
 
     from nvwa.body.observation import BodyObservation
     from nvwa.tracking.boxes import BoxKalman
-    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _Track
+    from nvwa.tracking.track import Track
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
 
     d = np.load(DATA / "sports2d_landing_looks.npz")
     looks = []
@@ -966,11 +971,11 @@ def _landing(**config):
         pose = BodyObservation("blazepose33", d[f"{tag}_kp"], d[f"{tag}_kp3"], d[f"{tag}_vis"])
         looks.append((image, float(d[f"{tag}_time"]), pose, d[f"{tag}_young_app"], int(d[f"{tag}_hits"])))
     seen = float(d["lost_last_seen_s"])
-    lost = _Track(0, BoxKalman(d["lost_last_box"], seen), seen, hits=170, appearance=d["lost_app"], active=False,
-                  last_box=d["lost_last_box"], height_px=float(d["lost_height"]))
+    lost = Track(0, BoxKalman(d["lost_last_box"], seen), seen, hits=170, appearance=d["lost_app"], active=False,
+                 last_box=d["lost_last_box"], height_px=float(d["lost_height"]))
     found = float(d["young_found_s"])
-    young = _Track(3, BoxKalman(d["young_first_box"], found), found, hits=1, found_s=found,
-                   first_box=d["young_first_box"], handover=lost)
+    young = Track(3, BoxKalman(d["young_first_box"], found), found, hits=1, found_s=found,
+                  first_box=d["young_first_box"], handover=lost)
     tracker = PeopleTracker(body=_Forgets(), propose=None, config=replace(TrackerConfig(), **config))
     tracker._tracks = [lost, young]
     return tracker, young, lost, looks
@@ -1033,13 +1038,14 @@ def test_a_person_is_looked_for_from_where_they_were_before_a_wide_search_found_
     it. (The numbers are the tracker's, in its 1280 x 720 frame.)"""
     from nvwa.tracking.boxes import BoxKalman
     from nvwa.tracking.reid import within_reach
-    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, _Track
+    from nvwa.tracking.track import Track
+    from nvwa.tracking.tracker import PeopleTracker, TrackerConfig
 
     before, scattered, found = [540.2, 178.6, 741.4, 336.4], [394.1, 158.5, 712.6, 241.6], [700.6, 185.8, 868.5, 387.5]
     config = TrackerConfig()
     tracker = PeopleTracker(body=_Forgets(), propose=None, config=config)
     colours = np.full(144, 1.0 / 144, np.float32)
-    tr = _Track(0, BoxKalman(np.array(before), 5.4), 5.4, hits=160, appearance=colours, height_px=181.6)
+    tr = Track(0, BoxKalman(np.array(before), 5.4), 5.4, hits=160, appearance=colours, height_px=181.6)
     tracker._tracks = [tr]
     path = [(5.433, before), (5.467, before), (5.5, None), (5.867, None), (5.9, scattered), (5.933, scattered),
             (5.967, scattered), (6.0, None), (6.033, None)]
@@ -1152,15 +1158,16 @@ def test_a_person_lost_over_a_second_is_not_someone_found_at_another_size():
     misses, their size then counts (poses after it may have been something else)."""
     from nvwa.tracking.boxes import BoxKalman
     from nvwa.tracking.reid import within_reach
-    from nvwa.tracking.tracker import TrackerConfig, _Track
+    from nvwa.tracking.track import Track
+    from nvwa.tracking.tracker_config import TrackerConfig
 
     config = TrackerConfig()
     colours = np.full(144, 1.0 / 144, np.float32)
     his_last, her_box = np.array([750.0, 246.0, 772.0, 314.0]), np.array([691.0, 107.0, 700.0, 156.0])
 
     def lost_at(t, height=72.0):
-        return _Track(17, BoxKalman(his_last, t), t, hits=8, appearance=colours, active=False, last_box=his_last,
-                      height_px=height)
+        return Track(17, BoxKalman(his_last, t), t, hits=8, appearance=colours, active=False, last_box=his_last,
+                     height_px=height)
 
     assert within_reach([lost_at(14.8)], her_box, 16.5, [colours], config) == []  # 1.7 s: 72 against 49 px
     crouched = np.array([720.0, 230.0, 729.0, 279.0])  # 49 px, nearer his last box: within reach of 0.6 s
@@ -1196,14 +1203,14 @@ def test_a_person_lost_over_a_second_is_not_someone_found_at_another_size():
 
     for settled, joined in ((70.0, True), (50.0, False)):
         him = lost_at(14.8)
-        young = _Track(20, BoxKalman(her_box, 16.5), 17.4, hits=6, appearance=colours, found_s=16.5,
-                       first_box=her_box.copy(), height_px=settled)
+        young = Track(20, BoxKalman(her_box, 16.5), 17.4, hits=6, appearance=colours, found_s=16.5,
+                      first_box=her_box.copy(), height_px=settled)
         assert settled_match([him, young], young, colours, 16.9, config) is None  # one look
         assert (settled_match([him, young], young, colours, 17.4, config) is him) == joined
     # its size now counts, where the running one lags behind (it moves a tenth of the way a pose)
     him = lost_at(14.8)
-    young = _Track(20, BoxKalman(her_box, 16.5), 17.4, hits=6, appearance=colours, found_s=16.5, first_box=her_box.copy(),
-                   height_px=50.0, last_box=np.array([690.0, 86.0, 704.0, 156.0]))
+    young = Track(20, BoxKalman(her_box, 16.5), 17.4, hits=6, appearance=colours, found_s=16.5, first_box=her_box.copy(),
+                  height_px=50.0, last_box=np.array([690.0, 86.0, 704.0, 156.0]))
     assert settled_match([him, young], young, colours, 16.9, config) is None
     assert settled_match([him, young], young, colours, 17.4, config) is him
 

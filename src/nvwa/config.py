@@ -19,7 +19,7 @@ from nvwa.reconstruct import ReconstructConfig
 from nvwa.tracking.detector import DetectorConfig
 from nvwa.tracking.proposals import HogConfig
 from nvwa.tracking.sam3 import SAM3Config
-from nvwa.tracking.tracker import TrackerConfig
+from nvwa.tracking.tracker_config import TrackerConfig
 
 
 @dataclass(frozen=True)

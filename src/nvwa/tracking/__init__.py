@@ -1,5 +1,7 @@
 """Tracking stage: people with stable ids across frames, through crossings and short disappearances."""
 
-from nvwa.tracking.tracker import PeopleTracker, TrackerConfig, TrackedPerson
+from nvwa.tracking.track import TrackedPerson
+from nvwa.tracking.tracker import PeopleTracker
+from nvwa.tracking.tracker_config import TrackerConfig
 
 __all__ = ["PeopleTracker", "TrackerConfig", "TrackedPerson"]

@@ -16,13 +16,11 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
 
 from nvwa.body.observation import BodyObservation
-from nvwa.options import option
 from nvwa.tracking.appearance import appearance_descriptor
 from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller, share_inside
 from nvwa.tracking.crossing import duplicates, slid_onto, theirs
@@ -33,123 +31,8 @@ from nvwa.tracking.reid import most_similar, settled_match, within_reach
 from nvwa.tracking.empty_places import EmptyPlaces
 from nvwa.tracking.pieces import piece_of, take_whole, young_piece
 from nvwa.tracking.schedule import PassSchedule
-
-
-@dataclass(frozen=True)
-class TrackerConfig:
-    detect_every: int = 3  # frames between detector proposal passes
-    detect_every_s: float = 0.09  # and at least this many seconds apart (a 60-fps video every 6th frame, as a 30-fps one every 3rd)
-    # 30 fps and below: every detect_every frames, as with 0; 0.2 halves a 30-fps video's passes, and kids_bed lost a
-    # person so (README)
-    max_probes_per_frame: int = 6  # fresh pose detections per proposal pass, surest boxes first
-    covered_iou: float = 0.25  # a proposal overlapping an active track this much is that track
-    gate_iou: float = 0.1  # a track's pose whose box overlaps its prediction less is someone else
-    duplicate_iou: float = 0.5  # two tracks whose poses overlap this much follow one person
-    lost_after_s: float = 0.4  # seconds without a pose before a track is lost (the body model forgets them)
-    reid_window_s: float = 5.0  # seconds a lost track waits to be re-identified
-    reid_min_similarity: float = 0.55  # appearance similarity (0..1) needed to re-identify
-    late_reid_s: float = 1.5  # a new track's colours are compared again as they settle, this long (s): most like one
-    # track lost within reach before it began, twice in a row, they are that person (legs under a sign; 0: off)
-    late_reid_apart_s: float = 0.4  # ... the two looks at least this far apart (s): frames a moment apart are nearly one
-    handover_s: float = 0.5  # a person found this soon after the only track within reach lost its pose ...
-    handover_min_similarity: float = 0.3  # ... needs only this similarity to be that track's
-    reid_speed_heights_per_s: float = 1.5  # how far a lost person may have walked, in body heights per second
-    # (from their last pose, or from where they were before their track's latest misses, in the time since)
-    reid_size_after_s: float = 1.0  # a person lost longer than this (s) is found again only at a size within ...
-    reid_max_size_ratio: float = 1.35  # ... this factor of their usual height in the picture: a walk of a second or two
-    # changes a far person's size little (vtest: a man who walked out at the right edge, 72 px, was given to a woman 50
-    # px tall at the back 1.7 s later on her colours); a jump or a crouch changes it more, but within a moment
-    reid_size_max_share: float = 0.2  # ... asked of people under this share of the frame's height (nearer, a walk
-    # changes one's size fast)
-    settled_s: float = 0.2  # ... those misses after this long (s) of poses: a few poses after a wide search found
-    # something may be something else (the box before its misses before them is kept, lost_after_s + this at most)
-    appearance_every: int = 5  # poses between a track's colour looks (video frames, one in N analysed) ...
-    appearance_every_s: float = 0.16  # ... and at least this long (s; a 60-fps track every 10th pose, a 30-fps one every 5th)
-    # so above 30 fps a track's colours are looked at, and remembered, over as long as at 30; at 30 and below as with 0
-    search_margin: float = 2.5  # after a missed frame, the crop widens to this many box sizes (fast moves, jumps)
-    search_min_inside: float = 0.25  # ... while this share of their predicted box is in the picture: one who walked
-    # out is not searched for (MediaPipe's graph, ~30 ms a search on the tracker's thread; a far walker's box
-    # 14-22 px tall is, though: the graph finds her there again, on vtest)
-    empty_memory_s: float = 1.0  # a proposal where a pose check found nobody is not checked again for this long ...
-    empty_recheck_gain: float = 0.2  # ... unless the detector is this much surer of it now (a person stepping into view)
-    empty_memory_max_s: float = 8.0  # ... and twice as long each time the same place is found empty again, up to this
-    # long (a bollard the detector proposes pass after pass: vtest's two were checked 81 times in 79 s, each a graph
-    # call and one or two of the network's; a person stepping there shows as a surer or another box)
-    missing_overlap: float = 0.5  # a track that lost its person this frame is theirs to look for under a proposal
-    # (and the pose found there is theirs) where this share of the smaller of the two boxes is in both
-    min_found_share: float = 0.4  # a new person's pose is at least this share of their proposal's height
-    piece_height: float = 0.65  # a track whose pose is this share of a whole person's found over it, or less, follows a piece of them
-    # (mostly inside their box, the one track there): legs under a sign kept the whole man from being found
-    piece_young_s: float = 1.0  # a track on a piece of someone begun this recently (s) gives way to them (0: off)
-    # (dropped, they are found afresh); an older one usually about their height takes all of them, under its id
-    untangle_crossings: bool = True  # a track that slid onto someone crossing its person hands them back their pose:
-    crossing_gain: float = 0.1  # a pose this much nearer the colours of a track that lost its person there is theirs ...
-    crossing_overlap: float = 0.3  # ... where this share of the smaller of its box and where that track was is in both,
-    crossing_max_fit: float = 0.5  # ... its own track's predicted box overlaps it less than this (IoU: it slid) ...
-    crossing_min_poses: int = 10  # ... and that track has had this many poses (colours of a frame or two are not a person's)
-    crossing_min_s: float = 0.29  # ... over at least this long (s; 10 poses are 0.3 s at 30 fps, 0.15 s at 60)
-    min_width_share: float = 0.4  # a pose's box, as the tracker compares it, is at least this share of its height wide
-    full_pass_every: int = option(1, "one detector pass in this many (and any while someone followed is lost) is full, "
-                                  "the others coarse (--detector.coarse-side); 3: vtest in 69 s, not 72, the same "
-                                  "recall, but a far walker may be split in two ids", ge=1, le=100)
-    full_pass_every_s: float = option(0.0, "... and at most one full pass in this many seconds of video (those between "
-                                      "coarse); 0.3: every scheduled pass of a 10-fps video, one in three of a 30-fps "
-                                      "one, which is searched every 0.1 s (and of the frames searched while nobody is "
-                                      "tracked): Sports2D in 5% less CPU, the same tracks, but kids_bed's world broke "
-                                      "(README); 0: by count alone", unit="s", ge=0.0, le=10.0)
-    moving_proposals: bool = True  # also propose what moves against the scenery where the detector saw nobody
-    drop_scenery: bool = True  # drop tracks that never moved and whose pixels were there before and after (a tripod)
-    overlap_detection: bool = True  # run the detector on its own thread while the people are landmarked
-    overlap_landmarks: bool = True  # begin a kept person's next crop as soon as their pose is in (the same poses, sooner)
-    follow_back_s: float = 1.0  # a new person is followed back this far (s) through the frames before they were found (0: off)
-    # (at most 32 frames, 128 MB): the detector passes every few frames and is sure of someone only once they are big enough
-    follow_back_confirm_s: float = 1.0  # those frames are added once the new person's own track has lasted this long (s)
-    # (clutter a track followed for a few frames would otherwise reach the length a person must be seen for)
-
-
-@dataclass(frozen=True)
-class TrackedPerson:
-    """One tracked person in one frame."""
-
-    track_id: int
-    observation: BodyObservation
-
-
-def _size_mean(mean: float, height: float, dt: float) -> float:
-    """A track's running mean size with a pose ``dt`` s after its last: a tenth of the way to its height, as a
-    30-fps video's frame (or any longer step) does; a shorter step (60 fps) the share that makes the same
-    tenth over a 30-fps frame's time."""
-    if dt >= 1 / 30 - 5e-4:
-        return 0.9 * mean + 0.1 * height
-    w = 1.0 - 0.9 ** (max(dt, 0.0) * 30)
-    return (1 - w) * mean + w * height
-
-
-@dataclass(eq=False)
-class _Track:
-    track_id: int
-    kalman: BoxKalman
-    last_seen_s: float
-    hits: int = 0
-    appearance: np.ndarray | None = None
-    active: bool = True
-    observation: BodyObservation | None = field(default=None, repr=False)
-    predicted_iou: float = 0.0
-    last_box: np.ndarray | None = None  # the last box a pose was seen in (xyxy px)
-    before_misses: tuple[np.ndarray, float] | None = None  # its last box before its latest frames without a pose (and
-    # when) after poses over ``settled_s``: where the person was, if what a wide search found after them was not (a
-    # pose scattered over trees in the sun)
-    resumed_s: float = 0.0  # when its first pose after its latest misses (or its first) was seen
-    missed: bool = False  # a frame without a pose since its last pose
-    misses: int = 0  # frames in a row without a pose
-    height_px: float = 0.0  # running mean of the person's box height: their size, even when crouched or cut
-    found_s: float = 0.0  # when the track began
-    first_box: np.ndarray | None = None  # where (xyxy px)
-    looked: tuple[int, float] | None = None  # its poses and the time when its colours were last looked at
-    late_match: tuple | None = None  # (the lost track its last look was most like, when): its next too, joined
-    before: list = field(default_factory=list)  # [(frame number, pose)] followed back from where it began, not yet handed on
-    handover: "_Track | None" = field(default=None, repr=False)  # the only track that lost its person within reach
-    # just before this one began (``handover_s``), its colours then too unlike for a handover: its looks may hand it over
+from nvwa.tracking.track import Track, TrackedPerson, size_mean
+from nvwa.tracking.tracker_config import TrackerConfig
 
 
 class PeopleTracker:
@@ -169,7 +52,7 @@ class PeopleTracker:
         # frame analysed (kids_bed at 15 fps: every 5th pose came 0.33 s apart, the boy's second look was on the
         # girl he was behind, and he was not known again); a varying rate's stretches at its usual step
         self._look_every = max(1, -(-config.appearance_every // max(1, frame_step)))
-        self._tracks: list[_Track] = []
+        self._tracks: list[Track] = []
         self._next_id = 0
         self._frame_no = 0
         self.reidentified = 0  # how many times a lost track came back under its old id
@@ -295,7 +178,7 @@ class PeopleTracker:
         full = self._schedule.full(timestamp_s) or any(tr.active and tr.misses for tr in self._tracks)
         return functools.partial(self.propose, full=full), image, full
 
-    def _gate(self, active: list[_Track], predicted: list[np.ndarray], found: list) -> None:
+    def _gate(self, active: list[Track], predicted: list[np.ndarray], found: list) -> None:
         """Each track keeps the pose the body model found for it where it fits the track's prediction (else the
         body model forgets what it kept of someone else's pose); a track without one counts a miss."""
         c = self.config
@@ -315,7 +198,7 @@ class PeopleTracker:
             tr.missed = tr.missed or tr.observation is None
             tr.misses = 0 if tr.observation is not None else tr.misses + 1
 
-    def _untangle_crossings(self, active: list[_Track], image: np.ndarray) -> None:
+    def _untangle_crossings(self, active: list[Track], image: np.ndarray) -> None:
         """A track that slid onto someone crossing its person hands their pose to the track that lost them,
         and is given up (:func:`~nvwa.tracking.crossing.slid_onto`)."""
         missing = [tr for tr in active if tr.observation is None]
@@ -328,7 +211,7 @@ class PeopleTracker:
                 missing.remove(other)
                 self.crossings_untangled += 1
 
-    def _fits(self, tr: _Track, predicted: np.ndarray, box: np.ndarray) -> bool:
+    def _fits(self, tr: Track, predicted: np.ndarray, box: np.ndarray) -> bool:
         """Is a pose whose box is ``box`` the person of ``tr``, predicted at ``predicted``?"""
         # a wide search accepts a pose near the prediction even if the boxes barely overlap
         near = tr.misses and _centre_distance(predicted, box) <= 0.75 * (predicted[3] - predicted[1])
@@ -336,7 +219,7 @@ class PeopleTracker:
         whole = tr.last_box is None or _height(box) >= 0.5 * _height(tr.last_box)
         return bool((iou_matrix(predicted, box)[0, 0] >= self.config.gate_iou or near) and whole)
 
-    def _next_box_if_kept(self, active: list[_Track], predicted: list[np.ndarray], next_s: float):
+    def _next_box_if_kept(self, active: list[Track], predicted: list[np.ndarray], next_s: float):
         """(track_id, pose) -> the box :meth:`step` will ask the body model for at ``next_s`` if the track keeps
         this pose (its gate passed; a motion model of its own, as now, given the pose's box), or None: what lets
         the body model begin a person's next crop before this frame is done. A track the frame then changes
@@ -372,10 +255,10 @@ class PeopleTracker:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _confirm(self, tr: _Track, image: np.ndarray, t: float) -> None:
+    def _confirm(self, tr: Track, image: np.ndarray, t: float) -> None:
         c = self.config
         tr.last_box = tr.observation.box()
-        tr.height_px = _height(tr.last_box) if tr.hits == 0 else _size_mean(tr.height_px, _height(tr.last_box), t - tr.last_seen_s)
+        tr.height_px = _height(tr.last_box) if tr.hits == 0 else size_mean(tr.height_px, _height(tr.last_box), t - tr.last_seen_s)
         tr.kalman.update(tr.last_box)
         if tr.missed or tr.hits == 0:
             tr.resumed_s, tr.missed = t, False
@@ -397,7 +280,7 @@ class PeopleTracker:
                         self._tracks.remove(lost)
                         self.reidentified += 1
 
-    def _lose(self, tr: _Track) -> None:
+    def _lose(self, tr: Track) -> None:
         tr.active = False
         tr.observation = None
         tr.missed = True
@@ -422,7 +305,7 @@ class PeopleTracker:
                 continue
             looked[int(k)] = self.body.probe(image, boxes[k])
 
-    def _where(self, tr: _Track) -> np.ndarray:
+    def _where(self, tr: Track) -> np.ndarray:
         """Where a track's person is, as new finds are compared with it: its motion model's box, at least
         0.7 of their usual height and of their last pose's size (a few frames' fragments shrink the model's box
         to a sliver) and widened (:func:`_wide`)."""
@@ -482,11 +365,11 @@ class PeopleTracker:
             self._start_or_resume(obs, image, t)
             occupied.append(found)
 
-    def _piece_of(self, obs: BodyObservation, image: np.ndarray, t: float) -> _Track | None:
+    def _piece_of(self, obs: BodyObservation, image: np.ndarray, t: float) -> Track | None:
         """The one track there whose pose is a piece of ``obs`` (:func:`nvwa.tracking.pieces.piece_of`)."""
         return piece_of(self._tracks, self._where, obs, image, t, self.config)
 
-    def _give_way(self, piece: _Track, obs: BodyObservation, image: np.ndarray, t: float, missing: list, missing_where: list) -> None:
+    def _give_way(self, piece: Track, obs: BodyObservation, image: np.ndarray, t: float, missing: list, missing_where: list) -> None:
         """``piece`` follows a piece of ``obs``: begun on it, it is given up (its frames left out) and the whole
         person found afresh; older (it shrank to the piece) or someone found again, it takes the whole.
         ``missing``, ``missing_where``: the pass's tracks still to be looked for under a proposal, and where."""
@@ -525,7 +408,7 @@ class PeopleTracker:
             self.reidentified += 1
             tr = best
         else:
-            tr = _Track(self._next_id, BoxKalman(box, t), t, found_s=t, first_box=box,
+            tr = Track(self._next_id, BoxKalman(box, t), t, found_s=t, first_box=box,
                         handover=just[0][0] if len(just) == 1 else None)
             self._next_id += 1
             self._tracks.append(tr)

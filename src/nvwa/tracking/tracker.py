@@ -409,7 +409,7 @@ class PeopleTracker:
             tr = best
         else:
             tr = Track(self._next_id, BoxKalman(box, t), t, found_s=t, first_box=box,
-                        handover=just[0][0] if len(just) == 1 else None)
+                       handover=just[0][0] if len(just) == 1 else None)
             self._next_id += 1
             self._tracks.append(tr)
             if c.follow_back_s > 0 and hasattr(self.body, "follow_back"):

@@ -31,6 +31,9 @@ def size_mean(mean: float, height: float, dt: float) -> float:
 
 @dataclass(eq=False)
 class Track:
+    """One person's track: its box filter, its last pose and box, their usual size and colours, its misses
+    and where it began (compared by identity: two tracks are never equal)."""
+
     track_id: int
     kalman: BoxKalman
     last_seen_s: float

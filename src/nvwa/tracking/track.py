@@ -55,7 +55,7 @@ class Track:
     looked: tuple[int, float] | None = None  # its poses and the time when its colours were last looked at
     late_match: tuple | None = None  # (the lost track its last look was most like, when): its next too, joined
     before: list = field(default_factory=list)  # [(frame number, pose)] followed back from where it began, not yet handed on
-    handover: "Track | None" = field(default=None, repr=False)  # the only track that lost its person within reach
+    handover: Track | None = field(default=None, repr=False)  # the only track that lost its person within reach
     # just before this one began (``handover_s``), its colours then too unlike for a handover: its looks may hand it over
 
 

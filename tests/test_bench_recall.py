@@ -122,3 +122,48 @@ def test_a_track_inside_two_overlapping_boxes_is_the_one_whose_centre_it_sits_on
     s = score(_scene(_person(5, {0: P0})), near_first)
     assert [m["box"] for m in s["missed"]] == [[90, 90, 170, 230]]
     assert identity_score(_scene(), {"frames": []}, {"frames": {}})["sightings_kept"] is None
+
+
+def test_the_held_out_frames_are_other_frames_labelled_as_the_first_set():
+    """bench/data/vtest_people_held_out.json: 24 frames midway between the first set's (every 33rd from 15), boxes
+    as the first set writes them (pixel edges inside the 768x576 frame, min_height_px their height, left to right)."""
+    import json
+
+    from recall import HELD_OUT
+
+    held = json.loads(HELD_OUT.read_text())
+    frames = [fr["frame_index"] for fr in held["frames"]]
+    assert frames == [31 + 33 * k for k in range(24)] and not {f % 33 for f in frames} & {15}
+    for fr in held["frames"]:
+        assert fr["timestamp_s"] == pytest.approx(fr["frame_index"] / 10) and fr["people"]
+        assert [p["box"][0] for p in fr["people"]] == sorted(p["box"][0] for p in fr["people"])
+        for p in fr["people"] + fr["ignore"]:
+            x0, y0, x1, y1 = p["box"]
+            assert all(isinstance(v, int) for v in p["box"]) and 0 <= x0 < x1 <= 768 and 0 <= y0 < y1 <= 576, (fr["frame_index"], p)
+        for p in fr["people"]:
+            assert p["min_height_px"] == p["box"][3] - p["box"][1] and isinstance(p["full_body"], bool) and p["uncertain"] is False
+
+
+def test_the_report_scores_the_held_out_frames_beside_the_first(tmp_path, monkeypatch, capsys):
+    import json
+    from dataclasses import replace
+
+    import recall
+
+    from nvwa.scene.schema import save_scene
+
+    held = {"frames": [{"frame_index": 10, "people": [{"box": [200, 100, 240, 200], "min_height_px": 100},
+                                                      {"box": [600, 100, 640, 200], "min_height_px": 100}], "ignore": []}]}
+    for name, content in (("LABELS", LABELS), ("IDENTITIES", IDENTITIES), ("HELD_OUT", held)):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"width": 768, **content}))
+        monkeypatch.setattr(recall, name, tmp_path / f"{name}.json")
+    scene = replace(_scene(_person(5, {0: P0, 10: P10}), _person(6, {0: Q0, 10: Q10})),
+                    floor={"normal_cam": [0.0, -1.0, 0.0], "offset": 1.5})
+    save_scene(scene, tmp_path / "scene")
+    assert recall.main(["--scene", str(tmp_path / "scene"), "--out", str(tmp_path / "recall.json")]) == 0
+    report = json.loads((tmp_path / "recall.json").read_text())
+    assert (report["found"], report["labelled"]) == (4, 4)
+    assert (report["held_out"]["found"], report["held_out"]["labelled"], report["held_out"]["false_tracks"]) == (1, 2, 1)
+    assert [m["box"] for m in report["held_out"]["missed"]] == [[600, 100, 640, 200]]
+    printed = json.loads(capsys.readouterr().out)
+    assert "missed" not in printed["held_out"] and printed["held_out"]["recall"] == 0.5

@@ -154,7 +154,8 @@ def test_the_report_scores_the_held_out_frames_beside_the_first(tmp_path, monkey
 
     held = {"frames": [{"frame_index": 10, "people": [{"box": [200, 100, 240, 200], "min_height_px": 100},
                                                       {"box": [600, 100, 640, 200], "min_height_px": 100}], "ignore": []}]}
-    for name, content in (("LABELS", LABELS), ("IDENTITIES", IDENTITIES), ("HELD_OUT", held)):
+    held_ids = {"frames": {"10": [0, 1]}}
+    for name, content in (("LABELS", LABELS), ("IDENTITIES", IDENTITIES), ("HELD_OUT", held), ("HELD_OUT_IDENTITIES", held_ids)):
         (tmp_path / f"{name}.json").write_text(json.dumps({"width": 768, **content}))
         monkeypatch.setattr(recall, name, tmp_path / f"{name}.json")
     scene = replace(_scene(_person(5, {0: P0, 10: P10}), _person(6, {0: Q0, 10: Q10})),
@@ -165,5 +166,23 @@ def test_the_report_scores_the_held_out_frames_beside_the_first(tmp_path, monkey
     assert (report["found"], report["labelled"]) == (4, 4)
     assert (report["held_out"]["found"], report["held_out"]["labelled"], report["held_out"]["false_tracks"]) == (1, 2, 1)
     assert [m["box"] for m in report["held_out"]["missed"]] == [[600, 100, 640, 200]]
+    held_identity = report["held_out"]["identity"]
+    assert (held_identity["people_labelled"], held_identity["kept"], held_identity["broken"]) == (2, 0, 0)  # one frame
     printed = json.loads(capsys.readouterr().out)
     assert "missed" not in printed["held_out"] and printed["held_out"]["recall"] == 0.5
+
+
+def test_the_held_out_identities_name_every_labelled_person_once():
+    """bench/data/vtest_identities_held_out.json: one identity for each labelled person of each held-out frame, none
+    twice in a frame, the returns it joins ("same") numbers it uses."""
+    import json
+
+    from recall import HELD_OUT, HELD_OUT_IDENTITIES
+
+    held, ids = json.loads(HELD_OUT.read_text()), json.loads(HELD_OUT_IDENTITIES.read_text())
+    assert sorted(ids["frames"], key=int) == [str(fr["frame_index"]) for fr in held["frames"]]
+    for fr in held["frames"]:
+        who = ids["frames"][str(fr["frame_index"])]
+        assert len(who) == len(fr["people"]) and len(set(who)) == len(who), fr["frame_index"]
+    used = {i for who in ids["frames"].values() for i in who}
+    assert all(a in used and b in used for a, b in ids.get("same", []))

@@ -9,8 +9,8 @@ covers at most one person (the best). A false track is one present at a labelled
 labelled person (and is not on the one `ignore` sliver). Recall is also given by the person's visible
 height (< 60 px, 60-90, > 90). Targets (issue 21): recall >= 95% (>= 85% under 60 px), false tracks <= 5%.
 
-The same is scored on 24 other frames (``bench/data/vtest_people_held_out.json``, every 33rd from 31: midway
-between the first set's), labelled the same way in issue 21's forty-sixth session, after the tracker had been
+The same is scored on 24 other frames (``bench/data/vtest_people_held_out.json``, every 33rd from 31: 16
+frames after each of the first set's), labelled the same way in issue 21's forty-sixth session, after the tracker had been
 tuned on the first set's misses: "held_out" in the JSON, what the tuning did not see; with who is who on them
 (``bench/data/vtest_identities_held_out.json``, decided by eye the same way), its identity figures too.
 
@@ -203,7 +203,6 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     labels = json.loads(LABELS.read_text())
     identities = json.loads(IDENTITIES.read_text()) if IDENTITIES.exists() else None
-
     held_out = json.loads(HELD_OUT.read_text()) if HELD_OUT.exists() else None
     held_out_ids = json.loads(HELD_OUT_IDENTITIES.read_text()) if HELD_OUT_IDENTITIES.exists() else None
 

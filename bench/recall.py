@@ -10,9 +10,10 @@ labelled person (and is not on the one `ignore` sliver). Recall is also given by
 height (< 60 px, 60-90, > 90). Targets (issue 21): recall >= 95% (>= 85% under 60 px), false tracks <= 5%.
 
 The same is scored on 24 other frames (``bench/data/vtest_people_held_out.json``, every 33rd from 31: 16
-frames after each of the first set's), labelled the same way in issue 21's forty-sixth session, after the tracker had been
-tuned on the first set's misses: "held_out" in the JSON, what the tuning did not see; with who is who on them
-(``bench/data/vtest_identities_held_out.json``, decided by eye the same way), its identity figures too.
+frames after each of the first set's), labelled the same way in issue 21's forty-sixth session, after the
+tracker had been tuned on the first set's misses: "held_out" in the JSON, what the tuning did not see; with
+who is who on them (``bench/data/vtest_identities_held_out.json``, decided by eye the same way), its
+identity figures too.
 
 Identity (``bench/data/vtest_identities.json``: which labelled people of consecutive labelled frames, 3.3 s
 apart, are the same person, decided by eye): of the times one person is found at two consecutive sightings,

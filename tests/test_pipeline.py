@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import DATA, REPO
+from conftest import DATA, REPO, make_video
 from nvwa.pipeline import Pipeline, PipelineConfig
 from nvwa.scene import SCENE_VERSION, load_scene
 
@@ -263,7 +263,6 @@ def test_a_60_fps_video_is_analysed_at_30_unless_asked_for_every_frame(blazepose
     own times; ``--max-fps 0`` keeps every frame, and a 30-fps video is never thinned."""
     import av
 
-    from conftest import make_video
     from nvwa.config import VideoConfig
 
     with av.open(str(DATA / "sports2d_3s.mp4")) as c:  # real people, re-timed: the same pixels at 60 fps
@@ -285,6 +284,34 @@ def test_a_60_fps_video_is_analysed_at_30_unless_asked_for_every_frame(blazepose
     assert "analysed" not in probe.message and every.stats["frames"] == 15 and every.options["stride"] == 1
     ticks = np.unique(np.concatenate([p.timestamp_s for p in every.people])) * 60
     assert len(ticks) >= 12 and np.allclose(ticks, np.round(ticks)) and set(np.round(ticks) % 2) == {0, 1}
+
+
+def test_a_phone_video_stored_on_its_side_gives_the_upright_videos_scene(blazepose, tmp_path):
+    """A phone filming upright stores its frames on their side with a display rotation that players apply
+    (most phone videos). Not applied, its people lay on their side in every frame and were dropped as "never
+    standing upright" (the lab's cam03 so stored came out empty): the same frames stored either way now give
+    the same scene, at the size players show."""
+    import av
+
+    with av.open(str(DATA / "sports2d_3s.mp4")) as c:  # real people, 884x496
+        frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    stored = [np.ascontiguousarray(np.rot90(f)) for f in frames]  # on its side, 496x884; the player turns it back
+    runs = {}
+    for name, imgs, rotation in (("upright", frames, None), ("side", stored, -90)):
+        video = make_video(tmp_path / f"{name}.mp4", len(imgs), size=imgs[0].shape[1::-1], fps=30, codec="libx264",
+                           frame_fn=imgs.__getitem__, lossless=True, display_rotation=rotation)
+        events = list(Pipeline(PipelineConfig(), body=blazepose).run(video, tmp_path / name))
+        runs[name] = (events[0], *load_scene(tmp_path / name))
+    (_, summary, a), (probe_side, summary_side, b) = runs["upright"], runs["side"]
+    assert probe_side.message.startswith("884x496 h264, turned 90 deg as the file asks")
+    assert summary_side["video"]["width"] == 884 and summary_side["video"]["height"] == 496
+    assert summary_side["video"]["rotate"] == 90 and summary["video"]["rotate"] == 0
+    assert len(a["person_ids"]) == 2, "both people of the clip"
+    assert a["person_ids"].tolist() == b["person_ids"].tolist()
+    for key in ("K", "R_world_from_cam", "t_world_from_cam"):
+        assert np.array_equal(a[key], b[key]), key
+    for pid in a["person_ids"].tolist():
+        assert np.array_equal(a[f"person/{pid}/joints_world"], b[f"person/{pid}/joints_world"])
 
 
 def test_a_phone_clip_whose_rate_falls_in_low_light_is_analysed_at_30_fps_throughout(blazepose, tmp_path):

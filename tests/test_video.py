@@ -328,3 +328,81 @@ def test_packet_times_are_the_decoders_own_and_a_file_without_them_is_steady(tmp
         for packet in s.encode():
             out.mux(packet)
     assert len(frame_times(raw)[0]) == 0 and len(list(iter_frames(raw, max_fps=30))) == 10
+
+
+def _sports_frames(n: int) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(DATA / "sports2d_3s.mp4")) as c:
+        return [f.to_ndarray(format="rgb24") for _, f in zip(range(n), c.decode(video=0))]
+
+
+@pytest.mark.parametrize("rotation, turns", [(-90, 1), (90, -1), (180, 2)])
+def test_a_phone_video_stored_on_its_side_is_handed_on_as_players_show_it(tmp_path, rotation, turns):
+    """A phone filming upright stores its frames on their side with a display rotation (ffprobe: "rotation
+    of -90.00 degrees"), which players apply. Its frames come out as shown: the upright file's very pixels,
+    at the shown size (before, its people lay on their side and were dropped as never standing upright)."""
+    frames = _sports_frames(4)  # real people, 884x496
+    upright = make_video(tmp_path / "upright.mp4", 4, size=(884, 496), fps=30, codec="libx264",
+                         frame_fn=frames.__getitem__, lossless=True)
+    stored = [np.ascontiguousarray(np.rot90(f, turns)) for f in frames]  # turned back by the player
+    side = make_video(tmp_path / "side.mp4", 4, size=stored[0].shape[1::-1], fps=30, codec="libx264",
+                      frame_fn=stored.__getitem__, lossless=True, display_rotation=rotation)
+    info = probe_video(side)
+    assert (info.width, info.height, info.rotate, info.mirror) == (884, 496, (-rotation) % 360, False)
+    assert probe_video(upright).rotate == 0
+    shown = [f.image for f in iter_frames(side, max_side=None)]
+    assert [f.shape for f in shown] == [(496, 884, 3)] * 4
+    assert all(np.array_equal(a.image, b) for a, b in zip(iter_frames(upright, max_side=None), shown))
+    small = list(iter_frames(side, max_side=400))
+    assert small[0].image.shape == (224, 400, 3) and small[0].scale == pytest.approx(400 / 884)
+    for a, b in zip(iter_frames(upright, max_side=400), small):  # the scaler's rounding differs by direction
+        assert np.abs(a.image.astype(int) - b.image).max() <= 3
+    # a frame thinned out (--stride, --max-fps) is turned too where the camera's motion asks for it
+    thinned = list(iter_frames(side, max_side=None, stride=2, between=lambda image: image))
+    assert np.array_equal(thinned[1].between[0].image(), shown[1])
+
+
+U = 65536  # 1.0 in a display matrix's 16.16 fixed point
+
+
+@pytest.mark.parametrize("abcd, rotate", [((-1, 0, 0, 1), 0), ((0, 1, 1, 0), 90), ((1, 0, 0, -1), 180), ((0, -1, -1, 0), 270)])
+def test_a_display_matrix_that_mirrors_is_applied_as_ffmpeg_shows_it(tmp_path, abcd, rotate):
+    """A display matrix may also mirror the picture. Each such matrix is shown as FFmpeg's own command line
+    shows it (checked against ffmpeg 9.0.2's autorotation: turned clockwise by ``rotate``, then mirrored)."""
+    frames = _sports_frames(2)
+    a, b, c, d = abcd
+    stored = [np.ascontiguousarray(np.rot90(f[:, ::-1], rotate // 90)) for f in frames]  # undone: unmirrored, turned back
+    video = make_video(tmp_path / "mirrored.mp4", 2, size=stored[0].shape[1::-1], fps=30, codec="libx264",
+                       frame_fn=stored.__getitem__, lossless=True)
+    # set_display_matrix writes FFmpeg's layout: a, b, u / c, d, v / x, y, w
+    _with_matrix(video, tmp_path / "m.mp4", [a * U, b * U, 0, c * U, d * U, 0, 0, 0, 1 << 30])
+    upright = make_video(tmp_path / "upright.mp4", 2, size=(884, 496), fps=30, codec="libx264",
+                         frame_fn=frames.__getitem__, lossless=True)
+    info = probe_video(tmp_path / "m.mp4")
+    assert (info.width, info.height, info.rotate, info.mirror) == (884, 496, rotate, True)
+    shown = [f.image for f in iter_frames(tmp_path / "m.mp4", max_side=None)]
+    assert len(shown) == 2 and all(np.array_equal(f.image, g) for f, g in zip(iter_frames(upright, max_side=None), shown))
+
+
+@pytest.mark.parametrize("matrix", [[0] * 9, [46341, 46341, 0, -46341, 46341, 0, 0, 0, 1 << 30]], ids=["degenerate", "45-deg"])
+def test_a_display_matrix_that_is_no_quarter_turn_leaves_the_frames_as_stored(tmp_path, matrix):
+    """A hostile or odd matrix (all zeros; a 45-degree tilt) is not applied: the frames as stored, no crash."""
+    video = make_video(tmp_path / "plain.mp4", 3, size=(64, 48), fps=10, codec="libx264")
+    _with_matrix(video, tmp_path / "m.mp4", matrix)
+    info = probe_video(tmp_path / "m.mp4")
+    assert (info.width, info.height, info.rotate, info.mirror) == (64, 48, 0, False)
+    assert [f.image.shape for f in iter_frames(tmp_path / "m.mp4")] == [(48, 64, 3)] * 3
+
+
+def _with_matrix(src: Path, dst: Path, matrix: list[int]) -> None:
+    """``src``'s packets as they are, in a new file whose stream carries ``matrix`` as its display matrix."""
+    import av
+
+    with av.open(str(src)) as i, av.open(str(dst), "w") as o:
+        s = o.add_stream_from_template(i.streams.video[0])
+        s.set_display_matrix(matrix)
+        for packet in i.demux(i.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = s
+                o.mux(packet)

@@ -3,6 +3,11 @@
 Frames are decoded one packet at a time and handed on as they come: the whole video is never in
 memory. Frames larger than ``max_side`` are downscaled by FFmpeg's scaler while converting to RGB,
 which costs less than converting first and resizing after.
+
+Frames are handed on as a player shows them: a phone filming upright stores its frames on their side
+with a display rotation (its "rotate" tag, a display matrix), which players apply; so does this module.
+Before, such a video's people lay on their side in every frame, and their bodies were dropped as never
+standing upright. Sizes (:class:`VideoInfo`) and pixels are the upright ones throughout.
 """
 
 from __future__ import annotations
@@ -24,12 +29,15 @@ class VideoInfo:
     """What the container says about its first video stream."""
 
     path: str
-    width: int  # pixels, as stored
-    height: int  # pixels, as stored
+    width: int  # pixels, as shown (the display rotation applied)
+    height: int  # pixels, as shown
     fps: float  # average frame rate (frames/s); 0.0 when the container does not say
     frame_count: int  # frames the container declares; 0 when unknown
     duration_s: float  # seconds; 0.0 when unknown
     codec: str
+    rotate: int = 0  # degrees the stored frames are turned clockwise to be shown (0, 90, 180, 270): a phone's
+    # portrait video is stored on its side with 90 (or 270); the frames handed on are turned already
+    mirror: bool = False  # and then mirrored left to right (a display matrix that flips)
 
     def scaled_size(self, max_side: int | None) -> tuple[int, int]:
         """(width, height) after downscaling so the longer side is at most ``max_side`` (even sizes)."""
@@ -68,8 +76,11 @@ class FrameBetween:
     _size: tuple[int, int] = field(repr=False)
     _make: Callable[[np.ndarray], np.ndarray] = field(repr=False)
 
+    _rotate: int = 0
+    _mirror: bool = False
+
     def image(self) -> np.ndarray:
-        return self._make(self._frame.to_ndarray(width=self._size[0], height=self._size[1], format="rgb24"))
+        return self._make(_shown(self._frame, self._size, self._rotate, self._mirror))
 
 
 @dataclass
@@ -105,6 +116,66 @@ def _open(path: Path):
     return container
 
 
+# A display matrix's 2x2 part, each entry's sign (FFmpeg's m[0], m[1], m[3], m[4]) -> how a player shows the
+# stored frame: turned clockwise by so many degrees, then mirrored left to right or not. The eight are
+# FFmpeg's own player's (its command line's autorotation), checked frame by frame against it.
+_SHOWN = {(1, 0, 0, 1): (0, False), (0, 1, -1, 0): (90, False), (-1, 0, 0, -1): (180, False), (0, -1, 1, 0): (270, False),
+          (-1, 0, 0, 1): (0, True), (0, 1, 1, 0): (90, True), (1, 0, 0, -1): (180, True), (0, -1, -1, 0): (270, True)}
+_TURNS = {90: "ROTATE_90_CLOCKWISE", 180: "ROTATE_180", 270: "ROTATE_90_COUNTERCLOCKWISE"}
+
+
+def _orientation(frame) -> tuple[int, bool]:
+    """How a player shows a decoded frame, from its display matrix: (degrees turned clockwise, mirrored).
+    A matrix that is not a quarter turn (a tilt, a degenerate one) is left unapplied, as if absent."""
+    try:
+        matrix = next((bytes(sd) for sd in frame.side_data if getattr(sd.type, "name", str(sd.type)).endswith("DISPLAYMATRIX")), None)
+    except (AttributeError, TypeError, ValueError):  # a PyAV without frame side data
+        return 0, False
+    if matrix is None or len(matrix) != 36:
+        return 0, False
+    m = np.frombuffer(matrix, dtype="<i4").astype(np.float64)[[0, 1, 3, 4]]
+    top = np.abs(m).max()
+    if not top:
+        return 0, False
+    signs = np.round(m / top)
+    if np.abs(m / top - signs).max() > 0.1:  # more than ~6 degrees off a quarter turn
+        return 0, False
+    return _SHOWN.get(tuple(int(x) for x in signs), (0, False))
+
+
+def _first_orientation(container, stream) -> tuple[int, bool]:
+    """The display rotation of the stream's first frame that decodes ((0, False) where none does within a
+    few packets: the decoding proper then says what is wrong)."""
+    import av
+
+    try:
+        for n, packet in enumerate(container.demux(stream)):
+            if n >= 64:
+                break
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                continue
+            for frame in frames:
+                return _orientation(frame)
+    except av.error.FFmpegError:
+        pass
+    return 0, False
+
+
+def _shown(frame, size: tuple[int, int], rotate: int, mirror: bool) -> np.ndarray:
+    """A decoded frame as RGB at ``size`` (width, height as shown), turned and mirrored as the file asks."""
+    if not rotate and not mirror:
+        return frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
+    import cv2
+
+    w, h = size[::-1] if rotate in (90, 270) else size
+    image = frame.to_ndarray(width=w, height=h, format="rgb24")
+    if rotate:
+        image = cv2.rotate(image, getattr(cv2, _TURNS[rotate]))
+    return cv2.flip(image, 1) if mirror else image
+
+
 def _first_line(exc: BaseException) -> str:
     text = (getattr(exc, "strerror", None) or str(exc)).strip().splitlines()
     return text[0] if text else exc.__class__.__name__
@@ -131,7 +202,9 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         frames = int(stream.frames or 0)
         if frames == 0 and fps and duration:
             frames = int(round(fps * duration))
-        return VideoInfo(str(path), int(cc.width), int(cc.height), fps, frames, duration, cc.name)
+        rotate, mirror = _first_orientation(container, stream)
+        w, h = (int(cc.height), int(cc.width)) if rotate in (90, 270) else (int(cc.width), int(cc.height))
+        return VideoInfo(str(path), w, h, fps, frames, duration, cc.name, rotate, mirror)
     finally:
         container.close()
 
@@ -286,11 +359,11 @@ def iter_frames(
             stats.decoded += 1
             if not thinning.keep(t):
                 if between is not None:
-                    skipped.append(FrameBetween(index, t, frame, (width, height), between))
+                    skipped.append(FrameBetween(index, t, frame, (width, height), between, info.rotate, info.mirror))
                     del skipped[:-MAX_BETWEEN]
                 continue
             stats.yielded += 1
-            yield VideoFrame(index=index, timestamp_s=t, image=frame.to_ndarray(width=width, height=height, format="rgb24"),
+            yield VideoFrame(index=index, timestamp_s=t, image=_shown(frame, (width, height), info.rotate, info.mirror),
                              scale=scale, between=tuple(skipped))
             skipped = []
             if max_frames is not None and stats.yielded >= max_frames:

@@ -406,3 +406,40 @@ def _with_matrix(src: Path, dst: Path, matrix: list[int]) -> None:
             if packet.dts is not None:
                 packet.stream = s
                 o.mux(packet)
+
+
+def test_pixels_stored_wider_than_tall_are_shown_square_as_players_show_them(tmp_path):
+    """HDV and DV store wide pixels (a sample aspect ratio: 1440x1080 shown 1920 wide). The frames come
+    out stretched to square pixels, so a person is as wide as they look (not 3/4 of it), at the shown size."""
+    from fractions import Fraction
+
+    import cv2
+
+    frames = _sports_frames(3)  # 884x496, stored squeezed to 663 wide with 4:3 pixels
+    squeezed = [cv2.resize(f, (663, 496), interpolation=cv2.INTER_AREA) for f in frames]
+    video = make_video(tmp_path / "hdv.mp4", 3, size=(663, 496), fps=30, codec="libx264",
+                       frame_fn=squeezed.__getitem__, lossless=True, pixel_aspect=Fraction(4, 3))
+    info = probe_video(video)
+    assert (info.width, info.height, info.pixel_aspect) == (884, 496, pytest.approx(4 / 3))
+    shown = [f.image for f in iter_frames(video, max_side=None)]
+    assert [f.shape for f in shown] == [(496, 884, 3)] * 3
+    assert all(np.abs(f.astype(int) - g).mean() < 4 for f, g in zip(shown, frames))  # the original, less the squeeze's blur
+    # turned as well (a phone's rotation on wide pixels): the stretch is the stored frame's, then the turn
+    sideways = [np.ascontiguousarray(np.rot90(f)) for f in squeezed]  # 496 wide, 663 tall: its pixels now tall
+    video = make_video(tmp_path / "both.mp4", 3, size=(496, 663), fps=30, codec="libx264",
+                       frame_fn=sideways.__getitem__, lossless=True, display_rotation=-90, pixel_aspect=Fraction(3, 4))
+    info = probe_video(video)
+    assert (info.width, info.height, info.rotate, info.pixel_aspect) == (884, 496, 90, 0.75)  # stretched tall, turned
+    assert all(np.abs(f.image.astype(int) - g).mean() < 4 for f, g in zip(iter_frames(video, max_side=None), frames))
+    assert probe_video(DATA / "vtest_4s.mp4").pixel_aspect == 1.0
+
+
+@pytest.mark.parametrize("aspect", ["0/1", "1000/1", "1/1000"])
+def test_a_pixel_aspect_that_is_unset_or_absurd_leaves_the_frames_as_stored(tmp_path, aspect):
+    from fractions import Fraction
+
+    video = make_video(tmp_path / "odd.mp4", 2, size=(64, 48), fps=10, codec="libx264",
+                       pixel_aspect=Fraction(*map(int, aspect.split("/")), _normalize=False) if aspect != "0/1" else Fraction(0))
+    info = probe_video(video)
+    assert (info.width, info.height, info.pixel_aspect) == (64, 48, 1.0)
+    assert [f.image.shape for f in iter_frames(video)] == [(48, 64, 3)] * 2

@@ -222,7 +222,8 @@ class Pipeline:
             analysed = f", one frame in {stride} analysed ({fps / stride:.3g} fps)" if stride > 1 else ""
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
-        turned = " and ".join([f"turned {info.rotate} deg"] * bool(info.rotate) + ["mirrored"] * info.mirror)
+        turned = " and ".join([f"turned {info.rotate} deg"] * bool(info.rotate) + ["mirrored"] * info.mirror
+                              + [f"its {info.pixel_aspect:.3g}:1 pixels made square"] * (info.pixel_aspect != 1.0))
         turned = f", {turned} as the file asks" if turned else ""  # a phone's upright video: stored on its side
         yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}{turned}, {info.fps:.3g} fps{analysed}", 0, expected,
                             {"video": _public_video(info)})

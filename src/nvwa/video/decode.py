@@ -7,7 +7,9 @@ which costs less than converting first and resizing after.
 Frames are handed on as a player shows them: a phone filming upright stores its frames on their side
 with a display rotation (its "rotate" tag, a display matrix), which players apply; so does this module.
 Before, such a video's people lay on their side in every frame, and their bodies were dropped as never
-standing upright. Sizes (:class:`VideoInfo`) and pixels are the upright ones throughout.
+standing upright. Pixels stored wider than tall (a sample aspect ratio: HDV, DV, broadcast) are
+stretched to square ones as players do, so a person is as wide as they look. Sizes (:class:`VideoInfo`)
+and pixels are the shown ones throughout.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class VideoInfo:
     rotate: int = 0  # degrees the stored frames are turned clockwise to be shown (0, 90, 180, 270): a phone's
     # portrait video is stored on its side with 90 (or 270); the frames handed on are turned already
     mirror: bool = False  # and then mirrored left to right (a display matrix that flips)
+    pixel_aspect: float = 1.0  # a stored pixel's width over its height (HDV's 1440x1080 at 4:3 is shown 1920
+    # wide); the frames handed on are stretched to square pixels, as players show them
 
     def scaled_size(self, max_side: int | None) -> tuple[int, int]:
         """(width, height) after downscaling so the longer side is at most ``max_side`` (even sizes)."""
@@ -143,6 +147,20 @@ def _orientation(frame) -> tuple[int, bool]:
     return _SHOWN.get(tuple(int(x) for x in signs), (0, False))
 
 
+def _pixel_aspect(stream) -> float:
+    """A stored pixel's width over its height (the stream's sample aspect ratio); 1.0 where it is unset,
+    not a number or outside 1/4 to 4 (no video has such pixels: a broken header's)."""
+    for owner in (stream, stream.codec_context):
+        try:
+            ratio = owner.sample_aspect_ratio
+            aspect = float(ratio) if ratio else 0.0
+        except (AttributeError, ValueError, ZeroDivisionError):
+            continue
+        if 0.25 <= aspect <= 4.0:
+            return aspect
+    return 1.0
+
+
 def _first_orientation(container, stream) -> tuple[int, bool]:
     """The display rotation of the stream's first frame that decodes ((0, False) where none does within a
     few packets: the decoding proper then says what is wrong)."""
@@ -202,9 +220,12 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         frames = int(stream.frames or 0)
         if frames == 0 and fps and duration:
             frames = int(round(fps * duration))
+        aspect = _pixel_aspect(stream)
         rotate, mirror = _first_orientation(container, stream)
-        w, h = (int(cc.height), int(cc.width)) if rotate in (90, 270) else (int(cc.width), int(cc.height))
-        return VideoInfo(str(path), w, h, fps, frames, duration, cc.name, rotate, mirror)
+        # as shown, with square pixels: the side the pixels are long along drawn longer (never shorter: no detail lost)
+        w, h = (round(cc.width * aspect), int(cc.height)) if aspect >= 1.0 else (int(cc.width), round(cc.height / aspect))
+        w, h = (h, w) if rotate in (90, 270) else (w, h)
+        return VideoInfo(str(path), w, h, fps, frames, duration, cc.name, rotate, mirror, aspect)
     finally:
         container.close()
 

@@ -5,7 +5,7 @@ against the plain definition."""
 import numpy as np
 import pytest
 
-from nvwa.body.keypoints import TORSO, torso_turn_deg, turned_over
+from nvwa.body.keypoints import TORSO, torso_turn_deg, turned_over, turned_video_rotation
 from nvwa.body.observation import BodyObservation
 from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller, share_inside
 
@@ -70,6 +70,27 @@ def test_turned_over_is_torso_turn_deg_past_the_limit():
     upright = np.zeros((33, 2))
     upright[[ls, rs], 1] = -50.0  # shoulders above the hips (y down)
     assert not turned_over(upright, 45.0) and turned_over(-upright, 135.0)
+
+
+def test_a_video_whose_people_lie_in_the_picture_says_which_turn_stands_them_up():
+    """Nearly everyone's torso pointing left in the picture (heads left): the frames turned 90 deg clockwise
+    stand them up; right: 270; down: 180. A few lying poses among standing ones (a fall), or too few poses
+    to say, say nothing; a person's poses may be none."""
+    rng = np.random.default_rng(2)
+    (ls, rs), _ = TORSO["blazepose33"]
+
+    def person(n, heads):  # heads: the way hips -> shoulders points in the picture (x right, y down)
+        kp = rng.normal(size=(n, 33, 2)) * 3 + 300
+        kp[:, [ls, rs]] += np.asarray(heads, float) * 60 + rng.normal(size=(n, 1, 2)) * 10
+        return kp
+
+    assert turned_video_rotation([person(40, (-1, 0))]) == 90
+    assert turned_video_rotation([person(20, (1, 0)), person(25, (1, 0)), np.zeros((0, 33, 2))]) == 270
+    assert turned_video_rotation([person(30, (0, 1))]) == 180
+    assert turned_video_rotation([person(30, (0, -1)), person(8, (-1, 0))]) is None  # standing, one falls
+    assert turned_video_rotation([person(30, (0, -1))]) is None
+    assert turned_video_rotation([person(9, (-1, 0))]) is None  # too few poses to say
+    assert turned_video_rotation([]) is None
 
 
 def test_a_poses_box_is_worked_out_once_and_handed_out_as_a_new_array():

@@ -290,28 +290,39 @@ def test_a_phone_video_stored_on_its_side_gives_the_upright_videos_scene(blazepo
     """A phone filming upright stores its frames on their side with a display rotation that players apply
     (most phone videos). Not applied, its people lay on their side in every frame and were dropped as "never
     standing upright" (the lab's cam03 so stored came out empty): the same frames stored either way now give
-    the same scene, at the size players show."""
+    the same scene, at the size players show. Stored on its side without saying so, its people lie on
+    their side: the summary says which --rotate stands them up, and with it the scene is the upright one."""
     import av
+
+    from nvwa.config import VideoConfig
 
     with av.open(str(DATA / "sports2d_3s.mp4")) as c:  # real people, 884x496
         frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
     stored = [np.ascontiguousarray(np.rot90(f)) for f in frames]  # on its side, 496x884; the player turns it back
     runs = {}
-    for name, imgs, rotation in (("upright", frames, None), ("side", stored, -90)):
+    for name, imgs, rotation, rotate in (("upright", frames, None, "auto"), ("side", stored, -90, "auto"),
+                                         ("unsaid", stored, None, "auto"), ("unsaid_turned", stored, None, "90")):
         video = make_video(tmp_path / f"{name}.mp4", len(imgs), size=imgs[0].shape[1::-1], fps=30, codec="libx264",
                            frame_fn=imgs.__getitem__, lossless=True, display_rotation=rotation)
-        events = list(Pipeline(PipelineConfig(), body=blazepose).run(video, tmp_path / name))
-        runs[name] = (events[0], *load_scene(tmp_path / name))
-    (_, summary, a), (probe_side, summary_side, b) = runs["upright"], runs["side"]
+        events = list(Pipeline(PipelineConfig(VideoConfig(rotate=rotate)), body=blazepose).run(video, tmp_path / name))
+        runs[name] = (events[0], events[-1].data["scene"].stats.get("notes", []), *load_scene(tmp_path / name))
+    (_, notes, summary, a), (probe_side, notes_side, summary_side, b) = runs["upright"], runs["side"]
     assert probe_side.message.startswith("884x496 h264, turned 90 deg as the file asks")
     assert summary_side["video"]["width"] == 884 and summary_side["video"]["height"] == 496
     assert summary_side["video"]["rotate"] == 90 and summary["video"]["rotate"] == 0
     assert len(a["person_ids"]) == 2, "both people of the clip"
-    assert a["person_ids"].tolist() == b["person_ids"].tolist()
-    for key in ("K", "R_world_from_cam", "t_world_from_cam"):
-        assert np.array_equal(a[key], b[key]), key
-    for pid in a["person_ids"].tolist():
-        assert np.array_equal(a[f"person/{pid}/joints_world"], b[f"person/{pid}/joints_world"])
+    probe_unsaid, notes_unsaid, *_ = runs["unsaid"]
+    assert probe_unsaid.message.startswith("496x884 h264, 30 fps")
+    assert [n for n in notes_unsaid if "--rotate 90 stands them up" in n]
+    assert not [n for n in notes + notes_side if "--rotate" in n]
+    probe_turned, _, summary_turned, c = runs["unsaid_turned"]
+    assert probe_turned.message.startswith("884x496 h264, turned 90 deg as --rotate asks")
+    for other in (b, c):
+        assert a["person_ids"].tolist() == other["person_ids"].tolist()
+        for key in ("K", "R_world_from_cam", "t_world_from_cam"):
+            assert np.array_equal(a[key], other[key]), key
+        for pid in a["person_ids"].tolist():
+            assert np.array_equal(a[f"person/{pid}/joints_world"], other[f"person/{pid}/joints_world"])
 
 
 def test_a_phone_clip_whose_rate_falls_in_low_light_is_analysed_at_30_fps_throughout(blazepose, tmp_path):

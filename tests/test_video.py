@@ -443,3 +443,26 @@ def test_a_pixel_aspect_that_is_unset_or_absurd_leaves_the_frames_as_stored(tmp_
     info = probe_video(video)
     assert (info.width, info.height, info.pixel_aspect) == (64, 48, 1.0)
     assert [f.image.shape for f in iter_frames(video)] == [(48, 64, 3)] * 2
+
+
+def test_rotate_turns_the_stored_frames_whatever_the_file_says(tmp_path):
+    """--rotate: for a video stored turned without saying so (or saying it wrongly), the user's turn of the
+    stored frames instead of the file's; 0 leaves them as stored."""
+    from dataclasses import replace
+
+    frames = _sports_frames(2)
+    upright = make_video(tmp_path / "upright.mp4", 2, size=(884, 496), fps=30, codec="libx264",
+                         frame_fn=frames.__getitem__, lossless=True)
+    stored = [np.ascontiguousarray(np.rot90(f)) for f in frames]  # on its side, nothing said
+    unsaid = make_video(tmp_path / "unsaid.mp4", 2, size=(496, 884), fps=30, codec="libx264",
+                        frame_fn=stored.__getitem__, lossless=True)
+    said = make_video(tmp_path / "said.mp4", 2, size=(496, 884), fps=30, codec="libx264",
+                      frame_fn=stored.__getitem__, lossless=True, display_rotation=-90)
+    assert replace(probe_video(unsaid).turned(90), path="") == replace(probe_video(said), path="")
+    assert (probe_video(said).turned(0).width, probe_video(said).turned(0).height) == (496, 884)
+    want = [f.image for f in iter_frames(upright, max_side=None)]
+    assert all(np.array_equal(f.image, g) for f, g in zip(iter_frames(unsaid, max_side=None, rotate=90), want))
+    as_stored = [f.image for f in iter_frames(unsaid, max_side=None)]
+    assert all(np.array_equal(f.image, g) for f, g in zip(iter_frames(said, max_side=None, rotate=0), as_stored))
+    with pytest.raises(InputError, match="rotate=45: must be 0, 90, 180 or 270"):
+        next(iter_frames(unsaid, rotate=45))

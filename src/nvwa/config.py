@@ -34,6 +34,10 @@ class VideoConfig:
                             unit="frames/s", ge=0, le=1000, flag="", job=True)
     max_frames: int | None = option(None, "stop after this many kept frames (after --stride and --max-fps)", ge=1,
                                     le=10_000_000, flag="", job=True)
+    rotate: str = option("auto", "turn the stored frames clockwise by 90, 180 or 270 degrees (0: as stored) before "
+                         "anything looks at them; auto: as the file's display rotation asks, as players do (a phone's "
+                         "upright video). For a video stored turned without saying so",
+                         choices=("auto", "0", "90", "180", "270"), flag="", job=True)
 
     def stride_for(self, fps: float) -> int:
         """The frames kept at a steady ``fps``: every ``stride``-th, or fewer where ``max_fps`` asks (the smallest

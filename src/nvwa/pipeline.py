@@ -18,6 +18,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from nvwa.backends import BODY_MODELS, TRACKERS, Models, load_body, load_models, load_occlusion, load_tracker  # noqa: F401  (re-exported)
+from nvwa.body.keypoints import turned_video_rotation
 from nvwa.body.protocols import BatchedBodyBackend, CropBodyBackend
 from nvwa.camera import Intrinsics
 from nvwa.camera.background import BackgroundMotion, work_gray
@@ -206,7 +207,8 @@ class Pipeline:
         timer = timer or StageTimer()
         wall0 = time.perf_counter()
         with timer("decode"):
-            info = probe_video(video_path)
+            rotate = None if c.rotate == "auto" else int(c.rotate)  # --rotate: the user's turn, not the file's
+            info = probe_video(video_path) if rotate is None else probe_video(video_path).turned(rotate)
             times, tick = frame_times(video_path) if c.max_fps else (np.zeros(0), 0.0)
         K_stored = self._observed_intrinsics(info)
         rate = frame_rate(times, tick)  # steady, or varying (a phone's 60 fps falling to 30 in low light)
@@ -224,7 +226,7 @@ class Pipeline:
             expected = min(expected, c.max_frames) if expected else c.max_frames
         turned = " and ".join([f"turned {info.rotate} deg"] * bool(info.rotate) + ["mirrored"] * info.mirror
                               + [f"its {info.pixel_aspect:.3g}:1 pixels made square"] * (info.pixel_aspect != 1.0))
-        turned = f", {turned} as the file asks" if turned else ""  # a phone's upright video: stored on its side
+        turned = f", {turned} as {'the file asks' if rotate is None else '--rotate asks'}" if turned else ""  # a phone's upright video
         yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}{turned}, {info.fps:.3g} fps{analysed}", 0, expected,
                             {"video": _public_video(info)})
         stats = DecodeStats()
@@ -236,7 +238,7 @@ class Pipeline:
         # not analysed ride on the next one for the camera's following (README, handheld step 7) on the CPU
         # path only: SAM 3's window holds 240 frames, and their decoder frames with them (0.75 GB at 1080p)
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_fps=c.max_fps,
-                                              max_frames=c.max_frames, stats=stats, rate=rate,
+                                              max_frames=c.max_frames, stats=stats, rate=rate, rotate=rotate,
                                               between=work_gray if self.tracker is None else None)),
                        timer, "decode")
         if self.tracker is None:
@@ -294,6 +296,12 @@ class Pipeline:
                 people[first].join(people.pop(later))
         persons, mesh_faces = self._persons(people, timer)
         persons, reach = without_scenery(persons, scenery, self._reach(info))
+        turn = turned_video_rotation([p.keypoints_2d for p in persons], self.body.keypoint_set)
+        if turn is not None:  # nearly everyone lies on their side (or stands on their head) in the picture
+            again = (turn + (info.rotate if rotate is None else rotate)) % 360
+            note = (f"nearly every person found lies {'upside down' if turn == 180 else 'on their side'} in the picture: "
+                    f"if the video is stored turned without saying so, --rotate {again} stands them up")
+            reach = {**reach, "notes": [*reach.get("notes", []), note]}
         obs_stats = {"frames": stats.yielded, "decoded_frames": stats.decoded, "skipped_corrupt_frames": stats.skipped_corrupt,
                      "tracks": len(persons), "reidentified": tracker.reidentified if tracker is not None else 0,
                      "crossings_untangled": tracker.crossings_untangled if tracker is not None else 0,

@@ -99,6 +99,32 @@ def torso_turn_deg(keypoints_2d: np.ndarray, keypoint_set: str = "blazepose33") 
     return np.where(np.hypot(d[..., 0], d[..., 1]) > 0, turn, np.nan)  # shoulders on the hips: no direction
 
 
+LYING_SHARE = 0.8  # the share of everyone's poses turned past UPRIGHT_DEG in the picture that says the video is
+LYING_MIN_POSES = 10  # ... stored turned (of at least this many poses: a few frames of a fall or a roll say nothing)
+
+
+def turned_video_rotation(keypoints_2d: list[np.ndarray], keypoint_set: str = "blazepose33") -> int | None:
+    """Where most of everyone's poses (each person's (T, K, 2)) lie on their side or stand on their head in
+    the picture, the clockwise turn of the frames that would stand them up (90: their heads point left,
+    270: right, 180: down); None where most stand (or too few poses to say). A video stored turned without
+    a display rotation: the people found in it are followed lying down, and a short track of a body that
+    never stands up is dropped as a broken pose."""
+    (ls, rs), (lh, rh) = TORSO[keypoint_set]
+    poses = [np.asarray(p, dtype=np.float64) for p in keypoints_2d if np.size(p)]
+    if sum(len(p) for p in poses) < LYING_MIN_POSES:
+        return None
+    k = np.concatenate(poses)  # (N, K, 2)
+    d = (k[:, ls] + k[:, rs]) / 2 - (k[:, lh] + k[:, rh]) / 2  # hips to shoulders, picture px (y down)
+    d = d[np.isfinite(d).all(axis=1) & (np.hypot(d[:, 0], d[:, 1]) > 0)]
+    if len(d) < LYING_MIN_POSES:
+        return None
+    way = np.degrees(np.arctan2(d[:, 0], -d[:, 1]))  # 0: up, 90: right, -90: left, +-180: down
+    if np.mean(np.abs(way) > UPRIGHT_DEG) < LYING_SHARE:
+        return None
+    heads = np.array([np.mean(np.abs(way + 90) <= 45), np.mean(np.abs(way - 90) <= 45), np.mean(np.abs(way) > 135)])
+    return (90, 270, 180)[int(np.argmax(heads))]
+
+
 def turned_over(keypoints_2d: np.ndarray, limit_deg: float, keypoint_set: str = "blazepose33") -> bool:
     """One pose (K, 2) whose torso is turned more than ``limit_deg`` from upright in the picture: what
     :func:`torso_turn_deg` says, worked out on four points as Python floats (the tracker asks it of every

@@ -15,7 +15,7 @@ and pixels are the shown ones throughout.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterator
@@ -42,6 +42,15 @@ class VideoInfo:
     mirror: bool = False  # and then mirrored left to right (a display matrix that flips)
     pixel_aspect: float = 1.0  # a stored pixel's width over its height (HDV's 1440x1080 at 4:3 is shown 1920
     # wide); the frames handed on are stretched to square pixels, as players show them
+
+    def turned(self, rotate: int) -> VideoInfo:
+        """This video's info with its stored frames turned ``rotate`` degrees clockwise instead of as the
+        file asks (and not mirrored): a video stored turned without saying so."""
+        if rotate not in (0, 90, 180, 270):
+            raise InputError(f"rotate={rotate}", "must be 0, 90, 180 or 270 (degrees clockwise)")
+        w, h = (self.height, self.width) if self.rotate in (90, 270) else (self.width, self.height)  # unturned
+        w, h = (h, w) if rotate in (90, 270) else (w, h)
+        return replace(self, width=w, height=h, rotate=rotate, mirror=False)
 
     def scaled_size(self, max_side: int | None) -> tuple[int, int]:
         """(width, height) after downscaling so the longer side is at most ``max_side`` (even sizes)."""
@@ -330,6 +339,7 @@ def iter_frames(
     stats: DecodeStats | None = None,
     rate: FrameRate | None = None,
     between: Callable[[np.ndarray], np.ndarray] | None = None,
+    rotate: int | None = None,
 ) -> Iterator[VideoFrame]:
     """Yield frames one at a time, RGB, downscaled to ``max_side``.
 
@@ -337,7 +347,8 @@ def iter_frames(
     (:class:`~nvwa.video.thinning.Thinning`: a steady 60-fps video every 2nd frame at 30, a variable-rate
     one by the rate of each stretch; ``rate``, else its packets' times, says which); ``max_frames`` caps
     the frames yielded; ``between`` (RGB image -> what is wanted of it): each frame carries the frames thinned
-    out since the one before (:class:`FrameBetween`, the latest MAX_BETWEEN at most), made so if asked. Corrupt
+    out since the one before (:class:`FrameBetween`, the latest MAX_BETWEEN at most), made so if asked;
+    ``rotate`` (degrees clockwise) turns the stored frames so instead of as the file asks. Corrupt
     packets in the middle are skipped and counted in ``stats.skipped_corrupt``. Raises
     :class:`InputError` when the file cannot be opened or yields no decodable frame at all, and
     when it ends long before the length its container declares (a truncated file).
@@ -348,6 +359,7 @@ def iter_frames(
         raise InputError(f"stride={stride}", "must be at least 1")
     path = Path(path)
     info = probe_video(path)
+    info = info if rotate is None else info.turned(rotate)
     stats = stats if stats is not None else DecodeStats()
     width, height = info.scaled_size(max_side)
     scale = width / info.width

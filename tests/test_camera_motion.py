@@ -349,3 +349,40 @@ def test_a_small_turn_too_flat_for_a_focal_still_rules_one_out(scene_image):
     assert rotation_misfit(Hr, W, H, F) < 1.2
     assert rotation_misfit(Hr, W, H, 0.65 * F) > 2.0
     assert rotation_misfit(Hr[:1], W, H, F) is None  # one frame: nothing turned
+
+
+def _clip_frames(name: str, n: int, size=(640, 360), repeat: int = 1) -> list[np.ndarray]:
+    import av
+    import cv2
+
+    with av.open(str(DATA / name)) as c:
+        frames = [cv2.resize(f.to_ndarray(format="rgb24"), size, interpolation=cv2.INTER_AREA)
+                  for _, f in zip(range(n), c.decode(video=0))]
+    return [f for f in frames for _ in range(repeat)]
+
+
+def _cuts_of(images: list[np.ndarray], fps: float = 30.0) -> list[tuple[float, int]]:
+    from nvwa.scene_thread import ShotCuts
+
+    cuts = ShotCuts()
+    for i, image in enumerate(images):
+        cuts.add(VideoFrame(index=i, timestamp_s=i / fps, image=image))
+    return cuts.finish()
+
+
+def test_a_cut_from_one_shot_to_another_is_found_and_nothing_else():
+    """An edited video cuts between cameras; a scene is one camera's. Real frames: Sports2D's field, then vtest's
+    square (10 fps, each frame thrice): one cut, at the new shot's first frame. A frame of the other shot for
+    one frame only (a flash cut), someone's dark coat filling most of the view for 0.3 s, the lights
+    dimmed to half from a frame on: the picture comes back (or is the same picture), no cut."""
+    sports, square = _clip_frames("sports2d_3s.mp4", 60), _clip_frames("vtest_4s.mp4", 20, repeat=3)
+    assert _cuts_of(sports + square) == [(2.0, 60)]
+    assert _cuts_of(sports) == [] and _cuts_of(square) == []
+    flash = sports[:30] + square[:1] + sports[31:]
+    covered = [f.copy() for f in sports]
+    for f in covered[20:29]:
+        f[:, 60:580] = 20  # a coat right in front of the lens
+    dimmed = sports[:30] + [(f // 2).astype(np.uint8) for f in sports[30:]]
+    assert _cuts_of(flash) == [] and _cuts_of(covered) == [] and _cuts_of(dimmed) == []
+    # a cut the video ends too soon after to see stay is still a cut
+    assert _cuts_of(sports + square[:6]) == [(2.0, 60)]

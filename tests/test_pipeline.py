@@ -325,6 +325,33 @@ def test_a_phone_video_stored_on_its_side_gives_the_upright_videos_scene(blazepo
             assert np.array_equal(a[f"person/{pid}/joints_world"], other[f"person/{pid}/joints_world"])
 
 
+def test_an_edited_video_says_where_it_cuts_and_each_shot_is_analysed_on_its_own(blazepose, tmp_path):
+    """A clip cut from Sports2D's field to vtest's square (real frames) mixes two cameras in one scene: the
+    summary says where it cuts and the --start/--end of each shot; analysed from the cut on, the scene is the
+    square's alone, with the frames' own times, and says nothing of cuts."""
+    import av
+    import cv2
+
+    from nvwa.config import VideoConfig
+
+    with av.open(str(DATA / "sports2d_3s.mp4")) as c:
+        frames = [cv2.resize(f.to_ndarray(format="rgb24"), (640, 360)) for _, f in zip(range(45), c.decode(video=0))]
+    with av.open(str(DATA / "vtest_4s.mp4")) as c:  # 10 fps: each frame thrice at 30
+        frames += [cv2.resize(f.to_ndarray(format="rgb24"), (640, 360)) for _, f in zip(range(15), c.decode(video=0)) for _ in range(3)]
+    video = make_video(tmp_path / "edited.mp4", len(frames), size=(640, 360), fps=30, codec="libx264", frame_fn=frames.__getitem__)
+    scenes = {}
+    for name, config in (("whole", VideoConfig()), ("second", VideoConfig(start_s=1.5))):
+        events = list(Pipeline(PipelineConfig(config), body=blazepose).run(video, tmp_path / name))
+        scenes[name] = (events[0], events[-1].data["scene"])
+    (_, whole), (probe, second) = scenes["whole"], scenes["second"]
+    assert whole.stats["cuts_s"] == [1.5]
+    assert [n for n in whole.stats["notes"] if n.startswith("the video cuts to another shot at 1.5 s")
+            and "mixes 2 shots" in n and "(--end 1.5; --start 1.5)" in n]
+    assert probe.message.endswith(", from 1.5 s on") and probe.total == 45
+    assert second.stats["cuts_s"] == [] and not [n for n in second.stats["notes"] if "cuts" in n]
+    assert second.people and min(float(p.timestamp_s[0]) for p in second.people) >= 1.5
+
+
 def test_a_phone_clip_whose_rate_falls_in_low_light_is_analysed_at_30_fps_throughout(blazepose, tmp_path):
     """A phone films at 60 fps and drops to 30 when the light falls: 12 frames at 60, 10 at 30, 12 at 60
     (real people, re-timed; 1/90000 time base). Each stretch is analysed at up to 30 fps (every 2nd frame of

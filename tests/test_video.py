@@ -466,3 +466,21 @@ def test_rotate_turns_the_stored_frames_whatever_the_file_says(tmp_path):
     assert all(np.array_equal(f.image, g) for f, g in zip(iter_frames(said, max_side=None, rotate=0), as_stored))
     with pytest.raises(InputError, match="rotate=45: must be 0, 90, 180 or 270"):
         next(iter_frames(unsaid, rotate=45))
+
+
+def test_start_and_end_keep_the_frames_of_that_span_with_their_own_numbers_and_times():
+    """--start/--end: one shot of an edited video, a moment of a long one. The frames from --start to before
+    --end (the frame at --end is the next span's first), numbered and timed as in the whole video; --stride
+    counts from the span's first frame; a span past the video's end or ending before it starts is one line."""
+    frames = list(iter_frames(DATA / "vtest_4s.mp4", start_s=1.0, end_s=2.0))  # 10 fps
+    assert [f.index for f in frames] == list(range(10, 20))
+    assert np.allclose([f.timestamp_s for f in frames], np.arange(10, 20) / 10)
+    whole = {f.index: f.image for f in iter_frames(DATA / "vtest_4s.mp4", max_frames=20)}
+    assert all(np.array_equal(f.image, whole[f.index]) for f in frames)
+    assert [f.index for f in iter_frames(DATA / "vtest_4s.mp4", start_s=1.0, end_s=2.0, stride=3)] == [10, 13, 16, 19]
+    assert [f.index for f in iter_frames(DATA / "vtest_4s.mp4", start_s=3.75)] == [38, 39]
+    with pytest.raises(InputError, match=r"vtest_4s.mp4: has no frame from --start 9 s on \(its last is at 3.90 s\)"):
+        list(iter_frames(DATA / "vtest_4s.mp4", start_s=9.0))
+    for start, end in ((2.0, 2.0), (2.0, 1.0), (-1.0, None), (float("nan"), None)):
+        with pytest.raises(InputError, match="the span must start at 0 s or later and end after it starts"):
+            next(iter_frames(DATA / "vtest_4s.mp4", start_s=start, end_s=end))

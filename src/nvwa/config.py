@@ -34,6 +34,10 @@ class VideoConfig:
                             unit="frames/s", ge=0, le=1000, flag="", job=True)
     max_frames: int | None = option(None, "stop after this many kept frames (after --stride and --max-fps)", ge=1,
                                     le=10_000_000, flag="", job=True)
+    start_s: float = option(0.0, "analyse from this time of the video on (one shot of an edited video, a moment of a "
+                             "long one)", unit="s", ge=0, le=1e7, flag="--start", job=True)
+    end_s: float | None = option(None, "analyse up to (not including) this time of the video", unit="s", gt=0, le=1e7,
+                                 flag="--end", job=True)
     rotate: str = option("auto", "turn the stored frames clockwise by 90, 180 or 270 degrees (0: as stored) before "
                          "anything looks at them; auto: as the file's display rotation asks, as players do (a phone's "
                          "upright video). For a video stored turned without saying so",

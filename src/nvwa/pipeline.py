@@ -28,7 +28,7 @@ from nvwa.memory import bound_malloc_arenas, give_back_free_memory
 from nvwa.observations import Observations, PersonFrames, PersonObservations, save_observations
 from nvwa.reconstruct import FLOOR_VIEW_SMOOTHING, ReconstructConfig, reconstruct_steps  # noqa: F401  (re-exported)
 from nvwa.scene import Scene
-from nvwa.scene_thread import SceneLines, SceneWorker, scene_of
+from nvwa.scene_thread import SceneLines, SceneWorker, ShotCuts, scene_of
 from nvwa.smoothing import SMOOTHING_PRESETS
 from nvwa.timing import StageTimer, timed
 from nvwa.tracking import PeopleTracker
@@ -214,14 +214,19 @@ class Pipeline:
         rate = frame_rate(times, tick)  # steady, or varying (a phone's 60 fps falling to 30 in low light)
         fps = rate.fps or info.fps  # the frames' own usual rate, else the container's average
         stride = c.stride_for(fps)  # --max-fps: a steady 60-fps video analysed at 30, a varying one by stretches
+        span = (times >= c.start_s) & (times < (np.inf if c.end_s is None else c.end_s))  # --start, --end
         if len(times):
-            expected = kept_count(times, fps, c.stride, c.max_fps, rate.variable)
+            expected = kept_count(times[span], fps, c.stride, c.max_fps, rate.variable)
+        elif c.start_s or c.end_s is not None:
+            expected = 0  # a span of a video whose frames' times are not known before decoding: not counted
         else:
             expected = -(-info.frame_count // stride) if info.frame_count else 0  # frames 0, stride, 2 stride, ...
         if rate.variable:
             analysed = f", a varying rate ({rate.slowest:.0f} to {rate.fastest:.0f} fps) analysed at up to {c.max_fps:g} fps"
         else:
             analysed = f", one frame in {stride} analysed ({fps / stride:.3g} fps)" if stride > 1 else ""
+        if c.start_s or c.end_s is not None:
+            analysed += f", from {c.start_s:g} s" + (f" to {c.end_s:g} s" if c.end_s is not None else " on")
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
         turned = " and ".join([f"turned {info.rotate} deg"] * bool(info.rotate) + ["mirrored"] * info.mirror
@@ -231,7 +236,7 @@ class Pipeline:
                             {"video": _public_video(info)})
         stats = DecodeStats()
         people: dict[int, PersonFrames] = defaultdict(PersonFrames)
-        lines, background = SceneLines(), BackgroundMotion(K_stored.K)
+        lines, background, cuts = SceneLines(), BackgroundMotion(K_stored.K), ShotCuts()
         # the CPU tracker's scenery (the GPU path's masklets are not the body model's guesses)
         scenery = SceneryFrames() if self.tracker is None and self.config.tracking.drop_scenery else None
         # decoded on a thread of its own: "decode" counts only the time the tracker waits for a frame. The frames
@@ -239,6 +244,7 @@ class Pipeline:
         # path only: SAM 3's window holds 240 frames, and their decoder frames with them (0.75 GB at 1080p)
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_fps=c.max_fps,
                                               max_frames=c.max_frames, stats=stats, rate=rate, rotate=rotate,
+                                              start_s=c.start_s, end_s=c.end_s,
                                               between=work_gray if self.tracker is None else None)),
                        timer, "decode")
         if self.tracker is None:
@@ -263,7 +269,7 @@ class Pipeline:
                     break
                 frame, tracked = item
                 with timer("waiting"):  # only when the scene thread is more than two frames behind
-                    scene.submit(scene_of, frame, tracked, lines, background, scenery, timer)
+                    scene.submit(scene_of, frame, tracked, lines, background, scenery, timer, cuts)
                 recent.append(_FrameRecord(frame.index, frame.timestamp_s, frame.scale))
                 back = defaultdict(list)  # people found lately, followed back through the frames before they were found
                 for frame_no, track_id, observation in getattr(tracker, "followed_back", ()):
@@ -296,6 +302,9 @@ class Pipeline:
                 people[first].join(people.pop(later))
         persons, mesh_faces = self._persons(people, timer)
         persons, reach = without_scenery(persons, scenery, self._reach(info))
+        shots = cuts.finish()
+        if shots:
+            reach = {**reach, "notes": [*reach.get("notes", []), _shots_note(shots, c.start_s, c.end_s)]}
         turn = turned_video_rotation([p.keypoints_2d for p in persons], self.body.keypoint_set)
         if turn is not None:  # nearly everyone lies on their side (or stands on their head) in the picture
             again = (turn + (info.rotate if rotate is None else rotate)) % 360
@@ -308,6 +317,7 @@ class Pipeline:
                      "pieces_made_whole": tracker.pieces_made_whole if tracker is not None else 0,
                      **(video.early_crops() if hasattr(video, "early_crops") else {}),
                      "camera_frames_between": background.between_frames,
+                     "cuts_s": [round(t, 4) for t, _ in shots],
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
                      "observe_s": round(time.perf_counter() - wall0, 3),
                      **reach}
@@ -315,7 +325,7 @@ class Pipeline:
                            body_model=self.config.models.body_model, tracker=self.config.models.tracker, K_observed=K_stored.K,
                            intrinsics_source=K_stored.source,
                            options={"max_side": c.max_side, "stride": stride, "variable_rate": rate.variable, "max_fps": c.max_fps,
-                                    "max_frames": c.max_frames},
+                                    "max_frames": c.max_frames, "start_s": c.start_s, "end_s": c.end_s},
                            people=tuple(persons), stats=obs_stats, mesh_faces=mesh_faces, scene_lines=lines.array(),
                            camera_track=background.track())
         yield ProgressEvent("observed", f"{len(persons)} tracks", stats.yielded, expected, {"observations": obs})
@@ -414,6 +424,20 @@ class Pipeline:
             # same topology: keep each frame's placement, take the locked body's shape
             verts = again - again.mean(axis=1, keepdims=True) + verts.mean(axis=1, keepdims=True)
         return replace(p, vertices=verts.astype(np.float16), model_params=params, shape_params=shape)
+
+
+def _shots_note(cuts: list[tuple[float, int]], start_s: float, end_s: float | None) -> str:
+    """What a run whose video cuts from shot to shot tells its user: where, and how to analyse each shot."""
+    import itertools
+    import math
+
+    at = [math.floor(t * 1000) / 1000 for t, _ in cuts]  # (at or before the new shot's first frame, after the last of the old)
+    edges = [start_s or None, *at, end_s]
+    spans = "; ".join(" ".join(([f"--start {a:g}"] if a is not None else []) + ([f"--end {b:g}"] if b is not None else []))
+                      for a, b in itertools.pairwise(edges))
+    where = ", ".join(f"{t:g}" for t in at[:5]) + (f" and {len(at) - 5} more" if len(at) > 5 else "")
+    return (f"the video cuts to another shot at {where} s: a scene is one camera's view, and this one mixes "
+            f"{len(at) + 1} shots (their floor, camera and people); analyse each on its own ({spans})")
 
 
 def write_results(scene: Scene, obs: Observations | None, out_dir: str | Path, formats=("npz",), export=None,

@@ -340,6 +340,8 @@ def iter_frames(
     rate: FrameRate | None = None,
     between: Callable[[np.ndarray], np.ndarray] | None = None,
     rotate: int | None = None,
+    start_s: float = 0.0,
+    end_s: float | None = None,
 ) -> Iterator[VideoFrame]:
     """Yield frames one at a time, RGB, downscaled to ``max_side``.
 
@@ -348,7 +350,9 @@ def iter_frames(
     one by the rate of each stretch; ``rate``, else its packets' times, says which); ``max_frames`` caps
     the frames yielded; ``between`` (RGB image -> what is wanted of it): each frame carries the frames thinned
     out since the one before (:class:`FrameBetween`, the latest MAX_BETWEEN at most), made so if asked;
-    ``rotate`` (degrees clockwise) turns the stored frames so instead of as the file asks. Corrupt
+    ``rotate`` (degrees clockwise) turns the stored frames so instead of as the file asks; ``start_s`` and
+    ``end_s`` keep the frames from ``start_s`` to before ``end_s`` (those before are decoded, never converted:
+    their numbers stay the video's own). Corrupt
     packets in the middle are skipped and counted in ``stats.skipped_corrupt``. Raises
     :class:`InputError` when the file cannot be opened or yields no decodable frame at all, and
     when it ends long before the length its container declares (a truncated file).
@@ -357,6 +361,9 @@ def iter_frames(
 
     if stride < 1:
         raise InputError(f"stride={stride}", "must be at least 1")
+    if not (start_s >= 0 and np.isfinite(start_s)) or (end_s is not None and not end_s > start_s):
+        raise InputError(f"--start {start_s:g} --end {end_s:g}" if end_s is not None else f"--start {start_s:g}",
+                         "the span must start at 0 s or later and end after it starts")
     path = Path(path)
     info = probe_video(path)
     info = info if rotate is None else info.turned(rotate)
@@ -390,6 +397,10 @@ def iter_frames(
             last_t = t
             index = stats.decoded
             stats.decoded += 1
+            if t < start_s:  # before --start: decoded (the frames after depend on it), never made RGB
+                continue
+            if end_s is not None and t >= end_s:  # (the frame at --end is the next span's first)
+                return
             if not thinning.keep(t):
                 if between is not None:
                     skipped.append(FrameBetween(index, t, frame, (width, height), between, info.rotate, info.mirror))
@@ -408,6 +419,8 @@ def iter_frames(
         stats.skipped_corrupt += 1
     finally:
         container.close()
+    if start_s and stats.decoded and not stats.yielded:
+        raise InputError(path, f"has no frame from --start {start_s:g} s on (its last is at {last_t:.2f} s)")
     _check_whole(path, info, stats, last_t, decode_error)
 
 

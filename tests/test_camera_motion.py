@@ -386,3 +386,38 @@ def test_a_cut_from_one_shot_to_another_is_found_and_nothing_else():
     assert _cuts_of(flash) == [] and _cuts_of(covered) == [] and _cuts_of(dimmed) == []
     # a cut the video ends too soon after to see stay is still a cut
     assert _cuts_of(sports + square[:6]) == [(2.0, 60)]
+
+
+def test_one_shot_keeps_the_shot_with_the_most_peoples_frames_and_counts_its_camera_from_its_first_frame():
+    """An edited video's observations cut to one shot: its people's frames, straight edges and background
+    track, whose homographies then start from the identity at the shot's first frame (the pose the track
+    kept across the cut is the old shot's camera, not this one's); where the video has no cut, as they are."""
+    from dataclasses import replace
+
+    from nvwa.camera.background import KEYFRAME, CameraTrack
+    from nvwa.observations import Observations, PersonObservations
+    from nvwa.tracking.shots import one_shot
+
+    def person(pid, frames):
+        n = len(frames)
+        return PersonObservations(pid, np.asarray(frames, np.int64), np.asarray(frames) / 10.0, np.zeros((n, 33, 2), np.float32),
+                                  np.zeros((n, 33, 3), np.float32), np.ones((n, 33), np.float32))
+
+    turns = [Rotation.from_euler("y", 0.5 * k, degrees=True).as_matrix() for k in range(20)]
+    H = np.stack(turns)
+    track = CameraTrack(np.arange(20), np.arange(20) / 10.0, H, np.full(20, 50, np.int32),
+                        np.array([0] * 8 + [LOST] + [0] * 11, np.int8), np.zeros(20, np.float32), H.copy())
+    lines = np.array([[0, 0, 1, 1, 0], [0, 0, 1, 1, 5], [0, 0, 1, 1, 8], [0, 0, 1, 1, 13]], np.float32)
+    obs = Observations({"width": 64, "height": 48}, "blazepose33", "blazepose", "blazepose", np.eye(3), "default", {},
+                       (person(0, range(8)), person(1, range(4, 14)), person(2, range(9, 20))),
+                       stats={"cuts_s": [0.8], "cuts_frame": [8]}, scene_lines=lines, camera_track=track)
+    shot, note = one_shot(obs)
+    assert note == "the scene is the video's shot from 0.8 s to the end, the one with the most of the people's frames (17 of 29); its 1 other is left out"
+    assert [(p.person_id, p.frame_index.tolist()) for p in shot.people] == [(1, list(range(8, 14))), (2, list(range(9, 20)))]
+    assert shot.scene_lines[:, 4].tolist() == [8, 13]
+    t = shot.camera_track
+    assert t.frame_index.tolist() == list(range(8, 20)) and t.status[0] == KEYFRAME and track.status[8] == LOST
+    assert np.allclose(t.H_first_from_frame, [turns[8].T @ R for R in turns[8:]]) and np.allclose(t.H_first_from_frame[0], np.eye(3))
+    plain = replace(obs, stats={})
+    same, nothing = one_shot(plain)
+    assert same is plain and nothing == ""

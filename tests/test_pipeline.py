@@ -326,9 +326,10 @@ def test_a_phone_video_stored_on_its_side_gives_the_upright_videos_scene(blazepo
 
 
 def test_an_edited_video_says_where_it_cuts_and_each_shot_is_analysed_on_its_own(blazepose, tmp_path):
-    """A clip cut from Sports2D's field to vtest's square (real frames) mixes two cameras in one scene: the
-    summary says where it cuts and the --start/--end of each shot; analysed from the cut on, the scene is the
-    square's alone, with the frames' own times, and says nothing of cuts."""
+    """A clip cut from Sports2D's field to vtest's square (real frames) is two cameras, and a scene is one's:
+    the summary says where it cuts and the --start/--end of each shot, and the scene is the shot with the most
+    of the people's frames (the square's), as analysed from the cut on: its people and camera. Analysed from
+    the cut on, the frames keep their own times and nothing is said of cuts."""
     import av
     import cv2
 
@@ -344,12 +345,16 @@ def test_an_edited_video_says_where_it_cuts_and_each_shot_is_analysed_on_its_own
         events = list(Pipeline(PipelineConfig(config), body=blazepose).run(video, tmp_path / name))
         scenes[name] = (events[0], events[-1].data["scene"])
     (_, whole), (probe, second) = scenes["whole"], scenes["second"]
-    assert whole.stats["cuts_s"] == [1.5]
+    assert whole.stats["cuts_s"] == [1.5] and whole.stats["cuts_frame"] == [45]
     assert [n for n in whole.stats["notes"] if n.startswith("the video cuts to another shot at 1.5 s")
-            and "mixes 2 shots" in n and "(--end 1.5; --start 1.5)" in n]
+            and n.endswith("analyse each of the 2 on its own with --end 1.5; --start 1.5")]
+    assert [n for n in whole.grounding["warnings"] if n.startswith("the scene is the video's shot from 1.5 s to the end")]
     assert probe.message.endswith(", from 1.5 s on") and probe.total == 45
     assert second.stats["cuts_s"] == [] and not [n for n in second.stats["notes"] if "cuts" in n]
-    assert second.people and min(float(p.timestamp_s[0]) for p in second.people) >= 1.5
+    for scene in (whole, second):
+        assert scene.people and min(float(p.timestamp_s[0]) for p in scene.people) >= 1.5
+    assert len(whole.people) == len(second.people)
+    assert whole.t_world_from_cam[1] == pytest.approx(second.t_world_from_cam[1], rel=0.15)  # the camera's height
 
 
 def test_a_phone_clip_whose_rate_falls_in_low_light_is_analysed_at_30_fps_throughout(blazepose, tmp_path):

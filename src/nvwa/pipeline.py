@@ -317,7 +317,7 @@ class Pipeline:
                      "pieces_made_whole": tracker.pieces_made_whole if tracker is not None else 0,
                      **(video.early_crops() if hasattr(video, "early_crops") else {}),
                      "camera_frames_between": background.between_frames,
-                     "cuts_s": [round(t, 4) for t, _ in shots],
+                     "cuts_s": [round(t, 4) for t, _ in shots], "cuts_frame": [int(k) for _, k in shots],
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
                      "observe_s": round(time.perf_counter() - wall0, 3),
                      **reach}
@@ -436,8 +436,8 @@ def _shots_note(cuts: list[tuple[float, int]], start_s: float, end_s: float | No
     spans = "; ".join(" ".join(([f"--start {a:g}"] if a is not None else []) + ([f"--end {b:g}"] if b is not None else []))
                       for a, b in itertools.pairwise(edges))
     where = ", ".join(f"{t:g}" for t in at[:5]) + (f" and {len(at) - 5} more" if len(at) > 5 else "")
-    return (f"the video cuts to another shot at {where} s: a scene is one camera's view, and this one mixes "
-            f"{len(at) + 1} shots (their floor, camera and people); analyse each on its own ({spans})")
+    return (f"the video cuts to another shot at {where} s: a scene is one camera's view, so one shot is "
+            f"reconstructed; analyse each of the {len(at) + 1} on its own with {spans}")
 
 
 def write_results(scene: Scene, obs: Observations | None, out_dir: str | Path, formats=("npz",), export=None,

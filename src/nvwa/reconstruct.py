@@ -41,6 +41,7 @@ from nvwa.smoothing.one_euro import OneEuroConfig
 from nvwa.timing import StageTimer
 from nvwa.tracking.handover import handed_over
 from nvwa.tracking.people import keep_people, never_upright, pieces_of_others, with_gaps_filled
+from nvwa.tracking.shots import one_shot
 from nvwa.tracking.clothes import clothes_changed
 from nvwa.tracking.stand_in import stand_ins
 from nvwa.tracking.swaps import swapped
@@ -338,6 +339,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
         raise InputError(f"smoothing={config.smoothing!r}", f"unknown preset; choose one of {', '.join(SMOOTHING_PRESETS)}")
     timer = timer or StageTimer()
     wall0 = time.perf_counter()
+    obs, shot = one_shot(obs)  # an edited video: its one shot with the most people in it
     K = intrinsics_for(obs, config)
     people, swaps = swapped(list(obs.people), {p.person_id for p in keep_people(obs, config.min_person_s)}, camera=obs.camera_track)
     people, changed = clothes_changed(people, {p.person_id for p in keep_people(replace(obs, people=tuple(people)), config.min_person_s)},
@@ -371,7 +373,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
         R, t = g.R_world_from_cam, g.t_world_from_cam
     grounding = {**g.event_data(), "calibration": cal.as_dict(), "metric_scale": scale_info,
                  "camera_motion": "static" if motion is None else motion.kind,
-                 "warnings": [*cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m),
+                 "warnings": [*([shot] if shot else []), *cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m),
                               *(() if motion is None else motion.warnings),
                               *(f"person {pid} dropped: {why}" for pid, why in sorted(pieces.items())),
                               *(why for _, why in sorted(swaps.items())), *(why for _, why in sorted(changed.items())),

@@ -33,6 +33,11 @@ class SceneLines:
         self.rows.append(np.column_stack([seg, np.full(len(seg), frame.index)]).astype(np.float32))
         self.next_s, self.frames = frame.timestamp_s + self.EVERY_S, self.frames + 1
 
+    def new_shot(self) -> None:
+        """The video may have cut to another camera's shot here: its own few frames are looked at too (an
+        edited video's shot is reconstructed from its own edges: :func:`nvwa.tracking.shots.one_shot`)."""
+        self.next_s, self.frames = 0.0, 0
+
     def array(self) -> np.ndarray:
         return np.concatenate(self.rows) if self.rows else np.zeros((0, 5), np.float32)
 
@@ -56,7 +61,8 @@ class ShotCuts:
         self._last: np.ndarray | None = None
         self._pending: list[tuple[float, int, np.ndarray]] = []  # steps not yet seen to stay
 
-    def add(self, frame) -> None:
+    def add(self, frame) -> bool:
+        """Look at the next analysed frame; True where it may begin another shot (a step not yet seen to stay)."""
         import cv2
 
         thumb = cv2.resize(frame.image, (32, 18), interpolation=cv2.INTER_AREA).astype(np.float32)
@@ -67,9 +73,11 @@ class ShotCuts:
             self._pending = self._pending[:back]
         while self._pending and t - self._pending[0][0] >= self.STAYS_S:
             self.cuts.append(self._pending.pop(0)[:2])
-        if back is None and self._last is not None and float(np.abs(thumb - self._last).mean()) >= self.SPIKE:
+        step = back is None and self._last is not None and float(np.abs(thumb - self._last).mean()) >= self.SPIKE
+        if step:
             self._pending.append((t, frame.index, self._last))
         self._last = thumb
+        return step
 
     def finish(self) -> list[tuple[float, int]]:
         """The cuts, those the video ended too soon after to see stay included (nothing came back)."""
@@ -86,7 +94,8 @@ def scene_of(frame, tracked, lines: SceneLines, background: BackgroundMotion, sc
     boxes = {person.track_id: keypoint_box(person.observation.keypoints_2d) for person in tracked}
     if cuts is not None:
         with timer("cuts"):
-            cuts.add(frame)
+            if cuts.add(frame):
+                lines.new_shot()
     with timer("lines"):
         lines.add(frame)
     with timer("camera_motion"):

@@ -1,0 +1,55 @@
+"""An edited video's one shot: a scene is one camera's view, so the observations of a video that cuts from
+shot to shot (``stats["cuts_frame"]``, found as it was observed: :class:`nvwa.scene_thread.ShotCuts`) are
+cut to the shot with the most of the people's frames before anything is reconstructed from them."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+
+from nvwa.camera.background import KEYFRAME, LOST, CameraTrack
+from nvwa.observations import Observations
+from nvwa.tracking.handover import frames_of
+
+
+def one_shot(obs: Observations) -> tuple[Observations, str]:
+    """``obs`` cut to its shot with the most people's frames (the people's frames, the scene's straight
+    edges and the background's track there, the track's homographies counted from the shot's first frame),
+    and a note saying which; ``obs`` and "" where the video has one shot."""
+    cuts = [int(k) for k in obs.stats.get("cuts_frame") or []]
+    if not cuts:
+        return obs, ""
+    edges = [-np.inf, *cuts, np.inf]  # shot k: frames edges[k] <= n < edges[k + 1]
+    frames = [np.asarray(p.frame_index) for p in obs.people]
+    counts = [sum(int(((f >= a) & (f < b)).sum()) for f in frames) for a, b in itertools.pairwise(edges)]
+    k = int(np.argmax(counts))
+    a, b = edges[k], edges[k + 1]
+    people = tuple(replace(p, **frames_of(p, (f >= a) & (f < b))) for p, f in zip(obs.people, frames) if ((f >= a) & (f < b)).any())
+    lines = obs.scene_lines
+    if lines is not None:
+        lines = lines[(lines[:, 4] >= a) & (lines[:, 4] < b)]
+    times = [float(t) for t in obs.stats.get("cuts_s") or []]
+    span = " to ".join(["the start" if k == 0 else f"{times[k - 1]:g} s", "the end" if k == len(cuts) else f"{times[k]:g} s"])
+    note = (f"the scene is the video's shot from {span}, the one with the most of the people's frames ({counts[k]} of "
+            f"{sum(counts)}); its {len(cuts)} other{'s are' if len(cuts) > 1 else ' is'} left out")
+    return replace(obs, people=people, scene_lines=lines, camera_track=_within(obs.camera_track, a, b)), note
+
+
+def _within(track: CameraTrack | None, a: float, b: float) -> CameraTrack | None:
+    """The background's track over frames a <= n < b, its homographies counted from the first of them."""
+    if track is None:
+        return None
+    keep = (track.frame_index >= a) & (track.frame_index < b)
+    rows = {name: value[keep] for name, value in vars(track).items()}
+    for name in ("H_first_from_frame", "H_raw_first_from_frame"):
+        if len(rows[name]):
+            rows[name] = np.linalg.inv(rows[name][0]) @ rows[name]
+    if len(rows["status"]) and rows["status"][0] == LOST:  # (lost at the cut itself: the shot's track begins there)
+        rows["status"] = rows["status"].copy()
+        rows["status"][0] = KEYFRAME
+    return CameraTrack(**rows)
+
+
+__all__ = ["one_shot"]

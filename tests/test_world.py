@@ -1,5 +1,6 @@
 """World grounding on synthetic people with a known camera: floor, camera pose, focal, fallbacks."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -198,7 +199,10 @@ def test_a_camera_that_tilts_during_the_video_is_reported():
         pick = lambda a, b: np.where(late.reshape((-1,) + (1,) * (a.ndim - 1)), b, a)  # noqa: E731
         people[pid] = PersonFeet(p.t, pick(p.root, q.root), pick(p.soles, q.soles), p.sole_confidence, pick(p.up, q.up))
     g = ground_people(people, people, estimate_focal=False)
-    assert any("camera seems to move" in w for w in g.warnings)
+    said = [w for w in g.warnings if "camera seems to move" in w]
+    assert len(said) == 1, g.warnings
+    tilt, first, second = map(float, re.search(r"are ([\d.]+) deg apart, ([\d.-]+) and ([\d.-]+) m below the camera", said[0]).groups())
+    assert 10 < tilt < 20 and 2.5 < first < 3.5 and 0 < second < 10, said  # the heights as they are, not a ratio
     still = _crowd(R0, t0)
     assert not any("camera seems to move" in w for w in ground_people(still, still, estimate_focal=False).warnings)
 

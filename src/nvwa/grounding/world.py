@@ -178,8 +178,9 @@ def camera_moved(people: dict, floor: Floor, cues: dict | None = None) -> str | 
     if cues is not None:
         cues["floor_halves"] = {"tilt_deg": round(tilt, 2), "height_change_pct": round(100 * dh, 1)}
     if tilt > MOVING_CAMERA_TILT_DEG or dh > MOVING_CAMERA_HEIGHT:
-        return (f"the camera seems to move: the floor of the video's first half and that of its second differ by "
-                f"{tilt:.1f} deg and {dh * 100:.0f}% in height; one static floor was used")
+        # (the heights themselves, not their change in %: a half's floor fitted at the camera's height gave "70186782%")
+        return (f"the camera seems to move: the floors of the video's first and second halves are {tilt:.1f} deg apart, "
+                f"{halves[0].offset:.2f} and {halves[1].offset:.2f} m below the camera; one static floor was used")
     return None
 
 

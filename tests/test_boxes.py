@@ -5,7 +5,13 @@ against the plain definition."""
 import numpy as np
 import pytest
 
-from nvwa.body.keypoints import TORSO, torso_turn_deg, turned_over, turned_video_rotation
+from nvwa.body.keypoints import (
+    TORSO,
+    rotate_to_stand,
+    torso_turn_deg,
+    turned_over,
+    turned_video_rotation,
+)
 from nvwa.body.observation import BodyObservation
 from nvwa.tracking.boxes import BoxKalman, iou_matrix, overlap_of_smaller, share_inside
 
@@ -91,6 +97,23 @@ def test_a_video_whose_people_lie_in_the_picture_says_which_turn_stands_them_up(
     assert turned_video_rotation([person(30, (0, -1))]) is None
     assert turned_video_rotation([person(9, (-1, 0))]) is None  # too few poses to say
     assert turned_video_rotation([]) is None
+
+
+def test_the_rotate_that_stands_people_up_allows_for_how_the_file_turns_and_mirrors_them():
+    """For every way a file shows its frames (turned 0-270 clockwise, mirrored or not) and every way the
+    shown people lie: the stored frames turned by the --rotate said stand them up (a head above its feet)."""
+    up = np.zeros((5, 5), int)
+    up[0, 2], up[4, 2] = 1, 2  # a head above its feet
+
+    def cw(a, deg):
+        return np.rot90(a, -deg // 90)
+
+    for rotate in (0, 90, 180, 270):
+        for mirror in (False, True):
+            for turn in (90, 180, 270):
+                shown_up = cw(up, (360 - turn) % 360)  # the people as shown: turning the picture `turn` stands them up
+                stored = cw(shown_up[:, ::-1] if mirror else shown_up, (360 - rotate) % 360)  # what the file holds
+                assert np.array_equal(cw(stored, rotate_to_stand(turn, rotate, mirror)), up), (rotate, mirror, turn)
 
 
 def test_a_poses_box_is_worked_out_once_and_handed_out_as_a_new_array():

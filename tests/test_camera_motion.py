@@ -361,12 +361,16 @@ def _clip_frames(name: str, n: int, size=(640, 360), repeat: int = 1) -> list[np
     return [f for f in frames for _ in range(repeat)]
 
 
-def _cuts_of(images: list[np.ndarray], fps: float = 30.0) -> list[tuple[float, int]]:
-    from nvwa.scene_thread import ShotCuts
+def _cuts_of(images: list[np.ndarray], fps: float = 30.0, stride: int = 1) -> list[tuple[float, int]]:
+    """ShotCuts over frames analysed every ``stride``-th, each carrying the glances of the frames decoded
+    since the last (as :func:`iter_frames` hands them on); with ``stride`` 1, frames without glances (a
+    caller that makes its own frames: its pictures are looked at)."""
+    from nvwa.scene_thread import ShotCuts, _grey
 
     cuts = ShotCuts()
-    for i, image in enumerate(images):
-        cuts.add(VideoFrame(index=i, timestamp_s=i / fps, image=image))
+    for i in range(0, len(images), stride):
+        seen = tuple((k / fps, k, _grey(images[k])) for k in range(max(0, i - stride + 1), i + 1)) if stride > 1 else ()
+        cuts.add(VideoFrame(index=i, timestamp_s=i / fps, image=images[i], glances=seen))
     return cuts.finish()
 
 
@@ -386,6 +390,15 @@ def test_a_cut_from_one_shot_to_another_is_found_and_nothing_else():
     assert _cuts_of(flash) == [] and _cuts_of(covered) == [] and _cuts_of(dimmed) == []
     # a cut the video ends too soon after to see stay is still a cut
     assert _cuts_of(sports + square[:6]) == [(2.0, 60)]
+    # every 8th frame analysed: the frames between are looked at too, so the cut is found where it is, and
+    # a dark figure sweeping across 70% of the view in 1.2 s (steps as large as a cut's between frames 8
+    # apart) is none
+    assert _cuts_of(sports + square, stride=8) == [(2.0, 60)]
+    swept = [f.copy() for f in sports + sports[::-1]]
+    for k in range(36):
+        x = int(-448 + 1088 * k / 35)
+        swept[40 + k][:, max(0, x):max(0, min(640, x + 448))] = (40, 35, 30)
+    assert _cuts_of(swept) == [] and _cuts_of(swept, stride=8) == []
 
 
 def test_one_shot_keeps_the_shot_with_the_most_peoples_frames_and_counts_its_camera_from_its_first_frame():

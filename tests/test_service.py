@@ -166,6 +166,8 @@ def test_bad_requests(finished, server, tmp_path):
         assert r.status_code == 422 and "rotate" in r.json()["detail"]
         r = post_video(c, CLIP, {"start_s": -1})  # one shot of an edited video: from 0 s on
         assert r.status_code == 422 and "start_s" in r.json()["detail"]
+        r = post_video(c, CLIP, {"start_s": 5, "end_s": 3})  # refused before any model runs
+        assert r.status_code == 422 and "end_s 3 must be after start_s 5" in r.json()["detail"]
         r = post_video(c, CLIP, None, colour="red")
         assert r.status_code == 422 and "colour" in r.json()["detail"]
         assert c.post("/jobs", json={"video": "x"}).status_code == 415

@@ -385,6 +385,24 @@ def test_a_display_matrix_that_mirrors_is_applied_as_ffmpeg_shows_it(tmp_path, a
     assert len(shown) == 2 and all(np.array_equal(f.image, g) for f, g in zip(iter_frames(upright, max_side=None), shown))
 
 
+def test_a_quarter_turn_that_also_scales_is_the_turn(tmp_path):
+    """FFmpeg reads a display matrix's turn from each column on its own; the columns' lengths scale the
+    picture, which its MP4 muxer writes as the pixels' aspect (ffmpeg 9.0.2: [0, 1, -2, 0] is "rotation of
+    -90.00 degrees" with "SAR 2:1"). Both are applied, as a player shows it: turned, and twice as tall."""
+    import cv2
+
+    frames = _sports_frames(2)
+    stored = [np.ascontiguousarray(np.rot90(f)) for f in frames]
+    video = make_video(tmp_path / "side.mp4", 2, size=(496, 884), fps=30, codec="libx264", frame_fn=stored.__getitem__, lossless=True)
+    upright = make_video(tmp_path / "upright.mp4", 2, size=(884, 496), fps=30, codec="libx264", frame_fn=frames.__getitem__, lossless=True)
+    _with_matrix(video, tmp_path / "m.mp4", [0, U, 0, -2 * U, 0, 0, 0, 0, 1 << 30])
+    info = probe_video(tmp_path / "m.mp4")
+    assert (info.width, info.height, info.rotate, info.mirror, info.pixel_aspect) == (884, 992, 90, False, 2.0)
+    for f, g in zip(iter_frames(tmp_path / "m.mp4", max_side=None), iter_frames(upright, max_side=None)):
+        assert f.image.shape == (992, 884, 3)
+        assert np.abs(cv2.resize(f.image, (884, 496), interpolation=cv2.INTER_AREA).astype(int) - g.image).mean() < 2
+
+
 @pytest.mark.parametrize("matrix", [[0] * 9, [46341, 46341, 0, -46341, 46341, 0, 0, 0, 1 << 30]], ids=["degenerate", "45-deg"])
 def test_a_display_matrix_that_is_no_quarter_turn_leaves_the_frames_as_stored(tmp_path, matrix):
     """A hostile or odd matrix (all zeros; a 45-degree tilt) is not applied: the frames as stored, no crash."""
@@ -434,12 +452,22 @@ def test_pixels_stored_wider_than_tall_are_shown_square_as_players_show_them(tmp
     assert probe_video(DATA / "vtest_4s.mp4").pixel_aspect == 1.0
 
 
-@pytest.mark.parametrize("aspect", ["0/1", "1000/1", "1/1000"])
-def test_a_pixel_aspect_that_is_unset_or_absurd_leaves_the_frames_as_stored(tmp_path, aspect):
+def test_a_pixel_aspect_that_is_unset_or_absurd_leaves_the_frames_as_stored(tmp_path):
+    """An unset sample aspect ratio (0/1, as most files have) is square pixels; one outside 1/4-4 is a broken
+    header's (the stream's, else the codec's, is read), and a file that has one is decoded as stored."""
     from fractions import Fraction
+    from types import SimpleNamespace
 
-    video = make_video(tmp_path / "odd.mp4", 2, size=(64, 48), fps=10, codec="libx264",
-                       pixel_aspect=Fraction(*map(int, aspect.split("/")), _normalize=False) if aspect != "0/1" else Fraction(0))
+    from nvwa.video.decode import _pixel_aspect
+
+    def stream(own, codec):
+        return SimpleNamespace(sample_aspect_ratio=own, codec_context=SimpleNamespace(sample_aspect_ratio=codec))
+
+    for own, codec, want in ((None, None, 1.0), (Fraction(0), Fraction(0), 1.0), (Fraction(1000), None, 1.0),
+                             (Fraction(1, 1000), Fraction(1, 1000), 1.0), (None, Fraction(4, 3), 4 / 3),
+                             (Fraction(1000), Fraction(3, 4), 0.75), (Fraction(16, 11), Fraction(3, 4), 16 / 11)):
+        assert _pixel_aspect(stream(own, codec)) == pytest.approx(want), (own, codec)
+    video = make_video(tmp_path / "unset.mp4", 2, size=(64, 48), fps=10, codec="libx264", pixel_aspect=Fraction(0))
     info = probe_video(video)
     assert (info.width, info.height, info.pixel_aspect) == (64, 48, 1.0)
     assert [f.image.shape for f in iter_frames(video)] == [(48, 64, 3)] * 2
@@ -484,3 +512,70 @@ def test_start_and_end_keep_the_frames_of_that_span_with_their_own_numbers_and_t
     for start, end in ((2.0, 2.0), (2.0, 1.0), (-1.0, None), (float("nan"), None)):
         with pytest.raises(InputError, match="the span must start at 0 s or later and end after it starts"):
             next(iter_frames(DATA / "vtest_4s.mp4", start_s=start, end_s=end))
+
+
+def _keyframe_every_10(tmp_path) -> Path:
+    """6 s of real people at 10 fps, a keyframe every 10 frames."""
+    import av
+
+    path = tmp_path / "gop10.mp4"
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=10)
+        s.width, s.height, s.pix_fmt = 884, 496, "yuv420p"
+        s.options = {"g": "10", "keyint_min": "10", "sc_threshold": "0", "bf": "0"}
+        for i, image in enumerate(_sports_frames(60)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            for packet in s.encode(frame):
+                out.mux(packet)
+        for packet in s.encode():
+            out.mux(packet)
+    return path
+
+
+def test_start_seeks_to_the_keyframe_before_it_and_keeps_the_videos_own_numbers(tmp_path):
+    """A moment of a long video is not decoded from its first frame: where the packets say every frame's
+    time, the decoder seeks to the keyframe before --start (here a keyframe every 10 frames) and numbers each
+    frame by its place among them: the same frames, numbers, times and pixels as decoding the whole file."""
+    path = _keyframe_every_10(tmp_path)
+    whole = {f.index: f for f in iter_frames(path, max_side=400)}
+    stats = DecodeStats()
+    part = list(iter_frames(path, max_side=400, start_s=3.05, end_s=5.0, stats=stats))
+    assert [f.index for f in part] == list(range(31, 50))
+    assert stats.decoded == 21  # frames 30-50: from the keyframe at 3.0 s (not the first frame) to the one at --end
+    for f in part:
+        assert f.timestamp_s == whole[f.index].timestamp_s and np.array_equal(f.image, whole[f.index].image)
+
+
+def test_a_seek_that_lands_past_start_decodes_from_the_first_frame_instead(tmp_path, monkeypatch):
+    """Some containers seek coarsely: where the first frame after the seek is later than --start's first, the
+    file is decoded from its first frame instead (no frame of the span lost); where seeking fails, too."""
+    from nvwa.video import decode
+
+    opened = decode._open
+
+    class Coarse:  # a container whose seeks land 1.5 s past where they were asked to
+        def __init__(self, path, fail):
+            self._c, self._fail = opened(path), fail
+
+        def __getattr__(self, name):
+            return getattr(self._c, name)
+
+        def seek(self, offset, stream, **kw):
+            if self._fail:
+                raise decode_error("seeking is not supported")
+            self._c.seek(offset + int(1.5 / stream.time_base), stream=stream, **kw)
+
+    import av
+
+    def decode_error(message):
+        return av.error.FFmpegError(0, message)
+
+    path = _keyframe_every_10(tmp_path)
+    whole = {f.index: f for f in iter_frames(path, max_side=200)}
+    for fail in (False, True):
+        monkeypatch.setattr(decode, "_open", lambda path, fail=fail: Coarse(path, fail))
+        stats = DecodeStats()
+        part = list(iter_frames(path, max_side=200, start_s=3.05, end_s=5.0, stats=stats))
+        assert [f.index for f in part] == list(range(31, 50)) and stats.decoded == 51  # frames 0-50: from the first
+        assert all(np.array_equal(f.image, whole[f.index].image) for f in part)

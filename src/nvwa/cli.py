@@ -330,12 +330,12 @@ def _process(args) -> int:
 
     formats = tuple(f for f in parse_formats(args.format) if f != "npz")  # the pipeline writes the scene itself
     console = Console(stderr=True, quiet=args.quiet)
-    # Fail on a bad file before loading any model: it must open and give at least one frame.
-    frames = iter_frames(args.video, max_side=64)
-    next(frames)
+    config = from_arguments(PipelineConfig, args)
+    # Fail on a bad file before loading any model: it must open and give at least one frame (of --start/--end's span).
+    frames = iter_frames(args.video, max_side=64, start_s=config.video.start_s, end_s=config.video.end_s)
+    next(frames, None)
     frames.close()
     args.out = _writable_out(args.out or default_out_dir(args.video))
-    config = from_arguments(PipelineConfig, args)
     export = _export_config(args)  # a missing body asset fails here, before the models run
     pipeline = Pipeline(config)
     final = None

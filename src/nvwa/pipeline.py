@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from nvwa.backends import BODY_MODELS, TRACKERS, Models, load_body, load_models, load_occlusion, load_tracker  # noqa: F401  (re-exported)
-from nvwa.body.keypoints import turned_video_rotation
+from nvwa.body.keypoints import rotate_to_stand, turned_video_rotation
 from nvwa.body.protocols import BatchedBodyBackend, CropBodyBackend
 from nvwa.camera import Intrinsics
 from nvwa.camera.background import BackgroundMotion, work_gray
@@ -29,6 +29,7 @@ from nvwa.observations import Observations, PersonFrames, PersonObservations, sa
 from nvwa.reconstruct import FLOOR_VIEW_SMOOTHING, ReconstructConfig, reconstruct_steps  # noqa: F401  (re-exported)
 from nvwa.scene import Scene
 from nvwa.scene_thread import SceneLines, SceneWorker, ShotCuts, scene_of
+from nvwa.tracking.shots import at_or_before, seconds_text
 from nvwa.smoothing import SMOOTHING_PRESETS
 from nvwa.timing import StageTimer, timed
 from nvwa.tracking import PeopleTracker
@@ -307,7 +308,7 @@ class Pipeline:
             reach = {**reach, "notes": [*reach.get("notes", []), _shots_note(shots, c.start_s, c.end_s)]}
         turn = turned_video_rotation([p.keypoints_2d for p in persons], self.body.keypoint_set)
         if turn is not None:  # nearly everyone lies on their side (or stands on their head) in the picture
-            again = (turn + (info.rotate if rotate is None else rotate)) % 360
+            again = rotate_to_stand(turn, info.rotate, info.mirror)
             note = (f"nearly every person found lies {'upside down' if turn == 180 else 'on their side'} in the picture: "
                     f"if the video is stored turned without saying so, --rotate {again} stands them up")
             reach = {**reach, "notes": [*reach.get("notes", []), note]}
@@ -317,7 +318,7 @@ class Pipeline:
                      "pieces_made_whole": tracker.pieces_made_whole if tracker is not None else 0,
                      **(video.early_crops() if hasattr(video, "early_crops") else {}),
                      "camera_frames_between": background.between_frames,
-                     "cuts_s": [round(t, 4) for t, _ in shots], "cuts_frame": [int(k) for _, k in shots],
+                     "cuts_s": [at_or_before(t) for t, _ in shots], "cuts_frame": [int(k) for _, k in shots],
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
                      "observe_s": round(time.perf_counter() - wall0, 3),
                      **reach}
@@ -429,13 +430,12 @@ class Pipeline:
 def _shots_note(cuts: list[tuple[float, int]], start_s: float, end_s: float | None) -> str:
     """What a run whose video cuts from shot to shot tells its user: where, and how to analyse each shot."""
     import itertools
-    import math
 
-    at = [math.floor(t * 1000) / 1000 for t, _ in cuts]  # (at or before the new shot's first frame, after the last of the old)
+    at = [at_or_before(t) for t, _ in cuts]
     edges = [start_s or None, *at, end_s]
-    spans = "; ".join(" ".join(([f"--start {a:g}"] if a is not None else []) + ([f"--end {b:g}"] if b is not None else []))
+    spans = "; ".join(" ".join(([f"--start {seconds_text(a)}"] if a is not None else []) + ([f"--end {seconds_text(b)}"] if b is not None else []))
                       for a, b in itertools.pairwise(edges))
-    where = ", ".join(f"{t:g}" for t in at[:5]) + (f" and {len(at) - 5} more" if len(at) > 5 else "")
+    where = ", ".join(seconds_text(t) for t in at[:5]) + (f" and {len(at) - 5} more" if len(at) > 5 else "")
     return (f"the video cuts to another shot at {where} s: a scene is one camera's view, so one shot is "
             f"reconstructed; analyse each of the {len(at) + 1} on its own with {spans}")
 

@@ -125,6 +125,13 @@ def turned_video_rotation(keypoints_2d: list[np.ndarray], keypoint_set: str = "b
     return (90, 270, 180)[int(np.argmax(heads))]
 
 
+def rotate_to_stand(turn: int, rotate: int, mirror: bool) -> int:
+    """The --rotate (degrees clockwise of the stored frames, not mirrored) that stands up people who need
+    the shown picture turned ``turn`` degrees clockwise, where the shown picture is the stored one turned
+    ``rotate`` and then ``mirror``-ed: turning a mirrored picture clockwise turns its stored one the other way."""
+    return ((rotate - turn) if mirror else (rotate + turn)) % 360
+
+
 def turned_over(keypoints_2d: np.ndarray, limit_deg: float, keypoint_set: str = "blazepose33") -> bool:
     """One pose (K, 2) whose torso is turned more than ``limit_deg`` from upright in the picture: what
     :func:`torso_turn_deg` says, worked out on four points as Python floats (the tracker asks it of every

@@ -54,7 +54,8 @@ class Intrinsics:
         return cls(v[0], v[1], v[2], v[3], width, height, "K")
 
     def scaled(self, s: float) -> "Intrinsics":
-        """The same camera for frames resized by ``s`` (decoded pixels per stored pixel)."""
+        """The same camera for frames resized by ``s`` (decoded pixels per shown pixel: the video as a player
+        shows it, turned and with square pixels)."""
         return Intrinsics(self.fx * s, self.fy * s, self.cx * s, self.cy * s,
                           int(round(self.width * s)), int(round(self.height * s)), self.source)
 

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from nvwa.config import PipelineConfig
 from nvwa.export import DEFAULT_EXPORTS, EXPORTERS
@@ -48,6 +48,13 @@ class _JobExtras(BaseModel):
     enable_tracking: bool = True
     enable_occlusion: bool = False
     enable_grounding: bool = True
+
+    @model_validator(mode="after")
+    def _a_span_that_ends_after_it_starts(self):
+        start, end = getattr(self, "start_s", None) or 0.0, getattr(self, "end_s", None)
+        if end is not None and not end > start:
+            raise ValueError(f"end_s {end:g} must be after start_s {start:g}: the span analysed is from start_s to before end_s")
+        return self
 
     def notes(self) -> list[str]:
         """What this build does differently from what was asked, said in the init event."""

@@ -5,6 +5,7 @@ cut to the shot with the most of the people's frames before anything is reconstr
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -12,6 +13,17 @@ import numpy as np
 from nvwa.camera.background import KEYFRAME, LOST, CameraTrack
 from nvwa.observations import Observations
 from nvwa.tracking.handover import frames_of
+
+
+def at_or_before(t: float) -> float:
+    """A cut's time to the millisecond, never after it: at or before the new shot's first frame and after the
+    old shot's last (frames under a millisecond apart aside), so ``--start``/``--end`` at it split them."""
+    return math.floor(t * 1000) / 1000
+
+
+def seconds_text(t: float) -> str:
+    """A time to the millisecond, without trailing zeros ("3", "1.5", "1234.567")."""
+    return f"{t:.3f}".rstrip("0").rstrip(".")
 
 
 def one_shot(obs: Observations) -> tuple[Observations, str]:
@@ -31,7 +43,7 @@ def one_shot(obs: Observations) -> tuple[Observations, str]:
     if lines is not None:
         lines = lines[(lines[:, 4] >= a) & (lines[:, 4] < b)]
     times = [float(t) for t in obs.stats.get("cuts_s") or []]
-    span = " to ".join(["the start" if k == 0 else f"{times[k - 1]:g} s", "the end" if k == len(cuts) else f"{times[k]:g} s"])
+    span = " to ".join(["the start" if k == 0 else f"{seconds_text(times[k - 1])} s", "the end" if k == len(cuts) else f"{seconds_text(times[k])} s"])
     note = (f"the scene is the video's shot from {span}, the one with the most of the people's frames ({counts[k]} of "
             f"{sum(counts)}); its {len(cuts)} other{'s are' if len(cuts) > 1 else ' is'} left out")
     return replace(obs, people=people, scene_lines=lines, camera_track=_within(obs.camera_track, a, b)), note
@@ -52,4 +64,4 @@ def _within(track: CameraTrack | None, a: float, b: float) -> CameraTrack | None
     return CameraTrack(**rows)
 
 
-__all__ = ["one_shot"]
+__all__ = ["at_or_before", "one_shot", "seconds_text"]

@@ -64,8 +64,9 @@ class VideoInfo:
 class VideoFrame:
     """One decoded frame.
 
-    ``image`` is (H, W, 3) uint8 RGB at the decoded (possibly downscaled) size; ``scale`` is decoded
-    pixels per stored pixel, so intrinsics given for the stored size are multiplied by it.
+    ``image`` is (H, W, 3) uint8 RGB at the decoded (possibly downscaled) size, as a player shows the
+    video (turned, pixels square); ``scale`` is decoded pixels per shown pixel, so intrinsics given for
+    the shown size (:class:`VideoInfo`'s) are multiplied by it.
     """
 
     index: int  # position among the decoded frames, 0-based, before any stride
@@ -74,6 +75,8 @@ class VideoFrame:
     scale: float = 1.0
     between: tuple = field(default=(), repr=False)  # the frames decoded since the last one yielded and not
     # analysed, as ``iter_frames(between=...)`` made them: FrameBetween
+    glances: tuple = field(default=(), repr=False)  # (time, number, 32x18 grey) of every frame decoded since the
+    # last one yielded, this one last: what tells a cut to another shot (:class:`nvwa.scene_thread.ShotCuts`)
 
 
 @dataclass(frozen=True)
@@ -146,12 +149,15 @@ def _orientation(frame) -> tuple[int, bool]:
         return 0, False
     if matrix is None or len(matrix) != 36:
         return 0, False
-    m = np.frombuffer(matrix, dtype="<i4").astype(np.float64)[[0, 1, 3, 4]]
-    top = np.abs(m).max()
-    if not top:
+    a, b, c, d = np.frombuffer(matrix, dtype="<i4").astype(np.float64)[[0, 1, 3, 4]]
+    # each column by its own length, as FFmpeg reads the turn (a column longer than the other scales the
+    # picture: FFmpeg's MP4 muxer writes that as the pixels' aspect, which :func:`_pixel_aspect` reads)
+    first, second = np.hypot(a, c), np.hypot(b, d)
+    if not (first > 0 and second > 0):
         return 0, False
-    signs = np.round(m / top)
-    if np.abs(m / top - signs).max() > 0.1:  # more than ~6 degrees off a quarter turn
+    m = np.array([a / first, b / second, c / first, d / second])
+    signs = np.round(m)
+    if np.abs(m - signs).max() > 0.1:  # more than ~6 degrees off a quarter turn
         return 0, False
     return _SHOWN.get(tuple(int(x) for x in signs), (0, False))
 
@@ -188,6 +194,25 @@ def _first_orientation(container, stream) -> tuple[int, bool]:
     except av.error.FFmpegError:
         pass
     return 0, False
+
+
+_LUMA_FIRST = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p", "yuv411p",
+               "yuv410p", "nv12", "nv21", "gray"}  # 8-bit formats whose first plane is the picture's brightness
+
+
+def glance(frame) -> np.ndarray:
+    """A decoded frame as a 32x18 grey thumbnail (as stored, not turned), from its brightness plane read
+    every few pixels (~0.1 ms a 1080p frame; converting the frame to RGB first costs ~2.5 ms)."""
+    import cv2
+
+    if frame.format.name in _LUMA_FIRST:
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        step = max(1, min(plane.height // 72, plane.width // 128))
+        small = np.ascontiguousarray(luma[::step, :plane.width:step])
+    else:  # (10-bit, RGB, paletted: rarer, and converted whole)
+        small = frame.to_ndarray(width=128, height=72, format="gray")
+    return cv2.resize(small, (32, 18), interpolation=cv2.INTER_AREA)
 
 
 def _shown(frame, size: tuple[int, int], rotate: int, mirror: bool) -> np.ndarray:
@@ -351,8 +376,9 @@ def iter_frames(
     the frames yielded; ``between`` (RGB image -> what is wanted of it): each frame carries the frames thinned
     out since the one before (:class:`FrameBetween`, the latest MAX_BETWEEN at most), made so if asked;
     ``rotate`` (degrees clockwise) turns the stored frames so instead of as the file asks; ``start_s`` and
-    ``end_s`` keep the frames from ``start_s`` to before ``end_s`` (those before are decoded, never converted:
-    their numbers stay the video's own). Corrupt
+    ``end_s`` keep the frames from ``start_s`` to before ``end_s`` (the decoder seeks to the keyframe before
+    ``start_s`` where the packets say every frame's time, else decodes from the first frame; either way the
+    frames keep the video's own numbers). Corrupt
     packets in the middle are skipped and counted in ``stats.skipped_corrupt``. Raises
     :class:`InputError` when the file cannot be opened or yields no decodable frame at all, and
     when it ends long before the length its container declares (a truncated file).
@@ -370,57 +396,80 @@ def iter_frames(
     stats = stats if stats is not None else DecodeStats()
     width, height = info.scaled_size(max_side)
     scale = width / info.width
-    container = _open(path)
-    stream = container.streams.video[0]
-    stream.thread_type = "AUTO"  # frame threading: both cores decode
-    time_base = stream.time_base or Fraction(1, 1)
-    last_t = -np.inf
-    fallback_dt = 1.0 / info.fps if info.fps else 1.0 / 30.0
     if rate is None:
         rate = frame_rate(*frame_times(path)) if max_fps else FrameRate()
     thinning = Thinning(rate.fps or info.fps, stride, max_fps, rate.variable)
-    decode_error: str | None = None
-    skipped: list[FrameBetween] = []
-    try:
-        for frame, error in _decoded(container, stream):
-            if error is not None:  # a corrupt packet: skip it, keep going
-                stats.skipped_corrupt += 1
-                decode_error = error
-                continue
-            if frame.pts is None:  # some AVIs carry no pts: step the clock by 1/fps
-                t = last_t + fallback_dt if np.isfinite(last_t) else 0.0
+    # --start: every frame's time, read from the packets, lets the decoder seek to the keyframe before it and
+    # number each frame by its place among them (as decoding from the first frame numbers it)
+    times = frame_times(path)[0] if start_s > 0 else np.zeros(0)
+    first = times[times >= start_s][:1]
+    for seek in ([True, False] if len(first) else [False]):
+        container = _open(path)
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame threading: both cores decode
+        time_base = stream.time_base or Fraction(1, 1)
+        last_t = -np.inf
+        fallback_dt = 1.0 / info.fps if info.fps else 1.0 / 30.0
+        decode_error: str | None = None
+        skipped: list[FrameBetween] = []
+        glances: list[tuple] = []
+        stats.decoded = stats.skipped_corrupt = 0
+        try:
+            if seek:
+                try:
+                    container.seek(int(start_s / time_base), stream=stream, backward=True, any_frame=False)
+                except av.error.FFmpegError:
+                    continue  # (closed below) decoded from the first frame instead
+            for frame, error in _decoded(container, stream):
+                if error is not None:  # a corrupt packet: skip it, keep going
+                    stats.skipped_corrupt += 1
+                    decode_error = error
+                    continue
+                if frame.pts is None:  # some AVIs carry no pts: step the clock by 1/fps
+                    t = last_t + fallback_dt if np.isfinite(last_t) else 0.0
+                else:
+                    t = float(frame.pts * time_base)
+                if t <= last_t:  # a repeated or out-of-order time would break filters downstream
+                    stats.skipped_corrupt += 1
+                    continue
+                if seek and not np.isfinite(last_t) and t > first[0]:
+                    break  # the seek landed past --start's first frame: decode from the first frame instead
+                last_t = t
+                index = int(np.searchsorted(times, t)) if seek else stats.decoded
+                stats.decoded += 1
+                if t < start_s:  # before --start: decoded (the frames after depend on it), never made RGB
+                    continue
+                if end_s is not None and t >= end_s:  # (the frame at --end is the next span's first)
+                    break
+                glances.append((t, index, glance(frame)))
+                if not thinning.keep(t):
+                    if between is not None:
+                        skipped.append(FrameBetween(index, t, frame, (width, height), between, info.rotate, info.mirror))
+                        del skipped[:-MAX_BETWEEN]
+                    continue
+                stats.yielded += 1
+                yield VideoFrame(index=index, timestamp_s=t, image=_shown(frame, (width, height), info.rotate, info.mirror),
+                                 scale=scale, between=tuple(skipped), glances=tuple(glances))
+                skipped, glances = [], []
+                if max_frames is not None and stats.yielded >= max_frames:
+                    return
             else:
-                t = float(frame.pts * time_base)
-            if t <= last_t:  # a repeated or out-of-order time would break filters downstream
-                stats.skipped_corrupt += 1
-                continue
-            last_t = t
-            index = stats.decoded
-            stats.decoded += 1
-            if t < start_s:  # before --start: decoded (the frames after depend on it), never made RGB
-                continue
-            if end_s is not None and t >= end_s:  # (the frame at --end is the next span's first)
-                return
-            if not thinning.keep(t):
-                if between is not None:
-                    skipped.append(FrameBetween(index, t, frame, (width, height), between, info.rotate, info.mirror))
-                    del skipped[:-MAX_BETWEEN]
-                continue
-            stats.yielded += 1
-            yield VideoFrame(index=index, timestamp_s=t, image=_shown(frame, (width, height), info.rotate, info.mirror),
-                             scale=scale, between=tuple(skipped))
-            skipped = []
-            if max_frames is not None and stats.yielded >= max_frames:
-                return
-    except av.error.FFmpegError as exc:
-        decode_error = _first_line(exc)
-        if stats.decoded == 0:
-            raise InputError(path, f"no decodable video frames ({decode_error})") from exc
-        stats.skipped_corrupt += 1
-    finally:
-        container.close()
-    if start_s and stats.decoded and not stats.yielded:
-        raise InputError(path, f"has no frame from --start {start_s:g} s on (its last is at {last_t:.2f} s)")
+                break  # the whole file (from the seek) decoded
+            if end_s is not None and last_t >= end_s:
+                break  # --end reached
+        except av.error.FFmpegError as exc:
+            decode_error = _first_line(exc)
+            if stats.decoded == 0:
+                raise InputError(path, f"no decodable video frames ({decode_error})") from exc
+            stats.skipped_corrupt += 1
+            break
+        finally:
+            container.close()
+    if (start_s or end_s is not None) and stats.decoded and not stats.yielded:
+        span = f"from --start {start_s:g} s" + (f" to before --end {end_s:g} s" if end_s is not None else " on")
+        raise InputError(path, f"has no frame {span}" + ("" if end_s is not None else f" (its last is at {last_t:.2f} s)"))
+    if end_s is not None and last_t >= end_s:
+        return  # (ended at --end: the file's own end was not reached, so not judged)
     _check_whole(path, info, stats, last_t, decode_error)
 
 

@@ -357,6 +357,25 @@ def test_an_edited_video_says_where_it_cuts_and_each_shot_is_analysed_on_its_own
     assert whole.t_world_from_cam[1] == pytest.approx(second.t_world_from_cam[1], rel=0.15)  # the camera's height
 
 
+def test_a_still_picture_says_why_its_people_are_left_out_and_how_to_keep_them(blazepose, tmp_path):
+    """A user tries a photo (one frame of vtest's walkers, a PNG): everyone found is seen for less than
+    --min-person-s, so the scene is empty; the summary says so and how to keep them, and with it they are
+    posed on the floor."""
+    from nvwa.reconstruct import ReconstructConfig
+
+    still = DATA / "vtest_frame81_walkers.png"
+    events = list(Pipeline(PipelineConfig(), body=blazepose).run(still, tmp_path / "default"))
+    scene = events[-1].data["scene"]
+    assert not scene.people and events[-1].message == "no people found: the scene is empty"
+    said = [w for w in scene.grounding["warnings"] if "none seen for --min-person-s (1 s)" in w]
+    assert said and said[0].endswith("(--min-person-s 0 keeps everyone found, as for a still picture)")
+    found = int(said[0].split()[0])
+    events = list(Pipeline(PipelineConfig(reconstruct=ReconstructConfig(min_person_s=0)), body=blazepose).run(still, tmp_path / "kept"))
+    scene = events[-1].data["scene"]
+    assert 3 <= len(scene.people) <= found
+    assert not [w for w in scene.grounding["warnings"] if "--min-person-s" in w]
+
+
 def test_a_phone_clip_whose_rate_falls_in_low_light_is_analysed_at_30_fps_throughout(blazepose, tmp_path):
     """A phone films at 60 fps and drops to 30 when the light falls: 12 frames at 60, 10 at 30, 12 at 60
     (real people, re-timed; 1/90000 time base). Each stretch is analysed at up to 30 fps (every 2nd frame of

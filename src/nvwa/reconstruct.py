@@ -355,6 +355,10 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     observed = {p.person_id: p for p in obs.people}  # as the video shows them (keypoints in its own pixels)
     obs, motion = _stabilised(obs, K, config.camera, timer)
     kept = keep_people(obs, config.min_person_s)
+    # everyone found, and none seen long enough (a still picture, a clip of a few frames): say so, not just "empty"
+    brief = (f"{len(obs.people)} {'person was' if len(obs.people) == 1 else 'people were'} found, none seen for "
+             f"--min-person-s ({config.min_person_s:g} s): left out (--min-person-s 0 keeps everyone found, as for a "
+             f"still picture)") if obs.people and not kept and config.min_person_s > 0 else ""
     pieces = pieces_of_others(kept)  # a second track on someone's head and shoulders: not a person of its own
     kept = [p for p in kept if p.person_id not in pieces]
     yield Progress("stage", f"{len(kept)} people kept of {len(obs.people)} tracks", {"tracks": len(obs.people)})
@@ -373,7 +377,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
         R, t = g.R_world_from_cam, g.t_world_from_cam
     grounding = {**g.event_data(), "calibration": cal.as_dict(), "metric_scale": scale_info,
                  "camera_motion": "static" if motion is None else motion.kind,
-                 "warnings": [*([shot] if shot else []), *cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m),
+                 "warnings": [*([shot] if shot else []), *([brief] if brief else []), *cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m),
                               *(() if motion is None else motion.warnings),
                               *(f"person {pid} dropped: {why}" for pid, why in sorted(pieces.items())),
                               *(why for _, why in sorted(swaps.items())), *(why for _, why in sorted(changed.items())),

@@ -458,7 +458,7 @@ def test_a_pixel_aspect_that_is_unset_or_absurd_leaves_the_frames_as_stored(tmp_
     from fractions import Fraction
     from types import SimpleNamespace
 
-    from nvwa.video.decode import _pixel_aspect
+    from nvwa.video.shown import pixel_aspect
 
     def stream(own, codec):
         return SimpleNamespace(sample_aspect_ratio=own, codec_context=SimpleNamespace(sample_aspect_ratio=codec))
@@ -466,7 +466,7 @@ def test_a_pixel_aspect_that_is_unset_or_absurd_leaves_the_frames_as_stored(tmp_
     for own, codec, want in ((None, None, 1.0), (Fraction(0), Fraction(0), 1.0), (Fraction(1000), None, 1.0),
                              (Fraction(1, 1000), Fraction(1, 1000), 1.0), (None, Fraction(4, 3), 4 / 3),
                              (Fraction(1000), Fraction(3, 4), 0.75), (Fraction(16, 11), Fraction(3, 4), 16 / 11)):
-        assert _pixel_aspect(stream(own, codec)) == pytest.approx(want), (own, codec)
+        assert pixel_aspect(stream(own, codec)) == pytest.approx(want), (own, codec)
     video = make_video(tmp_path / "unset.mp4", 2, size=(64, 48), fps=10, codec="libx264", pixel_aspect=Fraction(0))
     info = probe_video(video)
     assert (info.width, info.height, info.pixel_aspect) == (64, 48, 1.0)

@@ -29,7 +29,7 @@ from nvwa.observations import Observations, PersonFrames, PersonObservations, sa
 from nvwa.reconstruct import FLOOR_VIEW_SMOOTHING, ReconstructConfig, reconstruct_steps  # noqa: F401  (re-exported)
 from nvwa.scene import Scene
 from nvwa.scene_thread import SceneLines, SceneWorker, ShotCuts, scene_of
-from nvwa.tracking.shots import at_or_before, seconds_text
+from nvwa.tracking.shots import at_or_before, shots_note
 from nvwa.smoothing import SMOOTHING_PRESETS
 from nvwa.timing import StageTimer, timed
 from nvwa.tracking import PeopleTracker
@@ -244,7 +244,8 @@ class Pipeline:
         # not analysed ride on the next one for the camera's following (README, handheld step 7) on the CPU
         # path only: SAM 3's window holds 240 frames, and their decoder frames with them (0.75 GB at 1080p)
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_fps=c.max_fps,
-                                              max_frames=c.max_frames, stats=stats, rate=rate, rotate=rotate,
+                                              max_frames=c.max_frames, stats=stats, rate=rate, times=times if len(times) else None,
+                                              rotate=rotate,
                                               start_s=c.start_s, end_s=c.end_s,
                                               between=work_gray if self.tracker is None else None)),
                        timer, "decode")
@@ -305,7 +306,7 @@ class Pipeline:
         persons, reach = without_scenery(persons, scenery, self._reach(info))
         shots = cuts.finish()
         if shots:
-            reach = {**reach, "notes": [*reach.get("notes", []), _shots_note(shots, c.start_s, c.end_s)]}
+            reach = {**reach, "notes": [*reach.get("notes", []), shots_note(shots, c.start_s, c.end_s)]}
         turn = turned_video_rotation([p.keypoints_2d for p in persons], self.body.keypoint_set)
         if turn is not None:  # nearly everyone lies on their side (or stands on their head) in the picture
             again = rotate_to_stand(turn, info.rotate, info.mirror)
@@ -425,19 +426,6 @@ class Pipeline:
             # same topology: keep each frame's placement, take the locked body's shape
             verts = again - again.mean(axis=1, keepdims=True) + verts.mean(axis=1, keepdims=True)
         return replace(p, vertices=verts.astype(np.float16), model_params=params, shape_params=shape)
-
-
-def _shots_note(cuts: list[tuple[float, int]], start_s: float, end_s: float | None) -> str:
-    """What a run whose video cuts from shot to shot tells its user: where, and how to analyse each shot."""
-    import itertools
-
-    at = [at_or_before(t) for t, _ in cuts]
-    edges = [start_s or None, *at, end_s]
-    spans = "; ".join(" ".join(([f"--start {seconds_text(a)}"] if a is not None else []) + ([f"--end {seconds_text(b)}"] if b is not None else []))
-                      for a, b in itertools.pairwise(edges))
-    where = ", ".join(seconds_text(t) for t in at[:5]) + (f" and {len(at) - 5} more" if len(at) > 5 else "")
-    return (f"the video cuts to another shot at {where} s: a scene is one camera's view, so one shot is "
-            f"reconstructed; analyse each of the {len(at) + 1} on its own with {spans}")
 
 
 def write_results(scene: Scene, obs: Observations | None, out_dir: str | Path, formats=("npz",), export=None,

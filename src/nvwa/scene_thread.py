@@ -102,7 +102,7 @@ class ShotCuts:
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
-    """An RGB frame as :func:`nvwa.video.decode.glance` sees a decoded one: 32x18 grey."""
+    """An RGB frame as :func:`nvwa.video.shown.glance` sees a decoded one: 32x18 grey."""
     import cv2
 
     return cv2.resize(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), (32, 18), interpolation=cv2.INTER_AREA)

@@ -26,6 +26,17 @@ def seconds_text(t: float) -> str:
     return f"{t:.3f}".rstrip("0").rstrip(".")
 
 
+def shots_note(cuts: list[tuple[float, int]], start_s: float, end_s: float | None) -> str:
+    """What a run whose video cuts from shot to shot tells its user: where, and how to analyse each shot."""
+    at = [at_or_before(t) for t, _ in cuts]
+    edges = [start_s or None, *at, end_s]
+    spans = "; ".join(" ".join(([f"--start {seconds_text(a)}"] if a is not None else []) + ([f"--end {seconds_text(b)}"] if b is not None else []))
+                      for a, b in itertools.pairwise(edges))
+    where = ", ".join(seconds_text(t) for t in at[:5]) + (f" and {len(at) - 5} more" if len(at) > 5 else "")
+    return (f"the video cuts to another shot at {where} s: a scene is one camera's view, so one shot is "
+            f"reconstructed; analyse each of the {len(at) + 1} on its own with {spans}")
+
+
 def one_shot(obs: Observations) -> tuple[Observations, str]:
     """``obs`` cut to its shot with the most people's frames (the people's frames, the scene's straight
     edges and the background's track there, the track's homographies counted from the shot's first frame),
@@ -64,4 +75,4 @@ def _within(track: CameraTrack | None, a: float, b: float) -> CameraTrack | None
     return CameraTrack(**rows)
 
 
-__all__ = ["at_or_before", "one_shot", "seconds_text"]
+__all__ = ["at_or_before", "one_shot", "seconds_text", "shots_note"]

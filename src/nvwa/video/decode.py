@@ -23,6 +23,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from nvwa.errors import InputError
+from nvwa.video.shown import first_orientation, glance, pixel_aspect, shown
 from nvwa.video.thinning import FrameRate, Thinning, frame_rate
 
 
@@ -96,7 +97,7 @@ class FrameBetween:
     _mirror: bool = False
 
     def image(self) -> np.ndarray:
-        return self._make(_shown(self._frame, self._size, self._rotate, self._mirror))
+        return self._make(shown(self._frame, self._size, self._rotate, self._mirror))
 
 
 @dataclass
@@ -132,102 +133,6 @@ def _open(path: Path):
     return container
 
 
-# A display matrix's 2x2 part, each entry's sign (FFmpeg's m[0], m[1], m[3], m[4]) -> how a player shows the
-# stored frame: turned clockwise by so many degrees, then mirrored left to right or not. The eight are
-# FFmpeg's own player's (its command line's autorotation), checked frame by frame against it.
-_SHOWN = {(1, 0, 0, 1): (0, False), (0, 1, -1, 0): (90, False), (-1, 0, 0, -1): (180, False), (0, -1, 1, 0): (270, False),
-          (-1, 0, 0, 1): (0, True), (0, 1, 1, 0): (90, True), (1, 0, 0, -1): (180, True), (0, -1, -1, 0): (270, True)}
-_TURNS = {90: "ROTATE_90_CLOCKWISE", 180: "ROTATE_180", 270: "ROTATE_90_COUNTERCLOCKWISE"}
-
-
-def _orientation(frame) -> tuple[int, bool]:
-    """How a player shows a decoded frame, from its display matrix: (degrees turned clockwise, mirrored).
-    A matrix that is not a quarter turn (a tilt, a degenerate one) is left unapplied, as if absent."""
-    try:
-        matrix = next((bytes(sd) for sd in frame.side_data if getattr(sd.type, "name", str(sd.type)).endswith("DISPLAYMATRIX")), None)
-    except (AttributeError, TypeError, ValueError):  # a PyAV without frame side data
-        return 0, False
-    if matrix is None or len(matrix) != 36:
-        return 0, False
-    a, b, c, d = np.frombuffer(matrix, dtype="<i4").astype(np.float64)[[0, 1, 3, 4]]
-    # each column by its own length, as FFmpeg reads the turn (a column longer than the other scales the
-    # picture: FFmpeg's MP4 muxer writes that as the pixels' aspect, which :func:`_pixel_aspect` reads)
-    first, second = np.hypot(a, c), np.hypot(b, d)
-    if not (first > 0 and second > 0):
-        return 0, False
-    m = np.array([a / first, b / second, c / first, d / second])
-    signs = np.round(m)
-    if np.abs(m - signs).max() > 0.1:  # more than ~6 degrees off a quarter turn
-        return 0, False
-    return _SHOWN.get(tuple(int(x) for x in signs), (0, False))
-
-
-def _pixel_aspect(stream) -> float:
-    """A stored pixel's width over its height (the stream's sample aspect ratio); 1.0 where it is unset,
-    not a number or outside 1/4 to 4 (no video has such pixels: a broken header's)."""
-    for owner in (stream, stream.codec_context):
-        try:
-            ratio = owner.sample_aspect_ratio
-            aspect = float(ratio) if ratio else 0.0
-        except (AttributeError, ValueError, ZeroDivisionError):
-            continue
-        if 0.25 <= aspect <= 4.0:
-            return aspect
-    return 1.0
-
-
-def _first_orientation(container, stream) -> tuple[int, bool]:
-    """The display rotation of the stream's first frame that decodes ((0, False) where none does within a
-    few packets: the decoding proper then says what is wrong)."""
-    import av
-
-    try:
-        for n, packet in enumerate(container.demux(stream)):
-            if n >= 64:
-                break
-            try:
-                frames = packet.decode()
-            except av.error.InvalidDataError:
-                continue
-            for frame in frames:
-                return _orientation(frame)
-    except av.error.FFmpegError:
-        pass
-    return 0, False
-
-
-_LUMA_FIRST = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p", "yuv411p",
-               "yuv410p", "nv12", "nv21", "gray"}  # 8-bit formats whose first plane is the picture's brightness
-
-
-def glance(frame) -> np.ndarray:
-    """A decoded frame as a 32x18 grey thumbnail (as stored, not turned), from its brightness plane read
-    every few pixels (~0.1 ms a 1080p frame; converting the frame to RGB first costs ~2.5 ms)."""
-    import cv2
-
-    if frame.format.name in _LUMA_FIRST:
-        plane = frame.planes[0]
-        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-        step = max(1, min(plane.height // 72, plane.width // 128))
-        small = np.ascontiguousarray(luma[::step, :plane.width:step])
-    else:  # (10-bit, RGB, paletted: rarer, and converted whole)
-        small = frame.to_ndarray(width=128, height=72, format="gray")
-    return cv2.resize(small, (32, 18), interpolation=cv2.INTER_AREA)
-
-
-def _shown(frame, size: tuple[int, int], rotate: int, mirror: bool) -> np.ndarray:
-    """A decoded frame as RGB at ``size`` (width, height as shown), turned and mirrored as the file asks."""
-    if not rotate and not mirror:
-        return frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
-    import cv2
-
-    w, h = size[::-1] if rotate in (90, 270) else size
-    image = frame.to_ndarray(width=w, height=h, format="rgb24")
-    if rotate:
-        image = cv2.rotate(image, getattr(cv2, _TURNS[rotate]))
-    return cv2.flip(image, 1) if mirror else image
-
-
 def _first_line(exc: BaseException) -> str:
     text = (getattr(exc, "strerror", None) or str(exc)).strip().splitlines()
     return text[0] if text else exc.__class__.__name__
@@ -254,8 +159,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         frames = int(stream.frames or 0)
         if frames == 0 and fps and duration:
             frames = int(round(fps * duration))
-        aspect = _pixel_aspect(stream)
-        rotate, mirror = _first_orientation(container, stream)
+        aspect = pixel_aspect(stream)
+        rotate, mirror = first_orientation(container, stream)
         # as shown, with square pixels: the side the pixels are long along drawn longer (never shorter: no detail lost)
         w, h = (round(cc.width * aspect), int(cc.height)) if aspect >= 1.0 else (int(cc.width), round(cc.height / aspect))
         w, h = (h, w) if rotate in (90, 270) else (w, h)
@@ -363,6 +268,7 @@ def iter_frames(
     max_frames: int | None = None,
     stats: DecodeStats | None = None,
     rate: FrameRate | None = None,
+    times: np.ndarray | None = None,
     between: Callable[[np.ndarray], np.ndarray] | None = None,
     rotate: int | None = None,
     start_s: float = 0.0,
@@ -375,6 +281,7 @@ def iter_frames(
     one by the rate of each stretch; ``rate``, else its packets' times, says which); ``max_frames`` caps
     the frames yielded; ``between`` (RGB image -> what is wanted of it): each frame carries the frames thinned
     out since the one before (:class:`FrameBetween`, the latest MAX_BETWEEN at most), made so if asked;
+    ``times``: the packets' times (:func:`frame_times`) where the caller has read them;
     ``rotate`` (degrees clockwise) turns the stored frames so instead of as the file asks; ``start_s`` and
     ``end_s`` keep the frames from ``start_s`` to before ``end_s`` (the decoder seeks to the keyframe before
     ``start_s`` where the packets say every frame's time, else decodes from the first frame; either way the
@@ -396,12 +303,17 @@ def iter_frames(
     stats = stats if stats is not None else DecodeStats()
     width, height = info.scaled_size(max_side)
     scale = width / info.width
-    if rate is None:
-        rate = frame_rate(*frame_times(path)) if max_fps else FrameRate()
+    # every frame's time, read from the packets once (``times``: where the caller has read them): the rate
+    # --max-fps thins by, and for --start a seek to the keyframe before it, each frame numbered by its place
+    # among them (as decoding from the first frame numbers it)
+    if rate is None and max_fps:
+        times, tick = frame_times(path)
+        rate = frame_rate(times, tick)
+    elif times is None and start_s > 0:
+        times = frame_times(path)[0]
+    rate = FrameRate() if rate is None else rate
     thinning = Thinning(rate.fps or info.fps, stride, max_fps, rate.variable)
-    # --start: every frame's time, read from the packets, lets the decoder seek to the keyframe before it and
-    # number each frame by its place among them (as decoding from the first frame numbers it)
-    times = frame_times(path)[0] if start_s > 0 else np.zeros(0)
+    times = times if times is not None and start_s > 0 else np.zeros(0)
     first = times[times >= start_s][:1]
     for seek in ([True, False] if len(first) else [False]):
         container = _open(path)
@@ -448,7 +360,7 @@ def iter_frames(
                         del skipped[:-MAX_BETWEEN]
                     continue
                 stats.yielded += 1
-                yield VideoFrame(index=index, timestamp_s=t, image=_shown(frame, (width, height), info.rotate, info.mirror),
+                yield VideoFrame(index=index, timestamp_s=t, image=shown(frame, (width, height), info.rotate, info.mirror),
                                  scale=scale, between=tuple(skipped), glances=tuple(glances))
                 skipped, glances = [], []
                 if max_frames is not None and stats.yielded >= max_frames:

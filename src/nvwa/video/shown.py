@@ -1,0 +1,108 @@
+"""How a player shows a decoded frame, and a glance at it: a phone filming upright stores its frames on their
+side with a display matrix that players apply, and some videos store pixels wider than tall (a sample
+aspect ratio) that players stretch square. The frames handed on (:mod:`nvwa.video.decode`) are the ones
+shown: turned, mirrored where the matrix flips, pixels square.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+# A display matrix's 2x2 part, each entry's sign (FFmpeg's m[0], m[1], m[3], m[4]) -> how a player shows the
+# stored frame: turned clockwise by so many degrees, then mirrored left to right or not. The eight are
+# FFmpeg's own player's (its command line's autorotation), checked frame by frame against it.
+_SHOWN = {(1, 0, 0, 1): (0, False), (0, 1, -1, 0): (90, False), (-1, 0, 0, -1): (180, False), (0, -1, 1, 0): (270, False),
+          (-1, 0, 0, 1): (0, True), (0, 1, 1, 0): (90, True), (1, 0, 0, -1): (180, True), (0, -1, -1, 0): (270, True)}
+_TURNS = {90: "ROTATE_90_CLOCKWISE", 180: "ROTATE_180", 270: "ROTATE_90_COUNTERCLOCKWISE"}
+
+
+def orientation(frame) -> tuple[int, bool]:
+    """How a player shows a decoded frame, from its display matrix: (degrees turned clockwise, mirrored).
+    A matrix that is not a quarter turn (a tilt, a degenerate one) is left unapplied, as if absent."""
+    try:
+        matrix = next((bytes(sd) for sd in frame.side_data if getattr(sd.type, "name", str(sd.type)).endswith("DISPLAYMATRIX")), None)
+    except (AttributeError, TypeError, ValueError):  # a PyAV without frame side data
+        return 0, False
+    if matrix is None or len(matrix) != 36:
+        return 0, False
+    a, b, c, d = np.frombuffer(matrix, dtype="<i4").astype(np.float64)[[0, 1, 3, 4]]
+    # each column by its own length, as FFmpeg reads the turn (a column longer than the other scales the
+    # picture: FFmpeg's MP4 muxer writes that as the pixels' aspect, which :func:`pixel_aspect` reads)
+    first, second = np.hypot(a, c), np.hypot(b, d)
+    if not (first > 0 and second > 0):
+        return 0, False
+    m = np.array([a / first, b / second, c / first, d / second])
+    signs = np.round(m)
+    if np.abs(m - signs).max() > 0.1:  # more than ~6 degrees off a quarter turn
+        return 0, False
+    return _SHOWN.get(tuple(int(x) for x in signs), (0, False))
+
+
+def pixel_aspect(stream) -> float:
+    """A stored pixel's width over its height (the stream's sample aspect ratio); 1.0 where it is unset,
+    not a number or outside 1/4 to 4 (no video has such pixels: a broken header's)."""
+    for owner in (stream, stream.codec_context):
+        try:
+            ratio = owner.sample_aspect_ratio
+            aspect = float(ratio) if ratio else 0.0
+        except (AttributeError, ValueError, ZeroDivisionError):
+            continue
+        if 0.25 <= aspect <= 4.0:
+            return aspect
+    return 1.0
+
+
+def first_orientation(container, stream) -> tuple[int, bool]:
+    """The display rotation of the stream's first frame that decodes ((0, False) where none does within a
+    few packets: the decoding proper then says what is wrong)."""
+    import av
+
+    try:
+        for n, packet in enumerate(container.demux(stream)):
+            if n >= 64:
+                break
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                continue
+            for frame in frames:
+                return orientation(frame)
+    except av.error.FFmpegError:
+        pass
+    return 0, False
+
+
+_LUMA_FIRST = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p", "yuv411p",
+               "yuv410p", "nv12", "nv21", "gray"}  # 8-bit formats whose first plane is the picture's brightness
+
+
+def glance(frame) -> np.ndarray:
+    """A decoded frame as a 32x18 grey thumbnail (as stored, not turned), from its brightness plane read
+    every few pixels (~0.1 ms a 1080p frame; converting the frame to RGB first costs ~2.5 ms)."""
+    import cv2
+
+    if frame.format.name in _LUMA_FIRST:
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        step = max(1, min(plane.height // 72, plane.width // 128))
+        small = np.ascontiguousarray(luma[::step, :plane.width:step])
+    else:  # (10-bit, RGB, paletted: rarer, and converted whole)
+        small = frame.to_ndarray(width=128, height=72, format="gray")
+    return cv2.resize(small, (32, 18), interpolation=cv2.INTER_AREA)
+
+
+def shown(frame, size: tuple[int, int], rotate: int, mirror: bool) -> np.ndarray:
+    """A decoded frame as RGB at ``size`` (width, height as shown), turned and mirrored as the file asks."""
+    if not rotate and not mirror:
+        return frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
+    import cv2
+
+    w, h = size[::-1] if rotate in (90, 270) else size
+    image = frame.to_ndarray(width=w, height=h, format="rgb24")
+    if rotate:
+        image = cv2.rotate(image, getattr(cv2, _TURNS[rotate]))
+    return cv2.flip(image, 1) if mirror else image
+
+
+__all__ = ["first_orientation", "glance", "orientation", "pixel_aspect", "shown"]

@@ -230,9 +230,8 @@ class Pipeline:
             analysed += f", from {c.start_s:g} s" + (f" to {c.end_s:g} s" if c.end_s is not None else " on")
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
-        turned = " and ".join([f"turned {info.rotate} deg"] * bool(info.rotate) + ["mirrored"] * info.mirror
-                              + [f"its {info.pixel_aspect:.3g}:1 pixels made square"] * (info.pixel_aspect != 1.0))
-        turned = f", {turned} as {'the file asks' if rotate is None else '--rotate asks'}" if turned else ""  # a phone's upright video
+        turned = " and ".join(info.how_shown())  # a phone's upright video, a camcorder's interlaced one
+        turned = f", {turned} as {'the file asks' if rotate is None else '--rotate asks'}" if turned else ""
         yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}{turned}, {info.fps:.3g} fps{analysed}", 0, expected,
                             {"video": _public_video(info)})
         stats = DecodeStats()
@@ -305,14 +304,12 @@ class Pipeline:
         persons, mesh_faces = self._persons(people, timer)
         persons, reach = without_scenery(persons, scenery, self._reach(info))
         shots = cuts.finish()
-        if shots:
-            reach = {**reach, "notes": [*reach.get("notes", []), shots_note(shots, c.start_s, c.end_s)]}
+        reach = _noted(reach, *info.notes(), *[shots_note(shots, c.start_s, c.end_s)] * bool(shots))
         turn = turned_video_rotation([p.keypoints_2d for p in persons], self.body.keypoint_set)
         if turn is not None:  # nearly everyone lies on their side (or stands on their head) in the picture
             again = rotate_to_stand(turn, info.rotate, info.mirror)
-            note = (f"nearly every person found lies {'upside down' if turn == 180 else 'on their side'} in the picture: "
-                    f"if the video is stored turned without saying so, --rotate {again} stands them up")
-            reach = {**reach, "notes": [*reach.get("notes", []), note]}
+            reach = _noted(reach, f"nearly every person found lies {'upside down' if turn == 180 else 'on their side'} in the "
+                           f"picture: if the video is stored turned without saying so, --rotate {again} stands them up")
         obs_stats = {"frames": stats.yielded, "decoded_frames": stats.decoded, "skipped_corrupt_frames": stats.skipped_corrupt,
                      "tracks": len(persons), "reidentified": tracker.reidentified if tracker is not None else 0,
                      "crossings_untangled": tracker.crossings_untangled if tracker is not None else 0,
@@ -442,6 +439,11 @@ def write_results(scene: Scene, obs: Observations | None, out_dir: str | Path, f
     written = export_scene(scene, out, tuple(dict.fromkeys([*formats, "npz"])), export or ExportConfig(), check)
     npz, js = written.pop("npz")
     return {**paths, "npz": str(npz), "json": str(js), **{k: [str(p) for p in v] for k, v in written.items()}}
+
+
+def _noted(reach: dict, *notes: str) -> dict:
+    """The run's reach with ``notes`` added to its notes."""
+    return {**reach, "notes": [*reach.get("notes", []), *notes]} if notes else reach
 
 
 def _public_video(info) -> dict:

@@ -122,7 +122,8 @@ def safe_filename(name: str | None, default: str = "video") -> str:
 
 VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm",
                ".mkv": "video/x-matroska", ".avi": "video/x-msvideo", ".ogv": "video/ogg", ".mpg": "video/mpeg",
-               ".mpeg": "video/mpeg", ".ts": "video/mp2t", ".3gp": "video/3gpp"}
+               ".mpeg": "video/mpeg", ".ts": "video/mp2t", ".mts": "video/mp2t", ".m2ts": "video/mp2t",  # (a camcorder's)
+               ".3gp": "video/3gpp"}
 
 
 def video_content_type(filename: str) -> str:

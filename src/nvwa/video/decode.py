@@ -8,8 +8,9 @@ Frames are handed on as a player shows them: a phone filming upright stores its 
 with a display rotation (its "rotate" tag, a display matrix), which players apply; so does this module.
 Before, such a video's people lay on their side in every frame, and their bodies were dropped as never
 standing upright. Pixels stored wider than tall (a sample aspect ratio: HDV, DV, broadcast) are
-stretched to square ones as players do, so a person is as wide as they look. Sizes (:class:`VideoInfo`)
-and pixels are the shown ones throughout.
+stretched to square ones as players do, so a person is as wide as they look; frames stored interlaced
+are made whole. Sizes (:class:`VideoInfo`) and pixels are the shown ones throughout. Times are counted
+from the file's start, as players count them: a camcorder's MPEG-TS (.MTS) file begins at 0.5-1.5 s.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from nvwa.errors import InputError
-from nvwa.video.shown import first_orientation, glance, pixel_aspect, shown
+from nvwa.video.shown import deinterlaced, first_look, glance, moving_streams, pixel_aspect, shown, video_stream
 from nvwa.video.thinning import FrameRate, Thinning, frame_rate
 
 
@@ -43,6 +44,22 @@ class VideoInfo:
     mirror: bool = False  # and then mirrored left to right (a display matrix that flips)
     pixel_aspect: float = 1.0  # a stored pixel's width over its height (HDV's 1440x1080 at 4:3 is shown 1920
     # wide); the frames handed on are stretched to square pixels, as players show them
+    interlaced: bool = False  # its first frame is stored interlaced (two fields woven); the frames handed on are whole
+    time_origin_s: float = 0.0  # the time the file starts at (an MPEG-TS's 1.4 s), taken off every frame's time so
+    # the first frame is at 0 s, as players count (--start, --end and the scene's times are counted so)
+    stream: int = 0  # the stream analysed (the file's numbering): not a cover picture, the largest of several
+    video_streams: int = 1  # the file's moving video streams
+
+    def how_shown(self) -> list[str]:
+        """What is done to the stored frames to show them, in words ([] where nothing)."""
+        return ([f"turned {self.rotate} deg"] * bool(self.rotate) + ["mirrored"] * self.mirror
+                + [f"its {self.pixel_aspect:.3g}:1 pixels made square"] * (self.pixel_aspect != 1.0)
+                + ["deinterlaced"] * self.interlaced)
+
+    def notes(self) -> list[str]:
+        """What the summary says of the file itself."""
+        return [(f"the file holds {self.video_streams} video streams: stream {self.stream}, the largest "
+                 f"({self.width}x{self.height}), is the one analysed")] * (self.video_streams > 1)
 
     def turned(self, rotate: int) -> VideoInfo:
         """This video's info with its stored frames turned ``rotate`` degrees clockwise instead of as the
@@ -127,10 +144,17 @@ def _open(path: Path):
         raise InputError(path, f"is not a readable video ({exc.__class__.__name__}: {_first_line(exc)})") from exc
     except av.error.FFmpegError as exc:
         raise InputError(path, f"cannot be opened ({_first_line(exc)})") from exc
-    if not container.streams.video:
+    if video_stream(container) is None:
+        covers = bool(container.streams.video)
         container.close()
-        raise InputError(path, "has no video stream")
+        raise InputError(path, "has no video stream" + (" (only a cover picture)" if covers else ""))
     return container
+
+
+def _origin(container) -> float:
+    """The time the file starts at, in seconds, where it is after 0 (players count from it)."""
+    start = container.start_time  # (microseconds)
+    return start / 1_000_000 if start and start > 0 else 0.0
 
 
 def _first_line(exc: BaseException) -> str:
@@ -144,7 +168,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
     _check_path(path)
     container = _open(path)
     try:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         cc = stream.codec_context
         if not cc.width or not cc.height:
             raise InputError(path, "video stream has no frame size (no decodable frames)")
@@ -160,11 +184,12 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         if frames == 0 and fps and duration:
             frames = int(round(fps * duration))
         aspect = pixel_aspect(stream)
-        rotate, mirror = first_orientation(container, stream)
+        rotate, mirror, interlaced = first_look(container, stream)
         # as shown, with square pixels: the side the pixels are long along drawn longer (never shorter: no detail lost)
         w, h = (round(cc.width * aspect), int(cc.height)) if aspect >= 1.0 else (int(cc.width), round(cc.height / aspect))
         w, h = (h, w) if rotate in (90, 270) else (w, h)
-        return VideoInfo(str(path), w, h, fps, frames, duration, cc.name, rotate, mirror, aspect)
+        return VideoInfo(str(path), w, h, fps, frames, duration, cc.name, rotate, mirror, aspect, interlaced,
+                         _origin(container), stream.index, len(moving_streams(container)))
     finally:
         container.close()
 
@@ -182,26 +207,33 @@ def check_complete(path: str | os.PathLike, max_packets: int = 600) -> None:
         return
     container = _open(path)
     try:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         time_base = stream.time_base or Fraction(1, 1)
-        last_t = -1.0
+        last_t = last_packet_t = -1.0
+        damaged = False
         try:
-            container.seek(int(0.95 * info.duration_s / time_base), stream=stream, backward=True, any_frame=False)
+            container.seek(int((info.time_origin_s + 0.95 * info.duration_s) / time_base), stream=stream, backward=True,
+                           any_frame=False)
             for n, packet in enumerate(container.demux(stream)):
                 if n >= max_packets:
                     return
+                if packet.pts is not None:
+                    last_packet_t = max(last_packet_t, float(packet.pts * time_base) - info.time_origin_s)
                 try:
                     frames = packet.decode()
                 except av.error.InvalidDataError:
+                    damaged = True
                     continue
                 for frame in frames:
                     if frame.pts is None:  # some AVIs carry no times: nothing to judge by
                         return
-                    last_t = max(last_t, float(frame.pts * time_base))
+                    last_t = max(last_t, float(frame.pts * time_base) - info.time_origin_s)
         except av.error.FFmpegError:
             pass  # judged by how far the frames got
     finally:
         container.close()
+    if last_t < 0 and not damaged:  # whole packets and no frame: a seek to no keyframe (an MPEG-TS has no index)
+        last_t = last_packet_t
     if last_t + 1.0 < 0.9 * info.duration_s:
         reached = f"frames stop at {last_t:.1f} s" if last_t >= 0 else "no frame decodes near its end"
         raise InputError(path, f"is truncated: the container declares {info.duration_s:.1f} s, {reached}")
@@ -236,8 +268,9 @@ def frame_times(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     container = _open(Path(path))
     pts = array("q")
     try:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         base = stream.time_base or Fraction(1, 1)
+        origin = _origin(container)
         for packet in container.demux(stream):
             if packet.pts is None and packet.size:
                 return np.zeros(0), float(base)
@@ -250,7 +283,8 @@ def frame_times(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     finally:
         container.close()
     ticks = np.unique(np.frombuffer(pts, dtype=np.int64))
-    return ticks * base.numerator / base.denominator, float(base)  # as float(pts * time_base), bit for bit
+    # as float(pts * time_base) - origin, bit for bit
+    return ticks * base.numerator / base.denominator - origin, float(base)
 
 
 MAX_BETWEEN = 3  # frames between two analysed ones that one carries, at most (the latest: all of a 60-fps
@@ -317,7 +351,7 @@ def iter_frames(
     first = times[times >= start_s][:1]
     for seek in ([True, False] if len(first) else [False]):
         container = _open(path)
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         stream.thread_type = "AUTO"  # frame threading: both cores decode
         time_base = stream.time_base or Fraction(1, 1)
         last_t = -np.inf
@@ -329,10 +363,11 @@ def iter_frames(
         try:
             if seek:
                 try:
-                    container.seek(int(start_s / time_base), stream=stream, backward=True, any_frame=False)
+                    container.seek(int((start_s + info.time_origin_s) / time_base), stream=stream, backward=True,
+                                   any_frame=False)
                 except av.error.FFmpegError:
                     continue  # (closed below) decoded from the first frame instead
-            for frame, error in _decoded(container, stream):
+            for frame, error in deinterlaced(_decoded(container, stream)):
                 if error is not None:  # a corrupt packet: skip it, keep going
                     stats.skipped_corrupt += 1
                     decode_error = error
@@ -340,7 +375,7 @@ def iter_frames(
                 if frame.pts is None:  # some AVIs carry no pts: step the clock by 1/fps
                     t = last_t + fallback_dt if np.isfinite(last_t) else 0.0
                 else:
-                    t = float(frame.pts * time_base)
+                    t = float(frame.pts * (frame.time_base or time_base)) - info.time_origin_s  # (deinterlaced: its own)
                 if t <= last_t:  # a repeated or out-of-order time would break filters downstream
                     stats.skipped_corrupt += 1
                     continue
@@ -366,6 +401,8 @@ def iter_frames(
                 if max_frames is not None and stats.yielded >= max_frames:
                     return
             else:
+                if seek and not np.isfinite(last_t):
+                    continue  # the seek found no frame (an MPEG-TS has no index): decoded from the first frame instead
                 break  # the whole file (from the seek) decoded
             if end_s is not None and last_t >= end_s:
                 break  # --end reached
@@ -393,50 +430,3 @@ def _check_whole(path: Path, info: VideoInfo, stats: DecodeStats, last_t: float,
         raise InputError(path, f"no decodable video frames{detail}")
     if info.duration_s > 0 and last_t + 1.0 < 0.9 * info.duration_s:
         raise InputError(path, f"is truncated: the container declares {info.duration_s:.1f} s, frames stop at {last_t:.1f} s")
-
-
-def read_ahead(frames: Iterator, ahead: int = 3) -> Iterator:
-    """``frames`` decoded on their own thread, at most ``ahead`` ahead of the consumer (the decoder and
-    the resize release the GIL, so decoding overlaps the models). Errors are raised where the frame
-    would have been; closing the generator stops the thread."""
-    import queue
-    import threading
-
-    q: queue.Queue = queue.Queue(maxsize=ahead)
-    stop = threading.Event()
-    done = object()
-
-    def produce():
-        try:
-            for item in frames:
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(done)
-        except BaseException as e:  # noqa: BLE001 - handed to the consumer, who raises it
-            q.put(e)
-
-    worker = threading.Thread(target=produce, name="decode", daemon=True)
-    worker.start()
-    try:
-        while True:
-            item = q.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():
-            try:
-                q.get(timeout=0.1)
-            except queue.Empty:
-                pass
-        if hasattr(frames, "close"):
-            frames.close()

@@ -1,10 +1,14 @@
 """How a player shows a decoded frame, and a glance at it: a phone filming upright stores its frames on their
-side with a display matrix that players apply, and some videos store pixels wider than tall (a sample
-aspect ratio) that players stretch square. The frames handed on (:mod:`nvwa.video.decode`) are the ones
-shown: turned, mirrored where the matrix flips, pixels square.
+side with a display matrix that players apply, some videos store pixels wider than tall (a sample
+aspect ratio) that players stretch square, and a camcorder's or a broadcast's interlaced frames weave two
+moments 1/50 or 1/60 s apart, which players make whole again. The frames handed on
+(:mod:`nvwa.video.decode`) are the ones shown: whole, turned, mirrored where the matrix flips, pixels square.
+Which stream is shown is chosen here too: not a cover picture, and the largest where a file holds several.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -53,9 +57,27 @@ def pixel_aspect(stream) -> float:
     return 1.0
 
 
-def first_orientation(container, stream) -> tuple[int, bool]:
-    """The display rotation of the stream's first frame that decodes ((0, False) where none does within a
-    few packets: the decoding proper then says what is wrong)."""
+def moving_streams(container) -> list:
+    """The file's video streams that move: not a cover picture (which a song or a podcast carries as a
+    one-frame video stream)."""
+    import av
+
+    cover = int(getattr(getattr(av.stream, "Disposition", None), "attached_pic", 1024))
+    return [s for s in container.streams.video if not int(s.disposition) & cover]
+
+
+def video_stream(container):
+    """The video stream to analyse, or None: of the streams that move, the one with the most pixels, the
+    first of those that tie (a security camera's recording can hold a small preview stream, its default,
+    beside the main one)."""
+    return max(moving_streams(container), key=lambda s: (s.codec_context.width or 0) * (s.codec_context.height or 0),
+               default=None)
+
+
+def first_look(container, stream) -> tuple[int, bool, bool]:
+    """The stream's first frame that decodes, looked at: its display rotation (degrees clockwise, mirrored)
+    and whether it is stored interlaced; (0, False, False) where none decodes within a few packets (the
+    decoding proper then says what is wrong)."""
     import av
 
     try:
@@ -67,10 +89,61 @@ def first_orientation(container, stream) -> tuple[int, bool]:
             except av.error.InvalidDataError:
                 continue
             for frame in frames:
-                return orientation(frame)
+                return (*orientation(frame), bool(frame.interlaced_frame))
     except av.error.FFmpegError:
         pass
-    return 0, False
+    return 0, False, False
+
+
+def deinterlaced(decoded: Iterator[tuple]) -> Iterator[tuple]:
+    """(frame, error) pairs as :func:`nvwa.video.decode._decoded` makes them, with every frame stored
+    interlaced made whole as a player makes it (FFmpeg's bwdif, one frame out for each frame in, at its first
+    field's moment); frames stored whole pass as they are, and nothing is filtered until a frame is stored
+    interlaced. The filter holds one frame back to look at the next, so frames come one late, the last
+    at the end. A frame's time is then in its own time base (``frame.time_base``), not the stream's.
+
+    Two moments woven into one frame comb whatever moves, a leg or an arm by a few pixels a line: measured
+    on the lab's views made 1080i (README), the person's joints came out 6 mm worse by PA-MPJPE on cam03, and
+    as good as the whole frames' again deinterlaced."""
+    import av
+    import av.filter
+
+    graph = sink = None
+    shape = None
+    for frame, error in decoded:
+        if frame is None:
+            yield frame, error
+            continue
+        if graph is None and not frame.interlaced_frame:
+            yield frame, None
+            continue
+        if shape != (frame.width, frame.height, frame.format.name):  # (the first, or the size changed midway)
+            if graph is not None:
+                yield from ((f, None) for f in _drained(graph, sink, flush=True))
+            graph, shape = av.filter.Graph(), (frame.width, frame.height, frame.format.name)
+            source = graph.add_buffer(width=frame.width, height=frame.height, format=frame.format,
+                                      time_base=frame.time_base)
+            bwdif, sink = graph.add("bwdif", "mode=send_frame:parity=auto:deint=interlaced"), graph.add("buffersink")
+            source.link_to(bwdif)
+            bwdif.link_to(sink)
+            graph.configure()
+        graph.push(frame)
+        yield from ((f, None) for f in _drained(graph, sink))
+    if graph is not None:
+        yield from ((f, None) for f in _drained(graph, sink, flush=True))
+
+
+def _drained(graph, sink, flush: bool = False) -> Iterator:
+    """The frames the filter has ready (all it holds where ``flush``)."""
+    import av
+
+    if flush:
+        graph.push(None)
+    while True:
+        try:
+            yield sink.pull()
+        except (BlockingIOError, av.error.EOFError):
+            return
 
 
 _LUMA_FIRST = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "yuv440p", "yuvj440p", "yuv411p",
@@ -105,4 +178,4 @@ def shown(frame, size: tuple[int, int], rotate: int, mirror: bool) -> np.ndarray
     return cv2.flip(image, 1) if mirror else image
 
 
-__all__ = ["first_orientation", "glance", "orientation", "pixel_aspect", "shown"]
+__all__ = ["deinterlaced", "first_look", "glance", "moving_streams", "orientation", "pixel_aspect", "shown", "video_stream"]

@@ -1,0 +1,172 @@
+"""Files as cameras, recorders and editors write them: interlaced frames, a transport stream's start time,
+several video streams, a song's cover picture. Each is shown as a player shows it."""
+
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import make_video
+from nvwa.errors import InputError
+from nvwa.video import check_complete, frame_times, iter_frames, probe_video
+
+
+def _woven(path: Path, *, scan: str | None) -> Path:
+    """Six 256x144 frames of a white bar moving right, filmed at 60 moments a second: moment i shows it at x
+    40+10i to 80+10i. ``scan`` "tff" or "bff": two moments woven into each frame as a camcorder stores them
+    (FFmpeg's interlace filter: moment 2k in the first field, 2k+1 in the second; HD cameras put the top
+    field first, DV the bottom), flagged interlaced; None: the same woven frames flagged whole. Lossless."""
+    import av
+    import av.filter
+
+    fields = []  # moment 2k in the first field, 2k+1 in the second (the top field: the even rows)
+    for i in range(12):
+        image = np.zeros((144, 256, 3), np.uint8)
+        image[:, 40 + 10 * i:80 + 10 * i] = 255
+        top = (i % 2 == 0) == ((scan or "tff") == "tff")
+        field = av.VideoFrame.from_ndarray(np.ascontiguousarray(image[0 if top else 1::2]), format="rgb24")
+        fields.append(field.reformat(format="yuv420p"))
+        fields[-1].pts, fields[-1].time_base = i, Fraction(1, 60)
+    graph = av.filter.Graph()
+    source = graph.add_buffer(width=256, height=72, format="yuv420p", time_base=Fraction(1, 60))
+    weave = graph.add("weave", "first_field=" + ("top" if (scan or "tff") == "tff" else "bottom"))
+    flag, sink = graph.add("setfield", scan or "tff"), graph.add("buffersink")
+    source.link_to(weave)
+    weave.link_to(flag)
+    flag.link_to(sink)
+    graph.configure()
+    woven = []
+    for field in [*fields, None]:
+        graph.push(field)
+        while True:
+            try:
+                woven.append(sink.pull())
+            except (BlockingIOError, av.error.EOFError):
+                break
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 256, 144, "yuv420p"
+        s.options = {"qp": "0", "threads": "1", **({"flags": "+ildct+ilme"} if scan else {})}
+        for k, frame in enumerate(woven):
+            frame = frame if scan else av.VideoFrame.from_ndarray(frame.to_ndarray(format="rgb24"), format="rgb24")
+            frame.pts, frame.time_base = k, Fraction(1, 30)
+            for packet in s.encode(frame):
+                out.mux(packet)
+        for packet in s.encode():
+            out.mux(packet)
+    return path
+
+
+def _combing(image: np.ndarray) -> float:
+    """How far each row differs from the next (grey levels): two moments woven comb whatever moves."""
+    grey = image.astype(np.float32).mean(axis=2)
+    return float(np.abs(grey[0:-1:2] - grey[1::2]).mean())
+
+
+@pytest.mark.parametrize("scan", ["tff", "bff"])
+def test_frames_stored_interlaced_are_made_whole_as_players_show_them(tmp_path, scan):
+    """Two moments woven into one frame (a camcorder's 1080i, DV, broadcast) comb everything that moves.
+    Players make such frames whole; so does the decoder (FFmpeg's bwdif): each frame shows the bar whole at
+    its first field's moment, one frame out for each frame in, at the same times. A frame stored whole is
+    left as it is, even one that looks woven."""
+    woven = _woven(tmp_path / "interlaced.mp4", scan=scan)
+    whole = _woven(tmp_path / "progressive.mp4", scan=None)
+    info = probe_video(woven)
+    assert info.interlaced and not probe_video(whole).interlaced
+    made, kept = list(iter_frames(woven, max_side=None)), list(iter_frames(whole, max_side=None))
+    assert [f.timestamp_s for f in made] == [f.timestamp_s for f in kept] == pytest.approx(np.arange(6) / 30)
+    assert [f.index for f in made] == list(range(6))
+    for k, (a, b) in enumerate(zip(made, kept)):
+        assert _combing(b.image) > 15  # as stored: 10 of 256 columns alternate between the two moments' bars
+        assert _combing(a.image) < 0.1 * _combing(b.image), k
+        rows = a.image[:, :, 0].astype(int)
+        assert (rows[:, 45 + 20 * k] > 200).all() and (rows[:, 85 + 20 * k] < 60).all(), k  # moment 2k's bar
+    # a frame thinned out (--stride) is made whole too, where the camera's motion asks for it
+    thinned = list(iter_frames(woven, max_side=None, stride=2, between=lambda image: image))
+    assert np.array_equal(thinned[1].between[0].image(), made[1].image)
+    assert "deinterlaced" in info.how_shown()
+
+
+def test_times_count_from_the_files_start_as_players_count_them(tmp_path):
+    """A transport stream's clock starts after 0. Its frames' times are counted from the file's start, as a
+    player shows them, so the scene starts at 0 s and --start 1 is one second in."""
+    import av
+
+    path = make_video(tmp_path / "clip.ts", 20, codec="libx264")  # MPEG-TS, by its name
+    with av.open(str(path)) as c:
+        assert c.start_time > 0  # (PyAV's muxer: 0.2 s; FFmpeg's command line 1.4 s)
+    info = probe_video(path)
+    assert info.time_origin_s == pytest.approx(0.2, abs=0.05)
+    frames = list(iter_frames(path))
+    assert len(frames) == 20 and frames[0].timestamp_s == pytest.approx(0.0, abs=1e-6)
+    assert np.allclose([f.timestamp_s for f in frames], np.arange(20) / 10)
+    times, _ = frame_times(path)
+    assert np.array_equal(times, [f.timestamp_s for f in frames])  # the packets' times, the same floats
+    span = list(iter_frames(path, start_s=1.0, end_s=1.5))
+    assert [f.index for f in span] == [10, 11, 12, 13, 14]
+    assert all(np.array_equal(f.image, frames[f.index].image) for f in span)
+    check_complete(path)  # the file is whole: its end is judged on the same clock
+
+
+def _two_streams(path: Path) -> Path:
+    """A recording with a small preview stream first (its default) and the main stream second, as some
+    security cameras write: the preview grey 50, the main grey 200."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        streams = []
+        for w, h in ((64, 36), (256, 144)):
+            s = out.add_stream("libx264", rate=10)
+            s.width, s.height, s.pix_fmt = w, h, "yuv420p"
+            s.options = {"threads": "1"}
+            streams.append(s)
+        for i in range(10):
+            for s, grey in zip(streams, (50, 200)):
+                frame = av.VideoFrame.from_ndarray(np.full((s.height, s.width, 3), grey, np.uint8), format="rgb24")
+                frame.pts = i
+                for packet in s.encode(frame):
+                    out.mux(packet)
+        for s in streams:
+            for packet in s.encode():
+                out.mux(packet)
+    return path
+
+
+def test_of_several_video_streams_the_largest_is_analysed_and_the_summary_says_so(tmp_path):
+    """A file with a 64x36 preview stream before its 256x144 main stream: the main one is analysed (before,
+    the first, and people of a few pixels were looked for in it), and the summary says which."""
+    path = _two_streams(tmp_path / "nvr.mkv")
+    info = probe_video(path)
+    assert (info.width, info.height, info.stream, info.video_streams) == (256, 144, 1, 2)
+    assert info.notes() == ["the file holds 2 video streams: stream 1, the largest (256x144), is the one analysed"]
+    frames = list(iter_frames(path, max_side=None))
+    assert len(frames) == 10 and all(f.image.shape == (144, 256, 3) for f in frames)
+    assert abs(int(frames[5].image.mean()) - 200) <= 3
+    assert len(frame_times(path)[0]) == 10
+    assert probe_video(make_video(tmp_path / "one.mp4", 3)).notes() == []
+
+
+def test_a_song_with_a_cover_picture_is_not_a_video(tmp_path):
+    """A song or a podcast carries its cover as a one-frame video stream: one line says so (before: "is
+    truncated: the container declares 2.0 s, frames stop at 0.0 s")."""
+    import av
+
+    path = tmp_path / "song.mp4"
+    with av.open(str(path), "w") as out:
+        audio, cover = out.add_stream("aac", rate=44100), out.add_stream("mjpeg")
+        cover.width, cover.height, cover.pix_fmt = 64, 48, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        picture = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 100, np.uint8), format="rgb24")
+        for packet in [*cover.encode(picture.reformat(format="yuvj420p")), *cover.encode()]:
+            out.mux(packet)
+        for i in range(40):
+            sound = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            sound.sample_rate, sound.pts = 44100, i * 1024
+            for packet in audio.encode(sound):
+                out.mux(packet)
+        for packet in audio.encode():
+            out.mux(packet)
+    for read in (probe_video, lambda p: list(iter_frames(p)), frame_times):
+        with pytest.raises(InputError, match=r"song.mp4: has no video stream \(only a cover picture\)$"):
+            read(path)

@@ -365,7 +365,7 @@ def _cuts_of(images: list[np.ndarray], fps: float = 30.0, stride: int = 1) -> li
     """ShotCuts over frames analysed every ``stride``-th, each carrying the glances of the frames decoded
     since the last (as :func:`iter_frames` hands them on); with ``stride`` 1, frames without glances (a
     caller that makes its own frames: its pictures are looked at)."""
-    from nvwa.scene_thread import ShotCuts, _grey
+    from nvwa.video.cuts import ShotCuts, _grey
 
     cuts = ShotCuts()
     for i in range(0, len(images), stride):
@@ -399,6 +399,35 @@ def test_a_cut_from_one_shot_to_another_is_found_and_nothing_else():
         x = int(-448 + 1088 * k / 35)
         swept[40 + k][:, max(0, x):max(0, min(640, x + 448))] = (40, 35, 30)
     assert _cuts_of(swept) == [] and _cuts_of(swept, stride=8) == []
+
+
+def _dissolved(first: list[np.ndarray], second: list[np.ndarray], frames: int) -> list[np.ndarray]:
+    """``first`` dissolving into ``second`` over its last ``frames`` frames and the other's first (both moving
+    on meanwhile, as an editor's cross-fade: the share of the new picture rising in equal steps)."""
+    n = len(first) - frames
+    mixed = [((1 - a) * f.astype(np.float32) + a * g).astype(np.uint8)
+             for a, f, g in zip((np.arange(frames) + 1) / (frames + 1), first[n:], second)]
+    return first[:n] + mixed + second[frames:]
+
+
+def test_a_dissolve_from_one_shot_to_another_is_found_at_its_middle_and_nothing_else():
+    """A dissolve has no step a cut has: each frame is a blend of the two shots. Real frames (Sports2D's field
+    dissolving into vtest's square, 30 fps, both moving on): one change, within a frame of its middle, found once,
+    at every stride. The same field dissolving into itself darkened (the lights
+    dimmed slowly), a dark figure sweeping across it: no change."""
+    sports, square = _clip_frames("sports2d_3s.mp4", 75), _clip_frames("vtest_4s.mp4", 25, repeat=3)
+    for frames in (15, 30):  # 0.5 s, 1 s
+        video = _dissolved(sports, square, frames)
+        middle = len(sports) - frames + frames // 2  # the frame half the one, half the other
+        for stride in (1, 4):
+            (t, k), *more = _cuts_of(video, stride=stride)
+            assert not more and abs(k - middle) <= 1 and t == k / 30, (frames, stride, k)
+    dimmed = _dissolved(sports, [(f // 3).astype(np.uint8) for f in sports[45:]] + [(f // 3).astype(np.uint8) for f in sports[:45]], 30)
+    swept = [f.copy() for f in sports]
+    for k in range(36):
+        x = int(-448 + 1088 * k / 35)
+        swept[20 + k][:, max(0, x):max(0, min(640, x + 448))] = (40, 35, 30)
+    assert _cuts_of(dimmed) == [] and _cuts_of(swept) == [] and _cuts_of(swept, stride=4) == []
 
 
 def test_one_shot_keeps_the_shot_with_the_most_peoples_frames_and_counts_its_camera_from_its_first_frame():

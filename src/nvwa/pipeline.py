@@ -441,8 +441,7 @@ def write_results(scene: Scene, obs: Observations | None, out_dir: str | Path, f
     return {**paths, "npz": str(npz), "json": str(js), **{k: [str(p) for p in v] for k, v in written.items()}}
 
 
-def _noted(reach: dict, *notes: str) -> dict:
-    """The run's reach with ``notes`` added to its notes."""
+def _noted(reach: dict, *notes: str) -> dict:  # the run's reach with ``notes`` added to its notes
     return {**reach, "notes": [*reach.get("notes", []), *notes]} if notes else reach
 
 

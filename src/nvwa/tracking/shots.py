@@ -1,5 +1,5 @@
 """An edited video's one shot: a scene is one camera's view, so the observations of a video that cuts from
-shot to shot (``stats["cuts_frame"]``, found as it was observed: :class:`nvwa.scene_thread.ShotCuts`) are
+shot to shot (``stats["cuts_frame"]``, found as it was observed: :class:`nvwa.video.cuts.ShotCuts`) are
 cut to the shot with the most of the people's frames before anything is reconstructed from them."""
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ class VideoFrame:
     between: tuple = field(default=(), repr=False)  # the frames decoded since the last one yielded and not
     # analysed, as ``iter_frames(between=...)`` made them: FrameBetween
     glances: tuple = field(default=(), repr=False)  # (time, number, 32x18 grey) of every frame decoded since the
-    # last one yielded, this one last: what tells a cut to another shot (:class:`nvwa.scene_thread.ShotCuts`)
+    # last one yielded, this one last: what tells a cut to another shot (:class:`nvwa.video.cuts.ShotCuts`)
 
 
 @dataclass(frozen=True)

@@ -203,6 +203,23 @@ def test_picture_in_picture_follows_scene_time(page):
     assert page.evaluate("document.getElementById('pip').currentTime") == pytest.approx(1.7, abs=0.05)
 
 
+def test_a_video_the_browser_cannot_play_is_hidden_with_the_reason(site, browser):
+    """The service links every job's viewer to its source video; a format the browser does not play (vtest's
+    AVI, a camcorder's .MTS) leaves no blank box: the picture in picture is hidden and says why."""
+    from conftest import make_video
+
+    _, base, root = site
+    make_video(root / "clip.avi", 10, codec="mpeg4")  # MPEG-4 part 2 in AVI, as vtest.avi
+    pg = open_viewer(browser, f"{base}/viewer/index.html?src=/scene.glb&video=/clip.avi&autoplay=0")
+    try:
+        pg.wait_for_function("(nvwaViewer.pip || '').startsWith('picture in picture off')", timeout=20_000)
+        assert pg.evaluate("nvwaViewer.pip") == ("picture in picture off: /clip.avi: this browser cannot play this kind of "
+                                                 "video (convert it to H.264 MP4 or WebM to see it here)")
+        assert pg.is_hidden("#pip") and pg.errors == []
+    finally:
+        pg.close()
+
+
 def test_snap_to_the_video_camera_and_an_empty_scene(site, page):
     from nvwa.export import export_scene
     from nvwa.scene.synthetic import synthetic_scene

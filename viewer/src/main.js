@@ -296,6 +296,16 @@ async function openVideo(url) {
   state.pip = ranged ? "ranges" : "downloaded";
 }
 video.addEventListener("loadedmetadata", () => { video.currentTime = state.time; syncVideo(); });
+// A video the browser cannot play (an AVI, a camcorder's .MTS, HEVC where the browser has no decoder): the
+// picture is hidden and the reason kept, never a blank box
+const PIP_ERRORS = { 1: "its loading was stopped", 2: "a network error stopped it", 3: "it could not be decoded",
+  4: "this browser cannot play this kind of video (convert it to H.264 MP4 or WebM to see it here)" };
+video.addEventListener("error", () => {
+  if (!params.get("video")) return;
+  video.hidden = true;
+  state.pip = `picture in picture off: ${params.get("video")}: ${PIP_ERRORS[video.error?.code] || "it could not be played"}`;
+  console.warn(state.pip);
+});
 if (params.get("video") && sameOrigin(params.get("video"))) openVideo(params.get("video"));
 function syncVideo() {
   if (video.hidden || !video.duration) return;

@@ -216,6 +216,8 @@ def test_a_video_the_browser_cannot_play_is_hidden_with_the_reason(site, browser
         assert pg.evaluate("nvwaViewer.pip") == ("picture in picture off: /clip.avi: this browser cannot play this kind of "
                                                  "video (convert it to H.264 MP4 or WebM to see it here)")
         assert pg.is_hidden("#pip") and pg.errors == []
+        pg.wait_for_function("window.nvwaViewer.ready")
+        assert "this browser cannot play this kind of video" in pg.inner_text("#status")  # said on the page
     finally:
         pg.close()
 

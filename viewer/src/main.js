@@ -171,7 +171,8 @@ async function load(url) {
   applyTime();
   state.ready = true;
   state.wallStart = performance.now();
-  setStatus(`${state.people.length} people, ${state.duration.toFixed(2)} s at ${fps.toFixed(2)} fps`);
+  state.loaded = `${state.people.length} people, ${state.duration.toFixed(2)} s at ${fps.toFixed(2)} fps`;
+  setStatus(state.loaded + (state.pip?.startsWith("picture in picture off") ? ` (${state.pip})` : ""));
   $("drop").hidden = true;
 }
 
@@ -305,6 +306,7 @@ video.addEventListener("error", () => {
   video.hidden = true;
   state.pip = `picture in picture off: ${params.get("video")}: ${PIP_ERRORS[video.error?.code] || "it could not be played"}`;
   console.warn(state.pip);
+  if (state.ready) setStatus(`${state.loaded} (${state.pip})`);
 });
 if (params.get("video") && sameOrigin(params.get("video"))) openVideo(params.get("video"));
 function syncVideo() {

@@ -244,8 +244,7 @@ class Pipeline:
         # path only: SAM 3's window holds 240 frames, and their decoder frames with them (0.75 GB at 1080p)
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_fps=c.max_fps,
                                               max_frames=c.max_frames, stats=stats, rate=rate, times=times if len(times) else None,
-                                              rotate=rotate,
-                                              start_s=c.start_s, end_s=c.end_s,
+                                              rotate=rotate, info=info, start_s=c.start_s, end_s=c.end_s,
                                               between=work_gray if self.tracker is None else None)),
                        timer, "decode")
         if self.tracker is None:

@@ -305,6 +305,7 @@ def iter_frames(
     times: np.ndarray | None = None,
     between: Callable[[np.ndarray], np.ndarray] | None = None,
     rotate: int | None = None,
+    info: VideoInfo | None = None,
     start_s: float = 0.0,
     end_s: float | None = None,
 ) -> Iterator[VideoFrame]:
@@ -316,7 +317,8 @@ def iter_frames(
     the frames yielded; ``between`` (RGB image -> what is wanted of it): each frame carries the frames thinned
     out since the one before (:class:`FrameBetween`, the latest MAX_BETWEEN at most), made so if asked;
     ``times``: the packets' times (:func:`frame_times`) where the caller has read them;
-    ``rotate`` (degrees clockwise) turns the stored frames so instead of as the file asks; ``start_s`` and
+    ``rotate`` (degrees clockwise) turns the stored frames so instead of as the file asks; ``info``: the file's
+    :func:`probe_video` where the caller has it (each probe decodes a frame: 60 ms of Sports2D's); ``start_s`` and
     ``end_s`` keep the frames from ``start_s`` to before ``end_s`` (the decoder seeks to the keyframe before
     ``start_s`` where the packets say every frame's time, else decodes from the first frame; either way the
     frames keep the video's own numbers). Corrupt
@@ -332,7 +334,7 @@ def iter_frames(
         raise InputError(f"--start {start_s:g} --end {end_s:g}" if end_s is not None else f"--start {start_s:g}",
                          "the span must start at 0 s or later and end after it starts")
     path = Path(path)
-    info = probe_video(path)
+    info = info or probe_video(path)  # (the caller's, where it has probed the file already)
     info = info if rotate is None else info.turned(rotate)
     stats = stats if stats is not None else DecodeStats()
     width, height = info.scaled_size(max_side)

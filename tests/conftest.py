@@ -17,12 +17,13 @@ REPO = Path(__file__).parent.parent
 
 def make_video(path: Path, n: int = 10, *, size=(64, 48), fps: int = 10, codec: str = "mjpeg",
                corrupt: set[int] = frozenset(), frame_fn=None, lossless: bool = False,
-               display_rotation: float | None = None, pixel_aspect=None) -> Path:
+               display_rotation: float | None = None, pixel_aspect=None, options: dict | None = None) -> Path:
     """Write a small real video with PyAV. Packets of the frames in ``corrupt`` are replaced by garbage
     bytes (what a damaged file holds), so their decode fails. ``frame_fn(i)`` gives frame i's RGB.
     ``lossless`` (libx264): 4:4:4 at qp 0, so frames decode to the same pixels whichever way they were
     stored; ``display_rotation``: degrees counter-clockwise a player turns the frames (a phone's -90);
-    ``pixel_aspect`` (a Fraction): the stored pixels' width over height, which a player stretches."""
+    ``pixel_aspect`` (a Fraction): the stored pixels' width over height, which a player stretches;
+    ``options``: the encoder's (a keyframe every so many frames: ``{"g": "5"}``)."""
     import av
 
     w, h = size
@@ -32,6 +33,8 @@ def make_video(path: Path, n: int = 10, *, size=(64, 48), fps: int = 10, codec: 
     s.pix_fmt = "yuvj420p" if codec == "mjpeg" else ("yuv444p" if lossless else "yuv420p")
     if lossless:
         s.options = {"qp": "0", "preset": "ultrafast", "threads": "1"}
+    if options:
+        s.options = {**s.options, **options}
     if display_rotation is not None:
         s.set_display_rotation(display_rotation)
     if pixel_aspect is not None:

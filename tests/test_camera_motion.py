@@ -430,6 +430,40 @@ def test_a_dissolve_from_one_shot_to_another_is_found_at_its_middle_and_nothing_
     assert _cuts_of(dimmed) == [] and _cuts_of(swept) == [] and _cuts_of(swept, stride=4) == []
 
 
+def test_light_and_black_are_no_change_of_camera_but_a_fade_through_black_to_another_is():
+    """Light coming on over part of the view, slowly or at once, changes the normalised picture as much as a
+    camera change, and a fade's frames are blends too; neither is a new shot. Black before the first picture
+    or after the last is none; a fade through black is the picture before the dark against the first
+    well-lit one after: a change where they are two cameras' (at the first well-lit frame), none where they
+    are one's. A cutaway dissolved in and cut out after 2 s is two changes."""
+    sports, square = _clip_frames("sports2d_3s.mp4", 90), _clip_frames("vtest_4s.mp4", 30, repeat=3)
+
+    def lit(frames, part, lo, over):  # the left ``part`` px brighten from x``lo`` to x1 over ``over`` frames from frame 30
+        out = []
+        for k, f in enumerate(frames):
+            g = f.astype(np.float32)
+            g[:, :part] *= lo + (1 - lo) * min(1.0, max(0.0, (k - 30) / over))
+            out.append(g.clip(0, 255).astype(np.uint8))
+        return out
+
+    def fade(frames, a0, a1):
+        return [((a0 + (a1 - a0) * (k + 1) / (len(frames) + 1)) * f.astype(np.float32)).astype(np.uint8)
+                for k, f in enumerate(frames)]
+
+    black = [np.zeros_like(sports[0])] * 10
+    for part, lo, over in ((320, 0.5, 30), (160, 0.5, 15), (224, 0.3, 30), (320, 0.4, 1)):
+        assert _cuts_of(lit(sports, part, lo, over)) == [], (part, lo, over)
+    assert _cuts_of(black + fade(sports[:30], 0, 1) + sports[30:]) == []  # a fade in at the start
+    assert _cuts_of(sports[:60] + fade(sports[60:], 1, 0) + black) == []  # a fade out at the end
+    through = sports[:45] + fade(sports[45:60], 1, 0) + black + fade(square[:15], 0, 1) + square[15:]
+    (t, k), *more = _cuts_of(through)
+    assert not more and 60 + 10 <= k <= 60 + 10 + 15, k  # in the fade in, once the square is well lit
+    assert _cuts_of(sports[:45] + fade(sports[45:60], 1, 0) + black + fade(sports[60:75], 0, 1) + sports[75:]) == []
+    cutaway = _dissolved(sports[:60], square[:75], 15) + sports[30:90]  # the square for 2 s, then the field again
+    (_, k), (_, back), *more = _cuts_of(cutaway)
+    assert not more and 51 <= k <= 53 and back == 120
+
+
 def test_one_shot_keeps_the_shot_with_the_most_peoples_frames_and_counts_its_camera_from_its_first_frame():
     """An edited video's observations cut to one shot: its people's frames, straight edges and background
     track, whose homographies then start from the identity at the shot's first frame (the pose the track

@@ -22,23 +22,36 @@ class ShotCuts:
     camera change 0.77-0.85 (cam03 to cam04 of one lab, taiji to juggle, Sports2D to vtest, a 2x zoom), the
     same camera 6-70 s later 0.05-0.10.
 
+    A change is also a change of what the picture shows, not only of its light: each 8x6 block of the
+    thumbnail normalised on its own must differ by SHAPE or more (light coming on over part of the view
+    changes the normalised picture as much as a camera change; its blocks' own patterns hardly: 0.04-0.05,
+    a camera change 0.77). A frame darker than FLAT (black, the bottom of a fade) shows nothing and is
+    passed over: a cut or a fade through black is the picture before the dark against the first
+    well-lit (LIT) one after, and black before the first picture or after the last is no change.
+
     A dissolve has no such step (0.04-0.08 a frame on ours): it is found as frames that are, each, a blend
     of two pictures SPIKE or more apart (:class:`_Dissolves`), and goes where the blend is half the one, half
-    the other; the picture must not come back within STAYS_S either."""
+    the other; the picture must not come back within STAYS_S of its end either."""
 
     SPIKE = 0.45
     RATIO = 3.0
     BACK = 0.3  # a frame this near the last before the step: the picture came back, no cut
     STAYS_S = 1.0
     RECENT_S = 1.0
+    SHAPE = 0.5  # blocks' own patterns this far apart, at least, for a change of camera
+    FLAT = 6.0  # a thumbnail's grey levels spread less than this: dark, nothing shown
+    LIT = 16.0  # ... more than this: well lit (the ends of a dissolve, the pictures either side of a fade)
+    DARK_S = 2.0  # a fade from the dark to a well-lit picture takes at most this
 
     def __init__(self):
         self.cuts: list[tuple[float, int]] = []  # (time, frame number) of each new shot's first frame
-        self._last: np.ndarray | None = None
+        self._last: tuple | None = None  # (normalised, blocks) of the last frame not dark
+        self._lit: tuple | None = None  # ... of the last well-lit frame
+        self._dark, self._dark_at = False, -np.inf  # dark frames came since it, DARK_S or less ago
         self._steps: deque = deque()  # (time, step) of the second before
         self._pending: list[tuple[float, int, np.ndarray, float]] = []  # (time, number, the picture before, when
         # seen) of the changes not yet seen to stay
-        self._dissolves = _Dissolves(self.SPIKE)
+        self._dissolves = _Dissolves(self)
 
     def add(self, frame) -> bool:
         """Look at the frames decoded up to the next analysed one; True where one may begin another shot."""
@@ -48,28 +61,43 @@ class ShotCuts:
             began |= self._look(t, index, small if small is not None else _grey(frame.image))
         return began
 
+    def apart(self, a: tuple, b: tuple) -> bool:
+        """Two frames' (normalised, blocks) far enough apart to be two cameras' pictures."""
+        return float(np.abs(a[0] - b[0]).mean()) >= self.SPIKE and float(np.abs(a[1] - b[1]).mean()) >= self.SHAPE
+
     def _look(self, t: float, index: int, small: np.ndarray) -> bool:
-        thumb = _normalised(small)
-        back = next((k for k, cut in enumerate(self._pending) if float(np.abs(thumb - cut[2]).mean()) < self.BACK), None)
+        grey = small.astype(np.float32)
+        spread = float(grey.std())
+        if spread < self.FLAT:  # dark: nothing to compare
+            self._dark, self._dark_at = True, t
+            return False
+        self._dark = self._dark and t - self._dark_at <= self.DARK_S  # (a dim shot after the dark is a shot)
+        look = (_normalised(grey), _blocks(grey))
+        back = next((k for k, cut in enumerate(self._pending) if float(np.abs(look[0] - cut[2]).mean()) < self.BACK), None)
         if back is not None:  # the picture came back: that change and every one since (the way back) were none
             self._pending = self._pending[:back]
         while self._pending and t - self._pending[0][3] >= self.STAYS_S:
             self.cuts.append(self._pending.pop(0)[:2])
-        step = None if self._last is None else float(np.abs(thumb - self._last).mean())
+        step = None if self._last is None else float(np.abs(look[0] - self._last[0]).mean())
         while self._steps and t - self._steps[0][0] > self.RECENT_S:
             self._steps.popleft()
         usual = float(np.median([d for _, d in self._steps])) if self._steps else 0.0
-        cut = back is None and step is not None and step >= max(self.SPIKE, self.RATIO * usual)
-        dissolve = self._dissolves.look(t, index, small.astype(np.float32), thumb)
+        cut = not self._dark and back is None and step is not None and step >= self.RATIO * usual and self.apart(look, self._last)
+        lit = spread >= self.LIT
+        # through the dark: the last well-lit picture before it against this first well-lit one after
+        cut = cut or (back is None and lit and self._dark and self._lit is not None and self.apart(look, self._lit))
+        dissolve = self._dissolves.look(t, index, grey, look, lit, step)
         if cut:  # (a dissolve being grown ends before it)
-            dissolve = self._dissolves.forget(t)
+            dissolve = self._dissolves.forget(t) or dissolve
         if dissolve is not None:
-            self._pending.append((*dissolve, t))
+            self._pending.append(dissolve)
         if cut:
-            self._pending.append((t, index, self._last, t))
+            self._pending.append((t, index, (self._lit if self._dark else self._last)[0], t))
         if step is not None:
             self._steps.append((t, step))
-        self._last = thumb
+        self._last = look
+        if lit:
+            self._lit, self._dark = look, False
         return cut or dissolve is not None
 
     def finish(self) -> list[tuple[float, int]]:
@@ -81,29 +109,31 @@ class ShotCuts:
 
 
 class _Dissolves:
-    """A dissolve from one shot to another: the frames between two pictures SPIKE or more apart (normalised,
-    as a cut's step) are each a blend of the two, ``(1 - a) first + a last`` in grey levels, with ``a`` rising
-    from under 0.3 to over 0.7, each frame within BLEND of the two pictures' difference from its blend, and no
-    step a cut's. Looked for over spans of SPANS_S ending at each frame; once a span is found, it is grown
-    frame by frame while it stays a blend (a dissolve is found before it ends), and the change is put at its
-    first frame over half the new picture, once it has stopped growing for SETTLE_S.
+    """A dissolve from one shot to another: the frames between two well-lit pictures a change apart
+    (:meth:`ShotCuts.apart`) are each a blend of the two, ``(1 - a) first + a last`` in grey levels, with
+    ``a`` rising from under 0.3 to over 0.7, each frame within BLEND of the two pictures' difference from its
+    blend, and no step a cut's. Looked for over spans of SPANS_S ending at each frame; once a span is found,
+    it is grown frame by frame while it stays a blend (a dissolve is found before it ends), and the change is
+    put at its first frame over half the new picture, once the blend has been all the new picture for
+    SETTLE_S. A fade to or from black is no dissolve (its dark end is no picture): :class:`ShotCuts` compares
+    the pictures either side of the dark.
 
     Measured on dissolves made with FFmpeg's xfade (0.5-2 s; Sports2D to vtest, taiji to juggle, the lab's
-    cam03 to cam04, a handheld clip to another, a fade through black) and on our nine single-shot clips: the
-    dissolves' frames are within 0.01-0.25 of their blend, each found once, 0.02-0.07 s from its middle (a
-    fade through black as the first picture fades out, 0.1 s in); the single-shot clips' most blend-like spans
-    between pictures that far apart (a handheld swing) are 0.42-0.46 off, and none is found, at any stride."""
+    cam03 to cam04, a handheld clip to another) and on our nine single-shot clips: the dissolves' frames
+    are within 0.01-0.25 of their blend, each found once, 0-0.07 s from its middle; the single-shot
+    clips' most blend-like spans between pictures that far apart (a handheld swing) are 0.42-0.46 off, and
+    none is found, at any stride."""
 
     BLEND = 0.25
     SPANS_S = (0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8)
     SETTLE_S = 0.5
-    LONGEST_S = 3.5  # a span grown past this is taken as it is (a still picture after the dissolve blends forever)
+    ALL_NEW = 0.9  # the blend's share of the new picture from which the dissolve is over
 
-    def __init__(self, spike: float):
-        self.spike = spike
-        self._frames: deque = deque()  # (time, number, grey, normalised) of the last LONGEST_S
-        self._found: dict | None = None  # the span being grown: its first frame's time, the change's frame, its end
-        self._after = -np.inf  # no span begins before this (the end of the last one found)
+    def __init__(self, cuts: ShotCuts):
+        self.cuts = cuts
+        self._frames: deque = deque()  # (time, number, grey, (normalised, blocks), well lit, step from the one before)
+        self._found: dict | None = None  # the span being grown: its first frame's time, the change, when it ended
+        self._after = -np.inf  # no span begins before this (the end of the last one found, a cut)
 
     def forget(self, t: float) -> tuple | None:
         """A cut at ``t``: no span reaches back over it. The span being grown, as a change, or None."""
@@ -111,19 +141,21 @@ class _Dissolves:
         self._after = t
         return change
 
-    def look(self, t: float, index: int, grey: np.ndarray, thumb: np.ndarray) -> tuple | None:
-        """(time, number, the picture before) of a dissolve's change, when one is found and has stopped growing."""
-        self._frames.append((t, index, grey, thumb))
-        while t - self._frames[0][0] > self.LONGEST_S + 0.1:
+    def look(self, t: float, index: int, grey: np.ndarray, look: tuple, lit: bool, step: float | None) -> tuple | None:
+        """A dissolve's change (time, number, the picture before, when it ended), once found and settled."""
+        self._frames.append((t, index, grey, look, lit, step or 0.0))
+        while t - self._frames[0][0] > max(self.SPANS_S) + self.SETTLE_S + 0.1:
             self._frames.popleft()
-        times = np.array([f[0] for f in self._frames])
+        times = np.fromiter((f[0] for f in self._frames), float, len(self._frames))
         if self._found is not None:
             first = int(np.searchsorted(times, self._found["from"]))
-            change = self._blend(first, len(times) - 1) if first < len(times) else None
-            if change is not None and t - self._found["from"] <= self.LONGEST_S:
-                self._found.update(change=change, end=t)
-            elif t - self._found["end"] > self.SETTLE_S or t - self._found["from"] > self.LONGEST_S:
+            grown = self._blend(first, len(times) - 1) if first < len(times) else None
+            if grown is not None:
+                self._found.update(change=grown[0], ended=grown[1])
+            if t - self._found["ended"] > self.SETTLE_S or (grown is None and t - self._found["seen"] > self.SETTLE_S):
                 return self.finish()
+            if grown is not None:
+                self._found["seen"] = t
             return None
         tried = set()
         for span in self.SPANS_S:
@@ -131,38 +163,40 @@ class _Dissolves:
             if first in tried or times[first] < self._after:
                 continue
             tried.add(first)
-            change = self._blend(first, len(times) - 1)
-            if change is not None:
-                self._found = {"from": times[first], "change": change, "end": t}
+            found = self._blend(first, len(times) - 1)
+            if found is not None:
+                self._found = {"from": times[first], "change": found[0], "ended": found[1], "seen": t}
                 return None
         return None
 
     def finish(self) -> tuple | None:
-        """The span being grown, as a change (time, number, the picture before), or None."""
+        """The span being grown, as a change (time, number, the picture before, when it ended), or None."""
         if self._found is None:
             return None
-        found, self._found, self._after = self._found, None, self._found["end"]
-        return found["change"]
+        found, self._found = self._found, None
+        self._after = found["seen"]
+        return (*found["change"], found["ended"])
 
     def _blend(self, first: int, last: int) -> tuple | None:
-        """(time, number, the picture before) of the first frame over half the last one where the frames
-        first..last are a dissolve, else None."""
+        """((time, number, the picture before) of the first frame over half the last one, when the blend
+        became all the last one) where the frames first..last are a dissolve, else None."""
         if last - first < 4:  # at least three frames between
             return None
-        frames = [self._frames[k] for k in range(first, last + 1)]
-        a, b = frames[0], frames[-1]
-        if float(np.abs(b[3] - a[3]).mean()) < self.spike:
+        a, b = self._frames[first], self._frames[last]
+        if not (a[4] and b[4]) or not self.cuts.apart(a[3], b[3]):
             return None
-        between = np.stack([f[2] for f in frames[1:-1]])
+        frames = [self._frames[k] for k in range(first + 1, last)]
+        between = np.stack([f[2] for f in frames])
         d = b[2] - a[2]
         share = ((between - a[2]) * d).sum(axis=(1, 2)) / float((d * d).sum())
-        off = np.abs(between - (a[2] + np.clip(share, 0, 1)[:, None, None] * d)).mean(axis=(1, 2)) / float(np.abs(d).mean())
-        steps = [float(np.abs(g[3] - f[3]).mean()) for f, g in zip(frames, frames[1:])]
-        if off.max() >= self.BLEND or share.min() >= 0.3 or share.max() <= 0.7 or np.diff(share).min() <= -0.1 \
-                or max(steps) >= self.spike:
+        if share.min() >= 0.3 or share.max() <= 0.7 or np.diff(share).min() <= -0.1:
             return None
-        change = frames[1 + int(np.argmax(share >= 0.5))]
-        return change[0], change[1], a[3]
+        off = np.abs(between - (a[2] + np.clip(share, 0, 1)[:, None, None] * d)).mean(axis=(1, 2)) / float(np.abs(d).mean())
+        if off.max() >= self.BLEND or max(f[5] for f in [*frames, b]) >= self.cuts.SPIKE:
+            return None
+        change = frames[int(np.argmax(share >= 0.5))]
+        blending = [f[0] for f, s in zip(frames, share) if s < self.ALL_NEW]
+        return (change[0], change[1], a[3][0]), (blending[-1] if blending else a[0])
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -175,6 +209,13 @@ def _grey(image: np.ndarray) -> np.ndarray:
 def _normalised(small: np.ndarray) -> np.ndarray:
     small = small.astype(np.float32)
     return (small - small.mean()) / (small.std() + 8.0)
+
+
+def _blocks(small: np.ndarray) -> np.ndarray:
+    """The 32x18 thumbnail's twelve 8x6 blocks, each normalised in brightness and contrast on its own: what
+    the picture shows, whatever light falls on each part of it."""
+    blocks = small.reshape(3, 6, 4, 8).transpose(0, 2, 1, 3).reshape(12, 48)
+    return (blocks - blocks.mean(axis=1, keepdims=True)) / (blocks.std(axis=1, keepdims=True) + 4.0)
 
 
 __all__ = ["ShotCuts"]

@@ -51,10 +51,9 @@ class VideoInfo:
     video_streams: int = 1  # the file's moving video streams
 
     def how_shown(self) -> list[str]:
-        """What is done to the stored frames to show them, in words ([] where nothing)."""
+        """How the stored frames are turned and stretched to show them, in words ([] where they are not)."""
         return ([f"turned {self.rotate} deg"] * bool(self.rotate) + ["mirrored"] * self.mirror
-                + [f"its {self.pixel_aspect:.3g}:1 pixels made square"] * (self.pixel_aspect != 1.0)
-                + ["deinterlaced"] * self.interlaced)
+                + [f"its {self.pixel_aspect:.3g}:1 pixels made square"] * (self.pixel_aspect != 1.0))
 
     def notes(self) -> list[str]:
         """What the summary says of the file itself."""
@@ -151,10 +150,15 @@ def _open(path: Path):
     return container
 
 
-def _origin(container) -> float:
+def _origin(container) -> Fraction:
     """The time the file starts at, in seconds, where it is after 0 (players count from it)."""
     start = container.start_time  # (microseconds)
-    return start / 1_000_000 if start and start > 0 else 0.0
+    return Fraction(start, 1_000_000) if start and start > 0 else Fraction(0)
+
+
+def _seconds(pts: int, time_base: Fraction, origin: Fraction) -> float:
+    """A time in ticks as seconds from the file's start, rounded once (--start 2.1 meets the frame at 2.1 s)."""
+    return float(pts * time_base - origin)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -189,7 +193,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         w, h = (round(cc.width * aspect), int(cc.height)) if aspect >= 1.0 else (int(cc.width), round(cc.height / aspect))
         w, h = (h, w) if rotate in (90, 270) else (w, h)
         return VideoInfo(str(path), w, h, fps, frames, duration, cc.name, rotate, mirror, aspect, interlaced,
-                         _origin(container), stream.index, len(moving_streams(container)))
+                         float(_origin(container)), stream.index, len(moving_streams(container)))
     finally:
         container.close()
 
@@ -283,10 +287,12 @@ def frame_times(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     finally:
         container.close()
     ticks = np.unique(np.frombuffer(pts, dtype=np.int64))
-    # as float(pts * time_base) - origin, bit for bit
-    return ticks * base.numerator / base.denominator - origin, float(base)
+    if not origin:  # as float(pts * time_base), bit for bit: each rounded once
+        return ticks * base.numerator / base.denominator, float(base)
+    return np.array([_seconds(int(p), base, origin) for p in ticks]), float(base)  # (a transport stream's: exact)
 
 
+SEEK_BACK_S = (0.0, 2.0, 8.0, 32.0)  # how far before --start a seek is tried, then the next
 MAX_BETWEEN = 3  # frames between two analysed ones that one carries, at most (the latest: all of a 60-fps
 # video's at 15 fps, of --stride 4). Each holds its decoder frame (3.1 MB at 1080p, 12 at 4K) until the frame it
 # rides on is done with: ~10 analysed frames are in flight on the CPU path (the GPU path asks for none: SAM 3's
@@ -321,7 +327,8 @@ def iter_frames(
     :func:`probe_video` where the caller has it (each probe decodes a frame: 60 ms of Sports2D's); ``start_s`` and
     ``end_s`` keep the frames from ``start_s`` to before ``end_s`` (the decoder seeks to the keyframe before
     ``start_s`` where the packets say every frame's time, else decodes from the first frame; either way the
-    frames keep the video's own numbers). Corrupt
+    frames keep the video's own numbers; an interlaced video's first frame after a seek may differ by a grey
+    level or two from the same frame decoded from the start: the deinterlacer has no frame before it). Corrupt
     packets in the middle are skipped and counted in ``stats.skipped_corrupt``. Raises
     :class:`InputError` when the file cannot be opened or yields no decodable frame at all, and
     when it ends long before the length its container declares (a truncated file).
@@ -351,11 +358,14 @@ def iter_frames(
     thinning = Thinning(rate.fps or info.fps, stride, max_fps, rate.variable)
     times = times if times is not None and start_s > 0 else np.zeros(0)
     first = times[times >= start_s][:1]
-    for seek in ([True, False] if len(first) else [False]):
+    # seeks to the keyframe before --start, then further back where one lands past it (an MPEG-TS, which has
+    # no index, lands on the keyframe after), then decoding from the first frame
+    for back in ([b for b in SEEK_BACK_S if b < start_s] if len(first) else []) + [None]:
+        seek = back is not None
         container = _open(path)
         stream = video_stream(container)
         stream.thread_type = "AUTO"  # frame threading: both cores decode
-        time_base = stream.time_base or Fraction(1, 1)
+        time_base, origin = stream.time_base or Fraction(1, 1), _origin(container)
         last_t = -np.inf
         fallback_dt = 1.0 / info.fps if info.fps else 1.0 / 30.0
         decode_error: str | None = None
@@ -365,10 +375,10 @@ def iter_frames(
         try:
             if seek:
                 try:
-                    container.seek(int((start_s + info.time_origin_s) / time_base), stream=stream, backward=True,
+                    container.seek(int((start_s - back + info.time_origin_s) / time_base), stream=stream, backward=True,
                                    any_frame=False)
                 except av.error.FFmpegError:
-                    continue  # (closed below) decoded from the first frame instead
+                    continue  # (closed below) tried further back, at last decoded from the first frame
             for frame, error in deinterlaced(_decoded(container, stream)):
                 if error is not None:  # a corrupt packet: skip it, keep going
                     stats.skipped_corrupt += 1
@@ -377,12 +387,12 @@ def iter_frames(
                 if frame.pts is None:  # some AVIs carry no pts: step the clock by 1/fps
                     t = last_t + fallback_dt if np.isfinite(last_t) else 0.0
                 else:
-                    t = float(frame.pts * (frame.time_base or time_base)) - info.time_origin_s  # (deinterlaced: its own)
+                    t = _seconds(frame.pts, frame.time_base or time_base, origin)  # (deinterlaced: its own time base)
                 if t <= last_t:  # a repeated or out-of-order time would break filters downstream
                     stats.skipped_corrupt += 1
                     continue
                 if seek and not np.isfinite(last_t) and t > first[0]:
-                    break  # the seek landed past --start's first frame: decode from the first frame instead
+                    break  # the seek landed past --start's first frame: tried further back
                 last_t = t
                 index = int(np.searchsorted(times, t)) if seek else stats.decoded
                 stats.decoded += 1
@@ -404,7 +414,7 @@ def iter_frames(
                     return
             else:
                 if seek and not np.isfinite(last_t):
-                    continue  # the seek found no frame (an MPEG-TS has no index): decoded from the first frame instead
+                    continue  # the seek found no frame (an MPEG-TS has no index): tried further back
                 break  # the whole file (from the seek) decoded
             if end_s is not None and last_t >= end_s:
                 break  # --end reached

@@ -70,8 +70,9 @@ def video_stream(container):
     """The video stream to analyse, or None: of the streams that move, the one with the most pixels, the
     first of those that tie (a security camera's recording can hold a small preview stream, its default,
     beside the main one)."""
-    return max(moving_streams(container), key=lambda s: (s.codec_context.width or 0) * (s.codec_context.height or 0),
-               default=None)
+    moving = moving_streams(container)
+    sized = [s for s in moving if s.codec_context.width and s.codec_context.height]  # (a size unread: not ranked)
+    return max(sized, key=lambda s: s.codec_context.width * s.codec_context.height, default=moving[0] if moving else None)
 
 
 def first_look(container, stream) -> tuple[int, bool, bool]:

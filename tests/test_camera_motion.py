@@ -361,7 +361,7 @@ def _clip_frames(name: str, n: int, size=(640, 360), repeat: int = 1) -> list[np
     return [f for f in frames for _ in range(repeat)]
 
 
-def _cuts_of(images: list[np.ndarray], fps: float = 30.0, stride: int = 1) -> list[tuple[float, int]]:
+def _cuts_of(images: list[np.ndarray], fps: float = 30.0, stride: int = 1, mixed: list | None = None) -> list[tuple[float, int]]:
     """ShotCuts over frames analysed every ``stride``-th, each carrying the glances of the frames decoded
     since the last (as :func:`iter_frames` hands them on); with ``stride`` 1, frames without glances (a
     caller that makes its own frames: its pictures are looked at)."""
@@ -371,7 +371,10 @@ def _cuts_of(images: list[np.ndarray], fps: float = 30.0, stride: int = 1) -> li
     for i in range(0, len(images), stride):
         seen = tuple((k / fps, k, _grey(images[k])) for k in range(max(0, i - stride + 1), i + 1)) if stride > 1 else ()
         cuts.add(VideoFrame(index=i, timestamp_s=i / fps, image=images[i], glances=seen))
-    return cuts.finish()
+    found = cuts.finish()
+    if mixed is not None:  # (the frames of each dissolve that show both shots)
+        mixed.extend(cuts.mixed)
+    return found
 
 
 def test_a_cut_from_one_shot_to_another_is_found_and_nothing_else():
@@ -420,8 +423,11 @@ def test_a_dissolve_from_one_shot_to_another_is_found_at_its_middle_and_nothing_
         video = _dissolved(sports, square, frames)
         middle = len(sports) - frames + frames // 2  # the frame half the one, half the other
         for stride in (1, 4):
-            (t, k), *more = _cuts_of(video, stride=stride)
+            mixed = []
+            (t, k), *more = _cuts_of(video, stride=stride, mixed=mixed)
             assert not more and abs(k - middle) <= 1 and t == k / 30, (frames, stride, k)
+            first = len(sports) - frames  # the first frame with some of the square; the share over 0.1 a frame or two on
+            assert len(mixed) == 1 and first <= mixed[0][0] <= first + 3 and first + frames - 4 <= mixed[0][1] < first + frames, mixed
     dimmed = _dissolved(sports, [(f // 3).astype(np.uint8) for f in sports[45:]] + [(f // 3).astype(np.uint8) for f in sports[:45]], 30)
     swept = [f.copy() for f in sports]
     for k in range(36):
@@ -494,6 +500,12 @@ def test_one_shot_keeps_the_shot_with_the_most_peoples_frames_and_counts_its_cam
     t = shot.camera_track
     assert t.frame_index.tolist() == list(range(8, 20)) and t.status[0] == KEYFRAME and track.status[8] == LOST
     assert np.allclose(t.H_first_from_frame, [turns[8].T @ R for R in turns[8:]]) and np.allclose(t.H_first_from_frame[0], np.eye(3))
+    # a dissolve: its frames showing both shots (6-9) are in neither
+    shot, note = one_shot(replace(obs, stats={"cuts_s": [0.8], "cuts_frame": [8], "mixed_frames": [[6, 9]]}))
+    assert note.endswith("(14 of 22); its 1 other is left out, and its 2 frames of a dissolve showing both shots")
+    assert [(p.person_id, p.frame_index.tolist()) for p in shot.people] == [(1, list(range(10, 14))), (2, list(range(10, 20)))]
+    assert shot.scene_lines[:, 4].tolist() == [13] and shot.camera_track.frame_index.tolist() == list(range(10, 20))
+    assert np.allclose(shot.camera_track.H_first_from_frame[0], np.eye(3))
     plain = replace(obs, stats={})
     same, nothing = one_shot(plain)
     assert same is plain and nothing == ""

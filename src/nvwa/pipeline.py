@@ -317,6 +317,7 @@ class Pipeline:
                      **(video.early_crops() if hasattr(video, "early_crops") else {}),
                      "camera_frames_between": background.between_frames,
                      "cuts_s": [at_or_before(t) for t, _ in shots], "cuts_frame": [int(k) for _, k in shots],
+                     "mixed_frames": [[int(a), int(b)] for a, b in cuts.mixed],  # a dissolve's frames showing two shots
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
                      "observe_s": round(time.perf_counter() - wall0, 3),
                      **reach}

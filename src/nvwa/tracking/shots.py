@@ -40,31 +40,39 @@ def shots_note(cuts: list[tuple[float, int]], start_s: float, end_s: float | Non
 def one_shot(obs: Observations) -> tuple[Observations, str]:
     """``obs`` cut to its shot with the most people's frames (the people's frames, the scene's straight
     edges and the background's track there, the track's homographies counted from the shot's first frame),
-    and a note saying which; ``obs`` and "" where the video has one shot."""
+    and a note saying which; ``obs`` and "" where the video has one shot. A dissolve's frames that show both
+    shots at once (``stats["mixed_frames"]``) are in neither: their people are half one camera's."""
     cuts = [int(k) for k in obs.stats.get("cuts_frame") or []]
     if not cuts:
         return obs, ""
-    edges = [-np.inf, *cuts, np.inf]  # shot k: frames edges[k] <= n < edges[k + 1]
+    edges = [-np.inf, *cuts, np.inf]  # shot k: frames edges[k] <= n < edges[k + 1], those mixed aside
+    mixed = [(int(m0), int(m1)) for m0, m1 in obs.stats.get("mixed_frames") or []]
+
+    def inside(n: np.ndarray, a: float, b: float) -> np.ndarray:
+        return (n >= a) & (n < b) & ~np.any([(n >= m0) & (n <= m1) for m0, m1 in mixed] or [np.zeros(len(n), bool)], axis=0)
+
     frames = [np.asarray(p.frame_index) for p in obs.people]
-    counts = [sum(int(((f >= a) & (f < b)).sum()) for f in frames) for a, b in itertools.pairwise(edges)]
+    counts = [sum(int(inside(f, a, b).sum()) for f in frames) for a, b in itertools.pairwise(edges)]
     k = int(np.argmax(counts))
     a, b = edges[k], edges[k + 1]
-    people = tuple(replace(p, **frames_of(p, (f >= a) & (f < b))) for p, f in zip(obs.people, frames) if ((f >= a) & (f < b)).any())
+    people = tuple(replace(p, **frames_of(p, inside(f, a, b))) for p, f in zip(obs.people, frames) if inside(f, a, b).any())
     lines = obs.scene_lines
     if lines is not None:
-        lines = lines[(lines[:, 4] >= a) & (lines[:, 4] < b)]
+        lines = lines[inside(lines[:, 4], a, b)]
     times = [float(t) for t in obs.stats.get("cuts_s") or []]
     span = " to ".join(["the start" if k == 0 else f"{seconds_text(times[k - 1])} s", "the end" if k == len(cuts) else f"{seconds_text(times[k])} s"])
     note = (f"the scene is the video's shot from {span}, the one with the most of the people's frames ({counts[k]} of "
             f"{sum(counts)}); its {len(cuts)} other{'s are' if len(cuts) > 1 else ' is'} left out")
-    return replace(obs, people=people, scene_lines=lines, camera_track=_within(obs.camera_track, a, b)), note
+    dissolved = sum(max(0.0, min(m1 + 1, b) - max(m0, a)) for m0, m1 in mixed)
+    note += f", and its {dissolved:.0f} frames of a dissolve showing both shots" * bool(dissolved)
+    track = obs.camera_track
+    return replace(obs, people=people, scene_lines=lines,
+                   camera_track=None if track is None else _within(track, inside(track.frame_index, a, b))), note
 
 
-def _within(track: CameraTrack | None, a: float, b: float) -> CameraTrack | None:
-    """The background's track over frames a <= n < b, its homographies counted from the first of them."""
-    if track is None:
-        return None
-    keep = (track.frame_index >= a) & (track.frame_index < b)
+def _within(track: CameraTrack, keep: np.ndarray) -> CameraTrack:
+    """The background's track over the frames ``keep`` says (one shot's), its homographies counted from the
+    first of them."""
     rows = {name: value[keep] for name, value in vars(track).items()}
     for name in ("H_first_from_frame", "H_raw_first_from_frame"):
         if len(rows[name]):

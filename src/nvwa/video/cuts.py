@@ -49,8 +49,9 @@ class ShotCuts:
         self._lit: tuple | None = None  # ... of the last well-lit frame
         self._dark, self._dark_at = False, -np.inf  # dark frames came since it, DARK_S or less ago
         self._steps: deque = deque()  # (time, step) of the second before
-        self._pending: list[tuple[float, int, np.ndarray, float]] = []  # (time, number, the picture before, when
-        # seen) of the changes not yet seen to stay
+        self.mixed: list[tuple[int, int]] = []  # (first, last) frame numbers of each dissolve's frames that mix two shots
+        self._pending: list[tuple] = []  # (time, number, the picture before, when seen, the frames mixed or None) of
+        # the changes not yet seen to stay
         self._dissolves = _Dissolves(self)
 
     def add(self, frame) -> bool:
@@ -77,7 +78,7 @@ class ShotCuts:
         if back is not None:  # the picture came back: that change and every one since (the way back) were none
             self._pending = self._pending[:back]
         while self._pending and t - self._pending[0][3] >= self.STAYS_S:
-            self.cuts.append(self._pending.pop(0)[:2])
+            self._keep(self._pending.pop(0))
         step = None if self._last is None else float(np.abs(look[0] - self._last[0]).mean())
         while self._steps and t - self._steps[0][0] > self.RECENT_S:
             self._steps.popleft()
@@ -92,7 +93,7 @@ class ShotCuts:
         if dissolve is not None:
             self._pending.append(dissolve)
         if cut:
-            self._pending.append((t, index, (self._lit if self._dark else self._last)[0], t))
+            self._pending.append((t, index, (self._lit if self._dark else self._last)[0], t, None))
         if step is not None:
             self._steps.append((t, step))
         self._last = look
@@ -103,9 +104,15 @@ class ShotCuts:
     def finish(self) -> list[tuple[float, int]]:
         """The cuts, those the video ended too soon after to see stay included (nothing came back)."""
         dissolve = self._dissolves.finish()
-        self.cuts.extend(cut[:2] for cut in self._pending + ([dissolve] if dissolve is not None else []))
+        for change in self._pending + ([dissolve] if dissolve is not None else []):
+            self._keep(change)
         self._pending = []
         return sorted(self.cuts)
+
+    def _keep(self, change: tuple) -> None:
+        self.cuts.append(change[:2])
+        if change[4] is not None:
+            self.mixed.append(change[4])
 
 
 class _Dissolves:
@@ -142,7 +149,8 @@ class _Dissolves:
         return change
 
     def look(self, t: float, index: int, grey: np.ndarray, look: tuple, lit: bool, step: float | None) -> tuple | None:
-        """A dissolve's change (time, number, the picture before, when it ended), once found and settled."""
+        """A dissolve's change (time, number, the picture before, when it ended, the frames mixed), once found
+        and settled."""
         self._frames.append((t, index, grey, look, lit, step or 0.0))
         while t - self._frames[0][0] > max(self.SPANS_S) + self.SETTLE_S + 0.1:
             self._frames.popleft()
@@ -170,16 +178,18 @@ class _Dissolves:
         return None
 
     def finish(self) -> tuple | None:
-        """The span being grown, as a change (time, number, the picture before, when it ended), or None."""
+        """The span being grown, as a change (time, number, the picture before, when it ended, the first and last
+        frame numbers mixing the two shots), or None."""
         if self._found is None:
             return None
         found, self._found = self._found, None
         self._after = found["seen"]
-        return (*found["change"], found["ended"])
+        return (*found["change"][:3], found["ended"], found["change"][3])
 
     def _blend(self, first: int, last: int) -> tuple | None:
-        """((time, number, the picture before) of the first frame over half the last one, when the blend
-        became all the last one) where the frames first..last are a dissolve, else None."""
+        """((time, number, the picture before, (first, last) numbers of the frames mixed) of the first frame over
+        half the last one, when the blend became all the last one) where the frames first..last are a
+        dissolve, else None."""
         if last - first < 4:  # at least three frames between
             return None
         a, b = self._frames[first], self._frames[last]
@@ -196,7 +206,8 @@ class _Dissolves:
             return None
         change = frames[int(np.argmax(share >= 0.5))]
         blending = [f[0] for f, s in zip(frames, share) if s < self.ALL_NEW]
-        return (change[0], change[1], a[3][0]), (blending[-1] if blending else a[0])
+        mixed = [f[1] for f, s in zip(frames, share) if 1 - self.ALL_NEW < s < self.ALL_NEW]  # (frames[k][1]: its number)
+        return (change[0], change[1], a[3][0], (mixed[0], mixed[-1]) if mixed else None), (blending[-1] if blending else a[0])
 
 
 def _grey(image: np.ndarray) -> np.ndarray:

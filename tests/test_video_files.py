@@ -177,3 +177,20 @@ def test_a_song_with_a_cover_picture_is_not_a_video(tmp_path):
     for read in (probe_video, lambda p: list(iter_frames(p)), frame_times):
         with pytest.raises(InputError, match=r"song.mp4: has no video stream \(only a cover picture\)$"):
             read(path)
+
+
+def test_a_ten_bit_frame_is_glanced_at_from_its_brightness_plane_as_an_eight_bit_one():
+    """Every decoded frame is looked at for cuts. A phone's HEVC is 10-bit: converting a 4K one to grey cost
+    ~10 ms a frame, more than decoding it; its brightness plane is read as an 8-bit frame's is (~0.3 ms), and
+    the thumbnail is the 8-bit frame's within a grey level."""
+    import av
+
+    from nvwa.video.shown import glance
+
+    rng = np.random.default_rng(0)
+    picture = np.repeat(np.repeat(rng.integers(0, 255, (18, 32, 3), dtype=np.uint8), 24, axis=0), 24, axis=1)  # 768x432
+    frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+    eight = glance(frame.reformat(format="yuv420p")).astype(int)
+    for name in ("yuv420p10le", "yuv422p10le", "yuv420p12le"):
+        wide = frame.reformat(format=name)
+        assert wide.format.name == name and np.abs(glance(wide).astype(int) - eight).max() <= 1, name

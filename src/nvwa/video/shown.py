@@ -151,17 +151,24 @@ _LUMA_FIRST = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444
                "yuv410p", "nv12", "nv21", "gray"}  # 8-bit formats whose first plane is the picture's brightness
 
 
+_LUMA_FIRST_16 = {"yuv420p10le": 2, "yuv422p10le": 2, "yuv444p10le": 2, "yuv420p12le": 4, "yuv422p12le": 4,
+                  "yuv444p12le": 4, "gray10le": 2, "gray12le": 4, "p010le": 8}  # ... in 16-bit words: the shift to 8 bits
+
+
 def glance(frame) -> np.ndarray:
     """A decoded frame as a 32x18 grey thumbnail (as stored, not turned), from its brightness plane read
-    every few pixels (~0.1 ms a 1080p frame; converting the frame to RGB first costs ~2.5 ms)."""
+    every few pixels (~0.1 ms a 1080p frame; converting the frame to RGB first costs ~2.5 ms, a 4K 10-bit
+    frame to grey ~10 ms: a phone's HEVC, every frame of which is looked at)."""
     import cv2
 
-    if frame.format.name in _LUMA_FIRST:
-        plane = frame.planes[0]
-        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    name = frame.format.name
+    if name in _LUMA_FIRST or name in _LUMA_FIRST_16:
+        plane, wide = frame.planes[0], name in _LUMA_FIRST_16
+        luma = np.frombuffer(plane, np.uint16 if wide else np.uint8).reshape(plane.height, plane.line_size // (1 + wide))
         step = max(1, min(plane.height // 72, plane.width // 128))
-        small = np.ascontiguousarray(luma[::step, :plane.width:step])
-    else:  # (10-bit, RGB, paletted: rarer, and converted whole)
+        small = luma[::step, :plane.width:step]
+        small = (small >> _LUMA_FIRST_16[name]).astype(np.uint8) if wide else np.ascontiguousarray(small)
+    else:  # (RGB, paletted: rarer, and converted whole)
         small = frame.to_ndarray(width=128, height=72, format="gray")
     return cv2.resize(small, (32, 18), interpolation=cv2.INTER_AREA)
 

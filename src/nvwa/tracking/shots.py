@@ -64,7 +64,7 @@ def one_shot(obs: Observations) -> tuple[Observations, str]:
     note = (f"the scene is the video's shot from {span}, the one with the most of the people's frames ({counts[k]} of "
             f"{sum(counts)}); its {len(cuts)} other{'s are' if len(cuts) > 1 else ' is'} left out")
     dissolved = sum(max(0.0, min(m1 + 1, b) - max(m0, a)) for m0, m1 in mixed)
-    note += f", and its {dissolved:.0f} frames of a dissolve showing both shots" * bool(dissolved)
+    note += f", and its {dissolved:.0f} frame{'s' * (dissolved != 1)} of a dissolve showing both shots" * bool(dissolved)
     track = obs.camera_track
     return replace(obs, people=people, scene_lines=lines,
                    camera_track=None if track is None else _within(track, inside(track.frame_index, a, b))), note

@@ -26,8 +26,9 @@ class ShotCuts:
     thumbnail normalised on its own must differ by SHAPE or more (light coming on over part of the view
     changes the normalised picture as much as a camera change; its blocks' own patterns hardly: 0.04-0.05,
     a camera change 0.77). A frame darker than FLAT (black, the bottom of a fade) shows nothing and is
-    passed over: a cut or a fade through black is the picture before the dark against the first
-    well-lit (LIT) one after, and black before the first picture or after the last is no change.
+    passed over: a cut or a fade through black is the picture before the dark (this shot's last well-lit
+    one) against the first well-lit (LIT) one after, or against a dim one once it has been there DARK_S (the
+    change then at its first frame); black before the first picture or after the last is no change.
 
     A dissolve has no such step (0.04-0.08 a frame on ours): it is found as frames that are, each, a blend
     of two pictures SPIKE or more apart (:class:`_Dissolves`), and goes where the blend is half the one, half
@@ -41,13 +42,15 @@ class ShotCuts:
     SHAPE = 0.5  # blocks' own patterns this far apart, at least, for a change of camera
     FLAT = 6.0  # a thumbnail's grey levels spread less than this: dark, nothing shown
     LIT = 16.0  # ... more than this: well lit (the ends of a dissolve, the pictures either side of a fade)
-    DARK_S = 2.0  # a fade from the dark to a well-lit picture takes at most this
+    DARK_S = 2.0  # a fade from the dark to a well-lit picture takes at most this: a dim one there so long is a shot
 
     def __init__(self):
         self.cuts: list[tuple[float, int]] = []  # (time, frame number) of each new shot's first frame
         self._last: tuple | None = None  # (normalised, blocks) of the last frame not dark
-        self._lit: tuple | None = None  # ... of the last well-lit frame
-        self._dark, self._dark_at = False, -np.inf  # dark frames came since it, DARK_S or less ago
+        self._lit: tuple | None = None  # ... of this shot's last well-lit frame
+        self._dark, self._dark_at = False, -np.inf  # in the dark, or after it and not yet settled; its last frame's time
+        self._before: tuple | None = None  # the picture before the dark (this shot's last well-lit, else its last)
+        self._after_dark: tuple | None = None  # (time, number) of the first frame not dark after it
         self._steps: deque = deque()  # (time, step) of the second before
         self.mixed: list[tuple[int, int]] = []  # (first, last) frame numbers of each dissolve's frames that mix two shots
         self._pending: list[tuple] = []  # (time, number, the picture before, when seen, the frames mixed or None) of
@@ -70,10 +73,19 @@ class ShotCuts:
         grey = small.astype(np.float32)
         spread = float(grey.std())
         if spread < self.FLAT:  # dark: nothing to compare
+            if not self._dark:
+                self._before, self._after_dark = self._lit or self._last, None
             self._dark, self._dark_at = True, t
             return False
-        self._dark = self._dark and t - self._dark_at <= self.DARK_S  # (a dim shot after the dark is a shot)
         look = (_normalised(grey), _blocks(grey))
+        lit = spread >= self.LIT
+        through = None  # after the dark: the picture before it against this one, once this one is settled
+        if self._dark:
+            self._after_dark = self._after_dark or (t, index)
+            if self._before is None or not self.apart(look, self._before):
+                self._dark = False  # nothing before the dark (a fade in at the start), or its picture is back
+            elif lit or t - self._dark_at > self.DARK_S:  # well lit, or dim for DARK_S: another shot
+                through, self._dark = (t, index) if lit else self._after_dark, False
         back = next((k for k, cut in enumerate(self._pending) if float(np.abs(look[0] - cut[2]).mean()) < self.BACK), None)
         if back is not None:  # the picture came back: that change and every one since (the way back) were none
             self._pending = self._pending[:back]
@@ -83,22 +95,23 @@ class ShotCuts:
         while self._steps and t - self._steps[0][0] > self.RECENT_S:
             self._steps.popleft()
         usual = float(np.median([d for _, d in self._steps])) if self._steps else 0.0
-        cut = not self._dark and back is None and step is not None and step >= self.RATIO * usual and self.apart(look, self._last)
-        lit = spread >= self.LIT
-        # through the dark: the last well-lit picture before it against this first well-lit one after
-        cut = cut or (back is None and lit and self._dark and self._lit is not None and self.apart(look, self._lit))
+        cut = not self._dark and through is None and back is None and step is not None and step >= self.RATIO * usual \
+            and self.apart(look, self._last)
+        cut = cut or (through is not None and back is None)
         dissolve = self._dissolves.look(t, index, grey, look, lit, step)
         if cut:  # (a dissolve being grown ends before it)
             dissolve = self._dissolves.forget(t) or dissolve
         if dissolve is not None:
             self._pending.append(dissolve)
         if cut:
-            self._pending.append((t, index, (self._lit if self._dark else self._last)[0], t, None))
+            self._pending.append((*(through or (t, index)), (self._before if through else self._last)[0], t, None))
+        if cut or dissolve is not None:
+            self._lit = None  # (this shot's own last well-lit picture from now on)
         if step is not None:
             self._steps.append((t, step))
         self._last = look
-        if lit:
-            self._lit, self._dark = look, False
+        if lit and not self._dark:
+            self._lit = look
         return cut or dissolve is not None
 
     def finish(self) -> list[tuple[float, int]]:
@@ -135,6 +148,7 @@ class _Dissolves:
     SPANS_S = (0.3, 0.5, 0.7, 1.0, 1.4, 2.0, 2.8)
     SETTLE_S = 0.5
     ALL_NEW = 0.9  # the blend's share of the new picture from which the dissolve is over
+    LONGEST_S = 10.0  # a span grown this long is taken as it is
 
     def __init__(self, cuts: ShotCuts):
         self.cuts = cuts
@@ -152,7 +166,8 @@ class _Dissolves:
         """A dissolve's change (time, number, the picture before, when it ended, the frames mixed), once found
         and settled."""
         self._frames.append((t, index, grey, look, lit, step or 0.0))
-        while t - self._frames[0][0] > max(self.SPANS_S) + self.SETTLE_S + 0.1:
+        while t - self._frames[0][0] > max(self.SPANS_S) + self.SETTLE_S + 0.1 and \
+                (self._found is None or self._frames[0][0] < self._found["from"]):  # (a span being grown kept whole)
             self._frames.popleft()
         times = np.fromiter((f[0] for f in self._frames), float, len(self._frames))
         if self._found is not None:
@@ -160,7 +175,8 @@ class _Dissolves:
             grown = self._blend(first, len(times) - 1) if first < len(times) else None
             if grown is not None:
                 self._found.update(change=grown[0], ended=grown[1])
-            if t - self._found["ended"] > self.SETTLE_S or (grown is None and t - self._found["seen"] > self.SETTLE_S):
+            if t - self._found["ended"] > self.SETTLE_S or (grown is None and t - self._found["seen"] > self.SETTLE_S) \
+                    or t - self._found["from"] > self.LONGEST_S:
                 return self.finish()
             if grown is not None:
                 self._found["seen"] = t

@@ -230,9 +230,7 @@ class Pipeline:
             analysed += f", from {c.start_s:g} s" + (f" to {c.end_s:g} s" if c.end_s is not None else " on")
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
-        turned = " and ".join(info.how_shown())  # a phone's upright video
-        turned = (f", {turned} as {'the file asks' if rotate is None else '--rotate asks'}" if turned else "") + \
-            ", deinterlaced" * info.interlaced  # a camcorder's
+        turned = info.how_shown("the file" if rotate is None else "--rotate")  # a phone's upright video, a camcorder's
         yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}{turned}, {info.fps:.3g} fps{analysed}", 0, expected,
                             {"video": _public_video(info)})
         stats = DecodeStats()

@@ -50,10 +50,12 @@ class VideoInfo:
     stream: int = 0  # the stream analysed (the file's numbering): not a cover picture, the largest of several
     video_streams: int = 1  # the file's moving video streams
 
-    def how_shown(self) -> list[str]:
-        """How the stored frames are turned and stretched to show them, in words ([] where they are not)."""
-        return ([f"turned {self.rotate} deg"] * bool(self.rotate) + ["mirrored"] * self.mirror
-                + [f"its {self.pixel_aspect:.3g}:1 pixels made square"] * (self.pixel_aspect != 1.0))
+    def how_shown(self, asked_by: str = "the file") -> str:
+        """What is done to the stored frames to show them, for the progress line ("" where nothing): turned and
+        stretched as ``asked_by`` asks (the file, or --rotate), deinterlaced as the file says."""
+        turned = " and ".join([f"turned {self.rotate} deg"] * bool(self.rotate) + ["mirrored"] * self.mirror
+                              + [f"its {self.pixel_aspect:.3g}:1 pixels made square"] * (self.pixel_aspect != 1.0))
+        return (f", {turned} as {asked_by} asks" if turned else "") + ", deinterlaced" * self.interlaced
 
     def notes(self) -> list[str]:
         """What the summary says of the file itself."""
@@ -212,17 +214,17 @@ def check_complete(path: str | os.PathLike, max_packets: int = 600) -> None:
     container = _open(path)
     try:
         stream = video_stream(container)
-        time_base = stream.time_base or Fraction(1, 1)
+        time_base, origin = stream.time_base or Fraction(1, 1), _origin(container)
         last_t = last_packet_t = -1.0
         damaged = False
         try:
-            container.seek(int((info.time_origin_s + 0.95 * info.duration_s) / time_base), stream=stream, backward=True,
+            container.seek(int((origin + Fraction(0.95 * info.duration_s)) / time_base), stream=stream, backward=True,
                            any_frame=False)
             for n, packet in enumerate(container.demux(stream)):
                 if n >= max_packets:
                     return
                 if packet.pts is not None:
-                    last_packet_t = max(last_packet_t, float(packet.pts * time_base) - info.time_origin_s)
+                    last_packet_t = max(last_packet_t, _seconds(packet.pts, time_base, origin))
                 try:
                     frames = packet.decode()
                 except av.error.InvalidDataError:
@@ -231,7 +233,7 @@ def check_complete(path: str | os.PathLike, max_packets: int = 600) -> None:
                 for frame in frames:
                     if frame.pts is None:  # some AVIs carry no times: nothing to judge by
                         return
-                    last_t = max(last_t, float(frame.pts * time_base) - info.time_origin_s)
+                    last_t = max(last_t, _seconds(frame.pts, time_base, origin))
         except av.error.FFmpegError:
             pass  # judged by how far the frames got
     finally:

@@ -9,7 +9,7 @@ with a display rotation (its "rotate" tag, a display matrix), which players appl
 Before, such a video's people lay on their side in every frame, and their bodies were dropped as never
 standing upright. Pixels stored wider than tall (a sample aspect ratio: HDV, DV, broadcast) are
 stretched to square ones as players do, so a person is as wide as they look; frames stored interlaced
-are made whole. Sizes (:class:`VideoInfo`) and pixels are the shown ones throughout. Times are counted
+are made whole, and HDR frames (a phone's HLG or PQ) tone-mapped as an SDR screen shows them. Sizes (:class:`VideoInfo`) and pixels are the shown ones throughout. Times are counted
 from the file's start, as players count them: a camcorder's MPEG-TS (.MTS) file begins at 0.5-1.5 s.
 """
 
@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from nvwa.errors import InputError
+from nvwa.video.hdr import ToneMap
 from nvwa.video.shown import deinterlaced, first_look, glance, moving_streams, pixel_aspect, shown, video_stream
 from nvwa.video.thinning import FrameRate, Thinning, frame_rate
 
@@ -49,13 +50,15 @@ class VideoInfo:
     # the first frame is at 0 s, as players count (--start, --end and the scene's times are counted so)
     stream: int = 0  # the stream analysed (the file's numbering): not a cover picture, the largest of several
     video_streams: int = 1  # the file's moving video streams
+    hdr: str = ""  # "PQ" or "HLG" where its first frame is HDR: the frames handed on are tone-mapped, as shown on SDR
 
     def how_shown(self, asked_by: str = "the file") -> str:
         """What is done to the stored frames to show them, for the progress line ("" where nothing): turned and
-        stretched as ``asked_by`` asks (the file, or --rotate), deinterlaced as the file says."""
+        stretched as ``asked_by`` asks (the file, or --rotate), deinterlaced and tone-mapped as the file says."""
         turned = " and ".join([f"turned {self.rotate} deg"] * bool(self.rotate) + ["mirrored"] * self.mirror
                               + [f"its {self.pixel_aspect:.3g}:1 pixels made square"] * (self.pixel_aspect != 1.0))
-        return (f", {turned} as {asked_by} asks" if turned else "") + ", deinterlaced" * self.interlaced
+        return ((f", {turned} as {asked_by} asks" if turned else "") + ", deinterlaced" * self.interlaced
+                + (f", HDR ({self.hdr}) tone-mapped" if self.hdr else ""))
 
     def notes(self) -> list[str]:
         """What the summary says of the file itself."""
@@ -113,9 +116,10 @@ class FrameBetween:
 
     _rotate: int = 0
     _mirror: bool = False
+    _tone: ToneMap | None = None
 
     def image(self) -> np.ndarray:
-        return self._make(shown(self._frame, self._size, self._rotate, self._mirror))
+        return self._make(shown(self._frame, self._size, self._rotate, self._mirror, self._tone))
 
 
 @dataclass
@@ -190,12 +194,12 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         if frames == 0 and fps and duration:
             frames = int(round(fps * duration))
         aspect = pixel_aspect(stream)
-        rotate, mirror, interlaced = first_look(container, stream)
+        rotate, mirror, interlaced, hdr = first_look(container, stream)
         # as shown, with square pixels: the side the pixels are long along drawn longer (never shorter: no detail lost)
         w, h = (round(cc.width * aspect), int(cc.height)) if aspect >= 1.0 else (int(cc.width), round(cc.height / aspect))
         w, h = (h, w) if rotate in (90, 270) else (w, h)
         return VideoInfo(str(path), w, h, fps, frames, duration, cc.name, rotate, mirror, aspect, interlaced,
-                         float(_origin(container)), stream.index, len(moving_streams(container)))
+                         float(_origin(container)), stream.index, len(moving_streams(container)), hdr)
     finally:
         container.close()
 
@@ -358,6 +362,7 @@ def iter_frames(
         times = frame_times(path)[0]
     rate = FrameRate() if rate is None else rate
     thinning = Thinning(rate.fps or info.fps, stride, max_fps, rate.variable)
+    tone = ToneMap()  # (HDR frames: made as an SDR screen shows them)
     times = times if times is not None and start_s > 0 else np.zeros(0)
     first = times[times >= start_s][:1]
     # seeks to the keyframe before --start, then further back where one lands past it (an MPEG-TS, which has
@@ -402,14 +407,14 @@ def iter_frames(
                     continue
                 if end_s is not None and t >= end_s:  # (the frame at --end is the next span's first)
                     break
-                glances.append((t, index, glance(frame)))
+                glances.append((t, index, glance(frame, tone)))
                 if not thinning.keep(t):
                     if between is not None:
-                        skipped.append(FrameBetween(index, t, frame, (width, height), between, info.rotate, info.mirror))
+                        skipped.append(FrameBetween(index, t, frame, (width, height), between, info.rotate, info.mirror, tone))
                         del skipped[:-MAX_BETWEEN]
                     continue
                 stats.yielded += 1
-                yield VideoFrame(index=index, timestamp_s=t, image=shown(frame, (width, height), info.rotate, info.mirror),
+                yield VideoFrame(index=index, timestamp_s=t, image=shown(frame, (width, height), info.rotate, info.mirror, tone),
                                  scale=scale, between=tuple(skipped), glances=tuple(glances))
                 skipped, glances = [], []
                 if max_frames is not None and stats.yielded >= max_frames:

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from nvwa.video.hdr import ToneMap, transfer
 
 # A display matrix's 2x2 part, each entry's sign (FFmpeg's m[0], m[1], m[3], m[4]) -> how a player shows the
 # stored frame: turned clockwise by so many degrees, then mirrored left to right or not. The eight are
@@ -75,10 +76,10 @@ def video_stream(container):
     return max(sized, key=lambda s: s.codec_context.width * s.codec_context.height, default=moving[0] if moving else None)
 
 
-def first_look(container, stream) -> tuple[int, bool, bool]:
-    """The stream's first frame that decodes, looked at: its display rotation (degrees clockwise, mirrored)
-    and whether it is stored interlaced; (0, False, False) where none decodes within a few packets (the
-    decoding proper then says what is wrong)."""
+def first_look(container, stream) -> tuple[int, bool, bool, str]:
+    """The stream's first frame that decodes, looked at: its display rotation (degrees clockwise, mirrored),
+    whether it is stored interlaced and whether it is HDR ("PQ", "HLG" or ""); (0, False, False, "") where none
+    decodes within a few packets (the decoding proper then says what is wrong)."""
     import av
 
     try:
@@ -90,10 +91,10 @@ def first_look(container, stream) -> tuple[int, bool, bool]:
             except av.error.InvalidDataError:
                 continue
             for frame in frames:
-                return (*orientation(frame), bool(frame.interlaced_frame))
+                return (*orientation(frame), bool(frame.interlaced_frame), transfer(frame))
     except av.error.FFmpegError:
         pass
-    return 0, False, False
+    return 0, False, False, ""
 
 
 def deinterlaced(decoded: Iterator[tuple]) -> Iterator[tuple]:
@@ -155,10 +156,11 @@ _LUMA_FIRST_16 = {"yuv420p10le": 2, "yuv422p10le": 2, "yuv444p10le": 2, "yuv420p
                   "yuv444p12le": 4, "gray10le": 2, "gray12le": 4, "p010le": 8}  # ... in 16-bit words: the shift to 8 bits
 
 
-def glance(frame) -> np.ndarray:
+def glance(frame, tone: ToneMap | None = None) -> np.ndarray:
     """A decoded frame as a 32x18 grey thumbnail (as stored, not turned), from its brightness plane read
     every few pixels (~0.1 ms a 1080p frame; converting the frame to RGB first costs ~2.5 ms, a 4K 10-bit
-    frame to grey 4-5 ms: a phone's HEVC, every frame of which is looked at)."""
+    frame to grey 4-5 ms: a phone's HEVC, every frame of which is looked at); an HDR frame's greys as ``tone``
+    maps them (the cuts' dark frames and pictures are then an SDR frame's)."""
     import cv2
 
     name = frame.format.name
@@ -167,20 +169,27 @@ def glance(frame) -> np.ndarray:
         luma = np.frombuffer(plane, "<u2" if wide else np.uint8).reshape(plane.height, plane.line_size // (1 + wide))
         step = max(1, min(plane.height // 72, plane.width // 128))
         small = luma[::step, :plane.width:step]
-        small = (small >> _LUMA_FIRST_16[name]).astype(np.uint8) if wide else np.ascontiguousarray(small)
+        if wide and tone is not None and transfer(frame):
+            small = tone.luma_table(frame)[small >> (_LUMA_FIRST_16[name] - 2)]  # (the 10-bit code's)
+        else:
+            small = (small >> _LUMA_FIRST_16[name]).astype(np.uint8) if wide else np.ascontiguousarray(small)
     else:  # (RGB, paletted: rarer, and converted whole)
         small = frame.to_ndarray(width=128, height=72, format="gray")
     return cv2.resize(small, (32, 18), interpolation=cv2.INTER_AREA)
 
 
-def shown(frame, size: tuple[int, int], rotate: int, mirror: bool) -> np.ndarray:
-    """A decoded frame as RGB at ``size`` (width, height as shown), turned and mirrored as the file asks."""
+def shown(frame, size: tuple[int, int], rotate: int, mirror: bool, tone: ToneMap | None = None) -> np.ndarray:
+    """A decoded frame as RGB at ``size`` (width, height as shown), turned and mirrored as the file asks, an HDR
+    frame tone-mapped by ``tone`` (:mod:`nvwa.video.hdr`)."""
+    w, h = size[::-1] if rotate in (90, 270) else size
+    if tone is not None and transfer(frame):
+        image = tone.image(frame, (w, h))
+    else:
+        image = frame.to_ndarray(width=w, height=h, format="rgb24")
     if not rotate and not mirror:
-        return frame.to_ndarray(width=size[0], height=size[1], format="rgb24")
+        return image
     import cv2
 
-    w, h = size[::-1] if rotate in (90, 270) else size
-    image = frame.to_ndarray(width=w, height=h, format="rgb24")
     if rotate:
         image = cv2.rotate(image, getattr(cv2, _TURNS[rotate]))
     return cv2.flip(image, 1) if mirror else image

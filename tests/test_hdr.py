@@ -1,0 +1,143 @@
+"""HDR video (a phone's HLG, an HDR10 file's PQ) is shown as an ordinary screen shows it: tone-mapped, not read
+as if its values were SDR's. The HDR files here are made from a real SDR frame by the standards' own
+formulas (BT.2100's PQ and HLG, BT.2408's 203-nit diffuse white), written independently of the module's."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nvwa.video import iter_frames, probe_video
+from nvwa.video.decode import FrameBetween
+from nvwa.video.hdr import DEFAULT_PEAK_NITS, KNEE, WHITE_NITS, peak_nits, to_sdr
+
+DATA = Path(__file__).parent / "data"
+_BT709_TO_BT2020 = np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114], [0.0164, 0.0880, 0.8956]])
+
+
+def _sdr_frame() -> np.ndarray:
+    """A real frame (Sports2D's, both people in it) at 320x180."""
+    import av
+    import cv2
+
+    with av.open(str(DATA / "sports2d_3s.mp4")) as container:
+        frame = next(f for i, f in enumerate(container.decode(video=0)) if i == 45)
+    return cv2.resize(frame.to_ndarray(format="rgb24"), (320, 180), interpolation=cv2.INTER_AREA)
+
+
+def _pq_code(nits: np.ndarray) -> np.ndarray:
+    m1, m2, c1, c2, c3 = 0.1593017578125, 78.84375, 0.8359375, 18.8515625, 18.6875
+    y = np.power(np.clip(nits / 10000.0, 0.0, 1.0), m1)
+    return np.power((c1 + c2 * y) / (1.0 + c3 * y), m2)
+
+
+def _hlg_code(nits: np.ndarray) -> np.ndarray:
+    """Display light on a 1,000-nit HLG display -> HLG's coded values (the inverse OOTF, then the OETF)."""
+    display = np.maximum(nits / 1000.0, 0.0)
+    luma = np.maximum(display @ np.array([0.2627, 0.6780, 0.0593]), 1e-12)[..., None]
+    scene = display * np.power(luma, 1.0 / 1.2 - 1.0)
+    a, b, c = 0.17883277, 0.28466892, 0.55991073
+    return np.where(scene <= 1 / 12, np.sqrt(3 * scene), a * np.log(np.maximum(12 * scene - b, 1e-12)) + c)
+
+
+def _hdr_video(path: Path, image: np.ndarray, kind: str, n: int = 4) -> Path:
+    """``image`` (SDR, BT.709, as a BT.1886 screen shows it) filmed as HDR: its light with SDR's white at 203
+    nits, in BT.2020's colours, coded PQ or HLG, 10-bit 4:2:0 HEVC (x265, near-lossless) tagged so."""
+    import av
+
+    light = np.power(image / 255.0, 2.4) @ _BT709_TO_BT2020.T * WHITE_NITS
+    coded = _pq_code(light) if kind == "PQ" else _hlg_code(light)
+    luma = coded @ np.array([0.2627, 0.6780, 0.0593])
+    cb, cr = (coded[..., 2] - luma) / 1.8814, (coded[..., 0] - luma) / 1.4746
+    h, w = luma.shape
+    half = [c.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)) for c in (cb, cr)]
+    planes = [np.round(64 + 876 * luma)] + [np.round(512 + 896 * c) for c in half]
+    stacked = np.concatenate([planes[0], *(p.reshape(h // 4, w) for p in planes[1:])]).astype(np.uint16)
+    out = av.open(str(path), "w")
+    stream = out.add_stream("libx265", rate=10)
+    stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p10le"
+    stream.options = {"crf": "4", "preset": "ultrafast", "x265-params": "log-level=error"}
+    cc = stream.codec_context
+    cc.color_primaries, cc.colorspace, cc.color_range = 9, 9, 1
+    cc.color_trc = 16 if kind == "PQ" else 18
+    for i in range(n):
+        frame = av.VideoFrame.from_ndarray(stacked, format="yuv420p10le")
+        frame.pts = i
+        out.mux(stream.encode(frame))
+    out.mux(stream.encode())
+    out.close()
+    return path
+
+
+def test_the_mapping_keeps_sdrs_range_and_rolls_off_only_highlights():
+    greys = np.linspace(0.0, 1.0, 1001)[:, None].repeat(3, axis=1)
+    for kind in ("PQ", "HLG"):
+        sdr = to_sdr(greys, kind)[:, 0]
+        assert np.all(np.diff(sdr) >= 0) and sdr[0] == 0.0 and sdr[-1] == pytest.approx(1.0, abs=1e-3), kind
+    # SDR's range below the knee comes out as it went in: a 100-nit grey is 100/203 of white, gamma 2.4
+    for kind, code in (("PQ", _pq_code(np.full(3, 100.0))), ("HLG", _hlg_code(np.full(3, 100.0)))):
+        assert to_sdr(code, kind)[0] == pytest.approx((100 / WHITE_NITS) ** (1 / 2.4), abs=2e-3), kind
+    # HDR's diffuse white (203 nits, HLG's 0.75) is rolled off a little, to make room for the highlights
+    white = to_sdr(np.full(3, 0.75), "HLG")[0]
+    assert white == pytest.approx(to_sdr(_pq_code(np.full(3, WHITE_NITS)), "PQ")[0], abs=2e-3)
+    assert KNEE ** (1 / 2.4) < white < 0.97
+    # the video's own peak lands on SDR's white; a brighter one's rolls off further
+    assert to_sdr(_pq_code(np.full(3, 4000.0)), "PQ", peak=4000.0)[0] == pytest.approx(1.0, abs=1e-3)
+    assert to_sdr(_pq_code(np.full(3, 1000.0)), "PQ", peak=4000.0)[0] < to_sdr(_pq_code(np.full(3, 1000.0)), "PQ")[0]
+    # a colour outside BT.709 is clipped to it, not wrapped
+    assert np.all(to_sdr(np.array([0.0, 0.6, 0.0]), "PQ") >= 0.0)
+
+
+@pytest.mark.parametrize("kind", ["PQ", "HLG"])
+def test_hdr_frames_come_out_as_an_sdr_screen_shows_them(tmp_path, kind):
+    import av
+
+    sdr = _sdr_frame()
+    path = _hdr_video(tmp_path / f"{kind}.mp4", sdr, kind)
+    info = probe_video(path)
+    assert info.hdr == kind and info.how_shown() == f", HDR ({kind}) tone-mapped"
+    frames = list(iter_frames(path))
+    assert len(frames) == 4 and all(f.image.shape == sdr.shape and f.image.dtype == np.uint8 for f in frames)
+    error = np.abs(frames[2].image.astype(int) - sdr).mean(axis=2)
+    below_knee = np.power(sdr / 255.0, 2.4).max(axis=2) < KNEE * 0.9
+    # SDR's range comes back within a grey level or two (the chroma's 4:2:0 and the LUT's steps); read as if SDR,
+    # the same values are grey and flat
+    assert np.median(error[below_knee]) < 2.5 and np.percentile(error[below_knee], 95) < 8
+    with av.open(str(path)) as container:
+        naive = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    assert np.median(np.abs(naive.astype(int) - sdr).mean(axis=2)[below_knee]) > 8
+    # the glance a cut is judged by (the brightness plane's codes, 16-235) is the SDR frame's too
+    from nvwa.video.cuts import _grey
+
+    assert np.abs(frames[2].glances[-1][2] - (16 + _grey(sdr).astype(float) * 219 / 255)).mean() < 4
+
+
+def test_frames_between_are_tone_mapped_as_the_analysed_ones(tmp_path):
+    path = _hdr_video(tmp_path / "pq.mp4", _sdr_frame(), "PQ", n=6)
+    frames = list(iter_frames(path, stride=2, between=lambda image: image))
+    between = [b for f in frames for b in f.between]
+    assert between and all(isinstance(b, FrameBetween) for b in between)
+    assert np.abs(between[0].image().astype(int) - frames[0].image).mean() < 1.0
+
+
+class _Side:
+    def __init__(self, name, raw):
+        self.type, self._raw = type("T", (), {"name": name})(), raw
+
+    def __bytes__(self):
+        return self._raw
+
+
+def test_the_peak_is_the_files_own_and_a_broken_one_is_not_believed():
+    frame = type("F", (), {})()
+    light = np.array([4000, 400], "<u4").tobytes()
+    mastering = np.array([0] * 18 + [1000 * 10000, 10000, 1, 1], "<i4").tobytes()
+    cases = [([], DEFAULT_PEAK_NITS), ([_Side("CONTENT_LIGHT_LEVEL", light)], 4000.0),
+             ([_Side("MASTERING_DISPLAY_METADATA", mastering)], 1000.0),
+             ([_Side("CONTENT_LIGHT_LEVEL", np.array([0, 0], "<u4").tobytes()),
+               _Side("MASTERING_DISPLAY_METADATA", mastering)], 1000.0),  # MaxCLL unknown (0): the display's
+             ([_Side("CONTENT_LIGHT_LEVEL", np.array([4_000_000, 0], "<u4").tobytes())], DEFAULT_PEAK_NITS),
+             ([_Side("CONTENT_LIGHT_LEVEL", b"\x01")], DEFAULT_PEAK_NITS)]
+    for side, expected in cases:
+        frame.side_data = side
+        assert peak_nits(frame) == expected

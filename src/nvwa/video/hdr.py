@@ -1,9 +1,9 @@
 """HDR video shown as an ordinary screen shows it. A phone films HDR by default (an iPhone's HEVC is HLG, an
 Android's HDR10 is PQ): its 10-bit values code light up to 1,000 nits and beyond, in BT.2020's wider colours.
 Converted as if they were ordinary video (BT.709, a 100-nit white), a PQ frame comes out flat and grey (on a
-Sports2D copy made PQ, 1% to 99% of its pixels spanned grey levels 53-146, against 40-253) and an HLG frame
-dim, both washed of colour; the networks, made on ordinary video, found less in them (README: Sports2D's jump
-lost its landing on the HLG copy).
+Sports2D copy made PQ, 1% to 99% of its pixels spanned grey levels 53-146, against 41-253) and an HLG frame
+dim, both washed of colour: the people's colours came out grey, and the world drawn from a PQ copy's lines
+had its camera 4% low and its focal 10% long (README).
 
 Frames whose transfer is PQ (SMPTE ST 2084) or HLG (ARIB STD-B67) are tone-mapped here the way players map
 them for an SDR screen (BT.2408's conventions): the light each value codes (PQ's absolute nits; HLG's scene

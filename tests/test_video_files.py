@@ -179,6 +179,31 @@ def test_a_song_with_a_cover_picture_is_not_a_video(tmp_path):
             read(path)
 
 
+def test_a_stream_with_no_decoder_here_and_an_animated_webp_are_one_line(tmp_path):
+    """A video stream FFmpeg has no decoder for (an animated JPEG XL: PyAV's FFmpeg has none) crashed the probe
+    (AttributeError on its missing codec context); FFmpeg reads an animated WebP's stream but cannot decode
+    it (before: "video stream has no frame size"). Each is one line now, for the probe and the decoding."""
+    import av
+
+    jxl = Path(__file__).parent / "data" / "sports2d_3frames_jpegxl.jxl"
+    with av.open(str(jxl)) as container:  # (the fixture is what it is meant to be: a video stream, no decoder)
+        assert [s.type for s in container.streams] == ["video"] and container.streams.video[0].codec_context is None
+    webp = tmp_path / "moving.webp"
+    with av.open(str(webp), "w", format="webp") as out:
+        stream = out.add_stream("libwebp_anim", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuva420p"
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 60 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame.reformat(format="yuva420p")))
+        out.mux(stream.encode())
+    for path, why in ((jxl, r"has a video stream, but no decoder for its codec$"),
+                      (webp, r"is an animated WebP, which FFmpeg cannot decode \(save it as MP4 or GIF\)$")):
+        for read in (probe_video, lambda p: list(iter_frames(p))):
+            with pytest.raises(InputError, match=path.name + ": " + why):
+                read(path)
+
+
 def test_a_ten_bit_frame_is_glanced_at_from_its_brightness_plane_as_an_eight_bit_one():
     """Every decoded frame is looked at for cuts. A phone's HEVC is 10-bit: converting a 4K one to grey cost
     4-5 ms a frame of the decoding loop; its brightness plane is read as an 8-bit frame's is, and the

@@ -151,9 +151,11 @@ def _open(path: Path):
     except av.error.FFmpegError as exc:
         raise InputError(path, f"cannot be opened ({_first_line(exc)})") from exc
     if video_stream(container) is None:
-        covers = bool(container.streams.video)
+        moving = moving_streams(container)
+        why = ("has no video stream" if not container.streams.video else "has no video stream (only a cover picture)"
+               if not moving else "has a video stream, but no decoder for its codec")
         container.close()
-        raise InputError(path, "has no video stream" + (" (only a cover picture)" if covers else ""))
+        raise InputError(path, why)
     return container
 
 
@@ -182,7 +184,8 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         stream = video_stream(container)
         cc = stream.codec_context
         if not cc.width or not cc.height:
-            raise InputError(path, "video stream has no frame size (no decodable frames)")
+            raise InputError(path, "is an animated WebP, which FFmpeg cannot decode (save it as MP4 or GIF)"
+                             if cc.name == "webp" else "video stream has no frame size (no decodable frames)")
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate else 0.0
         if stream.duration is not None and stream.time_base is not None:

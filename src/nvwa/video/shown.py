@@ -68,10 +68,10 @@ def moving_streams(container) -> list:
 
 
 def video_stream(container):
-    """The video stream to analyse, or None: of the streams that move, the one with the most pixels, the
-    first of those that tie (a security camera's recording can hold a small preview stream, its default,
-    beside the main one)."""
-    moving = moving_streams(container)
+    """The video stream to analyse, or None: of the streams that move and that FFmpeg can decode, the one with
+    the most pixels, the first of those that tie (a security camera's recording can hold a small preview
+    stream, its default, beside the main one)."""
+    moving = [s for s in moving_streams(container) if s.codec_context is not None]  # (None: no decoder for it)
     sized = [s for s in moving if s.codec_context.width and s.codec_context.height]  # (a size unread: not ranked)
     return max(sized, key=lambda s: s.codec_context.width * s.codec_context.height, default=moving[0] if moving else None)
 

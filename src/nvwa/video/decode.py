@@ -321,7 +321,7 @@ def iter_frames(
         times = frame_times(path)[0]
     rate = FrameRate() if rate is None else rate
     thinning = Thinning(rate.fps or info.fps, stride, max_fps, rate.variable)
-    tone = ToneMap()  # (HDR frames: made as an SDR screen shows them)
+    tone = ToneMap(info.hdr)  # (HDR frames: made as an SDR screen shows them)
     times = times if times is not None and start_s > 0 else np.zeros(0)
     first = times[times >= start_s][:1]
     # seeks to the keyframe before --start, then further back where one lands past it (an MPEG-TS, which has
@@ -372,9 +372,10 @@ def iter_frames(
                         skipped.append(FrameBetween(index, t, frame, (width, height), between, info.rotate, info.mirror, tone))
                         del skipped[:-MAX_BETWEEN]
                     continue
+                made = VideoFrame(index=index, timestamp_s=t, image=shown(frame, (width, height), info.rotate, info.mirror, tone),
+                                  scale=scale, between=tuple(skipped), glances=tuple(glances))
                 stats.yielded += 1
-                yield VideoFrame(index=index, timestamp_s=t, image=shown(frame, (width, height), info.rotate, info.mirror, tone),
-                                 scale=scale, between=tuple(skipped), glances=tuple(glances))
+                yield made
                 skipped, glances = [], []
                 if max_frames is not None and stats.yielded >= max_frames:
                     return

@@ -10,9 +10,9 @@ them for an SDR screen (BT.2408's conventions): the light each value codes (PQ's
 light through its 1,000-nit display's system gamma), with HDR's diffuse white (203 nits) as SDR's white, BT.2020's
 colours taken into BT.709's, highlights above 0.75 of white rolled off smoothly to the brightest the video
 holds (its MaxCLL, else its mastering display's peak, else 1,000 nits), then coded for a BT.1886 screen
-(gamma 2.4). The mapping is made once a run as a 33-point 3D LUT applied by FFmpeg's ``lut3d`` (tetrahedral)
-on the frame made 16-bit RGB by its scaler at the analysed size: ~7 ms more than an ordinary frame's
-conversion at 1280x720. Dolby Vision's profile 5 (streaming's, no HDR10 or HLG base) is not mapped.
+(gamma 2.4). The mapping is a 65-point 3D LUT (made once a process, ~0.25 s) applied by FFmpeg's ``lut3d``
+(tetrahedral) to the frame made 16-bit RGB by its scaler at the analysed size: ~7 ms more than an ordinary
+frame's conversion at 1280x720. Dolby Vision's profile 5 (streaming's, no HDR10 or HLG base) is not mapped.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
+from functools import lru_cache
 from itertools import pairwise
 
 import numpy as np
@@ -29,15 +30,15 @@ TRANSFERS = {PQ: "PQ", HLG: "HLG"}
 WHITE_NITS = 203.0  # HDR's diffuse white (BT.2408), SDR's 1.0
 DEFAULT_PEAK_NITS = 1000.0  # where the file does not say how bright its brightest is
 KNEE = 0.75  # of SDR's white: brighter is rolled off towards the video's peak
-LUT_POINTS = 33
+LUT_POINTS = 65  # a side: 33 was 5 grey levels off on average for saturated colours past BT.709's, 65 half that
 _BT2020_TO_BT709 = np.array([[1.6605, -0.5876, -0.0728], [-0.1246, 1.1329, -0.0083], [-0.0182, -0.1006, 1.1187]])
 _BT2020_LUMA = np.array([0.2627, 0.6780, 0.0593])
 _MATRICES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020", 10: "bt2020"}  # AVColorSpace
 
 
-def transfer(frame) -> str:
-    """"PQ" or "HLG" where a decoded frame is HDR, else ""."""
-    return TRANSFERS.get(int(getattr(frame, "color_trc", 0) or 0), "")
+def transfer_code(tagged) -> str:
+    """"PQ" or "HLG" where a frame's or a codec context's transfer tag says it is HDR, else ""."""
+    return TRANSFERS.get(int(getattr(tagged, "color_trc", 0) or 0), "")
 
 
 def peak_nits(frame) -> float:
@@ -89,28 +90,33 @@ def to_sdr(coded: np.ndarray, kind: str, peak: float = DEFAULT_PEAK_NITS) -> np.
     return np.power(np.clip(light, 0.0, 1.0), 1.0 / 2.4)
 
 
-def _cube(kind: str, peak: float) -> str:
-    """The mapping as a .cube 3D LUT file (red fastest), in a temporary file the caller removes."""
+@lru_cache(maxsize=4)
+def _cube_text(kind: str, peak: float) -> str:
+    """The mapping as a .cube 3D LUT (red fastest), LUT_POINTS a side (kept for the process's next runs)."""
     grid = np.linspace(0.0, 1.0, LUT_POINTS)
     b, g, r = np.meshgrid(grid, grid, grid, indexing="ij")
     table = to_sdr(np.stack([r, g, b], -1).reshape(-1, 3), kind, peak)
-    fd, path = tempfile.mkstemp(prefix="nvwa-hdr-", suffix=".cube")
-    with os.fdopen(fd, "w") as f:
-        f.write(f"LUT_3D_SIZE {LUT_POINTS}\n")
-        np.savetxt(f, table, fmt="%.6f")
-    return path
+    return f"LUT_3D_SIZE {LUT_POINTS}\n" + ("%.5f %.5f %.5f\n" * len(table)) % tuple(table.ravel().tolist())
 
 
 class ToneMap:
-    """HDR frames made SDR RGB for one run (its frames and, on other threads, its frames between). The video's
-    peak is read from its first HDR frame (a stream repeats it at keyframes, or not at all); the filter graph is
-    built at that frame and again where the size, the format or the transfer changes."""
+    """HDR frames made SDR RGB for one run (its frames and, on other threads, its frames between). ``default``
+    ("PQ", "HLG" or ""): what a frame that does not say its transfer is (the stream's, where the container says
+    it and the coded frames do not). The video's peak is read from its first HDR frame (a stream repeats it
+    at keyframes, or not at all); the filter graph is built at that frame and again where the size, the
+    format or the transfer changes."""
 
-    def __init__(self):
+    def __init__(self, default: str = ""):
+        self.default = default
         self._lock = threading.Lock()
         self._graph = self._sink = self._key = None
         self._peak: float | None = None
         self._luma: dict = {}
+
+    def kind(self, frame) -> str:
+        """"PQ" or "HLG" where the frame is HDR (by its own tag, else by the stream's), else ""."""
+        code = int(getattr(frame, "color_trc", 0) or 0)
+        return TRANSFERS.get(code, self.default if code in (0, 2) else "")  # (2: unspecified)
 
     def peak(self, frame) -> float:
         """The video's peak (nits), as its first HDR frame says."""
@@ -119,30 +125,40 @@ class ToneMap:
         return self._peak
 
     def image(self, frame, size: tuple[int, int]) -> np.ndarray:
-        """An HDR frame as SDR RGB (H, W, 3) uint8 at ``size`` (width, height), as stored (not turned)."""
+        """An HDR frame as SDR RGB (H, W, 3) uint8 at ``size`` (width, height), as stored (not turned). A
+        failure here is the tone map's, never the file's: a RuntimeError, not FFmpeg's (which the decoding
+        loop takes for a damaged packet)."""
+        import av
+
         with self._lock:
-            key = (frame.width, frame.height, frame.format.name, size, transfer(frame), self.peak(frame),
+            key = (frame.width, frame.height, frame.format.name, size, self.kind(frame), self.peak(frame),
                    int(frame.colorspace or 0), int(frame.color_range or 0))
-            if key != self._key:
-                self._graph, self._sink = self._build(frame, size, key)
-                self._key = key
-            self._graph.push(frame)
-            return self._sink.pull().to_ndarray()
+            try:
+                if key != self._key:
+                    self._graph, self._sink = self._build(frame, size, key)
+                    self._key = key
+                self._graph.push(frame)
+                return self._sink.pull().to_ndarray()
+            except (av.error.FFmpegError, OSError) as exc:
+                self._key = None
+                raise RuntimeError(f"tone-mapping the HDR video's frames failed ({exc})") from exc
 
     @staticmethod
     def _build(frame, size, key):
         import av.filter
 
         kind, peak, space, rng = key[4:]
-        cube = _cube(kind, peak)
+        fd, cube = tempfile.mkstemp(prefix="nvwa-hdr-", suffix=".cube")
         try:
+            with os.fdopen(fd, "w") as f:
+                f.write(_cube_text(kind, peak))
             graph = av.filter.Graph()
             chain = [graph.add_buffer(width=frame.width, height=frame.height, format=frame.format,
                                       time_base=frame.time_base),
-                     graph.add("scale", f"w={size[0]}:h={size[1]}:flags=bilinear:in_color_matrix="
-                                        f"{_MATRICES.get(space, 'bt2020')}:in_range={'pc' if rng == 2 else 'tv'}"),
-                     graph.add("format", "gbrp16le"), graph.add("lut3d", f"file={cube}:interp=tetrahedral"),
-                     graph.add("format", "rgb24"), graph.add("buffersink")]
+                     graph.add("scale", w=str(size[0]), h=str(size[1]), flags="bilinear",
+                               in_color_matrix=_MATRICES.get(space, "bt2020"), in_range="pc" if rng == 2 else "tv"),
+                     graph.add("format", pix_fmts="gbrp16le"), graph.add("lut3d", file=cube, interp="tetrahedral"),
+                     graph.add("format", pix_fmts="rgb24"), graph.add("buffersink")]
             for a, b in pairwise(chain):
                 a.link_to(b)
             graph.configure()  # (the LUT file is read here)
@@ -153,13 +169,12 @@ class ToneMap:
     def luma_table(self, frame) -> np.ndarray:
         """A 1,024-entry table: an HDR frame's 10-bit brightness code (limited range) -> the SDR frame's 8-bit
         one, greys mapped as :func:`to_sdr` maps them (for a glance at the frame, :func:`nvwa.video.shown.glance`)."""
-        with self._lock:
-            key = (transfer(frame), self.peak(frame))
-            if key not in self._luma:
-                grey = np.clip((np.arange(1024) - 64) / 876.0, 0.0, 1.0)
-                sdr = to_sdr(np.repeat(grey[:, None], 3, axis=1), *key)[:, 0]
-                self._luma[key] = np.round(16 + 219 * sdr).astype(np.uint8)
-            return self._luma[key]
+        key = (self.kind(frame), self.peak(frame))
+        table = self._luma.get(key)
+        if table is None:  # (made once; two threads making it at once make the same table)
+            grey = np.clip((np.arange(1024) - 64) / 876.0, 0.0, 1.0)
+            table = self._luma[key] = np.round(16 + 219 * to_sdr(np.repeat(grey[:, None], 3, axis=1), *key)[:, 0]).astype(np.uint8)
+        return table
 
 
-__all__ = ["ToneMap", "peak_nits", "to_sdr", "transfer"]
+__all__ = ["ToneMap", "peak_nits", "to_sdr", "transfer_code"]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nvwa.video.hdr import ToneMap, transfer
+from nvwa.video.hdr import ToneMap, transfer_code
 
 # A display matrix's 2x2 part, each entry's sign (FFmpeg's m[0], m[1], m[3], m[4]) -> how a player shows the
 # stored frame: turned clockwise by so many degrees, then mirrored left to right or not. The eight are
@@ -79,9 +79,11 @@ def video_stream(container):
 def first_look(container, stream) -> tuple[int, bool, bool, str]:
     """The stream's first frame that decodes, looked at: its display rotation (degrees clockwise, mirrored),
     whether it is stored interlaced and whether it is HDR ("PQ", "HLG" or ""); (0, False, False, "") where none
-    decodes within a few packets (the decoding proper then says what is wrong)."""
+    decodes within a few packets (the decoding proper then says what is wrong). A frame that does not say its
+    transfer is HDR where the stream says so (an MP4's colour box tagged PQ over a bitstream that is not)."""
     import av
 
+    tagged = ToneMap(transfer_code(stream.codec_context))  # (read before decoding, which may overwrite it)
     try:
         for n, packet in enumerate(container.demux(stream)):
             if n >= 64:
@@ -91,7 +93,7 @@ def first_look(container, stream) -> tuple[int, bool, bool, str]:
             except av.error.InvalidDataError:
                 continue
             for frame in frames:
-                return (*orientation(frame), bool(frame.interlaced_frame), transfer(frame))
+                return (*orientation(frame), bool(frame.interlaced_frame), tagged.kind(frame))
     except av.error.FFmpegError:
         pass
     return 0, False, False, ""
@@ -169,7 +171,7 @@ def glance(frame, tone: ToneMap | None = None) -> np.ndarray:
         luma = np.frombuffer(plane, "<u2" if wide else np.uint8).reshape(plane.height, plane.line_size // (1 + wide))
         step = max(1, min(plane.height // 72, plane.width // 128))
         small = luma[::step, :plane.width:step]
-        if wide and tone is not None and transfer(frame):
+        if wide and tone is not None and tone.kind(frame):
             small = tone.luma_table(frame)[small >> (_LUMA_FIRST_16[name] - 2)]  # (the 10-bit code's)
         else:
             small = (small >> _LUMA_FIRST_16[name]).astype(np.uint8) if wide else np.ascontiguousarray(small)
@@ -182,7 +184,7 @@ def shown(frame, size: tuple[int, int], rotate: int, mirror: bool, tone: ToneMap
     """A decoded frame as RGB at ``size`` (width, height as shown), turned and mirrored as the file asks, an HDR
     frame tone-mapped by ``tone`` (:mod:`nvwa.video.hdr`)."""
     w, h = size[::-1] if rotate in (90, 270) else size
-    if tone is not None and transfer(frame):
+    if tone is not None and tone.kind(frame):
         image = tone.image(frame, (w, h))
     else:
         image = frame.to_ndarray(width=w, height=h, format="rgb24")

@@ -42,6 +42,10 @@ class VideoConfig:
                          "anything looks at them; auto: as the file's display rotation asks, as players do (a phone's "
                          "upright video). For a video stored turned without saying so",
                          choices=("auto", "0", "90", "180", "270"), flag="", job=True)
+    borders: str = option("auto", "black or blurred borders round the picture (a letterboxed film; a phone's portrait "
+                          "video in a landscape frame, its sides black or its own picture blurred): auto cuts them off "
+                          "before anything looks at the frames; keep analyses the whole frame",
+                          choices=("auto", "keep"), flag="", job=True)
 
     def stride_for(self, fps: float) -> int:
         """The frames kept at a steady ``fps``: every ``stride``-th, or fewer where ``max_fps`` asks (the smallest

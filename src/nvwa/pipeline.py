@@ -37,7 +37,7 @@ from nvwa.tracking.proposals import HogProposer
 from nvwa.tracking.reid import joined_ids
 from nvwa.tracking.boxes import share_inside
 from nvwa.tracking.scenery import MovingBlobs, SceneryFrames, without_scenery
-from nvwa.video import DecodeStats, frame_times, iter_frames, probe_video, read_ahead
+from nvwa.video import DecodeStats, frame_times, iter_frames, picture_borders, probe_video, read_ahead
 from nvwa.video.thinning import frame_rate, kept_count
 
 
@@ -210,6 +210,7 @@ class Pipeline:
         with timer("decode"):
             rotate = None if c.rotate == "auto" else int(c.rotate)  # --rotate: the user's turn, not the file's
             info = probe_video(video_path) if rotate is None else probe_video(video_path).turned(rotate)
+            info = info.framed(picture_borders(video_path, info)) if c.borders == "auto" else info  # --borders
             times, tick = frame_times(video_path) if c.max_fps else (np.zeros(0), 0.0)
         K_stored = self._observed_intrinsics(info)
         rate = frame_rate(times, tick)  # steady, or varying (a phone's 60 fps falling to 30 in low light)
@@ -317,8 +318,7 @@ class Pipeline:
                      "cuts_s": [at_or_before(t) for t, _ in shots], "cuts_frame": [int(k) for _, k in shots],
                      "mixed_frames": [[int(a), int(b)] for a, b in cuts.mixed],  # a dissolve's frames showing two shots
                      "seconds": {k: round(v, 3) for k, v in timer.seconds.items()},
-                     "observe_s": round(time.perf_counter() - wall0, 3),
-                     **reach}
+                     "observe_s": round(time.perf_counter() - wall0, 3), **reach}
         obs = Observations(video=_public_video(info), keypoint_set=self.body.keypoint_set,
                            body_model=self.config.models.body_model, tracker=self.config.models.tracker, K_observed=K_stored.K,
                            intrinsics_source=K_stored.source,

@@ -52,6 +52,8 @@ class VideoInfo:
     stream: int = 0  # the stream analysed (the file's numbering): not a cover picture, the largest of several
     video_streams: int = 1  # the file's moving video streams
     hdr: str = ""  # "PQ" or "HLG" where its first frame is HDR: the frames handed on are tone-mapped, as shown on SDR
+    borders: tuple[int, int, int, int] = (0, 0, 0, 0)  # px cut off the shown frame (left, top, right, bottom): black
+    # or blurred borders round the picture (:mod:`nvwa.video.picture`); width and height are the picture's
 
     def how_shown(self, asked_by: str = "the file") -> str:
         """What is done to the stored frames to show them, for the progress line ("" where nothing): turned and
@@ -63,17 +65,44 @@ class VideoInfo:
 
     def notes(self) -> list[str]:
         """What the summary says of the file itself."""
-        return [(f"the file holds {self.video_streams} video streams: stream {self.stream}, the largest "
-                 f"({self.width}x{self.height}), is the one analysed")] * (self.video_streams > 1)
+        w, h = self.whole_size()
+        return ([(f"the file holds {self.video_streams} video streams: stream {self.stream}, the largest "
+                  f"({w}x{h}), is the one analysed")] * (self.video_streams > 1)
+                + [(f"the picture is {self.width}x{self.height} inside its {w}x{h} frame, with black or blurred borders "
+                    "round it: the borders are left out (--borders keep analyses the whole frame)")] * any(self.borders))
+
+    def whole_size(self) -> tuple[int, int]:
+        """The shown frame's (width, height), borders included."""
+        left, top, right, bottom = self.borders
+        return self.width + left + right, self.height + top + bottom
+
+    def framed(self, borders: tuple[int, int, int, int]) -> VideoInfo:
+        """This video's info with ``borders`` (left, top, right, bottom px of the shown frame) cut off; unchanged
+        where they would leave less than a quarter of either side."""
+        w, h = self.whole_size()
+        left, top, right, bottom = (int(b) for b in borders)
+        if min(borders) < 0 or w - left - right < w / 4 or h - top - bottom < h / 4:
+            return self
+        return replace(self, width=w - left - right, height=h - top - bottom, borders=(left, top, right, bottom))
+
+    def cut_at(self, width: int, height: int) -> tuple[tuple[int, int], tuple[int, int, int, int] | None]:
+        """For the picture analysed at (``width``, ``height``): the shown frame's size to convert it at, and the
+        picture's (x, y, width, height) in it (None where there are no borders)."""
+        if not any(self.borders):
+            return (width, height), None
+        s, (w, h) = width / self.width, self.whole_size()
+        whole = (max(width, round(w * s)), max(height, round(h * s)))
+        return whole, (min(round(self.borders[0] * s), whole[0] - width), min(round(self.borders[1] * s), whole[1] - height),
+                       width, height)
 
     def turned(self, rotate: int) -> VideoInfo:
         """This video's info with its stored frames turned ``rotate`` degrees clockwise instead of as the
         file asks (and not mirrored): a video stored turned without saying so."""
         if rotate not in (0, 90, 180, 270):
             raise InputError(f"rotate={rotate}", "must be 0, 90, 180 or 270 (degrees clockwise)")
-        w, h = (self.height, self.width) if self.rotate in (90, 270) else (self.width, self.height)  # unturned
+        w, h = self.whole_size()[::-1] if self.rotate in (90, 270) else self.whole_size()  # unturned
         w, h = (h, w) if rotate in (90, 270) else (w, h)
-        return replace(self, width=w, height=h, rotate=rotate, mirror=False)
+        return replace(self, width=w, height=h, rotate=rotate, mirror=False, borders=(0, 0, 0, 0))
 
     def scaled_size(self, max_side: int | None) -> tuple[int, int]:
         """(width, height) after downscaling so the longer side is at most ``max_side`` (even sizes)."""
@@ -118,9 +147,10 @@ class FrameBetween:
     _rotate: int = 0
     _mirror: bool = False
     _tone: ToneMap | None = None
+    _cut: tuple[int, int, int, int] | None = None
 
     def image(self) -> np.ndarray:
-        return self._make(shown(self._frame, self._size, self._rotate, self._mirror, self._tone))
+        return self._make(shown(self._frame, self._size, self._rotate, self._mirror, self._tone, self._cut))
 
 
 @dataclass
@@ -311,6 +341,7 @@ def iter_frames(
     stats = stats if stats is not None else DecodeStats()
     width, height = info.scaled_size(max_side)
     scale = width / info.width
+    whole, cut = info.cut_at(width, height)  # (a picture with borders: the whole frame converted, the picture cut out)
     # every frame's time, read from the packets once (``times``: where the caller has read them): the rate
     # --max-fps thins by, and for --start a seek to the keyframe before it, each frame numbered by its place
     # among them (as decoding from the first frame numbers it)
@@ -369,10 +400,10 @@ def iter_frames(
                 glances.append((t, index, glance(frame, tone)))
                 if not thinning.keep(t):
                     if between is not None:
-                        skipped.append(FrameBetween(index, t, frame, (width, height), between, info.rotate, info.mirror, tone))
+                        skipped.append(FrameBetween(index, t, frame, whole, between, info.rotate, info.mirror, tone, cut))
                         del skipped[:-MAX_BETWEEN]
                     continue
-                made = VideoFrame(index=index, timestamp_s=t, image=shown(frame, (width, height), info.rotate, info.mirror, tone),
+                made = VideoFrame(index=index, timestamp_s=t, image=shown(frame, whole, info.rotate, info.mirror, tone, cut),
                                   scale=scale, between=tuple(skipped), glances=tuple(glances))
                 stats.yielded += 1
                 yield made

@@ -180,21 +180,25 @@ def glance(frame, tone: ToneMap | None = None) -> np.ndarray:
     return cv2.resize(small, (32, 18), interpolation=cv2.INTER_AREA)
 
 
-def shown(frame, size: tuple[int, int], rotate: int, mirror: bool, tone: ToneMap | None = None) -> np.ndarray:
+def shown(frame, size: tuple[int, int], rotate: int, mirror: bool, tone: ToneMap | None = None,
+          cut: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """A decoded frame as RGB at ``size`` (width, height as shown), turned and mirrored as the file asks, an HDR
-    frame tone-mapped by ``tone`` (:mod:`nvwa.video.hdr`)."""
+    frame tone-mapped by ``tone`` (:mod:`nvwa.video.hdr`), then ``cut`` (x, y, width, height: the picture inside
+    its borders, :mod:`nvwa.video.picture`) cut out."""
     w, h = size[::-1] if rotate in (90, 270) else size
     if tone is not None and tone.kind(frame):
         image = tone.image(frame, (w, h))
     else:
         image = frame.to_ndarray(width=w, height=h, format="rgb24")
-    if not rotate and not mirror:
-        return image
-    import cv2
+    if rotate or mirror:
+        import cv2
 
-    if rotate:
-        image = cv2.rotate(image, getattr(cv2, _TURNS[rotate]))
-    return cv2.flip(image, 1) if mirror else image
+        image = cv2.rotate(image, getattr(cv2, _TURNS[rotate])) if rotate else image
+        image = cv2.flip(image, 1) if mirror else image
+    if cut is None:
+        return image
+    x, y, cw, ch = cut
+    return np.ascontiguousarray(image[y:y + ch, x:x + cw])
 
 
 __all__ = ["deinterlaced", "first_look", "glance", "moving_streams", "orientation", "pixel_aspect", "shown", "video_stream"]

@@ -210,7 +210,7 @@ class Pipeline:
         with timer("decode"):
             rotate = None if c.rotate == "auto" else int(c.rotate)  # --rotate: the user's turn, not the file's
             info = probe_video(video_path) if rotate is None else probe_video(video_path).turned(rotate)
-            info = info.framed(picture_borders(video_path, info)) if c.borders == "auto" else info  # --borders
+            info = info.framed(picture_borders(video_path, info, c.start_s, c.end_s)) if c.borders == "auto" else info
             times, tick = frame_times(video_path) if c.max_fps else (np.zeros(0), 0.0)
         K_stored = self._observed_intrinsics(info)
         rate = frame_rate(times, tick)  # steady, or varying (a phone's 60 fps falling to 30 in low light)
@@ -244,7 +244,7 @@ class Pipeline:
         # path only: SAM 3's window holds 240 frames, and their decoder frames with them (0.75 GB at 1080p)
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_fps=c.max_fps,
                                               max_frames=c.max_frames, stats=stats, rate=rate, times=times if len(times) else None,
-                                              rotate=rotate, info=info, start_s=c.start_s, end_s=c.end_s,
+                                              info=info, start_s=c.start_s, end_s=c.end_s,  # (info: turned, framed)
                                               between=work_gray if self.tracker is None else None)),
                        timer, "decode")
         if self.tracker is None:
@@ -362,7 +362,7 @@ class Pipeline:
         """The K the models are given: --K, --focal, or the default (reconstruction may estimate a better one)."""
         c = self.config.reconstruct
         if c.K:
-            return Intrinsics.from_text(c.K, info.width, info.height)
+            return Intrinsics.from_text(c.K, info.width, info.height, info.borders)
         if c.focal_px:
             return Intrinsics.from_focal(c.focal_px, info.width, info.height)
         return Intrinsics.default(info.width, info.height)

@@ -85,7 +85,7 @@ def intrinsics_for(obs: Observations, config: ReconstructConfig) -> Intrinsics:
     that placed people itself did so with the observed K: another K would contradict its placements."""
     w, h = int(obs.video["width"]), int(obs.video["height"])
     if config.K:
-        K = Intrinsics.from_text(config.K, w, h)
+        K = Intrinsics.from_text(config.K, w, h, tuple(obs.video.get("borders") or (0, 0, 0, 0)))
     elif config.focal_px:
         K = Intrinsics.from_focal(config.focal_px, w, h)
     else:

@@ -36,8 +36,15 @@ class Intrinsics:
         return cls(float(focal_px), float(focal_px), width / 2, height / 2, width, height, "focal")
 
     @classmethod
-    def from_text(cls, text: str, width: int, height: int) -> "Intrinsics":
-        """"fx,fy,cx,cy" or the nine numbers of a row-major 3x3 K."""
+    def from_text(cls, text: str, width: int, height: int, borders=(0, 0, 0, 0)) -> "Intrinsics":
+        """"fx,fy,cx,cy" or the nine numbers of a row-major 3x3 K, in the shown frame's px; for the picture
+        ``width`` x ``height`` inside it where ``borders`` (left, top, right, bottom px) are cut off."""
+        left, top, right, bottom = (int(b) for b in borders)
+        whole = cls._from_text(text, width + left + right, height + top + bottom)
+        return cls(whole.fx, whole.fy, whole.cx - left, whole.cy - top, width, height, "K")
+
+    @classmethod
+    def _from_text(cls, text: str, width: int, height: int) -> "Intrinsics":
         try:
             v = [float(x) for x in text.replace(";", ",").replace(" ", ",").split(",") if x]
         except ValueError as exc:

@@ -85,15 +85,10 @@ class VideoInfo:
             return self
         return replace(self, width=w - left - right, height=h - top - bottom, borders=(left, top, right, bottom))
 
-    def cut_at(self, width: int, height: int) -> tuple[tuple[int, int], tuple[int, int, int, int] | None]:
-        """For the picture analysed at (``width``, ``height``): the shown frame's size to convert it at, and the
-        picture's (x, y, width, height) in it (None where there are no borders)."""
-        if not any(self.borders):
-            return (width, height), None
-        s, (w, h) = width / self.width, self.whole_size()
-        whole = (max(width, round(w * s)), max(height, round(h * s)))
-        return whole, (min(round(self.borders[0] * s), whole[0] - width), min(round(self.borders[1] * s), whole[1] - height),
-                       width, height)
+    def cut(self) -> tuple[tuple[int, int], tuple[int, int, int, int]] | None:
+        """Where there are borders: the shown frame's whole size and the borders, as :func:`~nvwa.video.shown.shown`
+        takes them (the whole frame made RGB at its own size, the picture cut out, then scaled)."""
+        return (self.whole_size(), self.borders) if any(self.borders) else None
 
     def turned(self, rotate: int) -> VideoInfo:
         """This video's info with its stored frames turned ``rotate`` degrees clockwise instead of as the
@@ -147,7 +142,7 @@ class FrameBetween:
     _rotate: int = 0
     _mirror: bool = False
     _tone: ToneMap | None = None
-    _cut: tuple[int, int, int, int] | None = None
+    _cut: tuple | None = None
 
     def image(self) -> np.ndarray:
         return self._make(shown(self._frame, self._size, self._rotate, self._mirror, self._tone, self._cut))
@@ -341,7 +336,7 @@ def iter_frames(
     stats = stats if stats is not None else DecodeStats()
     width, height = info.scaled_size(max_side)
     scale = width / info.width
-    whole, cut = info.cut_at(width, height)  # (a picture with borders: the whole frame converted, the picture cut out)
+    cut = info.cut()  # (a picture with borders: the whole frame converted, the picture cut out, then scaled)
     # every frame's time, read from the packets once (``times``: where the caller has read them): the rate
     # --max-fps thins by, and for --start a seek to the keyframe before it, each frame numbered by its place
     # among them (as decoding from the first frame numbers it)
@@ -400,10 +395,10 @@ def iter_frames(
                 glances.append((t, index, glance(frame, tone)))
                 if not thinning.keep(t):
                     if between is not None:
-                        skipped.append(FrameBetween(index, t, frame, whole, between, info.rotate, info.mirror, tone, cut))
+                        skipped.append(FrameBetween(index, t, frame, (width, height), between, info.rotate, info.mirror, tone, cut))
                         del skipped[:-MAX_BETWEEN]
                     continue
-                made = VideoFrame(index=index, timestamp_s=t, image=shown(frame, whole, info.rotate, info.mirror, tone, cut),
+                made = VideoFrame(index=index, timestamp_s=t, image=shown(frame, (width, height), info.rotate, info.mirror, tone, cut),
                                   scale=scale, between=tuple(skipped), glances=tuple(glances))
                 stats.yielded += 1
                 yield made

@@ -5,10 +5,12 @@ focal length is guessed from the picture's size and its straight edges, and with
 portrait clip in a 1920x1080 frame came out with its focal 36-76% long and its camera 6-9% high (README). So
 the borders are found on a few frames spread over the video and cut off before anything looks at the frames.
 
-A border is taken where, on every frame looked at, it is black (at most grey level 32, and flat), or, at the
-left and right of a landscape frame round a picture taller than wide, where it is blurred (under a third of the
-picture's sharpness or less) and the picture's sharpness begins at once where it ends. Borders must be as wide
-on both sides (a film's bars are; a night sky above a dark street is not), and at least 2% of the frame.
+A border is taken where, on every frame looked at, it is black (at most grey level 32, one level all over, the
+same on both sides), or, at the left and right of a landscape frame round a picture taller than wide, where it
+is blurred (under a third of the picture's sharpness) and the picture's sharpness begins at once where it ends.
+Borders must be about as wide on both sides (a film's bars are; a night sky above a dark street is not), and at
+least 2% of the frame. Their edges are then found to the pixel on a few of the frames at their own size (a
+sliver of black bar left in is a straight edge the frame long, which the calibration takes for the scene's).
 """
 
 from __future__ import annotations
@@ -22,31 +24,66 @@ FLAT = 0.5  # mean grey step between neighbouring pixels: black bars' is ~0
 BLURRED = 0.3  # of the picture's sharpness: sides as smooth as this are a blurred fill
 MIN_SHARE = 0.02  # of the frame: a border narrower than this is left alone
 SAME = 0.02  # of the frame: how much the two sides' borders may differ
+UNEVEN = 12  # grey levels: a black bar's greys vary over it by less (compression's noise), and its two sides alike
+MIN_DISTINCT = 3  # different frames needed to judge (a 1-s title card round a logo is not the video's picture)
+FULL = 3  # frames looked at again at their own size, for the borders' edges to the pixel
+DECODE_BUDGET = 120 * 1920 * 1080  # px decoded, at most, where seeking found too few frames (120 1080p frames)
 
 
-def picture_borders(path, info) -> tuple[int, int, int, int]:
+def picture_borders(path, info, start_s: float = 0.0, end_s: float | None = None) -> tuple[int, int, int, int]:
     """(left, top, right, bottom): the px of the shown frame (``info``'s size, turned as it asks) that are border,
-    from SAMPLES frames spread over the video; zeros where there are none, or no frame could be read."""
-    greys = _samples(path, info)
-    if not greys:
+    judged on SAMPLES frames spread from ``start_s`` to ``end_s`` (the video's end) and each edge found to the
+    pixel on up to FULL of them at the frame's own size; zeros where there are none, or fewer than MIN_DISTINCT
+    different frames could be read (a title card alone would pass for the video)."""
+    greys, full = _samples(path, info, start_s, end_s)
+    if len(greys) < MIN_DISTINCT:
         return (0, 0, 0, 0)
-    sizes = (info.width / greys[0].shape[1], info.height / greys[0].shape[0]) * 2
-    # each border up to the far side of the looked-at pixel it ends in (that pixel holds the picture's edge and
-    # the border's: a sliver of black bar left in draws a straight edge the whole frame long, which the camera's
-    # calibration takes for the scene's; a phone's clip so left in came out with its focal 80% long)
-    return tuple(int(np.ceil((b + 1) * s)) if b else 0 for b, s in zip(border_of(greys), sizes))
+    (left, top, right, bottom), blurred = _border_of(greys)
+    if not any((left, top, right, bottom)):
+        return (0, 0, 0, 0)
+    g = np.stack(full).astype(np.float32)
+    sx, sy = info.width / greys[0].shape[1], info.height / greys[0].shape[0]
+    left, right = _exact(g, left, right, sx, axis=2, blurred=blurred)
+    top, bottom = _exact(g, top, bottom, sy, axis=1, blurred=False)
+    return left, top, right, bottom
+
+
+def _exact(g: np.ndarray, lead: int, trail: int, scale: float, axis: int, blurred: bool) -> tuple[int, int]:
+    """Borders found on the looked-at frames (``lead``, ``trail`` px of them, ``scale`` frame px each) to the
+    frame's own pixel: each runs on while the lines (columns for ``axis`` 2, rows for 1) of the frames ``g`` at
+    their own size are still border, from the looked-at edge's first pixel; the far side of it where none is."""
+    if not lead:
+        return 0, 0
+    n = g.shape[axis]
+    if blurred:  # each column's sharpness against the picture's middle
+        sharp = np.abs(np.diff(g, axis=1)).mean(axis=(0, 1))
+        border = sharp <= BLURRED * np.median(sharp[int(0.4 * n):int(0.6 * n)])
+    else:
+        other = 1 if axis == 2 else 2
+        border = (g.max(axis=(0, other)) <= BLACK) & (np.ptp(g, axis=(0, other)) <= UNEVEN)
+    out = []
+    for run, line in ((lead, border), (trail, border[::-1])):
+        start, stop = max(0, int(np.floor(run * scale)) - 1), min(n // 2, int(np.ceil((run + 1) * scale)) + 1)
+        inside = np.flatnonzero(~line[start:stop])
+        out.append(start + int(inside[0]) if len(inside) else stop)
+    return out[0], out[1]
 
 
 def border_of(greys: list[np.ndarray]) -> tuple[int, int, int, int]:
     """(left, top, right, bottom) border widths in the greys' px (H, W, each frame the same size)."""
+    return _border_of(greys)[0]
+
+
+def _border_of(greys: list[np.ndarray]) -> tuple[tuple[int, int, int, int], bool]:
+    """(left, top, right, bottom) border widths in the greys' px, and whether the sides are a blurred fill."""
     g = np.stack([np.asarray(x, np.float32) for x in greys])
     brightest = g.max(axis=0)
     down, across = np.abs(np.diff(g, axis=1)).mean(axis=0), np.abs(np.diff(g, axis=2)).mean(axis=0)
     h, w = brightest.shape
     black_cols = (brightest.max(axis=0) <= BLACK) & (down.mean(axis=0) <= FLAT)
     black_rows = (brightest.max(axis=1) <= BLACK) & (across.mean(axis=1) <= FLAT)
-    left, right = _pair(black_cols, w)
-    top, bottom = _pair(black_rows, h)
+    left, right = _bars(g, _pair(black_cols, w), axis=2)
+    top, bottom = _bars(g, _pair(black_rows, h), axis=1)
     if w > h and (left, right) == (0, 0):  # a landscape frame: a portrait picture's blurred sides
         sharp = down[top:h - bottom].mean(axis=0)  # each column's sharpness: blurring smooths it
         middle = np.median(sharp[int(0.4 * w):int(0.6 * w)])
@@ -55,8 +92,20 @@ def border_of(greys: list[np.ndarray]) -> tuple[int, int, int, int]:
             reach = max(2, int(0.015 * w))  # the picture's sharpness begins at once past the fill
             abrupt = l and sharp[l:l + reach].max() >= 0.5 * middle and sharp[w - r - reach:w - r].max() >= 0.5 * middle
             if abrupt and (w - l - r) < (h - top - bottom):  # (what is left is taller than wide)
-                left, right = l, r
-    return left, top, right, bottom
+                return (l, top, r, bottom), True
+    return (left, top, right, bottom), False
+
+
+def _bars(g: np.ndarray, pair: tuple[int, int], axis: int) -> tuple[int, int]:
+    """``pair`` where both runs are bars: one level of black, the same on both sides (dark curtains, a
+    vignette or a night sky over a dark road are not: their greys vary over them by tens of levels)."""
+    lead, trail = pair
+    if not lead:
+        return 0, 0
+    n = g.shape[axis]
+    first, last = np.take(g, range(lead), axis=axis), np.take(g, range(n - trail, n), axis=axis)
+    even = max(np.ptp(first), np.ptp(last)) <= UNEVEN and abs(float(first.mean()) - float(last.mean())) <= UNEVEN / 2
+    return (lead, trail) if even else (0, 0)
 
 
 def _pair(border: np.ndarray, n: int) -> tuple[int, int]:
@@ -69,9 +118,12 @@ def _pair(border: np.ndarray, n: int) -> tuple[int, int]:
     return lead, trail
 
 
-def _samples(path, info) -> list[np.ndarray]:
-    """Up to SAMPLES grey frames WIDTH px wide, as shown, each the first frame at or after a keyframe spread
-    over the video (the first frames where its length is unknown)."""
+def _samples(path, info, start_s: float, end_s: float | None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Up to SAMPLES different grey frames WIDTH px wide, as shown: the first frame after a seek to each of
+    SAMPLES times spread over the span (a seek lands on the keyframe before its time: a short clip may have
+    one keyframe only); where that gives fewer than MIN_DISTINCT, the frames nearest those times decoding on
+    from the span's start, at most DECODE_BUDGET px' worth. A well-lit frame with no border anywhere ends the
+    look (a border is one on every frame): most videos cost one decoded frame."""
     import av
     import cv2
 
@@ -79,28 +131,73 @@ def _samples(path, info) -> list[np.ndarray]:
     from nvwa.video.shown import shown, video_stream
 
     size = (WIDTH, max(2, round(info.height * WIDTH / info.width)))  # (as shown)
-    greys: list[np.ndarray] = []
+    end = min(end_s if end_s is not None else np.inf, info.duration_s) if info.duration_s > 0 else None
+    times = [start_s + (end - start_s) * (k + 0.5) / SAMPLES for k in range(SAMPLES)] if end and end > start_s else []
+    greys: dict[int, np.ndarray] = {}
+    full: list[np.ndarray] = []  # (the first FULL frames looked at, at the frame's own size)
     container = _open(path)
     try:
         stream = video_stream(container)
-        base = stream.time_base
-        spread = info.duration_s > 0 and base is not None
-        for k in range(SAMPLES):
-            try:
-                if spread:
-                    at = info.time_origin_s + info.duration_s * (k + 0.5) / SAMPLES
-                    container.seek(int(at / base), stream=stream, backward=True, any_frame=False)
-                frame = next(iter(container.decode(stream)), None)
-            except (av.error.FFmpegError, StopIteration):
-                continue
-            if frame is not None:
-                image = shown(frame, size, info.rotate, info.mirror)
-                greys.append(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY))
+        stream.thread_type = "AUTO"
+        base, origin = stream.time_base, info.time_origin_s
+
+        def look(frame, key) -> bool:  # False where this frame shows there is no border
+            if key in greys:
+                return True
+            grey = cv2.cvtColor(shown(frame, size, info.rotate, info.mirror), cv2.COLOR_RGB2GRAY)
+            greys[key] = grey
+            if len(full) < FULL:
+                full.append(cv2.cvtColor(shown(frame, (info.width, info.height), info.rotate, info.mirror), cv2.COLOR_RGB2GRAY))
+            return grey.max() <= BLACK or border_of([grey]) != (0, 0, 0, 0)
+
+        for at in [times[SAMPLES // 2], *times[:SAMPLES // 2], *times[SAMPLES // 2 + 1:]] if times and base else []:
+            frame = _first_frame(container, stream, int((at + origin) / base))
+            if frame is None or frame.pts is None:
+                break  # (a seek that finds nothing: an MPEG-TS past its keyframes; decoded on instead)
+            if not look(frame, frame.pts):
+                return [], []
+        if len(greys) < MIN_DISTINCT:  # (one keyframe, or seeking failed) decoded on from the span's start
+            greys.clear()
+            full.clear()
+            container.close()  # (opened afresh: a transport stream's failed seeks leave it past its keyframe)
+            container = _open(path)
+            stream = video_stream(container)
+            stream.thread_type = "AUTO"
+            budget = max(30, DECODE_BUDGET // max(1, info.width * info.height))
+            wanted = iter(times or [start_s + k / 10 for k in range(SAMPLES)])  # (a length unknown: 0.1 s apart)
+            target = next(wanted)
+            if start_s and base:
+                container.seek(int((start_s + origin) / base), stream=stream, backward=True, any_frame=False)
+            for n, frame in enumerate(container.decode(stream)):
+                if n >= budget or target is None:
+                    break
+                t = float(frame.pts * base) - origin if frame.pts is not None and base else n / 30.0
+                if t >= target:
+                    if not look(frame, n):
+                        return [], []
+                    target = next(wanted, None)
     except av.error.FFmpegError:
         pass
     finally:
         container.close()
-    return greys
+    return list(greys.values()), full
+
+
+def _first_frame(container, stream, pts: int, max_packets: int = 240):
+    """The first frame decoded after a seek to ``pts`` (the keyframe before it), within ``max_packets`` packets
+    (an MPEG-TS whose seek lands past its few keyframes would be read to its end); None where there is none."""
+    import av
+
+    try:
+        container.seek(pts, stream=stream, backward=True, any_frame=False)
+        for n, packet in enumerate(container.demux(stream)):
+            if n >= max_packets:
+                return None
+            for frame in packet.decode():
+                return frame
+    except av.error.FFmpegError:
+        return None
+    return None
 
 
 __all__ = ["border_of", "picture_borders"]

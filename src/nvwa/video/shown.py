@@ -181,10 +181,20 @@ def glance(frame, tone: ToneMap | None = None) -> np.ndarray:
 
 
 def shown(frame, size: tuple[int, int], rotate: int, mirror: bool, tone: ToneMap | None = None,
-          cut: tuple[int, int, int, int] | None = None) -> np.ndarray:
+          cut: tuple | None = None) -> np.ndarray:
     """A decoded frame as RGB at ``size`` (width, height as shown), turned and mirrored as the file asks, an HDR
-    frame tone-mapped by ``tone`` (:mod:`nvwa.video.hdr`), then ``cut`` (x, y, width, height: the picture inside
-    its borders, :mod:`nvwa.video.picture`) cut out."""
+    frame tone-mapped by ``tone`` (:mod:`nvwa.video.hdr`). ``cut`` ((width, height) of the whole shown frame,
+    (left, top, right, bottom) borders: :meth:`VideoInfo.cut`): the whole frame is made RGB at its own size, the
+    picture inside the borders cut out, and that scaled to ``size`` (scaled first, the frame's edge between
+    border and picture would fall inside a pixel and leave a sliver of bar: a straight edge the frame long)."""
+    if cut is not None:
+        import cv2
+
+        (w, h), (left, top, right, bottom) = cut
+        picture = shown(frame, (w, h), rotate, mirror, tone)[top:h - bottom, left:w - right]
+        if picture.shape[1::-1] == tuple(size):
+            return np.ascontiguousarray(picture)
+        return cv2.resize(picture, tuple(size), interpolation=cv2.INTER_AREA)
     w, h = size[::-1] if rotate in (90, 270) else size
     if tone is not None and tone.kind(frame):
         image = tone.image(frame, (w, h))
@@ -195,10 +205,7 @@ def shown(frame, size: tuple[int, int], rotate: int, mirror: bool, tone: ToneMap
 
         image = cv2.rotate(image, getattr(cv2, _TURNS[rotate])) if rotate else image
         image = cv2.flip(image, 1) if mirror else image
-    if cut is None:
-        return image
-    x, y, cw, ch = cut
-    return np.ascontiguousarray(image[y:y + ch, x:x + cw])
+    return image
 
 
 __all__ = ["deinterlaced", "first_look", "glance", "moving_streams", "orientation", "pixel_aspect", "shown", "video_stream"]

@@ -46,6 +46,37 @@ def _portrait_in_landscape(image: np.ndarray, fill: str) -> np.ndarray:
     return frame
 
 
+def _landscape_in_portrait(image: np.ndarray, fill: str) -> np.ndarray:
+    """``image`` (landscape) 360 px wide in the middle of a 360x640 frame, above and below it black, its own
+    picture enlarged to cover the frame and blurred (as a phone's feed shows a landscape video), or the
+    scenery there only smoothed where it is (a sky above, sand below: not a fill)."""
+    import cv2
+
+    picture = cv2.resize(image, (360, round(360 * image.shape[0] / image.shape[1] / 2) * 2))
+    ph = picture.shape[0]
+    y = (640 - ph) // 2
+    if fill == "black":
+        frame = np.zeros((640, 360, 3), np.uint8)
+    elif fill == "blurred":
+        big = cv2.resize(picture, (round(360 * 640 / ph), 640))
+        x = (big.shape[1] - 360) // 2
+        frame = cv2.blur(np.ascontiguousarray(big[:, x:x + 360]), (41, 41))
+    else:  # the scenery above and below, smoothed in place
+        frame = cv2.blur(cv2.resize(image, (360, 640)), (41, 41))
+    frame[y:y + ph] = picture
+    return frame
+
+
+@pytest.mark.parametrize("fill", ["black", "blurred"])
+def test_a_landscape_picture_in_a_portrait_frame_is_found_black_or_blurred(fill):
+    frames = [_landscape_in_portrait(f, fill) for f in _frames("sports2d_3s.mp4")]
+    ph = round(360 * 496 / 884 / 2) * 2
+    left, top, right, bottom = border_of([_grey(f) for f in frames])
+    assert (left, right) == (0, 0) and abs(top - (640 - ph) // 2) <= 1 and abs(bottom - (640 - ph) // 2) <= 1
+    smoothed = [_landscape_in_portrait(f, "smoothed") for f in _frames("sports2d_3s.mp4")]
+    assert border_of([_grey(f) for f in smoothed]) == (0, 0, 0, 0)  # (smooth, but not the picture enlarged)
+
+
 @pytest.mark.parametrize("fill", ["black", "blurred"])
 def test_a_portrait_picture_in_a_landscape_frame_is_found_black_or_blurred(fill):
     frames = [_portrait_in_landscape(f, fill) for f in _frames("sports2d_3s.mp4")]
@@ -164,3 +195,17 @@ def test_a_title_card_is_not_the_videos_picture(tmp_path):
     assert picture_borders(path, probe_video(path)) == (0, 0, 0, 0)
     short = make_video(tmp_path / "short.mp4", 2, size=(w, h), fps=10, codec="libx264", frame_fn=lambda i: card)
     assert picture_borders(short, probe_video(short)) == (0, 0, 0, 0)  # (two frames: too few to judge)
+
+
+def test_one_frame_without_anything_border_like_ends_the_look():
+    """A frame whose edges show the picture (neither black nor as smooth as a fill) settles it: no border runs
+    over every frame, and a video without borders costs one decoded frame. A bordered frame, a black one, or
+    one whose edge is only dark does not."""
+    from nvwa.video.picture import _bare
+
+    real = _frames("sports2d_3s.mp4")
+    assert all(_bare(_grey(f)) for f in real)
+    for fill in ("black", "blurred"):
+        assert not any(_bare(_grey(_portrait_in_landscape(f, fill))) for f in real), fill
+        assert not any(_bare(_grey(_landscape_in_portrait(f, fill))) for f in real), fill
+    assert not _bare(np.zeros((90, 160), np.uint8))

@@ -163,8 +163,8 @@ def _samples(path, info, start_s: float, end_s: float | None) -> tuple[list[np.n
     """Up to SAMPLES different grey frames WIDTH px wide, as shown: the first frame after a seek to each of
     SAMPLES times spread over the span (a seek lands on the keyframe before its time: a short clip may have
     one keyframe only); where that gives fewer than MIN_DISTINCT, SAMPLES frames spread over what decoding on
-    from the span's start reaches in DECODE_BUDGET px. A well-lit frame with no border anywhere ends the
-    look (a border is one on every frame): most videos cost one decoded frame."""
+    from the span's start reaches in DECODE_BUDGET px. A frame whose four edges show the picture (:func:`_bare`)
+    ends the look (a border is one on every frame): most videos without borders cost one decoded frame."""
     import av
     import cv2
 

@@ -41,6 +41,13 @@ def transfer_code(tagged) -> str:
     return TRANSFERS.get(int(getattr(tagged, "color_trc", 0) or 0), "")
 
 
+def hdr_kind(frame, default: str = "") -> str:
+    """"PQ" or "HLG" where a decoded frame is HDR by its own transfer tag, ``default`` (the stream's) where it
+    has none, else ""."""
+    code = int(getattr(frame, "color_trc", 0) or 0)
+    return TRANSFERS.get(code, default if code in (0, 2) else "")  # (2: unspecified)
+
+
 def peak_nits(frame) -> float:
     """How bright the video's brightest is (nits), from the frame's side data: its content light level
     (MaxCLL), else its mastering display's peak, else DEFAULT_PEAK_NITS."""
@@ -115,8 +122,7 @@ class ToneMap:
 
     def kind(self, frame) -> str:
         """"PQ" or "HLG" where the frame is HDR (by its own tag, else by the stream's), else ""."""
-        code = int(getattr(frame, "color_trc", 0) or 0)
-        return TRANSFERS.get(code, self.default if code in (0, 2) else "")  # (2: unspecified)
+        return hdr_kind(frame, self.default)
 
     def peak(self, frame) -> float:
         """The video's peak (nits), as its first HDR frame says."""
@@ -177,4 +183,4 @@ class ToneMap:
         return table
 
 
-__all__ = ["ToneMap", "peak_nits", "to_sdr", "transfer_code"]
+__all__ = ["ToneMap", "hdr_kind", "peak_nits", "to_sdr", "transfer_code"]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nvwa.video.hdr import ToneMap, transfer_code
+from nvwa.video.hdr import ToneMap, hdr_kind, transfer_code
 
 # A display matrix's 2x2 part, each entry's sign (FFmpeg's m[0], m[1], m[3], m[4]) -> how a player shows the
 # stored frame: turned clockwise by so many degrees, then mirrored left to right or not. The eight are
@@ -83,7 +83,7 @@ def first_look(container, stream) -> tuple[int, bool, bool, str]:
     transfer is HDR where the stream says so (an MP4's colour box tagged PQ over a bitstream that is not)."""
     import av
 
-    tagged = ToneMap(transfer_code(stream.codec_context))  # (read before decoding, which may overwrite it)
+    tagged = transfer_code(stream.codec_context)  # (read before decoding, which may overwrite it)
     try:
         for n, packet in enumerate(container.demux(stream)):
             if n >= 64:
@@ -93,7 +93,7 @@ def first_look(container, stream) -> tuple[int, bool, bool, str]:
             except av.error.InvalidDataError:
                 continue
             for frame in frames:
-                return (*orientation(frame), bool(frame.interlaced_frame), tagged.kind(frame))
+                return (*orientation(frame), bool(frame.interlaced_frame), hdr_kind(frame, tagged))
     except av.error.FFmpegError:
         pass
     return 0, False, False, ""

@@ -84,16 +84,19 @@ def test_a_person_who_left_and_came_back_is_one_person_where_the_identities_say_
     assert (s["kept"], s["broken"], s["tracks_on_two_people"]) == (3, 0, 0)
 
 
-def test_a_copy_is_every_frame_again_at_the_sources_own_rate(tmp_path):
+@pytest.mark.parametrize("codec, bits, pix", [("h264", 8, "yuv420p"), ("hevc", 8, "yuv420p"), ("hevc", 10, "yuv420p10le")])
+def test_a_copy_is_every_frame_again_at_the_sources_own_rate(tmp_path, codec, bits, pix):
     """--copies (and bench/reencodes.py) encode every frame at the source's rate: a 10-fps copy made at 30 fps
-    would put vtest's labelled frames at other times, and Sports2D's copies stay at its 30."""
+    would put vtest's labelled frames at other times, and Sports2D's copies stay at its 30. The HEVC copies
+    (a phone's codec) are HEVC, of the bits asked."""
     import av
     from reencodes import encode
 
     src = Path(__file__).resolve().parent / "data" / "vtest_4s.mp4"
-    encode(src, tmp_path / "copy.mp4", 23, 384, "ultrafast")
+    encode(src, tmp_path / "copy.mp4", 23, 384, "ultrafast", codec, bits)
     with av.open(str(src)) as a, av.open(str(tmp_path / "copy.mp4")) as b:
         va, vb = a.streams.video[0], b.streams.video[0]
+        assert vb.codec_context.name == codec and vb.codec_context.pix_fmt == pix
         times = [float(f.time) for f in b.decode(vb)]
         assert vb.average_rate == va.average_rate == 10
         assert len(times) == sum(1 for _ in a.decode(va)) == 40

@@ -398,15 +398,17 @@ def _track(d, key: str, pid: int, shift=(0.0, 0.0), frames=None):
                               keypoints_3d=d[f"{key}_keypoints_3d"][sel], visibility=d[f"{key}_visibility"][sel])
 
 
-@pytest.mark.parametrize("case", ["scattered", "piece", "ended"])
+@pytest.mark.parametrize("case", ["scattered", "piece", "ended", "short"])
 def test_a_track_that_went_on_over_a_scattered_pose_or_a_piece_hands_over_to_the_new_one(case):
     """Sports2D re-encoded (CRF 18 at 1920 px, slow; CRF 12 at 1768 px; CRF 30): the jumper's track lost
     him as he landed and went on for 0.2-0.4 s, over a pose scattered across the trees (drawn at 2-2.5x its
     usual pixels a metre) or over his head and chest inside the new track that had him whole, or ended over
     the trees 0.16 s before the new one began: one person now, of the older id, its own frames up to the
-    new one's first (less the scattered ones before it), then the new one's. Not joined: the new track far
-    off; a second older track that would do as well; the older track's tail on someone else (a whole pose
-    of its usual size)."""
+    new one's first (less the scattered ones before it), then the new one's. ``short``: as a phone's HEVC
+    (libx265, CRF 22, 8-bit), his track went on over a piece of him for 2 frames and the new one had only
+    his last 0.63 s, too short to keep of its own: joined all the same (before, his landing was lost). Not
+    joined: the new track far off, or seen under 0.5 s where too short to keep; a second older track that
+    would do as well; the older track's tail on someone else (a whole pose of its usual size)."""
     from nvwa.tracking.handover import handed_over
 
     d = np.load(DATA / "sports2d_handovers.npz")
@@ -419,10 +421,14 @@ def test_a_track_that_went_on_over_a_scattered_pose_or_a_piece_hands_over_to_the
     assert np.array_equal(joined.keypoints_2d[joined.frame_index >= first], young.keypoints_2d)
     kept_own = joined.frame_index[joined.frame_index < first]
     before = np.sum(old.frame_index < first)
-    # the scattered frames just before the new one's first are dropped (a piece's track had none)
-    assert 0 < len(kept_own) <= before if case == "piece" else 0 < len(kept_own) <= before - 2
+    # the scattered frames just before the new one's first are dropped (the tracks that went on over a piece had none)
+    assert 0 < len(kept_own) <= before if case in ("piece", "short") else 0 < len(kept_own) <= before - 2
     assert handed_over([old, young], among={2}) == ([old, young], {})  # the older one too short to keep
-    assert handed_over([old, young], among={0}) == ([old, young], {})  # the new one too short to keep
+    # the new one too short to keep of its own: joined where seen over 0.5 s (all four are), not under
+    assert list(handed_over([old, young], among={0})[1]) == [2]
+    brief = _track(d, f"{case}_young", 2, frames=young.frame_index[young.timestamp_s < young.timestamp_s[0] + 0.45])
+    assert handed_over([old, brief], among={0}) == ([old, brief], {})
+    assert list(handed_over([old, brief])[1]) == [2]  # (kept of its own, as among=None says: joined)
 
     assert handed_over([old, _track(d, f"{case}_young", 2, shift=(900.0, 0.0))])[1] == {}  # far off
     twin = _track(d, f"{case}_old", 5)

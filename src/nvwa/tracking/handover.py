@@ -74,7 +74,10 @@ def handed_over(people: list[PersonObservations], among: set | None = None, min_
     someone crossed, up to where their walk led to the new one; for someone lost, all it had), then the new
     one's. Tracks of a mesh backend (their identity locked per track) are left as they are. ``among``: the
     ids that may be joined (those long enough to be kept: a short track beside both is neither); a new track
-    that took on someone crossed or found someone lost may be shorter, and a track too short to keep still
+    that took on someone crossed or found someone lost may be shorter, as may one that had them while the
+    older one went on over a scattered pose or a piece, if seen over RESUMED_MIN_S (Sports2D as a phone's
+    HEVC: the jumper's track went on over a piece of him as he landed, and the new one had his last 0.6-0.9
+    s); a track too short to keep still
     claims a new one so (it is joined to nothing, but bars that one from any other). ``camera``: how the
     background moved (a handheld video), so that where people are and where they walked are compared where
     the first frame shows them. -> (people, joined id -> why)."""
@@ -139,8 +142,8 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
                 why[young.person_id] = (f"person {young.person_id} is person {old.person_id} (their track went on "
                                         f"with someone they crossed after frame {crossed})")
                 continue
-            if old.person_id not in keep or young.person_id not in keep:
-                continue
+            if old.person_id not in keep or young.person_id not in keep and t_young[-1] - t_young[0] < RESUMED_MIN_S - 1e-6:
+                continue  # (a new one too short to keep of its own: the person's last second, landing, walking out)
             first = int(young.frame_index[0])
             fy, by = sy.frames, sy.boxes
             scattered, shrunk = size[old.person_id] > SCATTERED, size[old.person_id] < SHRUNK

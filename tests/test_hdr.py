@@ -98,6 +98,25 @@ def test_the_mapping_keeps_sdrs_range_and_rolls_off_only_highlights():
     assert red[0] == pytest.approx((100 / WHITE_NITS) ** (1 / 2.4), abs=3e-3) and red[1:].max() < 0.02
 
 
+@pytest.mark.parametrize("kind", ["PQ", "HLG"])
+def test_colours_past_bt709s_gamut_keep_their_hue_and_brightness(kind):
+    """A phone's HDR holds colours BT.709 has not (BT.2020's own green, a saturated red or teal): they are
+    brought inside by mixing in their own grey, so their hue (the direction from that grey) and their
+    luminance stay; clipped, BT.2020's green came out BT.709's green, 19% brighter."""
+    bt2020_to_bt709 = np.linalg.inv(_BT709_TO_BT2020)
+    rgb = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [0.02, 0.6, 0.7], [0.0, 0.0, 1.0]]) * 60.0  # nits
+    code = _pq_code(rgb) if kind == "PQ" else _hlg_code(rgb)
+    light = to_sdr(code, kind) ** 2.4  # (under the knee: no roll-off)
+    exact = rgb / WHITE_NITS @ bt2020_to_bt709.T  # the colour in BT.709, unclipped (HLG's code is display light)
+    assert (exact.min(axis=1) < -0.005).all()  # every one past BT.709's gamut
+    luma = np.array([0.2126, 0.7152, 0.0722])
+    assert light @ luma == pytest.approx(exact @ luma, rel=0.02)  # as bright
+    for out, want in zip(light - (light @ luma)[:, None], exact - (exact @ luma)[:, None]):
+        cos = out @ want / np.linalg.norm(out) / np.linalg.norm(want)
+        assert cos > 0.999  # the same hue: the same direction from its grey
+    assert light.min() >= 0.0 and (light.min(axis=1) < 1e-3).all()  # inside the gamut, at its edge
+
+
 def test_a_frame_that_does_not_say_its_transfer_is_the_streams():
     from nvwa.video.hdr import ToneMap
 

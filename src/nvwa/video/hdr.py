@@ -7,10 +7,10 @@ had its camera 4% low and its focal 10% long (README).
 
 Frames whose transfer is PQ (SMPTE ST 2084) or HLG (ARIB STD-B67) are tone-mapped here the way players map
 them for an SDR screen (BT.2408's conventions): the light each value codes (PQ's absolute nits; HLG's scene
-light through its 1,000-nit display's system gamma), with HDR's diffuse white (203 nits) as SDR's white, BT.2020's
-colours taken into BT.709's, highlights above 0.75 of white rolled off smoothly to the brightest the video
-holds (its MaxCLL, else its mastering display's peak, else 1,000 nits), then coded for a BT.1886 screen
-(gamma 2.4). The mapping is a 65-point 3D LUT (made once a process, ~0.25 s) applied by FFmpeg's ``lut3d``
+light through its 1,000-nit display's system gamma), with HDR's diffuse white (203 nits) as SDR's white,
+BT.2020's colours taken into BT.709's (those past its gamut mixed with their own grey until inside, not
+clipped), highlights above 0.75 of white rolled off smoothly to the brightest the video holds (its MaxCLL,
+else its mastering display's peak, else 1,000 nits), then coded for a BT.1886 screen (gamma 2.4). The mapping is a 65-point 3D LUT (made once a process, ~0.25 s) applied by FFmpeg's ``lut3d``
 (tetrahedral) to the frame made 16-bit RGB by its scaler at the analysed size: ~7 ms more than an ordinary
 frame's conversion at 1280x720. Dolby Vision's profile 5 (streaming's, no HDR10 or HLG base) is not mapped.
 """
@@ -33,6 +33,7 @@ KNEE = 0.75  # of SDR's white: brighter is rolled off towards the video's peak
 LUT_POINTS = 65  # a side: 33 was 5 grey levels off on average for saturated colours past BT.709's, 65 half that
 _BT2020_TO_BT709 = np.array([[1.6605, -0.5876, -0.0728], [-0.1246, 1.1329, -0.0083], [-0.0182, -0.1006, 1.1187]])
 _BT2020_LUMA = np.array([0.2627, 0.6780, 0.0593])
+_BT709_LUMA = np.array([0.2126, 0.7152, 0.0722])
 _MATRICES = {1: "bt709", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020", 10: "bt2020"}  # AVColorSpace
 
 
@@ -89,12 +90,23 @@ def _hlg_nits(coded: np.ndarray, display_nits: float = 1000.0) -> np.ndarray:
 def to_sdr(coded: np.ndarray, kind: str, peak: float = DEFAULT_PEAK_NITS) -> np.ndarray:
     """HDR R'G'B' (BT.2020, (..., 3) in [0, 1]) -> SDR R'G'B' (BT.709, BT.1886's gamma 2.4, in [0, 1])."""
     nits = _pq_nits(coded) if kind == "PQ" else _hlg_nits(coded)
-    light = np.maximum((nits / WHITE_NITS) @ _BT2020_TO_BT709.T, 0.0)  # 1.0: diffuse white
+    light = into_bt709(nits / WHITE_NITS)  # 1.0: diffuse white
     top = max(peak / WHITE_NITS, 1.0 + 1e-6)  # the brightest, in whites
     if top > 1.0 + 1e-3:  # above the knee, rolled off so the video's peak lands on 1.0 (slope 1 at the knee)
         u, span = np.maximum(light - KNEE, 0.0) / (1.0 - KNEE), (top - KNEE) / (1.0 - KNEE)
         light = np.where(light <= KNEE, light, KNEE + (1.0 - KNEE) * u * (1.0 + u / span ** 2) / (1.0 + u))
     return np.power(np.clip(light, 0.0, 1.0), 1.0 / 2.4)
+
+
+def into_bt709(light: np.ndarray) -> np.ndarray:
+    """Linear BT.2020 RGB (..., 3) -> linear BT.709 RGB, a colour past BT.709's gamut (a channel below 0: a
+    jersey's green, a neon sign's red) brought inside by mixing in the grey of its own luminance, just enough:
+    its hue and its brightness kept (clipped, BT.2020's own green came out BT.709's, 19% brighter)."""
+    light = np.asarray(light, np.float64) @ _BT2020_TO_BT709.T
+    luma = np.maximum(light @ _BT709_LUMA, 0.0)[..., None]
+    low = light.min(axis=-1, keepdims=True)
+    share = np.where(low < 0.0, luma / np.maximum(luma - low, 1e-12), 1.0)
+    return np.maximum(luma + share * (light - luma), 0.0)
 
 
 @lru_cache(maxsize=4)
@@ -183,4 +195,4 @@ class ToneMap:
         return table
 
 
-__all__ = ["ToneMap", "hdr_kind", "peak_nits", "to_sdr", "transfer_code"]
+__all__ = ["ToneMap", "hdr_kind", "into_bt709", "peak_nits", "to_sdr", "transfer_code"]

@@ -437,7 +437,8 @@ def _summary(console, scene, paths, message) -> None:
     stages.add_row("total (wall)", f"{s['wall_s']:.2f}")
     console.print(stages)
     if s["skipped_corrupt_frames"]:
-        console.print(f"skipped {s['skipped_corrupt_frames']} corrupt frames")
+        n = s["skipped_corrupt_frames"]
+        console.print(f"skipped {n} corrupt frame{'s' * (n != 1)}")
     console.print(f"floor: {scene.floor['method']}, {scene.floor['inliers']}/{scene.floor['candidates']} contact points; "
                   f"camera {scene.t_world_from_cam[1]:.2f} m above it ({scene.camera_motion})")
     for note in [*s.get("notes", []), *scene.grounding.get("warnings", [])]:

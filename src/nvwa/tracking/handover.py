@@ -159,7 +159,8 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
             if np.hypot(*(start[:2] + start[2:] - last[:2] - last[2:]) / 2) > HANDOVER_REACH * usual:
                 continue
             pairs.setdefault(young.person_id, []).append(old.person_id)
-            how = (f"went on over a scattered pose or a piece of them for {int(late.sum())} frames" if late.any()
+            n = int(late.sum())
+            how = (f"went on over a scattered pose or a piece of them for {n} frame{'s' * (n != 1)}" if late.any()
                    else f"ended on a scattered pose {t_young[0] - t_old[-1]:.2f} s before")
             why[young.person_id] = f"person {young.person_id} is person {old.person_id} (their track {how})"
     olds = [o for os_ in pairs.values() for o in os_]

@@ -429,6 +429,9 @@ def test_a_track_that_went_on_over_a_scattered_pose_or_a_piece_hands_over_to_the
     brief = _track(d, f"{case}_young", 2, frames=young.frame_index[young.timestamp_s < young.timestamp_s[0] + 0.45])
     assert handed_over([old, brief], among={0}) == ([old, brief], {})
     assert list(handed_over([old, brief])[1]) == [2]  # (kept of its own, as among=None says: joined)
+    # a second, brief track on them beside the kept new one (0.6 s, 40 px off) gives way to it, not bars it
+    extra = _track(d, f"{case}_young", 3, shift=(40.0, 0.0), frames=young.frame_index[young.timestamp_s < young.timestamp_s[0] + 0.6])
+    assert list(handed_over([old, young, extra], among={0, 2})[1]) == [2]
 
     assert handed_over([old, _track(d, f"{case}_young", 2, shift=(900.0, 0.0))])[1] == {}  # far off
     twin = _track(d, f"{case}_old", 5)

@@ -34,7 +34,7 @@ RESUMED_GAP_S = 0.8  # a track lost in the picture, and a new one begun there at
 RESUMED_REACH = (0.25, 0.75)  # ... within a + b * gap (s) of the person's heights of where their walk led ...
 RESUMED_SIZE = 1.35  # ... drawn within this many times their height (either way): the same person ...
 RESUMED_HEADING = 0.25  # ... not heading the other way, where both move this many of their heights a second ...
-RESUMED_MIN_S = 0.5  # ... the new one seen over at least this long (where too short to keep of its own) ...
+RESUMED_MIN_S = 0.5  # ... the new one seen over at least this long (where too short to keep of its own; a hand-over's too) ...
 RESUMED_TWIN_IOU = 0.5  # ... not a second track on someone followed (this median IoU over its first 0.5 s) ...
 # ... nor dressed otherwise (nvwa.tracking.dressed.RESUMED_CLOTHES)
 EMERGED_HEAD = (0.35, 0.75)  # a new track drawn too small at first may be compared at its tallest then where the top
@@ -74,11 +74,12 @@ def handed_over(people: list[PersonObservations], among: set | None = None, min_
     someone crossed, up to where their walk led to the new one; for someone lost, all it had), then the new
     one's. Tracks of a mesh backend (their identity locked per track) are left as they are. ``among``: the
     ids that may be joined (those long enough to be kept: a short track beside both is neither); a new track
-    that took on someone crossed or found someone lost may be shorter, as may one that had them while the
-    older one went on over a scattered pose or a piece, if seen over RESUMED_MIN_S (Sports2D as a phone's
-    HEVC: the jumper's track went on over a piece of him as he landed, and the new one had his last 0.6-0.9
-    s); a track too short to keep still
-    claims a new one so (it is joined to nothing, but bars that one from any other). ``camera``: how the
+    that took on someone crossed or found someone lost may be shorter, and a track too short to keep still
+    claims a new one so (it is joined to nothing, but bars that one from any other). A new track too short
+    to keep may take over by the hand-over too (the older one went on over a scattered pose or a piece, or
+    ended on a scattered pose), if its sure poses span RESUMED_MIN_S, and only an older track no new track
+    long enough to keep claims (Sports2D as a phone's HEVC: the jumper's track went on over a piece of him
+    as he landed, and the new one had only his last 0.6-0.9 s). ``camera``: how the
     background moved (a handheld video), so that where people are and where they walked are compared where
     the first frame shows them. -> (people, joined id -> why)."""
     return until_none_joined(_one_pass, people, among, min_visibility, picture, camera)
@@ -105,7 +106,8 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
     keep = {p.person_id for p in unlocked if among is None or p.person_id in among}
     size = {p.person_id: _size_ratio(p, seen[p.person_id].frames, min_visibility) for p in unlocked if p.person_id in keep}
     legs_unseen = {p.person_id: _legs_unseen(p, seen[p.person_id], min_visibility) for p in unlocked}
-    pairs, why, until = {}, {}, {}  # young -> olds; young -> why; (young, old) -> the old one's last frame kept
+    pairs, why, until = {}, {}, {}  # young -> olds; (young, old) -> why; (young, old) -> the old one's last frame kept
+    brief = set()  # (young, old): a hand-over claimed by a new track too short to keep of its own
     timeline = _Timeline.of(seen)
     starts = np.array([float(np.asarray(p.timestamp_s)[0]) for p in unlocked])
     ends = np.array([float(np.asarray(p.timestamp_s)[-1]) for p in unlocked])
@@ -130,7 +132,7 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
                 if gap is not None:
                     pairs.setdefault(young.person_id, []).append(old.person_id)
                     until[young.person_id, old.person_id] = int(fo[-1])
-                    why[young.person_id] = (f"person {young.person_id} is person {old.person_id} (lost in the picture "
+                    why[young.person_id, old.person_id] = (f"person {young.person_id} is person {old.person_id} (lost in the picture "
                                             f"and found again where they were going {gap:.2f} s after)")
                     continue
             if abs(t_old[-1] - t_young[0]) > HANDOVER_OVERLAP_S + 1e-6:
@@ -139,11 +141,12 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
             if crossed is not None:
                 pairs.setdefault(young.person_id, []).append(old.person_id)
                 until[young.person_id, old.person_id] = crossed
-                why[young.person_id] = (f"person {young.person_id} is person {old.person_id} (their track went on "
+                why[young.person_id, old.person_id] = (f"person {young.person_id} is person {old.person_id} (their track went on "
                                         f"with someone they crossed after frame {crossed})")
                 continue
-            if old.person_id not in keep or young.person_id not in keep and t_young[-1] - t_young[0] < RESUMED_MIN_S - 1e-6:
-                continue  # (a new one too short to keep of its own: the person's last second, landing, walking out)
+            short = young.person_id not in keep
+            if old.person_id not in keep or short and sy.times[-1] - sy.times[0] < RESUMED_MIN_S - 1e-6:
+                continue  # (the older one not kept, or a new one too short to keep and seen under RESUMED_MIN_S)
             first = int(young.frame_index[0])
             fy, by = sy.frames, sy.boxes
             scattered, shrunk = size[old.person_id] > SCATTERED, size[old.person_id] < SHRUNK
@@ -159,10 +162,18 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
             if np.hypot(*(start[:2] + start[2:] - last[:2] - last[2:]) / 2) > HANDOVER_REACH * usual:
                 continue
             pairs.setdefault(young.person_id, []).append(old.person_id)
+            if short:
+                brief.add((young.person_id, old.person_id))
             n = int(late.sum())
             how = (f"went on over a scattered pose or a piece of them for {n} frame{'s' * (n != 1)}" if late.any()
                    else f"ended on a scattered pose {t_young[0] - t_old[-1]:.2f} s before")
-            why[young.person_id] = f"person {young.person_id} is person {old.person_id} (their track {how})"
+            why[young.person_id, old.person_id] = f"person {young.person_id} is person {old.person_id} (their track {how})"
+    # a short new track's hand-over gives way to a kept one's claim on the same older track (it would only bar it)
+    claimed = {o for y, os_ in pairs.items() if y in keep for o in os_}
+    for y, o in brief & {(y, o) for y, os_ in pairs.items() for o in os_ if o in claimed}:
+        pairs[y].remove(o)
+        if not pairs[y]:
+            del pairs[y]
     olds = [o for os_ in pairs.values() for o in os_]
     joins = {y: os_[0] for y, os_ in pairs.items() if len(os_) == 1 and olds.count(os_[0]) == 1}
     joins = {y: o for y, o in joins.items() if o in keep}  # (a short one's claims only barred others)
@@ -183,7 +194,7 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
             else:
                 dropped = fo[_tail(size[o] > SCATTERED, fo < first)]
                 person = _joined(person, young, (frames < first) & ~np.isin(frames, dropped))
-            said[y] = why[y].replace(f"person {y} is person {o} (", f"person {y} is person {head} (", 1)
+            said[y] = why[y, o].replace(f"person {y} is person {o} (", f"person {y} is person {head} (", 1)
             o = y
         out.append(person)
     return sorted(out, key=lambda p: p.person_id), said

@@ -88,7 +88,10 @@ def main() -> int:
         print(f"{VIDEO}: not found (../shared beside the checkout)", file=sys.stderr)
         return 2
     copies = [c for c in COPIES if args.codec in ("all", c[0])]
-    picked = [copies[int(i)] for i in args.only.split(",")] if args.only else copies
+    only = args.only.split(",") if args.only else []
+    if not all(i.strip().isdigit() and int(i) < len(copies) for i in only):
+        ap.error(f"--only {args.only}: indices from 0 to {len(copies) - 1} for --codec {args.codec}, comma-separated")
+    picked = [copies[int(i)] for i in only] or copies
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for codec, crf, width, preset, bits in picked:

@@ -132,8 +132,8 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
                 if gap is not None:
                     pairs.setdefault(young.person_id, []).append(old.person_id)
                     until[young.person_id, old.person_id] = int(fo[-1])
-                    why[young.person_id, old.person_id] = (f"person {young.person_id} is person {old.person_id} (lost in the picture "
-                                            f"and found again where they were going {gap:.2f} s after)")
+                    why[young.person_id, old.person_id] = (f"person {young.person_id} is person {old.person_id} (lost in "
+                                                           f"the picture and found again where they were going {gap:.2f} s after)")
                     continue
             if abs(t_old[-1] - t_young[0]) > HANDOVER_OVERLAP_S + 1e-6:
                 continue
@@ -141,8 +141,8 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
             if crossed is not None:
                 pairs.setdefault(young.person_id, []).append(old.person_id)
                 until[young.person_id, old.person_id] = crossed
-                why[young.person_id, old.person_id] = (f"person {young.person_id} is person {old.person_id} (their track went on "
-                                        f"with someone they crossed after frame {crossed})")
+                why[young.person_id, old.person_id] = (f"person {young.person_id} is person {old.person_id} (their track "
+                                                       f"went on with someone they crossed after frame {crossed})")
                 continue
             short = young.person_id not in keep
             if old.person_id not in keep or short and sy.times[-1] - sy.times[0] < RESUMED_MIN_S - 1e-6:

@@ -10,9 +10,10 @@ them for an SDR screen (BT.2408's conventions): the light each value codes (PQ's
 light through its 1,000-nit display's system gamma), with HDR's diffuse white (203 nits) as SDR's white,
 BT.2020's colours taken into BT.709's (those past its gamut mixed with their own grey until inside, not
 clipped), highlights above 0.75 of white rolled off smoothly to the brightest the video holds (its MaxCLL,
-else its mastering display's peak, else 1,000 nits), then coded for a BT.1886 screen (gamma 2.4). The mapping is a 65-point 3D LUT (made once a process, ~0.25 s) applied by FFmpeg's ``lut3d``
-(tetrahedral) to the frame made 16-bit RGB by its scaler at the analysed size: ~7 ms more than an ordinary
-frame's conversion at 1280x720. Dolby Vision's profile 5 (streaming's, no HDR10 or HLG base) is not mapped.
+else its mastering display's peak, else 1,000 nits), then coded for a BT.1886 screen (gamma 2.4). The
+mapping is a 65-point 3D LUT (made once a process, ~0.25 s) applied by FFmpeg's ``lut3d`` (tetrahedral) to
+the frame made 16-bit RGB by its scaler at the analysed size: ~7 ms more than an ordinary frame's conversion
+at 1280x720. Dolby Vision's profile 5 (streaming's, no HDR10 or HLG base) is not mapped.
 """
 
 from __future__ import annotations

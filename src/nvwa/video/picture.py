@@ -247,16 +247,13 @@ def _first_frame(container, stream, pts: int, max_packets: int = 240):
     (an MPEG-TS whose seek lands past its few keyframes would be read to its end); None where there is none."""
     import av
 
+    from nvwa.video.shown import first_decoded
+
     try:
         container.seek(pts, stream=stream, backward=True, any_frame=False)
-        for n, packet in enumerate(container.demux(stream)):
-            if n >= max_packets:
-                return None
-            for frame in packet.decode():
-                return frame
     except av.error.FFmpegError:
         return None
-    return None
+    return first_decoded(container, stream, max_packets, skip_damaged=False)
 
 
 __all__ = ["border_of", "picture_borders"]

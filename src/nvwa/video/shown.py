@@ -81,22 +81,34 @@ def first_look(container, stream) -> tuple[int, bool, bool, str]:
     whether it is stored interlaced and whether it is HDR ("PQ", "HLG" or ""); (0, False, False, "") where none
     decodes within a few packets (the decoding proper then says what is wrong). A frame that does not say its
     transfer is HDR where the stream says so (an MP4's colour box tagged PQ over a bitstream that is not)."""
+    tagged = transfer_code(stream.codec_context)  # (read before decoding, which may overwrite it)
+    frame = first_decoded(container, stream, 64)
+    if frame is None:
+        return 0, False, False, ""
+    return (*orientation(frame), bool(frame.interlaced_frame), hdr_kind(frame, tagged))
+
+
+def first_decoded(container, stream, max_packets: int, skip_damaged: bool = True):
+    """The first frame ``stream`` decodes from where ``container`` stands, within ``max_packets`` packets; a
+    damaged packet is passed over (``skip_damaged``) or ends the look. None where no frame comes (FFmpeg's
+    errors included)."""
     import av
 
-    tagged = transfer_code(stream.codec_context)  # (read before decoding, which may overwrite it)
     try:
         for n, packet in enumerate(container.demux(stream)):
-            if n >= 64:
-                break
+            if n >= max_packets:
+                return None
             try:
                 frames = packet.decode()
             except av.error.InvalidDataError:
-                continue
+                if skip_damaged:
+                    continue
+                return None
             for frame in frames:
-                return (*orientation(frame), bool(frame.interlaced_frame), hdr_kind(frame, tagged))
+                return frame
     except av.error.FFmpegError:
-        pass
-    return 0, False, False, ""
+        return None
+    return None
 
 
 def deinterlaced(decoded: Iterator[tuple]) -> Iterator[tuple]:
@@ -208,4 +220,4 @@ def shown(frame, size: tuple[int, int], rotate: int, mirror: bool, tone: ToneMap
     return image
 
 
-__all__ = ["deinterlaced", "first_look", "glance", "moving_streams", "orientation", "pixel_aspect", "shown", "video_stream"]
+__all__ = ["deinterlaced", "first_decoded", "first_look", "glance", "moving_streams", "orientation", "pixel_aspect", "shown", "video_stream"]

@@ -53,6 +53,8 @@ def test_flags_set_the_tree_and_unset_ones_keep_its_defaults():
     (["--smoothing", "silky"], "invalid choice"),
     (["--tracker", "yolo"], "invalid choice"),
     (["--tracking.detect-every", "1.5"], "not an int"),
+    (["--capture-fps", "-240"], "must be >= 0"),
+    (["--capture-fps", "nan"], "finite"),
 ])
 def test_a_bad_flag_is_one_line_naming_it(argv, words):
     r = subprocess.run([sys.executable, "-m", "nvwa", "process", "clip.mp4", *argv], capture_output=True, text=True)

@@ -60,6 +60,8 @@ def test_upload_progress_and_the_replay_opens_with_the_bodies(page, served, tmp_
     page.select_option("#max_side", "640")
     assert page.input_value("#max_fps") == "30"  # a phone's 60-fps video analysed at 30 unless asked
     page.select_option("#max_fps", "0")
+    assert page.input_value("#capture_fps") == "0"  # a video plays as filmed unless it says or is told otherwise
+    page.select_option("#capture_fps", "60")  # (the 30-fps clip as a phone's 60-fps slow motion: replayed in real time)
     page.check("input[name=export][value=bvh]")
     stages = []
     assert page.evaluate("1 + 1") == 2  # evaluate works under the CSP (it does not eval in the page)
@@ -70,7 +72,7 @@ def test_upload_progress_and_the_replay_opens_with_the_bodies(page, served, tmp_
     wait_for(page, "window.nvwaViewer && nvwaViewer.ready")
     assert "frame" in stages[0] and "people in view" in stages[0]
     people = page.evaluate("nvwaViewer.people")
-    assert len(people) >= 1
+    assert len(people) >= 1 and page.evaluate("nvwaViewer.timeScale") == 0.5
     page.evaluate(f"nvwaViewer.pause(); nvwaViewer.setTime({people[0]['first_s'] + 0.3})")
     page.wait_for_timeout(300)
     shot = lambda: np.asarray(Image.open(BytesIO(page.locator("#stage canvas").first.screenshot())).convert("RGB"), dtype=np.int16)  # noqa: E731
@@ -88,7 +90,7 @@ def test_upload_progress_and_the_replay_opens_with_the_bodies(page, served, tmp_
     import httpx
 
     options = httpx.get(f"{served.url}/jobs/{job_id}", timeout=30).json()["options"]
-    assert options["max_side"] == 640 and options["max_fps"] == 0 and options["smoothing"] == "fast"
+    assert options["max_side"] == 640 and options["max_fps"] == 0 and options["smoothing"] == "fast" and options["capture_fps"] == 60
     assert page.get_attribute(f"tr[data-job='{job_id}'] a", "href") == f"/viewer/{job_id}"
     assert page.errors == []
 

@@ -286,6 +286,43 @@ def test_a_60_fps_video_is_analysed_at_30_unless_asked_for_every_frame(blazepose
     assert len(ticks) >= 12 and np.allclose(ticks, np.round(ticks)) and set(np.round(ticks) % 2) == {0, 1}
 
 
+def test_a_slow_motion_gives_the_scene_of_the_moment_it_filmed(sports_scene, blazepose, tmp_path):
+    """The clip stored to play 4x slower, as Android tags a slow motion (filmed at 30 fps, played at 7.5): the
+    same people at the same real times, the replay's frames at the rate it was filmed at, and the summary says
+    so. Read as it played, the jumper's motion took 4x as long (Sports2D so stored lost his landing to a
+    second id); an untagged copy is read so, unless --capture-fps gives the rate."""
+    sys.path.insert(0, str(REPO / "bench"))
+    import pygltflib
+    from slow_motion import stretched_copy
+
+    from nvwa.config import VideoConfig
+    from nvwa.export import export_scene
+    from nvwa.export.bvh import frame_time
+
+    events, out = sports_scene
+    whole, arrays = events[-1].data["scene"], load_scene(out)[1]
+    slow = stretched_copy(DATA / "sports2d_3s.mp4", tmp_path / "slow.mp4", 4, capture_fps=30)
+    events = list(Pipeline(PipelineConfig(), body=blazepose).run(slow, tmp_path / "slow"))
+    scene, (summary, slowed) = events[-1].data["scene"], load_scene(tmp_path / "slow")
+    assert events[0].message.startswith("884x496 h264, 7.5 fps (filmed at 30 as the file says: a 4x slow motion, "
+                                        "analysed in real time)")
+    assert [n for n in scene.stats["notes"] if n.startswith("the video is a 4x slow motion")]
+    assert summary["video"]["time_scale"] == 0.25 and summary["video"]["capture_fps"] == 30
+    assert slowed["person_ids"].tolist() == arrays["person_ids"].tolist() == [p.person_id for p in whole.people]
+    for pid in arrays["person_ids"].tolist():
+        assert np.allclose(slowed[f"person/{pid}/timestamp_s"], arrays[f"person/{pid}/timestamp_s"], atol=1e-9)
+        off = np.linalg.norm(slowed[f"person/{pid}/root_world"] - arrays[f"person/{pid}/root_world"], axis=1)
+        assert np.median(off) < 0.01 and off.max() < 0.05, (pid, off.max())  # (times a float's last bit apart)
+    export_scene(scene, tmp_path / "slow", ["glb", "bvh"])
+    extras = pygltflib.GLTF2().load(str(tmp_path / "slow" / "scene.glb")).scenes[0].extras
+    assert extras["fps"] == 30 and extras["time_scale"] == 0.25 and extras["time"].startswith("seconds of the moment")
+    assert frame_time(scene) == pytest.approx(1 / 30)
+    # untagged, it plays as stored unless the rate it was filmed at is given
+    plain = stretched_copy(DATA / "sports2d_3s.mp4", tmp_path / "plain.mp4", 4)
+    probe = next(iter(Pipeline(PipelineConfig(VideoConfig(capture_fps=30)), body=blazepose).observe(plain)))
+    assert "(filmed at 30 as --capture-fps says: a 4x slow motion, analysed in real time)" in probe.message
+
+
 def test_a_phone_video_stored_on_its_side_gives_the_upright_videos_scene(blazepose, tmp_path):
     """A phone filming upright stores its frames on their side with a display rotation that players apply
     (most phone videos). Not applied, its people lay on their side in every frame and were dropped as "never

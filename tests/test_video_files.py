@@ -1,15 +1,19 @@
 """Files as cameras, recorders and editors write them: interlaced frames, a transport stream's start time,
 several video streams, a song's cover picture. Each is shown as a player shows it."""
 
+import sys
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import make_video
+from conftest import DATA, make_video
 from nvwa.errors import InputError
 from nvwa.video import DecodeStats, check_complete, frame_times, iter_frames, probe_video
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+from slow_motion import stretched_copy  # noqa: E402  the slow-motion bench's copies: the same packets, times stretched
 
 
 def _woven(path: Path, *, scan: str | None) -> Path:
@@ -219,3 +223,65 @@ def test_a_ten_bit_frame_is_glanced_at_from_its_brightness_plane_as_an_eight_bit
     for name in ("yuv420p10le", "yuv422p10le", "yuv420p12le"):
         wide = frame.reformat(format=name)
         assert wide.format.name == name and np.abs(glance(wide).astype(int) - eight).max() <= 1, name
+
+
+def test_a_slow_motion_is_analysed_in_real_time_as_the_moment_it_filmed(tmp_path):
+    """A phone's slow motion plays its capture slower (Android tags the rate it filmed at): its frames carry
+    the moment's times, and --max-fps counts the moment's frames a second, so the same moment stored to
+    play 4x slower keeps the same frames at the same times. Before, they were 4x apart in time."""
+    clip = DATA / "sports2d_3s.mp4"  # 90 frames at 30 fps
+    whole = list(iter_frames(clip, max_side=160, max_fps=30))
+    slow = stretched_copy(clip, tmp_path / "slow.mp4", 4, capture_fps=30)  # filmed at 30, plays at 7.5
+    info = probe_video(slow)
+    assert (info.fps, info.capture_fps, info.capture_from, info.time_scale) == (7.5, 30.0, "the file", 0.25)
+    assert info.notes() == ["the video is a 4x slow motion, filmed at 30 frames a second and played at 7.5 (the file "
+                            "says): the scene runs in real time (12 s played are 3 s of it); --start, --end and the "
+                            "times of cuts count the seconds played"]
+    frames = list(iter_frames(slow, max_side=160, max_fps=30))
+    assert [f.index for f in frames] == [f.index for f in whole] == list(range(90))
+    assert np.allclose([f.timestamp_s for f in frames], [f.timestamp_s for f in whole], atol=1e-9)
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(frames, whole))
+    assert [f.index for f in iter_frames(slow, max_side=160, max_fps=15)] == list(range(0, 90, 2))  # the moment's 15 fps
+    # --start and --end count the seconds played (as a player shows them): 4 s played is the moment's 1 s
+    span = list(iter_frames(slow, max_side=160, start_s=4.0, end_s=6.0, info=info))
+    assert [f.index for f in span] == list(range(30, 45)) and span[0].timestamp_s == pytest.approx(1.0)
+    # the same copy untagged plays as it is stored, unless the rate it was filmed at is given (--capture-fps)
+    plain = stretched_copy(clip, tmp_path / "plain.mp4", 4)
+    assert probe_video(plain).time_scale == 1.0 and probe_video(plain).notes() == []
+    assert list(iter_frames(plain, max_side=160))[1].timestamp_s == pytest.approx(4 / 30)
+    given = probe_video(plain).filmed_at(30, asked_by="--capture-fps")
+    assert given.time_scale == 0.25 and "(--capture-fps says)" in given.notes()[0]
+    assert np.allclose([f.timestamp_s for f in iter_frames(plain, max_side=160, info=given)], [f.timestamp_s for f in whole])
+    # filmed at 240, played at 30: an 8x slow motion, analysed at the moment's 30 fps (every 8th frame)
+    fast = stretched_copy(clip, tmp_path / "fast.mp4", 1, capture_fps=240)
+    assert "an 8x slow motion" in probe_video(fast).notes()[0]
+    kept = list(iter_frames(fast, max_side=160, max_fps=30))
+    assert [f.index for f in kept] == list(range(0, 90, 8)) and kept[1].timestamp_s == pytest.approx(1 / 30)
+    # a time-lapse: a frame every 2 s played at 30 fps; and a video tagged with its own rate is real time
+    lapse = probe_video(stretched_copy(clip, tmp_path / "lapse.mp4", 1, capture_fps=0.5))
+    assert lapse.time_scale == pytest.approx(60) and "a 60x time-lapse" in lapse.notes()[0]
+    assert probe_video(stretched_copy(clip, tmp_path / "own.mp4", 1, capture_fps=29.97)).time_scale == 1.0
+
+
+@pytest.mark.parametrize("tag", ["fast", "nan", "0", "-30", "1e30", "inf", "\x1b[31m240"])
+def test_a_capture_rate_no_camera_has_is_not_believed_and_said_so(tmp_path, tag):
+    """The file's capture rate is the file's word: one that is not a rate (a damaged or hostile file's) leaves
+    the video as it plays, and the summary says what it said, printable."""
+    import av
+
+    clip = stretched_copy(DATA / "sports2d_3s.mp4", tmp_path / "clip.mp4", 1)
+    tagged = tmp_path / "tagged.mp4"
+    with av.open(str(clip)) as inp, av.open(str(tagged), "w", options={"movflags": "use_metadata_tags"}) as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        out.metadata["com.android.capture.fps"] = tag
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    info = probe_video(tagged)
+    assert (info.capture_fps, info.time_scale) == (0.0, 1.0)
+    assert len(info.notes()) == 1 and info.notes()[0].startswith("the file says it was filmed at ")
+    assert "which is not a camera's rate: it is analysed at the speed it plays" in info.notes()[0]
+    assert "\x1b" not in info.notes()[0]
+    given = info.filmed_at(7.5, asked_by="--capture-fps").notes()  # (the user's rate stands; the file's word is not repeated)
+    assert len(given) == 1 and given[0].startswith("the video is a 4x time-lapse, filmed at 7.5 frames a second")

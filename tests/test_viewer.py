@@ -4,6 +4,7 @@ made from a real clip, served by a plain static HTTP server (the viewer works on
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 
 import numpy as np
@@ -201,6 +202,44 @@ def test_picture_in_picture_follows_scene_time(page):
     page.evaluate("nvwaViewer.setTime(1.7)")
     page.wait_for_timeout(300)
     assert page.evaluate("document.getElementById('pip').currentTime") == pytest.approx(1.7, abs=0.05)
+
+
+def test_a_slow_motions_video_follows_the_scene_in_real_time(site, browser):
+    """A slow motion's scene runs in real time (its GLB says how many of the moment's seconds the video plays a
+    second: time_scale); the picture in picture shows the same moment, so it is 4x further into a 4x slow
+    motion and plays 4x faster. A time_scale that is not a positive number is taken as 1."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from slow_motion import stretched_copy
+
+    _, base, root = site
+    stretched_copy(root / "clip.mp4", root / "slow.mp4", 4, capture_fps=30)
+
+    def slowed(value):
+        def patch(doc):
+            doc["scenes"][0]["extras"]["time_scale"] = value
+        return patch
+    for name, value in (("slow", 0.25), ("odd", "fast"), ("negative", -4)):
+        _patched_glb(root / "scene.glb", root / f"{name}.glb", slowed(value))
+    pg = open_viewer(browser, f"{base}/viewer/index.html?src=/slow.glb&video=/slow.mp4&autoplay=0")
+    try:
+        assert pg.evaluate("nvwaViewer.timeScale") == 0.25
+        assert "shown in real time (the video is slowed 4x)" in pg.inner_text("#status")
+        pg.wait_for_function("document.getElementById('pip').readyState >= 1", timeout=20_000)
+        pg.evaluate("nvwaViewer.setTime(0.5)")
+        pg.wait_for_timeout(300)
+        assert pg.evaluate("document.getElementById('pip').currentTime") == pytest.approx(2.0, abs=0.05)
+        pg.evaluate("nvwaViewer.play()")
+        pg.wait_for_timeout(300)
+        assert pg.evaluate("document.getElementById('pip').playbackRate") == 4
+        assert pg.errors == []
+    finally:
+        pg.close()
+    for name in ("odd", "negative"):
+        pg = open_viewer(browser, f"{base}/viewer/index.html?src=/{name}.glb&autoplay=0")
+        try:
+            assert pg.evaluate("nvwaViewer.timeScale") == 1 and "real time" not in pg.inner_text("#status")
+        finally:
+            pg.close()
 
 
 def test_a_video_the_browser_cannot_play_is_hidden_with_the_reason(site, browser):

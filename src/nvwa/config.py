@@ -38,6 +38,10 @@ class VideoConfig:
                              "long one)", unit="s", ge=0, le=1e7, flag="--start", job=True)
     end_s: float | None = option(None, "analyse up to (not including) this time of the video", unit="s", gt=0, le=1e7,
                                  flag="--end", job=True)
+    capture_fps: float = option(0.0, "the rate the camera filmed at, for a slow motion or a time-lapse that plays at "
+                                "another (a phone's 240-fps slow motion saved to play at 30, as an iPhone shares it): the "
+                                "scene then runs in real time. 0: as the file says (Android's say), else as it plays",
+                                unit="frames/s", ge=0, le=100_000, flag="", job=True)
     rotate: str = option("auto", "turn the stored frames clockwise by 90, 180 or 270 degrees (0: as stored) before "
                          "anything looks at them; auto: as the file's display rotation asks, as players do (a phone's "
                          "upright video). For a video stored turned without saying so",

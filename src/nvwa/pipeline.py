@@ -215,24 +215,28 @@ class Pipeline:
         K_stored = self._observed_intrinsics(info)
         rate = frame_rate(times, tick)  # steady, or varying (a phone's 60 fps falling to 30 in low light)
         fps = rate.fps or info.fps  # the frames' own usual rate, else the container's average
-        stride = c.stride_for(fps)  # --max-fps: a steady 60-fps video analysed at 30, a varying one by stretches
+        # a slow motion's or a time-lapse's capture rate, as --capture-fps or the file says: times become the moment's
+        info = info.filmed_at(c.capture_fps, fps, "--capture-fps") if c.capture_fps else info.filmed_at(info.capture_fps, fps)
+        moment = info.time_scale  # (1.0 for a video filmed as it plays)
+        stride = c.stride_for(fps / moment)  # --max-fps: a steady 60-fps video analysed at 30, a varying one by stretches
         span = (times >= c.start_s) & (times < (np.inf if c.end_s is None else c.end_s))  # --start, --end
         if len(times):
-            expected = kept_count(times[span], fps, c.stride, c.max_fps, rate.variable)
+            expected = kept_count(times[span], fps, c.stride, c.max_fps * moment, rate.variable)
         elif c.start_s or c.end_s is not None:
             expected = 0  # a span of a video whose frames' times are not known before decoding: not counted
         else:
             expected = -(-info.frame_count // stride) if info.frame_count else 0  # frames 0, stride, 2 stride, ...
         if rate.variable:
-            analysed = f", a varying rate ({rate.slowest:.0f} to {rate.fastest:.0f} fps) analysed at up to {c.max_fps:g} fps"
+            analysed = (f", a varying rate ({rate.slowest:.0f} to {rate.fastest:.0f} fps) analysed at up to {c.max_fps:g} fps"
+                        + " of the moment" * (moment != 1.0))
         else:
-            analysed = f", one frame in {stride} analysed ({fps / stride:.3g} fps)" if stride > 1 else ""
+            analysed = f", one frame in {stride} analysed ({fps / moment / stride:.3g} fps)" if stride > 1 else ""
         if c.start_s or c.end_s is not None:
             analysed += f", from {c.start_s:g} s" + (f" to {c.end_s:g} s" if c.end_s is not None else " on")
         if c.max_frames:
             expected = min(expected, c.max_frames) if expected else c.max_frames
         turned = info.how_shown("the file" if rotate is None else "--rotate")  # a phone's upright video, a camcorder's
-        yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}{turned}, {info.fps:.3g} fps{analysed}", 0, expected,
+        yield ProgressEvent("probe", f"{info.width}x{info.height} {info.codec}{turned}, {info.how_fast()}{analysed}", 0, expected,
                             {"video": _public_video(info)})
         stats = DecodeStats()
         people: dict[int, PersonFrames] = defaultdict(PersonFrames)

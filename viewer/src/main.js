@@ -69,7 +69,7 @@ const sceneBounds = new THREE.Box3(new THREE.Vector3(-10, 0, -10), new THREE.Vec
 // -- state ------------------------------------------------------------------------------------
 const state = {
   ready: false, error: null, src: null, duration: 0, time: 0, speed: 1, playing: true, frozen: false, loop: true,
-  frameStep: 1 / 30, people: [], follow: null, cameraMode: "orbit", skeleton: false, xr: { vr: "checking", ar: "checking" },
+  frameStep: 1 / 30, timeScale: 1, people: [], follow: null, cameraMode: "orbit", skeleton: false, xr: { vr: "checking", ar: "checking" },
   wallStart: performance.now(), pip: null,
 };
 let mixer = null, action = null, videoCamera = null, gltfRoot = null;
@@ -102,6 +102,9 @@ async function load(url) {
   const extras = gltf.parser.json.scenes?.[gltf.parser.json.scene ?? 0]?.extras ?? {};
   const fps = Number(extras.fps) || 30;
   state.frameStep = 1 / fps;
+  // a slow motion (or a time-lapse) is replayed in real time: its video plays time_scale seconds of it a second
+  const timeScale = Number(extras.time_scale);
+  state.timeScale = Number.isFinite(timeScale) && timeScale > 0 ? Math.min(1e4, Math.max(1e-4, timeScale)) : 1;
   state.src = url;
 
   // the video camera (a glTF camera node), kept for "snap to camera"
@@ -171,7 +174,10 @@ async function load(url) {
   applyTime();
   state.ready = true;
   state.wallStart = performance.now();
-  state.loaded = `${state.people.length} people, ${state.duration.toFixed(2)} s at ${fps.toFixed(2)} fps`;
+  const times = (x) => Number(x.toPrecision(3));
+  const pace = state.timeScale < 1 ? `, shown in real time (the video is slowed ${times(1 / state.timeScale)}x)`
+    : state.timeScale > 1 ? `, shown in real time (the video is sped up ${times(state.timeScale)}x)` : "";
+  state.loaded = `${state.people.length} people, ${state.duration.toFixed(2)} s at ${fps.toFixed(2)} fps${pace}`;
   setStatus(state.loaded + (state.pip?.startsWith("picture in picture off") ? ` (${state.pip})` : ""));
   $("drop").hidden = true;
 }
@@ -296,7 +302,7 @@ async function openVideo(url) {
   video.hidden = false;
   state.pip = ranged ? "ranges" : "downloaded";
 }
-video.addEventListener("loadedmetadata", () => { video.currentTime = state.time; syncVideo(); });
+video.addEventListener("loadedmetadata", () => { video.currentTime = videoTime(); syncVideo(); });
 // A video the browser cannot play (an AVI, a camcorder's .MTS, HEVC where the browser has no decoder): the
 // picture is hidden and the reason kept, never a blank box
 const PIP_ERRORS = { 1: "its loading was stopped", 2: "a network error stopped it", 3: "it could not be decoded",
@@ -309,11 +315,13 @@ video.addEventListener("error", () => {
   if (state.ready) setStatus(`${state.loaded} (${state.pip})`);
 });
 if (params.get("video") && sameOrigin(params.get("video"))) openVideo(params.get("video"));
+// the scene's time in the video's own seconds (a 4x slow motion's scene second is four of its video's)
+function videoTime() { return state.time / state.timeScale; }
 function syncVideo() {
   if (video.hidden || !video.duration) return;
-  video.playbackRate = Math.max(0.0625, state.speed);
+  video.playbackRate = Math.min(16, Math.max(0.0625, state.speed / state.timeScale));
   const shouldPlay = state.playing && !state.frozen;
-  if (Math.abs(video.currentTime - state.time) > 0.15 || !shouldPlay) video.currentTime = state.time;
+  if (Math.abs(video.currentTime - videoTime()) > 0.15 || !shouldPlay) video.currentTime = videoTime();
   if (shouldPlay && video.paused) video.play().catch(() => {});
   if (!shouldPlay && !video.paused) video.pause();
 }
@@ -535,6 +543,7 @@ const api = {
   get duration() { return state.duration; },
   get time() { return state.time; },
   get speed() { return state.speed; },
+  get timeScale() { return state.timeScale; },
   get playing() { return state.playing; },
   get frozen() { return state.frozen; },
   get cameraMode() { return state.cameraMode; },

@@ -28,6 +28,7 @@ from scipy.spatial.transform import Rotation, Slerp
 
 from nvwa.rig.skeleton import CHILDREN, SMPL24_NAMES
 from nvwa.scene.schema import PersonMotion, Scene, atomic_write
+from nvwa.video.speed import moment_fps
 
 CM = 100.0  # BVH units per metre
 PARKED_Y_M = -100.0  # everyone.bvh: where an absent person waits (m, under the floor, out of any view)
@@ -38,7 +39,7 @@ END_SITE_CM = {"head": (0.0, 15.0, 0.0), "left_hand": (6.0, 0.0, 0.0), "right_ha
 def frame_time(scene: Scene) -> float:
     """Seconds per BVH frame: the video's nominal rate, else (none given, or a variable-rate video's average:
     a phone's 60 / 30 / 60 fps clip averages 49.9) the median step of the timestamps (1/30 s at --max-fps 30)."""
-    fps = float(scene.video.get("fps") or 0.0)
+    fps = moment_fps(scene.video)  # (a slow motion's: the rate it was filmed at, as the scene's times are the moment's)
     if fps > 0 and not (scene.stats.get("options") or {}).get("variable_rate"):
         return 1.0 / fps
     steps = [np.diff(p.timestamp_s) for p in scene.people if len(p.timestamp_s) > 1]

@@ -13,6 +13,7 @@ import numpy as np
 from nvwa.observations import Observations, PersonObservations
 from nvwa.rig.motion import RigMotion
 from nvwa.rig.skeleton import JOINT
+from nvwa.video.speed import moment_fps
 
 
 def keep_people(obs: Observations, min_person_s: float) -> list[PersonObservations]:
@@ -24,7 +25,7 @@ def keep_people(obs: Observations, min_person_s: float) -> list[PersonObservatio
     if analysed is not None:
         index, share = analysed[0], _shares(analysed[1])
         return [p for p in obs.people if _seen_s(p, index, share) >= min_person_s - 1e-6]  # (sums of 0.1 s steps)
-    fps = float(obs.video.get("fps") or 0.0)
+    fps = moment_fps(obs.video)
     frame_s = int(obs.options.get("stride") or 1) / fps if fps else _median_step(obs.people)
     return [p for p in obs.people if _seen_frames(p) * frame_s >= min_person_s]
 

@@ -11,7 +11,8 @@ standing upright. Pixels stored wider than tall (a sample aspect ratio: HDV, DV,
 stretched to square ones as players do, so a person is as wide as they look; frames stored interlaced
 are made whole, and HDR ones (a phone's HLG, HDR10's PQ) tone-mapped as an SDR screen shows them. Sizes
 (:class:`VideoInfo`) and pixels are the shown ones throughout. Times are counted from the file's start, as
-players count them: a camcorder's MPEG-TS (.MTS) file begins at 0.5-1.5 s.
+players count them: a camcorder's MPEG-TS (.MTS) file begins at 0.5-1.5 s. A slow motion's or a
+time-lapse's frames carry the moment's times (:mod:`nvwa.video.speed`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from nvwa.errors import InputError
 from nvwa.video.hdr import ToneMap
 from nvwa.video.shown import deinterlaced, first_look, glance, moving_streams, pixel_aspect, shown, video_stream
+from nvwa.video.speed import believable, speed_text, tagged_capture_fps, time_scale
 from nvwa.video.thinning import FrameRate, Thinning, frame_rate
 
 
@@ -54,6 +56,12 @@ class VideoInfo:
     hdr: str = ""  # "PQ" or "HLG" where its first frame is HDR: the frames handed on are tone-mapped, as shown on SDR
     borders: tuple[int, int, int, int] = (0, 0, 0, 0)  # px cut off the shown frame (left, top, right, bottom): black
     # or blurred borders round the picture (:mod:`nvwa.video.picture`); width and height are the picture's
+    capture_fps: float = 0.0  # the rate the camera filmed at, where the file says (Android's slow motion and
+    # time-lapse) or --capture-fps gives it; 0.0: as it plays
+    capture_from: str = ""  # who says so: "the file" or "--capture-fps"
+    time_scale: float = 1.0  # seconds of the moment filmed per second played (0.25: a 4x slow motion): the frames'
+    # times handed on are the moment's, and --max-fps counts its frames (:mod:`nvwa.video.speed`)
+    capture_doubt: str = ""  # what the file says of its capture rate where it is not believed
 
     def how_shown(self, asked_by: str = "the file") -> str:
         """What is done to the stored frames to show them, for the progress line ("" where nothing): turned and
@@ -63,13 +71,34 @@ class VideoInfo:
         return ((f", {turned} as {asked_by} asks" if turned else "") + ", deinterlaced" * self.interlaced
                 + (f", HDR ({self.hdr}) tone-mapped" if self.hdr else ""))
 
+    def how_fast(self) -> str:
+        """The frame rate, for the progress line: "7.5 fps (filmed at 30 as the file says: a 4x slow motion, analysed
+        in real time)"."""
+        return f"{self.fps:.3g} fps" + (f" (filmed at {self.capture_fps:.4g} as {self.capture_from} says: "
+                                        f"{speed_text(self.time_scale)}, analysed in real time)") * (self.time_scale != 1.0)
+
     def notes(self) -> list[str]:
         """What the summary says of the file itself."""
         w, h = self.whole_size()
         return ([(f"the file holds {self.video_streams} video streams: stream {self.stream}, the largest "
                   f"({w}x{h}), is the one analysed")] * (self.video_streams > 1)
                 + [(f"the picture is {self.width}x{self.height} inside its {w}x{h} frame, with black or blurred borders "
-                    "round it: the borders are left out (--borders keep analyses the whole frame)")] * any(self.borders))
+                    "round it: the borders are left out (--borders keep analyses the whole frame)")] * any(self.borders)
+                + [(f"the video is {speed_text(self.time_scale)}, filmed at {self.capture_fps:.4g} frames a second and "
+                    f"played at {self.capture_fps * self.time_scale:.4g} ({self.capture_from} says): the scene runs in "
+                    f"real time ({self.duration_s:.3g} s played are {self.duration_s * self.time_scale:.3g} s of it); "
+                    "--start, --end and the times of cuts count the seconds played")] * (self.time_scale != 1.0)
+                + [self.capture_doubt] * bool(self.capture_doubt))
+
+    def filmed_at(self, capture_fps: float, played_fps: float = 0.0, asked_by: str = "the file") -> VideoInfo:
+        """This video's info with the camera's capture rate ``capture_fps`` (0: none; ``asked_by`` says it: the
+        file, --capture-fps) against ``played_fps``, the frames' own rate as they play (0: the container's)."""
+        if capture_fps and not believable(capture_fps) and asked_by != "the file":
+            raise InputError(f"{asked_by} {capture_fps:g}", "is not a camera's rate (a frame an hour to 100,000 a second)")
+        scale = time_scale(played_fps or self.fps, capture_fps)
+        return replace(self, capture_fps=capture_fps if believable(capture_fps) else 0.0, time_scale=scale,
+                       capture_from=asked_by if believable(capture_fps) else "",
+                       capture_doubt="" if asked_by != "the file" else self.capture_doubt)
 
     def whole_size(self) -> tuple[int, int]:
         """The shown frame's (width, height), borders included."""
@@ -117,12 +146,12 @@ class VideoFrame:
     """
 
     index: int  # position among the decoded frames, 0-based, before any stride
-    timestamp_s: float  # presentation time from the container
+    timestamp_s: float  # presentation time from the container (a slow motion's x its time_scale: the moment's)
     image: np.ndarray = field(repr=False)
     scale: float = 1.0
     between: tuple = field(default=(), repr=False)  # the frames decoded since the last one yielded and not
     # analysed, as ``iter_frames(between=...)`` made them: FrameBetween
-    glances: tuple = field(default=(), repr=False)  # (time, number, 32x18 grey) of every frame decoded since the
+    glances: tuple = field(default=(), repr=False)  # (time played, number, 32x18 grey) of every frame decoded since the
     # last one yielded, this one last: what tells a cut to another shot (:class:`nvwa.video.cuts.ShotCuts`)
 
 
@@ -224,11 +253,13 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
             frames = int(round(fps * duration))
         aspect = pixel_aspect(stream)
         rotate, mirror, interlaced, hdr = first_look(container, stream)
+        capture_fps, doubt = tagged_capture_fps(container.metadata, stream.metadata)  # a slow motion's, a time-lapse's
         # as shown, with square pixels: the side the pixels are long along drawn longer (never shorter: no detail lost)
         w, h = (round(cc.width * aspect), int(cc.height)) if aspect >= 1.0 else (int(cc.width), round(cc.height / aspect))
         w, h = (h, w) if rotate in (90, 270) else (w, h)
         return VideoInfo(str(path), w, h, fps, frames, duration, cc.name, rotate, mirror, aspect, interlaced,
-                         float(_origin(container)), stream.index, len(moving_streams(container)), hdr)
+                         float(_origin(container)), stream.index, len(moving_streams(container)), hdr,
+                         capture_doubt=doubt).filmed_at(capture_fps)
     finally:
         container.close()
 
@@ -318,7 +349,9 @@ def iter_frames(
     ``end_s`` keep the frames from ``start_s`` to before ``end_s`` (the decoder seeks to the keyframe before
     ``start_s`` where the packets say every frame's time, else decodes from the first frame; either way the
     frames keep the video's own numbers; an interlaced video's first frame after a seek may differ by a grey
-    level or two from the same frame decoded from the start: the deinterlacer has no frame before it). Corrupt
+    level or two from the same frame decoded from the start: the deinterlacer has no frame before it). A slow
+    motion's or a time-lapse's frames (``info.time_scale``) carry the moment's times, and ``max_fps`` counts the
+    moment's frames; ``start_s`` and ``end_s`` count the seconds played. Corrupt
     packets in the middle are skipped and counted in ``stats.skipped_corrupt``. Raises
     :class:`InputError` when the file cannot be opened or yields no decodable frame at all, and
     when it ends long before the length its container declares (a truncated file).
@@ -346,7 +379,9 @@ def iter_frames(
     elif times is None and start_s > 0:
         times = frame_times(path)[0]
     rate = FrameRate() if rate is None else rate
-    thinning = Thinning(rate.fps or info.fps, stride, max_fps, rate.variable)
+    moment = info.time_scale  # a slow motion's or a time-lapse's frames are handed on at the moment's times, and
+    # --max-fps counts the moment's frames a second (the same moment stored to play in real time keeps the same frames)
+    thinning = Thinning(rate.fps or info.fps, stride, max_fps * moment, rate.variable)
     tone = ToneMap(info.hdr)  # (HDR frames: made as an SDR screen shows them)
     times = times if times is not None and start_s > 0 else np.zeros(0)
     first = times[times >= start_s][:1]
@@ -395,10 +430,11 @@ def iter_frames(
                 glances.append((t, index, glance(frame, tone)))
                 if not thinning.keep(t):
                     if between is not None:
-                        skipped.append(FrameBetween(index, t, frame, (width, height), between, info.rotate, info.mirror, tone, cut))
+                        skipped.append(FrameBetween(index, t * moment, frame, (width, height), between, info.rotate, info.mirror,
+                                                    tone, cut))
                         del skipped[:-MAX_BETWEEN]
                     continue
-                made = VideoFrame(index=index, timestamp_s=t, image=shown(frame, (width, height), info.rotate, info.mirror, tone, cut),
+                made = VideoFrame(index=index, timestamp_s=t * moment, image=shown(frame, (width, height), info.rotate, info.mirror, tone, cut),
                                   scale=scale, between=tuple(skipped), glances=tuple(glances))
                 stats.yielded += 1
                 yield made

@@ -26,6 +26,7 @@ $("upload").addEventListener("submit", (e) => {
   e.preventDefault();
   if (!chosen) return;
   const options = { smoothing: $("smoothing").value, max_side: Number($("max_side").value), max_fps: Number($("max_fps").value),
+    capture_fps: Number($("capture_fps").value),
     exports: [...document.querySelectorAll("input[name=export]:checked")].map((b) => b.value).concat(["npz"]) };
   const form = new FormData();
   form.append("file", chosen, chosen.name);

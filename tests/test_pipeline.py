@@ -316,6 +316,10 @@ def test_a_slow_motion_gives_the_scene_of_the_moment_it_filmed(sports_scene, bla
     extras = pygltflib.GLTF2().load(str(tmp_path / "slow" / "scene.glb")).scenes[0].extras
     assert extras["fps"] == 30 and extras["time_scale"] == 0.25 and extras["time"].startswith("seconds of the moment")
     assert frame_time(scene) == pytest.approx(1 / 30)
+    timing = json.loads((tmp_path / "slow" / "bvh" / "timing.json").read_text())  # BVH's frame 0: the moment's, the video's
+    assert timing["time_scale"] == 0.25 and timing["time"].startswith("seconds of the moment")
+    woman = timing["files"][f"person_{whole.people[-1].person_id}.bvh"]
+    assert woman["video_start_s"] == pytest.approx(4 * woman["start_s"]) and woman["start_s"] > 0.5
     # untagged, it plays as stored unless the rate it was filmed at is given
     plain = stretched_copy(DATA / "sports2d_3s.mp4", tmp_path / "plain.mp4", 4)
     probe = next(iter(Pipeline(PipelineConfig(VideoConfig(capture_fps=30)), body=blazepose).observe(plain)))

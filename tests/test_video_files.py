@@ -282,6 +282,29 @@ def test_a_capture_rate_no_camera_has_is_not_believed_and_said_so(tmp_path, tag)
     assert (info.capture_fps, info.time_scale) == (0.0, 1.0)
     assert len(info.notes()) == 1 and info.notes()[0].startswith("the file says it was filmed at ")
     assert "which is not a camera's rate: it is analysed at the speed it plays" in info.notes()[0]
-    assert "\x1b" not in info.notes()[0]
+    assert "\x1b" not in info.notes()[0] and ("\\x1b" in info.notes()[0]) == (tag.startswith("\x1b"))  # (shown escaped)
+    assert stretched_copy(clip, tmp_path / "then.mp4", 1).exists()  # (a file without the tag: nothing said)
+    from nvwa.video.speed import CAPTURE_TAG, tagged_capture_fps
+
+    assert tagged_capture_fps({CAPTURE_TAG: tag}, {CAPTURE_TAG: "120.000000"}) == (120.0, "")  # (the stream's, where believable)
     given = info.filmed_at(7.5, asked_by="--capture-fps").notes()  # (the user's rate stands; the file's word is not repeated)
     assert len(given) == 1 and given[0].startswith("the video is a 4x time-lapse, filmed at 7.5 frames a second")
+
+
+def test_a_capture_rate_near_the_rate_played_or_beside_a_varying_rate_is_a_phones_ordinary_video(tmp_path):
+    """Samsung's phones tag their every video with the rate they film at (30), and in low light its frames come
+    slower (15-24 fps): that is no slow motion. The file's word is taken for a slow motion or a time-lapse of
+    1.5x and more (a phone's are 2x and more) saved at a steady rate, and up to a 1,000x slow motion; the
+    user's --capture-fps always."""
+    clip = stretched_copy(DATA / "sports2d_3s.mp4", tmp_path / "dim.mp4", 1.25, capture_fps=30)  # plays at 24
+    info = probe_video(clip)
+    assert (info.capture_tag, info.capture_fps, info.time_scale) == (30.0, 0.0, 1.0)
+    assert info.notes() == ["the file says it was filmed at 30 frames a second and it plays at 24: a 1.2x slow motion "
+                            "is not a phone's, so it is analysed at the speed it plays (--capture-fps gives the rate it "
+                            "was filmed at)"]
+    assert list(iter_frames(clip, max_side=160, info=info))[1].timestamp_s == pytest.approx(1.25 / 30)
+    assert info.filmed_at(30, 24, "--capture-fps").time_scale == 0.8  # (the user's word)
+    varying = info.filmed_at(60, 30, variable=True)  # 2x, but its frames come at a varying rate
+    assert varying.time_scale == 1.0 and "a varying rate (usually 30): a rate that falls in low light" in varying.notes()[0]
+    assert info.filmed_at(60, 30).time_scale == 0.5  # the same, steady: a 2x slow motion
+    assert info.filmed_at(30_001, 30).time_scale == 1.0 and "a 1,000x slow motion is not a phone's" in info.filmed_at(30_001, 30).notes()[0]

@@ -218,7 +218,7 @@ def test_a_slow_motions_video_follows_the_scene_in_real_time(site, browser):
         def patch(doc):
             doc["scenes"][0]["extras"]["time_scale"] = value
         return patch
-    for name, value in (("slow", 0.25), ("odd", "fast"), ("negative", -4)):
+    for name, value in (("slow", 0.25), ("faster", 1 / 32), ("odd", "fast"), ("negative", -4)):
         _patched_glb(root / "scene.glb", root / f"{name}.glb", slowed(value))
     pg = open_viewer(browser, f"{base}/viewer/index.html?src=/slow.glb&video=/slow.mp4&autoplay=0")
     try:
@@ -231,6 +231,24 @@ def test_a_slow_motions_video_follows_the_scene_in_real_time(site, browser):
         pg.evaluate("nvwaViewer.play()")
         pg.wait_for_timeout(300)
         assert pg.evaluate("document.getElementById('pip').playbackRate") == 4
+        assert pg.errors == []
+    finally:
+        pg.close()
+    # a 32x slow motion in real time: past the 16x a browser plays at, the video is not played but shown at the
+    # scene's moment a few times a second (before, it was sought on every frame and never showed)
+    pg = open_viewer(browser, f"{base}/viewer/index.html?src=/faster.glb&video=/slow.mp4&autoplay=0")
+    try:
+        pg.wait_for_function("document.getElementById('pip').readyState >= 1", timeout=20_000)
+        pg.evaluate("nvwaViewer.setTime(0.05); nvwaViewer.play()")
+        pg.wait_for_timeout(250)
+        assert pg.evaluate("document.getElementById('pip').paused") is True
+        pg.evaluate("nvwaViewer.pause()")
+        pg.wait_for_timeout(200)
+        shown = pg.evaluate("document.getElementById('pip').currentTime")
+        assert shown == pytest.approx(min(32 * pg.evaluate("nvwaViewer.time"), pg.evaluate("document.getElementById('pip').duration")), abs=0.05)
+        pg.evaluate("nvwaViewer.setTime(0.2)")
+        pg.wait_for_timeout(200)
+        assert pg.evaluate("document.getElementById('pip').currentTime") == pytest.approx(6.4, abs=0.05)
         assert pg.errors == []
     finally:
         pg.close()

@@ -312,8 +312,10 @@ def _written(name: str, paths: list, limit: int | None = 3) -> str:
         return f"{name}: nothing (no people)"
     timing = next((p for p in paths if Path(p).name == "timing.json"), None)
     starts = json.loads(Path(timing).read_text())["files"] if timing else {}
-    shown = [f"{p}" + (f" (frame 0 at {starts[Path(p).name]['start_s']:.2f} s)" if Path(p).name in starts else "")
-             for p in paths]
+    def at(start: dict) -> str:  # (a slow motion's frame 0: the moment's second and the video's)
+        video = f", {start['video_start_s']:.2f} s of the video" if "video_start_s" in start else ""
+        return f" (frame 0 at {start['start_s']:.2f} s{' of the moment' if video else ''}{video})"
+    shown = [f"{p}" + (at(starts[Path(p).name]) if Path(p).name in starts else "") for p in paths]
     if limit is not None and len(shown) > limit:
         shown = shown[:limit] + [f"... ({len(paths) - limit} more)"]
     return f"{name}: " + ", ".join(shown)

@@ -40,7 +40,8 @@ class VideoConfig:
                                  flag="--end", job=True)
     capture_fps: float = option(0.0, "the rate the camera filmed at, for a slow motion or a time-lapse that plays at "
                                 "another (a phone's 240-fps slow motion saved to play at 30, as an iPhone shares it): the "
-                                "scene then runs in real time. 0: as the file says (Android's say), else as it plays",
+                                "scene then runs in real time. 0: as the file says (an Android phone's slow motion and "
+                                "time-lapse say), else as it plays",
                                 unit="frames/s", ge=0, le=100_000, flag="", job=True)
     rotate: str = option("auto", "turn the stored frames clockwise by 90, 180 or 270 degrees (0: as stored) before "
                          "anything looks at them; auto: as the file's display rotation asks, as players do (a phone's "

@@ -35,7 +35,7 @@ class PersonObservations:
 
     person_id: int
     frame_index: np.ndarray  # (T,) int64, decoded-frame index
-    timestamp_s: np.ndarray  # (T,) float64, the container's times
+    timestamp_s: np.ndarray  # (T,) float64, the container's times (a slow motion's: the moment's, x video time_scale)
     keypoints_2d: np.ndarray  # (T, K, 2) float32, stored-video pixels
     keypoints_3d: np.ndarray  # (T, K, 3) float32, metres, root-relative, camera axes
     visibility: np.ndarray  # (T, K) float32, 0-1

@@ -216,7 +216,8 @@ class Pipeline:
         rate = frame_rate(times, tick)  # steady, or varying (a phone's 60 fps falling to 30 in low light)
         fps = rate.fps or info.fps  # the frames' own usual rate, else the container's average
         # a slow motion's or a time-lapse's capture rate, as --capture-fps or the file says: times become the moment's
-        info = info.filmed_at(c.capture_fps, fps, "--capture-fps") if c.capture_fps else info.filmed_at(info.capture_fps, fps)
+        info = (info.filmed_at(c.capture_fps, fps, "--capture-fps") if c.capture_fps
+                else info.filmed_at(info.capture_tag, fps, variable=rate.variable))
         moment = info.time_scale  # (1.0 for a video filmed as it plays)
         stride = c.stride_for(fps / moment)  # --max-fps: a steady 60-fps video analysed at 30, a varying one by stretches
         span = (times >= c.start_s) & (times < (np.inf if c.end_s is None else c.end_s))  # --start, --end
@@ -227,8 +228,8 @@ class Pipeline:
         else:
             expected = -(-info.frame_count // stride) if info.frame_count else 0  # frames 0, stride, 2 stride, ...
         if rate.variable:
-            analysed = (f", a varying rate ({rate.slowest:.0f} to {rate.fastest:.0f} fps) analysed at up to {c.max_fps:g} fps"
-                        + " of the moment" * (moment != 1.0))
+            analysed = (f", a varying rate ({rate.slowest:.0f} to {rate.fastest:.0f} fps{' as it plays' * (moment != 1.0)}) "
+                        f"analysed at up to {c.max_fps:g} fps" + " of the moment" * (moment != 1.0))
         else:
             analysed = f", one frame in {stride} analysed ({fps / moment / stride:.3g} fps)" if stride > 1 else ""
         if c.start_s or c.end_s is not None:

@@ -104,7 +104,7 @@ async function load(url) {
   state.frameStep = 1 / fps;
   // a slow motion (or a time-lapse) is replayed in real time: its video plays time_scale seconds of it a second
   const timeScale = Number(extras.time_scale);
-  state.timeScale = Number.isFinite(timeScale) && timeScale > 0 ? Math.min(1e4, Math.max(1e-4, timeScale)) : 1;
+  state.timeScale = Number.isFinite(timeScale) && timeScale > 0 ? Math.min(1e6, Math.max(1e-6, timeScale)) : 1;
   state.src = url;
 
   // the video camera (a glTF camera node), kept for "snap to camera"
@@ -177,7 +177,7 @@ async function load(url) {
   const times = (x) => Number(x.toPrecision(3));
   const pace = state.timeScale < 1 ? `, shown in real time (the video is slowed ${times(1 / state.timeScale)}x)`
     : state.timeScale > 1 ? `, shown in real time (the video is sped up ${times(state.timeScale)}x)` : "";
-  state.loaded = `${state.people.length} people, ${state.duration.toFixed(2)} s at ${fps.toFixed(2)} fps${pace}`;
+  state.loaded = `${state.people.length} people, ${state.duration.toFixed(2)} s at ${fps >= 1 ? fps.toFixed(2) : fps.toPrecision(2)} fps${pace}`;
   setStatus(state.loaded + (state.pip?.startsWith("picture in picture off") ? ` (${state.pip})` : ""));
   $("drop").hidden = true;
 }
@@ -317,11 +317,19 @@ video.addEventListener("error", () => {
 if (params.get("video") && sameOrigin(params.get("video"))) openVideo(params.get("video"));
 // the scene's time in the video's own seconds (a 4x slow motion's scene second is four of its video's)
 function videoTime() { return state.time / state.timeScale; }
+let lastSeek = 0;
 function syncVideo() {
   if (video.hidden || !video.duration) return;
-  video.playbackRate = Math.min(16, Math.max(0.0625, state.speed / state.timeScale));
-  const shouldPlay = state.playing && !state.frozen;
-  if (Math.abs(video.currentTime - videoTime()) > 0.15 || !shouldPlay) video.currentTime = videoTime();
+  // a browser plays a video at 1/16 to 16 times its speed: past that (a 32x slow motion in real time, a
+  // time-lapse played slowly) the picture is not played but shown at the scene's moment, a few times a second
+  const rate = state.speed / state.timeScale, playable = rate >= 0.0625 && rate <= 16;
+  video.playbackRate = Math.min(16, Math.max(0.0625, rate));
+  const still = !state.playing || state.frozen, shouldPlay = !still && playable;
+  const now = performance.now(), off = Math.abs(video.currentTime - videoTime()) > 0.15;
+  if (still || (off && (playable || now - lastSeek > 250))) {
+    video.currentTime = videoTime();
+    lastSeek = now;
+  }
   if (shouldPlay && video.paused) video.play().catch(() => {});
   if (!shouldPlay && !video.paused) video.pause();
 }

@@ -8,7 +8,8 @@
 - Frames: BVH needs a constant frame time; it is the video's (1 / fps), and each person's motion is
   resampled onto that grid (linear root, slerp rotations) from their first timestamp.
 - When frame 0 is: ``timing.json`` beside the files gives each file's video time of frame 0, frame time
-  and frame count (and the CLI prints it). Not a comment line in the file: BVH has no comment syntax,
+  and frame count (and the CLI prints it); a slow motion's or a time-lapse's times are the moment's (real
+  time), and each file's ``video_start_s`` is frame 0's second of the video as it plays. Not a comment line in the file: BVH has no comment syntax,
   and one breaks a common reader wherever it goes (measured: after HIERARCHY or before MOTION, assimp
   5.2 refuses the file; after the frames, Blender 3.4's importer does).
 - ``everyone.bvh``: a root ``world`` (6 channels, all zero) with each person's skeleton under it, joints
@@ -28,7 +29,7 @@ from scipy.spatial.transform import Rotation, Slerp
 
 from nvwa.rig.skeleton import CHILDREN, SMPL24_NAMES
 from nvwa.scene.schema import PersonMotion, Scene, atomic_write
-from nvwa.video.speed import moment_fps
+from nvwa.video.speed import moment_fps, time_meaning
 
 CM = 100.0  # BVH units per metre
 PARKED_Y_M = -100.0  # everyone.bvh: where an absent person waits (m, under the floor, out of any view)
@@ -182,14 +183,17 @@ def write_bvh(scene: Scene, folder: str | os.PathLike) -> list[Path]:
 
 
 def bvh_timing(scene: Scene, dt: float) -> dict:
-    """What BVH cannot say: each file's video time of frame 0, its frames, the frame time."""
+    """What BVH cannot say: each file's time of frame 0 (the video's; a slow motion's, the moment's and the
+    video's), its frames, the frame time."""
     people = [p for p in scene.people if len(p.timestamp_s)]
     files = {}
+    meaning = time_meaning(scene.video)
+    scale = meaning.get("time_scale", 1.0)
+
+    def span(t0: float, n: int) -> dict:  # (a slow motion's: frame 0's second of the video too)
+        return {"start_s": round(t0, 6), "frames": n, "end_s": round(t0 + (n - 1) * dt, 6),
+                **({"video_start_s": round(t0 / scale, 6)} if scale != 1.0 else {})}
     for p in people:
-        t0, n = _grid(p, dt)
-        files[f"person_{int(p.person_id)}.bvh"] = {"person_id": int(p.person_id), "start_s": round(t0, 6), "frames": n,
-                                                   "end_s": round(t0 + (n - 1) * dt, 6)}
-    t0, n = everyone_grid(people, dt)
-    files["everyone.bvh"] = {"start_s": round(t0, 6), "frames": n, "end_s": round(t0 + (n - 1) * dt, 6),
-                             "absent_people": f"parked {-PARKED_Y_M:g} m under the floor"}
-    return {"frame_time_s": dt, "time": "seconds of the source video", "files": files}
+        files[f"person_{int(p.person_id)}.bvh"] = {"person_id": int(p.person_id), **span(*_grid(p, dt))}
+    files["everyone.bvh"] = {**span(*everyone_grid(people, dt)), "absent_people": f"parked {-PARKED_Y_M:g} m under the floor"}
+    return {"frame_time_s": dt, **meaning, "files": files}

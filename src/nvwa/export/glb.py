@@ -46,7 +46,7 @@ from nvwa.export.avatar import build_avatar, person_colour, rest_joint_positions
 from nvwa.rig.skeleton import SMPL24_NAMES, SMPL24_PARENTS
 from nvwa.runs import true_runs
 from nvwa.scene.schema import Scene, atomic_write
-from nvwa.video.speed import moment_fps
+from nvwa.video.speed import moment_fps, time_meaning
 
 FLOAT, USHORT, SHORT, UINT, UBYTE = 5126, 5123, 5122, 5125, 5121
 ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER = 34962, 34963
@@ -388,14 +388,10 @@ def _fill(scene: Scene, body, gltf: g.GLTF2, b: _Builder) -> None:
         roots.extend(_add_person(p, gltf, b, anim, None if p.mesh_vertices is not None else body))
     if anim.channels:
         gltf.animations.append(anim)
-    scale = float(scene.video.get("time_scale") or 1.0)
     gltf.scenes.append(g.Scene(name="nvwa", nodes=roots, extras={
         "generator": "nvwa", "version": __version__, "scene_format": scene.version,
         "source_video": os.path.basename(str(scene.video.get("path", ""))), "fps": moment_fps(scene.video),
-        "units": "metres", "axes": "Y up, floor at Y=0, gravity -Y",
-        "time": "seconds of the source video" if scale == 1.0 else "seconds of the moment filmed (real time): the source "
-                "video plays time_scale seconds of it a second",
-        **({"time_scale": scale} if scale != 1.0 else {}),
+        "units": "metres", "axes": "Y up, floor at Y=0, gravity -Y", **time_meaning(scene.video),
         "person_ids": [int(p.person_id) for p in scene.people],
     }))
     gltf.scene = 0

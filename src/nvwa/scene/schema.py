@@ -112,7 +112,7 @@ class Scene:
     supports: tuple = ()
     camera_motion: str = "static"  # "static", "rotating" (turned only) or "moving" (turned and carried)
     # the video camera per analysed frame (world <- camera); R/t_world_from_cam above are the first frame's
-    camera_timestamp_s: np.ndarray | None = field(default=None, repr=False)  # (F,) the frames' container times
+    camera_timestamp_s: np.ndarray | None = field(default=None, repr=False)  # (F,) the frames' times (as people's)
     camera_R_world_from_cam: np.ndarray | None = field(default=None, repr=False)  # (F, 3, 3)
     camera_t_world_from_cam: np.ndarray | None = field(default=None, repr=False)  # (F, 3)
     version: str = SCENE_VERSION

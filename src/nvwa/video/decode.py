@@ -28,7 +28,7 @@ import numpy as np
 from nvwa.errors import InputError
 from nvwa.video.hdr import ToneMap
 from nvwa.video.shown import deinterlaced, first_look, glance, moving_streams, pixel_aspect, shown, video_stream
-from nvwa.video.speed import believable, speed_text, tagged_capture_fps, time_scale
+from nvwa.video.speed import believable, believed_from_file, speed_text, tagged_capture_fps, time_scale
 from nvwa.video.thinning import FrameRate, Thinning, frame_rate
 
 
@@ -57,11 +57,12 @@ class VideoInfo:
     borders: tuple[int, int, int, int] = (0, 0, 0, 0)  # px cut off the shown frame (left, top, right, bottom): black
     # or blurred borders round the picture (:mod:`nvwa.video.picture`); width and height are the picture's
     capture_fps: float = 0.0  # the rate the camera filmed at, where the file says (Android's slow motion and
-    # time-lapse) or --capture-fps gives it; 0.0: as it plays
+    # time-lapse) or --capture-fps gives it and it differs from the rate played; 0.0: analysed as it plays
     capture_from: str = ""  # who says so: "the file" or "--capture-fps"
     time_scale: float = 1.0  # seconds of the moment filmed per second played (0.25: a 4x slow motion): the frames'
     # times handed on are the moment's, and --max-fps counts its frames (:mod:`nvwa.video.speed`)
-    capture_doubt: str = ""  # what the file says of its capture rate where it is not believed
+    capture_tag: float = 0.0  # the capture rate the file states (com.android.capture.fps), a camera's rate; else 0.0
+    capture_doubt: str = ""  # why what the file says of its capture rate is not believed
 
     def how_shown(self, asked_by: str = "the file") -> str:
         """What is done to the stored frames to show them, for the progress line ("" where nothing): turned and
@@ -90,15 +91,26 @@ class VideoInfo:
                     "--start, --end and the times of cuts count the seconds played")] * (self.time_scale != 1.0)
                 + [self.capture_doubt] * bool(self.capture_doubt))
 
-    def filmed_at(self, capture_fps: float, played_fps: float = 0.0, asked_by: str = "the file") -> VideoInfo:
+    def filmed_at(self, capture_fps: float, played_fps: float = 0.0, asked_by: str = "the file",
+                  variable: bool = False) -> VideoInfo:
         """This video's info with the camera's capture rate ``capture_fps`` (0: none; ``asked_by`` says it: the
-        file, --capture-fps) against ``played_fps``, the frames' own rate as they play (0: the container's)."""
+        file, --capture-fps) against ``played_fps``, the frames' own rate as they play (0: the container's). The
+        file's word is taken only for a slow motion or a time-lapse saved at a steady rate (not ``variable``:
+        :func:`~nvwa.video.speed.believed_from_file`); the user's always."""
         if capture_fps and not believable(capture_fps) and asked_by != "the file":
             raise InputError(f"{asked_by} {capture_fps:g}", "is not a camera's rate (a frame an hour to 100,000 a second)")
-        scale = time_scale(played_fps or self.fps, capture_fps)
-        return replace(self, capture_fps=capture_fps if believable(capture_fps) else 0.0, time_scale=scale,
-                       capture_from=asked_by if believable(capture_fps) else "",
-                       capture_doubt="" if asked_by != "the file" else self.capture_doubt)
+        played = played_fps or self.fps
+        scale = time_scale(played, capture_fps)
+        doubt = self.capture_doubt if asked_by == "the file" else ""
+        if asked_by == "the file" and scale != 1.0 and not believed_from_file(scale, variable):
+            doubt = (f"the file says it was filmed at {capture_fps:.4g} frames a second and it plays at "
+                     + (f"a varying rate (usually {played:.3g}): a rate that falls in low light is a phone's ordinary video"
+                        if variable else f"{played:.4g}: {speed_text(scale)} is not a phone's")
+                     + ", so it is analysed at the speed it plays (--capture-fps gives the rate it was filmed at)")
+            scale = 1.0
+        applied = scale != 1.0
+        return replace(self, capture_fps=capture_fps if applied else 0.0, time_scale=scale,
+                       capture_from=asked_by if applied else "", capture_doubt=doubt)
 
     def whole_size(self) -> tuple[int, int]:
         """The shown frame's (width, height), borders included."""
@@ -259,7 +271,7 @@ def probe_video(path: str | os.PathLike) -> VideoInfo:
         w, h = (h, w) if rotate in (90, 270) else (w, h)
         return VideoInfo(str(path), w, h, fps, frames, duration, cc.name, rotate, mirror, aspect, interlaced,
                          float(_origin(container)), stream.index, len(moving_streams(container)), hdr,
-                         capture_doubt=doubt).filmed_at(capture_fps)
+                         capture_tag=capture_fps, capture_doubt=doubt).filmed_at(capture_fps)
     finally:
         container.close()
 

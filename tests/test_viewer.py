@@ -279,6 +279,37 @@ def test_a_video_the_browser_cannot_play_is_hidden_with_the_reason(site, browser
         pg.close()
 
 
+def test_the_video_camera_view_follows_a_zoom(site, browser):
+    """A zooming camera's focal at each analysed frame rides in the GLB's camera extras (glTF cannot animate a
+    field of view): the video camera's view narrows as the zoom goes in, between frames linearly. Keys that
+    are not numbers leave the camera's own field of view."""
+    scene, base, root = site
+    f, height = float(scene.K[1, 1]), int(scene.video["height"])
+
+    def keyed(focal):
+        def patch(doc):
+            doc["cameras"][0]["extras"]["focal_px_at"] = {"times_s": [0.0, 2.0], "focal_px": focal}
+        return patch
+    _patched_glb(root / "scene.glb", root / "zoom.glb", keyed([f, 2 * f]))
+    _patched_glb(root / "scene.glb", root / "badzoom.glb", keyed(["wide", -1]))
+    pg = open_viewer(browser, f"{base}/viewer/index.html?src=/zoom.glb&autoplay=0")
+    try:
+        for t, focal in ((0.0, f), (1.0, 1.5 * f), (2.5, 2 * f)):
+            pg.evaluate(f"nvwaViewer.setTime({t}); nvwaViewer.snapToVideoCamera()")
+            fov = pg.evaluate("nvwaViewer.cameraPose().fov")
+            assert fov == pytest.approx(np.degrees(2 * np.arctan(height / (2 * focal))), abs=0.01), t
+        assert pg.errors == []
+    finally:
+        pg.close()
+    pg = open_viewer(browser, f"{base}/viewer/index.html?src=/badzoom.glb&autoplay=0")
+    try:
+        pg.evaluate("nvwaViewer.setTime(1.0); nvwaViewer.snapToVideoCamera()")
+        assert pg.evaluate("nvwaViewer.cameraPose().fov") == pytest.approx(np.degrees(2 * np.arctan(height / (2 * f))), abs=0.01)
+        assert pg.errors == []
+    finally:
+        pg.close()
+
+
 def test_snap_to_the_video_camera_and_an_empty_scene(site, page):
     from nvwa.export import export_scene
     from nvwa.scene.synthetic import synthetic_scene

@@ -262,12 +262,13 @@ def fit_people(kept: list[PersonObservations], K: Intrinsics, keypoint_set: str,
     return fitted, floor_view, summary
 
 
-def _moving_camera(obs: Observations, K: Intrinsics, mode: str) -> tuple[Intrinsics, CameraMotion]:
+def _moving_camera(obs: Observations, K: Intrinsics, mode: str, zoomed: bool = False) -> tuple[Intrinsics, CameraMotion]:
     """A turning camera's focal from its own rotation unless the user gave one (only the true focal makes
     every homography a rotation: where the turn pins it down, it beats the lines, whose horizontal
-    vanishing points a cropped or narrow view hardly has), then its rotation per frame with that K."""
+    vanishing points a cropped or narrow view hardly has; not a ``zoomed`` camera's, whose homographies no
+    one focal makes rotations), then its rotation per frame with that K."""
     warnings = []
-    if K.source not in ("K", "focal") and not obs.backend_places_people:
+    if K.source not in ("K", "focal") and not obs.backend_places_people and not zoomed:
         f = focal_from_rotation(obs.camera_track.H_raw_first_from_frame, int(obs.video["width"]), int(obs.video["height"]))
         if f is not None:
             if K.source != "default" and abs(K.fx / f - 1) > 0.15:
@@ -283,8 +284,8 @@ def _stabilised(obs: Observations, K: Intrinsics, mode: str, timer: StageTimer):
     the first frame's pixels -> (observations, motion or None)."""
     with timer("camera_motion"):
         motion = camera_motion(obs.camera_track, K.K, mode)
-        if motion is not None and motion.kind != "static":
-            obs = stabilised(obs, obs.camera_track)
+        if motion is not None and not motion.still:
+            obs = stabilised(obs, obs.camera_track, motion, K.K)
     return obs, motion
 
 
@@ -293,31 +294,34 @@ def _calibrated(obs: Observations, K: Intrinsics, kept: list, motion: CameraMoti
     then a turning camera's focal and rotations, gravity again under that focal, and the people's 3D turned
     into the first frame's camera -> (calibration, K, motion, kept people)."""
     misfit = None  # a camera that only turns: its homographies are rotations under the true focal alone
-    if motion is not None and motion.kind == "rotating" and obs.camera_track is not None:
+    if motion is not None and motion.kind == "rotating" and motion.zoom is None and obs.camera_track is not None:
         H, size = obs.camera_track.H_raw_first_from_frame, (int(obs.video["width"]), int(obs.video["height"]))
         misfit = partial(rotation_misfit, H, *size)
     with timer("calibration"):
         cal = calibrate_camera(obs, K, kept, misfit)
     K = cal.K
-    if motion is not None and motion.kind != "static":
+    if motion is not None and not motion.still:
         with timer("camera_motion"):
-            K, motion = _moving_camera(obs, K, mode)
+            K, motion = _moving_camera(obs, K, mode, zoomed=motion.zoom is not None)
             kept = turned(kept, motion)
         if K.fx != cal.K.fx:  # the turning's focal: gravity and the walkers' camera height under it
             cal = under_K(cal, K, obs, kept)
     return cal, K, motion, kept
 
 
-def camera_poses(motion: CameraMotion | None, R: np.ndarray, t: np.ndarray, people: list[PersonMotion]) -> dict:
+def camera_poses(motion: CameraMotion | None, R: np.ndarray, t: np.ndarray, people: list[PersonMotion],
+                 focal_px: float = 0.0) -> dict:
     """The video camera's pose at each analysed frame (world <- camera): the first frame's turned by the
-    camera's own rotation since (a static camera: the same pose every frame)."""
+    camera's own rotation since (a static camera: the same pose every frame); a zooming camera's focal
+    (px) at each, the first frame's ``focal_px`` times its zoom."""
     if motion is not None:
         ts, turn = motion.timestamp_s, motion.R_first_from_frame
     else:  # observations from before the camera was followed: the frames the people were seen on
         ts = np.unique(np.concatenate([q.timestamp_s for q in people])) if people else np.zeros(0)
         turn = np.tile(np.eye(3), (len(ts), 1, 1))
+    zoom = {} if motion is None or motion.zoom is None else {"camera_focal_px": focal_px * np.asarray(motion.zoom, np.float64)}
     return {"camera_timestamp_s": np.asarray(ts, np.float64), "camera_R_world_from_cam": R @ turn,
-            "camera_t_world_from_cam": np.tile(np.asarray(t, np.float64), (len(ts), 1))}
+            "camera_t_world_from_cam": np.tile(np.asarray(t, np.float64), (len(ts), 1)), **zoom}
 
 
 def _in_frame_cameras(q: PersonMotion, motion: CameraMotion, observed: PersonObservations) -> PersonMotion:
@@ -406,8 +410,8 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
         del constrained  # (before the next group's are made)
     yield Progress("smoothed", f"smoothing preset {config.smoothing}", {"people": summary})
     people.sort(key=lambda q: q.person_id)
-    cameras = camera_poses(motion, R, t, people)
-    if motion is not None and motion.kind != "static":  # each person as their own frame's camera saw them
+    cameras = camera_poses(motion, R, t, people, K.fx)
+    if motion is not None and not motion.still:  # each person as their own frame's camera saw them
         people = [_in_frame_cameras(q, motion, observed[q.person_id]) for q in people]
     wall = time.perf_counter() - wall0
     frames = int(obs.stats.get("frames", 0))

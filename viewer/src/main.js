@@ -382,12 +382,29 @@ function snapToVideoCamera() {
   return atVideoCamera();
 }
 
-// the view from the video camera as it is now (a handheld camera's node is animated: followed every frame)
+// a zooming camera's field of view at scene time t (deg): its focal at each analysed frame, from the GLB's
+// camera extras (glTF cannot animate a field of view), between frames linearly; else the camera's own
+function videoCameraFov(t) {
+  const keys = videoCamera.userData?.focal_px_at, height = Number(videoCamera.userData?.image_size?.[1]);
+  const times = keys?.times_s, focal = keys?.focal_px;
+  if (!Array.isArray(times) || !Array.isArray(focal) || times.length !== focal.length || !times.length || !(height > 0)) {
+    return videoCamera.fov;
+  }
+  let k = 0, hi = times.length - 1;  // the last key at or before t
+  while (k < hi) { const mid = (k + hi + 1) >> 1; if (times[mid] <= t) k = mid; else hi = mid - 1; }
+  const t0 = Number(times[k]), t1 = Number(times[Math.min(k + 1, times.length - 1)]);
+  const w = t1 > t0 ? Math.min(1, Math.max(0, (t - t0) / (t1 - t0))) : 0;
+  const f = Number(focal[k]) * (1 - w) + Number(focal[Math.min(k + 1, focal.length - 1)]) * w;
+  return Number.isFinite(f) && f > 0 ? THREE.MathUtils.radToDeg(2 * Math.atan(height / (2 * f))) : videoCamera.fov;
+}
+
+// the view from the video camera as it is now (a handheld camera's node is animated: followed every frame;
+// a zooming one's field of view too)
 function atVideoCamera() {
   videoCamera.updateWorldMatrix(true, false);
   camera.position.setFromMatrixPosition(videoCamera.matrixWorld);
   camera.quaternion.setFromRotationMatrix(videoCamera.matrixWorld);
-  camera.fov = videoCamera.fov;
+  camera.fov = videoCameraFov(state.time);
   camera.updateProjectionMatrix();
   const ahead = new THREE.Vector3(0, 0, -5).applyQuaternion(camera.quaternion).add(camera.position);
   controls.target.copy(ahead);

@@ -5,6 +5,13 @@ focal length each frame's rotation (first frame <- that frame) is K^-1 H K, made
 calibration gave the focal, the rotations give it (a turning camera calibrates itself: only the true
 focal makes every K^-1 H K a rotation). The motion is classed ``static`` (nothing measurable turned),
 ``rotating`` or ``moving`` (a parallax the homographies cannot explain: the camera also travelled).
+
+A camera that zooms (a phone's pinch, a camcorder's zoom lever) changes its focal from frame to frame:
+H = K R Z^-1 K^-1, Z = diag(z, z, 1) with z the frame's focal over the first's. Taken for a fixed focal,
+the people grew as the zoom went in and were placed nearer (Sports2D zoomed 1x to 1.4x: the walker came
+2 m toward the camera as she crossed it). Where the free homographies are explained at least twice as well
+with a zoom as without, and it reaches 3%, each frame's zoom is kept beside its rotation
+(:func:`zooms`), and the people are moved onto the first frame's pixels through it.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ STATIC_MAX_DEG = 1.5  # ... and none beyond this (a tripod that creeps by a degr
 PARALLAX_PX = 4.0  # px at the stored size: the median parallax above which the camera moved
 MOTION_CLASSES = ("static", "rotating", "moving")
 ROTATION_SHARPNESS = 2.0  # a turning camera's focal is trusted when 20% off it fits this many times worse
+ZOOM_MIN = 0.03  # a zoom is followed where it reaches 3% (a frame's focal 1.03x or 0.97x the first's) ...
+ZOOM_FIT = 0.5  # ... and it fits the background's motion at least twice as well as a turn alone, on those frames
+ZOOM_GRID = np.exp(np.linspace(np.log(0.25), np.log(4.0), 57))  # the zooms tried (5% apart), then refined
 
 
 @dataclass(frozen=True)
@@ -32,10 +42,22 @@ class CameraMotion:
     kind: str  # "static", "rotating", "moving"
     lost_frames: int = 0
     warnings: tuple[str, ...] = ()
+    zoom: np.ndarray | None = None  # (F,) each frame's focal over the first's, where the camera zoomed; else None
 
     def rotation_at(self, frame_index: np.ndarray) -> np.ndarray:
         """(N, 3, 3): each frame's rotation (the nearest analysed frame's for one not analysed)."""
         return self.R_first_from_frame[nearest(self.frame_index, frame_index)]
+
+    @property
+    def still(self) -> bool:
+        """Neither turned nor zoomed: the observations are used as they are."""
+        return self.kind == "static" and self.zoom is None
+
+    def homographies(self, K: np.ndarray) -> np.ndarray:
+        """(F, 3, 3) first frame's pixels <- each frame's, under ``K`` (the first frame's): K R Z^-1 K^-1."""
+        Z = np.ones((len(self.frame_index), 3)) if self.zoom is None else np.column_stack([1 / self.zoom, 1 / self.zoom,
+                                                                                             np.ones(len(self.zoom))])
+        return K @ self.R_first_from_frame @ (Z[:, :, None] * np.linalg.inv(K))
 
 
 def nearest(analysed: np.ndarray, frame_index: np.ndarray) -> np.ndarray:
@@ -73,6 +95,47 @@ def rotations(H: np.ndarray, K: np.ndarray) -> np.ndarray:
     d = np.sign(np.linalg.det(U @ Vt))
     U[..., :, 2] *= d[..., None]
     return U @ Vt
+
+
+def _kabsch(dst: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(..., P, 3) unit bearings -> the rotations (..., 3, 3) that take ``src`` most nearly onto ``dst``, and
+    the misfit left (..., the sum of squared distances)."""
+    U, _, Vt = np.linalg.svd(np.einsum("...pi,...pj->...ij", dst, src))
+    d = np.sign(np.linalg.det(U @ Vt))
+    U[..., :, 2] *= d[..., None]
+    R = U @ Vt
+    return R, np.sum((dst - np.einsum("...ij,...pj->...pi", R, src)) ** 2, axis=(-2, -1))
+
+
+def zooms(H: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Free homographies (F, 3, 3: first <- frame, pixels) as a camera that turns and zooms about the principal
+    point: each frame's zoom z (its focal over the first's; :data:`ZOOM_GRID`, then a parabola through the best
+    three in log z), its rotation (first camera <- frame camera), and the misfit of a grid of pixels' bearings
+    with that zoom and with none (F,) each."""
+    H = np.asarray(H, np.float64)
+    w, h = 2 * K[0, 2], 2 * K[1, 2]
+    gx, gy = np.meshgrid(np.linspace(0, w, 5), np.linspace(0, h, 5))
+    px = np.column_stack([gx.ravel(), gy.ravel(), np.ones(gx.size)])  # (P, 3)
+    Kinv = np.linalg.inv(K)
+    dst = np.einsum("fij,pj->fpi", Kinv @ H, px)
+    dst /= np.linalg.norm(dst, axis=2, keepdims=True)
+    u = px @ Kinv.T
+
+    def misfit(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # z (F, G) -> rotations (F, G, 3, 3), misfits (F, G)
+        src = np.concatenate([u[None, None, :, :2] / z[..., None, None], np.ones(z.shape + (len(u), 1))], axis=-1)
+        src /= np.linalg.norm(src, axis=-1, keepdims=True)
+        return _kabsch(np.broadcast_to(dst[:, None], src.shape), src)
+
+    _, costs = misfit(np.broadcast_to(ZOOM_GRID, (len(H), len(ZOOM_GRID))))
+    i = np.argmin(costs, axis=1).clip(1, len(ZOOM_GRID) - 2)
+    rows = np.arange(len(H))
+    a, b, c = costs[rows, i - 1], costs[rows, i], costs[rows, i + 1]
+    step = np.log(ZOOM_GRID[1] / ZOOM_GRID[0])
+    bend = a - 2 * b + c
+    shift = np.where(bend > 0, 0.5 * (a - c) / np.where(bend > 0, bend, 1.0), 0.0).clip(-1, 1)
+    z = ZOOM_GRID[i] * np.exp(shift * step)
+    R, fit = misfit(np.column_stack([z, np.ones(len(H))]))
+    return z, R[:, 0], fit[:, 0], fit[:, 1]
 
 
 def angles_deg(R: np.ndarray) -> np.ndarray:
@@ -143,6 +206,11 @@ def camera_motion(track: CameraTrack | None, K: np.ndarray, mode: str = "auto") 
     if track is None or len(track.frame_index) == 0:
         return None
     R = rotations(track.H_first_from_frame, K)
+    zoom, R_zoomed, with_zoom, without = zooms(track.H_raw_first_from_frame, K)
+    far = np.abs(np.log(zoom)) >= np.log1p(ZOOM_MIN)
+    zoomed = mode != "static" and far.sum() >= 3 and np.median(with_zoom[far]) <= ZOOM_FIT * np.median(without[far])
+    if zoomed:  # the turn as a zooming camera's, not as a fixed focal's
+        R = R_zoomed
     R = np.where(np.isfinite(R).all(axis=(1, 2))[:, None, None], R, np.eye(3))
     lost = int((track.status == LOST).sum())
     warnings = []
@@ -162,9 +230,13 @@ def camera_motion(track: CameraTrack | None, K: np.ndarray, mode: str = "auto") 
     if kind == "moving":
         warnings.append(f"the camera travelled (parallax {np.median(par):.1f} px): its rotation is followed, its "
                         "translation is not estimated yet, so the people's paths carry it")
+        zoomed = False  # (a camera walking forward looms as a zoom does: its parallax says it is not one)
+    if zoomed:
+        warnings.append(f"the camera zoomed ({zoom.min():.2f}x to {zoom.max():.2f}x the first frame's focal): each "
+                        "frame's zoom is followed, and the people placed as the first frame's focal sees them")
     if kind == "static":
         R = np.tile(np.eye(3), (len(R), 1, 1))
-    return CameraMotion(track.frame_index, track.timestamp_s, R, kind, lost, tuple(warnings))
+    return CameraMotion(track.frame_index, track.timestamp_s, R, kind, lost, tuple(warnings), zoom if zoomed else None)
 
 
 def _apply_H(H: np.ndarray, pts: np.ndarray) -> np.ndarray:
@@ -179,20 +251,26 @@ def homography_at(track: CameraTrack, frame_index: np.ndarray) -> np.ndarray:
     return track.H_first_from_frame[nearest(track.frame_index, frame_index)]
 
 
-def stabilised(obs, track: CameraTrack):
+def stabilised(obs, track: CameraTrack, motion: CameraMotion | None = None, K: np.ndarray | None = None):
     """The observations as the first frame's camera would have seen them (a turning camera's pictures
     are one homography from each other): the people's 2D keypoints and the scene's lines moved onto the
-    first frame's pixels. The 3D (camera axes) waits for the rotations (``turned``)."""
+    first frame's pixels. The 3D (camera axes) waits for the rotations (``turned``). A zooming camera's
+    (``motion.zoom``) are moved by its turn and zoom under ``K``, not by the fixed focal's homographies."""
     from dataclasses import replace
+
+    Hs = track.H_first_from_frame if motion is None or motion.zoom is None else motion.homographies(K)
+
+    def moved_by(frame_index: np.ndarray) -> np.ndarray:  # each frame's homography (the nearest analysed frame's)
+        return Hs[nearest(track.frame_index, frame_index)]
 
     people = []
     for p in obs.people:
-        H = homography_at(track, np.asarray(p.frame_index))
+        H = moved_by(np.asarray(p.frame_index))
         people.append(replace(p, keypoints_2d=_apply_H(H, np.asarray(p.keypoints_2d, np.float64))))
     lines = obs.scene_lines
     if lines is not None and len(lines):
         lines = np.asarray(lines, np.float64).copy()
-        H = homography_at(track, lines[:, 4].astype(np.int64))
+        H = moved_by(lines[:, 4].astype(np.int64))
         lines[:, :4] = _apply_H(H, lines[:, :4].reshape(-1, 2, 2)).reshape(-1, 4)
     return replace(obs, people=tuple(people), scene_lines=lines)
 
@@ -214,5 +292,5 @@ def turned(people, motion: CameraMotion):
     return out
 
 
-__all__ = ["CameraMotion", "stabilised", "turned", "homography_at", "camera_motion", "focal_from_rotation", "rotation_misfit", "rotations", "to_rotation", "angles_deg",
+__all__ = ["CameraMotion", "stabilised", "turned", "homography_at", "camera_motion", "zooms", "focal_from_rotation", "rotation_misfit", "rotations", "to_rotation", "angles_deg",
            "MOTION_CLASSES"]

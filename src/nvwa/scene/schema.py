@@ -115,6 +115,7 @@ class Scene:
     camera_timestamp_s: np.ndarray | None = field(default=None, repr=False)  # (F,) the frames' times (as people's)
     camera_R_world_from_cam: np.ndarray | None = field(default=None, repr=False)  # (F, 3, 3)
     camera_t_world_from_cam: np.ndarray | None = field(default=None, repr=False)  # (F, 3)
+    camera_focal_px: np.ndarray | None = field(default=None, repr=False)  # (F,) a zooming camera's focal; else None
     version: str = SCENE_VERSION
 
     def summary(self) -> dict:
@@ -166,7 +167,7 @@ def save_scene(scene: Scene, out_dir: str | os.PathLike) -> tuple[Path, Path]:
                 arrays[f"person/{p.person_id}/{name}"] = np.asarray(getattr(p, name))
     if scene.mesh_faces is not None:
         arrays["mesh_faces"] = np.asarray(scene.mesh_faces, dtype=np.int32)
-    for name in ("camera_timestamp_s", "camera_R_world_from_cam", "camera_t_world_from_cam"):
+    for name in ("camera_timestamp_s", "camera_R_world_from_cam", "camera_t_world_from_cam", "camera_focal_px"):
         if getattr(scene, name) is not None:
             arrays[name] = np.asarray(getattr(scene, name), dtype=np.float64)
     atomic_write(npz_path, lambda f: np.savez_compressed(f, **arrays))
@@ -225,4 +226,5 @@ def read_scene(out_dir: str | os.PathLike) -> Scene:
                  stats=summary.get("stats", {}), grounding=grounding, mesh_faces=a.get("mesh_faces"),
                  supports=tuple(summary.get("supports", [])), camera_motion=summary.get("camera_motion", "static"),
                  camera_timestamp_s=a.get("camera_timestamp_s"), camera_R_world_from_cam=a.get("camera_R_world_from_cam"),
-                 camera_t_world_from_cam=a.get("camera_t_world_from_cam"), version=summary["version"])
+                 camera_t_world_from_cam=a.get("camera_t_world_from_cam"), camera_focal_px=a.get("camera_focal_px"),
+                 version=summary["version"])

@@ -112,6 +112,45 @@ def test_a_zooming_camera_is_followed_turn_and_zoom(scene_image):
     assert camera_motion(turned_only, K).zoom is None
 
 
+def _track_of(H_raw: np.ndarray, H_turn: np.ndarray | None = None):
+    from nvwa.camera.background import CameraTrack
+
+    n = len(H_raw)
+    return CameraTrack(np.arange(n), np.arange(n) / 30.0, H_raw if H_turn is None else H_turn, np.full(n, 50, np.int32),
+                       np.zeros(n, np.int8), np.zeros(n, np.float32), H_raw)
+
+
+def test_a_wide_pan_under_a_wrong_focal_is_no_zoom_and_a_damaged_track_no_crash():
+    """A fixed-focal pan of 45-50 deg, its homographies read under a focal 20-60% off (the reconstruction's
+    first look has the default focal): no zoom, though a zoom halves the misfit such a K leaves. A zoom past
+    8x is not followed (said so); NaN and zero homographies (a damaged file's) neither crash nor zoom."""
+    n = 40
+    R = Rotation.from_euler("y", np.linspace(0, 50, n)[:, None], degrees=True).as_matrix()
+    Kt = np.array([[1000.0, 0, 960], [0, 1000.0, 540], [0, 0, 1]])
+    H = Kt @ R @ np.linalg.inv(Kt)
+    for f in (640.0, 800.0, 1500.0, 1600.0):
+        Kw = Kt.copy()
+        Kw[0, 0] = Kw[1, 1] = f
+        assert camera_motion(_track_of(H), Kw).zoom is None, f
+    zoom = np.linspace(1, 10, n)  # a pinch to 10x
+    Hz = Kt @ (np.diag([1, 1, 1.0])[None] * np.stack([np.diag([1 / z, 1 / z, 1]) for z in zoom])) @ np.linalg.inv(Kt)
+    motion = camera_motion(_track_of(Hz), Kt)
+    assert motion.zoom is None and "the camera seems to zoom past 8x: the zoom is not followed" in motion.warnings
+    assert camera_motion(_track_of(Hz[:25]), Kt).zoom.max() == pytest.approx(zoom[24], rel=0.01)  # (6.5x: followed)
+    for bad in (np.nan, np.inf, 0.0):
+        damaged = Hz[:25].copy()
+        damaged[7] = bad
+        still = np.tile(np.eye(3), (25, 1, 1))
+        motion = camera_motion(_track_of(damaged, still), Kt)
+        assert motion.zoom is not None and np.isfinite(motion.zoom).all() and motion.zoom[7] == 1.0
+        assert camera_motion(_track_of(np.full((5, 3, 3), bad), still[:5]), Kt).zoom is None
+    from nvwa.observations import _camera_unfit
+
+    damaged = Hz[:25].copy()
+    damaged[3] = np.nan  # (a saved track so damaged is refused when loaded, in one line)
+    assert _camera_unfit(_track_of(damaged)) == "H_first_from_frame holds values that are not finite numbers"
+
+
 def test_people_are_masked_out_of_the_background(scene_image):
     """A 'person' (a textured patch moving against the turn) in every frame: their box keeps them out."""
     R = turning(40)

@@ -346,6 +346,8 @@ def test_a_zoom_while_filming_is_followed_and_the_focal_stays_the_first_frames(v
     scene, unzoomed = events[-1].data["scene"], vtest_scene[0][-1].data["scene"]
     obs, plain = events[-1].data["observations"], vtest_scene[0][-1].data["observations"]
     assert [m for m in scene.grounding["warnings"] if m.startswith("the camera zoomed (1.00x to 1.2")]
+    assert scene.grounding["camera_zoom"][0] == 1.0 and scene.grounding["camera_zoom"][1] == pytest.approx(1.2, abs=0.02)
+    assert "camera_zoom" not in unzoomed.grounding
     motion = camera_motion(obs.camera_track, obs.K_observed)
     moved = {p.person_id: p for p in stabilised(obs, obs.camera_track, motion, obs.K_observed).people}
 
@@ -365,8 +367,9 @@ def test_a_zoom_while_filming_is_followed_and_the_focal_stays_the_first_frames(v
     assert np.abs(followed - (1 + 0.2 * scene.camera_timestamp_s * 10 / 39)).max() < 0.02
     assert np.array_equal(load_scene(tmp_path / "zoom")[1]["camera_focal_px"], scene.camera_focal_px)
     export_scene(scene, tmp_path / "zoom", ["glb"])
-    camera = pygltflib.GLTF2().load(str(tmp_path / "zoom" / "scene.glb")).cameras[0].extras["focal_px_at"]
-    assert len(camera["times_s"]) == len(camera["focal_px"]) == len(scene.camera_timestamp_s)
+    camera = pygltflib.GLTF2().load(str(tmp_path / "zoom" / "scene.glb")).cameras[0].extras["zoom_at"]
+    assert len(camera["times_s"]) == len(camera["zoom"]) == len(scene.camera_timestamp_s)
+    assert np.allclose(camera["zoom"], followed, atol=1e-5)
     assert unzoomed.camera_focal_px is None  # (a camera that did not zoom: none kept)
 
 

@@ -280,18 +280,18 @@ def test_a_video_the_browser_cannot_play_is_hidden_with_the_reason(site, browser
 
 
 def test_the_video_camera_view_follows_a_zoom(site, browser):
-    """A zooming camera's focal at each analysed frame rides in the GLB's camera extras (glTF cannot animate a
+    """A zooming camera's zoom at each analysed frame rides in the GLB's camera extras (glTF cannot animate a
     field of view): the video camera's view narrows as the zoom goes in, between frames linearly. Keys that
-    are not numbers leave the camera's own field of view."""
+    are not numbers (a string, [[2]]) leave the camera's own field of view."""
     scene, base, root = site
     f, height = float(scene.K[1, 1]), int(scene.video["height"])
 
-    def keyed(focal):
+    def keyed(zoom):
         def patch(doc):
-            doc["cameras"][0]["extras"]["focal_px_at"] = {"times_s": [0.0, 2.0], "focal_px": focal}
+            doc["cameras"][0]["extras"]["zoom_at"] = {"times_s": [0.0, 2.0], "zoom": zoom}
         return patch
-    _patched_glb(root / "scene.glb", root / "zoom.glb", keyed([f, 2 * f]))
-    _patched_glb(root / "scene.glb", root / "badzoom.glb", keyed(["wide", -1]))
+    _patched_glb(root / "scene.glb", root / "zoom.glb", keyed([1.0, 2.0]))
+    _patched_glb(root / "scene.glb", root / "badzoom.glb", keyed(["wide", [[2]]]))
     pg = open_viewer(browser, f"{base}/viewer/index.html?src=/zoom.glb&autoplay=0")
     try:
         for t, focal in ((0.0, f), (1.0, 1.5 * f), (2.5, 2 * f)):

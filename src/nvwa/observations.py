@@ -197,6 +197,8 @@ def _camera_unfit(track: CameraTrack) -> str | None:
     for name in ("H_first_from_frame", "H_raw_first_from_frame"):
         if getattr(track, name).shape[1:] != (3, 3):
             return f"{name} is shaped {getattr(track, name).shape}, not ({n}, 3, 3)"
+        if not np.isfinite(getattr(track, name)).all():  # (a lost frame keeps the last good one: never NaN)
+            return f"{name} holds values that are not finite numbers"
     if np.any(np.diff(track.frame_index) <= 0):
         return "frames are not in order"
     return None

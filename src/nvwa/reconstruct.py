@@ -275,7 +275,7 @@ def _moving_camera(obs: Observations, K: Intrinsics, mode: str, zoomed: bool = F
                 warnings.append(f"the camera's turning says a focal of {f:.0f} px, the {K.source} {K.fx:.0f} px: "
                                 "the turning's used")
             K = K.with_focal(f, "camera rotation")
-    motion = camera_motion(obs.camera_track, K.K, mode)
+    motion = camera_motion(obs.camera_track, K.K, mode, zoomed=zoomed)  # (the people were moved as a zoom's, or not)
     return K, replace(motion, warnings=(*warnings, *motion.warnings))
 
 
@@ -379,7 +379,9 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
             K = K.with_focal(K.fx * g.focal_scale, "estimated")
         g, sizes, scale_info = true_sizes(g, {pid: m for pid, (m, _) in fitted.items()}, times, obs.backend_places_people)
         R, t = g.R_world_from_cam, g.t_world_from_cam
-    grounding = {**g.event_data(), "calibration": cal.as_dict(), "metric_scale": scale_info,
+    zoomed = {} if motion is None or motion.zoom is None else {  # (the least and most, of the first frame's focal)
+        "camera_zoom": [round(float(np.min(motion.zoom)), 3), round(float(np.max(motion.zoom)), 3)]}
+    grounding = {**g.event_data(), "calibration": cal.as_dict(), "metric_scale": scale_info, **zoomed,
                  "camera_motion": "static" if motion is None else motion.kind,
                  "warnings": [*([shot] if shot else []), *([brief] if brief else []), *cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m),
                               *(() if motion is None else motion.warnings),

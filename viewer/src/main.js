@@ -382,20 +382,21 @@ function snapToVideoCamera() {
   return atVideoCamera();
 }
 
-// a zooming camera's field of view at scene time t (deg): its focal at each analysed frame, from the GLB's
-// camera extras (glTF cannot animate a field of view), between frames linearly; else the camera's own
+// a zooming camera's field of view at scene time t (deg): its zoom (focal over the first frame's) at each
+// analysed frame, from the GLB's camera extras (glTF cannot animate a field of view), between frames
+// linearly, 1/20x-20x; keys that are not numbers leave the camera's own field of view
 function videoCameraFov(t) {
-  const keys = videoCamera.userData?.focal_px_at, height = Number(videoCamera.userData?.image_size?.[1]);
-  const times = keys?.times_s, focal = keys?.focal_px;
-  if (!Array.isArray(times) || !Array.isArray(focal) || times.length !== focal.length || !times.length || !(height > 0)) {
-    return videoCamera.fov;
-  }
+  const keys = videoCamera.userData?.zoom_at, times = keys?.times_s, zoom = keys?.zoom;
+  const number = (x) => typeof x === "number" && Number.isFinite(x);
+  if (!Array.isArray(times) || !Array.isArray(zoom) || times.length !== zoom.length || !times.length) return videoCamera.fov;
   let k = 0, hi = times.length - 1;  // the last key at or before t
   while (k < hi) { const mid = (k + hi + 1) >> 1; if (times[mid] <= t) k = mid; else hi = mid - 1; }
-  const t0 = Number(times[k]), t1 = Number(times[Math.min(k + 1, times.length - 1)]);
-  const w = t1 > t0 ? Math.min(1, Math.max(0, (t - t0) / (t1 - t0))) : 0;
-  const f = Number(focal[k]) * (1 - w) + Number(focal[Math.min(k + 1, focal.length - 1)]) * w;
-  return Number.isFinite(f) && f > 0 ? THREE.MathUtils.radToDeg(2 * Math.atan(height / (2 * f))) : videoCamera.fov;
+  const j = Math.min(k + 1, times.length - 1);
+  if (![times[k], times[j], zoom[k], zoom[j]].every(number)) return videoCamera.fov;
+  const w = times[j] > times[k] ? Math.min(1, Math.max(0, (t - times[k]) / (times[j] - times[k]))) : 0;
+  const z = Math.min(20, Math.max(0.05, zoom[k] * (1 - w) + zoom[j] * w));
+  const half = Math.tan(THREE.MathUtils.degToRad(videoCamera.fov) / 2) / z;
+  return Math.min(170, Math.max(1, THREE.MathUtils.radToDeg(2 * Math.atan(half))));
 }
 
 // the view from the video camera as it is now (a handheld camera's node is animated: followed every frame;

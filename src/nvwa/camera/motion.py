@@ -28,8 +28,10 @@ PARALLAX_PX = 4.0  # px at the stored size: the median parallax above which the 
 MOTION_CLASSES = ("static", "rotating", "moving")
 ROTATION_SHARPNESS = 2.0  # a turning camera's focal is trusted when 20% off it fits this many times worse
 ZOOM_MIN = 0.05  # a zoom is followed where it reaches 5% (a frame's focal 1.05x or 0.95x the first's) ...
-ZOOM_FIT = 0.5  # ... and it fits the background's motion at least twice as well as a turn alone, on those frames
-ZOOM_GRID = np.exp(np.linspace(np.log(0.25), np.log(4.0), 57))  # the zooms tried (5% apart), then refined
+ZOOM_FIT = 0.1  # ... and it fits the background's motion at least ten times as well as a turn alone, on those frames
+# (a zoom leaves ~0 of a turn's misfit; a wide pan seen under a focal 20-40% off leaves 0.44-0.46 of it)
+ZOOM_GRID = np.exp(np.linspace(np.log(1 / 8), np.log(8.0), 86))  # the zooms tried (5% apart), then refined; a best
+# zoom at either end (past 8x) is not followed
 
 
 @dataclass(frozen=True)
@@ -112,13 +114,16 @@ def zooms(H: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     point: each frame's zoom z (its focal over the first's; :data:`ZOOM_GRID`, then a parabola through the best
     three in log z), its rotation (first camera <- frame camera), and the misfit of a grid of pixels' bearings
     with that zoom and with none (F,) each."""
-    H = np.asarray(H, np.float64)
+    H = np.asarray(H, np.float64).copy()
+    sound = np.isfinite(H).all(axis=(1, 2))
+    sound[sound] = np.abs(np.linalg.det(H[sound])) > 1e-12  # (a damaged file's NaN or zero rows: fitted as still)
+    H[~sound] = np.eye(3)
     w, h = 2 * K[0, 2], 2 * K[1, 2]
     gx, gy = np.meshgrid(np.linspace(0, w, 5), np.linspace(0, h, 5))
     px = np.column_stack([gx.ravel(), gy.ravel(), np.ones(gx.size)])  # (P, 3)
     Kinv = np.linalg.inv(K)
     dst = np.einsum("fij,pj->fpi", Kinv @ H, px)
-    dst /= np.linalg.norm(dst, axis=2, keepdims=True)
+    dst /= np.maximum(np.linalg.norm(dst, axis=2, keepdims=True), 1e-300)
     u = px @ Kinv.T
 
     def misfit(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # z (F, G) -> rotations (F, G, 3, 3), misfits (F, G)
@@ -127,13 +132,15 @@ def zooms(H: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
         return _kabsch(np.broadcast_to(dst[:, None], src.shape), src)
 
     _, costs = misfit(np.broadcast_to(ZOOM_GRID, (len(H), len(ZOOM_GRID))))
-    i = np.argmin(costs, axis=1).clip(1, len(ZOOM_GRID) - 2)
-    rows = np.arange(len(H))
-    a, b, c = costs[rows, i - 1], costs[rows, i], costs[rows, i + 1]
+    best = np.argmin(costs, axis=1)
+    z = ZOOM_GRID[best.clip(1, len(ZOOM_GRID) - 2)]
     step = np.log(ZOOM_GRID[1] / ZOOM_GRID[0])
-    bend = a - 2 * b + c
-    shift = np.where(bend > 0, 0.5 * (a - c) / np.where(bend > 0, bend, 1.0), 0.0).clip(-1, 1)
-    z = ZOOM_GRID[i] * np.exp(shift * step)
+    for _ in range(2):  # a parabola through three zooms in log z, then again a tenth as far apart
+        a, b, c = misfit(z[:, None] * np.exp([-step, 0.0, step]))[1].T
+        bend = a - 2 * b + c
+        z = z * np.exp(np.where(bend > 0, 0.5 * (a - c) / np.where(bend > 0, bend, 1.0), 0.0).clip(-1, 1) * step)
+        step /= 10
+    z = np.where(sound & (best > 0) & (best < len(ZOOM_GRID) - 1), z, np.where(sound, ZOOM_GRID[best], 1.0))
     R, fit = misfit(np.column_stack([z, np.ones(len(H))]))
     return z, R[:, 0], fit[:, 0], fit[:, 1]
 
@@ -143,8 +150,11 @@ def _may_zoom(H: np.ndarray) -> bool:
     ZOOM_MIN or more: else no frame zoomed that much (a turn of a few degrees scales it by less; of the 193 sets
     of observations at hand, the handheld clips' 15 are looked at further)."""
     H = np.asarray(H, np.float64)
-    scale = np.sqrt(np.abs(np.linalg.det(H[:, :2, :2]))) / np.maximum(np.abs(H[:, 2, 2]), 1e-12)
-    return bool(len(H)) and bool(np.nanmax(np.abs(np.log(np.maximum(scale, 1e-12)))) >= np.log1p(ZOOM_MIN) / 2)
+    with np.errstate(all="ignore"):  # (a damaged row: NaN, left out)
+        scale = np.sqrt(np.abs(np.linalg.det(H[:, :2, :2]))) / np.maximum(np.abs(H[:, 2, 2]), 1e-12)
+        far = np.abs(np.log(np.maximum(scale, 1e-12)))
+    far = far[np.isfinite(far)]
+    return bool(len(far)) and bool(far.max() >= np.log1p(ZOOM_MIN) / 2)
 
 
 def angles_deg(R: np.ndarray) -> np.ndarray:
@@ -210,23 +220,32 @@ def rotation_misfit(H: np.ndarray, width: int, height: int, focal: float, min_de
     return float(cost(focal) / max(float(costs.min()), 1e-12))
 
 
-def camera_motion(track: CameraTrack | None, K: np.ndarray, mode: str = "auto") -> CameraMotion | None:
-    """The camera's motion over the analysed frames, or None for no track (older observations)."""
+def camera_motion(track: CameraTrack | None, K: np.ndarray, mode: str = "auto", zoomed: bool | None = None) -> CameraMotion | None:
+    """The camera's motion over the analysed frames, or None for no track (older observations). ``zoomed``:
+    whether the camera zoomed, as decided before (the people were moved by it: a second look under another
+    K keeps that answer and measures the zoom again); None: decided here."""
     if track is None or len(track.frame_index) == 0:
         return None
     R = rotations(track.H_first_from_frame, K)
     par = track.parallax_px[np.isfinite(track.parallax_px)]
     moved = len(par) >= 5 and float(np.median(par)) > PARALLAX_PX  # (a camera walking forward looms as a zoom does:
-    zoomed = False  # its parallax says it is not one)
-    if mode != "static" and not moved and _may_zoom(track.H_raw_first_from_frame):  # (a cheap look first: 0.4 s of vtest's fit)
+    warnings = []  # its parallax says it is not one)
+    decided = zoomed
+    looked = mode != "static" and not moved and (decided if decided is not None else _may_zoom(track.H_raw_first_from_frame))
+    zoomed = False
+    if looked:  # (a cheap look first: 0.4 s of vtest's fit)
         zoom, R_zoomed, with_zoom, without = zooms(track.H_raw_first_from_frame, K)
         far = np.abs(np.log(zoom)) >= np.log1p(ZOOM_MIN)
-        zoomed = far.sum() >= 3 and np.median(with_zoom[far]) <= ZOOM_FIT * np.median(without[far])
+        past = (zoom <= ZOOM_GRID[0] * 1.0001) | (zoom >= ZOOM_GRID[-1] * 0.9999)
+        zoomed = bool(decided) if decided is not None else bool(
+            far.sum() >= 3 and np.median(with_zoom[far]) <= ZOOM_FIT * np.median(without[far]))
+        if zoomed and past.any():
+            warnings.append(f"the camera seems to zoom past {ZOOM_GRID[-1]:.0f}x: the zoom is not followed")
+            zoomed = False
         if zoomed:  # the turn as a zooming camera's, not as a fixed focal's
             R = R_zoomed
     R = np.where(np.isfinite(R).all(axis=(1, 2))[:, None, None], R, np.eye(3))
     lost = int((track.status == LOST).sum())
-    warnings = []
     if lost:
         first = track.timestamp_s[track.status == LOST]
         warnings.append(f"the background was lost on {lost} frame(s) (first at {first[0]:.2f} s: a cut, a bare wall or "

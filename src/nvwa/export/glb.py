@@ -141,10 +141,10 @@ def _camera_node(scene: Scene, gltf: g.GLTF2) -> g.Node:
     H = H or int(round(2 * K[1, 2]))
     W = W or int(round(2 * K[0, 2]))
     yfov = float(2 * np.arctan(H / (2 * K[1, 1])))
-    zoom = {}  # a zooming camera's focal at each analysed frame (glTF cannot animate a field of view: the viewer reads it)
-    if scene.camera_focal_px is not None and scene.camera_timestamp_s is not None:
-        zoom = {"focal_px_at": {"times_s": np.round(np.asarray(scene.camera_timestamp_s, np.float64), 6).tolist(),
-                                "focal_px": np.round(np.asarray(scene.camera_focal_px, np.float64), 3).tolist()}}
+    zoom = {}  # a zooming camera's zoom at each analysed frame (its focal over the first frame's; glTF cannot animate
+    if scene.camera_focal_px is not None and scene.camera_timestamp_s is not None:  # a field of view: the viewer reads it)
+        zoom = {"zoom_at": {"times_s": np.round(np.asarray(scene.camera_timestamp_s, np.float64), 6).tolist(),
+                            "zoom": np.round(np.asarray(scene.camera_focal_px, np.float64) / K[0, 0], 5).tolist()}}
     gltf.cameras.append(g.Camera(type="perspective", name="video_camera",
                                  perspective=g.Perspective(yfov=yfov, aspectRatio=W / H, znear=0.05, zfar=500.0),
                                  extras={"K": K.tolist(), "image_size": [W, H], **zoom}))

@@ -307,4 +307,6 @@ def test_a_capture_rate_near_the_rate_played_or_beside_a_varying_rate_is_a_phone
     varying = info.filmed_at(60, 30, variable=True)  # 2x, but its frames come at a varying rate
     assert varying.time_scale == 1.0 and "a varying rate (usually 30): a rate that falls in low light" in varying.notes()[0]
     assert info.filmed_at(60, 30).time_scale == 0.5  # the same, steady: a 2x slow motion
+    assert [n[:33] for n in info.filmed_at(60, 30).notes()] == ["the video is a 2x slow motion, fi"]  # (the probe's doubt
+    # about its own look, at the container's rate, is judged again against the frames' measured rate, not kept)
     assert info.filmed_at(30_001, 30).time_scale == 1.0 and "a 1,000x slow motion is not a phone's" in info.filmed_at(30_001, 30).notes()[0]

@@ -9,8 +9,8 @@ focal makes every K^-1 H K a rotation). The motion is classed ``static`` (nothin
 A camera that zooms (a phone's pinch, a camcorder's zoom lever) changes its focal from frame to frame:
 H = K R Z^-1 K^-1, Z = diag(z, z, 1) with z the frame's focal over the first's. Taken for a fixed focal,
 the people grew as the zoom went in and were placed nearer (Sports2D zoomed 1x to 1.4x: the walker came
-2 m toward the camera as she crossed it). Where the free homographies are explained at least twice as well
-with a zoom as without, and it reaches 5%, each frame's zoom is kept beside its rotation
+2 m toward the camera as she crossed it). Where the free homographies are explained at least ten times as
+well with a zoom as without, and it reaches 5% (up to 8x), each frame's zoom is kept beside its rotation
 (:func:`zooms`), and the people are moved onto the first frame's pixels through it.
 """
 
@@ -112,8 +112,8 @@ def _kabsch(dst: np.ndarray, src: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def zooms(H: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Free homographies (F, 3, 3: first <- frame, pixels) as a camera that turns and zooms about the principal
     point: each frame's zoom z (its focal over the first's; :data:`ZOOM_GRID`, then a parabola through the best
-    three in log z), its rotation (first camera <- frame camera), and the misfit of a grid of pixels' bearings
-    with that zoom and with none (F,) each."""
+    three in log z, twice; a NaN or singular homography's 1), its rotation (first camera <- frame camera), and
+    the misfit of a grid of pixels' bearings with that zoom and with none (F,) each."""
     H = np.asarray(H, np.float64).copy()
     sound = np.isfinite(H).all(axis=(1, 2))
     sound[sound] = np.abs(np.linalg.det(H[sound])) > 1e-12  # (a damaged file's NaN or zero rows: fitted as still)

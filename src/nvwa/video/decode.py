@@ -101,7 +101,8 @@ class VideoInfo:
             raise InputError(f"{asked_by} {capture_fps:g}", "is not a camera's rate (a frame an hour to 100,000 a second)")
         played = played_fps or self.fps
         scale = time_scale(played, capture_fps)
-        doubt = self.capture_doubt if asked_by == "the file" else ""
+        doubt = self.capture_doubt if asked_by == "the file" and not self.capture_tag else ""  # (a tag that is no rate;
+        # one that is, judged again here against the frames' measured rate)
         if asked_by == "the file" and scale != 1.0 and not believed_from_file(scale, variable):
             doubt = (f"the file says it was filmed at {capture_fps:.4g} frames a second and it plays at "
                      + (f"a varying rate (usually {played:.3g}): a rate that falls in low light is a phone's ordinary video"

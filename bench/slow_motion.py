@@ -63,27 +63,45 @@ def stretched_copy(src: str | Path, dst: str | Path, factor: float, capture_fps:
     return Path(dst)
 
 
+def nvwa_process(video: Path, out: Path, *extra: str) -> None:
+    """``nvwa process`` on ``video`` into ``out`` (observations and the scene as npz), in a fresh process."""
+    subprocess.run([sys.executable, "-m", "nvwa", "process", str(video), "-o", str(out), "--quiet", "--export", "npz", *extra],
+                   check=True, capture_output=True, text=True, cwd=ROOT)
+
+
 def processed(video: Path, out: Path, *extra: str):
     """``nvwa process`` on ``video`` into ``out``, and the scene reconstructed from its observations."""
     from nvwa.observations import load_observations
     from nvwa.reconstruct import reconstruct
 
-    subprocess.run([sys.executable, "-m", "nvwa", "process", str(video), "-o", str(out), "--quiet", "--export", "npz", *extra],
-                   check=True, capture_output=True, text=True, cwd=ROOT)
+    nvwa_process(video, out, *extra)
     return reconstruct(load_observations(out))
+
+
+def matched(scene, reference, least: int = 1):
+    """(reference person, the scene's person seen on most of the same frames, the rows of each at those frames)
+    for each of ``reference``'s people sharing at least ``least`` frames with one of the scene's."""
+    for p in reference.people:
+        q = max(scene.people, key=lambda q: len(np.intersect1d(q.frame_index, p.frame_index)), default=None)
+        if q is not None:
+            common, a, b = np.intersect1d(p.frame_index, q.frame_index, return_indices=True)
+            if len(common) >= least:
+                yield p, q, a, b
+
+
+def chosen(ap: argparse.ArgumentParser, only: str | None, copies) -> list[str]:
+    """The copies ``--only`` names (all where it names none); a name not among them is argparse's one line."""
+    picked = only.split(",") if only else list(copies)
+    if any(c not in copies for c in picked):
+        ap.error(f"--only {only}: choose from {', '.join(copies)}")
+    return picked
 
 
 def _roots_off(scene, original) -> float | None:
     """The median distance (m) between each original person's root and the run's person seen on most of the
     same frames, at those frames (the scene's world: its floor and camera as found)."""
-    offs = []
-    for p in original.people:
-        best = max(scene.people, key=lambda q: len(np.intersect1d(q.frame_index, p.frame_index)), default=None)
-        if best is None:
-            continue
-        common, a, b = np.intersect1d(p.frame_index, best.frame_index, return_indices=True)
-        if len(common):
-            offs.append(np.linalg.norm(np.asarray(p.root_world)[a] - np.asarray(best.root_world)[b], axis=1))
+    offs = [np.linalg.norm(np.asarray(p.root_world)[a] - np.asarray(q.root_world)[b], axis=1)
+            for p, q, a, b in matched(scene, original)]
     return round(float(np.median(np.concatenate(offs))), 3) if offs else None
 
 
@@ -127,9 +145,7 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated copies: " + ",".join(COPIES))
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "slow_motion.json"))
     args = ap.parse_args()
-    picked = args.only.split(",") if args.only else list(COPIES)
-    if any(c not in COPIES for c in picked):
-        ap.error(f"--only {args.only}: choose from {', '.join(COPIES)}")
+    picked = chosen(ap, args.only, COPIES)
     missing = [str(v) for v, _ in ORIGINALS.values() if not v.exists()]
     if missing:
         print(f"{missing[0]}: not found (../shared beside the checkout)", file=sys.stderr)

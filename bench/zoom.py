@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from fractions import Fraction
@@ -34,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 from metric_world import CAL, calibrated  # noqa: E402  the metric-world bench's truth and figures
+from slow_motion import chosen, matched, nvwa_process  # noqa: E402  the slow-motion bench's runs and matching
 
 SHARED = ROOT.parent / "shared" / "data"
 CLIPS = {"cam03": CAL / "cam03.mp4", "sports2d": SHARED / "video" / "sports2d_demo.mp4"}
@@ -87,15 +87,10 @@ def reconstructed(folder: Path, followed: bool):
 def _people_against(scene, reference) -> list[dict]:
     out = []
     cam, ref_cam = np.asarray(scene.t_world_from_cam), np.asarray(reference.t_world_from_cam)
-    for p in reference.people:
-        q = max(scene.people, key=lambda q: len(np.intersect1d(q.frame_index, p.frame_index)), default=None)
-        common, a, b = (np.intersect1d(p.frame_index, q.frame_index, return_indices=True) if q is not None
-                        else (np.zeros(0), None, None))
-        if len(common) < 10:
-            continue
+    for p, q, a, b in matched(scene, reference, least=10):
         ra, rb = np.asarray(p.root_world)[a], np.asarray(q.root_world)[b]
         da, db = np.linalg.norm(ra - ref_cam, axis=1), np.linalg.norm(rb - cam, axis=1)
-        out.append({"reference_person": int(p.person_id), "frames": len(common),
+        out.append({"reference_person": int(p.person_id), "frames": len(a),
                     "distance_m_reference": [round(float(da[0]), 2), round(float(da[-1]), 2)],
                     "distance_m": [round(float(db[0]), 2), round(float(db[-1]), 2)],
                     "roots_off_m": round(float(np.median(np.linalg.norm(ra - rb, axis=1))), 3)})
@@ -126,9 +121,7 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated copies: " + ",".join(COPIES))
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "zoom.json"))
     args = ap.parse_args()
-    picked = args.only.split(",") if args.only else COPIES
-    if any(c not in COPIES for c in picked):
-        ap.error(f"--only {args.only}: choose from {', '.join(COPIES)}")
+    picked = chosen(ap, args.only, COPIES)
     for clip in {c.split("_")[0] for c in picked}:
         if not CLIPS[clip].exists():
             print(f"{CLIPS[clip]}: not found (../shared beside the checkout)", file=sys.stderr)
@@ -140,8 +133,7 @@ def main() -> int:
             clip, kind = copy.split("_")
             for name, how in ([(f"{clip}_none", "none")] if clip not in references else []) + [(copy, kind)]:
                 video = zoomed_copy(CLIPS[clip], tmp / f"{name}.mp4", ZOOMS[how])
-                subprocess.run([sys.executable, "-m", "nvwa", "process", str(video), "-o", str(tmp / name), "--quiet",
-                                "--export", "npz"], check=True, capture_output=True, text=True, cwd=ROOT)
+                nvwa_process(video, tmp / name)
                 if how == "none":
                     references[clip] = reconstructed(tmp / name, True)
                     rows.append({"copy": name, "zoom": "followed", **scored(clip, references[clip])})

@@ -23,6 +23,7 @@ import json
 import subprocess
 import sys
 import tempfile
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -79,14 +80,39 @@ def processed(video: Path, out: Path, *extra: str):
 
 
 def matched(scene, reference, least: int = 1):
-    """(reference person, the scene's person seen on most of the same frames, the rows of each at those frames)
-    for each of ``reference``'s people sharing at least ``least`` frames with one of the scene's."""
+    """(reference person, the scene's person nearest them in the picture, the rows of each at the frames both
+    were seen on) for each of ``reference``'s people sharing at least ``least`` frames with one of the scene's.
+    Nearest: the median distance between their 2D keypoints at those frames (two people seen on the same
+    frames, as Sports2D's jumper and walker, are told apart by where they are, not by how long they were seen)."""
     for p in reference.people:
-        q = max(scene.people, key=lambda q: len(np.intersect1d(q.frame_index, p.frame_index)), default=None)
-        if q is not None:
+        best = None
+        for q in scene.people:
             common, a, b = np.intersect1d(p.frame_index, q.frame_index, return_indices=True)
-            if len(common) >= least:
-                yield p, q, a, b
+            if len(common) < least or not len(common):
+                continue
+            gap = np.linalg.norm(np.asarray(p.keypoints_2d)[a] - np.asarray(q.keypoints_2d)[b], axis=-1)
+            with warnings.catch_warnings():  # (a frame whose keypoints are all NaN: "All-NaN slice")
+                warnings.simplefilter("ignore", RuntimeWarning)
+                off = float(np.nanmedian(np.nanmedian(gap, axis=-1))) if np.isfinite(gap).any() else np.inf
+            if best is None or off < best[0]:
+                best = (off, q, a, b)
+        if best is not None:
+            yield p, *best[1:]
+
+
+def asked(doc: str, copies, out: str, clip_of) -> tuple[argparse.Namespace, list[str]] | None:
+    """A bench's command line (``--only``, ``--out``, its results file ``out`` by default) and the copies it picks;
+    None, said in one line, where a clip one of them is made from (``clip_of(copy)``) is not at hand."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--only", help="comma-separated copies: " + ",".join(copies))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / out))
+    args = ap.parse_args()
+    picked = chosen(ap, args.only, copies)
+    missing = [str(clip_of(c)) for c in picked if not Path(clip_of(c)).exists()]
+    if missing:
+        print(f"{missing[0]}: not found (../shared beside the checkout)", file=sys.stderr)
+        return None
+    return args, picked
 
 
 def chosen(ap: argparse.ArgumentParser, only: str | None, copies) -> list[str]:
@@ -98,8 +124,8 @@ def chosen(ap: argparse.ArgumentParser, only: str | None, copies) -> list[str]:
 
 
 def _roots_off(scene, original) -> float | None:
-    """The median distance (m) between each original person's root and the run's person seen on most of the
-    same frames, at those frames (the scene's world: its floor and camera as found)."""
+    """The median distance (m) between each original person's root and the run's person nearest them in the
+    picture (:func:`matched`), at the frames both were seen on (the scene's world: its floor and camera as found)."""
     offs = [np.linalg.norm(np.asarray(p.root_world)[a] - np.asarray(q.root_world)[b], axis=1)
             for p, q, a, b in matched(scene, original)]
     return round(float(np.median(np.concatenate(offs))), 3) if offs else None
@@ -141,15 +167,10 @@ def scored(name: str, scene, original=None) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", help="comma-separated copies: " + ",".join(COPIES))
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "slow_motion.json"))
-    args = ap.parse_args()
-    picked = chosen(ap, args.only, COPIES)
-    missing = [str(v) for v, _ in ORIGINALS.values() if not v.exists()]
-    if missing:
-        print(f"{missing[0]}: not found (../shared beside the checkout)", file=sys.stderr)
+    line = asked(__doc__, COPIES, "slow_motion.json", lambda c: ORIGINALS[COPIES[c][0]][0])
+    if line is None:
         return 2
+    args, picked = line
     rows, originals = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -20,7 +20,6 @@ is lost to both runs alike.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
@@ -33,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 from metric_world import CAL, calibrated  # noqa: E402  the metric-world bench's truth and figures
-from slow_motion import chosen, matched, nvwa_process  # noqa: E402  the slow-motion bench's runs and matching
+from slow_motion import asked, matched, nvwa_process  # noqa: E402  the slow-motion bench's runs and matching
 
 SHARED = ROOT.parent / "shared" / "data"
 CLIPS = {"cam03": CAL / "cam03.mp4", "sports2d": SHARED / "video" / "sports2d_demo.mp4"}
@@ -117,15 +116,10 @@ def scored(clip: str, scene, reference=None, zoom_true: float = 1.0) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", help="comma-separated copies: " + ",".join(COPIES))
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "zoom.json"))
-    args = ap.parse_args()
-    picked = chosen(ap, args.only, COPIES)
-    for clip in {c.split("_")[0] for c in picked}:
-        if not CLIPS[clip].exists():
-            print(f"{CLIPS[clip]}: not found (../shared beside the checkout)", file=sys.stderr)
-            return 2
+    line = asked(__doc__, COPIES, "zoom.json", lambda c: CLIPS[c.split("_")[0]])
+    if line is None:
+        return 2
+    args, picked = line
     rows, references = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -107,9 +107,18 @@ def test_a_zooming_camera_is_followed_turn_and_zoom(scene_image):
     truth = K @ R[0].T @ R[-1] @ np.diag([1 / zoom[-1], 1 / zoom[-1], 1]) @ np.linalg.inv(K) @ corner
     moved = H_zoomed[-1] @ corner
     assert np.allclose(moved[:2] / moved[2], truth[:2] / truth[2], atol=1.5)
+    # the identity rules (who is who across a gap) place people where the first frame shows them: with the zoom
+    # taken out too
+    from nvwa.reconstruct import _placed_by
+    from nvwa.tracking.seen import _in_first
+
+    placed = _in_first(corner[None, :2], np.array([track.frame_index[-1]]), _placed_by(track, motion, K))[0]
+    assert np.allclose(placed, truth[:2] / truth[2], atol=1.5)
+    off = np.linalg.norm(_in_first(corner[None, :2], np.array([track.frame_index[-1]]), track)[0] - truth[:2] / truth[2])
+    assert off > 50  # (74 px: a corner of a 640x480 picture at 1.4x)
     assert camera_motion(track, K, "static").zoom is None
     turned_only = follow([view(scene_image, r) for r in R]).track()
-    assert camera_motion(turned_only, K).zoom is None
+    assert camera_motion(turned_only, K).zoom is None and _placed_by(turned_only, camera_motion(turned_only, K), K) is turned_only
 
 
 def _track_of(H_raw: np.ndarray, H_turn: np.ndarray | None = None):
@@ -569,7 +578,7 @@ def test_one_shot_keeps_the_shot_with_the_most_peoples_frames_and_counts_its_cam
                        (person(0, range(8)), person(1, range(4, 14)), person(2, range(9, 20))),
                        stats={"cuts_s": [0.8], "cuts_frame": [8]}, scene_lines=lines, camera_track=track)
     shot, note = one_shot(obs)
-    assert note == "the scene is the video's shot from 0.8 s to the end, the one with the most of the people's frames (17 of 29); its 1 other is left out"
+    assert note == "the scene is the video's shot from 0.8 s to the end, the one with the most of the people's time (1.7 of 2.9 person-seconds); its 1 other is left out"
     assert [(p.person_id, p.frame_index.tolist()) for p in shot.people] == [(1, list(range(8, 14))), (2, list(range(9, 20)))]
     assert shot.scene_lines[:, 4].tolist() == [8, 13]
     t = shot.camera_track
@@ -577,7 +586,7 @@ def test_one_shot_keeps_the_shot_with_the_most_peoples_frames_and_counts_its_cam
     assert np.allclose(t.H_first_from_frame, [turns[8].T @ R for R in turns[8:]]) and np.allclose(t.H_first_from_frame[0], np.eye(3))
     # a dissolve: its frames showing both shots (6-9) are in neither
     shot, note = one_shot(replace(obs, stats={"cuts_s": [0.8], "cuts_frame": [8], "mixed_frames": [[6, 9]]}))
-    assert note.endswith("(14 of 22); its 1 other is left out, and its 2 frames of a dissolve showing both shots")
+    assert note.endswith("(1.4 of 2.2 person-seconds); its 1 other is left out, and its 2 frames of a dissolve showing both shots")
     assert [(p.person_id, p.frame_index.tolist()) for p in shot.people] == [(1, list(range(10, 14))), (2, list(range(10, 20)))]
     assert shot.scene_lines[:, 4].tolist() == [13] and shot.camera_track.frame_index.tolist() == list(range(10, 20))
     assert np.allclose(shot.camera_track.H_first_from_frame[0], np.eye(3))

@@ -51,6 +51,9 @@ class VideoConfig:
                           "video in a landscape frame, its sides black or its own picture blurred): auto cuts them off "
                           "before anything looks at the frames; keep analyses the whole frame",
                           choices=("auto", "keep"), flag="", job=True)
+    repeated_frames: str = option("skip", "frames that show the picture before them again (a 24- or 25-fps film stored at "
+                                  "30, a screen recording): skip analyses each picture once, at its first showing; keep "
+                                  "analyses every frame", choices=("skip", "keep"), flag="", job=True)
 
     def stride_for(self, fps: float) -> int:
         """The frames kept at a steady ``fps``: every ``stride``-th, or fewer where ``max_fps`` asks (the smallest

@@ -38,6 +38,7 @@ from nvwa.tracking.reid import joined_ids
 from nvwa.tracking.boxes import share_inside
 from nvwa.tracking.scenery import MovingBlobs, SceneryFrames, without_scenery
 from nvwa.video import DecodeStats, frame_times, iter_frames, picture_borders, probe_video, read_ahead
+from nvwa.video.repeats import repeats_note
 from nvwa.video.thinning import frame_rate, kept_count
 
 
@@ -221,6 +222,7 @@ class Pipeline:
         moment = info.time_scale  # (1.0 for a video filmed as it plays)
         stride = c.stride_for(fps / moment)  # --max-fps: a steady 60-fps video analysed at 30, a varying one by stretches
         span = (times >= c.start_s) & (times < (np.inf if c.end_s is None else c.end_s))  # --start, --end
+        frame_count = int(span.sum()) if len(times) else 0 if c.start_s or c.end_s is not None else info.frame_count
         if len(times):
             expected = kept_count(times[span], fps, c.stride, c.max_fps * moment, rate.variable)
         elif c.start_s or c.end_s is not None:
@@ -250,6 +252,7 @@ class Pipeline:
         frames = timed(read_ahead(iter_frames(video_path, max_side=c.max_side, stride=c.stride, max_fps=c.max_fps,
                                               max_frames=c.max_frames, stats=stats, rate=rate, times=times if len(times) else None,
                                               info=info, start_s=c.start_s, end_s=c.end_s,  # (info: turned, framed)
+                                              repeats=c.repeated_frames == "skip",
                                               between=work_gray if self.tracker is None else None)),
                        timer, "decode")
         if self.tracker is None:
@@ -287,6 +290,8 @@ class Pipeline:
                 done += 1  # frames through the models (the decoder's own count runs ahead)
                 if done % TRIM_EVERY_FRAMES == 0:  # what the threads freed goes back now and then, not at the end only
                     give_back_free_memory()
+                if stats.repeated and stats.looked and frame_count and expected:  # repeats not analysed: the share so far
+                    expected = max(done, min(round(stats.yielded / stats.looked * frame_count), c.max_frames or frame_count))
                 if done > expected:  # more frames than the count said (a damaged index)
                     expected = 0  # how many are left is not known
                 yield ProgressEvent("frame", "", done, expected, {"people": len(tracked)})
@@ -308,13 +313,15 @@ class Pipeline:
         persons, mesh_faces = self._persons(people, timer)
         persons, reach = without_scenery(persons, scenery, self._reach(info))
         shots = cuts.finish()
-        reach = _noted(reach, *info.notes(), *[shots_note(shots, c.start_s, c.end_s)] * bool(shots))
+        reach = _noted(reach, *info.notes(), *[shots_note(shots, c.start_s, c.end_s)] * bool(shots),
+                       *[repeats_note(stats.repeated, stats.held, stats.looked, stats.pictures_s)] * bool(stats.repeated))
         turn = turned_video_rotation([p.keypoints_2d for p in persons], self.body.keypoint_set)
         if turn is not None:  # nearly everyone lies on their side (or stands on their head) in the picture
             again = rotate_to_stand(turn, info.rotate, info.mirror)
             reach = _noted(reach, f"nearly every person found lies {'upside down' if turn == 180 else 'on their side'} in the "
                            f"picture: if the video is stored turned without saying so, --rotate {again} stands them up")
         obs_stats = {"frames": stats.yielded, "decoded_frames": stats.decoded, "skipped_corrupt_frames": stats.skipped_corrupt,
+                     "repeated_frames": stats.repeated,
                      "tracks": len(persons), "reidentified": tracker.reidentified if tracker is not None else 0,
                      "crossings_untangled": tracker.crossings_untangled if tracker is not None else 0,
                      "pieces_made_whole": tracker.pieces_made_whole if tracker is not None else 0,
@@ -328,7 +335,8 @@ class Pipeline:
                            body_model=self.config.models.body_model, tracker=self.config.models.tracker, K_observed=K_stored.K,
                            intrinsics_source=K_stored.source,
                            options={"max_side": c.max_side, "stride": stride, "variable_rate": rate.variable, "max_fps": c.max_fps,
-                                    "max_frames": c.max_frames, "start_s": c.start_s, "end_s": c.end_s},
+                                    "max_frames": c.max_frames, "start_s": c.start_s, "end_s": c.end_s,
+                                    "repeated_frames": c.repeated_frames},
                            people=tuple(persons), stats=obs_stats, mesh_faces=mesh_faces, scene_lines=lines.array(),
                            camera_track=background.track())
         yield ProgressEvent("observed", f"{len(persons)} tracks", stats.yielded, expected, {"observations": obs})

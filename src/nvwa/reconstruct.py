@@ -19,6 +19,7 @@ import numpy as np
 
 from nvwa.body.keypoints import RIG_TARGETS
 from nvwa.camera import Intrinsics, solve_root_translations
+from nvwa.camera.background import CameraTrack
 from nvwa.camera.calibration import calibrate_camera, under_K
 from nvwa.camera.motion import CameraMotion, camera_motion, focal_from_rotation, rotation_misfit, stabilised, turned
 from nvwa.errors import InputError
@@ -279,14 +280,19 @@ def _moving_camera(obs: Observations, K: Intrinsics, mode: str, zoomed: bool = F
     return K, replace(motion, warnings=(*warnings, *motion.warnings))
 
 
-def _stabilised(obs: Observations, K: Intrinsics, mode: str, timer: StageTimer):
-    """The camera's motion classed (with the K at hand) and, unless static, the observations moved onto
-    the first frame's pixels -> (observations, motion or None)."""
+def _stabilised(obs: Observations, K: Intrinsics, motion: CameraMotion | None, timer: StageTimer) -> Observations:
+    """Unless the camera stood still, the observations moved onto the first frame's pixels by its ``motion``."""
     with timer("camera_motion"):
-        motion = camera_motion(obs.camera_track, K.K, mode)
-        if motion is not None and not motion.still:
-            obs = stabilised(obs, obs.camera_track, motion, K.K)
-    return obs, motion
+        return stabilised(obs, obs.camera_track, motion, K.K) if motion is not None and not motion.still else obs
+
+
+def _placed_by(track: CameraTrack | None, motion: CameraMotion | None, K: np.ndarray) -> CameraTrack | None:
+    """The camera track the identity rules place people by (where the first frame shows them): a zooming
+    camera's homographies under ``K`` with its zoom taken out too, as the people are moved (at 1.4x, a box
+    500 px from the centre seemed to move 200 px outward by the turn's alone); any other camera's as followed."""
+    if track is None or motion is None or motion.zoom is None or len(motion.frame_index) != len(track.frame_index):
+        return track
+    return replace(track, H_first_from_frame=motion.homographies(K))
 
 
 def _calibrated(obs: Observations, K: Intrinsics, kept: list, motion: CameraMotion | None, mode: str, timer: StageTimer):
@@ -345,19 +351,22 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     wall0 = time.perf_counter()
     obs, shot = one_shot(obs)  # an edited video: its one shot with the most people in it
     K = intrinsics_for(obs, config)
-    people, swaps = swapped(list(obs.people), {p.person_id for p in keep_people(obs, config.min_person_s)}, camera=obs.camera_track)
+    with timer("camera_motion"):  # (classed with the K at hand; the people's edits below leave the camera as it is)
+        motion = camera_motion(obs.camera_track, K.K, config.camera)
+    camera = _placed_by(obs.camera_track, motion, K.K)
+    people, swaps = swapped(list(obs.people), {p.person_id for p in keep_people(obs, config.min_person_s)}, camera=camera)
     people, changed = clothes_changed(people, {p.person_id for p in keep_people(replace(obs, people=tuple(people)), config.min_person_s)},
-                                      camera=obs.camera_track)
+                                      camera=camera)
     obs = replace(obs, people=tuple(people))
     picture = (int(obs.video["width"]), int(obs.video["height"]))
     people, joined = handed_over(people, {p.person_id for p in keep_people(obs, config.min_person_s)}, picture=picture,
-                                 camera=obs.camera_track)
+                                 camera=camera)
     people, stood = stand_ins(people, {p.person_id for p in keep_people(replace(obs, people=tuple(people)), config.min_person_s)},
-                                 picture=picture, camera=obs.camera_track)
+                                 picture=picture, camera=camera)
     joined.update(stood)
     obs = with_gaps_filled(replace(obs, people=tuple(people)), config.fill_gaps_s)
     observed = {p.person_id: p for p in obs.people}  # as the video shows them (keypoints in its own pixels)
-    obs, motion = _stabilised(obs, K, config.camera, timer)
+    obs = _stabilised(obs, K, motion, timer)
     kept = keep_people(obs, config.min_person_s)
     # everyone found, and none seen long enough (a still picture, a clip of a few frames): say so, not just "empty"
     brief = (f"{len(obs.people)} {'person was' if len(obs.people) == 1 else 'people were'} found, none seen for "

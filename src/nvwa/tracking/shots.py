@@ -1,6 +1,6 @@
 """An edited video's one shot: a scene is one camera's view, so the observations of a video that cuts from
 shot to shot (``stats["cuts_frame"]``, found as it was observed: :class:`nvwa.video.cuts.ShotCuts`) are
-cut to the shot with the most of the people's frames before anything is reconstructed from them."""
+cut to the shot with the most of the people's time before anything is reconstructed from them."""
 
 from __future__ import annotations
 
@@ -37,8 +37,20 @@ def shots_note(cuts: list[tuple[float, int]], start_s: float, end_s: float | Non
             f"reconstructed; analyse each of the {len(at) + 1} on its own with {spans}")
 
 
+def _frame_s(here: np.ndarray, everywhere: np.ndarray) -> float:
+    """The seconds an analysed frame stands for in a shot: the usual step between the analysed frames' times
+    there (``here``; a film's 24 pictures a second cut into a 30-fps video: a 24th of a second, its repeated
+    frames not analysed), the whole video's (``everywhere``) where the shot has one."""
+    def usual(times: np.ndarray) -> float:
+        steps = np.diff(np.unique(times))
+        return float(np.median(steps)) if len(steps) else 0.0
+
+    return usual(here) or usual(everywhere) or 1.0
+
+
 def one_shot(obs: Observations) -> tuple[Observations, str]:
-    """``obs`` cut to its shot with the most people's frames (the people's frames, the scene's straight
+    """``obs`` cut to its shot with the most of the people's time (their frames there, each the shot's usual
+    step between analysed frames, :func:`_frame_s`; the people's frames, the scene's straight
     edges and the background's track there, the track's homographies counted from the shot's first frame),
     and a note saying which; ``obs`` and "" where the video has one shot. A dissolve's frames that show both
     shots at once (``stats["mixed_frames"]``) are in neither: their people are half one camera's."""
@@ -53,7 +65,14 @@ def one_shot(obs: Observations) -> tuple[Observations, str]:
 
     frames = [np.asarray(p.frame_index) for p in obs.people]
     counts = [sum(int(inside(f, a, b).sum()) for f in frames) for a, b in itertools.pairwise(edges)]
-    k = int(np.argmax(counts))
+    track = obs.camera_track  # (every analysed frame; observations from before it: the frames someone is seen on)
+    if track is not None and len(track.frame_index):
+        analysed, at = np.asarray(track.frame_index), np.asarray(track.timestamp_s, np.float64)
+    else:
+        analysed = np.concatenate(frames or [np.zeros(0, np.int64)])
+        at = np.concatenate([np.asarray(p.timestamp_s, np.float64) for p in obs.people] or [np.zeros(0)])
+    seconds = [n * _frame_s(at[inside(analysed, a, b)], at) for n, (a, b) in zip(counts, itertools.pairwise(edges))]
+    k = int(np.argmax(seconds))
     a, b = edges[k], edges[k + 1]
     people = tuple(replace(p, **frames_of(p, inside(f, a, b))) for p, f in zip(obs.people, frames) if inside(f, a, b).any())
     lines = obs.scene_lines
@@ -61,11 +80,10 @@ def one_shot(obs: Observations) -> tuple[Observations, str]:
         lines = lines[inside(lines[:, 4], a, b)]
     times = [float(t) for t in obs.stats.get("cuts_s") or []]
     span = " to ".join(["the start" if k == 0 else f"{seconds_text(times[k - 1])} s", "the end" if k == len(cuts) else f"{seconds_text(times[k])} s"])
-    note = (f"the scene is the video's shot from {span}, the one with the most of the people's frames ({counts[k]} of "
-            f"{sum(counts)}); its {len(cuts)} other{'s are' if len(cuts) > 1 else ' is'} left out")
+    note = (f"the scene is the video's shot from {span}, the one with the most of the people's time ({seconds[k]:.3g} of "
+            f"{sum(seconds):.3g} person-seconds); its {len(cuts)} other{'s are' if len(cuts) > 1 else ' is'} left out")
     dissolved = sum(max(0.0, min(m1 + 1, b) - max(m0, a)) for m0, m1 in mixed)
     note += f", and its {dissolved:.0f} frame{'s' * (dissolved != 1)} of a dissolve showing both shots" * bool(dissolved)
-    track = obs.camera_track
     return replace(obs, people=people, scene_lines=lines,
                    camera_track=None if track is None else _within(track, inside(track.frame_index, a, b))), note
 

@@ -28,6 +28,7 @@ import numpy as np
 from nvwa.errors import InputError
 from nvwa.video.hdr import ToneMap
 from nvwa.video.info import VideoInfo
+from nvwa.video.repeats import Repeats
 from nvwa.video.shown import deinterlaced, first_look, glance, moving_streams, pixel_aspect, shown, video_stream
 from nvwa.video.speed import tagged_capture_fps
 from nvwa.video.thinning import FrameRate, Thinning, frame_rate
@@ -81,6 +82,10 @@ class DecodeStats:
     decoded: int = 0
     skipped_corrupt: int = 0
     yielded: int = 0
+    repeated: int = 0  # frames that repeated the picture before them, not analysed (``iter_frames(repeats=True)``)
+    held: int = 0  # frames analysed only as a picture held still for HOLD_S (not a new picture)
+    looked: int = 0  # frames looked at (from --start to --end), ...
+    pictures_s: float = 0.0  # ... over these seconds played, the first to the last
 
 
 def _check_path(path: Path) -> None:
@@ -232,6 +237,7 @@ def iter_frames(
     info: VideoInfo | None = None,
     start_s: float = 0.0,
     end_s: float | None = None,
+    repeats: bool = False,
 ) -> Iterator[VideoFrame]:
     """Yield frames one at a time, RGB, downscaled to ``max_side``.
 
@@ -248,7 +254,9 @@ def iter_frames(
     frames keep the video's own numbers; an interlaced video's first frame after a seek may differ by a grey
     level or two from the same frame decoded from the start: the deinterlacer has no frame before it). A slow
     motion's or a time-lapse's frames (``info.time_scale``) carry the moment's times, and ``max_fps`` counts the
-    moment's frames; ``start_s`` and ``end_s`` count the seconds played. Corrupt
+    moment's frames; ``start_s`` and ``end_s`` count the seconds played. ``repeats``: a frame that repeats the
+    picture before it (:mod:`nvwa.video.repeats`) is not yielded, nor counted by the thinning (``max_fps`` then
+    goes by the frames' times, ``stride`` counts the new pictures), and ``stats.repeated`` counts it. Corrupt
     packets in the middle are skipped and counted in ``stats.skipped_corrupt``. Raises
     :class:`InputError` when the file cannot be opened or yields no decodable frame at all, and
     when it ends long before the length its container declares (a truncated file).
@@ -295,7 +303,9 @@ def iter_frames(
         decode_error: str | None = None
         skipped: list[FrameBetween] = []
         glances: list[tuple] = []
-        stats.decoded = stats.skipped_corrupt = 0
+        stats.decoded = stats.skipped_corrupt = stats.repeated = stats.held = stats.looked = 0
+        same = Repeats() if repeats else None
+        first_t = None
         try:
             if seek:
                 try:
@@ -325,6 +335,14 @@ def iter_frames(
                 if end_s is not None and t >= end_s:  # (the frame at --end is the next span's first)
                     break
                 glances.append((t, index, glance(frame, tone)))
+                first_t = t if first_t is None else first_t
+                stats.looked, stats.pictures_s = stats.looked + 1, t - first_t
+                if same is not None:
+                    if same.repeated(frame, t):  # (not even a frame between: the same picture)
+                        stats.repeated += 1
+                        thinning.by_time()
+                        continue
+                    stats.held += same.held
                 if not thinning.keep(t):
                     if between is not None:
                         skipped.append(FrameBetween(index, t * moment, frame, (width, height), between, info.rotate, info.mirror,

@@ -177,19 +177,26 @@ def glance(frame, tone: ToneMap | None = None) -> np.ndarray:
     maps them (the cuts' dark frames and pictures are then an SDR frame's)."""
     import cv2
 
+    step = max(1, min(frame.height // 72, frame.width // 128))
+    return cv2.resize(np.ascontiguousarray(luma(frame, step, tone)), (32, 18), interpolation=cv2.INTER_AREA)
+
+
+def luma(frame, step: int = 1, tone: ToneMap | None = None) -> np.ndarray:
+    """A decoded frame's brightness as 8-bit greys (as stored, not turned), every ``step``-th pixel both ways,
+    read off its brightness plane where it has one (a view of it where it is 8-bit); an HDR frame's as ``tone``
+    maps them, where given."""
     name = frame.format.name
     if name in _LUMA_FIRST or name in _LUMA_FIRST_16:
         plane, wide = frame.planes[0], name in _LUMA_FIRST_16
-        luma = np.frombuffer(plane, "<u2" if wide else np.uint8).reshape(plane.height, plane.line_size // (1 + wide))
-        step = max(1, min(plane.height // 72, plane.width // 128))
-        small = luma[::step, :plane.width:step]
-        if wide and tone is not None and tone.kind(frame):
-            small = tone.luma_table(frame)[small >> (_LUMA_FIRST_16[name] - 2)]  # (the 10-bit code's)
-        else:
-            small = (small >> _LUMA_FIRST_16[name]).astype(np.uint8) if wide else np.ascontiguousarray(small)
-    else:  # (RGB, paletted: rarer, and converted whole)
-        small = frame.to_ndarray(width=128, height=72, format="gray")
-    return cv2.resize(small, (32, 18), interpolation=cv2.INTER_AREA)
+        grey = np.frombuffer(plane, "<u2" if wide else np.uint8).reshape(plane.height, plane.line_size // (1 + wide))
+        small = grey[::step, :plane.width:step]
+        if not wide:
+            return small
+        if tone is not None and tone.kind(frame):
+            return tone.luma_table(frame)[small >> (_LUMA_FIRST_16[name] - 2)]  # (the 10-bit code's)
+        return (small >> _LUMA_FIRST_16[name]).astype(np.uint8)
+    # (RGB, paletted: rarer, and converted whole)
+    return frame.to_ndarray(width=max(1, frame.width // step), height=max(1, frame.height // step), format="gray")
 
 
 def shown(frame, size: tuple[int, int], rotate: int, mirror: bool, tone: ToneMap | None = None,

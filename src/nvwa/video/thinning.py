@@ -80,6 +80,15 @@ class Thinning:
         self._times: deque[float] = deque(maxlen=RATE_WINDOW + 1)
         self._since: int | None = None  # frames decoded since the last one kept (None: none kept yet)
         self._kept_t = 0.0  # the last kept frame's time
+        self._slack = MEASURED_SLACK  # a measured stretch's rate over max_fps that is not thinned
+
+    def by_time(self) -> None:
+        """From now on the frames' times say which are kept, as a variable video's do: frames left out before
+        they reach :meth:`keep` (a repeated picture) leave a step of time, not a frame, to count. The step's
+        rate is held to ``max_fps`` as a steady video's is (a 32-fps video at 30: every 2nd frame, as before); a
+        variable video's stays as it was."""
+        if not self.variable:
+            self.variable, self._slack = bool(self.max_fps), AVERAGE_SLACK
 
     def step(self) -> int:
         """The step at the latest frame's time."""
@@ -88,7 +97,7 @@ class Thinning:
         times = list(self._times)
         steps = sorted(b - a for a, b in zip(times, times[1:]))
         median = steps[len(steps) // 2]
-        return frame_step(1 / median, self.stride, self.max_fps, MEASURED_SLACK) if median > 0 else self.nominal
+        return frame_step(1 / median, self.stride, self.max_fps, self._slack) if median > 0 else self.nominal
 
     def keep(self, t: float) -> bool:
         """Whether the next decoded frame (at ``t`` s, after every earlier one) is analysed."""

@@ -554,10 +554,12 @@ def test_light_and_black_are_no_change_of_camera_but_a_fade_through_black_to_ano
     assert [k for _, k in _cuts_of(sports[:60] + dim[:30] + black[:5] + square[35:])] == [60]  # dim, dark, lit: one shot
 
 
-def test_one_shot_keeps_the_shot_with_the_most_peoples_frames_and_counts_its_camera_from_its_first_frame():
+def test_one_shot_keeps_the_shot_with_the_most_peoples_time_and_counts_its_camera_from_its_first_frame():
     """An edited video's observations cut to one shot: its people's frames, straight edges and background
     track, whose homographies then start from the identity at the shot's first frame (the pose the track
-    kept across the cut is the old shot's camera, not this one's); where the video has no cut, as they are."""
+    kept across the cut is the old shot's camera, not this one's); where the video has no cut, as they are.
+    The people's time, not frames, chooses: a film's 24 pictures a second in a 30-fps edit (its repeats not
+    analysed) for 1.2 s beat 1 s of 30 fps, though it has 29 frames to the other's 30."""
     from dataclasses import replace
 
     from nvwa.camera.background import KEYFRAME, CameraTrack
@@ -593,3 +595,13 @@ def test_one_shot_keeps_the_shot_with_the_most_peoples_frames_and_counts_its_cam
     plain = replace(obs, stats={})
     same, nothing = one_shot(plain)
     assert same is plain and nothing == ""
+    film = [k for k in range(30, 66) if k == 30 or int((k - 30) * 24 // 30) != int((k - 31) * 24 // 30)]  # 1.2 s at 24
+    frames = np.array([*range(30), *film])
+    edited = CameraTrack(frames, frames / 30.0, np.tile(np.eye(3), (len(frames), 1, 1)), np.full(len(frames), 50, np.int32),
+                         np.zeros(len(frames), np.int8), np.zeros(len(frames), np.float32), np.tile(np.eye(3), (len(frames), 1, 1)))
+    walker = PersonObservations(0, frames, frames / 30.0, np.zeros((len(frames), 33, 2), np.float32),
+                                np.zeros((len(frames), 33, 3), np.float32), np.ones((len(frames), 33), np.float32))
+    shot, note = one_shot(replace(obs, people=(walker,), scene_lines=None, camera_track=edited,
+                                  stats={"cuts_s": [1.0], "cuts_frame": [30]}))
+    assert len(film) == 29 and shot.people[0].frame_index.tolist() == film
+    assert note.startswith("the scene is the video's shot from 1 s to the end, the one with the most of the people's time (1.21 of 2.21")

@@ -415,8 +415,9 @@ def test_a_phone_video_stored_on_its_side_gives_the_upright_videos_scene(blazepo
 def test_an_edited_video_says_where_it_cuts_and_each_shot_is_analysed_on_its_own(blazepose, tmp_path):
     """A clip cut from Sports2D's field to vtest's square (real frames) is two cameras, and a scene is one's:
     the summary says where it cuts and the --start/--end of each shot, and the scene is the shot with the most
-    of the people's frames (the square's), as analysed from the cut on: its people and camera. Analysed from
-    the cut on, the frames keep their own times and nothing is said of cuts."""
+    of the people's time (the square's, whose 10-fps pictures shown thrice are each analysed once), as analysed
+    from the cut on: its people and camera. Analysed from the cut on, the frames keep their own times and
+    nothing is said of cuts."""
     import av
     import cv2
 

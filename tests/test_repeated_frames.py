@@ -1,16 +1,17 @@
 """Frames that show the picture before them again (a 24-fps film stored at 30, a screen recording, a webcam's
-dropped frames): each picture is analysed once, at its first showing (nvwa.video.repeats)."""
+dropped frames): each picture is analysed at most once, at its first showing (nvwa.video.repeats)."""
 
 from __future__ import annotations
 
 import sys
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from conftest import DATA, REPO, make_video
 
 from nvwa.video import DecodeStats, iter_frames
-from nvwa.video.repeats import HOLD_S, Repeats, repeats_note
+from nvwa.video.repeats import HOLD_S, Repeats, analysed_count, repeats_note
 
 
 def _street(picture: int, size=(320, 240), step: int = 1) -> np.ndarray:
@@ -88,7 +89,7 @@ def test_a_24_fps_film_stored_at_30_is_analysed_once_a_picture_at_its_first_show
     assert sum(len(f.glances) for f in frames) == 60  # (the cuts' look sees every frame, repeats too)
     assert repeats_note(stats.repeated, stats.held, stats.looked, stats.pictures_s).startswith(
         "12 of 60 frames show the picture before them again (a film stored at a faster rate, a screen recording, a still "
-        "scene); its pictures change 24 times a second")
+        "scene); its pictures change 24 times a second: each picture is analysed at most once")
     every = DecodeStats()
     assert [f.index for f in iter_frames(video, max_fps=30, stats=every)] == list(range(60)) and every.repeated == 0
 
@@ -105,13 +106,22 @@ def test_a_30_fps_picture_in_a_60_fps_screen_recording_is_each_analysed_once_at_
     assert len(naive) == 60 and len(set(naive)) == len(set(shown)) == 58
 
 
-def test_a_repeat_in_a_32_fps_video_leaves_its_thinning_at_every_2nd_frame(tmp_path):
-    """A steady 32-fps video at --max-fps 30 is analysed at every 2nd frame; one repeated picture (a still
-    opening) makes the thinning go by the frames' times from then on, and it still keeps every 2nd frame."""
+@pytest.mark.parametrize("fps", [Fraction(32), Fraction(61, 2)])
+def test_a_repeat_in_a_video_a_little_over_max_fps_leaves_its_thinning_at_every_2nd_frame(tmp_path, fps):
+    """A steady 32- or 30.5-fps video at --max-fps 30 is analysed at every 2nd frame; one repeated picture (a
+    still opening) makes the thinning go by the frames' times from then on, and it still keeps every 2nd frame."""
     shown = [0, 0, *range(1, 63)]
-    video = _film_at(tmp_path, shown, 32)
+    video = _film_at(tmp_path, shown, fps)
     kept = [f.index for f in iter_frames(video, max_fps=30, repeats=True)]
-    assert 30 <= len(kept) <= 33 and kept[0] == 0 and 1 not in kept
+    assert 30 <= len(kept) <= 33 and kept[0] == 0 and 1 not in kept, kept
+
+
+def test_the_progress_counts_the_frames_a_run_with_repeats_will_analyse():
+    """As the share analysed so far says, never under those done; not known (0) where the run is well past it,
+    as where a damaged index lists half the frames; at most --max-frames."""
+    assert analysed_count(10, 12, 24, 180) == 90 and analysed_count(95, 95, 190, 180) == 95
+    assert analysed_count(120, 150, 300, 150) == 0  # (the index said 150 frames: 300 are there, 150 analysed so far)
+    assert analysed_count(10, 12, 24, 180, cap=50) == 50 and analysed_count(0, 0, 0, 180) == 0
 
 
 def test_a_doubled_clip_gives_the_scene_of_the_clip_itself(blazepose, tmp_path):

@@ -38,7 +38,7 @@ from nvwa.tracking.reid import joined_ids
 from nvwa.tracking.boxes import share_inside
 from nvwa.tracking.scenery import MovingBlobs, SceneryFrames, without_scenery
 from nvwa.video import DecodeStats, frame_times, iter_frames, picture_borders, probe_video, read_ahead
-from nvwa.video.repeats import repeats_note
+from nvwa.video.repeats import analysed_count, repeats_note
 from nvwa.video.thinning import frame_rate, kept_count
 
 
@@ -291,7 +291,7 @@ class Pipeline:
                 if done % TRIM_EVERY_FRAMES == 0:  # what the threads freed goes back now and then, not at the end only
                     give_back_free_memory()
                 if stats.repeated and stats.looked and frame_count and expected:  # repeats not analysed: the share so far
-                    expected = max(done, min(round(stats.yielded / stats.looked * frame_count), c.max_frames or frame_count))
+                    expected = analysed_count(done, stats.yielded, stats.looked, frame_count, c.max_frames or 0)
                 if done > expected:  # more frames than the count said (a damaged index)
                     expected = 0  # how many are left is not known
                 yield ProgressEvent("frame", "", done, expected, {"people": len(tracked)})

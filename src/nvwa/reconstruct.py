@@ -290,7 +290,7 @@ def _placed_by(track: CameraTrack | None, motion: CameraMotion | None, K: np.nda
     """The camera track the identity rules place people by (where the first frame shows them): a zooming
     camera's homographies under ``K`` with its zoom taken out too, as the people are moved (at 1.4x, a box
     500 px from the centre seemed to move 200 px outward by the turn's alone); any other camera's as followed."""
-    if track is None or motion is None or motion.zoom is None or len(motion.frame_index) != len(track.frame_index):
+    if track is None or motion is None or motion.zoom is None:  # (the motion's frames are the track's)
         return track
     return replace(track, H_first_from_frame=motion.homographies(K))
 

@@ -83,7 +83,7 @@ class DecodeStats:
     skipped_corrupt: int = 0
     yielded: int = 0
     repeated: int = 0  # frames that repeated the picture before them, not analysed (``iter_frames(repeats=True)``)
-    held: int = 0  # frames analysed only as a picture held still for HOLD_S (not a new picture)
+    held: int = 0  # frames looked at again only as a picture held still for HOLD_S (not a new picture)
     looked: int = 0  # frames looked at (from --start to --end), ...
     pictures_s: float = 0.0  # ... over these seconds played, the first to the last
 

@@ -71,6 +71,14 @@ def sampled(frame) -> np.ndarray:
     return np.array(luma(frame, n), copy=True)  # (its own: not a view that holds the decoder's frame)
 
 
+def analysed_count(done: int, yielded: int, looked: int, frame_count: int, cap: int = 0) -> int:
+    """The frames a run whose repeats are not analysed will analyse, as the share so far says (``yielded`` of the
+    ``looked`` frames, of ``frame_count`` to look at; at most ``cap`` where given), at least the ``done``; 0 (not
+    known) where ``done`` is well past it (an index that lists too few frames)."""
+    guess = min(round(yielded / looked * frame_count), cap or frame_count) if looked else 0
+    return max(done, guess) if done <= 1.05 * guess + 2 else 0
+
+
 def repeats_note(repeated: int, held: int, looked: int, seconds: float) -> str:
     """What the summary says of a video ``repeated`` of whose ``looked`` frames (over ``seconds`` played, the
     first to the last) repeat the picture before them and ``held`` were looked at again only as a picture held
@@ -79,8 +87,8 @@ def repeats_note(repeated: int, held: int, looked: int, seconds: float) -> str:
     span = seconds * looked / (looked - 1) if looked > 1 else 0.0  # (each frame's share of the time: 60 at 30 fps, 2 s)
     rate = f"; its pictures change {changed / span:.3g} times a second" if span > 0 else ""
     return (f"{repeated} of {looked} frames show the picture before them again (a film stored at a faster rate, a screen "
-            f"recording, a still scene){rate}: each picture is analysed once, at its first showing, and one held still "
-            "again every 0.25 s (--repeated-frames keep analyses every frame)")
+            f"recording, a still scene){rate}: each picture is analysed at most once, at its first showing, and one held "
+            f"still again every {HOLD_S:g} s (--repeated-frames keep analyses every frame)")
 
 
-__all__ = ["HOLD_S", "Repeats", "repeats_note", "sampled"]
+__all__ = ["HOLD_S", "Repeats", "analysed_count", "repeats_note", "sampled"]

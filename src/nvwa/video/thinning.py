@@ -81,6 +81,7 @@ class Thinning:
         self._since: int | None = None  # frames decoded since the last one kept (None: none kept yet)
         self._kept_t = 0.0  # the last kept frame's time
         self._slack = MEASURED_SLACK  # a measured stretch's rate over max_fps that is not thinned
+        self._gap = 1 - TIME_SLACK  # a frame this share of 1 / max_fps after the last kept one is kept (the rate turns)
 
     def by_time(self) -> None:
         """From now on the frames' times say which are kept, as a variable video's do: frames left out before
@@ -88,7 +89,7 @@ class Thinning:
         rate is held to ``max_fps`` as a steady video's is (a 32-fps video at 30: every 2nd frame, as before); a
         variable video's stays as it was."""
         if not self.variable:
-            self.variable, self._slack = bool(self.max_fps), AVERAGE_SLACK
+            self.variable, self._slack, self._gap = bool(self.max_fps), AVERAGE_SLACK, 1 / AVERAGE_SLACK
 
     def step(self) -> int:
         """The step at the latest frame's time."""
@@ -109,7 +110,7 @@ class Thinning:
             if self.variable:
                 since_s = t - self._kept_t
                 due = (due and since_s >= EARLY / self.max_fps - 1e-9) or (
-                    self._since + 1 >= self.stride and since_s >= (1 - TIME_SLACK) / self.max_fps - 1e-9)
+                    self._since + 1 >= self.stride and since_s >= self._gap / self.max_fps - 1e-9)
         if due:
             self._since, self._kept_t = 0, t
             return True

@@ -182,6 +182,34 @@ def test_the_peak_is_the_files_own_and_a_broken_one_is_not_believed():
         assert peak_nits(frame) == expected
 
 
+def test_side_data_is_read_as_pyav_18_1_0_and_18_1_1_hand_it_over():
+    """PyAV up to 18.1.0 iterates a frame's side data themselves; 18.1.1 made it a mapping whose iteration gives
+    their types (a fresh install then read no display matrix, and every phone video lay on its side)."""
+    from collections.abc import Mapping
+
+    from nvwa.video.hdr import side_data
+
+    light = np.array([4000, 400], "<u4").tobytes()
+
+    class ByType(Mapping):  # 18.1.1's: keys are the types
+        def __init__(self, items):
+            self._d = {s.type: s for s in items}
+
+        def __getitem__(self, key):
+            return self._d[key]
+
+        def __iter__(self):
+            return iter(self._d)
+
+        def __len__(self):
+            return len(self._d)
+
+    for side in ([_Side("CONTENT_LIGHT_LEVEL", light)], ByType([_Side("CONTENT_LIGHT_LEVEL", light)])):
+        frame = type("F", (), {"side_data": side})()
+        assert side_data(frame) == [("CONTENT_LIGHT_LEVEL", light)] and peak_nits(frame) == 4000.0
+    assert side_data(object()) == []  # (a PyAV without frame side data)
+
+
 def test_the_lut_is_the_mapping_on_saturated_colours_too(tmp_path):
     """Blocks of colours (greys, BT.709's primaries and secondaries, and saturated colours past BT.709's gamut
     in BT.2020), each decoded and tone-mapped, against the mapping worked out exactly on the same decoded

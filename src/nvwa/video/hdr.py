@@ -50,21 +50,29 @@ def hdr_kind(frame, default: str = "") -> str:
     return TRANSFERS.get(code, default if code in (0, 2) else "")  # (2: unspecified)
 
 
+def side_data(frame) -> list[tuple[str, bytes]]:
+    """A decoded frame's side data as (type name, bytes). PyAV up to 18.1.0 hands the side data over as it is
+    iterated, 18.1.1 their types (a mapping to them, whose values 18.1.0 cannot give); none where a PyAV has
+    no frame side data."""
+    try:
+        side = frame.side_data
+        items = [item if hasattr(item, "type") else side[item] for item in side]
+        return [(getattr(sd.type, "name", str(sd.type)), bytes(sd)) for sd in items]
+    except (AttributeError, TypeError, ValueError, KeyError):
+        return []
+
+
 def peak_nits(frame) -> float:
     """How bright the video's brightest is (nits), from the frame's side data: its content light level
     (MaxCLL), else its mastering display's peak, else DEFAULT_PEAK_NITS."""
     found = {}
-    try:
-        for sd in frame.side_data:
-            name, raw = getattr(sd.type, "name", str(sd.type)), bytes(sd)
-            if name.endswith("CONTENT_LIGHT_LEVEL") and len(raw) >= 4:
-                found["cll"] = float(np.frombuffer(raw[:4], "<u4")[0])
-            elif name.endswith("MASTERING_DISPLAY_METADATA") and len(raw) >= 88:
-                ints = np.frombuffer(raw[:88], "<i4")  # 10 rationals (primaries, white point, min, max), 2 flags
-                if ints[21] and ints[19] > 0:
-                    found["mastering"] = ints[18] / ints[19]
-    except (AttributeError, TypeError, ValueError):  # a PyAV without frame side data
-        pass
+    for name, raw in side_data(frame):
+        if name.endswith("CONTENT_LIGHT_LEVEL") and len(raw) >= 4:
+            found["cll"] = float(np.frombuffer(raw[:4], "<u4")[0])
+        elif name.endswith("MASTERING_DISPLAY_METADATA") and len(raw) >= 88:
+            ints = np.frombuffer(raw[:88], "<i4")  # 10 rationals (primaries, white point, min, max), 2 flags
+            if ints[21] and ints[19] > 0:
+                found["mastering"] = ints[18] / ints[19]
     for key in ("cll", "mastering"):
         if 50.0 <= found.get(key, 0.0) <= 10000.0:
             return found[key]
@@ -196,4 +204,4 @@ class ToneMap:
         return table
 
 
-__all__ = ["ToneMap", "hdr_kind", "into_bt709", "peak_nits", "to_sdr", "transfer_code"]
+__all__ = ["ToneMap", "hdr_kind", "into_bt709", "peak_nits", "side_data", "to_sdr", "transfer_code"]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nvwa.video.hdr import ToneMap, hdr_kind, transfer_code
+from nvwa.video.hdr import ToneMap, hdr_kind, side_data, transfer_code
 
 # A display matrix's 2x2 part, each entry's sign (FFmpeg's m[0], m[1], m[3], m[4]) -> how a player shows the
 # stored frame: turned clockwise by so many degrees, then mirrored left to right or not. The eight are
@@ -25,10 +25,7 @@ _TURNS = {90: "ROTATE_90_CLOCKWISE", 180: "ROTATE_180", 270: "ROTATE_90_COUNTERC
 def orientation(frame) -> tuple[int, bool]:
     """How a player shows a decoded frame, from its display matrix: (degrees turned clockwise, mirrored).
     A matrix that is not a quarter turn (a tilt, a degenerate one) is left unapplied, as if absent."""
-    try:
-        matrix = next((bytes(sd) for sd in frame.side_data if getattr(sd.type, "name", str(sd.type)).endswith("DISPLAYMATRIX")), None)
-    except (AttributeError, TypeError, ValueError):  # a PyAV without frame side data
-        return 0, False
+    matrix = next((raw for name, raw in side_data(frame) if name.endswith("DISPLAYMATRIX")), None)
     if matrix is None or len(matrix) != 36:
         return 0, False
     a, b, c, d = np.frombuffer(matrix, dtype="<i4").astype(np.float64)[[0, 1, 3, 4]]

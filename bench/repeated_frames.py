@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 # the metric-world bench's truth, the slow-motion bench's runs and figures
 from metric_world import CAL
-from slow_motion import asked, matched, nvwa_process, scored
+from slow_motion import asked, matched, nvwa_process, scored, with_references
 
 SHARED = ROOT.parent / "shared" / "data"
 CLIPS = {"cam03": CAL / "cam03.mp4", "sports2d": SHARED / "video" / "sports2d_demo.mp4"}
@@ -112,30 +112,28 @@ def main() -> int:
     rows, references = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for copy in picked:
-            clip, kind = copy.split("_")
+        for clip, name, how in with_references(picked):
             with av.open(str(CLIPS[clip])) as c:
                 frames, fps = c.streams.video[0].frames, float(c.streams.video[0].average_rate)
-            for name, how in ([(f"{clip}_none", "none")] if clip not in references else []) + [(copy, kind)]:
-                shown = shown_frames(how, frames, fps)
-                video = repeated_copy(CLIPS[clip], tmp / f"{name}.mp4", shown)
-                again = sum(a == b for a, b in itertools.pairwise(shown))
-                observe_s = {}
-                for mode in (("keep", "skip") if how != "none" else ("skip",)):
-                    nvwa_process(video, tmp / f"{name}_{mode}", "--repeated-frames", mode)
-                    obs = load_observations(tmp / f"{name}_{mode}")
-                    scene = reconstruct(obs)
-                    if how == "none":
-                        references[clip] = scene
-                    observe_s[mode] = float(obs.stats["observe_s"])
-                    row = {"copy": name, "repeated_frames": mode, "repeats": again, "repeats_found": obs.stats["repeated_frames"],
-                           "analysed": obs.stats["frames"], "observe_s": round(observe_s[mode], 2),
-                           **({"observe_vs_keep": round(observe_s[mode] / observe_s["keep"], 3)} if "keep" in observe_s else {}),
-                           **scored(clip, scene, references[clip] if how != "none" else None)}
-                    if how != "none":
-                        row["keypoints_off_reference_px"] = _keypoints_off(scene, references[clip])
-                    rows.append(row)
-                    print(json.dumps(row), flush=True)
+            shown = shown_frames(how, frames, fps)
+            video = repeated_copy(CLIPS[clip], tmp / f"{name}.mp4", shown)
+            again = sum(a == b for a, b in itertools.pairwise(shown))
+            observe_s = {}
+            for mode in (("keep", "skip") if how != "none" else ("skip",)):
+                nvwa_process(video, tmp / f"{name}_{mode}", "--repeated-frames", mode)
+                obs = load_observations(tmp / f"{name}_{mode}")
+                scene = reconstruct(obs)
+                if how == "none":
+                    references[clip] = scene
+                observe_s[mode] = float(obs.stats["observe_s"])
+                row = {"copy": name, "repeated_frames": mode, "repeats": again, "repeats_found": obs.stats["repeated_frames"],
+                       "analysed": obs.stats["frames"], "observe_s": round(observe_s[mode], 2),
+                       **({"observe_vs_keep": round(observe_s[mode] / observe_s["keep"], 3)} if "keep" in observe_s else {}),
+                       **scored(clip, scene, references[clip] if how != "none" else None)}
+                if how != "none":
+                    row["keypoints_off_reference_px"] = _keypoints_off(scene, references[clip])
+                rows.append(row)
+                print(json.dumps(row), flush=True)
     Path(args.out).write_text(json.dumps({"runs": rows}, indent=1))
     print(f"wrote {args.out}")
     return 0

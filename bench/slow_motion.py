@@ -115,6 +115,18 @@ def asked(doc: str, copies, out: str, clip_of) -> tuple[argparse.Namespace, list
     return args, picked
 
 
+def with_references(picked: list[str]):
+    """(clip, name, kind) of each copy ``picked`` ("<clip>_<kind>"), its clip's reference ("<clip>_none", kind
+    "none") before the first of that clip's copies."""
+    seen = set()
+    for copy in picked:
+        clip, kind = copy.split("_")
+        if clip not in seen:
+            seen.add(clip)
+            yield clip, f"{clip}_none", "none"
+        yield clip, copy, kind
+
+
 def chosen(ap: argparse.ArgumentParser, only: str | None, copies) -> list[str]:
     """The copies ``--only`` names (all where it names none); a name not among them is argparse's one line."""
     picked = only.split(",") if only else list(copies)

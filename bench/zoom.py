@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "bench"))
 from metric_world import CAL, calibrated  # noqa: E402  the metric-world bench's truth and figures
-from slow_motion import asked, matched, nvwa_process  # noqa: E402  the slow-motion bench's runs and matching
+from slow_motion import asked, matched, nvwa_process, with_references  # noqa: E402  the slow-motion bench's runs and matching
 
 SHARED = ROOT.parent / "shared" / "data"
 CLIPS = {"cam03": CAL / "cam03.mp4", "sports2d": SHARED / "video" / "sports2d_demo.mp4"}
@@ -123,21 +123,19 @@ def main() -> int:
     rows, references = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        for copy in picked:
-            clip, kind = copy.split("_")
-            for name, how in ([(f"{clip}_none", "none")] if clip not in references else []) + [(copy, kind)]:
-                video = zoomed_copy(CLIPS[clip], tmp / f"{name}.mp4", ZOOMS[how])
-                nvwa_process(video, tmp / name)
-                if how == "none":
-                    references[clip] = reconstructed(tmp / name, True)
-                    rows.append({"copy": name, "zoom": "followed", **scored(clip, references[clip])})
-                    print(json.dumps(rows[-1]), flush=True)
-                    continue
-                for followed in (False, True):
-                    scene = reconstructed(tmp / name, followed)
-                    rows.append({"copy": name, "zoom": "followed" if followed else "not followed (before)",
-                                 **scored(clip, scene, references[clip], 1.4)})
-                    print(json.dumps(rows[-1]), flush=True)
+        for clip, name, how in with_references(picked):
+            video = zoomed_copy(CLIPS[clip], tmp / f"{name}.mp4", ZOOMS[how])
+            nvwa_process(video, tmp / name)
+            if how == "none":
+                references[clip] = reconstructed(tmp / name, True)
+                rows.append({"copy": name, "zoom": "followed", **scored(clip, references[clip])})
+                print(json.dumps(rows[-1]), flush=True)
+                continue
+            for followed in (False, True):
+                scene = reconstructed(tmp / name, followed)
+                rows.append({"copy": name, "zoom": "followed" if followed else "not followed (before)",
+                             **scored(clip, scene, references[clip], 1.4)})
+                print(json.dumps(rows[-1]), flush=True)
     Path(args.out).write_text(json.dumps({"runs": rows}, indent=1))
     print(f"wrote {args.out}")
     return 0

@@ -5,18 +5,23 @@
 A 24-fps film stored at 30 shows every 4th picture twice; a 15-fps webcam or a slow screen recording stored
 at 30, every picture twice; a recorder that drops frames fills each with the picture before. Here
 ``../shared/data/video/sports2d_demo.mp4`` (30 fps) and ``../shared/data/calibrated/pose2sim_single/cam03.mp4``
-(60 fps, with true camera and joints) are so copied (x264 CRF 18, the clip's own rate and length): "24in30"
-and "15in30" show picture j (the source frame nearest j/24 or j/15 s) until the next is due, "20in60" shows
-every 3rd source frame three times, "dropped" shows each source frame at its own time except where, one time
-in three (seeded), the frame before is shown again. The copy with every source frame once ("none", encoded
-the same way) is the reference. Each copy is processed twice (``nvwa process``): with ``--repeated-frames
-keep`` (every frame as it comes, as before) and as by default (each picture once, at its first showing).
-Per run: the repeats found against the copy's own, the frames analysed, the seconds observing took and
-their ratio to the keep run's, the people (Sports2D: whether the jumper keeps his id through his landing),
-their observed 2D keypoints against the reference run's at its frames (the run's interpolated in time to
-them: a picture analysed again at a later time puts its people where they were a frame earlier), and
-cam03's against the truth (the truth at each analysed frame's own time: at a repeated frame, the moment it
-was shown at, not the one it pictures).
+(60 fps, with true camera and joints) are so copied (x264 CRF 18, the clip's length): "XinY" is a Y-fps copy
+showing X pictures a second, picture j (the source frame nearest j/X s) from the first copy frame at or after
+j/X s until the next is due ("24in30" and "15in30" of Sports2D, "20in60" of cam03: every 3rd source frame
+three times, "20in30" of cam03: every 3rd source frame at 30 fps, once and twice by turns), "dropped" shows
+each source frame at its own time except where, one time in three (seeded), the frame before is shown again.
+The copy with every source frame once ("none", encoded the same way) is the reference. Each copy is processed
+twice (``nvwa process``): with ``--repeated-frames keep`` (every frame as it comes, as before) and as by
+default (each picture once); where the default found a film's steady cadence (its pictures timed an even step
+apart, ``nvwa.video.cadence``) its observations are made a scene again with ``--film-cadence shown`` (each
+picture at its first showing). Per run: the repeats found against the copy's own, the frames analysed, the
+seconds observing took and their ratio to the keep run's, the people (Sports2D: whether the jumper keeps his
+id through his landing), how far the scene's times are from the moments its frames picture (ms: median and
+most), how much the longest-seen person's root speed changes from frame to frame (m/s, the mean: a stutter's
+measure, beside the reference's), their observed 2D keypoints against the reference run's at its frames (the
+run's interpolated in time to them: a picture analysed again at a later time puts its people where they were a
+frame earlier), and cam03's against the truth at the scene's own times (at a repeated frame, the moment it was
+shown at, not the one it pictures; a picture timed as filmed, the moment it pictures).
 """
 
 from __future__ import annotations
@@ -39,13 +44,19 @@ from slow_motion import asked, matched, nvwa_process, scored, with_references
 
 SHARED = ROOT.parent / "shared" / "data"
 CLIPS = {"cam03": CAL / "cam03.mp4", "sports2d": SHARED / "video" / "sports2d_demo.mp4"}
-KINDS = {"sports2d": ("24in30", "15in30", "dropped"), "cam03": ("20in60", "dropped")}
+KINDS = {"sports2d": ("24in30", "15in30", "dropped"), "cam03": ("20in60", "20in30", "dropped")}
 COPIES = [f"{clip}_{kind}" for clip, kinds in KINDS.items() for kind in kinds]
 DROPPED = 1 / 3  # "dropped": the share of frames that show the picture before again
 
 
+def copy_rate(kind: str, fps: float) -> float:
+    """The frames a second of a ``kind`` copy of a ``fps`` source."""
+    return float(kind.split("in")[1]) if "in" in kind else fps
+
+
 def shown_frames(kind: str, frames: int, fps: float, seed: int = 0) -> list[int]:
-    """For each of a copy's ``frames`` frames (at the source's ``fps``), the source frame it shows."""
+    """For each frame of a ``kind`` copy of ``frames`` source frames at ``fps`` (as long, at :func:`copy_rate`),
+    the source frame it shows."""
     if kind == "none":
         return list(range(frames))
     if kind == "dropped":
@@ -54,8 +65,8 @@ def shown_frames(kind: str, frames: int, fps: float, seed: int = 0) -> list[int]
         for k in range(1, frames):  # (a frame dropped after one dropped shows the same picture a third time)
             shown.append(shown[-1] if again[k] else k)
         return shown
-    content = float(kind.split("in")[0])  # pictures a second; the copy plays at the source's own rate
-    return [min(frames - 1, round(np.floor(k * content / fps + 1e-9) * fps / content)) for k in range(frames)]
+    content, rate = float(kind.split("in")[0]), copy_rate(kind, fps)  # pictures a second; the copy's frames a second
+    return [min(frames - 1, round(np.floor(k * content / rate + 1e-9) * fps / content)) for k in range(round(frames * rate / fps))]
 
 
 def repeated_copy(src: str | Path, dst: str | Path, shown: list[int] | None = None, rate: float | None = None,
@@ -84,6 +95,32 @@ def repeated_copy(src: str | Path, dst: str | Path, shown: list[int] | None = No
     return Path(dst)
 
 
+def _times_off(scene, shown: list[int], fps: float) -> list[float] | None:
+    """How far (ms: median, most) the scene's people's times are from the moments their frames picture (a copy
+    frame k pictures source frame ``shown[k]``, at ``fps``; the copies start at 0)."""
+    off = [np.abs(np.asarray(p.timestamp_s) - np.asarray(shown)[np.asarray(p.frame_index)] / fps) for p in scene.people]
+    off = np.concatenate(off) if off else np.zeros(0)
+    return [round(1000 * float(np.median(off)), 1), round(1000 * float(off.max()), 1)] if len(off) else None
+
+
+def _jitter(scene) -> float | None:
+    """The mean change of the longest-seen person's root speed from one frame to the next (m/s, the world's)."""
+    if not scene.people:
+        return None
+    p = max(scene.people, key=lambda q: len(q.timestamp_s))
+    t, root = np.asarray(p.timestamp_s), np.asarray(p.root_world)
+    return round(float(np.abs(np.diff(np.linalg.norm(np.diff(root, axis=0), axis=1) / np.diff(t))).mean()), 3) if len(t) > 2 else None
+
+
+def _at_own_times(scene, fps: float):
+    """``scene`` with each person's frames numbered by their times at ``fps`` (the truth's rows: the moment each is
+    timed at)."""
+    from dataclasses import replace
+
+    return replace(scene, people=tuple(replace(p, frame_index=np.round(np.asarray(p.timestamp_s) * fps).astype(np.int64))
+                                       for p in scene.people))
+
+
 def _keypoints_off(scene, reference) -> list[float | None]:
     """Per reference person: the median distance (px, over joints and frames) between their observed 2D keypoints
     and those of the scene's person nearest them, interpolated in time to the reference's frames."""
@@ -103,7 +140,7 @@ def main() -> int:
     import av
 
     from nvwa.observations import load_observations
-    from nvwa.reconstruct import reconstruct
+    from nvwa.reconstruct import ReconstructConfig, reconstruct
 
     line = asked(__doc__, COPIES, "repeated_frames.json", lambda c: CLIPS[c.split("_")[0]])
     if line is None:
@@ -116,28 +153,35 @@ def main() -> int:
             with av.open(str(CLIPS[clip])) as c:
                 frames, fps = c.streams.video[0].frames, float(c.streams.video[0].average_rate)
             shown = shown_frames(how, frames, fps)
-            video = repeated_copy(CLIPS[clip], tmp / f"{name}.mp4", shown)
+            video = repeated_copy(CLIPS[clip], tmp / f"{name}.mp4", shown, rate=copy_rate(how, fps))
             again = sum(a == b for a, b in itertools.pairwise(shown))
             observe_s = {}
             for mode in (("keep", "skip") if how != "none" else ("skip",)):
                 nvwa_process(video, tmp / f"{name}_{mode}", "--repeated-frames", mode)
                 obs = load_observations(tmp / f"{name}_{mode}")
-                scene = reconstruct(obs)
-                if how == "none":
-                    references[clip] = scene
                 observe_s[mode] = float(obs.stats["observe_s"])
-                row = {"copy": name, "repeated_frames": mode, "repeats": again, "repeats_found": obs.stats["repeated_frames"],
-                       "analysed": obs.stats["frames"], "observe_s": round(observe_s[mode], 2),
-                       **({"observe_vs_keep": round(observe_s[mode] / observe_s["keep"], 3)} if "keep" in observe_s else {}),
-                       **scored(clip, scene, references[clip] if how != "none" else None)}
-                if how != "none":
-                    row["keypoints_off_reference_px"] = _keypoints_off(scene, references[clip])
-                rows.append(row)
-                print(json.dumps(row), flush=True)
+                scene = reconstruct(obs)
+                filmed = any(w.startswith("a film of") for w in scene.grounding.get("warnings", []))
+                for cadence in ("even", "shown") if filmed else ("even",):
+                    if cadence == "shown":
+                        scene = reconstruct(obs, ReconstructConfig(film_cadence="shown"))
+                    if how == "none":
+                        references[clip] = scene
+                    row = {"copy": name, "repeated_frames": mode, **({"film_cadence": cadence} if filmed else {}),
+                           "repeats": again, "repeats_found": obs.stats["repeated_frames"],
+                           "analysed": obs.stats["frames"], "observe_s": round(observe_s[mode], 2),
+                           **({"observe_vs_keep": round(observe_s[mode] / observe_s["keep"], 3)} if "keep" in observe_s else {}),
+                           "times_off_ms": _times_off(scene, shown, fps), "speed_jitter_m_s": _jitter(scene),
+                           **scored(clip, scene if clip == "sports2d" else _at_own_times(scene, fps),
+                                    references[clip] if how != "none" else None)}
+                    if how != "none":
+                        row["reference_jitter_m_s"] = _jitter(references[clip])
+                        row["keypoints_off_reference_px"] = _keypoints_off(scene, references[clip])
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
     Path(args.out).write_text(json.dumps({"runs": rows}, indent=1))
     print(f"wrote {args.out}")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -68,7 +68,8 @@ def test_job_options_have_the_cli_bounds_and_choices(monkeypatch):
         monkeypatch.delenv(name, raising=False)
     assert JobOptions().pipeline_config(Settings()) == PipelineConfig()
     for bad in ({"max_side": 10}, {"stride": 0}, {"focal_px": 0}, {"max_frames": 0}, {"smoothing": "silky"},
-                {"tracking": {"detect_every": 3}}, {"focal_px": float("inf")}, {"camera": "tripod"}):
+                {"tracking": {"detect_every": 3}}, {"focal_px": float("inf")}, {"camera": "tripod"},
+                {"film_cadence": "24"}):
         with pytest.raises(ValidationError):
             JobOptions(**bad)
     schema = JobOptions.model_json_schema()["properties"]
@@ -77,7 +78,7 @@ def test_job_options_have_the_cli_bounds_and_choices(monkeypatch):
     config = JobOptions(max_side=640, focal_px=900, smoothing="quality").pipeline_config(Settings())
     assert (config.video.max_side, config.reconstruct.focal_px, config.reconstruct.smoothing) == (640, 900, "quality")
     # a reconstruct request only carries the options that act after the models
-    assert set(ReconstructRequest.model_fields) == {"exports", "smoothing", "focal_px", "camera"}
+    assert set(ReconstructRequest.model_fields) == {"exports", "smoothing", "focal_px", "camera", "film_cadence"}
     assert ReconstructRequest(smoothing="fast").focal_px is None
 
 

@@ -46,6 +46,7 @@ from nvwa.tracking.shots import one_shot
 from nvwa.tracking.clothes import clothes_changed
 from nvwa.tracking.stand_in import stand_ins
 from nvwa.tracking.swaps import swapped
+from nvwa.video.cadence import evenly_timed
 
 # The floor is fitted to a steadier view of the feet than any preset keeps: it is one plane for the whole
 # video, so lag costs nothing there and noise costs a tilt.
@@ -68,6 +69,9 @@ class ReconstructConfig:
     camera: str = option("auto", "the video camera: auto (its motion found from the background), static (a tripod: "
                          "no motion looked for), moving (handheld: its motion followed even when small)",
                          choices=("auto", "static", "moving"), flag="", job=True)
+    film_cadence: str = option("even", "a film stored at a faster rate (24 pictures a second in 30 fps, 25 in 60, ...): "
+                               "its pictures timed an even step apart, as filmed (even), or each at its first showing "
+                               "(shown)", choices=("even", "shown"), flag="", job=True)
 
 
 @dataclass(frozen=True)
@@ -350,6 +354,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     timer = timer or StageTimer()
     wall0 = time.perf_counter()
     obs, shot = one_shot(obs)  # an edited video: its one shot with the most people in it
+    obs, filmed = evenly_timed(obs) if config.film_cadence == "even" else (obs, "")
     K = intrinsics_for(obs, config)
     with timer("camera_motion"):  # (classed with the K at hand; the people's edits below leave the camera as it is)
         motion = camera_motion(obs.camera_track, K.K, config.camera)
@@ -392,7 +397,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
         "camera_zoom": [round(float(np.min(motion.zoom)), 3), round(float(np.max(motion.zoom)), 3)]}
     grounding = {**g.event_data(), "calibration": cal.as_dict(), "metric_scale": scale_info, **zoomed,
                  "camera_motion": "static" if motion is None else motion.kind,
-                 "warnings": [*([shot] if shot else []), *([brief] if brief else []), *cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m),
+                 "warnings": [*([shot] if shot else []), *([filmed] if filmed else []), *([brief] if brief else []), *cal.warnings, *g.warnings, *_height_disagreement(cal, g.camera.height_m),
                               *(() if motion is None else motion.warnings),
                               *(f"person {pid} dropped: {why}" for pid, why in sorted(pieces.items())),
                               *(why for _, why in sorted(swaps.items())), *(why for _, why in sorted(changed.items())),

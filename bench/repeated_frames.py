@@ -161,7 +161,7 @@ def main() -> int:
                 obs = load_observations(tmp / f"{name}_{mode}")
                 observe_s[mode] = float(obs.stats["observe_s"])
                 scene = reconstruct(obs)
-                filmed = any(w.startswith("a film of") for w in scene.grounding.get("warnings", []))
+                filmed = any(w.startswith("a film stored at a faster rate") for w in scene.grounding.get("warnings", []))
                 for cadence in ("even", "shown") if filmed else ("even",):
                     if cadence == "shown":
                         scene = reconstruct(obs, ReconstructConfig(film_cadence="shown"))

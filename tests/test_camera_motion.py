@@ -117,6 +117,7 @@ def test_a_zooming_camera_is_followed_turn_and_zoom(scene_image):
     off = np.linalg.norm(_in_first(corner[None, :2], np.array([track.frame_index[-1]]), track)[0] - truth[:2] / truth[2])
     assert off > 50  # (74 px: a corner of a 640x480 picture at 1.4x)
     assert camera_motion(track, K, "static").zoom is None
+    assert _placed_by(track, camera_motion(track, K, "static"), K, "static") is None  # (a tripod, said: as the frame shows them)
     turned_only = follow([view(scene_image, r) for r in R]).track()
     assert camera_motion(turned_only, K).zoom is None and _placed_by(turned_only, camera_motion(turned_only, K), K) is turned_only
 

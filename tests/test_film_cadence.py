@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import DATA, REPO
 
-from nvwa.video.cadence import MIN_S, even_times
+from nvwa.video.cadence import MIN_S, even_times, evenly_timed
 
 
 def _film(pictures_s: float, fps: float, seconds: float, phase: float = 0.0):
@@ -33,14 +33,15 @@ def test_a_film_stored_at_a_faster_rate_is_timed_as_filmed(pictures_s, fps, late
     assert cadences[0].pictures_per_s == pytest.approx(pictures_s) and cadences[0].earliest_ms == pytest.approx(late_ms, abs=0.1)
 
 
-def test_a_film_whose_pictures_fall_between_frames_is_timed_an_even_step_apart_within_their_first_showings():
-    """Its pictures' moments a third of a frame after the frames': timed an even step apart, none after its
-    first showing, none a whole frame before it, and the step the film's."""
-    frames, shown, moments = _film(24, 30, 3.0, phase=-1 / 3)
-    times, _ = even_times(frames, shown)
-    assert np.diff(times) == pytest.approx(np.full(len(times) - 1, 1 / 24))
-    assert (times <= shown + 1e-12).all() and (times > shown - 1 / 30).all() and np.isclose(times, shown).any()
-    assert np.abs(times - moments).max() < 1 / 30
+def test_a_film_whose_pictures_fall_between_frames_is_timed_an_even_step_apart_within_a_frame_of_them():
+    """Its pictures' moments a third of a frame after the frames' (or before): timed an even step apart, the
+    step the film's, each within a frame of its first showing and of its moment, none before the video's
+    first frame."""
+    for phase in (1 / 3, -1 / 3):
+        frames, shown, moments = _film(24, 30, 3.0, phase=phase)
+        times, _ = even_times(frames, shown)
+        assert np.diff(times) == pytest.approx(np.full(len(times) - 1, 1 / 24)) and times[0] >= shown[0]
+        assert np.abs(times - shown).max() < 1 / 30 and np.abs(times - moments).max() < 1 / 30
 
 
 def test_a_cut_between_two_cadences_and_a_held_picture_break_the_line():
@@ -67,12 +68,65 @@ def test_frames_every_new_picture_dropped_frames_and_a_variable_rate_are_left_as
         (np.flatnonzero(rng.random(90) >= 1 / 3), None),  # a recorder dropping a third of its frames at random
         (np.r_[0:30, 31:60], None),  # one dropped frame (a line of 59 pictures in 60 frames, but one long step)
         (np.arange(90), np.cumsum(rng.normal(1 / 30, 0.004, 90))),  # a phone's variable rate, with no repeats
-        (np.array([0, 1, 2, 4, 5, 6, 8]), None),  # a cadence, but under MIN_S of it
     ]:
         times = frames / 30 if times is None else times
         moved, cadences = even_times(frames, times)
         assert cadences == [] and np.array_equal(moved, times), frames
-    assert 8 / 30 < MIN_S
+    frames, shown, _ = _film(24, 60, MIN_S - 0.05)  # a cadence with 11 steps of each length, but under MIN_S of it
+    assert even_times(frames, shown)[1] == [] and len(even_times(*_film(24, 60, MIN_S + 0.1)[:2])[1]) == 1
+
+
+def test_a_matroska_films_millisecond_times_and_a_clip_begun_mid_cadence():
+    """A Matroska (or WebM) file's times are whole milliseconds (33, 34 ms at 30 fps): still one cadence, timed
+    as filmed within the rounding. A clip cut from a film where a picture had shown for a frame already: its
+    first picture's moment was before the video's first frame: the pictures timed an even step apart from that
+    frame's time on (none before it), each within a frame of its moment."""
+    frames, shown, moments = _film(24, 30, 30.0)
+    times, cadences = even_times(frames, np.round(shown, 3))
+    assert len(cadences) == 1 and cadences[0].pictures_per_s == pytest.approx(24, rel=1e-4)
+    assert np.abs(times - moments).max() < 0.0011 and np.diff(times).min() > 1 / 24 - 0.0011
+    for skip in (2, 3, 4):  # (the clip begins at the copy's frame 2, 3 or 4: moments before it)
+        frames, shown, moments = _film(24, 30, 3.0)
+        keep = frames >= skip
+        f, t, m = frames[keep] - skip, shown[keep] - skip / 30, moments[keep] - skip / 30
+        times, _ = even_times(f, t)
+        assert times[0] == t[0] == 0.0 and np.diff(times) == pytest.approx(np.full(len(times) - 1, 1 / 24)), skip
+        assert np.abs(times - m).max() < 1 / 30
+
+
+def test_cadences_of_long_steps_far_apart_are_found_whole_and_one_of_no_simple_step_is_left():
+    """NTSC's 23.976 pictures a second in 30 fps and 59.94 in 60 (a long step every 16.7 s) over 2 minutes: one
+    cadence each, every picture as filmed (no run cut up, where a run's end met untouched frames with a 6-ms
+    step). 29 in 30 has no simple step (30/29 frames): left as it is, as random drops are."""
+    for pictures_s, fps in ((24000 / 1001, 30), (60000 / 1001, 60)):
+        frames, shown, moments = _film(pictures_s, fps, 120.0)
+        times, cadences = even_times(frames, shown)
+        assert len(cadences) == 1 and np.abs(times - moments).max() < 1e-9, (pictures_s, len(cadences))
+    frames, shown, _ = _film(29, 30, 120.0)
+    assert even_times(frames, shown)[1] == []
+
+
+def test_the_people_and_the_cameras_track_are_timed_alike():
+    """The observations' every analysed frame (the background's track) decides the cadence; a person seen on
+    some of them gets those frames' times, and the track its own, so the camera's turn and the people stay
+    together; --film-cadence shown leaves both as observed."""
+    from nvwa.camera.background import CameraTrack
+    from nvwa.observations import Observations, PersonObservations
+
+    frames, shown, moments = _film(24, 30, 3.0)
+    n = len(frames)
+    track = CameraTrack(frames, shown, np.tile(np.eye(3), (n, 1, 1)), np.full(n, 50, np.int32), np.zeros(n, np.int8),
+                        np.zeros(n, np.float32), np.tile(np.eye(3), (n, 1, 1)))
+    rows = np.arange(10, 50)  # (a person seen from the 11th picture to the 50th)
+    person = PersonObservations(3, frames[rows], shown[rows], np.zeros((40, 33, 2), np.float32),
+                                np.zeros((40, 33, 3), np.float32), np.ones((40, 33), np.float32))
+    obs = Observations({"width": 320, "height": 240, "fps": 30.0}, "blazepose33", "blazepose", "tracker", np.eye(3),
+                       "default", {}, (person,), camera_track=track)
+    timed, note = evenly_timed(obs)
+    assert np.abs(timed.camera_track.timestamp_s - moments).max() < 1e-9
+    assert np.abs(timed.people[0].timestamp_s - moments[rows]).max() < 1e-9
+    assert np.array_equal(timed.people[0].frame_index, frames[rows]) and note.startswith("a film stored at a faster rate")
+    assert np.array_equal(obs.camera_track.timestamp_s, shown)  # (the observations given are left as they were)
 
 
 def _jitter(person) -> float:
@@ -103,15 +157,15 @@ def test_a_24_fps_film_stored_at_30_is_timed_as_the_film_stored_at_24(blazepose,
     assert b["person_ids"].tolist() == a["person_ids"].tolist() and len(a["person_ids"]) == 2
     for pid in a["person_ids"].tolist():
         assert np.allclose(b[f"person/{pid}/timestamp_s"], a[f"person/{pid}/timestamp_s"], atol=1e-9), pid
-    assert ("a film of 24 pictures a second stored at 30 fps (3.73 s of it, from 0 s): its pictures timed an even step "
-            "apart, as filmed, each up to 25 ms before its first showing") in " ".join(summary["grounding"]["warnings"])
+    assert ("a film stored at a faster rate, its pictures analysed 24 times a second (3.73 s of it, from 0 s): timed an "
+            "even step apart, as filmed, each up to 25 ms before its first showing") in " ".join(summary["grounding"]["warnings"])
     obs = load_observations(tmp_path / "at30")
     even, shown = reconstruct(obs), reconstruct(obs, ReconstructConfig(film_cadence="shown"))
     film = {q.person_id: q for q in reconstruct(load_observations(tmp_path / "at24")).people}
     first = {p.person_id: p for p in obs.people}
     for q in shown.people:  # (at their first showings: as observed)
         assert np.array_equal(q.timestamp_s, first[q.person_id].timestamp_s[np.isin(first[q.person_id].frame_index, q.frame_index)])
-    assert not any("a film of" in w for w in shown.grounding["warnings"])
+    assert not any("a film stored" in w for w in shown.grounding["warnings"])
     walker = max(film, key=lambda pid: film[pid].timestamp_s[0])  # (comes in later; the jumper is there from the start)
     steady, stutter = (_jitter(next(q for q in s.people if q.person_id == walker)) for s in (even, shown))
     assert steady < 1.15 * _jitter(film[walker]) < 1.15 * stutter, (steady, _jitter(film[walker]), stutter)

@@ -290,10 +290,14 @@ def _stabilised(obs: Observations, K: Intrinsics, motion: CameraMotion | None, t
         return stabilised(obs, obs.camera_track, motion, K.K) if motion is not None and not motion.still else obs
 
 
-def _placed_by(track: CameraTrack | None, motion: CameraMotion | None, K: np.ndarray) -> CameraTrack | None:
+def _placed_by(track: CameraTrack | None, motion: CameraMotion | None, K: np.ndarray, mode: str = "auto") -> CameraTrack | None:
     """The camera track the identity rules place people by (where the first frame shows them): a zooming
     camera's homographies under ``K`` with its zoom taken out too, as the people are moved (at 1.4x, a box
-    500 px from the centre seemed to move 200 px outward by the turn's alone); any other camera's as followed."""
+    500 px from the centre seemed to move 200 px outward by the turn's alone); none where the user said the
+    camera stands still (``mode`` "static": the people where the frame shows them, as they are reconstructed);
+    any other camera's as followed."""
+    if mode == "static":
+        return None
     if track is None or motion is None or motion.zoom is None:  # (the motion's frames are the track's)
         return track
     return replace(track, H_first_from_frame=motion.homographies(K))
@@ -358,7 +362,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     K = intrinsics_for(obs, config)
     with timer("camera_motion"):  # (classed with the K at hand; the people's edits below leave the camera as it is)
         motion = camera_motion(obs.camera_track, K.K, config.camera)
-    camera = _placed_by(obs.camera_track, motion, K.K)
+    camera = _placed_by(obs.camera_track, motion, K.K, config.camera)
     people, swaps = swapped(list(obs.people), {p.person_id for p in keep_people(obs, config.min_person_s)}, camera=camera)
     people, changed = clothes_changed(people, {p.person_id for p in keep_people(replace(obs, people=tuple(people)), config.min_person_s)},
                                       camera=camera)

@@ -82,6 +82,8 @@ class Thinning:
         self._kept_t = 0.0  # the last kept frame's time
         self._slack = MEASURED_SLACK  # a measured stretch's rate over max_fps that is not thinned
         self._gap = 1 - TIME_SLACK  # a frame this share of 1 / max_fps after the last kept one is kept (the rate turns)
+        self._fps = fps
+        self._shortest = 0.0  # s: no step is counted shorter (a steady video's frame, once its times count)
 
     def by_time(self) -> None:
         """From now on the frames' times say which are kept, as a variable video's do: frames left out before
@@ -90,6 +92,8 @@ class Thinning:
         variable video's stays as it was."""
         if not self.variable:
             self.variable, self._slack, self._gap = bool(self.max_fps), AVERAGE_SLACK, 1 / AVERAGE_SLACK
+            # (its frames' times in whole milliseconds, 33 and 34 ms at 30 fps, must not read as 30.3 fps)
+            self._shortest = 1 / self._fps if self._fps > 0 else 0.0
 
     def step(self) -> int:
         """The step at the latest frame's time."""
@@ -97,7 +101,7 @@ class Thinning:
             return self.nominal
         times = list(self._times)
         steps = sorted(b - a for a, b in zip(times, times[1:]))
-        median = steps[len(steps) // 2]
+        median = max(steps[len(steps) // 2], self._shortest)
         return frame_step(1 / median, self.stride, self.max_fps, self._slack) if median > 0 else self.nominal
 
     def keep(self, t: float) -> bool:

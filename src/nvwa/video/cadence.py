@@ -59,8 +59,9 @@ class Cadence:
 
 def even_times(frame_index: np.ndarray, timestamp_s: np.ndarray) -> tuple[np.ndarray, list[Cadence]]:
     """The analysed frames' times (``frame_index`` increasing, their times ``timestamp_s``), each steady
-    cadence's pictures timed an even step apart (see the module's docstring), and those cadences. A time is
-    never moved before the first one, nor to or before the frame's before it (it keeps its first showing)."""
+    cadence's pictures timed an even step apart (see the module's docstring), and those cadences. No time is
+    moved before the first one (a run that would be is timed from it on), nor to or before the frame's before it
+    (it keeps its first showing)."""
     f = np.asarray(frame_index, np.int64)
     t = np.asarray(timestamp_s, np.float64)
     out = t.copy()
@@ -72,6 +73,8 @@ def even_times(frame_index: np.ndarray, timestamp_s: np.ndarray) -> tuple[np.nda
         return out, []
     d = float(np.median(dt[ok] / df[ok]))
     near = ok & (np.abs(dt - df * d) < 0.1 * df * d)
+    if not d > 0 or not near.any():
+        return out, []
     d = float(dt[near].sum() / df[near].sum())  # a frame's seconds (the mean over steady steps: a time base's rounding evens out)
     gridded = ok & (np.abs(dt - df * d) < GRID * d + TICK_S)
     cadences = []
@@ -84,7 +87,7 @@ def even_times(frame_index: np.ndarray, timestamp_s: np.ndarray) -> tuple[np.nda
             if out[a] < t[0]:  # (the video's first picture, from before its first frame: the run moved on to it, steps even)
                 out[a:b] += t[0] - out[a]
             cadences.append(Cadence(int(f[a]), int(f[b - 1]), float(t[a]), float(t[b - 1]), 1 / (c * step),
-                                    round(1000 * float(lead.max()) * step, 1)))
+                                    round(1000 * max(0.0, float(np.max(t[a:b] - out[a:b]))), 1)))
     for k in range(1, len(out)):  # (a run's first picture moved to or past the frame before it: at its first showing)
         if out[k] <= out[k - 1]:
             out[k] = t[k]

@@ -5,7 +5,8 @@
 A 24-fps film stored at 30 shows every 4th picture twice; a 15-fps webcam or a slow screen recording stored
 at 30, every picture twice; a recorder that drops frames fills each with the picture before. Here
 ``../shared/data/video/sports2d_demo.mp4`` (30 fps) and ``../shared/data/calibrated/pose2sim_single/cam03.mp4``
-(60 fps, with true camera and joints) are so copied (x264 CRF 18, the clip's length): "XinY" is a Y-fps copy
+(60 fps, with true camera and joints) are so copied (x264 CRF 18, the clip's length; "...crf28": at CRF 28, a web
+video's coarse re-encoding, whose repeats differ from their picture by up to 34 grey levels): "XinY" is a Y-fps copy
 showing X pictures a second, picture j (the source frame nearest j/X s) from the first copy frame at or after
 j/X s until the next is due ("24in30" and "15in30" of Sports2D, "20in60" of cam03: every 3rd source frame
 three times, "20in30" of cam03: every 3rd source frame at 30 fps, once and twice by turns), "dropped" shows
@@ -44,14 +45,19 @@ from slow_motion import asked, matched, nvwa_process, scored, with_references
 
 SHARED = ROOT.parent / "shared" / "data"
 CLIPS = {"cam03": CAL / "cam03.mp4", "sports2d": SHARED / "video" / "sports2d_demo.mp4"}
-KINDS = {"sports2d": ("24in30", "15in30", "dropped"), "cam03": ("20in60", "20in30", "dropped")}
+KINDS = {"sports2d": ("24in30", "24in30crf28", "15in30", "dropped"), "cam03": ("20in60", "20in30", "dropped")}
 COPIES = [f"{clip}_{kind}" for clip, kinds in KINDS.items() for kind in kinds]
 DROPPED = 1 / 3  # "dropped": the share of frames that show the picture before again
 
 
 def copy_rate(kind: str, fps: float) -> float:
     """The frames a second of a ``kind`` copy of a ``fps`` source."""
-    return float(kind.split("in")[1]) if "in" in kind else fps
+    return float(kind.split("crf")[0].split("in")[1]) if "in" in kind else fps
+
+
+def copy_crf(kind: str) -> int:
+    """The x264 CRF a ``kind`` copy is encoded at: 18, or the ``crfNN`` its name ends with."""
+    return int(kind.split("crf")[1]) if "crf" in kind else 18
 
 
 def shown_frames(kind: str, frames: int, fps: float, seed: int = 0) -> list[int]:
@@ -153,7 +159,7 @@ def main() -> int:
             with av.open(str(CLIPS[clip])) as c:
                 frames, fps = c.streams.video[0].frames, float(c.streams.video[0].average_rate)
             shown = shown_frames(how, frames, fps)
-            video = repeated_copy(CLIPS[clip], tmp / f"{name}.mp4", shown, rate=copy_rate(how, fps))
+            video = repeated_copy(CLIPS[clip], tmp / f"{name}.mp4", shown, rate=copy_rate(how, fps), crf=copy_crf(how))
             again = sum(a == b for a, b in itertools.pairwise(shown))
             observe_s = {}
             for mode in (("keep", "skip") if how != "none" else ("skip",)):

@@ -11,7 +11,15 @@ import pytest
 from conftest import DATA, REPO, make_video
 
 from nvwa.video import DecodeStats, iter_frames
-from nvwa.video.repeats import HOLD_S, Repeats, analysed_count, repeats_note
+from nvwa.video.repeats import (
+    HOLD_S,
+    LOOSE_GREY,
+    MOVING_S,
+    REPEAT_GREY,
+    Repeats,
+    analysed_count,
+    repeats_note,
+)
 
 
 def _street(picture: int, size=(320, 240), step: int = 1) -> np.ndarray:
@@ -46,6 +54,52 @@ def test_the_same_picture_again_is_a_repeat_and_a_figure_one_pixel_on_is_not(fmt
     assert not same.repeated(_frame(_street(1), fmt), 3 / 30)  # the figure a pixel on
     assert same.repeated(_frame(_street(1), fmt), 4 / 30)
     assert not same.repeated(_frame(_street(1)[:120], fmt), 5 / 30)  # (another size: new)
+
+
+def test_where_the_scene_moves_a_coarsely_re_encoded_repeat_is_still_a_repeat():
+    """A picture shown again comes out of a coarse encoder up to ~34 grey levels off in a block (x264 at CRF 28).
+    Where the last half-second's new pictures (6 at least) differed by ~120 (a figure walking 10 px a picture), a
+    frame 30 off is a repeat (under a quarter of that, and under LOOSE_GREY); 20 off, too, where they differed by
+    ~220 (up to LOOSE_GREY only). Before 6 pictures are seen, or where the scene moves a pixel a picture (~27 a
+    picture), it is new, as everywhere (REPEAT_GREY)."""
+    def coarse(image, off):  # (a 16x16 patch ``off`` grey levels off: a coarse encoder's picture shown again)
+        out = image.astype(np.int16)
+        out[40:56, 40:56] += off
+        return np.clip(out, 0, 255).astype(np.uint8)
+
+    for step, pictures, off, repeat in ((10, 6, 30, True), (10, 5, 30, False), (1, 8, 20, False), (10, 6, 40, False)):
+        same = Repeats()
+        for k in range(pictures + 1):
+            assert not same.repeated(_frame(_street(k, step=step)), k / 30)
+        assert same.repeated(_frame(coarse(_street(pictures, step=step), off)), (pictures + 1) / 30) == repeat, (step, pictures, off)
+    assert REPEAT_GREY < 30 < LOOSE_GREY < 40
+
+
+def _waving(k: int, x: int | None = None) -> np.ndarray:
+    """A grey scene: a figure at ``x`` (or standing at 150) whose limb waves 2 px either way (50 grey levels)."""
+    image = np.full((240, 320, 3), 100, np.uint8)
+    left = 150 if x is None else x
+    image[100:124, left:left + 12] = 250
+    arm = 170 + round(2 * float(np.sin(k * 2 * np.pi / 15)))
+    image[104:110, arm:arm + 20] = 150
+    return image
+
+
+def test_once_the_scene_slows_small_moves_are_seen_again_within_half_a_second():
+    """A figure walks 10 px a picture, then stands and waves a limb (moves of ~12-25 grey levels a frame, under
+    the walk's loose rule). The rule is the walk's for at most MOVING_S: from then on the waving is seen as it is
+    without the walk before it (it was seen only at the hold's looks, 4 a second, for as long as it went on)."""
+    walk = [_waving(0, x=20 + 10 * k) for k in range(10)]
+    waving = [_waving(k) for k in range(45)]
+
+    def new(pictures):
+        same = Repeats()
+        return [k for k, image in enumerate(pictures) if not same.repeated(_frame(image), k / 30)]
+
+    after = [k - 10 for k in new(walk + waving) if k >= 10]
+    alone = new(waving)
+    assert [k for k in after if k >= MOVING_S * 30 + 1] == [k for k in alone if k >= MOVING_S * 30 + 1]
+    assert len(alone) > 10
 
 
 def test_a_faint_edge_a_pixel_on_is_seen_once_it_has_moved_further():

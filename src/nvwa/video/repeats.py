@@ -13,8 +13,11 @@ average: a codec's noise is spread thin, a moving edge is not. An edge one pixel
 its contrast there, so one of 50 grey levels or more is seen at once (at 4K, two pixels on), a fainter one
 once it has moved further; a person at 1080p moves a pixel a frame walking some 70 m away. x264 at CRF 18
 re-encoding a picture shown again differed by 12 at most (Sports2D's and cam03's copies: all 323 found); at
-CRF 23 by up to 20, at CRF 28 by 34, so a web video's repeats are mostly analysed as before: the rule would
-rather analyse a repeat than miss a move. Every frame of the shared clips where people move differs by 70 or more (cam04's slowest; vtest's
+CRF 23 by up to 20, at CRF 28 by 34. Where the scene moves, its new pictures differ by far more (70 and up where
+people move), so there a frame is a repeat under a quarter of the median difference of the last half-second's
+new pictures (6 at least), up to LOOSE_GREY (36): a 24-in-30 Sports2D at CRF 28 has 44 of its 46 repeats found (19 at REPEAT_GREY alone), and
+no new picture of copies without repeats at CRF 28 or 35 is taken for one. In a still scene the rule stays
+REPEAT_GREY: it would rather analyse a repeat than miss a move. Every frame of the shared clips where people move differs by 70 or more (cam04's slowest; vtest's
 117); only taiji's stillest moments differ less (4 and up: 15 of its 412 frames, its first and where it moves
 slowest, are taken for repeats). An HDR frame is compared in its 10-bit codes' top 8 bits, which squeeze an SDR screen's contrast 2-4x
 (taiji mapped to PQ had 29 frames taken for repeats, against 21, at half a megapixel). A repeat is not analysed: the
@@ -26,6 +29,7 @@ not left unseen.
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 
@@ -36,6 +40,16 @@ BLOCK = 4  # pixels (of the sampled brightness) a block's side
 LOOK_PIXELS = 2_100_000  # pixels of brightness compared: every n-th pixel both ways, n the smallest that brings it under
 # (0.7 ms a 1080p frame; every 2nd of a 4K frame's, 1.5-2.4 ms; a frame stored as RGB is converted first: ~10 ms at 4K)
 HOLD_S = 0.25  # a picture shown this long is analysed again (a still scene), as if new
+# Where the pictures change a lot (a moving scene), a frame that differs far less than they do is a repeat
+# re-encoded coarsely: under LOOSE_GREY, and under MOVING_SHARE of the median difference of the new pictures of
+# the last MOVING_S, where at least MOVING_PICTURES were (x264 at CRF 28 re-encoding a picture shown again differed
+# by up to 34 where the scene's pictures differed by 70 or more; at CRF 18 by 12 at most). Once the scene slows,
+# its new pictures differ less than the rule lets through and none are counted: within MOVING_S the rule is
+# REPEAT_GREY again (a walk stopping to wave: its first half-second's small moves are missed, the hold aside)
+LOOSE_GREY = 36.0
+MOVING_SHARE = 0.25
+MOVING_PICTURES = 6
+MOVING_S = 0.5
 
 
 class Repeats:
@@ -45,6 +59,7 @@ class Repeats:
         self._last: np.ndarray | None = None  # the last new picture's brightness, sampled
         self._last_t = -math.inf  # its time
         self.held = False  # whether the last frame called new was the same picture, held HOLD_S (a still scene)
+        self._changes: deque[tuple[float, float]] = deque()  # (time, how much it differed) of the latest new pictures
 
     def repeated(self, frame, t: float) -> bool:
         """Whether the decoded ``frame`` (PyAV's, at ``t`` s, after every earlier one) shows the last new picture
@@ -58,11 +73,24 @@ class Repeats:
             diff = cv2.absdiff(grey, last)
             h, w = (n - n % BLOCK for n in diff.shape)  # (whole blocks: an area resize by a whole factor is fast)
             blocks = cv2.resize(diff[:h, :w], (w // BLOCK, h // BLOCK), interpolation=cv2.INTER_AREA) if h and w else diff
-            same = float(blocks.max()) < REPEAT_GREY
+            change = float(blocks.max())
+            same = change < max(REPEAT_GREY, self.loose(t))
             if same and t - self._last_t < HOLD_S - 1e-9:
                 return True
+            if not same:
+                self._changes.append((t, change))
         self._last, self._last_t, self.held = grey, t, same
         return False
+
+    def loose(self, t: float) -> float:
+        """The difference under which a frame at ``t`` s is a repeat where the scene moves: 0 where fewer than
+        MOVING_PICTURES new pictures came in the MOVING_S before it (and where they differ little, under
+        REPEAT_GREY as everywhere)."""
+        while self._changes and self._changes[0][0] < t - MOVING_S - 1e-9:
+            self._changes.popleft()
+        if len(self._changes) < MOVING_PICTURES:
+            return 0.0
+        return min(LOOSE_GREY, MOVING_SHARE * float(np.median([change for _, change in self._changes])))
 
 
 def sampled(frame) -> np.ndarray:

@@ -109,17 +109,17 @@ def test_a_zooming_camera_is_followed_turn_and_zoom(scene_image):
     assert np.allclose(moved[:2] / moved[2], truth[:2] / truth[2], atol=1.5)
     # the identity rules (who is who across a gap) place people where the first frame shows them: with the zoom
     # taken out too
-    from nvwa.reconstruct import _placed_by
+    from nvwa.camera.motion import track_for_identities
     from nvwa.tracking.seen import _in_first
 
-    placed = _in_first(corner[None, :2], np.array([track.frame_index[-1]]), _placed_by(track, motion, K))[0]
+    placed = _in_first(corner[None, :2], np.array([track.frame_index[-1]]), track_for_identities(track, motion, K))[0]
     assert np.allclose(placed, truth[:2] / truth[2], atol=1.5)
     off = np.linalg.norm(_in_first(corner[None, :2], np.array([track.frame_index[-1]]), track)[0] - truth[:2] / truth[2])
     assert off > 50  # (74 px: a corner of a 640x480 picture at 1.4x)
     assert camera_motion(track, K, "static").zoom is None
-    assert _placed_by(track, camera_motion(track, K, "static"), K, "static") is None  # (a tripod, said: as the frame shows them)
+    assert track_for_identities(track, camera_motion(track, K, "static"), K, "static") is None  # (a tripod, said: as the frame shows them)
     turned_only = follow([view(scene_image, r) for r in R]).track()
-    assert camera_motion(turned_only, K).zoom is None and _placed_by(turned_only, camera_motion(turned_only, K), K) is turned_only
+    assert camera_motion(turned_only, K).zoom is None and track_for_identities(turned_only, camera_motion(turned_only, K), K) is turned_only
 
 
 def _track_of(H_raw: np.ndarray, H_turn: np.ndarray | None = None):

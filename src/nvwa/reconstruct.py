@@ -19,9 +19,9 @@ import numpy as np
 
 from nvwa.body.keypoints import RIG_TARGETS
 from nvwa.camera import Intrinsics, solve_root_translations
-from nvwa.camera.background import CameraTrack
 from nvwa.camera.calibration import calibrate_camera, under_K
-from nvwa.camera.motion import CameraMotion, camera_motion, focal_from_rotation, rotation_misfit, stabilised, turned
+from nvwa.camera.motion import (CameraMotion, camera_motion, focal_from_rotation, rotation_misfit, stabilised,
+                               track_for_identities, turned)
 from nvwa.errors import InputError
 from nvwa.grounding.floor import Floor
 from nvwa.grounding.soles import FEET, flat_planted_feet, human_body_asset, on_soles  # noqa: F401  (re-exported)
@@ -290,19 +290,6 @@ def _stabilised(obs: Observations, K: Intrinsics, motion: CameraMotion | None, t
         return stabilised(obs, obs.camera_track, motion, K.K) if motion is not None and not motion.still else obs
 
 
-def _placed_by(track: CameraTrack | None, motion: CameraMotion | None, K: np.ndarray, mode: str = "auto") -> CameraTrack | None:
-    """The camera track the identity rules place people by (where the first frame shows them): a zooming
-    camera's homographies under ``K`` with its zoom taken out too, as the people are moved (at 1.4x, a box
-    500 px from the centre seemed to move 200 px outward by the turn's alone); none where the user said the
-    camera stands still (``mode`` "static": the people where the frame shows them, as they are reconstructed);
-    any other camera's as followed."""
-    if mode == "static":
-        return None
-    if track is None or motion is None or motion.zoom is None:  # (the motion's frames are the track's)
-        return track
-    return replace(track, H_first_from_frame=motion.homographies(K))
-
-
 def _calibrated(obs: Observations, K: Intrinsics, kept: list, motion: CameraMotion | None, mode: str, timer: StageTimer):
     """The camera calibrated (lines, people; a cue's focal the camera's turning rules out not believed),
     then a turning camera's focal and rotations, gravity again under that focal, and the people's 3D turned
@@ -362,7 +349,7 @@ def reconstruct_steps(obs: Observations, config: ReconstructConfig = Reconstruct
     K = intrinsics_for(obs, config)
     with timer("camera_motion"):  # (classed with the K at hand; the people's edits below leave the camera as it is)
         motion = camera_motion(obs.camera_track, K.K, config.camera)
-    camera = _placed_by(obs.camera_track, motion, K.K, config.camera)
+    camera = track_for_identities(obs.camera_track, motion, K.K, config.camera)
     people, swaps = swapped(list(obs.people), {p.person_id for p in keep_people(obs, config.min_person_s)}, camera=camera)
     people, changed = clothes_changed(people, {p.person_id for p in keep_people(replace(obs, people=tuple(people)), config.min_person_s)},
                                       camera=camera)

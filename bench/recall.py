@@ -1,6 +1,6 @@
 """Person recall on vtest.avi against boxes checked by eye (``../shared/data/labels/vtest_people.json``).
 
-    python bench/recall.py [--scene DIR] [--copies] [--out bench/results/recall.json] [-- nvwa process options]
+    python bench/recall.py [--scene DIR] [--copies] [--zoomed] [--out bench/results/recall.json] [-- nvwa process options]
 
 Processes the whole of vtest.avi with `nvwa process` (or scores an existing result with ``--scene``), then
 on each of the 24 labelled frames: a labelled person is found when a track of the scene is there at that
@@ -24,6 +24,12 @@ a wrong join or a switch). Issue 21: no id switch added.
 ``--copies`` scores two copies of vtest.avi as well, every frame encoded again with libx264 (PyAV) at CRF 18
 (near lossless) and 23 (x264's default), as a user's copy of a video often is: figures tuned on one file's
 exact pixels show here as a spread.
+
+``--zoomed`` scores vtest.avi as a phone's pinch zoom films it: each frame the centre 1/z of itself scaled back
+to full size (``bench/zoom.py``'s copy, libx264 CRF 18), z going 1x -> 1.5x -> 1x four times (20 s each), beside
+the same copy at 1x throughout (encoded the same way: the encode's own spread apart from the zoom's). Each
+labelled box is moved by its frame's zoom; a person less than 70% inside the zoomed picture is left out of both
+the recall and the identity figures (the zoom cropped them), and is counted as ``left_out``.
 """
 
 from __future__ import annotations
@@ -47,6 +53,9 @@ HELD_OUT_IDENTITIES = ROOT / "bench" / "data" / "vtest_identities_held_out.json"
 VIDEO = SHARED / "video" / "vtest.avi"
 BUCKETS = (("under_60px", 0, 60), ("60_to_90px", 60, 90), ("over_90px", 90, 10_000))
 COPIES = (18, 23)  # libx264 CRFs of --copies (preset medium, the original's size and rate)
+ZOOMS = 4  # --zoomed: pinch zooms over the clip, each 1x -> ZOOM_MOST -> 1x
+ZOOM_MOST = 1.5
+ZOOM_INSIDE = 0.7  # a labelled person left in where at least this share of their zoomed box is in the picture
 MIN_CONFIDENCE = 0.5
 
 
@@ -168,6 +177,40 @@ def identity_score(scene, labels: dict, identities: dict, source: str = IDENTITI
             "breaks": breaks, "split": {str(i): t for i, t in split.items()}, "two": {str(t): p for t, p in two.items()}}
 
 
+def zoom_at(u: float) -> float:
+    """--zoomed's zoom at the clip's fraction ``u`` (0 at its first frame, 1 at its last)."""
+    return 1 + (ZOOM_MOST - 1) / 2 * (1 - float(np.cos(2 * np.pi * ZOOMS * u)))
+
+
+def zoomed_labels(labels: dict, identities: dict | None, zoom) -> tuple[dict, dict | None, int]:
+    """``labels`` (and who is who on them) as a copy zoomed by ``zoom(frame index)`` about the picture's centre
+    shows them: each box moved by its frame's zoom, the people under ZOOM_INSIDE in the picture left out.
+    -> (labels, identities, how many left out)."""
+    w, h = float(labels["width"]), float(labels["height"])
+    out, ids, left_out = json.loads(json.dumps(labels)), json.loads(json.dumps(identities)) if identities else None, 0
+
+    def moved(box, z):
+        x0, y0, x1, y1 = box
+        return [z * x0 + (1 - z) * (w - 1) / 2, z * y0 + (1 - z) * (h - 1) / 2, z * x1 + (1 - z) * (w - 1) / 2, z * y1 + (1 - z) * (h - 1) / 2]
+    for fr in out["frames"]:
+        f = int(fr["frame_index"])
+        z = zoom(f)
+        kept = []
+        for j, person in enumerate(fr["people"]):
+            x0, y0, x1, y1 = box = moved(person["box"], z)
+            inside = max(0.0, min(x1, w) - max(x0, 0.0)) * max(0.0, min(y1, h) - max(y0, 0.0)) / max((x1 - x0) * (y1 - y0), 1e-9)
+            if inside >= ZOOM_INSIDE:
+                kept.append(j)
+                person.update(box=box, min_height_px=float(person["min_height_px"]) * z)
+        left_out += len(fr["people"]) - len(kept)
+        fr["people"] = [fr["people"][j] for j in kept]
+        for ignored in fr.get("ignore", []):
+            ignored["box"] = moved(ignored["box"], z)
+        if ids is not None and str(f) in ids["frames"]:
+            ids["frames"][str(f)] = [ids["frames"][str(f)][j] for j in kept]
+    return out, ids, left_out
+
+
 def _brief(report: dict) -> dict:
     """The report without its lists of misses, false tracks and breaks (they stay in the JSON file)."""
     out = {}
@@ -178,7 +221,7 @@ def _brief(report: dict) -> dict:
             v = {n: x for n, x in v.items() if n not in ("breaks", "split", "two")}
         elif k == "held_out":
             v = _brief(v)
-        elif k == "copies":
+        elif k in ("copies", "zoomed"):
             v = {name: _brief(c) for name, c in v.items()}
         out[k] = v
     return out
@@ -200,6 +243,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=str(ROOT / "bench" / "results" / "recall.json"))
     ap.add_argument("--copies", action="store_true", help=f"also score vtest.avi encoded again with libx264 at CRF "
                     f"{' and '.join(map(str, COPIES))} (~70 s each)")
+    ap.add_argument("--zoomed", action="store_true", help=f"also score vtest.avi zoomed 1x-{ZOOM_MOST:g}x-1x {ZOOMS} times "
+                    "as it plays, beside the same copy unzoomed (~3 min)")
     ap.add_argument("process_options", nargs="*", help="extra options for nvwa process (after --)")
     args = ap.parse_args(argv)
     labels = json.loads(LABELS.read_text())
@@ -207,14 +252,16 @@ def main(argv=None) -> int:
     held_out = json.loads(HELD_OUT.read_text()) if HELD_OUT.exists() else None
     held_out_ids = json.loads(HELD_OUT_IDENTITIES.read_text()) if HELD_OUT_IDENTITIES.exists() else None
 
-    def scored(scene) -> dict:
-        out = {"people": len(scene.people), **score(scene, labels)}
-        if identities is not None:
-            out["identity"] = identity_score(scene, labels, identities)
+    def scored(scene, zoom=None) -> dict:
+        first, first_ids, left = zoomed_labels(labels, identities, zoom) if zoom else (labels, identities, 0)
+        out = {"people": len(scene.people), **score(scene, first), **({"left_out": left} if zoom else {})}
+        if first_ids is not None:
+            out["identity"] = identity_score(scene, first, first_ids)
         if held_out is not None:
-            out["held_out"] = score(scene, held_out)
-            if held_out_ids is not None:
-                out["held_out"]["identity"] = identity_score(scene, held_out, held_out_ids, HELD_OUT_IDENTITIES.name)
+            second, second_ids, left = zoomed_labels(held_out, held_out_ids, zoom) if zoom else (held_out, held_out_ids, 0)
+            out["held_out"] = {**score(scene, second), **({"left_out": left} if zoom else {})}
+            if second_ids is not None:
+                out["held_out"]["identity"] = identity_score(scene, second, second_ids, HELD_OUT_IDENTITIES.name)
         return out
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -237,6 +284,22 @@ def main(argv=None) -> int:
                     raise SystemExit(f"{copy.name}: {copied.stats.get('frames')} frames analysed, the original "
                                      f"{scene.stats.get('frames')}: its frames are not the labels' frames")
                 report["copies"][f"crf{crf}"] = {"wall_s": copy_wall, **scored(copied)}
+        if args.zoomed:
+            import av
+            from zoom import zoomed_copy  # bench/zoom.py: a digital zoom about the picture's centre, x264 CRF 18
+
+            with av.open(str(VIDEO)) as video:  # (the copy's zoom is counted over the source's frames)
+                frames = int(video.streams.video[0].frames)
+            report["zoomed"] = {}
+            for name, zoom in (("unzoomed", lambda u: 1.0), ("in_and_out", zoom_at)):
+                copy = zoomed_copy(VIDEO, Path(tmp) / f"vtest_{name}.mp4", zoom)
+                copy_wall = _processed(copy, Path(tmp) / copy.stem, args.process_options)
+                copied = read_scene(Path(tmp) / copy.stem)
+                if copied.stats.get("frames") != scene.stats.get("frames"):
+                    raise SystemExit(f"{copy.name}: {copied.stats.get('frames')} frames analysed, the original "
+                                     f"{scene.stats.get('frames')}: its frames are not the labels' frames")
+                report["zoomed"][name] = {"wall_s": copy_wall, "zoom_found": copied.grounding.get("camera_zoom"),
+                                          **scored(copied, lambda f, z=zoom: z(f / max(frames - 1, 1)))}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
     print(json.dumps(_brief(report), indent=1))

@@ -218,3 +218,20 @@ def test_the_held_out_identities_name_every_labelled_person_once():
             seen.setdefault(i, []).append(int(f))
     assert all(max(seen[a]) < min(seen[b]) for a, b in ids["same"])
     assert identity_score(_scene(), held, ids)["people_labelled"] == 18
+
+
+def test_a_zoomed_copy_s_labels_are_moved_by_its_zoom_and_those_it_cropped_left_out():
+    """--zoomed: each labelled box moved by its frame's zoom about the picture's centre (a track on the person
+    as the zoomed frame shows them covers them; one where the unzoomed box was does not), the people the zoom
+    pushed out of the picture left out of recall and identity alike; at 1x, nothing changes."""
+    from recall import zoomed_labels
+
+    labels = {"width": 640, "height": 480, **LABELS}
+    same, ids, left = zoomed_labels(labels, IDENTITIES, lambda f: 1.0)
+    assert (same["frames"], ids, left) == (LABELS["frames"], IDENTITIES, 0)
+    moved, ids, left = zoomed_labels(labels, IDENTITIES, lambda f: 1.0 if f == 0 else 2.0)
+    assert left == 1 and ids["frames"] == {"0": [0, 1], "10": [0]}  # Q (400-440 px) left the picture at 2x; P stays
+    assert moved["frames"][1]["people"] == [{"box": [80.5, -39.5, 160.5, 160.5], "min_height_px": 200.0}]
+    assert labels["frames"][1]["people"][1]["box"] == P10  # (the labels given are left as they were)
+    zoomed = _person(5, {0: P0, 10: [80.5, -39.5, 160.5, 160.5]})
+    assert score(_scene(zoomed), moved)["found"] == 2 and score(_scene(_person(5, {0: P0, 10: P10})), moved)["found"] == 1

@@ -945,6 +945,70 @@ def test_someone_lost_in_the_picture_and_found_where_they_were_going_is_one_pers
         assert list(handed_over([old, further], among={4}, picture=picture)[1]) == [23]
 
 
+def _zoom_track(frames, zoom, centre):
+    """A camera track that zoomed by ``zoom`` (one per frame) about ``centre``: each frame's pixels onto the
+    first frame's."""
+    from nvwa.camera.background import CameraTrack
+
+    n = len(frames)
+    H = np.repeat(np.eye(3)[None], n, 0)
+    H[:, 0, 0] = H[:, 1, 1] = 1 / np.asarray(zoom)
+    H[:, :2, 2] = np.asarray(centre) * (1 - 1 / np.asarray(zoom))[:, None]
+    return CameraTrack(frame_index=np.asarray(frames), timestamp_s=np.asarray(frames) / 10.0, H_first_from_frame=H,
+                       inliers=np.full(n, 100, np.int32), status=np.zeros(n, np.int8),
+                       parallax_px=np.zeros(n, np.float32), H_raw_first_from_frame=H.copy())
+
+
+def test_the_identity_rules_count_a_zooming_camera_s_people_in_the_first_frame_s_pixels():
+    """A zoom while filming draws everyone bigger; the identity rules compare where people are on the first
+    frame's pixels, and now their heights there too (before, their reach was in each frame's own heights: at
+    1.3x, 1.3 times too far). vtest's blonde woman walking away (76.5 s), lost and found 0.6 s on where her
+    walk led, the camera zooming in 1.5x (about the picture's centre) between her last frame and the new
+    one's first: one person where the zoom is given (before: drawn 1.5 times her size, not her); not where
+    it is not. Found a little aside or further (up to 1.4 of her reach), the camera zooming 1.3x in or 0.7x
+    out: joined where she would be with the camera still, not where she would not (before: never, the zoomed
+    frame's heights against her own). And a walker's track, the camera zooming in 3x as it went on: its
+    poses drawn as many pixels a metre as unzoomed, where the zoom is given (not the last 1.5 times its median,
+    "scattered", to the hand-over rule)."""
+    from dataclasses import replace
+
+    from nvwa.tracking.handover import RESUMED_REACH, _size_ratio, handed_over
+    from nvwa.tracking.people import _boxes
+    from nvwa.tracking.seen import _seen
+
+    d = np.load(DATA / "lost_and_found.npz")
+    old, young = _track(d, "blonde_old", 4), _track(d, "blonde_young", 23)
+    picture, centre = (768, 576), np.array([383.5, 287.5])
+    frames = np.arange(old.frame_index[0], young.frame_index[-1] + 1)
+
+    def zoomed(p, z):  # the frames from the new track's first on drawn z times bigger about the centre
+        return replace(p, keypoints_2d=(centre + z * (p.keypoints_2d - centre)).astype(np.float32))
+
+    cam = _zoom_track(frames, np.where(frames >= young.frame_index[0], 1.5, 1.0), centre)
+    assert list(handed_over([old, zoomed(young, 1.5)], among={4}, picture=picture, camera=cam)[1]) == [23]
+    assert handed_over([old, young], among={4}, picture=picture, camera=cam)[1] == {}  # (drawn as before: 1/1.5 her size)
+    assert handed_over([old, zoomed(young, 1.5)], among={4}, picture=picture)[1] == {}  # the zoom not given
+    bo = _boxes(old, 0.5)[1]
+    reach = float(np.median(bo[-10:, 3] - bo[-10:, 1])) * (RESUMED_REACH[0] + RESUMED_REACH[1] * float(young.timestamp_s[0] - old.timestamp_s[-1]))
+    outcomes = set()
+    for k in (-1.4, -1.0, 0.0, 0.6, 1.0):  # found this many of her reach aside: as joined as with the camera still
+        aside = _track(d, "blonde_young", 23, shift=(k * reach, 0.0))
+        joined = list(handed_over([old, aside], among={4}, picture=picture)[1])
+        outcomes.add(tuple(joined))
+        for z in (1.3, 0.7):
+            cam = _zoom_track(frames, np.where(frames >= young.frame_index[0], z, 1.0), centre)
+            assert list(handed_over([old, zoomed(aside, z)], among={4}, picture=picture, camera=cam)[1]) == joined, (k, z)
+    assert outcomes == {(23,), ()}
+
+    walker = _track(d, "walker_old", 4)
+    z = np.linspace(1.0, 3.0, len(walker.frame_index))
+    grown = replace(walker, keypoints_2d=(centre + z[:, None, None] * (walker.keypoints_2d - centre)).astype(np.float32))
+    cam = _zoom_track(np.asarray(walker.frame_index), z, centre)
+    plain = _size_ratio(walker, _seen(walker, 0.5, None), 0.5)
+    assert np.max(_size_ratio(grown, _seen(grown, 0.5, None), 0.5) / plain) > 1.4  # (the zoom not given: 3x over its median 2x)
+    assert np.allclose(_size_ratio(grown, _seen(grown, 0.5, cam), 0.5), plain, rtol=0.01)
+
+
 def test_someone_found_again_coming_out_from_behind_something_is_one_person_and_a_chain_is_joined_link_by_link():
     """vtest's CRF 18 copy, 46-79 s: a man walking away behind two others and then behind the sign is four
     tracks: lost at 48.2 s and found again 0.7 s on (34), lost behind the sign at 54.7 s and found again

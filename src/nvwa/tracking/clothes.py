@@ -16,7 +16,7 @@ from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
 from nvwa.tracking.dressed import RESUMED_CLOTHES, _clothes_apart, lab_of
 from nvwa.tracking.handover import _joined, frames_of
-from nvwa.tracking.seen import _walked
+from nvwa.tracking.seen import _tall, _walked
 from nvwa.tracking.swaps import _feet_seen
 
 CHANGED_APART = RESUMED_CLOTHES  # upper or lower clothing this far apart (CIELAB) before and after: not one person ...
@@ -71,7 +71,7 @@ def clothes_changed(people: list[PersonObservations], among: set | None = None, 
             continue
         lo, hi, before, after = change
         sp = seen[p.person_id]
-        usual = float(np.median(sp.boxes[:, 3] - sp.boxes[:, 1]))
+        usual = float(np.median(_tall(sp)))
         lost = []
         for q in unlocked:
             sq = seen[q.person_id]
@@ -275,7 +275,7 @@ def _led_to(s, rows: np.ndarray, t: float) -> np.ndarray:
 def _walk_of(s, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
     """A track's walk over CHANGED_WALK_S up to its last pose of ``rows`` (:func:`_led_to`'s): (its pace
     px/s, where its line puts it at that pose, that pose's time)."""
-    height = s.boxes[:, 3] - s.boxes[:, 1]
+    height = _tall(s)
     whole = rows & (height >= CHANGED_WHOLE * np.median(height))
     rows = whole if whole.any() else rows
     walk, at = _walked(s.times[rows], s.place[rows], CHANGED_WALK_S)
@@ -307,7 +307,7 @@ def _cut(frames: np.ndarray, sp, after: int, before: int) -> int:
         pace = _walk_of(sp, sp.frames <= after)[0]  # its own person's: a stride is no jump
         steps = np.linalg.norm(np.diff(sp.place[inside], axis=0) - pace * np.diff(sp.times[inside])[:, None], axis=1)
         k = int(np.argmax(steps))
-        if steps[k] >= CHANGED_STEP * float(np.median(sp.boxes[:, 3] - sp.boxes[:, 1])):
+        if steps[k] >= CHANGED_STEP * float(np.median(_tall(sp))):
             return int(sp.frames[inside][k])
     inside = np.flatnonzero((frames >= after) & (frames < before))
     if len(inside) < 2:

@@ -15,7 +15,7 @@ from nvwa.observations import KEYPOINT_COUNT, PER_FRAME, PersonObservations
 from nvwa.tracking.boxes import iou_matrix, near_edge
 from nvwa.tracking.dressed import _dressed_otherwise
 from nvwa.tracking.people import PIECE_INSIDE
-from nvwa.tracking.seen import _head_moved, _heads, _seen, _Seen, _Timeline, _walk, _walked
+from nvwa.tracking.seen import _head_moved, _heads, _seen, _Seen, _tall, _Timeline, _walk, _walked
 
 
 HANDOVER_OVERLAP_S = 0.5  # a young track that began at most this long before (or after) an older one ended ...
@@ -104,7 +104,7 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
     seen = {p.person_id: _seen(p, min_visibility, camera) for p in people}
     unlocked = [p for p in people if p.vertices is None and len(seen[p.person_id].frames) >= 3]
     keep = {p.person_id for p in unlocked if among is None or p.person_id in among}
-    size = {p.person_id: _size_ratio(p, seen[p.person_id].frames, min_visibility) for p in unlocked if p.person_id in keep}
+    size = {p.person_id: _size_ratio(p, seen[p.person_id], min_visibility) for p in unlocked if p.person_id in keep}
     legs_unseen = {p.person_id: _legs_unseen(p, seen[p.person_id], min_visibility) for p in unlocked}
     pairs, why, until = {}, {}, {}  # young -> olds; (young, old) -> why; (young, old) -> the old one's last frame kept
     brief = set()  # (young, old): a hand-over claimed by a new track too short to keep of its own
@@ -114,9 +114,10 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
     for k, old in enumerate(unlocked):
         so = seen[old.person_id]
         fo, bo = so.frames, so.boxes
-        usual = float(np.median(bo[:, 3] - bo[:, 1]))
+        tall = _tall(so)  # (where the first frame shows them, as their places are)
+        usual = float(np.median(tall))
         recent = so.times >= so.times[-1] - CROSSED_WALK_S - 1e-6  # (someone walking away shrinks)
-        lately = float(np.median(bo[recent, 3] - bo[recent, 1])) if recent.sum() >= 3 else usual
+        lately = float(np.median(tall[recent])) if recent.sum() >= 3 else usual
         t_old = np.asarray(old.timestamp_s)
         # the tracks begun after it began, ended after it ended and begun at most so long after its end (all at once:
         # a long video's thousands of tracks are not paired one by one)
@@ -158,8 +159,7 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
             piece = (fy[at] == fo[late]) & shrunk[late] & (_inside(bo[late], _grown(by[at], 0.1)) >= PIECE_INSIDE)
             if not np.all(piece | scattered[late]):
                 continue
-            last, start = bo[before][-1], by[0]
-            if np.hypot(*(start[:2] + start[2:] - last[:2] - last[2:]) / 2) > HANDOVER_REACH * usual:
+            if np.linalg.norm(sy.place[0] - so.place[before][-1]) > HANDOVER_REACH * usual:
                 continue
             pairs.setdefault(young.person_id, []).append(old.person_id)
             if short:
@@ -217,7 +217,7 @@ def _crossed(so: _Seen, sy: _Seen, usual: float, others: list[_Seen]) -> int | N
     late = fo >= fy[0]
     if not late.any() or late.all():
         return None
-    if not 1 / CROSSED_SIZE <= (sy.boxes[0, 3] - sy.boxes[0, 1]) / max(usual, 1e-9) <= CROSSED_SIZE:
+    if not 1 / CROSSED_SIZE <= _tall(sy)[0] / max(usual, 1e-9) <= CROSSED_SIZE:
         return None
     before = np.flatnonzero(~late & (to >= ty[0] - CROSSED_WALK_S - CROSSED_BACK_S))
     early = np.flatnonzero(ty <= ty[0] + CROSSED_NEW_S[1] + 1e-6)
@@ -267,8 +267,8 @@ def _resumed(so: _Seen, sy: _Seen, usual: float, picture: tuple[int, int], other
     where it is too short to keep (``young_kept``), and no second track on someone another track follows
     (RESUMED_TWIN_IOU over its first CROSSED_NEW_S[1])."""
     gap = float(sy.times[0] - so.times[-1])
-    if not 0 < gap <= RESUMED_GAP_S + 1e-6 or _at_border(so.boxes[-1], picture, usual) \
-            or _at_border(sy.boxes[0], picture, usual):
+    if not 0 < gap <= RESUMED_GAP_S + 1e-6 or _at_border(so.boxes[-1], picture, usual / so.scale[-1]) \
+            or _at_border(sy.boxes[0], picture, usual / sy.scale[0]):
         return None
     if not young_kept and sy.times[-1] - sy.times[0] < RESUMED_MIN_S - 1e-6:
         return None
@@ -276,7 +276,7 @@ def _resumed(so: _Seen, sy: _Seen, usual: float, picture: tuple[int, int], other
     # where and how tall it is drawn: at its first pose, or, where that is too small, at its tallest over its
     # first CROSSED_NEW_S[1] if it grew from the first one's head down (its box's top staying with it: someone
     # coming out from behind something, not a track that went onto someone else)
-    tall = (sy.boxes[early, 3] - sy.boxes[early, 1]) / max(usual, 1e-9)
+    tall = _tall(sy)[early] / max(usual, 1e-9)
     k = int(np.argmax(tall)) if tall[0] < 1 / RESUMED_SIZE and legs_unseen else 0
     if k and _head_moved(sy, k) > (EMERGED_HEAD[0] + EMERGED_HEAD[1] * float(sy.times[k] - sy.times[0])) * usual:
         return None
@@ -314,14 +314,16 @@ def _legs_unseen(p: PersonObservations, s: _Seen, min_visibility: float) -> bool
 
 def _at_border(box: np.ndarray, picture: tuple[int, int], usual: float) -> bool:
     """Is ``box`` at the ``picture``'s border: within EDGE of its smaller side, or of the person's height
-    ``usual``, of it?"""
+    ``usual`` (px of the ``box``'s frame), of it?"""
     w, h = picture
     return near_edge(box, w, h, max(EDGE[0] * min(w, h), EDGE[1] * usual))
 
 
-def _size_ratio(p: PersonObservations, frames: np.ndarray, min_visibility: float) -> np.ndarray:
-    """Over ``frames`` (those :func:`_boxes` gives): the pose's pixels a metre (its 2D keypoints' box diagonal
-    over its 3D keypoints') over the track's median; 1 where its 3D says nothing (none finite)."""
+def _size_ratio(p: PersonObservations, s: _Seen, min_visibility: float) -> np.ndarray:
+    """Over the frames of ``s`` (the track's :class:`_Seen`): the pose's pixels a metre (its 2D keypoints' box
+    diagonal over its 3D keypoints', in the first frame's pixels: a zoom is no one coming nearer) over the
+    track's median; 1 where its 3D says nothing (none finite)."""
+    frames = s.frames
     rows = np.searchsorted(np.asarray(p.frame_index), frames)
     kp2, kp3 = np.asarray(p.keypoints_2d, np.float64)[rows], np.asarray(p.keypoints_3d, np.float64)[rows]
     ok = (np.asarray(p.visibility)[rows] >= min_visibility) & np.isfinite(kp2).all(-1) & np.isfinite(kp3).all(-1)
@@ -329,7 +331,7 @@ def _size_ratio(p: PersonObservations, frames: np.ndarray, min_visibility: float
         warnings.simplefilter("ignore", RuntimeWarning)
         size = [np.linalg.norm(np.nanmax(np.where(ok[..., None], k, np.nan), 1) - np.nanmin(np.where(ok[..., None], k, np.nan), 1),
                                axis=1) for k in (kp2, kp3)]
-        per_m = np.where(size[1] > 1e-6, size[0] / size[1], np.nan)
+        per_m = np.where(size[1] > 1e-6, size[0] * s.scale / size[1], np.nan)
         ratio = per_m / np.nanmedian(per_m) if np.isfinite(per_m).any() else np.ones(len(frames))
     return np.where(np.isfinite(ratio), ratio, 1.0)
 

@@ -15,13 +15,17 @@ from nvwa.tracking.people import _boxes
 
 class _Seen(NamedTuple):
     """A track where its person is seen (3 keypoints sure): frames, their times, the keypoints' boxes (px of
-    each frame) and the boxes' centres where the camera's first frame shows them (a moving camera's motion
-    taken out)."""
+    each frame), the boxes' centres where the camera's first frame shows them (a moving camera's motion
+    taken out) and how many of the first frame's pixels one of each frame's is there (1 for a camera that
+    neither zooms nor moves): :func:`_tall` gives the boxes' heights in the places' pixels, which is what the
+    identity rules' reaches are counted in (a zoom of 1.5x draws everyone 1.5x taller; where they stand,
+    on the first frame's pixels, it leaves as it was)."""
 
     frames: np.ndarray
     times: np.ndarray
     boxes: np.ndarray
     place: np.ndarray
+    scale: np.ndarray
 
 
 class _Timeline(NamedTuple):
@@ -46,7 +50,20 @@ class _Timeline(NamedTuple):
 def _seen(p: PersonObservations, min_visibility: float, camera: CameraTrack | None) -> _Seen:
     frames, boxes = _boxes(p, min_visibility)
     times = np.asarray(p.timestamp_s, np.float64)[np.searchsorted(p.frame_index, frames)]
-    return _Seen(frames, times, boxes, _in_first((boxes[:, :2] + boxes[:, 2:]) / 2, frames, camera))
+    centres = (boxes[:, :2] + boxes[:, 2:]) / 2
+    return _Seen(frames, times, boxes, _in_first(centres, frames, camera), _scale_in_first(centres, frames, camera))
+
+
+def _tall(s: _Seen) -> np.ndarray:
+    """A track's boxes' heights (px) where the first frame shows them (:class:`_Seen`)."""
+    return (s.boxes[:, 3] - s.boxes[:, 1]) * s.scale
+
+
+def _homographies(frames: np.ndarray, camera: CameraTrack) -> np.ndarray:
+    """Each of ``frames``' homography onto the camera's first frame (that frame's, or the last analysed one's
+    before it)."""
+    row = np.clip(np.searchsorted(camera.frame_index, frames, side="right") - 1, 0, len(camera.frame_index) - 1)
+    return np.asarray(camera.H_first_from_frame, np.float64)[row]
 
 
 def _in_first(points: np.ndarray, frames: np.ndarray, camera: CameraTrack | None) -> np.ndarray:
@@ -54,9 +71,22 @@ def _in_first(points: np.ndarray, frames: np.ndarray, camera: CameraTrack | None
     homography of that frame, or of the last analysed one before it); as they are without a camera track."""
     if camera is None or not len(points) or not len(camera.frame_index):
         return np.asarray(points, np.float64)
-    row = np.clip(np.searchsorted(camera.frame_index, frames, side="right") - 1, 0, len(camera.frame_index) - 1)
-    h = np.einsum("nij,nj->ni", np.asarray(camera.H_first_from_frame)[row], np.c_[points, np.ones(len(points))])
+    h = np.einsum("nij,nj->ni", _homographies(frames, camera), np.c_[points, np.ones(len(points))])
     return h[:, :2] / h[:, 2:]
+
+
+def _scale_in_first(points: np.ndarray, frames: np.ndarray, camera: CameraTrack | None) -> np.ndarray:
+    """How many of the first frame's pixels a pixel at each of ``points`` (N, 2) of ``frames`` is (the square
+    root of the area its homography gives it there); 1 without a camera track."""
+    if camera is None or not len(points) or not len(camera.frame_index):
+        return np.ones(len(points))
+    H = _homographies(frames, camera)
+    x = np.c_[points, np.ones(len(points))]
+    w = np.einsum("nj,nj->n", H[:, 2], x)
+    mapped = np.einsum("nij,nj->ni", H[:, :2], x) / w[:, None]
+    J = (H[:, :2, :2] - mapped[:, :, None] * H[:, 2, None, :2]) / w[:, None, None]
+    area = np.abs(np.linalg.det(J))
+    return np.where(np.isfinite(area) & (area > 0), np.sqrt(area), 1.0)
 
 
 def _walk(t: np.ndarray, centre: np.ndarray, since: float) -> np.ndarray:
@@ -80,10 +110,10 @@ def _walked(t: np.ndarray, place: np.ndarray, over_s: float) -> tuple[np.ndarray
 
 def _heads(s: _Seen) -> np.ndarray:
     """Where the tops of a track's boxes are (their centres raised by half their heights), as ``s.place``."""
-    return s.place - np.c_[np.zeros(len(s.boxes)), (s.boxes[:, 3] - s.boxes[:, 1]) / 2]
+    return s.place - np.c_[np.zeros(len(s.boxes)), _tall(s) / 2]
 
 
 def _head_moved(s: _Seen, k: int) -> float:
     """How far (px) the top of a track's box moved from its first pose to its ``k``-th."""
-    heads = _heads(s._replace(place=s.place[[0, k]], boxes=s.boxes[[0, k]]))
+    heads = _heads(s._replace(place=s.place[[0, k]], boxes=s.boxes[[0, k]], scale=s.scale[[0, k]]))
     return float(np.linalg.norm(heads[1] - heads[0]))

@@ -12,7 +12,7 @@ from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
 from nvwa.tracking.dressed import _dressed_otherwise
 from nvwa.tracking.handover import CROSSED_WALK_S, OTHERS_PAD_S, RESUMED_GAP_S, _joined, _resumed, until_none_joined
-from nvwa.tracking.seen import _seen, _Seen, _Timeline
+from nvwa.tracking.seen import _seen, _Seen, _tall, _Timeline
 
 STAND_IN_OVERLAP_S = 0.5  # the stand-in may run on this long after the first track is found again (drifting off them)
 STAND_IN_SIZE = 1.2  # its size against the person's at its two ends: the two ratios within this of each other
@@ -112,7 +112,7 @@ def _sized_alike(before: _Seen, stand: _Seen, after: _Seen) -> bool:
     is within handover's RESUMED_SIZE on its own; a stranger a size apart passes both ends only by drawing the
     two ratios apart.)"""
     def h(s: _Seen, rows) -> float:
-        return float(np.median(s.boxes[rows, 3] - s.boxes[rows, 1]))
+        return float(np.median(_tall(s)[rows]))
     start = h(stand, slice(0, 3)) / max(h(before, slice(-3, None)), 1e-9)
     end = h(after, slice(0, 3)) / max(h(stand, slice(-3, None)), 1e-9)
     return 1 / STAND_IN_SIZE <= start / max(end, 1e-9) <= STAND_IN_SIZE
@@ -124,11 +124,11 @@ def _lately(s: _Seen) -> float:
 
 
 def _part(s: _Seen, rows) -> _Seen:
-    return _Seen(s.frames[rows], s.times[rows], s.boxes[rows], s.place[rows])
+    return _Seen(*(np.asarray(field)[rows] for field in s))
 
 
 def _height(s: _Seen, recent: np.ndarray) -> float:
-    h = s.boxes[:, 3] - s.boxes[:, 1]
+    h = _tall(s)
     return float(np.median(h[recent] if recent.sum() >= 3 else h))
 
 

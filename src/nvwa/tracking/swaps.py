@@ -15,7 +15,7 @@ from nvwa.camera.background import CameraTrack
 from nvwa.observations import PersonObservations
 from nvwa.tracking.dressed import _clothes, _clothes_apart
 from nvwa.tracking.handover import _joined, frames_of
-from nvwa.tracking.seen import _in_first, _seen, _walk, _walked
+from nvwa.tracking.seen import _in_first, _scale_in_first, _seen, _tall, _walk, _walked
 
 SWAP_BACK_S = 1.5  # a new track's first sure pose at most this long after the older track's last on its person ...
 SWAP_WALK_S = 1.0  # ... whose walk (the least-squares pace of their feet over this long before, and over its ...
@@ -101,7 +101,8 @@ def _feet_seen(p: PersonObservations, min_visibility: float, camera: CameraTrack
     """:func:`~nvwa.tracking.handover._seen` with each pose placed at its feet (the middle of its keypoints'
     box's bottom edge): someone coming out from behind something grows upward from them."""
     s = _seen(p, min_visibility, None)
-    return s._replace(place=_in_first(np.c_[(s.boxes[:, 0] + s.boxes[:, 2]) / 2, s.boxes[:, 3]], s.frames, camera))
+    feet = np.c_[(s.boxes[:, 0] + s.boxes[:, 2]) / 2, s.boxes[:, 3]]
+    return s._replace(place=_in_first(feet, s.frames, camera), scale=_scale_in_first(feet, s.frames, camera))
 
 
 def _swap_at(so, sy, young_first: int, crossed: list) -> tuple[int, float] | None:
@@ -112,11 +113,11 @@ def _swap_at(so, sy, young_first: int, crossed: list) -> tuple[int, float] | Non
     t0 = sy.times[0]
     if not so.times[0] < t0 < so.times[-1]:
         return None
-    usual = float(np.median(so.boxes[:, 3] - so.boxes[:, 1]))
+    usual = float(np.median(_tall(so)))
     early = sy.times <= t0 + SWAP_NEW_S + 1e-6
     if early.sum() < 3:
         return None
-    if not 1 / SWAP_SIZE <= np.max(sy.boxes[early, 3] - sy.boxes[early, 1]) / max(usual, 1e-9) <= SWAP_SIZE:
+    if not 1 / SWAP_SIZE <= np.max(_tall(sy)[early]) / max(usual, 1e-9) <= SWAP_SIZE:
         return None
     pace = _walk(sy.times[early], sy.place[early], t0)
     late = (so.times >= t0 - 1e-6) & (so.times <= t0 + SWAP_NEW_S + 1e-6)  # the older track's, beside the new one's first

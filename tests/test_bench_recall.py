@@ -235,3 +235,5 @@ def test_a_zoomed_copy_s_labels_are_moved_by_its_zoom_and_those_it_cropped_left_
     assert labels["frames"][1]["people"][1]["box"] == P10  # (the labels given are left as they were)
     zoomed = _person(5, {0: P0, 10: [80.5, -39.5, 160.5, 160.5]})
     assert score(_scene(zoomed), moved)["found"] == 2 and score(_scene(_person(5, {0: P0, 10: P10})), moved)["found"] == 1
+    on_q = _person(6, {10: [480.5, 360.5, 560.5, 480]})  # what the picture still shows of Q at 2x
+    assert score(_scene(zoomed, on_q), moved)["false_tracks"] == 0 and score(_scene(on_q), LABELS)["false_tracks"] == 1

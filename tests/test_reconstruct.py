@@ -959,15 +959,27 @@ def _zoom_track(frames, zoom, centre):
                        parallax_px=np.zeros(n, np.float32), H_raw_first_from_frame=H.copy())
 
 
+def _filmed_zooming(tracks, zoom_of, about):
+    """``tracks`` as a camera zooming by ``zoom_of(frame)`` about ``about`` (px) films them, and that camera's
+    track."""
+    from dataclasses import replace
+
+    frames = np.arange(min(int(p.frame_index[0]) for p in tracks), max(int(p.frame_index[-1]) for p in tracks) + 1)
+    zoomed = [replace(p, keypoints_2d=(about + zoom_of(np.asarray(p.frame_index))[:, None, None] * (p.keypoints_2d - about)).astype(np.float32))
+              for p in tracks]
+    return zoomed, _zoom_track(frames, zoom_of(frames), about)
+
+
 def test_the_identity_rules_count_a_zooming_camera_s_people_in_the_first_frame_s_pixels():
     """A zoom while filming draws everyone bigger; the identity rules compare where people are on the first
     frame's pixels, and now their heights there too (before, their reach was in each frame's own heights: at
     1.3x, 1.3 times too far). vtest's blonde woman walking away (76.5 s), lost and found 0.6 s on where her
     walk led, the camera zooming in 1.5x (about the picture's centre) between her last frame and the new
     one's first: one person where the zoom is given (before: drawn 1.5 times her size, not her); not where
-    it is not. Found a little aside or further (up to 1.4 of her reach), the camera zooming 1.3x in or 0.7x
-    out: joined where she would be with the camera still, not where she would not (before: never, the zoomed
-    frame's heights against her own). And a walker's track, the camera zooming in 3x as it went on: its
+    it is not. The camera zoomed 1.3x in or 0.7x out 2 s before she was lost, and she found at eight offsets
+    up to 1.4 of her reach aside: joined exactly where she is with the camera still (before: at 1.3x also
+    1.2 of her reach to one side and 0.8 to the other, the reach 1.3 times too long; at 0.7x not at 1.0 of it
+    to one side and 0.6 to the other, 0.7 times too short). And a walker's track, the camera zooming in 3x as it went on: its
     poses drawn as many pixels a metre as unzoomed, where the zoom is given (not the last 1.5 times its median,
     "scattered", to the hand-over rule)."""
     from dataclasses import replace
@@ -991,13 +1003,14 @@ def test_the_identity_rules_count_a_zooming_camera_s_people_in_the_first_frame_s
     bo = _boxes(old, 0.5)[1]
     reach = float(np.median(bo[-10:, 3] - bo[-10:, 1])) * (RESUMED_REACH[0] + RESUMED_REACH[1] * float(young.timestamp_s[0] - old.timestamp_s[-1]))
     outcomes = set()
-    for k in (-1.4, -1.0, 0.0, 0.6, 1.0):  # found this many of her reach aside: as joined as with the camera still
+    since = old.frame_index[-1] - 20  # the camera zoomed 2 s before she was lost: her last second drawn zoomed too
+    for k in (-1.4, -1.2, -1.0, 0.0, 0.6, 0.8, 1.0, 1.2):  # found this many of her reach aside
         aside = _track(d, "blonde_young", 23, shift=(k * reach, 0.0))
         joined = list(handed_over([old, aside], among={4}, picture=picture)[1])
         outcomes.add(tuple(joined))
         for z in (1.3, 0.7):
-            cam = _zoom_track(frames, np.where(frames >= young.frame_index[0], z, 1.0), centre)
-            assert list(handed_over([old, zoomed(aside, z)], among={4}, picture=picture, camera=cam)[1]) == joined, (k, z)
+            tracks, cam = _filmed_zooming([old, aside], lambda f, z=z: np.where(f >= since, z, 1.0), centre)
+            assert list(handed_over(tracks, among={4}, picture=picture, camera=cam)[1]) == joined, (k, z)
     assert outcomes == {(23,), ()}
 
     walker = _track(d, "walker_old", 4)
@@ -1007,6 +1020,64 @@ def test_the_identity_rules_count_a_zooming_camera_s_people_in_the_first_frame_s
     plain = _size_ratio(walker, _seen(walker, 0.5, None), 0.5)
     assert np.max(_size_ratio(grown, _seen(grown, 0.5, None), 0.5) / plain) > 1.4  # (the zoom not given: 3x over its median 2x)
     assert np.allclose(_size_ratio(grown, _seen(grown, 0.5, cam), 0.5), plain, rtol=0.01)
+
+
+def _rule_cases():
+    """Every identity rule on its real cases (``tests/data``), with the tracks it must join and a stranger
+    where it must not: (name, rule(tracks, camera) -> the joined ids, tracks joined, tracks not joined)."""
+    from nvwa.tracking.clothes import clothes_changed
+    from nvwa.tracking.handover import handed_over
+    from nvwa.tracking.stand_in import stand_ins
+    from nvwa.tracking.swaps import swapped
+
+    cases = []
+    d = np.load(DATA / "lost_and_found.npz")
+    for case in ("woman", "walker", "blonde", "jumper"):
+        picture = (1024, 576) if case == "jumper" else (768, 576)
+        old = _track(d, f"{case}_old", 4)
+        height = float(np.median(np.nanmax(old.keypoints_2d[..., 1], 1) - np.nanmin(old.keypoints_2d[..., 1], 1)))
+        cases.append((f"lost and found, {case}", lambda t, cam, pic=picture: handed_over(t, among={4}, picture=pic, camera=cam)[1],
+                      [old, _track(d, f"{case}_young", 23)], [old, _track(d, f"{case}_young", 23, shift=(-1.2 * height, 0.0))]))
+    d = np.load(DATA / "sports2d_handovers.npz")
+    for case in ("scattered", "piece", "ended", "short"):
+        old = _track(d, f"{case}_old", 0)
+        cases.append((f"hand-over, {case}", lambda t, cam: handed_over(t, camera=cam)[1],
+                      [old, _track(d, f"{case}_young", 2)], [old, _track(d, f"{case}_young", 2, shift=(900.0, 0.0))]))
+    d = np.load(DATA / "vtest_swapped_crossing.npz")
+    old, jeans = _track(d, "old", 13), _track(d, "jeans", 1)
+    cases.append(("swap", lambda t, cam: swapped(t, among={1, 13, 21}, camera=cam)[1],
+                  [jeans, old, _track(d, "young", 21)], [jeans, old, _track(d, "young", 21, shift=(1.5 * 76.0, 0.0))]))
+    d = np.load(DATA / "vtest_clothes_changed.npz")
+    black = _sampled(d, "black", 1)
+    cases.append(("changed clothes", lambda t, cam: clothes_changed(t, among={1, 2}, camera=cam)[1],
+                  [black, _sampled(d, "jeans", 2)], [black, _sampled(d, "jeans", 2, shift=(1.5 * 71.0, 0.0))]))
+    d = np.load(DATA / "vtest_stand_ins.npz")
+    for case in ("woman", "walker"):
+        first = _track(d, f"{case}_first", 4)
+        height = float(np.median(np.nanmax(first.keypoints_2d[..., 1], 1) - np.nanmin(first.keypoints_2d[..., 1], 1)))
+        cases.append((f"stand-in, {case}", lambda t, cam: stand_ins(t, among={4, 21}, picture=(768, 576), camera=cam)[1],
+                      [first, _track(d, f"{case}_stand_in", 21)], [first, _track(d, f"{case}_stand_in", 21, shift=(-1.2 * height, 0.0))]))
+    return cases
+
+
+@pytest.mark.parametrize("zoom", [1.4, 0.7])
+def test_every_identity_rule_joins_as_with_the_camera_still_while_it_zooms(zoom):
+    """Each identity rule's real cases (people lost and found, hand-overs, a swap, changed clothes, stand-ins)
+    and a stranger a body height or more off, filmed by a camera zooming from 1x to ``zoom`` over the 2 s
+    before the new track begins (about where it begins): joined exactly as with the camera still, where its
+    zoom is given (the rules count heights in the first frame's pixels)."""
+    for name, rule, joined, stranger in _rule_cases():
+        begun = min(int(p.frame_index[0]) for p in joined[1:])
+        about = np.nanmean(joined[-1].keypoints_2d[np.searchsorted(joined[-1].frame_index, begun)], axis=0)
+
+        span = 60 if name.startswith("hand-over") or name.endswith("jumper") else 20  # 2 s: Sports2D's 30 fps, vtest's 10
+
+        def zoom_of(f, begun=begun, span=span):  # 1x until 2 s before the new track begins, ``zoom`` from it on
+            return 1 + (zoom - 1) * np.clip((np.asarray(f) - (begun - span)) / span, 0.0, 1.0)
+        for tracks, expected in ((joined, True), (stranger, False)):
+            still = list(rule(tracks, None))
+            assert bool(still) == expected, (name, still)
+            assert list(rule(*_filmed_zooming(tracks, zoom_of, about))) == still, (name, zoom, expected)
 
 
 def test_someone_found_again_coming_out_from_behind_something_is_one_person_and_a_chain_is_joined_link_by_link():

@@ -202,8 +202,8 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
 
 def _crossed(so: _Seen, sy: _Seen, usual: float, others: list[_Seen]) -> int | None:
     """Did an older track (``so``) go on with someone its person crossed, and a new one (``sy``) take the
-    person on? The last frame of the older one that is theirs, or None. ``usual``: the person's height (px);
-    ``others``: every other track. Yes where, from a frame of the older one up to CROSSED_BACK_S before the
+    person on? The last frame of the older one that is theirs, or None. ``usual``: the person's height (px of
+    the first frame); ``others``: every other track. Yes where, from a frame of the older one up to CROSSED_BACK_S before the
     new one's first sure pose, the person's walk (:func:`_walk` over CROSSED_WALK_S before) led within
     CROSSED_NEAR of ``usual`` of that pose, drawn within CROSSED_SIZE of their height; the new one went on
     at that walk's pace and heading (its first pose to its last within CROSSED_NEW_S), within CROSSED_PACE
@@ -253,8 +253,8 @@ def _crossed(so: _Seen, sy: _Seen, usual: float, others: list[_Seen]) -> int | N
 
 def _resumed(so: _Seen, sy: _Seen, usual: float, picture: tuple[int, int], others: list[_Seen],
              young_kept: bool, legs_unseen: bool = False) -> float | None:
-    """Was a new track (``sy``) begun where an older one's person (``so``; ``usual``: their height, px),
-    lost in the ``picture`` (width, height), was going? The time between (s), or None. Neither at the
+    """Was a new track (``sy``) begun where an older one's person (``so``; ``usual``: their height, px of the
+    first frame), lost in the ``picture`` (width, height), was going? The time between (s), or None. Neither at the
     picture's border (:func:`_at_border`: someone walking out, someone walking in); the new one's first sure
     pose up to RESUMED_GAP_S after the older one's last, drawn within RESUMED_SIZE of their height and
     within RESUMED_REACH (a + b x that time, in their heights) of where the older one's walk (:func:`_walk`

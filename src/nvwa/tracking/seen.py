@@ -76,17 +76,21 @@ def _in_first(points: np.ndarray, frames: np.ndarray, camera: CameraTrack | None
 
 
 def _scale_in_first(points: np.ndarray, frames: np.ndarray, camera: CameraTrack | None) -> np.ndarray:
-    """How many of the first frame's pixels a pixel at each of ``points`` (N, 2) of ``frames`` is (the square
-    root of the area its homography gives it there); 1 without a camera track."""
+    """How many of the first frame's pixels a pixel of height at each of ``points`` (N, 2) of ``frames`` is
+    there (the length its homography's Jacobian gives the frame's vertical: 1/z for a zoom z, and a box's
+    height as the first frame shows it under a turn); 1 without a camera track, and where the homography
+    sends the point to or past the first frame's horizon (its place is no number there either)."""
     if camera is None or not len(points) or not len(camera.frame_index):
         return np.ones(len(points))
     H = _homographies(frames, camera)
     x = np.c_[points, np.ones(len(points))]
-    w = np.einsum("nj,nj->n", H[:, 2], x)
-    mapped = np.einsum("nij,nj->ni", H[:, :2], x) / w[:, None]
-    J = (H[:, :2, :2] - mapped[:, :, None] * H[:, 2, None, :2]) / w[:, None, None]
-    area = np.abs(np.linalg.det(J))
-    return np.where(np.isfinite(area) & (area > 0), np.sqrt(area), 1.0)
+    with np.errstate(all="ignore"):
+        w = np.einsum("nj,nj->n", H[:, 2], x)
+        mapped = np.einsum("nij,nj->ni", H[:, :2], x) / w[:, None]
+        J = (H[:, :2, :2] - mapped[:, :, None] * H[:, 2, None, :2]) / w[:, None, None]
+        length = np.linalg.norm(J[:, :, 1], axis=1)
+    ahead = w * np.sign(H[:, 2, 2]) > 1e-9  # (a homography's sign is its own: the first frame's points have w of H[2, 2]'s)
+    return np.where(ahead & np.isfinite(length) & (length > 0), length, 1.0)
 
 
 def _walk(t: np.ndarray, centre: np.ndarray, since: float) -> np.ndarray:

@@ -119,7 +119,7 @@ def _sized_alike(before: _Seen, stand: _Seen, after: _Seen) -> bool:
 
 
 def _lately(s: _Seen) -> float:
-    """A track's height (px) over its last second (the whole of it where under three poses are)."""
+    """A track's height (px of the first frame: :func:`~nvwa.tracking.seen._tall`) over its last second (the whole of it where under three poses are)."""
     return _height(s, s.times >= s.times[-1] - CROSSED_WALK_S - 1e-6)
 
 

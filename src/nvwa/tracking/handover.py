@@ -201,17 +201,16 @@ def _one_pass(people: list[PersonObservations], among: set | None, min_visibilit
 
 
 def _crossed(so: _Seen, sy: _Seen, usual: float, others: list[_Seen]) -> int | None:
-    """Did an older track (``so``) go on with someone its person crossed, and a new one (``sy``) take the
-    person on? The last frame of the older one that is theirs, or None. ``usual``: the person's height (px of
-    the first frame); ``others``: every other track. Yes where, from a frame of the older one up to CROSSED_BACK_S before the
-    new one's first sure pose, the person's walk (:func:`_walk` over CROSSED_WALK_S before) led within
-    CROSSED_NEAR of ``usual`` of that pose, drawn within CROSSED_SIZE of their height; the new one went on
-    at that walk's pace and heading (its first pose to its last within CROSSED_NEW_S), within CROSSED_PACE
-    of their height a second; and every pose of the older one from the new one's first on lay
-    CROSSED_APART from both that walk and the new one's pose beside it, one of them within CROSSED_BY of
-    a third track's pose up to CROSSED_BACK_S from it in time: on the person it crossed. (Someone who stops
-    or turns back while a stranger walks on from behind them is not one: no third track where their poses
-    are.)"""
+    """Did an older track (``so``) go on with someone its person crossed, and a new one (``sy``) take the person
+    on? The last frame of the older one that is theirs, or None. ``usual``: the person's height (px of the first
+    frame); ``others``: every other track. Yes where, from a frame of the older one up to CROSSED_BACK_S before
+    the new one's first sure pose, the person's walk (:func:`_walk` over CROSSED_WALK_S before) led within
+    CROSSED_NEAR of ``usual`` of that pose, drawn within CROSSED_SIZE of their height; the new one went on at
+    that walk's pace and heading (its first pose to its last within CROSSED_NEW_S), within CROSSED_PACE of their
+    height a second; and every pose of the older one from the new one's first on lay CROSSED_APART from both
+    that walk and the new one's pose beside it, one of them within CROSSED_BY of a third track's pose up to
+    CROSSED_BACK_S from it in time: on the person it crossed. (Someone who stops or turns back while a stranger
+    walks on from behind them is not one: no third track where their poses are.)"""
     fo, to, centre = so.frames, so.times, so.place
     fy, ty, centre_y = sy.frames, sy.times, sy.place
     late = fo >= fy[0]
@@ -253,19 +252,18 @@ def _crossed(so: _Seen, sy: _Seen, usual: float, others: list[_Seen]) -> int | N
 
 def _resumed(so: _Seen, sy: _Seen, usual: float, picture: tuple[int, int], others: list[_Seen],
              young_kept: bool, legs_unseen: bool = False) -> float | None:
-    """Was a new track (``sy``) begun where an older one's person (``so``; ``usual``: their height, px of the
-    first frame), lost in the ``picture`` (width, height), was going? The time between (s), or None. Neither at the
+    """Was a new track (``sy``) begun where an older one's person (``so``; ``usual``: their height, px of the first
+    frame), lost in the ``picture`` (width, height), was going? The time between (s), or None. Neither at the
     picture's border (:func:`_at_border`: someone walking out, someone walking in); the new one's first sure
-    pose up to RESUMED_GAP_S after the older one's last, drawn within RESUMED_SIZE of their height and
-    within RESUMED_REACH (a + b x that time, in their heights) of where the older one's walk (:func:`_walk`
-    over CROSSED_WALK_S) led; where that first pose is drawn smaller, most of its legs unseen
-    (``legs_unseen``), its tallest over its first CROSSED_NEW_S[1] is, if its box's top stayed within
-    EMERGED_HEAD of the first's (someone coming out from behind something, drawn from the head down: vtest's
-    CRF 18 copy at 55.0 s, a man found again behind the sign, his head over it at first, 0.31 of his height,
-    then 0.49 and 0.79), and then headings are read from the boxes' tops, the twin check from that pose on.
-    Not heading the other way (RESUMED_HEADING), seen over RESUMED_MIN_S
-    where it is too short to keep (``young_kept``), and no second track on someone another track follows
-    (RESUMED_TWIN_IOU over its first CROSSED_NEW_S[1])."""
+    pose up to RESUMED_GAP_S after the older one's last, drawn within RESUMED_SIZE of their height and within
+    RESUMED_REACH (a + b x that time, in their heights) of where the older one's walk (:func:`_walk` over
+    CROSSED_WALK_S) led; where that first pose is drawn smaller, most of its legs unseen (``legs_unseen``), its
+    tallest over its first CROSSED_NEW_S[1] is, if its box's top stayed within EMERGED_HEAD of the first's
+    (someone coming out from behind something, drawn from the head down: vtest's CRF 18 copy at 55.0 s, a man
+    found again behind the sign, his head over it at first, 0.31 of his height, then 0.49 and 0.79), and then
+    headings are read from the boxes' tops, the twin check from that pose on. Not heading the other way
+    (RESUMED_HEADING), seen over RESUMED_MIN_S where it is too short to keep (``young_kept``), and no second
+    track on someone another track follows (RESUMED_TWIN_IOU over its first CROSSED_NEW_S[1])."""
     gap = float(sy.times[0] - so.times[-1])
     if not 0 < gap <= RESUMED_GAP_S + 1e-6 or _at_border(so.boxes[-1], picture, usual / so.scale[-1]) \
             or _at_border(sy.boxes[0], picture, usual / sy.scale[0]):

@@ -14,12 +14,12 @@ from nvwa.tracking.people import _boxes
 
 
 class _Seen(NamedTuple):
-    """A track where its person is seen (3 keypoints sure): frames, their times, the keypoints' boxes (px of
-    each frame), the boxes' centres where the camera's first frame shows them (a moving camera's motion
-    taken out) and how many of the first frame's pixels one of each frame's is there (1 for a camera that
-    neither zooms nor moves): :func:`_tall` gives the boxes' heights in the places' pixels, which is what the
-    identity rules' reaches are counted in (a zoom of 1.5x draws everyone 1.5x taller; where they stand,
-    on the first frame's pixels, it leaves as it was)."""
+    """A track where its person is seen (3 keypoints sure): frames, their times, the keypoints' boxes (px of each
+    frame), the boxes' centres where the camera's first frame shows them (a moving camera's motion taken out)
+    and how many of the first frame's pixels a pixel of height at each box's centre is there (1 for a camera
+    that neither zooms nor moves): :func:`_tall` gives the boxes' heights in the places' pixels, which is what
+    the identity rules' reaches are counted in (a zoom of 1.5x draws everyone 1.5x taller; where they stand, on
+    the first frame's pixels, it leaves as it was)."""
 
     frames: np.ndarray
     times: np.ndarray
@@ -89,7 +89,7 @@ def _scale_in_first(points: np.ndarray, frames: np.ndarray, camera: CameraTrack 
         mapped = np.einsum("nij,nj->ni", H[:, :2], x) / w[:, None]
         J = (H[:, :2, :2] - mapped[:, :, None] * H[:, 2, None, :2]) / w[:, None, None]
         length = np.linalg.norm(J[:, :, 1], axis=1)
-    ahead = w * np.sign(H[:, 2, 2]) > 1e-9  # (a homography's sign is its own: the first frame's points have w of H[2, 2]'s)
+    ahead = w * np.sign(H[:, 2, 2]) > 1e-9  # (a homography's sign is arbitrary: a point ahead has w of H[2, 2]'s)
     return np.where(ahead & np.isfinite(length) & (length > 0), length, 1.0)
 
 
